@@ -1,0 +1,56 @@
+# govmedia — the two commands: `make run` and `make test` (see README).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
+PYTEST_WORKERS ?= 2
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install run test test-sqlite test-postgres lint checkdb bench clean browser-deps node-deps
+
+$(STAMP):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip==25.3
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP) node-deps
+
+# Front-end packages (axe-core for the accessibility tests), from package-lock.json.
+# `make run` needs only Python, so a machine without npm gets a note instead of an error.
+node-deps:
+	@if [ -f node_modules/axe-core/axe.min.js ]; then :; elif command -v npm >/dev/null; then \
+	  npm ci --no-audit --no-fund; else echo "npm not found: axe-core not installed (browser a11y tests need it)"; fi
+
+# Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; no browser downloads),
+# and a small CJK font so the screenshots of these Chinese pages show text, not boxes.
+browser-deps:
+	@[ -x /usr/bin/chromium ] && [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] \
+	  || (apt-get update && apt-get install -y chromium fonts-wqy-microhei)
+
+run: install
+	$(BIN)/python devserver.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Database tests run on SQLite and again on PostgreSQL (127.0.0.1:5432). Tests that need
+# PostgreSQL/Redis/real processes skip when those are absent — and FAIL under CI=true.
+test: install browser-deps lint
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not slow and not browser"
+	GOVMEDIA_TEST_DB=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "db and not slow and not browser and not integration"
+	$(BIN)/pytest -m "slow or browser"; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ]
+
+test-sqlite: install
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+test-postgres: install
+	GOVMEDIA_TEST_DB=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m db
+
+checkdb: install
+	$(BIN)/flask --app app db upgrade && $(BIN)/flask --app app db check
+
+clean:
+	rm -rf $(VENV) instance/*.sqlite* instance/sandbox*.json

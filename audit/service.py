@@ -1,0 +1,132 @@
+"""The one helper every service calls for every state change, and chain verification."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import g, has_request_context
+
+from audit.models import AuditEntry
+from common.db import utcnow
+from extensions import db
+
+GENESIS = "0" * 64
+# Any constant works; it only has to be the same in every process.
+_CHAIN_LOCK_KEY = 7_310_421
+
+
+def _jsonable(value: Any) -> Any:
+    """Normalise to what the JSON column will give back, so the hash is reproducible."""
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, ensure_ascii=False, sort_keys=True, default=_default))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    return str(value)
+
+
+def compute_hash(entry: AuditEntry, prev_hash: str) -> str:
+    payload = {
+        "at": entry.at.isoformat(timespec="microseconds"),
+        "actor_id": entry.actor_id,
+        "actor_label": entry.actor_label,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "before": entry.before,
+        "after": entry.after,
+        "prev_hash": prev_hash,
+    }
+    raw = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def _lock_chain() -> None:
+    """Serialise appends so two transactions never fork the chain."""
+    bind = db.session.get_bind()
+    if bind.dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_KEY})
+    # SQLite: every transaction begins IMMEDIATE (see app._sqlite_pragmas), so writers are serial.
+
+
+def record(
+    action: str,
+    obj: Any = None,
+    *,
+    object_type: str | None = None,
+    object_id: Any = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    actor: Any = None,
+    actor_label: str | None = None,
+) -> AuditEntry:
+    """Append one entry. ``action`` is a tag like ``account:status:close``. Flushes, never commits."""
+    if actor is None and has_request_context():
+        actor = getattr(g, "user", None)
+    if obj is not None:
+        object_type = object_type or obj.__tablename__
+        object_id = object_id if object_id is not None else getattr(obj, "id", None)
+    _lock_chain()
+    prev = db.session.scalar(sa.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
+    entry = AuditEntry(
+        at=utcnow(),
+        actor_id=getattr(actor, "id", None),
+        actor_label=actor_label or getattr(actor, "username", None) or "system",
+        action=action,
+        object_type=object_type or "system",
+        object_id=None if object_id is None else str(object_id),
+        before=_jsonable(before),
+        after=_jsonable(after),
+        prev_hash=prev or GENESIS,
+    )
+    entry.hash = compute_hash(entry, entry.prev_hash)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    entry_id: int
+    reason: str
+
+
+def iter_problems() -> Iterator[ChainProblem]:
+    prev_hash = GENESIS
+    last_id = 0
+    while True:
+        # Keyset pages: bounded memory, and no cursor left open if the caller stops early.
+        batch = db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(1000)
+        ).all()
+        if not batch:
+            return
+        for entry in batch:
+            if entry.prev_hash != prev_hash:
+                yield ChainProblem(entry.id, "前序哈希不连续（前一条记录被删除、插入或篡改）")
+            elif compute_hash(entry, entry.prev_hash) != entry.hash:
+                yield ChainProblem(entry.id, "记录内容与哈希不符（记录被篡改）")
+            prev_hash = entry.hash
+        last_id = batch[-1].id
+
+
+def verify() -> tuple[int, ChainProblem | None, str]:
+    """Return (entries checked, first problem or None, head hash)."""
+    count = 0
+    head = GENESIS
+    for problem in iter_problems():
+        return count, problem, head
+    count = db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) or 0
+    head = db.session.scalar(sa.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
+    return count, None, head

@@ -1,0 +1,67 @@
+"""flask users create / token / revoke-token / list."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from auth import service
+from auth.models import Role, User
+from common.errors import ApiError
+from extensions import db
+from registry.models import Unit
+
+users_cli = AppGroup("users", help="用户与 API 令牌管理")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--unit", "unit_name", required=True, help="所属单位名称")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--password", required=True)
+@click.option("--display-name", default=None)
+def create(username: str, unit_name: str, roles: tuple[str, ...], password: str, display_name: str | None) -> None:
+    """创建用户。"""
+    unit = db.session.scalar(sa.select(Unit).where(Unit.name == unit_name))
+    if unit is None:
+        raise click.ClickException(f"单位不存在：{unit_name}")
+    try:
+        user = service.create_user(username, unit_id=unit.id, roles=roles, password=password, display_name=display_name)
+    except ApiError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    click.echo(f"已创建用户 {user.username}（{unit.name}；角色：{', '.join(sorted(roles))}）")
+
+
+@users_cli.command("token")
+@click.argument("username")
+@click.option("--name", default="cli", help="令牌用途说明")
+def token(username: str, name: str) -> None:
+    """为用户签发新的 API 令牌（只显示这一次）。"""
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"用户不存在：{username}")
+    plaintext, _ = service.issue_token(user, name=name)
+    db.session.commit()
+    click.echo(plaintext)
+
+
+@users_cli.command("revoke-token")
+@click.argument("token_id", type=int)
+def revoke_token(token_id: int) -> None:
+    """吊销 API 令牌。"""
+    try:
+        service.revoke_token(token_id)
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    click.echo(f"已吊销令牌 {token_id}")
+
+
+@users_cli.command("list")
+def list_users() -> None:
+    """列出用户。"""
+    for user in db.session.scalars(sa.select(User).order_by(User.id)):
+        click.echo(f"{user.id}\t{user.username}\t{user.unit.name}\t{','.join(sorted(user.roles))}")

@@ -1,0 +1,107 @@
+"""Login/logout pages and the per-request user loader for pages and the API."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from audit import service as audit
+from auth import service
+from auth.models import ROLE_LABELS, Role, User
+from extensions import csrf, db, limiter
+
+bp = Blueprint("auth", __name__)
+
+
+def load_user() -> None:
+    """Set ``g.user`` from a bearer token (API) or the session cookie."""
+    g.user = None
+    g.auth_via = None
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        g.user = service.user_for_token(header[7:].strip())
+        g.auth_via = "token" if g.user else "bad_token"
+        return
+    uid = session.get("uid")
+    if uid is not None:
+        user = db.session.get(User, uid)
+        if user is not None and user.is_active and session.get("pwd") == user.password_hash[-16:]:
+            g.user = user
+            g.auth_via = "session"
+
+
+def protect_api_session() -> None:
+    """Cookie-authenticated API writes need the CSRF token like forms do."""
+    if g.get("auth_via") == "session" and request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+
+
+def home_for(user: User) -> str:
+    return url_for("dashboard.index")
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/"):
+        return None
+    return target
+
+
+def _login_limit() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=lambda: "user:" + request.form.get("username", ""))
+def login():  # type: ignore[no-untyped-def]
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        user = service.authenticate(username, password)
+        if user is None:
+            audit.record(
+                "user:login_failed",
+                object_type="users",
+                after={"username": username},
+                actor_label=username or "anonymous",
+            )
+            db.session.commit()
+            flash("用户名或密码错误", "error")
+            return render_template("auth/login.html", username=username), 401
+        session.clear()
+        session.permanent = True
+        session["uid"] = user.id
+        session["pwd"] = user.password_hash[-16:]
+        audit.record("user:login", user, actor=user)
+        db.session.commit()
+        return redirect(_safe_next(request.args.get("next")) or home_for(user))
+    return render_template("auth/login.html", username="")
+
+
+@bp.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    if g.get("user") is not None:
+        audit.record("user:logout", g.user, actor=g.user)
+        db.session.commit()
+    session.clear()
+    flash("已退出登录", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.app_context_processor
+def inject_user() -> dict[str, object]:
+    return {"current_user": g.get("user"), "ROLE_LABELS": ROLE_LABELS, "Role": Role}

@@ -1,0 +1,182 @@
+"""Fan-out throughput: 1,000 approved contents × 4 target accounts through the real pipeline.
+
+Real processes: PostgreSQL + Redis on 127.0.0.1, the sandbox platforms, Celery workers and
+the scheduler. Prints deliveries/s end to end (claim → sent and recorded), the ceiling (bare
+Celery tasks each making one HTTP POST to the same sandbox with the same worker settings),
+their ratio, and the scheduling lag (publish_at → sent) p50/p99.
+
+    .venv/bin/python bench/fanout.py [--contents 1000] [--concurrency 4] [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import redis
+import requests
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests import processes, services
+from tests.publishers.test_pipeline_processes import seed_contents
+
+
+def seed(app, n_contents: int, pool: int, due_in: float) -> int:  # type: ignore[no-untyped-def]
+    """The fault tests' fixture data, all scheduled for the same moment ``due_in`` seconds ahead."""
+    from common.db import utcnow
+
+    return seed_contents(app, n_contents, pool, publish_at=utcnow() + timedelta(seconds=due_in))
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q / 100 * (len(values) - 1)))]
+
+
+def run_pipeline(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
+    from extensions import db
+    from publishers.models import Delivery, DeliveryStatus
+    from tests.conftest import make_test_app
+
+    with processes.fresh_postgres_database() as url:
+        sandbox_port = services.free_port()
+        base = f"http://127.0.0.1:{sandbox_port}"
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "BROKER_URL": "redis://127.0.0.1:6379/10",
+            "REDIS_URL": "redis://127.0.0.1:6379/10",
+            "SANDBOX_URL": base,
+            **{f"{p.upper()}_BASE_URL": f"{base}/{p}" for p in ("wechat", "weibo", "douyin", "toutiao")},
+            "PUBLIC_BASE_URL": "https://gov.example.cn",
+            "SECRET_KEY": "test-secret",
+            "SCHEDULER_INTERVAL_SECONDS": "1",
+            "STATUS_POLL_SECONDS": "1",
+            "MEDIA_DIR": str(tmp / "media"),
+        }
+        redis.Redis.from_url("redis://127.0.0.1:6379/10").flushdb()
+        assert processes.flask_cli(env, "db", "upgrade").returncode == 0
+        app = make_test_app(url, MEDIA_DIR=str(tmp / "media"), PUBLIC_BASE_URL="https://gov.example.cn")
+        group = processes.ProcessGroup(env, tmp)
+        try:
+            group.start_sandbox(sandbox_port)
+            requests.post(
+                f"{base}/_sandbox/config", json={"weibo_posts_per_hour": 100000, "wechat_publish_polls": 1}, timeout=5
+            )
+            expected = seed(app, args.contents, args.pool, due_in=25)
+            for i in range(args.workers):
+                group.start_worker(f"worker{i}", concurrency=args.concurrency)
+            group.start_scheduler()
+            deadline = time.monotonic() + args.timeout
+            while time.monotonic() < deadline:
+                with app.app_context():
+                    done = db.session.scalar(
+                        sa.select(sa.func.count()).where(
+                            Delivery.status.in_([DeliveryStatus.sent, DeliveryStatus.failed])
+                        )
+                    )
+                    db.session.remove()
+                if done >= expected:
+                    break
+                time.sleep(1)
+            with app.app_context():
+                rows = db.session.execute(sa.select(Delivery.created_at, Delivery.sent_at, Delivery.status)).all()
+                from moderation.models import Content
+
+                publish_at = db.session.scalar(sa.select(sa.func.min(Content.publish_at)))
+        finally:
+            group.stop_all()
+    sent = [r for r in rows if r.sent_at is not None]
+    first_claim = min(r.created_at for r in rows)
+    last_sent = max(r.sent_at for r in sent)
+    lags = [(r.sent_at - publish_at).total_seconds() for r in sent]
+    return {
+        "expected": expected,
+        "sent": len(sent),
+        "seconds": (last_sent - first_claim).total_seconds(),
+        "rate": len(sent) / max(0.001, (last_sent - first_claim).total_seconds()),
+        "lag_p50": pct(lags, 50),
+        "lag_p99": pct(lags, 99),
+    }
+
+
+def run_ceiling(args: argparse.Namespace, tmp: Path, n: int) -> dict[str, float]:
+    sandbox_port = services.free_port()
+    base = f"http://127.0.0.1:{sandbox_port}"
+    counter = redis.Redis.from_url("redis://127.0.0.1:6379/11")
+    counter.flushdb()
+    env = {**os.environ, "BENCH_BROKER_URL": "redis://127.0.0.1:6379/11"}
+    group = processes.ProcessGroup(env, tmp)
+    try:
+        group.start_sandbox(sandbox_port)
+        requests.post(f"{base}/_sandbox/config", json={"weibo_posts_per_hour": 10**6}, timeout=5)
+        from bench.ceiling_tasks import post
+
+        for i in range(args.workers):
+            group.start(
+                f"ceiling{i}",
+                str(processes.BIN / "celery"),
+                "-A",
+                "bench.ceiling_tasks",
+                "worker",
+                "--concurrency",
+                str(args.concurrency),
+                "--loglevel",
+                "WARNING",
+                "--hostname",
+                f"c{i}@%h",
+            )
+        time.sleep(3)
+        start = time.monotonic()
+        for i in range(n):
+            post.delay(
+                f"{base}/weibo/2/statuses/share.json",
+                f"sandbox:ceiling{i % 200}",
+                f"基线 {i} https://gov.example.cn/x/{i}",
+            )
+        while int(counter.get("bench:ceiling:done") or 0) < n and time.monotonic() - start < args.timeout:
+            time.sleep(0.2)
+        elapsed = time.monotonic() - start
+    finally:
+        group.stop_all()
+    done = int(counter.get("bench:ceiling:done") or 0)
+    return {"done": done, "seconds": elapsed, "rate": done / elapsed}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--contents", type=int, default=1000)
+    parser.add_argument("--pool", type=int, default=100, help="accounts per platform pool")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=900)
+    args = parser.parse_args()
+    services.require_postgres = lambda: None
+    if not (services.reachable("127.0.0.1", 5432) and services.reachable("127.0.0.1", 6379)):
+        sys.exit("PostgreSQL and Redis must run on 127.0.0.1")
+    with tempfile.TemporaryDirectory() as tmp:
+        pipeline = run_pipeline(args, Path(tmp))
+        ceiling = run_ceiling(args, Path(tmp), pipeline["expected"])
+    print(
+        f"workers={args.workers} concurrency={args.concurrency} contents={args.contents} "
+        f"deliveries={pipeline['expected']}"
+    )
+    print(f"pipeline: {pipeline['sent']} sent in {pipeline['seconds']:.1f}s = {pipeline['rate']:.1f} deliveries/s")
+    print(
+        f"ceiling (bare Celery task + one HTTP POST): {ceiling['done']} in {ceiling['seconds']:.1f}s = "
+        f"{ceiling['rate']:.1f} tasks/s"
+    )
+    print(f"ratio pipeline/ceiling: {pipeline['rate'] / ceiling['rate']:.2f}")
+    print(f"scheduling lag publish_at→sent: p50 {pipeline['lag_p50']:.1f}s  p99 {pipeline['lag_p99']:.1f}s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Small cross-cutting pieces: database base classes, API errors, pagination, working days."""

@@ -1,0 +1,63 @@
+"""Declarative base, naming convention, enum storage and the bind-aware session."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import registry as orm_registry
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC (stored as naive UTC for SQLite/PostgreSQL parity)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    registry = orm_registry(
+        metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={
+            enum.Enum: sa.Enum(
+                enum.Enum,
+                native_enum=False,
+                length=32,
+                values_callable=lambda e: [m.value for m in e],
+                validate_strings=True,
+            ),
+            dict[str, Any]: sa.JSON,
+            list[Any]: sa.JSON,
+        },
+    )
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BindAwareSession(FlaskSession):
+    """Honour an explicit ``bind`` set through ``session.configure(bind=...)``.
+
+    Flask-SQLAlchemy 3.1 routes every query through its own engine lookup and silently
+    ignores a configured bind (pallets-eco/flask-sqlalchemy#1167). Tests bind the session to
+    one connection inside an outer transaction; this makes that binding effective.
+    """
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any) -> Any:
+        if bind is not None:
+            return bind
+        if self.bind is not None:
+            return self.bind
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)

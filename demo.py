@@ -1,0 +1,233 @@
+"""flask seed-demo: units, users for every role, accounts on all platforms, sample content.
+
+Idempotent: running it again on a seeded database changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+
+from auth import service as auth_service
+from auth.models import Role
+from extensions import db
+from publishers.credentials import set_credentials
+from registry.models import Account, AccountStatus, Platform, Unit, UnitKind
+from registry.units import create_unit
+
+DEMO_PASSWORD = "demo12345"  # noqa: S105 - printed demo login, demo data only
+COUNTY = "示范县人民政府"
+
+DEMO_USERS = (
+    ("operator", "运营-王敏", COUNTY, (Role.operator,)),
+    ("reviewer1", "初审-李编辑", COUNTY, (Role.reviewer_1,)),
+    ("reviewer2", "复审-张科长", COUNTY, (Role.reviewer_2,)),
+    ("reviewer3", "终审-赵副县长", COUNTY, (Role.reviewer_3,)),
+    ("edu_operator", "运营-教育局小陈", "示范县教育局", (Role.operator,)),
+    ("auditor", "网信办-刘审计", "中共示范县委网络安全和信息化委员会办公室", (Role.auditor,)),
+    ("admin", "系统管理员", "中共示范县委网络安全和信息化委员会办公室", (Role.admin,)),
+)
+
+
+def _sandbox_credentials(platform: Platform, uid: str) -> dict[str, str]:
+    """Credentials the sandbox accepts on first use (docs/sandbox.md)."""
+    if platform is Platform.wechat:
+        return {"app_id": f"wx{uid[-8:]}", "app_secret": f"sandbox:{uid}"}
+    if platform is Platform.weibo:
+        return {"access_token": f"sandbox:{uid}"}
+    return {
+        "client_key": "sandbox-client",
+        "client_secret": "sandbox",
+        "open_id": uid,
+        "access_token": f"act.sandbox.{uid}",
+        "refresh_token": f"rft.sandbox.{uid}",
+    }
+
+
+def seed() -> bool:
+    if db.session.scalar(sa.select(Unit.id).where(Unit.name == COUNTY)):
+        return False
+    county = create_unit(
+        {"name": COUNTY, "kind": UnitKind.government.value, "region": "示范县", "credit_code": "11330000MB1234567X"}
+    )
+    cac = create_unit(
+        {
+            "name": "中共示范县委网络安全和信息化委员会办公室",
+            "kind": UnitKind.department.value,
+            "region": "示范县",
+            "parent_id": county.id,
+        }
+    )
+    edu = create_unit(
+        {"name": "示范县教育局", "kind": UnitKind.department.value, "region": "示范县", "parent_id": county.id}
+    )
+    health = create_unit(
+        {"name": "示范县卫生健康局", "kind": UnitKind.department.value, "region": "示范县", "parent_id": county.id}
+    )
+    town = create_unit(
+        {"name": "示范县城关镇人民政府", "kind": UnitKind.town.value, "region": "示范县", "parent_id": county.id}
+    )
+    units = {u.name: u for u in (county, cac, edu, health, town)}
+    for username, display, unit_name, roles in DEMO_USERS:
+        auth_service.create_user(
+            username, unit_id=units[unit_name].id, roles=roles, password=DEMO_PASSWORD, display_name=display
+        )
+    today = date.today()
+    plan = [
+        (county, Platform.weibo, "sfx_weibo_001", "示范县发布"),
+        (county, Platform.wechat, "gh_sfx000000001", "示范县发布"),
+        (county, Platform.douyin, "dy_sfx_001", "示范县发布"),
+        (county, Platform.toutiao, "tt_sfx_001", "示范县发布"),
+        (edu, Platform.wechat, "gh_sfxedu00001", "示范县教育"),
+        (edu, Platform.weibo, "sfx_edu_weibo", "示范县教育"),
+        (health, Platform.wechat, "gh_sfxwjj00001", "健康示范县"),
+        (town, Platform.douyin, "dy_cgz_001", "城关镇发布"),
+    ]
+    # 关停不彻底 demo: closed in the registry two months ago, still posting on the platform.
+    closed = Account(
+        platform=Platform.weibo,
+        platform_uid="cgz_old_weibo",
+        name="城关镇微博",
+        unit_id=town.id,
+        status=AccountStatus.closed,
+        verified_subject=town.name,
+        verified=True,
+        opened_on=today - timedelta(days=900),
+        closure_notice_on=today - timedelta(days=90),
+        closure_requested_on=today - timedelta(days=70),
+        closed_on=today - timedelta(days=60),
+        closure_filed_on=today - timedelta(days=58),
+        filing_number="SFX-WEIBO-OLD",
+    )
+    db.session.add(closed)
+    for unit, platform, uid, name in plan:
+        account = Account(
+            platform=platform,
+            platform_uid=uid,
+            name=name,
+            unit_id=unit.id,
+            status=AccountStatus.active,
+            verified_subject=unit.name,
+            verified=True,
+            opened_on=today - timedelta(days=400),
+            filing_number=f"SFX-{platform.value.upper()}-{uid[-3:]}",
+            filed_on=today - timedelta(days=395),
+            person_in_charge="分管副主任",
+            admin_name="办公室管理员",
+            contact_phone="0571-12345678",
+            profile_url=f"https://example.invalid/{platform.value}/{uid}",
+        )
+        db.session.add(account)
+        db.session.flush()
+        set_credentials(account.id, _sandbox_credentials(platform, uid))
+    db.session.flush()
+    _sample_contents(county)
+    return True
+
+
+def _sample_contents(county: Unit) -> None:
+    """Two sample posts: a draft to edit, and one waiting for 初审."""
+    from auth.models import User
+    from moderation import review
+    from moderation import service as content_service
+
+    operator = db.session.scalar(sa.select(User).where(User.username == "operator"))
+    weibo = db.session.scalar(
+        sa.select(Account).where(Account.unit_id == county.id, Account.platform == Platform.weibo)
+    )
+    draft = {
+        "title": "示范县开展冬季消防安全检查",
+        "body": "<p>近日，示范县组织应急、消防等部门对全县人员密集场所开展冬季消防安全检查。</p>",
+        "disclosure": "active",
+        "kind": "news",
+        "target_ids": [weibo.id],
+    }
+    content_service.create_content(draft, operator)
+    pending = content_service.create_content(
+        {
+            **draft,
+            "title": "示范县2026年秋季义务植树活动圆满完成",
+            "body": "<p>全县干部群众共植树一万余株，进一步改善了城乡生态环境。</p>",
+        },
+        operator,
+    )
+    db.session.flush()
+    review.advance(pending, "submit", operator)
+
+
+def _posts(days_ago: list[float], name: str) -> list[dict[str, str]]:
+    now = datetime.now(UTC)
+    return [
+        {
+            "text": f"{name}：政务信息第{i + 1}期 https://gov.example.cn/news/{i + 1}",
+            "created_at": (now - timedelta(days=d)).isoformat(),
+        }
+        for i, d in enumerate(days_ago)
+    ]
+
+
+def sandbox_seed() -> list[dict[str, object]]:
+    """Platform-side accounts for the sandbox (POST /_sandbox/accounts bodies).
+
+    Active demo accounts post regularly; 健康示范县 has been silent for 20 days (超14天未更新);
+    城关镇微博 is closed in the registry but still posting (关停不彻底); 示范县市场监管 runs on
+    Weibo under a government 认证主体 without being in the registry (体外运行).
+    """
+    bodies: list[dict[str, object]] = []
+    for account in db.session.scalars(sa.select(Account).order_by(Account.id)):
+        if account.platform not in (Platform.weibo, Platform.wechat, Platform.douyin, Platform.toutiao):
+            continue
+        silent = account.platform_uid == "gh_sfxwjj00001"
+        days = [20, 27, 35] if silent else [0.2, 1.5, 3, 6]
+        body: dict[str, object] = {
+            "platform": account.platform.value,
+            "uid": account.platform_uid,
+            "name": account.name,
+            "subject": account.verified_subject,
+            "verified": True,
+            "followers": 12000,
+            "posts": _posts(days, account.name),
+        }
+        if account.platform is Platform.wechat:
+            body.update(_sandbox_credentials(Platform.wechat, account.platform_uid or ""))
+        bodies.append(body)
+    bodies.append(
+        {
+            "platform": "weibo",
+            "uid": "sfx_scjg_weibo",
+            "name": "示范县市场监管",
+            "subject": "示范县市场监督管理局",
+            "verified": True,
+            "followers": 3200,
+            "posts": _posts([1, 4, 9], "示范县市场监管"),
+        }
+    )
+    return bodies
+
+
+def write_sandbox_seed() -> Path:
+    path = Path(current_app.config.get("SANDBOX_SEED_FILE") or Path(current_app.instance_path) / "sandbox-seed.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(sandbox_seed(), ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command() -> None:
+    """写入演示数据（单位、各角色用户、各平台账号、示例稿件）。"""
+    created = seed()
+    db.session.commit()
+    seed_file = write_sandbox_seed()
+    click.echo(f"模拟平台初始账号与内容：{seed_file}")
+    if created:
+        click.echo("演示数据已写入。")
+    else:
+        click.echo("演示数据已存在，未做改动。")
+    click.echo(f"演示账号（密码均为 {DEMO_PASSWORD}）：" + "、".join(u[0] for u in DEMO_USERS))

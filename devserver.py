@@ -1,0 +1,44 @@
+"""`make run`: migrate, seed demo data, then run web + worker + scheduler + sandbox together.
+
+Uses honcho (a Procfile runner); Ctrl-C stops every process cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+
+
+def main() -> int:
+    os.chdir(ROOT)
+    (ROOT / "instance").mkdir(exist_ok=True)
+    env = os.environ.copy()
+    env.setdefault("PORT", "5000")
+    env.setdefault("SANDBOX_PORT", "5100")
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    flask = [str(BIN / "flask"), "--app", "app"]
+    subprocess.run([*flask, "db", "upgrade"], check=True, env=env)
+    subprocess.run([*flask, "seed-demo"], check=True, env=env)
+    url = f"http://127.0.0.1:{env['PORT']}/"
+    banner = f"""
+==========================================================================
+ 政务新媒体台账与发布平台已启动 / govmedia is running
+   网页 Web:        {url}
+   API 文档:        {url}api/v1/docs
+   模拟平台 Sandbox: http://127.0.0.1:{env["SANDBOX_PORT"]}/_sandbox/
+   演示账号（密码 demo12345）: operator 运营 · reviewer1/2/3 初审/复审/终审 ·
+                              auditor 网信办 · admin 管理员 · edu_operator 教育局运营
+   按 Ctrl-C 停止全部进程 / Ctrl-C stops everything
+==========================================================================
+"""
+    print(banner, flush=True)
+    return subprocess.call([str(BIN / "honcho"), "start", "-f", "Procfile"], env=env)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""Extension objects; bound to an app only inside create_app()."""
+
+from __future__ import annotations
+
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+
+from common.db import Base, BindAwareSession
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": BindAwareSession})
+migrate = Migrate()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -1,0 +1,229 @@
+"""Core types: findings, hits, the check base class and the per-text scan context."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from moderation.checks.normalize import encode, fold
+
+if TYPE_CHECKING:
+    from moderation.checks.data import Entry, Lexicon
+
+BLOCK = "block"
+WARN = "warn"
+SEVERITIES = (BLOCK, WARN)
+
+SEVERITY_LABELS = {BLOCK: "阻断", WARN: "提示"}
+KIND_LABELS = {
+    "sensitive": "敏感词",
+    "commercial": "商业广告用语",
+    "serious_error": "严重表述错误",
+    "secrecy": "涉密标志",
+    "privacy": "个人信息",
+    "link": "外部链接",
+    "platform_limit": "平台限制",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFinding:
+    """One finding of the automated checks, as stored in a CheckReport."""
+
+    kind: str
+    severity: str
+    field: str
+    start: int
+    end: int
+    text: str
+    message: str
+    suggestion: str | None
+    rule: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckFinding:
+        return cls(
+            kind=str(data["kind"]),
+            severity=str(data["severity"]),
+            field=str(data["field"]),
+            start=int(data["start"]),
+            end=int(data["end"]),
+            text=str(data.get("text", "")),
+            message=str(data["message"]),
+            suggestion=data.get("suggestion"),
+            rule=str(data.get("rule", "")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """What a check reports about one text; the pipeline adds the field name.
+
+    ``kind`` overrides the check's kind when one check reports several kinds.
+    """
+
+    start: int
+    end: int
+    text: str
+    severity: str
+    message: str
+    rule: str
+    suggestion: str | None = None
+    kind: str | None = None
+
+
+# (start, end, entry) with end exclusive, in character offsets of the original text.
+TermHit = tuple[int, int, "Entry"]
+
+FindingsHook = Callable[[Mapping[str, str]], Iterable[CheckFinding]]
+"""A caller-supplied function adding findings for a whole item (e.g. platform limits)."""
+
+
+def has_blocking(findings: Iterable[CheckFinding]) -> bool:
+    return any(f.severity == BLOCK for f in findings)
+
+
+def make_finding(
+    kind: str,
+    field: str,
+    message: str,
+    *,
+    severity: str = BLOCK,
+    rule: str = "",
+    text: str = "",
+    start: int = 0,
+    end: int = 0,
+    suggestion: str | None = None,
+) -> CheckFinding:
+    """Build a finding that did not come from a text check (e.g. an adapter's LimitProblem)."""
+    if severity not in SEVERITIES:
+        raise ValueError(f"severity must be one of {SEVERITIES}, not {severity!r}")
+    return CheckFinding(kind, severity, field, start, end, text, message, suggestion, rule or kind)
+
+
+class ScanContext:
+    """Per-text state shared by the checks of one pipeline run: one Aho–Corasick pass over the
+    text (folded only when the dictionaries need it), bucketed by entry kind, with the
+    allow-list applied, plus trigger positions for the regex-based checks."""
+
+    __slots__ = ("_buckets", "_folded", "field", "lexicon", "text")
+
+    def __init__(self, text: str, lexicon: Lexicon, field: str = "") -> None:
+        self.text = text
+        self.lexicon = lexicon
+        self.field = field
+        self._folded: str | None = None
+        self._buckets: dict[str, list[TermHit]] | None = None
+
+    @property
+    def folded(self) -> str:
+        """The whole text folded (full-width → ASCII, lower case); same length and offsets."""
+        if self._folded is None:
+            self._folded = fold(self.text)
+        return self._folded
+
+    def terms(self, kind: str) -> list[TermHit]:
+        """Dictionary hits of one entry kind (overlapping, in text order), allow-list applied.
+
+        Trigger kinds (data.TRIGGER_*) give where digits, room numbers or URLs may be."""
+        if self._buckets is None:
+            self._buckets = self._scan()
+        return self._buckets.get(kind, [])
+
+    def _scan(self) -> dict[str, list[TermHit]]:
+        lex = self.lexicon
+        text = self.text
+        if not text:
+            return {}
+        scanned = self.folded if lex.fold_gate.needed(text) else text
+        buckets: dict[str, list[TermHit]] = {}
+        for end2, value in lex.automaton.iter(encode(scanned)):
+            if value is None:  # a primer key
+                continue
+            start2 = end2 + 1 - value[0]
+            if start2 & 1:  # not aligned on a character
+                continue
+            start = start2 >> 1
+            end = (end2 + 1) >> 1
+            for entry in value[1]:
+                if entry.word and not _word_bounded(text, start, end):
+                    continue
+                bucket = buckets.get(entry.kind)
+                if bucket is None:
+                    buckets[entry.kind] = [(start, end, entry)]
+                else:
+                    bucket.append((start, end, entry))
+        allow = buckets.pop("allow", None)
+        for kind, hits in buckets.items():
+            if kind.startswith("~"):
+                continue  # triggers: fixed-length keys, already in text order
+            if allow:
+                hits = [h for h in hits if not _allowed(h, kind, allow)]  # noqa: PLW2901
+                buckets[kind] = hits
+            hits.sort(key=_hit_order)
+        return buckets
+
+
+def _hit_order(h: TermHit) -> tuple[int, int]:
+    return (h[0], h[0] - h[1])
+
+
+def _word_bounded(text: str, start: int, end: int) -> bool:
+    """An ASCII term must not touch other letters/digits (full-width ones included)."""
+    if start > 0:
+        before = fold(text[start - 1])
+        if before.isascii() and before.isalnum():
+            return False
+    if end < len(text):
+        after = fold(text[end])
+        if after.isascii() and after.isalnum():
+            return False
+    return True
+
+
+def _allowed(hit: TermHit, kind: str, allow: list[TermHit]) -> bool:
+    s, e = hit[0], hit[1]
+    return any(a_s <= s and e <= a_e and (not entry.data or kind in entry.data) for a_s, a_e, entry in allow)
+
+
+def longest_first(hits: Iterable[TermHit]) -> list[TermHit]:
+    """Leftmost-longest, non-overlapping selection of dictionary hits."""
+    out: list[TermHit] = []
+    last_end = -1
+    for h in sorted(hits, key=_hit_order):
+        if h[0] >= last_end:
+            out.append(h)
+            last_end = h[1]
+    return out
+
+
+class Check(ABC):
+    """One automated check: one method over one text, returning hits with exact spans.
+
+    ``ctx`` is supplied by the pipeline (shared fold and automaton pass); when a check is
+    called on its own it builds one from its lexicon (or the default pipeline's).
+    """
+
+    kind: str = ""
+
+    def __init__(self, lexicon: Lexicon | None = None) -> None:
+        self.lexicon = lexicon
+
+    @abstractmethod
+    def check(self, text: str, ctx: ScanContext | None = None) -> Iterable[Hit]:
+        raise NotImplementedError
+
+    def context(self, text: str, ctx: ScanContext | None) -> ScanContext:
+        if ctx is not None and ctx.text is text:
+            return ctx
+        lexicon = self.lexicon or (ctx.lexicon if ctx is not None else None)
+        if lexicon is None:
+            from moderation.checks.pipeline import default_pipeline
+
+            lexicon = default_pipeline().lexicon
+        return ScanContext(text, lexicon)

@@ -1,0 +1,388 @@
+"""Data files (dictionaries maintained by the office) and the compiled lexicon.
+
+Every dictionary-based entry of every file goes into ONE Aho–Corasick automaton, so a text is
+scanned once whatever the number of checks.  See docs/checks.md for the file formats.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ahocorasick
+
+from moderation.checks.normalize import FOLD_SOURCES, PRIMER_CHARS, encode, fold, has_astral
+
+log = logging.getLogger(__name__)
+
+PACKAGED_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+SENSITIVE_FILE = "sensitive_terms.txt"
+COMMERCIAL_FILE = "commercial_terms.txt"
+ALLOW_FILE = "allowlist.txt"
+SERIOUS_FILE = "serious_errors.tsv"
+LEADERS_FILE = "leaders.tsv"
+SECRECY_FILE = "secrecy_terms.tsv"
+LINKS_FILE = "link_domains.tsv"
+DATA_FILES = (
+    SENSITIVE_FILE,
+    COMMERCIAL_FILE,
+    ALLOW_FILE,
+    SERIOUS_FILE,
+    LEADERS_FILE,
+    SECRECY_FILE,
+    LINKS_FILE,
+)
+
+_SEVERITY_ALIASES = {
+    "block": "block",
+    "阻断": "block",
+    "拦截": "block",
+    "禁止": "block",
+    "warn": "warn",
+    "warning": "warn",
+    "提示": "warn",
+    "警告": "warn",
+    "提醒": "warn",
+}
+SECRECY_CLASSES = ("level", "work_secret", "internal", "draft", "request", "classified")
+LINK_VERDICTS = ("allow", "commercial", "shortener", "block")
+ALLOW_KINDS = {
+    "sensitive": ("sensitive",),
+    "commercial": ("commercial",),
+    "serious_error": ("serious_error", "leader_wrong"),
+    "secrecy": ("secrecy",),
+}
+
+
+class DataFileError(ValueError):
+    """A data file line the loader cannot understand (message in Chinese, with file and line)."""
+
+    def __init__(self, path: Path | str, lineno: int, message: str) -> None:
+        self.path = str(path)
+        self.lineno = lineno
+        super().__init__(f"{Path(path).name} 第{lineno}行：{message}")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One dictionary entry.  ``kind`` is the bucket a check reads (see ScanContext.terms)."""
+
+    kind: str
+    term: str
+    severity: str
+    category: str
+    rule: str
+    data: Any = None
+    word: bool = False  # ASCII term: must not touch other ASCII letters/digits
+
+
+@dataclass(frozen=True, slots=True)
+class Leader:
+    group: str
+    rank: int
+    name: str
+    titles: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRule:
+    domain: str
+    verdict: str
+    severity: str
+    note: str
+
+
+@dataclass
+class Lexicon:
+    """The compiled form of all data files; immutable once built (reload builds a new one)."""
+
+    automaton: Any
+    fold_gate: FoldGate
+    entries: list[Entry]
+    link_rules: dict[str, LinkRule]
+    leaders: dict[str, Leader]
+    sources: dict[str, Path | None]
+    signature: tuple[tuple[str, tuple[int, int] | None], ...]
+    data_dir: Path | None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, data_dir: str | os.PathLike[str] | None = None) -> Lexicon:
+        """Read the data files: each from ``data_dir`` when present there, else the packaged one."""
+        ddir = Path(data_dir) if data_dir is not None else None
+        sources = {name: _resolve(ddir, name) for name in DATA_FILES}
+        signature = _signature(ddir)
+        entries: list[Entry] = []
+        counts: dict[str, int] = {}
+
+        def add(name: str, items: list[Entry]) -> None:
+            entries.extend(items)
+            counts[name] = len(items)
+
+        add(SENSITIVE_FILE, _parse_terms(sources[SENSITIVE_FILE], "sensitive"))
+        add(COMMERCIAL_FILE, _parse_terms(sources[COMMERCIAL_FILE], "commercial"))
+        add(ALLOW_FILE, _parse_allow(sources[ALLOW_FILE]))
+        add(SERIOUS_FILE, _parse_serious(sources[SERIOUS_FILE]))
+        leaders, leader_entries = _parse_leaders(sources[LEADERS_FILE])
+        add(LEADERS_FILE, leader_entries)
+        add(SECRECY_FILE, _parse_secrecy(sources[SECRECY_FILE]))
+        link_rules = _parse_links(sources[LINKS_FILE])
+        counts[LINKS_FILE] = len(link_rules)
+        automaton, fold_gate = build_automaton(entries)
+        return cls(
+            automaton=automaton,
+            fold_gate=fold_gate,
+            entries=entries,
+            link_rules=link_rules,
+            leaders=leaders,
+            sources=sources,
+            signature=signature,
+            data_dir=ddir,
+            counts=counts,
+        )
+
+    def current_signature(self) -> tuple[tuple[str, tuple[int, int] | None], ...]:
+        return _signature(self.data_dir)
+
+    def changed_on_disk(self) -> bool:
+        return self.current_signature() != self.signature
+
+
+# Trigger keys: besides the dictionaries, the automaton reports places where the regex-based
+# checks have something to look at, so that those never scan a whole text themselves.
+TRIGGER_DIGITS = "~digits"  # three digits in a row (ASCII or full-width)
+TRIGGER_ROOM = "~room"  # a digit followed by 号/栋/幢/座/弄 (possible address)
+TRIGGER_URL = "~url"  # "://" or a dot followed by a letter (possible link)
+TRIGGER_KINDS = (TRIGGER_DIGITS, TRIGGER_ROOM, TRIGGER_URL)
+_ASCII_DIGITS = "0123456789"
+_WIDE_DIGITS = "０１２３４５６７８９"
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" + "".join(
+    chr(c) for c in (*range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))
+)
+
+
+def _trigger_keys() -> dict[str, str]:
+    keys: dict[str, str] = {"://": TRIGGER_URL}
+    for digits in (_ASCII_DIGITS, _WIDE_DIGITS):
+        for a in digits:
+            for suffix in "号栋幢座弄":
+                keys[a + suffix] = TRIGGER_ROOM
+            for b in digits:
+                for c in digits:
+                    keys[a + b + c] = TRIGGER_DIGITS
+    for dot in ".．":
+        for letter in _LETTERS:
+            keys[dot + letter] = TRIGGER_URL
+    return keys
+
+
+_TRIGGER_ENTRIES = {kind: Entry(kind, kind, "warn", "", kind) for kind in TRIGGER_KINDS}
+
+
+class FoldGate:
+    """Decides cheaply whether a text must be folded before the automaton pass: only when it
+    holds a character that folds onto a character some dictionary key contains."""
+
+    def __init__(self, key_chars: set[str]) -> None:
+        self.chars = tuple(sorted(c for c in FOLD_SOURCES if fold(c) != c and fold(c) in key_chars))
+        self._regex = re.compile("[" + re.escape("".join(self.chars)) + "]") if len(self.chars) > 12 else None
+
+    def needed(self, text: str) -> bool:
+        if self._regex is not None:
+            return self._regex.search(text) is not None
+        return any(c in text for c in self.chars)
+
+
+def build_automaton(entries: list[Entry]) -> tuple[Any, FoldGate]:
+    """One automaton for all entries and triggers; value = (encoded key length, entries)."""
+    by_key: dict[str, list[Entry]] = {}
+    key_chars: set[str] = set()
+    for entry in entries:
+        key = fold(entry.term)
+        if has_astral(key):
+            log.warning("词条含不支持的字符（如表情符号），已跳过：%r", entry.term)
+            continue
+        key_chars.update(key)
+        by_key.setdefault(encode(key), []).append(entry)
+    for key, kind in _trigger_keys().items():
+        by_key.setdefault(encode(key), []).append(_TRIGGER_ENTRIES[kind])
+    automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
+    # Primer keys (never matched: they end in U+0000) put frequent characters first in
+    # every node's child list; see normalize.py.
+    seen: set[str] = set()
+    for ch in PRIMER_CHARS:
+        if ch not in seen:
+            seen.add(ch)
+            automaton.add_word(encode(ch) + "\x00\x00", None)
+    for key, items in by_key.items():
+        automaton.add_word(key, (len(key), tuple(items)))
+    automaton.make_automaton()
+    return automaton, FoldGate(key_chars)
+
+
+# ---------------------------------------------------------------- reading files
+
+
+def _resolve(ddir: Path | None, name: str) -> Path | None:
+    if ddir is not None and (ddir / name).is_file():
+        return ddir / name
+    packaged = PACKAGED_DATA_DIR / name
+    return packaged if packaged.is_file() else None
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def _signature(ddir: Path | None) -> tuple[tuple[str, tuple[int, int] | None], ...]:
+    """Cheap change detector: (mtime, size) of every candidate file, override dir first."""
+    dirs = [d for d in (ddir, PACKAGED_DATA_DIR) if d is not None]
+    return tuple((str(d / n), _stat(d / n)) for d in dirs for n in DATA_FILES)
+
+
+def _lines(path: Path | None) -> Iterator[tuple[int, list[str]]]:
+    if path is None:
+        return
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(path, 0, f"文件不是 UTF-8 编码（{exc.reason}）") from exc
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        yield lineno, [c.strip() for c in raw.rstrip("\r\n").split("\t")]
+
+
+def _severity(value: str, default: str, path: Path, lineno: int) -> str:
+    if not value:
+        return default
+    sev = _SEVERITY_ALIASES.get(value.lower())
+    if sev is None:
+        raise DataFileError(path, lineno, f"严重程度“{value}”无效，应为 block（阻断）或 warn（提示）")
+    return sev
+
+
+def _is_word(term: str) -> bool:
+    return term.isascii() and term[:1].isalnum()
+
+
+def _parse_terms(path: Path | None, kind: str) -> list[Entry]:
+    if path is None:
+        return []
+    out: list[Entry] = []
+    seen: set[str] = set()
+    for lineno, cols in _lines(path):
+        term = cols[0]
+        if not term:
+            raise DataFileError(path, lineno, "词条为空（行首不能是制表符）")
+        sev = _severity(cols[1] if len(cols) > 1 else "", "block", path, lineno)
+        category = cols[2] if len(cols) > 2 and cols[2] else "未分类"
+        if fold(term) in seen:
+            continue
+        seen.add(fold(term))
+        out.append(Entry(kind, term, sev, category, f"{kind}:{term}", word=_is_word(term)))
+    return out
+
+
+def _parse_allow(path: Path | None) -> list[Entry]:
+    if path is None:
+        return []
+    out: list[Entry] = []
+    for lineno, cols in _lines(path):
+        phrase = cols[0]
+        if not phrase:
+            raise DataFileError(path, lineno, "短语为空")
+        kinds: set[str] = set()
+        for raw_kind in (cols[1] if len(cols) > 1 else "").replace("，", ",").split(","):
+            k = raw_kind.strip()
+            if not k:
+                continue
+            if k not in ALLOW_KINDS:
+                raise DataFileError(path, lineno, f"适用类别“{k}”无效，可用：{'、'.join(ALLOW_KINDS)}")
+            kinds.update(ALLOW_KINDS[k])
+        out.append(Entry("allow", phrase, "warn", "", f"allow:{phrase}", frozenset(kinds), _is_word(phrase)))
+    return out
+
+
+def _parse_serious(path: Path | None) -> list[Entry]:
+    if path is None:
+        return []
+    out: list[Entry] = []
+    for lineno, cols in _lines(path):
+        if len(cols) < 2 or not cols[0] or not cols[1]:
+            raise DataFileError(path, lineno, "格式应为：错误写法<TAB>正确写法[<TAB>类别[<TAB>严重程度]]")
+        wrong, right = cols[0], cols[1]
+        category = cols[2] if len(cols) > 2 and cols[2] else "wording"
+        sev = _severity(cols[3] if len(cols) > 3 else "", "block", path, lineno)
+        out.append(Entry("serious_error", wrong, sev, category, f"serious_error:{wrong}", right, _is_word(wrong)))
+    return out
+
+
+def _parse_leaders(path: Path | None) -> tuple[dict[str, Leader], list[Entry]]:
+    if path is None:
+        return {}, []
+    leaders: dict[str, Leader] = {}
+    entries: list[Entry] = []
+    for lineno, cols in _lines(path):
+        group, rank_s, name, titles_s, wrong_s = (cols + [""] * 5)[:5]
+        if not group or not name:
+            raise DataFileError(path, lineno, "格式应为：分组<TAB>排序<TAB>姓名<TAB>职务[,职务]<TAB>常见错写[,错写]")
+        try:
+            rank = int(rank_s)
+        except ValueError as exc:
+            raise DataFileError(path, lineno, f"排序“{rank_s}”应为整数") from exc
+        if name in leaders:
+            raise DataFileError(path, lineno, f"姓名“{name}”重复")
+        titles = tuple(t.strip() for t in titles_s.replace("，", ",").split(",") if t.strip())
+        leader = Leader(group, rank, name, titles)
+        leaders[name] = leader
+        entries.append(Entry("leader", name, "block", group, f"leader:{name}", leader))
+        for wrong_raw in wrong_s.replace("，", ",").split(","):
+            wrong = wrong_raw.strip()
+            if wrong:
+                entries.append(Entry("leader_wrong", wrong, "block", group, f"leader.name:{wrong}", leader))
+    return leaders, entries
+
+
+def _parse_secrecy(path: Path | None) -> list[Entry]:
+    if path is None:
+        return []
+    out: list[Entry] = []
+    for lineno, cols in _lines(path):
+        if len(cols) < 2 or cols[1] not in SECRECY_CLASSES:
+            raise DataFileError(path, lineno, f"格式应为：词语<TAB>类别（{'/'.join(SECRECY_CLASSES)}）")
+        out.append(Entry("secrecy", cols[0], "block", cols[1], f"secrecy.{cols[1]}:{cols[0]}", cols[1]))
+    return out
+
+
+def _parse_links(path: Path | None) -> dict[str, LinkRule]:
+    if path is None:
+        return {}
+    rules: dict[str, LinkRule] = {}
+    for lineno, cols in _lines(path):
+        domain = cols[0].lower().removeprefix("*.").removeprefix(".")
+        verdict = cols[1] if len(cols) > 1 else ""
+        if not domain or verdict not in LINK_VERDICTS:
+            raise DataFileError(
+                path, lineno, f"格式应为：域名<TAB>类别（{'/'.join(LINK_VERDICTS)}）[<TAB>严重程度[<TAB>说明]]"
+            )
+        default = "block" if verdict in ("commercial", "block") else "warn"
+        sev = _severity(cols[2] if len(cols) > 2 else "", default, path, lineno)
+        rules[domain] = LinkRule(domain, verdict, sev, cols[3] if len(cols) > 3 else "")
+    return rules
+
+
+def validate(data_dir: str | os.PathLike[str] | None = None) -> dict[str, int]:
+    """Parse every file (raising DataFileError on the first bad line); entry counts per file."""
+    return Lexicon.load(data_dir).counts

@@ -1,0 +1,209 @@
+"""The pipeline: every check over every field, one shared scan per field, hot reload of data."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from moderation.checks.base import (
+    BLOCK,
+    Check,
+    CheckFinding,
+    FindingsHook,
+    ScanContext,
+)
+from moderation.checks.data import DataFileError, Lexicon
+from moderation.checks.links import LinkCheck
+from moderation.checks.privacy import AddressCheck, PhoneIdCardCheck
+from moderation.checks.secrecy import SecrecyCheck
+from moderation.checks.terms import (
+    CommercialWordingCheck,
+    LeaderCheck,
+    SensitiveTermCheck,
+    SeriousErrorCheck,
+)
+
+log = logging.getLogger(__name__)
+
+DATA_DIR_ENV = "GOVMEDIA_CHECKS_DATA_DIR"
+DEFAULT_RELOAD_INTERVAL = 5.0
+
+
+def default_checks() -> list[Check]:
+    return [
+        SensitiveTermCheck(),
+        CommercialWordingCheck(),
+        SeriousErrorCheck(),
+        LeaderCheck(),
+        SecrecyCheck(),
+        PhoneIdCardCheck(),
+        AddressCheck(),
+        LinkCheck(),
+    ]
+
+
+class CheckPipeline:
+    """Runs the checks over the fields of one item.
+
+    ``data_dir``: directory with the office's data files (a file missing there falls back to the
+    packaged starter file).  ``reload_interval``: at most this often (seconds) ``run`` stats the
+    data files and rebuilds when one changed; 0 = on every run, None = only on ``reload()``.
+    ``hooks``: callables ``hook(fields) -> findings`` appended to every run (e.g. platform limits).
+    """
+
+    def __init__(
+        self,
+        checks: Sequence[Check] | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
+        *,
+        hooks: Iterable[FindingsHook] = (),
+        reload_interval: float | None = DEFAULT_RELOAD_INTERVAL,
+    ) -> None:
+        self._data_dir = Path(data_dir) if data_dir is not None else None
+        self._lexicon = Lexicon.load(self._data_dir)
+        self._checks: list[Check] = list(checks) if checks is not None else default_checks()
+        self._hooks: list[FindingsHook] = list(hooks)
+        self._reload_interval = reload_interval
+        self._next_stat = time.monotonic() + (reload_interval or 0.0)
+        self._lock = threading.Lock()
+
+    @property
+    def lexicon(self) -> Lexicon:
+        return self._lexicon
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        return tuple(self._checks)
+
+    @property
+    def data_dir(self) -> Path | None:
+        return self._data_dir
+
+    def add_check(self, check: Check) -> None:
+        self._checks.append(check)
+
+    def add_hook(self, hook: FindingsHook) -> None:
+        self._hooks.append(hook)
+
+    # ------------------------------------------------------------ reloading
+
+    def reload(self) -> Lexicon:
+        """Re-read all data files now.  Raises DataFileError (and keeps the old data) on a bad line."""
+        with self._lock:
+            lexicon = Lexicon.load(self._data_dir)
+            self._lexicon = lexicon
+        log.info("审核词库已重新加载：%s", lexicon.counts)
+        return lexicon
+
+    def maybe_reload(self) -> bool:
+        """Reload if the interval has passed and a data file changed; never raises on bad data."""
+        if self._reload_interval is None:
+            return False
+        now = time.monotonic()
+        if now < self._next_stat:
+            return False
+        if not self._lock.acquire(blocking=False):
+            return False  # another thread is already checking/reloading
+        try:
+            self._next_stat = now + self._reload_interval
+            if not self._lexicon.changed_on_disk():
+                return False
+            try:
+                self._lexicon = Lexicon.load(self._data_dir)
+            except (DataFileError, OSError):
+                log.exception("审核词库文件有误，继续使用原词库")
+                # Do not retry the same broken files every run: remember their signature.
+                old = self._lexicon
+                self._lexicon = dataclasses.replace(old, signature=old.current_signature())
+                return False
+            log.info("审核词库文件已变更，已自动重新加载：%s", self._lexicon.counts)
+            return True
+        finally:
+            self._lock.release()
+
+    # ------------------------------------------------------------ running
+
+    def run(self, fields: Mapping[str, str | None], *, extra: Iterable[CheckFinding] = ()) -> list[CheckFinding]:
+        """All findings for the item's fields, ordered by field then position, block first."""
+        self.maybe_reload()
+        lexicon = self._lexicon
+        findings: list[CheckFinding] = []
+        order: dict[str, int] = {}
+        for name, text in fields.items():
+            order[name] = len(order)
+            if not text:
+                continue
+            ctx = ScanContext(text, lexicon, name)
+            for check in self._checks:
+                for h in check.check(text, ctx):
+                    findings.append(
+                        CheckFinding(
+                            h.kind or check.kind,
+                            h.severity,
+                            name,
+                            h.start,
+                            h.end,
+                            h.text,
+                            h.message,
+                            h.suggestion,
+                            h.rule,
+                        )
+                    )
+        for hook in self._hooks:
+            findings.extend(hook(fields))
+        findings.extend(extra)
+        return _dedupe_sorted(findings, order)
+
+    def check_text(self, text: str, field: str = "body") -> list[CheckFinding]:
+        return self.run({field: text})
+
+
+def _dedupe_sorted(findings: list[CheckFinding], order: dict[str, int]) -> list[CheckFinding]:
+    seen: set[tuple[str, str, int, int, str]] = set()
+    out: list[CheckFinding] = []
+    for f in findings:
+        key = (f.kind, f.field, f.start, f.end, f.rule)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    out.sort(key=lambda f: (order.get(f.field, len(order)), f.start, f.end, f.severity != BLOCK, f.kind))
+    return out
+
+
+class _Default:
+    pipeline: CheckPipeline | None = None
+    lock = threading.Lock()
+
+
+def default_pipeline() -> CheckPipeline:
+    """The process-wide pipeline (compiled once; data dir from $GOVMEDIA_CHECKS_DATA_DIR)."""
+    pipeline = _Default.pipeline
+    if pipeline is None:
+        with _Default.lock:
+            if _Default.pipeline is None:
+                _Default.pipeline = CheckPipeline(data_dir=os.environ.get(DATA_DIR_ENV) or None)
+            pipeline = _Default.pipeline
+    return pipeline
+
+
+def configure_default_pipeline(
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    reload_interval: float | None = DEFAULT_RELOAD_INTERVAL,
+    hooks: Iterable[FindingsHook] = (),
+) -> CheckPipeline:
+    """Replace the process-wide pipeline (e.g. from the app factory with the instance data dir)."""
+    pipeline = CheckPipeline(data_dir=data_dir, hooks=hooks, reload_interval=reload_interval)
+    with _Default.lock:
+        _Default.pipeline = pipeline
+    return pipeline
+
+
+def reset_default_pipeline() -> None:
+    with _Default.lock:
+        _Default.pipeline = None

@@ -1,0 +1,221 @@
+"""Personal data: resident ID numbers, bank cards, mobile and fixed-line numbers, home addresses.
+
+The number checks run only on small windows around the places where the shared automaton pass
+saw three digits in a row (full-width digits count: each window is folded first).  Severity: a full ID or
+bank card number blocks; phone numbers and addresses warn (offices publish their own phones).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+
+from moderation.checks.base import BLOCK, WARN, Check, Hit, ScanContext
+from moderation.checks.data import TRIGGER_DIGITS, TRIGGER_ROOM
+from moderation.checks.normalize import fold
+
+_PROVINCE_CODES = (
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82 83"
+)
+_PROVINCES = frozenset(_PROVINCE_CODES.split())
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+_WINDOW_CHARS = frozenset("0123456789０１２３４５６７８９ -－—()（）+＋xXｘＸ")
+_MIN_DIGITS = 10  # the shortest number we look for: 0xx-xxxxxxx
+_DIGIT_CHARS = frozenset("0123456789０１２３４５６７８９")
+_DATE = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+_ID18 = re.compile(rf"(?<![0-9a-z])[1-9][0-9]{{5}} ?(?:18|19|20)[0-9]{{2}}{_DATE} ?[0-9]{{3}}[0-9x](?![0-9a-z])")
+_ID15 = re.compile(rf"(?<![0-9a-z])[1-9][0-9]{{5}}[0-9]{{2}}{_DATE}[0-9]{{3}}(?![0-9a-z])")
+_ID18_SHAPE = re.compile(rf"[1-9][0-9]{{5}}(?:18|19|20)[0-9]{{2}}{_DATE}[0-9]{{3}}[0-9x]")
+_CARD = re.compile(r"(?<![0-9])[3-69][0-9]{3}(?:[ \-]?[0-9]{3,4}){3,4}(?![0-9])")
+_MOBILE = re.compile(r"(?<![0-9])(?:(?:\+|00)?86[ \-]?)?1[3-9][0-9](?P<sep>[ \-]?)[0-9]{4}(?P=sep)[0-9]{4}(?![0-9])")
+_LANDLINE = re.compile(
+    r"(?<![0-9])(?:[(（]0[0-9]{2,3}[)）][ \-]?|0[0-9]{2,3}[ \-－—]"
+    r"|0(?:10|2[0-9])(?=[0-9]{8}(?![0-9]))|0[3-9][0-9]{2}(?=[0-9]{7,8}(?![0-9])))"
+    r"[2-9][0-9]{6,7}(?![0-9])"
+)
+_NON_DIGIT = re.compile(r"[^0-9x]")
+_AREA = re.compile(r"0(?:10|2[0-9]|[3-9][0-9]{2})")
+_MSG_ID18 = "疑似身份证号码（校验位正确）"
+_MSG_ID15 = "疑似15位身份证号码（出生日期有效）"
+_MSG_CARD = "疑似银行卡号（Luhn校验通过）"
+_MSG_MOBILE = "含手机号码，如非公开的办事电话请删除或脱敏"
+_MSG_LANDLINE = "含固定电话号码，请确认为公开的办公电话"
+
+
+def id18_valid(number: str) -> bool:
+    """GB 11643: province prefix, a real birth date not in the future, and the check digit."""
+    d = number.upper()
+    if len(d) != 18 or not d[:17].isdigit() or d[:2] not in _PROVINCES:
+        return False
+    if not _birth_ok(int(d[6:10]), int(d[10:12]), int(d[12:14])):
+        return False
+    total = sum(int(c) * w for c, w in zip(d[:17], _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11] == d[17]
+
+
+def id15_valid(number: str) -> bool:
+    if len(number) != 15 or not number.isdigit() or number[:2] not in _PROVINCES:
+        return False
+    return _birth_ok(1900 + int(number[6:8]), int(number[8:10]), int(number[10:12]))
+
+
+def _birth_ok(y: int, m: int, d: int) -> bool:
+    try:
+        born = date(y, m, d)
+    except ValueError:
+        return False
+    return y >= 1900 and born <= date.today()
+
+
+def luhn_valid(number: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(number)):
+        n = ord(ch) - 48
+        if i & 1:
+            n *= 2
+            if n > 9:
+                n -= 9
+        total += n
+    return total % 10 == 0
+
+
+def uscc_valid(code: str) -> bool:
+    """统一社会信用代码 (GB 32100) check character."""
+    code = code.upper()
+    if len(code) != 18 or any(c not in _USCC_CHARS for c in code):
+        return False
+    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(code[:17], _USCC_WEIGHTS, strict=True))
+    return _USCC_CHARS[(31 - total % 31) % 31] == code[17]
+
+
+def _card_valid(d: str) -> bool:
+    """16–19 digits, Luhn; an 18-digit ID-shaped number or a valid 统一社会信用代码 is not a card."""
+    if not 16 <= len(d) <= 19 or not luhn_valid(d):
+        return False
+    return not (len(d) == 18 and (_ID18_SHAPE.fullmatch(d) or uscc_valid(d)))
+
+
+def mask_id(d: str) -> str:
+    return d[:3] + "*" * (len(d) - 7) + d[-4:]
+
+
+def mask_card(d: str) -> str:
+    return f"{d[:4]} **** **** {d[-4:]}"
+
+
+def mask_mobile(d: str) -> str:
+    d = d[-11:]
+    return f"{d[:3]}****{d[-4:]}"
+
+
+class PhoneIdCardCheck(Check):
+    """Resident IDs (18/15 digits), bank cards (Luhn), mobile numbers and landlines."""
+
+    kind = "privacy"
+
+    def check(self, text: str, ctx: ScanContext | None = None) -> Iterator[Hit]:
+        triggers = self.context(text, ctx).terms(TRIGGER_DIGITS)
+        n = len(text)
+        done = -1
+        for start, end, _entry in triggers:
+            if start < done:
+                continue
+            ws, we = start, end
+            while ws > 0 and text[ws - 1] in _WINDOW_CHARS:
+                ws -= 1
+            while we < n and text[we] in _WINDOW_CHARS:
+                we += 1
+            done = we
+            if we - ws >= _MIN_DIGITS:
+                window = fold(text[ws:we])
+                if len(_NON_DIGIT.sub("", window)) >= _MIN_DIGITS:
+                    yield from self._window(text, window, ws)
+
+    @staticmethod
+    def _window(text: str, window: str, offset: int) -> Iterator[Hit]:
+        """All number patterns inside one window (a folded run of digits and separators)."""
+        found: list[tuple[int, int, int, str, str, str, str]] = []  # prio, s, e, sev, msg, rule, sugg
+        for mm in _ID18.finditer(window):
+            d = _NON_DIGIT.sub("", mm.group()).upper()
+            if id18_valid(d):
+                found.append((0, mm.start(), mm.end(), BLOCK, _MSG_ID18, "privacy.id18", mask_id(d)))
+        for mm in _CARD.finditer(window):
+            d = _NON_DIGIT.sub("", mm.group())
+            if _card_valid(d):
+                found.append((1, mm.start(), mm.end(), BLOCK, _MSG_CARD, "privacy.bank_card", mask_card(d)))
+        for mm in _ID15.finditer(window):
+            if id15_valid(mm.group()):
+                found.append((2, mm.start(), mm.end(), BLOCK, _MSG_ID15, "privacy.id15", mask_id(mm.group())))
+        for mm in _MOBILE.finditer(window):
+            d = _NON_DIGIT.sub("", mm.group())
+            found.append((3, mm.start(), mm.end(), WARN, _MSG_MOBILE, "privacy.mobile", mask_mobile(d)))
+        for mm in _LANDLINE.finditer(window):
+            d = _NON_DIGIT.sub("", mm.group())
+            area = _AREA.match(d)
+            masked = f"{area.group() if area else d[:4]}-****{d[-4:]}"
+            found.append((4, mm.start(), mm.end(), WARN, _MSG_LANDLINE, "privacy.landline", masked))
+        if not found:
+            return
+        found.sort()
+        taken: list[tuple[int, int]] = []
+        out = []
+        for _prio, s, e, sev, msg, rule, sugg in found:
+            if any(s < te and ts < e for ts, te in taken):
+                continue
+            taken.append((s, e))
+            out.append(Hit(s + offset, e + offset, text[s + offset : e + offset], sev, msg, rule, sugg))
+        out.sort(key=lambda h: h.start)
+        yield from out
+
+
+_ADDR_ROOM = re.compile(
+    r"[0-9０-９]{1,5}(?:号院|号楼|号|栋|幢|座|弄)"
+    r"(?:[0-9０-９a-zA-Zａ-ｚＡ-Ｚ]{1,6}(?:号院|号楼|号|栋|幢|座|单元|室|户|层|楼)){1,4}"
+)
+_ROOM_LEVEL = re.compile("室|单元|户|栋|幢|号楼")
+_PLACE_RUN = re.compile(
+    r"[\u4e00-\u9fa5]{1,30}?(?:路|街|道|巷|弄|胡同|里|村|组|小区|花园|家园|苑|公寓|大厦|社区|新村|园|城|庄|院|区)$"
+)
+_ADDR_LEAD = re.compile(r".*(?:住址|地址|家住|住在|居住在|居住于|现住|住于|位于|户籍地|户籍|是|在)")
+
+
+class AddressCheck(Check):
+    """Detailed (home) addresses: a street or compound name followed by a building/room number."""
+
+    kind = "privacy"
+
+    def check(self, text: str, ctx: ScanContext | None = None) -> Iterator[Hit]:
+        triggers = self.context(text, ctx).terms(TRIGGER_ROOM)
+        done = -1
+        for t_start, _t_end, _entry in triggers:
+            run_start = t_start
+            while run_start > 0 and text[run_start - 1] in _DIGIT_CHARS:
+                run_start -= 1
+            if run_start < done:
+                continue
+            m = _ADDR_ROOM.match(text, run_start)
+            if m is None or _ROOM_LEVEL.search(m.group()) is None:
+                continue
+            done = m.end()
+            place = _PLACE_RUN.search(text, max(0, m.start() - 30), m.start())
+            if place is None:
+                continue
+            start = place.start()
+            lead = _ADDR_LEAD.match(text, start, m.start())
+            if lead is not None and lead.end() < place.end() - 1:
+                start = lead.end()
+            end = m.end()
+            yield Hit(
+                start,
+                end,
+                text[start:end],
+                WARN,
+                "疑似个人详细住址（具体到楼栋/门牌/房号），请删除或脱敏",
+                "privacy.address",
+                text[start : m.start()] + "****",
+            )

@@ -1,0 +1,157 @@
+"""Secrecy marks (密级标志, 工作秘密, 内部资料, 未定稿, 请示) with context rules.
+
+A mark in a marking position — at the start of a line, standing alone, next to ★, with a
+保密期限 or 级, in brackets, after “密级：” — blocks; the same word in ordinary prose
+(保守秘密, 商业秘密, 秘密通道, 请示报告制度 …) only warns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from moderation.checks.base import BLOCK, WARN, Check, Hit, ScanContext, longest_first
+
+# Paragraph structure: a newline or a block-level HTML tag starts a new "line"; inline tags are
+# transparent.  Lines are looked at only within _SEGMENT_REACH characters of a hit.
+_SEGMENT_REACH = 300
+_BLOCK_TAG = re.compile(
+    r"<(?:/?(?:p|div|h[1-6]|li|td|th|tr|table|ul|ol|section|article|blockquote|center)|br|hr)\b[^<>]*>",
+    re.IGNORECASE,
+)
+_INLINE_TAG = r"</?(?:span|b|strong|em|i|u|font|a|sup|sub)\b[^<>]*>"
+_INLINE_TAG_RE = re.compile(_INLINE_TAG, re.IGNORECASE)
+_BLANK_PREFIX = re.compile(rf"(?:\s|{_INLINE_TAG}|[【\[（(〔])*", re.IGNORECASE)
+_AFTER_HEADING = re.compile(rf"(?:{_INLINE_TAG})*(?:\s|$|<|[】\]）)〕★☆:：，,、。；;])", re.IGNORECASE)
+_LEVEL_TAIL = re.compile(
+    r"[ \t　]*(?:[★☆][ \t　]*)?(?:[0-9０-９一二三四五六七八九十]+[ \t　]*(?:年|个月)|长期)"
+    r"|[ \t　]*[★☆]|级"
+)
+_STAR_BEFORE = re.compile(r"[★☆][ \t　]*$")
+_MIJI_BEFORE = re.compile(r"密级[ \t　]*[:：][ \t　]*$")
+_BRACKET_OPEN = "【[（(〔"
+_BRACKET_CLOSE = "】]）)〕"
+_INTERNAL_AFTER = re.compile(r"[ \t　，,、]*(?:注意保[存管密]|请勿|严禁|不得|仅供|妥善保管)")
+_PUBLIC_CONSULTATION = re.compile(
+    r"公开征求|征求意见的通知|征求意见的公告|向社会(?:公众)?征求|征求社会(?:各界|公众)?意见"
+)
+_REQUEST_TITLE = re.compile(r"(?:关于[^。！？]{0,80}的)?请示")
+
+_MESSAGES = {
+    ("level", BLOCK): "疑似国家秘密密级标志“{t}”，涉密信息严禁在互联网发布",
+    ("level", WARN): "含“{t}”字样，请确认内容不涉及国家秘密或工作秘密",
+    ("work_secret", BLOCK): "疑似工作秘密标志“{t}”，工作秘密不得公开发布",
+    ("work_secret", WARN): "含“{t}”字样，请确认内容不涉及工作秘密",
+    ("internal", BLOCK): "疑似内部资料标志“{t}”，内部资料不得公开发布",
+    ("internal", WARN): "含“{t}”字样，请确认该内容可以公开",
+    ("draft", BLOCK): "疑似未定稿文件标志“{t}”，征求意见稿、送审稿等不得擅自公开",
+    ("draft", WARN): "含“{t}”字样，请确认属于依程序公开征求意见的文件",
+    ("request", BLOCK): "疑似请示类内部公文“{t}”，请示件属内部行文，不应公开发布",
+    ("request", WARN): "含“{t}”字样，请确认不是内部请示件",
+    ("classified", BLOCK): "疑似涉密标志“{t}”，涉密信息不得上网",
+    ("classified", WARN): "含“{t}”字样，请确认内容不涉密",
+}
+_SUGGESTIONS = {
+    BLOCK: "涉密或内部文件不得上网发布，请撤下该内容或经保密审查后删除相关标志",
+    WARN: None,
+}
+
+
+class SecrecyCheck(Check):
+    kind = "secrecy"
+
+    def check(self, text: str, ctx: ScanContext | None = None) -> Iterator[Hit]:
+        ctx = self.context(text, ctx)
+        hits = longest_first(ctx.terms(self.kind))
+        if not hits:
+            return
+        consultation: bool | None = None
+        for start, end, e in hits:
+            cls: str = e.data
+            s, t_end = start, end
+            if cls == "level":
+                severity, s, t_end = _level(text, start, end)
+            elif cls in ("work_secret", "classified"):
+                severity = BLOCK if _heading(text, start, end) or _marked(text, start) else WARN
+            elif cls == "internal":
+                severity = (
+                    BLOCK
+                    if _heading(text, start, end)
+                    or _bracketed(text, start, end)
+                    or (_line_start(text, start) and _INTERNAL_AFTER.match(text, end))
+                    else WARN
+                )
+            elif cls == "draft":
+                if consultation is None:
+                    consultation = _PUBLIC_CONSULTATION.search(text) is not None
+                marked = _bracketed(text, start, end) or _heading(text, start, end)
+                severity = BLOCK if marked and not consultation else WARN
+            else:  # request
+                seg_s, seg_e = _segment_start(text, start), _segment_end(text, end)
+                line = _INLINE_TAG_RE.sub("", text[seg_s:seg_e]).strip()
+                severity = BLOCK if _REQUEST_TITLE.fullmatch(line) and line.endswith(text[start:end]) else WARN
+                if severity == BLOCK:
+                    about = text.find("关于", seg_s, start)
+                    s = about if about >= 0 else start
+            mark = text[s:t_end]
+            yield Hit(
+                s,
+                t_end,
+                mark,
+                severity,
+                _MESSAGES[(cls, severity)].format(t=mark),
+                f"secrecy.{cls}" + ("" if severity == BLOCK else "_prose"),
+                _SUGGESTIONS[severity],
+            )
+
+
+def _segment_start(text: str, start: int) -> int:
+    seg = text.rfind("\n", 0, start) + 1
+    for m in _BLOCK_TAG.finditer(text, max(seg, start - _SEGMENT_REACH), start):
+        seg = m.end()
+    return seg
+
+
+def _segment_end(text: str, end: int) -> int:
+    nl = text.find("\n", end)
+    seg = len(text) if nl < 0 else nl
+    m = _BLOCK_TAG.search(text, end, min(seg, end + _SEGMENT_REACH))
+    return m.start() if m is not None else seg
+
+
+def _line_start(text: str, start: int) -> bool:
+    """Only blanks, inline tags or an opening bracket between the line/paragraph start and here."""
+    return _BLANK_PREFIX.fullmatch(text, _segment_start(text, start), start) is not None
+
+
+def _heading(text: str, start: int, end: int) -> bool:
+    """At the start of a line and followed by nothing, a separator, a bracket or ★."""
+    return _line_start(text, start) and _AFTER_HEADING.match(text, end) is not None
+
+
+def _bracketed(text: str, start: int, end: int) -> bool:
+    return start > 0 and end < len(text) and text[start - 1] in _BRACKET_OPEN and text[end] in _BRACKET_CLOSE
+
+
+def _marked(text: str, start: int) -> bool:
+    lo = max(0, start - 8)
+    return _STAR_BEFORE.search(text, lo, start) is not None or _MIJI_BEFORE.search(text, lo, start) is not None
+
+
+def _level(text: str, start: int, end: int) -> tuple[str, int, int]:
+    """绝密/机密/秘密: block (with the span widened over ★ and the period) when it is a mark."""
+    s, e = start, end
+    block = False
+    m = _STAR_BEFORE.search(text, max(0, start - 4), start)
+    if m is not None:
+        s, block = m.start(), True
+    m = _LEVEL_TAIL.match(text, end)
+    if m is not None:
+        e, block = m.end(), True
+    if not block:
+        block = (
+            _MIJI_BEFORE.search(text, max(0, start - 8), start) is not None
+            or _heading(text, start, end)
+            or _bracketed(text, start, end)
+        )
+    return (BLOCK if block else WARN), s, e

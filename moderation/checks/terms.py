@@ -1,0 +1,191 @@
+"""Dictionary checks: sensitive terms, commercial wording, serious wording errors, leaders."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from moderation.checks.base import BLOCK, WARN, Check, Hit, ScanContext, TermHit, longest_first
+from moderation.checks.data import Leader
+from moderation.checks.normalize import fold
+
+SERIOUS_CATEGORY_LABELS = {
+    "country_name": "国名错误",
+    "organ_name": "机构名称错误",
+    "outdated_term": "过时表述",
+    "political_wording": "政治性表述",
+    "wording": "表述错误",
+}
+
+
+class SensitiveTermCheck(Check):
+    """Sensitive / banned terms from sensitive_terms.txt (allow-list applied)."""
+
+    kind = "sensitive"
+
+    def check(self, text: str, ctx: ScanContext | None = None) -> Iterator[Hit]:
+        ctx = self.context(text, ctx)
+        for start, end, e in longest_first(ctx.terms(self.kind)):
+            yield Hit(
+                start,
+                end,
+                text[start:end],
+                e.severity,
+                f"疑似敏感词“{e.term}”（{e.category}）",
+                e.rule,
+                "请删除或改写",
+            )
+
+
+class CommercialWordingCheck(Check):
+    """Advertising / commercial wording from commercial_terms.txt."""
+
+    kind = "commercial"
+
+    def check(self, text: str, ctx: ScanContext | None = None) -> Iterator[Hit]:
+        ctx = self.context(text, ctx)
+        for start, end, e in longest_first(ctx.terms(self.kind)):
+            yield Hit(
+                start,
+                end,
+                text[start:end],
+                e.severity,
+                f"疑似商业广告用语“{e.term}”（{e.category}），政务新媒体不得发布商业广告",
+                e.rule,
+                "请删除商业推广内容",
+            )
+
+
+class SeriousErrorCheck(Check):
+    """严重表述错误: wrong → right pairs from serious_errors.tsv."""
+
+    kind = "serious_error"
+
+    def check(self, text: str, ctx: ScanContext | None = None) -> Iterator[Hit]:
+        ctx = self.context(text, ctx)
+        for start, end, e in longest_first(ctx.terms(self.kind)):
+            right: str = e.data
+            # Skip when the "wrong" form is merely part of the right form written correctly.
+            idx = fold(right).find(fold(e.term))
+            if idx >= 0 and start - idx >= 0 and fold(text[start - idx : start - idx + len(right)]) == fold(right):
+                continue
+            label = SERIOUS_CATEGORY_LABELS.get(e.category, e.category)
+            yield Hit(
+                start,
+                end,
+                text[start:end],
+                e.severity,
+                f"严重表述错误（{label}）：“{text[start:end]}”应为“{right}”",
+                e.rule,
+                right,
+            )
+
+
+_TITLE_WORDS = (
+    "书记|常委|省长|市长|县长|区长|州长|旗长|乡长|镇长|主任|主席|部长|厅长|局长|处长|秘书长|"
+    "委员长|委员|总理|院长|检察长|司令员|政委|盟长|专员"
+)
+_TITLE_BEFORE = re.compile(f"(?:常务副|副)?(?:{_TITLE_WORDS})$")
+_TITLE_AFTER = re.compile(f"(?:常务副|副)?(?:{_TITLE_WORDS})")
+_LIST_BREAK = re.compile(r"[。！？；;!?\n]")
+_LIST_GAP = 16
+
+
+class LeaderCheck(Check):
+    """Leaders' names (leaders.tsv): mis-written names, wrong order in a listing, wrong title.
+
+    The shipped leaders.tsv holds placeholder names only; the office maintains the real list.
+    """
+
+    kind = "serious_error"
+
+    def check(self, text: str, ctx: ScanContext | None = None) -> Iterable[Hit]:
+        ctx = self.context(text, ctx)
+        hits: list[Hit] = []
+        for start, end, e in longest_first(ctx.terms("leader_wrong")):
+            leader: Leader = e.data
+            hits.append(
+                Hit(
+                    start,
+                    end,
+                    text[start:end],
+                    BLOCK,
+                    f"领导同志姓名有误：“{text[start:end]}”应为“{leader.name}”",
+                    e.rule,
+                    leader.name,
+                )
+            )
+        names = longest_first(ctx.terms("leader"))
+        if names:
+            hits.extend(self._titles(text, names))
+            hits.extend(self._order(text, names))
+        hits.sort(key=lambda h: (h.start, h.end))
+        return hits
+
+    @staticmethod
+    def _titles(text: str, names: list[TermHit]) -> Iterator[Hit]:
+        for start, end, e in names:
+            leader: Leader = e.data
+            if not leader.titles:
+                continue
+            allowed = {_title_word(t) for t in leader.titles}
+            m = _TITLE_BEFORE.search(text, max(0, start - 8), start)
+            t_start, t_end = (m.start(), m.end()) if m else (end, end)
+            if m is None:
+                m = _TITLE_AFTER.match(text, end)
+                if m is not None:
+                    t_start, t_end = m.start(), m.end()
+            if m is None or m.group() in allowed:
+                continue
+            span_s, span_e = min(start, t_start), max(end, t_end)
+            yield Hit(
+                span_s,
+                span_e,
+                text[span_s:span_e],
+                WARN,
+                f"领导同志职务可能有误：{leader.name}的职务为“{'、'.join(leader.titles)}”",
+                f"leader.title:{leader.name}",
+                "、".join(leader.titles),
+            )
+
+    @staticmethod
+    def _order(text: str, names: list[TermHit]) -> Iterator[Hit]:
+        run: list[TermHit] = []
+
+        def flush() -> Iterator[Hit]:
+            seen: dict[str, Leader] = {}
+            for _s, _e, entry in run:
+                seen.setdefault(entry.data.name, entry.data)
+            leaders = list(seen.values())
+            if len(leaders) < 2:
+                return
+            ranks = [ld.rank for ld in leaders]
+            if ranks == sorted(ranks):
+                return
+            s, e = run[0][0], run[-1][1]
+            right = "、".join(ld.name for ld in sorted(leaders, key=lambda ld: ld.rank))
+            yield Hit(
+                s,
+                e,
+                text[s:e],
+                BLOCK,
+                f"领导同志排序有误，应为：{right}",
+                f"leader.order:{leaders[0].group}",
+                right,
+            )
+
+        for hit in names:
+            if run:
+                prev = run[-1]
+                gap = text[prev[1] : hit[0]]
+                if hit[2].data.group != prev[2].data.group or len(gap) > _LIST_GAP or _LIST_BREAK.search(gap):
+                    yield from flush()
+                    run = []
+            run.append(hit)
+        if run:
+            yield from flush()
+
+
+def _title_word(title: str) -> str:
+    m = _TITLE_BEFORE.search(title)
+    return m.group() if m else title

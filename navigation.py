@@ -1,0 +1,37 @@
+"""Role-based navigation entries; each page blueprint lists itself here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import url_for
+
+from auth.models import Role, User
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: str
+    roles: tuple[Role, ...]
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("registry.ledger", "台账", (Role.operator, Role.auditor, Role.admin)),
+    NavItem("registry.matrix", "矩阵", (Role.operator, Role.auditor, Role.admin)),
+    NavItem("registry.inbox", "审批", (Role.auditor, Role.admin)),
+    NavItem("moderation.contents", "稿件", (Role.operator, Role.admin)),
+    NavItem("moderation.queue", "审核", (Role.reviewer_1, Role.reviewer_2, Role.reviewer_3)),
+    NavItem("publishers.calendar", "发布日历", (Role.operator, Role.auditor, Role.admin)),
+    NavItem("findings.workbench", "问题线索", (Role.operator, Role.auditor, Role.admin)),
+    NavItem("reports.index", "报表", (Role.auditor, Role.admin)),
+)
+
+
+def nav_items(user: User) -> list[dict[str, str]]:
+    items = []
+    for item in NAV:
+        if not user.has_role(*item.roles):
+            continue
+        items.append({"url": url_for(item.endpoint), "label": item.label})
+    return items

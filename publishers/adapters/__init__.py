@@ -1,0 +1,94 @@
+"""Channel adapters: one pure protocol client per platform, found through a registry.
+
+    from publishers.adapters import get_adapter, Credentials
+    adapter = get_adapter("weibo", base_url="http://127.0.0.1:5100/weibo", options={"rip": "..."})
+
+See ``docs/adapters.md`` for pointing them at the real platforms or at the sandbox.
+"""
+
+from publishers.adapters.base import (
+    OPERATIONS,
+    PLATFORM_LABELS,
+    AccountProfile,
+    ChannelAdapter,
+    CodeRule,
+    ContentInput,
+    Credentials,
+    DiscoveredAccount,
+    LimitProblem,
+    MediaFile,
+    PublishResult,
+    PublishState,
+    RecentPost,
+    RenderedPost,
+    RenderResult,
+    adapter_class,
+    get_adapter,
+    register,
+    registered_platforms,
+)
+from publishers.adapters.errors import (
+    AccountUnavailable,
+    AdapterError,
+    ContentRejected,
+    CredentialsError,
+    DuplicateContent,
+    InvalidRequest,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+    Unsupported,
+)
+from publishers.adapters.ratelimit import (
+    InMemoryRateLimiter,
+    Limit,
+    RateLimiter,
+    RedisRateLimiter,
+)
+from publishers.adapters.tokens import InMemoryTokenStore, RedisTokenStore, TokenStore
+
+# Importing the platform modules registers them.
+from publishers.adapters import douyin, toutiao, wechat, weibo  # isort: skip
+
+__all__ = [
+    "OPERATIONS",
+    "PLATFORM_LABELS",
+    "AccountProfile",
+    "AccountUnavailable",
+    "AdapterError",
+    "ChannelAdapter",
+    "CodeRule",
+    "ContentInput",
+    "ContentRejected",
+    "Credentials",
+    "CredentialsError",
+    "DiscoveredAccount",
+    "DuplicateContent",
+    "InMemoryRateLimiter",
+    "InMemoryTokenStore",
+    "InvalidRequest",
+    "Limit",
+    "LimitProblem",
+    "MediaFile",
+    "PublishResult",
+    "PublishState",
+    "RateLimited",
+    "RateLimiter",
+    "RecentPost",
+    "RedisRateLimiter",
+    "RedisTokenStore",
+    "RenderResult",
+    "RenderedPost",
+    "TokenExpired",
+    "TokenStore",
+    "TransientError",
+    "Unsupported",
+    "adapter_class",
+    "douyin",
+    "get_adapter",
+    "register",
+    "registered_platforms",
+    "toutiao",
+    "wechat",
+    "weibo",
+]

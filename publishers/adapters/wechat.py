@@ -1,0 +1,558 @@
+"""WeChat Official Account (微信公众号): draft/add → freepublish/submit, polled via freepublish/get.
+
+Token: ``POST /cgi-bin/stable_token`` (normal mode), cached in the token store until five
+minutes before it expires; on 40001/40014/42001 the adapter takes a newer token another
+worker already cached, or forces a refresh, and retries the call once.
+Post ids: ``"<publish_id>"`` right after submit, ``"<publish_id>:<article_id>"`` once
+published (``status`` returns that form), ``":<article_id>"`` when only the article is known
+(``find_published``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from publishers.adapters.base import (
+    AccountProfile,
+    ChannelAdapter,
+    CodeRule,
+    ContentInput,
+    Credentials,
+    LimitProblem,
+    PublishResult,
+    RecentPost,
+    RenderedPost,
+    RenderResult,
+    extract_links,
+    from_unix,
+    html_to_text,
+    json_dumps,
+    problems_for_sizes,
+    register,
+)
+from publishers.adapters.errors import (
+    AccountUnavailable,
+    ContentRejected,
+    CredentialsError,
+    InvalidRequest,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+)
+
+TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+
+#: The one platform-code table of this adapter (PROTOCOLS.md §1 and §5).
+WECHAT_CODES: dict[int, CodeRule] = {
+    -1: CodeRule(TransientError, "微信系统繁忙，请稍后重试"),
+    40001: CodeRule(TokenExpired, "access_token 无效或 AppSecret 错误"),
+    40014: CodeRule(TokenExpired, "access_token 不合法"),
+    42001: CodeRule(TokenExpired, "access_token 已过期"),
+    40013: CodeRule(CredentialsError, "AppID 无效，请核对公众号的 AppID"),
+    40125: CodeRule(CredentialsError, "AppSecret 无效，请在公众号后台重置并更新"),
+    40164: CodeRule(CredentialsError, "调用方 IP 不在公众号的 IP 白名单中，请在后台添加服务器出口 IP"),
+    41001: CodeRule(InvalidRequest, "请求缺少 access_token"),
+    45009: CodeRule(RateLimited, "接口今日调用次数已达上限，明日恢复", "day"),
+    45011: CodeRule(RateLimited, "接口调用过于频繁，请下一分钟再试", "minute"),
+    48006: CodeRule(RateLimited, "本月清零调用次数已用完", "day"),
+    48001: CodeRule(AccountUnavailable, "公众号未获得该接口权限（未认证或权限被收回）"),
+    50001: CodeRule(AccountUnavailable, "用户未授权该接口"),
+    50002: CodeRule(AccountUnavailable, "公众号受限（可能已被封禁）"),
+    40007: CodeRule(InvalidRequest, "素材 media_id 无效"),
+    47001: CodeRule(InvalidRequest, "提交的数据格式错误"),
+    45166: CodeRule(ContentRejected, "正文内容不合法，未通过平台校验"),
+    40005: CodeRule(ContentRejected, "图片文件类型不支持"),
+    40009: CodeRule(ContentRejected, "图片大小超过平台上限"),
+    53503: CodeRule(ContentRejected, "草稿未通过发布检查"),
+    53504: CodeRule(ContentRejected, "该草稿需要在公众平台网页端操作"),
+    53505: CodeRule(ContentRejected, "该草稿需要先在公众平台手动保存"),
+    53600: CodeRule(InvalidRequest, "article_id 无效"),
+    # WeChat's general return codes met on these endpoints (not in the PROTOCOLS tables).
+    40002: CodeRule(InvalidRequest, "grant_type 不合法"),
+    40004: CodeRule(InvalidRequest, "素材类型不合法"),
+    40010: CodeRule(ContentRejected, "语音文件大小超过上限"),
+    40011: CodeRule(ContentRejected, "视频文件大小超过上限"),
+    41002: CodeRule(CredentialsError, "缺少 AppID"),
+    41004: CodeRule(CredentialsError, "缺少 AppSecret"),
+    41005: CodeRule(InvalidRequest, "缺少素材文件"),
+    43001: CodeRule(InvalidRequest, "需要使用 GET 请求"),
+    43002: CodeRule(InvalidRequest, "需要使用 POST 请求"),
+    44003: CodeRule(InvalidRequest, "图文消息内容为空"),
+    44004: CodeRule(ContentRejected, "正文内容为空"),
+    45002: CodeRule(ContentRejected, "正文超过长度上限（须少于 20000 字符、1 MB）"),
+    45003: CodeRule(ContentRejected, "标题超过 32 字上限"),
+    45004: CodeRule(ContentRejected, "摘要超过 128 字上限"),
+    45110: CodeRule(ContentRejected, "作者超过 16 字上限"),
+    76021: CodeRule(InvalidRequest, "cgi_path 不存在"),
+}
+
+#: freepublish/get publish_status → (state, Chinese detail).
+PUBLISH_STATUS: dict[int, tuple[str, str]] = {
+    0: ("published", "发布成功"),
+    1: ("pending", "发布中"),
+    2: ("rejected", "原创声明校验未通过"),
+    3: ("rejected", "发布失败（常规失败）"),
+    4: ("rejected", "平台审核未通过"),
+    5: ("withdrawn", "发布成功后已被删除"),
+    6: ("rejected", "发布成功后被系统封禁"),
+}
+
+THUMB_MAX = 64 * 1024
+IMAGE_MAX = 10 * 1024 * 1024
+INLINE_MAX = 1024 * 1024
+
+
+def _errcode(body: Mapping[str, Any]) -> int:
+    try:
+        return int(body.get("errcode") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def split_post_id(post_id: str) -> tuple[str, str]:
+    """``"pid"``, ``"pid:aid"`` or ``":aid"`` → (publish_id, article_id)."""
+    publish_id, _, article_id = str(post_id).partition(":")
+    return publish_id.strip(), article_id.strip()
+
+
+@register
+class WeChatAdapter(ChannelAdapter):
+    platform = "wechat"
+    default_base_url = "https://api.weixin.qq.com"
+    base_capabilities = frozenset(
+        {"publish", "publish_article", "status", "withdraw", "profile", "recent_posts", "find_published"}
+    )
+    code_table = WECHAT_CODES
+    default_rate_limits: ClassVar[Mapping[str, Mapping[str, int]]] = {"publish": {"day": 100}, "withdraw": {"day": 10}}
+
+    # ------------------------------------------------------------------ token
+
+    def _token_key(self, creds: Credentials) -> str:
+        return f"wechat:token:{creds.app_id}"
+
+    def _token(self, creds: Credentials, *, failed: str | None = None) -> str:
+        """A valid access token; after a token error (``failed``), a newer one."""
+        if not creds.app_id or not creds.app_secret:
+            raise CredentialsError(self.platform, "missing_credentials", "缺少公众号 AppID 或 AppSecret")
+        key = self._token_key(creds)
+        cached = self.token_store.get(key)
+        if cached and cached != failed:
+            return cached
+        force = failed is not None
+        resp = self._request(
+            "POST",
+            "/cgi-bin/stable_token",
+            data=json_dumps(
+                {
+                    "grant_type": "client_credential",
+                    "appid": creds.app_id,
+                    "secret": creds.app_secret,
+                    "force_refresh": force,
+                }
+            ).encode("utf-8"),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+        )
+        body = self._json(resp)
+        code = _errcode(body)
+        if code:
+            if code in TOKEN_ERRORS:
+                # On the token endpoint these mean a wrong AppSecret, not an expired token.
+                raise CredentialsError(
+                    self.platform,
+                    code,
+                    "获取 access_token 失败：AppSecret 错误",
+                    platform_message=body.get("errmsg"),
+                )
+            raise self._error_for(code, body.get("errmsg"), resp)
+        token = body.get("access_token")
+        if not token:
+            raise TransientError(self.platform, "invalid_response", "获取 access_token 的响应缺少令牌")
+        expires_in = float(body.get("expires_in") or 7200)
+        margin = float(self.options.get("token_refresh_margin", 300))
+        self.token_store.set(key, str(token), max(expires_in - margin, 0.0))
+        return str(token)
+
+    def _call(
+        self,
+        creds: Credentials,
+        path: str,
+        *,
+        json_body: Any = None,
+        files: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """POST with ``?access_token=``; a token error refreshes once and retries once."""
+        token = self._token(creds)
+        for attempt in (0, 1):
+            query = {**(params or {}), "access_token": token}
+            if files is not None:
+                resp = self._request("POST", path, params=query, files=files, timeout=self._upload_timeout())
+            else:
+                resp = self._request(
+                    "POST",
+                    path,
+                    params=query,
+                    data=json_dumps(json_body if json_body is not None else {}).encode("utf-8"),
+                    headers={"Content-Type": "application/json; charset=utf-8"},
+                )
+            body = self._json(resp)
+            code = _errcode(body)
+            if not code:
+                return body
+            if code in TOKEN_ERRORS and attempt == 0:
+                token = self._token(creds, failed=token)
+                continue
+            raise self._error_for(code, body.get("errmsg"), resp)
+        raise TokenExpired(self.platform, "token_retry_failed")  # pragma: no cover - loop returns
+
+    def _upload_timeout(self) -> Any:
+        return self.options.get("upload_timeout", self.timeout)
+
+    # ------------------------------------------------------------------ render
+
+    def render(
+        self,
+        content: ContentInput,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> RenderResult:
+        o = self._override(overrides)
+        title = str(o.get("title", content.title) or "").strip()
+        author = str(o.get("author", content.author) or "").strip()
+        digest = str(o.get("summary", content.summary) or "").strip()
+        markup = str(o.get("html", content.html) or "")
+        if not markup.strip() and content.text:
+            markup = "".join(f"<p>{_escape(p)}</p>" for p in content.text.splitlines() if p.strip())
+        text = html_to_text(markup) or content.text
+        images = tuple(m for m in content.media if m.is_image)
+        article_type = o.get("article_type", self.options.get("article_type", "news"))
+
+        problems: list[LimitProblem] = []
+        if not title:
+            problems.append(LimitProblem("title_missing", "title", "公众号文章必须有标题"))
+        elif len(title) > 32:
+            problems.append(LimitProblem("title_too_long", "title", f"标题 {len(title)} 字，超过公众号 32 字上限"))
+        if len(author) > 16:
+            problems.append(LimitProblem("author_too_long", "author", f"作者 {len(author)} 字，超过公众号 16 字上限"))
+        if len(digest) > 128:
+            problems.append(
+                LimitProblem("summary_too_long", "summary", f"摘要 {len(digest)} 字，超过公众号 128 字上限")
+            )
+        if not markup.strip():
+            problems.append(LimitProblem("content_missing", "html", "公众号文章正文不能为空"))
+        elif len(markup) >= 20000:
+            problems.append(LimitProblem("content_too_long", "html", f"正文 {len(markup)} 字符，须少于 20000 字符"))
+        elif len(markup.encode("utf-8")) >= 1024 * 1024:
+            problems.append(LimitProblem("content_too_large", "html", "正文须小于 1 MB"))
+        cover = content.cover
+        if cover is None:
+            if article_type == "news":
+                problems.append(LimitProblem("cover_missing", "cover", "公众号图文消息必须有封面图"))
+        elif self._thumb_type() == "thumb":
+            problems += problems_for_sizes(
+                [cover],
+                field_name="cover",
+                max_bytes=THUMB_MAX,
+                allowed_types=("image/jpeg", "image/jpg"),
+                label="封面图",
+            )
+        else:
+            problems += problems_for_sizes(
+                [cover],
+                field_name="cover",
+                max_bytes=IMAGE_MAX,
+                allowed_types=("image/jpeg", "image/jpg", "image/png", "image/gif", "image/bmp"),
+                label="封面图",
+            )
+        problems += problems_for_sizes(
+            images,
+            field_name="media",
+            max_bytes=INLINE_MAX - 1,
+            allowed_types=("image/jpeg", "image/jpg", "image/png"),
+            label="正文图片",
+        )
+        post = RenderedPost(
+            platform=self.platform,
+            title=title,
+            text=text,
+            html=markup,
+            media=images,
+            cover=cover,
+            links=extract_links(markup),
+            canonical_url=content.canonical_url,
+            idempotency_key=self._key(content, text, idempotency_key),
+            summary=digest,
+            author=author,
+            kind="article",
+        )
+        return RenderResult(post, tuple(problems))
+
+    def _thumb_type(self) -> str:
+        return str(self.options.get("thumb_material_type", "thumb"))
+
+    # ------------------------------------------------------------------ publish
+
+    def _media_cache_key(self, creds: Credentials, kind: str, sha: str) -> str:
+        return f"wechat:media:{creds.app_id}:{kind}:{sha}"
+
+    def _media_ttl(self) -> float:
+        return float(self.options.get("media_cache_ttl", 86400))
+
+    def _upload_thumb(self, creds: Credentials, cover: Any, *, fresh: bool = False) -> str:
+        kind = self._thumb_type()
+        key = self._media_cache_key(creds, kind, cover.sha256)
+        if not fresh:
+            cached = self.token_store.get(key)
+            if cached:
+                return cached
+        body = self._call(
+            creds,
+            "/cgi-bin/material/add_material",
+            params={"type": kind},
+            files={"media": (cover.filename, cover.data, cover.content_type)},
+        )
+        media_id = body.get("media_id")
+        if not media_id:
+            raise TransientError(self.platform, "invalid_response", "上传封面的响应缺少 media_id")
+        self.token_store.set(key, str(media_id), self._media_ttl())
+        return str(media_id)
+
+    def _upload_inline(self, creds: Credentials, image: Any) -> str:
+        key = self._media_cache_key(creds, "uploadimg", image.sha256)
+        cached = self.token_store.get(key)
+        if cached:
+            return cached
+        body = self._call(
+            creds,
+            "/cgi-bin/media/uploadimg",
+            files={"media": (image.filename, image.data, image.content_type)},
+        )
+        url = body.get("url")
+        if not url:
+            raise TransientError(self.platform, "invalid_response", "上传正文图片的响应缺少 url")
+        self.token_store.set(key, str(url), self._media_ttl())
+        return str(url)
+
+    def _content_with_images(self, creds: Credentials, post: RenderedPost) -> str:
+        markup = post.html
+        for image in post.media:
+            if not image.is_image:
+                continue
+            url = self._upload_inline(creds, image)
+            pattern = re.compile(
+                r"""(src\s*=\s*)(["'])(?:cid:)?""" + re.escape(image.filename) + r"""\2""",
+                re.IGNORECASE,
+            )
+            markup, count = pattern.subn(_src_replacer(url), markup)
+            if not count:
+                alt = _escape(image.alt_text)
+                markup += f'<p><img src="{url}" alt="{alt}"/></p>'
+        return markup
+
+    def publish(self, creds: Credentials, post: RenderedPost) -> PublishResult:
+        article_type = self.options.get("article_type", "news")
+        if post.cover is None and article_type == "news":
+            raise InvalidRequest(self.platform, "cover_missing", "公众号图文消息必须有封面图")
+        self._acquire(creds, "publish")
+        content = self._content_with_images(creds, post)
+        thumb = self._upload_thumb(creds, post.cover) if post.cover is not None else None
+
+        def article(thumb_id: str | None) -> dict[str, Any]:
+            item: dict[str, Any] = {
+                "article_type": article_type,
+                "title": post.title,
+                "author": post.author,
+                "digest": post.summary,
+                "content": content,
+                "content_source_url": post.canonical_url or "",
+                "need_open_comment": int(self.options.get("need_open_comment", 0)),
+                "only_fans_can_comment": int(self.options.get("only_fans_can_comment", 0)),
+            }
+            if thumb_id:
+                item["thumb_media_id"] = thumb_id
+            return item
+
+        try:
+            draft = self._call(creds, "/cgi-bin/draft/add", json_body={"articles": [article(thumb)]})
+        except InvalidRequest as exc:
+            # A cached thumb id the platform no longer knows: upload again, once.
+            if exc.code != "40007" or post.cover is None:
+                raise
+            thumb = self._upload_thumb(creds, post.cover, fresh=True)
+            draft = self._call(creds, "/cgi-bin/draft/add", json_body={"articles": [article(thumb)]})
+        media_id = draft.get("media_id")
+        if not media_id:
+            raise TransientError(self.platform, "invalid_response", "新建草稿的响应缺少 media_id")
+        submitted = self._call(creds, "/cgi-bin/freepublish/submit", json_body={"media_id": media_id})
+        publish_id = submitted.get("publish_id")
+        if publish_id in (None, ""):
+            raise TransientError(self.platform, "invalid_response", "提交发布的响应缺少 publish_id")
+        return PublishResult(
+            post_id=str(publish_id),
+            url=None,
+            state="pending",
+            detail="已提交发布，等待微信处理",
+            raw_status="submitted",
+        )
+
+    # ------------------------------------------------------------------ status / withdraw
+
+    def status(self, creds: Credentials, post_id: str) -> PublishResult:
+        publish_id, article_id = split_post_id(post_id)
+        if not publish_id:
+            if not article_id:
+                raise InvalidRequest(self.platform, "missing_post_id", "缺少 publish_id 或 article_id")
+            return self._status_by_article(creds, article_id)
+        body = self._call(creds, "/cgi-bin/freepublish/get", json_body={"publish_id": publish_id})
+        try:
+            code = int(body.get("publish_status"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            code = -1
+        state, detail = PUBLISH_STATUS.get(code, ("pending", "未知的发布状态，稍后再查询"))
+        article_id = str(body.get("article_id") or article_id or "")
+        url = None
+        items = (body.get("article_detail") or {}).get("item") or []
+        if items:
+            url = items[0].get("article_url")
+        if code == 3 and body.get("fail_idx"):
+            detail += "，失败的文章序号：" + "、".join(str(i) for i in body["fail_idx"])
+        return PublishResult(
+            post_id=f"{publish_id}:{article_id}" if article_id else publish_id,
+            url=url,
+            state=state,  # type: ignore[arg-type]
+            platform_code=None if code in (0, 1, 5) else f"publish_status:{code}",
+            detail=detail,
+            raw_status=f"publish_status={code}",
+        )
+
+    def _status_by_article(self, creds: Credentials, article_id: str) -> PublishResult:
+        body = self._call(creds, "/cgi-bin/freepublish/getarticle", json_body={"article_id": article_id})
+        items = body.get("news_item") or []
+        live = [i for i in items if not i.get("is_deleted")]
+        if items and not live:
+            return PublishResult(f":{article_id}", None, "withdrawn", detail="文章已被删除", raw_status="is_deleted=1")
+        url = (live or [{}])[0].get("url")
+        return PublishResult(f":{article_id}", url, "published", detail="发布成功", raw_status="is_deleted=0")
+
+    def withdraw(self, creds: Credentials, post_id: str) -> PublishResult:
+        publish_id, article_id = split_post_id(post_id)
+        if not article_id:
+            current = self.status(creds, publish_id)
+            if current.state == "pending":
+                raise TransientError(self.platform, "publish_status:1", "文章仍在发布中，稍后再撤回")
+            if current.state != "published":
+                return PublishResult(
+                    current.post_id,
+                    current.url,
+                    current.state,
+                    current.platform_code,
+                    detail=f"{current.detail}，无需撤回",
+                    raw_status=current.raw_status,
+                )
+            publish_id, article_id = split_post_id(current.post_id)
+        self._acquire(creds, "withdraw")
+        self._call(creds, "/cgi-bin/freepublish/delete", json_body={"article_id": article_id, "index": 0})
+        return PublishResult(
+            post_id=f"{publish_id}:{article_id}",
+            url=None,
+            state="withdrawn",
+            detail="已从公众号删除",
+            raw_status="deleted",
+        )
+
+    # ------------------------------------------------------------------ account
+
+    def profile(self, creds: Credentials) -> AccountProfile:
+        body = self._call(creds, "/cgi-bin/freepublish/batchget", json_body={"offset": 0, "count": 1, "no_content": 1})
+        last = max(
+            (t for t in (from_unix(i.get("update_time")) for i in body.get("item") or []) if t),
+            default=None,
+        )
+        return AccountProfile(
+            platform=self.platform,
+            uid=creds.app_id,
+            posts_count=_int_or_none(body.get("total_count")),
+            last_post_at=last,
+            status="active",
+        )
+
+    def recent_posts(self, creds: Credentials, limit: int = 10) -> list[RecentPost]:
+        posts: list[RecentPost] = []
+        offset = 0
+        while len(posts) < limit:
+            count = min(20, max(limit - len(posts), 1))
+            body = self._call(
+                creds,
+                "/cgi-bin/freepublish/batchget",
+                json_body={"offset": offset, "count": count, "no_content": 1},
+            )
+            items = body.get("item") or []
+            for item in items:
+                created = from_unix(item.get("update_time"))
+                for news in (item.get("content") or {}).get("news_item") or []:
+                    if news.get("is_deleted"):
+                        continue
+                    posts.append(
+                        RecentPost(
+                            platform=self.platform,
+                            post_id=str(item.get("article_id", "")),
+                            title=news.get("title") or "",
+                            text=news.get("digest") or "",
+                            url=news.get("url"),
+                            created_at=created,
+                            canonical_url=news.get("content_source_url") or None,
+                        )
+                    )
+                    break  # one entry per published message (its first live article)
+            offset += len(items)
+            total = _int_or_none(body.get("total_count")) or 0
+            if not items or offset >= total:
+                break
+        return posts[:limit]
+
+    def find_published(self, creds: Credentials, post: RenderedPost) -> PublishResult | None:
+        limit = int(self.options.get("find_published_limit", 20))
+        for recent in self.recent_posts(creds, limit):
+            same_url = bool(post.canonical_url) and recent.canonical_url == post.canonical_url
+            same_text = recent.title == post.title and (recent.text or "") == (post.summary or "")
+            if same_url or (not post.canonical_url and same_text):
+                return PublishResult(
+                    post_id=f":{recent.post_id}",
+                    url=recent.url,
+                    state="published",
+                    detail="在公众号已发布列表中找到了这篇文章",
+                )
+        return None
+
+    def _manual_instructions(self, operation: str, post: RenderedPost | None, post_id: str | None) -> list[str]:
+        if operation == "withdraw":
+            return [
+                "登录微信公众平台（mp.weixin.qq.com），进入“内容与互动 → 发表记录”。",
+                f"找到该文章（article_id：{split_post_id(post_id or '')[1] or '见发布记录'}），选择“删除”。",
+                "删除不可恢复；完成后在本系统中将该投递标记为“已撤回”。",
+            ]
+        return super()._manual_instructions(operation, post, post_id)
+
+
+def _src_replacer(url: str) -> Callable[[re.Match[str]], str]:
+    def replace(match: re.Match[str]) -> str:
+        return f"{match.group(1)}{match.group(2)}{url}{match.group(2)}"
+
+    return replace
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _escape(text: str) -> str:
+    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+__all__ = ["PUBLISH_STATUS", "WECHAT_CODES", "WeChatAdapter", "split_post_id"]

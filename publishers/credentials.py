@@ -1,0 +1,87 @@
+"""Platform credentials per account, Fernet-encrypted at rest; never logged or returned."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from flask import current_app
+
+from audit import service as audit
+from extensions import db
+from publishers.models import AccountCredential
+
+ALLOWED_FIELDS = {
+    "app_id",
+    "app_secret",
+    "access_token",
+    "refresh_token",
+    "open_id",
+    "client_key",
+    "client_secret",
+    "expires_at",
+    "refresh_expires_at",
+    "renewals",
+}
+
+
+class CredentialsUnavailable(RuntimeError):
+    """No credentials stored, or they cannot be decrypted with the configured key."""
+
+
+def _fernet() -> Fernet:
+    key = current_app.config.get("FERNET_KEY")
+    if not key:
+        # Development default: derived from SECRET_KEY. Production sets FERNET_KEY (README).
+        digest = hashlib.sha256(("fernet:" + current_app.config["SECRET_KEY"]).encode()).digest()
+        key = base64.urlsafe_b64encode(digest).decode()
+    return Fernet(key)
+
+
+def set_credentials(
+    account_id: int, values: dict[str, Any], actor: Any = None, actor_label: str | None = None
+) -> AccountCredential:
+    values = {k: v for k, v in values.items() if k != "account_ref"}
+    unknown = set(values) - ALLOWED_FIELDS
+    if unknown:
+        from common.errors import Invalid
+
+        raise Invalid("含有不支持的凭据字段", details={"fields": sorted(unknown)})
+    clean = {k: v for k, v in values.items() if v not in (None, "")}
+    token = _fernet().encrypt(json.dumps(clean, sort_keys=True).encode("utf-8"))
+    row = db.session.query(AccountCredential).filter_by(account_id=account_id).one_or_none()
+    if row is None:
+        row = AccountCredential(account_id=account_id, ciphertext=token)
+        db.session.add(row)
+    else:
+        row.ciphertext = token
+    row.needs_reauth = False
+    row.updated_by_id = getattr(actor, "id", None)
+    db.session.flush()
+    # Only the field names are audited, never the values.
+    audit.record(
+        "account:credentials:set",
+        object_type="accounts",
+        object_id=account_id,
+        after={"fields": sorted(clean)},
+        actor=actor,
+        actor_label=actor_label,
+    )
+    return row
+
+
+def get_credentials(account_id: int) -> dict[str, Any]:
+    row = db.session.query(AccountCredential).filter_by(account_id=account_id).one_or_none()
+    if row is None:
+        raise CredentialsUnavailable(f"账号 {account_id} 未配置平台凭据")
+    try:
+        return json.loads(_fernet().decrypt(row.ciphertext))
+    except InvalidToken as exc:
+        raise CredentialsUnavailable(f"账号 {account_id} 的凭据无法用当前密钥解密") from exc
+
+
+def has_credentials(account_id: int) -> bool:
+    return db.session.query(AccountCredential.id).filter_by(account_id=account_id).first() is not None

@@ -1,0 +1,52 @@
+"""Platform limits as review findings: each target's adapter renders the content at submit.
+
+Registered with moderation's target-checker hook in create_app, so moderation never imports
+publishers (DESIGN.md dependency rules) while reviewers still see, before approving, that a
+Weibo text is too long or a WeChat article lacks a cover.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moderation.checks import CheckFinding, make_finding
+from publishers import channels, rendering
+from publishers.adapters import registered_platforms
+from registry.models import PLATFORM_LABELS, Platform
+
+PLACEHOLDER_URL = "{base}/c/0/preview"
+
+
+def target_findings(content: Any) -> list[CheckFinding]:
+    from flask import current_app
+
+    findings: list[CheckFinding] = []
+    seen: set[tuple[str, str]] = set()
+    canonical = PLACEHOLDER_URL.format(base=current_app.config["PUBLIC_BASE_URL"].rstrip("/"))
+    content_input = rendering.content_input(content, canonical)
+    for account in content.targets:
+        platform = account.platform.value if isinstance(account.platform, Platform) else str(account.platform)
+        if platform not in registered_platforms():
+            continue
+        result = channels.adapter_for(platform).render(content_input, content.overrides or {})
+        label = PLATFORM_LABELS.get(Platform(platform), platform)
+        for problem in result.problems:
+            key = (platform, problem.code)
+            if key in seen:
+                continue
+            seen.add(key)
+            findings.append(
+                make_finding(
+                    "platform_limit",
+                    problem.field,
+                    f"{label}：{problem.message}",
+                    rule=f"{platform}.{problem.code}",
+                )
+            )
+    return findings
+
+
+def register() -> None:
+    from moderation.service import register_target_checker
+
+    register_target_checker(target_findings)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from apiflask import Schema
+from apiflask.fields import Boolean, DateTime, Dict, Integer, List, Nested, String
+from apiflask.validators import Length
+
+
+class DeliveryOut(Schema):
+    id = Integer()
+    content_id = Integer()
+    version = Integer()
+    account_id = Integer()
+    account_name = String()
+    platform = String()
+    status = String()
+    status_label = String()
+    attempts = Integer()
+    platform_post_id = String(allow_none=True)
+    platform_url = String(allow_none=True)
+    error_code = String(allow_none=True)
+    error_message = String(allow_none=True)
+    retryable = Boolean(allow_none=True)
+    next_attempt_at = DateTime(allow_none=True)
+    sent_at = DateTime(allow_none=True)
+    withdrawn_at = DateTime(allow_none=True)
+    manual = Boolean()
+
+
+class DeliveryList(Schema):
+    items = List(Nested(DeliveryOut))
+    total = Integer()
+    content_status = String()
+
+
+class WithdrawIn(Schema):
+    reason = String(required=True, validate=Length(min=2, max=500), metadata={"description": "撤回原因"})
+
+
+class WithdrawOut(Schema):
+    content_id = Integer()
+    status = String()
+    cancelled = Integer()
+    to_delete = Integer()
+
+
+class ManualDoneIn(Schema):
+    url = String(load_default=None, allow_none=True, validate=Length(max=500))
+
+
+class ManualPackageOut(Schema):
+    package = Dict()
+
+
+class CredentialsIn(Schema):
+    app_id = String(load_default=None)
+    app_secret = String(load_default=None, load_only=True)
+    access_token = String(load_default=None, load_only=True)
+    refresh_token = String(load_default=None, load_only=True)
+    open_id = String(load_default=None)
+    client_key = String(load_default=None)
+    client_secret = String(load_default=None, load_only=True)
+
+
+class CredentialsStatusOut(Schema):
+    account_id = Integer()
+    configured = Boolean()
+    needs_reauth = Boolean()
+    fields = List(String())

@@ -1,0 +1,670 @@
+"""Deliveries: claim due content, fan out, send one delivery, poll, recover, withdraw.
+
+State machine per delivery: pending → sending → sent | retrying → … → failed;
+sent → withdrawn; pending/retrying → cancelled (content withdrawn); manual (no API).
+
+Transactions: every function here flushes; the task (or view) commits. Network calls to a
+platform happen between two short transactions, never while a row lock is held.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from audit import service as audit
+from common.db import utcnow
+from extensions import db
+from moderation.models import Content, ContentStatus, Disclosure
+from publishers import channels, credentials, rendering
+from publishers.adapters.base import Credentials, PublishResult, RenderedPost, RenderResult
+from publishers.adapters.errors import (
+    AccountUnavailable,
+    AdapterError,
+    ContentRejected,
+    CredentialsError,
+    DuplicateContent,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+    Unsupported,
+)
+from publishers.models import AccountCredential, Delivery, DeliveryStatus
+from registry.models import Account, AccountStatus
+
+log = logging.getLogger("govmedia.publishing")
+
+DUE_STATUSES = (ContentStatus.approved, ContentStatus.scheduled)
+OPEN_STATUSES = (DeliveryStatus.pending, DeliveryStatus.sending, DeliveryStatus.retrying)
+FINAL_STATUSES = (
+    DeliveryStatus.sent,
+    DeliveryStatus.failed,
+    DeliveryStatus.cancelled,
+    DeliveryStatus.withdrawn,
+    DeliveryStatus.manual,
+)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _get(delivery_id: int) -> Delivery:
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise LookupError(f"delivery {delivery_id} does not exist")
+    return delivery
+
+
+def _for_update(stmt: sa.Select[Any], *, skip_locked: bool = False) -> sa.Select[Any]:
+    """Row locks on PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE instead."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return stmt.with_for_update(skip_locked=skip_locked)
+    return stmt
+
+
+def idempotency_key(content_id: int, version: int, account_id: int) -> str:
+    return hashlib.sha256(f"govmedia:{content_id}:{version}:{account_id}".encode()).hexdigest()
+
+
+def canonical_url(delivery: Delivery) -> str:
+    """The public link of a post; it carries the delivery's key so recovery can find the post."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return f"{base}/c/{delivery.content_id}/{delivery.idempotency_key[:12]}"
+
+
+def _setting(name: str, default: float) -> float:
+    return float(current_app.config.get(name, default))
+
+
+def content_hash_now(content: Content) -> str:
+    from moderation.service import content_hash
+
+    return content_hash(content)
+
+
+def linked_group(content: Content) -> list[Content]:
+    """三同步: a policy and its 解读 go out together."""
+    from moderation.service import linked_group as group
+
+    return group(content)
+
+
+# ----------------------------------------------------------------------------- claim (scheduler)
+
+
+def claim_due(now: datetime | None = None, limit: int = 200) -> list[int]:
+    """Claim due content, write one Delivery per target (outbox); return delivery ids to enqueue.
+
+    Runs inside the caller's transaction; the caller commits and only then enqueues.
+    Two schedulers at once are safe: PostgreSQL skips rows another claim holds, SQLite
+    serialises the transactions, and a content leaves DUE_STATUSES once claimed.
+    """
+    now = now or utcnow()
+    stmt = (
+        sa.select(Content)
+        .where(Content.status.in_(DUE_STATUSES))
+        .where(sa.or_(Content.publish_at.is_(None), Content.publish_at <= now))
+        .order_by(Content.publish_at.nulls_first(), Content.id)
+        .limit(limit)
+    )
+    claimed: list[Content] = []
+    for content in db.session.scalars(_for_update(stmt, skip_locked=True)):
+        if content.status not in DUE_STATUSES:
+            continue  # claimed through its linked group earlier in this loop
+        group = linked_group(content)
+        if not all(_group_member_ready(member, now) for member in group):
+            continue  # 三同步: wait until every linked item is approved and due
+        claimed.extend(m for m in group if m.status in DUE_STATUSES)
+        for member in group:
+            if member.status in DUE_STATUSES:
+                member.status = ContentStatus.publishing
+    delivery_ids: list[int] = []
+    for content in claimed:
+        delivery_ids.extend(_create_deliveries(content))
+        audit.record(
+            "content:publish:claim",
+            content,
+            before={"status": "approved/scheduled"},
+            after={"status": ContentStatus.publishing.value, "targets": [a.id for a in content.targets]},
+            actor_label="system:scheduler",
+        )
+    db.session.flush()
+    return delivery_ids
+
+
+def _group_member_ready(content: Content, now: datetime) -> bool:
+    if content.status in (ContentStatus.publishing, ContentStatus.published):
+        return True
+    return content.status in DUE_STATUSES and (content.publish_at is None or content.publish_at <= now)
+
+
+def _create_deliveries(content: Content) -> list[int]:
+    ids = []
+    for account in sorted(content.targets, key=lambda a: a.id):
+        key = idempotency_key(content.id, content.approved_version or content.version, account.id)
+        existing = db.session.scalar(sa.select(Delivery).where(Delivery.idempotency_key == key))
+        if existing is not None:
+            ids.append(existing.id)
+            continue
+        delivery = Delivery(
+            content_id=content.id,
+            version=content.approved_version or content.version,
+            account_id=account.id,
+            status=DeliveryStatus.pending,
+            idempotency_key=key,
+            content_hash=content.approved_hash or "",
+        )
+        db.session.add(delivery)
+        db.session.flush()
+        ids.append(delivery.id)
+    if not content.targets:
+        content.status = ContentStatus.failed
+    return ids
+
+
+def mark_enqueued(delivery_ids: list[int]) -> None:
+    """Remember when a delivery was queued, so the sweeper does not queue it again at once."""
+    if delivery_ids:
+        db.session.execute(sa.update(Delivery).where(Delivery.id.in_(delivery_ids)).values(enqueued_at=utcnow()))
+
+
+# ----------------------------------------------------------------------------- send one delivery
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the task should do next: nothing, retry after ``delay`` seconds, or poll status."""
+
+    action: str  # "done" | "retry" | "poll" | "skip"
+    delay: float = 0.0
+    reason: str = ""
+
+
+_pending_credentials: threading.local = threading.local()
+
+
+def _remember_credentials(creds: Credentials) -> None:
+    """Adapters report refreshed tokens here; they are persisted in the next transaction."""
+    bucket = getattr(_pending_credentials, "items", None)
+    if bucket is None:
+        bucket = _pending_credentials.items = []
+    bucket.append(creds)
+
+
+def _persist_refreshed_credentials() -> None:
+    for creds in getattr(_pending_credentials, "items", []) or []:
+        if creds.account_ref:
+            credentials.set_credentials(int(creds.account_ref), creds.to_dict(), actor_label="system:token-refresh")
+    _pending_credentials.items = []
+
+
+def _load_creds(account: Account) -> Credentials:
+    return Credentials.from_mapping(credentials.get_credentials(account.id), account_ref=str(account.id))
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """Work for ``send``: the delivery is marked ``sending`` and committed."""
+
+    delivery_id: int
+    recovering: bool
+
+
+def begin_attempt(delivery_id: int) -> Outcome | Attempt:
+    """Transaction A: guards, then mark ``sending``. Returns the outcome, or the attempt to make."""
+    delivery = db.session.scalar(_for_update(sa.select(Delivery).where(Delivery.id == delivery_id)))
+    if delivery is None:
+        return Outcome("skip", reason="delivery missing")
+    if delivery.status in FINAL_STATUSES:
+        return Outcome("skip", reason=f"already {delivery.status.value}")
+    now = utcnow()
+    lease = timedelta(seconds=_setting("SENDING_LEASE_SECONDS", 120))
+    if (
+        delivery.status is DeliveryStatus.sending
+        and delivery.sending_started_at
+        and now - delivery.sending_started_at < lease
+    ):
+        return Outcome("skip", reason="another worker holds the lease")
+    if delivery.next_attempt_at and delivery.next_attempt_at > now and delivery.status is DeliveryStatus.retrying:
+        return Outcome("retry", delay=(delivery.next_attempt_at - now).total_seconds(), reason="not yet due")
+    content = delivery.content
+    account = delivery.account
+    refusal = _guard(delivery, content, account)
+    if refusal is not None:
+        code, message = refusal
+        if content.status is ContentStatus.withdrawn:
+            _set_status(delivery, DeliveryStatus.cancelled, code=code, message=message)
+        else:
+            _fail(delivery, code, message, retryable=False)
+        return Outcome("done", reason=code)
+    busy = _account_busy(delivery, now, lease)
+    if busy:
+        # One post in flight per account, so crash recovery always finds it among the newest.
+        return Outcome("retry", delay=2 + random.uniform(0, 2), reason="account busy")
+    recovering = delivery.status is DeliveryStatus.sending or delivery.attempts > 0
+    before = delivery.status.value
+    delivery.status = DeliveryStatus.sending
+    delivery.sending_started_at = now
+    delivery.next_attempt_at = None
+    if delivery.platform_post_id:
+        return Outcome("poll", reason="accepted earlier; polling")
+    delivery.attempts += 1
+    audit.record(
+        "delivery:status:sending",
+        delivery,
+        before={"status": before},
+        after={"status": "sending", "attempt": delivery.attempts},
+        actor_label="system:worker",
+    )
+    db.session.flush()
+    return Attempt(delivery.id, recovering)
+
+
+def _guard(delivery: Delivery, content: Content, account: Account) -> tuple[str, str] | None:
+    if content.status is ContentStatus.withdrawn:
+        return "content_withdrawn", "稿件已撤回，取消发送"
+    if account.status is not AccountStatus.active:
+        return "account_not_active", f"账号当前状态为“{account.status.value}”，不是运行中，已拒绝发送"
+    if content.disclosure is not Disclosure.active:
+        return "not_public", "稿件公开属性不是“主动公开”，不得发布"
+    if not content.approved_hash or delivery.content_hash != content.approved_hash:
+        return "hash_mismatch", "稿件与终审通过的版本不一致，已拒绝发送"
+    if content_hash_now(content) != content.approved_hash:
+        return "hash_mismatch", "稿件在终审后被改动，与终审通过的内容不一致，已拒绝发送"
+    return None
+
+
+def _account_busy(delivery: Delivery, now: datetime, lease: timedelta) -> bool:
+    other = db.session.scalar(
+        sa.select(sa.func.count(Delivery.id)).where(
+            Delivery.account_id == delivery.account_id,
+            Delivery.id != delivery.id,
+            Delivery.status == DeliveryStatus.sending,
+            Delivery.platform_post_id.is_(None),
+            Delivery.sending_started_at > now - lease,
+        )
+    )
+    return bool(other)
+
+
+def render_result(delivery: Delivery) -> RenderResult:
+    adapter = channels.adapter_for(delivery.account.platform.value)
+    content_input = rendering.content_input(delivery.content, canonical_url(delivery))
+    # Adapters pick their own platform's entry out of the overrides mapping.
+    result = adapter.render(content_input, delivery.content.overrides or {})
+    return replace(result, post=replace(result.post, idempotency_key=delivery.idempotency_key))
+
+
+def render_for(delivery: Delivery) -> RenderedPost:
+    return render_result(delivery).post
+
+
+def send(work: Attempt) -> tuple[PublishResult | None, AdapterError | None]:
+    """Outside any transaction: talk to the platform."""
+    delivery = _get(work.delivery_id)
+    account = delivery.account
+    adapter = channels.adapter_for(account.platform.value)
+    adapter.on_credentials_changed = _remember_credentials
+    rendered = render_result(delivery)
+    if not rendered.ok:
+        reasons = "；".join(p.message for p in rendered.problems)
+        return None, ContentRejected(account.platform.value, "render_invalid", f"不符合平台要求：{reasons}")
+    post = rendered.post
+    try:
+        creds = _load_creds(account)
+    except credentials.CredentialsUnavailable as exc:
+        return None, CredentialsError(account.platform.value, "no_credentials", str(exc))
+    db.session.rollback()  # end the read transaction before the network call (SQLite lock)
+    try:
+        if work.recovering:
+            found = adapter.find_published(creds, post)
+            if found is not None:
+                return found, None
+        return adapter.publish(creds, post), None
+    except AdapterError as exc:
+        return None, exc
+
+
+def finish_attempt(delivery_id: int, result: PublishResult | None, error: AdapterError | None) -> Outcome:
+    """Transaction B: record what the platform said and decide what happens next."""
+    _persist_refreshed_credentials()
+    delivery = db.session.scalar(_for_update(sa.select(Delivery).where(Delivery.id == delivery_id)))
+    if delivery is None:
+        raise LookupError(f"delivery {delivery_id} vanished")
+    if result is not None:
+        return _record_result(delivery, result)
+    if error is None:
+        raise ValueError("finish_attempt needs a result or an error")
+    return _record_error(delivery, error)
+
+
+def _record_result(delivery: Delivery, result: PublishResult) -> Outcome:
+    delivery.platform_post_id = result.post_id
+    delivery.platform_url = result.url or delivery.platform_url
+    if result.state == "published":
+        _set_status(delivery, DeliveryStatus.sent)
+        delivery.sent_at = utcnow()
+        _aggregate(delivery.content)
+        return Outcome("done")
+    if result.state == "pending":
+        delivery.last_error_code = None
+        delivery.last_error_message = "平台已受理，等待平台处理结果"
+        return Outcome("poll", delay=_setting("STATUS_POLL_SECONDS", 3))
+    if result.state == "withdrawn":
+        _set_status(delivery, DeliveryStatus.withdrawn, code=result.platform_code, message="平台上已删除")
+        _aggregate(delivery.content)
+        return Outcome("done")
+    _fail(delivery, result.platform_code or "rejected", result.detail or "平台审核未通过", retryable=False)
+    return Outcome("done")
+
+
+def _backoff(attempt: int) -> float:
+    base = _setting("RETRY_BASE_SECONDS", 5)
+    cap = _setting("RETRY_MAX_SECONDS", 900)
+    return min(cap, base * (2 ** max(0, attempt - 1))) * random.uniform(0.75, 1.25)
+
+
+def _record_error(delivery: Delivery, error: AdapterError) -> Outcome:
+    max_attempts = int(current_app.config["DELIVERY_MAX_ATTEMPTS"])
+    code = error.code or type(error).__name__
+    if isinstance(error, Unsupported):
+        _set_status(delivery, DeliveryStatus.manual, code="manual_publish", message=error.message)
+        _aggregate(delivery.content)
+        return Outcome("done")
+    if isinstance(error, RateLimited):
+        # Waiting for the quota is not the post's fault: give the attempt back.
+        delivery.attempts = max(0, delivery.attempts - 1)
+        return _retry(delivery, error, code, float(error.retry_after))
+    if isinstance(error, CredentialsError):
+        row = db.session.scalar(sa.select(AccountCredential).where(AccountCredential.account_id == delivery.account_id))
+        if row is not None:
+            row.needs_reauth = True
+        _fail(delivery, code, error.message + "（请重新授权该账号）", retryable=False)
+        return Outcome("done")
+    if isinstance(error, (ContentRejected, AccountUnavailable, DuplicateContent)):
+        _fail(delivery, code, error.message, retryable=False)
+        return Outcome("done")
+    if isinstance(error, (TransientError, TokenExpired)) or error.retryable:
+        if delivery.attempts >= max_attempts:
+            _fail(delivery, code, f"{error.message}（已重试 {delivery.attempts} 次）", retryable=True)
+            return Outcome("done")
+        delay = _backoff(delivery.attempts)
+        if _ambiguous(error):
+            # The platform may have taken the post although we never saw the answer; give an
+            # asynchronous platform (WeChat) time to finish it, so the next attempt's
+            # find_published sees it instead of publishing a second copy.
+            delay = max(delay, _setting("AMBIGUOUS_SETTLE_SECONDS", 30))
+        return _retry(delivery, error, code, delay)
+    _fail(delivery, code, error.message, retryable=False)
+    return Outcome("done")
+
+
+def _ambiguous(error: AdapterError) -> bool:
+    """A timeout or dropped connection: the request may have reached the platform."""
+    return isinstance(error, TransientError) and (error.code or "") in {"timeout", "connection_error", "read_timeout"}
+
+
+def _retry(delivery: Delivery, error: AdapterError, code: str, delay: float) -> Outcome:
+    before = delivery.status.value
+    delivery.status = DeliveryStatus.retrying
+    delivery.last_error_code = code
+    delivery.last_error_message = error.message
+    delivery.retryable = True
+    delivery.next_attempt_at = utcnow() + timedelta(seconds=delay)
+    audit.record(
+        "delivery:status:retrying",
+        delivery,
+        before={"status": before},
+        after={"status": "retrying", "code": code, "delay_s": round(delay, 1)},
+        actor_label="system:worker",
+    )
+    return Outcome("retry", delay=delay, reason=code)
+
+
+def _set_status(
+    delivery: Delivery, status: DeliveryStatus, *, code: str | None = None, message: str | None = None
+) -> None:
+    before = delivery.status.value
+    delivery.status = status
+    if code is not None:
+        delivery.last_error_code = code
+    if message is not None:
+        delivery.last_error_message = message
+    audit.record(
+        f"delivery:status:{status.value}",
+        delivery,
+        before={"status": before},
+        after={"status": status.value, "code": code, "post_id": delivery.platform_post_id},
+        actor_label="system:worker",
+    )
+
+
+def _fail(delivery: Delivery, code: str, message: str, *, retryable: bool) -> None:
+    delivery.retryable = retryable
+    _set_status(delivery, DeliveryStatus.failed, code=code, message=message)
+    _aggregate(delivery.content)
+
+
+def _aggregate(content: Content) -> None:
+    """Content status follows its deliveries once none is still open."""
+    if content.status is ContentStatus.withdrawn:
+        return
+    statuses = [d.status for d in db.session.scalars(sa.select(Delivery).where(Delivery.content_id == content.id))]
+    if not statuses or any(s in OPEN_STATUSES for s in statuses):
+        return
+    ok = [s for s in statuses if s in (DeliveryStatus.sent, DeliveryStatus.manual)]
+    new = (
+        ContentStatus.published
+        if len(ok) == len(statuses)
+        else ContentStatus.failed
+        if not ok
+        else ContentStatus.partly_failed
+    )
+    if new is not content.status:
+        audit.record(
+            "content:publish:" + new.value,
+            content,
+            before={"status": content.status.value},
+            after={"status": new.value},
+            actor_label="system:worker",
+        )
+        content.status = new
+
+
+# ----------------------------------------------------------------------------- status polling
+
+
+def poll(delivery_id: int) -> Outcome:
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None or delivery.status in FINAL_STATUSES or not delivery.platform_post_id:
+        return Outcome("skip")
+    adapter = channels.adapter_for(delivery.account.platform.value)
+    creds = _load_creds(delivery.account)
+    post_id = delivery.platform_post_id
+    db.session.rollback()
+    try:
+        result = adapter.status(creds, post_id)
+    except AdapterError as exc:
+        if exc.retryable:
+            return Outcome("poll", delay=_setting("STATUS_POLL_SECONDS", 3) * 2)
+        delivery = _get(delivery_id)
+        _fail(delivery, exc.code or "status_error", exc.message, retryable=False)
+        return Outcome("done")
+    delivery = _get(delivery_id)
+    return _record_result(delivery, result)
+
+
+# ----------------------------------------------------------------------------- sweeper
+
+
+def sweep(now: datetime | None = None, limit: int = 500) -> tuple[list[int], list[int]]:
+    """(deliveries to send, deliveries to delete) that nobody has queued recently.
+
+    To send: pending and never (or long ago) enqueued; ``sending`` whose lease expired (a
+    worker died: the task asks the platform before any resend); ``retrying`` whose time has
+    come. To delete: still on a platform although their content was withdrawn.
+    """
+    now = now or utcnow()
+    lease = timedelta(seconds=_setting("SENDING_LEASE_SECONDS", 120))
+    stale = now - timedelta(seconds=_setting("ENQUEUE_STALE_SECONDS", 60))
+    not_queued = sa.or_(Delivery.enqueued_at.is_(None), Delivery.enqueued_at < stale)
+    send_stmt = (
+        sa.select(Delivery.id)
+        .join(Content, Content.id == Delivery.content_id)
+        .where(
+            sa.or_(
+                sa.and_(Delivery.status == DeliveryStatus.pending, not_queued),
+                sa.and_(Delivery.status == DeliveryStatus.sending, Delivery.sending_started_at < now - lease),
+                sa.and_(Delivery.status == DeliveryStatus.retrying, Delivery.next_attempt_at <= now, not_queued),
+            )
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    withdraw_stmt = (
+        sa.select(Delivery.id)
+        .join(Content, Content.id == Delivery.content_id)
+        .where(
+            Content.status == ContentStatus.withdrawn,
+            Delivery.status.in_((DeliveryStatus.sent, DeliveryStatus.sending)),
+            Delivery.platform_post_id.is_not(None),
+            sa.or_(Delivery.last_error_code.is_(None), ~Delivery.last_error_code.startswith("withdraw_failed")),
+            not_queued,
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(send_stmt)), list(db.session.scalars(withdraw_stmt))
+
+
+# ----------------------------------------------------------------------------- retry / withdraw
+
+
+def retry_delivery(delivery: Delivery, actor: Any) -> Delivery:
+    from common.errors import Conflict
+
+    if delivery.status is not DeliveryStatus.failed:
+        raise Conflict("只有失败的发送可以重试")
+    guard = _guard(delivery, delivery.content, delivery.account)
+    if guard is not None:
+        raise Conflict(guard[1], code=guard[0])
+    before = delivery.status.value
+    delivery.status = DeliveryStatus.pending
+    delivery.attempts = 0
+    delivery.next_attempt_at = None
+    delivery.enqueued_at = None
+    if delivery.content.status in (ContentStatus.failed, ContentStatus.partly_failed):
+        delivery.content.status = ContentStatus.publishing
+    audit.record("delivery:status:retry", delivery, before={"status": before}, after={"status": "pending"}, actor=actor)
+    db.session.flush()
+    return delivery
+
+
+def withdraw_content(content: Content, reason: str, actor: Any) -> list[int]:
+    """Cancel open deliveries; return the ids of sent deliveries to delete on their platforms."""
+    from common.errors import Conflict, Invalid
+
+    if not reason or not reason.strip():
+        raise Invalid("撤回必须填写原因", details={"reason": ["必填"]})
+    if content.status in (ContentStatus.withdrawn,):
+        raise Conflict("稿件已撤回")
+    if content.status in (
+        ContentStatus.draft,
+        ContentStatus.review_1,
+        ContentStatus.review_2,
+        ContentStatus.review_3,
+        ContentStatus.rejected,
+    ):
+        raise Conflict("稿件尚未发布，无需撤回；可直接修改或退回")
+    before = content.status.value
+    content.status = ContentStatus.withdrawn
+    content.withdraw_reason = reason.strip()
+    to_delete = []
+    for delivery in db.session.scalars(_for_update(sa.select(Delivery).where(Delivery.content_id == content.id))):
+        if delivery.status in (DeliveryStatus.pending, DeliveryStatus.retrying):
+            _set_status(delivery, DeliveryStatus.cancelled, code="withdrawn", message="稿件撤回，已取消发送")
+        elif delivery.status in (DeliveryStatus.sent, DeliveryStatus.sending):
+            # Outbox: the sweeper queues the platform deletion (a running attempt finishes first).
+            delivery.enqueued_at = None
+            to_delete.append(delivery.id)
+    audit.record(
+        "content:status:withdraw",
+        content,
+        before={"status": before},
+        after={"status": "withdrawn", "reason": content.withdraw_reason},
+        actor=actor,
+    )
+    db.session.flush()
+    return to_delete
+
+
+def withdraw_delivery(delivery_id: int) -> Outcome:
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None or delivery.status in (DeliveryStatus.withdrawn, DeliveryStatus.cancelled):
+        return Outcome("skip")
+    if delivery.status is DeliveryStatus.sending and not delivery.platform_post_id:
+        return Outcome("retry", delay=5, reason="attempt still running")
+    if not delivery.platform_post_id:
+        _set_status(delivery, DeliveryStatus.cancelled, code="withdrawn", message="稿件撤回，已取消发送")
+        return Outcome("done")
+    adapter = channels.adapter_for(delivery.account.platform.value)
+    if not adapter.supports("withdraw"):
+        _set_status(
+            delivery,
+            DeliveryStatus.manual,
+            code="manual_withdraw",
+            message="该平台不支持接口删除，请运营人员在平台后台手工删除后点击“已处理”",
+        )
+        return Outcome("done")
+    creds = _load_creds(delivery.account)
+    post_id = delivery.platform_post_id
+    db.session.rollback()
+    try:
+        adapter.withdraw(creds, post_id)
+    except AdapterError as exc:
+        delivery = _get(delivery_id)
+        if exc.retryable:
+            delivery.last_error_code = exc.code
+            delivery.last_error_message = f"撤回失败，将重试：{exc.message}"
+            return Outcome("retry", delay=_backoff(2))
+        if isinstance(exc, Unsupported):
+            _set_status(delivery, DeliveryStatus.manual, code="manual_withdraw", message=exc.message)
+            return Outcome("done")
+        delivery.last_error_code = f"withdraw_failed:{exc.code}"
+        delivery.last_error_message = f"撤回失败：{exc.message}，请在平台后台手工删除"
+        audit.record("delivery:withdraw:failed", delivery, after={"code": exc.code}, actor_label="system:worker")
+        return Outcome("done")
+    delivery = _get(delivery_id)
+    delivery.withdrawn_at = utcnow()
+    _set_status(delivery, DeliveryStatus.withdrawn, code=None, message="已从平台删除")
+    return Outcome("done")
+
+
+def mark_manual_done(delivery: Delivery, actor: Any, url: str | None = None) -> Delivery:
+    from common.errors import Conflict
+
+    if delivery.status is not DeliveryStatus.manual:
+        raise Conflict("该发送不需要人工处理")
+    if delivery.last_error_code == "manual_withdraw":
+        delivery.withdrawn_at = utcnow()
+        new = DeliveryStatus.withdrawn
+    else:
+        delivery.sent_at = utcnow()
+        delivery.platform_url = url or delivery.platform_url
+        new = DeliveryStatus.sent
+    before = delivery.status.value
+    delivery.status = new
+    delivery.manual_done_by_id = getattr(actor, "id", None)
+    audit.record(
+        f"delivery:manual:{new.value}", delivery, before={"status": before}, after={"status": new.value}, actor=actor
+    )
+    _aggregate(delivery.content)
+    return delivery

@@ -1,0 +1,280 @@
+"""Deliveries, withdraw, credentials: /api/v1 and the operator's pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from apiflask import APIBlueprint
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from auth.models import Role
+from auth.scoping import current_user, ensure_visible, get_scoped, scope_filter
+from common.errors import ApiError, Forbidden, NotFound
+from common.timefmt import CN_TZ
+from extensions import db
+from moderation.models import CONTENT_STATUS_LABELS, Content, ContentStatus
+from publishers import channels, credentials, service
+from publishers.models import DELIVERY_STATUS_LABELS, AccountCredential, Delivery, DeliveryStatus
+from publishers.schemas import (
+    CredentialsIn,
+    CredentialsStatusOut,
+    DeliveryList,
+    DeliveryOut,
+    ManualDoneIn,
+    ManualPackageOut,
+    WithdrawIn,
+    WithdrawOut,
+)
+from registry.models import PLATFORM_LABELS, Account
+
+api = APIBlueprint("publishers_api", __name__, url_prefix="/api/v1", tag="发布")
+pages = Blueprint("publishers", __name__, url_prefix="/publishing")
+
+PUBLISH_ROLES = (Role.operator, Role.admin)
+
+
+def delivery_dict(d: Delivery) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "content_id": d.content_id,
+        "version": d.version,
+        "account_id": d.account_id,
+        "account_name": d.account.name,
+        "platform": d.account.platform.value,
+        "platform_label": PLATFORM_LABELS[d.account.platform],
+        "status": d.status.value,
+        "status_label": DELIVERY_STATUS_LABELS[d.status],
+        "attempts": d.attempts,
+        "platform_post_id": d.platform_post_id,
+        "platform_url": d.platform_url,
+        "error_code": d.last_error_code,
+        "error_message": d.last_error_message,
+        "retryable": d.retryable,
+        "next_attempt_at": d.next_attempt_at,
+        "sent_at": d.sent_at,
+        "withdrawn_at": d.withdrawn_at,
+        "manual": d.status is DeliveryStatus.manual,
+    }
+
+
+def _deliveries(content: Content) -> list[Delivery]:
+    return list(db.session.scalars(sa.select(Delivery).where(Delivery.content_id == content.id).order_by(Delivery.id)))
+
+
+def _scoped_delivery(delivery_id: int) -> Delivery:
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound()
+    ensure_visible(current_user(), delivery.content.unit_id)
+    return delivery
+
+
+def _require_publisher() -> None:
+    if not current_user().has_role(*PUBLISH_ROLES):
+        raise Forbidden("只有本单位运营人员或管理员可以执行此操作")
+
+
+# ----------------------------------------------------------------------------- API
+
+
+@api.get("/contents/<int:content_id>/deliveries")
+@api.output(DeliveryList)
+@api.doc(summary="稿件在各渠道的发送情况", security="BearerAuth")
+def list_deliveries(content_id: int) -> Any:
+    content = get_scoped(Content, content_id)
+    items = [delivery_dict(d) for d in _deliveries(content)]
+    return {"items": items, "total": len(items), "content_status": content.status.value}
+
+
+@api.get("/deliveries/<int:delivery_id>")
+@api.output(DeliveryOut)
+@api.doc(summary="单条发送记录", security="BearerAuth")
+def get_delivery(delivery_id: int) -> Any:
+    return delivery_dict(_scoped_delivery(delivery_id))
+
+
+@api.post("/deliveries/<int:delivery_id>/retry")
+@api.output(DeliveryOut)
+@api.doc(summary="重试失败的发送（调度器几秒内重新发送）", security="BearerAuth")
+def retry(delivery_id: int) -> Any:
+    delivery = _scoped_delivery(delivery_id)
+    _require_publisher()
+    service.retry_delivery(delivery, current_user())
+    db.session.commit()
+    return delivery_dict(delivery)
+
+
+@api.post("/deliveries/<int:delivery_id>/manual-done")
+@api.input(ManualDoneIn, arg_name="data")
+@api.output(DeliveryOut)
+@api.doc(summary="人工发布/删除已完成（平台无接口时）", security="BearerAuth")
+def manual_done(delivery_id: int, data: dict[str, Any]) -> Any:
+    delivery = _scoped_delivery(delivery_id)
+    _require_publisher()
+    service.mark_manual_done(delivery, current_user(), url=data.get("url"))
+    db.session.commit()
+    return delivery_dict(delivery)
+
+
+@api.get("/deliveries/<int:delivery_id>/manual-package")
+@api.output(ManualPackageOut)
+@api.doc(summary="人工发布所需的文本与素材清单", security="BearerAuth")
+def manual_package(delivery_id: int) -> Any:
+    delivery = _scoped_delivery(delivery_id)
+    adapter = channels.adapter_for(delivery.account.platform.value)
+    post = service.render_for(delivery)
+    return {"package": adapter.manual_package(post)}
+
+
+@api.post("/contents/<int:content_id>/withdraw")
+@api.input(WithdrawIn, arg_name="data")
+@api.output(WithdrawOut)
+@api.doc(summary="一键撤回：取消未发送的，删除各平台已发布的", security="BearerAuth")
+def withdraw(content_id: int, data: dict[str, Any]) -> Any:
+    content = get_scoped(Content, content_id)
+    _require_publisher()
+    before = {d.id: d.status for d in _deliveries(content)}
+    to_delete = service.withdraw_content(content, data["reason"], current_user())
+    db.session.commit()
+    cancelled = sum(
+        1
+        for d in _deliveries(content)
+        if d.status is DeliveryStatus.cancelled and before.get(d.id) is not DeliveryStatus.cancelled
+    )
+    return {
+        "content_id": content.id,
+        "status": content.status.value,
+        "cancelled": cancelled,
+        "to_delete": len(to_delete),
+    }
+
+
+@api.put("/accounts/<int:account_id>/credentials")
+@api.input(CredentialsIn, arg_name="data")
+@api.output(CredentialsStatusOut)
+@api.doc(summary="设置账号的平台凭据（管理员；加密保存，永不返回）", security="BearerAuth")
+def set_account_credentials(account_id: int, data: dict[str, Any]) -> Any:
+    account = get_scoped(Account, account_id)
+    if not current_user().has_role(Role.admin):
+        raise Forbidden("只有管理员可以设置平台凭据")
+    credentials.set_credentials(account.id, data, actor=current_user())
+    db.session.commit()
+    return _credential_status(account)
+
+
+@api.get("/accounts/<int:account_id>/credentials")
+@api.output(CredentialsStatusOut)
+@api.doc(summary="凭据是否已配置（不返回任何密钥）", security="BearerAuth")
+def credential_status(account_id: int) -> Any:
+    return _credential_status(get_scoped(Account, account_id))
+
+
+def _credential_status(account: Account) -> dict[str, Any]:
+    row = db.session.scalar(sa.select(AccountCredential).where(AccountCredential.account_id == account.id))
+    fields: list[str] = []
+    if row is not None:
+        try:
+            fields = sorted(credentials.get_credentials(account.id))
+        except credentials.CredentialsUnavailable:
+            fields = []
+    return {
+        "account_id": account.id,
+        "configured": row is not None,
+        "needs_reauth": bool(row and row.needs_reauth),
+        "fields": fields,
+    }
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+@pages.get("/contents/<int:content_id>")
+def deliveries_page(content_id: int) -> Any:
+    content = get_scoped(Content, content_id)
+    rows = [delivery_dict(d) for d in _deliveries(content)]
+    can_publish = current_user().has_role(*PUBLISH_ROLES)
+    return render_template(
+        "publishers/deliveries.html",
+        content=content,
+        rows=rows,
+        can_publish=can_publish,
+        status_label=CONTENT_STATUS_LABELS[content.status],
+    )
+
+
+def _page_action(content_id: int, action: Any) -> Any:
+    try:
+        action()
+        db.session.commit()
+    except ApiError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for("publishers.deliveries_page", content_id=content_id))
+
+
+@pages.post("/contents/<int:content_id>/withdraw")
+def withdraw_page(content_id: int) -> Any:
+    def act() -> None:
+        content = get_scoped(Content, content_id)
+        _require_publisher()
+        service.withdraw_content(content, request.form.get("reason", ""), current_user())
+        flash("已撤回：未发送的已取消，已发布的正在各平台删除", "success")
+
+    return _page_action(content_id, act)
+
+
+@pages.post("/deliveries/<int:delivery_id>/retry")
+def retry_page(delivery_id: int) -> Any:
+    delivery = _scoped_delivery(delivery_id)
+
+    def act() -> None:
+        _require_publisher()
+        service.retry_delivery(delivery, current_user())
+        flash("已重新排队发送", "success")
+
+    return _page_action(delivery.content_id, act)
+
+
+@pages.post("/deliveries/<int:delivery_id>/manual-done")
+def manual_done_page(delivery_id: int) -> Any:
+    delivery = _scoped_delivery(delivery_id)
+
+    def act() -> None:
+        _require_publisher()
+        service.mark_manual_done(delivery, current_user(), url=request.form.get("url") or None)
+        flash("已记录人工处理完成", "success")
+
+    return _page_action(delivery.content_id, act)
+
+
+@pages.get("/calendar")
+def calendar() -> Any:
+    try:
+        start = date.fromisoformat(request.args.get("week", ""))
+    except ValueError:
+        start = date.today()
+    start = start - timedelta(days=start.weekday())
+    end = start + timedelta(days=7)
+    user = current_user()
+    stmt = (
+        sa.select(Content)
+        .where(scope_filter(user, Content.unit_id))
+        .where(Content.status.in_([s for s in ContentStatus if s.value not in ("draft", "rejected")]))
+        .where(sa.func.coalesce(Content.publish_at, Content.updated_at) >= datetime.combine(start, datetime.min.time()))
+        .where(sa.func.coalesce(Content.publish_at, Content.updated_at) < datetime.combine(end, datetime.min.time()))
+        .order_by(sa.func.coalesce(Content.publish_at, Content.updated_at))
+    )
+    days: dict[date, list[Content]] = {start + timedelta(days=i): [] for i in range(7)}
+    for content in db.session.scalars(stmt):
+        when = (content.publish_at or content.updated_at).replace(tzinfo=UTC).astimezone(CN_TZ)
+        days.setdefault(when.date(), []).append(content)
+    return render_template(
+        "publishers/calendar.html",
+        days=days,
+        start=start,
+        prev_week=(start - timedelta(days=7)).isoformat(),
+        next_week=end.isoformat(),
+        labels=CONTENT_STATUS_LABELS,
+    )

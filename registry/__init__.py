@@ -1,0 +1,1 @@
+"""台账: units, accounts, lifecycle events, discovery and reconciliation findings."""

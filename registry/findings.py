@@ -1,0 +1,554 @@
+"""Finding lifecycle (问题线索): upsert by fingerprint, confirm / dismiss / resolve, deadlines.
+
+Findings come from reconciliation (discovery) and from monitoring. Each has a stable
+``fingerprint``; writers call :func:`upsert_many` with everything they concluded and this module
+decides what happens:
+
+* new fingerprint → a new ``open`` finding;
+* ``open`` / ``confirmed`` → evidence, confidence and ``last_seen_at`` are refreshed;
+* ``dismissed`` / ``resolved`` → stays closed (only ``last_seen_at`` moves) **unless there is new
+  evidence**: the material part of the evidence changed (see ``MATERIAL_KEYS``), or — for
+  ``closed_but_active`` / ``reopened`` — the platform shows a post later than the decision.
+  Then it is reopened and the earlier decision is kept in ``evidence["history"]``.
+
+Actions of the 网信办 (auditor/admin): ``confirm`` sets a deadline for the unit in working days
+(``FINDING_DEADLINE_WORKDAYS``), ``dismiss`` and ``resolve`` need a reason. Every state change is
+written to the audit log. Services flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+
+from audit import service as audit
+from auth.models import User
+from common.db import utcnow
+from common.errors import Conflict, Invalid
+from common.workdays import add_workdays
+from extensions import db
+from registry.models import FINDING_LABELS, PLATFORM_LABELS, Finding, FindingKind, FindingStatus, Platform
+
+CN_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+ACTIVE_STATUSES = (FindingStatus.open, FindingStatus.confirmed)
+CLOSED_STATUSES = (FindingStatus.dismissed, FindingStatus.resolved)
+
+STATUS_LABELS = {
+    FindingStatus.open: "待处理",
+    FindingStatus.confirmed: "已确认（整改中）",
+    FindingStatus.dismissed: "已排除",
+    FindingStatus.resolved: "已解决",
+}
+
+REOPEN_LABELS = {"evidence_changed": "证据发生变化", "posted_after_decision": "处理后平台上又有新发布"}
+
+ACTIONS = ("confirm", "dismiss", "resolve")
+ACTION_LABELS = {"confirm": "确认并下发整改", "dismiss": "排除（误报）", "resolve": "标记已解决"}
+_ALLOWED_FROM: dict[str, tuple[FindingStatus, ...]] = {
+    "confirm": (FindingStatus.open,),
+    "dismiss": (FindingStatus.open, FindingStatus.confirmed),
+    "resolve": (FindingStatus.open, FindingStatus.confirmed),
+}
+_TARGET = {"confirm": FindingStatus.confirmed, "dismiss": FindingStatus.dismissed, "resolve": FindingStatus.resolved}
+
+INACTIVITY_KINDS = (FindingKind.inactive_warning, FindingKind.inactive_14d, FindingKind.zombie_90d)
+# Kinds for which a post published after the decision is itself new evidence.
+POST_EVIDENCE_KINDS = (FindingKind.closed_but_active, FindingKind.reopened)
+
+# Keys kept across evidence refreshes (lifecycle bookkeeping, not observations).
+RESERVED_KEYS = ("decision", "history")
+
+# What counts as "the same evidence" per kind. Everything else (last_post_at, followers,
+# messages with dates, scores, which run saw it) may change without reopening a closed finding.
+MATERIAL_KEYS: dict[FindingKind, tuple[str, ...]] = {
+    FindingKind.unregistered: ("platform", "uid", "name", "subject", "verified", "unit_name"),
+    FindingKind.closed_but_active: ("platform", "uid", "registered_status", "closed_on", "posted_after_closure"),
+    FindingKind.reopened: ("platform", "uid", "registered_status", "closed_on"),
+    FindingKind.name_mismatch: ("platform", "uid", "registered_name", "platform_name"),
+    FindingKind.subject_mismatch: ("platform", "uid", "subject", "unit_name", "registered_subject"),
+    FindingKind.duplicate: ("platform", "uid", "name", "subject", "unit_name", "source_of_duplicate", "account_ids"),
+    FindingKind.inactive_warning: ("since",),
+    FindingKind.inactive_14d: ("since",),
+    FindingKind.zombie_90d: ("since",),
+}
+
+
+# ----------------------------------------------------------------------------- settings
+
+
+def setting_int(name: str, default: int) -> int:
+    """An integer setting: app config, else the environment, else ``default``."""
+    value: Any = None
+    if has_app_context():
+        value = current_app.config.get(name)
+    if value in (None, ""):
+        value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    return int(value)
+
+
+def today_cn() -> date:
+    return datetime.now(CN_TZ).date()
+
+
+def to_cn(value: datetime | None) -> datetime | None:
+    """A stored naive-UTC (or aware) datetime as an aware Beijing-time datetime."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(CN_TZ)
+
+
+def to_naive_utc(value: datetime | None) -> datetime | None:
+    """Aware → naive UTC (how the database stores times); naive values are taken as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def iso_cn(value: datetime | None) -> str | None:
+    cn = to_cn(value)
+    return cn.isoformat(timespec="seconds") if cn else None
+
+
+def parse_iso(value: Any) -> datetime | None:
+    """An ISO string from evidence as an aware datetime (naive strings are UTC)."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# ----------------------------------------------------------------------------- upsert
+
+
+@dataclass(frozen=True)
+class FindingInput:
+    """One conclusion to write. ``evidence["message"]`` is the Chinese one-line summary."""
+
+    kind: FindingKind
+    fingerprint: str
+    evidence: dict[str, Any]
+    confidence: float = 1.0
+    account_id: int | None = None
+    unit_id: int | None = None
+    discovered_id: int | None = None
+
+
+@dataclass
+class UpsertReport:
+    created: list[Finding] = field(default_factory=list)
+    updated: list[Finding] = field(default_factory=list)
+    reopened: list[Finding] = field(default_factory=list)
+    unchanged_closed: list[Finding] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "created": len(self.created),
+            "updated": len(self.updated),
+            "reopened": len(self.reopened),
+            "unchanged_closed": len(self.unchanged_closed),
+        }
+
+
+def _material(value: Any) -> Any:
+    """Lists of registered accounts compare by id only (their names/status are not the point)."""
+    if isinstance(value, list):
+        return [v.get("id") if isinstance(v, dict) and "id" in v else _material(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _material(v) for k, v in sorted(value.items())}
+    return value
+
+
+def material_evidence(kind: FindingKind, evidence: dict[str, Any]) -> dict[str, Any]:
+    keys = MATERIAL_KEYS.get(kind)
+    if keys is None:
+        skip = {"message", "last_post_at", "followers", "posts_count", "last_check", *RESERVED_KEYS}
+        return {k: _material(v) for k, v in evidence.items() if k not in skip}
+    out = {k: _material(evidence.get(k)) for k in keys}
+    if kind is FindingKind.duplicate and out.get("account_ids") is None:
+        out["account_ids"] = _material(evidence.get("accounts"))
+    return out
+
+
+def evidence_hash(kind: FindingKind, evidence: dict[str, Any]) -> str:
+    raw = json.dumps(material_evidence(kind, evidence), ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def _new_evidence_reason(finding: Finding, inp: FindingInput) -> str | None:
+    """Why a closed finding must be reopened, or None when nothing new was observed."""
+    old = finding.evidence or {}
+    if evidence_hash(finding.kind, old) != evidence_hash(inp.kind, inp.evidence):
+        return "evidence_changed"
+    if inp.kind in POST_EVIDENCE_KINDS:
+        decided = parse_iso((old.get("decision") or {}).get("at"))
+        posted = parse_iso(inp.evidence.get("last_post_at"))
+        if decided is not None and posted is not None and posted > decided:
+            return "posted_after_decision"
+    return None
+
+
+def _carry_reserved(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    out = dict(new)
+    for key in RESERVED_KEYS:
+        if old and key in old:
+            out[key] = old[key]
+    return out
+
+
+def _lock(stmt: sa.Select[Any]) -> sa.Select[Any]:
+    """Row locks on PostgreSQL; SQLite transactions are already serialised (BEGIN IMMEDIATE)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return stmt.with_for_update()
+    return stmt
+
+
+def load_by_fingerprints(fingerprints: Iterable[str]) -> dict[str, Finding]:
+    fps = sorted(set(fingerprints))
+    found: dict[str, Finding] = {}
+    for i in range(0, len(fps), 500):
+        chunk = fps[i : i + 500]
+        for f in db.session.scalars(_lock(sa.select(Finding).where(Finding.fingerprint.in_(chunk)))):
+            found[f.fingerprint] = f
+    return found
+
+
+def upsert_many(inputs: Sequence[FindingInput], now: datetime | None = None) -> UpsertReport:
+    """Write a batch of conclusions by fingerprint (one flush). Does not audit: callers record
+    one entry per run with the report (see discovery/monitoring)."""
+    now = now or utcnow()
+    report = UpsertReport()
+    existing = load_by_fingerprints(i.fingerprint for i in inputs)
+    seen: set[str] = set()
+    for inp in inputs:
+        if inp.fingerprint in seen:
+            continue
+        seen.add(inp.fingerprint)
+        finding = existing.get(inp.fingerprint)
+        confidence = round(max(0.0, min(1.0, float(inp.confidence))), 3)
+        if finding is None:
+            finding = Finding(
+                kind=inp.kind,
+                status=FindingStatus.open,
+                fingerprint=inp.fingerprint,
+                account_id=inp.account_id,
+                unit_id=inp.unit_id,
+                discovered_id=inp.discovered_id,
+                confidence=confidence,
+                evidence=dict(inp.evidence),
+                first_seen_at=now,
+                last_seen_at=now,
+            )
+            db.session.add(finding)
+            report.created.append(finding)
+            continue
+        if finding.status in CLOSED_STATUSES:
+            why = _new_evidence_reason(finding, inp)
+            if why is None:
+                finding.last_seen_at = now
+                report.unchanged_closed.append(finding)
+                continue
+            old = finding.evidence or {}
+            history = [*list(old.get("history") or []), {**(old.get("decision") or {}), "reopened_because": why}]
+            evidence = {**inp.evidence, "history": history, "reopened_at": iso_cn(now), "reopened_because": why}
+            finding.status = FindingStatus.open
+            finding.due_on = None
+            finding.reason = None
+            finding.decided_by_id = None
+            finding.evidence = evidence
+            report.reopened.append(finding)
+        else:
+            finding.evidence = _carry_reserved(finding.evidence, inp.evidence)
+            report.updated.append(finding)
+        finding.confidence = confidence
+        finding.last_seen_at = now
+        if inp.account_id is not None:
+            finding.account_id = inp.account_id
+        if inp.unit_id is not None:
+            finding.unit_id = inp.unit_id
+        if inp.discovered_id is not None:
+            finding.discovered_id = inp.discovered_id
+    db.session.flush()
+    return report
+
+
+# ----------------------------------------------------------------------------- actions
+
+
+def _decision(status: FindingStatus, actor: User | None, reason: str | None, now: datetime) -> dict[str, Any]:
+    return {
+        "status": status.value,
+        "at": iso_cn(now),
+        "by": getattr(actor, "username", None) or "system",
+        "reason": reason,
+    }
+
+
+def _snapshot(f: Finding) -> dict[str, Any]:
+    return {
+        "status": f.status.value,
+        "reason": f.reason,
+        "due_on": f.due_on.isoformat() if f.due_on else None,
+        "decided_by_id": f.decided_by_id,
+    }
+
+
+def act(finding: Finding, action: str, actor: User, reason: str | None = None) -> Finding:
+    """Apply ``confirm`` / ``dismiss`` / ``resolve`` (role and scope are checked by the view)."""
+    if action not in ACTIONS:
+        raise Invalid(f"未知操作：{action}", details={"action": [f"可选：{', '.join(ACTIONS)}"]})
+    reason = (reason or "").strip() or None
+    if action in ("dismiss", "resolve") and (reason is None or len(reason) < 2):
+        raise Invalid("请填写原因（至少 2 个字）", details={"reason": ["排除或解决时必须填写原因"]})
+    db.session.refresh(finding, with_for_update=db.session.get_bind().dialect.name == "postgresql")
+    if finding.status not in _ALLOWED_FROM[action]:
+        raise Conflict(
+            f"问题线索当前状态为“{STATUS_LABELS[finding.status]}”，不能{ACTION_LABELS[action]}",
+            code="finding_state",
+            details={"status": finding.status.value, "action": action},
+        )
+    now = utcnow()
+    before = _snapshot(finding)
+    target = _TARGET[action]
+    finding.status = target
+    finding.reason = reason
+    finding.decided_by_id = actor.id
+    if action == "confirm":
+        days = setting_int("FINDING_DEADLINE_WORKDAYS", 5)
+        finding.due_on = add_workdays(today_cn(), days)
+    finding.evidence = {**(finding.evidence or {}), "decision": _decision(target, actor, reason, now)}
+    db.session.flush()
+    audit.record(f"finding:status:{action}", finding, before=before, after=_snapshot(finding), actor=actor)
+    return finding
+
+
+def resolve_by_system(finding: Finding, reason: str, *, actor_label: str = "system:monitoring") -> bool:
+    """Close an active finding because the condition is gone (e.g. the account posts again)."""
+    if finding.status not in ACTIVE_STATUSES:
+        return False
+    now = utcnow()
+    before = _snapshot(finding)
+    finding.status = FindingStatus.resolved
+    finding.reason = reason
+    finding.decided_by_id = None
+    evidence = dict(finding.evidence or {})
+    evidence["decision"] = {"status": "resolved", "at": iso_cn(now), "by": actor_label, "reason": reason}
+    finding.evidence = evidence
+    db.session.flush()
+    audit.record(
+        "finding:status:auto_resolve", finding, before=before, after=_snapshot(finding), actor_label=actor_label
+    )
+    return True
+
+
+# ----------------------------------------------------------------------------- views of a finding
+
+
+def finding_platform(f: Finding) -> str | None:
+    if f.account is not None:
+        return f.account.platform.value
+    if f.discovered is not None:
+        return f.discovered.platform.value
+    value = (f.evidence or {}).get("platform")
+    return str(value) if value else None
+
+
+def platform_label(platform: str | None) -> str | None:
+    if not platform:
+        return None
+    try:
+        return PLATFORM_LABELS[Platform(platform)]
+    except ValueError:
+        return platform
+
+
+def is_overdue(f: Finding, today: date | None = None) -> bool:
+    return f.status is FindingStatus.confirmed and f.due_on is not None and f.due_on < (today or today_cn())
+
+
+def finding_dict(f: Finding, *, with_evidence: bool = False) -> dict[str, Any]:
+    evidence = f.evidence or {}
+    platform = finding_platform(f)
+    account_name = f.account.name if f.account is not None else evidence.get("account_name") or evidence.get("name")
+    out: dict[str, Any] = {
+        "id": f.id,
+        "kind": f.kind.value,
+        "kind_label": FINDING_LABELS.get(f.kind, f.kind.value),
+        "status": f.status.value,
+        "status_label": STATUS_LABELS[f.status],
+        "confidence": f.confidence,
+        "message": evidence.get("message"),
+        "unit_id": f.unit_id,
+        "unit_name": f.unit.name if f.unit is not None else None,
+        "account_id": f.account_id,
+        "account_name": account_name,
+        "discovered_id": f.discovered_id,
+        "platform": platform,
+        "platform_label": platform_label(platform),
+        "uid": f.account.platform_uid if f.account is not None else evidence.get("uid"),
+        "due_on": f.due_on,
+        "overdue": is_overdue(f),
+        "reason": f.reason,
+        "decided_by": (evidence.get("decision") or {}).get("by") if f.status is not FindingStatus.open else None,
+        "first_seen_at": f.first_seen_at,
+        "last_seen_at": f.last_seen_at,
+    }
+    if with_evidence:
+        out["evidence"] = {k: v for k, v in evidence.items() if k not in RESERVED_KEYS}
+        out["decision"] = evidence.get("decision")
+        out["history"] = evidence.get("history") or []
+    return out
+
+
+EVIDENCE_LABELS = {
+    "kind_label": "类型",
+    "account_name": "台账账号名称",
+    "platform": "平台",
+    "uid": "平台ID",
+    "name": "平台显示名称",
+    "subject": "认证主体",
+    "verified": "是否认证",
+    "region": "地区",
+    "last_post_at": "最近发文时间",
+    "profile_url": "主页链接",
+    "source": "数据来源",
+    "unit_name": "对应单位",
+    "unit_region": "单位地区",
+    "unit_resolution": "单位匹配方式",
+    "unit_score": "单位匹配得分",
+    "region_consistent": "地区一致",
+    "registered_status": "台账状态",
+    "registered_status_label": "台账状态（中文）",
+    "since": "最近发文日期（本次未更新起点）",
+    "never_posted": "从未发现发布",
+    "days_since_last_post": "未更新天数",
+    "threshold_days": "阈值（天）",
+    "posts_7d": "近7天发文",
+    "posts_30d": "近30天发文",
+    "followers": "粉丝数",
+    "data_source": "数据来源",
+    "last_check": "最近一次检查",
+    "closed_on": "关停日期",
+    "posted_after_closure": "关停后仍有发布",
+    "matched_by": "匹配方式",
+    "registered_name": "台账登记名称",
+    "platform_name": "平台显示名称",
+    "score": "相似度",
+    "threshold": "阈值",
+    "registered_subject": "台账登记的认证主体",
+    "discovered_subject": "平台认证主体",
+    "subject_source": "认证主体来源",
+    "subject_is_government": "是否政务主体",
+    "subject_unit_id": "认证主体对应单位编号",
+    "subject_unit_name": "认证主体对应单位",
+    "place_differs": "地名不同",
+    "candidate_units": "候选单位",
+    "registered_on_platform": "该单位在此平台已登记的账号",
+    "registered_accounts": "已登记账号",
+    "same_name_account_ids": "同名账号编号",
+    "source_of_duplicate": "重复来源",
+    "primary_account": "主账号",
+    "accounts": "账号",
+    "previously_seen": "上次检测时在平台",
+    "reopened_at": "重新打开时间",
+    "reopened_because": "重新打开原因",
+    "reason": "原因",
+    "same_name_account": "同名已备案账号",
+}
+
+
+COMPARE_FIELDS = (
+    ("name", "账号名称"),
+    ("uid", "平台ID"),
+    ("subject", "认证主体"),
+    ("verified", "是否认证"),
+    ("unit", "主办单位"),
+    ("status", "状态"),
+    ("profile_url", "主页链接"),
+    ("last_post_at", "最近发文时间"),
+    ("followers", "粉丝数"),
+    ("closed_on", "关停日期"),
+)
+
+
+def side_by_side(f: Finding) -> dict[str, Any]:
+    """Registry (台账) next to what the platform showed, field by field."""
+    from registry.models import STATUS_LABELS as ACCOUNT_STATUS_LABELS
+
+    evidence = f.evidence or {}
+    registry: dict[str, Any] | None = None
+    if f.account is not None:
+        a = f.account
+        registry = {
+            "name": a.name,
+            "uid": a.platform_uid,
+            "subject": a.verified_subject,
+            "verified": a.verified,
+            "unit": a.unit.name if a.unit is not None else None,
+            "status": ACCOUNT_STATUS_LABELS.get(a.status, a.status.value),
+            "profile_url": a.profile_url,
+            "last_post_at": iso_cn(a.last_post_at),
+            "followers": a.followers,
+            "closed_on": a.closed_on.isoformat() if a.closed_on else None,
+        }
+    platform: dict[str, Any] | None = None
+    d = f.discovered
+    if d is not None:
+        platform = {
+            "name": d.name,
+            "uid": d.platform_uid,
+            "subject": d.subject,
+            "verified": d.verified,
+            "unit": evidence.get("unit_name"),
+            "status": (d.raw or {}).get("platform_status"),
+            "profile_url": d.profile_url,
+            "last_post_at": iso_cn(d.last_post_at),
+            "followers": d.followers,
+            "closed_on": None,
+        }
+    elif any(k in evidence for k in ("platform_name", "subject", "last_post_at", "name")):
+        platform = {
+            "name": evidence.get("platform_name") or evidence.get("name"),
+            "uid": evidence.get("uid"),
+            "subject": evidence.get("subject") or evidence.get("discovered_subject"),
+            "verified": evidence.get("verified"),
+            # Inactivity evidence names the registered unit; only reconciliation resolves one.
+            "unit": None if f.kind in INACTIVITY_KINDS else evidence.get("unit_name"),
+            "status": evidence.get("platform_status"),
+            "profile_url": evidence.get("profile_url"),
+            "last_post_at": evidence.get("last_post_at"),
+            "followers": evidence.get("followers"),
+            "closed_on": None,
+        }
+    rows = []
+    for key, label in COMPARE_FIELDS:
+        left = registry.get(key) if registry else None
+        right = platform.get(key) if platform else None
+        differs = (
+            registry is not None
+            and platform is not None
+            and left is not None
+            and right is not None
+            and (str(left) != str(right))
+        )
+        if key in ("status", "last_post_at", "followers", "closed_on", "unit"):
+            differs = False  # different vocabularies / moments; shown, not compared
+        rows.append({"field": key, "label": label, "registry": left, "platform": right, "differs": differs})
+    return {"registry": registry, "platform": platform, "rows": rows}

@@ -1,0 +1,1 @@
+"""Celery app, thin task entry points and the scheduler process."""

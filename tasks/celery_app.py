@@ -1,0 +1,69 @@
+"""Celery wired to the Flask app (Flask's own Celery pattern) and the one task base class."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+
+QUEUES = ("publishing", "polling", "monitoring", "default")
+
+
+class AppTask(Task):  # type: ignore[misc]
+    """Runs in the app context; commits on success, rolls back on any exception.
+
+    Retry decisions for publishing live in the publishing task itself and follow the
+    adapter error taxonomy (never string matching).
+    """
+
+    abstract = True
+    flask_app: Flask
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from extensions import db
+
+        with self.flask_app.app_context():
+            try:
+                result = self.run(*args, **kwargs)
+                db.session.commit()
+                return result
+            except BaseException:
+                db.session.rollback()
+                raise
+            finally:
+                db.session.remove()
+
+
+def celery_init_app(app: Flask) -> Celery:
+    class FlaskTask(AppTask):
+        abstract = True
+        flask_app = app
+
+    celery_app = Celery(app.import_name, task_cls=FlaskTask)
+    broker = app.config["BROKER_URL"]
+    celery_app.conf.update(
+        broker_url=broker,
+        result_backend=None,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        timezone="Asia/Shanghai",
+        enable_utc=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue="default",
+        task_routes={
+            "tasks.publishing.deliver": {"queue": "publishing"},
+            "tasks.publishing.withdraw_delivery": {"queue": "publishing"},
+            "tasks.publishing.poll_status": {"queue": "polling"},
+            "tasks.monitoring.*": {"queue": "monitoring"},
+        },
+        broker_connection_retry_on_startup=True,
+        # Kombu's SQLAlchemy transport hands its transport options to create_engine(), so it
+        # gets none; Redis gets a visibility timeout longer than any countdown we schedule.
+        broker_transport_options={} if broker.startswith("sqla+") else {"visibility_timeout": 3600},
+        include=["tasks.system", "tasks.publishing", "tasks.monitoring"],
+    )
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app

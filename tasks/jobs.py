@@ -1,0 +1,63 @@
+"""What the scheduler does each tick and on its longer intervals.
+
+Each later piece (publishing claim, sweeper, monitoring) adds its function here. Functions
+run inside the app context, commit their own transaction, and enqueue after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import Flask
+
+log = logging.getLogger("govmedia.scheduler")
+
+
+def _claim() -> Any:
+    from tasks.publishing import claim_and_enqueue
+
+    return claim_and_enqueue()
+
+
+def _sweep() -> Any:
+    from tasks.publishing import sweep_and_enqueue
+
+    return sweep_and_enqueue()
+
+
+TICK_JOBS: list[Callable[[], Any]] = [_claim, _sweep]
+
+
+def tick() -> None:
+    for job in TICK_JOBS:
+        try:
+            job()
+        except Exception:
+            # One failing job must not stop the others; the error is logged with its traceback
+            # and the job runs again next tick.
+            log.exception("scheduler job %s failed", getattr(job, "__name__", job))
+
+
+def periodic_jobs(app: Flask) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(job id, import path, trigger kwargs) for jobs on longer intervals."""
+    # Monitoring (registry/monitoring.py, registry/discovery.py): each job only queues a Celery
+    # task on the monitoring queue. Times are Asia/Shanghai (the scheduler's timezone).
+    import os
+    from datetime import datetime, timedelta
+
+    hours = int(app.config.get("MONITOR_INTERVAL_HOURS") or os.environ.get("MONITOR_INTERVAL_HOURS") or 24)
+    # First sweep a minute after the scheduler starts (a fresh install has figures the same day).
+    first = datetime.now().astimezone() + timedelta(minutes=1)
+    yield (
+        "monitoring-activity",
+        "tasks.monitoring:run_activity",
+        {"trigger": "interval", "hours": max(1, hours), "next_run_time": first},
+    )
+    yield "monitoring-closure", "tasks.monitoring:run_closure", {"trigger": "cron", "hour": 3, "minute": 30}
+    yield (
+        "discovery-weekly",
+        "tasks.monitoring:run_discovery",
+        {"trigger": "cron", "day_of_week": "mon", "hour": 2, "minute": 0},
+    )

@@ -1,0 +1,84 @@
+"""Thin publishing tasks: load by id, call publishers.service, schedule the follow-up."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from kombu.exceptions import OperationalError
+
+from extensions import db
+from publishers import service
+from publishers.service import Outcome
+
+log = logging.getLogger("govmedia.publishing")
+
+# Waits longer than this are left to the sweeper (it re-enqueues at next_attempt_at), so
+# broker messages never sit for hours in a worker's memory.
+MAX_COUNTDOWN_SECONDS = 300
+
+
+def _follow_up(task, delivery_id: int, outcome: Outcome) -> None:  # type: ignore[no-untyped-def]
+    if outcome.action == "retry" and outcome.delay <= MAX_COUNTDOWN_SECONDS:
+        task.apply_async((delivery_id,), countdown=outcome.delay)
+    elif outcome.action == "poll":
+        poll_status.apply_async((delivery_id,), countdown=max(1.0, outcome.delay))
+
+
+@shared_task(name="tasks.publishing.deliver", acks_late=True, reject_on_worker_lost=True)
+def deliver(delivery_id: int) -> str:
+    step = service.begin_attempt(delivery_id)
+    db.session.commit()
+    if isinstance(step, Outcome):
+        outcome = step
+    else:
+        result, error = service.send(step)
+        outcome = service.finish_attempt(delivery_id, result, error)
+        db.session.commit()
+    _follow_up(deliver, delivery_id, outcome)
+    return outcome.action
+
+
+@shared_task(name="tasks.publishing.poll_status", acks_late=True, reject_on_worker_lost=True)
+def poll_status(delivery_id: int) -> str:
+    outcome = service.poll(delivery_id)
+    db.session.commit()
+    if outcome.action == "poll":
+        poll_status.apply_async((delivery_id,), countdown=max(1.0, outcome.delay))
+    return outcome.action
+
+
+@shared_task(name="tasks.publishing.withdraw_delivery", acks_late=True, reject_on_worker_lost=True)
+def withdraw_delivery(delivery_id: int) -> str:
+    outcome = service.withdraw_delivery(delivery_id)
+    db.session.commit()
+    _follow_up(withdraw_delivery, delivery_id, outcome)
+    return outcome.action
+
+
+def enqueue(delivery_ids: list[int], task=deliver) -> int:  # type: ignore[no-untyped-def]
+    """Enqueue after commit. If the broker is down, the rows stay pending and the sweeper retries."""
+    sent: list[int] = []
+    for delivery_id in delivery_ids:
+        try:
+            task.apply_async((delivery_id,), retry=False)
+        except OperationalError:
+            log.warning("broker unavailable; %d deliveries wait in the database", len(delivery_ids) - len(sent))
+            break
+        sent.append(delivery_id)
+    service.mark_enqueued(sent)
+    db.session.commit()
+    return len(sent)
+
+
+def claim_and_enqueue() -> int:
+    """Scheduler tick: claim due content (outbox), commit, then enqueue."""
+    ids = service.claim_due()
+    db.session.commit()
+    return enqueue(ids)
+
+
+def sweep_and_enqueue() -> int:
+    to_send, to_withdraw = service.sweep()
+    db.session.commit()
+    return enqueue(to_send) + enqueue(to_withdraw, task=withdraw_delivery)

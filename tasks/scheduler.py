@@ -1,0 +1,94 @@
+"""The scheduler process: one APScheduler with a persistent job store that only queues work.
+
+Run with ``python -m tasks.scheduler``. Jobs are referenced by import path so the job store
+can persist them; each job opens the app context, does its database work, commits, and
+enqueues Celery tasks only after the commit (outbox).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+log = logging.getLogger("govmedia.scheduler")
+_app: Flask | None = None
+
+JOB_TABLE = "apscheduler_jobs"
+
+
+def get_app() -> Flask:
+    global _app  # noqa: PLW0603 - one app per scheduler process
+    if _app is None:
+        from app import create_app
+
+        _app = create_app()
+    return _app
+
+
+def heartbeat() -> None:
+    from extensions import db
+    from tasks.system import beat, worker_heartbeat
+
+    with get_app().app_context():
+        beat("scheduler")
+        db.session.commit()
+    worker_heartbeat.delay()
+
+
+def run_registered_jobs() -> None:
+    """Every tick: the jobs later pieces register (claim due content, sweeper...)."""
+    from tasks import jobs
+
+    with get_app().app_context():
+        jobs.tick()
+
+
+def build_scheduler(app: Flask) -> BlockingScheduler:
+    interval = app.config["SCHEDULER_INTERVAL_SECONDS"]
+    scheduler = BlockingScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=app.config["SQLALCHEMY_DATABASE_URI"], tablename=JOB_TABLE)},
+        executors={"default": ThreadPoolExecutor(4)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+        timezone="Asia/Shanghai",
+    )
+    scheduler.add_job(
+        "tasks.scheduler:heartbeat", "interval", seconds=max(5, interval), id="heartbeat", replace_existing=True
+    )
+    scheduler.add_job(
+        "tasks.scheduler:run_registered_jobs", "interval", seconds=interval, id="tick", replace_existing=True
+    )
+    from tasks import jobs
+
+    for job_id, func, trigger in jobs.periodic_jobs(app):
+        scheduler.add_job(func, id=job_id, replace_existing=True, **trigger)
+    return scheduler
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(levelname)s %(message)s")
+    # APScheduler logs every run of every job at INFO; the tick runs every few seconds.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    app = get_app()
+    scheduler = build_scheduler(app)
+
+    def _stop(_signum: int, _frame: Any) -> None:
+        log.info("stopping scheduler")
+        scheduler.shutdown(wait=False)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    heartbeat()
+    log.info("scheduler started, tick every %ss", app.config["SCHEDULER_INTERVAL_SECONDS"])
+    scheduler.start()
+
+
+if __name__ == "__main__":
+    main()

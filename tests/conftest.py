@@ -1,0 +1,262 @@
+"""Fixtures: app, client, db_session (rollback per test), users, API helpers.
+
+The database backend is chosen by GOVMEDIA_TEST_DB (sqlite — the default — or postgresql);
+`make test` runs the database tests on both. Each xdist worker gets its own database.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from tests import services
+
+BACKEND = os.environ.get("GOVMEDIA_TEST_DB", "sqlite")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "app" in fixtures or "db_session" in fixtures:
+            item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[str]:
+    if BACKEND == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+        return
+    services.require_postgres()
+    name = f"govmedia_test_{worker_id}_{uuid.uuid4().hex[:6]}"
+    admin = sa.create_engine(services.PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield services.PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def make_test_app(database_url: str, **extra: Any) -> Any:
+    from app import create_app
+
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "LOGIN_RATE_LIMIT": "10000 per minute",
+        "BROKER_URL": "memory://",
+        "SERVER_NAME": None,
+    }
+    config.update(extra)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Iterator[Any]:
+    from flask_migrate import upgrade
+
+    app = make_test_app(database_url)
+    with app.app_context():
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    yield app
+
+
+@pytest.fixture
+def db_session(app: Any) -> Iterator[Any]:
+    """One connection, an outer transaction, and savepoints for every commit inside the test."""
+    from extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        connection = db.engine.connect()
+        outer = connection.begin()
+        db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            outer.rollback()
+            connection.close()
+            db.session.configure(bind=None, join_transaction_mode="conservative_savepoint")
+
+
+@pytest.fixture
+def client(app: Any, db_session: Any) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_unit(db_session: Any) -> Any:
+    from registry.units import create_unit
+
+    def _make(name: str | None = None, parent: Any = None, **kw: Any) -> Any:
+        data = {"name": name or f"测试单位{uuid.uuid4().hex[:6]}", "parent_id": getattr(parent, "id", None)}
+        data.update(kw)
+        return create_unit(data)
+
+    return _make
+
+
+_PASSWORD_HASH: dict[str, str] = {}
+PASSWORD = "password123"
+
+
+@pytest.fixture
+def make_user(db_session: Any, make_unit: Any) -> Any:
+    from auth.models import Role, User, UserRole
+
+    if "h" not in _PASSWORD_HASH:
+        from auth.service import hash_password
+
+        _PASSWORD_HASH["h"] = hash_password(PASSWORD)
+
+    def _make(*roles: Role | str, unit: Any = None, username: str | None = None) -> Any:
+        unit = unit or make_unit()
+        user = User(
+            username=username or f"u{uuid.uuid4().hex[:8]}",
+            display_name="测试用户",
+            unit_id=unit.id,
+            password_hash=_PASSWORD_HASH["h"],
+        )
+        user.role_rows = [UserRole(role=Role(r)) for r in (roles or (Role.operator,))]
+        db_session.add(user)
+        db_session.flush()
+        return user
+
+    return _make
+
+
+class ApiClient:
+    """A test client that sends a bearer token and JSON."""
+
+    def __init__(self, client: FlaskClient, token: str) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def _call(self, method: str, path: str, **kw: Any) -> Any:
+        headers = {**self.headers, **kw.pop("headers", {})}
+        return self.client.open(path, method=method, headers=headers, **kw)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self._call("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Any:
+        return self._call("POST", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> Any:
+        return self._call("PATCH", path, **kw)
+
+
+@pytest.fixture
+def api_as(client: FlaskClient, db_session: Any) -> Any:
+    from auth.service import issue_token
+
+    def _as(user: Any) -> ApiClient:
+        token, _ = issue_token(user)
+        return ApiClient(client, token)
+
+    return _as
+
+
+class SandboxServer:
+    """The simulated platforms on a real 127.0.0.1 port, in a background thread."""
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        import threading
+
+        from werkzeug.serving import make_server
+
+        from publishers.sandbox import create_sandbox_app
+
+        self.app = create_sandbox_app(config or {})
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def call(self, method: str, path: str, **kw: Any) -> Any:
+        import requests
+
+        response = requests.request(method, self.url + path, timeout=10, **kw)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def posts(self, platform: str | None = None) -> list[dict[str, Any]]:
+        params = {"platform": platform} if platform else {}
+        return self.call("GET", "/_sandbox/posts", params=params)["posts"]
+
+    def live_posts(self, platform: str | None = None) -> list[dict[str, Any]]:
+        return [p for p in self.posts(platform) if not p.get("deleted")]
+
+    def fault(self, **body: Any) -> None:
+        self.call("POST", "/_sandbox/faults", json=body)
+
+    def configure(self, **body: Any) -> None:
+        self.call("POST", "/_sandbox/config", json=body)
+
+    def reset(self) -> None:
+        self.call("POST", "/_sandbox/reset")
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    server = SandboxServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def sandbox(app: Any, sandbox_server: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> SandboxServer:
+    """A clean sandbox, with the app's adapters pointed at it."""
+    sandbox_server.reset()
+    base = sandbox_server.url
+    monkeypatch.setitem(app.config, "SANDBOX_URL", base)
+    monkeypatch.setitem(
+        app.config, "PLATFORM_BASE_URLS", {p: f"{base}/{p}" for p in ("wechat", "weibo", "douyin", "toutiao")}
+    )
+    monkeypatch.setitem(app.config, "ADAPTER_TIMEOUT_SECONDS", 2)
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://gov.example.cn")
+    app.extensions.pop("govmedia_channels", None)
+    yield sandbox_server
+    app.extensions.pop("govmedia_channels", None)
+
+
+@pytest.fixture
+def make_account(db_session: Any) -> Any:
+    """An active registry account with sandbox credentials (docs/sandbox.md formats)."""
+    from demo import _sandbox_credentials
+    from publishers.credentials import set_credentials
+    from registry.models import Account, AccountStatus, Platform
+
+    def _make(unit: Any, platform: str = "weibo", uid: str | None = None, **kw: Any) -> Any:
+        uid = uid or f"{platform[:2]}{uuid.uuid4().hex[:10]}"
+        account = Account(
+            platform=Platform(platform),
+            platform_uid=uid,
+            name=kw.pop("name", f"{unit.name}{platform}"),
+            unit_id=unit.id,
+            status=kw.pop("status", AccountStatus.active),
+            verified_subject=unit.name,
+            **kw,
+        )
+        db_session.add(account)
+        db_session.flush()
+        set_credentials(account.id, _sandbox_credentials(Platform(platform), uid))
+        return account
+
+    return _make

@@ -1,0 +1,312 @@
+"""The publishing pipeline in-process against the sandbox over real HTTP.
+
+The task bodies are exercised step by step (claim → begin_attempt → send → finish_attempt),
+with commits in between exactly as the Celery tasks do; real-process runs are in
+test_pipeline_processes.py.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from auth.models import Role
+from common import media
+from common.db import utcnow
+from moderation.models import Content, ContentKind, ContentStatus, Disclosure
+from publishers import service
+from publishers.models import Delivery, DeliveryStatus
+from registry.models import AccountStatus
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+@pytest.fixture
+def unit(make_unit):
+    return make_unit("发布测试县人民政府")
+
+
+@pytest.fixture
+def author(make_user, unit):
+    return make_user(Role.operator, unit=unit)
+
+
+@pytest.fixture
+def approve(db_session, author):
+    from moderation.service import content_hash
+
+    def _approve(targets, *, title="示范县召开秋季安全生产工作会议", body="会议部署了冬季防火等重点工作。", **kw):
+        sha = media.save(PNG)
+        content = Content(
+            unit_id=targets[0].unit_id,
+            author_id=author.id,
+            title=title,
+            body_html=f"<p>{body}</p>",
+            body_text=body,
+            media=[{"name": "cover.png", "content_type": "image/png", "sha256": sha, "alt": "会议现场"}],
+            disclosure=kw.pop("disclosure", Disclosure.active),
+            kind=kw.pop("kind", ContentKind.news),
+            status=kw.pop("status", ContentStatus.approved),
+            **kw,
+        )
+        content.targets = list(targets)
+        db_session.add(content)
+        db_session.flush()
+        content.approved_hash = content_hash(content)
+        content.approved_version = content.version
+        db_session.commit()
+        return content
+
+    return _approve
+
+
+def run_delivery(delivery_id: int, db_session) -> service.Outcome:
+    """What tasks.publishing.deliver does, minus the broker."""
+    step = service.begin_attempt(delivery_id)
+    db_session.commit()
+    if isinstance(step, service.Outcome):
+        return step
+    result, error = service.send(step)
+    outcome = service.finish_attempt(delivery_id, result, error)
+    db_session.commit()
+    return outcome
+
+
+def drain(db_session, ids, polls: int = 5) -> None:
+    for delivery_id in ids:
+        outcome = run_delivery(delivery_id, db_session)
+        for _ in range(polls):
+            if outcome.action != "poll":
+                break
+            outcome = service.poll(delivery_id)
+            db_session.commit()
+
+
+def claim(db_session) -> list[int]:
+    ids = service.claim_due()
+    db_session.commit()
+    return ids
+
+
+def deliveries_of(db_session, content) -> dict[str, Delivery]:
+    rows = db_session.scalars(sa.select(Delivery).where(Delivery.content_id == content.id)).all()
+    return {d.account.platform.value: d for d in rows}
+
+
+def test_fan_out_publishes_everywhere(db_session, sandbox, unit, make_account, approve):
+    accounts = [make_account(unit, p) for p in ("weibo", "wechat", "douyin")]
+    content = approve(accounts)
+    ids = claim(db_session)
+    assert len(ids) == 3
+    assert content.status is ContentStatus.publishing
+    drain(db_session, ids)
+    by_platform = deliveries_of(db_session, content)
+    assert {p: d.status for p, d in by_platform.items()} == dict.fromkeys(
+        ("weibo", "wechat", "douyin"), DeliveryStatus.sent
+    )
+    assert all(d.platform_url for d in by_platform.values())
+    assert content.status is ContentStatus.published
+    for platform in ("weibo", "wechat", "douyin"):
+        assert len(sandbox.live_posts(platform)) == 1
+    # Weibo's post carries the canonical link on the safe domain.
+    assert "gov.example.cn" in sandbox.live_posts("weibo")[0]["text"]
+
+
+def test_claim_is_idempotent(db_session, sandbox, unit, make_account, approve):
+    account = make_account(unit, "weibo")
+    approve([account])
+    first = claim(db_session)
+    assert claim(db_session) == []
+    assert len(first) == 1
+
+
+def test_not_due_yet_is_not_claimed(db_session, sandbox, unit, make_account, approve):
+    account = make_account(unit, "weibo")
+    approve([account], status=ContentStatus.scheduled, publish_at=utcnow() + timedelta(minutes=5))
+    assert claim(db_session) == []
+
+
+@pytest.mark.parametrize(
+    ("breakage", "code"),
+    [
+        ("account_closed", "account_not_active"),
+        ("text_changed", "hash_mismatch"),
+        ("not_public", "not_public"),
+    ],
+)
+def test_worker_guards_refuse(db_session, sandbox, unit, make_account, approve, breakage, code):
+    account = make_account(unit, "weibo")
+    content = approve([account])
+    ids = claim(db_session)
+    if breakage == "account_closed":
+        account.status = AccountStatus.closed
+    elif breakage == "text_changed":
+        content.body_text = "终审之后被偷偷改动的正文"
+    else:
+        content.disclosure = Disclosure.on_request
+    db_session.commit()
+    drain(db_session, ids)
+    delivery = deliveries_of(db_session, content)["weibo"]
+    assert delivery.status is DeliveryStatus.failed
+    assert delivery.last_error_code == code
+    assert delivery.last_error_message  # a Chinese explanation for the operator
+    assert sandbox.posts("weibo") == []
+
+
+def test_rate_limit_waits_without_burning_attempts(db_session, sandbox, unit, make_account, approve):
+    account = make_account(unit, "weibo")
+    content = approve([account])
+    sandbox.fault(platform="weibo", endpoint="statuses/share", error="rate_limit", count=1)
+    ids = claim(db_session)
+    outcome = run_delivery(ids[0], db_session)
+    delivery = deliveries_of(db_session, content)["weibo"]
+    assert outcome.action == "retry"
+    assert delivery.status is DeliveryStatus.retrying
+    assert delivery.attempts == 0
+    assert delivery.next_attempt_at > utcnow() + timedelta(seconds=30)
+
+
+def test_transient_errors_retry_then_fail_with_reason(
+    app, db_session, sandbox, unit, make_account, approve, monkeypatch
+):
+    monkeypatch.setitem(app.config, "DELIVERY_MAX_ATTEMPTS", 2)
+    account = make_account(unit, "weibo")
+    content = approve([account])
+    sandbox.fault(platform="weibo", endpoint="statuses/share", error="server_error", count=5)
+    ids = claim(db_session)
+    assert run_delivery(ids[0], db_session).action == "retry"
+    delivery = deliveries_of(db_session, content)["weibo"]
+    delivery.next_attempt_at = utcnow()
+    db_session.commit()
+    assert run_delivery(ids[0], db_session).action == "done"
+    assert delivery.status is DeliveryStatus.failed
+    assert delivery.retryable is True
+    assert "重试" in delivery.last_error_message
+    assert content.status is ContentStatus.failed
+
+
+def test_content_rejected_fails_at_once_with_platform_code(db_session, sandbox, unit, make_account, approve):
+    account = make_account(unit, "weibo")
+    content = approve([account])
+    sandbox.fault(platform="weibo", endpoint="statuses/share", error="content_rejected", count=1)
+    drain(db_session, claim(db_session))
+    delivery = deliveries_of(db_session, content)["weibo"]
+    assert delivery.status is DeliveryStatus.failed
+    assert delivery.attempts == 1
+    assert delivery.last_error_code.isdigit()
+
+
+def test_partly_failed_then_retry_button(db_session, sandbox, unit, make_account, approve, author):
+    weibo, wechat = make_account(unit, "weibo"), make_account(unit, "wechat")
+    content = approve([weibo, wechat])
+    sandbox.fault(platform="weibo", endpoint="statuses/share", error="content_rejected", count=1)
+    drain(db_session, claim(db_session))
+    assert content.status is ContentStatus.partly_failed
+    failed = deliveries_of(db_session, content)["weibo"]
+    service.retry_delivery(failed, author)
+    db_session.commit()
+    to_send, _ = service.sweep()
+    assert failed.id in to_send
+    drain(db_session, [failed.id])
+    assert failed.status is DeliveryStatus.sent
+    assert content.status is ContentStatus.published
+
+
+def test_crash_after_platform_accepted_is_not_resent(app, db_session, sandbox, unit, make_account, approve):
+    """A worker died after the platform took the post but before we recorded it."""
+    account = make_account(unit, "weibo")
+    content = approve([account])
+    ids = claim(db_session)
+    step = service.begin_attempt(ids[0])
+    db_session.commit()
+    service.send(step)  # reaches the platform; the worker "dies" before finish_attempt
+    db_session.rollback()
+    delivery = deliveries_of(db_session, content)["weibo"]
+    assert delivery.status is DeliveryStatus.sending
+    delivery.sending_started_at = utcnow() - timedelta(seconds=app.config["SENDING_LEASE_SECONDS"] + 1)
+    db_session.commit()
+    to_send, _ = service.sweep()
+    assert delivery.id in to_send
+    drain(db_session, to_send)
+    assert delivery.status is DeliveryStatus.sent
+    assert len(sandbox.posts("weibo")) == 1
+
+
+def test_withdraw_deletes_everywhere_and_lists_manual_work(db_session, sandbox, unit, make_account, approve, author):
+    weibo, wechat, douyin = (make_account(unit, p) for p in ("weibo", "wechat", "douyin"))
+    content = approve([weibo, wechat, douyin])
+    drain(db_session, claim(db_session))
+    assert len(sandbox.live_posts()) == 3
+    to_delete = service.withdraw_content(content, "内容有误，全平台撤回", author)
+    db_session.commit()
+    assert len(to_delete) == 3
+    _, to_withdraw = service.sweep()
+    assert sorted(to_withdraw) == sorted(to_delete)
+    for delivery_id in to_withdraw:
+        service.withdraw_delivery(delivery_id)
+        db_session.commit()
+    rows = deliveries_of(db_session, content)
+    assert rows["weibo"].status is DeliveryStatus.withdrawn
+    assert rows["wechat"].status is DeliveryStatus.withdrawn
+    # Douyin has no delete API: the operator gets a manual task and marks it done.
+    assert rows["douyin"].status is DeliveryStatus.manual
+    assert {p["platform"] for p in sandbox.live_posts()} == {"douyin"}
+    service.mark_manual_done(rows["douyin"], author)
+    db_session.commit()
+    assert rows["douyin"].status is DeliveryStatus.withdrawn
+    assert content.status is ContentStatus.withdrawn
+    assert service.sweep() == ([], [])
+
+
+def test_withdraw_before_sending_cancels(db_session, sandbox, unit, make_account, approve, author):
+    account = make_account(unit, "weibo")
+    content = approve([account])
+    ids = claim(db_session)
+    service.withdraw_content(content, "临时取消", author)
+    db_session.commit()
+    drain(db_session, ids)
+    assert deliveries_of(db_session, content)["weibo"].status is DeliveryStatus.cancelled
+    assert sandbox.posts("weibo") == []
+
+
+def test_policy_and_interpretation_go_out_together(db_session, sandbox, unit, make_account, approve):
+    account = make_account(unit, "weibo")
+    policy = approve(
+        [account], title="示范县关于促进就业的若干措施", kind=ContentKind.policy, status=ContentStatus.review_3
+    )
+    interp = approve([account], title="图解：促进就业若干措施", kind=ContentKind.interpretation, policy_id=policy.id)
+    assert claim(db_session) == []  # the 解读 waits for its policy
+    assert interp.status is ContentStatus.approved
+    policy.status = ContentStatus.approved
+    db_session.commit()
+    ids = claim(db_session)
+    assert len(ids) == 2
+    assert policy.status is ContentStatus.publishing
+    assert interp.status is ContentStatus.publishing
+
+
+def test_lost_answer_to_an_asynchronous_publish_is_not_resent(app, db_session, sandbox, unit, make_account, approve):
+    """WeChat took the submit but the answer never arrived: the retry waits for the platform to
+    settle, then finds the article instead of publishing a second copy."""
+    sandbox.configure(wechat_publish_seconds=0.5, timeout_delay=2.5)
+    account = make_account(unit, "wechat")
+    content = approve([account])
+    sandbox.fault(platform="wechat", endpoint="freepublish/submit", error="timeout", count=1)
+    ids = claim(db_session)
+    outcome = run_delivery(ids[0], db_session)
+    delivery = deliveries_of(db_session, content)["wechat"]
+    assert outcome.action == "retry"
+    assert outcome.delay >= app.config["AMBIGUOUS_SETTLE_SECONDS"]
+    import time
+
+    time.sleep(2)  # the sandbox finishes the late submit and settles the job
+    delivery.next_attempt_at = utcnow()
+    db_session.commit()
+    drain(db_session, ids)
+    assert delivery.status is DeliveryStatus.sent
+    assert len(sandbox.live_posts("wechat")) == 1
