@@ -282,17 +282,41 @@ def _guard(delivery: Delivery, content: Content, account: Account) -> tuple[str,
     return None
 
 
-def _account_busy(delivery: Delivery, now: datetime, lease: timedelta) -> bool:
-    other = db.session.scalar(
-        sa.select(sa.func.count(Delivery.id)).where(
-            Delivery.account_id == delivery.account_id,
-            Delivery.id != delivery.id,
+AMBIGUOUS_CODES = frozenset({"timeout", "connection_error", "read_timeout"})
+
+
+def _unresolved() -> sa.ColumnElement[bool]:
+    """A post that may be on the platform without us knowing its id: a ``sending`` attempt
+    (live or abandoned by a dead worker) or a retry after a lost answer."""
+    return sa.and_(
+        Delivery.platform_post_id.is_(None),
+        sa.or_(
             Delivery.status == DeliveryStatus.sending,
-            Delivery.platform_post_id.is_(None),
-            Delivery.sending_started_at > now - lease,
-        )
+            sa.and_(Delivery.status == DeliveryStatus.retrying, Delivery.last_error_code.in_(AMBIGUOUS_CODES)),
+        ),
     )
-    return bool(other)
+
+
+def _account_busy(delivery: Delivery, now: datetime, lease: timedelta) -> bool:
+    """One unresolved post per account, so crash recovery finds it among the newest posts.
+
+    A dead worker's ``sending`` row keeps blocking its account after the lease ends, until the
+    sweeper's recovery attempt settles it; otherwise later posts could push it out of the short
+    timeline a platform shows (Weibo: 5) and the resend would be refused as a duplicate. Two
+    unresolved rows of one account (left by an older rule) go lowest id first.
+    """
+    mine_unresolved = delivery.platform_post_id is None and (
+        delivery.status is DeliveryStatus.sending
+        or (delivery.status is DeliveryStatus.retrying and delivery.last_error_code in AMBIGUOUS_CODES)
+    )
+    live = sa.and_(Delivery.status == DeliveryStatus.sending, Delivery.sending_started_at > now - lease)
+    others = sa.and_(_unresolved(), sa.or_(live, Delivery.id < delivery.id)) if mine_unresolved else _unresolved()
+    other = db.session.scalar(
+        sa.select(Delivery.id)
+        .where(Delivery.account_id == delivery.account_id, Delivery.id != delivery.id, others)
+        .limit(1)
+    )
+    return other is not None
 
 
 def render_result(delivery: Delivery) -> RenderResult:
@@ -389,6 +413,12 @@ def _record_error(delivery: Delivery, error: AdapterError) -> Outcome:
             row.needs_reauth = True
         _fail(delivery, code, error.message + "（请重新授权该账号）", retryable=False)
         return Outcome("done")
+    if isinstance(error, DuplicateContent) and delivery.attempts > 1:
+        # The platform already holds this text, most likely from our earlier attempt whose answer
+        # was lost, but it is not among the posts the platform lets us see: a person must look.
+        message = f"{error.message}：先前一次发送可能已经成功，但在平台最近的内容中没有找到，请到平台上核对"
+        _fail(delivery, code, message, retryable=False)
+        return Outcome("done")
     if isinstance(error, (ContentRejected, AccountUnavailable, DuplicateContent)):
         _fail(delivery, code, error.message, retryable=False)
         return Outcome("done")
@@ -409,7 +439,7 @@ def _record_error(delivery: Delivery, error: AdapterError) -> Outcome:
 
 def _ambiguous(error: AdapterError) -> bool:
     """A timeout or dropped connection: the request may have reached the platform."""
-    return isinstance(error, TransientError) and (error.code or "") in {"timeout", "connection_error", "read_timeout"}
+    return isinstance(error, TransientError) and (error.code or "") in AMBIGUOUS_CODES
 
 
 def _retry(delivery: Delivery, error: AdapterError, code: str, delay: float) -> Outcome:

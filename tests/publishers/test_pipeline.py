@@ -217,23 +217,65 @@ def test_partly_failed_then_retry_button(db_session, sandbox, unit, make_account
     assert content.status is ContentStatus.published
 
 
-def test_crash_after_platform_accepted_is_not_resent(app, db_session, sandbox, unit, make_account, approve):
-    """A worker died after the platform took the post but before we recorded it."""
-    account = make_account(unit, "weibo")
-    content = approve([account])
-    ids = claim(db_session)
-    step = service.begin_attempt(ids[0])
+def lose_the_answer(app, db_session, content) -> Delivery:
+    """Claim and send the content's one delivery; the worker "dies" before recording the answer,
+    and its lease has run out."""
+    step = service.begin_attempt(claim(db_session)[0])
     db_session.commit()
-    service.send(step)  # reaches the platform; the worker "dies" before finish_attempt
+    service.send(step)  # the platform takes the post
     db_session.rollback()
-    delivery = deliveries_of(db_session, content)["weibo"]
+    (delivery,) = deliveries_of(db_session, content).values()
     assert delivery.status is DeliveryStatus.sending
     delivery.sending_started_at = utcnow() - timedelta(seconds=app.config["SENDING_LEASE_SECONDS"] + 1)
     db_session.commit()
+    return delivery
+
+
+def test_crash_after_platform_accepted_is_not_resent(app, db_session, sandbox, unit, make_account, approve):
+    """A worker died after the platform took the post but before we recorded it."""
+    account = make_account(unit, "weibo")
+    delivery = lose_the_answer(app, db_session, approve([account]))
     to_send, _ = service.sweep()
     assert delivery.id in to_send
     drain(db_session, to_send)
     assert delivery.status is DeliveryStatus.sent
+    assert len(sandbox.posts("weibo")) == 1
+
+
+def test_dead_workers_post_blocks_its_account_until_recovered(app, db_session, sandbox, unit, make_account, approve):
+    """Weibo's timeline shows only the 5 newest posts. While a dead worker's post is unresolved,
+    later posts to that account wait; otherwise they would push it out of sight and the resend
+    would be refused as a duplicate (20019) — a post on the platform that we call failed."""
+    account = make_account(unit, "weibo")
+    delivery = lose_the_answer(app, db_session, approve([account], title="第一条：秋季防火通知", body="第一条正文。"))
+
+    later = [approve([account], title=f"后续第{i}条通知", body=f"后续正文{i}。") for i in range(6)]
+    later_ids = claim(db_session)
+    assert len(later_ids) == 6
+    for delivery_id in later_ids:
+        outcome = run_delivery(delivery_id, db_session)
+        assert (outcome.action, outcome.reason) == ("retry", "account busy")
+    assert len(sandbox.posts("weibo")) == 1
+
+    to_send, _ = service.sweep()
+    assert delivery.id in to_send
+    drain(db_session, [delivery.id])
+    assert delivery.status is DeliveryStatus.sent
+    drain(db_session, later_ids)
+    assert [deliveries_of(db_session, c)["weibo"].status for c in later] == [DeliveryStatus.sent] * 6
+    assert len(sandbox.posts("weibo")) == 7
+
+
+def test_lost_post_out_of_sight_fails_asking_a_person_to_check(app, db_session, sandbox, unit, make_account, approve):
+    """If the platform has our post but no longer shows it, the resend is refused as a duplicate:
+    the delivery fails with a message that tells the operator to look on the platform."""
+    account = make_account(unit, "weibo")
+    delivery = lose_the_answer(app, db_session, approve([account]))
+    sandbox.configure(weibo_timeline_count=0)  # the post is out of the visible timeline
+    drain(db_session, service.sweep()[0])
+    assert delivery.status is DeliveryStatus.failed
+    assert delivery.last_error_code == "20019"
+    assert "请到平台上核对" in delivery.last_error_message
     assert len(sandbox.posts("weibo")) == 1
 
 
