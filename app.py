@@ -76,6 +76,7 @@ MODEL_MODULES = (
     "moderation.models",
     "publishers.models",
     "tasks.models",
+    "common.jobs",
 )
 
 
@@ -111,6 +112,8 @@ def _register_blueprints(app: APIFlask) -> None:
     from auth.views import bp as auth_bp
     from dashboard import bp as dashboard_bp
     from health import bp as health_bp
+    from jobs_views import api as jobs_api
+    from jobs_views import pages as jobs_pages
     from moderation.views import api as moderation_api
     from moderation.views import pages as moderation_pages
     from publishers.views import api as publishers_api
@@ -121,10 +124,10 @@ def _register_blueprints(app: APIFlask) -> None:
     from registry.views import api as registry_api
     from registry.views import pages as registry_pages
 
-    for bp in (health_bp, registry_api, moderation_api, publishers_api, findings_api):
+    for bp in (health_bp, registry_api, moderation_api, publishers_api, findings_api, jobs_api):
         csrf.exempt(bp)
         app.register_blueprint(bp)
-    for bp in (auth_bp, dashboard_bp, moderation_pages, publishers_pages, findings_pages, reports_pages):
+    for bp in (auth_bp, dashboard_bp, moderation_pages, publishers_pages, findings_pages, reports_pages, jobs_pages):
         app.register_blueprint(bp)
     app.register_blueprint(registry_pages)
 

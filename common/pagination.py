@@ -15,6 +15,14 @@ from extensions import db
 MAX_PER_PAGE = 200
 
 
+class PageOut(Schema):
+    """A list response; subclasses add ``items = List(Nested(ItemOut))``."""
+
+    total = Integer()
+    page = Integer()
+    per_page = Integer()
+
+
 class PageQuery(Schema):
     page = Integer(load_default=1, validate=Range(min=1))
     per_page = Integer(load_default=50, validate=Range(min=1, max=MAX_PER_PAGE))

@@ -6,7 +6,7 @@ from apiflask import Schema
 from apiflask.fields import Boolean, DateTime, Dict, Float, Integer, List, Nested, Raw, String
 from apiflask.validators import Length, OneOf, Range, Regexp
 
-from common.pagination import PageQuery
+from common.pagination import PageOut, PageQuery
 from moderation.models import ContentKind, ContentStatus, Disclosure, ReviewDecision
 from registry.models import PUBLISHABLE_PLATFORMS
 
@@ -148,11 +148,8 @@ class ContentOut(ContentSummaryOut):
     checks = Nested(CheckReportOut, allow_none=True)
 
 
-class ContentPage(Schema):
+class ContentPage(PageOut):
     items = List(Nested(ContentSummaryOut))
-    total = Integer()
-    page = Integer()
-    per_page = Integer()
 
 
 class ContentQuery(PageQuery):
@@ -222,11 +219,8 @@ class ReviewQueueItem(ContentSummaryOut):
     refusal = String(allow_none=True)
 
 
-class ReviewQueuePage(Schema):
+class ReviewQueuePage(PageOut):
     items = List(Nested(ReviewQueueItem))
-    total = Integer()
-    page = Integer()
-    per_page = Integer()
     stages = List(Integer())
     overdue_hours = Dict()
 

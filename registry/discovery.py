@@ -40,10 +40,12 @@ from audit import service as audit
 from audit.models import AuditEntry
 from common.db import utcnow
 from common.errors import Invalid
+from common.jobs import ProgressFn, no_progress
 from extensions import db
 from registry import findings as findings_service
 from registry.findings import CN_TZ, FindingInput, iso_cn, parse_iso, setting_int, to_cn, to_naive_utc
 from registry.models import (
+    PLATFORM_LABELS,
     Account,
     AccountStatus,
     DiscoveredAccount,
@@ -148,6 +150,7 @@ def search(
     *,
     max_wait: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    progress: ProgressFn = no_progress,
 ) -> SearchResult:
     """Ask each platform's account search for every keyword. No database access.
 
@@ -164,7 +167,9 @@ def search(
     found: dict[tuple[str, str], SeenAccount] = {}
     report: dict[str, dict[str, Any]] = {}
     errors: list[dict[str, Any]] = []
-    for platform in plan.platforms:
+    total = len(plan.platforms) * len(plan.keywords)
+    for index, platform in enumerate(plan.platforms):
+        progress(index * len(plan.keywords), total, f"正在检索{PLATFORM_LABELS.get(Platform(platform), platform)}…")
         info: dict[str, Any] = {"status": "ok", "keywords": 0, "found": 0}
         report[platform] = info
         adapter = adapter_or_none(platform)
@@ -193,6 +198,7 @@ def search(
                 errors.append(_search_error(platform, keyword, exc))
                 continue
             info["keywords"] += 1
+            progress(index * len(plan.keywords) + info["keywords"], total)
             for h in hits:
                 if not h.uid:
                     continue
@@ -213,7 +219,45 @@ def search(
         info["found"] = sum(1 for p, _ in found if p == platform)
         if info["status"] == "partial" and info["keywords"] == 0:
             info["status"] = "error"
+    progress(total, total, "检索完成，正在与台账比对…", force=True)
     return SearchResult(accounts=list(found.values()), started_at=started, platforms=report, errors=errors)
+
+
+def run_search(
+    platforms: Sequence[str] | None = None,
+    keywords: Sequence[str] = (),
+    *,
+    actor: Any = None,
+    progress: ProgressFn = no_progress,
+) -> dict[str, Any]:
+    """Plan (read) → end the read transaction → search (network) → record (flushes).
+
+    Commits once, after planning, so no transaction (nor SQLite's write lock) is held across
+    the network calls; the caller commits what ``record`` wrote.
+    """
+    plan = plan_search(platforms, extra_keywords=keywords)
+    db.session.commit()
+    result = search(plan, progress=progress)
+    return record(
+        result.accounts,
+        source="search",
+        actor=actor,
+        started_at=result.started_at,
+        searched={**result.platforms, "keywords": len(plan.keywords)},
+        errors=result.errors,
+    )
+
+
+def summary_text(summary: dict[str, Any]) -> str:
+    """One Chinese sentence for a run's or an import's summary."""
+    f = summary["findings"]
+    text = (
+        f"共核对 {summary['accounts_seen']} 个平台账号：新增问题线索 {f['created']} 条，"
+        f"更新 {f['updated']} 条，重新打开 {f['reopened']} 条，自动解决 {f['resolved']} 条"
+    )
+    if summary.get("errors"):
+        text += f"；{len(summary['errors'])} 次检索失败（详见审计日志）"
+    return text
 
 
 def _search_error(platform: str, keyword: str, exc: Any) -> dict[str, Any]:

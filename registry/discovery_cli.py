@@ -55,17 +55,12 @@ def import_command(file: Path, source: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出运行结果")
 def run_command(platforms: tuple[str, ...], keywords: tuple[str, ...], as_json: bool) -> None:
     """按单位名称和认证主体在各平台检索账号，并与台账比对。"""
-    plan = discovery.plan_search(list(platforms) or None, extra_keywords=keywords)
-    db.session.commit()  # no transaction open while the platforms are asked
-    click.echo(f"检索 {len(plan.platforms)} 个平台，检索词 {len(plan.keywords)} 个……")
-    result = discovery.search(plan)
-    summary = discovery.record(
-        result.accounts,
-        source="search",
-        started_at=result.started_at,
-        searched={**result.platforms, "keywords": len(plan.keywords)},
-        errors=result.errors,
-    )
+
+    def echo(done: int, total: int | None = None, message: str | None = None, *, force: bool = False) -> None:
+        if message and not as_json:
+            click.echo(message)
+
+    summary = discovery.run_search(list(platforms) or None, keywords, progress=echo)
     db.session.commit()
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2, default=str))

@@ -16,15 +16,17 @@ import sqlalchemy as sa
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Date, DateTime, Dict, File, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
-from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 
 from auth.models import Role, User
 from auth.scoping import current_user, get_scoped, scope_filter, visible_unit_ids
+from common import jobs
 from common.errors import ApiError, Forbidden
-from common.pagination import MAX_PER_PAGE, paginate
+from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
 from registry import discovery, reports
 from registry import findings as service
+from registry import jobs as registry_jobs
 from registry.models import (
     FINDING_LABELS,
     PLATFORM_LABELS,
@@ -98,11 +100,8 @@ class FindingOut(Schema):
     last_seen_at = DateTime()
 
 
-class FindingPage(Schema):
+class FindingPage(PageOut):
     items = List(Nested(FindingOut))
-    total = Integer()
-    page = Integer()
-    per_page = Integer()
 
 
 class FindingDetail(FindingOut):
@@ -122,6 +121,9 @@ class ActionIn(Schema):
     )
 
 
+ASYNC_HELP = "true：交给后台任务执行，立即返回 202 和任务（GET /api/v1/jobs/{id} 查看进度和结果）"
+
+
 class RunIn(Schema):
     platforms = List(
         String(validate=OneOf([p.value for p in Platform])),
@@ -130,13 +132,20 @@ class RunIn(Schema):
     )
     keywords = List(String(validate=Length(min=2, max=100)), load_default=list, validate=Length(max=200))
     run_async = Boolean(
-        load_default=False, data_key="async", metadata={"description": "true：交给后台任务执行，立即返回 202"}
+        load_default=False,
+        data_key="async",
+        metadata={"description": ASYNC_HELP},
     )
 
 
 class ImportIn(Schema):
     file = File(required=True, metadata={"description": "CSV 或 XLSX（表头：平台、账号ID、账号名称、认证主体…）"})
     source = String(load_default=None, validate=Length(max=200), metadata={"description": "名单来源（第三方机构名称）"})
+    run_async = Boolean(
+        load_default=False,
+        data_key="async",
+        metadata={"description": ASYNC_HELP},
+    )
 
 
 class RunOut(Schema):
@@ -237,21 +246,6 @@ def _export(user: User, q: dict[str, Any]) -> bytes:
     return reports.findings_xlsx([(f, service.finding_platform(f)) for f in rows])
 
 
-def _run_search(user: User, platforms: list[str] | None, keywords: list[str]) -> dict[str, Any]:
-    """Plan (read) → end the transaction → search (network) → record. The caller commits."""
-    plan = discovery.plan_search(platforms, extra_keywords=keywords)
-    db.session.commit()
-    result = discovery.search(plan)
-    return discovery.record(
-        result.accounts,
-        source="search",
-        actor=user,
-        started_at=result.started_at,
-        searched={**result.platforms, "keywords": len(plan.keywords)},
-        errors=result.errors,
-    )
-
-
 # ----------------------------------------------------------------------------- API: findings
 
 
@@ -308,17 +302,13 @@ def finding_action(finding_id: int, action: str, data: dict[str, Any]) -> Any:
 def discovery_run(data: dict[str, Any]) -> Any:
     user = _worker()
     if data.get("run_async"):
-        celery = current_app.extensions["celery"]
-        try:
-            celery.send_task(
-                "tasks.monitoring.discovery_run",
-                kwargs={"platforms": data.get("platforms"), "actor_id": user.id},
-                retry=False,
-            )
-        except Exception as exc:
-            raise ApiError(status=503, code="unavailable", message="任务队列暂不可用，请稍后重试") from exc
-        return {"queued": True, "source": "search", "findings": {}}, 202
-    summary = _run_search(user, data.get("platforms"), data.get("keywords") or [])
+        job = jobs.start(
+            registry_jobs.DISCOVERY_RUN,
+            user,
+            {"platforms": data.get("platforms"), "keywords": data.get("keywords") or []},
+        )
+        return jobs.accepted(job)
+    summary = discovery.run_search(data.get("platforms"), data.get("keywords") or [], actor=user)
     db.session.commit()
     return summary, 201
 
@@ -334,6 +324,9 @@ def discovery_import(data: dict[str, Any]) -> Any:
     user = _worker()
     upload = data["file"]
     content = upload.read()
+    if data.get("run_async"):
+        params = {"filename": upload.filename or "", "source": data.get("source")}
+        return jobs.accepted(jobs.start(registry_jobs.DISCOVERY_IMPORT, user, params, upload=content))
     summary = discovery.import_list(content, upload.filename or "", actor=user, source_ref=data.get("source"))
     db.session.commit()
     return summary, 201
@@ -471,36 +464,16 @@ def import_page() -> Any:
     if upload is None or not upload.filename:
         flash("请选择要导入的 CSV 或 XLSX 文件", "error")
         return redirect(url_for("findings.workbench"))
-    try:
-        summary = discovery.import_list(
-            upload.read(), upload.filename, actor=user, source_ref=request.form.get("source") or None
-        )
-        db.session.commit()
-    except discovery.ImportRowsInvalid as exc:
-        db.session.rollback()
-        return render_template("findings/import_errors.html", error=exc, filename=upload.filename), 422
-    flash(_summary_text(summary), "success")
-    return redirect(url_for("findings.workbench"))
+    params = {"filename": upload.filename, "source": request.form.get("source") or None}
+    job = jobs.start(registry_jobs.DISCOVERY_IMPORT, user, params, upload=upload.read())
+    return redirect(url_for("jobs.detail", job_id=job.id))
 
 
 @pages.post("/discovery/run")
 def run_page() -> Any:
     user = _worker()
-    summary = _run_search(user, None, [])
-    db.session.commit()
-    flash(_summary_text(summary), "success")
-    return redirect(url_for("findings.workbench"))
-
-
-def _summary_text(summary: dict[str, Any]) -> str:
-    f = summary["findings"]
-    text = (
-        f"共核对 {summary['accounts_seen']} 个平台账号：新增问题线索 {f['created']} 条，"
-        f"更新 {f['updated']} 条，重新打开 {f['reopened']} 条，自动解决 {f['resolved']} 条"
-    )
-    if summary.get("errors"):
-        text += f"；{len(summary['errors'])} 次检索失败（详见审计日志）"
-    return text
+    job = jobs.start(registry_jobs.DISCOVERY_RUN, user, {"platforms": None, "keywords": []})
+    return redirect(url_for("jobs.detail", job_id=job.id))
 
 
 # ----------------------------------------------------------------------------- pages: reports

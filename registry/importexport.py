@@ -30,12 +30,14 @@ from audit import service as audit
 from auth.models import Role, User
 from auth.scoping import visible_unit_ids
 from common.db import utcnow
+from common.jobs import ProgressFn, no_progress
 from extensions import db
 from registry import service
 from registry.errors import LedgerImportError
 from registry.models import PLATFORM_LABELS, STATUS_LABELS, Account, AccountEvent, AccountStatus, Platform, Unit
 
 MAX_IMPORT_ROWS = 200_000
+
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv; charset=utf-8"
 
@@ -298,16 +300,24 @@ class LedgerImport:
         self.scope = visible_unit_ids(actor) if actor is not None else None
         self.errors: list[dict[str, Any]] = []
 
-    def run(self, data: bytes, *, dry_run: bool = False) -> ImportReport:
+    def run(self, data: bytes, *, dry_run: bool = False, progress: ProgressFn | None = None) -> ImportReport:
         if self.actor is not None and not self.actor.has_role(*service.APPLICANTS):
             from registry.errors import ActionRoleError
 
             raise ActionRoleError("您的角色无权导入台账")
+        report_progress = progress or no_progress
+        report_progress(0, None, "正在读取文件…")
         headers, body = read_table(data, self.source)
         columns = self._columns(headers)
         if self.errors:
             raise LedgerImportError(self.errors, len(body))
-        parsed = [self._parse(n, cells, columns) for n, cells in body]
+        total = len(body) + 1  # + the write step
+        parsed = []
+        for i, (n, cells) in enumerate(body, start=1):
+            parsed.append(self._parse(n, cells, columns))
+            if i % 500 == 0:
+                report_progress(i, total, f"正在校验第 {i} / {len(body)} 行…")
+        report_progress(len(body), total, "正在与已有账号比对…")
         plan = self._plan(parsed)
         if self.errors:
             raise LedgerImportError(sorted(self.errors, key=lambda e: (e["row"], e["column"] or "")), len(body))
@@ -320,8 +330,10 @@ class LedgerImport:
             dry_run=dry_run,
         )
         if not dry_run:
+            report_progress(len(body), total, "校验通过，正在写入…")
             with db.session.begin_nested():
                 report.account_ids = self._apply(plan, len(body))
+        report_progress(total, total, "完成", force=True)
         return report
 
     # -- headers and cells
@@ -644,9 +656,11 @@ def initial_filing_due(row: dict[str, Any]) -> date | None:
     return None
 
 
-def import_ledger(data: bytes, actor: User | None, *, source: str = "", dry_run: bool = False) -> ImportReport:
+def import_ledger(
+    data: bytes, actor: User | None, *, source: str = "", dry_run: bool = False, progress: ProgressFn | None = None
+) -> ImportReport:
     """Import a CSV/XLSX 台账; raises LedgerImportError (422) listing every bad row."""
-    return LedgerImport(actor, source).run(data, dry_run=dry_run)
+    return LedgerImport(actor, source).run(data, dry_run=dry_run, progress=progress)
 
 
 # ----------------------------------------------------------------------------- export
@@ -710,8 +724,26 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-def export_ledger(user: User | None, flt: service.LedgerFilter, out: IO[bytes], fmt: str) -> int:
-    rows = export_rows(user, flt)
+def count_rows(user: User | None, flt: service.LedgerFilter) -> int:
+    stmt = sa.select(sa.func.count(Account.id)).join(Unit, Unit.id == Account.unit_id)
+    return int(db.session.scalar(stmt.where(*service.ledger_where(user, flt))) or 0)
+
+
+def _counted(rows: Iterable[list[Any]], total: int, progress: ProgressFn) -> Iterator[list[Any]]:
+    for i, row in enumerate(rows, start=1):
+        yield row
+        if i % 1000 == 0:
+            progress(i, total, f"已导出 {i} / {total} 行…")
+
+
+def export_ledger(
+    user: User | None, flt: service.LedgerFilter, out: IO[bytes], fmt: str, progress: ProgressFn | None = None
+) -> int:
+    rows: Iterable[list[Any]] = export_rows(user, flt)
+    if progress is not None:
+        total = count_rows(user, flt)
+        progress(0, total, "正在导出…")
+        rows = _counted(rows, total, progress)
     if fmt == "csv":
         return write_csv(rows, out)
     return XlsxWriter(EXPORT_HEADERS).write(rows, out)

@@ -23,7 +23,7 @@ from apiflask.fields import (
 )
 from apiflask.validators import URL, Length, OneOf, Range, Regexp
 
-from common.pagination import MAX_PER_PAGE
+from common.pagination import MAX_PER_PAGE, PageOut
 from registry.models import AccountStatus, Platform, UnitKind
 
 REQUIRED = "此项为必填"
@@ -89,11 +89,8 @@ class UnitOut(Schema):
     region = String(allow_none=True)
 
 
-class UnitPage(Schema):
+class UnitPage(PageOut):
     items = List(Nested(UnitOut))
-    total = Integer()
-    page = Integer()
-    per_page = Integer()
 
 
 class RenameProposalOut(Schema):
@@ -209,6 +206,10 @@ class ExportQuery(ZhSchema):
     overdue = Boolean(load_default=None, error_messages=ZH_BOOL)
 
 
+class ExportJobIn(ExportQuery):
+    format = String(load_default="xlsx", validate=OneOf(("xlsx", "csv"), error="格式只能是 xlsx 或 csv"))
+
+
 class AccountOut(Schema):
     id = Integer()
     platform = String()
@@ -264,11 +265,8 @@ class AccountDetailOut(AccountOut):
     findings = List(Nested(FindingBrief), metadata={"description": "该账号未处理的问题线索"})
 
 
-class AccountPage(Schema):
+class AccountPage(PageOut):
     items = List(Nested(AccountOut))
-    total = Integer()
-    page = Integer()
-    per_page = Integer()
 
 
 class EventOut(Schema):
@@ -288,11 +286,8 @@ class EventOut(Schema):
     at = DateTime()
 
 
-class EventPage(Schema):
+class EventPage(PageOut):
     items = List(Nested(EventOut))
-    total = Integer()
-    page = Integer()
-    per_page = Integer()
 
 
 class ActionOut(Schema):
@@ -306,6 +301,12 @@ class ActionOut(Schema):
 class ImportIn(ZhSchema):
     file = File(required=True, error_messages={**ZH, "invalid": "请上传文件"}, metadata={"description": "CSV 或 XLSX"})
     dry_run = Boolean(load_default=False, error_messages=ZH_BOOL, metadata={"description": "只校验，不写入"})
+    run_async = Boolean(
+        load_default=False,
+        data_key="async",
+        error_messages=ZH_BOOL,
+        metadata={"description": "true：交给后台任务执行，立即返回 202 和任务（GET /api/v1/jobs/{id} 查看进度和结果）"},
+    )
 
 
 class RowErrorOut(Schema):

@@ -21,11 +21,12 @@ from werkzeug.datastructures import MultiDict
 
 from auth.models import Role, User
 from auth.scoping import current_user, get_scoped, require_roles, scope_filter
+from common import jobs
 from common.errors import ApiError, Forbidden
 from common.pagination import PageQuery, paginate
 from extensions import db
 from registry import importexport, service, units
-from registry.errors import LedgerImportError
+from registry import jobs as registry_jobs
 from registry.models import (
     FINDING_LABELS,
     PLATFORM_LABELS,
@@ -49,6 +50,7 @@ from registry.schemas import (
     ActionOut,
     ChangeIn,
     EventPage,
+    ExportJobIn,
     ExportQuery,
     ImportIn,
     ImportReportOut,
@@ -226,6 +228,11 @@ def account_action(account_id: int, action: str, data: dict[str, Any]) -> Any:
 )
 def import_accounts(data: dict[str, Any]) -> Any:
     upload = data["file"]
+    if data["run_async"]:
+        user = current_user()
+        _require_applicant(user)
+        params = {"filename": upload.filename or "", "dry_run": data["dry_run"]}
+        return jobs.accepted(jobs.start(registry_jobs.LEDGER_IMPORT, user, params, upload=upload.read()))
     report = importexport.import_ledger(
         upload.read(), current_user(), source=upload.filename or "", dry_run=data["dry_run"]
     )
@@ -254,6 +261,23 @@ def _export(q: dict[str, Any], fmt: str) -> Response:
     return send_file(
         out, mimetype=mime, as_attachment=True, download_name=f"政务新媒体台账-{date.today():%Y%m%d}.{fmt}"
     )
+
+
+@api.post("/reports/accounts/exports")
+@api.input(ExportJobIn, arg_name="data")
+@api.doc(
+    summary="后台导出台账（XLSX 或 CSV），立即返回 202 和任务",
+    description="筛选条件同账号列表。GET /api/v1/jobs/{id} 查看进度；完成后 GET /api/v1/jobs/{id}/file 下载文件。",
+    responses={202: "已排队：返回任务（id、status、progress …），Location 头指向任务"},
+    security="BearerAuth",
+)
+def export_job(data: dict[str, Any]) -> Any:
+    return jobs.accepted(_start_export(current_user(), data))
+
+
+def _start_export(user: User, data: dict[str, Any]) -> Any:
+    filters = {k: v for k, v in data.items() if k != "format" and v is not None}
+    return jobs.start(registry_jobs.LEDGER_EXPORT, user, {"format": data["format"], "filters": filters})
 
 
 @api.get("/reports/accounts.xlsx")
@@ -634,23 +658,23 @@ def import_page() -> Any:
     user = current_user()
     _require_applicant(user)
     if request.method == "GET":
-        return render_template("registry/import.html", report=None, errors=None)
+        return render_template("registry/import.html")
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash("请选择要导入的 CSV 或 XLSX 文件", "error")
-        return render_template("registry/import.html", report=None, errors=None), 422
-    dry_run = request.form.get("dry_run") == "1"
+        return render_template("registry/import.html"), 422
+    params = {"filename": upload.filename, "dry_run": request.form.get("dry_run") == "1"}
+    job = jobs.start(registry_jobs.LEDGER_IMPORT, user, params, upload=upload.read())
+    return redirect(url_for("jobs.detail", job_id=job.id))
+
+
+@pages.post("/export")
+def export_page() -> Any:
+    user = current_user()
     try:
-        report = importexport.import_ledger(upload.read(), user, source=upload.filename, dry_run=dry_run)
-        if not dry_run:
-            db.session.commit()
-    except LedgerImportError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return render_template("registry/import.html", report=None, errors=exc.errors, rows=exc.rows), 422
-    except ApiError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return render_template("registry/import.html", report=None, errors=None), exc.status_code
-    flash("校验通过（未写入）" if dry_run else "导入完成", "success")
-    return render_template("registry/import.html", report=report, errors=None)
+        data = ExportJobIn().load({k: v for k, v in request.form.items() if k != "csrf_token" and v != ""})
+    except ValidationError as exc:
+        flash("导出条件无效：" + "；".join(f"{k}：{'、'.join(v)}" for k, v in exc.messages.items()), "error")
+        return redirect(url_for("registry.ledger"))
+    job = _start_export(user, data)
+    return redirect(url_for("jobs.detail", job_id=job.id))

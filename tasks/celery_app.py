@@ -7,7 +7,7 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
-QUEUES = ("publishing", "polling", "monitoring", "default")
+QUEUES = ("publishing", "polling", "monitoring", "jobs", "default")
 
 
 class AppTask(Task):  # type: ignore[misc]
@@ -57,12 +57,13 @@ def celery_init_app(app: Flask) -> Celery:
             "tasks.publishing.withdraw_delivery": {"queue": "publishing"},
             "tasks.publishing.poll_status": {"queue": "polling"},
             "tasks.monitoring.*": {"queue": "monitoring"},
+            "tasks.longjobs.*": {"queue": "jobs"},
         },
         broker_connection_retry_on_startup=True,
         # Kombu's SQLAlchemy transport hands its transport options to create_engine(), so it
         # gets none; Redis gets a visibility timeout longer than any countdown we schedule.
         broker_transport_options={} if broker.startswith("sqla+") else {"visibility_timeout": 3600},
-        include=["tasks.system", "tasks.publishing", "tasks.monitoring"],
+        include=["tasks.system", "tasks.publishing", "tasks.monitoring", "tasks.longjobs"],
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app

@@ -27,7 +27,13 @@ def _sweep() -> Any:
     return sweep_and_enqueue()
 
 
-TICK_JOBS: list[Callable[[], Any]] = [_claim, _sweep]
+def _sweep_jobs() -> Any:
+    from tasks.longjobs import sweep_jobs
+
+    return sweep_jobs()
+
+
+TICK_JOBS: list[Callable[[], Any]] = [_claim, _sweep, _sweep_jobs]
 
 
 def tick() -> None:

@@ -54,17 +54,7 @@ def verify_closure(account_id: int, *, max_wait: float = 0.0) -> monitoring.Chec
 
 def discovery_search(platforms: list[str] | None = None, actor: Any = None) -> dict[str, Any]:
     """Platform search → record → reconcile (what ``discovery_run`` runs)."""
-    plan = discovery.plan_search(platforms)
-    db.session.commit()
-    result = discovery.search(plan)
-    summary = discovery.record(
-        result.accounts,
-        source="search",
-        actor=actor,
-        started_at=result.started_at,
-        searched={**result.platforms, "keywords": len(plan.keywords)},
-        errors=result.errors,
-    )
+    summary = discovery.run_search(platforms, actor=actor)
     db.session.commit()
     return summary
 

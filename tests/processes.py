@@ -15,6 +15,7 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
+from tasks.celery_app import QUEUES
 from tests import services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +82,7 @@ class ProcessGroup:
             "--concurrency",
             str(concurrency),
             "-Q",
-            "publishing,polling,monitoring,default",
+            ",".join(QUEUES),
             "--hostname",
             f"{name}-{uuid.uuid4().hex[:4]}@%h",
         )

@@ -30,6 +30,7 @@ def a11y_world(live_stack: LiveStack) -> dict[str, int]:
 
     from auth.models import User
     from common.db import utcnow
+    from common.jobs import JobRun
     from moderation import review, service
     from moderation.models import ContentStatus
     from publishers.models import Delivery, DeliveryStatus
@@ -93,9 +94,44 @@ def a11y_world(live_stack: LiveStack) -> dict[str, int]:
                 )
             ]
         )
+        auditor = session.scalar(sa.select(User).where(User.username == "auditor"))
+        rejected = JobRun(
+            kind="ledger_import",
+            user_id=auditor.id,
+            status="failed",
+            params={"filename": "台账补录.xlsx", "dry_run": False},
+            message="导入失败：共 2 处错误，未写入任何数据",
+            result={
+                "rows": 12,
+                "total_errors": 2,
+                "errors": [
+                    {"row": 3, "column": "开设日期", "reason": "日期不存在"},
+                    {"row": 7, "column": "主办单位", "reason": "系统中没有名为“某某局”的单位"},
+                ],
+            },
+            finished_at=now,
+        )
+        running = JobRun(
+            kind="ledger_export",
+            user_id=auditor.id,
+            status="running",
+            progress=3000,
+            total=10000,
+            message="已导出 3000 / 10000 行…",
+            started_at=now,
+            heartbeat_at=now + timedelta(days=1),
+        )
+        session.add_all([rejected, running])
         session.flush()
         finding = (report.created or report.updated or report.reopened or report.unchanged_closed)[0]
-        return {"waiting": waiting.id, "published": published.id, "account": weibo.id, "finding": finding.id}
+        return {
+            "waiting": waiting.id,
+            "published": published.id,
+            "account": weibo.id,
+            "finding": finding.id,
+            "job_failed": rejected.id,
+            "job_running": running.id,
+        }
 
 
 Resolve = Callable[[LiveStack, dict[str, int]], "str | None"]
@@ -159,6 +195,9 @@ PAGES = [
     PageSpec("findings", "auditor", endpoint("findings.workbench", "/findings")),
     PageSpec("finding", "auditor", endpoint("findings.detail", "/findings/{finding_id}", finding_id="finding")),
     PageSpec("reports", "auditor", endpoint("reports.index", "/reports")),
+    PageSpec("jobs", "auditor", endpoint("jobs.index", "/jobs")),
+    PageSpec("job-import-errors", "auditor", endpoint("jobs.detail", "/jobs/{job_id}", job_id="job_failed")),
+    PageSpec("job-progress", "auditor", endpoint("jobs.detail", "/jobs/{job_id}", job_id="job_running")),
 ]
 
 

@@ -551,6 +551,8 @@ def test_journey_3_goes_out_on_time_and_is_withdrawn(
 
 # ----------------------------------------------------------------------------- journey 4
 
+JOB_WAIT_MS = 90_000  # a background job: queued, picked up by the real worker, finished
+
 
 def test_journey_4_auditor_imports_discovers_confirms_and_reports(
     stack: LiveStack, people: Callable[[str], Any], tmp_path: Path
@@ -593,10 +595,12 @@ def test_journey_4_auditor_imports_discovers_confirms_and_reports(
         ]
     )
     auditor.get_by_role("button", name="上传并导入").click()
-    auditor.wait_for_load_state()
+    auditor.wait_for_url(re.compile(r"/jobs/\d+$"))
+    step(auditor, "4-04a-import-progress")  # the background job's progress page
+    auditor.get_by_role("heading", name=re.compile("导入结果|文件有")).wait_for(timeout=JOB_WAIT_MS)
     errors = auditor.locator("#import-errors")
     assert errors.count() == 0, errors.inner_text()
-    assert "导入完成" in flash(auditor), flash(auditor)
+    assert "导入完成" in auditor.locator("#job-message").inner_text()
     report = auditor.locator("section").filter(has=auditor.get_by_role("heading", name="导入结果", exact=True))
     report_text = report.inner_text()
     assert re.search(r"数据行\s*3", report_text) and re.search(r"新建\s*3", report_text), report_text
@@ -610,15 +614,29 @@ def test_journey_4_auditor_imports_discovers_confirms_and_reports(
     auditor.goto("/registry?q=健康示范县")
     assert "dy_sfxwjj_001" in auditor.locator("main").inner_text()
     step(auditor, "4-05-ledger-shows-imported")
+    auditor.get_by_role("button", name="导出 Excel（按当前筛选）").click()
+    auditor.wait_for_url(re.compile(r"/jobs/\d+$"))
+    download_link = auditor.locator("#job-download")
+    download_link.wait_for(timeout=JOB_WAIT_MS)
+    with auditor.expect_download() as download_info:
+        download_link.click()
+    exported = load_workbook(io.BytesIO(Path(download_info.value.path()).read_bytes())).active
+    exported_uids = {row[1] for row in exported.iter_rows(min_row=2, values_only=True)}
+    assert "dy_sfxwjj_001" in exported_uids, exported_uids
+    step(auditor, "4-05a-ledger-exported")
 
     # the platform search from the findings workbench
     auditor.goto("/findings/")
     step(auditor, "4-06-findings-workbench")
     auditor.get_by_role("button", name="立即检索并比对").click()
-    auditor.wait_for_load_state()
-    summary = flash(auditor)
+    auditor.wait_for_url(re.compile(r"/jobs/\d+$"))
+    auditor.get_by_role("heading", name="比对结果").wait_for(timeout=JOB_WAIT_MS)
+    summary = auditor.locator("#job-message").inner_text()
     assert "共核对" in summary and "新增问题线索" in summary, summary
     assert "检索失败" not in summary, summary
+    step(auditor, "4-06a-discovery-result")
+    auditor.get_by_role("link", name="查看问题线索").click()
+    auditor.wait_for_load_state()
     finding_row = auditor.locator('#findings tr[data-kind="unregistered"]', has_text="示范县市场监管")
     assert finding_row.count() == 1, auditor.locator("#findings").inner_text()
     assert "未备案/体外运行" in finding_row.inner_text() and "sfx_scjg_weibo" in finding_row.inner_text()

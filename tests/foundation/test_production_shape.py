@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
+import requests
 
 from tests import processes, services
 
@@ -45,5 +47,28 @@ def test_gunicorn_worker_scheduler_report_healthy(tmp_path):
             assert checks["database"]["dialect"] == "postgresql"
             assert checks["broker"]["transport"] == "redis"
             assert checks["scheduler"]["ok"] and checks["worker"]["ok"]
+            assert_background_export_runs(env, port, group)
         finally:
             group.stop_all()
+
+
+def assert_background_export_runs(env: dict[str, str], port: int, group: processes.ProcessGroup) -> None:
+    """A 台账 export queued through the API is run by the real worker on the ``jobs`` queue."""
+    assert processes.flask_cli(env, "seed-demo").returncode == 0
+    token = processes.flask_cli(env, "users", "token", "auditor").stdout.strip()
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {token}"
+    base = f"http://127.0.0.1:{port}/api/v1"
+    queued = api.post(f"{base}/reports/accounts/exports", json={"format": "csv"}, timeout=10)
+    assert queued.status_code == 202, queued.text
+    deadline = time.monotonic() + 60
+    job = queued.json()
+    while job["status"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job = api.get(f"{base}/jobs/{job['id']}", timeout=10).json()
+    assert job["status"] == "done", f"{job}\n{group.logs()[-4000:]}"
+    assert job["progress"] == job["total"] == job["result"]["rows"] > 0
+    file = api.get(f"{base}/jobs/{job['id']}/file", timeout=10)
+    assert file.status_code == 200, file.text
+    lines = file.content.decode("utf-8-sig").strip().splitlines()
+    assert len(lines) == job["result"]["rows"] + 1 and lines[0].startswith("平台,")

@@ -252,15 +252,14 @@ def test_run_endpoint_against_sandbox(api_as, make_user, county, sandbox, db_ses
     assert operator.post("/api/v1/discovery/runs", json={}).status_code == 403
 
 
-def test_run_endpoint_async_queues_a_task(app, api_as, make_user, monkeypatch):
+def test_run_endpoint_async_queues_a_job(app, api_as, make_user, monkeypatch):
     sent = []
     monkeypatch.setattr(app.extensions["celery"], "send_task", lambda name, **kw: sent.append((name, kw)))
     user = make_user(Role.auditor)
     response = api_as(user).post("/api/v1/discovery/runs", json={"async": True})
-    assert response.status_code == 202 and response.json["queued"] is True
-    assert sent == [
-        ("tasks.monitoring.discovery_run", {"kwargs": {"platforms": None, "actor_id": user.id}, "retry": False})
-    ]
+    assert response.status_code == 202 and response.json["status"] == "queued"
+    assert response.headers["Location"].endswith(f"/api/v1/jobs/{response.json['id']}")
+    assert sent == [("tasks.longjobs.run", {"args": [response.json["id"]], "queue": "jobs", "retry": False})]
 
 
 # ----------------------------------------------------------------------------- reports
@@ -447,7 +446,7 @@ def test_workbench_read_only_for_operators(client, make_user, county, other, db_
     assert f.status is FindingStatus.open
 
 
-def test_import_page_shows_row_errors(client, make_user, county):
+def test_import_page_shows_row_errors(client, make_user, county, run_jobs):
     login(client, make_user(Role.auditor))
     data = "平台,账号ID,账号名称\n微博,,缺ID\n".encode()
     response = client.post(
@@ -455,6 +454,7 @@ def test_import_page_shows_row_errors(client, make_user, county):
         data={"file": (io.BytesIO(data), "bad.csv")},
         content_type="multipart/form-data",
     )
-    assert response.status_code == 422
-    html = response.get_data(as_text=True)
-    assert "导入失败" in html and "账号ID" in html and "不能为空" in html
+    assert response.status_code == 302 and "/jobs/" in response.location
+    assert run_jobs() == ["failed"]
+    html = client.get(response.location).get_data(as_text=True)
+    assert "导入文件有 1 处错误" in html and "账号ID" in html and "不能为空" in html

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 
 from auth.models import Role
-from registry import service
+from registry import importexport, service
 from registry.models import Account, AccountEvent, AccountStatus, Platform
 from tests.conftest import PASSWORD
 
@@ -106,7 +106,8 @@ def test_ledger_filters_search_and_export_links(client, site):
     login(client, site["users"]["auditor"])
     page = html(client.get("/registry?q=抖音&platform=douyin"))
     assert "己县抖音一" in page and "己县发布" not in page
-    assert "/api/v1/reports/accounts.xlsx?" in page and "q=%E6%8A%96%E9%9F%B3" in page
+    assert 'action="/registry/export"' in page and '<input type="hidden" name="q" value="抖音">' in page
+    assert '<input type="hidden" name="platform" value="douyin">' in page
     assert "/api/v1/registry/template.xlsx" in page
     overdue = html(client.get("/registry?overdue=true"))
     assert "己县微信" in overdue and "备案逾期" in overdue and "己县发布" not in overdue
@@ -114,6 +115,28 @@ def test_ledger_filters_search_and_export_links(client, site):
     assert bad.status_code == 200 and "筛选条件有误" in html(bad)
     paged = html(client.get("/registry?per_page=2"))
     assert "下一页" in paged
+
+
+def test_ledger_export_runs_as_a_job_with_a_download(client, site, run_jobs):
+    from openpyxl import load_workbook
+
+    login(client, site["users"]["auditor"])
+    response = client.post("/registry/export", data={"q": "抖音", "platform": "douyin", "format": "xlsx"})
+    assert response.status_code == 302 and "/jobs/" in response.location
+    assert run_jobs() == ["done"]
+    page = html(client.get(response.location))
+    assert "已导出 2 个账号" in page and 'id="job-download"' in page
+    download = client.get(response.location + "/file")
+    assert download.status_code == 200 and download.mimetype == importexport.XLSX_MIME
+    rows = list(load_workbook(io.BytesIO(download.data), read_only=True).worksheets[0].iter_rows(values_only=True))
+    assert len(rows) == 3 and "己县抖音一" in {row[2] for row in rows}
+    assert {row[0] for row in rows[1:]} == {"抖音"} and all("抖音" in row[2] for row in rows[1:])
+    bad = client.post("/registry/export", data={"platform": "myspace"})
+    assert bad.status_code == 302 and bad.location.endswith("/registry")
+    assert "导出条件无效" in html(client.get("/registry"))
+    login(client, site["users"]["operator"])  # another user's job is not there
+    assert client.get(response.location).status_code == 404
+    assert client.get(response.location + "/file").status_code == 404
 
 
 def test_apply_form_validates_in_chinese(client, site, db_session):
@@ -275,23 +298,30 @@ def _xlsx(rows: list[list[Any]]) -> bytes:
     return buffer.getvalue()
 
 
-def test_import_page_reports_row_errors(client, site, db_session):
+def test_import_page_runs_in_the_background_and_reports_row_errors(client, site, db_session, run_jobs):
     login(client, site["users"]["auditor"])
     unit = site["unit"].name
     bad = _xlsx([["微博", "p1", "页面导入", unit, "2024-01-01"], ["微博", "p2", "坏日期", unit, "2024-99-01"]])
     response = client.post(
         "/registry/import", data={"file": (io.BytesIO(bad), "台账.xlsx")}, content_type="multipart/form-data"
     )
-    assert response.status_code == 422
-    page = html(response)
-    assert "未写入任何数据" in page
+    assert response.status_code == 302 and re.search(r"/jobs/\d+$", response.location)
+    queued = html(client.get(response.location))
+    assert "排队中" in queued and "<progress" in queued and "台账.xlsx" in queued
+    assert run_jobs() == ["failed"]
+    page = html(client.get(response.location))
+    assert "未写入任何数据" in page and "<progress" not in page
     assert re.search(r'<th scope="row">3</th><td>开设日期</td><td>日期不存在</td>', page)
     assert db_session.scalar(sa.select(Account.id).where(Account.platform_uid == "p1")) is None
     good = _xlsx([["快手", "p1", "页面导入", "庚县人民政府", (date.today() - timedelta(days=3)).isoformat()]])
     response = client.post(
         "/registry/import", data={"file": (io.BytesIO(good), "台账.xlsx")}, content_type="multipart/form-data"
     )
-    assert response.status_code == 200 and "导入结果" in html(response)
+    assert run_jobs() == ["done"]
+    page = html(client.get(response.location))
+    assert "导入结果" in page and re.search(r"<th scope=\"row\">新建</th><td>1</td>", page)
     assert db_session.scalar(sa.select(Account.id).where(Account.platform_uid == "p1")) is not None
+    listing = html(client.get("/jobs/"))
+    assert listing.count("导入台账") >= 2 and "失败" in listing and "已完成" in listing
     missing = client.post("/registry/import", data={}, content_type="multipart/form-data")
     assert missing.status_code == 422 and "请选择" in html(missing)

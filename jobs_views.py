@@ -1,0 +1,105 @@
+"""Pages and API of background jobs: progress, result, download (service: common/jobs.py).
+
+A job is visible to the user who started it and to administrators; anyone else gets 404.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import sqlalchemy as sa
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import Dict, Integer, List, Nested, String
+from apiflask.schemas import FileSchema
+from flask import Blueprint, render_template, send_file
+
+from auth.models import Role, User
+from auth.scoping import current_user
+from common import jobs
+from common.errors import NotFound
+from common.jobs import JobRun
+from common.pagination import PageOut, PageQuery, paginate
+from extensions import db
+
+api = APIBlueprint("jobs_api", __name__, url_prefix="/api/v1", tag="后台任务")
+pages = Blueprint("jobs", __name__, url_prefix="/jobs")
+
+
+class JobOut(Schema):
+    id = Integer()
+    kind = String(metadata={"description": "ledger_import / ledger_export / discovery_run / discovery_import"})
+    label = String()
+    status = String(metadata={"description": "queued 排队中 / running 进行中 / done 已完成 / failed 失败"})
+    status_label = String()
+    progress = Integer()
+    total = Integer(allow_none=True)
+    percent = Integer(allow_none=True)
+    message = String(allow_none=True)
+    result = Dict(allow_none=True, metadata={"description": "完成：统计、文件；失败：逐行错误（errors）"})
+    created_at = String(allow_none=True)
+    started_at = String(allow_none=True)
+    finished_at = String(allow_none=True)
+
+
+class JobPage(PageOut):
+    items = List(Nested(JobOut))
+
+
+def _visible_stmt(user: User) -> sa.Select[Any]:
+    stmt = sa.select(JobRun).order_by(JobRun.id.desc())
+    return stmt if user.has_role(Role.admin) else stmt.where(JobRun.user_id == user.id)
+
+
+def _get(job_id: int) -> JobRun:
+    user = current_user()
+    job = db.session.get(JobRun, job_id)
+    if job is None or not (job.user_id == user.id or user.has_role(Role.admin)):
+        raise NotFound("任务不存在")
+    return job
+
+
+def _download(job: JobRun) -> Any:
+    found = jobs.file_of(job)
+    if found is None:
+        raise NotFound("该任务没有可下载的文件")
+    data, meta = found
+    return send_file(io.BytesIO(data), mimetype=meta["mime"], as_attachment=True, download_name=meta["filename"])
+
+
+@api.get("/jobs")
+@api.input(PageQuery, location="query", arg_name="q")
+@api.output(JobPage)
+@api.doc(summary="我的后台任务（管理员：全部），最新的在前", security="BearerAuth")
+def list_jobs(q: dict[str, Any]) -> Any:
+    return paginate(_visible_stmt(current_user()), q["page"], q["per_page"], jobs.job_dict)
+
+
+@api.get("/jobs/<int:job_id>")
+@api.output(JobOut)
+@api.doc(summary="后台任务的进度和结果", security="BearerAuth")
+def get_job(job_id: int) -> Any:
+    return jobs.job_dict(_get(job_id))
+
+
+@api.get("/jobs/<int:job_id>/file")
+@api.output(FileSchema(type="string", format="binary"), content_type="application/octet-stream")
+@api.doc(summary="下载任务生成的文件（导出任务完成后）", security="BearerAuth")
+def job_file(job_id: int) -> Any:
+    return _download(_get(job_id))
+
+
+@pages.get("/")
+def index() -> Any:
+    items = db.session.scalars(_visible_stmt(current_user()).limit(50)).all()
+    return render_template("jobs/index.html", items=items)
+
+
+@pages.get("/<int:job_id>")
+def detail(job_id: int) -> Any:
+    return render_template("jobs/detail.html", job=_get(job_id))
+
+
+@pages.get("/<int:job_id>/file")
+def download(job_id: int) -> Any:
+    return _download(_get(job_id))

@@ -1,0 +1,81 @@
+"""The registry's long operations as background jobs (common.jobs): 台账 import and export,
+discovery runs against the platforms, and imports of third-party monitoring lists.
+
+Each runner is called by the worker with the job, the user who started it and a progress
+callback; it flushes, and the job runner commits. A runner raises ``JobFailed`` with a message
+and details (the row-by-row errors of a rejected file) the result page shows.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+
+from common import jobs
+from common.jobs import JobFailed, JobRun, ProgressFn
+from registry import discovery, importexport, service
+from registry.errors import LedgerImportError
+from registry.schemas import ExportQuery
+
+LEDGER_IMPORT = "ledger_import"
+LEDGER_EXPORT = "ledger_export"
+DISCOVERY_RUN = "discovery_run"
+DISCOVERY_IMPORT = "discovery_import"
+MAX_SHOWN_ERRORS = 1000
+
+
+def _ledger_import(job: JobRun, actor: Any, progress: ProgressFn) -> dict[str, Any]:
+    params = job.params or {}
+    dry_run = bool(params.get("dry_run"))
+    try:
+        report = importexport.import_ledger(
+            jobs.upload_of(job), actor, source=params.get("filename", ""), dry_run=dry_run, progress=progress
+        )
+    except LedgerImportError as exc:
+        raise JobFailed(
+            exc.message,
+            {"rows": exc.rows, "errors": exc.errors[:MAX_SHOWN_ERRORS], "total_errors": len(exc.errors)},
+        ) from exc
+    result = report.as_dict()
+    result["message"] = "校验通过（未写入）" if dry_run else "导入完成"
+    return result
+
+
+def _ledger_export(job: JobRun, actor: Any, progress: ProgressFn) -> dict[str, Any]:
+    params = job.params or {}
+    fmt = "csv" if params.get("format") == "csv" else "xlsx"
+    flt = service.LedgerFilter.from_mapping(ExportQuery().load(params.get("filters") or {}))
+    out = io.BytesIO()
+    rows = importexport.export_ledger(actor, flt, out, fmt, progress=progress)
+    mime = importexport.XLSX_MIME if fmt == "xlsx" else importexport.CSV_MIME
+    file = jobs.save_file(out.getvalue(), f"政务新媒体台账-{date.today():%Y%m%d}.{fmt}", mime)
+    return {"rows": rows, "file": file, "message": f"已导出 {rows} 个账号"}
+
+
+def _discovery_run(job: JobRun, actor: Any, progress: ProgressFn) -> dict[str, Any]:
+    params = job.params or {}
+    summary = discovery.run_search(
+        params.get("platforms"), params.get("keywords") or [], actor=actor, progress=progress
+    )
+    summary["message"] = discovery.summary_text(summary)
+    return summary
+
+
+def _discovery_import(job: JobRun, actor: Any, progress: ProgressFn) -> dict[str, Any]:
+    params = job.params or {}
+    progress(0, None, "正在读取名单并与台账比对…", force=True)
+    try:
+        summary = discovery.import_list(
+            jobs.upload_of(job), params.get("filename", ""), actor=actor, source_ref=params.get("source") or None
+        )
+    except discovery.ImportRowsInvalid as exc:
+        raise JobFailed(exc.message, exc.detail) from exc
+    summary["message"] = discovery.summary_text(summary)
+    return summary
+
+
+jobs.register(LEDGER_IMPORT, "导入台账", _ledger_import)
+jobs.register(LEDGER_EXPORT, "导出台账", _ledger_export)
+jobs.register(DISCOVERY_RUN, "平台检索比对", _discovery_run)
+jobs.register(DISCOVERY_IMPORT, "导入第三方监测名单", _discovery_import)
