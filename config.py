@@ -81,6 +81,7 @@ def from_env() -> dict[str, Any]:
         "RETRY_MAX_SECONDS": _int("RETRY_MAX_SECONDS", 900),
         "STATUS_POLL_SECONDS": _int("STATUS_POLL_SECONDS", 3),
         "AMBIGUOUS_SETTLE_SECONDS": _int("AMBIGUOUS_SETTLE_SECONDS", 30),
+        "ACCOUNT_BUSY_RETRY_SECONDS": _int("ACCOUNT_BUSY_RETRY_SECONDS", 20),
         "ADAPTER_TIMEOUT_SECONDS": _int("ADAPTER_TIMEOUT_SECONDS", 15),
         "MEDIA_DIR": env("MEDIA_DIR", str(INSTANCE / "media")),
     }

@@ -29,11 +29,15 @@ from tests import processes, services
 from tests.publishers.test_pipeline_processes import seed_contents
 
 
-def seed(app, n_contents: int, pool: int, due_in: float) -> int:  # type: ignore[no-untyped-def]
-    """The fault tests' fixture data, all scheduled for the same moment ``due_in`` seconds ahead."""
+def seed(app, n_contents: int, pool: int, due_in: float, spread: float) -> int:  # type: ignore[no-untyped-def]
+    """The fault tests' fixture data, due ``due_in`` seconds ahead, spread evenly over ``spread``
+    seconds ("1,000 contents due in the same minute"; ``--spread 0``: all at one instant)."""
     from common.db import utcnow
 
-    return seed_contents(app, n_contents, pool, publish_at=utcnow() + timedelta(seconds=due_in))
+    start = utcnow() + timedelta(seconds=due_in)
+    return seed_contents(
+        app, n_contents, pool, publish_at=lambda i: start + timedelta(seconds=spread * i / max(1, n_contents))
+    )
 
 
 def pct(values: list[float], q: float) -> float:
@@ -71,7 +75,7 @@ def run_pipeline(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
             requests.post(
                 f"{base}/_sandbox/config", json={"weibo_posts_per_hour": 100000, "wechat_publish_polls": 1}, timeout=5
             )
-            expected = seed(app, args.contents, args.pool, due_in=25)
+            expected = seed(app, args.contents, args.pool, due_in=25, spread=args.spread)
             for i in range(args.workers):
                 group.start_worker(f"worker{i}", concurrency=args.concurrency)
             group.start_scheduler()
@@ -88,16 +92,19 @@ def run_pipeline(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
                     break
                 time.sleep(1)
             with app.app_context():
-                rows = db.session.execute(sa.select(Delivery.created_at, Delivery.sent_at, Delivery.status)).all()
                 from moderation.models import Content
 
-                publish_at = db.session.scalar(sa.select(sa.func.min(Content.publish_at)))
+                rows = db.session.execute(
+                    sa.select(Delivery.created_at, Delivery.sent_at, Delivery.status, Content.publish_at).join(
+                        Content, Content.id == Delivery.content_id
+                    )
+                ).all()
         finally:
             group.stop_all()
     sent = [r for r in rows if r.sent_at is not None]
     first_claim = min(r.created_at for r in rows)
     last_sent = max(r.sent_at for r in sent)
-    lags = [(r.sent_at - publish_at).total_seconds() for r in sent]
+    lags = [(r.sent_at - r.publish_at).total_seconds() for r in sent]
     return {
         "expected": expected,
         "sent": len(sent),
@@ -155,6 +162,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contents", type=int, default=1000)
     parser.add_argument("--pool", type=int, default=100, help="accounts per platform pool")
+    parser.add_argument("--spread", type=float, default=60, help="seconds over which publish_at is spread")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=900)

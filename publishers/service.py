@@ -13,7 +13,7 @@ import hashlib
 import logging
 import random
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,7 +64,12 @@ def _get(delivery_id: int) -> Delivery:
 
 
 def _for_update(stmt: sa.Select[Any], *, skip_locked: bool = False) -> sa.Select[Any]:
-    """Row locks on PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE instead."""
+    """Row locks on PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE instead.
+
+    Locked rows are always read afresh, also when the session keeps objects across commits
+    (the publishing tasks turn ``expire_on_commit`` off to save reloads).
+    """
+    stmt = stmt.execution_options(populate_existing=True)
     if db.session.get_bind().dialect.name == "postgresql":
         return stmt.with_for_update(skip_locked=skip_locked)
     return stmt
@@ -170,6 +175,58 @@ def _create_deliveries(content: Content) -> list[int]:
     return ids
 
 
+def first_per_account(delivery_ids: list[int]) -> tuple[list[int], list[int]]:
+    """Split freshly claimed deliveries into (send now, wait for their account).
+
+    One post per account is in flight at a time (see ``_account_busy``): the first delivery of
+    each account goes to the queue, the others are handed on by ``next_for_account`` as each
+    one finishes, instead of being bounced and retried. Accounts with something unresolved
+    already get nothing now.
+    """
+    if not delivery_ids:
+        return [], []
+    rows = db.session.execute(
+        sa.select(Delivery.id, Delivery.account_id).where(Delivery.id.in_(delivery_ids)).order_by(Delivery.id)
+    ).all()
+    accounts = {account_id for _, account_id in rows}
+    busy = set(
+        db.session.scalars(
+            sa.select(Delivery.account_id)
+            .where(Delivery.account_id.in_(accounts), Delivery.id.not_in(delivery_ids), _unresolved())
+            .distinct()
+        )
+    )
+    now, later, seen = [], [], set()
+    for delivery_id, account_id in rows:
+        if account_id in busy or account_id in seen:
+            later.append(delivery_id)
+        else:
+            seen.add(account_id)
+            now.append(delivery_id)
+    return now, later
+
+
+def next_for_account(delivery_id: int, now: datetime | None = None) -> int | None:
+    """After a delivery frees its account: the account's next waiting delivery, oldest first."""
+    now = now or utcnow()
+    account_id = db.session.scalar(sa.select(Delivery.account_id).where(Delivery.id == delivery_id))
+    if account_id is None:
+        return None
+    return db.session.scalar(
+        sa.select(Delivery.id)
+        .where(
+            Delivery.account_id == account_id,
+            Delivery.id != delivery_id,
+            sa.or_(
+                Delivery.status == DeliveryStatus.pending,
+                sa.and_(Delivery.status == DeliveryStatus.retrying, Delivery.next_attempt_at <= now),
+            ),
+        )
+        .order_by(Delivery.id)
+        .limit(1)
+    )
+
+
 def mark_enqueued(delivery_ids: list[int]) -> None:
     """Remember when a delivery was queued, so the sweeper does not queue it again at once."""
     if delivery_ids:
@@ -216,6 +273,9 @@ class Attempt:
 
     delivery_id: int
     recovering: bool
+    #: the row as loaded here, so a session that keeps objects across commits (the publishing
+    #: task's) sends without loading it, its content and its account again
+    delivery: Delivery | None = field(default=None, compare=False, repr=False)
 
 
 def begin_attempt(delivery_id: int) -> Outcome | Attempt:
@@ -248,7 +308,11 @@ def begin_attempt(delivery_id: int) -> Outcome | Attempt:
     busy = _account_busy(delivery, now, lease)
     if busy:
         # One post in flight per account, so crash recovery always finds it among the newest.
-        return Outcome("retry", delay=2 + random.uniform(0, 2), reason="account busy")
+        # The one in flight hands the account on when it finishes (next_for_account); this
+        # late retry only covers a hand-off lost with its worker or broker.
+        return Outcome(
+            "retry", delay=_setting("ACCOUNT_BUSY_RETRY_SECONDS", 20) * random.uniform(1, 1.5), reason="account busy"
+        )
     recovering = delivery.status is DeliveryStatus.sending or delivery.attempts > 0
     before = delivery.status.value
     delivery.status = DeliveryStatus.sending
@@ -265,7 +329,7 @@ def begin_attempt(delivery_id: int) -> Outcome | Attempt:
         actor_label="system:worker",
     )
     db.session.flush()
-    return Attempt(delivery.id, recovering)
+    return Attempt(delivery.id, recovering, delivery)
 
 
 def _guard(delivery: Delivery, content: Content, account: Account) -> tuple[str, str] | None:
@@ -333,7 +397,7 @@ def render_for(delivery: Delivery) -> RenderedPost:
 
 def send(work: Attempt) -> tuple[PublishResult | None, AdapterError | None]:
     """Outside any transaction: talk to the platform."""
-    delivery = _get(work.delivery_id)
+    delivery = work.delivery if work.delivery is not None else _get(work.delivery_id)
     account = delivery.account
     adapter = channels.adapter_for(account.platform.value)
     adapter.on_credentials_changed = _remember_credentials
@@ -346,7 +410,7 @@ def send(work: Attempt) -> tuple[PublishResult | None, AdapterError | None]:
         creds = _load_creds(account)
     except credentials.CredentialsUnavailable as exc:
         return None, CredentialsError(account.platform.value, "no_credentials", str(exc))
-    db.session.rollback()  # end the read transaction before the network call (SQLite lock)
+    db.session.commit()  # nothing written: ends the read transaction before the network call (SQLite lock)
     try:
         if work.recovering:
             found = adapter.find_published(creds, post)
@@ -485,9 +549,18 @@ def _fail(delivery: Delivery, code: str, message: str, *, retryable: bool) -> No
 
 def _aggregate(content: Content) -> None:
     """Content status follows its deliveries once none is still open."""
+    # Lock the content first: the workers finishing its last two deliveries at the same moment
+    # then take turns, and the second sees the first one's result (no content left "publishing").
+    db.session.scalar(_for_update(sa.select(Content).where(Content.id == content.id)))
     if content.status is ContentStatus.withdrawn:
         return
-    statuses = [d.status for d in db.session.scalars(sa.select(Delivery).where(Delivery.content_id == content.id))]
+    statuses = list(
+        db.session.scalars(
+            sa.select(Delivery.status)
+            .where(Delivery.content_id == content.id)
+            .execution_options(populate_existing=True)
+        )
+    )
     if not statuses or any(s in OPEN_STATUSES for s in statuses):
         return
     ok = [s for s in statuses if s in (DeliveryStatus.sent, DeliveryStatus.manual)]

@@ -25,8 +25,24 @@ def _follow_up(task, delivery_id: int, outcome: Outcome) -> None:  # type: ignor
         poll_status.apply_async((delivery_id,), countdown=max(1.0, outcome.delay))
 
 
+def _keep_loaded() -> None:
+    """This task's session keeps what it loaded across its own commits (about a third fewer
+    queries per delivery); rows that decide anything are re-read under lock (service._for_update).
+    The session is discarded when the task ends (AppTask)."""
+    db.session().expire_on_commit = False
+
+
+def _hand_off(delivery_id: int) -> None:
+    """The account is free again: queue its next waiting delivery now."""
+    follower = service.next_for_account(delivery_id)
+    db.session.rollback()  # read only
+    if follower is not None:
+        enqueue([follower])
+
+
 @shared_task(name="tasks.publishing.deliver", acks_late=True, reject_on_worker_lost=True)
 def deliver(delivery_id: int) -> str:
+    _keep_loaded()
     step = service.begin_attempt(delivery_id)
     db.session.commit()
     if isinstance(step, Outcome):
@@ -36,11 +52,14 @@ def deliver(delivery_id: int) -> str:
         outcome = service.finish_attempt(delivery_id, result, error)
         db.session.commit()
     _follow_up(deliver, delivery_id, outcome)
+    if not isinstance(step, Outcome) or outcome.reason != "account busy":
+        _hand_off(delivery_id)
     return outcome.action
 
 
 @shared_task(name="tasks.publishing.poll_status", acks_late=True, reject_on_worker_lost=True)
 def poll_status(delivery_id: int) -> str:
+    _keep_loaded()
     outcome = service.poll(delivery_id)
     db.session.commit()
     if outcome.action == "poll":
@@ -72,10 +91,13 @@ def enqueue(delivery_ids: list[int], task=deliver) -> int:  # type: ignore[no-un
 
 
 def claim_and_enqueue() -> int:
-    """Scheduler tick: claim due content (outbox), commit, then enqueue."""
+    """Scheduler tick: claim due content (outbox), commit, then enqueue the first delivery of
+    each account; the rest follow as each one finishes (hand-off), or by the sweeper."""
     ids = service.claim_due()
     db.session.commit()
-    return enqueue(ids)
+    now, later = service.first_per_account(ids)
+    service.mark_enqueued(later)
+    return enqueue(now)
 
 
 def sweep_and_enqueue() -> int:

@@ -266,6 +266,28 @@ def test_dead_workers_post_blocks_its_account_until_recovered(app, db_session, s
     assert len(sandbox.posts("weibo")) == 7
 
 
+def test_each_account_gets_one_delivery_at_a_time_and_hands_on(db_session, sandbox, unit, make_account, approve):
+    weibo, wechat = make_account(unit, "weibo"), make_account(unit, "wechat")
+    contents = [approve([weibo, wechat], title=f"第{i}条通知", body=f"正文{i}。") for i in range(3)]
+    ids = claim(db_session)
+    now, later = service.first_per_account(ids)
+    first = deliveries_of(db_session, contents[0])
+    assert now == [first["weibo"].id, first["wechat"].id] and len(later) == 4
+    assert run_delivery(now[0], db_session).action == "done"
+    second = deliveries_of(db_session, contents[1])
+    assert service.next_for_account(now[0]) == second["weibo"].id
+    drain(db_session, [now[1]], polls=5)
+    assert service.next_for_account(now[1]) == second["wechat"].id
+    # an account with an unresolved post gets nothing new now
+    third_batch = approve([weibo], title="第四条通知", body="正文四。")
+    db_session.commit()
+    step = service.begin_attempt(second["weibo"].id)
+    db_session.commit()
+    assert isinstance(step, service.Attempt)
+    now, later = service.first_per_account(claim(db_session))
+    assert now == [] and later == [deliveries_of(db_session, third_batch)["weibo"].id]
+
+
 def test_lost_post_out_of_sight_fails_asking_a_person_to_check(app, db_session, sandbox, unit, make_account, approve):
     """If the platform has our post but no longer shows it, the resend is refused as a duplicate:
     the delivery fails with a message that tells the operator to look on the platform."""

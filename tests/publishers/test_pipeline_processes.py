@@ -49,7 +49,8 @@ REDIS_START = [
 def seed_contents(app: Any, n_contents: int, pool: int, publish_at: Any = None) -> int:
     """n approved contents, each to one weibo, one wechat, one douyin and a second weibo account.
 
-    With ``publish_at`` they are scheduled for that moment instead of due at once (bench/fanout.py).
+    With ``publish_at`` (a moment, or ``i → moment``) they are scheduled instead of due at once
+    (bench/fanout.py).
     """
     from common import media
     from demo import _sandbox_credentials
@@ -95,7 +96,7 @@ def seed_contents(app: Any, n_contents: int, pool: int, publish_at: Any = None) 
                 body_text=f"演练正文 {i}",
                 media=[{"name": "c.png", "content_type": "image/png", "sha256": sha}],
                 status=ContentStatus.scheduled if publish_at else ContentStatus.approved,
-                publish_at=publish_at,
+                publish_at=publish_at(i) if callable(publish_at) else publish_at,
             )
             content.targets = [
                 pools["weibo"][i % pool],
