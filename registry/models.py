@@ -107,6 +107,31 @@ class Account(TimestampMixin, db.Model):
             postgresql_using="gin",
             postgresql_ops={"platform_uid": "gin_trgm_ops"},
         ),
+        # Filtered lists (migration c3_registry): platform+status pages and counts from one
+        # index; a search within one platform from GIN (btree_gin + pg_trgm) on PostgreSQL.
+        sa.Index("ix_accounts_platform_status_id", "platform", "status", "id"),
+        # The 备案逾期 filter: the few accounts with a filing due, newest first, index-only.
+        sa.Index(
+            "ix_accounts_filing_pending",
+            "id",
+            "filing_due_on",
+            postgresql_where=sa.text("filing_due_on IS NOT NULL"),
+            sqlite_where=sa.text("filing_due_on IS NOT NULL"),
+        ),
+        sa.Index(
+            "ix_accounts_platform_name_trgm",
+            "platform",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ),
+        sa.Index(
+            "ix_accounts_platform_uid_search_trgm",
+            "platform",
+            "platform_uid",
+            postgresql_using="gin",
+            postgresql_ops={"platform_uid": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
