@@ -39,10 +39,18 @@ from publishers.adapters.errors import (
 )
 
 TOKEN_ERRORS = frozenset({28001008, 2190008, 10008})
+#: The code ``extract_error`` reports for ``{"message":"error"}`` without any error code.
+UNSPECIFIED_ERROR = -1
 
 #: The one platform-code table shared by the Douyin and Toutiao adapters
-#: (PROTOCOLS.md §3 "OAuth errors" and "Error codes to model", §5).
+#: (PROTOCOLS.md §3 "OAuth errors" and "Error codes to model", §5). One table on purpose:
+#: both are the ByteDance open platform, with the same OAuth, envelopes and error-code
+#: space (§4.1 "the Douyin flow unchanged"), so a code means the same thing on either.
 BYTEDANCE_CODES: dict[int, CodeRule] = {
+    # Not a platform code: ``extract_error`` gives -1 for a bare ``{"message":"error"}``
+    # (legacy/OAuth envelope without an error_code, e.g. the legacy article API, §4.2).
+    # Nothing says what failed, so it is treated like "system busy" (§5): retry with backoff.
+    UNSPECIFIED_ERROR: CodeRule(TransientError, "平台返回错误但未给出错误码，请稍后重试"),
     # OAuth
     10002: CodeRule(InvalidRequest, "OAuth 参数错误"),
     10003: CodeRule(CredentialsError, "client_key 无效"),
@@ -101,7 +109,7 @@ def extract_error(body: Mapping[str, Any]) -> tuple[int, str] | None:
         except (TypeError, ValueError):
             continue
     if body.get("message") == "error":
-        return -1, ""
+        return UNSPECIFIED_ERROR, ""
     return None
 
 

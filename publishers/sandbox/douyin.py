@@ -16,13 +16,22 @@ style       endpoints                                        envelope / codes
 ``oauth``   ``/oauth/*`` on both                             as ``toutiao``, OAuth codes 100xx
 ``userinfo`` ``/oauth/userinfo/``                            both envelopes at once, codes 28001xxx
 ==========  ===============================================  ==========================================
+
+Douyin's chunked video upload (PROTOCOLS.md §3a) is ``init_video_part_upload/`` →
+``upload_video_part/?upload_id=&part_number=`` (multipart ``video``, parts numbered from 1 and
+sent in order; re-sending an already received part replaces it) → ``complete_video_part_upload/?upload_id=``,
+which assembles the parts into one video and answers like ``upload_video/``. Uploads in
+progress live in process memory only (not in the ``--state`` file).
 """
 
 from __future__ import annotations
 
+import base64
 import secrets
 import time
+import weakref
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -54,6 +63,10 @@ SCOPES = {
 VIDEO_EXTS = {"mp4", "mov", "m4v", "avi", "flv", "mkv", "webm", "wmv", "mpeg", "mpg", "3gp"}
 IMAGE_EXTS = {"jpg", "jpeg", "png", "gif", "webp", "bmp"}
 MAX_VIDEO_BYTES = 128 * 1024 * 1024
+#: Chunked upload: a part of at most 100 MB (the real minimum of 5 MB, except for the last
+#: part, is not enforced, so tests can use small parts), a video of at most 4 GB in total.
+MAX_PART_BYTES = 100 * 1024 * 1024
+MAX_CHUNKED_VIDEO_BYTES = 4 * 1024 * 1024 * 1024
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
 #: semantic error → code per code family ("new", "legacy", "oauth")
@@ -71,6 +84,9 @@ CODES: dict[str, dict[str, int]] = {
     "content_rejected": {"new": 2111001, "legacy": 2111001, "oauth": 2111001},
     "bad_video_id": {"new": 28001007, "legacy": 2190007, "oauth": 10002},
     "video_too_large": {"new": 28001007, "legacy": 2190005, "oauth": 10002},
+    "bad_upload_id": {"new": 28001007, "legacy": 2100005, "oauth": 10002},
+    "part_out_of_order": {"new": 28001007, "legacy": 2100005, "oauth": 10002},
+    "parts_missing": {"new": 28001007, "legacy": 2100005, "oauth": 10002},
     "bad_client": {"new": 10003, "legacy": 10003, "oauth": 10003},
     "bad_secret": {"new": 10013, "legacy": 10013, "oauth": 10013},
     "code_invalid": {"new": 10007, "legacy": 10007, "oauth": 10007},
@@ -91,6 +107,9 @@ DESCRIPTIONS: dict[str, str] = {
     "content_rejected": "内容包含敏感词，发布失败",
     "bad_video_id": "video_id无效",
     "video_too_large": "视频文件过大",
+    "bad_upload_id": "upload_id无效或已完成",
+    "part_out_of_order": "分片序号不连续，请按顺序上传分片",
+    "parts_missing": "尚未上传任何分片，无法完成上传",
     "bad_client": "client_key无效",
     "bad_secret": "client_key或client_secret错误",
     "code_invalid": "授权码无效或已过期",
@@ -100,7 +119,8 @@ DESCRIPTIONS: dict[str, str] = {
 #: With auto-provision, any client_key works with this client_secret (docs/sandbox.md).
 AUTO_CLIENT_SECRET = "sandbox"  # noqa: S105 - a documented sandbox value, not a credential
 FAULT_KINDS = {
-    "rate_limit": "rate_limit",
+    "rate_limit": "rate_limit",  # 28003018 is already the per-minute "request rate too high"
+    "rate_limit_minute": "rate_limit",
     "server_error": "busy",
     "token_expired": "token_expired",
     "content_rejected": "content_rejected",
@@ -316,13 +336,22 @@ def item_view(state: SandboxState, post: Post) -> dict[str, Any]:
     return item
 
 
-def _upload_media(state: SandboxState, platform: str, account: Account, upload: Upload | None, kind: str) -> Media:
+def _upload_media(
+    state: SandboxState,
+    platform: str,
+    account: Account,
+    upload: Upload | None,
+    kind: str,
+    *,
+    max_video_bytes: int = MAX_VIDEO_BYTES,
+    extra: dict[str, Any] | None = None,
+) -> Media:
     if upload is None or not upload.data:
         raise BdError("missing_param", f"缺少文件{kind}")
     if kind == "video":
         if upload.ext not in VIDEO_EXTS and not upload.content_type.startswith("video/"):
             raise BdError("bad_param", "视频格式不支持")
-        if len(upload.data) > MAX_VIDEO_BYTES:
+        if len(upload.data) > max_video_bytes:
             raise BdError("video_too_large")
         width, height, media_id = 1080, 1920, "v0" + secrets.token_hex(15)
     else:
@@ -343,6 +372,7 @@ def _upload_media(state: SandboxState, platform: str, account: Account, upload: 
         created_at=state.now(),
         width=width,
         height=height,
+        extra=dict(extra or {}),
     )
     return state.add_media(media, upload.data)
 
@@ -389,6 +419,62 @@ def _json() -> dict[str, Any]:
     if body is None:
         raise BdError("bad_param", "请求体必须是JSON")
     return body
+
+
+# ---- chunked video upload (Douyin) -------------------------------------------------------
+@dataclass
+class PartUpload:
+    """One chunked upload in progress: the parts received so far, in order (part n at n-1)."""
+
+    upload_id: str
+    platform: str
+    account: Account
+    created_at: float
+    filename: str = ""
+    content_type: str = ""
+    parts: list[bytes] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return sum(len(part) for part in self.parts)
+
+
+#: Uploads in progress per sandbox, kept in memory only (an upload_id is short-lived on the
+#: real platform too). A reset replaces the accounts, which orphans the uploads (see _part_upload).
+_PART_UPLOADS: weakref.WeakKeyDictionary[SandboxState, dict[str, PartUpload]] = weakref.WeakKeyDictionary()
+
+
+def _part_uploads(state: SandboxState) -> dict[str, PartUpload]:
+    uploads = _PART_UPLOADS.setdefault(state, {})
+    for upload_id, upload in list(uploads.items()):
+        if state.account(upload.platform, upload.account.uid) is not upload.account:
+            del uploads[upload_id]  # the sandbox was reset since the upload started
+    return uploads
+
+
+def _new_upload_id(uploads: dict[str, PartUpload]) -> str:
+    """Standard base64 (``+``, ``/``, ``=``), so a client must URL-encode it in the query."""
+    while True:
+        upload_id = base64.b64encode(secrets.token_bytes(31)).decode("ascii")
+        if upload_id not in uploads:
+            return upload_id
+
+
+def _part_upload(state: SandboxState, account: Account, upload_id: str) -> PartUpload:
+    if not upload_id:
+        raise BdError("missing_param", "缺少参数upload_id")
+    upload = _part_uploads(state).get(upload_id)
+    if upload is None or upload.platform != account.platform or upload.account is not account:
+        raise BdError("bad_upload_id")
+    return upload
+
+
+def _part_param(name: str) -> str:
+    """``upload_id``/``part_number`` from the query string (as documented), else the form or JSON body."""
+    value = request.args.get(name) or request.form.get(name)
+    if not value:
+        value = (json_body() or {}).get(name)
+    return "" if value is None else str(value)
 
 
 def make_blueprint(platform: str) -> Blueprint:
@@ -547,6 +633,70 @@ def make_blueprint(platform: str) -> Blueprint:
             ident = "video_id" if kind == "video" else "image_id"
             return reply(platform, {key: {ident: media.media_id, "width": media.width, "height": media.height}})
 
+    def init_video_part_upload() -> Response:
+        state = get_state()
+        with state.lock:
+            account = _user(state, platform)
+            uploads = _part_uploads(state)
+            upload_id = _new_upload_id(uploads)
+            uploads[upload_id] = PartUpload(upload_id, platform, account, state.now())
+            return reply(platform, {"upload_id": upload_id})
+
+    def upload_video_part() -> Response:
+        data = read_upload("video")
+        state = get_state()
+        with state.lock:
+            account = _user(state, platform)
+            upload = _part_upload(state, account, _part_param("upload_id"))
+            raw_number = _part_param("part_number")
+            if not raw_number:
+                raise BdError("missing_param", "缺少参数part_number")
+            try:
+                number = int(raw_number)
+            except ValueError as exc:
+                raise BdError("bad_param", "part_number必须是正整数") from exc
+            if number < 1:
+                raise BdError("bad_param", "part_number必须是正整数")
+            expected = len(upload.parts) + 1
+            if number > expected:
+                raise BdError("part_out_of_order", f"分片序号不连续：应上传第{expected}片，收到第{number}片")
+            if data is None or not data.data:
+                raise BdError("missing_param", "缺少文件video")
+            if len(data.data) > MAX_PART_BYTES:
+                raise BdError("bad_param", "分片不能超过100MB")
+            replaced = len(upload.parts[number - 1]) if number < expected else 0
+            if upload.size - replaced + len(data.data) > MAX_CHUNKED_VIDEO_BYTES:
+                raise BdError("video_too_large")
+            if number == expected:
+                upload.parts.append(data.data)
+            else:  # a retried part replaces the one received before
+                upload.parts[number - 1] = data.data
+            if number == 1:
+                upload.filename, upload.content_type = data.filename, data.content_type
+            return reply(platform, {})
+
+    def complete_video_part_upload() -> Response:
+        state = get_state()
+        with state.lock:
+            account = _user(state, platform)
+            upload = _part_upload(state, account, _part_param("upload_id"))
+            if not upload.parts:
+                raise BdError("parts_missing")
+            whole = Upload(upload.filename, upload.content_type, b"".join(upload.parts))
+            media = _upload_media(
+                state,
+                platform,
+                account,
+                whole,
+                "video",
+                max_video_bytes=MAX_CHUNKED_VIDEO_BYTES,
+                extra={"upload": "chunked", "parts": len(upload.parts)},
+            )
+            del _part_uploads(state)[upload.upload_id]
+            return reply(
+                platform, {"video": {"video_id": media.media_id, "width": media.width, "height": media.height}}
+            )
+
     def create_video() -> Response:
         body = _json()
         state = get_state()
@@ -643,6 +793,9 @@ def make_blueprint(platform: str) -> Blueprint:
     if platform == "douyin":
         new = "/api/douyin/v1/video"
         add(f"{new}/upload_video/", "upload_video", lambda: upload("video", "video"), ["POST"])
+        add(f"{new}/init_video_part_upload/", "init_video_part_upload", init_video_part_upload, ["POST"])
+        add(f"{new}/upload_video_part/", "upload_video_part", upload_video_part, ["POST"])
+        add(f"{new}/complete_video_part_upload/", "complete_video_part_upload", complete_video_part_upload, ["POST"])
         add(f"{new}/create_video/", "create_video", create_video, ["POST"])
         add(f"{new}/upload_image/", "upload_image", lambda: upload("image", "image"), ["POST"])
         add(f"{new}/create_image_text/", "create_image_text", create_image_text, ["POST"])

@@ -14,7 +14,17 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-ERRORS: tuple[str, ...] = ("rate_limit", "server_error", "timeout", "token_expired", "content_rejected", "banned")
+#: ``rate_limit_minute`` is WeChat's per-minute 45011; platforms without a separate
+#: per-minute code answer it like ``rate_limit``.
+ERRORS: tuple[str, ...] = (
+    "rate_limit",
+    "rate_limit_minute",
+    "server_error",
+    "timeout",
+    "token_expired",
+    "content_rejected",
+    "banned",
+)
 FAULT_PLATFORMS: tuple[str, ...] = ("wechat", "weibo", "douyin", "toutiao", "*")
 
 

@@ -75,6 +75,7 @@ ERRMSG: dict[int, str] = {
 
 FAULT_CODES: dict[str, int] = {
     "rate_limit": 45009,
+    "rate_limit_minute": 45011,
     "server_error": -1,
     "token_expired": 42001,
     "content_rejected": 53503,

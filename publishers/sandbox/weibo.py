@@ -80,6 +80,7 @@ HTTP_STATUS: dict[int, int] = {
 }
 FAULT_CODES: dict[str, int] = {
     "rate_limit": 10023,
+    "rate_limit_minute": 10023,
     "server_error": 10001,
     "token_expired": 21327,
     "content_rejected": 20021,
@@ -135,7 +136,7 @@ def _faults() -> Response | None:
 
 def _fault_response(hit: FaultHit, path: str) -> Response:
     code = FAULT_CODES[hit.error]
-    if hit.error == "rate_limit" and normalise(path).endswith("statuses/share"):
+    if hit.error in ("rate_limit", "rate_limit_minute") and normalise(path).endswith("statuses/share"):
         code = 20016
     return _error_response(code, ERRORS[code].format(""))
 

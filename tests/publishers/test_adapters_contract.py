@@ -37,6 +37,8 @@ from publishers.sandbox import create_sandbox_app
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 512
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 512
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x01" * 4096
+#: Every byte position distinguishable, so a misordered or dropped part changes the result.
+BIG_MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(i % 251 for i in range(4500))
 CANONICAL = "https://gov.example.cn/news/2024/0001.html"
 
 
@@ -134,6 +136,14 @@ def video_content(caption: str = "防汛安全提示", **kw: Any) -> ContentInpu
     return ContentInput(title=caption, media=(MediaFile("tips.mp4", "video/mp4", MP4),), **kw)
 
 
+def assert_until_window_end(retry_after: float, scope: str) -> None:
+    """``retry_after`` is the time left in the current minute/hour/day window (Beijing time)."""
+    size = {"minute": 60, "hour": 3600, "day": 86400}[scope]
+    assert 0 < retry_after <= size
+    diff = (retry_after - window(scope, time.time())[1]) % size  # modulo: the window may roll over
+    assert min(diff, size - diff) < 2
+
+
 def poll(adapter: Any, creds: Credentials, post_id: str, tries: int = 6) -> PublishResult:
     result = adapter.status(creds, post_id)
     for _ in range(tries):
@@ -229,6 +239,21 @@ def test_wechat_rate_limit(sim: Simulator) -> None:
     assert info.value.code == "45009"
     assert info.value.scope == "day"
     assert info.value.retry_after == pytest.approx(window("day", time.time())[1], abs=5)
+
+
+def test_wechat_minute_rate_limit(sim: Simulator) -> None:
+    creds = sim.account("wechat")
+    adapter = sim.adapter("wechat")
+    sim.fault("wechat", "freepublish/submit", "rate_limit_minute")
+    with pytest.raises(RateLimited) as info:
+        adapter.publish(creds, adapter.render(wechat_article()).post)
+    assert info.value.code == "45011"
+    assert info.value.scope == "minute"
+    assert info.value.retryable
+    assert_until_window_end(info.value.retry_after, "minute")
+    assert sim.posts("wechat") == []
+    # The next minute (here: the next call, the fault being used up) goes through.
+    assert adapter.publish(creds, adapter.render(wechat_article()).post).state == "pending"
 
 
 def test_wechat_daily_submit_quota(sim: Simulator) -> None:
@@ -462,6 +487,82 @@ def test_douyin_image_text(sim: Simulator) -> None:
     assert len(stored["media"]) == 2
 
 
+def test_douyin_chunked_upload(sim: Simulator) -> None:
+    creds = sim.account("douyin")
+    changed: list[Credentials] = []
+    adapter = sim.adapter(
+        "douyin", options={"chunk_threshold": 1000, "chunk_size": 1000}, on_credentials_changed=changed.append
+    )
+    content = ContentInput(title="分片上传", media=(MediaFile("big.mp4", "video/mp4", BIG_MP4),))
+    rendered = adapter.render(content)
+    assert rendered.ok, rendered.problems
+    # An expired token on a part: refreshed, the part re-sent, the upload carries on.
+    sim.fault("douyin", "video/upload_video_part", "token_expired")
+    created = adapter.publish(creds, rendered.post)
+    assert created.state == "pending"
+    assert len(changed) == 1
+    assert poll(adapter, creds, created.post_id).state == "published"
+
+    (stored,) = sim.posts("douyin")
+    assert stored["post_id"] == created.post_id
+    assert stored["kind"] == "video"
+    (video_id,) = stored["media"]
+    assert stored["extra"]["video_id"] == video_id
+    assembled = sim.http.get(f"{sim.base}/_sandbox/media/{video_id}", timeout=10)
+    assert assembled.status_code == 200
+    assert len(assembled.content) == len(BIG_MP4) == 4512  # 5 parts: 4 × 1000 + 512
+    assert assembled.content == BIG_MP4
+
+
+def test_douyin_chunked_upload_validation(sim: Simulator) -> None:
+    """The sandbox's part checks answer the platform's invalid-parameter code, 28001007."""
+    creds = sim.account("douyin")
+    base = f"{sim.base}/douyin/api/douyin/v1/video"
+    headers = {"access-token": str(creds.access_token)}
+
+    def call(name: str, part: bytes | None = None, **params: Any) -> dict[str, Any]:
+        files = {"video": ("big.mp4", part, "video/mp4")} if part is not None else None
+        resp = sim.http.post(
+            f"{base}/{name}/",
+            params={"open_id": creds.open_id, **params},
+            headers=headers,
+            files=files,
+            json=None if files else {},
+            timeout=10,
+        )
+        assert resp.status_code == 200  # business errors are HTTP 200
+        return resp.json()
+
+    def err(body: dict[str, Any]) -> tuple[int, str]:
+        return body["err_no"], body["err_msg"]
+
+    upload_id = call("init_video_part_upload")["data"]["upload_id"]
+    assert err(call("upload_video_part", b"x", upload_id="no-such-upload", part_number=1))[0] == 28001007
+    assert err(call("complete_video_part_upload", upload_id="no-such-upload"))[0] == 28001007
+    assert err(call("complete_video_part_upload", upload_id=upload_id)) == (28001007, "尚未上传任何分片，无法完成上传")
+    code, message = err(call("upload_video_part", BIG_MP4[1000:], upload_id=upload_id, part_number=2))
+    assert code == 28001007
+    assert "应上传第1片" in message
+    assert err(call("upload_video_part", BIG_MP4[:1000], upload_id=upload_id, part_number=1)) == (0, "")
+    assert err(call("upload_video_part", BIG_MP4[3000:], upload_id=upload_id, part_number=3))[0] == 28001007
+    assert err(call("upload_video_part", BIG_MP4[1000:], upload_id=upload_id, part_number=2)) == (0, "")
+    assert err(call("upload_video_part", BIG_MP4[1000:], upload_id=upload_id, part_number=2)) == (0, "")  # resent
+    other = sim.account("douyin", uid="dy_other")
+    foreign = sim.http.post(
+        f"{base}/complete_video_part_upload/",
+        params={"open_id": other.open_id, "upload_id": upload_id},
+        headers={"access-token": str(other.access_token)},
+        json={},
+        timeout=10,
+    ).json()
+    assert foreign["err_no"] == 28001007  # another account's upload_id is unknown to it
+    done = call("complete_video_part_upload", upload_id=upload_id)
+    assert done["err_no"] == 0
+    video_id = done["data"]["video"]["video_id"]
+    assert sim.http.get(f"{sim.base}/_sandbox/media/{video_id}", timeout=10).content == BIG_MP4
+    assert call("complete_video_part_upload", upload_id=upload_id)["err_no"] == 28001007  # used up
+
+
 def test_douyin_pattern_credentials_from_the_demo_seed(sim: Simulator) -> None:
     creds = Credentials(
         client_key="demo",
@@ -627,10 +728,13 @@ def test_toutiao_errors(sim: Simulator) -> None:
     sim.fault("toutiao", "toutiao/video/create", "rate_limit")
     with pytest.raises(RateLimited) as limited:
         adapter.publish(creds, post)
-    assert limited.value.scope == "minute"
+    assert (limited.value.code, limited.value.scope) == ("28003018", "minute")
+    assert_until_window_end(limited.value.retry_after, "minute")
     sim.fault("toutiao", "toutiao/video/create", "content_rejected")
-    with pytest.raises(ContentRejected):
+    with pytest.raises(ContentRejected) as rejected:
         adapter.publish(creds, post)
+    assert rejected.value.code == "2111001"
+    assert not rejected.value.retryable
     sim.fault("toutiao", "toutiao/video/list", "server_error", http_status=500)
     with pytest.raises(TransientError):
         adapter.recent_posts(creds)

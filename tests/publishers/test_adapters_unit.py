@@ -1145,6 +1145,23 @@ def test_bytedance_rate_limit_scopes() -> None:
     assert adapter._error_for(28003017).scope == "day"
 
 
+@pytest.mark.parametrize(
+    ("platform", "url"), [("douyin", f"{DYV}/video_list/"), ("toutiao", f"{TT}/toutiao/video/list/")]
+)
+@pytest.mark.parametrize("body", [{"message": "error"}, {"message": "error", "data": {"description": "失败"}}])
+def test_bytedance_bare_error_message_is_transient(
+    mocked: responses.RequestsMock, platform: str, url: str, body: dict[str, Any]
+) -> None:
+    """A legacy ``{"message":"error"}`` without an error_code is -1: retry with backoff."""
+    mocked.get(url, json=body)
+    with pytest.raises(TransientError) as info:
+        make(platform).recent_posts(Credentials(access_token="act.x", open_id="o"))
+    assert type(info.value) is TransientError
+    assert info.value.code == "-1"
+    assert info.value.retryable
+    assert not info.value.needs_reauth
+
+
 # =========================================================================== Toutiao
 
 
