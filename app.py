@@ -202,12 +202,14 @@ def _register_cli(app: APIFlask) -> None:
     from audit.cli import audit_cli
     from auth.cli import users_cli
     from demo import seed_demo_command
+    from publishers.cli import credentials_cli
     from registry.cli import registry_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(registry_cli)
+    app.cli.add_command(credentials_cli)
 
     from registry.discovery_cli import discovery_cli, monitoring_cli
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from apiflask import APIBlueprint
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from auth.models import Role
 from auth.scoping import current_user, ensure_visible, get_scoped, scope_filter
@@ -15,8 +15,8 @@ from common.errors import ApiError, Forbidden, NotFound
 from common.timefmt import CN_TZ
 from extensions import db
 from moderation.models import CONTENT_STATUS_LABELS, Content, ContentStatus
-from publishers import channels, credentials, service
-from publishers.models import DELIVERY_STATUS_LABELS, AccountCredential, Delivery, DeliveryStatus
+from publishers import channels, credential_admin, credentials, service
+from publishers.models import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus
 from publishers.schemas import (
     CredentialsIn,
     CredentialsStatusOut,
@@ -172,19 +172,7 @@ def credential_status(account_id: int) -> Any:
 
 
 def _credential_status(account: Account) -> dict[str, Any]:
-    row = db.session.scalar(sa.select(AccountCredential).where(AccountCredential.account_id == account.id))
-    fields: list[str] = []
-    if row is not None:
-        try:
-            fields = sorted(credentials.get_credentials(account.id))
-        except credentials.CredentialsUnavailable:
-            fields = []
-    return {
-        "account_id": account.id,
-        "configured": row is not None,
-        "needs_reauth": bool(row and row.needs_reauth),
-        "fields": fields,
-    }
+    return credential_admin.status(account)
 
 
 # ----------------------------------------------------------------------------- pages
@@ -216,8 +204,9 @@ def _page_action(content_id: int, action: Any) -> Any:
 
 @pages.post("/contents/<int:content_id>/withdraw")
 def withdraw_page(content_id: int) -> Any:
+    content = get_scoped(Content, content_id)  # outside the scope: 404, not a flash
+
     def act() -> None:
-        content = get_scoped(Content, content_id)
         _require_publisher()
         service.withdraw_content(content, request.form.get("reason", ""), current_user())
         flash("已撤回：未发送的已取消，已发布的正在各平台删除", "success")
@@ -247,6 +236,49 @@ def manual_done_page(delivery_id: int) -> Any:
         flash("已记录人工处理完成", "success")
 
     return _page_action(delivery.content_id, act)
+
+
+def _require_admin_for_credentials() -> None:
+    if not current_user().has_role(Role.admin):
+        raise Forbidden("只有管理员可以设置平台凭据")
+
+
+@pages.post("/accounts/<int:account_id>/credentials")
+def account_credentials_page(account_id: int) -> Any:
+    """The admin form on the account page: set (replace) the account's platform credentials."""
+    account = get_scoped(Account, account_id)
+    _require_admin_for_credentials()
+    spec = credential_admin.fields_for(account.platform.value)
+    names = [*spec[0], *spec[1]] if spec else []
+    try:
+        values = credential_admin.clean(account.platform.value, {n: request.form.get(n, "") for n in names})
+        credentials.set_credentials(account.id, values, actor=current_user())
+        db.session.commit()
+    except ApiError as exc:
+        db.session.rollback()
+        flash(f"平台凭据未保存：{exc.message}", "error")
+    else:
+        labels = "、".join(credential_admin.FIELD_LABELS.get(n, n) for n in sorted(values))
+        flash(f"已保存平台凭据（加密保存，不再显示）：{labels}", "success")
+    return redirect(url_for("registry.account_page", account_id=account.id, _anchor="credentials"))
+
+
+@pages.app_context_processor
+def _credential_panel() -> dict[str, Any]:
+    """``credential_panel(account_id)`` for the account page: names and 已设置/未设置 only, admins only."""
+
+    def credential_panel(account_id: int) -> dict[str, Any] | None:
+        user = g.get("user")
+        if user is None or not user.has_role(Role.admin):
+            return None
+        account = get_scoped(Account, account_id)
+        return {
+            **credential_admin.status(account),
+            "form_fields": credential_admin.form_fields(account.platform.value),
+            "labels": credential_admin.FIELD_LABELS,
+        }
+
+    return {"credential_panel": credential_panel}
 
 
 @pages.get("/calendar")
