@@ -7,12 +7,20 @@ SQLAlchemy transport on a second SQLite file) and the sandbox platforms on 127.0
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from common import workdays
 
 ROOT = Path(__file__).resolve().parent
 INSTANCE = ROOT / "instance"
+
+
+class ConfigError(ValueError):
+    """A bad environment variable. The message names the variable; create_app() fails with it."""
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -21,16 +29,108 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def _flag(name: str, default: bool) -> bool:
+    """A strict boolean: 1/true/yes/on or 0/false/no/off; anything else is a ConfigError."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    word = raw.strip().lower()
+    if word not in TRUE_WORDS | FALSE_WORDS:
+        raise ConfigError(f"{name}={raw!r}：须为 true/false（也可 1/0、yes/no、on/off）")
+    return word in TRUE_WORDS
+
+
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}：须为整数") from None
+
+
+def _split(raw: str) -> list[str]:
+    return [part.strip() for part in raw.replace("，", ",").split(",")]
+
+
+# The three reviews (moderation.review.STAGES), repeated here so config imports nothing of the app.
+REVIEW_STAGES = (1, 2, 3)
+
+
+def _review_overdue_hours(name: str = "REVIEW_OVERDUE_HOURS", default: int = 24) -> float | tuple[float, ...]:
+    """One number for every stage ("24") or one per stage ("24,24,48" = 初审,复审,终审); hours > 0."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    usage = f"{name}={raw!r}：须为一个小时数（各环节相同，如 24）或按初审,复审,终审的三个小时数（如 24,24,48）"
+    parts = _split(raw)
+    if len(parts) not in (1, len(REVIEW_STAGES)):
+        raise ConfigError(usage)
+    hours: list[float] = []
+    for part in parts:
+        try:
+            value = float(part)
+        except ValueError:
+            raise ConfigError(usage) from None
+        if not math.isfinite(value) or value <= 0:
+            raise ConfigError(f"{usage}；每个值须大于 0")
+        hours.append(int(value) if value.is_integer() else value)
+    return hours[0] if len(hours) == 1 else tuple(hours)
+
+
+def _review_superior_unit_stages(name: str = "REVIEW_SUPERIOR_UNIT_STAGES") -> tuple[int, ...]:
+    """Stages a reviewer of an ancestor unit may decide: "1,2,3" (default), "3", or "none"."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return REVIEW_STAGES
+    if raw.strip().lower() == "none":
+        return ()
+    usage = f"{name}={raw!r}：须为逗号分隔的审核环节 1、2、3（如 3 或 2,3），或 none（只由本单位审核）"
+    stages: set[int] = set()
+    for part in _split(raw):
+        if part not in {str(s) for s in REVIEW_STAGES}:
+            raise ConfigError(usage)
+        stages.add(int(part))
+    return tuple(sorted(stages))
+
+
+def _url(name: str, default: str) -> str:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name}={raw!r}：须为 http:// 或 https:// 开头的地址")
+    return raw.strip().rstrip("/")
+
+
+def _holidays_file(name: str = "EXTRA_HOLIDAYS_FILE") -> str:
+    """The office's extra holidays/adjusted workdays; read now so a bad file fails at startup."""
+    raw = os.environ.get(name)
+    path = str(workdays.DEFAULT_EXTRA_FILE) if raw is None else raw.strip()
+    if path:
+        try:
+            workdays.load_extra(path)
+        except workdays.HolidayFileError as exc:
+            raise ConfigError(f"{name}：{exc}") from None
+    return path
 
 
 def from_env() -> dict[str, Any]:
-    """Read the configuration now (not at import time)."""
+    """Read the configuration now (not at import time); a bad value raises ConfigError naming it."""
     env = os.environ.get
     sandbox_port = _int("SANDBOX_PORT", 5100)
     sandbox_base = env("SANDBOX_URL", f"http://127.0.0.1:{sandbox_port}")
+    toutiao_base = env("TOUTIAO_BASE_URL", f"{sandbox_base}/toutiao")
+    # The 2018 article call lives on mp.toutiao.com; the sandbox serves it under /toutiao-mp.
+    toutiao_legacy_default = (
+        f"{sandbox_base}/toutiao-mp" if toutiao_base.startswith(sandbox_base) else "https://mp.toutiao.com"
+    )
     return {
         "SECRET_KEY": env("SECRET_KEY", "dev-only-change-me"),
         "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL", f"sqlite:///{INSTANCE / 'govmedia.sqlite'}"),
@@ -48,13 +148,20 @@ def from_env() -> dict[str, Any]:
             "wechat": env("WECHAT_BASE_URL", f"{sandbox_base}/wechat"),
             "weibo": env("WEIBO_BASE_URL", f"{sandbox_base}/weibo"),
             "douyin": env("DOUYIN_BASE_URL", f"{sandbox_base}/douyin"),
-            "toutiao": env("TOUTIAO_BASE_URL", f"{sandbox_base}/toutiao"),
+            "toutiao": toutiao_base,
         },
         "PUBLIC_BASE_URL": env("PUBLIC_BASE_URL", "https://gov.example.cn"),
         "WEIBO_RIP": env("WEIBO_RIP", "127.0.0.1"),
         # Per-adapter options (docs/adapters.md). Covers go up as permanent "image" material,
         # which accepts PNG/JPEG up to 10 MB (a "thumb" must be a JPEG under 64 KB).
-        "ADAPTER_OPTIONS": {"wechat": {"thumb_material_type": env("WECHAT_THUMB_MATERIAL_TYPE", "image")}},
+        # Toutiao articles through the unverified 2018 legacy call only when switched on.
+        "ADAPTER_OPTIONS": {
+            "wechat": {"thumb_material_type": env("WECHAT_THUMB_MATERIAL_TYPE", "image")},
+            "toutiao": {
+                "legacy_articles": _flag("TOUTIAO_LEGACY_ARTICLES", False),
+                "legacy_base_url": _url("TOUTIAO_LEGACY_BASE_URL", toutiao_legacy_default),
+            },
+        },
         "SCHEDULER_INTERVAL_SECONDS": _int("SCHEDULER_INTERVAL_SECONDS", 3),
         "SCHEDULER_HEARTBEAT_STALE_SECONDS": _int("SCHEDULER_HEARTBEAT_STALE_SECONDS", 60),
         # Local rules (DOMAIN.md [L]): settings, not constants.
@@ -63,8 +170,10 @@ def from_env() -> dict[str, Any]:
         "INACTIVE_WARN_DAYS": _int("INACTIVE_WARN_DAYS", 7),
         "INACTIVE_VETO_DAYS": _int("INACTIVE_VETO_DAYS", 14),
         "ZOMBIE_DAYS": _int("ZOMBIE_DAYS", 90),
-        "REVIEW_OVERDUE_HOURS": _int("REVIEW_OVERDUE_HOURS", 24),
+        "REVIEW_OVERDUE_HOURS": _review_overdue_hours(),
+        "REVIEW_SUPERIOR_UNIT_STAGES": _review_superior_unit_stages(),
         "FINDING_DEADLINE_WORKDAYS": _int("FINDING_DEADLINE_WORKDAYS", 5),
+        "EXTRA_HOLIDAYS_FILE": _holidays_file(),
         "MONITOR_INTERVAL_HOURS": _int("MONITOR_INTERVAL_HOURS", 24),
         "MONITOR_RATE_PER_MINUTE": _int("MONITOR_RATE_PER_MINUTE", 30),
         "MONITOR_RECENT_POSTS": _int("MONITOR_RECENT_POSTS", 50),
