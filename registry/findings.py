@@ -12,8 +12,9 @@ decides what happens:
   Then it is reopened and the earlier decision is kept in ``evidence["history"]``.
 
 Actions of the 网信办 (auditor/admin): ``confirm`` sets a deadline for the unit in working days
-(``FINDING_DEADLINE_WORKDAYS``), ``dismiss`` and ``resolve`` need a reason. Every state change is
-written to the audit log. Services flush; the caller commits.
+(``FINDING_DEADLINE_WORKDAYS``), ``dismiss`` and ``resolve`` need a reason; ``resolve`` may carry a
+remedy that does the work through the registry's services (:mod:`registry.findings_remedies`).
+Every state change is written to the audit log. Services flush; the caller commits.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -30,14 +31,28 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 
 from audit import service as audit
-from auth.models import User
+from auth.models import Role, User
+from auth.scoping import scope_filter
 from common.db import utcnow
 from common.errors import Conflict, Invalid
 from common.workdays import add_workdays
 from extensions import db
-from registry.models import FINDING_LABELS, PLATFORM_LABELS, Finding, FindingKind, FindingStatus, Platform
+from registry.models import (
+    FINDING_LABELS,
+    PLATFORM_LABELS,
+    Account,
+    DiscoveredAccount,
+    Finding,
+    FindingKind,
+    FindingStatus,
+    Platform,
+)
 
 CN_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+# Who sees findings and reports (operators: their own units, read-only); who works them.
+VIEW_ROLES = (Role.operator, Role.auditor, Role.admin)
+MAX_EXPORT_ROWS = 50_000
 
 ACTIVE_STATUSES = (FindingStatus.open, FindingStatus.confirmed)
 CLOSED_STATUSES = (FindingStatus.dismissed, FindingStatus.resolved)
@@ -310,13 +325,32 @@ def _snapshot(f: Finding) -> dict[str, Any]:
     }
 
 
-def act(finding: Finding, action: str, actor: User, reason: str | None = None) -> Finding:
-    """Apply ``confirm`` / ``dismiss`` / ``resolve`` (role and scope are checked by the view)."""
-    if action not in ACTIONS:
-        raise Invalid(f"未知操作：{action}", details={"action": [f"可选：{', '.join(ACTIONS)}"]})
+Remedy = Callable[[Finding], dict[str, Any]]
+
+
+def check_reason(action: str, reason: str | None) -> str | None:
+    """The stripped reason, or 422 when ``dismiss`` / ``resolve`` lack one (at least 2 characters)."""
     reason = (reason or "").strip() or None
     if action in ("dismiss", "resolve") and (reason is None or len(reason) < 2):
         raise Invalid("请填写原因（至少 2 个字）", details={"reason": ["排除或解决时必须填写原因"]})
+    return reason
+
+
+def act(
+    finding: Finding, action: str, actor: User, reason: str | None = None, *, remedy: Remedy | None = None
+) -> Finding:
+    """Apply ``confirm`` / ``dismiss`` / ``resolve`` (role and scope are checked by the view).
+
+    ``remedy`` (resolve only; see :mod:`registry.findings_remedies`) runs after the reason and
+    the finding's state are checked and before the status changes; it does the work through the
+    registry's services and returns what it did, which goes into the decision and the audit
+    entry. When it raises, the finding is left as it was (the caller rolls back).
+    """
+    if action not in ACTIONS:
+        raise Invalid(f"未知操作：{action}", details={"action": [f"可选：{', '.join(ACTIONS)}"]})
+    if remedy is not None and action != "resolve":
+        raise Invalid("只有“标记已解决”可以附带处置", details={"remedy": ["只能与 resolve 一起使用"]})
+    reason = check_reason(action, reason)
     db.session.refresh(finding, with_for_update=db.session.get_bind().dialect.name == "postgresql")
     if finding.status not in _ALLOWED_FROM[action]:
         raise Conflict(
@@ -324,8 +358,9 @@ def act(finding: Finding, action: str, actor: User, reason: str | None = None) -
             code="finding_state",
             details={"status": finding.status.value, "action": action},
         )
-    now = utcnow()
     before = _snapshot(finding)
+    done = remedy(finding) if remedy is not None else None
+    now = utcnow()
     target = _TARGET[action]
     finding.status = target
     finding.reason = reason
@@ -333,9 +368,13 @@ def act(finding: Finding, action: str, actor: User, reason: str | None = None) -
     if action == "confirm":
         days = setting_int("FINDING_DEADLINE_WORKDAYS", 5)
         finding.due_on = add_workdays(today_cn(), days)
-    finding.evidence = {**(finding.evidence or {}), "decision": _decision(target, actor, reason, now)}
+    decision = _decision(target, actor, reason, now)
+    if done is not None:
+        decision["remedy"] = done
+    finding.evidence = {**(finding.evidence or {}), "decision": decision}
     db.session.flush()
-    audit.record(f"finding:status:{action}", finding, before=before, after=_snapshot(finding), actor=actor)
+    after = _snapshot(finding) | ({"remedy": done, "account_id": finding.account_id} if done is not None else {})
+    audit.record(f"finding:status:{action}", finding, before=before, after=after, actor=actor)
     return finding
 
 
@@ -359,6 +398,36 @@ def resolve_by_system(finding: Finding, reason: str, *, actor_label: str = "syst
 
 
 # ----------------------------------------------------------------------------- views of a finding
+
+
+def listing(user: User, q: dict[str, Any]) -> sa.Select[Any]:
+    """Findings ``user`` may see, filtered by ``q`` (kind, status, unit_id, account_id, platform),
+    open first, then confirmed, resolved, dismissed; newest first within each."""
+    stmt = sa.select(Finding).where(scope_filter(user, Finding.unit_id))
+    if q.get("kind"):
+        stmt = stmt.where(Finding.kind == FindingKind(q["kind"]))
+    if q.get("status"):
+        stmt = stmt.where(Finding.status == FindingStatus(q["status"]))
+    if q.get("unit_id") is not None:
+        stmt = stmt.where(Finding.unit_id == q["unit_id"])
+    if q.get("account_id") is not None:
+        stmt = stmt.where(Finding.account_id == q["account_id"])
+    if q.get("platform"):
+        platform = Platform(q["platform"])
+        stmt = stmt.where(
+            sa.or_(
+                Finding.account_id.in_(sa.select(Account.id).where(Account.platform == platform)),
+                Finding.discovered_id.in_(
+                    sa.select(DiscoveredAccount.id).where(DiscoveredAccount.platform == platform)
+                ),
+            )
+        )
+    status_order = sa.case(
+        {FindingStatus.open: 0, FindingStatus.confirmed: 1, FindingStatus.resolved: 2, FindingStatus.dismissed: 3},
+        value=Finding.status,
+        else_=4,
+    )
+    return stmt.order_by(status_order, Finding.last_seen_at.desc(), Finding.id.desc())
 
 
 def finding_platform(f: Finding) -> str | None:
@@ -442,6 +511,8 @@ EVIDENCE_LABELS = {
     "threshold_days": "阈值（天）",
     "posts_7d": "近7天发文",
     "posts_30d": "近30天发文",
+    "original_posts_30d": "近30天原创发文（平台提供时）",
+    "original_share_30d": "近30天原创占比（平台提供时）",
     "followers": "粉丝数",
     "data_source": "数据来源",
     "last_check": "最近一次检查",

@@ -17,35 +17,35 @@ from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Date, DateTime, Dict, File, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from marshmallow import ValidationError
 
 from auth.models import Role, User
 from auth.scoping import current_user, get_scoped, scope_filter, visible_unit_ids
 from common import jobs
-from common.errors import ApiError, Forbidden
+from common.errors import ApiError, Forbidden, Invalid
 from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
-from registry import discovery, reports
+from registry import discovery, findings_jobs, reports
 from registry import findings as service
+from registry import findings_remedies as remedies
 from registry import jobs as registry_jobs
 from registry.models import (
     FINDING_LABELS,
     PLATFORM_LABELS,
-    Account,
-    DiscoveredAccount,
     Finding,
     FindingKind,
     FindingStatus,
     Platform,
     Unit,
 )
+from registry.service import FIELD_LABELS
 
 api = APIBlueprint("findings_api", __name__, url_prefix="/api/v1", tag="问题线索与报表")
 pages = Blueprint("findings", __name__, url_prefix="/findings")
 reports_pages = Blueprint("reports", __name__, url_prefix="/reports")
 
-VIEW_ROLES = (Role.operator, Role.auditor, Role.admin)
+VIEW_ROLES = service.VIEW_ROLES
 WORK_ROLES = (Role.auditor, Role.admin)
-MAX_EXPORT_ROWS = 50_000
 
 
 def _require(roles: tuple[Role, ...], message: str) -> User:
@@ -110,6 +110,13 @@ class FindingDetail(FindingOut):
     history = List(Dict())
     comparison = Dict(metadata={"description": "台账与平台信息并列对照：registry、platform、rows"})
     actions = List(String(), metadata={"description": "当前用户在当前状态下可执行的操作"})
+    remedies = List(
+        Dict(),
+        metadata={
+            "description": "resolve 可附带的处置：remedy、label、available（现在能否执行）、"
+            "why_not、prefill（预填内容）"
+        },
+    )
 
 
 class ActionIn(Schema):
@@ -118,6 +125,39 @@ class ActionIn(Schema):
         allow_none=True,
         validate=Length(max=2000),
         metadata={"description": "原因；排除（dismiss）和解决（resolve）时必填"},
+    )
+    remedy = String(
+        load_default=None,
+        allow_none=True,
+        validate=OneOf(remedies.REMEDIES),
+        metadata={
+            "description": "resolve 时可选的处置：register（登记入台账，仅 unregistered）、"
+            "close（发起注销，仅 closed_but_active / zombie_90d / inactive_14d）；缺省只标记已解决"
+        },
+    )
+    unit_id = Integer(
+        load_default=None, allow_none=True, metadata={"description": "register：主办单位（缺省为比对出的单位）"}
+    )
+    name = String(
+        load_default=None,
+        allow_none=True,
+        validate=Length(max=200),
+        metadata={"description": "register：账号名称（缺省为平台显示名称）"},
+    )
+    duplicate_reason = String(
+        load_default=None,
+        allow_none=True,
+        validate=Length(max=2000),
+        metadata={"description": "register：该单位在此平台已有在用账号时必填的重复开设理由"},
+    )
+    closure_notice_url = String(
+        load_default=None,
+        allow_none=True,
+        validate=Length(max=500),
+        metadata={"description": "close：停更公告链接（必填）"},
+    )
+    closure_notice_on = Date(
+        load_default=None, allow_none=True, metadata={"description": "close：停更公告日期，默认今天"}
     )
 
 
@@ -180,6 +220,23 @@ class YearQuery(Schema):
     year = Integer(required=True, validate=Range(min=2000, max=2100))
 
 
+class ReportExportIn(Schema):
+    report = String(
+        required=True,
+        validate=OneOf(list(findings_jobs.REPORT_KINDS)),
+        metadata={"description": "compliance 合规情况 / bulletin 季度通报 / annual 年度报表 / findings 问题线索"},
+    )
+    date_from = Date(load_default=None, data_key="from", metadata={"description": "compliance：开始日期"})
+    date_to = Date(load_default=None, data_key="to", metadata={"description": "compliance：结束日期"})
+    quarter = String(load_default=None, metadata={"description": "bulletin：例如 2026Q4"})
+    year = Integer(load_default=None, validate=Range(min=2000, max=2100), metadata={"description": "annual：年份"})
+    kind = String(load_default=None, validate=OneOf([k.value for k in FindingKind]))
+    status = String(load_default=None, validate=OneOf([s.value for s in FindingStatus]))
+    unit_id = Integer(load_default=None)
+    account_id = Integer(load_default=None)
+    platform = String(load_default=None, validate=OneOf([p.value for p in Platform]))
+
+
 class ComplianceOut(Schema):
     period = Dict()
     generated_at = String()
@@ -190,34 +247,6 @@ class ComplianceOut(Schema):
 
 
 # ----------------------------------------------------------------------------- queries
-
-
-def _findings_stmt(user: User, q: dict[str, Any]) -> sa.Select[Any]:
-    stmt = sa.select(Finding).where(scope_filter(user, Finding.unit_id))
-    if q.get("kind"):
-        stmt = stmt.where(Finding.kind == FindingKind(q["kind"]))
-    if q.get("status"):
-        stmt = stmt.where(Finding.status == FindingStatus(q["status"]))
-    if q.get("unit_id") is not None:
-        stmt = stmt.where(Finding.unit_id == q["unit_id"])
-    if q.get("account_id") is not None:
-        stmt = stmt.where(Finding.account_id == q["account_id"])
-    if q.get("platform"):
-        platform = Platform(q["platform"])
-        stmt = stmt.where(
-            sa.or_(
-                Finding.account_id.in_(sa.select(Account.id).where(Account.platform == platform)),
-                Finding.discovered_id.in_(
-                    sa.select(DiscoveredAccount.id).where(DiscoveredAccount.platform == platform)
-                ),
-            )
-        )
-    status_order = sa.case(
-        {FindingStatus.open: 0, FindingStatus.confirmed: 1, FindingStatus.resolved: 2, FindingStatus.dismissed: 3},
-        value=Finding.status,
-        else_=4,
-    )
-    return stmt.order_by(status_order, Finding.last_seen_at.desc(), Finding.id.desc())
 
 
 def _actions_for(user: User, f: Finding) -> list[str]:
@@ -234,16 +263,25 @@ def _detail(user: User, f: Finding) -> dict[str, Any]:
     out = service.finding_dict(f, with_evidence=True)
     out["comparison"] = service.side_by_side(f)
     out["actions"] = _actions_for(user, f)
+    out["remedies"] = remedies.remedies_for(user, f, can_work=user.has_role(*WORK_ROLES))
     return out
+
+
+def _apply_action(finding: Finding, action: str, user: User, data: dict[str, Any]) -> None:
+    """confirm / dismiss / resolve, or resolve with a remedy (then the other fields are its input)."""
+    if action not in service.ACTIONS:
+        raise ApiError(status=404, code="not_found", message=f"未知操作：{action}")
+    remedy = data.get("remedy")
+    if remedy:
+        if action != "resolve":
+            raise Invalid("只有“标记已解决”（resolve）可以附带处置", details={"remedy": ["只能与 resolve 一起使用"]})
+        remedies.resolve(finding, remedy, user, data.get("reason"), data)
+    else:
+        service.act(finding, action, user, data.get("reason"))
 
 
 def _xlsx_response(data: bytes, filename: str) -> Any:
     return send_file(io.BytesIO(data), mimetype=reports.XLSX_MIME, as_attachment=True, download_name=filename)
-
-
-def _export(user: User, q: dict[str, Any]) -> bytes:
-    rows = db.session.scalars(_findings_stmt(user, q).limit(MAX_EXPORT_ROWS)).all()
-    return reports.findings_xlsx([(f, service.finding_platform(f)) for f in rows])
 
 
 # ----------------------------------------------------------------------------- API: findings
@@ -255,7 +293,7 @@ def _export(user: User, q: dict[str, Any]) -> bytes:
 @api.doc(summary="问题线索列表（按类型、状态、单位、平台筛选）", security="BearerAuth")
 def list_findings(q: dict[str, Any]) -> Any:
     user = _viewer()
-    return paginate(_findings_stmt(user, q), q["page"], q["per_page"], service.finding_dict)
+    return paginate(service.listing(user, q), q["page"], q["per_page"], service.finding_dict)
 
 
 @api.get("/findings.xlsx")
@@ -263,7 +301,7 @@ def list_findings(q: dict[str, Any]) -> Any:
 @api.doc(summary="导出问题线索（XLSX）", security="BearerAuth", responses={200: "XLSX 文件"})
 def export_findings(q: dict[str, Any]) -> Any:
     user = _viewer()
-    return _xlsx_response(_export(user, q), f"问题线索_{service.today_cn().isoformat()}.xlsx")
+    return _xlsx_response(*findings_jobs.findings_export(user, q)[:2])
 
 
 @api.get("/findings/<int:finding_id>")
@@ -279,15 +317,16 @@ def get_finding(finding_id: int) -> Any:
 @api.output(FindingDetail)
 @api.doc(
     summary="处理问题线索：confirm（确认并下发整改期限）、dismiss（排除，须填原因）、resolve（已解决，须填原因）",
+    description="resolve 可附带处置：`remedy=register` 以平台所见信息申请开设账号（登记入台账）并关联；"
+    "`remedy=close` 为关联账号提交关停申请（发起注销，须填 closure_notice_url）。"
+    "处置被拒绝（422/409/403）时不做任何更改。",
     security="BearerAuth",
 )
 def finding_action(finding_id: int, action: str, data: dict[str, Any]) -> Any:
     _viewer()
     finding = get_scoped(Finding, finding_id)
     user = _worker()
-    if action not in service.ACTIONS:
-        raise ApiError(status=404, code="not_found", message=f"未知操作：{action}")
-    service.act(finding, action, user, data.get("reason"))
+    _apply_action(finding, action, user, data)
     db.session.commit()
     return _detail(user, finding)
 
@@ -354,8 +393,7 @@ def compliance_report(q: dict[str, Any]) -> Any:
 def compliance_report_xlsx(q: dict[str, Any]) -> Any:
     user = _reporter()
     p = reports.period(q["date_from"], q["date_to"])
-    data = reports.compliance_xlsx(reports.compliance(p, visible_unit_ids(user)))
-    return _xlsx_response(data, f"合规情况_{p.start.isoformat()}_{p.end.isoformat()}.xlsx")
+    return _xlsx_response(*findings_jobs.compliance_file(p, visible_unit_ids(user)))
 
 
 @api.get("/reports/bulletin.xlsx")
@@ -363,8 +401,7 @@ def compliance_report_xlsx(q: dict[str, Any]) -> Any:
 @api.doc(summary="季度检查情况通报（XLSX）", security="BearerAuth", responses={200: "XLSX 文件"})
 def bulletin_report(q: dict[str, Any]) -> Any:
     user = _reporter()
-    p = reports.quarter(q["quarter"])
-    return _xlsx_response(reports.bulletin_xlsx(p, visible_unit_ids(user)), f"季度通报_{q['quarter'].upper()}.xlsx")
+    return _xlsx_response(*findings_jobs.bulletin_file(q["quarter"], visible_unit_ids(user)))
 
 
 @api.get("/reports/annual.xlsx")
@@ -374,15 +411,29 @@ def bulletin_report(q: dict[str, Any]) -> Any:
 )
 def annual_report(q: dict[str, Any]) -> Any:
     user = _reporter()
-    p = reports.year(q["year"])
-    return _xlsx_response(reports.annual_xlsx(p, visible_unit_ids(user)), f"年度报表_政务新媒体_{q['year']}.xlsx")
+    return _xlsx_response(*findings_jobs.annual_file(q["year"], visible_unit_ids(user)))
+
+
+@api.post("/reports/exports")
+@api.input(ReportExportIn, arg_name="data")
+@api.doc(
+    summary="后台生成报表或问题线索导出（XLSX），立即返回 202 和任务",
+    description="report：compliance（from、to）、bulletin（quarter）、annual（year）、findings（筛选条件同问题线索列表）。"
+    "GET /api/v1/jobs/{id} 查看进度；完成后 GET /api/v1/jobs/{id}/file 下载文件。",
+    responses={202: "已排队：返回任务（id、status、progress …），Location 头指向任务"},
+    security="BearerAuth",
+)
+def report_export_job(data: dict[str, Any]) -> Any:
+    user = _reporter()
+    return jobs.accepted(findings_jobs.start(data["report"], user, data))
 
 
 # ----------------------------------------------------------------------------- pages: workbench
 
 
-def _page_query() -> dict[str, Any]:
-    args = request.args
+def _page_query(args: Any = None) -> dict[str, Any]:
+    """Workbench filters from the query string (or a form); anything invalid is ignored."""
+    args = request.args if args is None else args
     q: dict[str, Any] = {}
     if args.get("kind") in {k.value for k in FindingKind}:
         q["kind"] = args["kind"]
@@ -401,7 +452,7 @@ def workbench() -> Any:
     user = _viewer()
     q = _page_query()
     page = max(int(request.args.get("page", "1")), 1) if request.args.get("page", "1").isdigit() else 1
-    result = paginate(_findings_stmt(user, q), page, 50, service.finding_dict)
+    result = paginate(service.listing(user, q), page, 50, service.finding_dict)
     counts = dict(
         db.session.execute(
             sa.select(Finding.status, sa.func.count(Finding.id))
@@ -429,14 +480,63 @@ def workbench() -> Any:
 def detail(finding_id: int) -> Any:
     user = _viewer()
     finding = get_scoped(Finding, finding_id)
+    f = _detail(user, finding)
+    units: list[Unit] = []
+    if any(r["remedy"] == remedies.REGISTER and r["available"] for r in f["remedies"]):
+        units = list(db.session.scalars(sa.select(Unit).where(scope_filter(user, Unit.id)).order_by(Unit.name)))
     return render_template(
         "findings/detail.html",
-        f=_detail(user, finding),
+        f=f,
+        units=units,
+        today=service.today_cn(),
         action_labels=service.ACTION_LABELS,
         evidence_labels=service.EVIDENCE_LABELS,
         status_labels={k.value: v for k, v in service.STATUS_LABELS.items()},
         reopen_labels=service.REOPEN_LABELS,
     )
+
+
+ACTION_FORM_FIELDS = (
+    "reason",
+    "remedy",
+    "unit_id",
+    "name",
+    "duplicate_reason",
+    "closure_notice_url",
+    "closure_notice_on",
+)
+
+
+def _action_form() -> dict[str, Any]:
+    """The page form through the API's schema (same rules, same messages)."""
+    raw = {k: v for k in ACTION_FORM_FIELDS if (v := (request.form.get(k) or "").strip())}
+    try:
+        return ActionIn().load(raw)
+    except ValidationError as exc:
+        raise Invalid("填写的内容有误", details=exc.messages) from exc
+
+
+_FORM_LABELS = {**FIELD_LABELS, "reason": "原因", "remedy": "处置"}
+
+
+def _error_text(exc: ApiError) -> str:
+    """The message, plus the field errors of a 422 (the page has no field-level display)."""
+    details = exc.detail if isinstance(exc.detail, dict) else {}
+    parts = [
+        f"{_FORM_LABELS.get(k, k)}：{'；'.join(str(m) for m in v)}"
+        for k, v in details.items()
+        if isinstance(v, list) and v and all(isinstance(m, str) for m in v)
+    ]
+    return exc.message + ("（" + "；".join(parts) + "）" if parts and exc.status_code == 422 else "")
+
+
+def _done_text(action: str, finding: Finding) -> str:
+    done = ((finding.evidence or {}).get("decision") or {}).get("remedy")
+    if not done:
+        return f"已{service.ACTION_LABELS[action]}"
+    if done["remedy"] == remedies.REGISTER:
+        return f"已登记入台账：账号「{done['account_name']}」已提交开设申请（申请中，待另一位审批人批准），线索已解决"
+    return f"已发起注销：账号「{done['account_name']}」进入停更公告期（拟关停），线索已解决"
 
 
 @pages.post("/<int:finding_id>/act")
@@ -446,15 +546,21 @@ def act(finding_id: int) -> Any:
     action = request.form.get("action", "")
     try:
         user = _worker()
-        if action not in service.ACTIONS:
-            raise ApiError(f"未知操作：{action}")
-        service.act(finding, action, user, request.form.get("reason"))
+        _apply_action(finding, action, user, _action_form())
         db.session.commit()
-        flash(f"已{service.ACTION_LABELS[action]}", "success")
+        flash(_done_text(action, finding), "success")
     except ApiError as exc:
         db.session.rollback()
-        flash(exc.message, "error")
+        flash(_error_text(exc), "error")
     return redirect(url_for("findings.detail", finding_id=finding_id))
+
+
+@pages.post("/export")
+def findings_export_page() -> Any:
+    """The workbench's 导出 XLSX button: a background job, then its progress page."""
+    user = _viewer()
+    job = findings_jobs.start("findings", user, _page_query(request.form))
+    return redirect(url_for("jobs.detail", job_id=job.id))
 
 
 @pages.post("/discovery/import")
@@ -508,3 +614,34 @@ def index() -> Any:
         quarters=[f"{today.year}Q{q}", last_quarter],
         years=[today.year - 1, today.year] if today.month <= 3 else [today.year, today.year - 1],
     )
+
+
+def _form_date(name: str) -> date | None:
+    value = (request.form.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"日期格式不正确：{value}", details={name: ["日期格式应为 YYYY-MM-DD"]}) from None
+
+
+@reports_pages.post("/exports")
+def report_export_page() -> Any:
+    """The report page's download buttons: a background job, then its progress page."""
+    user = _reporter()
+    report = request.form.get("report", "")
+    try:
+        if report not in ("compliance", "bulletin", "annual"):
+            raise Invalid(f"未知的报表：{report}")
+        data = {
+            "date_from": _form_date("from"),
+            "date_to": _form_date("to"),
+            "quarter": request.form.get("quarter"),
+            "year": request.form.get("year"),
+        }
+        job = findings_jobs.start(report, user, data)
+    except ApiError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("reports.index"))
+    return redirect(url_for("jobs.detail", job_id=job.id))
