@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -144,6 +144,9 @@ class Observation:
     last_post_at: datetime | None = None
     posts_7d: int | None = None
     posts_30d: int | None = None
+    # Original (not reposted) posts in the last 30 days and their share, where the platform tells.
+    original_posts_30d: int | None = None
+    original_share_30d: float | None = None
     followers: int | None = None
     posts_count: int | None = None
     profile_url: str | None = None
@@ -152,19 +155,41 @@ class Observation:
     refreshed_credentials: tuple[dict[str, Any], ...] = field(default=(), repr=False)
 
 
-def activity_targets() -> list[int]:
-    """Accounts to check for activity, least recently monitored first."""
-    stmt = (
-        sa.select(Account.id)
+def _activity_stmt(*columns: Any) -> sa.Select[Any]:
+    return (
+        sa.select(*columns)
         .where(Account.status.in_(MONITORED_STATUSES))
         .order_by(Account.monitored_at.is_not(None), Account.monitored_at, Account.id)
     )
-    return list(db.session.scalars(stmt))
+
+
+def _closure_stmt(*columns: Any) -> sa.Select[Any]:
+    return sa.select(*columns).where(Account.status.in_(CLOSED_ACCOUNT_STATUSES)).order_by(Account.id)
+
+
+def activity_targets() -> list[int]:
+    """Accounts to check for activity, least recently monitored first."""
+    return list(db.session.scalars(_activity_stmt(Account.id)))
 
 
 def closure_targets() -> list[int]:
-    stmt = sa.select(Account.id).where(Account.status.in_(CLOSED_ACCOUNT_STATUSES)).order_by(Account.id)
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(_closure_stmt(Account.id)))
+
+
+def _keep(rows: Iterable[Any], only: Iterable[int] | None) -> list[tuple[int, str]]:
+    wanted = set(only) if only is not None else None
+    return [(i, p.value) for i, p in rows if wanted is None or i in wanted]
+
+
+def activity_sweep_targets(only: Iterable[int] | None = None) -> list[tuple[int, str]]:
+    """(account id, platform) of :func:`activity_targets`, in its order, for the sweep to stagger
+    per platform; ``only`` keeps just those accounts (the continuation of a sweep)."""
+    return _keep(db.session.execute(_activity_stmt(Account.id, Account.platform)), only)
+
+
+def closure_sweep_targets(only: Iterable[int] | None = None) -> list[tuple[int, str]]:
+    """(account id, platform) of :func:`closure_targets`, in its order."""
+    return _keep(db.session.execute(_closure_stmt(Account.id, Account.platform)), only)
 
 
 def prepare_probe(account_id: int) -> Probe | None:
@@ -245,9 +270,28 @@ def throttle(
         waited += wait
 
 
-def _count_since(posts: list[Any], now: datetime, days: int) -> int:
+def _since(posts: list[Any], now: datetime, days: int) -> list[Any]:
     start = now - timedelta(days=days)
-    return sum(1 for p in posts if p.created_at is not None and to_naive_utc(p.created_at) >= start)
+    return [p for p in posts if p.created_at is not None and to_naive_utc(p.created_at) >= start]
+
+
+def _count_since(posts: list[Any], now: datetime, days: int) -> int:
+    return len(_since(posts, now, days))
+
+
+def original_posts(posts: Sequence[Any]) -> tuple[int, float] | None:
+    """(original posts, their share) among ``posts`` whose platform says whether they are
+    original (R6, R17: "a higher share of original posts", "1 original post a month").
+
+    A post tells through an ``original`` attribute (True: original, False: a repost/转发;
+    None or missing: the platform does not say). Posts that do not tell are left out of the
+    share; when none tells, the answer is None (unknown), never 0.
+    """
+    flags = [flag for p in posts if (flag := getattr(p, "original", None)) is not None]
+    if not flags:
+        return None
+    originals = sum(1 for flag in flags if flag)
+    return originals, round(originals / len(flags), 3)
 
 
 def _with_adapter_calls(
@@ -345,6 +389,7 @@ def fetch_activity(
         if profile_last is not None and (last is None or profile_last > last):
             last = profile_last
         gone = profile.status in GONE_PLATFORM_STATUSES
+        originals = original_posts(_since(posts, now, 30))
         return Observation(
             account_id=probe.account_id,
             platform=probe.platform,
@@ -357,6 +402,8 @@ def fetch_activity(
             last_post_at=last,
             posts_7d=_count_since(posts, now, 7),
             posts_30d=_count_since(posts, now, 30),
+            original_posts_30d=originals[0] if originals else None,
+            original_share_30d=originals[1] if originals else None,
             followers=profile.followers,
             posts_count=profile.posts_count,
             profile_url=profile.profile_url,
@@ -439,6 +486,7 @@ class CheckOutcome:
     error: dict[str, Any] | None = None
     retry_after: float | None = None
     reachable: bool | None = None
+    original_share_30d: float | None = None  # where the platform tells (see original_posts)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -452,6 +500,7 @@ class CheckOutcome:
             "error": self.error,
             "retry_after": self.retry_after,
             "reachable": self.reachable,
+            "original_share_30d": self.original_share_30d,
         }
 
 
@@ -556,6 +605,7 @@ def apply_activity(obs: Observation, now: datetime | None = None) -> CheckOutcom
 
     outcome = CheckOutcome(account.id, "checked" if obs.ok else "error", days, tuple(k.value for k in wanted))
     outcome.error = obs.error
+    outcome.original_share_30d = obs.original_share_30d if obs.ok else None
     label = "system:monitoring"
     for f in _active_findings(account.id, findings_service.INACTIVITY_KINDS):
         episode = (f.evidence or {}).get("since")
@@ -602,6 +652,10 @@ def apply_activity(obs: Observation, now: datetime | None = None) -> CheckOutcom
             "data_source": source,
             "last_check": _last_check(obs),
         }
+        if obs.ok and obs.original_share_30d is not None:
+            # No column for it in the monitoring cache: shown here, where the platform tells.
+            evidence["original_posts_30d"] = obs.original_posts_30d
+            evidence["original_share_30d"] = obs.original_share_30d
         inputs.append(
             FindingInput(
                 kind=kind,

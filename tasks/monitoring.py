@@ -1,7 +1,8 @@
 """Thin monitoring tasks: load by id, run the registry services, commit between the steps.
 
 Scheduler entry points (``tasks.monitoring:run_activity`` …, see tasks/jobs.py) only push one
-Celery task each; the sweep tasks then enqueue one task per account. Every check is read →
+Celery task each; the sweep tasks then enqueue one task per account, staggered per platform at
+``MONITOR_RATE_PER_MINUTE`` (:func:`stagger`) so that checks rarely meet the rate limit. Every check is read →
 commit → ask the platform (no transaction open) → write → commit, as on SQLite any open
 transaction holds the database's write lock.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from celery import shared_task
@@ -17,12 +20,15 @@ from kombu.exceptions import OperationalError
 
 from extensions import db
 from registry import discovery, monitoring
+from registry.findings import setting_int
 
 log = logging.getLogger("govmedia.monitoring")
 
 # Rate-limit waits longer than this are not retried by this task: the next scheduled sweep
 # checks the account again.
 MAX_COUNTDOWN_SECONDS = 3600
+# Closure verification runs daily (tasks/jobs.py): its checks must fit before the next one.
+CLOSURE_HORIZON_SECONDS = 24 * 3600.0
 
 
 # ----------------------------------------------------------------------------- bodies (also used by tests)
@@ -87,30 +93,97 @@ def check_closure(account_id: int) -> str:
     return outcome.result
 
 
-def _fan_out(task: Any, ids: list[int]) -> int:
+@dataclass(frozen=True)
+class SweepPlan:
+    """When each check of a sweep runs, so that a platform's checks arrive at its rate."""
+
+    now: list[tuple[int, float]]  # (account id, countdown in seconds), within this window
+    later: list[int]  # after this window, before the horizon: the sweep's continuation
+    dropped: list[int]  # beyond the horizon: left to the next scheduled sweep
+
+
+def stagger(
+    targets: Sequence[tuple[int, str]],
+    per_minute: int,
+    *,
+    window: float = MAX_COUNTDOWN_SECONDS,
+    horizon: float | None = None,
+) -> SweepPlan:
+    """Spread checks per platform at the monitoring rate (pure).
+
+    The i-th account of a platform (in ``targets`` order) is due at ``i * 60 / per_minute``
+    seconds. Those due within ``window`` (countdowns we may schedule: the broker's visibility
+    timeout) are queued now with that countdown; those due later but before ``horizon`` (the
+    next scheduled sweep) go to a continuation sweep queued ``window`` seconds from now, which
+    plans them again from 0; the rest wait for the next scheduled sweep (least recently
+    monitored first, so they lead it). ``per_minute`` ≤ 0 means no limit: everything now.
+    """
+    spacing = 60.0 / per_minute if per_minute > 0 else 0.0
+    seen: dict[str, int] = {}
+    now: list[tuple[int, float]] = []
+    later: list[int] = []
+    dropped: list[int] = []
+    for account_id, platform in targets:
+        i = seen.get(platform, 0)
+        seen[platform] = i + 1
+        due = round(i * spacing, 3)
+        if due < window:
+            now.append((account_id, due))
+        elif horizon is None or due < horizon:
+            later.append(account_id)
+        else:
+            dropped.append(account_id)
+    return SweepPlan(now, later, dropped)
+
+
+def _fan_out(task: Any, sweep: Any, targets: list[tuple[int, str]], horizon: float) -> int:
+    """Queue the staggered checks (and the continuation); returns the checks queued."""
+    plan = stagger(targets, setting_int("MONITOR_RATE_PER_MINUTE", 30), horizon=horizon)
     sent = 0
-    for account_id in ids:
+    for account_id, countdown in plan.now:
         try:
-            task.apply_async((account_id,), retry=False)
+            if countdown > 0:
+                task.apply_async((account_id,), countdown=countdown, retry=False)
+            else:
+                task.apply_async((account_id,), retry=False)
         except OperationalError:
-            log.warning("broker unavailable; %d monitoring checks wait for the next sweep", len(ids) - sent)
-            break
+            log.warning("broker unavailable; %d monitoring checks wait for the next sweep", len(targets) - sent)
+            return sent
         sent += 1
+    if plan.later:
+        try:
+            sweep.apply_async(
+                kwargs={"ids": plan.later, "horizon": horizon - MAX_COUNTDOWN_SECONDS},
+                countdown=MAX_COUNTDOWN_SECONDS,
+                retry=False,
+            )
+        except OperationalError:
+            log.warning("broker unavailable; %d monitoring checks wait for the next sweep", len(plan.later))
+    if plan.dropped:
+        log.warning(
+            "%d monitoring checks do not fit before the next sweep at MONITOR_RATE_PER_MINUTE; they lead it",
+            len(plan.dropped),
+        )
     return sent
 
 
 @shared_task(name="tasks.monitoring.activity_sweep")
-def activity_sweep() -> int:
-    ids = monitoring.activity_targets()
+def activity_sweep(ids: list[int] | None = None, horizon: float | None = None) -> int:
+    """Queue every monitored account's check, staggered per platform; ``ids``/``horizon``: a
+    continuation of an earlier sweep (the accounts it could not fit in its window)."""
+    targets = monitoring.activity_sweep_targets(ids)
     db.session.commit()
-    return _fan_out(check_activity, ids)
+    if horizon is None:
+        horizon = setting_int("MONITOR_INTERVAL_HOURS", 24) * 3600.0
+    return _fan_out(check_activity, activity_sweep, targets, horizon)
 
 
 @shared_task(name="tasks.monitoring.closure_sweep")
-def closure_sweep() -> int:
-    ids = monitoring.closure_targets()
+def closure_sweep(ids: list[int] | None = None, horizon: float | None = None) -> int:
+    """Queue every closed account's probe, staggered per platform (runs daily)."""
+    targets = monitoring.closure_sweep_targets(ids)
     db.session.commit()
-    return _fan_out(check_closure, ids)
+    return _fan_out(check_closure, closure_sweep, targets, CLOSURE_HORIZON_SECONDS if horizon is None else horizon)
 
 
 @shared_task(name="tasks.monitoring.discovery_run")
