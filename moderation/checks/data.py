@@ -344,11 +344,11 @@ def _parse_leaders(path: Path | None) -> tuple[dict[str, Leader], list[Entry]]:
             raise DataFileError(path, lineno, f"排序“{rank_s}”应为整数") from exc
         if name in leaders:
             raise DataFileError(path, lineno, f"姓名“{name}”重复")
-        titles = tuple(t.strip() for t in titles_s.replace("，", ",").split(",") if t.strip())
+        titles = tuple(t.strip() for t in re.split(r"[,，、]", titles_s) if t.strip())
         leader = Leader(group, rank, name, titles)
         leaders[name] = leader
         entries.append(Entry("leader", name, "block", group, f"leader:{name}", leader))
-        for wrong_raw in wrong_s.replace("，", ",").split(","):
+        for wrong_raw in re.split(r"[,，、]", wrong_s):
             wrong = wrong_raw.strip()
             if wrong:
                 entries.append(Entry("leader_wrong", wrong, "block", group, f"leader.name:{wrong}", leader))

@@ -82,13 +82,20 @@ class SeriousErrorCheck(Check):
 
 
 _TITLE_WORDS = (
-    "书记|常委|省长|市长|县长|区长|州长|旗长|乡长|镇长|主任|主席|部长|厅长|局长|处长|秘书长|"
+    "总书记|书记|常委|省长|市长|县长|区长|州长|旗长|乡长|镇长|主任|主席|部长|厅长|局长|处长|秘书长|"
     "委员长|委员|总理|院长|检察长|司令员|政委|盟长|专员"
 )
-_TITLE_BEFORE = re.compile(f"(?:常务副|副)?(?:{_TITLE_WORDS})$")
-_TITLE_AFTER = re.compile(f"(?:常务副|副)?(?:{_TITLE_WORDS})")
-_LIST_BREAK = re.compile(r"[。！？；;!?\n]")
-_LIST_GAP = 16
+_TITLE = f"(?:常务副|副)?(?:{_TITLE_WORDS})"
+_TITLE_BEFORE = re.compile(f"{_TITLE}$")
+_TITLE_AFTER = re.compile(_TITLE)
+# Between two names of a listing there are only separators, "同志" or titles: "习近平、李强",
+# "习近平同志和李强同志", "习近平总书记、李强总理", and the formal "…习近平，中共中央政治局常委、
+# 国务院总理李强" (a title phrase ending in a title word right before the next name). Anything
+# else — "李强在讲话中强调，要贯彻习近平总书记……" — is a sentence, not a listing.
+_LIST_SEP = r"(?:[\s\u3000、，,和与及暨]|以及)"
+_LIST_GAP = re.compile(
+    rf"(?:(?:{_TITLE}|同志)*{_LIST_SEP}+(?:[^。！？；;!?\n，,]{{0,40}}?{_TITLE})?)?",
+)
 
 
 class LeaderCheck(Check):
@@ -128,14 +135,14 @@ class LeaderCheck(Check):
             leader: Leader = e.data
             if not leader.titles:
                 continue
-            allowed = {_title_word(t) for t in leader.titles}
+            allowed = {_title_key(_title_word(t)) for t in leader.titles}
             m = _TITLE_BEFORE.search(text, max(0, start - 8), start)
             t_start, t_end = (m.start(), m.end()) if m else (end, end)
             if m is None:
                 m = _TITLE_AFTER.match(text, end)
                 if m is not None:
                     t_start, t_end = m.start(), m.end()
-            if m is None or m.group() in allowed:
+            if m is None or _title_key(m.group()) in allowed:
                 continue
             span_s, span_e = min(start, t_start), max(end, t_end)
             yield Hit(
@@ -143,7 +150,7 @@ class LeaderCheck(Check):
                 span_e,
                 text[span_s:span_e],
                 WARN,
-                f"领导同志职务可能有误：{leader.name}的职务为“{'、'.join(leader.titles)}”",
+                f"领导同志职务可能有误：{leader.name}的职务为“{'、'.join(leader.titles)}”（如系同名的其他人员，可忽略）",
                 f"leader.title:{leader.name}",
                 "、".join(leader.titles),
             )
@@ -178,7 +185,7 @@ class LeaderCheck(Check):
             if run:
                 prev = run[-1]
                 gap = text[prev[1] : hit[0]]
-                if hit[2].data.group != prev[2].data.group or len(gap) > _LIST_GAP or _LIST_BREAK.search(gap):
+                if hit[2].data.group != prev[2].data.group or not _LIST_GAP.fullmatch(gap):
                     yield from flush()
                     run = []
             run.append(hit)
@@ -189,3 +196,8 @@ class LeaderCheck(Check):
 def _title_word(title: str) -> str:
     m = _TITLE_BEFORE.search(title)
     return m.group() if m else title
+
+
+def _title_key(word: str) -> str:
+    """常务副总理 and 副总理 name the same post."""
+    return word.removeprefix("常务")

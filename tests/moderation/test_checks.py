@@ -169,27 +169,178 @@ def test_wrong_form_inside_the_right_form_is_not_flagged(tmp_path: Path) -> None
     assert f.severity == BLOCK
 
 
-# ---------------------------------------------------------------- leaders (placeholder data)
+# ---------------------------------------------------------------- leaders
+# The rules are tested on a made-up list (so they do not depend on who holds which post); the
+# shipped starter list is tested with expectations derived from the file itself.
+
+FAKE_LEADERS = """# 测试用名单
+示例省领导\t1\t示例甲\t示例省委书记\t示列甲,示例呷
+示例省领导\t2\t示例乙\t示例省委副书记,示例省省长\t示列乙
+示例省领导\t3\t示例丙\t示例省委副书记\t示列丙
+示例省领导\t4\t示例丁\t示例省常务副省长、示例省委常委
+"""
 
 
-def test_leader_order_title_and_name(pipe: CheckPipeline) -> None:
-    text = "示例乙、示例甲出席会议。"
-    [f] = of_kind(run(pipe, text), "serious_error")
+@pytest.fixture(scope="module")
+def leader_pipe(tmp_path_factory: pytest.TempPathFactory) -> CheckPipeline:
+    folder = tmp_path_factory.mktemp("leaders")
+    write_data(folder, "leaders.tsv", FAKE_LEADERS)
+    return CheckPipeline(data_dir=folder, reload_interval=None)
+
+
+def leader_findings(pipe: CheckPipeline, text: str) -> list[CheckFinding]:
+    return [f for f in of_kind(run(pipe, text), "serious_error") if f.rule.startswith("leader")]
+
+
+def test_leader_order_title_and_name(leader_pipe: CheckPipeline) -> None:
+    [f] = leader_findings(leader_pipe, "示例乙、示例甲出席会议。")
     assert (f.start, f.end, f.severity) == (0, 7, BLOCK)
     assert f.suggestion == "示例甲、示例乙"
     assert f.rule.startswith("leader.order")
 
-    assert of_kind(run(pipe, "示例甲、示例乙、示例丙出席会议。"), "serious_error") == []
+    assert leader_findings(leader_pipe, "示例甲、示例乙、示例丙出席会议。") == []
     # a different sentence is not a listing
-    assert of_kind(run(pipe, "示例乙主持会议。示例甲讲话。"), "serious_error") == []
+    assert leader_findings(leader_pipe, "示例乙主持会议。示例甲讲话。") == []
 
-    [f] = of_kind(run(pipe, "副省长示例乙指出"), "serious_error")
+    [f] = leader_findings(leader_pipe, "副省长示例乙指出")
     assert (f.text, f.severity, f.rule) == ("副省长示例乙", WARN, "leader.title:示例乙")
-    assert of_kind(run(pipe, "省长示例乙指出"), "serious_error") == []
-    assert of_kind(run(pipe, "省委副书记示例丙指出"), "serious_error") == []
+    assert leader_findings(leader_pipe, "省长示例乙指出") == []
+    assert leader_findings(leader_pipe, "省委副书记示例丙指出") == []
+    # titles may be separated by 、 in the file; 常务副省长 is read as 副省长 and the reverse
+    assert leader_findings(leader_pipe, "副省长示例丁指出") == []
+    assert leader_findings(leader_pipe, "省委常委示例丁指出") == []
 
-    [f] = of_kind(run(pipe, "示列甲同志"), "serious_error")
+    [f] = leader_findings(leader_pipe, "示列甲同志")
     assert (f.text, f.suggestion, f.severity) == ("示列甲", "示例甲", BLOCK)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "示例甲、示例乙、示例丙、示例丁出席会议。",
+        "示例甲 示例乙 示例丙",
+        "示例甲同志和示例乙同志出席。",
+        "示例甲书记、示例乙省长出席。",
+        "省委书记示例甲，省委副书记、省长示例乙，省委副书记示例丙出席。",
+    ],
+)
+def test_leader_listings_in_order(leader_pipe: CheckPipeline, text: str) -> None:
+    assert leader_findings(leader_pipe, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "listing"),
+    [
+        ("示例甲、示例丙、示例乙出席会议。", "示例甲、示例丙、示例乙"),
+        ("示例乙省长、示例甲书记出席。", "示例乙省长、示例甲"),
+        ("示例乙同志和示例甲同志", "示例乙同志和示例甲"),
+        ("省委副书记、省长示例乙，省委书记示例甲出席。", "示例乙，省委书记示例甲"),
+    ],
+)
+def test_leader_listings_out_of_order(leader_pipe: CheckPipeline, text: str, listing: str) -> None:
+    [f] = leader_findings(leader_pipe, text)
+    assert (f.text, f.severity) == (listing, BLOCK)
+    assert f.rule.startswith("leader.order:")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # two names in one sentence that is not a listing: no order finding
+        "示例乙在讲话中强调，要认真贯彻示例甲书记的指示要求。",
+        "示例丙主持会议，示例甲出席并讲话。",
+        "示例乙会见了示例甲",
+    ],
+)
+def test_leader_names_in_a_sentence_are_not_a_listing(leader_pipe: CheckPipeline, text: str) -> None:
+    assert [f for f in leader_findings(leader_pipe, text) if f.rule.startswith("leader.order")] == []
+
+
+def test_leader_wrong_title_pairings(leader_pipe: CheckPipeline) -> None:
+    [f] = leader_findings(leader_pipe, "省长示例甲出席")  # 示例甲 is 书记, 省长 is 示例乙
+    assert (f.text, f.severity, f.rule) == ("省长示例甲", WARN, "leader.title:示例甲")
+    assert f.suggestion == "示例省委书记"
+    [f] = leader_findings(leader_pipe, "示例乙书记出席")  # title after the name
+    assert (f.text, f.severity) == ("示例乙书记", WARN)
+    assert leader_findings(leader_pipe, "示例乙省长出席") == []
+    # no title next to the name, or a word that is no title: nothing to compare
+    assert leader_findings(leader_pipe, "示例乙出席") == []
+    assert leader_findings(leader_pipe, "示例乙主持会议") == []
+
+
+# ---------------------------------------------------------------- the shipped leaders list
+
+SHIPPED_LEADERS = Path(__file__).resolve().parents[2] / "moderation" / "data" / "leaders.tsv"
+
+
+@pytest.fixture(scope="module")
+def shipped_leaders() -> list:
+    from moderation.checks.data import _parse_leaders
+
+    leaders, _entries = _parse_leaders(SHIPPED_LEADERS)
+    return list(leaders.values())
+
+
+def _largest_group(leaders: list) -> list:
+    groups: dict[str, list] = {}
+    for leader in leaders:
+        groups.setdefault(leader.group, []).append(leader)
+    return sorted(max(groups.values(), key=len), key=lambda ld: ld.rank)
+
+
+def test_shipped_leaders_list_is_dated_maintained_and_not_a_placeholder(shipped_leaders: list) -> None:
+    import re
+
+    lines = SHIPPED_LEADERS.read_text(encoding="utf-8").splitlines()
+    header = "\n".join(line for line in lines if line.startswith("#"))
+    assert re.search(r"as of:\s*\d{4}-\d{2}-\d{2}", header), "the list must say when it was last checked"
+    assert "维护" in header and "maintain" in header
+    assert not any("示例" in ld.name for ld in shipped_leaders), "placeholder names shipped"
+    group = _largest_group(shipped_leaders)
+    assert len(group) >= 3 and all(ld.titles for ld in group)
+    assert len({ld.rank for ld in group}) == len(group), "ranks within a group must be distinct"
+
+
+def test_shipped_leaders_order_titles_and_names(pipe: CheckPipeline, shipped_leaders: list) -> None:
+    group = _largest_group(shipped_leaders)
+    names = [ld.name for ld in group]
+    first, second, third = group[:3]
+
+    # the full listing in protocol order, plain and with each leader's first title before the name
+    assert leader_findings(pipe, "、".join(names) + "出席会议。") == []
+    formal = "，".join(f"{ld.titles[0]}{ld.name}" for ld in group) + "出席会议。"
+    assert leader_findings(pipe, formal) == []
+
+    # true positives: two swapped, and the last moved to the front
+    [f] = leader_findings(pipe, f"{second.name}、{first.name}出席会议。")
+    assert (f.severity, f.suggestion) == (BLOCK, f"{first.name}、{second.name}")
+    [f] = leader_findings(pipe, "、".join([names[-1], *names[:-1]]) + "出席会议。")
+    assert f.severity == BLOCK and f.suggestion == "、".join(names)
+    [f] = leader_findings(pipe, f"{third.titles[-1]}{third.name}，{first.titles[0]}{first.name}出席。")
+    assert f.rule.startswith("leader.order:")
+
+    # near miss: the two names in one sentence that is not a listing
+    assert leader_findings(pipe, f"{second.name}在讲话中强调，要深入贯彻{first.name}同志的重要指示精神。") == []
+
+    # wrong title pairing: someone else's (distinct) title next to a name → warn, own title → nothing
+    own = {ld.name: {t[-2:] for t in ld.titles} for ld in group}
+    for leader in group:
+        other = next((t for o in group if o is not leader for t in o.titles if t[-2:] not in own[leader.name]), None)
+        if other is None:
+            continue
+        [f] = leader_findings(pipe, f"{other}{leader.name}出席")
+        assert (f.severity, f.rule) == (WARN, f"leader.title:{leader.name}"), (other, leader.name)
+        assert leader_findings(pipe, f"{leader.titles[-1]}{leader.name}出席") == []
+
+    # the listed mis-writings are blocked with the right name as the suggestion
+    from moderation.checks.data import _parse_leaders
+
+    _leaders, entries = _parse_leaders(SHIPPED_LEADERS)
+    wrong = [e for e in entries if e.kind == "leader_wrong"]
+    assert wrong, "the starter list should carry a few common mis-writings"
+    for entry in wrong:
+        [f] = leader_findings(pipe, f"{entry.term}同志")
+        assert (f.text, f.suggestion, f.severity) == (entry.term, entry.data.name, BLOCK)
 
 
 # ---------------------------------------------------------------- secrecy
