@@ -131,8 +131,24 @@ class ContentVersion(db.Model):
 
 
 class ReviewDecision(enum.StrEnum):
+    """What a ``Review`` row records. ``submit`` is the author's step into the review (stage 0).
+
+    Stored as VARCHAR(32) without a CHECK constraint (``native_enum=False``), so adding a
+    value needs no migration.
+    """
+
+    submit = "submit"
     approve = "approve"
     reject = "reject"
+
+
+REVIEWER_DECISIONS = (ReviewDecision.approve, ReviewDecision.reject)
+REVIEW_DECISION_LABELS = {
+    ReviewDecision.submit: "提交审核",
+    ReviewDecision.approve: "通过",
+    ReviewDecision.reject: "退回",
+}
+SUBMIT_STAGE = 0  # Review.stage of a submit row; 1–3 are 初审/复审/终审
 
 
 class Review(db.Model):

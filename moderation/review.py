@@ -10,7 +10,10 @@ Transitions (``TRANSITIONS``)::
 
 Editing (``moderation.service.update_content``) returns any of these to ``draft``. A refusal
 raises before anything changes: other unit → 404, wrong role or person → 403, wrong state →
-409, bad input → 422. Each step writes a Review row (approve/reject) and an audit entry.
+409, bad input → 422. Each step writes a Review row and an audit entry: submit writes one
+with decision ``submit`` at stage 0 (the submitter, the hash that was submitted), approve and
+reject one at the stage decided. Submit rows are never voided: they record who sent which
+version into review.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from moderation.checks import BLOCK, WARN, CheckFinding, has_blocking
 from moderation.models import (
     CONTENT_STATUS_LABELS,
     DISCLOSURE_LABELS,
+    SUBMIT_STAGE,
     Content,
     ContentKind,
     ContentStatus,
@@ -271,6 +275,18 @@ def _submit(content: Content, actor: User, data: Mapping[str, Any]) -> dict[str,
     content.content_hash = service.content_hash(content)
     service.write_version(content, actor)
     report = service.store_report(content, findings)
+    row = Review(
+        content_id=content.id,
+        version=content.version,
+        stage=SUBMIT_STAGE,
+        reviewer_id=actor.id,
+        decision=ReviewDecision.submit,
+        comment=None,
+        content_hash=content.content_hash,
+        at=utcnow(),
+    )
+    db.session.add(row)
+    db.session.flush()
     return {
         "before": before,
         "after": {
@@ -278,6 +294,7 @@ def _submit(content: Content, actor: User, data: Mapping[str, Any]) -> dict[str,
             "version": content.version,
             "hash": content.content_hash,
             "check_report_id": report.id,
+            "review_id": row.id,
             "warnings": sum(1 for f in findings if f.severity == WARN),
             "voided_reviews": voided,
         },

@@ -7,7 +7,7 @@ from apiflask.fields import Boolean, DateTime, Dict, Float, Integer, List, Neste
 from apiflask.validators import Length, OneOf, Range, Regexp
 
 from common.pagination import PageOut, PageQuery
-from moderation.models import ContentKind, ContentStatus, Disclosure, ReviewDecision
+from moderation.models import REVIEWER_DECISIONS, ContentKind, ContentStatus, Disclosure
 from registry.models import PUBLISHABLE_PLATFORMS
 
 PLATFORMS = [p.value for p in PUBLISHABLE_PLATFORMS]
@@ -18,7 +18,13 @@ class ContentMediaItem(Schema):
     content_type = String(load_default="application/octet-stream", validate=Length(max=100))
     sha256 = String(required=True, validate=Regexp(r"^[0-9a-fA-F]{64}$", error="sha256 应为 64 位十六进制"))
     alt = String(load_default="", validate=Length(max=500), metadata={"description": "图片说明（alt），参与检查"})
-    text = String(load_default="", metadata={"description": "附件文字（如 PDF/Word 提取的文字），参与检查"})
+    text = String(
+        load_default="",
+        metadata={
+            "description": "附件文字，参与检查。文件能提取文字（纯文本、PDF 文字层、Word .docx）时以服务器提取的为准，"
+            "此处的值被替换；否则使用此处录入的文字"
+        },
+    )
     role = String(
         load_default=None,
         allow_none=True,
@@ -160,7 +166,7 @@ class ContentQuery(PageQuery):
 
 
 class ContentReviewIn(Schema):
-    decision = String(required=True, validate=OneOf([d.value for d in ReviewDecision]))
+    decision = String(required=True, validate=OneOf([d.value for d in REVIEWER_DECISIONS]))
     comment = String(load_default=None, allow_none=True, validate=Length(max=2000), metadata={"description": "意见"})
     acknowledge_warnings = Boolean(
         load_default=False, metadata={"description": "复审：确认已核实自动检查的提示项（有提示时必须为 true）"}
@@ -242,4 +248,10 @@ class MediaUploadOut(Schema):
     sha256 = String()
     size = Integer()
     role = String()
-    text = String(metadata={"description": "纯文本附件的文字（其他类型请自行提取后填入 media[].text）"})
+    text = String(
+        metadata={
+            "description": "附件文字：从纯文本、PDF（文字层）和 Word .docx 中提取；"
+            "扫描件等无法提取时为空（可人工录入后填入 media[].text，审核时提示人工核对）"
+        }
+    )
+    text_extracted = Boolean(metadata={"description": "是否从文件中提取到了文字"})

@@ -27,11 +27,14 @@ from auth.models import Role, User
 from auth.scoping import can_see_unit, unit_subtree_ids
 from common.errors import Conflict, Forbidden, Invalid
 from extensions import db
-from moderation.checks import BLOCK, KIND_LABELS, SEVERITY_LABELS, CheckFinding, default_pipeline, make_finding
+from moderation import attachments
+from moderation.checks import BLOCK, KIND_LABELS, SEVERITY_LABELS, WARN, CheckFinding, default_pipeline, make_finding
 from moderation.models import (
     CONTENT_KIND_LABELS,
     CONTENT_STATUS_LABELS,
     DISCLOSURE_LABELS,
+    REVIEW_DECISION_LABELS,
+    SUBMIT_STAGE,
     CheckReport,
     Content,
     ContentKind,
@@ -76,7 +79,8 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 TITLE_MAX = 200
 SUMMARY_MAX = 500
 OVERRIDE_MAX = 5000
-ATTACHMENT_TEXT_MAX = 200_000
+ATTACHMENT_TEXT_MAX = attachments.TEXT_MAX
+NO_TEXT_MESSAGE = "附件无法提取文字，须人工核对"
 
 
 # ----------------------------------------------------------------------------- small helpers
@@ -271,8 +275,23 @@ def _clean_media(items: Any, errors: _Errors) -> list[dict[str, Any]]:
             errors.add("media", f"第 {index + 1} 项附件文字过长")
         if item.get("role") not in (None, "", *MEDIA_ROLES):
             errors.add("media", f"第 {index + 1} 项类型应为 image、video 或 attachment")
-        out.append(normalized)
+        out.append(_with_file_text(normalized))
     return out
+
+
+def _with_file_text(item: dict[str, Any]) -> dict[str, Any]:
+    """An attachment whose stored file has a text layer carries that text, whatever was sent.
+
+    The checks read ``text``; taking it from the file (PDF, .docx, plain text) means they read
+    what will really be published. Where the file has no extractable text (a scan, a legacy
+    .doc, an image) the text typed in by the operator is kept, and the checks add a warning.
+    """
+    if item["role"] != "attachment" or not has_app_context() or not _SHA256.match(item["sha256"]):
+        return item
+    text = attachments.stored_text(item["sha256"], item["content_type"], item["name"])
+    if text:
+        item["text"] = text
+    return item
 
 
 def _clean_overrides(value: Any, errors: _Errors) -> dict[str, dict[str, str]]:
@@ -693,6 +712,55 @@ def _media_findings(content: Content) -> list[CheckFinding]:
     return findings
 
 
+def attachment_findings(content: Content) -> list[CheckFinding]:
+    """A ``warn`` for each attachment the checks could not (fully) read from its file.
+
+    No text layer (a scanned PDF, a legacy .doc, an image sent as an attachment): the checks
+    only saw what the operator typed in, if anything, so a reviewer must read the file. A text
+    cut at ``ATTACHMENT_TEXT_MAX`` characters: the rest was not checked. A missing file is
+    reported by ``_media_findings`` instead.
+    """
+    findings = []
+    for index, item in enumerate(content.media or []):
+        m = normalize_media_item(item)
+        if m["role"] != "attachment":
+            continue
+        field = f"attachment:{index}"
+        if has_app_context():
+            extracted = attachments.stored_text(m["sha256"], m["content_type"], m["name"])
+            if extracted is None:
+                continue  # the file is missing: a blocking media.missing finding already
+            readable = bool(extracted)
+        else:
+            readable = bool(m["text"])
+        if not readable:
+            typed = "（以下检查结果仅针对人工录入的文字）" if m["text"] else "（未录入附件文字，自动检查未覆盖该附件）"
+            findings.append(
+                make_finding(
+                    "media",
+                    field,
+                    f"{NO_TEXT_MESSAGE}：“{m['name']}”{typed}",
+                    severity=WARN,
+                    rule="attachment.no_text",
+                    text=m["name"],
+                    suggestion="请审核人打开附件逐页核对；扫描件可由运营人员录入全文后重新提交",
+                )
+            )
+        elif len(m["text"]) >= ATTACHMENT_TEXT_MAX:
+            findings.append(
+                make_finding(
+                    "media",
+                    field,
+                    f"附件“{m['name']}”文字超过 {ATTACHMENT_TEXT_MAX} 字，自动检查只覆盖前 {ATTACHMENT_TEXT_MAX} 字，"
+                    "其余部分须人工核对",
+                    severity=WARN,
+                    rule="attachment.truncated",
+                    text=m["name"],
+                )
+            )
+    return findings
+
+
 def _run_target_checkers(content: Content) -> list[CheckFinding]:
     findings: list[CheckFinding] = []
     for checker in target_checkers():
@@ -713,7 +781,7 @@ def _run_target_checkers(content: Content) -> list[CheckFinding]:
 
 def run_checks(content: Content) -> list[CheckFinding]:
     """All automated checks of one content: text checks, media files, platform limits."""
-    extra = _media_findings(content) + _run_target_checkers(content)
+    extra = _media_findings(content) + attachment_findings(content) + _run_target_checkers(content)
     return default_pipeline().run(check_fields(content), extra=extra)
 
 
@@ -801,11 +869,11 @@ def review_dict(review: Review) -> dict[str, Any]:
         "id": review.id,
         "version": review.version,
         "stage": review.stage,
-        "stage_label": STAGE_LABELS.get(review.stage, str(review.stage)),
+        "stage_label": "提交" if review.stage == SUBMIT_STAGE else STAGE_LABELS.get(review.stage, str(review.stage)),
         "reviewer_id": review.reviewer_id,
         "reviewer_name": review.reviewer.display_name if review.reviewer else None,
         "decision": review.decision.value,
-        "decision_label": "通过" if review.decision is ReviewDecision.approve else "退回",
+        "decision_label": REVIEW_DECISION_LABELS.get(review.decision, review.decision.value),
         "comment": review.comment,
         "content_hash": review.content_hash,
         "voided": review.voided,

@@ -23,6 +23,7 @@ from extensions import db
 from moderation import diff as diffing
 from moderation import review as workflow
 from moderation import service
+from moderation.attachments import extract_text
 from moderation.models import (
     CONTENT_KIND_LABELS,
     CONTENT_STATUS_LABELS,
@@ -310,10 +311,9 @@ def _store_upload(storage: Any) -> dict[str, Any]:
     content_type = storage.mimetype or "application/octet-stream"
     sha = media_store.save(data)
     item = {"name": name, "content_type": content_type, "sha256": sha}
-    text = ""
-    if content_type.startswith("text/"):
-        text = data.decode("utf-8", errors="replace")
-    return {**item, "size": len(data), "role": service.media_role(item), "text": text}
+    role = service.media_role(item)
+    text = extract_text(data, content_type, name) if role == "attachment" else ""
+    return {**item, "size": len(data), "role": role, "text": text, "text_extracted": bool(text)}
 
 
 # ============================================================================= pages
@@ -423,7 +423,7 @@ def _media_from_form(form: Mapping[str, Any], files: Any) -> list[dict[str, Any]
                 "sha256": stored["sha256"],
                 "role": stored["role"],
                 "alt": (form.get("new_media_alt") or "").strip(),
-                "text": (form.get("new_media_text") or "").strip() or stored["text"],
+                "text": stored["text"] or (form.get("new_media_text") or "").strip(),
             }
         )
     return [service.normalize_media_item(m) for m in items]
@@ -603,6 +603,7 @@ def _render_editor(
             "moderation/editor.html",
             content=content,
             state=state,
+            extracted_media=_extracted_media(state.get("media") or []),
             findings=findings,
             error=error,
             errors=errors,
@@ -612,6 +613,17 @@ def _render_editor(
         ),
         status,
     )
+
+
+def _extracted_media(media: list[dict[str, Any]]) -> set[str]:
+    """sha256 of the attachments whose text comes from their file (shown read-only in the editor)."""
+    from moderation import attachments
+
+    return {
+        m["sha256"]
+        for m in media
+        if m.get("role") == "attachment" and attachments.stored_text(m["sha256"], m["content_type"], m["name"])
+    }
 
 
 def _require_author_page(user: User) -> None:

@@ -100,7 +100,14 @@ def test_full_review_flow_over_the_api(api_as, team, db_session):
     assert final.json["status"] == "approved"
     content = db_session.get(Content, content_id)
     assert final.json["approved_hash"] == service.content_hash(content)
-    assert [r["stage"] for r in final.json["reviews"]] == [1, 2, 3]
+    assert [(r["stage"], r["decision"]) for r in final.json["reviews"]] == [
+        (0, "submit"),
+        (1, "approve"),
+        (2, "approve"),
+        (3, "approve"),
+    ]
+    assert final.json["reviews"][0]["reviewer_id"] == team.operator.id
+    assert final.json["reviews"][0]["decision_label"] == "提交审核"
     assert all(r["content_hash"] == final.json["approved_hash"] for r in final.json["reviews"])
 
     # Any edit after approval: new version, approvals voided, back to draft, hash changes.
@@ -109,7 +116,8 @@ def test_full_review_flow_over_the_api(api_as, team, db_session):
     assert edited.json["status"] == "draft" and edited.json["version"] == 2
     assert edited.json["approved_hash"] is None
     assert edited.json["content_hash"] != final.json["approved_hash"]
-    assert all(r["voided"] for r in edited.json["reviews"])
+    assert all(r["voided"] for r in edited.json["reviews"] if r["decision"] == "approve")
+    assert not edited.json["reviews"][0]["voided"], "the record of the submission stays"
 
 
 def test_review_refusals(api_as, team, make_user):

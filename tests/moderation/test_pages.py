@@ -226,7 +226,8 @@ def test_a_stale_review_page_is_refused_readably(client, team, make_content, db_
     html = wrong_stage.get_data(as_text=True)
     assert "稿件当前处于初审环节，不是复审" in html and "<li>1</li>" not in html
     db_session.refresh(content)
-    assert content.status is ContentStatus.review_1 and not service.reviews_of(content)
+    assert content.status is ContentStatus.review_1
+    assert [r.decision.value for r in service.reviews_of(content)] == ["submit", "submit"]  # v1 and v2
 
 
 def test_reject_needs_comment_on_the_page(client, team, make_content, db_session):
@@ -272,6 +273,10 @@ def test_detail_page_history_and_versions(client, team, make_content, approve_al
     html = client.get(f"/contents/{content.id}").get_data(as_text=True)
     assert "审核记录" in html and "已作废" in html
     assert "第 2 版（草稿，未提交）" in html
+    # the submission is part of the history, with who submitted it
+    history = html[html.index('id="history-title"') :]
+    assert history.index('data-decision="submit"') < history.index('data-decision="approve"')
+    assert "提交审核" in history
     diff = client.get(f"/contents/{content.id}/versions/2/diff").get_data(as_text=True)
     assert '<ins class="diff-ins">' in diff
 

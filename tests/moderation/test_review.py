@@ -14,14 +14,27 @@ from common.errors import Conflict, Forbidden, Invalid, NotFound
 from moderation import diff as diffing
 from moderation import review, service
 from moderation.checks import make_finding
-from moderation.models import CheckReport, ContentStatus, ContentVersion, Review
+from moderation.models import CheckReport, ContentStatus, ContentVersion, Review, ReviewDecision
 from moderation.sanitize import html_to_text, sanitize_html
 from registry.models import AccountStatus
 from tests.moderation.conftest import ID_NUMBER, MOBILE
 
 
 def _reviews(db_session, content):
-    return db_session.scalars(sa.select(Review).where(Review.content_id == content.id).order_by(Review.id)).all()
+    """The reviewers' decisions (approve/reject); the submit rows are tested on their own."""
+    return db_session.scalars(
+        sa.select(Review)
+        .where(Review.content_id == content.id, Review.decision != ReviewDecision.submit)
+        .order_by(Review.id)
+    ).all()
+
+
+def _submits(db_session, content):
+    return db_session.scalars(
+        sa.select(Review)
+        .where(Review.content_id == content.id, Review.decision == ReviewDecision.submit)
+        .order_by(Review.id)
+    ).all()
 
 
 def _audit_actions(db_session, content):
@@ -30,6 +43,50 @@ def _audit_actions(db_session, content):
         .where(AuditEntry.object_type == "contents", AuditEntry.object_id == str(content.id))
         .order_by(AuditEntry.id)
     ).all()
+
+
+def test_submit_writes_a_review_row_and_audit_entry(db_session, team, make_content, approve_all):
+    content = make_content()
+    review.submit(content, team.operator)
+    [row] = _submits(db_session, content)
+    assert (row.version, row.stage, row.reviewer_id, row.decision) == (1, 0, team.operator.id, ReviewDecision.submit)
+    assert row.content_hash == content.content_hash == service.content_hash(content)
+    assert row.comment is None and not row.voided
+    entry = db_session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "content:submit", AuditEntry.object_id == str(content.id))
+    ).one()
+    assert entry.after["review_id"] == row.id and entry.actor_id == team.operator.id
+    # the history as the API shows it
+    [dumped] = service.content_dict(content)["reviews"]
+    assert (dumped["decision"], dumped["decision_label"], dumped["stage_label"]) == ("submit", "提交审核", "提交")
+
+    # rejected, resubmitted: a second submit row for version 2; an edit voids approvals, not submissions
+    approve_all(content, stages=(1,))
+    review.advance(content, "reject", team.r2, comment="数据需核实")
+    review.submit(content, team.operator)
+    assert [(r.version, r.voided) for r in _submits(db_session, content)] == [(1, False), (2, False)]
+    approve_all(content, stages=(1,))
+    service.update_content(content, {"title": "示范县召开冬季安全生产工作会议"}, team.operator)
+    assert [r.voided for r in _submits(db_session, content)] == [False, False]
+    assert all(r.voided for r in _reviews(db_session, content) if r.decision is ReviewDecision.approve)
+
+
+def test_a_refused_submission_writes_no_review_row(db_session, team, make_content):
+    content = make_content(body=f"<p>身份证号 {ID_NUMBER}</p>")
+    with pytest.raises(Invalid):
+        review.submit(content, team.operator)
+    assert _submits(db_session, content) == []
+    with pytest.raises(Forbidden):
+        review.submit(make_content(), team.r1)  # not an operator
+    assert db_session.scalar(sa.select(sa.func.count(Review.id))) == 0
+
+
+def test_the_api_refuses_submit_as_a_review_decision(api_as, team, make_content):
+    content = make_content()
+    review.submit(content, team.operator)
+    response = api_as(team.r1).post(f"/api/v1/contents/{content.id}/reviews", json={"decision": "submit"})
+    assert response.status_code == 422
+    assert [r.decision for r in content.reviews] == [ReviewDecision.submit]
 
 
 def test_full_path_through_three_stages(db_session, team, make_content, approve_all):
