@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -99,6 +100,15 @@ def run_pipeline(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
                         Content, Content.id == Delivery.content_id
                     )
                 ).all()
+                outcomes = db.session.execute(
+                    sa.select(
+                        Delivery.status, Delivery.last_error_code, sa.func.count(), sa.func.sum(Delivery.attempts)
+                    )
+                    .group_by(Delivery.status, Delivery.last_error_code)
+                    .order_by(sa.func.count().desc())
+                ).all()
+            for status, code, count, attempts in outcomes:
+                print(f"  deliveries {status.value:<9} {code or '-':<24} {count:>6}  attempts {attempts}")
         finally:
             group.stop_all()
     sent = [r for r in rows if r.sent_at is not None]
@@ -166,13 +176,20 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--logs", type=Path, default=None, help="keep the processes' logs in this folder")
     args = parser.parse_args()
     services.require_postgres = lambda: None
     if not (services.reachable("127.0.0.1", 5432) and services.reachable("127.0.0.1", 6379)):
         sys.exit("PostgreSQL and Redis must run on 127.0.0.1")
     with tempfile.TemporaryDirectory() as tmp:
-        pipeline = run_pipeline(args, Path(tmp))
-        ceiling = run_ceiling(args, Path(tmp), pipeline["expected"])
+        try:
+            pipeline = run_pipeline(args, Path(tmp))
+            ceiling = run_ceiling(args, Path(tmp), pipeline["expected"])
+        finally:
+            if args.logs:
+                args.logs.mkdir(parents=True, exist_ok=True)
+                for log in Path(tmp).glob("*.log"):
+                    shutil.copy(log, args.logs / log.name)
     print(
         f"workers={args.workers} concurrency={args.concurrency} contents={args.contents} "
         f"deliveries={pipeline['expected']}"

@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import aliased, joinedload
 
 from audit import service as audit
 from common.db import utcnow
@@ -63,7 +64,7 @@ def _get(delivery_id: int) -> Delivery:
     return delivery
 
 
-def _for_update(stmt: sa.Select[Any], *, skip_locked: bool = False) -> sa.Select[Any]:
+def _for_update(stmt: sa.Select[Any], *, skip_locked: bool = False, of: Any = None) -> sa.Select[Any]:
     """Row locks on PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE instead.
 
     Locked rows are always read afresh, also when the session keeps objects across commits
@@ -71,7 +72,7 @@ def _for_update(stmt: sa.Select[Any], *, skip_locked: bool = False) -> sa.Select
     """
     stmt = stmt.execution_options(populate_existing=True)
     if db.session.get_bind().dialect.name == "postgresql":
-        return stmt.with_for_update(skip_locked=skip_locked)
+        return stmt.with_for_update(skip_locked=skip_locked, of=of)
     return stmt
 
 
@@ -131,9 +132,9 @@ def claim_due(now: datetime | None = None, limit: int = 200) -> list[int]:
         for member in group:
             if member.status in DUE_STATUSES:
                 member.status = ContentStatus.publishing
-    delivery_ids: list[int] = []
+    planned: list[Delivery | int] = []
     for content in claimed:
-        delivery_ids.extend(_create_deliveries(content))
+        planned.extend(_create_deliveries(content))
         audit.record(
             "content:publish:claim",
             content,
@@ -142,7 +143,7 @@ def claim_due(now: datetime | None = None, limit: int = 200) -> list[int]:
             actor_label="system:scheduler",
         )
     db.session.flush()
-    return delivery_ids
+    return [item if isinstance(item, int) else item.id for item in planned]
 
 
 def _group_member_ready(content: Content, now: datetime) -> bool:
@@ -151,28 +152,41 @@ def _group_member_ready(content: Content, now: datetime) -> bool:
     return content.status in DUE_STATUSES and (content.publish_at is None or content.publish_at <= now)
 
 
-def _create_deliveries(content: Content) -> list[int]:
-    ids = []
-    for account in sorted(content.targets, key=lambda a: a.id):
-        key = idempotency_key(content.id, content.approved_version or content.version, account.id)
-        existing = db.session.scalar(sa.select(Delivery).where(Delivery.idempotency_key == key))
-        if existing is not None:
-            ids.append(existing.id)
+def _create_deliveries(content: Content) -> list[Delivery | int]:
+    """One Delivery per target (existing ones by id, new ones added to the session unflushed),
+    in account order; a content without targets fails at once."""
+    version = content.approved_version or content.version
+    keys = {account.id: idempotency_key(content.id, version, account.id) for account in content.targets}
+    existing = (
+        dict(
+            db.session.execute(
+                sa.select(Delivery.idempotency_key, Delivery.id).where(
+                    Delivery.idempotency_key.in_(list(keys.values()))
+                )
+            ).all()
+        )
+        if keys
+        else {}
+    )
+    planned: list[Delivery | int] = []
+    for account_id in sorted(keys):
+        key = keys[account_id]
+        if key in existing:
+            planned.append(existing[key])
             continue
         delivery = Delivery(
             content_id=content.id,
-            version=content.approved_version or content.version,
-            account_id=account.id,
+            version=version,
+            account_id=account_id,
             status=DeliveryStatus.pending,
             idempotency_key=key,
             content_hash=content.approved_hash or "",
         )
         db.session.add(delivery)
-        db.session.flush()
-        ids.append(delivery.id)
+        planned.append(delivery)
     if not content.targets:
         content.status = ContentStatus.failed
-    return ids
+    return planned
 
 
 def first_per_account(delivery_ids: list[int]) -> tuple[list[int], list[int]]:
@@ -189,10 +203,16 @@ def first_per_account(delivery_ids: list[int]) -> tuple[list[int], list[int]]:
         sa.select(Delivery.id, Delivery.account_id).where(Delivery.id.in_(delivery_ids)).order_by(Delivery.id)
     ).all()
     accounts = {account_id for _, account_id in rows}
+    # Busy: something of the account is being sent, waits in line before these, or is unresolved.
+    waiting = Delivery.status.in_((DeliveryStatus.pending, DeliveryStatus.sending))
     busy = set(
         db.session.scalars(
             sa.select(Delivery.account_id)
-            .where(Delivery.account_id.in_(accounts), Delivery.id.not_in(delivery_ids), _unresolved())
+            .where(
+                Delivery.account_id.in_(accounts),
+                Delivery.id.not_in(delivery_ids),
+                sa.or_(waiting, _unresolved()),
+            )
             .distinct()
         )
     )
@@ -206,14 +226,17 @@ def first_per_account(delivery_ids: list[int]) -> tuple[list[int], list[int]]:
     return now, later
 
 
-def next_for_account(delivery_id: int, now: datetime | None = None) -> int | None:
-    """After a delivery frees its account: the account's next waiting delivery, oldest first."""
+def next_for_account(delivery_id: int, now: datetime | None = None, account_id: int | None = None) -> int | None:
+    """After a delivery frees its account: the account's next waiting delivery, oldest first —
+    unless that one is already queued (then whoever queued it runs it; queuing it again would
+    only make a second task find it taken)."""
     now = now or utcnow()
-    account_id = db.session.scalar(sa.select(Delivery.account_id).where(Delivery.id == delivery_id))
+    if account_id is None:
+        account_id = db.session.scalar(sa.select(Delivery.account_id).where(Delivery.id == delivery_id))
     if account_id is None:
         return None
-    return db.session.scalar(
-        sa.select(Delivery.id)
+    head = db.session.execute(
+        sa.select(Delivery.id, Delivery.enqueued_at)
         .where(
             Delivery.account_id == account_id,
             Delivery.id != delivery_id,
@@ -224,7 +247,32 @@ def next_for_account(delivery_id: int, now: datetime | None = None) -> int | Non
         )
         .order_by(Delivery.id)
         .limit(1)
+    ).first()
+    if head is None:
+        return None
+    stale = now - timedelta(seconds=_setting("ENQUEUE_STALE_SECONDS", 60))
+    if head.enqueued_at is not None and head.enqueued_at >= stale:
+        return None
+    return head.id
+
+
+def hand_on(delivery_id: int) -> int | None:
+    """The attempt is over: if it left nothing unresolved, mark the account's next waiting
+    delivery queued (in the caller's transaction) and return it for the caller to enqueue after
+    commit. Should that enqueue be lost, the sweeper queues it again after ENQUEUE_STALE_SECONDS."""
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None:
+        return None
+    unresolved = delivery.platform_post_id is None and (
+        delivery.status is DeliveryStatus.sending
+        or (delivery.status is DeliveryStatus.retrying and delivery.last_error_code in AMBIGUOUS_CODES)
     )
+    if unresolved:
+        return None  # the account stays blocked until this one is settled
+    follower = next_for_account(delivery_id, account_id=delivery.account_id)
+    if follower is not None:
+        mark_enqueued([follower])
+    return follower
 
 
 def mark_enqueued(delivery_ids: list[int]) -> None:
@@ -276,11 +324,21 @@ class Attempt:
     #: the row as loaded here, so a session that keeps objects across commits (the publishing
     #: task's) sends without loading it, its content and its account again
     delivery: Delivery | None = field(default=None, compare=False, repr=False)
+    #: the account's credentials, read in the same transaction (or why they could not be)
+    creds: Credentials | credentials.CredentialsUnavailable | None = field(default=None, compare=False, repr=False)
 
 
 def begin_attempt(delivery_id: int) -> Outcome | Attempt:
     """Transaction A: guards, then mark ``sending``. Returns the outcome, or the attempt to make."""
-    delivery = db.session.scalar(_for_update(sa.select(Delivery).where(Delivery.id == delivery_id)))
+    stmt = (
+        sa.select(Delivery)
+        .where(Delivery.id == delivery_id)
+        .options(
+            joinedload(Delivery.content, innerjoin=True).joinedload(Content.author).lazyload("*"),
+            joinedload(Delivery.account, innerjoin=True),
+        )
+    )
+    delivery = db.session.scalar(_for_update(stmt, of=Delivery))
     if delivery is None:
         return Outcome("skip", reason="delivery missing")
     if delivery.status in FINAL_STATUSES:
@@ -329,7 +387,11 @@ def begin_attempt(delivery_id: int) -> Outcome | Attempt:
         actor_label="system:worker",
     )
     db.session.flush()
-    return Attempt(delivery.id, recovering, delivery)
+    try:
+        creds: Credentials | credentials.CredentialsUnavailable = _load_creds(account)
+    except credentials.CredentialsUnavailable as exc:
+        creds = exc
+    return Attempt(delivery.id, recovering, delivery, creds)
 
 
 def _guard(delivery: Delivery, content: Content, account: Account) -> tuple[str, str] | None:
@@ -407,10 +469,14 @@ def send(work: Attempt) -> tuple[PublishResult | None, AdapterError | None]:
         return None, ContentRejected(account.platform.value, "render_invalid", f"不符合平台要求：{reasons}")
     post = rendered.post
     try:
-        creds = _load_creds(account)
+        creds = work.creds if work.creds is not None else _load_creds(account)
+        if isinstance(creds, credentials.CredentialsUnavailable):
+            raise creds
     except credentials.CredentialsUnavailable as exc:
         return None, CredentialsError(account.platform.value, "no_credentials", str(exc))
-    db.session.commit()  # nothing written: ends the read transaction before the network call (SQLite lock)
+    # Nothing written; ends a read transaction (if any) before the network call (SQLite lock).
+    # The publishing task has none open here: it read everything in begin_attempt.
+    db.session.commit()
     try:
         if work.recovering:
             found = adapter.find_published(creds, post)
@@ -438,9 +504,9 @@ def _record_result(delivery: Delivery, result: PublishResult) -> Outcome:
     delivery.platform_post_id = result.post_id
     delivery.platform_url = result.url or delivery.platform_url
     if result.state == "published":
-        _set_status(delivery, DeliveryStatus.sent)
         delivery.sent_at = utcnow()
-        _aggregate(delivery.content)
+        _set_status(delivery, DeliveryStatus.sent)
+        _aggregate(delivery.content_id)
         return Outcome("done")
     if result.state == "pending":
         delivery.last_error_code = None
@@ -448,7 +514,7 @@ def _record_result(delivery: Delivery, result: PublishResult) -> Outcome:
         return Outcome("poll", delay=_setting("STATUS_POLL_SECONDS", 3))
     if result.state == "withdrawn":
         _set_status(delivery, DeliveryStatus.withdrawn, code=result.platform_code, message="平台上已删除")
-        _aggregate(delivery.content)
+        _aggregate(delivery.content_id)
         return Outcome("done")
     _fail(delivery, result.platform_code or "rejected", result.detail or "平台审核未通过", retryable=False)
     return Outcome("done")
@@ -465,7 +531,7 @@ def _record_error(delivery: Delivery, error: AdapterError) -> Outcome:
     code = error.code or type(error).__name__
     if isinstance(error, Unsupported):
         _set_status(delivery, DeliveryStatus.manual, code="manual_publish", message=error.message)
-        _aggregate(delivery.content)
+        _aggregate(delivery.content_id)
         return Outcome("done")
     if isinstance(error, RateLimited):
         # Waiting for the quota is not the post's fault: give the attempt back.
@@ -544,23 +610,17 @@ def _set_status(
 def _fail(delivery: Delivery, code: str, message: str, *, retryable: bool) -> None:
     delivery.retryable = retryable
     _set_status(delivery, DeliveryStatus.failed, code=code, message=message)
-    _aggregate(delivery.content)
+    _aggregate(delivery.content_id)
 
 
-def _aggregate(content: Content) -> None:
+def _aggregate(content_id: int) -> None:
     """Content status follows its deliveries once none is still open."""
     # Lock the content first: the workers finishing its last two deliveries at the same moment
     # then take turns, and the second sees the first one's result (no content left "publishing").
-    db.session.scalar(_for_update(sa.select(Content).where(Content.id == content.id)))
-    if content.status is ContentStatus.withdrawn:
+    status = db.session.scalar(_for_update(sa.select(Content.status).where(Content.id == content_id)))
+    if status is None or status is ContentStatus.withdrawn:
         return
-    statuses = list(
-        db.session.scalars(
-            sa.select(Delivery.status)
-            .where(Delivery.content_id == content.id)
-            .execution_options(populate_existing=True)
-        )
-    )
+    statuses = list(db.session.scalars(sa.select(Delivery.status).where(Delivery.content_id == content_id)))
     if not statuses or any(s in OPEN_STATUSES for s in statuses):
         return
     ok = [s for s in statuses if s in (DeliveryStatus.sent, DeliveryStatus.manual)]
@@ -571,15 +631,18 @@ def _aggregate(content: Content) -> None:
         if not ok
         else ContentStatus.partly_failed
     )
-    if new is not content.status:
-        audit.record(
-            "content:publish:" + new.value,
-            content,
-            before={"status": content.status.value},
-            after={"status": new.value},
-            actor_label="system:worker",
-        )
-        content.status = new
+    if new is status:
+        return
+    # an ORM UPDATE: a Content loaded in this session gets the new status too
+    db.session.execute(sa.update(Content).where(Content.id == content_id).values(status=new))
+    audit.record(
+        "content:publish:" + new.value,
+        object_type=Content.__tablename__,
+        object_id=content_id,
+        before={"status": status.value},
+        after={"status": new.value},
+        actor_label="system:worker",
+    )
 
 
 # ----------------------------------------------------------------------------- status polling
@@ -611,27 +674,45 @@ def poll(delivery_id: int) -> Outcome:
 def sweep(now: datetime | None = None, limit: int = 500) -> tuple[list[int], list[int]]:
     """(deliveries to send, deliveries to delete) that nobody has queued recently.
 
-    To send: pending and never (or long ago) enqueued; ``sending`` whose lease expired (a
-    worker died: the task asks the platform before any resend); ``retrying`` whose time has
-    come. To delete: still on a platform although their content was withdrawn.
+    To send: ``sending`` whose lease expired (a worker died: the task asks the platform before
+    any resend); and, per account that has nothing in flight, the oldest delivery that is
+    pending and not queued recently or ``retrying`` and due — the rest of an account's queue
+    follows by hand-off (``next_for_account``) rather than being queued only to find the account
+    busy. To delete: still on a platform although their content was withdrawn.
     """
     now = now or utcnow()
     lease = timedelta(seconds=_setting("SENDING_LEASE_SECONDS", 120))
     stale = now - timedelta(seconds=_setting("ENQUEUE_STALE_SECONDS", 60))
     not_queued = sa.or_(Delivery.enqueued_at.is_(None), Delivery.enqueued_at < stale)
+    abandoned = sa.and_(Delivery.status == DeliveryStatus.sending, Delivery.sending_started_at < now - lease)
+    ahead = aliased(Delivery)
+    head_of_line = ~sa.exists().where(
+        ahead.account_id == Delivery.account_id, ahead.status == DeliveryStatus.pending, ahead.id < Delivery.id
+    )
     send_stmt = (
-        sa.select(Delivery.id)
-        .join(Content, Content.id == Delivery.content_id)
+        sa.select(Delivery.id, Delivery.account_id, Delivery.status)
         .where(
             sa.or_(
-                sa.and_(Delivery.status == DeliveryStatus.pending, not_queued),
-                sa.and_(Delivery.status == DeliveryStatus.sending, Delivery.sending_started_at < now - lease),
+                sa.and_(Delivery.status == DeliveryStatus.pending, not_queued, head_of_line),
+                abandoned,
                 sa.and_(Delivery.status == DeliveryStatus.retrying, Delivery.next_attempt_at <= now, not_queued),
             )
         )
         .order_by(Delivery.id)
         .limit(limit)
     )
+    candidates = db.session.execute(send_stmt).all()
+    in_flight = _in_flight({row.account_id for row in candidates}, now, lease, stale)
+    taken: set[int] = set()
+    to_send: list[int] = []
+    for delivery_id, account_id, status in candidates:
+        others = in_flight.get(account_id, set()) - {delivery_id}
+        if status is DeliveryStatus.sending:
+            to_send.append(delivery_id)  # recovery first; it blocks the account's later posts
+            taken.add(account_id)
+        elif not others and account_id not in taken:
+            to_send.append(delivery_id)
+            taken.add(account_id)
     withdraw_stmt = (
         sa.select(Delivery.id)
         .join(Content, Content.id == Delivery.content_id)
@@ -645,7 +726,26 @@ def sweep(now: datetime | None = None, limit: int = 500) -> tuple[list[int], lis
         .order_by(Delivery.id)
         .limit(limit)
     )
-    return list(db.session.scalars(send_stmt)), list(db.session.scalars(withdraw_stmt))
+    return to_send, list(db.session.scalars(withdraw_stmt))
+
+
+def _in_flight(accounts: set[int], now: datetime, lease: timedelta, stale: datetime) -> dict[int, set[int]]:
+    """Per account of ``accounts``: its deliveries being sent, queued recently, or unresolved."""
+    if not accounts:
+        return {}
+    live = sa.and_(Delivery.status == DeliveryStatus.sending, Delivery.sending_started_at >= now - lease)
+    queued = sa.and_(
+        Delivery.status.in_((DeliveryStatus.pending, DeliveryStatus.retrying)), Delivery.enqueued_at >= stale
+    )
+    rows = db.session.execute(
+        sa.select(Delivery.account_id, Delivery.id).where(
+            Delivery.account_id.in_(sorted(accounts)), sa.or_(live, queued, _unresolved())
+        )
+    )
+    busy: dict[int, set[int]] = {}
+    for account_id, delivery_id in rows:
+        busy.setdefault(account_id, set()).add(delivery_id)
+    return busy
 
 
 # ----------------------------------------------------------------------------- retry / withdraw
@@ -769,5 +869,5 @@ def mark_manual_done(delivery: Delivery, actor: Any, url: str | None = None) -> 
     audit.record(
         f"delivery:manual:{new.value}", delivery, before={"status": before}, after={"status": new.value}, actor=actor
     )
-    _aggregate(delivery.content)
+    _aggregate(delivery.content_id)
     return delivery

@@ -32,28 +32,27 @@ def _keep_loaded() -> None:
     db.session().expire_on_commit = False
 
 
-def _hand_off(delivery_id: int) -> None:
-    """The account is free again: queue its next waiting delivery now."""
-    follower = service.next_for_account(delivery_id)
-    db.session.rollback()  # read only
-    if follower is not None:
-        enqueue([follower])
-
-
 @shared_task(name="tasks.publishing.deliver", acks_late=True, reject_on_worker_lost=True)
 def deliver(delivery_id: int) -> str:
+    """Two short transactions around the platform call; the second one also hands the account
+    on to its next waiting delivery, which is queued after the commit."""
     _keep_loaded()
     step = service.begin_attempt(delivery_id)
-    db.session.commit()
     if isinstance(step, Outcome):
+        # Refused, or found accepted earlier: the account is free. A skip (someone else has or
+        # had it) or a wait hands nothing on: that would queue the next delivery a second time.
+        follower = service.hand_on(delivery_id) if step.action in ("done", "poll") else None
+        db.session.commit()
         outcome = step
     else:
+        db.session.commit()
         result, error = service.send(step)
         outcome = service.finish_attempt(delivery_id, result, error)
+        follower = service.hand_on(delivery_id)
         db.session.commit()
     _follow_up(deliver, delivery_id, outcome)
-    if not isinstance(step, Outcome) or outcome.reason != "account busy":
-        _hand_off(delivery_id)
+    if follower is not None:
+        _to_broker([follower])
     return outcome.action
 
 
@@ -75,8 +74,8 @@ def withdraw_delivery(delivery_id: int) -> str:
     return outcome.action
 
 
-def enqueue(delivery_ids: list[int], task=deliver) -> int:  # type: ignore[no-untyped-def]
-    """Enqueue after commit. If the broker is down, the rows stay pending and the sweeper retries."""
+def _to_broker(delivery_ids: list[int], task=deliver) -> list[int]:  # type: ignore[no-untyped-def]
+    """Send to the broker; stop at the first failure (the rows wait in the database)."""
     sent: list[int] = []
     for delivery_id in delivery_ids:
         try:
@@ -85,6 +84,12 @@ def enqueue(delivery_ids: list[int], task=deliver) -> int:  # type: ignore[no-un
             log.warning("broker unavailable; %d deliveries wait in the database", len(delivery_ids) - len(sent))
             break
         sent.append(delivery_id)
+    return sent
+
+
+def enqueue(delivery_ids: list[int], task=deliver) -> int:  # type: ignore[no-untyped-def]
+    """Enqueue after commit. If the broker is down, the rows stay pending and the sweeper retries."""
+    sent = _to_broker(delivery_ids, task)
     service.mark_enqueued(sent)
     db.session.commit()
     return len(sent)
@@ -95,8 +100,7 @@ def claim_and_enqueue() -> int:
     each account; the rest follow as each one finishes (hand-off), or by the sweeper."""
     ids = service.claim_due()
     db.session.commit()
-    now, later = service.first_per_account(ids)
-    service.mark_enqueued(later)
+    now, _later = service.first_per_account(ids)
     return enqueue(now)
 
 

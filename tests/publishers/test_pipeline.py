@@ -374,3 +374,37 @@ def test_lost_answer_to_an_asynchronous_publish_is_not_resent(app, db_session, s
     drain(db_session, ids)
     assert delivery.status is DeliveryStatus.sent
     assert len(sandbox.live_posts("wechat")) == 1
+
+
+def test_sweeper_queues_only_the_head_of_a_free_accounts_line(app, db_session, sandbox, unit, make_account, approve):
+    """Queued work is left alone; a lost message is queued again, but only the head of each
+    account's line — the rest follow by hand-off instead of being queued to find the account busy."""
+    weibo, wechat = make_account(unit, "weibo"), make_account(unit, "wechat")
+    for i in range(3):
+        approve([weibo, wechat], title=f"第{i}条通知", body=f"正文{i}。")
+    now, later = service.first_per_account(claim(db_session))
+    assert len(now) == 2 and len(later) == 4
+    service.mark_enqueued(now)
+    db_session.commit()
+    assert service.sweep()[0] == []
+
+    lost = utcnow() - timedelta(seconds=app.config["ENQUEUE_STALE_SECONDS"] + 1)
+    db_session.execute(sa.update(Delivery).where(Delivery.id.in_(now)).values(enqueued_at=lost))
+    db_session.commit()
+    assert sorted(service.sweep()[0]) == sorted(now)
+
+
+def test_hand_off_never_queues_a_delivery_twice(db_session, sandbox, unit, make_account, approve):
+    weibo = make_account(unit, "weibo")
+    first, second = (approve([weibo], title=f"第{i}条通知", body=f"正文{i}。") for i in range(2))
+    now, later = service.first_per_account(claim(db_session))
+    assert run_delivery(now[0], db_session).action == "done"
+    assert service.next_for_account(now[0]) == later[0]
+    service.mark_enqueued(later)  # the hand-off (or the sweeper) queued it
+    db_session.commit()
+    assert service.next_for_account(now[0]) is None
+    # a second message for the delivery already sent is skipped
+    outcome = service.begin_attempt(now[0])
+    assert (outcome.action, outcome.reason) == ("skip", "already sent")
+    assert deliveries_of(db_session, second)["weibo"].id == later[0]
+    assert deliveries_of(db_session, first)["weibo"].status is DeliveryStatus.sent
