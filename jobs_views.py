@@ -28,7 +28,13 @@ pages = Blueprint("jobs", __name__, url_prefix="/jobs")
 
 class JobOut(Schema):
     id = Integer()
-    kind = String(metadata={"description": "ledger_import / ledger_export / discovery_run / discovery_import"})
+    kind = String(
+        metadata={
+            "description": "ledger_import 导入台账 / ledger_export 导出台账 / discovery_run 平台检索比对 / "
+            "discovery_import 导入第三方监测名单 / report_compliance 导出合规情况 / "
+            "report_bulletin 导出季度检查情况通报 / report_annual 导出年度报表 / findings_export 导出问题线索"
+        }
+    )
     label = String()
     status = String(metadata={"description": "queued 排队中 / running 进行中 / done 已完成 / failed 失败"})
     status_label = String()

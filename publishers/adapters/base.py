@@ -299,6 +299,8 @@ class RecentPost:
     created_at: datetime | None = None
     canonical_url: str | None = None
     state: PublishState = "published"
+    #: True: an original post; False: a repost (转发); None: the platform does not say.
+    original: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -540,6 +542,8 @@ class ChannelAdapter(ABC):
         return None
 
     def _matches(self, post: RenderedPost, recent: RecentPost) -> bool:
+        if recent.original is False:
+            return False  # a repost (转发) is never the post we published
         url = post.canonical_url
         if url and (recent.canonical_url == url or url in (recent.text or "") or url == recent.url):
             return True

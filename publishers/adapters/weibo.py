@@ -377,6 +377,8 @@ class WeiboAdapter(ChannelAdapter):
                     text=status.get("text") or "",
                     url=self._post_url(status),
                     created_at=parse_weibo_time(status.get("created_at")),
+                    # A repost (转发) carries the reposted status; an original post does not.
+                    original="retweeted_status" not in status,
                 )
             )
         return out[:limit]

@@ -117,20 +117,26 @@ def _seed_posts(state: SandboxState, account: Account, posts: Any) -> None:
     specs = []
     for spec in posts:
         if not isinstance(spec, dict) or not isinstance(spec.get("text", ""), str):
-            raise BadRequest("posts 的每一项必须是 {text, title?, created_at?, deleted?}")
+            raise BadRequest("posts 的每一项必须是 {text, title?, created_at?, deleted?, repost?}")
         try:
             created = parse_time(spec.get("created_at"), state.now())
         except ValueError as exc:
             raise BadRequest(str(exc)) from exc
-        specs.append((str(spec.get("text") or ""), str(spec.get("title") or ""), created, bool(spec.get("deleted"))))
+        repost = spec.get("repost") or None
+        if repost is not None and (account.platform != "weibo" or not isinstance(repost, bool | dict)):
+            raise BadRequest("repost 仅用于微博，取值为 true 或 {text?, user?}")
+        text, title = str(spec.get("text") or ""), str(spec.get("title") or "")
+        specs.append((text, title, created, bool(spec.get("deleted")), repost))
     for key in [
         k
         for k, p in state.posts.items()
         if p.uid == account.uid and p.platform == account.platform and p.source == "seed"
     ]:
         del state.posts[key]
-    for text, title, created, deleted in specs:
+    for text, title, created, deleted, repost in specs:
         post = SEEDERS[account.platform](state, account, text, title, created)
+        if repost is not None:
+            post.extra["repost"] = repost  # a 转发: the timeline shows it with its retweeted_status
         if deleted:
             state.delete_post(post, "user")
             post.deleted_at = created

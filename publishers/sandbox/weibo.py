@@ -236,11 +236,35 @@ def status_object(state: SandboxState, post: Post, with_user: bool = True) -> di
     }
     if pics:
         obj.update(thumbnail_pic=pics[0], bmiddle_pic=pics[0], original_pic=pics[0])
+    repost = post.extra.get("repost")
+    if repost:
+        obj["retweeted_status"] = retweeted_status(post, repost if isinstance(repost, dict) else {})
     if with_user:
         account = state.account(PLATFORM, post.uid)
         if account is not None:
             obj["user"] = user_object(state, account, with_status=False)
     return obj
+
+
+def retweeted_status(post: Post, spec: dict[str, Any]) -> dict[str, Any]:
+    """The reposted (转发) status inside a repost: another user's original post.
+
+    Seeded with ``"repost": true`` or ``{"text", "user"}`` on ``/_sandbox/accounts`` posts; the
+    repost's own ``text`` is the reposter's comment, as on Weibo.
+    """
+    original_id = "48" + post.post_id[2:]
+    name = str(spec.get("user") or "转发来源账号")
+    return {
+        "created_at": weibo_time(post.created_at - 3600),
+        "id": int(original_id),
+        "idstr": original_id,
+        "mid": original_id,
+        "text": str(spec.get("text") or "被转发的原微博"),
+        "reposts_count": 1,
+        "comments_count": 0,
+        "attitudes_count": 0,
+        "user": {"id": 1000000001, "idstr": "1000000001", "screen_name": name, "name": name},
+    }
 
 
 def user_object(state: SandboxState, account: Account, with_status: bool = True) -> dict[str, Any]:

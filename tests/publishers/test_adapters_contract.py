@@ -368,6 +368,42 @@ def test_weibo_duplicate_returns_the_earlier_post(sim: Simulator) -> None:
     assert len(sim.posts("weibo")) == 1
 
 
+def test_weibo_recent_posts_tell_originals_from_reposts(sim: Simulator) -> None:
+    creds = sim.account(
+        "weibo",
+        posts=[
+            {"text": "我市启动防汛四级应急响应", "created_at": "2024-06-01T09:00:00"},
+            {"text": "转发微博", "created_at": "2024-06-02T09:00:00", "repost": True},
+            {
+                "text": "请市民注意出行安全",
+                "created_at": "2024-06-03T09:00:00",
+                "repost": {"text": "气象台发布暴雨蓝色预警", "user": "某市气象"},
+            },
+        ],
+    )
+    adapter = sim.adapter("weibo")
+    recent = adapter.recent_posts(creds, 5)
+    assert [(r.text, r.original) for r in recent] == [
+        ("请市民注意出行安全", False),
+        ("转发微博", False),
+        ("我市启动防汛四级应急响应", True),
+    ]
+    # Crash recovery never takes a repost for our own post, even with the same words.
+    reposted = adapter.render(ContentInput(title="", summary="请市民注意出行安全")).post
+    assert reposted.text == "请市民注意出行安全"
+    assert adapter.find_published(creds, reposted) is None
+
+    timeline = sim.http.get(
+        f"{sim.base}/weibo/2/statuses/user_timeline.json", params={"access_token": creds.access_token}, timeout=5
+    ).json()["statuses"]
+    assert timeline[0]["retweeted_status"]["text"] == "气象台发布暴雨蓝色预警"
+    assert timeline[0]["retweeted_status"]["user"]["screen_name"] == "某市气象"
+    assert "retweeted_status" not in timeline[2]
+    body = {"platform": "wechat", "posts": [{"text": "x", "repost": True}]}
+    wrong = sim.http.post(f"{sim.base}/_sandbox/accounts", json=body, timeout=5)
+    assert wrong.status_code == 400  # only Weibo has reposts here
+
+
 def test_weibo_token_expiry_needs_reauthorisation(sim: Simulator) -> None:
     creds = sim.account("weibo")
     sim.fault("weibo", "statuses/share", "token_expired")
