@@ -236,6 +236,12 @@ class AccountOut(Schema):
     filed_on = Date(allow_none=True)
     filing_due_on = Date(allow_none=True, metadata={"description": "备案时限（开设/变更/关停后若干工作日）"})
     filing_overdue = Boolean(metadata={"description": "备案时限已过仍未备案"})
+    filing_due_estimated = Boolean(
+        metadata={
+            "description": "备案时限按周一至周五估算：chinesecalendar 和节假日文件（EXTRA_HOLIDAYS_FILE）"
+            "都没有所跨年份的节假日安排；无备案时限时为 false"
+        }
+    )
     status = String()
     status_label = String()
     pending_change = Dict(allow_none=True, metadata={"description": "待审批的变更（字段→新值）"})
@@ -243,13 +249,21 @@ class AccountOut(Schema):
     closure_notice_url = String(allow_none=True)
     closure_requested_on = Date(allow_none=True)
     closable_on = Date(allow_none=True, metadata={"description": "拟关停账号最早可确认关停的日期"})
+    closable_on_estimated = Boolean(
+        metadata={"description": "closable_on 按周一至周五估算（同 filing_due_estimated）；无该日期时为 false"}
+    )
     closed_on = Date(allow_none=True)
     closure_filed_on = Date(allow_none=True)
     last_post_at = DateTime(allow_none=True)
     followers = Integer(allow_none=True)
     created_at = DateTime()
     updated_at = DateTime()
-    allowed_actions = List(String(), metadata={"description": "当前用户此刻可执行的操作"})
+    allowed_actions = List(
+        String(),
+        metadata={
+            "description": "当前用户此刻可执行的操作（已除去四眼原则不允许的：本人提出或经办的申请不能由本人批准）"
+        },
+    )
 
 
 class FindingBrief(Schema):

@@ -14,7 +14,7 @@ import enum
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -26,7 +26,7 @@ from auth.models import Role, User
 from auth.scoping import can_see_unit, visible_unit_ids
 from common.db import utcnow
 from common.errors import Conflict, Invalid, NotFound
-from common.workdays import add_workdays
+from common.workdays import add_workdays, configured_path, is_workday, span_is_exact
 from extensions import db
 from registry import findings
 from registry.errors import (
@@ -197,6 +197,32 @@ def notice_workdays() -> int:
     return int(current_app.config["CLOSURE_NOTICE_WORKDAYS"])
 
 
+def due_is_estimated(due: date | None, days: int) -> bool:
+    """Whether a stored deadline ``due`` (``days`` working days after a start that is not stored)
+    was counted Monday–Friday: a year its count may have crossed is in neither chinesecalendar
+    nor EXTRA_HOLIDAYS_FILE (``common.workdays.span_is_exact``, as ``deadline()`` reports it).
+
+    The earliest start that gives ``due`` is ``days`` + 1 working days back, so a deadline early
+    in January also looks at December's year. Answers for the calendar loaded now: a date counted
+    before the office added the year's holidays is not recomputed (see docs/registry.md).
+    """
+    if due is None:
+        return False
+    return _due_is_estimated(configured_path(), due, days)
+
+
+@functools.lru_cache(maxsize=8192)
+def _due_is_estimated(path: str, due: date, days: int) -> bool:
+    start, counted = due, 0
+    while True:
+        if is_workday(start):
+            counted += 1
+            if counted > days:
+                break
+        start -= timedelta(days=1)
+    return not span_is_exact(start, due)
+
+
 # ----------------------------------------------------------------------------- values
 
 
@@ -313,11 +339,34 @@ def _actions_by_status(user: User | None) -> dict[AccountStatus, list[str]]:
     return cache[key]
 
 
-def available_actions(account: Account, user: User | None) -> list[str]:
-    """The actions ``user`` may take on ``account`` right now (for buttons and the API)."""
+def available_actions(account: Account, user: User | None, applicants: dict[int, set[int]] | None = None) -> list[str]:
+    """The actions ``user`` may take on ``account`` right now (for buttons and the API).
+
+    Leaves out what the four-eyes rule would refuse (``withheld_actions``). ``applicants`` is
+    :func:`pending_applicants` of a list of accounts (one query for the list); without it the
+    account's applicants are read when ``user`` could otherwise approve.
+    """
     if user is not None and not can_see_unit(user, account.unit_id):
         return []
-    return list(_actions_by_status(user)[account.status])
+    withheld = withheld_actions(account, user, applicants)
+    return [a for a in _actions_by_status(user)[account.status] if a not in withheld]
+
+
+def withheld_actions(account: Account, user: User | None, applicants: dict[int, set[int]] | None = None) -> list[str]:
+    """The approving actions ``user``'s roles allow here that the four-eyes rule refuses
+    (``user`` made the pending application); [] for the system (None)."""
+    if user is None or not _guarded_actions(user, account.status):
+        return []
+    if applicants is None:
+        own = applicant_ids(account, FOUR_EYES_STATUSES[account.status])
+    else:
+        own = applicants.get(account.id, set())
+    return _guarded_actions(user, account.status) if user.id in own else []
+
+
+def _guarded_actions(user: User, status: AccountStatus) -> list[str]:
+    """The actions ``user``'s roles allow from ``status`` that the four-eyes rule guards."""
+    return [a for a in _actions_by_status(user)[status] if (Action(a), status) in FOUR_EYES]
 
 
 def _ensure_uid_free(platform: Platform, uid: str | None, account_id: int | None) -> None:
@@ -564,6 +613,12 @@ FOUR_EYES: dict[tuple[Action, AccountStatus], tuple[tuple[AccountStatus, ...], s
 }
 
 
+# The same per status of the account (each guarded status has one approving step).
+FOUR_EYES_STATUSES: dict[AccountStatus, tuple[AccountStatus, ...]] = {
+    source: statuses for (_action, source), (statuses, _label) in FOUR_EYES.items()
+}
+
+
 def applicant_ids(account: Account, statuses: Sequence[AccountStatus]) -> set[int]:
     """Who made the pending application: actors of the events that moved the account into
     ``statuses`` since it last entered ``statuses[0]`` (open, import, request_*, platform closure).
@@ -573,15 +628,43 @@ def applicant_ids(account: Account, statuses: Sequence[AccountStatus]) -> set[in
         .where(AccountEvent.account_id == account.id, AccountEvent.to_status.in_([s.value for s in statuses]))
         .order_by(AccountEvent.id.desc())
     )
+    return _applicants(rows, statuses)
+
+
+def _applicants(rows: Iterable[Any], statuses: Sequence[AccountStatus]) -> set[int]:
+    """``applicant_ids`` over (actor_id, from_status, to_status) rows, newest first."""
     actors: set[int] = set()
+    values = {s.value for s in statuses}
     for actor_id, source, target in rows:
-        if source == target:
+        if target not in values or source == target:
             continue
         if actor_id is not None:
             actors.add(actor_id)
         if target == statuses[0].value:
             break
     return actors
+
+
+def pending_applicants(accounts: Iterable[Account]) -> dict[int, set[int]]:
+    """``applicant_ids`` of every account awaiting an approval, in one query per 500 accounts
+    (for lists: ``allowed_actions`` without a query per row). Accounts not awaiting one, or
+    without applicants, are left out."""
+    wanted = {a.id: FOUR_EYES_STATUSES[a.status] for a in accounts if a.status in FOUR_EYES_STATUSES}
+    if not wanted:
+        return {}
+    targets = sorted({s.value for statuses in wanted.values() for s in statuses})
+    rows: dict[int, list[Any]] = {}
+    ids = sorted(wanted)
+    for start in range(0, len(ids), 500):
+        stmt = (
+            sa.select(AccountEvent.account_id, AccountEvent.actor_id, AccountEvent.from_status, AccountEvent.to_status)
+            .where(AccountEvent.account_id.in_(ids[start : start + 500]), AccountEvent.to_status.in_(targets))
+            .order_by(AccountEvent.account_id, AccountEvent.id.desc())
+        )
+        for account_id, *row in db.session.execute(stmt):
+            rows.setdefault(account_id, []).append(row)
+    found = {account_id: _applicants(rows[account_id], wanted[account_id]) for account_id in rows}
+    return {account_id: actors for account_id, actors in found.items() if actors}
 
 
 def _ensure_four_eyes(account: Account, transition: Transition, actor: User | None) -> None:
@@ -1013,9 +1096,18 @@ def get_account(user: User, account_id: int) -> Account:
 
 
 def account_dict(
-    account: Account, user: User | None = None, unit_names: dict[int, str] | None = None
+    account: Account,
+    user: User | None = None,
+    unit_names: dict[int, str] | None = None,
+    applicants: dict[int, set[int]] | None = None,
 ) -> dict[str, Any]:
+    """The API's AccountOut fields, plus ``withheld_actions`` for the pages (four-eyes rule).
+
+    For a list use :func:`account_dicts` (one query for all the applicants)."""
     unit_name = unit_names[account.unit_id] if unit_names is not None else account.unit.name
+    closable = closable_on(account) if account.status is S.closing else None
+    if applicants is None and user is not None and _guarded_actions(user, account.status):
+        applicants = {account.id: applicant_ids(account, FOUR_EYES_STATUSES[account.status])}
     data: dict[str, Any] = {name: getattr(account, name) for name in FIELD_LABELS if hasattr(account, name)}
     data.update(
         id=account.id,
@@ -1026,14 +1118,27 @@ def account_dict(
         unit_name=unit_name,
         pending_change=account.pending_change,
         filing_overdue=is_overdue(account),
-        closable_on=closable_on(account) if account.status is S.closing else None,
+        filing_due_estimated=due_is_estimated(account.filing_due_on, filing_workdays()),
+        closable_on=closable,
+        closable_on_estimated=closable is not None and not span_is_exact(account.closure_notice_on, closable),
         last_post_at=account.last_post_at,
         followers=account.followers,
         created_at=account.created_at,
         updated_at=account.updated_at,
-        allowed_actions=available_actions(account, user) if user is not None else [],
+        allowed_actions=available_actions(account, user, applicants) if user is not None else [],
+        withheld_actions=withheld_actions(account, user, applicants) if user is not None else [],
     )
     return data
+
+
+def account_dicts(
+    accounts: Sequence[Account], user: User | None = None, unit_names: dict[int, str] | None = None
+) -> list[dict[str, Any]]:
+    """``account_dict`` of each account, reading the pending applicants of all of them at once
+    (only when ``user`` may approve one of the listed statuses)."""
+    guarded = user is not None and any(_guarded_actions(user, s) for s in {a.status for a in accounts})
+    applicants = pending_applicants(accounts) if guarded else {}
+    return [account_dict(a, user, unit_names, applicants) for a in accounts]
 
 
 def unit_names_for(accounts: Iterable[Account]) -> dict[int, str]:

@@ -21,7 +21,7 @@ from werkzeug.datastructures import MultiDict
 
 from auth.models import Role, User
 from auth.scoping import current_user, get_scoped, require_roles, scope_filter
-from common import jobs
+from common import jobs, workdays
 from common.errors import ApiError, Forbidden
 from common.pagination import PageQuery, paginate
 from extensions import db
@@ -119,7 +119,7 @@ def update_unit(unit_id: int, data: dict[str, Any]) -> Any:
 
 def _page_of_accounts(user: User, flt: service.LedgerFilter, page: int, per_page: int) -> dict[str, Any]:
     result = service.ledger_page(user, flt, page, per_page)
-    result["items"] = [service.account_dict(a, user) for a in result["items"]]
+    result["items"] = service.account_dicts(result["items"], user)  # one query for the four-eyes applicants
     return result
 
 
@@ -310,6 +310,14 @@ STATUS_TONE = {
 }
 
 
+# The title (tooltip) of a date marked 按周一至周五估算 (registry/_macros.html estimated).
+ESTIMATE_HELP = (
+    "chinesecalendar 包和本单位的节假日文件都还没有该年份的节假日安排，此日期按周一至周五计算，"
+    "未扣除法定节假日、未计调休上班日，可能与实际不符。请管理员将该年国务院节假日安排（放假日和调休上班日）"
+    "录入节假日文件（EXTRA_HOLIDAYS_FILE）后重启服务。"
+)
+
+
 @pages.context_processor
 def _labels() -> dict[str, Any]:
     return {
@@ -318,6 +326,8 @@ def _labels() -> dict[str, Any]:
         "STATUS_TONE": {s.value: tone for s, tone in STATUS_TONE.items()},
         "FIELD_LABELS": {**service.FIELD_LABELS, "pending_change": "待审批变更", "unit_name": "主办单位"},
         "ACTION_LABELS": {str(k): v for k, v in service.ACTION_LABELS.items()},
+        "ESTIMATE_NOTE": workdays.ESTIMATE_NOTE,
+        "ESTIMATE_HELP": ESTIMATE_HELP,
     }
 
 
@@ -529,7 +539,10 @@ def close_page(account_id: int) -> Any:
             errors = exc.detail if isinstance(exc.detail, dict) else {}
             flash(exc.message, "error")
         else:
-            flash(f"已进入停更公告期，{service.closable_on(account)} 起可确认关停", "success")
+            notice_on, closable = account.closure_notice_on, service.closable_on(account)
+            exact = notice_on is None or closable is None or workdays.span_is_exact(notice_on, closable)
+            note = "" if exact else f"（{workdays.ESTIMATE_NOTE}）"
+            flash(f"已进入停更公告期，{closable}{note} 起可确认关停", "success")
             return redirect(url_for("registry.account_page", account_id=account.id))
     return render_template(
         "registry/close.html", account=account, values=dict(request.form), errors=errors, notice_days=notice_days
@@ -585,7 +598,7 @@ def inbox() -> Any:
                 "title": title,
                 "approve_action": approve_action,
                 "total": total,
-                "items": [service.account_dict(a, user, names) for a in accounts],
+                "items": service.account_dicts(accounts, user, names),
             }
         )
     return render_template("registry/inbox.html", sections=sections, today=service.today())
