@@ -1393,3 +1393,25 @@ def test_douyin_stale_worker_uses_the_renewed_refresh_token(mocked: responses.Re
     make("douyin", token_store=store).status(stale, "@1")
     refresh = next(c for c in mocked.calls if path(c) == "/oauth/refresh_token/")
     assert form(refresh)["refresh_token"] == ["rft.new"]
+
+
+def test_platform_session_reads_proxies_once_per_host_and_honours_them(monkeypatch):
+    from publishers.adapters.base import PlatformSession
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.gov.example:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.gov.example")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/gov-ca.pem")
+    session = PlatformSession()
+    first = session.merge_environment_settings("https://api.weibo.com/2/x", {}, None, None, None)
+    assert first["proxies"]["https"] == "http://proxy.gov.example:3128"
+    assert first["verify"] == "/etc/ssl/gov-ca.pem"
+    assert session.merge_environment_settings("https://internal.gov.example/a", {}, None, None, None)["proxies"] == {}
+    # read once per host: a later change of the environment needs a restart (documented)
+    monkeypatch.setenv("HTTPS_PROXY", "http://other:1")
+    again = session.merge_environment_settings("https://api.weibo.com/2/y", {}, None, None, None)
+    assert again["proxies"]["https"] == "http://proxy.gov.example:3128"
+    # explicit arguments still win, as with requests.Session
+    explicit = session.merge_environment_settings(
+        "https://api.weibo.com/2/z", {"https": "http://explicit:8080"}, None, False, None
+    )
+    assert explicit["proxies"]["https"] == "http://explicit:8080" and explicit["verify"] is False
