@@ -17,8 +17,11 @@ What is here, for every browser test (and the end-to-end journeys to come):
 
 A journey is a module of tests marked ``browser`` that uses these; one that needs a world of
 its own takes ``start_live_stack(dir)`` in a module-scoped fixture instead of ``live_stack``.
+* ``a11y_world`` (session): ids of non-empty pages (a post at 初审, a published post, a finding…)
+  for the accessibility and keyboard tests.
 * ``login(page, username)``, ``shot(page, name)`` (test-output/screenshots/NAME.png) and
-  ``axe(page)`` (axe-core from node_modules, WCAG 2 A/AA; fails on serious/critical).
+  ``axe(page)`` (axe-core from node_modules: WCAG 2.0/2.1 A/AA, WCAG 2.2 AA and best practices;
+  fails on serious/critical).
 
 Without Chromium or axe-core the tests skip locally and FAIL under CI=true.
 """
@@ -35,6 +38,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +65,7 @@ OUTPUT = ROOT / "test-output"
 SCREENSHOTS = OUTPUT / "screenshots"
 AXE_REPORTS = OUTPUT / "axe"
 DEMO_PASSWORD = "demo12345"
-AXE_TAGS = ("wcag2a", "wcag2aa")
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice")
 AXE_FAIL_IMPACTS = ("serious", "critical")
 STACK_TIMEOUT = 120
 
@@ -219,6 +223,119 @@ def live_stack() -> Iterator[LiveStack]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def a11y_world(live_stack: LiveStack) -> dict[str, int]:
+    """Non-empty pages for the accessibility and keyboard tests: a content waiting at 初审, a
+    published content with a sent and a failed delivery, an open finding, and accounts with
+    varied last-post dates."""
+    import sqlalchemy as sa
+
+    from auth.models import User
+    from common.db import utcnow
+    from common.jobs import JobRun
+    from moderation import review, service
+    from moderation.models import ContentStatus
+    from publishers.models import Delivery, DeliveryStatus
+    from registry.findings import FindingInput, upsert_many
+    from registry.models import Account, FindingKind
+
+    with live_stack.db() as session:
+        operator = session.scalar(sa.select(User).where(User.username == "operator"))
+        accounts = list(
+            session.scalars(sa.select(Account).where(Account.unit_id == operator.unit_id).order_by(Account.id))
+        )
+        now = utcnow()
+        for account, days in zip(accounts, (1, 9, 40, 120), strict=False):
+            account.last_post_at = now - timedelta(days=days)
+        weibo = next(a for a in accounts if a.platform.value == "weibo")
+        wechat = next(a for a in accounts if a.platform.value == "wechat")
+
+        waiting = service.create_content(
+            {"title": "无障碍测试：待初审稿件", "body": "<p>本县召开防汛工作会议。</p>", "target_ids": [weibo.id]},
+            operator,
+        )
+        review.submit(waiting, operator)
+        waiting.stage_entered_at = now - timedelta(hours=30)  # overdue
+
+        published = service.create_content(
+            {
+                "title": "无障碍测试：已发布稿件",
+                "body": "<p>本县秋季招生工作顺利完成。</p>",
+                "target_ids": [weibo.id, wechat.id],
+            },
+            operator,
+        )
+        published.status = ContentStatus.published
+        for account, status in ((weibo, DeliveryStatus.sent), (wechat, DeliveryStatus.failed)):
+            delivery = Delivery(
+                content_id=published.id,
+                version=published.version,
+                account_id=account.id,
+                status=status,
+                attempts=1 if status is DeliveryStatus.sent else 6,
+                idempotency_key=f"a11y-{published.id}-{account.id}",
+                content_hash=published.content_hash or "",
+            )
+            if status is DeliveryStatus.sent:
+                delivery.platform_post_id = "a11y-1"
+                delivery.platform_url = "https://example.invalid/a11y-1"
+                delivery.sent_at = now
+            else:
+                delivery.last_error_code = "45009"
+                delivery.last_error_message = "接口调用超过限额（测试数据）"
+                delivery.retryable = False
+            session.add(delivery)
+        report = upsert_many(
+            [
+                FindingInput(
+                    kind=FindingKind.inactive_14d,
+                    fingerprint=f"a11y:inactive:{accounts[2].id}",
+                    evidence={"message": "超过14天未更新（无障碍测试数据）"},
+                    account_id=accounts[2].id,
+                    unit_id=accounts[2].unit_id,
+                )
+            ]
+        )
+        auditor = session.scalar(sa.select(User).where(User.username == "auditor"))
+        rejected = JobRun(
+            kind="ledger_import",
+            user_id=auditor.id,
+            status="failed",
+            params={"filename": "台账补录.xlsx", "dry_run": False},
+            message="导入失败：共 2 处错误，未写入任何数据",
+            result={
+                "rows": 12,
+                "total_errors": 2,
+                "errors": [
+                    {"row": 3, "column": "开设日期", "reason": "日期不存在"},
+                    {"row": 7, "column": "主办单位", "reason": "系统中没有名为“某某局”的单位"},
+                ],
+            },
+            finished_at=now,
+        )
+        running = JobRun(
+            kind="ledger_export",
+            user_id=auditor.id,
+            status="running",
+            progress=3000,
+            total=10000,
+            message="已导出 3000 / 10000 行…",
+            started_at=now,
+            heartbeat_at=now + timedelta(days=1),
+        )
+        session.add_all([rejected, running])
+        session.flush()
+        finding = (report.created or report.updated or report.reopened or report.unchanged_closed)[0]
+        return {
+            "waiting": waiting.id,
+            "published": published.id,
+            "account": weibo.id,
+            "finding": finding.id,
+            "job_failed": rejected.id,
+            "job_running": running.id,
+        }
+
+
 # ----------------------------------------------------------------------------- the browser
 
 
@@ -361,7 +478,8 @@ def format_violations(violations: list[dict[str, Any]], where: str) -> str:
 def axe(
     page: Any, name: str | None = None, *, tags: tuple[str, ...] = AXE_TAGS, fail: bool = True
 ) -> list[dict[str, Any]]:
-    """Run axe-core (WCAG 2 A + AA) on the page; fail on serious/critical violations.
+    """Run axe-core (AXE_TAGS: WCAG 2.0/2.1 A+AA, 2.2 AA, best practices) on the page; fail on
+    serious/critical violations.
 
     axe is evaluated through the DevTools protocol, so the page's CSP (no inline scripts)
     stays in force. The full result goes to test-output/axe/NAME.json. Returns all violations.

@@ -14,7 +14,9 @@
    downloads the compliance report.
 
 Journeys 1–3 follow one post and run in this order; journey 4 stands alone. Every step gets a
-screenshot (test-output/screenshots/journey-*.png) and axe on the page's new state.
+screenshot (test-output/screenshots/journey-*.png) and axe on the page's new state. Between
+scheduling the post and 终审 the clock runs (two minutes), so there axe checks a copy of each
+step's page after 终审 instead of holding up the reviews (see AxeLater).
 Run: CI=true .venv/bin/pytest -q -m browser tests/browser/test_journeys.py -p no:xdist
 """
 
@@ -25,6 +27,7 @@ import re
 import shutil
 import struct
 import tempfile
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -36,9 +39,11 @@ import requests
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.conftest import (
+    AXE_FAIL_IMPACTS,
     OUTPUT,
     LiveStack,
     axe,
+    format_violations,
     js_errors,
     login,
     safe_name,
@@ -59,6 +64,9 @@ BODY = (
     "请失主携带户口簿到一楼综合窗口领取。\n\n咨询时间：工作日上午9时至下午5时。"
 )
 PUBLISH_WAIT = 240  # seconds: "goes out at its time", with room for the scheduler and worker
+#: 终审 must start at least this long before the publish time: approving, then seeing 已排期 on
+#: the operator's page, must both happen before the scheduler (every second) sends it
+FINAL_REVIEW_MARGIN = 20
 # three accounts for the 台账 import (columns of the downloadable template; whitespace-separated)
 LEDGER_ROWS = """
 平台     平台账号ID     账号名称   主办单位             认证主体             是否已认证 开设日期   备案编号   备案日期
@@ -147,10 +155,91 @@ def people(browser: Any, stack: LiveStack, request: pytest.FixtureRequest) -> It
             context.close()
 
 
+class AxeLater:
+    """axe for the steps between scheduling the post (journey 1) and 终审 (journey 2), run after them.
+
+    The post is scheduled two minutes ahead and the three reviews must be done before then; axe
+    with all its rule sets on some twenty steps can use a good part of that on a slow machine. So
+    while ``active``, step() keeps the page's DOM as it is at that step (after its scripts ran)
+    and ``check`` loads each copy afterwards, with the app's own stylesheets but not its scripts
+    (the DOM is already in its scripted state), and runs the same axe on it: every step is still
+    checked, and fails the journey the same way, only later.
+    """
+
+    def __init__(self) -> None:
+        self.active = False
+        self.pages: list[tuple[str, str, str]] = []
+
+    def start(self) -> None:
+        self.active, self.pages = True, []
+
+    def drop(self) -> None:
+        self.active, self.pages = False, []
+
+    def keep(self, page: Any, name: str) -> None:
+        self.pages.append((name, page.url.split("#")[0], page.content()))
+
+    @staticmethod
+    def _serve(url: str, html: str) -> Callable[[Any], None]:
+        """A route handler: the kept copy for the step's URL, no scripts, the rest from the app."""
+
+        def serve(route: Any) -> None:
+            kind = route.request.resource_type
+            if kind == "document" and route.request.url == url:
+                route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
+            elif kind == "script":
+                route.abort()  # the copy is already in its scripted state
+            else:
+                route.continue_()  # stylesheets and images from the live app
+
+        return serve
+
+    def check(self, browser: Any, stack: LiveStack) -> None:
+        pages = self.pages
+        self.drop()
+        context = browser.new_context(
+            base_url=stack.url,
+            locale="zh-CN",
+            viewport={"width": 1280, "height": 900},
+            timezone_id="Asia/Shanghai",
+        )
+        failures = []
+        try:
+            replay = context.new_page()
+            for name, url, html in pages:
+                context.unroute("**/*")
+                context.route("**/*", self._serve(url, html))
+                replay.goto(url)
+                serious = [v for v in axe(replay, name, fail=False) if v.get("impact") in AXE_FAIL_IMPACTS]
+                if serious:
+                    failures.append(format_violations(serious, f"{name} ({url}; checked after the timed part)"))
+        finally:
+            context.close()
+        if failures:
+            pytest.fail("\n\n".join(failures), pytrace=False)
+
+
+AXE_LATER = AxeLater()
+
+
+@pytest.fixture(autouse=True)
+def _timed_part_ends(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The deferred axe checks stay pending only from a passing journey 1 into journey 2, which
+    checks them once 终审 is done; after any other test (or a failed journey) nothing is left
+    pending, so no later step is deferred for good."""
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if not (request.node.name.startswith("test_journey_1_") and report is not None and report.passed):
+        AXE_LATER.drop()
+
+
 def step(page: Any, name: str, *, check_axe: bool = True) -> None:
-    """One step of a journey: a screenshot, axe on the page as it is now, no script errors."""
+    """One step of a journey: a screenshot, axe on the page as it is now, no script errors.
+    In the timed part (AxeLater) axe runs on a copy of the page after that part."""
     shot(page, f"journey-{name}")
-    if check_axe:
+    if check_axe and AXE_LATER.active:
+        AXE_LATER.keep(page, f"journey-{name}")
+    elif check_axe:
         axe(page, f"journey-{name}")
     assert not js_errors(page), f"script errors or CSP violations at {name}: {js_errors(page)}"
 
@@ -189,9 +278,21 @@ def deliveries(stack: LiveStack, content_id: int) -> dict[str, dict[str, Any]]:
 
 
 def review_rows(stack: LiveStack, content_id: int) -> list[tuple[Any, ...]]:
+    """The reviewers' decisions (stages 1–3); the author's submission rows (stage 0) are in submit_rows."""
     return sqlite_rows(
         stack,
-        "SELECT version, stage, decision, voided, reviewer_id FROM reviews WHERE content_id = ? ORDER BY id",
+        "SELECT version, stage, decision, voided, reviewer_id FROM reviews"
+        " WHERE content_id = ? AND decision != 'submit' ORDER BY id",
+        content_id,
+    )
+
+
+def submit_rows(stack: LiveStack, content_id: int) -> list[tuple[Any, ...]]:
+    """Who sent which version into review: one row per submission, at stage 0, never voided."""
+    return sqlite_rows(
+        stack,
+        "SELECT version, stage, voided, reviewer_id FROM reviews WHERE content_id = ? AND decision = 'submit'"
+        " ORDER BY id",
         content_id,
     )
 
@@ -264,6 +365,9 @@ def test_journey_1_operator_checks_fixes_schedules_and_submits(
     publish_at = (now + timedelta(minutes=2)).replace(second=0, microsecond=0)
     if publish_at < now + timedelta(minutes=2):
         publish_at += timedelta(minutes=1)
+    # from here to 终审 the clock runs: axe checks these steps afterwards (AxeLater)
+    scheduled_at = time.monotonic()
+    AXE_LATER.start()
     operator.get_by_label("定时发布（北京时间；留空则终审通过后立即发布）").fill(publish_at.strftime("%Y-%m-%dT%H:%M"))
     step(operator, "1-04-fixed-cover-channels-schedule")
 
@@ -295,14 +399,14 @@ def test_journey_1_operator_checks_fixes_schedules_and_submits(
     step(operator, "1-06-submitted-waiting-for-first-review")
 
     assert content_state(stack, content_id) == ("review_1", 1)
-    journey.update(content_id=content_id, publish_at=publish_at)
+    journey.update(content_id=content_id, publish_at=publish_at, scheduled_at=scheduled_at)
 
 
 # ----------------------------------------------------------------------------- journey 2
 
 
 def test_journey_2_three_reviews_with_a_later_edit(
-    stack: LiveStack, people: Callable[[str], Any], journey: dict[str, Any]
+    stack: LiveStack, browser: Any, people: Callable[[str], Any], journey: dict[str, Any]
 ) -> None:
     content_id = needs(journey, "content_id", "journey 1")
     publish_at: datetime = journey["publish_at"]
@@ -341,6 +445,8 @@ def test_journey_2_three_reviews_with_a_later_edit(
     step(operator, "2-07-operator-resubmitted-v2")
     assert content_state(stack, content_id) == ("review_1", 2)
     assert review_rows(stack, content_id)[0][:4] == (1, 1, "approve", 1), "the v1 approval must be voided"
+    submissions = submit_rows(stack, content_id)
+    assert [r[:3] for r in submissions] == [(1, 0, 0), (2, 0, 0)], submissions  # both submissions on record
 
     # 复审's page of version 1 is stale now: approving it is refused and changes nothing
     reviewer2.get_by_role("button", name="复审通过，转终审").click()
@@ -410,8 +516,17 @@ def test_journey_2_three_reviews_with_a_later_edit(
     assert content_state(stack, content_id) == ("review_3", 2)
     assert review_rows(stack, content_id) == reviews_before
 
-    # 终审: still ahead of the schedule, so it is 已排期
-    assert datetime.now(BEIJING) < publish_at, "the reviews took longer than the two-minute schedule"
+    # 终审: still ahead of the schedule (the web server runs on this machine's clock), so it is 已排期
+    remaining = (publish_at - datetime.now(BEIJING)).total_seconds()
+    if remaining < FINAL_REVIEW_MARGIN:
+        took = time.monotonic() - journey["scheduled_at"]
+        pytest.fail(
+            f"the reviews genuinely took too long for the two-minute schedule: {took:.0f} s from scheduling to"
+            f" 终审, leaving {remaining:.0f} s before the publish time {publish_at:%H:%M:%S} (北京时间) where"
+            f" {FINAL_REVIEW_MARGIN} s are needed to approve and see 已排期 before it goes out. The axe checks of"
+            " these steps already run afterwards, so the pages, the worker or the machine were this slow.",
+            pytrace=False,
+        )
     reviewer3 = people("reviewer3")
     open_review(reviewer3, 3, content_id, 2, "2-16-reviewer3")
     step(reviewer3, "2-17-reviewer3-review-page")
@@ -429,6 +544,9 @@ def test_journey_2_three_reviews_with_a_later_edit(
     assert badge.inner_text() == "已排期"
     step(operator, "2-19-operator-sees-scheduled")
     journey["reviewed"] = True
+
+    # the timed part is over: now axe on every step of it (journey 1 from the schedule on, and this one)
+    AXE_LATER.check(browser, stack)
 
 
 # ----------------------------------------------------------------------------- journey 3
@@ -657,10 +775,14 @@ def test_journey_4_auditor_imports_discovers_confirms_and_reports(
     finding_id = int(re.search(r"/findings/(\d+)", auditor.url).group(1))  # type: ignore[union-attr]
     assert sqlite_rows(stack, "SELECT status FROM findings WHERE id = ?", finding_id)[0][0] == "confirmed"
 
-    # the compliance report
+    # the compliance report: generated as a background job, downloaded from the job's page
     auditor.goto("/reports/")
     step(auditor, "4-10-reports")
-    link = auditor.get_by_role("link", name="下载合规情况 XLSX")
+    auditor.get_by_role("button", name="下载合规情况 XLSX").click()
+    auditor.wait_for_url(re.compile(r"/jobs/\d+$"))
+    link = auditor.locator("#job-download")
+    link.wait_for(timeout=JOB_WAIT_MS)
+    step(auditor, "4-10a-report-ready")
     href = link.get_attribute("href")
     with auditor.expect_download() as download_info:
         link.click()

@@ -1,5 +1,6 @@
 """Keyboard use and the 适老化 switches: Tab through the login form and submit with Enter, the
-skip link, and 大字模式 / 高对比度 (aria-pressed, the class on <html>, kept across a reload)."""
+skip link, and 大字模式 / 高对比度 (aria-pressed, the class on <html>, kept across a reload); on
+each main page, Tab alone reaches every visible control, in page order, with a visible focus."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import DEMO_PASSWORD, js_errors, login, shot
+from tests.browser.conftest import DEMO_PASSWORD, LiveStack, js_errors, login, shot
+from tests.browser.test_accessibility import PAGES, PageSpec, missing
 
 pytestmark = pytest.mark.browser
 
@@ -140,3 +142,110 @@ def test_dashboard_draws_charts_and_redraws_on_switch(page: Any) -> None:
     assert size == 16  # 20px root × 0.8
     shot(page, "dashboard-large-font")
     assert not js_errors(page)
+
+
+# ----------------------------------------------------------------------------- every control by Tab
+
+#: the main pages (names in test_accessibility.PAGES): 台账, account, editor, review, delivery
+#: status, findings and the dashboards
+KEYBOARD_PAGES = (
+    "dashboard-auditor",
+    "dashboard-operator",
+    "registry",
+    "account",
+    "editor",
+    "review-queue",
+    "review-page",
+    "delivery-status",
+    "findings",
+)
+
+#: every visible, enabled control on the page, in DOM order, each tagged data-kbd="N"; radios
+#: carry their group (Tab stops once per group, the arrow keys move inside it)
+CONTROLS = """() => {
+  const selector = 'a[href], area[href], button, input:not([type=hidden]), select, textarea, summary,'
+    + ' [tabindex]:not([tabindex="-1"]), [contenteditable]:not([contenteditable=false])';
+  const visible = (el) => el.getClientRects().length > 0
+    && el.checkVisibility({checkVisibilityCSS: true, contentVisibilityAuto: true});
+  const label = (el) => {
+    const text = (el.getAttribute('aria-label') || (el.labels && el.labels[0] && el.labels[0].innerText)
+                  || el.innerText || el.value || el.name || el.id || '').trim().replace(/\\s+/g, ' ');
+    return `${el.tagName.toLowerCase()}${el.type ? '[' + el.type + ']' : ''} “${text.slice(0, 40)}”`;
+  };
+  const controls = [];
+  for (const el of document.querySelectorAll(selector)) {
+    if (el.matches(':disabled') || el.closest('[inert]') || !visible(el)) continue;
+    const id = String(controls.length);
+    el.setAttribute('data-kbd', id);
+    const form = el.form ? el.form.id || el.form.action : '';
+    const group = el.type === 'radio' && el.name ? `radio:${form}:${el.name}` : null;
+    controls.push({id: id, label: label(el), group: group, tabindex: el.getAttribute('tabindex')});
+  }
+  return controls;
+}"""
+
+#: the focused element: its data-kbd, whether its focus indicator shows, whether it is on screen
+ACTIVE = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body || el === document.documentElement) return null;
+  const style = getComputedStyle(el);
+  const outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
+  const shadow = style.boxShadow !== 'none' && style.boxShadow !== '';
+  const r = el.getBoundingClientRect();
+  const onScreen = r.right > 0 && r.bottom > 0 && r.left < innerWidth && r.top < innerHeight;
+  return {id: el.getAttribute('data-kbd'), visible: outline || shadow, onScreen: onScreen,
+          label: `${el.tagName.toLowerCase()}#${el.id} “${(el.innerText || el.value || '').trim().slice(0, 40)}”`};
+}"""
+
+
+def open_page(page: Any, stack: LiveStack, world: dict[str, int], spec: PageSpec) -> None:
+    path = spec.resolve(stack, world)
+    if path is None:
+        missing(f"page {spec.name!r} is not part of this build")
+    if spec.user:
+        login(page, spec.user)
+    response = page.goto(path)
+    assert response is not None
+    if response.status == 404:
+        missing(f"page {spec.name!r} ({path}) answers 404")
+    assert response.status == 200, f"{spec.name} ({path}) answered {response.status}"
+    if spec.autorefresh:
+        page.evaluate("() => document.dispatchEvent(new Event('input'))")  # its own 'user is typing' pause
+
+
+@pytest.mark.parametrize("name", KEYBOARD_PAGES)
+def test_tab_reaches_every_control(page: Any, live_stack: LiveStack, a11y_world: dict[str, int], name: str) -> None:
+    """From the top of the page, Tab alone visits every visible link, button and form field (a
+    radio group once), in the order they are on the page, each with a visible focus indicator."""
+    spec = {p.name: p for p in PAGES}[name]
+    open_page(page, live_stack, a11y_world, spec)
+    controls = page.evaluate(CONTROLS)
+    assert controls, f"{name}: no controls found"
+    by_id = {c["id"]: c for c in controls}
+    removed = [c["label"] for c in controls if c["tabindex"] is not None and c["tabindex"].strip() not in ("0", "")]
+    assert not removed, f"{name}: controls with a tabindex other than 0 change the Tab order: {removed}"
+
+    page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
+    stops: list[dict[str, Any]] = []
+    for _ in range(3 * len(controls) + 20):  # a date field takes a Tab stop per part
+        page.keyboard.press("Tab")
+        el = page.evaluate(ACTIVE)
+        if el is None:  # left the document after the last control
+            break
+        if stops and el["id"] is not None and el["id"] == stops[0]["id"]:
+            break  # wrapped round to the first control
+        stops.append(el)
+
+    reached = {s["id"] for s in stops if s["id"] is not None}
+    reached_groups = {by_id[i]["group"] for i in reached if by_id[i]["group"]}
+    unreached = [c["label"] for c in controls if c["id"] not in reached and c["group"] not in reached_groups]
+    order = [int(s["id"]) for s in stops if s["id"] is not None]
+    trail = " → ".join(s["label"] for s in stops)
+    shot(page, f"keyboard-{name}-last-stop")
+    assert not unreached, f"{name}: Tab never reaches {unreached}\nTab went: {trail}"
+    assert order == sorted(order), f"{name}: Tab order does not follow the page order: {trail}"
+    no_ring = [s["label"] for s in stops if not s["visible"]]
+    assert not no_ring, f"{name}: no visible focus indicator (outline or box-shadow) on {no_ring}"
+    off_screen = [s["label"] for s in stops if not s["onScreen"]]
+    assert not off_screen, f"{name}: focused but off screen: {off_screen}"
+    assert not js_errors(page), f"script errors or CSP violations on {name}: {js_errors(page)}"
