@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -70,11 +71,19 @@ def app(database_url: str) -> Iterator[Any]:
     with app.app_context():
         upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     yield app
+    from extensions import db
+
+    with app.app_context():
+        db.engine.dispose()  # close the pool's connections now, not at interpreter exit
 
 
-@pytest.fixture
-def db_session(app: Any) -> Iterator[Any]:
-    """One connection, an outer transaction, and savepoints for every commit inside the test."""
+@contextmanager
+def rolled_back_session(app: Any) -> Iterator[Any]:
+    """One connection, an outer transaction, and savepoints for every commit inside it.
+
+    Whatever the code inside commits is rolled back on exit (``db_session`` uses this;
+    tests/foundation/test_isolation.py proves it).
+    """
     from extensions import db
 
     with app.app_context():
@@ -88,7 +97,14 @@ def db_session(app: Any) -> Iterator[Any]:
             db.session.remove()
             outer.rollback()
             connection.close()
-            db.session.configure(bind=None, join_transaction_mode="conservative_savepoint")
+            db.session.configure(bind=None, join_transaction_mode="conditional_savepoint")  # the default
+
+
+@pytest.fixture
+def db_session(app: Any) -> Iterator[Any]:
+    """The application session, rolled back after the test (see rolled_back_session)."""
+    with rolled_back_session(app) as session:
+        yield session
 
 
 @pytest.fixture
