@@ -463,6 +463,7 @@ class _UnitIndex:
         self.by_last_body: dict[tuple[str, str], list[tuple[int, tuple[str, ...]]]] = {}
         self.block: dict[str, list[tuple[str, int, tuple[str, ...]]]] = {}
         self.regions: set[str] = set()
+        self._chain_in_region: dict[tuple[str, ...], bool] = {}  # in_our_region, per place chain
         self._cache: dict[tuple[str, str | None], _Resolution | None] = {}
         for u in sorted(units, key=lambda u: u.id):
             self.units[u.id] = u
@@ -492,7 +493,15 @@ class _UnitIndex:
         if region:
             return region in self.regions
         chain, _ = _split_place(normalise_name(subject))
-        return bool(chain) and any(r.endswith(chain[-1]) and all(c in r for c in chain) for r in self.regions)
+        if not chain:
+            return False
+        # Far fewer distinct chains than records: scan the regions once per chain, not per record.
+        known = self._chain_in_region.get(chain)
+        if known is None:
+            known = self._chain_in_region[chain] = any(
+                r.endswith(chain[-1]) and all(c in r for c in chain) for r in self.regions
+            )
+        return known
 
     def _fits(self, chain: tuple[str, ...], unit_id: int, unit_chain: tuple[str, ...], region: str | None) -> bool:
         """A place-variant or fuzzy candidate: compatible chains, region hint agrees, and the
