@@ -78,7 +78,8 @@ def run_pipeline(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
             )
             expected = seed(app, args.contents, args.pool, due_in=25, spread=args.spread)
             for i in range(args.workers):
-                group.start_worker(f"worker{i}", concurrency=args.concurrency)
+                # WARNING, as the ceiling's workers: INFO logs two lines per task
+                group.start_worker(f"worker{i}", concurrency=args.concurrency, loglevel=args.loglevel)
             group.start_scheduler()
             deadline = time.monotonic() + args.timeout
             while time.monotonic() < deadline:
@@ -177,6 +178,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--logs", type=Path, default=None, help="keep the processes' logs in this folder")
+    parser.add_argument("--loglevel", default="WARNING", help="pipeline workers' log level (INFO to study tasks)")
     args = parser.parse_args()
     services.require_postgres = lambda: None
     if not (services.reachable("127.0.0.1", 5432) and services.reachable("127.0.0.1", 6379)):

@@ -70,7 +70,9 @@ class ProcessGroup:
     def start_web(self, port: int) -> None:
         self.start("web", str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "app:create_app()")
 
-    def start_worker(self, name: str = "worker", concurrency: int = 2) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, name: str = "worker", concurrency: int = 2, loglevel: str = "INFO"
+    ) -> subprocess.Popen[bytes]:
         return self.start(
             name,
             str(BIN / "celery"),
@@ -78,7 +80,7 @@ class ProcessGroup:
             "tasks.worker",
             "worker",
             "--loglevel",
-            "INFO",
+            loglevel,
             "--concurrency",
             str(concurrency),
             "-Q",
