@@ -114,9 +114,8 @@ def check_page(page: Any, name: str) -> None:
     assert not js_errors(page), f"script errors or CSP violations on {name}: {js_errors(page)}"
 
 
-@pytest.mark.parametrize("spec", PAGES, ids=str)
-def test_page_accessible(page: Any, live_stack: LiveStack, a11y_world: dict[str, int], spec: PageSpec) -> None:
-    path = spec.resolve(live_stack, a11y_world)
+def open_page(page: Any, stack: LiveStack, world: dict[str, int], spec: PageSpec) -> None:
+    path = spec.resolve(stack, world)
     if path is None:
         missing(f"page {spec.name!r} is not part of this build")
     if spec.user:
@@ -126,9 +125,14 @@ def test_page_accessible(page: Any, live_stack: LiveStack, a11y_world: dict[str,
     if response.status == 404:
         missing(f"page {spec.name!r} ({path}) answers 404")
     assert response.status == 200, f"{spec.name} ({path}) answered {response.status}"
-    assert page.locator("h1").count() >= 1, f"{spec.name} has no <h1>"
     if spec.autorefresh:
         page.evaluate("() => document.dispatchEvent(new Event('input'))")  # its own 'user is typing' pause
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=str)
+def test_page_accessible(page: Any, live_stack: LiveStack, a11y_world: dict[str, int], spec: PageSpec) -> None:
+    open_page(page, live_stack, a11y_world, spec)
+    assert page.locator("h1").count() >= 1, f"{spec.name} has no <h1>"
     check_page(page, spec.name)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import DEMO_PASSWORD, LiveStack, js_errors, login, shot
-from tests.browser.test_accessibility import PAGES, PageSpec, missing
+from tests.browser.test_accessibility import PAGES, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -196,21 +196,6 @@ ACTIVE = """() => {
   return {id: el.getAttribute('data-kbd'), visible: outline || shadow, onScreen: onScreen,
           label: `${el.tagName.toLowerCase()}#${el.id} “${(el.innerText || el.value || '').trim().slice(0, 40)}”`};
 }"""
-
-
-def open_page(page: Any, stack: LiveStack, world: dict[str, int], spec: PageSpec) -> None:
-    path = spec.resolve(stack, world)
-    if path is None:
-        missing(f"page {spec.name!r} is not part of this build")
-    if spec.user:
-        login(page, spec.user)
-    response = page.goto(path)
-    assert response is not None
-    if response.status == 404:
-        missing(f"page {spec.name!r} ({path}) answers 404")
-    assert response.status == 200, f"{spec.name} ({path}) answered {response.status}"
-    if spec.autorefresh:
-        page.evaluate("() => document.dispatchEvent(new Event('input'))")  # its own 'user is typing' pause
 
 
 @pytest.mark.parametrize("name", KEYBOARD_PAGES)

@@ -14,23 +14,10 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from auth.models import Role
 from registry import service
 from registry.models import Account, AccountEvent, AccountStatus
 from tests.conftest import PASSWORD
 from tests.registry.test_lifecycle import PAYLOAD, assert_refused, counts, place
-
-
-@pytest.fixture
-def people(make_unit, make_user, api_as):
-    unit = make_unit("丙县人民政府")
-    users = {
-        "operator": make_user(Role.operator, unit=unit),
-        "auditor": make_user(Role.auditor),
-        "auditor2": make_user(Role.auditor),
-        "admin": make_user(Role.admin),
-    }
-    return {"unit": unit, "users": users, "client": lambda who: api_as(users[who])}
 
 
 def act(people, who: str, account: Account, action: str, **payload):

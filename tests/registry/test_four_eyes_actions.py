@@ -11,7 +11,6 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from auth.models import Role
 from common.errors import ApiError
 from extensions import db
 from registry import service
@@ -19,19 +18,6 @@ from registry.models import Account
 from tests.conftest import PASSWORD
 from tests.registry.test_four_eyes import act, apply_open
 from tests.registry.test_lifecycle import place
-
-
-@pytest.fixture
-def people(make_unit, make_user, api_as):
-    """As in test_four_eyes: an operator of the unit, two auditors and an admin."""
-    unit = make_unit("丙县人民政府")
-    users = {
-        "operator": make_user(Role.operator, unit=unit),
-        "auditor": make_user(Role.auditor),
-        "auditor2": make_user(Role.auditor),
-        "admin": make_user(Role.admin),
-    }
-    return {"unit": unit, "users": users, "client": lambda who: api_as(users[who])}
 
 
 def allowed(people, who: str, account: Account) -> list[str]:
