@@ -259,7 +259,9 @@ def make_account(db_session: Any) -> Any:
     from publishers.credentials import set_credentials
     from registry.models import Account, AccountStatus, Platform
 
-    def _make(unit: Any, platform: str = "weibo", uid: str | None = None, **kw: Any) -> Any:
+    def _make(
+        unit: Any, platform: str = "weibo", uid: str | None = None, *, credentials: bool = True, **kw: Any
+    ) -> Any:
         uid = uid or f"{platform[:2]}{uuid.uuid4().hex[:10]}"
         account = Account(
             platform=Platform(platform),
@@ -272,7 +274,8 @@ def make_account(db_session: Any) -> Any:
         )
         db_session.add(account)
         db_session.flush()
-        set_credentials(account.id, _sandbox_credentials(Platform(platform), uid))
+        if credentials:
+            set_credentials(account.id, _sandbox_credentials(Platform(platform), uid))
         return account
 
     return _make

@@ -52,31 +52,18 @@ PUBLISHING_PAGES = [
 
 
 @pytest.fixture
-def published(db_session, make_unit, make_user):
+def published(db_session, make_unit, make_user, make_account):
     """Unit A's partly-failed content: one failed delivery (retryable by hand), one waiting for manual work."""
     from moderation.models import Content, ContentStatus
     from moderation.service import content_hash
     from publishers.models import Delivery, DeliveryStatus
-    from registry.models import Account, AccountStatus, Platform
+    from registry.models import Account
 
     unit_a = make_unit(f"甲发布单位{uuid.uuid4().hex[:4]}")
     unit_b = make_unit(f"乙发布单位{uuid.uuid4().hex[:4]}")
     operator_a = make_user(Role.operator, unit=unit_a)
 
-    def account(platform: str) -> Account:
-        row = Account(
-            platform=Platform(platform),
-            platform_uid=f"{platform[:2]}{uuid.uuid4().hex[:10]}",
-            name=f"{unit_a.name}{platform}",
-            unit_id=unit_a.id,
-            status=AccountStatus.active,
-            verified_subject=unit_a.name,
-        )
-        db_session.add(row)
-        db_session.flush()
-        return row
-
-    weibo, douyin = account("weibo"), account("douyin")
+    weibo, douyin = (make_account(unit_a, p, credentials=False) for p in ("weibo", "douyin"))
     content = Content(
         unit_id=unit_a.id,
         author_id=operator_a.id,

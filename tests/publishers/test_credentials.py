@@ -14,7 +14,7 @@ from audit.models import AuditEntry
 from auth.models import Role
 from publishers.credentials import get_credentials
 from publishers.models import AccountCredential
-from registry.models import Account, AccountStatus, Platform
+from registry.models import Account
 from tests.conftest import PASSWORD
 
 APP_ID = "wx5eca1d0c3e7f"
@@ -31,22 +31,12 @@ SECRETS = (APP_SECRET, ACCESS_TOKEN, BYTEDANCE["client_secret"], BYTEDANCE["acce
 
 
 @pytest.fixture
-def setup(db_session: Any, make_unit: Any, make_user: Any, api_as: Any) -> Any:
+def setup(db_session: Any, make_unit: Any, make_user: Any, api_as: Any, make_account: Any) -> Any:
     unit_a = make_unit(f"凭据测试甲县{uuid.uuid4().hex[:4]}")
     unit_b = make_unit(f"凭据测试乙县{uuid.uuid4().hex[:4]}")
 
     def account(platform: str, unit: Any = unit_a) -> Account:
-        row = Account(
-            platform=Platform(platform),
-            platform_uid=f"{platform[:2]}{uuid.uuid4().hex[:10]}",
-            name=f"{unit.name}{platform}",
-            unit_id=unit.id,
-            status=AccountStatus.active,
-            verified_subject=unit.name,
-        )
-        db_session.add(row)
-        db_session.flush()
-        return row
+        return make_account(unit, platform, credentials=False)
 
     users = {
         "admin": make_user(Role.admin, unit=unit_a),
