@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import g, has_request_context
+from sqlalchemy.orm import Session, SessionTransaction
 
 from audit.models import AuditEntry
 from common.db import utcnow
@@ -52,12 +53,19 @@ def compute_hash(entry: AuditEntry, prev_hash: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
-def _lock_chain() -> None:
+def _lock_chain(session: Session) -> None:
     """Serialise appends so two transactions never fork the chain."""
-    bind = db.session.get_bind()
-    if bind.dialect.name == "postgresql":
-        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_KEY})
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_KEY})
     # SQLite: every transaction begins IMMEDIATE (see app._sqlite_pragmas), so writers are serial.
+
+
+@dataclass
+class _Pending:
+    entry: AuditEntry
+    # The session transactions (innermost first) the entry was recorded in: rolling back any
+    # of them drops it.
+    scopes: tuple[SessionTransaction, ...]
 
 
 def record(
@@ -71,14 +79,19 @@ def record(
     actor: Any = None,
     actor_label: str | None = None,
 ) -> AuditEntry:
-    """Append one entry. ``action`` is a tag like ``account:status:close``. Flushes, never commits."""
+    """Append one entry when the caller's transaction commits. ``action`` is a tag like
+    ``account:status:close``. Never commits.
+
+    The entry is chained (and gets its id) in the transaction's own commit: the chain lock is
+    then held for one INSERT and the COMMIT, not for the whole unit of work, so transactions
+    of many workers do not queue behind each other. A rolled-back transaction (or savepoint)
+    drops the entries recorded in it, as it drops its other changes.
+    """
     if actor is None and has_request_context():
         actor = getattr(g, "user", None)
     if obj is not None:
         object_type = object_type or obj.__tablename__
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
-    _lock_chain()
-    prev = db.session.scalar(sa.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
     entry = AuditEntry(
         at=utcnow(),
         actor_id=getattr(actor, "id", None),
@@ -88,12 +101,49 @@ def record(
         object_id=None if object_id is None else str(object_id),
         before=_jsonable(before),
         after=_jsonable(after),
-        prev_hash=prev or GENESIS,
     )
-    entry.hash = compute_hash(entry, entry.prev_hash)
-    db.session.add(entry)
-    db.session.flush()
+    session = db.session()
+    scopes: list[SessionTransaction] = []
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    while transaction is not None:
+        scopes.append(transaction)
+        transaction = transaction.parent
+    session.info.setdefault(_PENDING_KEY, []).append(_Pending(entry, tuple(scopes)))
     return entry
+
+
+def pending() -> list[AuditEntry]:
+    """Entries recorded in the current transaction and not yet committed."""
+    return [p.entry for p in db.session().info.get(_PENDING_KEY, [])]
+
+
+_PENDING_KEY = "audit.pending"
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint's entries wait for the outer commit
+    queue: list[_Pending] = session.info.pop(_PENDING_KEY, [])
+    if not queue:
+        return
+    session.flush()  # the unit of work's own writes first, outside the chain lock
+    _lock_chain(session)
+    prev = session.scalar(sa.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
+    for item in queue:
+        item.entry.prev_hash = prev
+        item.entry.hash = prev = compute_hash(item.entry, prev)
+    session.add_all([item.entry for item in queue])
+    session.flush()
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    queue: list[_Pending] = session.info.get(_PENDING_KEY, [])
+    if previous_transaction.parent is None:
+        queue.clear()
+    else:
+        queue[:] = [p for p in queue if not any(t is previous_transaction for t in p.scopes)]
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 import sqlalchemy as sa
 
 from audit import service as audit
 from audit.models import AuditEntry
+from extensions import db
 
 
 def _entries(n: int) -> list[AuditEntry]:
-    return [audit.record("test:thing:do", object_type="things", object_id=i, after={"i": i}) for i in range(n)]
+    entries = [audit.record("test:thing:do", object_type="things", object_id=i, after={"i": i}) for i in range(n)]
+    db.session.commit()  # entries are chained (and get their ids) when the transaction commits
+    return entries
 
 
 def _tamper(db_session, sql: str, **params) -> None:
@@ -52,3 +57,70 @@ def test_postgres_refuses_update_and_delete(db_session):
     with pytest.raises(sa.exc.DBAPIError, match="append-only"):
         db_session.execute(sa.text("UPDATE audit_entries SET action='x' WHERE id=:id"), {"id": entry.id})
     nested.rollback()
+
+
+def _actions_since(db_session, since: int) -> list[str]:
+    return list(db_session.scalars(sa.select(AuditEntry.action).where(AuditEntry.id > since).order_by(AuditEntry.id)))
+
+
+def _record_in_failing_savepoint(db_session) -> None:
+    with db_session.begin_nested():
+        audit.record("test:thing:in_failed_savepoint", object_type="things", object_id=2)
+        raise ValueError("the savepoint's work is undone")
+
+
+def test_entries_are_chained_at_commit_and_dropped_with_what_rolls_back(db_session):
+    db_session.commit()
+    since = db_session.scalar(sa.select(sa.func.max(AuditEntry.id))) or 0
+    kept = audit.record("test:thing:kept", object_type="things", object_id=1)
+    assert kept.hash is None and audit.pending() == [kept]  # not chained before the commit
+    with pytest.raises(ValueError, match="undone"):
+        _record_in_failing_savepoint(db_session)
+    with db_session.begin_nested():
+        audit.record("test:thing:in_savepoint", object_type="things", object_id=3)
+    db_session.commit()
+    assert _actions_since(db_session, since) == ["test:thing:kept", "test:thing:in_savepoint"]
+    assert kept.id is not None and len(kept.hash) == 64 and audit.pending() == []
+
+    audit.record("test:thing:rolled_back", object_type="things", object_id=4)
+    db_session.rollback()
+    db_session.commit()
+    assert _actions_since(db_session, since) == ["test:thing:kept", "test:thing:in_savepoint"]
+    assert audit.verify()[1] is None
+
+
+@pytest.mark.integration
+def test_concurrent_transactions_hold_the_chain_only_at_commit_and_never_fork():
+    """Transaction A records first but commits last; B records and commits in between. B is not
+    blocked by A's open transaction, and the chain follows commit order without a fork."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests import processes
+    from tests.conftest import make_test_app
+
+    with processes.fresh_postgres_database() as url:
+        assert processes.flask_cli({**os.environ, "DATABASE_URL": url}, "db", "upgrade").returncode == 0
+        app = make_test_app(url)
+        a_recorded, b_committed = threading.Event(), threading.Event()
+
+        def run(name: str, wait_for: threading.Event, then: threading.Event) -> None:
+            with app.app_context():
+                db.session.execute(sa.text("SELECT 1"))  # an open transaction, as a task has
+                audit.record(f"test:{name}:do", object_type="things", object_id=name)
+                if name == "a":
+                    then.set()
+                assert wait_for.wait(20), f"{name} waited in vain"
+                db.session.commit()
+                then.set()
+
+        with ThreadPoolExecutor(2) as pool:
+            a = pool.submit(run, "a", b_committed, a_recorded)
+            b = pool.submit(run, "b", a_recorded, b_committed)
+            b.result(30), a.result(30)
+        with app.app_context():
+            rows = db.session.execute(sa.select(AuditEntry.action).order_by(AuditEntry.id)).scalars().all()
+            count, problem, _head = audit.verify()
+        with app.app_context():
+            db.engine.dispose()  # before the database is dropped
+        assert rows == ["test:b:do", "test:a:do"] and problem is None and count == 2

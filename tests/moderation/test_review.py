@@ -38,6 +38,7 @@ def _submits(db_session, content):
 
 
 def _audit_actions(db_session, content):
+    db_session.commit()  # audit entries are chained when the transaction commits
     return db_session.scalars(
         sa.select(AuditEntry.action)
         .where(AuditEntry.object_type == "contents", AuditEntry.object_id == str(content.id))
@@ -52,6 +53,7 @@ def test_submit_writes_a_review_row_and_audit_entry(db_session, team, make_conte
     assert (row.version, row.stage, row.reviewer_id, row.decision) == (1, 0, team.operator.id, ReviewDecision.submit)
     assert row.content_hash == content.content_hash == service.content_hash(content)
     assert row.comment is None and not row.voided
+    db_session.commit()  # audit entries are chained when the transaction commits
     entry = db_session.scalars(
         sa.select(AuditEntry).where(AuditEntry.action == "content:submit", AuditEntry.object_id == str(content.id))
     ).one()

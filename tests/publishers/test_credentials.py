@@ -59,6 +59,7 @@ def put(api: Any, account_id: int, body: dict[str, Any]) -> Any:
 
 
 def credential_audits(db_session: Any, account_id: int) -> list[AuditEntry]:
+    db_session.commit()  # audit entries are chained when the transaction commits
     return list(
         db_session.scalars(
             sa.select(AuditEntry)
@@ -69,11 +70,13 @@ def credential_audits(db_session: Any, account_id: int) -> list[AuditEntry]:
 
 
 def last_audit_id(db_session: Any) -> int:
+    db_session.commit()  # audit entries are chained when the transaction commits
     return db_session.scalar(sa.select(sa.func.max(AuditEntry.id))) or 0
 
 
 def audits_since(db_session: Any, since: int) -> list[str]:
     """Actions recorded after ``since``, leaving out logins and API tokens the test itself made."""
+    db_session.commit()  # audit entries are chained when the transaction commits
     return list(
         db_session.scalars(
             sa.select(AuditEntry.action)

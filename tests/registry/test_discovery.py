@@ -155,6 +155,7 @@ def test_unregistered_and_idempotent(db_session, county, make_unit):
     accounts = [seen("1001", "青禾教育", "青禾县教育局"), seen("1002", "青禾美食", "青禾某某餐饮有限公司")]
     first = discovery.record(accounts, source="import", source_ref="a.csv")
     assert first["findings"]["created"] == 1
+    db_session.commit()  # each run is its own transaction (the task or CLI commits it)
     (f,) = db_session.scalars(sa.select(Finding)).all()
     assert f.kind is FindingKind.unregistered and f.unit_id == edu.id and f.discovered_id is not None
     assert db_session.scalar(sa.select(sa.func.count(DiscoveredAccount.id))) == 2
@@ -162,6 +163,7 @@ def test_unregistered_and_idempotent(db_session, county, make_unit):
     assert second["findings"]["created"] == 0 and second["findings"]["updated"] == 1
     assert db_session.scalar(sa.select(sa.func.count(Finding.id))) == 1
     assert db_session.scalar(sa.select(sa.func.count(DiscoveredAccount.id))) == 2
+    db_session.commit()
     runs = db_session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "discovery:run")).all()
     assert len(runs) == 2 and runs[0].after["created_ids"] == [f.id]
 
@@ -226,6 +228,7 @@ def test_reopened_when_a_gone_closed_account_comes_back(db_session, county, make
     gone = seen("5001", "青禾老号", "青禾县人民政府", platform_status="deregistered")
     summary = discovery.record([gone], source="search")
     assert summary["had_history"] is False and summary["findings"]["total"] == 0
+    db_session.commit()  # each run is its own transaction (the task or CLI commits it)
     back = seen("5001", "青禾老号", "青禾县人民政府", platform_status="active", last_post_at=utcnow())
     summary = discovery.record([back], source="search")
     assert summary["had_history"] is True

@@ -101,6 +101,7 @@ def test_silent_account_gets_veto_finding_once(db_session, unit, make_account):
     assert f.evidence["last_check"]["ok"] is True
     assert account.monitored_at is not None and account.last_post_at is not None
     assert account.posts_30d == 1 and account.followers == 10
+    db_session.commit()  # audit entries are chained when the transaction commits
     assert db_session.scalar(
         sa.select(sa.func.count(AuditEntry.id)).where(
             AuditEntry.action == "finding:create", AuditEntry.object_id == str(f.id)
@@ -122,6 +123,7 @@ def test_posting_again_resolves_with_reason(db_session, unit, make_account):
     rows = findings_of(db_session, account)
     assert all(f.status is FindingStatus.resolved and f.reason == "恢复更新" for f in rows)
     assert rows[0].evidence["decision"]["by"] == "system:monitoring"
+    db_session.commit()  # audit entries are chained when the transaction commits
     assert (
         db_session.scalar(
             sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "finding:status:auto_resolve")
