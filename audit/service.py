@@ -18,7 +18,8 @@ from common.db import utcnow
 from extensions import db
 
 GENESIS = "0" * 64
-# Any constant works; it only has to be the same in every process.
+# The PostgreSQL advisory lock that serialises appends (audit_append takes it); any constant
+# works, it only has to be the same in every process.
 _CHAIN_LOCK_KEY = 7_310_421
 
 
@@ -37,7 +38,13 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-def compute_hash(entry: AuditEntry, prev_hash: str) -> str:
+def canonical_prefix(entry: AuditEntry) -> str:
+    """The canonical JSON that is hashed, up to where ``prev_hash`` goes.
+
+    The JSON has sorted keys and ``prev_hash`` sorts last, so the whole text is this prefix +
+    ``"prev_hash":"<hex>"}``: PostgreSQL's ``audit_append()`` completes it with the head it
+    reads under the chain lock, and ``compute_hash`` here (which verification uses) does the same.
+    """
     payload = {
         "at": entry.at.isoformat(timespec="microseconds"),
         "actor_id": entry.actor_id,
@@ -47,17 +54,14 @@ def compute_hash(entry: AuditEntry, prev_hash: str) -> str:
         "object_id": entry.object_id,
         "before": entry.before,
         "after": entry.after,
-        "prev_hash": prev_hash,
     }
     raw = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return raw[:-1] + ","
+
+
+def compute_hash(entry: AuditEntry, prev_hash: str) -> str:
+    raw = canonical_prefix(entry) + f'"prev_hash":"{prev_hash}"}}'
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-def _lock_chain(session: Session) -> None:
-    """Serialise appends so two transactions never fork the chain."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_KEY})
-    # SQLite: every transaction begins IMMEDIATE (see app._sqlite_pragmas), so writers are serial.
 
 
 @dataclass
@@ -128,13 +132,50 @@ def _append_pending(session: Session) -> None:
     if not queue:
         return
     session.flush()  # the unit of work's own writes first, outside the chain lock
-    _lock_chain(session)
+    entries = [item.entry for item in queue]
+    if session.get_bind().dialect.name == "postgresql":
+        _append_in_postgres(session, entries)  # takes the chain lock itself
+        return
+    # SQLite: every transaction begins IMMEDIATE (see app._sqlite_pragmas), so writers are serial.
     prev = session.scalar(sa.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
-    for item in queue:
-        item.entry.prev_hash = prev
-        item.entry.hash = prev = compute_hash(item.entry, prev)
-    session.add_all([item.entry for item in queue])
+    for entry in entries:
+        entry.prev_hash = prev
+        entry.hash = prev = compute_hash(entry, prev)
+    session.add_all(entries)
     session.flush()
+
+
+_APPEND = sa.text(
+    "SELECT entry_id, entry_prev_hash, entry_hash FROM audit_append(:lock, CAST(:prefix AS text[]), "
+    "CAST(:at AS timestamp[]), CAST(:actor_id AS integer[]), CAST(:actor_label AS text[]), "
+    "CAST(:action AS text[]), CAST(:object_type AS text[]), CAST(:object_id AS text[]), "
+    "CAST(:before AS text[]), CAST(:after AS text[]))"
+)
+
+
+def _append_in_postgres(session: Session, entries: list[AuditEntry]) -> None:
+    """One round trip: lock, read the head, hash and insert (migration d4_audit_append)."""
+
+    def dumped(value: dict[str, Any] | None) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    rows = session.execute(
+        _APPEND,
+        {
+            "lock": _CHAIN_LOCK_KEY,
+            "prefix": [canonical_prefix(e) for e in entries],
+            "at": [e.at for e in entries],
+            "actor_id": [e.actor_id for e in entries],
+            "actor_label": [e.actor_label for e in entries],
+            "action": [e.action for e in entries],
+            "object_type": [e.object_type for e in entries],
+            "object_id": [e.object_id for e in entries],
+            "before": [dumped(e.before) for e in entries],
+            "after": [dumped(e.after) for e in entries],
+        },
+    ).all()
+    for entry, (entry_id, prev_hash, entry_hash) in zip(entries, rows, strict=True):
+        entry.id, entry.prev_hash, entry.hash = entry_id, prev_hash, entry_hash
 
 
 @sa.event.listens_for(Session, "after_soft_rollback")

@@ -124,3 +124,58 @@ def test_concurrent_transactions_hold_the_chain_only_at_commit_and_never_fork():
         with app.app_context():
             db.engine.dispose()  # before the database is dropped
         assert rows == ["test:b:do", "test:a:do"] and problem is None and count == 2
+
+
+def test_hash_is_the_canonical_json_of_the_whole_row():
+    """prefix + prev_hash is exactly the sorted-key JSON of the row (chains written before the
+    prefix form, and by PostgreSQL's audit_append, verify alike)."""
+    import hashlib
+    import json
+    from datetime import datetime
+
+    entry = AuditEntry(
+        at=datetime(2026, 12, 2, 9, 30, 1, 5),
+        actor_id=None,
+        actor_label="system",
+        action="test:thing:do",
+        object_type="things",
+        object_id="7",
+        before=None,
+        after={"名称": '青禾"县"\\政府', "list": [1, {"b": None}]},
+    )
+    whole = {
+        "at": "2026-12-02T09:30:01.000005",
+        "actor_id": None,
+        "actor_label": "system",
+        "action": "test:thing:do",
+        "object_type": "things",
+        "object_id": "7",
+        "before": None,
+        "after": entry.after,
+        "prev_hash": "ab" * 32,
+    }
+    raw = json.dumps(whole, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    assert audit.compute_hash(entry, "ab" * 32) == hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def test_entries_with_chinese_quotes_and_nesting_verify(db_session):
+    """On PostgreSQL the hash is computed in the database (audit_append); it must be the one
+    verification computes here."""
+    entries = [
+        audit.record(
+            "test:thing:rename",
+            object_type="things",
+            object_id="青禾-1",
+            before={"name": '旧名"称"\\', "tags": ["政务", None]},
+            after={"name": "新名称 ✓", "nested": {"z": 1, "a": [True, 2.5]}},
+            actor_label="运营人员",
+        ),
+        audit.record("test:thing:close", object_type="things", object_id=None),
+    ]
+    db_session.commit()
+    db_session.expire_all()
+    for entry in entries:
+        stored = db_session.get(AuditEntry, entry.id)
+        assert stored.hash == entry.hash == audit.compute_hash(stored, stored.prev_hash)
+    assert db_session.get(AuditEntry, entries[1].id).prev_hash == entries[0].hash
+    assert audit.verify()[1] is None
