@@ -7,6 +7,7 @@ import hashlib
 import json
 from typing import Any
 
+import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 
@@ -74,11 +75,13 @@ def set_credentials(
 
 
 def get_credentials(account_id: int) -> dict[str, Any]:
-    row = db.session.query(AccountCredential).filter_by(account_id=account_id).one_or_none()
-    if row is None:
+    ciphertext = db.session.scalar(
+        sa.select(AccountCredential.ciphertext).where(AccountCredential.account_id == account_id)
+    )
+    if ciphertext is None:
         raise CredentialsUnavailable(f"账号 {account_id} 未配置平台凭据")
     try:
-        return json.loads(_fernet().decrypt(row.ciphertext))
+        return json.loads(_fernet().decrypt(ciphertext))
     except InvalidToken as exc:
         raise CredentialsUnavailable(f"账号 {account_id} 的凭据无法用当前密钥解密") from exc
 

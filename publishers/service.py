@@ -649,22 +649,35 @@ def _aggregate(content_id: int) -> None:
 
 
 def poll(delivery_id: int) -> Outcome:
-    delivery = db.session.get(Delivery, delivery_id)
+    """Ask the platform how an accepted post is doing; record a final answer under the row lock."""
+    delivery = db.session.scalar(
+        sa.select(Delivery).where(Delivery.id == delivery_id).options(joinedload(Delivery.account, innerjoin=True))
+    )
     if delivery is None or delivery.status in FINAL_STATUSES or not delivery.platform_post_id:
         return Outcome("skip")
     adapter = channels.adapter_for(delivery.account.platform.value)
     creds = _load_creds(delivery.account)
     post_id = delivery.platform_post_id
-    db.session.rollback()
+    db.session.commit()  # nothing written: no transaction stays open over the network call
+    result: PublishResult | None = None
+    error: AdapterError | None = None
     try:
         result = adapter.status(creds, post_id)
     except AdapterError as exc:
         if exc.retryable:
             return Outcome("poll", delay=_setting("STATUS_POLL_SECONDS", 3) * 2)
-        delivery = _get(delivery_id)
-        _fail(delivery, exc.code or "status_error", exc.message, retryable=False)
+        error = exc
+    delivery = db.session.scalar(_for_update(sa.select(Delivery).where(Delivery.id == delivery_id)))
+    if delivery is None or delivery.status in FINAL_STATUSES or delivery.platform_post_id != post_id:
+        return Outcome("skip", reason="settled while the platform was asked")
+    if error is not None or result is None:
+        _fail(
+            delivery,
+            (error and error.code) or "status_error",
+            error.message if error else "平台未返回状态",
+            retryable=False,
+        )
         return Outcome("done")
-    delivery = _get(delivery_id)
     return _record_result(delivery, result)
 
 

@@ -408,3 +408,32 @@ def test_hand_off_never_queues_a_delivery_twice(db_session, sandbox, unit, make_
     assert (outcome.action, outcome.reason) == ("skip", "already sent")
     assert deliveries_of(db_session, second)["weibo"].id == later[0]
     assert deliveries_of(db_session, first)["weibo"].status is DeliveryStatus.sent
+
+
+def test_poll_does_not_overwrite_a_delivery_settled_while_the_platform_was_asked(
+    db_session, sandbox, unit, make_account, approve, monkeypatch
+):
+    """The poll reads, asks the platform with no transaction open, then records under the row
+    lock: a delivery someone settled in between (here: cancelled) keeps that state."""
+    from publishers import channels
+
+    account = make_account(unit, "wechat")
+    content = approve([account])
+    [delivery_id] = claim(db_session)
+    assert run_delivery(delivery_id, db_session).action == "poll"
+    adapter = channels.adapter_for("wechat")
+    real_status = adapter.status
+
+    def status_while_someone_cancels(creds, post_id):  # type: ignore[no-untyped-def]
+        db_session.execute(
+            sa.update(Delivery).where(Delivery.id == delivery_id).values(status=DeliveryStatus.cancelled)
+        )
+        db_session.commit()
+        return real_status(creds, post_id)
+
+    monkeypatch.setattr(adapter, "status", status_while_someone_cancels)
+    outcome = service.poll(delivery_id)
+    db_session.commit()
+    assert outcome.action == "skip"
+    db_session.expire_all()
+    assert deliveries_of(db_session, content)["wechat"].status is DeliveryStatus.cancelled
