@@ -21,6 +21,7 @@ import functools
 import io
 import logging
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -179,6 +180,19 @@ def add_workdays(start: date, days: int) -> date:
             remaining -= 1
     if not span_is_exact(start, current):
         _warn_estimated(start, current)
+    return current
+
+
+def add_workdays_as_estimated(start: date, days: int, years: Collection[int]) -> date:
+    """``add_workdays`` as it was counted while ``years`` had no holiday data: their days
+    Monday–Friday, every other day as now (registry recount of stored deadlines)."""
+    extra = _extra()
+    current = start
+    remaining = days
+    while remaining:
+        current += timedelta(days=1)
+        if (current.weekday() < 5) if current.year in years else _is_workday(current, extra):
+            remaining -= 1
     return current
 
 

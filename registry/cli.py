@@ -18,7 +18,7 @@ from registry.models import AccountStatus, Platform
 
 @click.group("registry")
 def registry_cli() -> None:
-    """台账：导入、导出、模板、备案逾期标记。"""
+    """台账：导入、导出、模板、备案逾期标记、按节假日重算备案时限。"""
 
 
 def _user(username: str | None) -> User | None:
@@ -96,3 +96,30 @@ def flag_overdue_command() -> None:
     opened, resolved = service.flag_overdue_filings()
     db.session.commit()
     click.echo(f"备案逾期线索：在办 {opened}，本次办结 {resolved}")
+
+
+@registry_cli.command("recount-deadlines")
+@click.option("--year", type=int, required=True, help="刚录入节假日安排的年份，如 2027")
+@click.option("--dry-run", is_flag=True, help="只列出将要改变的备案时限，不写入")
+@with_appcontext
+def recount_deadlines_command(year: int, dry_run: bool) -> None:
+    """录入某年节假日安排后，重新计算曾按周一至周五估算的备案时限（每项写入账号历史与审计日志）。"""
+    from common.errors import Invalid
+
+    try:
+        changed = service.recount_filing_deadlines(year, dry_run=dry_run)
+    except Invalid as exc:
+        db.session.rollback()
+        click.echo(f"错误：{exc.message}", err=True)
+        sys.exit(1)
+    for item in changed:
+        click.echo(
+            f"账号 {item.account_id}「{item.name}」：{item.old.isoformat()} → {item.new.isoformat()}"
+            f"（自 {item.start.isoformat()} 起算）"
+        )
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"试算：{len(changed)} 个备案时限将改变（未写入）")
+    else:
+        db.session.commit()
+        click.echo(f"已重新计算：{len(changed)} 个备案时限改变")

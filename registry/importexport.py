@@ -31,6 +31,7 @@ from auth.models import Role, User
 from auth.scoping import visible_unit_ids
 from common.db import utcnow
 from common.jobs import ProgressFn, no_progress
+from common.workdays import ESTIMATE_NOTE
 from extensions import db
 from registry import service
 from registry.errors import LedgerImportError
@@ -92,6 +93,7 @@ COLUMNS: tuple[Column, ...] = (
 EXPORT_ONLY: tuple[tuple[str, str], ...] = (
     ("id", "系统ID"),
     ("filing_due_on", "备案时限"),
+    ("filing_due_note", "备案时限说明"),
     ("filing_overdue", "备案逾期"),
     ("last_post_at", "最后发布时间"),
     ("followers", "粉丝数"),
@@ -677,6 +679,7 @@ def export_rows(user: User | None, flt: service.LedgerFilter) -> Iterator[list[A
         .execution_options(yield_per=5000)
     )
     today = service.today()
+    workdays = service.filing_workdays()
     unit_index = next(i for i, c in enumerate(COLUMNS) if c.kind == "unit")
     kinds = [c.kind for c in COLUMNS if c.kind != "unit"]
     for record in db.session.execute(stmt):
@@ -684,7 +687,8 @@ def export_rows(user: User | None, flt: service.LedgerFilter) -> Iterator[list[A
         unit_name, account_id, due, last_post_at, followers = record[len(kinds) :]
         values.insert(unit_index, unit_name)
         overdue = due is not None and due < today
-        values.extend([account_id, due, "是" if overdue else "否", last_post_at, followers])
+        note = ESTIMATE_NOTE if service.due_is_estimated(due, workdays) else None
+        values.extend([account_id, due, note, "是" if overdue else "否", last_post_at, followers])
         yield values
 
 

@@ -26,7 +26,7 @@ from auth.models import Role, User
 from auth.scoping import can_see_unit, visible_unit_ids
 from common.db import utcnow
 from common.errors import Conflict, Invalid, NotFound
-from common.workdays import add_workdays, configured_path, is_workday, span_is_exact
+from common.workdays import add_workdays, add_workdays_as_estimated, configured_path, is_workday, span_is_exact
 from extensions import db
 from registry import findings
 from registry.errors import (
@@ -204,7 +204,7 @@ def due_is_estimated(due: date | None, days: int) -> bool:
 
     The earliest start that gives ``due`` is ``days`` + 1 working days back, so a deadline early
     in January also looks at December's year. Answers for the calendar loaded now: a date counted
-    before the office added the year's holidays is not recomputed (see docs/registry.md).
+    before the office added the year's holidays stays until ``recount_filing_deadlines`` runs.
     """
     if due is None:
         return False
@@ -221,6 +221,94 @@ def _due_is_estimated(path: str, due: date, days: int) -> bool:
                 break
         start -= timedelta(days=1)
     return not span_is_exact(start, due)
+
+
+@dataclass(frozen=True)
+class Recount:
+    account_id: int
+    name: str
+    start: date
+    old: date
+    new: date
+
+
+RECOUNT_ACTION = "recount_deadline"
+
+
+def recount_filing_deadlines(year: int, *, dry_run: bool = False) -> list[Recount]:
+    """Count stored 备案时限 again once ``year``'s holidays are known (EXTRA_HOLIDAYS_FILE, or a
+    chinesecalendar release), so deadlines counted Monday–Friday through that year follow the
+    State Council's notice.
+
+    Only a deadline that *was* such an estimate — the stored date equals the count from its start
+    with ``year`` taken Monday–Friday — and that the real calendar moves is changed, each with an
+    account event (``recount_deadline``) and an audit entry; any other stored date (entered by
+    hand, counted with other data) is left as it is. The count starts on the closing date for an
+    account closed on the platform, on the day of the event that set the deadline for one in
+    ``changing``, and otherwise on the opening date (or that event's day). Flushes, never commits.
+    """
+    if not span_is_exact(date(year, 1, 1), date(year, 12, 31)):
+        raise Invalid(
+            f"{year} 年的节假日安排尚未录入（EXTRA_HOLIDAYS_FILE 或 chinesecalendar），无法重新计算",
+            details={"year": [f"{year} 年没有节假日数据"]},
+        )
+    days = filing_workdays()
+    accounts = db.session.scalars(
+        sa.select(Account).where(Account.filing_due_on.is_not(None)).order_by(Account.id)
+    ).all()
+    set_on = _deadline_event_days([a.id for a in accounts])
+    results: list[Recount] = []
+    for account in accounts:
+        due = account.filing_due_on
+        if due is None:
+            continue
+        start = _deadline_start(account, set_on.get((account.id, due.isoformat())))
+        if start is None or not start.year <= year <= due.year:
+            continue
+        if add_workdays_as_estimated(start, days, {year}) != due:
+            continue
+        new = add_workdays(start, days)
+        if new == due:
+            continue
+        results.append(Recount(account.id, account.name, start, due, new))
+        if dry_run:
+            continue
+        account.filing_due_on = new
+        _write_event(
+            account,
+            RECOUNT_ACTION,
+            account.status,
+            {"filing_due_on": [jsonable(due), jsonable(new)]},
+            None,
+            reason=f"按 {year} 年节假日安排重新计算备案时限（原按周一至周五估算）",
+            audit_tag="account:deadline:recount",
+        )
+    db.session.flush()
+    return results
+
+
+def _deadline_event_days(account_ids: list[int]) -> dict[tuple[int, str], date]:
+    """(account, deadline) → Beijing day of the newest event that set that deadline."""
+    found: dict[tuple[int, str], date] = {}
+    for chunk in (account_ids[i : i + 500] for i in range(0, len(account_ids), 500)):
+        events = db.session.execute(
+            sa.select(AccountEvent.account_id, AccountEvent.changes, AccountEvent.at)
+            .where(AccountEvent.account_id.in_(chunk))
+            .order_by(AccountEvent.id.desc())
+        )
+        for account_id, changes, at in events:
+            value = (changes or {}).get("filing_due_on")
+            if isinstance(value, list) and len(value) == 2 and value[1]:
+                found.setdefault((account_id, value[1]), (at + timedelta(hours=8)).date())
+    return found
+
+
+def _deadline_start(account: Account, event_day: date | None) -> date | None:
+    if account.status is S.closed_on_platform:
+        return account.closed_on or event_day
+    if account.status is S.changing:
+        return event_day
+    return account.opened_on or event_day
 
 
 # ----------------------------------------------------------------------------- values

@@ -198,3 +198,21 @@ def test_notice_period_end_is_marked_on_account_page_inbox_and_flash(client, wor
     )
     assert "起可确认关停" in response.get_data(as_text=True)
     assert MARK in response.get_data(as_text=True).split("已进入停更公告期", 1)[1].split("起可确认关停", 1)[0]
+
+
+def test_export_explains_estimated_deadlines(world, db_session, make_account):
+    import csv
+    import io
+
+    estimated = make_account(
+        world["unit_a"], "weibo", name="导出估算", credentials=False, filing_due_on=date(2027, 1, 8)
+    )
+    exact = make_account(world["unit_a"], "douyin", name="导出准确", credentials=False, filing_due_on=date(2026, 6, 8))
+    db_session.commit()
+    response = world["client"]("auditor").get("/api/v1/reports/accounts.csv", query_string={"q": "导出"})
+    assert response.status_code == 200
+    table = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    by_id = {int(row["系统ID"]): row for row in table}
+    assert by_id[estimated.id]["备案时限"] == "2027-01-08"
+    assert by_id[estimated.id]["备案时限说明"] == "按周一至周五估算"
+    assert by_id[exact.id]["备案时限说明"] == ""
