@@ -19,9 +19,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from audit import service as audit
+from auth.models import User
 from common.db import utcnow
 from extensions import db
 from moderation.models import Content, ContentStatus, Disclosure
@@ -334,7 +335,12 @@ def begin_attempt(delivery_id: int) -> Outcome | Attempt:
         sa.select(Delivery)
         .where(Delivery.id == delivery_id)
         .options(
-            joinedload(Delivery.content, innerjoin=True).joinedload(Content.author).lazyload("*"),
+            # what the guards and rendering read: the content hash needs only the targets' ids,
+            # rendering only the author's name
+            joinedload(Delivery.content, innerjoin=True).options(
+                joinedload(Content.author).load_only(User.display_name).lazyload("*"),
+                selectinload(Content.targets).load_only(Account.id),
+            ),
             joinedload(Delivery.account, innerjoin=True),
         )
     )
