@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from apiflask import APIBlueprint
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from sqlalchemy.orm import joinedload
 
 from auth.models import Role
 from auth.scoping import current_user, ensure_visible, get_scoped, scope_filter
@@ -27,7 +28,7 @@ from publishers.schemas import (
     WithdrawIn,
     WithdrawOut,
 )
-from registry.models import PLATFORM_LABELS, Account
+from registry.models import PLATFORM_LABELS, Account, Unit
 
 api = APIBlueprint("publishers_api", __name__, url_prefix="/api/v1", tag="发布")
 pages = Blueprint("publishers", __name__, url_prefix="/publishing")
@@ -283,30 +284,63 @@ def _credential_panel() -> dict[str, Any]:
 
 @pages.get("/calendar")
 def calendar() -> Any:
-    try:
-        start = date.fromisoformat(request.args.get("week", ""))
-    except ValueError:
-        start = date.today()
-    start = start - timedelta(days=start.weekday())
-    end = start + timedelta(days=7)
+    """Scheduled and published content by Beijing day: a week (default) or one day, for the
+    units the user sees or one of them (``unit_id``)."""
     user = current_user()
+    view = "day" if request.args.get("view") == "day" else "week"
+    try:
+        # ``week`` is the older parameter name (links and bookmarks keep working)
+        anchor = date.fromisoformat(request.args.get("date") or request.args.get("week") or "")
+    except ValueError:
+        anchor = datetime.now(CN_TZ).date()
+    start = anchor if view == "day" else anchor - timedelta(days=anchor.weekday())
+    span = timedelta(days=1 if view == "day" else 7)
+    unit_id = request.args.get("unit_id", type=int)
+    if unit_id is not None:
+        ensure_visible(user, unit_id)
+    units = list(db.session.scalars(sa.select(Unit).where(scope_filter(user, Unit.id)).order_by(Unit.name)))
+    when = sa.func.coalesce(Content.publish_at, Content.updated_at)
     stmt = (
         sa.select(Content)
         .where(scope_filter(user, Content.unit_id))
-        .where(Content.status.in_([s for s in ContentStatus if s.value not in ("draft", "rejected")]))
-        .where(sa.func.coalesce(Content.publish_at, Content.updated_at) >= datetime.combine(start, datetime.min.time()))
-        .where(sa.func.coalesce(Content.publish_at, Content.updated_at) < datetime.combine(end, datetime.min.time()))
-        .order_by(sa.func.coalesce(Content.publish_at, Content.updated_at))
+        .where(Content.status.not_in([ContentStatus.draft, ContentStatus.rejected]))
+        .where(when >= _utc_naive(start), when < _utc_naive(start + span))
+        .options(joinedload(Content.unit))
+        .order_by(when, Content.id)
     )
-    days: dict[date, list[Content]] = {start + timedelta(days=i): [] for i in range(7)}
-    for content in db.session.scalars(stmt):
-        when = (content.publish_at or content.updated_at).replace(tzinfo=UTC).astimezone(CN_TZ)
-        days.setdefault(when.date(), []).append(content)
+    if unit_id is not None:
+        stmt = stmt.where(Content.unit_id == unit_id)
+    days: dict[date, list[Content]] = {start + timedelta(days=i): [] for i in range(span.days)}
+    contents = db.session.scalars(stmt).all()
+    for content in contents:
+        moment = (content.publish_at or content.updated_at).replace(tzinfo=UTC).astimezone(CN_TZ)
+        days[moment.date()].append(content)
+    channels: dict[int, list[tuple[str, str]]] = {}
+    if contents:
+        rows = db.session.execute(
+            sa.select(Delivery.content_id, Account.platform, Delivery.status)
+            .join(Account, Account.id == Delivery.account_id)
+            .where(Delivery.content_id.in_([c.id for c in contents]))
+            .order_by(Delivery.id)
+        )
+        for content_id, platform, status in rows:
+            channels.setdefault(content_id, []).append((PLATFORM_LABELS[platform], DELIVERY_STATUS_LABELS[status]))
+    args = {"view": view, **({"unit_id": unit_id} if unit_id is not None else {})}
     return render_template(
         "publishers/calendar.html",
         days=days,
+        view=view,
         start=start,
-        prev_week=(start - timedelta(days=7)).isoformat(),
-        next_week=end.isoformat(),
+        unit_id=unit_id,
+        units=units if len(units) > 1 else [],
+        args=args,
+        prev=(start - span).isoformat(),
+        next=(start + span).isoformat(),
         labels=CONTENT_STATUS_LABELS,
+        channels=channels,
     )
+
+
+def _utc_naive(day: date) -> datetime:
+    """Beijing midnight of ``day`` as the naive UTC the database stores."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=CN_TZ).astimezone(UTC).replace(tzinfo=None)

@@ -1,0 +1,105 @@
+"""The publishing calendar (/publishing/calendar): Beijing days, a week or one day, by unit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from auth.models import Role
+from moderation.models import Content, ContentStatus
+from publishers.models import Delivery, DeliveryStatus
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture
+def world(db_session, make_unit, make_user, make_account):
+    county = make_unit("历县人民政府")
+    other = make_unit("邻县人民政府")
+    author = make_user(Role.operator, unit=county)
+    users = {
+        "operator": author,
+        "other_operator": make_user(Role.operator, unit=other),
+        "auditor": make_user(Role.auditor),
+    }
+
+    def content(title: str, unit, publish_at: datetime, status=ContentStatus.scheduled) -> Content:
+        item = Content(
+            unit_id=unit.id,
+            author_id=author.id,
+            title=title,
+            body_html="<p>正文</p>",
+            body_text="正文",
+            status=status,
+            publish_at=publish_at,
+        )
+        db_session.add(item)
+        db_session.flush()
+        return item
+
+    # Monday 2026-12-07 00:30 Beijing is Sunday 16:30 UTC (stored naive UTC)
+    early = content("周一凌晨发布", county, datetime(2026, 12, 6, 16, 30))
+    late = content("周日深夜发布", county, datetime(2026, 12, 6, 15, 30))  # Sunday 23:30 Beijing
+    neighbour = content("邻县周三稿件", other, datetime(2026, 12, 9, 2, 0), ContentStatus.published)
+    account = make_account(county, "weibo", credentials=False)
+    db_session.add(
+        Delivery(
+            content_id=early.id,
+            version=1,
+            account_id=account.id,
+            idempotency_key="cal-1",
+            content_hash="x" * 64,
+            status=DeliveryStatus.sent,
+        )
+    )
+    db_session.commit()
+    return {"users": users, "county": county, "other": other, "early": early, "late": late, "neighbour": neighbour}
+
+
+def page(client, user, **query) -> str:
+    assert client.post("/login", data={"username": user.username, "password": PASSWORD}).status_code == 302
+    response = client.get("/publishing/calendar", query_string=query)
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+def week_rows(html: str) -> dict[str, str]:
+    """Day label → that row's text."""
+    rows = {}
+    for chunk in html.split('<tr><th scope="row">')[1:]:
+        label = chunk.split("（", 1)[0].rsplit(">", 1)[-1]
+        rows[label] = chunk.split("</tr>", 1)[0]
+    return rows
+
+
+def test_week_is_counted_in_beijing_days(client, world):
+    html = page(client, world["users"]["operator"], date="2026-12-08")
+    assert "2026-12-07 起一周" in html
+    rows = week_rows(html)
+    assert "周一凌晨发布" in rows["2026-12-07"] and "00:30" in rows["2026-12-07"]
+    assert "周日深夜发布" not in html  # Sunday 23:30 Beijing belongs to the week before
+    assert "微博：已发布" in rows["2026-12-07"]  # each channel's state
+    assert "邻县周三稿件" not in html  # another unit's content stays out of the operator's view
+    before = page(client, world["users"]["operator"], week="2026-12-06")  # the older parameter
+    assert "周日深夜发布" in week_rows(before)["2026-12-06"]
+
+
+def test_day_view_shows_one_day(client, world):
+    html = page(client, world["users"]["auditor"], view="day", date="2026-12-09")
+    assert "2026-12-09（三）" in html and "邻县周三稿件" in html and "邻县人民政府" in html
+    assert "周一凌晨发布" not in html
+    assert "前一天" in html and "按周查看" in html
+
+
+def test_unit_filter_for_those_who_see_several_units(client, world):
+    html = page(client, world["users"]["auditor"], date="2026-12-08", unit_id=world["other"].id)
+    assert "邻县周三稿件" in html and "周一凌晨发布" not in html
+    assert 'id="unit_id"' in html
+    client.post("/logout")
+    assert (
+        client.post(
+            "/login", data={"username": world["users"]["other_operator"].username, "password": PASSWORD}
+        ).status_code
+        == 302
+    )
+    assert client.get("/publishing/calendar", query_string={"unit_id": world["county"].id}).status_code == 404
