@@ -108,7 +108,8 @@ def record(
     )
     session = db.session()
     scopes: list[SessionTransaction] = []
-    transaction = session.get_nested_transaction() or session.get_transaction()
+    # begin one if none is open, so that ending it (commit, rollback or close) settles the entry
+    transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
     while transaction is not None:
         scopes.append(transaction)
         transaction = transaction.parent
@@ -156,8 +157,9 @@ _APPEND = sa.text(
 def _append_in_postgres(session: Session, entries: list[AuditEntry]) -> None:
     """One round trip: lock, read the head, hash and insert (migration d4_audit_append)."""
 
-    def dumped(value: dict[str, Any] | None) -> str | None:
-        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    def dumped(value: dict[str, Any] | None) -> str:
+        # JSON null for None, as the ORM's JSON type stores it (SQLite path)
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
     rows = session.execute(
         _APPEND,
@@ -180,11 +182,27 @@ def _append_in_postgres(session: Session, entries: list[AuditEntry]) -> None:
 
 @sa.event.listens_for(Session, "after_soft_rollback")
 def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Drop the entries of what was rolled back: the transaction reported and the enclosing ones
+    it took down with it (a failed flush inside a savepoint reports only the flush's own inner
+    transaction, while the savepoint is left inactive)."""
     queue: list[_Pending] = session.info.get(_PENDING_KEY, [])
-    if previous_transaction.parent is None:
+    undone = [previous_transaction]
+    parent = previous_transaction.parent
+    while parent is not None and not parent.is_active:
+        undone.append(parent)
+        parent = parent.parent
+    if undone[-1].parent is None:
         queue.clear()
     else:
-        queue[:] = [p for p in queue if not any(t is previous_transaction for t in p.scopes)]
+        queue[:] = [p for p in queue if not any(t is u for t in p.scopes for u in undone)]
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_with_the_transaction(session: Session, transaction: SessionTransaction) -> None:
+    """The outermost transaction ended: its entries were appended (commit) or are void
+    (rollback, close) — none may wait for the session's next transaction."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING_KEY, None)
 
 
 @dataclass(frozen=True)

@@ -179,3 +179,35 @@ def test_entries_with_chinese_quotes_and_nesting_verify(db_session):
         assert stored.hash == entry.hash == audit.compute_hash(stored, stored.prev_hash)
     assert db_session.get(AuditEntry, entries[1].id).prev_hash == entries[0].hash
     assert audit.verify()[1] is None
+
+
+def test_a_failed_write_in_a_savepoint_drops_its_entry(db_session, make_unit):
+    """A flush that fails inside a savepoint (here a duplicate key) undoes the savepoint; its
+    audit entry goes with it even when the caller carries on and commits."""
+    from registry.models import Unit
+
+    existing = make_unit("审计测试重复单位")
+    db_session.commit()
+    since = db_session.scalar(sa.select(sa.func.max(AuditEntry.id))) or 0
+    with pytest.raises(sa.exc.IntegrityError):
+        _add_duplicate_unit(db_session, Unit, existing)
+    audit.record("test:thing:after", object_type="things", object_id=1)
+    db_session.commit()
+    assert _actions_since(db_session, since) == ["test:thing:after"]
+
+
+def _add_duplicate_unit(db_session, unit_cls, existing) -> None:
+    with db_session.begin_nested():
+        audit.record("test:unit:duplicate", object_type="units", object_id=existing.id)
+        db_session.add(unit_cls(name=existing.name, kind=existing.kind, region=existing.region))
+        db_session.flush()
+
+
+def test_closing_the_session_forgets_uncommitted_entries(db_session):
+    db_session.commit()
+    since = db_session.scalar(sa.select(sa.func.max(AuditEntry.id))) or 0
+    audit.record("test:thing:closed_away", object_type="things", object_id=1)
+    db_session.close()
+    assert audit.pending() == []
+    db_session.commit()
+    assert _actions_since(db_session, since) == []
