@@ -14,7 +14,7 @@ import enum
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -73,6 +73,7 @@ EVENT_OPEN = "open"
 EVENT_IMPORT = "import"
 EVENT_IMPORT_UPDATE = "import_update"
 EVENT_UNIT_RENAMED = "unit_renamed"
+RECOUNT_ACTION = "recount_deadline"
 
 ACTION_LABELS: dict[str, str] = {
     Action.approve: "批准开设",
@@ -92,6 +93,7 @@ EVENT_LABELS: dict[str, str] = {
     EVENT_UNIT_RENAMED: "主办单位更名",
     "confirm_closed:platform": "平台已注销",
     "confirm_closed:filed": "关停已备案",
+    RECOUNT_ACTION: "重算备案时限",
 }
 
 APPLICANTS = frozenset({Role.operator, Role.auditor, Role.admin})
@@ -179,8 +181,9 @@ INTERNAL_FIELDS = frozenset({"pending_change"})
 
 
 def today() -> date:
-    """The registry's notion of today (monkeypatched in tests)."""
-    return date.today()
+    """The registry's notion of today: the date in Beijing, whatever the server's time zone
+    (monkeypatched in tests)."""
+    return findings.today_cn()
 
 
 @functools.lru_cache(maxsize=8192)
@@ -232,9 +235,6 @@ class Recount:
     new: date
 
 
-RECOUNT_ACTION = "recount_deadline"
-
-
 def recount_filing_deadlines(year: int, *, dry_run: bool = False) -> list[Recount]:
     """Count stored 备案时限 again once ``year``'s holidays are known (EXTRA_HOLIDAYS_FILE, or a
     chinesecalendar release), so deadlines counted Monday–Friday through that year follow the
@@ -256,13 +256,13 @@ def recount_filing_deadlines(year: int, *, dry_run: bool = False) -> list[Recoun
     accounts = db.session.scalars(
         sa.select(Account).where(Account.filing_due_on.is_not(None)).order_by(Account.id)
     ).all()
-    set_on = _deadline_event_days([a.id for a in accounts])
+    history = _deadline_events([a.id for a in accounts])
     results: list[Recount] = []
     for account in accounts:
         due = account.filing_due_on
         if due is None:
             continue
-        start = _deadline_start(account, set_on.get((account.id, due.isoformat())))
+        start = _deadline_start(account, _day_deadline_set(history.get(account.id, []), due))
         if start is None or not start.year <= year <= due.year:
             continue
         if add_workdays_as_estimated(start, days, {year}) != due:
@@ -287,20 +287,34 @@ def recount_filing_deadlines(year: int, *, dry_run: bool = False) -> list[Recoun
     return results
 
 
-def _deadline_event_days(account_ids: list[int]) -> dict[tuple[int, str], date]:
-    """(account, deadline) → Beijing day of the newest event that set that deadline."""
-    found: dict[tuple[int, str], date] = {}
+def _deadline_events(account_ids: list[int]) -> dict[int, list[tuple[str, Any, Any, date]]]:
+    """Per account, newest first: (action, old, new, Beijing day) of events that set filing_due_on."""
+    found: dict[int, list[tuple[str, Any, Any, date]]] = {}
     for chunk in (account_ids[i : i + 500] for i in range(0, len(account_ids), 500)):
         events = db.session.execute(
-            sa.select(AccountEvent.account_id, AccountEvent.changes, AccountEvent.at)
+            sa.select(AccountEvent.account_id, AccountEvent.action, AccountEvent.changes, AccountEvent.at)
             .where(AccountEvent.account_id.in_(chunk))
             .order_by(AccountEvent.id.desc())
         )
-        for account_id, changes, at in events:
+        for account_id, action, changes, at in events:
             value = (changes or {}).get("filing_due_on")
-            if isinstance(value, list) and len(value) == 2 and value[1]:
-                found.setdefault((account_id, value[1]), (at + timedelta(hours=8)).date())
+            if isinstance(value, list) and len(value) == 2:
+                day = at.replace(tzinfo=UTC).astimezone(findings.CN_TZ).date()
+                found.setdefault(account_id, []).append((action, value[0], value[1], day))
     return found
+
+
+def _day_deadline_set(events: list[tuple[str, Any, Any, date]], due: date) -> date | None:
+    """The day the count behind ``due`` began: the event that set it, looking through earlier
+    recounts (they moved a date, they did not start a count)."""
+    value: Any = due.isoformat()
+    for action, old, new, day in events:
+        if new != value:
+            continue
+        if action != RECOUNT_ACTION:
+            return day
+        value = old
+    return None
 
 
 def _deadline_start(account: Account, event_day: date | None) -> date | None:

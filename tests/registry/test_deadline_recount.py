@@ -132,3 +132,23 @@ def test_cli_dry_run_then_write(app, db_session, ledger, office_notice):
     done = runner.invoke(args=["registry", "recount-deadlines", "--year", "2031"])
     assert done.exit_code == 0 and "已重新计算：3 个备案时限改变" in done.output
     assert _due(db_session, ledger["opening"]) == date(2031, 1, 8)
+
+
+def test_history_names_the_recount_and_a_later_recount_counts_from_the_original_day(
+    app, client, db_session, ledger, office_notice, make_user
+):
+    from auth.models import Role
+    from tests.conftest import PASSWORD
+
+    office_notice()
+    service.recount_filing_deadlines(2031)
+    db_session.commit()
+    auditor = make_user(Role.auditor)
+    db_session.commit()
+    assert client.post("/login", data={"username": auditor.username, "password": PASSWORD}).status_code == 302
+    html = client.get(f"/registry/accounts/{ledger['changing'].id}").get_data(as_text=True)
+    assert "重算备案时限" in html and "recount_deadline" not in html
+    # the recount moved the date; the count still began on the day the change was requested
+    history = service._deadline_events([ledger["changing"].id])[ledger["changing"].id]
+    assert history[0][0] == "recount_deadline"
+    assert service._day_deadline_set(history, date(2031, 1, 8)) == date(2030, 12, 30)
