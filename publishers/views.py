@@ -293,6 +293,8 @@ def calendar() -> Any:
         anchor = date.fromisoformat(request.args.get("date") or request.args.get("week") or "")
     except ValueError:
         anchor = datetime.now(CN_TZ).date()
+    if not date(2000, 1, 1) <= anchor <= date(2099, 12, 31):
+        anchor = datetime.now(CN_TZ).date()  # a hand-made URL: no calendar at the ends of time
     start = anchor if view == "day" else anchor - timedelta(days=anchor.weekday())
     span = timedelta(days=1 if view == "day" else 7)
     unit_id = request.args.get("unit_id", type=int)

@@ -103,3 +103,9 @@ def test_unit_filter_for_those_who_see_several_units(client, world):
         == 302
     )
     assert client.get("/publishing/calendar", query_string={"unit_id": world["county"].id}).status_code == 404
+
+
+def test_dates_at_the_ends_of_time_show_this_week(client, world):
+    for odd in ("0001-01-01", "9999-12-31", "不是日期"):
+        assert "起一周" in page(client, world["users"]["operator"], date=odd)
+        client.post("/logout")

@@ -425,13 +425,19 @@ def test_poll_does_not_overwrite_a_delivery_settled_while_the_platform_was_asked
     real_status = adapter.status
 
     def status_while_someone_cancels(creds, post_id):  # type: ignore[no-untyped-def]
+        # another transaction's change: the poll's loaded Delivery does not see it
         db_session.execute(
-            sa.update(Delivery).where(Delivery.id == delivery_id).values(status=DeliveryStatus.cancelled)
+            sa.update(Delivery)
+            .where(Delivery.id == delivery_id)
+            .values(status=DeliveryStatus.cancelled)
+            .execution_options(synchronize_session=False)
         )
         db_session.commit()
         return real_status(creds, post_id)
 
     monkeypatch.setattr(adapter, "status", status_while_someone_cancels)
+    # as in the poll task: loaded objects survive commits, so only a fresh read can see the change
+    monkeypatch.setattr(db_session(), "expire_on_commit", False)
     outcome = service.poll(delivery_id)
     db_session.commit()
     assert outcome.action == "skip"
