@@ -9,7 +9,6 @@ and details (the row-by-row errors of a rejected file) the result page shows.
 from __future__ import annotations
 
 import io
-from datetime import date
 from typing import Any
 
 from common import jobs
@@ -49,7 +48,7 @@ def _ledger_export(job: JobRun, actor: Any, progress: ProgressFn) -> dict[str, A
     out = io.BytesIO()
     rows = importexport.export_ledger(actor, flt, out, fmt, progress=progress)
     mime = importexport.XLSX_MIME if fmt == "xlsx" else importexport.CSV_MIME
-    file = jobs.save_file(out.getvalue(), f"政务新媒体台账-{date.today():%Y%m%d}.{fmt}", mime)
+    file = jobs.save_file(out.getvalue(), f"政务新媒体台账-{service.today():%Y%m%d}.{fmt}", mime)
     return {"rows": rows, "file": file, "message": f"已导出 {rows} 个账号"}
 
 

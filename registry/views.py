@@ -259,7 +259,7 @@ def _export(q: dict[str, Any], fmt: str) -> Response:
     out.seek(0)
     mime = importexport.XLSX_MIME if fmt == "xlsx" else importexport.CSV_MIME
     return send_file(
-        out, mimetype=mime, as_attachment=True, download_name=f"政务新媒体台账-{date.today():%Y%m%d}.{fmt}"
+        out, mimetype=mime, as_attachment=True, download_name=f"政务新媒体台账-{service.today():%Y%m%d}.{fmt}"
     )
 
 
