@@ -27,6 +27,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import redis
 import requests
@@ -50,12 +51,63 @@ def seed(app, n_contents: int, pool: int, due_in: float, spread: float) -> int: 
     )
 
 
+def cpu_seconds() -> dict[int, tuple[str, float]]:
+    """CPU (user + system) of every process now, by pid, with its command name (/proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        found[int(entry.name)] = (cmd, (int(fields[11]) + int(fields[12])) / tick)
+    return found
+
+
+def descendants(root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = {root}, [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def cpu_by_part(before: dict[int, tuple[str, float]], group: processes.ProcessGroup) -> dict[str, float]:
+    """CPU seconds used since ``before`` by our processes and the database and broker servers
+    (processes that exited in between are not counted)."""
+    now = cpu_seconds()
+    parts: dict[str, float] = {}
+    ours: dict[int, str] = {}
+    for name, proc in group.procs.items():
+        for pid in descendants(proc.pid):
+            ours[pid] = "worker" if name.startswith(("worker", "ceiling")) else name
+    for pid, (cmd, cpu) in now.items():
+        part = ours.get(pid) or (
+            "postgres" if cmd.startswith("postgres") else "redis" if cmd.startswith("redis-server") else None
+        )
+        if part is not None:
+            parts[part] = parts.get(part, 0.0) + cpu - before.get(pid, (cmd, 0.0))[1]
+    return parts
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(q / 100 * (len(values) - 1)))]
 
 
-def run_pipeline(args: argparse.Namespace, tmp: Path, spread: float) -> dict[str, float]:
+def run_pipeline(args: argparse.Namespace, tmp: Path, spread: float) -> dict[str, Any]:
     from extensions import db
     from publishers.models import Delivery, DeliveryStatus
     from tests.conftest import make_test_app
@@ -90,6 +142,7 @@ def run_pipeline(args: argparse.Namespace, tmp: Path, spread: float) -> dict[str
                 # WARNING, as the ceiling's workers: INFO logs two lines per task
                 group.start_worker(f"worker{i}-{spread:g}", concurrency=args.concurrency, loglevel=args.loglevel)
             group.start_scheduler()
+            cpu_before = cpu_seconds()
             deadline = time.monotonic() + args.timeout
             while time.monotonic() < deadline:
                 with app.app_context():
@@ -102,6 +155,7 @@ def run_pipeline(args: argparse.Namespace, tmp: Path, spread: float) -> dict[str
                 if done >= expected:
                     break
                 time.sleep(1)
+            cpu = cpu_by_part(cpu_before, group)
             with app.app_context():
                 from moderation.models import Content
 
@@ -132,10 +186,11 @@ def run_pipeline(args: argparse.Namespace, tmp: Path, spread: float) -> dict[str
         "rate": len(sent) / max(0.001, (last_sent - first_claim).total_seconds()),
         "lag_p50": pct(lags, 50),
         "lag_p99": pct(lags, 99),
+        "cpu": cpu,
     }
 
 
-def run_ceiling(args: argparse.Namespace, tmp: Path, n: int) -> dict[str, float]:
+def run_ceiling(args: argparse.Namespace, tmp: Path, n: int) -> dict[str, Any]:
     sandbox_port = services.free_port()
     base = f"http://127.0.0.1:{sandbox_port}"
     counter = redis.Redis.from_url("redis://127.0.0.1:6379/11")
@@ -162,6 +217,7 @@ def run_ceiling(args: argparse.Namespace, tmp: Path, n: int) -> dict[str, float]
                 f"c{i}@%h",
             )
         time.sleep(3)
+        cpu_before = cpu_seconds()
         start = time.monotonic()
         for i in range(n):
             post.delay(
@@ -172,10 +228,11 @@ def run_ceiling(args: argparse.Namespace, tmp: Path, n: int) -> dict[str, float]
         while int(counter.get("bench:ceiling:done") or 0) < n and time.monotonic() - start < args.timeout:
             time.sleep(0.2)
         elapsed = time.monotonic() - start
+        cpu = cpu_by_part(cpu_before, group)
     finally:
         group.stop_all()
     done = int(counter.get("bench:ceiling:done") or 0)
-    return {"done": done, "seconds": elapsed, "rate": done / elapsed}
+    return {"done": done, "seconds": elapsed, "rate": done / elapsed, "cpu": cpu}
 
 
 def main() -> None:
@@ -213,6 +270,11 @@ def main() -> None:
         f"ceiling (bare Celery task + one HTTP POST): {ceiling['done']} in {ceiling['seconds']:.1f}s = "
         f"{ceiling['rate']:.1f} tasks/s"
     )
+    per_task = "  ".join(
+        f"{part} {1000 * cpu / max(1, ceiling['done']):.1f}"
+        for part, cpu in sorted(ceiling["cpu"].items(), key=lambda i: -i[1])
+    )
+    print(f"  ceiling CPU ms per task: {per_task}")
     print(f"ratio capacity/ceiling: {capacity['rate'] / ceiling['rate']:.2f}")
     print(
         f"scheduling lag publish_at→sent, due over {args.spread:g} s: p50 {lag['lag_p50']:.1f}s  "
@@ -220,10 +282,21 @@ def main() -> None:
     )
 
 
-def report(title: str, run: dict[str, float]) -> None:
+def report(title: str, run: dict[str, Any]) -> None:
     print(
         f"{title}: {run['sent']}/{run['expected']} sent in {run['seconds']:.1f}s = {run['rate']:.1f} deliveries/s; "
         f"lag p50 {run['lag_p50']:.1f}s p99 {run['lag_p99']:.1f}s",
+        flush=True,
+    )
+    sent = max(1, run["sent"])
+    total = sum(run["cpu"].values())
+    shares = "  ".join(
+        f"{part} {1000 * cpu / sent:.1f}" for part, cpu in sorted(run["cpu"].items(), key=lambda i: -i[1])
+    )
+    cpus = os.cpu_count() or 1
+    print(
+        f"  CPU ms per delivery: {shares}  = {1000 * total / sent:.1f} in all; "
+        f"{cpus} CPUs give at most ≈ {cpus * sent / max(total, 0.001):.0f} deliveries/s at this cost",
         flush=True,
     )
 
