@@ -141,16 +141,17 @@ def test_make_run_serves_logs_in_reports_green_and_stops_on_ctrl_c(tmp_path, ins
     started: dict[int, tuple[int, str]] = {}
     try:
         # 1. The login page (简体中文, with its form) within two minutes.
-        def login_page() -> requests.Response | None:
+        def answer_ok(path: str) -> requests.Response | None:
+            """The page once it answers 200; fails at once if devserver.py has died."""
             if devserver.poll() is not None:
                 pytest.fail(f"devserver.py exited with {devserver.returncode}:\n{output()[-6000:]}")
             try:
-                answer = requests.get(f"{base}/", timeout=5)
+                answer = requests.get(f"{base}{path}", timeout=5)
             except requests.RequestException:
                 return None
             return answer if answer.status_code == 200 else None
 
-        page = wait_for(login_page, timeout=STARTUP_SECONDS)
+        page = wait_for(lambda: answer_ok("/"), timeout=STARTUP_SECONDS)
         assert page is not None, f"no login page within {STARTUP_SECONDS} s:\n{output()[-6000:]}"
         assert page.url.startswith(f"{base}/login"), page.url
         assert '<html lang="zh-CN">' in page.text
@@ -179,13 +180,8 @@ def test_make_run_serves_logs_in_reports_green_and_stops_on_ctrl_c(tmp_path, ins
 
         # 4. /healthz: SQLite, the SQLAlchemy broker, worker and scheduler heartbeats all green.
         def healthy() -> dict | None:
-            if devserver.poll() is not None:
-                pytest.fail(f"devserver.py exited with {devserver.returncode}:\n{output()[-6000:]}")
-            try:
-                answer = requests.get(f"{base}/healthz", timeout=5)
-            except requests.RequestException:
-                return None
-            return answer.json() if answer.status_code == 200 else None
+            answer = answer_ok("/healthz")
+            return answer.json() if answer is not None else None
 
         health = wait_for(healthy, timeout=STARTUP_SECONDS)
         last = requests.get(f"{base}/healthz", timeout=5)

@@ -88,6 +88,14 @@ def take(limiter: RateLimiter, limits: Sequence[Limit], account: str = "acct", o
 # --------------------------------------------------------------------------- rolling windows
 
 
+def run_in_threads(target: Callable[[], None], count: int) -> None:
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def test_no_burst_of_twice_the_limit_around_an_hour_edge(make_limiter: Factory) -> None:
     """The issue: 30 posts at 10:59 and 30 more at 11:00 against Weibo's 30/hour."""
     clock = Clock(BEIJING_MIDNIGHT + 10 * 3600 + 59 * 60)  # 10:59:00
@@ -266,11 +274,7 @@ def test_redis_limiters_racing_in_threads_never_overshoot(redis_client: tuple[An
         with lock:
             results.extend(mine)
 
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(worker, 6)
     assert results.count(True) == 25
     assert len(results) == 90
 
@@ -297,11 +301,7 @@ def test_in_memory_limiter_is_thread_safe() -> None:
         with lock:
             results.extend(mine)
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(worker, 8)
     assert results.count(True) == 50
 
 
