@@ -74,10 +74,18 @@ def set_credentials(
     return row
 
 
+def ciphertext_of(account_id: Any) -> sa.ScalarSelect[bytes]:
+    """The stored ciphertext as a scalar subquery, so a caller that loads the account's rows
+    anyway reads it in the same statement (``account_id`` may be a correlated column)."""
+    return sa.select(AccountCredential.ciphertext).where(AccountCredential.account_id == account_id).scalar_subquery()
+
+
 def get_credentials(account_id: int) -> dict[str, Any]:
-    ciphertext = db.session.scalar(
-        sa.select(AccountCredential.ciphertext).where(AccountCredential.account_id == account_id)
-    )
+    return decrypt(account_id, db.session.scalar(sa.select(ciphertext_of(account_id))))
+
+
+def decrypt(account_id: int, ciphertext: bytes | None) -> dict[str, Any]:
+    """The credentials in ``ciphertext`` (read with ``ciphertext_of``), or CredentialsUnavailable."""
     if ciphertext is None:
         raise CredentialsUnavailable(f"账号 {account_id} 未配置平台凭据")
     try:

@@ -227,34 +227,43 @@ def first_per_account(delivery_ids: list[int]) -> tuple[list[int], list[int]]:
     return now, later
 
 
-def next_for_account(delivery_id: int, now: datetime | None = None, account_id: int | None = None) -> int | None:
-    """After a delivery frees its account: the account's next waiting delivery, oldest first —
-    unless that one is already queued (then whoever queued it runs it; queuing it again would
-    only make a second task find it taken)."""
-    now = now or utcnow()
-    if account_id is None:
-        account_id = db.session.scalar(sa.select(Delivery.account_id).where(Delivery.id == delivery_id))
-    if account_id is None:
-        return None
-    head = db.session.execute(
-        sa.select(Delivery.id, Delivery.enqueued_at)
+def _not_queued_since(stale: datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(Delivery.enqueued_at.is_(None), Delivery.enqueued_at < stale)
+
+
+def _next_waiting(delivery_id: int, account_id: int | None, now: datetime) -> sa.ColumnElement[bool]:
+    """The account's next waiting delivery, oldest first, if it was not queued recently (then
+    whoever queued it runs it; queuing it again would only make a second task find it taken).
+    With ``account_id`` None: the account of ``delivery_id``."""
+    account = (
+        account_id
+        if account_id is not None
+        else sa.select(Delivery.account_id).where(Delivery.id == delivery_id).correlate(None).scalar_subquery()
+    )
+    waiting = aliased(Delivery)
+    head = (
+        sa.select(waiting.id)
         .where(
-            Delivery.account_id == account_id,
-            Delivery.id != delivery_id,
+            waiting.account_id == account,
+            waiting.id != delivery_id,
             sa.or_(
-                Delivery.status == DeliveryStatus.pending,
-                sa.and_(Delivery.status == DeliveryStatus.retrying, Delivery.next_attempt_at <= now),
+                waiting.status == DeliveryStatus.pending,
+                sa.and_(waiting.status == DeliveryStatus.retrying, waiting.next_attempt_at <= now),
             ),
         )
-        .order_by(Delivery.id)
+        .order_by(waiting.id)
         .limit(1)
-    ).first()
-    if head is None:
-        return None
+        .scalar_subquery()
+    )
     stale = now - timedelta(seconds=_setting("ENQUEUE_STALE_SECONDS", 60))
-    if head.enqueued_at is not None and head.enqueued_at >= stale:
-        return None
-    return head.id
+    return sa.and_(Delivery.id == head, _not_queued_since(stale))
+
+
+def next_for_account(delivery_id: int, now: datetime | None = None, account_id: int | None = None) -> int | None:
+    """After a delivery frees its account: the account's next delivery to queue (see
+    ``_next_waiting``), or None."""
+    now = now or utcnow()
+    return db.session.scalar(sa.select(Delivery.id).where(_next_waiting(delivery_id, account_id, now)))
 
 
 def hand_on(delivery_id: int) -> int | None:
@@ -270,10 +279,15 @@ def hand_on(delivery_id: int) -> int | None:
     )
     if unresolved:
         return None  # the account stays blocked until this one is settled
-    follower = next_for_account(delivery_id, account_id=delivery.account_id)
-    if follower is not None:
-        mark_enqueued([follower])
-    return follower
+    # one statement finds the follower and marks it queued
+    now = utcnow()
+    return db.session.scalar(
+        sa.update(Delivery)
+        .where(_next_waiting(delivery_id, delivery.account_id, now))
+        .values(enqueued_at=now)
+        .returning(Delivery.id)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def mark_enqueued(delivery_ids: list[int]) -> None:
@@ -312,8 +326,18 @@ def _persist_refreshed_credentials() -> None:
     _pending_credentials.items = []
 
 
-def _load_creds(account: Account) -> Credentials:
-    return Credentials.from_mapping(credentials.get_credentials(account.id), account_ref=str(account.id))
+_UNREAD: Any = object()
+
+
+def _load_creds(account: Account, ciphertext: bytes | None = _UNREAD) -> Credentials:
+    """The account's credentials; ``ciphertext``, if given, was read with the delivery
+    (``credentials.ciphertext_of``; None: nothing stored) and saves a query."""
+    values = (
+        credentials.get_credentials(account.id)
+        if ciphertext is _UNREAD
+        else credentials.decrypt(account.id, ciphertext)
+    )
+    return Credentials.from_mapping(values, account_ref=str(account.id))
 
 
 @dataclass(frozen=True)
@@ -332,7 +356,7 @@ class Attempt:
 def begin_attempt(delivery_id: int) -> Outcome | Attempt:
     """Transaction A: guards, then mark ``sending``. Returns the outcome, or the attempt to make."""
     stmt = (
-        sa.select(Delivery)
+        sa.select(Delivery, credentials.ciphertext_of(Delivery.account_id))
         .where(Delivery.id == delivery_id)
         .options(
             # what the guards and rendering read: the content hash needs only the targets' ids,
@@ -344,9 +368,10 @@ def begin_attempt(delivery_id: int) -> Outcome | Attempt:
             joinedload(Delivery.account, innerjoin=True),
         )
     )
-    delivery = db.session.scalar(_for_update(stmt, of=Delivery))
-    if delivery is None:
+    row = db.session.execute(_for_update(stmt, of=Delivery)).first()
+    if row is None:
         return Outcome("skip", reason="delivery missing")
+    delivery, ciphertext = row
     if delivery.status in FINAL_STATUSES:
         return Outcome("skip", reason=f"already {delivery.status.value}")
     now = utcnow()
@@ -394,7 +419,7 @@ def begin_attempt(delivery_id: int) -> Outcome | Attempt:
     )
     db.session.flush()
     try:
-        creds: Credentials | credentials.CredentialsUnavailable = _load_creds(account)
+        creds: Credentials | credentials.CredentialsUnavailable = _load_creds(account, ciphertext)
     except credentials.CredentialsUnavailable as exc:
         creds = exc
     return Attempt(delivery.id, recovering, delivery, creds)
@@ -656,13 +681,16 @@ def _aggregate(content_id: int) -> None:
 
 def poll(delivery_id: int) -> Outcome:
     """Ask the platform how an accepted post is doing; record a final answer under the row lock."""
-    delivery = db.session.scalar(
-        sa.select(Delivery).where(Delivery.id == delivery_id).options(joinedload(Delivery.account, innerjoin=True))
-    )
-    if delivery is None or delivery.status in FINAL_STATUSES or not delivery.platform_post_id:
+    row = db.session.execute(
+        sa.select(Delivery, credentials.ciphertext_of(Delivery.account_id))
+        .where(Delivery.id == delivery_id)
+        .options(joinedload(Delivery.account, innerjoin=True))
+    ).first()
+    if row is None or row[0].status in FINAL_STATUSES or not row[0].platform_post_id:
         return Outcome("skip")
+    delivery, ciphertext = row
     adapter = channels.adapter_for(delivery.account.platform.value)
-    creds = _load_creds(delivery.account)
+    creds = _load_creds(delivery.account, ciphertext)
     post_id = delivery.platform_post_id
     db.session.commit()  # nothing written: no transaction stays open over the network call
     result: PublishResult | None = None
@@ -702,7 +730,7 @@ def sweep(now: datetime | None = None, limit: int = 500) -> tuple[list[int], lis
     now = now or utcnow()
     lease = timedelta(seconds=_setting("SENDING_LEASE_SECONDS", 120))
     stale = now - timedelta(seconds=_setting("ENQUEUE_STALE_SECONDS", 60))
-    not_queued = sa.or_(Delivery.enqueued_at.is_(None), Delivery.enqueued_at < stale)
+    not_queued = _not_queued_since(stale)
     abandoned = sa.and_(Delivery.status == DeliveryStatus.sending, Delivery.sending_started_at < now - lease)
     ahead = aliased(Delivery)
     head_of_line = ~sa.exists().where(

@@ -443,3 +443,40 @@ def test_poll_does_not_overwrite_a_delivery_settled_while_the_platform_was_asked
     assert outcome.action == "skip"
     db_session.expire_all()
     assert deliveries_of(db_session, content)["wechat"].status is DeliveryStatus.cancelled
+
+
+def test_hand_on_marks_the_follower_queued_once(db_session, sandbox, unit, make_account, approve):
+    weibo = make_account(unit, "weibo")
+    for i in range(3):
+        approve([weibo], title=f"第{i}条通知", body=f"正文{i}。")
+    now, later = service.first_per_account(claim(db_session))
+    assert run_delivery(now[0], db_session).action == "done"
+    assert service.hand_on(now[0]) == later[0]
+    db_session.commit()
+    queued = db_session.get(Delivery, later[0])
+    db_session.refresh(queued)
+    assert queued.enqueued_at is not None
+    # the same finish seen twice (a redelivered message) queues nothing more
+    assert service.hand_on(now[0]) is None
+    db_session.commit()
+    assert db_session.get(Delivery, later[1]).enqueued_at is None
+
+
+def test_account_without_usable_credentials_fails_with_a_reason(db_session, sandbox, unit, make_account, approve):
+    from publishers.models import AccountCredential
+
+    bare = make_account(unit, "weibo", credentials=False)
+    broken = make_account(unit, "douyin")
+    db_session.execute(
+        sa.update(AccountCredential).where(AccountCredential.account_id == broken.id).values(ciphertext=b"garbage")
+    )
+    content = approve([bare, broken], title="凭据检查", body="正文。")
+    drain(db_session, claim(db_session))
+    deliveries = deliveries_of(db_session, content)
+    for platform, reason in (("weibo", "未配置平台凭据"), ("douyin", "无法用当前密钥解密")):
+        delivery = deliveries[platform]
+        assert delivery.status is DeliveryStatus.failed
+        assert delivery.last_error_code == "no_credentials"
+        assert reason in delivery.last_error_message
+        assert delivery.retryable is False
+    assert db_session.get(Content, content.id).status is ContentStatus.failed
