@@ -1,0 +1,144 @@
+"""What one delivery costs the worker itself: SQL statements and CPU, without Celery or contention.
+
+Seeds ``--contents`` approved contents × 4 targets (the fan-out bench's data) in a fresh
+PostgreSQL database, starts the sandbox, then runs the publishing tasks' bodies in this process
+one after another — the scheduler's claim, every ``deliver`` and every ``poll_status`` they
+schedule (a follow-up waits for its countdown, as on a worker) — and prints per delivery: tasks,
+SQL statements (and the most frequent ones), and this process's CPU. ``--profile`` adds the
+functions that take the most time (cProfile; it slows the run, so its CPU figure is not
+comparable). Use it to see what a change to the delivery path saves before running
+bench/fanout.py; the figures are steadier (±3 %) than the fan-out bench's.
+
+    .venv/bin/python bench/delivery_cost.py [--contents 100] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import cProfile
+import os
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests import processes, services
+from tests.publishers.test_pipeline_processes import seed_contents
+
+PLATFORMS = ("wechat", "weibo", "douyin", "toutiao")
+
+
+def run(args: argparse.Namespace, tmp: Path) -> None:
+    from extensions import db
+    from publishers.models import Delivery
+    from tasks import publishing
+    from tests.conftest import make_test_app
+
+    with processes.fresh_postgres_database() as url:
+        port = services.free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "test-secret", "MEDIA_DIR": str(tmp / "media")}
+        assert processes.flask_cli(env, "db", "upgrade").returncode == 0
+        group = processes.ProcessGroup(env, tmp)
+        try:
+            group.start_sandbox(port)
+            requests.post(
+                f"{base}/_sandbox/config", json={"weibo_posts_per_hour": 100000, "wechat_publish_polls": 1}, timeout=5
+            )
+            app = make_test_app(
+                url,
+                MEDIA_DIR=str(tmp / "media"),
+                PUBLIC_BASE_URL="https://gov.example.cn",
+                SANDBOX_URL=base,
+                STATUS_POLL_SECONDS=1,
+                PLATFORM_BASE_URLS={p: f"{base}/{p}" for p in PLATFORMS},
+            )
+            deliveries = seed_contents(app, args.contents, args.pool)
+            measure(app, db, publishing, deliveries, args.profile)
+            with app.app_context():
+                states = db.session.execute(sa.select(Delivery.status, sa.func.count()).group_by(Delivery.status))
+                print("deliveries:", ", ".join(f"{status.value} {count}" for status, count in states))
+                db.session.remove()
+        finally:
+            group.stop_all()
+
+
+def measure(app: Any, db: Any, publishing: Any, deliveries: int, profile: bool) -> None:
+    queue: collections.deque[tuple[Any, tuple[Any, ...], float]] = collections.deque()
+
+    def queue_for(task: Any) -> Any:
+        def apply_async(args: tuple[Any, ...], countdown: float = 0, **_: Any) -> None:
+            queue.append((task, args, time.monotonic() + (countdown or 0)))
+
+        return apply_async
+
+    for task in (publishing.deliver, publishing.poll_status, publishing.withdraw_delivery):
+        task.apply_async = queue_for(task)
+    statements: collections.Counter[str] = collections.Counter()
+    with app.app_context():
+        engine = db.engine
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def count(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        words = statement.split()
+        statements[" ".join(words[:6])[:100]] += 1
+
+    profiler = cProfile.Profile()
+    tasks: collections.Counter[str] = collections.Counter()
+    cpu_start = time.process_time()
+    with app.app_context():
+        publishing.claim_and_enqueue()
+        db.session.remove()
+    while queue:
+        task, args, due = queue.popleft()
+        if due > time.monotonic():
+            if any(other <= time.monotonic() for _, _, other in queue):
+                queue.append((task, args, due))
+                continue
+            time.sleep(due - time.monotonic())
+        tasks[task.name.rsplit(".", 1)[1]] += 1
+        if profile:
+            profiler.enable()
+        task(*args)
+        if profile:
+            profiler.disable()
+    cpu = time.process_time() - cpu_start
+    total = sum(statements.values())
+    print(
+        f"{deliveries} deliveries; tasks per delivery: "
+        + ", ".join(f"{n} {c / deliveries:.2f}" for n, c in tasks.items())
+    )
+    print(
+        f"SQL statements per delivery: {total / deliveries:.1f}; "
+        f"CPU of this process per delivery: {1000 * cpu / deliveries:.1f} ms"
+    )
+    for statement, n in statements.most_common(16):
+        print(f"  {n / deliveries:5.2f}  {statement}")
+    if profile:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--contents", type=int, default=100)
+    parser.add_argument("--pool", type=int, default=20, help="accounts per platform pool")
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    services.require_postgres = lambda: None
+    if not services.reachable("127.0.0.1", 5432):
+        sys.exit("PostgreSQL must run on 127.0.0.1")
+    with tempfile.TemporaryDirectory() as tmp:
+        run(args, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
