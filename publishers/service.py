@@ -686,9 +686,9 @@ def poll(delivery_id: int) -> Outcome:
         .where(Delivery.id == delivery_id)
         .options(joinedload(Delivery.account, innerjoin=True))
     ).first()
-    if row is None or row[0].status in FINAL_STATUSES or not row[0].platform_post_id:
+    delivery, ciphertext = row if row is not None else (None, None)
+    if delivery is None or delivery.status in FINAL_STATUSES or not delivery.platform_post_id:
         return Outcome("skip")
-    delivery, ciphertext = row
     adapter = channels.adapter_for(delivery.account.platform.value)
     creds = _load_creds(delivery.account, ciphertext)
     post_id = delivery.platform_post_id
