@@ -6,10 +6,11 @@ one after another — the scheduler's claim, every ``deliver`` and every ``poll_
 schedule (a follow-up waits for its countdown, as on a worker) — and prints per delivery: tasks,
 SQL statements (and the most frequent ones), and this process's CPU. ``--profile`` adds the
 functions that take the most time (cProfile; it slows the run, so its CPU figure is not
-comparable). Use it to see what a change to the delivery path saves before running
-bench/fanout.py; the figures are steadier (±3 %) than the fan-out bench's.
+comparable; ``--callees REGEX`` and ``--dump FILE`` dig further). Use it to see what a change to
+the delivery path saves before running bench/fanout.py; its figures are steadier (±3 %) than
+the fan-out bench's.
 
-    .venv/bin/python bench/delivery_cost.py [--contents 100] [--profile]
+    .venv/bin/python bench/delivery_cost.py [--contents 100] [--profile [--callees REGEX] [--dump FILE]]
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
                 PLATFORM_BASE_URLS={p: f"{base}/{p}" for p in PLATFORMS},
             )
             deliveries = seed_contents(app, args.contents, args.pool)
-            measure(app, db, publishing, deliveries, args.profile)
+            measure(app, db, publishing, deliveries, args if args.profile else None)
             with app.app_context():
                 states = db.session.execute(sa.select(Delivery.status, sa.func.count()).group_by(Delivery.status))
                 print("deliveries:", ", ".join(f"{status.value} {count}" for status, count in states))
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
             group.stop_all()
 
 
-def measure(app: Any, db: Any, publishing: Any, deliveries: int, profile: bool) -> None:
+def measure(app: Any, db: Any, publishing: Any, deliveries: int, profile: argparse.Namespace | None) -> None:
     queue: collections.deque[tuple[Any, tuple[Any, ...], float]] = collections.deque()
 
     def queue_for(task: Any) -> Any:
@@ -92,6 +93,20 @@ def measure(app: Any, db: Any, publishing: Any, deliveries: int, profile: bool) 
         words = statement.split()
         statements[" ".join(words[:6])[:100]] += 1
 
+    checkouts = collections.Counter()
+
+    @sa.event.listens_for(engine, "checkout")
+    def checkout(*_: Any) -> None:
+        checkouts["n"] += 1
+
+    calls: collections.Counter[str] = collections.Counter()
+    send = requests.Session.send
+
+    def counted_send(self: requests.Session, request: requests.PreparedRequest, **kw: Any) -> requests.Response:
+        calls[(request.path_url or "").split("?")[0]] += 1
+        return send(self, request, **kw)
+
+    requests.Session.send = counted_send  # type: ignore[method-assign]
     profiler = cProfile.Profile()
     tasks: collections.Counter[str] = collections.Counter()
     cpu_start = time.process_time()
@@ -106,10 +121,10 @@ def measure(app: Any, db: Any, publishing: Any, deliveries: int, profile: bool) 
                 continue
             time.sleep(due - time.monotonic())
         tasks[task.name.rsplit(".", 1)[1]] += 1
-        if profile:
+        if profile is not None:
             profiler.enable()
         task(*args)
-        if profile:
+        if profile is not None:
             profiler.disable()
     cpu = time.process_time() - cpu_start
     total = sum(statements.values())
@@ -119,19 +134,32 @@ def measure(app: Any, db: Any, publishing: Any, deliveries: int, profile: bool) 
     )
     print(
         f"SQL statements per delivery: {total / deliveries:.1f}; "
-        f"CPU of this process per delivery: {1000 * cpu / deliveries:.1f} ms"
+        f"CPU of this process per delivery: {1000 * cpu / deliveries:.1f} ms; "
+        f"connection checkouts per delivery: {checkouts['n'] / deliveries:.1f}"
+    )
+    print(
+        f"platform calls per delivery: {sum(calls.values()) / deliveries:.2f} ("
+        + ", ".join(f"{path} {n / deliveries:.2f}" for path, n in calls.most_common())
+        + ")"
     )
     for statement, n in statements.most_common(16):
         print(f"  {n / deliveries:5.2f}  {statement}")
-    if profile:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+    if profile is not None:
+        stats = pstats.Stats(profiler).sort_stats("cumulative")
+        stats.print_stats(40)
+        if profile.callees:
+            stats.print_callees(profile.callees)
+        if profile.dump:
+            stats.dump_stats(profile.dump)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contents", type=int, default=100)
     parser.add_argument("--pool", type=int, default=20, help="accounts per platform pool")
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="profile the tasks (cProfile)")
+    parser.add_argument("--callees", help="with --profile: also print what functions matching this regex call")
+    parser.add_argument("--dump", type=Path, help="with --profile: save the profile to this file (pstats)")
     args = parser.parse_args()
     services.require_postgres = lambda: None
     if not services.reachable("127.0.0.1", 5432):
