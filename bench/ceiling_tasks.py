@@ -24,3 +24,24 @@ _counter = redis.Redis.from_url(os.environ.get("BENCH_COUNTER_URL", "redis://127
 def post(url: str, token: str, text: str) -> None:
     _session.post(url, data={"access_token": token, "status": text, "rip": "127.0.0.1"}, timeout=10)
     _counter.incr("bench:ceiling:done")
+
+
+@ceiling.task(name="bench.deliver_like")
+def deliver_like(url: str, token: str, text: str, calls: int, polls: int) -> None:
+    """The platform work of one delivery and nothing else: ``calls`` POSTs in this task, then
+    ``polls`` status reads as tasks of their own (bench/fanout.py --same-work)."""
+    for i in range(calls):
+        _session.post(url, data={"access_token": token, "status": f"{text} #{i}", "rip": "127.0.0.1"}, timeout=10)
+    if polls:
+        poll_like.delay(url, token, text, polls)
+    else:
+        _counter.incr("bench:ceiling:done")
+
+
+@ceiling.task(name="bench.poll_like")
+def poll_like(url: str, token: str, text: str, polls: int) -> None:
+    _session.post(url, data={"access_token": token, "status": f"{text} poll {polls}", "rip": "127.0.0.1"}, timeout=10)
+    if polls > 1:
+        poll_like.delay(url, token, text, polls - 1)
+    else:
+        _counter.incr("bench:ceiling:done")

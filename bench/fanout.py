@@ -1,12 +1,15 @@
 """Fan-out throughput: 1,000 approved contents × 4 target accounts through the real pipeline.
 
 Real processes: PostgreSQL + Redis on 127.0.0.1, the sandbox platforms, Celery workers and
-the scheduler. Two pipeline runs and the ceiling:
+the scheduler. Two pipeline runs and two ceilings:
 
 - capacity: all contents due at the same instant, so the pipeline is never waiting for work;
   deliveries/s end to end (first claim → last sent and recorded);
 - the ceiling: bare Celery tasks each making one HTTP POST to the same sandbox with the same
   worker settings, as many as there are deliveries; the ratio capacity / ceiling;
+- the same-work ceiling: bare tasks doing each delivery's platform calls and status-read tasks
+  (SAME_WORK) and nothing else — no database, rendering or audit; the ratio against it says
+  what the pipeline's own work costs;
 - lag: the same contents due spread over one minute ("1,000 contents due in the same minute");
   scheduling lag publish_at → sent, p50/p99.
 
@@ -190,7 +193,17 @@ def run_pipeline(args: argparse.Namespace, tmp: Path, spread: float) -> dict[str
     }
 
 
-def run_ceiling(args: argparse.Namespace, tmp: Path, n: int) -> dict[str, Any]:
+#: The platform work of the bench's four targets as the pipeline does it (bench/delivery_cost.py
+#: counts it): (HTTP calls in the deliver task, status reads as tasks of their own) for Weibo,
+#: Weibo, WeChat (draft/add + freepublish/submit; two freepublish/get) and Douyin (upload +
+#: create; one status read) — 2.25 calls in 1.75 tasks per delivery; the pipeline also makes
+#: WeChat's amortised token and image uploads (0.15 more calls per delivery).
+SAME_WORK = ((1, 0), (1, 0), (2, 2), (2, 1))
+
+
+def run_ceiling(args: argparse.Namespace, tmp: Path, n: int, same_work: bool = False) -> dict[str, Any]:
+    """Bare Celery tasks against the same sandbox with the same worker settings: one POST each,
+    or (``same_work``) per delivery the platform calls and status-read tasks of SAME_WORK."""
     sandbox_port = services.free_port()
     base = f"http://127.0.0.1:{sandbox_port}"
     counter = redis.Redis.from_url("redis://127.0.0.1:6379/11")
@@ -200,7 +213,7 @@ def run_ceiling(args: argparse.Namespace, tmp: Path, n: int) -> dict[str, Any]:
     try:
         group.start_sandbox(sandbox_port)
         requests.post(f"{base}/_sandbox/config", json={"weibo_posts_per_hour": 10**6}, timeout=5)
-        from bench.ceiling_tasks import post
+        from bench.ceiling_tasks import deliver_like, post
 
         for i in range(args.workers):
             group.start(
@@ -220,11 +233,12 @@ def run_ceiling(args: argparse.Namespace, tmp: Path, n: int) -> dict[str, Any]:
         cpu_before = cpu_seconds()
         start = time.monotonic()
         for i in range(n):
-            post.delay(
-                f"{base}/weibo/2/statuses/share.json",
-                f"sandbox:ceiling{i % 200}",
-                f"基线 {i} https://gov.example.cn/x/{i}",
-            )
+            target = (f"{base}/weibo/2/statuses/share.json", f"sandbox:ceiling{i % 200}")
+            text = f"基线 {i} https://gov.example.cn/x/{i}"
+            if same_work:
+                deliver_like.delay(*target, text, *SAME_WORK[i % len(SAME_WORK)])
+            else:
+                post.delay(*target, text)
         while int(counter.get("bench:ceiling:done") or 0) < n and time.monotonic() - start < args.timeout:
             time.sleep(0.2)
         elapsed = time.monotonic() - start
@@ -254,6 +268,7 @@ def main() -> None:
             capacity = run_pipeline(args, Path(tmp), spread=0)
             report("capacity run, all due at once", capacity)
             ceiling = run_ceiling(args, Path(tmp), capacity["expected"])
+            same = run_ceiling(args, Path(tmp), capacity["expected"], same_work=True)
             lag = run_pipeline(args, Path(tmp), spread=args.spread)
             report(f"lag run, due over {args.spread:g} s", lag)
         finally:
@@ -270,15 +285,24 @@ def main() -> None:
         f"ceiling (bare Celery task + one HTTP POST): {ceiling['done']} in {ceiling['seconds']:.1f}s = "
         f"{ceiling['rate']:.1f} tasks/s"
     )
-    per_task = "  ".join(
-        f"{part} {1000 * cpu / max(1, ceiling['done']):.1f}"
-        for part, cpu in sorted(ceiling["cpu"].items(), key=lambda i: -i[1])
-    )
-    print(f"  ceiling CPU ms per task: {per_task}")
+    print(f"  ceiling CPU ms per task: {cpu_line(ceiling['cpu'], ceiling['done'])}")
     print(f"ratio capacity/ceiling: {capacity['rate'] / ceiling['rate']:.2f}")
+    print(
+        f"same-work ceiling (bare tasks making a delivery's platform calls, 2.25 in 1.75 tasks, no database): "
+        f"{same['done']} in {same['seconds']:.1f}s = {same['rate']:.1f} deliveries/s; "
+        f"CPU ms per delivery: {cpu_line(same['cpu'], same['done'])}"
+    )
+    print(f"ratio capacity/same-work ceiling: {capacity['rate'] / same['rate']:.2f}")
     print(
         f"scheduling lag publish_at→sent, due over {args.spread:g} s: p50 {lag['lag_p50']:.1f}s  "
         f"p99 {lag['lag_p99']:.1f}s ({lag['sent']} sent, {lag['rate']:.1f}/s)"
+    )
+
+
+def cpu_line(cpu: dict[str, float], units: int) -> str:
+    """CPU milliseconds per unit (delivery, task) of each part, largest first."""
+    return "  ".join(
+        f"{part} {1000 * sec / max(1, units):.1f}" for part, sec in sorted(cpu.items(), key=lambda i: -i[1])
     )
 
 
@@ -290,9 +314,7 @@ def report(title: str, run: dict[str, Any]) -> None:
     )
     sent = max(1, run["sent"])
     total = sum(run["cpu"].values())
-    shares = "  ".join(
-        f"{part} {1000 * cpu / sent:.1f}" for part, cpu in sorted(run["cpu"].items(), key=lambda i: -i[1])
-    )
+    shares = cpu_line(run["cpu"], sent)
     cpus = os.cpu_count() or 1
     print(
         f"  CPU ms per delivery: {shares}  = {1000 * total / sent:.1f} in all; "
