@@ -29,7 +29,7 @@ def post(url: str, token: str, text: str) -> None:
 @ceiling.task(name="bench.deliver_like")
 def deliver_like(url: str, token: str, text: str, calls: int, polls: int) -> None:
     """The platform work of one delivery and nothing else: ``calls`` POSTs in this task, then
-    ``polls`` status reads as tasks of their own (bench/fanout.py --same-work)."""
+    ``polls`` status reads as tasks of their own (bench/fanout.py's same-work ceiling)."""
     for i in range(calls):
         _session.post(url, data={"access_token": token, "status": f"{text} #{i}", "rip": "127.0.0.1"}, timeout=10)
     if polls:

@@ -244,18 +244,17 @@ def _next_waiting(delivery_id: int, account_id: int | None, now: datetime) -> sa
         if account_id is not None
         else sa.select(Delivery.account_id).where(Delivery.id == delivery_id).correlate(None).scalar_subquery()
     )
-    waiting = _waiting
     head = (
-        sa.select(waiting.id)
+        sa.select(_waiting.id)
         .where(
-            waiting.account_id == account,
-            waiting.id != delivery_id,
+            _waiting.account_id == account,
+            _waiting.id != delivery_id,
             sa.or_(
-                waiting.status == DeliveryStatus.pending,
-                sa.and_(waiting.status == DeliveryStatus.retrying, waiting.next_attempt_at <= now),
+                _waiting.status == DeliveryStatus.pending,
+                sa.and_(_waiting.status == DeliveryStatus.retrying, _waiting.next_attempt_at <= now),
             ),
         )
-        .order_by(waiting.id)
+        .order_by(_waiting.id)
         .limit(1)
         .scalar_subquery()
     )
@@ -277,11 +276,7 @@ def hand_on(delivery_id: int) -> int | None:
     delivery = db.session.get(Delivery, delivery_id)
     if delivery is None:
         return None
-    unresolved = delivery.platform_post_id is None and (
-        delivery.status is DeliveryStatus.sending
-        or (delivery.status is DeliveryStatus.retrying and delivery.last_error_code in AMBIGUOUS_CODES)
-    )
-    if unresolved:
+    if _is_unresolved(delivery):
         return None  # the account stays blocked until this one is settled
     # one statement finds the follower and marks it queued
     now = utcnow()
@@ -458,6 +453,14 @@ def _unresolved() -> sa.ColumnElement[bool]:
     )
 
 
+def _is_unresolved(delivery: Delivery) -> bool:
+    """``_unresolved()`` for a loaded row."""
+    return delivery.platform_post_id is None and (
+        delivery.status is DeliveryStatus.sending
+        or (delivery.status is DeliveryStatus.retrying and delivery.last_error_code in AMBIGUOUS_CODES)
+    )
+
+
 def _account_busy(delivery: Delivery, now: datetime, lease: timedelta) -> bool:
     """One unresolved post per account, so crash recovery finds it among the newest posts.
 
@@ -466,10 +469,7 @@ def _account_busy(delivery: Delivery, now: datetime, lease: timedelta) -> bool:
     timeline a platform shows (Weibo: 5) and the resend would be refused as a duplicate. Two
     unresolved rows of one account (left by an older rule) go lowest id first.
     """
-    mine_unresolved = delivery.platform_post_id is None and (
-        delivery.status is DeliveryStatus.sending
-        or (delivery.status is DeliveryStatus.retrying and delivery.last_error_code in AMBIGUOUS_CODES)
-    )
+    mine_unresolved = _is_unresolved(delivery)
     live = sa.and_(Delivery.status == DeliveryStatus.sending, Delivery.sending_started_at > now - lease)
     others = sa.and_(_unresolved(), sa.or_(live, Delivery.id < delivery.id)) if mine_unresolved else _unresolved()
     other = db.session.scalar(
