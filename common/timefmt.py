@@ -1,8 +1,9 @@
-"""Show stored naive-UTC datetimes in Beijing time on pages (the `bj` Jinja filter)."""
+"""Beijing time: the date today, a day's start as the database stores times, and the `bj`
+Jinja filter that shows stored naive-UTC datetimes on pages."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 CN_TZ = ZoneInfo("Asia/Shanghai")
@@ -14,3 +15,13 @@ def bj(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(CN_TZ).strftime(fmt)
+
+
+def today_cn() -> date:
+    """Today's date in Beijing, whatever the server's time zone."""
+    return datetime.now(CN_TZ).date()
+
+
+def day_start_utc(day: date) -> datetime:
+    """Beijing midnight at the start of ``day`` as the naive UTC the database stores."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=CN_TZ).astimezone(UTC).replace(tzinfo=None)

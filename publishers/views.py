@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 from auth.models import Role
 from auth.scoping import current_user, ensure_visible, get_scoped, scope_filter
 from common.errors import ApiError, Forbidden, NotFound
-from common.timefmt import CN_TZ
+from common.timefmt import CN_TZ, day_start_utc, today_cn
 from extensions import db
 from moderation.models import CONTENT_STATUS_LABELS, Content, ContentStatus
 from publishers import channels, credential_admin, credentials, service
@@ -292,9 +292,9 @@ def calendar() -> Any:
         # ``week`` is the older parameter name (links and bookmarks keep working)
         anchor = date.fromisoformat(request.args.get("date") or request.args.get("week") or "")
     except ValueError:
-        anchor = datetime.now(CN_TZ).date()
+        anchor = today_cn()
     if not date(2000, 1, 1) <= anchor <= date(2099, 12, 31):
-        anchor = datetime.now(CN_TZ).date()  # a hand-made URL: no calendar at the ends of time
+        anchor = today_cn()  # a hand-made URL: no calendar at the ends of time
     start = anchor if view == "day" else anchor - timedelta(days=anchor.weekday())
     span = timedelta(days=1 if view == "day" else 7)
     unit_id = request.args.get("unit_id", type=int)
@@ -306,7 +306,7 @@ def calendar() -> Any:
         sa.select(Content)
         .where(scope_filter(user, Content.unit_id))
         .where(Content.status.not_in([ContentStatus.draft, ContentStatus.rejected]))
-        .where(when >= _utc_naive(start), when < _utc_naive(start + span))
+        .where(when >= day_start_utc(start), when < day_start_utc(start + span))
         .options(joinedload(Content.unit))
         .order_by(when, Content.id)
     )
@@ -341,8 +341,3 @@ def calendar() -> Any:
         labels=CONTENT_STATUS_LABELS,
         channels=channels,
     )
-
-
-def _utc_naive(day: date) -> datetime:
-    """Beijing midnight of ``day`` as the naive UTC the database stores."""
-    return datetime.combine(day, datetime.min.time(), tzinfo=CN_TZ).astimezone(UTC).replace(tzinfo=None)

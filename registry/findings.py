@@ -35,6 +35,7 @@ from auth.models import Role, User
 from auth.scoping import scope_filter
 from common.db import utcnow
 from common.errors import Conflict, Invalid
+from common.timefmt import today_cn  # re-exported: registry modules and tests take it from here
 from common.workdays import add_workdays
 from extensions import db
 from registry.models import (
@@ -110,10 +111,6 @@ def setting_int(name: str, default: int) -> int:
     if value in (None, ""):
         return default
     return int(value)
-
-
-def today_cn() -> date:
-    return datetime.now(CN_TZ).date()
 
 
 def to_cn(value: datetime | None) -> datetime | None:
