@@ -32,6 +32,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.fanout import PIPELINE_SANDBOX
 from tests import processes, services
 from tests.publishers.test_pipeline_processes import seed_contents
 
@@ -52,9 +53,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         group = processes.ProcessGroup(env, tmp)
         try:
             group.start_sandbox(port)
-            requests.post(
-                f"{base}/_sandbox/config", json={"weibo_posts_per_hour": 100000, "wechat_publish_polls": 1}, timeout=5
-            )
+            requests.post(f"{base}/_sandbox/config", json=PIPELINE_SANDBOX, timeout=5)
             app = make_test_app(
                 url,
                 MEDIA_DIR=str(tmp / "media"),

@@ -42,6 +42,10 @@ sys.path.insert(0, str(ROOT))
 from tests import processes, services
 from tests.publishers.test_pipeline_processes import seed_contents
 
+#: The sandbox's settings for pipeline runs (bench/delivery_cost.py uses them too): no Weibo
+#: hourly cap in the way, and a WeChat publish that is still running at its first status read.
+PIPELINE_SANDBOX = {"weibo_posts_per_hour": 100000, "wechat_publish_polls": 1}
+
 
 def seed(app, n_contents: int, pool: int, due_in: float, spread: float) -> int:  # type: ignore[no-untyped-def]
     """The fault tests' fixture data, due ``due_in`` seconds ahead, spread evenly over ``spread``
@@ -137,9 +141,7 @@ def run_pipeline(args: argparse.Namespace, tmp: Path, spread: float) -> dict[str
         group = processes.ProcessGroup(env, tmp)
         try:
             group.start_sandbox(sandbox_port)
-            requests.post(
-                f"{base}/_sandbox/config", json={"weibo_posts_per_hour": 100000, "wechat_publish_polls": 1}, timeout=5
-            )
+            requests.post(f"{base}/_sandbox/config", json=PIPELINE_SANDBOX, timeout=5)
             expected = seed(app, args.contents, args.pool, due_in=25, spread=spread)
             for i in range(args.workers):
                 # WARNING, as the ceiling's workers: INFO logs two lines per task
