@@ -1,7 +1,7 @@
 """What an admin sets per platform, how it is checked, and the names-only status.
 
 Shared by the CLI (``flask credentials …``) and the admin form on the account page. The
-values go to ``publishers.credentials.set_credentials`` (which encrypts and audits field
+values go to ``platforms.credentials.set_credentials`` (which encrypts and audits field
 names); nothing here ever returns or prints a value.
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from common.errors import Invalid
 from extensions import db
-from publishers import credentials
-from publishers.adapters.base import _to_epoch
+from platforms import credentials
+from platforms.base import _to_epoch
 from publishers.models import AccountCredential
 from registry.models import Account
 

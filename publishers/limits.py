@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from moderation.checks import CheckFinding, make_finding
-from publishers import channels, rendering
-from publishers.adapters import registered_platforms
+from platforms import channels, registered_platforms
+from publishers import rendering
 from registry.models import PLATFORM_LABELS, Platform
 
 PLACEHOLDER_URL = "{base}/c/0/preview"

@@ -26,9 +26,9 @@ from auth.models import User
 from common.db import utcnow
 from extensions import db
 from moderation.models import Content, ContentStatus, Disclosure
-from publishers import channels, credentials, rendering
-from publishers.adapters.base import Credentials, PublishResult, RenderedPost, RenderResult
-from publishers.adapters.errors import (
+from platforms import channels, credentials
+from platforms.base import Credentials, PublishResult, RenderedPost, RenderResult
+from platforms.errors import (
     AccountUnavailable,
     AdapterError,
     ContentRejected,
@@ -39,6 +39,7 @@ from publishers.adapters.errors import (
     TransientError,
     Unsupported,
 )
+from publishers import rendering
 from publishers.models import AccountCredential, Delivery, DeliveryStatus
 from registry.models import Account, AccountStatus
 

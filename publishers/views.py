@@ -16,7 +16,8 @@ from common.errors import ApiError, Forbidden, NotFound
 from common.timefmt import CN_TZ, day_start_utc, today_cn
 from extensions import db
 from moderation.models import CONTENT_STATUS_LABELS, Content, ContentStatus
-from publishers import channels, credential_admin, credentials, service
+from platforms import channels, credentials
+from publishers import credential_admin, service
 from publishers.models import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus
 from publishers.schemas import (
     CredentialsIn,

@@ -158,7 +158,7 @@ def search(
     adapters' shared limiter; a wait longer than ``max_wait`` (``DISCOVERY_MAX_WAIT_SECONDS``,
     default 120) stops that platform for this run, as does a platform's own rate limit.
     """
-    from publishers.adapters.errors import AdapterError, RateLimited, Unsupported
+    from platforms.errors import AdapterError, RateLimited, Unsupported
 
     started = utcnow()
     if max_wait is None:

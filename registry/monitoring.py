@@ -193,7 +193,7 @@ def closure_sweep_targets(only: Iterable[int] | None = None) -> list[tuple[int, 
 
 
 def prepare_probe(account_id: int) -> Probe | None:
-    from publishers import credentials
+    from platforms import credentials
 
     account = db.session.get(Account, account_id)
     if account is None:
@@ -217,7 +217,7 @@ def prepare_probe(account_id: int) -> Probe | None:
 
 
 def _error_dict(exc: Exception, platform: str) -> dict[str, Any]:
-    from publishers.adapters.errors import AdapterError
+    from platforms.errors import AdapterError
 
     if isinstance(exc, AdapterError):
         return {
@@ -232,7 +232,7 @@ def _error_dict(exc: Exception, platform: str) -> dict[str, Any]:
 
 def adapter_or_none(platform: str) -> Any:
     """The configured adapter, or None for platforms without one (快手, B站 …)."""
-    from publishers import channels
+    from platforms import channels
 
     if platform not in current_app.config.get("PLATFORM_BASE_URLS", {}):
         return None
@@ -255,7 +255,7 @@ def throttle(
 
     Returns None when allowed; otherwise the seconds to wait (after waiting up to ``max_wait``).
     """
-    from publishers.adapters.ratelimit import limits_from_config
+    from platforms.ratelimit import limits_from_config
 
     limits = limits_from_config({"minute": per_minute})
     waited = 0.0
@@ -303,8 +303,8 @@ def _with_adapter_calls(
     call: Callable[[Any, Any], Observation],
 ) -> Observation:
     """Common plumbing: adapter lookup, our rate limit, credentials, refreshed-token capture."""
-    from publishers.adapters.base import Credentials
-    from publishers.adapters.errors import AdapterError
+    from platforms.base import Credentials
+    from platforms.errors import AdapterError
 
     base = {"account_id": probe.account_id, "platform": probe.platform, "checked_at": now}
     adapter = adapter_or_none(probe.platform)
@@ -345,7 +345,7 @@ def _with_adapter_calls(
     try:
         obs = call(adapter, creds)
     except AdapterError as exc:
-        from publishers.adapters.errors import AccountUnavailable, RateLimited
+        from platforms.errors import AccountUnavailable, RateLimited
 
         obs = Observation(
             **base,
@@ -434,7 +434,7 @@ def fetch_closure(
 
 
 def _search_for(probe: Probe, now: datetime, *, max_wait: float, sleep: Callable[[float], None]) -> Observation | None:
-    from publishers.adapters.errors import AdapterError
+    from platforms.errors import AdapterError
 
     adapter = adapter_or_none(probe.platform)
     if adapter is None or not adapter.supports("search_accounts") or not probe.uid:
@@ -505,7 +505,7 @@ class CheckOutcome:
 
 
 def _persist_refreshed(obs: Observation) -> None:
-    from publishers import credentials
+    from platforms import credentials
 
     for values in obs.refreshed_credentials:
         credentials.set_credentials(obs.account_id, values, actor_label="system:token-refresh")

@@ -165,7 +165,7 @@ def test_toutiao_legacy_default_host_follows_the_real_platform(monkeypatch):
 
 
 def test_toutiao_env_variables_reach_the_adapter(monkeypatch, new_app):
-    from publishers import channels
+    from platforms import channels
 
     monkeypatch.setenv("TOUTIAO_LEGACY_ARTICLES", "true")
     monkeypatch.setenv("TOUTIAO_LEGACY_BASE_URL", "https://mp.example.cn/")

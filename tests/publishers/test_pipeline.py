@@ -415,7 +415,7 @@ def test_poll_does_not_overwrite_a_delivery_settled_while_the_platform_was_asked
 ):
     """The poll reads, asks the platform with no transaction open, then records under the row
     lock: a delivery someone settled in between (here: cancelled) keeps that state."""
-    from publishers import channels
+    from platforms import channels
 
     account = make_account(unit, "wechat")
     content = approve([account])

@@ -296,10 +296,10 @@ def test_search_unsupported_and_errors_do_not_raise(app, db_session, sandbox, co
 
 
 def test_search_rate_limit_stops_the_platform(app, db_session, sandbox, county, make_unit, monkeypatch):
-    from publishers.adapters.ratelimit import InMemoryRateLimiter
+    from platforms.ratelimit import InMemoryRateLimiter
 
     fresh = InMemoryRateLimiter()
-    monkeypatch.setattr("publishers.channels.default_rate_limiter", lambda: fresh)
+    monkeypatch.setattr("platforms.channels.default_rate_limiter", lambda: fresh)
     monkeypatch.setitem(app.config, "DISCOVERY_SEARCH_PER_MINUTE", 1)
     result = discovery.search(discovery.plan_search(["weibo"]), max_wait=0)
     assert result.platforms["weibo"]["status"] == "rate_limited"

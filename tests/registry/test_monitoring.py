@@ -289,10 +289,10 @@ def test_platform_errors_never_crash_the_run(db_session, sandbox, unit, make_acc
 
 
 def test_monitoring_is_rate_limited_per_platform(app, db_session, sandbox, unit, make_account, monkeypatch):
-    from publishers.adapters.ratelimit import InMemoryRateLimiter
+    from platforms.ratelimit import InMemoryRateLimiter
 
     fresh = InMemoryRateLimiter()  # the process-wide default also counts earlier tests' calls
-    monkeypatch.setattr("publishers.channels.default_rate_limiter", lambda: fresh)
+    monkeypatch.setattr("platforms.channels.default_rate_limiter", lambda: fresh)
     monkeypatch.setitem(app.config, "MONITOR_RATE_PER_MINUTE", 1)
     a = make_account(unit, "weibo", uid="wbrate001")
     b = make_account(unit, "weibo", uid="wbrate002")
@@ -312,7 +312,7 @@ def test_throttle_waits_when_allowed_to():
             self.calls = 0
 
         def acquire(self, platform, key, op, limits):
-            from publishers.adapters.ratelimit import Decision
+            from platforms.ratelimit import Decision
 
             self.calls += 1
             return Decision(self.calls > 2, 0.5, "minute")

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from publishers.adapters._bytedance import ByteDanceAdapter, _Auth, data_of, media_id
-from publishers.adapters.base import (
+from platforms._bytedance import ByteDanceAdapter, _Auth, data_of, media_id
+from platforms.base import (
     ContentInput,
     Credentials,
     LimitProblem,
@@ -25,7 +25,7 @@ from publishers.adapters.base import (
     problems_for_sizes,
     register,
 )
-from publishers.adapters.errors import InvalidRequest, TransientError, Unsupported
+from platforms.errors import InvalidRequest, TransientError, Unsupported
 
 VIDEO_MAX = 4 * 1024 * 1024 * 1024
 VIDEO_SECONDS = 15 * 60

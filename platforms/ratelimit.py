@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from publishers.adapters.errors import Scope
+from platforms.errors import Scope
 
 SCOPE_WINDOW: dict[str, int] = {"minute": 60, "hour": 3600, "day": 86400}
 #: Windows are aligned to this UTC offset (Asia/Shanghai), which matters for "day".

@@ -1,12 +1,12 @@
 """Channel adapters: one pure protocol client per platform, found through a registry.
 
-    from publishers.adapters import get_adapter, Credentials
+    from platforms import get_adapter, Credentials
     adapter = get_adapter("weibo", base_url="http://127.0.0.1:5100/weibo", options={"rip": "..."})
 
 See ``docs/adapters.md`` for pointing them at the real platforms or at the sandbox.
 """
 
-from publishers.adapters.base import (
+from platforms.base import (
     OPERATIONS,
     PLATFORM_LABELS,
     AccountProfile,
@@ -27,7 +27,7 @@ from publishers.adapters.base import (
     register,
     registered_platforms,
 )
-from publishers.adapters.errors import (
+from platforms.errors import (
     AccountUnavailable,
     AdapterError,
     ContentRejected,
@@ -39,16 +39,16 @@ from publishers.adapters.errors import (
     TransientError,
     Unsupported,
 )
-from publishers.adapters.ratelimit import (
+from platforms.ratelimit import (
     InMemoryRateLimiter,
     Limit,
     RateLimiter,
     RedisRateLimiter,
 )
-from publishers.adapters.tokens import InMemoryTokenStore, RedisTokenStore, TokenStore
+from platforms.tokens import InMemoryTokenStore, RedisTokenStore, TokenStore
 
 # Importing the platform modules registers them.
-from publishers.adapters import douyin, toutiao, wechat, weibo  # isort: skip
+from platforms import douyin, toutiao, wechat, weibo  # isort: skip
 
 __all__ = [
     "OPERATIONS",

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from publishers.adapters.base import (
+from platforms.base import (
     AccountProfile,
     ChannelAdapter,
     CodeRule,
@@ -32,7 +32,7 @@ from publishers.adapters.base import (
     problems_for_sizes,
     register,
 )
-from publishers.adapters.errors import (
+from platforms.errors import (
     AccountUnavailable,
     ContentRejected,
     CredentialsError,

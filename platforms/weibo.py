@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from publishers.adapters.base import (
+from platforms.base import (
     AccountProfile,
     ChannelAdapter,
     CodeRule,
@@ -30,7 +30,7 @@ from publishers.adapters.base import (
     problems_for_sizes,
     register,
 )
-from publishers.adapters.errors import (
+from platforms.errors import (
     AccountUnavailable,
     ContentRejected,
     CredentialsError,

@@ -15,7 +15,7 @@ import pytest
 import requests
 import responses
 
-from publishers.adapters import (
+from platforms import (
     AccountUnavailable,
     AdapterError,
     ContentInput,
@@ -36,8 +36,8 @@ from publishers.adapters import (
     get_adapter,
     registered_platforms,
 )
-from publishers.adapters.errors import map_http_error, parse_retry_after
-from publishers.adapters.ratelimit import Limit, window
+from platforms.errors import map_http_error, parse_retry_after
+from platforms.ratelimit import Limit, window
 
 WX = "https://api.weixin.qq.com/cgi-bin"
 WB = "https://api.weibo.com"
@@ -1396,7 +1396,7 @@ def test_douyin_stale_worker_uses_the_renewed_refresh_token(mocked: responses.Re
 
 
 def test_platform_session_reads_proxies_once_per_host_and_honours_them(monkeypatch):
-    from publishers.adapters.base import PlatformSession
+    from platforms.base import PlatformSession
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.gov.example:3128")
     monkeypatch.setenv("NO_PROXY", "internal.gov.example")

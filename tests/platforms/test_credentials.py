@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from audit.models import AuditEntry
 from auth.models import Role
-from publishers.credentials import get_credentials
+from platforms.credentials import get_credentials
 from publishers.models import AccountCredential
 from registry.models import Account
 from tests.conftest import PASSWORD

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from publishers.adapters._bytedance import ByteDanceAdapter, data_of, extract_error, media_id
-from publishers.adapters.base import (
+from platforms._bytedance import ByteDanceAdapter, data_of, extract_error, media_id
+from platforms.base import (
     ContentInput,
     Credentials,
     LimitProblem,
@@ -28,7 +28,7 @@ from publishers.adapters.base import (
     html_to_text,
     register,
 )
-from publishers.adapters.errors import CredentialsError, InvalidRequest, TransientError, Unsupported
+from platforms.errors import CredentialsError, InvalidRequest, TransientError, Unsupported
 
 TEXT_MAX = 30
 ARTICLE_TITLE = (5, 30)

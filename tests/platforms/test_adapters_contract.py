@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from publishers.adapters import (
+from platforms import (
     AccountUnavailable,
     ContentInput,
     ContentRejected,
@@ -31,7 +31,7 @@ from publishers.adapters import (
     Unsupported,
     get_adapter,
 )
-from publishers.adapters.ratelimit import window
+from platforms.ratelimit import window
 from publishers.sandbox import create_sandbox_app
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 512

@@ -2,7 +2,7 @@
 
 An adapter is a pure protocol client for one platform. It takes credentials and a rendered
 post, talks HTTP to ``base_url`` (the real platform or the sandbox), and returns typed results
-or raises one of the errors in ``publishers.adapters.errors``. It knows nothing about the
+or raises one of the errors in ``platforms.errors``. It knows nothing about the
 database, Flask or Celery.
 """
 
@@ -27,7 +27,7 @@ import requests
 from requests.sessions import merge_setting
 from requests.utils import get_environ_proxies
 
-from publishers.adapters.errors import (
+from platforms.errors import (
     AdapterError,
     RateLimited,
     Scope,
@@ -37,13 +37,13 @@ from publishers.adapters.errors import (
     map_http_error,
     parse_retry_after,
 )
-from publishers.adapters.ratelimit import (
+from platforms.ratelimit import (
     RateLimiter,
     default_rate_limiter,
     limits_from_config,
     window,
 )
-from publishers.adapters.tokens import TokenStore, default_token_store
+from platforms.tokens import TokenStore, default_token_store
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from publishers.adapters import get_adapter
-from publishers.adapters.base import ChannelAdapter
-from publishers.adapters.ratelimit import RedisRateLimiter, default_rate_limiter
-from publishers.adapters.tokens import RedisTokenStore, default_token_store
+from platforms import get_adapter
+from platforms.base import ChannelAdapter
+from platforms.ratelimit import RedisRateLimiter, default_rate_limiter
+from platforms.tokens import RedisTokenStore, default_token_store
 
 _lock = threading.Lock()
 

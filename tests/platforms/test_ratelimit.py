@@ -1,4 +1,4 @@
-"""The adapters' rate limiter (publishers/adapters/ratelimit.py).
+"""The adapters' rate limiter (platforms/ratelimit.py).
 
 minute/hour scopes: at most N acquisitions in ANY rolling window of the scope's length;
 day scope: at most N per calendar day in Beijing time. Every behaviour runs against the
@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from publishers.adapters import InMemoryRateLimiter, RateLimited, RedisRateLimiter, get_adapter
-from publishers.adapters.base import Credentials
-from publishers.adapters.ratelimit import (
+from platforms import InMemoryRateLimiter, RateLimited, RedisRateLimiter, get_adapter
+from platforms.base import Credentials
+from platforms.ratelimit import (
     SCOPE_WINDOW,
     Decision,
     Limit,
@@ -320,7 +320,7 @@ def test_in_memory_limiter_forgets_idle_keys() -> None:
 
 
 def test_channels_fall_back_to_the_in_process_limiter() -> None:
-    from publishers.channels import _shared
+    from platforms.channels import _shared
 
     app = Flask(__name__)
     app.config["REDIS_URL"] = None
@@ -329,7 +329,7 @@ def test_channels_fall_back_to_the_in_process_limiter() -> None:
 
 @pytest.mark.integration
 def test_channels_share_the_redis_limiter_when_configured(redis_client: tuple[Any, str]) -> None:
-    from publishers.channels import _shared
+    from platforms.channels import _shared
 
     client, _prefix = redis_client
     app = Flask(__name__)

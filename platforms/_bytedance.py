@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from publishers.adapters.base import (
+from platforms.base import (
     AccountProfile,
     ChannelAdapter,
     CodeRule,
@@ -28,7 +28,7 @@ from publishers.adapters.base import (
     RecentPost,
     from_unix,
 )
-from publishers.adapters.errors import (
+from platforms.errors import (
     AccountUnavailable,
     ContentRejected,
     CredentialsError,
