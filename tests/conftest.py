@@ -193,7 +193,7 @@ class SandboxServer:
 
         from werkzeug.serving import make_server
 
-        from publishers.sandbox import create_sandbox_app
+        from sandbox import create_sandbox_app
 
         self.app = create_sandbox_app(config or {})
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)

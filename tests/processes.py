@@ -93,7 +93,7 @@ class ProcessGroup:
         return self.start(name, str(BIN / "python"), "-m", "tasks.scheduler")
 
     def start_sandbox(self, port: int, *extra: str) -> None:
-        self.start("sandbox", str(BIN / "python"), "-m", "publishers.sandbox", "--port", str(port), *extra)
+        self.start("sandbox", str(BIN / "python"), "-m", "sandbox", "--port", str(port), *extra)
         wait_http(f"http://127.0.0.1:{port}/_sandbox/posts")
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:

@@ -41,7 +41,7 @@ NOT_DEFAULT = (
 )
 # The Procfile keeps the sandbox's files under instance/ of the tree; put them back afterwards.
 INSTANCE_FILES = ("sandbox.json", "sandbox-seed.json")
-ROLES = {"web": "gunicorn", "worker": "celery", "scheduler": "tasks.scheduler", "sandbox": "publishers.sandbox"}
+ROLES = {"web": "gunicorn", "worker": "celery", "scheduler": "tasks.scheduler", "sandbox": "sandbox"}
 
 
 @pytest.fixture

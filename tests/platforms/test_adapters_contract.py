@@ -1,6 +1,6 @@
 """Contract tests: the real adapters against the sandbox platforms over real HTTP on 127.0.0.1.
 
-The sandbox (``publishers.sandbox.create_sandbox_app``) runs in a werkzeug server thread on a
+The sandbox (``sandbox.create_sandbox_app``) runs in a werkzeug server thread on a
 free port; every test starts from a reset sandbox and fresh token/rate-limit stores.
 """
 
@@ -32,7 +32,7 @@ from platforms import (
     get_adapter,
 )
 from platforms.ratelimit import window
-from publishers.sandbox import create_sandbox_app
+from sandbox import create_sandbox_app
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 512
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 512

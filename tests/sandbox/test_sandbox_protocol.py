@@ -14,8 +14,8 @@ import pytest
 import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from publishers.sandbox import create_sandbox_app
-from publishers.sandbox.server import build_server, redact
+from sandbox import create_sandbox_app
+from sandbox.server import build_server, redact
 
 TIMEOUT = 5
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + struct.pack(">II", 4, 3) + b"\x08\x02\x00\x00\x00" + b"\x00" * 16

@@ -14,6 +14,6 @@ __all__ = ["create_sandbox_app"]
 
 
 def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
-    from publishers.sandbox.app import create_sandbox_app as _create
+    from sandbox.app import create_sandbox_app as _create
 
     return _create(config)

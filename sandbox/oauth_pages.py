@@ -12,8 +12,8 @@ from urllib.parse import urlencode, urlsplit
 from flask import redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
-from publishers.sandbox.common import get_state
-from publishers.sandbox.state import AuthCode, SandboxState
+from sandbox.common import get_state
+from sandbox.state import AuthCode, SandboxState
 
 CODE_TTL = 600
 PLATFORM_NAMES = {"wechat": "微信公众号", "weibo": "微博", "douyin": "抖音", "toutiao": "今日头条"}

@@ -37,7 +37,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from publishers.sandbox.common import (
+from sandbox.common import (
     Upload,
     all_params,
     find_word,
@@ -52,9 +52,9 @@ from publishers.sandbox.common import (
     search_accounts,
     sub_path,
 )
-from publishers.sandbox.faults import FaultHit
-from publishers.sandbox.oauth_pages import authorize_page, take_code
-from publishers.sandbox.state import Account, App, Media, Post, SandboxState, Token
+from sandbox.faults import FaultHit
+from sandbox.oauth_pages import authorize_page, take_code
+from sandbox.state import Account, App, Media, Post, SandboxState, Token
 
 SCOPES = {
     "douyin": "user_info,video.create.bind,video.data.bind,video.list.bind,renew_refresh_token",

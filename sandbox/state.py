@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from publishers.sandbox import config as cfg
-from publishers.sandbox.faults import FaultBook
+from sandbox import config as cfg
+from sandbox.faults import FaultBook
 
 PLATFORMS: tuple[str, ...] = ("wechat", "weibo", "douyin", "toutiao")
 ACCOUNT_STATUSES: tuple[str, ...] = ("active", "banned", "deregistered")

@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from publishers.sandbox import douyin, wechat, weibo
-from publishers.sandbox.common import (
+from sandbox import douyin, wechat, weibo
+from sandbox.common import (
     get_state,
     iso,
     json_body,
@@ -19,9 +19,9 @@ from publishers.sandbox.common import (
     posts_count,
     profile_url,
 )
-from publishers.sandbox.config import ConfigError
-from publishers.sandbox.faults import FaultError
-from publishers.sandbox.state import ACCOUNT_STATUSES, PLATFORMS, Account, Post, SandboxState
+from sandbox.config import ConfigError
+from sandbox.faults import FaultError
+from sandbox.state import ACCOUNT_STATUSES, PLATFORMS, Account, Post, SandboxState
 
 bp = Blueprint("sandbox_admin", __name__, url_prefix="/_sandbox")
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, jsonify, redirect, request
 from flask.typing import ResponseReturnValue
 
-from publishers.sandbox.common import (
+from sandbox.common import (
     all_params,
     find_word,
     get_state,
@@ -30,9 +30,9 @@ from publishers.sandbox.common import (
     search_accounts,
     sub_path,
 )
-from publishers.sandbox.faults import FaultHit, normalise
-from publishers.sandbox.oauth_pages import authorize_page, take_code
-from publishers.sandbox.state import Account, Media, Post, SandboxState, Token
+from sandbox.faults import FaultHit, normalise
+from sandbox.oauth_pages import authorize_page, take_code
+from sandbox.state import Account, Media, Post, SandboxState, Token
 
 PLATFORM = "weibo"
 PREFIX = "/weibo"

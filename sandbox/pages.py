@@ -9,11 +9,11 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 
-from publishers.sandbox.common import cn_time, get_state, profile_url, strip_html
-from publishers.sandbox.douyin import cover_url
-from publishers.sandbox.oauth_pages import PLATFORM_NAMES
-from publishers.sandbox.state import PLATFORMS, Post, SandboxState
-from publishers.sandbox.wechat import article_url
+from sandbox.common import cn_time, get_state, profile_url, strip_html
+from sandbox.douyin import cover_url
+from sandbox.oauth_pages import PLATFORM_NAMES
+from sandbox.state import PLATFORMS, Post, SandboxState
+from sandbox.wechat import article_url
 
 bp = Blueprint("sandbox_pages", __name__, url_prefix="/_sandbox")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from publishers.sandbox.common import (
+from sandbox.common import (
     Upload,
     find_word,
     get_state,
@@ -28,8 +28,8 @@ from publishers.sandbox.common import (
     strip_html,
     sub_path,
 )
-from publishers.sandbox.faults import FaultHit, normalise
-from publishers.sandbox.state import Account, App, Draft, Media, Post, PublishJob, SandboxState, Token
+from sandbox.faults import FaultHit, normalise
+from sandbox.state import Account, App, Draft, Media, Post, PublishJob, SandboxState, Token
 
 PLATFORM = "wechat"
 PREFIX = "/wechat"

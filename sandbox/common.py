@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 from flask import Response, current_app, jsonify, request
 
-from publishers.sandbox.faults import FaultHit
-from publishers.sandbox.state import Account, Post, SandboxState
+from sandbox.faults import FaultHit
+from sandbox.state import Account, Post, SandboxState
 
 CN_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 EXTENSION_KEY = "govmedia_sandbox"

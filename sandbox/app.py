@@ -7,9 +7,9 @@ from typing import Any
 from flask import Flask, Response, jsonify, redirect, request
 from werkzeug.exceptions import HTTPException
 
-from publishers.sandbox import admin, douyin, pages, wechat, weibo
-from publishers.sandbox.common import EXTENSION_KEY
-from publishers.sandbox.state import SandboxState
+from sandbox import admin, douyin, pages, wechat, weibo
+from sandbox.common import EXTENSION_KEY
+from sandbox.state import SandboxState
 
 #: Largest accepted request body (Douyin's single-upload limit is 128 MB).
 MAX_BODY_BYTES = 140 * 1024 * 1024
@@ -18,7 +18,7 @@ MAX_BODY_BYTES = 140 * 1024 * 1024
 def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the sandbox app.
 
-    ``config`` takes the runtime settings of ``publishers.sandbox.config.DEFAULTS`` plus
+    ``config`` takes the runtime settings of ``sandbox.config.DEFAULTS`` plus
     ``state_file`` (a JSON file: load it if present, save every change to it).
     """
     settings = dict(config or {})

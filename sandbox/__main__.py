@@ -1,4 +1,4 @@
-"""``python -m publishers.sandbox --port P [--host 127.0.0.1] [--state FILE] [--config FILE]``."""
+"""``python -m sandbox --port P [--host 127.0.0.1] [--state FILE] [--config FILE]``."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import signal
 import sys
 from typing import Any
 
-from publishers.sandbox.app import create_sandbox_app
-from publishers.sandbox.common import EXTENSION_KEY
-from publishers.sandbox.config import ConfigError
-from publishers.sandbox.server import build_server, in_container
+from sandbox.app import create_sandbox_app
+from sandbox.common import EXTENSION_KEY
+from sandbox.config import ConfigError
+from sandbox.server import build_server, in_container
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m publishers.sandbox",
+        prog="python -m sandbox",
         description="政务新媒体模拟平台：微信公众号、微博、抖音、今日头条（仅本机）",
     )
     parser.add_argument(
