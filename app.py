@@ -116,11 +116,11 @@ def _register_blueprints(app: APIFlask) -> None:
     from jobs_views import pages as jobs_pages
     from moderation.views import api as moderation_api
     from moderation.views import pages as moderation_pages
+    from oversight.findings_views import api as findings_api
+    from oversight.findings_views import pages as findings_pages
+    from oversight.findings_views import reports_pages
     from publishers.views import api as publishers_api
     from publishers.views import pages as publishers_pages
-    from registry.findings_views import api as findings_api
-    from registry.findings_views import pages as findings_pages
-    from registry.findings_views import reports_pages
     from registry.views import api as registry_api
     from registry.views import pages as registry_pages
 
@@ -211,7 +211,7 @@ def _register_cli(app: APIFlask) -> None:
     app.cli.add_command(registry_cli)
     app.cli.add_command(credentials_cli)
 
-    from registry.discovery_cli import discovery_cli, monitoring_cli
+    from oversight.discovery_cli import discovery_cli, monitoring_cli
 
     app.cli.add_command(discovery_cli)
     app.cli.add_command(monitoring_cli)

@@ -1,4 +1,4 @@
-"""Benchmark of registry.reconcile at registry scale (prints figures, asserts nothing).
+"""Benchmark of oversight.reconcile at registry scale (prints figures, asserts nothing).
 
     .venv/bin/python bench/reconcile.py                      # 100,000 registered × 1,000,000 discovered
     .venv/bin/python bench/reconcile.py --quick              # 10,000 × 100,000 smoke run
@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from registry.reconcile import (
+from oversight.reconcile import (
     DiscoveredRecord,
     RegisteredAccount,
     Thresholds,

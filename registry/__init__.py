@@ -1,1 +1,1 @@
-"""台账: units, accounts, lifecycle events, discovery and reconciliation findings."""
+"""台账: units, accounts, lifecycle events, deadlines, import/export."""

@@ -13,7 +13,8 @@ from typing import Any
 
 from common import jobs
 from common.jobs import JobFailed, JobRun, ProgressFn
-from registry import discovery, importexport, service
+from oversight import discovery
+from registry import importexport, service
 from registry.errors import LedgerImportError
 from registry.schemas import ExportQuery
 

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from common.db import utcnow
 from common.errors import Invalid
 from extensions import db
-from registry.findings import (
+from oversight.findings import (
     ACTIVE_STATUSES,
     CN_TZ,
     is_overdue,
@@ -34,7 +34,7 @@ from registry.findings import (
     to_naive_utc,
     today_cn,
 )
-from registry.findings import (
+from oversight.findings import (
     STATUS_LABELS as FINDING_STATUS_LABELS,
 )
 from registry.models import (

@@ -28,7 +28,8 @@ from common.db import utcnow
 from common.errors import Conflict, Invalid, NotFound
 from common.workdays import add_workdays, add_workdays_as_estimated, configured_path, is_workday, span_is_exact
 from extensions import db
-from registry import findings
+from oversight import findings
+from oversight.reconcile import normalise_name
 from registry.errors import (
     ActionRoleError,
     ClosureNoticeError,
@@ -49,7 +50,6 @@ from registry.models import (
     Unit,
     UnitKind,
 )
-from registry.reconcile import normalise_name
 from registry.units import unit_dict
 
 S = AccountStatus
@@ -848,7 +848,7 @@ def _write_event(
 
 
 # ----------------------------------------------------------------------------- flags
-# Findings go through registry.findings (the finding lifecycle): upsert by fingerprint, and a
+# Findings go through oversight.findings (the finding lifecycle): upsert by fingerprint, and a
 # system resolve (audited) when the condition is gone. A dismissed finding stays dismissed
 # unless its material evidence changes.
 

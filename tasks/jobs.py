@@ -48,7 +48,7 @@ def tick() -> None:
 
 def periodic_jobs(app: Flask) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(job id, import path, trigger kwargs) for jobs on longer intervals."""
-    # Monitoring (registry/monitoring.py, registry/discovery.py): each job only queues a Celery
+    # Monitoring (oversight/monitoring.py, oversight/discovery.py): each job only queues a Celery
     # task on the monitoring queue. Times are Asia/Shanghai (the scheduler's timezone).
     import os
     from datetime import datetime, timedelta

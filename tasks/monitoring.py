@@ -19,8 +19,8 @@ from celery import shared_task
 from kombu.exceptions import OperationalError
 
 from extensions import db
-from registry import discovery, monitoring
-from registry.findings import setting_int
+from oversight import discovery, monitoring
+from oversight.findings import setting_int
 
 log = logging.getLogger("govmedia.monitoring")
 

@@ -235,8 +235,8 @@ def a11y_world(live_stack: LiveStack) -> dict[str, int]:
     from common.jobs import JobRun
     from moderation import review, service
     from moderation.models import ContentStatus
+    from oversight.findings import FindingInput, upsert_many
     from publishers.models import Delivery, DeliveryStatus
-    from registry.findings import FindingInput, upsert_many
     from registry.models import Account, FindingKind
 
     with live_stack.db() as session:

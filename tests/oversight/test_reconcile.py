@@ -1,4 +1,4 @@
-"""Reconciliation of discovered accounts against the registry (registry/reconcile.py)."""
+"""Reconciliation of discovered accounts against the registry (oversight/reconcile.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 import pytest
 
-from registry.reconcile import (
+from oversight.reconcile import (
     KINDS,
     DiscoveredRecord,
     RegisteredAccount,

@@ -25,7 +25,8 @@ from marshmallow import ValidationError
 from auth.models import User
 from common.errors import ApiError, Conflict, Invalid
 from extensions import db
-from registry import findings, service
+from oversight import findings
+from registry import service
 from registry.models import Account, Finding, FindingKind, Platform, Unit
 from registry.schemas import AccountIn
 from registry.schemas import ActionIn as AccountActionIn

@@ -14,8 +14,8 @@ from audit.models import AuditEntry
 from auth.models import Role
 from common.db import utcnow
 from common.workdays import add_workdays
-from registry import findings as service
-from registry.findings import FindingInput, today_cn
+from oversight import findings as service
+from oversight.findings import FindingInput, today_cn
 from registry.models import AccountStatus, FindingKind, FindingStatus
 from tests.conftest import PASSWORD
 

@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 
 from auth.models import Role
 from common import jobs
-from registry import findings as service
-from registry.findings import FindingInput, today_cn
+from oversight import findings as service
+from oversight.findings import FindingInput, today_cn
 from registry.models import FindingKind
 from tests.conftest import PASSWORD
 

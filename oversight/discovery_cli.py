@@ -10,7 +10,7 @@ import click
 from flask.cli import AppGroup
 
 from extensions import db
-from registry import discovery, monitoring
+from oversight import discovery, monitoring
 
 discovery_cli = AppGroup("discovery", help="账号发现：第三方名单导入、平台检索，并与台账比对")
 monitoring_cli = AppGroup("monitoring", help="账号监测：更新情况、关停复核")

@@ -13,7 +13,7 @@ decides what happens:
 
 Actions of the 网信办 (auditor/admin): ``confirm`` sets a deadline for the unit in working days
 (``FINDING_DEADLINE_WORKDAYS``), ``dismiss`` and ``resolve`` need a reason; ``resolve`` may carry a
-remedy that does the work through the registry's services (:mod:`registry.findings_remedies`).
+remedy that does the work through the registry's services (:mod:`oversight.findings_remedies`).
 Every state change is written to the audit log. Services flush; the caller commits.
 """
 
@@ -338,7 +338,7 @@ def act(
 ) -> Finding:
     """Apply ``confirm`` / ``dismiss`` / ``resolve`` (role and scope are checked by the view).
 
-    ``remedy`` (resolve only; see :mod:`registry.findings_remedies`) runs after the reason and
+    ``remedy`` (resolve only; see :mod:`oversight.findings_remedies`) runs after the reason and
     the finding's state are checked and before the status changes; it does the work through the
     registry's services and returns what it did, which goes into the decision and the audit
     entry. When it raises, the finding is left as it was (the caller rolls back).

@@ -25,10 +25,11 @@ from common import jobs
 from common.errors import ApiError, Forbidden, Invalid
 from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
-from registry import discovery, findings_jobs, reports
-from registry import findings as service
-from registry import findings_remedies as remedies
+from oversight import discovery, findings_jobs
+from oversight import findings as service
+from oversight import findings_remedies as remedies
 from registry import jobs as registry_jobs
+from registry import reports
 from registry.models import (
     FINDING_LABELS,
     PLATFORM_LABELS,

@@ -12,7 +12,7 @@ Two sources feed the same pipeline:
   (row, column, reason) and nothing is written.
 
 ``record(accounts, …)`` then upserts one :class:`~registry.models.DiscoveredAccount` snapshot per
-(platform, uid), runs :func:`registry.reconcile.reconcile` against every unit and registered
+(platform, uid), runs :func:`oversight.reconcile.reconcile` against every unit and registered
 account, and writes all findings in one batch (upsert by fingerprint: re-running on the same
 data adds nothing; dismissed/resolved findings stay closed unless there is new evidence). One
 audit entry ``discovery:run`` records each run with its figures; it is also how the next run
@@ -42,8 +42,10 @@ from common.db import utcnow
 from common.errors import Invalid
 from common.jobs import ProgressFn, no_progress
 from extensions import db
-from registry import findings as findings_service
-from registry.findings import CN_TZ, FindingInput, iso_cn, parse_iso, setting_int, to_cn, to_naive_utc
+from oversight import findings as findings_service
+from oversight.findings import CN_TZ, FindingInput, iso_cn, parse_iso, setting_int, to_cn, to_naive_utc
+from oversight.monitoring import adapter_or_none, throttle
+from oversight.reconcile import DiscoveredRecord, RegisteredAccount, Thresholds, UnitRef, reconcile
 from registry.models import (
     PLATFORM_LABELS,
     Account,
@@ -54,8 +56,6 @@ from registry.models import (
     Platform,
     Unit,
 )
-from registry.monitoring import adapter_or_none, throttle
-from registry.reconcile import DiscoveredRecord, RegisteredAccount, Thresholds, UnitRef, reconcile
 
 RUN_ACTION = "discovery:run"
 # Discovery findings that a later run may close by itself: the record was evaluated again and

@@ -9,7 +9,7 @@ being asked (on SQLite every transaction holds the write lock):
    configured adapter — no database — and return an :class:`Observation`; adapter errors are
    caught and carried in it, never raised;
 3. ``apply_activity(obs)`` / ``apply_closure(obs)`` update the monitoring cache and write
-   findings through :mod:`registry.findings` (flush; the task or CLI commits).
+   findings through :mod:`oversight.findings` (flush; the task or CLI commits).
 
 Activity rules (DOMAIN.md §1 R10, R16, R17; the numbers are settings):
 
@@ -44,8 +44,8 @@ from flask import current_app
 from audit import service as audit
 from common.db import utcnow
 from extensions import db
-from registry import findings as findings_service
-from registry.findings import FindingInput, iso_cn, setting_int, to_cn, to_naive_utc
+from oversight import findings as findings_service
+from oversight.findings import FindingInput, iso_cn, setting_int, to_cn, to_naive_utc
 from registry.models import (
     STATUS_LABELS,
     Account,
@@ -678,7 +678,7 @@ def apply_activity(obs: Observation, now: datetime | None = None) -> CheckOutcom
 
 def _closure_fingerprint(kind: str, account: Account, name: str | None) -> str:
     """The fingerprint reconciliation gives the same conclusion (docs/reconcile.md)."""
-    from registry.reconcile import normalise_name
+    from oversight.reconcile import normalise_name
 
     uid = account.platform_uid
     ident = f"uid={uid}" if uid else f"name={normalise_name(name or account.name)}"
@@ -723,7 +723,7 @@ def _upsert_probe_snapshot(account: Account, obs: Observation, now: datetime) ->
 
 def apply_closure(obs: Observation, now: datetime | None = None) -> CheckOutcome:
     """Write what closure verification found. Flushes."""
-    from registry.discovery import reconcile_thresholds
+    from oversight.discovery import reconcile_thresholds
 
     now = now or obs.checked_at
     account = db.session.get(Account, obs.account_id)

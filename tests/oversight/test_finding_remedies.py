@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from audit.models import AuditEntry
 from auth.models import Role
-from registry import findings as service
-from registry.findings import FindingInput
+from oversight import findings as service
+from oversight.findings import FindingInput
 from registry.models import (
     Account,
     AccountEvent,

@@ -17,7 +17,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from common.db import utcnow
-from registry.findings import today_cn
+from oversight.findings import today_cn
 from registry.models import AccountStatus, Finding, FindingKind, FindingStatus
 from tasks import monitoring as monitoring_tasks
 

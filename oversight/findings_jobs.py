@@ -19,7 +19,8 @@ from auth.scoping import visible_unit_ids
 from common import jobs
 from common.jobs import JobFailed, JobRun, ProgressFn
 from extensions import db
-from registry import findings, reports
+from oversight import findings
+from registry import reports
 
 REPORT_COMPLIANCE = "report_compliance"
 REPORT_BULLETIN = "report_bulletin"

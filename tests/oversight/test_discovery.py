@@ -10,10 +10,10 @@ import sqlalchemy as sa
 
 from audit.models import AuditEntry
 from common.db import utcnow
-from registry import discovery
-from registry import findings as service
-from registry.discovery import ImportRowsInvalid, SeenAccount, parse_import
-from registry.findings import today_cn
+from oversight import discovery
+from oversight import findings as service
+from oversight.discovery import ImportRowsInvalid, SeenAccount, parse_import
+from oversight.findings import today_cn
 from registry.models import AccountStatus, DiscoveredAccount, Finding, FindingKind, FindingStatus
 
 HEADER = "平台,账号ID,账号名称,认证主体,认证,主页链接,粉丝数,最近发文时间\n"

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 
 from audit.models import AuditEntry
 from common.db import utcnow
-from registry import monitoring
-from registry.findings import today_cn
+from oversight import monitoring
+from oversight.findings import today_cn
+from oversight.monitoring import ActivityThresholds, Observation, inactivity_kinds
 from registry.models import AccountStatus, DiscoveredAccount, Finding, FindingKind, FindingStatus
-from registry.monitoring import ActivityThresholds, Observation, inactivity_kinds
 from tasks import monitoring as monitoring_tasks
 
 W, V, Z = FindingKind.inactive_warning, FindingKind.inactive_14d, FindingKind.zombie_90d
@@ -151,7 +151,7 @@ def obs_last(account, last, now=None, **kw):
 
 def test_dismissed_episode_stays_dismissed_but_next_gap_is_new(db_session, unit, make_account, make_user):
     from auth.models import Role
-    from registry import findings as service
+    from oversight import findings as service
 
     auditor = make_user(Role.auditor)
     account = make_account(unit, "weibo")

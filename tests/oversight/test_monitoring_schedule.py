@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from registry import monitoring
+from oversight import monitoring
 from registry.models import AccountStatus, FindingKind
 from tasks import monitoring as monitoring_tasks
 from tasks.monitoring import MAX_COUNTDOWN_SECONDS, stagger

@@ -1,0 +1,1 @@
+"""Oversight: discovery, reconciliation, monitoring, findings and their remedies."""
