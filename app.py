@@ -110,7 +110,6 @@ def _configure_engine(app: APIFlask) -> None:
 
 def _register_blueprints(app: APIFlask) -> None:
     from auth.views import bp as auth_bp
-    from dashboard import bp as dashboard_bp
     from health import bp as health_bp
     from jobs_views import api as jobs_api
     from jobs_views import pages as jobs_pages
@@ -123,6 +122,7 @@ def _register_blueprints(app: APIFlask) -> None:
     from publishers.views import pages as publishers_pages
     from registry.views import api as registry_api
     from registry.views import pages as registry_pages
+    from reports.dashboard import bp as dashboard_bp
 
     for bp in (health_bp, registry_api, moderation_api, publishers_api, findings_api, jobs_api):
         csrf.exempt(bp)

@@ -20,7 +20,7 @@ from common import jobs
 from common.jobs import JobFailed, JobRun, ProgressFn
 from extensions import db
 from oversight import findings
-from registry import reports
+from reports import service as reports
 
 REPORT_COMPLIANCE = "report_compliance"
 REPORT_BULLETIN = "report_bulletin"

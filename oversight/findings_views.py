@@ -29,7 +29,6 @@ from oversight import discovery, findings_jobs
 from oversight import findings as service
 from oversight import findings_remedies as remedies
 from registry import jobs as registry_jobs
-from registry import reports
 from registry.models import (
     FINDING_LABELS,
     PLATFORM_LABELS,
@@ -40,6 +39,7 @@ from registry.models import (
     Unit,
 )
 from registry.service import FIELD_LABELS
+from reports import service as reports
 
 api = APIBlueprint("findings_api", __name__, url_prefix="/api/v1", tag="问题线索与报表")
 pages = Blueprint("findings", __name__, url_prefix="/findings")

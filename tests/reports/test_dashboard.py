@@ -135,7 +135,7 @@ def world(db_session, make_unit, make_user, make_account):
 
 
 def test_unit_scope_counts(world):
-    from dashboard import dashboard_data
+    from reports.dashboard import dashboard_data
 
     data = dashboard_data(world["operator_a"], now=NOW)
     assert data["scope"] == "看板甲县及下属单位"
@@ -192,7 +192,7 @@ def test_unit_scope_counts(world):
 
 
 def test_sub_unit_sees_only_its_subtree(world):
-    from dashboard import dashboard_data
+    from reports.dashboard import dashboard_data
 
     data = dashboard_data(world["operator_a1"], now=NOW)
     assert data["accounts"]["total"] == 2
@@ -203,7 +203,7 @@ def test_sub_unit_sees_only_its_subtree(world):
 
 
 def test_auditor_sees_every_unit(world):
-    from dashboard import dashboard_data
+    from reports.dashboard import dashboard_data
 
     data = dashboard_data(world["auditor"], now=NOW)
     assert data["scope"] == "全部单位"
@@ -215,7 +215,7 @@ def test_auditor_sees_every_unit(world):
 
 
 def test_other_unit_sees_none_of_a(world):
-    from dashboard import dashboard_data
+    from reports.dashboard import dashboard_data
 
     data = dashboard_data(world["operator_b"], now=NOW)
     assert data["accounts"]["total"] == 1
@@ -226,7 +226,7 @@ def test_other_unit_sees_none_of_a(world):
 
 
 def test_freshness_follows_settings(app, world, monkeypatch):
-    from dashboard import dashboard_data
+    from reports.dashboard import dashboard_data
 
     monkeypatch.setitem(app.config, "INACTIVE_WARN_DAYS", 3)
     monkeypatch.setitem(app.config, "INACTIVE_VETO_DAYS", 10)
@@ -237,7 +237,7 @@ def test_freshness_follows_settings(app, world, monkeypatch):
 
 
 def test_empty_scope(db_session, make_user, make_unit):
-    from dashboard import chart_specs, dashboard_data
+    from reports.dashboard import chart_specs, dashboard_data
 
     data = dashboard_data(make_user(Role.reviewer_1, unit=make_unit()), now=NOW)
     assert data["accounts"]["total"] == 0 and data["freshness"]["by_unit"] == []
