@@ -55,6 +55,9 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     limiter.init_app(app)
     _configure_engine(app)
 
+    import platforms
+
+    platforms.init_app(app)
     _import_models()
     _register_blueprints(app)
     _register_error_handlers(app)
@@ -74,6 +77,7 @@ MODEL_MODULES = (
     "auth.models",
     "audit.models",
     "moderation.models",
+    "platforms.models",
     "publishers.models",
     "tasks.models",
     "common.jobs",

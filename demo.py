@@ -17,7 +17,7 @@ from flask.cli import with_appcontext
 from auth import service as auth_service
 from auth.models import Role
 from extensions import db
-from platforms.credentials import set_credentials
+from publishers.credential_admin import set_credentials
 from registry.models import Account, AccountStatus, Platform, Unit, UnitKind
 from registry.units import create_unit
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
-from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
-from common.db import Base, BindAwareSession
+from common.db import db
 
-db = SQLAlchemy(model_class=Base, session_options={"class_": BindAwareSession})
+__all__ = ["csrf", "db", "limiter", "migrate"]
+
 migrate = Migrate()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -1,4 +1,7 @@
-"""Declarative base, naming convention, enum storage and the bind-aware session."""
+"""The db handle, declarative base, naming convention, enum storage and the bind-aware session.
+
+The handle lives here (not in ``extensions``) so the bottom layer, ``platforms/``, can keep its
+models without importing anything of ours but ``common``."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.orm import registry as orm_registry
@@ -61,3 +65,6 @@ class BindAwareSession(FlaskSession):
         if self.bind is not None:
             return self.bind
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": BindAwareSession})

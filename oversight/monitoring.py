@@ -505,10 +505,10 @@ class CheckOutcome:
 
 
 def _persist_refreshed(obs: Observation) -> None:
-    from platforms import credentials
+    from publishers import credential_admin
 
     for values in obs.refreshed_credentials:
-        credentials.set_credentials(obs.account_id, values, actor_label="system:token-refresh")
+        credential_admin.set_credentials(obs.account_id, values, actor_label="system:token-refresh")
 
 
 def _latest_snapshot(platform: str, uid: str | None) -> DiscoveredAccount | None:

@@ -24,6 +24,7 @@ from platforms.base import (
     RenderResult,
     adapter_class,
     get_adapter,
+    install_log_redaction,
     register,
     registered_platforms,
 )
@@ -86,9 +87,15 @@ __all__ = [
     "adapter_class",
     "douyin",
     "get_adapter",
+    "init_app",
     "register",
     "registered_platforms",
     "toutiao",
     "wechat",
     "weibo",
 ]
+
+
+def init_app(app: object) -> None:
+    """Process-wide setup of the platform layer: redact secrets from urllib3's request logs."""
+    install_log_redaction()

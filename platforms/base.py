@@ -68,7 +68,10 @@ _REDACTION_INSTALLED: list[bool] = []
 
 
 def install_log_redaction() -> None:
-    """Attach ``RedactSecretsFilter`` to urllib3's connection logger (once per process)."""
+    """Attach ``RedactSecretsFilter`` to urllib3's connection logger (once per process).
+
+    Called by ``platforms.init_app`` (so by every process that runs ``create_app``), never on
+    adapter construction."""
     if _REDACTION_INSTALLED:
         return
     logging.getLogger("urllib3.connectionpool").addFilter(RedactSecretsFilter())
@@ -484,7 +487,6 @@ class ChannelAdapter(ABC):
         self.on_credentials_changed = on_credentials_changed
         self.session = session or PlatformSession()
         self.capabilities: frozenset[str] = self._capabilities()
-        install_log_redaction()
 
     # ----- lifecycle
 

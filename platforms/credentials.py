@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 
-from audit import service as audit
-from extensions import db
-from publishers.models import AccountCredential
+from common.db import db
+from common.errors import Invalid
+from platforms.models import AccountCredential
 
 ALLOWED_FIELDS = {
     "app_id",
@@ -42,14 +42,16 @@ def _fernet() -> Fernet:
     return Fernet(key)
 
 
-def set_credentials(
-    account_id: int, values: dict[str, Any], actor: Any = None, actor_label: str | None = None
-) -> AccountCredential:
+def store_credentials(
+    account_id: int, values: dict[str, Any], updated_by_id: int | None = None
+) -> tuple[AccountCredential, list[str]]:
+    """Encrypt and store ``values`` for the account; returns the row and the stored field names.
+
+    Flushes, records no audit entry: the layer above does (``publishers.credential_admin.set_credentials``).
+    """
     values = {k: v for k, v in values.items() if k != "account_ref"}
     unknown = set(values) - ALLOWED_FIELDS
     if unknown:
-        from common.errors import Invalid
-
         raise Invalid("含有不支持的凭据字段", details={"fields": sorted(unknown)})
     clean = {k: v for k, v in values.items() if v not in (None, "")}
     token = _fernet().encrypt(json.dumps(clean, sort_keys=True).encode("utf-8"))
@@ -60,18 +62,9 @@ def set_credentials(
     else:
         row.ciphertext = token
     row.needs_reauth = False
-    row.updated_by_id = getattr(actor, "id", None)
+    row.updated_by_id = updated_by_id
     db.session.flush()
-    # Only the field names are audited, never the values.
-    audit.record(
-        "account:credentials:set",
-        object_type="accounts",
-        object_id=account_id,
-        after={"fields": sorted(clean)},
-        actor=actor,
-        actor_label=actor_label,
-    )
-    return row
+    return row, sorted(clean)
 
 
 def ciphertext_of(account_id: Any) -> sa.ScalarSelect[bytes]:

@@ -12,7 +12,6 @@ from flask.cli import AppGroup
 from auth.models import Role, User
 from common.errors import ApiError
 from extensions import db
-from platforms import credentials
 from publishers import credential_admin
 from registry.models import PLATFORM_LABELS, Account
 
@@ -112,7 +111,7 @@ def set_command(account_id: int, pairs: tuple[str, ...], source: Any, username: 
     except ApiError as exc:
         raise click.ClickException(exc.message) from None
     try:
-        credentials.set_credentials(account.id, values, actor=actor, actor_label=None if actor else "cli")
+        credential_admin.set_credentials(account.id, values, actor=actor, actor_label=None if actor else "cli")
     except ApiError as exc:
         db.session.rollback()
         raise click.ClickException(exc.message) from None

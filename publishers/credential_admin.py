@@ -1,7 +1,7 @@
 """What an admin sets per platform, how it is checked, and the names-only status.
 
 Shared by the CLI (``flask credentials …``) and the admin form on the account page. The
-values go to ``platforms.credentials.set_credentials`` (which encrypts and audits field
+values go to ``set_credentials`` below (``platforms.credentials`` encrypts, this audits the field
 names); nothing here ever returns or prints a value.
 """
 
@@ -12,12 +12,30 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from audit import service as audit
 from common.errors import Invalid
 from extensions import db
 from platforms import credentials
 from platforms.base import _to_epoch
-from publishers.models import AccountCredential
+from platforms.models import AccountCredential
 from registry.models import Account
+
+
+def set_credentials(
+    account_id: int, values: dict[str, Any], actor: Any = None, actor_label: str | None = None
+) -> AccountCredential:
+    """Encrypt and store the account's credentials; the audit entry names the fields, never the values."""
+    row, fields = credentials.store_credentials(account_id, values, updated_by_id=getattr(actor, "id", None))
+    audit.record(
+        "account:credentials:set",
+        object_type="accounts",
+        object_id=account_id,
+        after={"fields": fields},
+        actor=actor,
+        actor_label=actor_label,
+    )
+    return row
+
 
 _BYTEDANCE_REQUIRED = ("client_key", "client_secret", "access_token", "refresh_token", "open_id")
 _BYTEDANCE_OPTIONAL = ("expires_at", "refresh_expires_at", "renewals")

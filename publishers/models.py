@@ -1,4 +1,4 @@
-"""Deliveries (one per content version × account) and encrypted platform credentials."""
+"""Deliveries (one per content version × account)."""
 
 from __future__ import annotations
 
@@ -61,15 +61,3 @@ class Delivery(TimestampMixin, db.Model):
 
     content = relationship("Content")
     account = relationship("Account")
-
-
-class AccountCredential(TimestampMixin, db.Model):
-    """Platform secrets for one account, Fernet-encrypted at rest; never returned by the API."""
-
-    __tablename__ = "account_credentials"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), unique=True)
-    ciphertext: Mapped[bytes] = mapped_column(sa.LargeBinary)
-    needs_reauth: Mapped[bool] = mapped_column(default=False)
-    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

@@ -39,8 +39,9 @@ from platforms.errors import (
     TransientError,
     Unsupported,
 )
-from publishers import rendering
-from publishers.models import AccountCredential, Delivery, DeliveryStatus
+from platforms.models import AccountCredential
+from publishers import credential_admin, rendering
+from publishers.models import Delivery, DeliveryStatus
 from registry.models import Account, AccountStatus
 
 log = logging.getLogger("govmedia.publishing")
@@ -322,7 +323,9 @@ def _remember_credentials(creds: Credentials) -> None:
 def _persist_refreshed_credentials() -> None:
     for creds in getattr(_pending_credentials, "items", []) or []:
         if creds.account_ref:
-            credentials.set_credentials(int(creds.account_ref), creds.to_dict(), actor_label="system:token-refresh")
+            credential_admin.set_credentials(
+                int(creds.account_ref), creds.to_dict(), actor_label="system:token-refresh"
+            )
     _pending_credentials.items = []
 
 

@@ -16,7 +16,7 @@ from common.errors import ApiError, Forbidden, NotFound
 from common.timefmt import CN_TZ, day_start_utc, today_cn
 from extensions import db
 from moderation.models import CONTENT_STATUS_LABELS, Content, ContentStatus
-from platforms import channels, credentials
+from platforms import channels
 from publishers import credential_admin, service
 from publishers.models import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus
 from publishers.schemas import (
@@ -161,7 +161,7 @@ def set_account_credentials(account_id: int, data: dict[str, Any]) -> Any:
     account = get_scoped(Account, account_id)
     if not current_user().has_role(Role.admin):
         raise Forbidden("只有管理员可以设置平台凭据")
-    credentials.set_credentials(account.id, data, actor=current_user())
+    credential_admin.set_credentials(account.id, data, actor=current_user())
     db.session.commit()
     return _credential_status(account)
 
@@ -254,7 +254,7 @@ def account_credentials_page(account_id: int) -> Any:
     names = [*spec[0], *spec[1]] if spec else []
     try:
         values = credential_admin.clean(account.platform.value, {n: request.form.get(n, "") for n in names})
-        credentials.set_credentials(account.id, values, actor=current_user())
+        credential_admin.set_credentials(account.id, values, actor=current_user())
         db.session.commit()
     except ApiError as exc:
         db.session.rollback()

@@ -256,7 +256,7 @@ def sandbox(app: Any, sandbox_server: SandboxServer, monkeypatch: pytest.MonkeyP
 def make_account(db_session: Any) -> Any:
     """An active registry account with sandbox credentials (docs/sandbox.md formats)."""
     from demo import _sandbox_credentials
-    from platforms.credentials import set_credentials
+    from publishers.credential_admin import set_credentials
     from registry.models import Account, AccountStatus, Platform
 
     def _make(

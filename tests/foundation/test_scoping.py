@@ -111,7 +111,7 @@ def published(db_session, make_unit, make_user, make_account):
 
 def _snapshot(db_session, published):
     from audit.models import AuditEntry
-    from publishers.models import AccountCredential
+    from platforms.models import AccountCredential
 
     db_session.expire_all()
     return {

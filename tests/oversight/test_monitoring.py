@@ -387,7 +387,7 @@ def test_closed_account_quietly_reachable_is_low_confidence(db_session, sandbox,
 
 
 def test_closure_probe_falls_back_to_search_without_credentials(db_session, sandbox, unit, make_account):
-    from publishers.models import AccountCredential
+    from platforms.models import AccountCredential
 
     account = make_account(
         unit, "weibo", uid="wbclosed03", status=AccountStatus.closed, closed_on=today_cn() - timedelta(days=10)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from audit.models import AuditEntry
 from auth.models import Role
 from platforms.credentials import get_credentials
-from publishers.models import AccountCredential
+from platforms.models import AccountCredential
 from registry.models import Account
 from tests.conftest import PASSWORD
 

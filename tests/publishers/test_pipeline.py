@@ -463,7 +463,7 @@ def test_hand_on_marks_the_follower_queued_once(db_session, sandbox, unit, make_
 
 
 def test_account_without_usable_credentials_fails_with_a_reason(db_session, sandbox, unit, make_account, approve):
-    from publishers.models import AccountCredential
+    from platforms.models import AccountCredential
 
     bare = make_account(unit, "weibo", credentials=False)
     broken = make_account(unit, "douyin")

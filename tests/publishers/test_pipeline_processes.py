@@ -59,7 +59,7 @@ def seed_contents(app: Any, n_contents: int, pool: int, publish_at: Any = None) 
     from extensions import db
     from moderation.models import Content, ContentStatus
     from moderation.service import content_hash
-    from platforms.credentials import set_credentials
+    from publishers.credential_admin import set_credentials
     from registry.models import Account, AccountStatus, Platform, Unit
 
     with app.app_context():
