@@ -40,8 +40,8 @@ from audit import service as audit
 from audit.models import AuditEntry
 from common.db import utcnow
 from common.errors import Invalid
-from common.jobs import ProgressFn, no_progress
 from extensions import db
+from jobs import ProgressFn, no_progress
 from registry import findings as findings_service
 from registry.findings import CN_TZ, FindingInput, iso_cn, parse_iso, setting_int, to_cn, to_naive_utc
 from registry.models import (

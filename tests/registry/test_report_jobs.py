@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+import jobs
 from auth.models import Role
-from common import jobs
 from registry import findings as service
 from registry.findings import FindingInput, today_cn
 from registry.models import FindingKind

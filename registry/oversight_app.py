@@ -1,0 +1,28 @@
+"""The registry's oversight part — discovery, monitoring, findings, reports — wired into an app.
+
+Its one ``init_app(app)``, called by ``create_app`` after ``registry.init_app``: the findings
+and reports blueprints, the ``flask discovery`` / ``flask monitoring`` commands and the
+discovery, report and findings-export job kinds. (When this part becomes its own package, this
+function becomes that package's ``init_app``.)
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from extensions import csrf
+
+
+def init_app(app: Flask) -> None:
+    from registry import findings_jobs, findings_views
+    from registry import jobs as registry_jobs
+    from registry.discovery_cli import discovery_cli, monitoring_cli
+
+    csrf.exempt(findings_views.api)
+    app.register_blueprint(findings_views.api)
+    app.register_blueprint(findings_views.pages)
+    app.register_blueprint(findings_views.reports_pages)
+    app.cli.add_command(discovery_cli)
+    app.cli.add_command(monitoring_cli)
+    registry_jobs.register_discovery_kinds(app)
+    findings_jobs.register_kinds(app)
