@@ -1,4 +1,4 @@
-"""Application factory: config, extensions, blueprints, CLI, error handlers.
+"""Application factory: config, extensions, each package's init_app, error handlers.
 
 Nothing here connects to anything or builds an app at import time.
 """
@@ -55,20 +55,11 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     limiter.init_app(app)
     _configure_engine(app)
 
-    import platforms
-
-    platforms.init_app(app)
     _import_models()
-    _register_blueprints(app)
+    _init_packages(app)
+    _register_app_pages(app)
     _register_error_handlers(app)
     _register_hooks(app)
-    _register_cli(app)
-
-    from publishers import limits
-    from tasks.celery_app import celery_init_app
-
-    limits.register()  # platform limits become review findings (moderation → no publishers import)
-    celery_init_app(app)
     return app
 
 
@@ -80,7 +71,7 @@ MODEL_MODULES = (
     "platforms.models",
     "publishers.models",
     "tasks.models",
-    "common.jobs",
+    "jobs.models",
 )
 
 
@@ -112,34 +103,40 @@ def _configure_engine(app: APIFlask) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _register_blueprints(app: APIFlask) -> None:
-    from auth.views import bp as auth_bp
+#: Each package's ``init_app(app)``, in this order: its blueprints, CLI commands, job kinds and
+#: hooks. Nothing registers itself on import, so this list is all the wiring there is.
+PACKAGES = (
+    "platforms",
+    "jobs",
+    "auth",
+    "audit",
+    "registry",
+    "moderation",
+    "publishers",
+    "oversight",
+    "jobs_views",
+    "tasks",
+)
+
+
+def _init_packages(app: APIFlask) -> None:
+    for name in PACKAGES:
+        importlib.import_module(name).init_app(app)
+
+
+def _register_app_pages(app: APIFlask) -> None:
+    """The app's own pieces: /healthz, the dashboard, navigation, ``flask seed-demo``."""
+    from common.timefmt import bj
+    from demo import seed_demo_command
     from health import bp as health_bp
-    from jobs_views import api as jobs_api
-    from jobs_views import pages as jobs_pages
-    from moderation.views import api as moderation_api
-    from moderation.views import pages as moderation_pages
-    from oversight.findings_views import api as findings_api
-    from oversight.findings_views import pages as findings_pages
-    from oversight.findings_views import reports_pages
-    from publishers.views import api as publishers_api
-    from publishers.views import pages as publishers_pages
-    from registry.views import api as registry_api
-    from registry.views import pages as registry_pages
+    from navigation import nav_items
     from reports.dashboard import bp as dashboard_bp
 
-    for bp in (health_bp, registry_api, moderation_api, publishers_api, findings_api, jobs_api):
-        csrf.exempt(bp)
-        app.register_blueprint(bp)
-    for bp in (auth_bp, dashboard_bp, moderation_pages, publishers_pages, findings_pages, reports_pages, jobs_pages):
-        app.register_blueprint(bp)
-    app.register_blueprint(registry_pages)
-
-    from navigation import nav_items
-
+    csrf.exempt(health_bp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(dashboard_bp)
+    app.cli.add_command(seed_demo_command)
     app.jinja_env.globals["nav_items"] = nav_items
-    from common.timefmt import bj
-
     app.jinja_env.filters["bj"] = bj
 
 
@@ -179,6 +176,8 @@ def _wants_json() -> bool:
 def _register_error_handlers(app: APIFlask) -> None:
     from flask_wtf.csrf import CSRFError
 
+    from jobs import QueueUnavailable
+
     @app.error_processor
     def _api_error(error: Any) -> Any:
         extra = error.extra_data or {}
@@ -189,33 +188,20 @@ def _register_error_handlers(app: APIFlask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError) -> Any:
-        body = error_body(400, "表单已过期或缺少安全校验（CSRF），请刷新页面后重试", code="csrf_failed")
-        if _wants_json():
-            return body, 400
-        return render_template("error.html", error=body["error"], status=400), 400
+        return _error_response(400, "表单已过期或缺少安全校验（CSRF），请刷新页面后重试", "csrf_failed")
 
     @app.errorhandler(429)
     def _too_many(error: HTTPException) -> Any:
-        body = error_body(429, MESSAGE_BY_STATUS[429], code=CODE_BY_STATUS[429])
-        if _wants_json():
-            return body, 429
-        return render_template("error.html", error=body["error"], status=429), 429
+        return _error_response(429, MESSAGE_BY_STATUS[429], CODE_BY_STATUS[429])
+
+    @app.errorhandler(QueueUnavailable)
+    def _queue_unavailable(error: QueueUnavailable) -> Any:
+        # The job service only says the broker refused; answering 503 is the web layer's call.
+        return _error_response(503, error.message, "unavailable")
 
 
-def _register_cli(app: APIFlask) -> None:
-    from audit.cli import audit_cli
-    from auth.cli import users_cli
-    from demo import seed_demo_command
-    from publishers.cli import credentials_cli
-    from registry.cli import registry_cli
-
-    app.cli.add_command(users_cli)
-    app.cli.add_command(audit_cli)
-    app.cli.add_command(seed_demo_command)
-    app.cli.add_command(registry_cli)
-    app.cli.add_command(credentials_cli)
-
-    from oversight.discovery_cli import discovery_cli, monitoring_cli
-
-    app.cli.add_command(discovery_cli)
-    app.cli.add_command(monitoring_cli)
+def _error_response(status: int, message: str, code: str) -> Any:
+    body = error_body(status, message, code=code)
+    if _wants_json():
+        return body, status
+    return render_template("error.html", error=body["error"], status=status), status

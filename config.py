@@ -1,5 +1,8 @@
 """Configuration from environment variables only (docker-compose is the source of truth).
 
+This is the one module that reads ``os.environ`` for the app: everything else reads
+``current_app.config`` or is handed the value. README.md lists every variable.
+
 Every setting has a documented default so that `make run` works on a fresh machine with
 nothing but Python: a SQLite file under instance/, a broker that needs no server (the
 SQLAlchemy transport on a second SQLite file) and the sandbox platforms on 127.0.0.1.
@@ -7,6 +10,7 @@ SQLAlchemy transport on a second SQLite file) and the sandbox platforms on 127.0
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -109,6 +113,20 @@ def _url(name: str, default: str) -> str:
     return raw.strip().rstrip("/")
 
 
+def _json_object(name: str) -> dict[str, Any]:
+    """A JSON object such as ``{"flag_reachable_closed": false}``; empty means ``{}``."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise ConfigError(f'{name}={raw!r}：须为 JSON 对象，如 {{"flag_reachable_closed": false}}')
+    return value
+
+
 def _holidays_file(name: str = "EXTRA_HOLIDAYS_FILE") -> str:
     """The office's extra holidays/adjusted workdays; read now so a bad file fails at startup."""
     raw = os.environ.get(name)
@@ -181,6 +199,10 @@ def from_env() -> dict[str, Any]:
         "DISCOVERY_MAX_KEYWORDS": _int("DISCOVERY_MAX_KEYWORDS", 500),
         "DISCOVERY_MAX_WAIT_SECONDS": _int("DISCOVERY_MAX_WAIT_SECONDS", 120),
         "DISCOVERY_EXTRA_KEYWORDS": env("DISCOVERY_EXTRA_KEYWORDS", ""),
+        "DISCOVERY_IMPORT_MAX_ROWS": _int("DISCOVERY_IMPORT_MAX_ROWS", 100_000),
+        "RECONCILE_THRESHOLDS": _json_object("RECONCILE_THRESHOLDS"),
+        # The check dictionaries' directory; empty = the shipped moderation/data (docs/checks.md).
+        "CHECKS_DATA_DIR": env("GOVMEDIA_CHECKS_DATA_DIR", "").strip(),
         "DELIVERY_MAX_ATTEMPTS": _int("DELIVERY_MAX_ATTEMPTS", 6),
         "SENDING_LEASE_SECONDS": _int("SENDING_LEASE_SECONDS", 120),
         "ENQUEUE_STALE_SECONDS": _int("ENQUEUE_STALE_SECONDS", 60),

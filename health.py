@@ -36,7 +36,8 @@ def _check_broker() -> dict[str, Any]:
     return {"ok": True, "transport": scheme}
 
 
-def _check_heartbeat(name: str) -> dict[str, Any]:
+def check_heartbeat(name: str) -> dict[str, Any]:
+    """Is the ``name`` process (scheduler, worker) alive: its heartbeat row within the stale limit."""
     stale = timedelta(seconds=current_app.config["SCHEDULER_HEARTBEAT_STALE_SECONDS"])
     row = db.session.get(Heartbeat, name)
     if row is None:
@@ -51,8 +52,8 @@ def healthz() -> Any:
     checks = {
         "database": _check_database(),
         "broker": _check_broker(),
-        "scheduler": _check_heartbeat("scheduler"),
-        "worker": _check_heartbeat("worker"),
+        "scheduler": check_heartbeat("scheduler"),
+        "worker": check_heartbeat("worker"),
     }
     db.session.rollback()
     ok = all(c["ok"] for c in checks.values())

@@ -1,4 +1,4 @@
-"""Pages and API of background jobs: progress, result, download (service: common/jobs.py).
+"""Pages and API of background jobs: progress, result, download (service: jobs/).
 
 A job is visible to the user who started it and to administrators; anyone else gets 404.
 """
@@ -12,15 +12,15 @@ import sqlalchemy as sa
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Dict, Integer, List, Nested, String
 from apiflask.schemas import FileSchema
-from flask import Blueprint, render_template, send_file
+from flask import Blueprint, Flask, jsonify, render_template, send_file, url_for
 
+import jobs
 from auth.models import Role, User
 from auth.scoping import current_user
-from common import jobs
 from common.errors import NotFound
-from common.jobs import JobRun
 from common.pagination import PageOut, PageQuery, paginate
-from extensions import db
+from extensions import csrf, db
+from jobs import JobRun
 
 api = APIBlueprint("jobs_api", __name__, url_prefix="/api/v1", tag="后台任务")
 pages = Blueprint("jobs", __name__, url_prefix="/jobs")
@@ -50,6 +50,14 @@ class JobOut(Schema):
 
 class JobPage(PageOut):
     items = List(Nested(JobOut))
+
+
+def accepted(job: JobRun) -> Any:
+    """202 Accepted with the job and where to follow it (for API calls with ``async``)."""
+    response = jsonify(jobs.job_dict(job))
+    response.status_code = 202
+    response.headers["Location"] = url_for("jobs_api.get_job", job_id=job.id)
+    return response
 
 
 def _visible_stmt(user: User) -> sa.Select[Any]:
@@ -109,3 +117,10 @@ def detail(job_id: int) -> Any:
 @pages.get("/<int:job_id>/file")
 def download(job_id: int) -> Any:
     return _download(_get(job_id))
+
+
+def init_app(app: Flask) -> None:
+    """The jobs pages and API (the broker-down 503 is an app error handler, app.py)."""
+    csrf.exempt(api)
+    app.register_blueprint(api)
+    app.register_blueprint(pages)

@@ -8,13 +8,11 @@ from pathlib import Path
 
 from flask import current_app
 
-import config
-
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
 
 def media_dir() -> Path:
-    path = Path(current_app.config.get("MEDIA_DIR") or (config.INSTANCE / "media"))
+    path = Path(current_app.config["MEDIA_DIR"])  # config.py: MEDIA_DIR, default instance/media
     path.mkdir(parents=True, exist_ok=True)
     return path
 

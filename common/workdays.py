@@ -20,7 +20,6 @@ import csv
 import functools
 import io
 import logging
-import os
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -99,13 +98,12 @@ def load_extra(path: str) -> ExtraDays:
 
 
 def configured_path() -> str:
-    """EXTRA_HOLIDAYS_FILE from the app config, else the environment, else the shipped file."""
+    """EXTRA_HOLIDAYS_FILE from the app config (config.py reads the environment), else the shipped file."""
     if has_app_context():
         value = current_app.config.get("EXTRA_HOLIDAYS_FILE")
         if value is not None:
             return str(value)
-    value = os.environ.get("EXTRA_HOLIDAYS_FILE")
-    return str(DEFAULT_EXTRA_FILE) if value is None else value.strip()
+    return str(DEFAULT_EXTRA_FILE)
 
 
 def _extra() -> ExtraDays:

@@ -33,7 +33,7 @@ from auth.scoping import ensure_visible, unit_subtree_ids
 from common.db import utcnow
 from common.errors import Conflict, Forbidden, Invalid
 from extensions import db
-from moderation import service
+from moderation import service, target_checks
 from moderation.checks import BLOCK, WARN, CheckFinding, has_blocking
 from moderation.models import (
     CONTENT_STATUS_LABELS,
@@ -49,8 +49,8 @@ from moderation.models import (
 )
 
 # Re-exported: the platform-limit hook is part of the review's submit step.
-register_target_checker = service.register_target_checker
-unregister_target_checker = service.unregister_target_checker
+register_target_checker = target_checks.register_target_checker
+unregister_target_checker = target_checks.unregister_target_checker
 
 
 class Action(enum.StrEnum):

@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +45,7 @@ from moderation.models import (
     ReviewDecision,
 )
 from moderation.sanitize import html_to_text, image_alts, links, sanitize_html, text_to_html
+from moderation.target_checks import target_checkers
 from registry.models import (
     PLATFORM_LABELS,
     PUBLISHABLE_PLATFORMS,
@@ -634,34 +635,6 @@ def version_snapshot(content: Content, version: int) -> dict[str, Any] | None:
 
 
 # ----------------------------------------------------------------------------- checks
-
-TargetChecker = Callable[[Content], Iterable[CheckFinding]]
-_target_checkers: list[TargetChecker] = []
-
-
-def register_target_checker(fn: TargetChecker) -> Callable[[], None]:
-    """Add a platform-limit check run at submit (and by POST /checks); returns an unregister function.
-
-    ``fn(content)`` returns findings (``moderation.checks.make_finding(kind="platform_limit", …)``)
-    for the content's targets. For ``POST /checks`` the content is transient (never saved): its
-    ``targets`` are unsaved ``Account`` objects carrying only ``platform`` and ``name``.
-    """
-    if fn not in _target_checkers:
-        _target_checkers.append(fn)
-
-    def _unregister() -> None:
-        unregister_target_checker(fn)
-
-    return _unregister
-
-
-def unregister_target_checker(fn: TargetChecker) -> None:
-    if fn in _target_checkers:
-        _target_checkers.remove(fn)
-
-
-def target_checkers() -> tuple[TargetChecker, ...]:
-    return tuple(_target_checkers)
 
 
 def check_fields(content: Content) -> dict[str, str]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -40,8 +39,8 @@ from audit import service as audit
 from audit.models import AuditEntry
 from common.db import utcnow
 from common.errors import Invalid
-from common.jobs import ProgressFn, no_progress
 from extensions import db
+from jobs import ProgressFn, no_progress
 from oversight import findings as findings_service
 from oversight.findings import CN_TZ, FindingInput, iso_cn, parse_iso, setting_int, to_cn, to_naive_utc
 from oversight.monitoring import adapter_or_none, throttle
@@ -72,9 +71,7 @@ SOURCES = ("search", "import")
 
 def reconcile_thresholds() -> Thresholds:
     """``Thresholds`` with overrides from the ``RECONCILE_THRESHOLDS`` setting (a dict)."""
-    raw: Any = current_app.config.get("RECONCILE_THRESHOLDS") if has_app_context() else None
-    if not raw:
-        raw = os.environ.get("RECONCILE_THRESHOLDS") or {}
+    raw: Any = (current_app.config.get("RECONCILE_THRESHOLDS") if has_app_context() else None) or {}
     overrides: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else dict(raw)
     known = {f.name: f for f in fields(Thresholds)}
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items() if k in known}
@@ -131,7 +128,7 @@ def plan_search(platforms: Sequence[str] | None = None, extra_keywords: Sequence
         sa.select(Account.name).where(Account.status.in_((AccountStatus.closed, AccountStatus.closed_on_platform)))
     )
     words.extend(closed)
-    extra = current_app.config.get("DISCOVERY_EXTRA_KEYWORDS") or os.environ.get("DISCOVERY_EXTRA_KEYWORDS") or ""
+    extra = current_app.config.get("DISCOVERY_EXTRA_KEYWORDS") or ""
     if isinstance(extra, str):
         extra = [w for w in re.split(r"[,，;；\s]+", extra) if w]
     words.extend(extra)

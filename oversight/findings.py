@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -102,12 +101,8 @@ MATERIAL_KEYS: dict[FindingKind, tuple[str, ...]] = {
 
 
 def setting_int(name: str, default: int) -> int:
-    """An integer setting: app config, else the environment, else ``default``."""
-    value: Any = None
-    if has_app_context():
-        value = current_app.config.get(name)
-    if value in (None, ""):
-        value = os.environ.get(name)
+    """An integer setting from the app config (config.py reads the environment), else ``default``."""
+    value: Any = current_app.config.get(name) if has_app_context() else None
     if value in (None, ""):
         return default
     return int(value)

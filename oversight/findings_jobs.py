@@ -1,4 +1,4 @@
-"""Report and findings exports as background jobs (common.jobs), like the 台账 export.
+"""Report and findings exports as background jobs (jobs/), like the 台账 export.
 
 The pages' download buttons start a job and show its progress page (``/jobs/<id>``) with a
 download button when the file is ready; the API has ``POST /api/v1/reports/exports`` (202 and
@@ -14,11 +14,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask import Flask
+
+import jobs
 from auth.models import User
 from auth.scoping import visible_unit_ids
-from common import jobs
-from common.jobs import JobFailed, JobRun, ProgressFn
 from extensions import db
+from jobs import JobFailed, JobRun, ProgressFn, runner
 from oversight import findings
 from reports import service as reports
 
@@ -61,7 +63,7 @@ def params_for(report: str, data: dict[str, Any]) -> dict[str, Any]:
 
 def start(report: str, user: User, data: dict[str, Any]) -> JobRun:
     """Validate, then create, commit and enqueue the job (what the views call)."""
-    return jobs.start(REPORT_KINDS[report], user, params_for(report, data))
+    return runner.start(REPORT_KINDS[report], user, params_for(report, data))
 
 
 # ----------------------------------------------------------------------------- files
@@ -140,7 +142,9 @@ def _findings(job: JobRun, actor: Any, progress: ProgressFn) -> dict[str, Any]:
     return _done(data, filename, f"已导出 {rows} 条问题线索", rows=rows)
 
 
-jobs.register(REPORT_COMPLIANCE, "导出合规情况", _compliance)
-jobs.register(REPORT_BULLETIN, "导出季度检查情况通报", _bulletin)
-jobs.register(REPORT_ANNUAL, "导出年度报表（政务新媒体）", _annual)
-jobs.register(FINDINGS_EXPORT, "导出问题线索", _findings)
+def register_kinds(app: Flask) -> None:
+    """The report and findings export kinds (the findings part's ``init_app``)."""
+    jobs.register_kind(app, REPORT_COMPLIANCE, "导出合规情况", _compliance)
+    jobs.register_kind(app, REPORT_BULLETIN, "导出季度检查情况通报", _bulletin)
+    jobs.register_kind(app, REPORT_ANNUAL, "导出年度报表（政务新媒体）", _annual)
+    jobs.register_kind(app, FINDINGS_EXPORT, "导出问题线索", _findings)

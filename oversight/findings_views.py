@@ -21,10 +21,11 @@ from marshmallow import ValidationError
 
 from auth.models import Role, User
 from auth.scoping import current_user, get_scoped, scope_filter, visible_unit_ids
-from common import jobs
 from common.errors import ApiError, Forbidden, Invalid
 from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
+from jobs import runner
+from jobs_views import accepted
 from oversight import discovery, findings_jobs
 from oversight import findings as service
 from oversight import findings_remedies as remedies
@@ -342,12 +343,12 @@ def finding_action(finding_id: int, action: str, data: dict[str, Any]) -> Any:
 def discovery_run(data: dict[str, Any]) -> Any:
     user = _worker()
     if data.get("run_async"):
-        job = jobs.start(
+        job = runner.start(
             registry_jobs.DISCOVERY_RUN,
             user,
             {"platforms": data.get("platforms"), "keywords": data.get("keywords") or []},
         )
-        return jobs.accepted(job)
+        return accepted(job)
     summary = discovery.run_search(data.get("platforms"), data.get("keywords") or [], actor=user)
     db.session.commit()
     return summary, 201
@@ -366,7 +367,7 @@ def discovery_import(data: dict[str, Any]) -> Any:
     content = upload.read()
     if data.get("run_async"):
         params = {"filename": upload.filename or "", "source": data.get("source")}
-        return jobs.accepted(jobs.start(registry_jobs.DISCOVERY_IMPORT, user, params, upload=content))
+        return accepted(runner.start(registry_jobs.DISCOVERY_IMPORT, user, params, upload=content))
     summary = discovery.import_list(content, upload.filename or "", actor=user, source_ref=data.get("source"))
     db.session.commit()
     return summary, 201
@@ -426,7 +427,7 @@ def annual_report(q: dict[str, Any]) -> Any:
 )
 def report_export_job(data: dict[str, Any]) -> Any:
     user = _reporter()
-    return jobs.accepted(findings_jobs.start(data["report"], user, data))
+    return accepted(findings_jobs.start(data["report"], user, data))
 
 
 # ----------------------------------------------------------------------------- pages: workbench
@@ -572,14 +573,14 @@ def import_page() -> Any:
         flash("请选择要导入的 CSV 或 XLSX 文件", "error")
         return redirect(url_for("findings.workbench"))
     params = {"filename": upload.filename, "source": request.form.get("source") or None}
-    job = jobs.start(registry_jobs.DISCOVERY_IMPORT, user, params, upload=upload.read())
+    job = runner.start(registry_jobs.DISCOVERY_IMPORT, user, params, upload=upload.read())
     return redirect(url_for("jobs.detail", job_id=job.id))
 
 
 @pages.post("/discovery/run")
 def run_page() -> Any:
     user = _worker()
-    job = jobs.start(registry_jobs.DISCOVERY_RUN, user, {"platforms": None, "keywords": []})
+    job = runner.start(registry_jobs.DISCOVERY_RUN, user, {"platforms": None, "keywords": []})
     return redirect(url_for("jobs.detail", job_id=job.id))
 
 

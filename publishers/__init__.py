@@ -1,0 +1,25 @@
+"""Deliveries of approved content to the platforms: claim, attempt, retry, sweep, withdraw.
+
+``init_app(app)``: the publishing blueprints, ``flask credentials``, and the platform limits as
+review findings (registered with moderation, which imports nothing of publishers).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    import moderation
+    from extensions import csrf
+    from publishers import limits, views
+    from publishers.cli import credentials_cli
+
+    csrf.exempt(views.api)
+    app.register_blueprint(views.api)
+    app.register_blueprint(views.pages)
+    app.cli.add_command(credentials_cli)
+    moderation.register_target_checker(app, limits.target_findings)

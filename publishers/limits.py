@@ -1,6 +1,6 @@
 """Platform limits as review findings: each target's adapter renders the content at submit.
 
-Registered with moderation's target-checker hook in create_app, so moderation never imports
+Registered with moderation's target-checker hook by publishers.init_app, so moderation never imports
 publishers (DESIGN.md dependency rules) while reviewers still see, before approving, that a
 Weibo text is too long or a WeChat article lacks a cover.
 """
@@ -44,9 +44,3 @@ def target_findings(content: Any) -> list[CheckFinding]:
                 )
             )
     return findings
-
-
-def register() -> None:
-    from moderation.service import register_target_checker
-
-    register_target_checker(target_findings)

@@ -30,9 +30,9 @@ from audit import service as audit
 from auth.models import Role, User
 from auth.scoping import visible_unit_ids
 from common.db import utcnow
-from common.jobs import ProgressFn, no_progress
 from common.workdays import ESTIMATE_NOTE
 from extensions import db
+from jobs import ProgressFn, no_progress
 from registry import service
 from registry.errors import LedgerImportError
 from registry.models import PLATFORM_LABELS, STATUS_LABELS, Account, AccountEvent, AccountStatus, Platform, Unit

@@ -1,4 +1,4 @@
-"""The registry's long operations as background jobs (common.jobs): 台账 import and export,
+"""The registry's long operations as background jobs (jobs/): 台账 import and export,
 discovery runs against the platforms, and imports of third-party monitoring lists.
 
 Each runner is called by the worker with the job, the user who started it and a progress
@@ -11,8 +11,10 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from common import jobs
-from common.jobs import JobFailed, JobRun, ProgressFn
+from flask import Flask
+
+import jobs
+from jobs import JobFailed, JobRun, ProgressFn
 from oversight import discovery
 from registry import importexport, service
 from registry.errors import LedgerImportError
@@ -75,7 +77,13 @@ def _discovery_import(job: JobRun, actor: Any, progress: ProgressFn) -> dict[str
     return summary
 
 
-jobs.register(LEDGER_IMPORT, "导入台账", _ledger_import)
-jobs.register(LEDGER_EXPORT, "导出台账", _ledger_export)
-jobs.register(DISCOVERY_RUN, "平台检索比对", _discovery_run)
-jobs.register(DISCOVERY_IMPORT, "导入第三方监测名单", _discovery_import)
+def register_ledger_kinds(app: Flask) -> None:
+    """The 台账 kinds (``registry.init_app``)."""
+    jobs.register_kind(app, LEDGER_IMPORT, "导入台账", _ledger_import)
+    jobs.register_kind(app, LEDGER_EXPORT, "导出台账", _ledger_export)
+
+
+def register_discovery_kinds(app: Flask) -> None:
+    """The discovery kinds (the findings part's ``init_app``)."""
+    jobs.register_kind(app, DISCOVERY_RUN, "平台检索比对", _discovery_run)
+    jobs.register_kind(app, DISCOVERY_IMPORT, "导入第三方监测名单", _discovery_import)

@@ -21,10 +21,12 @@ from werkzeug.datastructures import MultiDict
 
 from auth.models import Role, User
 from auth.scoping import current_user, get_scoped, require_roles, scope_filter
-from common import jobs, workdays
+from common import workdays
 from common.errors import ApiError, Forbidden
 from common.pagination import PageQuery, paginate
 from extensions import db
+from jobs import runner
+from jobs_views import accepted
 from registry import importexport, service, units
 from registry import jobs as registry_jobs
 from registry.models import (
@@ -232,7 +234,7 @@ def import_accounts(data: dict[str, Any]) -> Any:
         user = current_user()
         _require_applicant(user)
         params = {"filename": upload.filename or "", "dry_run": data["dry_run"]}
-        return jobs.accepted(jobs.start(registry_jobs.LEDGER_IMPORT, user, params, upload=upload.read()))
+        return accepted(runner.start(registry_jobs.LEDGER_IMPORT, user, params, upload=upload.read()))
     report = importexport.import_ledger(
         upload.read(), current_user(), source=upload.filename or "", dry_run=data["dry_run"]
     )
@@ -272,12 +274,12 @@ def _export(q: dict[str, Any], fmt: str) -> Response:
     security="BearerAuth",
 )
 def export_job(data: dict[str, Any]) -> Any:
-    return jobs.accepted(_start_export(current_user(), data))
+    return accepted(_start_export(current_user(), data))
 
 
 def _start_export(user: User, data: dict[str, Any]) -> Any:
     filters = {k: v for k, v in data.items() if k != "format" and v is not None}
-    return jobs.start(registry_jobs.LEDGER_EXPORT, user, {"format": data["format"], "filters": filters})
+    return runner.start(registry_jobs.LEDGER_EXPORT, user, {"format": data["format"], "filters": filters})
 
 
 @api.get("/reports/accounts.xlsx")
@@ -677,7 +679,7 @@ def import_page() -> Any:
         flash("请选择要导入的 CSV 或 XLSX 文件", "error")
         return render_template("registry/import.html"), 422
     params = {"filename": upload.filename, "dry_run": request.form.get("dry_run") == "1"}
-    job = jobs.start(registry_jobs.LEDGER_IMPORT, user, params, upload=upload.read())
+    job = runner.start(registry_jobs.LEDGER_IMPORT, user, params, upload=upload.read())
     return redirect(url_for("jobs.detail", job_id=job.id))
 
 

@@ -1,1 +1,17 @@
-"""Celery app, thin task entry points and the scheduler process."""
+"""Celery app, thin task entry points and the scheduler process.
+
+``init_app(app)`` builds the Celery app bound to the Flask app (``app.extensions["celery"]``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from tasks.celery_app import celery_init_app
+
+    celery_init_app(app)

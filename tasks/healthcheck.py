@@ -18,10 +18,10 @@ HEARTBEATS = ("scheduler", "worker")
 def check(name: str) -> dict[str, Any]:
     """The /healthz heartbeat check for ``name``, in the current app context."""
     from extensions import db
-    from health import _check_heartbeat  # one definition of "fresh" for /healthz and containers
+    from health import check_heartbeat  # one definition of "fresh" for /healthz and containers
 
     try:
-        return _check_heartbeat(name)
+        return check_heartbeat(name)
     finally:
         db.session.rollback()
 

@@ -50,10 +50,9 @@ def periodic_jobs(app: Flask) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(job id, import path, trigger kwargs) for jobs on longer intervals."""
     # Monitoring (oversight/monitoring.py, oversight/discovery.py): each job only queues a Celery
     # task on the monitoring queue. Times are Asia/Shanghai (the scheduler's timezone).
-    import os
     from datetime import datetime, timedelta
 
-    hours = int(app.config.get("MONITOR_INTERVAL_HOURS") or os.environ.get("MONITOR_INTERVAL_HOURS") or 24)
+    hours = int(app.config["MONITOR_INTERVAL_HOURS"])
     # First sweep a minute after the scheduler starts (a fresh install has figures the same day).
     first = datetime.now().astimezone() + timedelta(minutes=1)
     yield (

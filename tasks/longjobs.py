@@ -1,17 +1,18 @@
-"""The worker side of background jobs (common/jobs.py): run one, and the scheduler's sweep."""
+"""The worker side of background jobs (jobs/): run one, and the scheduler's sweep."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from common import jobs
+import jobs
 from extensions import db
+from jobs import runner
 
 
 @shared_task(name=jobs.TASK_NAME, ignore_result=True)
 def run(job_id: int) -> str:
     """Run a queued job once; a second delivery of the same message finds it started and stops."""
-    return jobs.run(job_id)
+    return runner.run(job_id)
 
 
 def sweep_jobs() -> None:
@@ -20,5 +21,5 @@ def sweep_jobs() -> None:
     db.session.commit()
     for job_id in requeue:
         job = db.session.get(jobs.JobRun, job_id)
-        if job is not None and not jobs.enqueue(job, resend=True):
+        if job is not None and not runner.enqueue(job, resend=True):
             break  # the broker is down: the next tick tries again

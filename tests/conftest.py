@@ -286,10 +286,11 @@ def run_jobs(db_session: Any) -> Any:
     """Run every queued background job in-process, as the worker's task does; returns outcomes."""
     import sqlalchemy as sa
 
-    from common import jobs
+    import jobs
+    from jobs import runner
 
     def _run() -> list[str]:
         ids = db_session.scalars(sa.select(jobs.JobRun.id).where(jobs.JobRun.status == "queued").order_by("id")).all()
-        return [jobs.run(job_id) for job_id in ids]
+        return [runner.run(job_id) for job_id in ids]
 
     return _run

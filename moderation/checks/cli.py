@@ -41,5 +41,5 @@ def main(argv: list[str] | None = None) -> int:
             f"[{SEVERITY_LABELS[f.severity]}] {KIND_LABELS.get(f.kind, f.kind)} "
             f"{f.start}-{f.end} “{f.text}” {f.message}" + (f" → {f.suggestion}" if f.suggestion else "")
         )
-    print(f"共 {len(findings)} 条（数据目录可用环境变量 {DATA_DIR_ENV} 指定）")
+    print(f"共 {len(findings)} 条（数据目录用 --data-dir 指定；应用里由环境变量 {DATA_DIR_ENV} 指定）")
     return 1 if any(f.severity == "block" for f in findings) else 0

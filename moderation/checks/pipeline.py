@@ -10,6 +10,8 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from flask import current_app, has_app_context
+
 from moderation.checks.base import (
     BLOCK,
     Check,
@@ -181,12 +183,14 @@ class _Default:
 
 
 def default_pipeline() -> CheckPipeline:
-    """The process-wide pipeline (compiled once; data dir from $GOVMEDIA_CHECKS_DATA_DIR)."""
+    """The process-wide pipeline (compiled once; data dir from the app's ``CHECKS_DATA_DIR``,
+    which config.py reads from $GOVMEDIA_CHECKS_DATA_DIR)."""
     pipeline = _Default.pipeline
     if pipeline is None:
         with _Default.lock:
             if _Default.pipeline is None:
-                _Default.pipeline = CheckPipeline(data_dir=os.environ.get(DATA_DIR_ENV) or None)
+                data_dir = current_app.config.get("CHECKS_DATA_DIR") if has_app_context() else None
+                _Default.pipeline = CheckPipeline(data_dir=data_dir or None)
             pipeline = _Default.pipeline
     return pipeline
 

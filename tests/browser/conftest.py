@@ -232,7 +232,7 @@ def a11y_world(live_stack: LiveStack) -> dict[str, int]:
 
     from auth.models import User
     from common.db import utcnow
-    from common.jobs import JobRun
+    from jobs import JobRun
     from moderation import review, service
     from moderation.models import ContentStatus
     from oversight.findings import FindingInput, upsert_many

@@ -20,6 +20,9 @@ VARIABLES = (
     "EXTRA_HOLIDAYS_FILE",
     "REDIS_URL",
     "SESSION_HOURS",
+    "RECONCILE_THRESHOLDS",
+    "GOVMEDIA_CHECKS_DATA_DIR",
+    "DISCOVERY_IMPORT_MAX_ROWS",
 )
 
 
@@ -214,3 +217,49 @@ def test_extra_holidays_file_is_checked_at_startup(monkeypatch, tmp_path, new_ap
         new_app()
     monkeypatch.setenv("EXTRA_HOLIDAYS_FILE", "")  # empty: no extra file
     assert config.from_env()["EXTRA_HOLIDAYS_FILE"] == ""
+
+
+# ----------------------------------------------------------------------------- settings read elsewhere before
+
+
+def test_settings_once_read_by_their_modules_come_from_config(monkeypatch, tmp_path):
+    assert config.from_env()["RECONCILE_THRESHOLDS"] == {}
+    assert config.from_env()["CHECKS_DATA_DIR"] == ""
+    assert config.from_env()["DISCOVERY_IMPORT_MAX_ROWS"] == 100_000
+    monkeypatch.setenv("RECONCILE_THRESHOLDS", '{"flag_reachable_closed": false}')
+    monkeypatch.setenv("GOVMEDIA_CHECKS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DISCOVERY_IMPORT_MAX_ROWS", "500")
+    settings = config.from_env()
+    assert settings["RECONCILE_THRESHOLDS"] == {"flag_reachable_closed": False}
+    assert settings["CHECKS_DATA_DIR"] == str(tmp_path)
+    assert settings["DISCOVERY_IMPORT_MAX_ROWS"] == 500
+
+
+@pytest.mark.parametrize("raw", ["flag_reachable_closed=false", "[1, 2]", "{bad"])
+def test_reconcile_thresholds_must_be_a_json_object(monkeypatch, raw):
+    monkeypatch.setenv("RECONCILE_THRESHOLDS", raw)
+    with pytest.raises(ConfigError, match=r"^RECONCILE_THRESHOLDS=.*JSON 对象"):
+        config.from_env()
+
+
+def test_only_config_reads_the_environment():
+    """Settings are resolved in config.py; other app modules read current_app.config."""
+    import ast
+    from pathlib import Path
+
+    root = Path(config.__file__).resolve().parent
+    # Separate programs and process launchers, not app settings: the sandbox's own command
+    # line, the dev launcher passing the environment on, requests' CA-bundle convention, benches.
+    allowed = {"config.py", "devserver.py", "sandbox/__main__.py", "platforms/base.py"}
+    readers = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if rel.split("/")[0] in {"tests", "bench", "node_modules", "migrations"} or rel in allowed:
+            continue
+        if rel.startswith(".") or "/." in rel:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}:
+                readers.append(f"{rel}:{node.lineno}")
+    assert readers == []

@@ -13,11 +13,11 @@ from datetime import timedelta
 import sqlalchemy as sa
 from openpyxl import Workbook
 
+import jobs
 from audit.models import AuditEntry
 from auth.models import Role
-from common import jobs
 from common.db import utcnow
-from common.jobs import JobRun
+from jobs import JobRun
 from registry.models import Account
 
 

@@ -24,16 +24,18 @@ NOTICE_2031 = """\ufeffdate,kind,note
 
 
 @pytest.fixture
-def holidays_file(tmp_path, monkeypatch):
-    """Write ``text`` to a fresh file and make it EXTRA_HOLIDAYS_FILE (through the environment)."""
+def holidays_file(app, tmp_path, monkeypatch):
+    """Write ``text`` to a fresh file and make it the app's EXTRA_HOLIDAYS_FILE, in an app context
+    (config.py reads the setting from the environment; workdays reads the app config)."""
 
     def write(text: str, name: str = "holidays.csv") -> str:
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")
-        monkeypatch.setenv("EXTRA_HOLIDAYS_FILE", str(path))
+        monkeypatch.setitem(app.config, "EXTRA_HOLIDAYS_FILE", str(path))
         return str(path)
 
-    return write
+    with app.app_context():
+        yield write
 
 
 def test_file_covers_a_year_the_package_does_not(holidays_file):
@@ -77,22 +79,29 @@ def test_uncovered_year_is_estimated_logged_and_not_exact(holidays_file, caplog)
     assert not workdays.span_is_exact(date(2031, 12, 1), date(2032, 1, 2))
 
 
-def test_package_years_stay_exact_without_a_file(monkeypatch, caplog):
-    monkeypatch.setenv("EXTRA_HOLIDAYS_FILE", "")
-    with caplog.at_level(logging.WARNING, logger="common.workdays"):
+def test_package_years_stay_exact_without_a_file(app, monkeypatch, caplog):
+    monkeypatch.setitem(app.config, "EXTRA_HOLIDAYS_FILE", "")
+    with app.app_context(), caplog.at_level(logging.WARNING, logger="common.workdays"):
         assert workdays.deadline(date(2026, 9, 29), 5) == (date(2026, 10, 12), True)  # across National Day
     assert not caplog.records
     assert workdays.is_exact(date(2026, 12, 31)) and not workdays.is_exact(date(2099, 1, 1))
 
 
-def test_the_app_setting_wins_over_the_environment(app, holidays_file, tmp_path, monkeypatch):
-    holidays_file("2031-01-06,holiday\n", name="env.csv")
+def test_the_app_setting_wins_over_the_environment(app, tmp_path, monkeypatch):
+    import config
+
+    env_file = tmp_path / "env.csv"
+    env_file.write_text("2031-01-06,holiday\n", encoding="utf-8")
+    monkeypatch.setenv("EXTRA_HOLIDAYS_FILE", str(env_file))
     office = tmp_path / "office.csv"
     office.write_text("2031-01-07,holiday\n", encoding="utf-8")
     monkeypatch.setitem(app.config, "EXTRA_HOLIDAYS_FILE", str(office))
     with app.app_context():
         assert workdays.is_workday(date(2031, 1, 6)) and not workdays.is_workday(date(2031, 1, 7))
-    assert not workdays.is_workday(date(2031, 1, 6))  # outside the app: the environment
+    # The environment is read by config.py only (into a new app's config), never by workdays:
+    # outside an app the shipped file applies.
+    assert config.from_env()["EXTRA_HOLIDAYS_FILE"] == str(env_file)
+    assert workdays.is_workday(date(2031, 1, 6)) and workdays.is_workday(date(2031, 1, 7))
 
 
 def test_the_shipped_file_is_valid_and_holds_no_invented_dates():

@@ -97,8 +97,8 @@ def approve_all(team: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _without_platform_limits(monkeypatch):
+def _without_platform_limits(app, monkeypatch):
     """These tests are about the review rules; platform limits are tested in tests/publishers/test_limits.py."""
-    from moderation import service
+    from moderation import target_checks
 
-    monkeypatch.setattr(service, "_target_checkers", [])
+    monkeypatch.setitem(app.extensions, target_checks.EXTENSION, [])

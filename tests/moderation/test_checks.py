@@ -664,10 +664,13 @@ def test_other_data_file_errors(tmp_path: Path) -> None:
         CheckPipeline(data_dir=tmp_path)
 
 
-def test_default_pipeline_is_shared_and_reads_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_pipeline_is_shared_and_reads_the_setting(app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CHECKS_DATA_DIR (config.py reads it from $GOVMEDIA_CHECKS_DATA_DIR)."""
     write_data(tmp_path, "sensitive_terms.txt", "定制词\n")
-    monkeypatch.setenv("GOVMEDIA_CHECKS_DATA_DIR", str(tmp_path))
+    monkeypatch.setitem(app.config, "CHECKS_DATA_DIR", str(tmp_path))
     reset_default_pipeline()
+    context = app.app_context()
+    context.push()
     try:
         p = default_pipeline()
         assert default_pipeline() is p
@@ -678,6 +681,7 @@ def test_default_pipeline_is_shared_and_reads_env(tmp_path: Path, monkeypatch: p
         assert [h.text for h in SensitiveTermCheck().check("有定制词")] == ["定制词"]
     finally:
         reset_default_pipeline()
+        context.pop()
 
 
 # ---------------------------------------------------------------- width / case variants

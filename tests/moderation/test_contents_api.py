@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from auth.models import Role
 from common.db import utcnow
-from moderation import service
+from moderation import register_target_checker, service
 from moderation.checks import make_finding
 from moderation.models import Content, ContentStatus, Review
 from tests.moderation.conftest import CLEAN_BODY, ID_NUMBER, MOBILE
@@ -288,14 +288,14 @@ def test_post_checks_returns_findings_and_stores_nothing(api_as, team, db_sessio
     assert bad.status_code == 422
 
 
-def test_post_checks_runs_platform_checkers(api_as, team):
+def test_post_checks_runs_platform_checkers(app, api_as, team):
     def checker(content):
         return [
             make_finding("platform_limit", f"platform:{a.platform.value}", "超出长度", severity="warn", rule="len")
             for a in content.targets
         ]
 
-    unregister = service.register_target_checker(checker)
+    unregister = register_target_checker(app, checker)
     try:
         response = api_as(team.operator).post("/api/v1/checks", json={"text": "短文", "platforms": ["weibo", "douyin"]})
     finally:

@@ -423,14 +423,14 @@ def test_rejecting_at_stage_two_needs_no_acknowledgement(db_session, team, make_
     assert content.status is ContentStatus.rejected
 
 
-def test_target_checker_hook_runs_at_submit(db_session, team, make_content):
+def test_target_checker_hook_runs_at_submit(app, db_session, team, make_content):
     calls = []
 
     def checker(content):
         calls.append(sorted(a.platform.value for a in content.targets))
         return [make_finding("platform_limit", "platform:weibo", "微博正文超过 2000 字", rule="weibo.length")]
 
-    unregister = review.register_target_checker(checker)
+    unregister = review.register_target_checker(app, checker)
     try:
         content = make_content()
         with pytest.raises(Invalid) as err:
@@ -444,11 +444,11 @@ def test_target_checker_hook_runs_at_submit(db_session, team, make_content):
     assert checker not in service.target_checkers()
 
 
-def test_broken_target_checker_refuses_instead_of_crashing(db_session, team, make_content, caplog):
+def test_broken_target_checker_refuses_instead_of_crashing(app, db_session, team, make_content, caplog):
     def broken(content):
         raise RuntimeError("adapter exploded")
 
-    unregister = service.register_target_checker(broken)
+    unregister = review.register_target_checker(app, broken)
     try:
         content = make_content()
         with pytest.raises(Invalid) as err:

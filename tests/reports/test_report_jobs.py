@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+import jobs
 from auth.models import Role
-from common import jobs
 from oversight import findings as service
 from oversight.findings import FindingInput, today_cn
 from registry.models import FindingKind
