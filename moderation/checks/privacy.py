@@ -3,6 +3,11 @@
 The number checks run only on small windows around the places where the shared automaton pass
 saw three digits in a row (full-width digits count: each window is folded first).  Severity: a full ID or
 bank card number blocks; phone numbers and addresses warn (offices publish their own phones).
+
+A digit run that is part of a longer token — a letter touches it (“SF6538…”, “DD6215…”), it sits
+in a URL path or query (“/art_1229_6242….html”, “?id=…”), or it ends in 号 like a serial number —
+and a number labelled as a serial (订单号, 快递单号, 注册号, 许可证编号, 缴款码 …) is not a card, an
+ID or a phone number; a personal label (身份证, 卡号, 账号, 手机 …) keeps it personal.
 """
 
 from __future__ import annotations
@@ -40,6 +45,14 @@ _LANDLINE = re.compile(
 )
 _NON_DIGIT = re.compile(r"[^0-9x]")
 _AREA = re.compile(r"0(?:10|2[0-9]|[3-9][0-9]{2})")
+# Characters joining a number to a neighbouring letter/digit into one token (URL paths, codes).
+_JOINERS = frozenset("_/\\=&?#%.@~-")
+_LABEL_BEFORE = re.compile(r"[\u4e00-\u9fa5a-zA-Z]{1,12}[ \t　:：（(]*$")
+_PERSONAL_LABEL = re.compile("身份|证件|公民|旧证|卡|账|户名|手机|电话|联系|姓名|本人|持有")
+_SERIAL_LABEL = re.compile(
+    "单号|订单|运单|流水|编号|编码|代码|注册号|备案号|许可证|权证号|批准|文号|凭证|回单|票据|发票|工单|"
+    "受理号|办件|识别[码号]|缴款码|索引号|批次|案号|档案号|标识码|序号|准考证"
+)
 _MSG_ID18 = "疑似身份证号码（校验位正确）"
 _MSG_ID15 = "疑似15位身份证号码（出生日期有效）"
 _MSG_CARD = "疑似银行卡号（Luhn校验通过）"
@@ -161,6 +174,7 @@ class PhoneIdCardCheck(Check):
             found.append((4, mm.start(), mm.end(), WARN, _MSG_LANDLINE, "privacy.landline", masked))
         if not found:
             return
+        found = [h for h in found if not _serial(text, h[1] + offset, h[2] + offset)]
         found.sort()
         taken: list[tuple[int, int]] = []
         out = []
@@ -171,6 +185,36 @@ class PhoneIdCardCheck(Check):
             out.append(Hit(s + offset, e + offset, text[s + offset : e + offset], sev, msg, rule, sugg))
         out.sort(key=lambda h: h.start)
         yield from out
+
+
+def _serial(text: str, start: int, end: int) -> bool:
+    """The number at text[start:end] is part of a longer token or labelled as a serial number."""
+    n = len(text)
+    if start > 0:
+        before = fold(text[start - 1])
+        if before.isascii() and before.isalpha():
+            return True
+        if before in _JOINERS and start > 1 and _alnum(text[start - 2]):
+            return True
+        if before == "〕":
+            return True
+    if end < n:
+        after = fold(text[end])
+        if after.isascii() and after.isalpha():
+            return True
+        if after in _JOINERS and end + 1 < n and _alnum(text[end + 1]):
+            return True
+        if after == "号" and not text.startswith("号码", end):
+            return True
+    label = _LABEL_BEFORE.search(text, max(0, start - 16), start)
+    if label is None:
+        return False
+    return _PERSONAL_LABEL.search(label.group()) is None and _SERIAL_LABEL.search(label.group()) is not None
+
+
+def _alnum(ch: str) -> bool:
+    c = fold(ch)
+    return c.isascii() and c.isalnum()
 
 
 _ADDR_ROOM = re.compile(

@@ -1,8 +1,10 @@
 """Secrecy marks (密级标志, 工作秘密, 内部资料, 未定稿, 请示) with context rules.
 
-A mark in a marking position — at the start of a line, standing alone, next to ★, with a
-保密期限 or 级, in brackets, after “密级：” — blocks; the same word in ordinary prose
-(保守秘密, 商业秘密, 秘密通道, 请示报告制度 …) only warns.
+A mark in a marking position — standing alone at the start of a line, next to ★ or with a
+保密期限, in brackets, after “密级：”, “机密级” said of this very document — blocks; the same word
+in ordinary prose only warns: 保守秘密, 商业秘密, 秘密通道, 请示报告制度, and sentences *about*
+secrecy rules (“机密级以上事项不得上网”, “密级分为绝密、机密、秘密三级”, a mark form quoted as an
+example “如“秘密★1年””, “内部资料不得外传”, a draft cited inside 《》 in a sentence).
 """
 
 from __future__ import annotations
@@ -22,20 +24,37 @@ _BLOCK_TAG = re.compile(
 _INLINE_TAG = r"</?(?:span|b|strong|em|i|u|font|a|sup|sub)\b[^<>]*>"
 _INLINE_TAG_RE = re.compile(_INLINE_TAG, re.IGNORECASE)
 _BLANK_PREFIX = re.compile(rf"(?:\s|{_INLINE_TAG}|[【\[（(〔])*", re.IGNORECASE)
-_AFTER_HEADING = re.compile(rf"(?:{_INLINE_TAG})*(?:\s|$|<|[】\]）)〕★☆:：，,、。；;])", re.IGNORECASE)
-_LEVEL_TAIL = re.compile(
-    r"[ \t　]*(?:[★☆][ \t　]*)?(?:[0-9０-９一二三四五六七八九十]+[ \t　]*(?:年|个月)|长期)"
-    r"|[ \t　]*[★☆]|级"
-)
+# A mark standing alone: followed by a line end, blanks, a tag, a closing bracket or ★ — not by
+# sentence punctuation (“国家秘密，是指……” is a definition, not a mark).
+_AFTER_HEADING = re.compile(rf"(?:{_INLINE_TAG})*(?:\s|$|<|[】\]）)〕★☆])", re.IGNORECASE)
+# ★ and/or a 保密期限 after a level word: the mark form “秘密★1年”, “机密★”, “绝密 长期”.
+_PERIOD = r"[ \t　]*(?:[★☆][ \t　]*)?(?:[0-9０-９一二三四五六七八九十]+[ \t　]*(?:年|个月)|长期)|[ \t　]*[★☆]"
+_PERIOD_TAIL = re.compile(_PERIOD)
+_LEVEL_TAIL = re.compile(_PERIOD + "|级")
 _STAR_BEFORE = re.compile(r"[★☆][ \t　]*$")
 _MIJI_BEFORE = re.compile(r"密级[ \t　]*[:：][ \t　]*$")
 _BRACKET_OPEN = "【[（(〔"
 _BRACKET_CLOSE = "】]）)〕"
-_INTERNAL_AFTER = re.compile(r"[ \t　，,、]*(?:注意保[存管密]|请勿|严禁|不得|仅供|妥善保管)")
+# “内部资料，注意保存” as a mark: the caution phrase ends the line (“内部资料不得外传，各单位……” is a rule).
+_INTERNAL_AFTER = re.compile(
+    r"[ \t　，,、]*(?:注意保[存管密]|(?:请勿|严禁|不得)外传|妥善保管|仅供[^\n。，]{0,8}参考)"
+    rf"[ \t　。！!]*(?:{_INLINE_TAG})*(?:$|\n|<)",
+    re.IGNORECASE,
+)
 _PUBLIC_CONSULTATION = re.compile(
     r"公开征求|征求意见的通知|征求意见的公告|向社会(?:公众)?征求|征求社会(?:各界|公众)?意见"
 )
-_REQUEST_TITLE = re.compile(r"(?:关于[^。！？]{0,80}的)?请示")
+_REQUEST_TITLE = re.compile(r"(?:[^。！？，,；;：:\s]{0,30}?关于[^。！？]{0,80}的)?请示")
+_LEVEL_WORD = "(?:绝密|机密|秘密)"
+_ENUM_SEP = r"[ \t　]*(?:[、，,/／]|和|与|及|或|至|以及)[ \t　]*"
+# Levels listed together (“绝密、机密、秘密”, “秘密★1年、机密★5年”) are being explained, not marked.
+_ENUM_AFTER = re.compile(rf"{_ENUM_SEP}[★☆]?[ \t　]*{_LEVEL_WORD}")
+_ENUM_BEFORE = re.compile(rf"{_LEVEL_WORD}(?:{_PERIOD}|级)?{_ENUM_SEP}[★☆]?[ \t　]*$")
+# “本文件为机密级”, “此件属秘密级”: the document says its own level (negations excluded).
+_SELF_LEVEL = re.compile(r"[本此][^。！？；;\n]{0,10}(?<![不非未])(?:为|属于?|系|定为|列为|标为)[ \t　]*$")
+_OPEN_QUOTES = "“‘「『\"'"
+_CLOSE_QUOTES = "”’」』\"'"
+_SENTENCE_PUNCT = re.compile("[。！？；;，,]")
 
 _MESSAGES = {
     ("level", BLOCK): "疑似国家秘密密级标志“{t}”，涉密信息严禁在互联网发布",
@@ -84,8 +103,7 @@ class SecrecyCheck(Check):
             elif cls == "draft":
                 if consultation is None:
                     consultation = _PUBLIC_CONSULTATION.search(text) is not None
-                marked = _bracketed(text, start, end) or _heading(text, start, end)
-                severity = BLOCK if marked and not consultation else WARN
+                severity = BLOCK if not consultation and _draft_marked(text, start, end) else WARN
             else:  # request
                 seg_s, seg_e = _segment_start(text, start), _segment_end(text, end)
                 line = _INLINE_TAG_RE.sub("", text[seg_s:seg_e]).strip()
@@ -139,19 +157,46 @@ def _marked(text: str, start: int) -> bool:
 
 
 def _level(text: str, start: int, end: int) -> tuple[str, int, int]:
-    """绝密/机密/秘密: block (with the span widened over ★ and the period) when it is a mark."""
+    """绝密/机密/秘密: block (with the span widened over ★ and the period) when it is a mark.
+
+    Mark forms: ★ before or after, a 保密期限 (“秘密★1年”, “机密 长期”) — unless quoted as an
+    example; “密级：秘密”; the word alone at the head of a line or in brackets; “X级” standing
+    alone or said of the document itself.  Lists of levels and “机密级以上……” are prose."""
     s, e = start, end
-    block = False
     m = _STAR_BEFORE.search(text, max(0, start - 4), start)
     if m is not None:
-        s, block = m.start(), True
-    m = _LEVEL_TAIL.match(text, end)
-    if m is not None:
-        e, block = m.end(), True
-    if not block:
+        s = m.start()
+    tail = _LEVEL_TAIL.match(text, end)
+    if tail is not None:
+        e = tail.end()
+    if _ENUM_AFTER.match(text, e) or _ENUM_BEFORE.search(text, max(0, s - 16), s):
+        block = False
+    elif m is not None or _PERIOD_TAIL.match(text, end) is not None:  # a mark form
+        block = not _quoted(text, s, e)
+    else:
         block = (
             _MIJI_BEFORE.search(text, max(0, start - 8), start) is not None
-            or _heading(text, start, end)
-            or _bracketed(text, start, end)
+            or _heading(text, start, e)
+            or _bracketed(text, start, e)
+            or (e > end and _SELF_LEVEL.search(text, max(0, start - 16), start) is not None)
         )
     return (BLOCK if block else WARN), s, e
+
+
+def _quoted(text: str, start: int, end: int) -> bool:
+    """Inside quotation marks: cited as an example (“标注“秘密★1年”字样”), not a mark."""
+    return start > 0 and end < len(text) and text[start - 1] in _OPEN_QUOTES and text[end] in _CLOSE_QUOTES
+
+
+def _draft_marked(text: str, start: int, end: int) -> bool:
+    """征求意见稿 on its own line, or in brackets in a title line or outside a 《》 citation."""
+    if _heading(text, start, end):
+        return True
+    if not _bracketed(text, start, end):
+        return False
+    seg_s, seg_e = _segment_start(text, start), _segment_end(text, end)
+    line = _INLINE_TAG_RE.sub("", text[seg_s:seg_e]).strip()
+    if len(line) <= 100 and _SENTENCE_PUNCT.search(line) is None:
+        return True  # a title line
+    opened = text.rfind("《", seg_s, start)
+    return opened < 0 or text.find("》", opened, start) >= 0  # not inside 《…》
