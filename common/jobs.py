@@ -7,9 +7,9 @@ through :class:`Progress`; the browser polls ``GET /api/v1/jobs/<id>`` and the p
 ``/jobs/<id>`` shows a ``<progress>`` bar, then the result (counts, row errors, a download).
 
 Progress is written through its own connection so the user sees it while the job's own
-transaction is still open. SQLite allows one writer at a time and our SQLite transactions
-begin IMMEDIATE, so there a progress report made inside an open transaction is kept in memory
-and written at the next report made outside one (the bar shows "进行中" meanwhile).
+transaction is still open. SQLite allows one writer at a time (common/sqlite.py), so
+there a progress report made inside an open transaction is kept in memory and written at the
+next report made outside one (the bar shows "进行中" meanwhile).
 """
 
 from __future__ import annotations
@@ -243,7 +243,7 @@ def run(job_id: int) -> str:
     """The worker's body: run the job once. Commits its own state changes."""
     from auth.models import User
 
-    job = db.session.get(JobRun, job_id, with_for_update=db.engine.dialect.name != "sqlite")
+    job = db.session.get(JobRun, job_id, with_for_update=True)  # SQLite: the write lock (common/sqlite.py)
     if job is None:
         return "missing"
     if job.status != "queued":
