@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-import sqlalchemy as sa
 from apiflask import APIFlask
 from flask import g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
@@ -82,25 +81,11 @@ def _import_models() -> None:
 
 
 def _configure_engine(app: APIFlask) -> None:
-    """SQLite: WAL, foreign keys, and BEGIN IMMEDIATE so writers serialise instead of forking."""
+    """SQLite: WAL, busy timeout, deferred reads and a late, brief write lock (common/sqlite.py)."""
+    from common import sqlite
+
     with app.app_context():
-        engine = db.engine
-    if engine.dialect.name != "sqlite":
-        return
-
-    @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        sqlite.configure(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
 
 #: Each package's ``init_app(app)``, in this order: its blueprints, CLI commands, job kinds and

@@ -181,6 +181,8 @@ def from_env() -> dict[str, Any]:
             },
         },
         "SCHEDULER_INTERVAL_SECONDS": _int("SCHEDULER_INTERVAL_SECONDS", 3),
+        # SQLite only: how long a connection waits for the one write lock (common/sqlite.py).
+        "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 30_000),
         "SCHEDULER_HEARTBEAT_STALE_SECONDS": _int("SCHEDULER_HEARTBEAT_STALE_SECONDS", 60),
         # Local rules (DOMAIN.md [L]): settings, not constants.
         "FILING_DEADLINE_WORKDAYS": _int("FILING_DEADLINE_WORKDAYS", 5),

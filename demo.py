@@ -178,10 +178,16 @@ def sandbox_seed() -> list[dict[str, object]]:
     Active demo accounts post regularly; 健康示范县 has been silent for 20 days (超14天未更新);
     城关镇微博 is closed in the registry but still posting (关停不彻底); 示范县市场监管 runs on
     Weibo under a government 认证主体 without being in the registry (体外运行).
+
+    Every registry account is listed, also those added later (by hand or by import) that lack
+    optional fields: one without a platform uid has nothing to mirror on a platform and is left
+    out; one without a 认证主体 is sent without "subject" (the sandbox's default, none).
     """
     bodies: list[dict[str, object]] = []
     for account in db.session.scalars(sa.select(Account).order_by(Account.id)):
         if account.platform not in (Platform.weibo, Platform.wechat, Platform.douyin, Platform.toutiao):
+            continue
+        if not account.platform_uid:
             continue
         silent = account.platform_uid == "gh_sfxwjj00001"
         days = [20, 27, 35] if silent else [0.2, 1.5, 3, 6]
@@ -189,13 +195,14 @@ def sandbox_seed() -> list[dict[str, object]]:
             "platform": account.platform.value,
             "uid": account.platform_uid,
             "name": account.name,
-            "subject": account.verified_subject,
             "verified": True,
             "followers": 12000,
             "posts": _posts(days, account.name),
         }
+        if account.verified_subject:
+            body["subject"] = account.verified_subject
         if account.platform is Platform.wechat:
-            body.update(_sandbox_credentials(Platform.wechat, account.platform_uid or ""))
+            body.update(_sandbox_credentials(Platform.wechat, account.platform_uid))
         bodies.append(body)
     bodies.append(
         {

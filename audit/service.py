@@ -137,8 +137,9 @@ def _append_pending(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         _append_in_postgres(session, entries)  # takes the chain lock itself
         return
-    # SQLite: every transaction begins IMMEDIATE (see app._sqlite_pragmas), so writers are serial.
-    prev = session.scalar(sa.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
+    # SQLite: FOR UPDATE takes the one write lock before the head is read (common/sqlite.py).
+    head = sa.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1).with_for_update()
+    prev = session.scalar(head) or GENESIS
     for entry in entries:
         entry.prev_hash = prev
         entry.hash = prev = compute_hash(entry, prev)

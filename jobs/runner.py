@@ -98,7 +98,7 @@ def start(kind: str, user: Any, params: dict[str, Any], *, upload: bytes | None 
 
 def run(job_id: int) -> str:
     """The worker's body: run the job once. Commits its own state changes."""
-    job = db.session.get(JobRun, job_id, with_for_update=db.engine.dialect.name != "sqlite")
+    job = db.session.get(JobRun, job_id, with_for_update=True)  # SQLite: the write lock (common/sqlite.py)
     if job is None:
         return "missing"
     if job.status != "queued":

@@ -110,8 +110,8 @@ def _require_author_role(actor: User) -> None:
 
 
 def lock(content: Content) -> None:
-    """Serialise state changes of one content (row lock on PostgreSQL; SQLite writers are serial)."""
-    if content.id is not None and db.session.get_bind().dialect.name == "postgresql":
+    """Serialise state changes of one content (row lock on PostgreSQL; SQLite's write lock, common/sqlite.py)."""
+    if content.id is not None:
         db.session.refresh(content, with_for_update=True)
 
 

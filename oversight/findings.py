@@ -221,10 +221,8 @@ def _carry_reserved(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str
 
 
 def _lock(stmt: sa.Select[Any]) -> sa.Select[Any]:
-    """Row locks on PostgreSQL; SQLite transactions are already serialised (BEGIN IMMEDIATE)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return stmt.with_for_update()
-    return stmt
+    """Row locks on PostgreSQL; on SQLite, FOR UPDATE takes the one write lock (common/sqlite.py)."""
+    return stmt.with_for_update()
 
 
 def load_by_fingerprints(fingerprints: Iterable[str]) -> dict[str, Finding]:
@@ -343,7 +341,7 @@ def act(
     if remedy is not None and action != "resolve":
         raise Invalid("只有“标记已解决”可以附带处置", details={"remedy": ["只能与 resolve 一起使用"]})
     reason = check_reason(action, reason)
-    db.session.refresh(finding, with_for_update=db.session.get_bind().dialect.name == "postgresql")
+    db.session.refresh(finding, with_for_update=True)
     if finding.status not in _ALLOWED_FROM[action]:
         raise Conflict(
             f"问题线索当前状态为“{STATUS_LABELS[finding.status]}”，不能{ACTION_LABELS[action]}",

@@ -68,15 +68,13 @@ def _get(delivery_id: int) -> Delivery:
 
 
 def _for_update(stmt: sa.Select[Any], *, skip_locked: bool = False, of: Any = None) -> sa.Select[Any]:
-    """Row locks on PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE instead.
+    """Row locks on PostgreSQL; on SQLite, FOR UPDATE takes the one write lock (common/sqlite.py).
 
     Locked rows are always read afresh, also when the session keeps objects across commits
     (the publishing tasks turn ``expire_on_commit`` off to save reloads).
     """
     stmt = stmt.execution_options(populate_existing=True)
-    if db.session.get_bind().dialect.name == "postgresql":
-        return stmt.with_for_update(skip_locked=skip_locked, of=of)
-    return stmt
+    return stmt.with_for_update(skip_locked=skip_locked, of=of)
 
 
 def idempotency_key(content_id: int, version: int, account_id: int) -> str:

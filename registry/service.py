@@ -492,7 +492,7 @@ def live_account_ids(unit_id: int, platform: Platform) -> list[int]:
 
 
 def _lock(model: Any, object_id: int) -> None:
-    """Row lock on PostgreSQL (SQLite transactions are already serialised: BEGIN IMMEDIATE)."""
+    """Row lock on PostgreSQL; on SQLite, FOR UPDATE takes the one write lock (common/sqlite.py)."""
     db.session.execute(sa.select(model.id).where(model.id == object_id).with_for_update())
 
 

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     sys.stdout.write(f"政务新媒体模拟平台已启动：http://{host}:{server.server_port}/_sandbox/\n")
     sys.stdout.flush()
-    # honcho and docker stop with SIGTERM: leave through the finally block like Ctrl-C.
+    # make run (devserver.py) and docker stop with SIGTERM: leave through the finally block like Ctrl-C.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         server.serve_forever()

@@ -93,6 +93,9 @@ def _new_uid(state: SandboxState, platform: str) -> str:
 def _apply_fields(account: Account, body: dict[str, Any]) -> None:
     for name, kind in (("name", str), ("subject", str), ("description", str)):
         if name in body:
+            if body[name] is None and name != "name":
+                setattr(account, name, "")  # an optional field given as null: none (the default)
+                continue
             if not isinstance(body[name], kind):
                 raise BadRequest(f"{name} 必须是字符串")
             setattr(account, name, body[name])

@@ -35,6 +35,17 @@ class AppTask(Task):  # type: ignore[misc]
                 db.session.remove()
 
 
+def _transport_options(broker: str, busy_timeout_ms: int) -> dict[str, Any]:
+    """Kombu's SQLAlchemy transport hands its transport options to create_engine(): a SQLite
+    broker waits for its write lock as long as the database does (sqlite3's default is 5 s).
+    Redis gets a visibility timeout longer than any countdown we schedule."""
+    if broker.startswith("sqla+sqlite"):
+        return {"connect_args": {"timeout": busy_timeout_ms / 1000}}
+    if broker.startswith("sqla+"):
+        return {}
+    return {"visibility_timeout": 3600}
+
+
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(AppTask):
         abstract = True
@@ -60,9 +71,7 @@ def celery_init_app(app: Flask) -> Celery:
             "tasks.longjobs.*": {"queue": "jobs"},
         },
         broker_connection_retry_on_startup=True,
-        # Kombu's SQLAlchemy transport hands its transport options to create_engine(), so it
-        # gets none; Redis gets a visibility timeout longer than any countdown we schedule.
-        broker_transport_options={} if broker.startswith("sqla+") else {"visibility_timeout": 3600},
+        broker_transport_options=_transport_options(broker, app.config["SQLITE_BUSY_TIMEOUT_MS"]),
         include=["tasks.system", "tasks.publishing", "tasks.monitoring", "tasks.longjobs"],
     )
     celery_app.set_default()

@@ -12,10 +12,13 @@ import signal
 import sys
 from typing import Any
 
+import sqlalchemy as sa
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
+
+from common import sqlite
 
 log = logging.getLogger("govmedia.scheduler")
 _app: Flask | None = None
@@ -50,14 +53,50 @@ def run_registered_jobs() -> None:
         jobs.tick()
 
 
-def build_scheduler(app: Flask) -> BlockingScheduler:
-    interval = app.config["SCHEDULER_INTERVAL_SECONDS"]
-    scheduler = BlockingScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=app.config["SQLALCHEMY_DATABASE_URI"], tablename=JOB_TABLE)},
+class SteadyScheduler(BlockingScheduler):
+    """A BlockingScheduler that a job store error never stops.
+
+    APScheduler catches an error reading the due jobs, but not one writing a job's next run
+    time back: that one leaves its main loop and ends the process ("database is locked" under
+    load on SQLite). Here any such error is logged and the round is tried again after
+    ``jobstore_retry_interval`` seconds; a job whose next run time was not saved runs again
+    then, which the scheduler's jobs allow (each only queues work that is due).
+    """
+
+    def _process_jobs(self) -> float | None:
+        try:
+            return super()._process_jobs()
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning(
+                "job store error, retrying in %ss: %s: %s",
+                self.jobstore_retry_interval,
+                type(exc).__name__,
+                str(exc).splitlines()[0] if str(exc) else "",
+            )
+            return self.jobstore_retry_interval
+
+
+def job_store(app: Flask) -> SQLAlchemyJobStore:
+    """The persistent job store, on the app's database; on SQLite with the app's lock handling."""
+    engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"], pool_pre_ping=True)
+    sqlite.configure(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    return SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)
+
+
+def make_scheduler(app: Flask) -> SteadyScheduler:
+    """The scheduler with its job store and executors, and no jobs yet."""
+    return SteadyScheduler(
+        jobstores={"default": job_store(app)},
         executors={"default": ThreadPoolExecutor(4)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
         timezone="Asia/Shanghai",
+        jobstore_retry_interval=max(1, min(10, app.config["SCHEDULER_INTERVAL_SECONDS"])),
     )
+
+
+def build_scheduler(app: Flask) -> SteadyScheduler:
+    interval = app.config["SCHEDULER_INTERVAL_SECONDS"]
+    scheduler = make_scheduler(app)
     scheduler.add_job(
         "tasks.scheduler:heartbeat", "interval", seconds=max(5, interval), id="heartbeat", replace_existing=True
     )

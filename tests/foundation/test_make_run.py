@@ -193,7 +193,7 @@ def test_make_run_serves_logs_in_reports_green_and_stops_on_ctrl_c(tmp_path, ins
         sandbox = processes.wait_http(f"http://127.0.0.1:{sandbox_port}/_sandbox/", timeout=30, expect=200)
         assert sandbox is not None and sandbox.status_code == 200, output()[-6000:]
 
-        # Every process `make run` started: honcho, the four Procfile processes and their children.
+        # Every process `make run` started: the four Procfile processes and their children.
         started = descendants(devserver.pid)
         commands = " ".join(cmd for _, cmd in started.values())
         for role, needle in ROLES.items():
@@ -221,6 +221,6 @@ def test_make_run_serves_logs_in_reports_green_and_stops_on_ctrl_c(tmp_path, ins
             devserver.kill()
             devserver.wait(timeout=10)
     assert stopped_in_time and not left, f"still running {STOP_SECONDS} s after Ctrl-C: {left}\n{output()[-6000:]}"
-    # A clean stop: honcho's Ctrl-C exit code, and no traceback out of devserver.py itself.
+    # A clean stop: the Ctrl-C exit code (130), and no traceback out of devserver.py itself.
     assert devserver.returncode == 130, output()[-6000:]
     assert f'File "{processes.ROOT / "devserver.py"}"' not in output(), output()[-6000:]
