@@ -8,6 +8,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
+import auth.ratelimit_storage  # noqa: F401 - registers the db+sqlite:// login-limit storage with limits
 from common.db import Base, BindAwareSession
 
 db = SQLAlchemy(model_class=Base, session_options={"class_": BindAwareSession})

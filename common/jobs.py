@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from common import media
 from common.db import utcnow
 from common.errors import ApiError
+from common.fields import iso_utc
 from extensions import db
 
 log = logging.getLogger(__name__)
@@ -313,10 +314,6 @@ def sweep(now: datetime | None = None) -> tuple[list[int], list[int]]:
     return requeue, [job.id for job in dead]
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.replace(tzinfo=UTC).isoformat() if value is not None else None
-
-
 def accepted(job: JobRun) -> Any:
     """202 Accepted with the job and where to follow it (for API calls with ``async``)."""
     response = jsonify(job_dict(job))
@@ -337,7 +334,7 @@ def job_dict(job: JobRun) -> dict[str, Any]:
         "percent": job.percent,
         "message": job.message,
         "result": job.result,
-        "created_at": _iso(job.created_at),
-        "started_at": _iso(job.started_at),
-        "finished_at": _iso(job.finished_at),
+        "created_at": iso_utc(job.created_at),
+        "started_at": iso_utc(job.started_at),
+        "finished_at": iso_utc(job.finished_at),
     }
