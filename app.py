@@ -13,6 +13,7 @@ from flask import g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 import config as config_module
+from common import guards
 from common.errors import CODE_BY_STATUS, MESSAGE_BY_STATUS, error_body
 from extensions import csrf, db, limiter, migrate
 
@@ -39,13 +40,13 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
         AUTH_ERROR_DESCRIPTION="未登录或令牌无效",
         WTF_CSRF_TIME_LIMIT=None,
         JSON_AS_ASCII=False,
-        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
         SECURITY_SCHEMES={"BearerAuth": {"type": "http", "scheme": "bearer"}},
         INFO={"description": "政务新媒体台账、三审与多渠道发布的 JSON API。认证：Authorization: Bearer TOKEN。"},
     )
     if config:
         app.config.update(config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    guards.init_app(app)  # before any route: the bounded <int:…> converter, body and JSON limits
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config_module.ROOT / "migrations"))

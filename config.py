@@ -160,7 +160,13 @@ def from_env() -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": _int("SESSION_HOURS", 8) * 3600,
         "LOGIN_RATE_LIMIT": env("LOGIN_RATE_LIMIT", "10 per minute"),
-        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
+        # Shared by every web worker: Redis when there is one, else a counter in its own SQLite
+        # file beside the database (auth/ratelimit_storage.py), never per-process memory.
+        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI")
+        or env("REDIS_URL")
+        or f"db+sqlite:///{INSTANCE / 'ratelimit.sqlite'}",
+        "MAX_CONTENT_LENGTH": _int("MAX_BODY_MB", 32) * 1024 * 1024,
+        "MAX_JSON_BYTES": _int("MAX_JSON_MB", 8) * 1024 * 1024,
         "SANDBOX_URL": sandbox_base,
         "PLATFORM_BASE_URLS": {
             "wechat": env("WECHAT_BASE_URL", f"{sandbox_base}/wechat"),

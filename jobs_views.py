@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Dict, Integer, List, Nested, String
+from apiflask.fields import Dict, List, Nested, String
 from apiflask.schemas import FileSchema
 from flask import Blueprint, Flask, jsonify, render_template, send_file, url_for
 
@@ -18,6 +18,7 @@ import jobs
 from auth.models import Role, User
 from auth.scoping import current_user
 from common.errors import NotFound
+from common.fields import DateTime, Integer
 from common.pagination import PageOut, PageQuery, paginate
 from extensions import csrf, db
 from jobs import JobRun
@@ -43,9 +44,9 @@ class JobOut(Schema):
     percent = Integer(allow_none=True)
     message = String(allow_none=True)
     result = Dict(allow_none=True, metadata={"description": "完成：统计、文件；失败：逐行错误（errors）"})
-    created_at = String(allow_none=True)
-    started_at = String(allow_none=True)
-    finished_at = String(allow_none=True)
+    created_at = DateTime(allow_none=True)
+    started_at = DateTime(allow_none=True)
+    finished_at = DateTime(allow_none=True)
 
 
 class JobPage(PageOut):

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm.base import NO_VALUE
 
 from common.db import TimestampMixin, utcnow
 from extensions import db
@@ -41,6 +42,9 @@ class User(TimestampMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]
+    # Stored in the session cookie at login and compared on every request; logout, a new
+    # password and deactivation bump it, so every cookie issued before stops working.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     unit = relationship("Unit")
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
@@ -52,8 +56,20 @@ class User(TimestampMixin, db.Model):
     def has_role(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
 
+    def end_sessions(self) -> None:
+        """Invalidate every session cookie of this user (API tokens are revoked separately)."""
+        self.session_generation = (self.session_generation or 0) + 1
+
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+
+@sa.event.listens_for(User.password_hash, "set", active_history=True)
+@sa.event.listens_for(User.is_active, "set", active_history=True)
+def _end_sessions_on_change(user: User, value: object, old: object, _initiator: object) -> None:
+    """A changed password or a (de)activation ends every session cookie issued before it."""
+    if old is not value and old is not NO_VALUE and value != old:
+        user.end_sessions()
 
 
 class UserRole(db.Model):

@@ -34,9 +34,10 @@ def load_user() -> None:
         g.auth_via = "token" if g.user else "bad_token"
         return
     uid = session.get("uid")
-    if uid is not None:
+    if isinstance(uid, int):
         user = db.session.get(User, uid)
-        if user is not None and user.is_active and session.get("pwd") == user.password_hash[-16:]:
+        # The cookie is signed; the generation makes logout/password change/deactivation final.
+        if user is not None and user.is_active and session.get("gen") == user.session_generation:
             g.user = user
             g.auth_via = "session"
 
@@ -85,7 +86,7 @@ def login():  # type: ignore[no-untyped-def]
         session.clear()
         session.permanent = True
         session["uid"] = user.id
-        session["pwd"] = user.password_hash[-16:]
+        session["gen"] = user.session_generation
         audit.record("user:login", user, actor=user)
         db.session.commit()
         return redirect(_safe_next(request.args.get("next")) or home_for(user))
@@ -95,6 +96,7 @@ def login():  # type: ignore[no-untyped-def]
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
     if g.get("user") is not None:
+        g.user.end_sessions()  # a copy of this cookie (or any other of this user's) stops working too
         audit.record("user:logout", g.user, actor=g.user)
         db.session.commit()
     session.clear()

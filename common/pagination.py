@@ -7,9 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from apiflask import Schema
-from apiflask.fields import Integer
 from apiflask.validators import Range
 
+from common.fields import Integer
 from extensions import db
 
 MAX_PER_PAGE = 200

@@ -14,7 +14,10 @@ def bj(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return "—"
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(CN_TZ).strftime(fmt)
+    try:
+        return value.astimezone(CN_TZ).strftime(fmt)
+    except OverflowError:  # 9999-12-31 stored before publish_at was bounded: show it, in UTC
+        return value.strftime(fmt) + " UTC"
 
 
 def today_cn() -> date:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -17,6 +17,7 @@ from flask import Flask, current_app, has_app_context
 from audit import service as audit
 from common import media
 from common.db import utcnow
+from common.fields import iso_utc
 from extensions import db
 from jobs.models import JobRun
 
@@ -175,10 +176,6 @@ def sweep(now: datetime | None = None) -> tuple[list[int], list[int]]:
     return requeue, [job.id for job in dead]
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.replace(tzinfo=UTC).isoformat() if value is not None else None
-
-
 def job_dict(job: JobRun) -> dict[str, Any]:
     return {
         "id": job.id,
@@ -191,7 +188,7 @@ def job_dict(job: JobRun) -> dict[str, Any]:
         "percent": job.percent,
         "message": job.message,
         "result": job.result,
-        "created_at": _iso(job.created_at),
-        "started_at": _iso(job.started_at),
-        "finished_at": _iso(job.finished_at),
+        "created_at": iso_utc(job.created_at),
+        "started_at": iso_utc(job.started_at),
+        "finished_at": iso_utc(job.finished_at),
     }

@@ -81,6 +81,8 @@ content_targets = sa.Table(
 
 class Content(TimestampMixin, db.Model):
     __tablename__ = "contents"
+    # GET /contents lists newest-changed first: read the index in order instead of sorting rows.
+    __table_args__ = (sa.Index("ix_contents_updated_at_id", "updated_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from apiflask import Schema
-from apiflask.fields import Boolean, DateTime, Dict, Float, Integer, List, Nested, Raw, String
+from apiflask.fields import Boolean, Dict, Float, List, Nested, Raw, String
 from apiflask.validators import Length, OneOf, Range, Regexp
 
+from common.fields import DateTime, Integer
 from common.pagination import PageOut, PageQuery
 from moderation.models import REVIEWER_DECISIONS, ContentKind, ContentStatus, Disclosure
 from registry.models import PUBLISHABLE_PLATFORMS
@@ -37,9 +38,16 @@ class ContentFields(Schema):
     """Every field optional: PATCH changes only what it names."""
 
     title = String(validate=Length(min=1, max=200), metadata={"description": "标题"})
-    body = String(metadata={"description": "正文 HTML（按白名单净化；纯文本按段落转换）"})
+    body = String(
+        validate=Length(max=500_000),
+        metadata={"description": "正文 HTML（按白名单净化；纯文本按段落转换），最多 50 万字符"},
+    )
     summary = String(allow_none=True, validate=Length(max=500), metadata={"description": "摘要"})
-    media = List(Nested(ContentMediaItem), metadata={"description": "图片、视频与附件（先上传到 POST /media）"})
+    media = List(
+        Nested(ContentMediaItem),
+        validate=Length(max=50),
+        metadata={"description": "图片、视频与附件（先上传到 POST /media），最多 50 个"},
+    )
     disclosure = String(
         validate=OneOf([d.value for d in Disclosure]),
         metadata={"description": "公开属性：active 主动公开 / on_request 依申请公开 / withheld 不予公开"},
@@ -50,7 +58,11 @@ class ContentFields(Schema):
         metadata={"description": "news 新闻动态 / policy 政策文件 / interpretation 政策解读"},
     )
     policy_id = Integer(allow_none=True, metadata={"description": "解读所对应的政策文件（同一单位），三同步"})
-    target_ids = List(Integer(), metadata={"description": "发布账号 id（本单位及下属单位运行中的账号）"})
+    target_ids = List(
+        Integer(),
+        validate=Length(max=200),
+        metadata={"description": "发布账号 id（本单位及下属单位运行中的账号），最多 200 个"},
+    )
     overrides = Dict(
         keys=String(validate=OneOf(PLATFORMS)),
         values=Raw(),

@@ -16,7 +16,6 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +25,7 @@ from audit import service as audit
 from auth.models import Role, User
 from auth.scoping import can_see_unit, unit_subtree_ids
 from common.errors import Conflict, Forbidden, Invalid
+from common.fields import to_utc_naive
 from extensions import db
 from moderation import attachments
 from moderation.checks import BLOCK, KIND_LABELS, SEVERITY_LABELS, WARN, CheckFinding, default_pipeline, make_finding
@@ -53,6 +53,7 @@ from registry.models import (
     Account,
     AccountStatus,
     Platform,
+    Unit,
 )
 
 log = logging.getLogger("govmedia.moderation")
@@ -89,15 +90,6 @@ NO_TEXT_MESSAGE = "附件无法提取文字，须人工核对"
 
 def _value(v: Any) -> Any:
     return getattr(v, "value", v)
-
-
-def to_utc_naive(value: datetime | None) -> datetime | None:
-    """Stored datetimes are naive UTC; aware input is converted, naive input taken as UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
 
 
 def _require_author_role(actor: User) -> None:
@@ -333,7 +325,7 @@ def _prepare(data: Mapping[str, Any], actor: User, content: Content | None) -> d
 
     if creating:
         unit_id = data.get("unit_id") or actor.unit_id
-        if not can_see_unit(actor, unit_id):
+        if not can_see_unit(actor, unit_id) or db.session.get(Unit, unit_id) is None:
             errors.add("unit_id", "单位不存在或不在您的权限范围内")
         values["unit_id"] = unit_id
     else:

@@ -18,7 +18,9 @@ from werkzeug.routing import BuildError
 from auth.models import User
 from auth.scoping import current_user, get_scoped, scope_filter, unit_subtree_ids
 from common.errors import ApiError, Forbidden, Invalid, NotFound
+from common.fields import EARLIEST, LATEST
 from common.pagination import paginate
+from common.timefmt import bj
 from extensions import db
 from moderation import diff as diffing
 from moderation import review as workflow
@@ -320,9 +322,7 @@ def _store_upload(storage: Any) -> dict[str, Any]:
 
 
 def _bj(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if value is None:
-        return ""
-    return value.replace(tzinfo=UTC).astimezone(CN_TZ).strftime(fmt)
+    return bj(value, fmt) if value is not None else ""
 
 
 def _from_local(value: str | None) -> datetime | None:
@@ -334,7 +334,10 @@ def _from_local(value: str | None) -> datetime | None:
         raise Invalid("定时发布时间格式不正确", details={"publish_at": ["定时发布时间格式不正确"]}) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=CN_TZ)
-    return parsed.astimezone(UTC).replace(tzinfo=None)
+    stored = parsed.astimezone(UTC).replace(tzinfo=None)
+    if not EARLIEST <= stored <= LATEST:
+        raise Invalid("定时发布时间须在 2000 年至 2099 年之间", details={"publish_at": ["超出范围"]})
+    return stored
 
 
 def _url_or_none(endpoint: str, **values: Any) -> str | None:

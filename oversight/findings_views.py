@@ -14,7 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Date, DateTime, Dict, File, Float, Integer, List, Nested, String
+from apiflask.fields import Boolean, Date, Dict, File, Float, List, Nested, String
+from apiflask.schemas import FileSchema
 from apiflask.validators import Length, OneOf, Range
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from marshmallow import ValidationError
@@ -22,6 +23,7 @@ from marshmallow import ValidationError
 from auth.models import Role, User
 from auth.scoping import current_user, get_scoped, scope_filter, visible_unit_ids
 from common.errors import ApiError, Forbidden, Invalid
+from common.fields import DateTime, Integer
 from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
 from jobs import runner
@@ -282,6 +284,9 @@ def _apply_action(finding: Finding, action: str, user: User, data: dict[str, Any
         service.act(finding, action, user, data.get("reason"))
 
 
+XLSX_FILE = FileSchema(type="string", format="binary")
+
+
 def _xlsx_response(data: bytes, filename: str) -> Any:
     return send_file(io.BytesIO(data), mimetype=reports.XLSX_MIME, as_attachment=True, download_name=filename)
 
@@ -300,7 +305,8 @@ def list_findings(q: dict[str, Any]) -> Any:
 
 @api.get("/findings.xlsx")
 @api.input(FindingQuery, location="query", arg_name="q")
-@api.doc(summary="导出问题线索（XLSX）", security="BearerAuth", responses={200: "XLSX 文件"})
+@api.output(XLSX_FILE, content_type=reports.XLSX_MIME, description="XLSX 文件")
+@api.doc(summary="导出问题线索（XLSX）", security="BearerAuth")
 def export_findings(q: dict[str, Any]) -> Any:
     user = _viewer()
     return _xlsx_response(*findings_jobs.findings_export(user, q)[:2])
@@ -391,7 +397,8 @@ def compliance_report(q: dict[str, Any]) -> Any:
 
 @api.get("/reports/compliance.xlsx")
 @api.input(PeriodQuery, location="query", arg_name="q")
-@api.doc(summary="合规情况（XLSX）", security="BearerAuth", responses={200: "XLSX 文件"})
+@api.output(XLSX_FILE, content_type=reports.XLSX_MIME, description="XLSX 文件")
+@api.doc(summary="合规情况（XLSX）", security="BearerAuth")
 def compliance_report_xlsx(q: dict[str, Any]) -> Any:
     user = _reporter()
     p = reports.period(q["date_from"], q["date_to"])
@@ -400,7 +407,8 @@ def compliance_report_xlsx(q: dict[str, Any]) -> Any:
 
 @api.get("/reports/bulletin.xlsx")
 @api.input(QuarterQuery, location="query", arg_name="q")
-@api.doc(summary="季度检查情况通报（XLSX）", security="BearerAuth", responses={200: "XLSX 文件"})
+@api.output(XLSX_FILE, content_type=reports.XLSX_MIME, description="XLSX 文件")
+@api.doc(summary="季度检查情况通报（XLSX）", security="BearerAuth")
 def bulletin_report(q: dict[str, Any]) -> Any:
     user = _reporter()
     return _xlsx_response(*findings_jobs.bulletin_file(q["quarter"], visible_unit_ids(user)))
@@ -408,9 +416,8 @@ def bulletin_report(q: dict[str, Any]) -> Any:
 
 @api.get("/reports/annual.xlsx")
 @api.input(YearQuery, location="query", arg_name="q")
-@api.doc(
-    summary="年度报表·政务新媒体部分（XLSX，次年1月31日前公开）", security="BearerAuth", responses={200: "XLSX 文件"}
-)
+@api.output(XLSX_FILE, content_type=reports.XLSX_MIME, description="XLSX 文件")
+@api.doc(summary="年度报表·政务新媒体部分（XLSX，次年1月31日前公开）", security="BearerAuth")
 def annual_report(q: dict[str, Any]) -> Any:
     user = _reporter()
     return _xlsx_response(*findings_jobs.annual_file(q["year"], visible_unit_ids(user)))

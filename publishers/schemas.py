@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from apiflask import Schema
-from apiflask.fields import Boolean, DateTime, Dict, Integer, List, Nested, String
+from apiflask.fields import Boolean, Dict, List, Nested, String
 from apiflask.validators import Length
+
+from common.fields import DateTime, Integer
 
 
 class DeliveryOut(Schema):
@@ -51,14 +53,17 @@ class ManualPackageOut(Schema):
     package = Dict()
 
 
+CREDENTIAL_MAX = 4096  # the longest real token (Douyin/Toutiao access_token) is well under 1 KB
+
+
 class CredentialsIn(Schema):
-    app_id = String(load_default=None)
-    app_secret = String(load_default=None, load_only=True)
-    access_token = String(load_default=None, load_only=True)
-    refresh_token = String(load_default=None, load_only=True)
-    open_id = String(load_default=None)
-    client_key = String(load_default=None)
-    client_secret = String(load_default=None, load_only=True)
+    app_id = String(load_default=None, validate=Length(max=CREDENTIAL_MAX))
+    app_secret = String(load_default=None, load_only=True, validate=Length(max=CREDENTIAL_MAX))
+    access_token = String(load_default=None, load_only=True, validate=Length(max=CREDENTIAL_MAX))
+    refresh_token = String(load_default=None, load_only=True, validate=Length(max=CREDENTIAL_MAX))
+    open_id = String(load_default=None, validate=Length(max=CREDENTIAL_MAX))
+    client_key = String(load_default=None, validate=Length(max=CREDENTIAL_MAX))
+    client_secret = String(load_default=None, load_only=True, validate=Length(max=CREDENTIAL_MAX))
 
 
 class CredentialsStatusOut(Schema):

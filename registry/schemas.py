@@ -12,17 +12,16 @@ from apiflask import Schema
 from apiflask.fields import (
     Boolean,
     Date,
-    DateTime,
     Dict,
     Email,
     File,
-    Integer,
     List,
     Nested,
     String,
 )
 from apiflask.validators import URL, Length, OneOf, Range, Regexp
 
+from common.fields import DateTime, Integer
 from common.pagination import MAX_PER_PAGE, PageOut
 from registry.models import AccountStatus, Platform, UnitKind
 

@@ -23,6 +23,7 @@ from auth.models import Role, User
 from auth.scoping import current_user, get_scoped, require_roles, scope_filter
 from common import workdays
 from common.errors import ApiError, Forbidden
+from common.fields import iso_utc
 from common.pagination import PageQuery, paginate
 from extensions import db
 from jobs import runner
@@ -126,8 +127,10 @@ def _page_of_accounts(user: User, flt: service.LedgerFilter, page: int, per_page
 
 
 def _plain(value: Any) -> Any:
-    """What AccountOut would dump: ISO dates and datetimes, everything else as is."""
-    if isinstance(value, date | datetime):
+    """What AccountOut would dump: ISO dates, datetimes in UTC with Z (common.fields), the rest as is."""
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, date):
         return value.isoformat()
     return value
 

@@ -56,6 +56,8 @@ def make_test_app(database_url: str, **extra: Any) -> Any:
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "LOGIN_RATE_LIMIT": "10000 per minute",
+        # Per-process counters are enough in-process; tests/foundation/test_sessions.py uses the shared one.
+        "RATELIMIT_STORAGE_URI": "memory://",
         "BROKER_URL": "memory://",
         "SERVER_NAME": None,
     }

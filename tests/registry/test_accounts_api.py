@@ -229,4 +229,4 @@ def test_list_items_have_the_detail_shape(ledger, db_session):
     detail = client.get(f"/api/v1/accounts/{account.id}").json
     detail.pop("findings")
     assert listed == detail
-    assert listed["opened_on"] == "2024-05-06" and listed["last_post_at"] == "2026-01-02T03:04:05"
+    assert listed["opened_on"] == "2024-05-06" and listed["last_post_at"] == "2026-01-02T03:04:05Z"
