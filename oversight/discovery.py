@@ -78,6 +78,9 @@ def reconcile_thresholds() -> Thresholds:
     overrides: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else dict(raw)
     known = {f.name: f for f in fields(Thresholds)}
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items() if k in known}
+    # Any literal name difference of a uid-matched account is reported (issue 21), unless the
+    # setting turns it off.
+    values.setdefault("literal_names", True)
     return Thresholds(**values)
 
 
