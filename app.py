@@ -63,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     _register_error_handlers(app)
     _register_hooks(app)
     _register_cli(app)
+    importlib.import_module("oversight.inspection").init_app(app)
 
     from publishers import limits
     from tasks.celery_app import celery_init_app

@@ -57,13 +57,14 @@ def celery_init_app(app: Flask) -> Celery:
             "tasks.publishing.withdraw_delivery": {"queue": "publishing"},
             "tasks.publishing.poll_status": {"queue": "polling"},
             "tasks.monitoring.*": {"queue": "monitoring"},
+            "tasks.inspection.*": {"queue": "monitoring"},
             "tasks.longjobs.*": {"queue": "jobs"},
         },
         broker_connection_retry_on_startup=True,
         # Kombu's SQLAlchemy transport hands its transport options to create_engine(), so it
         # gets none; Redis gets a visibility timeout longer than any countdown we schedule.
         broker_transport_options={} if broker.startswith("sqla+") else {"visibility_timeout": 3600},
-        include=["tasks.system", "tasks.publishing", "tasks.monitoring", "tasks.longjobs"],
+        include=["tasks.system", "tasks.publishing", "tasks.monitoring", "tasks.inspection", "tasks.longjobs"],
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app
