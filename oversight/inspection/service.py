@@ -675,43 +675,11 @@ _LIVE_WORDS = {"正常", "在线", "live", "published", ""}
 def parse_post_import(data: bytes, filename: str, *, source_ref: str | None = None) -> list[dict[str, Any]]:
     """Rows of a third-party monitor's post export; all valid or ``ImportRowsInvalid``
     (spreadsheet row numbers, header = row 1). Reuses discovery's file reading."""
-    from oversight.discovery import (
-        ImportRowsInvalid,
-        _as_text,
-        _parse_time,
-        _platform_of,
-        _rows_from_csv,
-        _rows_from_xlsx,
-    )
+    from oversight.discovery import ImportRowsInvalid, _as_text, _parse_time, _platform_of, read_sheet
 
-    name = (filename or "").lower()
-    if name.endswith(".xlsx") or data[:2] == b"PK":
-        rows = _rows_from_xlsx(data)
-    elif name.endswith((".csv", ".txt")) or not name:
-        rows = _rows_from_csv(data)
-    else:
-        raise ImportRowsInvalid([{"row": 0, "column": None, "reason": "只支持 CSV 或 XLSX 文件"}])
-    while rows and not any(_as_text(v) for v in rows[0]):
-        rows.pop(0)
-    if not rows:
-        raise ImportRowsInvalid([{"row": 1, "column": None, "reason": "文件为空，缺少表头"}])
-    header = [_as_text(h) for h in rows[0]]
-    index: dict[str, int] = {}
-    for key, names in POST_HEADERS.items():
-        lowered = {n.lower() for n in names}
-        for i, h in enumerate(header):
-            if h in names or h.lower() in lowered:
-                index.setdefault(key, i)
-                break
+    rows, index = read_sheet(data, filename, POST_HEADERS, POST_REQUIRED)
     label = {k: v[0] for k, v in POST_HEADERS.items()}
-    errors: list[dict[str, Any]] = [
-        {"row": 1, "column": label[k], "reason": f"缺少必填列“{label[k]}”"} for k in POST_REQUIRED if k not in index
-    ]
-    if errors:
-        raise ImportRowsInvalid(errors)
-    max_rows = setting_int("DISCOVERY_IMPORT_MAX_ROWS", 100_000)
-    if len(rows) - 1 > max_rows:
-        raise ImportRowsInvalid([{"row": 0, "column": None, "reason": f"行数超过上限 {max_rows}"}])
+    errors: list[dict[str, Any]] = []
     out: list[dict[str, Any]] = []
     first: dict[tuple[str, str, str], int] = {}
     now = utcnow()
