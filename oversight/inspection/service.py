@@ -228,14 +228,26 @@ class _Writer:
                     outcome.resolved.append(finding.id)
 
 
-def judge_post(w: _Writer, lp: LivePost, *, since: datetime | None) -> None:
+def exceptions_of(account_id: int) -> dict[int, str]:
+    """Allowed exceptions of the account's posts (live post id → reason), in one query."""
+    return dict(
+        db.session.execute(
+            sa.select(PostException.live_post_id, PostException.reason)
+            .join(LivePost, LivePost.id == PostException.live_post_id)
+            .where(LivePost.account_id == account_id)
+        ).all()
+    )
+
+
+def judge_post(w: _Writer, lp: LivePost, *, since: datetime | None, exceptions: dict[int, str]) -> None:
     """Findings of one stored post (trace, checks, tamper) from its current state."""
     account = w.account
     ev = _post_evidence(account, lp)
     pid = lp.platform_post_id
     if lp.source is PostSource.found:
-        if lp.exception is not None:
-            w.gone(FindingKind.unreviewed_post, pid, f"单位登记为允许的例外：{lp.exception.reason}")
+        allowed = exceptions.get(lp.id)
+        if allowed is not None:
+            w.gone(FindingKind.unreviewed_post, pid, f"单位登记为允许的例外：{allowed}")
         elif since is None or (lp.published_at is not None and lp.published_at >= since):
             repost = lp.original is False
             w.add(
@@ -495,8 +507,10 @@ def apply(reading: sources.Reading, now: datetime | None = None) -> Outcome:
                 live = trace.comparable(platform, lp.title, lp.text)
                 lp.tamper_state = "same" if live == lp.expected_text else "tampered"
     db.session.flush()
-    for key in seen_ids:
-        judge_post(w, existing[key], since=since)
+    allowed = exceptions_of(account.id)
+    with db.session.no_autoflush:
+        for key in seen_ids:
+            judge_post(w, existing[key], since=since, exceptions=allowed)
 
     # Removals the platform reported for our posts, or an import marked.
     for removal in reading.removals:
@@ -599,13 +613,14 @@ def rescan(now: datetime | None = None, *, batch: int = 500) -> dict[str, Any]:
     for account_id, posts in by_account.items():
         account = db.session.get(Account, account_id)
         w = _Writer(account, now)
+        allowed = exceptions_of(account_id)
         for lp in posts:
             lp.check_hits = run_checks(lp.title, lp.text)
             lp.checked_version = version
             lp.checked_at = now
             summary["scanned"] += 1
             if lp.state is PostState.live:
-                judge_post(w, lp, since=since)
+                judge_post(w, lp, since=since, exceptions=allowed)
         out = Outcome(account_id, "rescan")
         w.flush(out, "system:inspection-rescan")
         summary["created"] += len(out.created)
