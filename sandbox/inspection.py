@@ -95,6 +95,9 @@ def edit_post(platform: str, post_id: str) -> Response:
         post.extra["edits"] = edits
         post.text = body.get("text", post.text)
         post.title = body.get("title", post.title)
+        for article in (post.extra.get("articles") or [])[:1]:  # WeChat lists the first article's digest
+            article["digest"] = post.text
+            article["title"] = post.title
         state.dirty = True
         return jsonify({"post": post_summary(post)})
 

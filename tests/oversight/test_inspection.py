@@ -346,3 +346,14 @@ def test_daily_sweep_is_scheduled_and_spread_over_the_day(app, db_session, unit,
     assert inspection_tasks.inspection_sweep.run() >= 2
     mine = {args[0]: kw.get("countdown", 0) for args, kw in sent if args[0] in (a.id, b.id)}
     assert len(mine) == 2 and sorted(mine.values())[1] > 0  # the second weibo account waits its turn
+
+
+def test_sandbox_timeline_shows_app_posts_and_edits(sandbox):
+    import requests
+
+    plant(sandbox, "weibo", "wbtimeline1", name="时间线测试")
+    post = app_post(sandbox, "weibo", "wbtimeline1", "在App里发的")
+    sandbox.call("POST", f"/_sandbox/posts/weibo/{post['post_id']}/edit", json={"text": "改过的正文"})
+    html = requests.get(f"{sandbox.url}/_sandbox/timeline/weibo?uid=wbtimeline1", timeout=10).text
+    assert "来自 App · 已编辑" in html and "改过的正文" in html
+    assert sandbox.posts("weibo")[0]["source"] == "app"
