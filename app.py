@@ -72,6 +72,7 @@ MODEL_MODULES = (
     "publishers.models",
     "tasks.models",
     "jobs.models",
+    "oversight.inspection.models",
 )
 
 
@@ -100,6 +101,7 @@ PACKAGES = (
     "moderation",
     "publishers",
     "oversight",
+    "oversight.inspection",
     "jobs_views",
     "tasks",
 )

@@ -211,6 +211,16 @@ def from_env() -> dict[str, Any]:
         "RECONCILE_THRESHOLDS": _json_object("RECONCILE_THRESHOLDS"),
         # The check dictionaries' directory; empty = the shipped moderation/data (docs/checks.md).
         "CHECKS_DATA_DIR": env("GOVMEDIA_CHECKS_DATA_DIR", "").strip(),
+        # Inspection (巡检, docs/monitoring.md): sources, pacing, windows.
+        "INSPECTION_RATE_PER_MINUTE": _int("INSPECTION_RATE_PER_MINUTE", 30),
+        "INSPECTION_RECENT_POSTS": _int("INSPECTION_RECENT_POSTS", 50),
+        "INSPECTION_STALE_HOURS": _int("INSPECTION_STALE_HOURS", 36),
+        "INSPECTION_IMPORT_MAX_AGE_HOURS": _int("INSPECTION_IMPORT_MAX_AGE_HOURS", 48),
+        "INSPECTION_RESCAN_DAYS": _int("INSPECTION_RESCAN_DAYS", 365),
+        "INSPECTION_UNREVIEWED_SINCE": env("INSPECTION_UNREVIEWED_SINCE", ""),
+        "WEIBO_BIZ_ENABLED": _flag("WEIBO_BIZ_ENABLED", False),
+        "WEIBO_BIZ_BASE_URL": _url("WEIBO_BIZ_BASE_URL", "https://c.api.weibo.com"),
+        "WEIBO_BIZ_ACCESS_TOKEN": env("WEIBO_BIZ_ACCESS_TOKEN", ""),
         "DELIVERY_MAX_ATTEMPTS": _int("DELIVERY_MAX_ATTEMPTS", 6),
         "SENDING_LEASE_SECONDS": _int("SENDING_LEASE_SECONDS", 120),
         "ENQUEUE_STALE_SECONDS": _int("ENQUEUE_STALE_SECONDS", 60),

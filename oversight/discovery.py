@@ -75,6 +75,9 @@ def reconcile_thresholds() -> Thresholds:
     overrides: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else dict(raw)
     known = {f.name: f for f in fields(Thresholds)}
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items() if k in known}
+    # Any literal name difference of a uid-matched account is reported (issue 21), unless the
+    # setting turns it off.
+    values.setdefault("literal_names", True)
     return Thresholds(**values)
 
 
@@ -424,9 +427,12 @@ def _rows_from_xlsx(data: bytes) -> list[list[Any]]:
         wb.close()
 
 
-def parse_import(data: bytes, filename: str, *, source_ref: str | None = None) -> list[SeenAccount]:
-    """Read a third-party list; all rows valid or :class:`ImportRowsInvalid`. Row numbers are
-    the spreadsheet's (header = row 1)."""
+def read_sheet(
+    data: bytes, filename: str, headers: dict[str, tuple[str, ...]], required: Sequence[str]
+) -> tuple[list[list[Any]], dict[str, int]]:
+    """The rows of a CSV/XLSX upload (header first) and the column of each known header, or
+    :class:`ImportRowsInvalid` (wrong type, empty, a required column missing, too many rows).
+    Shared by the account-list import here and the post import of the inspection."""
     name = (filename or "").lower()
     if name.endswith(".xlsx") or data[:2] == b"PK":
         rows = _rows_from_xlsx(data)
@@ -440,14 +446,15 @@ def parse_import(data: bytes, filename: str, *, source_ref: str | None = None) -
         raise ImportRowsInvalid([{"row": 1, "column": None, "reason": "文件为空，缺少表头"}])
     header = [_as_text(h) for h in rows[0]]
     index: dict[str, int] = {}
-    for key, names in HEADERS.items():
+    for key, names in headers.items():
+        lowered = {n.lower() for n in names}
         for i, h in enumerate(header):
-            if h in names or h.lower() in {n.lower() for n in names}:
+            if h in names or h.lower() in lowered:
                 index.setdefault(key, i)
                 break
     errors: list[dict[str, Any]] = [
-        {"row": 1, "column": HEADER_LABELS[k], "reason": f"缺少必填列“{HEADER_LABELS[k]}”"}
-        for k in REQUIRED
+        {"row": 1, "column": headers[k][0], "reason": f"缺少必填列“{headers[k][0]}”"}
+        for k in required
         if k not in index
     ]
     if errors:
@@ -455,6 +462,14 @@ def parse_import(data: bytes, filename: str, *, source_ref: str | None = None) -
     max_rows = setting_int("DISCOVERY_IMPORT_MAX_ROWS", 100_000)
     if len(rows) - 1 > max_rows:
         raise ImportRowsInvalid([{"row": 0, "column": None, "reason": f"行数超过上限 {max_rows}"}])
+    return rows, index
+
+
+def parse_import(data: bytes, filename: str, *, source_ref: str | None = None) -> list[SeenAccount]:
+    """Read a third-party list; all rows valid or :class:`ImportRowsInvalid`. Row numbers are
+    the spreadsheet's (header = row 1)."""
+    rows, index = read_sheet(data, filename, HEADERS, REQUIRED)
+    errors: list[dict[str, Any]] = []
     out: list[SeenAccount] = []
     first_row_of: dict[tuple[str, str], int] = {}
     ref = source_ref or filename or "import"

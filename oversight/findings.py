@@ -94,6 +94,12 @@ MATERIAL_KEYS: dict[FindingKind, tuple[str, ...]] = {
     FindingKind.inactive_warning: ("since",),
     FindingKind.inactive_14d: ("since",),
     FindingKind.zombie_90d: ("since",),
+    # Inspection of live posts (oversight/inspection/).
+    FindingKind.unreviewed_post: ("platform", "uid", "post_id"),
+    FindingKind.post_check_hit: ("platform", "post_id", "hit_keys"),
+    FindingKind.tampered: ("platform", "post_id", "live_text_hash"),
+    FindingKind.post_removed: ("platform", "post_id", "removed_reason"),
+    FindingKind.account_unavailable: ("platform", "uid", "platform_status"),
 }
 
 
@@ -442,6 +448,15 @@ def is_overdue(f: Finding, today: date | None = None) -> bool:
     return f.status is FindingStatus.confirmed and f.due_on is not None and f.due_on < (today or today_cn())
 
 
+def finding_uid(f: Finding) -> str | None:
+    """The platform-side account the finding is about (API.md): for a ``duplicate`` found on the
+    platform that is the second account (the evidence's uid), not the registered one."""
+    evidence = f.evidence or {}
+    if f.kind is FindingKind.duplicate and evidence.get("uid"):
+        return str(evidence["uid"])
+    return f.account.platform_uid if f.account is not None else evidence.get("uid")
+
+
 def finding_dict(f: Finding, *, with_evidence: bool = False) -> dict[str, Any]:
     evidence = f.evidence or {}
     platform = finding_platform(f)
@@ -461,7 +476,7 @@ def finding_dict(f: Finding, *, with_evidence: bool = False) -> dict[str, Any]:
         "discovered_id": f.discovered_id,
         "platform": platform,
         "platform_label": platform_label(platform),
-        "uid": f.account.platform_uid if f.account is not None else evidence.get("uid"),
+        "uid": finding_uid(f),
         "due_on": f.due_on,
         "overdue": is_overdue(f),
         "reason": f.reason,

@@ -191,6 +191,11 @@ class Thresholds:
     include_unverified: bool = False
     # Findings below this confidence are dropped.
     min_confidence: float = 0.0
+    # Matched by uid: report *any* literal difference of the display name as a low-confidence
+    # name_mismatch (0.35 when only decorative suffixes such as 在线/发布/官方 differ, else 0.45):
+    # the ledger is out of date and a 变更 must be filed (DOMAIN.md R4/R20). The pure default is
+    # off; the database layer (oversight.discovery.reconcile_thresholds) turns it on.
+    literal_names: bool = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -732,6 +737,29 @@ class _Reconciler:
                         "platform_name": r.name,
                         "score": round(score, 1),
                         "threshold": t.name_match,
+                        "matched_by": how,
+                        **self.record_evidence(r),
+                    },
+                    discovered_key=r.key,
+                    account_id=a.id,
+                    unit_id=a.unit_id,
+                )
+            elif t.literal_names:
+                decorative = normalise_name(r.name) == normalise_name(a.name)
+                self.add(
+                    "name_mismatch",
+                    _fingerprint("name_mismatch", a.platform, **fp_kw),
+                    (0.35 if decorative else 0.45) * factor,
+                    {
+                        "message": f"平台显示名称「{r.name}」与台账登记名称「{a.name}」字面不一致"
+                        + ("（仅修饰性后缀不同）" if decorative else "（名称相近）")
+                        + "，台账应办理名称变更",
+                        "registered_name": a.name,
+                        "platform_name": r.name,
+                        "score": round(score, 1),
+                        "threshold": t.name_match,
+                        "literal_only": True,
+                        "decorative_only": decorative,
                         "matched_by": how,
                         **self.record_evidence(r),
                     },

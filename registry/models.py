@@ -207,6 +207,12 @@ class FindingKind(enum.StrEnum):
     reopened = "reopened"
     inactive_warning = "inactive_warning"
     filing_overdue = "filing_overdue"
+    # Inspection of live posts (oversight/inspection/).
+    unreviewed_post = "unreviewed_post"
+    post_check_hit = "post_check_hit"
+    tampered = "tampered"
+    post_removed = "post_removed"
+    account_unavailable = "account_unavailable"
 
 
 FINDING_LABELS = {
@@ -220,6 +226,11 @@ FINDING_LABELS = {
     FindingKind.reopened: "私自重开",
     FindingKind.inactive_warning: "7天未更新预警",
     FindingKind.filing_overdue: "备案逾期",
+    FindingKind.unreviewed_post: "未经三审发布",
+    FindingKind.post_check_hit: "已发布内容违规（错敏/涉密/隐私等）",
+    FindingKind.tampered: "内容被篡改（与终审稿不一致）",
+    FindingKind.post_removed: "内容被平台删除或屏蔽",
+    FindingKind.account_unavailable: "平台账号被封禁或注销（台账仍在运行）",
 }
 
 

@@ -27,6 +27,7 @@ from extensions import db
 from oversight.findings import (
     ACTIVE_STATUSES,
     CN_TZ,
+    finding_uid,
     is_overdue,
     iso_cn,
     setting_int,
@@ -493,7 +494,7 @@ def _finding_row(f: Finding, platform: str | None) -> list[Any]:
         f.unit.name if f.unit else "（未对应单位）",
         _platform_label(platform),
         f.account.name if f.account else evidence.get("name") or evidence.get("account_name") or "",
-        f.account.platform_uid if f.account else evidence.get("uid") or "",
+        finding_uid(f) or "",
         FINDING_LABELS.get(f.kind, f.kind.value),
         evidence.get("message") or "",
         FINDING_STATUS_LABELS[f.status],

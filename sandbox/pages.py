@@ -56,6 +56,8 @@ def _post_view(state: SandboxState, post: Post) -> dict[str, Any]:
         "thumb": articles[0].get("thumb_url", "") if articles else "",
         "articles": [{**a, "url": article_url(post.post_id, i)} for i, a in enumerate(articles, start=1)],
         "extra": post.extra,
+        "via": "App" if post.source == "app" else "政务新媒体发布平台",
+        "edited": bool(post.extra.get("edits")),
     }
 
 

@@ -68,11 +68,12 @@ def celery_init_app(app: Flask) -> Celery:
             "tasks.publishing.withdraw_delivery": {"queue": "publishing"},
             "tasks.publishing.poll_status": {"queue": "polling"},
             "tasks.monitoring.*": {"queue": "monitoring"},
+            "tasks.inspection.*": {"queue": "monitoring"},
             "tasks.longjobs.*": {"queue": "jobs"},
         },
         broker_connection_retry_on_startup=True,
         broker_transport_options=_transport_options(broker, app.config["SQLITE_BUSY_TIMEOUT_MS"]),
-        include=["tasks.system", "tasks.publishing", "tasks.monitoring", "tasks.longjobs"],
+        include=["tasks.system", "tasks.publishing", "tasks.monitoring", "tasks.inspection", "tasks.longjobs"],
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app

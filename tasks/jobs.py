@@ -66,3 +66,6 @@ def periodic_jobs(app: Flask) -> Iterator[tuple[str, str, dict[str, Any]]]:
         "tasks.monitoring:run_discovery",
         {"trigger": "cron", "day_of_week": "mon", "hour": 2, "minute": 0},
     )
+    # Inspection (oversight/inspection/): the daily sweep spreads its checks over the day.
+    yield "inspection-daily", "tasks.inspection:run_inspection", {"trigger": "cron", "hour": 0, "minute": 20}
+    yield "inspection-rescan", "tasks.inspection:run_rescan", {"trigger": "interval", "hours": 1}

@@ -136,9 +136,13 @@ def stagger(
     return SweepPlan(now, later, dropped)
 
 
-def _fan_out(task: Any, sweep: Any, targets: list[tuple[int, str]], horizon: float) -> int:
-    """Queue the staggered checks (and the continuation); returns the checks queued."""
-    plan = stagger(targets, setting_int("MONITOR_RATE_PER_MINUTE", 30), horizon=horizon)
+def _fan_out(
+    task: Any, sweep: Any, targets: list[tuple[int, str]], horizon: float, per_minute: int | None = None
+) -> int:
+    """Queue the staggered checks (and the continuation); returns the checks queued.
+    ``per_minute``: per platform (default ``MONITOR_RATE_PER_MINUTE``)."""
+    rate = setting_int("MONITOR_RATE_PER_MINUTE", 30) if per_minute is None else per_minute
+    plan = stagger(targets, rate, horizon=horizon)
     sent = 0
     for account_id, countdown in plan.now:
         try:

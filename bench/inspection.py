@@ -1,0 +1,178 @@
+"""Benchmark of the inspection's trace-and-check path (prints figures, asserts nothing).
+
+    .venv/bin/python bench/inspection.py                          # 200 accounts × 30 days (smoke)
+    .venv/bin/python bench/inspection.py --accounts 10000         # the issue's size (≈ 300k posts)
+    .venv/bin/python bench/inspection.py --accounts 2000 --posts-per-day 1 --database-url postgresql://…
+
+For each synthetic account, a reading of 30 days of posts (``--posts-per-day``, default 1; every
+10th post carries a check hit, a third of the accounts have govmedia deliveries to trace) goes
+through ``oversight.inspection.service.apply`` — store, trace to deliveries, run the draft checks,
+write findings, commit per account — on a fresh SQLite file (or ``--database-url``). In the same
+run the bare checks pipeline runs over the same texts. Figures: posts/s of both and their ratio
+(goal ≥ 0.5×), the re-scan after a dictionary change of every stored post (``service.rescan`` in
+batches, committed), and the peak resident memory of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+WORDS = (
+    "今天召开安全生产工作会议，部署冬季防火和道路交通安全工作",
+    "县应急管理局开展防汛演练，检验预案可行性",
+    "我县持续优化营商环境，新办企业审批时限压缩至一个工作日",
+    "请广大市民注意防范电信诈骗，不轻信陌生来电",
+    "文旅局推出冬季旅游线路，欢迎各地游客",
+)
+HITS = ("庆祝中华人民共合国成立纪念日", "联系电话13800138000咨询")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--accounts", type=int, default=200)
+    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--posts-per-day", type=int, default=1)
+    ap.add_argument("--database-url", default=None)
+    ap.add_argument("--seed", type=int, default=21)
+    args = ap.parse_args()
+
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-inspection-"))
+    url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "BROKER_URL": "memory://", "TESTING": True})
+    with app.app_context():
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+        run(app, args)
+
+
+def run(app, args) -> None:  # type: ignore[no-untyped-def]
+    from common.db import utcnow
+    from extensions import db
+    from oversight.inspection import service, sources
+    from publishers.models import Delivery, DeliveryStatus
+    from registry.models import Account, AccountStatus, Platform, Unit
+
+    rng = random.Random(args.seed)
+    now = utcnow()
+    unit = Unit(name="压测县人民政府", region="压测县")
+    db.session.add(unit)
+    db.session.flush()
+    platforms = (Platform.weibo, Platform.wechat, Platform.douyin, Platform.toutiao)
+    accounts = []
+    for i in range(args.accounts):
+        a = Account(
+            platform=platforms[i % 4],
+            platform_uid=f"bench{i:06d}",
+            name=f"压测县账号{i}",
+            unit_id=unit.id,
+            status=AccountStatus.active,
+            verified_subject=unit.name,
+        )
+        db.session.add(a)
+        accounts.append(a)
+    db.session.flush()
+    # A third of the accounts have govmedia deliveries (a minimal content row each) to trace.
+    from auth.models import User
+    from moderation.models import Content, ContentStatus
+
+    author = User(username="bench-author", display_name="压测", unit_id=unit.id, password_hash="-")
+    db.session.add(author)
+    db.session.flush()
+    content = Content(
+        unit_id=unit.id, author_id=author.id, title="压测稿件", body_text="压测", status=ContentStatus.published
+    )
+    db.session.add(content)
+    db.session.flush()
+    readings = []
+    texts: list[tuple[str, str]] = []
+    n = 0
+    for a in accounts:
+        posts = []
+        for d in range(args.days):
+            for k in range(args.posts_per_day):
+                n += 1
+                text = HITS[n % 2] if n % 10 == 0 else rng.choice(WORDS) + f"（第{n}条）"
+                pid = f"p{a.id}-{d}-{k}"
+                posts.append(
+                    sources.SeenPost(pid, now - timedelta(days=d, minutes=k), "", text, f"https://x.example/{pid}")
+                )
+                texts.append(("", text))
+        if a.id % 3 == 0:
+            for p in posts[:: max(1, len(posts) // 5)]:
+                db.session.add(
+                    Delivery(
+                        content_id=content.id,
+                        version=int(p.post_id.split("-")[1]) + 1,
+                        account_id=a.id,
+                        status=DeliveryStatus.sent,
+                        idempotency_key=f"bench-{p.post_id}",
+                        content_hash="0" * 64,
+                        platform_post_id=p.post_id,
+                        sent_at=now,
+                    )
+                )
+        readings.append(
+            sources.Reading(a.id, "import", now, True, sources.SeenProfile(name=a.name), tuple(posts), datetime_max())
+        )
+    db.session.commit()
+    print(f"{len(accounts)} accounts × {args.days} days = {len(texts)} posts; database {db.engine.dialect.name}")
+
+    service.lexicon_version()  # compile the dictionaries once, outside both timings
+    t0 = time.perf_counter()
+    for title, text in texts:
+        service.run_checks(title, text)
+    bare = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    for reading in readings:
+        service.apply(reading, now)
+        db.session.commit()
+    full = time.perf_counter() - t0
+    print(f"bare checks:       {len(texts) / bare:10.0f} posts/s ({bare:.1f} s)")
+    print(f"trace-and-check:   {len(texts) / full:10.0f} posts/s ({full:.1f} s)")
+    print(f"ratio:             {bare / full:10.2f}× of the bare checks (goal ≥ 0.5×)")
+
+    from oversight.inspection.models import LivePost
+
+    db.session.execute(sa_update(LivePost).values(checked_version="old"))
+    db.session.commit()
+    t0 = time.perf_counter()
+    scanned = 0
+    while True:
+        summary = service.rescan(now, batch=2000)
+        db.session.commit()
+        scanned += summary["scanned"]
+        if not summary["more"]:
+            break
+    rescan = time.perf_counter() - t0
+    print(f"re-scan:           {scanned / rescan:10.0f} posts/s ({scanned} posts in {rescan:.1f} s, one process)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory:       {peak:10.0f} MB")
+
+
+def datetime_max():  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    return datetime.max
+
+
+def sa_update(model):  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    return sa.update(model)
+
+
+if __name__ == "__main__":
+    main()

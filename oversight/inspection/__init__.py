@@ -1,0 +1,21 @@
+"""巡检 Inspection: what every registered account really publishes (issue 21).
+
+``init_app(app)`` (called once by ``create_app``) registers the models, the API and pages
+blueprints and the ``flask inspection`` commands. See docs/monitoring.md (巡检).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def init_app(app: Any) -> None:
+    from extensions import csrf
+    from oversight.inspection import models  # noqa: F401 - registers the tables
+    from oversight.inspection.cli import inspection_cli
+    from oversight.inspection.views import api, pages
+
+    csrf.exempt(api)
+    app.register_blueprint(api)
+    app.register_blueprint(pages)
+    app.cli.add_command(inspection_cli)

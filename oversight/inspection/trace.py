@@ -1,0 +1,106 @@
+"""Tracing live posts to 三审 and comparing them with what stage 3 approved.
+
+* A post published through govmedia is found by its platform id among the account's deliveries
+  (``sent`` or later ``withdrawn``): source ``ours``. Anything else is ``found``.
+* The approved text is the delivery's content rendered for the platform by the same adapter code
+  that published it (``publishers.service.render_for``), then reduced to what the platform's
+  listing shows: WeChat lists the title and the digest (摘要), the others the post text.
+* Comparisons ignore whitespace and links (platforms shorten and rewrite URLs): see
+  ``platforms.base.normalize_text``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from extensions import db
+from oversight.inspection.sources import live_key
+
+log = logging.getLogger("govmedia.inspection")
+
+
+@dataclass(frozen=True)
+class DeliveryRef:
+    id: int
+    content_id: int
+    version: int
+    platform_post_id: str
+    status: str
+    sent_at: datetime | None
+
+
+def deliveries_by_key(account_id: int, platform: str) -> dict[str, DeliveryRef]:
+    """The account's published deliveries by the id its listing shows."""
+    from publishers.models import Delivery, DeliveryStatus
+
+    rows = db.session.execute(
+        sa.select(
+            Delivery.id,
+            Delivery.content_id,
+            Delivery.version,
+            Delivery.platform_post_id,
+            Delivery.status,
+            Delivery.sent_at,
+        ).where(
+            Delivery.account_id == account_id,
+            Delivery.platform_post_id.is_not(None),
+            Delivery.status.in_((DeliveryStatus.sent, DeliveryStatus.withdrawn, DeliveryStatus.manual)),
+        )
+    )
+    out: dict[str, DeliveryRef] = {}
+    for r in rows:
+        out[live_key(platform, r.platform_post_id)] = DeliveryRef(
+            r.id, r.content_id, r.version, r.platform_post_id, r.status.value, r.sent_at
+        )
+    return out
+
+
+def watched_post_ids(account_id: int, since: datetime) -> tuple[str, ...]:
+    """Platform ids of the account's posts that govmedia published (and did not withdraw) since
+    ``since``: the inspection asks the platform about those the listing no longer shows."""
+    from publishers.models import Delivery, DeliveryStatus
+
+    return tuple(
+        db.session.scalars(
+            sa.select(Delivery.platform_post_id)
+            .where(
+                Delivery.account_id == account_id,
+                Delivery.status == DeliveryStatus.sent,
+                Delivery.platform_post_id.is_not(None),
+                Delivery.sent_at >= since,
+            )
+            .order_by(Delivery.id)
+        )
+    )
+
+
+def comparable(platform: str, title: str, text: str) -> str:
+    """What is compared for tampering: WeChat lists title + digest, other platforms the text."""
+    from platforms.base import normalize_text
+
+    if platform == "wechat":
+        return normalize_text(title) + "\n" + normalize_text(text)
+    return normalize_text(text)
+
+
+def expected_text(delivery_id: int, platform: str) -> tuple[str, str] | None:
+    """(title, text) stage 3 approved as the platform shows it, or None when it cannot be
+    rendered now (content gone, adapter missing)."""
+    from publishers.models import Delivery
+    from publishers.service import render_for
+
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None or delivery.content is None:
+        return None
+    try:
+        post = render_for(delivery)
+    except (ValueError, KeyError, LookupError) as exc:
+        log.warning("cannot render delivery %s for the tamper check: %s", delivery_id, exc)
+        return None
+    if platform == "wechat":
+        return post.title, post.summary or ""
+    return post.title, post.text

@@ -1,0 +1,308 @@
+"""Inspection pages and JSON API (/api/v1/inspection, /inspection).
+
+Auditors (网信办) and admins see every unit; operators see their own unit (and its sub-units).
+Objects outside the caller's scope answer 404. Recording an allowed exception is for the unit's
+operators and for auditors/admins; imports for auditors/admins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import DateTime, Dict, File, Integer, List, Nested, String
+from apiflask.validators import Length, OneOf, Range
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from auth.models import Role, User
+from auth.scoping import current_user, get_scoped
+from common.errors import Forbidden
+from common.pagination import MAX_PER_PAGE, PageOut, paginate
+from extensions import db
+from oversight import discovery
+from oversight.findings import VIEW_ROLES
+from oversight.inspection import coverage as coverage_service
+from oversight.inspection import service
+from oversight.inspection.models import POST_SOURCE_LABELS, POST_STATE_LABELS, LivePost, PostSource, PostState
+from oversight.inspection.sources import SOURCE_LABELS
+from registry.models import PLATFORM_LABELS, Account, Finding, Platform
+
+api = APIBlueprint("inspection_api", __name__, url_prefix="/api/v1/inspection", tag="巡检")
+pages = Blueprint("inspection", __name__, url_prefix="/inspection")
+
+WORK_ROLES = (Role.auditor, Role.admin)
+EXCEPTION_ROLES = (Role.operator, Role.auditor, Role.admin)
+
+
+def _require(roles: tuple[Role, ...], message: str) -> User:
+    user = current_user()
+    if not user.has_role(*roles):
+        raise Forbidden(message, details={"required_roles": [r.value for r in roles]})
+    return user
+
+
+def _viewer() -> User:
+    return _require(VIEW_ROLES, "您的角色无权查看巡检结果")
+
+
+# ----------------------------------------------------------------------------- schemas
+
+
+class CoverageQuery(Schema):
+    unit_id = Integer(load_default=None)
+    platform = String(load_default=None, validate=OneOf([p.value for p in Platform]))
+
+
+class PostQuery(Schema):
+    source = String(load_default=None, validate=OneOf([s.value for s in PostSource]))
+    state = String(load_default=None, validate=OneOf([s.value for s in PostState]))
+    page = Integer(load_default=1, validate=Range(min=1))
+    per_page = Integer(load_default=50, validate=Range(min=1, max=MAX_PER_PAGE))
+
+
+class PostOut(Schema):
+    id = Integer()
+    account_id = Integer()
+    platform = String()
+    platform_post_id = String()
+    published_at = DateTime(allow_none=True)
+    title = String()
+    text = String()
+    url = String(allow_none=True)
+    source = String()
+    source_label = String()
+    delivery_id = Integer(allow_none=True)
+    state = String()
+    state_label = String()
+    removed_reason = String(allow_none=True)
+    tamper_state = String(allow_none=True)
+    expected_text = String(allow_none=True)
+    check_hits = List(Dict())
+    blocking_hits = Integer()
+    exception = Dict(allow_none=True)
+    seen_via = String()
+    seen_via_label = String()
+    first_seen_at = DateTime()
+    last_seen_at = DateTime()
+    open_findings = List(Dict())
+
+
+class PostPage(PageOut):
+    items = List(Nested(PostOut))
+
+
+class ExceptionIn(Schema):
+    reason = String(required=True, validate=Length(min=2, max=2000))
+
+
+class CoverageOut(Schema):
+    generated_at = String()
+    stale_after_hours = Integer()
+    ledger = Integer(metadata={"description": "台账中应巡检的账号数（运行中、变更中、停更公告期、已暂停）"})
+    totals = Dict(metadata={"description": "checked / stale / not_checkable / total"})
+    state_labels = Dict()
+    by_platform = List(Dict())
+    by_unit = List(Dict())
+    by_reason = List(Dict())
+
+
+class ImportIn(Schema):
+    file = File(required=True)
+    kind = String(load_default="posts", validate=OneOf(["posts", "profiles"]))
+    source = String(load_default=None, validate=Length(max=200))
+
+
+def post_dict(lp: LivePost, findings: list[Finding] | None = None) -> dict[str, Any]:
+    hits = lp.check_hits or []
+    return {
+        "id": lp.id,
+        "account_id": lp.account_id,
+        "platform": lp.platform,
+        "platform_post_id": lp.platform_post_id,
+        "published_at": lp.published_at,
+        "title": lp.title,
+        "text": lp.text,
+        "url": lp.url,
+        "source": lp.source.value,
+        "source_label": POST_SOURCE_LABELS[lp.source],
+        "delivery_id": lp.delivery_id,
+        "state": lp.state.value,
+        "state_label": POST_STATE_LABELS[lp.state],
+        "removed_reason": lp.removed_reason,
+        "tamper_state": lp.tamper_state,
+        "expected_text": lp.expected_text,
+        "check_hits": hits,
+        "blocking_hits": sum(1 for h in hits if h.get("severity") == "block"),
+        "exception": (
+            {"reason": lp.exception.reason, "created_at": lp.exception.created_at.isoformat()}
+            if lp.exception is not None
+            else None
+        ),
+        "seen_via": lp.seen_via,
+        "seen_via_label": SOURCE_LABELS.get(lp.seen_via, lp.seen_via),
+        "first_seen_at": lp.first_seen_at,
+        "last_seen_at": lp.last_seen_at,
+        "open_findings": [
+            {"id": f.id, "kind": f.kind.value, "message": (f.evidence or {}).get("message")} for f in findings or []
+        ],
+    }
+
+
+def _post_stmt(account: Account, q: dict[str, Any]) -> sa.Select[Any]:
+    stmt = sa.select(LivePost).where(LivePost.account_id == account.id)
+    if q.get("source"):
+        stmt = stmt.where(LivePost.source == PostSource(q["source"]))
+    if q.get("state"):
+        stmt = stmt.where(LivePost.state == PostState(q["state"]))
+    return stmt.order_by(LivePost.published_at.desc().nulls_last(), LivePost.id.desc())
+
+
+def _open_findings_by_post(account_id: int) -> dict[str, list[Finding]]:
+    from oversight.findings import ACTIVE_STATUSES
+
+    out: dict[str, list[Finding]] = {}
+    for f in db.session.scalars(
+        sa.select(Finding).where(
+            Finding.account_id == account_id,
+            Finding.kind.in_(service.POST_KINDS),
+            Finding.status.in_(ACTIVE_STATUSES),
+        )
+    ):
+        out.setdefault(str((f.evidence or {}).get("post_id")), []).append(f)
+    return out
+
+
+# ----------------------------------------------------------------------------- API
+
+
+@api.get("/coverage")
+@api.input(CoverageQuery, location="query", arg_name="q")
+@api.output(CoverageOut)
+@api.doc(
+    summary="巡检覆盖：按平台、单位、原因统计已巡检/过期/无法巡检（合计等于台账账号数）",
+    security="BearerAuth",
+)
+def coverage_api(q: dict[str, Any]) -> Any:
+    return coverage_service.coverage(_viewer(), unit_id=q.get("unit_id"), platform=q.get("platform"))
+
+
+@api.get("/accounts/<int:account_id>/posts")
+@api.input(PostQuery, location="query", arg_name="q")
+@api.output(PostPage)
+@api.doc(summary="账号在平台上的发布（本平台发布/平台上发现、检查命中、篡改状态）", security="BearerAuth")
+def account_posts_api(account_id: int, q: dict[str, Any]) -> Any:
+    _viewer()
+    account = get_scoped(Account, account_id)
+    by_post = _open_findings_by_post(account.id)
+    return paginate(
+        _post_stmt(account, q), q["page"], q["per_page"], lambda lp: post_dict(lp, by_post.get(lp.platform_post_id))
+    )
+
+
+@api.post("/posts/<int:post_id>/exception")
+@api.input(ExceptionIn, arg_name="data")
+@api.output(PostOut, status_code=201)
+@api.doc(summary="登记允许的例外（如转发指定稿源），关闭该内容的“未经三审发布”线索", security="BearerAuth")
+def post_exception_api(post_id: int, data: dict[str, Any]) -> Any:
+    user = _require(EXCEPTION_ROLES, "只有本单位运营人员或网信办可以登记例外")
+    lp = db.session.get(LivePost, post_id)
+    if lp is None:
+        abort(404)
+    get_scoped(Account, lp.account_id)
+    service.allow_post(lp.id, data["reason"], user)
+    db.session.commit()
+    return post_dict(db.session.get(LivePost, post_id)), 201
+
+
+@api.post("/imports")
+@api.input(ImportIn, location="form_and_files", arg_name="data")
+@api.doc(
+    responses={201: "导入统计（rows、created、updated …；profiles 同账号发现名单导入的统计）", 422: "逐行错误"},
+    summary="导入第三方监测数据（CSV/XLSX）：kind=posts 发布内容，kind=profiles 账号资料（同账号发现名单）；"
+    "有错误时返回 422 和逐行错误，不写入",
+    security="BearerAuth",
+)
+def import_api(data: dict[str, Any]) -> Any:
+    user = _require(WORK_ROLES, "只有网信办（审计）或管理员可以导入监测数据")
+    upload = data["file"]
+    content = upload.read()
+    if data.get("kind") == "profiles":
+        summary = discovery.import_list(content, upload.filename or "", actor=user, source_ref=data.get("source"))
+    else:
+        summary = service.import_posts(content, upload.filename or "", actor=user, source_ref=data.get("source"))
+    db.session.commit()
+    return summary, 201
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+def _page_viewer() -> User:
+    user = current_user()
+    if not user.has_role(*VIEW_ROLES):
+        abort(403)
+    return user
+
+
+@pages.get("/coverage")
+def coverage_page() -> Any:
+    user = _page_viewer()
+    platform = request.args.get("platform") or None
+    if platform and platform not in {p.value for p in Platform}:
+        platform = None
+    data = coverage_service.coverage(user, platform=platform)
+    return render_template(
+        "inspection/coverage.html", data=data, platform=platform, platform_labels=PLATFORM_LABELS, Platform=Platform
+    )
+
+
+@pages.get("/accounts/<int:account_id>/posts")
+def account_posts_page(account_id: int) -> Any:
+    _page_viewer()
+    account = get_scoped(Account, account_id)
+    q = {
+        "source": request.args.get("source") if request.args.get("source") in ("ours", "found") else None,
+        "state": request.args.get("state") if request.args.get("state") in ("live", "removed") else None,
+    }
+    try:
+        page = max(int(request.args.get("page", "1")), 1)
+    except ValueError:
+        page = 1
+    by_post = _open_findings_by_post(account.id)
+    result = paginate(_post_stmt(account, q), page, 50, lambda lp: post_dict(lp, by_post.get(lp.platform_post_id)))
+    from oversight.inspection.models import AccountInspection
+
+    state = db.session.get(AccountInspection, account.id)
+    return render_template(
+        "inspection/account_posts.html",
+        account=account,
+        result=result,
+        q=q,
+        state=state,
+        source_labels=SOURCE_LABELS,
+        platform_labels=PLATFORM_LABELS,
+        can_allow=current_user().has_role(*EXCEPTION_ROLES),
+    )
+
+
+@pages.post("/posts/<int:post_id>/exception")
+def post_exception_page(post_id: int) -> Any:
+    user = current_user()
+    if not user.has_role(*EXCEPTION_ROLES):
+        abort(403)
+    lp = db.session.get(LivePost, post_id)
+    if lp is None:
+        abort(404)
+    get_scoped(Account, lp.account_id)
+    from common.errors import ApiError
+
+    try:
+        service.allow_post(lp.id, request.form.get("reason"), user)
+    except ApiError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash("已登记为允许的例外，相关“未经三审发布”线索已关闭。", "success")
+    return redirect(url_for("inspection.account_posts_page", account_id=lp.account_id))

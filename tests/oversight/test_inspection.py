@@ -1,0 +1,359 @@
+# ruff: noqa: F811 - the publishing fixtures (approve, author) are imported and then requested
+"""Inspection (巡检) against the sandbox over HTTP: every finding kind with its negative twin,
+coverage that adds up, the profile checks by uid, imports and the re-scan."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from audit.models import AuditEntry
+from auth.models import Role
+from oversight.inspection import service
+from oversight.inspection.models import AccountInspection, LivePost, PostSource, PostState
+from registry.models import AccountStatus, Finding, FindingKind, FindingStatus
+from tests.publishers.test_pipeline import approve, author, claim, drain  # noqa: F401 - fixtures
+
+U, C, T, R = FindingKind.unreviewed_post, FindingKind.post_check_hit, FindingKind.tampered, FindingKind.post_removed
+
+
+@pytest.fixture
+def unit(make_unit):
+    return make_unit("巡检测试县应急管理局", region="巡检测试县")
+
+
+def plant(sandbox, platform, uid, **extra):
+    body = {"platform": platform, "uid": uid, "verified": True, "status": "active", **extra}
+    return sandbox.call("POST", "/_sandbox/accounts", json=body)
+
+
+def app_post(sandbox, platform, uid, text, **extra):
+    return sandbox.call("POST", "/_sandbox/app/posts", json={"platform": platform, "uid": uid, "text": text, **extra})[
+        "post"
+    ]
+
+
+def findings(db_session, account, kind=None, active=True):
+    stmt = sa.select(Finding).where(Finding.account_id == account.id)
+    if kind is not None:
+        stmt = stmt.where(Finding.kind == kind)
+    if active:
+        stmt = stmt.where(Finding.status.in_((FindingStatus.open, FindingStatus.confirmed)))
+    return list(db_session.scalars(stmt.order_by(Finding.id)))
+
+
+def posts(db_session, account):
+    return {
+        lp.platform_post_id: lp
+        for lp in db_session.scalars(sa.select(LivePost).where(LivePost.account_id == account.id))
+    }
+
+
+def publish(db_session, approve, accounts, **kw):
+    content = approve(accounts, **kw)
+    drain(db_session, claim(db_session))
+    return content
+
+
+# ----------------------------------------------------------------------------- 三审 trace
+
+
+def test_unreviewed_post_and_its_negative_twin(db_session, sandbox, unit, make_account, approve, api_as, make_user):
+    account = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
+    publish(db_session, approve, [account])
+    ours = sandbox.live_posts("weibo")[0]
+    theirs = app_post(sandbox, "weibo", account.platform_uid, "今天在App里直接发的一条通知")
+
+    outcome = service.inspect_account(account.id)
+    assert outcome.result == "checked" and outcome.source == "own_api"
+    stored = posts(db_session, account)
+    assert stored[ours["post_id"]].source is PostSource.ours and stored[ours["post_id"]].delivery_id
+    assert stored[theirs["post_id"]].source is PostSource.found
+    unreviewed = findings(db_session, account, U)
+    assert [f.evidence["post_id"] for f in unreviewed] == [theirs["post_id"]]  # the govmedia post raises none
+    assert unreviewed[0].evidence["post_url"].endswith(theirs["post_id"])  # a link to the post
+    assert "未经本平台三审" in unreviewed[0].evidence["message"]
+
+    # The unit records an allowed exception (audited): the finding closes and stays closed.
+    operator = make_user(Role.operator, unit=unit)
+    lp = stored[theirs["post_id"]]
+    resp = api_as(operator).post(
+        f"/api/v1/inspection/posts/{lp.id}/exception", json={"reason": "转发指定稿源单位的稿件"}
+    )
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["exception"]["reason"] == "转发指定稿源单位的稿件"
+    assert findings(db_session, account, U) == []
+    assert db_session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "live_post:exception")) is not None
+    service.inspect_account(account.id)
+    assert findings(db_session, account, U) == []
+    # Bad input changes nothing; another unit's operator does not see the post.
+    assert api_as(operator).post(f"/api/v1/inspection/posts/{lp.id}/exception", json={"reason": "x"}).status_code == 422
+    stranger = make_user(Role.operator)
+    assert api_as(stranger).get(f"/api/v1/inspection/accounts/{account.id}/posts").status_code == 404
+    listing = api_as(operator).get(f"/api/v1/inspection/accounts/{account.id}/posts").get_json()
+    assert listing["total"] == 2 and {p["source"] for p in listing["items"]} == {"ours", "found"}
+
+
+# ----------------------------------------------------------------------------- 防篡改
+
+
+def test_tampered_post_and_unchanged_twin(db_session, sandbox, unit, make_account, approve):
+    account = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
+    publish(db_session, approve, [account])
+    post = sandbox.live_posts("weibo")[0]
+
+    service.inspect_account(account.id)
+    lp = posts(db_session, account)[post["post_id"]]
+    assert lp.tamper_state == "same"
+    assert findings(db_session, account, T) == []  # unchanged → no tampered
+
+    sandbox.call(
+        "POST", f"/_sandbox/posts/weibo/{post['post_id']}/edit", json={"text": "本账号已被接管，请关注某某商城"}
+    )
+    service.inspect_account(account.id)
+    (f,) = findings(db_session, account, T)
+    assert f.evidence["severity"] == "high"
+    assert "秋季安全生产" in f.evidence["approved_text"] or "冬季防火" in f.evidence["approved_text"]
+    assert "某某商城" in f.evidence["live_text"]
+    assert posts(db_session, account)[post["post_id"]].tamper_state == "tampered"
+
+    # Restored → resolved by the next inspection.
+    sandbox.call("POST", f"/_sandbox/posts/weibo/{post['post_id']}/edit", json={"text": post["text"]})
+    service.inspect_account(account.id)
+    assert findings(db_session, account, T) == []
+
+
+# ----------------------------------------------------------------------------- checks on live posts
+
+
+def test_live_checks_and_rescan(db_session, sandbox, unit, make_account):
+    account = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
+    bad = app_post(sandbox, "weibo", account.platform_uid, "庆祝中华人民共合国成立七十七周年")
+    clean = app_post(sandbox, "weibo", account.platform_uid, "今日天气晴好，注意防暑")
+    service.inspect_account(account.id)
+    (hit,) = findings(db_session, account, C)
+    assert hit.evidence["post_id"] == bad["post_id"]
+    assert hit.evidence["hits"][0]["suggestion"] == "中华人民共和国"
+    assert hit.evidence["hits"][0]["start"] == 2
+    assert posts(db_session, account)[clean["post_id"]].check_hits == []  # clean post → no hit
+
+    # A dictionary change: posts checked with an older version are re-scanned in the background.
+    hit_id = hit.id
+    findings_service_resolve = FindingStatus.resolved
+    hit.status = findings_service_resolve
+    db_session.flush()
+    for lp in posts(db_session, account).values():
+        lp.checked_version = "old"
+        lp.check_hits = []
+    db_session.flush()
+    summary = service.rescan()
+    assert summary["scanned"] == 2 and not summary["more"]
+    assert posts(db_session, account)[bad["post_id"]].checked_version == summary["version"]
+    assert db_session.get(Finding, hit_id).kind is C
+    assert service.rescan()["scanned"] == 0  # nothing old is left
+
+
+# ----------------------------------------------------------------------------- removal
+
+
+def test_platform_removal_of_our_post_and_untouched_twin(db_session, sandbox, unit, make_account, approve):
+    wechat = make_account(unit, "wechat", name=unit.name)
+    plant(sandbox, "wechat", wechat.platform_uid, name=unit.name, subject=unit.name)
+    publish(db_session, approve, [wechat])
+    service.inspect_account(wechat.id)
+    assert findings(db_session, wechat, R) == []  # still there → nothing
+    (lp,) = posts(db_session, wechat).values()
+    assert lp.source is PostSource.ours
+
+    (post,) = sandbox.live_posts("wechat")
+    sandbox.call("POST", f"/_sandbox/posts/wechat/{post['post_id']}/remove", json={"by": "platform"})
+    service.inspect_account(wechat.id)
+    (f,) = findings(db_session, wechat, R)
+    assert f.evidence["raw_status"] == "publish_status=6" and f.evidence["by_platform"] is True
+    assert posts(db_session, wechat)[lp.platform_post_id].state is PostState.removed
+
+
+# ----------------------------------------------------------------------------- profile by uid
+
+
+def test_rename_with_decorative_suffix_is_a_low_confidence_finding(db_session, sandbox, make_unit, make_account):
+    unit = make_unit("某县应急管理局", region="某县")
+    same = make_account(unit, "weibo", name="某县应急管理局发布")
+    plant(sandbox, "weibo", same.platform_uid, name="某县应急管理局发布", subject="某县应急管理局")
+    renamed = make_account(unit, "douyin", name="某县应急管理局")
+    plant(sandbox, "douyin", renamed.platform_uid, name="某县应急管理局在线", subject="某县应急管理局")
+    service.inspect_account(same.id)
+    service.inspect_account(renamed.id)
+    assert findings(db_session, same, FindingKind.name_mismatch) == []  # literal match → nothing
+    (f,) = findings(db_session, renamed, FindingKind.name_mismatch)
+    assert f.evidence["platform_name"] == "某县应急管理局在线" and f.evidence["decorative_only"] is True
+    assert f.confidence < 0.5
+
+
+def test_brand_name_account_subject_change_through_weibo_biz(
+    app, db_session, sandbox, make_unit, make_account, monkeypatch
+):
+    monkeypatch.setitem(app.config, "WEIBO_BIZ_ENABLED", True)
+    monkeypatch.setitem(app.config, "WEIBO_BIZ_ACCESS_TOKEN", "biz.contract-token")
+    monkeypatch.setitem(app.config, "WEIBO_BIZ_BASE_URL", f"{sandbox.url}/weibo-biz")
+    app.extensions.pop("govmedia_inspection", None)
+    unit = make_unit("某县公安局", region="某县")
+    account = make_account(unit, "weibo", name="平安某县", credentials=False)
+    plant(sandbox, "weibo", account.platform_uid, name="平安某县", subject="某县公安局")
+    assert service.inspect_account(account.id).source == "weibo_biz"
+    assert findings(db_session, account, FindingKind.subject_mismatch) == []
+
+    plant(sandbox, "weibo", account.platform_uid, subject="某县平安网络科技有限公司")
+    app_post(sandbox, "weibo", account.platform_uid, "新主体发布的第一条")
+    outcome = service.inspect_account(account.id)
+    app.extensions.pop("govmedia_inspection", None)
+    assert outcome.source == "weibo_biz"
+    (f,) = findings(db_session, account, FindingKind.subject_mismatch)
+    assert f.evidence["subject"] == "某县平安网络科技有限公司"
+    assert len(findings(db_session, account, U)) == 1  # app-level reads also trace posts
+
+
+def test_banned_account_is_a_finding(db_session, sandbox, unit, make_account):
+    account = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
+    service.inspect_account(account.id)
+    assert findings(db_session, account, FindingKind.account_unavailable) == []
+    plant(sandbox, "weibo", account.platform_uid, status="banned")
+    service.inspect_account(account.id)
+    (f,) = findings(db_session, account, FindingKind.account_unavailable)
+    assert f.evidence["platform_status"] == "unavailable"
+
+
+def test_duplicate_list_row_names_the_found_account(db_session, make_unit, make_account, make_user, api_as):
+    from oversight import discovery
+
+    unit = make_unit("重复测试县人民政府", region="重复测试县")
+    registered = make_account(unit, "weibo", "dupreg001", name="重复测试县发布", credentials=False)
+    seen = discovery.SeenAccount(
+        platform="weibo", uid="dupfound002", name="重复测试县政务", subject=unit.name, verified=True
+    )
+    discovery.record([seen], source="import")
+    auditor = make_user(Role.auditor)
+    rows = api_as(auditor).get("/api/v1/findings?kind=duplicate").get_json()["items"]
+    row = next(r for r in rows if r["account_id"] == registered.id)
+    assert row["uid"] == "dupfound002"
+
+
+# ----------------------------------------------------------------------------- imports, coverage
+
+
+def test_imported_posts_make_an_account_checkable(db_session, sandbox, unit, make_account, make_user, api_as):
+    account = make_account(unit, "douyin", "dyimport01", name=unit.name, credentials=False)
+    auditor = make_user(Role.auditor)
+    assert service.inspect_account(account.id).result == "not_checkable"
+    bad = "平台,账号ID,内容ID,发布时间\n抖音,dyimport01,,2026-01-01\n"
+    resp = api_as(auditor).post(
+        "/api/v1/inspection/imports", data={"file": (io.BytesIO(bad.encode()), "posts.csv"), "kind": "posts"}
+    )
+    assert resp.status_code == 422 and resp.get_json()["error"]["details"]["errors"][0]["row"] == 2
+    csv = "平台,账号ID,内容ID,发布时间,正文,链接\n抖音,dyimport01,v1001,2026-11-30 09:00,监测机构看到的作品,https://www.douyin.com/video/v1001\n"
+    resp = api_as(auditor).post(
+        "/api/v1/inspection/imports", data={"file": (io.BytesIO(csv.encode()), "posts.csv"), "kind": "posts"}
+    )
+    assert resp.status_code == 201 and resp.get_json()["rows_of_registered_accounts"] == 1
+    outcome = service.inspect_account(account.id)
+    assert outcome.result == "checked" and outcome.source == "import"
+    (f,) = findings(db_session, account, U)
+    assert f.evidence["post_url"] == "https://www.douyin.com/video/v1001"
+
+
+def test_coverage_adds_up_to_the_ledger(db_session, sandbox, make_unit, make_account, make_user, api_as):
+    unit = make_unit("覆盖测试县人民政府", region="覆盖测试县")
+    other = make_unit("覆盖测试县其他局", region="覆盖测试县")
+    checked = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", checked.platform_uid, name=unit.name, subject=unit.name)
+    blind = make_account(unit, "wechat", credentials=False)
+    make_account(other, "douyin")  # has credentials, never inspected: stale
+    no_uid = make_account(other, "toutiao", credentials=False)
+    no_uid.platform_uid = None
+    make_account(unit, "weibo", credentials=False, status=AccountStatus.closed)  # not in the inspected ledger
+    db_session.flush()
+    for a in (checked, blind, no_uid):
+        service.inspect_account(a.id)
+    assert db_session.get(AccountInspection, blind.id).not_checkable_reason == "no_source"
+
+    auditor = make_user(Role.auditor)
+    data = api_as(auditor).get("/api/v1/inspection/coverage").get_json()
+    mine = {unit.id, other.id}
+    rows = [r for r in data["by_unit"] if r["unit_id"] in mine]
+    totals = {k: sum(r[k] for r in rows) for k in ("checked", "stale", "not_checkable", "total")}
+    assert totals == {"checked": 1, "stale": 1, "not_checkable": 2, "total": 4}
+    t = data["totals"]
+    assert t["checked"] + t["stale"] + t["not_checkable"] == t["total"] == data["ledger"]
+    assert sum(r["total"] for r in data["by_platform"]) == data["ledger"]
+    assert sum(r["count"] for r in data["by_reason"]) == data["ledger"]
+    assert data["ledger"] == db_session.scalar(
+        sa.select(sa.func.count())
+        .select_from(sa.text("accounts"))
+        .where(sa.text("status in ('active','changing','closing','suspended')"))
+    )
+    # An operator sees only their unit's accounts.
+    operator = make_user(Role.operator, unit=other)
+    own = api_as(operator).get("/api/v1/inspection/coverage").get_json()
+    assert own["ledger"] == 2 and own["totals"]["not_checkable"] == 1 and own["totals"]["stale"] == 1
+    page = api_as(auditor).client.get("/inspection/coverage", headers=api_as(auditor).headers)
+    assert page.status_code == 200 and "巡检覆盖" in page.get_data(as_text=True)
+
+
+def test_posts_tab_shows_ours_found_hits_and_tamper_state(
+    db_session, sandbox, unit, make_account, approve, make_user, api_as
+):
+    account = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
+    publish(db_session, approve, [account])
+    app_post(sandbox, "weibo", account.platform_uid, "庆祝中华人民共合国成立")
+    service.inspect_account(account.id)
+    auditor = api_as(make_user(Role.auditor))
+    html = auditor.client.get(f"/inspection/accounts/{account.id}/posts", headers=auditor.headers).get_data(
+        as_text=True
+    )
+    assert "经本平台三审发布" in html and "平台上发现（非本平台发布）" in html
+    assert "严重表述错误" in html and "一致" in html and "登记例外" in html
+
+
+# ----------------------------------------------------------------------------- schedule
+
+
+def test_daily_sweep_is_scheduled_and_spread_over_the_day(app, db_session, unit, make_account, monkeypatch):
+    from apscheduler.util import ref_to_obj
+
+    from tasks import inspection as inspection_tasks
+    from tasks import jobs
+
+    got = {job_id: (path, trigger) for job_id, path, trigger in jobs.periodic_jobs(app)}
+    assert got["inspection-daily"][1]["trigger"] == "cron" and callable(ref_to_obj(got["inspection-daily"][0]))
+    assert got["inspection-rescan"][1]["hours"] == 1 and callable(ref_to_obj(got["inspection-rescan"][0]))
+    # 3,000 weibo accounts over a day at ≤ 30/min → 3 a minute (every 20 s); 10 accounts → 1 a minute.
+    big = [(i, "weibo") for i in range(3000)]
+    assert inspection_tasks.spread_rate(big, 30) == 3
+    assert inspection_tasks.spread_rate([(i, "weibo") for i in range(10)], 30) == 1
+    assert inspection_tasks.spread_rate([(i, "weibo") for i in range(100_000)], 30) == 30  # never above the rate
+    sent = []
+    monkeypatch.setattr(inspection_tasks.inspect, "apply_async", lambda args, **kw: sent.append((args, kw)))
+    a = make_account(unit, "weibo")
+    b = make_account(unit, "weibo")
+    make_account(unit, "douyin", status=AccountStatus.closed)
+    assert inspection_tasks.inspection_sweep.run() >= 2
+    mine = {args[0]: kw.get("countdown", 0) for args, kw in sent if args[0] in (a.id, b.id)}
+    assert len(mine) == 2 and sorted(mine.values())[1] > 0  # the second weibo account waits its turn
+
+
+def test_sandbox_timeline_shows_app_posts_and_edits(sandbox):
+    import requests
+
+    plant(sandbox, "weibo", "wbtimeline1", name="时间线测试")
+    post = app_post(sandbox, "weibo", "wbtimeline1", "在App里发的")
+    sandbox.call("POST", f"/_sandbox/posts/weibo/{post['post_id']}/edit", json={"text": "改过的正文"})
+    html = requests.get(f"{sandbox.url}/_sandbox/timeline/weibo?uid=wbtimeline1", timeout=10).text
+    assert "来自 App · 已编辑" in html and "改过的正文" in html
+    assert sandbox.posts("weibo")[0]["source"] == "app"
