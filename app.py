@@ -40,7 +40,8 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
         AUTH_ERROR_DESCRIPTION="未登录或令牌无效",
         WTF_CSRF_TIME_LIMIT=None,
         JSON_AS_ASCII=False,
-        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        # A request may carry one media file of MEDIA_MAX_MB plus the form around it.
+        MAX_CONTENT_LENGTH=max(64, int(app.config.get("MEDIA_MAX_MB") or 0) + 1) * 1024 * 1024,
         SECURITY_SCHEMES={"BearerAuth": {"type": "http", "scheme": "bearer"}},
         INFO={"description": "政务新媒体台账、三审与多渠道发布的 JSON API。认证：Authorization: Bearer TOKEN。"},
     )
@@ -137,6 +138,9 @@ def _register_blueprints(app: APIFlask) -> None:
     from common.timefmt import bj
 
     app.jinja_env.filters["bj"] = bj
+    from common.validation import http_url
+
+    app.jinja_env.filters["http_url"] = http_url  # the only way a stored link reaches an href
 
 
 def _register_hooks(app: APIFlask) -> None:
@@ -210,6 +214,10 @@ def _register_cli(app: APIFlask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(registry_cli)
     app.cli.add_command(credentials_cli)
+
+    from tasks.media import media_cli
+
+    app.cli.add_command(media_cli)
 
     from registry.discovery_cli import discovery_cli, monitoring_cli
 

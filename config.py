@@ -54,6 +54,13 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name}={raw!r}：须为整数") from None
 
 
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value <= 0:
+        raise ConfigError(f"{name}={value!r}：须为正整数")
+    return value
+
+
 def _split(raw: str) -> list[str]:
     return [part.strip() for part in raw.replace("，", ",").split(",")]
 
@@ -193,4 +200,16 @@ def from_env() -> dict[str, Any]:
         "ACCOUNT_BUSY_RETRY_SECONDS": _int("ACCOUNT_BUSY_RETRY_SECONDS", 20),
         "ADAPTER_TIMEOUT_SECONDS": _int("ADAPTER_TIMEOUT_SECONDS", 15),
         "MEDIA_DIR": env("MEDIA_DIR", str(INSTANCE / "media")),
+        # Uploaded spreadsheets (台账 import, third-party lists): rows after the header, columns,
+        # and the unpacked size of an XLSX (zip bombs). common/sheets.py applies them while reading.
+        "IMPORT_MAX_ROWS": _positive("IMPORT_MAX_ROWS", 200_000),
+        "IMPORT_MAX_COLUMNS": _positive("IMPORT_MAX_COLUMNS", 100),
+        "IMPORT_MAX_UNPACKED_MB": _positive("IMPORT_MAX_UNPACKED_MB", 256),
+        "DISCOVERY_IMPORT_MAX_ROWS": _positive("DISCOVERY_IMPORT_MAX_ROWS", 100_000),
+        # Uploaded media (POST /api/v1/media, the editor): bytes per file, files per content, and
+        # how long a file no content, version or job refers to is kept (flask media prune).
+        "MEDIA_MAX_MB": _positive("MEDIA_MAX_MB", 50),
+        "MEDIA_MAX_PER_CONTENT": _positive("MEDIA_MAX_PER_CONTENT", 20),
+        "MEDIA_RETENTION_DAYS": _positive("MEDIA_RETENTION_DAYS", 30),
+        "MEDIA_PRUNE_HOUR": _int("MEDIA_PRUNE_HOUR", 4),
     }

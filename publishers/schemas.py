@@ -4,6 +4,8 @@ from apiflask import Schema
 from apiflask.fields import Boolean, DateTime, Dict, Integer, List, Nested, String
 from apiflask.validators import Length
 
+from common.validation import check_http_url
+
 
 class DeliveryOut(Schema):
     id = Integer()
@@ -44,7 +46,12 @@ class WithdrawOut(Schema):
 
 
 class ManualDoneIn(Schema):
-    url = String(load_default=None, allow_none=True, validate=Length(max=500))
+    url = String(
+        load_default=None,
+        allow_none=True,
+        validate=[Length(max=500, error="链接不能超过 500 个字符"), check_http_url],
+        metadata={"description": "平台上的帖子链接（http:// 或 https://）"},
+    )
 
 
 class ManualPackageOut(Schema):

@@ -67,3 +67,6 @@ def periodic_jobs(app: Flask) -> Iterator[tuple[str, str, dict[str, Any]]]:
         "tasks.monitoring:run_discovery",
         {"trigger": "cron", "day_of_week": "mon", "hour": 2, "minute": 0},
     )
+    # Media retention (tasks/media.py): unreferenced uploads older than MEDIA_RETENTION_DAYS.
+    prune_hour = int(app.config.get("MEDIA_PRUNE_HOUR", 4)) % 24
+    yield "media-prune", "tasks.media:run_prune", {"trigger": "cron", "hour": prune_hour, "minute": 15}
