@@ -126,6 +126,9 @@ def _register_app_pages(app: APIFlask) -> None:
     app.cli.add_command(seed_demo_command)
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.filters["bj"] = bj
+    from common.validation import http_url
+
+    app.jinja_env.filters["http_url"] = http_url  # the only way a stored link reaches an href
 
 
 def _register_hooks(app: APIFlask) -> None:

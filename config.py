@@ -58,6 +58,13 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name}={raw!r}：须为整数") from None
 
 
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value <= 0:
+        raise ConfigError(f"{name}={value!r}：须为正整数")
+    return value
+
+
 def _split(raw: str) -> list[str]:
     return [part.strip() for part in raw.replace("，", ",").split(",")]
 
@@ -165,7 +172,8 @@ def from_env() -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI")
         or env("REDIS_URL")
         or f"db+sqlite:///{INSTANCE / 'ratelimit.sqlite'}",
-        "MAX_CONTENT_LENGTH": _int("MAX_BODY_MB", 32) * 1024 * 1024,
+        # Any request body; never below one media file of MEDIA_MAX_MB plus the form around it.
+        "MAX_CONTENT_LENGTH": max(_int("MAX_BODY_MB", 32), _positive("MEDIA_MAX_MB", 30) + 1) * 1024 * 1024,
         "MAX_JSON_BYTES": _int("MAX_JSON_MB", 8) * 1024 * 1024,
         "SANDBOX_URL": sandbox_base,
         "PLATFORM_BASE_URLS": {
@@ -207,7 +215,6 @@ def from_env() -> dict[str, Any]:
         "DISCOVERY_MAX_KEYWORDS": _int("DISCOVERY_MAX_KEYWORDS", 500),
         "DISCOVERY_MAX_WAIT_SECONDS": _int("DISCOVERY_MAX_WAIT_SECONDS", 120),
         "DISCOVERY_EXTRA_KEYWORDS": env("DISCOVERY_EXTRA_KEYWORDS", ""),
-        "DISCOVERY_IMPORT_MAX_ROWS": _int("DISCOVERY_IMPORT_MAX_ROWS", 100_000),
         "RECONCILE_THRESHOLDS": _json_object("RECONCILE_THRESHOLDS"),
         # The check dictionaries' directory; empty = the shipped moderation/data (docs/checks.md).
         "CHECKS_DATA_DIR": env("GOVMEDIA_CHECKS_DATA_DIR", "").strip(),
@@ -233,4 +240,16 @@ def from_env() -> dict[str, Any]:
         "ACCOUNT_BUSY_RETRY_SECONDS": _int("ACCOUNT_BUSY_RETRY_SECONDS", 20),
         "ADAPTER_TIMEOUT_SECONDS": _int("ADAPTER_TIMEOUT_SECONDS", 15),
         "MEDIA_DIR": env("MEDIA_DIR", str(INSTANCE / "media")),
+        # Uploaded spreadsheets (台账 import, third-party lists): rows after the header, columns,
+        # and the unpacked size of an XLSX (zip bombs). common/sheets.py applies them while reading.
+        "IMPORT_MAX_ROWS": _positive("IMPORT_MAX_ROWS", 200_000),
+        "IMPORT_MAX_COLUMNS": _positive("IMPORT_MAX_COLUMNS", 100),
+        "IMPORT_MAX_UNPACKED_MB": _positive("IMPORT_MAX_UNPACKED_MB", 256),
+        "DISCOVERY_IMPORT_MAX_ROWS": _positive("DISCOVERY_IMPORT_MAX_ROWS", 100_000),
+        # Uploaded media (POST /api/v1/media, the editor): bytes per file, files per content, and
+        # how long a file no content, version or job refers to is kept (flask media prune).
+        "MEDIA_MAX_MB": _positive("MEDIA_MAX_MB", 30),
+        "MEDIA_MAX_PER_CONTENT": _positive("MEDIA_MAX_PER_CONTENT", 20),
+        "MEDIA_RETENTION_DAYS": _positive("MEDIA_RETENTION_DAYS", 30),
+        "MEDIA_PRUNE_HOUR": _int("MEDIA_PRUNE_HOUR", 4),
     }

@@ -1,14 +1,25 @@
-"""Content-addressed media storage: files are stored by their SHA-256 under MEDIA_DIR."""
+"""Content-addressed media storage: files are stored by their SHA-256 under MEDIA_DIR.
+
+Limits and retention are settings (config.py): ``MEDIA_MAX_MB`` per uploaded file,
+``MEDIA_MAX_PER_CONTENT`` files per content, and ``MEDIA_RETENTION_DAYS`` — a file that nothing
+refers to and that was last stored longer ago than that is removed by :func:`prune` (run by the
+scheduler daily and by ``flask media prune``; what refers to a file is decided in tasks/media.py).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import current_app
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
+TMP_SUFFIX = ".tmp"
 
 
 def media_dir() -> Path:
@@ -17,11 +28,29 @@ def media_dir() -> Path:
     return path
 
 
+def max_bytes() -> int:
+    return int(current_app.config.get("MEDIA_MAX_MB") or 30) * 1024 * 1024
+
+
+def max_per_content() -> int:
+    return int(current_app.config.get("MEDIA_MAX_PER_CONTENT") or 20)
+
+
+def retention_days() -> int:
+    return int(current_app.config.get("MEDIA_RETENTION_DAYS") or 30)
+
+
+def is_sha256(value: object) -> bool:
+    return isinstance(value, str) and bool(_SHA.match(value))
+
+
 def save(data: bytes) -> str:
     digest = hashlib.sha256(data).hexdigest()
     target = media_dir() / digest
-    if not target.exists():
-        tmp = target.with_suffix(".tmp")
+    if target.exists():
+        os.utime(target)  # stored again now: the retention age starts over
+    else:
+        tmp = target.with_suffix(TMP_SUFFIX)
         tmp.write_bytes(data)
         tmp.replace(target)
     return digest
@@ -32,3 +61,38 @@ def load(sha256: str) -> bytes | None:
         return None
     path = media_dir() / sha256
     return path.read_bytes() if path.exists() else None
+
+
+@dataclass
+class PruneResult:
+    removed: list[str] = field(default_factory=list)  # sha256 (or temp file names) removed / to remove
+    bytes: int = 0
+    kept_referenced: int = 0
+    kept_recent: int = 0
+
+
+def prune(referenced: Iterable[str], older_than_seconds: float, *, dry_run: bool = False) -> PruneResult:
+    """Remove stored files not in ``referenced`` whose last store is older than the given age.
+
+    Left-over temporary files of an interrupted save count as unreferenced. Only names this
+    module writes (64 hex digits, or those plus ``.tmp``) are ever touched.
+    """
+    keep = set(referenced)
+    cutoff = time.time() - older_than_seconds
+    result = PruneResult()
+    for path in sorted(media_dir().iterdir()):
+        sha = path.name.removesuffix(TMP_SUFFIX)
+        if not path.is_file() or not _SHA.match(sha):
+            continue
+        if path.name == sha and sha in keep:
+            result.kept_referenced += 1
+            continue
+        stat = path.stat()
+        if stat.st_mtime > cutoff:
+            result.kept_recent += 1
+            continue
+        if not dry_run:
+            path.unlink(missing_ok=True)
+        result.removed.append(path.name)
+        result.bytes += stat.st_size
+    return result

@@ -24,8 +24,10 @@ from flask import has_app_context
 from audit import service as audit
 from auth.models import Role, User
 from auth.scoping import can_see_unit, unit_subtree_ids
+from common import media as media_store
 from common.errors import Conflict, Forbidden, Invalid
 from common.fields import to_utc_naive
+from common.validation import control_char_problem
 from extensions import db
 from moderation import attachments
 from moderation.checks import BLOCK, KIND_LABELS, SEVERITY_LABELS, WARN, CheckFinding, default_pipeline, make_finding
@@ -252,6 +254,9 @@ def _clean_media(items: Any, errors: _Errors) -> list[dict[str, Any]]:
     if not isinstance(items, list):
         errors.add("media", "格式不正确，应为列表")
         return []
+    limit = media_store.max_per_content()
+    if len(items) > limit:
+        errors.add("media", f"每篇稿件最多 {limit} 个图片、视频或附件，当前 {len(items)} 个")
     out = []
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
@@ -337,6 +342,8 @@ def _prepare(data: Mapping[str, Any], actor: User, content: Content | None) -> d
             errors.add("title", "标题不能为空")
         elif len(title) > TITLE_MAX:
             errors.add("title", f"标题最多 {TITLE_MAX} 字")
+        elif problem := control_char_problem(title):
+            errors.add("title", f"标题{problem}")
         values["title"] = title
     body_key = "body" if "body" in data else "body_html" if "body_html" in data else None
     if body_key is not None or creating:
@@ -347,6 +354,8 @@ def _prepare(data: Mapping[str, Any], actor: User, content: Content | None) -> d
         summary = (data.get("summary") or "").strip() or None
         if summary and len(summary) > SUMMARY_MAX:
             errors.add("summary", f"摘要最多 {SUMMARY_MAX} 字")
+        elif problem := control_char_problem(summary, single_line=False):
+            errors.add("summary", f"摘要{problem}")
         values["summary"] = summary
     if "media" in data:
         values["media"] = _clean_media(data.get("media") or [], errors)
@@ -658,8 +667,6 @@ def check_fields(content: Content) -> dict[str, str]:
 def _media_findings(content: Content) -> list[CheckFinding]:
     if not has_app_context() or not content.media:
         return []
-    from common import media as media_store
-
     folder = media_store.media_dir()
     findings = []
     for index, item in enumerate(content.media):

@@ -21,8 +21,6 @@ knows what the previous one saw (``previously_seen`` → ``reopened``).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import time
@@ -37,6 +35,7 @@ from flask import current_app, has_app_context
 
 from audit import service as audit
 from audit.models import AuditEntry
+from common import sheets
 from common.db import utcnow
 from common.errors import Invalid
 from extensions import db
@@ -399,52 +398,24 @@ def _parse_time(value: Any) -> datetime:
     return to_naive_utc(parsed)  # type: ignore[return-value]
 
 
-def _rows_from_csv(data: bytes) -> list[list[Any]]:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ImportRowsInvalid([{"row": 0, "column": None, "reason": "文件编码无法识别（请使用 UTF-8 或 GBK）"}])
-    return [list(r) for r in csv.reader(io.StringIO(text))]
-
-
-def _rows_from_xlsx(data: bytes) -> list[list[Any]]:
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a broken file
-        raise ImportRowsInvalid(
-            [{"row": 0, "column": None, "reason": f"无法读取 XLSX 文件：{type(exc).__name__}"}]
-        ) from None
-    try:
-        ws = wb.worksheets[0]
-        return [list(r) for r in ws.iter_rows(values_only=True)]
-    finally:
-        wb.close()
-
-
 def read_sheet(
     data: bytes, filename: str, headers: dict[str, tuple[str, ...]], required: Sequence[str]
-) -> tuple[list[list[Any]], dict[str, int]]:
-    """The rows of a CSV/XLSX upload (header first) and the column of each known header, or
-    :class:`ImportRowsInvalid` (wrong type, empty, a required column missing, too many rows).
-    Shared by the account-list import here and the post import of the inspection."""
+) -> tuple[list[tuple[int, list[Any]]], dict[str, int]]:
+    """The rows of a CSV/XLSX upload as (spreadsheet row number, cells), header first, and the
+    column of each known header, or :class:`ImportRowsInvalid` (wrong type, empty, a required
+    column missing, too many rows or columns — read lazily, common/sheets.py). Shared by the
+    account-list import here and the post import of the inspection."""
     name = (filename or "").lower()
-    if name.endswith(".xlsx") or data[:2] == b"PK":
-        rows = _rows_from_xlsx(data)
-    elif name.endswith((".csv", ".txt")) or not name:
-        rows = _rows_from_csv(data)
-    else:
+    if not (name.endswith((".xlsx", ".csv", ".txt")) or not name or data[:2] == b"PK"):
         raise ImportRowsInvalid([{"row": 0, "column": None, "reason": "只支持 CSV 或 XLSX 文件"}])
-    while rows and not any(_as_text(v) for v in rows[0]):
-        rows.pop(0)
+    limits = {**sheets.upload_limits(), "max_rows": setting_int("DISCOVERY_IMPORT_MAX_ROWS", 100_000)}
+    try:
+        rows = sheets.read_rows(data, **limits)
+    except sheets.SheetError as exc:
+        raise ImportRowsInvalid([{"row": exc.row, "column": None, "reason": exc.reason}]) from None
     if not rows:
         raise ImportRowsInvalid([{"row": 1, "column": None, "reason": "文件为空，缺少表头"}])
-    header = [_as_text(h) for h in rows[0]]
+    header = [_as_text(h) for h in rows[0][1]]
     index: dict[str, int] = {}
     for key, names in headers.items():
         lowered = {n.lower() for n in names}
@@ -459,9 +430,6 @@ def read_sheet(
     ]
     if errors:
         raise ImportRowsInvalid(errors)
-    max_rows = setting_int("DISCOVERY_IMPORT_MAX_ROWS", 100_000)
-    if len(rows) - 1 > max_rows:
-        raise ImportRowsInvalid([{"row": 0, "column": None, "reason": f"行数超过上限 {max_rows}"}])
     return rows, index
 
 
@@ -473,7 +441,7 @@ def parse_import(data: bytes, filename: str, *, source_ref: str | None = None) -
     out: list[SeenAccount] = []
     first_row_of: dict[tuple[str, str], int] = {}
     ref = source_ref or filename or "import"
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in rows[1:]:
         cells = {k: (row[i] if i < len(row) else None) for k, i in index.items()}
         if not any(_as_text(v) for v in cells.values()):
             continue  # blank line

@@ -5,6 +5,7 @@ from apiflask.fields import Boolean, Dict, List, Nested, String
 from apiflask.validators import Length
 
 from common.fields import DateTime, Integer
+from common.validation import check_http_url
 
 
 class DeliveryOut(Schema):
@@ -46,7 +47,12 @@ class WithdrawOut(Schema):
 
 
 class ManualDoneIn(Schema):
-    url = String(load_default=None, allow_none=True, validate=Length(max=500))
+    url = String(
+        load_default=None,
+        allow_none=True,
+        validate=[Length(max=500, error="链接不能超过 500 个字符"), check_http_url],
+        metadata={"description": "平台上的帖子链接（http:// 或 https://）"},
+    )
 
 
 class ManualPackageOut(Schema):

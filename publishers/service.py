@@ -905,10 +905,13 @@ def withdraw_delivery(delivery_id: int) -> Outcome:
 
 
 def mark_manual_done(delivery: Delivery, actor: Any, url: str | None = None) -> Delivery:
-    from common.errors import Conflict
+    from common.errors import Conflict, Invalid
+    from common.validation import URL_MESSAGE, http_url
 
     if delivery.status is not DeliveryStatus.manual:
         raise Conflict("该发送不需要人工处理")
+    if url and http_url(url) is None:  # the page form reaches here without the API schema
+        raise Invalid(URL_MESSAGE, details={"url": [URL_MESSAGE]})
     if delivery.last_error_code == "manual_withdraw":
         delivery.withdrawn_at = utcnow()
         new = DeliveryStatus.withdrawn

@@ -22,22 +22,22 @@ from typing import IO, Any
 from xml.sax.saxutils import escape
 
 import sqlalchemy as sa
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from audit import service as audit
 from auth.models import Role, User
 from auth.scoping import visible_unit_ids
+from common import sheets
 from common.db import utcnow
+from common.validation import control_char_problem, http_url
 from common.workdays import ESTIMATE_NOTE
 from extensions import db
 from jobs import ProgressFn, no_progress
 from registry import service
 from registry.errors import LedgerImportError
 from registry.models import PLATFORM_LABELS, STATUS_LABELS, Account, AccountEvent, AccountStatus, Platform, Unit
-
-MAX_IMPORT_ROWS = 200_000
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv; charset=utf-8"
@@ -135,17 +135,12 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # ----------------------------------------------------------------------------- reading
 
 
-FORMULA_STARTS = frozenset("=+-@\t\r")
-
-
 def _cell_text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value).strip()
-    if text[:1] == "'" and text[1:2] in FORMULA_STARTS:
-        text = text[1:]  # our CSV export's guard against formula injection
+    text = sheets.unguard(str(value).strip())  # our exports' guard against formula injection
     return text or None
 
 
@@ -154,36 +149,16 @@ def read_table(data: bytes, filename: str = "") -> tuple[list[str], list[tuple[i
     name = filename.lower()
     if name.endswith(".xls") and not data.startswith(b"PK"):
         raise LedgerImportError([_err(1, None, "不支持旧版 .xls 文件，请另存为 .xlsx 或 .csv")], 0)
+    limits = sheets.upload_limits()
     try:
-        rows = _read_xlsx(data) if data.startswith(b"PK") else _read_csv(data)
-    except LedgerImportError:
-        raise
-    except (ValueError, KeyError, OSError, zipfile.BadZipFile, csv.Error) as exc:
-        raise LedgerImportError([_err(1, None, f"无法读取文件：{type(exc).__name__}")], 0) from exc
+        rows = sheets.read_rows(data, sheet_name="台账", **limits)
+    except sheets.SheetError as exc:
+        raise LedgerImportError([_err(exc.row or 1, None, exc.reason)], 0) from None
     if not rows:
         raise LedgerImportError([_err(1, None, "文件为空，缺少表头")], 0)
-    headers = [_cell_text(h) or "" for h in rows[0]]
-    body = [(n, cells) for n, cells in enumerate(rows[1:], start=2) if any(_cell_text(c) for c in cells)]
-    if len(body) > MAX_IMPORT_ROWS:
-        raise LedgerImportError([_err(1, None, f"单次最多导入 {MAX_IMPORT_ROWS} 行")], len(body))
+    headers = [_cell_text(h) or "" for h in rows[0][1]]
+    body = [(n, cells) for n, cells in rows[1:] if any(_cell_text(c) for c in cells)]
     return headers, body
-
-
-def _read_xlsx(data: bytes) -> list[list[Any]]:
-    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    try:
-        sheet = workbook["台账"] if "台账" in workbook.sheetnames else workbook.worksheets[0]
-        return [list(row) for row in sheet.iter_rows(values_only=True)]
-    finally:
-        workbook.close()
-
-
-def _read_csv(data: bytes) -> list[list[Any]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("gb18030")  # Excel on Chinese Windows saves CSV as GBK
-    return [list(row) for row in csv.reader(io.StringIO(text))]
 
 
 def _err(row: int, column: str | None, reason: str) -> dict[str, Any]:
@@ -243,7 +218,10 @@ def parse_cell(column: Column, value: Any) -> Any:
         return STATUS_ALIASES[text]
     if len(text) > column.max_len:
         raise ValueError(f"不能超过 {column.max_len} 个字")
-    if column.kind == "url" and not re.match(r"^https?://\S+$", text):
+    problem = control_char_problem(text, single_line=column.max_len <= 500)
+    if problem:
+        raise ValueError(problem)
+    if column.kind == "url" and http_url(text) is None:
         raise ValueError("链接须以 http:// 或 https:// 开头")
     if column.kind == "email" and not EMAIL_RE.match(text):
         raise ValueError("邮箱格式不正确")
@@ -711,21 +689,11 @@ def write_csv(rows: Iterable[list[Any]], out: IO[bytes]) -> int:
     writer.writerow(EXPORT_HEADERS)
     count = 0
     for row in rows:
-        writer.writerow(["" if v is None else _csv_value(v) for v in row])
+        writer.writerow([sheets.csv_cell(v) for v in row])
         count += 1
     text.flush()
     text.detach()
     return count
-
-
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
-        return "'" + value  # CSV injection: Excel would run =…, +…, -…, @… as a formula
-    return value
 
 
 def count_rows(user: User | None, flt: service.LedgerFilter) -> int:
@@ -755,7 +723,6 @@ def export_ledger(
 
 # ----------------------------------------------------------------------------- xlsx writer
 
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _EPOCH = date(1899, 12, 30)
 _STATIC_PARTS = {
     "[Content_Types].xml": (
@@ -876,17 +843,18 @@ class XlsxWriter:
 
     @staticmethod
     def _cell(ref: str, value: Any, style: int) -> str:
+        value = sheets.cell(value)  # the one guard: no formulas, no XML-illegal characters
         if isinstance(value, bool):
             return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
         if isinstance(value, int | float):
             return f'<c r="{ref}"><v>{value}</v></c>'
         if isinstance(value, datetime):
-            delta = value.replace(tzinfo=None) - datetime(1899, 12, 30)
+            delta = value - datetime(1899, 12, 30)
             serial = delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
             return f'<c r="{ref}" s="2"><v>{serial!r}</v></c>'
         if isinstance(value, date):
             return f'<c r="{ref}" s="1"><v>{(value - _EPOCH).days}</v></c>'
-        text = _ILLEGAL_XML.sub("", str(value))
+        text = str(value)
         style_attr = f' s="{style}"' if style else ""
         return f'<c r="{ref}" t="inlineStr"{style_attr}><is><t xml:space="preserve">{escape(text)}</t></is></c>'
 

@@ -23,6 +23,7 @@ from apiflask.validators import URL, Length, OneOf, Range, Regexp
 
 from common.fields import DateTime, Integer
 from common.pagination import MAX_PER_PAGE, PageOut
+from common.validation import NO_CONTROL, NO_CONTROL_TEXT
 from registry.models import AccountStatus, Platform, UnitKind
 
 REQUIRED = "此项为必填"
@@ -41,9 +42,14 @@ def _len(max_len: int, min_len: int | None = None) -> Length:
     return Length(max=max_len, error=f"不能超过 {max_len} 个字")
 
 
-def _text(max_len: int, description: str, **kw: Any) -> String:
+def _text(max_len: int, description: str, *, single_line: bool = True, **kw: Any) -> String:
+    control = NO_CONTROL if single_line else NO_CONTROL_TEXT
     return String(
-        allow_none=True, validate=_len(max_len), error_messages=ZH, metadata={"description": description}, **kw
+        allow_none=True,
+        validate=[_len(max_len), control],
+        error_messages=ZH,
+        metadata={"description": description},
+        **kw,
     )
 
 
@@ -55,7 +61,9 @@ class ZhSchema(Schema):
 
 
 class UnitIn(ZhSchema):
-    name = String(required=True, validate=_len(200, 2), error_messages=ZH, metadata={"description": "单位名称"})
+    name = String(
+        required=True, validate=[_len(200, 2), NO_CONTROL], error_messages=ZH, metadata={"description": "单位名称"}
+    )
     credit_code = String(
         load_default=None,
         allow_none=True,
@@ -63,20 +71,20 @@ class UnitIn(ZhSchema):
     )
     parent_id = Integer(load_default=None, allow_none=True)
     kind = String(load_default=UnitKind.department.value, validate=OneOf([k.value for k in UnitKind]))
-    region = String(load_default=None, allow_none=True, validate=Length(max=100))
+    region = String(load_default=None, allow_none=True, validate=[Length(max=100), NO_CONTROL])
 
 
 class UnitPatchIn(ZhSchema):
     """Only the fields sent are changed. A new name proposes renaming the unit's accounts."""
 
-    name = String(validate=_len(200, 2), error_messages=ZH, metadata={"description": "单位名称"})
+    name = String(validate=[_len(200, 2), NO_CONTROL], error_messages=ZH, metadata={"description": "单位名称"})
     credit_code = String(
         allow_none=True,
         validate=Regexp(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$", error="统一社会信用代码格式不正确"),
     )
     parent_id = Integer(allow_none=True, error_messages=ZH_INT)
     kind = String(validate=OneOf([k.value for k in UnitKind], error="单位类型无效"))
-    region = String(allow_none=True, validate=_len(100))
+    region = String(allow_none=True, validate=[_len(100), NO_CONTROL])
 
 
 class UnitOut(Schema):
@@ -130,11 +138,11 @@ class AccountFields(ZhSchema):
     verified_subject = _text(200, "平台上显示的认证主体")
     verified = Boolean(allow_none=True, error_messages=ZH_BOOL, metadata={"description": "是否已认证"})
     profile_url = String(allow_none=True, validate=[_len(500), URL_CHECK], metadata={"description": "主页链接"})
-    purpose = _text(2000, "功能定位")
+    purpose = _text(2000, "功能定位", single_line=False)
 
 
 class ChangeIn(AccountFields):
-    name = String(validate=_len(200, 2), error_messages=ZH, metadata={"description": "账号名称"})
+    name = String(validate=[_len(200, 2), NO_CONTROL], error_messages=ZH, metadata={"description": "账号名称"})
 
 
 class AccountIn(AccountFields):
@@ -144,17 +152,21 @@ class AccountIn(AccountFields):
         error_messages=ZH,
         metadata={"description": "平台：" + "、".join(PLATFORMS)},
     )
-    name = String(required=True, validate=_len(200, 2), error_messages=ZH, metadata={"description": "账号名称"})
+    name = String(
+        required=True, validate=[_len(200, 2), NO_CONTROL], error_messages=ZH, metadata={"description": "账号名称"}
+    )
     unit_id = Integer(required=True, error_messages=ZH_INT, metadata={"description": "主办单位 id"})
     opened_on = Date(allow_none=True, error_messages=ZH_DATE, metadata={"description": "开设日期（默认今天）"})
-    duplicate_reason = _text(2000, "重复开设理由：本单位在该平台已有在用账号时必填（同时生成“重复开设”线索）")
-    reason = _text(2000, "申请说明")
+    duplicate_reason = _text(
+        2000, "重复开设理由：本单位在该平台已有在用账号时必填（同时生成“重复开设”线索）", single_line=False
+    )
+    reason = _text(2000, "申请说明", single_line=False)
 
 
 class ActionIn(ZhSchema):
     """Each action reads only its own fields (see docs/registry.md)."""
 
-    reason = _text(2000, "理由：reject、suspend、request_close 必填")
+    reason = _text(2000, "理由：reject、suspend、request_close 必填", single_line=False)
     changes = Nested(ChangeIn, metadata={"description": "request_change：拟变更的字段及新值"})
     filing_number = _text(100, "approve：报送系统备案编号")
     filing_date = Date(

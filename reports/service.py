@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from common.db import utcnow
 from common.errors import Invalid
+from common.sheets import cell as sheet_cell
 from extensions import db
 from oversight.findings import (
     ACTIVE_STATUSES,
@@ -379,10 +380,10 @@ def workbook(sheets: Sequence[Sheet], title: str | None = None) -> bytes:
         ws = wb.create_sheet(title=name[:31])
         offset = 0
         if title:
-            ws.append([title])
+            ws.append([sheet_cell(title)])
             ws.cell(row=1, column=1).font = Font(bold=True, size=13)
             offset = 1
-        ws.append(list(headers))
+        ws.append([sheet_cell(h) for h in headers])
         for col in range(1, len(headers) + 1):
             c = ws.cell(row=offset + 1, column=col)
             c.font, c.fill = bold, fill
@@ -405,9 +406,7 @@ def _xlsx_value(v: Any) -> Any:
         return "是" if v else "否"
     if isinstance(v, datetime):
         return to_cn(v).strftime("%Y-%m-%d %H:%M")  # type: ignore[union-attr]
-    if isinstance(v, (dict, list)):
-        return str(v)
-    return v
+    return sheet_cell(v)  # the one guard: no live formulas, no XML-illegal characters
 
 
 def compliance_xlsx(data: dict[str, Any]) -> bytes:

@@ -13,5 +13,7 @@ if TYPE_CHECKING:
 
 def init_app(app: Flask) -> None:
     from tasks.celery_app import celery_init_app
+    from tasks.media import media_cli
 
     celery_init_app(app)
+    app.cli.add_command(media_cli)

@@ -73,7 +73,14 @@ def celery_init_app(app: Flask) -> Celery:
         },
         broker_connection_retry_on_startup=True,
         broker_transport_options=_transport_options(broker, app.config["SQLITE_BUSY_TIMEOUT_MS"]),
-        include=["tasks.system", "tasks.publishing", "tasks.monitoring", "tasks.inspection", "tasks.longjobs"],
+        include=[
+            "tasks.system",
+            "tasks.publishing",
+            "tasks.monitoring",
+            "tasks.inspection",
+            "tasks.longjobs",
+            "tasks.media",
+        ],
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app

@@ -69,3 +69,6 @@ def periodic_jobs(app: Flask) -> Iterator[tuple[str, str, dict[str, Any]]]:
     # Inspection (oversight/inspection/): the daily sweep spreads its checks over the day.
     yield "inspection-daily", "tasks.inspection:run_inspection", {"trigger": "cron", "hour": 0, "minute": 20}
     yield "inspection-rescan", "tasks.inspection:run_rescan", {"trigger": "interval", "hours": 1}
+    # Media retention (tasks/media.py): unreferenced uploads older than MEDIA_RETENTION_DAYS.
+    prune_hour = int(app.config.get("MEDIA_PRUNE_HOUR", 4)) % 24
+    yield "media-prune", "tasks.media:run_prune", {"trigger": "cron", "hour": prune_hour, "minute": 15}

@@ -698,7 +698,7 @@ def parse_post_import(data: bytes, filename: str, *, source_ref: str | None = No
     out: list[dict[str, Any]] = []
     first: dict[tuple[str, str, str], int] = {}
     now = utcnow()
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in rows[1:]:
         cells = {k: (row[i] if i < len(row) else None) for k, i in index.items()}
         text = {k: _as_text(v) for k, v in cells.items()}
         if not any(text.values()):

@@ -263,3 +263,20 @@ def test_only_config_reads_the_environment():
             if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}:
                 readers.append(f"{rel}:{node.lineno}")
     assert readers == []
+
+
+# ----------------------------------------------------------------------------- upload limits
+
+
+LIMIT_SETTINGS = ("IMPORT_MAX_ROWS", "IMPORT_MAX_COLUMNS", "IMPORT_MAX_UNPACKED_MB", "MEDIA_MAX_MB")
+LIMIT_SETTINGS += ("MEDIA_MAX_PER_CONTENT", "MEDIA_RETENTION_DAYS", "DISCOVERY_IMPORT_MAX_ROWS")
+
+
+@pytest.mark.parametrize("name", LIMIT_SETTINGS)
+def test_limits_are_positive_integers(monkeypatch, name):
+    monkeypatch.setenv(name, "7")
+    assert config.from_env()[name] == 7
+    for raw in ("0", "-3", "many"):
+        monkeypatch.setenv(name, raw)
+        with pytest.raises(ConfigError, match=rf"^{name}="):
+            config.from_env()

@@ -310,7 +310,8 @@ def test_export_content_and_filters(db_session, units, auditor_client):
 def test_xlsx_writer_escapes_and_handles_types():
     out = io.BytesIO()
     writer = importexport.XlsxWriter(["a", "b", "c", "d", "e"])
-    count = writer.write([["<&>\x01\"'", 3, date(2024, 2, 29), datetime(2024, 2, 29, 12, 30), None]], out)
+    # Stored datetimes are naive UTC; the sheet shows Beijing time (04:30 UTC = 12:30 北京时间).
+    count = writer.write([["<&>\x01\"'", 3, date(2024, 2, 29), datetime(2024, 2, 29, 4, 30), None]], out)
     assert count == 1
     sheet = load_workbook(io.BytesIO(out.getvalue())).active
     assert [c.value for c in sheet[2]] == ["<&>\"'", 3, datetime(2024, 2, 29), datetime(2024, 2, 29, 12, 30), None]
