@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from moderation.checks.normalize import encode, fold
+from moderation.checks.normalize import fold
 
 if TYPE_CHECKING:
     from moderation.checks.data import Entry, Lexicon
@@ -108,8 +108,8 @@ def make_finding(
 
 class ScanContext:
     """Per-text state shared by the checks of one pipeline run: one Aho–Corasick pass over the
-    text (folded only when the dictionaries need it), bucketed by entry kind, with the
-    allow-list applied, plus trigger positions for the regex-based checks."""
+    text (``Lexicon.scan``: folded only when the dictionaries need it), bucketed by entry kind,
+    with the allow-list applied, plus trigger positions for the regex-based checks."""
 
     __slots__ = ("_buckets", "_folded", "field", "lexicon", "text")
 
@@ -136,59 +136,11 @@ class ScanContext:
         return self._buckets.get(kind, [])
 
     def _scan(self) -> dict[str, list[TermHit]]:
-        lex = self.lexicon
-        text = self.text
-        if not text:
-            return {}
-        scanned = self.folded if lex.fold_gate.needed(text) else text
-        buckets: dict[str, list[TermHit]] = {}
-        for end2, value in lex.automaton.iter(encode(scanned)):
-            if value is None:  # a primer key
-                continue
-            start2 = end2 + 1 - value[0]
-            if start2 & 1:  # not aligned on a character
-                continue
-            start = start2 >> 1
-            end = (end2 + 1) >> 1
-            for entry in value[1]:
-                if entry.word and not _word_bounded(text, start, end):
-                    continue
-                bucket = buckets.get(entry.kind)
-                if bucket is None:
-                    buckets[entry.kind] = [(start, end, entry)]
-                else:
-                    bucket.append((start, end, entry))
-        allow = buckets.pop("allow", None)
-        for kind, hits in buckets.items():
-            if kind.startswith("~"):
-                continue  # triggers: fixed-length keys, already in text order
-            if allow:
-                hits = [h for h in hits if not _allowed(h, kind, allow)]  # noqa: PLW2901
-                buckets[kind] = hits
-            hits.sort(key=_hit_order)
-        return buckets
+        return self.lexicon.scan(self.text, self._folded)
 
 
 def _hit_order(h: TermHit) -> tuple[int, int]:
     return (h[0], h[0] - h[1])
-
-
-def _word_bounded(text: str, start: int, end: int) -> bool:
-    """An ASCII term must not touch other letters/digits (full-width ones included)."""
-    if start > 0:
-        before = fold(text[start - 1])
-        if before.isascii() and before.isalnum():
-            return False
-    if end < len(text):
-        after = fold(text[end])
-        if after.isascii() and after.isalnum():
-            return False
-    return True
-
-
-def _allowed(hit: TermHit, kind: str, allow: list[TermHit]) -> bool:
-    s, e = hit[0], hit[1]
-    return any(a_s <= s and e <= a_e and (not entry.data or kind in entry.data) for a_s, a_e, entry in allow)
 
 
 def longest_first(hits: Iterable[TermHit]) -> list[TermHit]:

@@ -1,7 +1,8 @@
 """Data files (dictionaries maintained by the office) and the compiled lexicon.
 
 Every dictionary-based entry of every file goes into ONE Aho–Corasick automaton, so a text is
-scanned once whatever the number of checks.  See docs/checks.md for the file formats.
+scanned once whatever the number of checks (``Lexicon.scan``).  See docs/checks.md for the file
+formats.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ahocorasick
+from moderation.checks.engines import Engine, build_engine
+from moderation.checks.normalize import FOLD_SOURCES, fold, has_astral
 
-from moderation.checks.normalize import FOLD_SOURCES, PRIMER_CHARS, encode, fold, has_astral
+if TYPE_CHECKING:
+    from moderation.checks.base import TermHit
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +105,8 @@ class LinkRule:
 class Lexicon:
     """The compiled form of all data files; immutable once built (reload builds a new one)."""
 
-    automaton: Any
+    automaton: Engine
+    values: tuple[tuple[Entry, ...], ...]  # the entries of each automaton key id
     fold_gate: FoldGate
     entries: list[Entry]
     link_rules: dict[str, LinkRule]
@@ -113,8 +117,10 @@ class Lexicon:
     counts: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, data_dir: str | os.PathLike[str] | None = None) -> Lexicon:
-        """Read the data files: each from ``data_dir`` when present there, else the packaged one."""
+    def load(cls, data_dir: str | os.PathLike[str] | None = None, engine: str | None = None) -> Lexicon:
+        """Read the data files: each from ``data_dir`` when present there, else the packaged one.
+
+        ``engine``: "daachorse" or "pyahocorasick" (default: see engines.py)."""
         ddir = Path(data_dir) if data_dir is not None else None
         sources = {name: _resolve(ddir, name) for name in DATA_FILES}
         signature = _signature(ddir)
@@ -134,9 +140,10 @@ class Lexicon:
         add(SECRECY_FILE, _parse_secrecy(sources[SECRECY_FILE]))
         link_rules = _parse_links(sources[LINKS_FILE])
         counts[LINKS_FILE] = len(link_rules)
-        automaton, fold_gate = build_automaton(entries)
+        automaton, values, fold_gate = build_automaton(entries, engine)
         return cls(
             automaton=automaton,
+            values=values,
             fold_gate=fold_gate,
             entries=entries,
             link_rules=link_rules,
@@ -152,6 +159,62 @@ class Lexicon:
 
     def changed_on_disk(self) -> bool:
         return self.current_signature() != self.signature
+
+    def scan(self, text: str, folded: str | None = None) -> dict[str, list[TermHit]]:
+        """The one dictionary pass over ``text``: hits bucketed by entry kind, allow-list applied.
+
+        Spans are character offsets of ``text`` (folding keeps lengths).  Dictionary buckets are
+        in (start, longest first) order, trigger buckets in order of their end.  ``folded``:
+        ``fold(text)`` if the caller already has it."""
+        if not text:
+            return {}
+        if self.fold_gate.needed(text):
+            scanned = fold(text) if folded is None else folded
+        else:
+            scanned = text
+        values = self.values
+        buckets: dict[str, list[TermHit]] = {}
+        get = buckets.get
+        for start, end, key in self.automaton.matches(scanned):
+            for entry in values[key]:
+                if entry.word and not _word_bounded(text, start, end):
+                    continue
+                bucket = get(entry.kind)
+                if bucket is None:
+                    buckets[entry.kind] = [(start, end, entry)]
+                else:
+                    bucket.append((start, end, entry))
+        allow = buckets.pop("allow", None)
+        for kind, hits in buckets.items():
+            if kind.startswith("~"):
+                continue  # triggers: fixed-length keys, already in text order
+            if allow:
+                hits = [h for h in hits if not _allowed(h, kind, allow)]  # noqa: PLW2901
+                buckets[kind] = hits
+            hits.sort(key=_hit_order)
+        return buckets
+
+
+def _hit_order(h: TermHit) -> tuple[int, int]:
+    return (h[0], h[0] - h[1])
+
+
+def _word_bounded(text: str, start: int, end: int) -> bool:
+    """An ASCII term must not touch other letters/digits (full-width ones included)."""
+    if start > 0:
+        before = fold(text[start - 1])
+        if before.isascii() and before.isalnum():
+            return False
+    if end < len(text):
+        after = fold(text[end])
+        if after.isascii() and after.isalnum():
+            return False
+    return True
+
+
+def _allowed(hit: TermHit, kind: str, allow: list[TermHit]) -> bool:
+    s, e = hit[0], hit[1]
+    return any(a_s <= s and e <= a_e and (not entry.data or kind in entry.data) for a_s, a_e, entry in allow)
 
 
 # Trigger keys: besides the dictionaries, the automaton reports places where the regex-based
@@ -199,8 +262,10 @@ class FoldGate:
         return any(c in text for c in self.chars)
 
 
-def build_automaton(entries: list[Entry]) -> tuple[Any, FoldGate]:
-    """One automaton for all entries and triggers; value = (encoded key length, entries)."""
+def build_automaton(
+    entries: list[Entry], engine: str | None = None
+) -> tuple[Engine, tuple[tuple[Entry, ...], ...], FoldGate]:
+    """One automaton for all entries and triggers; ``values[key id]`` = the key's entries."""
     by_key: dict[str, list[Entry]] = {}
     key_chars: set[str] = set()
     for entry in entries:
@@ -209,21 +274,12 @@ def build_automaton(entries: list[Entry]) -> tuple[Any, FoldGate]:
             log.warning("词条含不支持的字符（如表情符号），已跳过：%r", entry.term)
             continue
         key_chars.update(key)
-        by_key.setdefault(encode(key), []).append(entry)
+        by_key.setdefault(key, []).append(entry)
     for key, kind in _trigger_keys().items():
-        by_key.setdefault(encode(key), []).append(_TRIGGER_ENTRIES[kind])
-    automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
-    # Primer keys (never matched: they end in U+0000) put frequent characters first in
-    # every node's child list; see normalize.py.
-    seen: set[str] = set()
-    for ch in PRIMER_CHARS:
-        if ch not in seen:
-            seen.add(ch)
-            automaton.add_word(encode(ch) + "\x00\x00", None)
-    for key, items in by_key.items():
-        automaton.add_word(key, (len(key), tuple(items)))
-    automaton.make_automaton()
-    return automaton, FoldGate(key_chars)
+        by_key.setdefault(key, []).append(_TRIGGER_ENTRIES[kind])
+    keys = list(by_key)
+    values = (*(tuple(by_key[k]) for k in keys), ())  # the extra () answers pyahocorasick's primers
+    return build_engine(keys, engine), values, FoldGate(key_chars)
 
 
 # ---------------------------------------------------------------- reading files

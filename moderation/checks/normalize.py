@@ -1,5 +1,8 @@
 """Text folding and the automaton key encoding shared by every dictionary-based check.
 
+(The key encoding and ``PRIMER_CHARS`` serve the pyahocorasick fallback engine only; the default
+daachorse engine reads the folded text as it is — see engines.py.)
+
 Two tricks, both length-preserving so that spans found in the folded text are spans in the
 original text:
 

@@ -56,6 +56,7 @@ class CheckPipeline:
     packaged starter file).  ``reload_interval``: at most this often (seconds) ``run`` stats the
     data files and rebuilds when one changed; 0 = on every run, None = only on ``reload()``.
     ``hooks``: callables ``hook(fields) -> findings`` appended to every run (e.g. platform limits).
+    ``engine``: the automaton ("daachorse" or "pyahocorasick"; default: see engines.py).
     """
 
     def __init__(
@@ -65,9 +66,11 @@ class CheckPipeline:
         *,
         hooks: Iterable[FindingsHook] = (),
         reload_interval: float | None = DEFAULT_RELOAD_INTERVAL,
+        engine: str | None = None,
     ) -> None:
         self._data_dir = Path(data_dir) if data_dir is not None else None
-        self._lexicon = Lexicon.load(self._data_dir)
+        self._engine = engine
+        self._lexicon = Lexicon.load(self._data_dir, engine)
         self._checks: list[Check] = list(checks) if checks is not None else default_checks()
         self._hooks: list[FindingsHook] = list(hooks)
         self._reload_interval = reload_interval
@@ -97,7 +100,7 @@ class CheckPipeline:
     def reload(self) -> Lexicon:
         """Re-read all data files now.  Raises DataFileError (and keeps the old data) on a bad line."""
         with self._lock:
-            lexicon = Lexicon.load(self._data_dir)
+            lexicon = Lexicon.load(self._data_dir, self._engine)
             self._lexicon = lexicon
         log.info("审核词库已重新加载：%s", lexicon.counts)
         return lexicon
@@ -116,7 +119,7 @@ class CheckPipeline:
             if not self._lexicon.changed_on_disk():
                 return False
             try:
-                self._lexicon = Lexicon.load(self._data_dir)
+                self._lexicon = Lexicon.load(self._data_dir, self._engine)
             except (DataFileError, OSError):
                 log.exception("审核词库文件有误，继续使用原词库")
                 # Do not retry the same broken files every run: remember their signature.

@@ -31,6 +31,7 @@ _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 _WINDOW_CHARS = frozenset("0123456789０１２３４５６７８９ -－—()（）+＋xXｘＸ")
 _MIN_DIGITS = 10  # the shortest number we look for: 0xx-xxxxxxx
+_MIN_LONG_DIGITS = 15  # the shortest ID (15 digits) or card (16, _card_valid) we look for
 _DIGIT_CHARS = frozenset("0123456789０１２３４５６７８９")
 _DATE = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
 _ID18 = re.compile(rf"(?<![0-9a-z])[1-9][0-9]{{5}} ?(?:18|19|20)[0-9]{{2}}{_DATE} ?[0-9]{{3}}[0-9x](?![0-9a-z])")
@@ -146,24 +147,26 @@ class PhoneIdCardCheck(Check):
             done = we
             if we - ws >= _MIN_DIGITS:
                 window = fold(text[ws:we])
-                if len(_NON_DIGIT.sub("", window)) >= _MIN_DIGITS:
-                    yield from self._window(text, window, ws)
+                digits = len(_NON_DIGIT.sub("", window))
+                if digits >= _MIN_DIGITS:
+                    yield from self._window(text, window, ws, digits)
 
     @staticmethod
-    def _window(text: str, window: str, offset: int) -> Iterator[Hit]:
+    def _window(text: str, window: str, offset: int, digits: int) -> Iterator[Hit]:
         """All number patterns inside one window (a folded run of digits and separators)."""
         found: list[tuple[int, int, int, str, str, str, str]] = []  # prio, s, e, sev, msg, rule, sugg
-        for mm in _ID18.finditer(window):
-            d = _NON_DIGIT.sub("", mm.group()).upper()
-            if id18_valid(d):
-                found.append((0, mm.start(), mm.end(), BLOCK, _MSG_ID18, "privacy.id18", mask_id(d)))
-        for mm in _CARD.finditer(window):
-            d = _NON_DIGIT.sub("", mm.group())
-            if _card_valid(d):
-                found.append((1, mm.start(), mm.end(), BLOCK, _MSG_CARD, "privacy.bank_card", mask_card(d)))
-        for mm in _ID15.finditer(window):
-            if id15_valid(mm.group()):
-                found.append((2, mm.start(), mm.end(), BLOCK, _MSG_ID15, "privacy.id15", mask_id(mm.group())))
+        if digits >= _MIN_LONG_DIGITS:  # IDs and cards: none fits in fewer digits
+            for mm in _ID18.finditer(window):
+                d = _NON_DIGIT.sub("", mm.group()).upper()
+                if id18_valid(d):
+                    found.append((0, mm.start(), mm.end(), BLOCK, _MSG_ID18, "privacy.id18", mask_id(d)))
+            for mm in _CARD.finditer(window):
+                d = _NON_DIGIT.sub("", mm.group())
+                if _card_valid(d):
+                    found.append((1, mm.start(), mm.end(), BLOCK, _MSG_CARD, "privacy.bank_card", mask_card(d)))
+            for mm in _ID15.finditer(window):
+                if id15_valid(mm.group()):
+                    found.append((2, mm.start(), mm.end(), BLOCK, _MSG_ID15, "privacy.id15", mask_id(mm.group())))
         for mm in _MOBILE.finditer(window):
             d = _NON_DIGIT.sub("", mm.group())
             found.append((3, mm.start(), mm.end(), WARN, _MSG_MOBILE, "privacy.mobile", mask_mobile(d)))
