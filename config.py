@@ -188,6 +188,12 @@ def from_env() -> dict[str, Any]:
         "INACTIVE_WARN_DAYS": _int("INACTIVE_WARN_DAYS", 7),
         "INACTIVE_VETO_DAYS": _int("INACTIVE_VETO_DAYS", 14),
         "ZOMBIE_DAYS": _int("ZOMBIE_DAYS", 90),
+        # 互动回应 (DOMAIN.md §7.3): unanswered > N working days is overdue ([L] 5), > N days severe (3 months).
+        "INTERACTION_REPLY_WORKDAYS": _int("INTERACTION_REPLY_WORKDAYS", 5),
+        "INTERACTION_SEVERE_DAYS": _int("INTERACTION_SEVERE_DAYS", 90),
+        "INTERACTION_POLL_HOURS": _int("INTERACTION_POLL_HOURS", 6),
+        "INTERACTION_POLL_LIMIT": _int("INTERACTION_POLL_LIMIT", 200),
+        "WECHAT_PUSH_TOKEN": env("WECHAT_PUSH_TOKEN", ""),
         "REVIEW_OVERDUE_HOURS": _review_overdue_hours(),
         "REVIEW_SUPERIOR_UNIT_STAGES": _review_superior_unit_stages(),
         "FINDING_DEADLINE_WORKDAYS": _int("FINDING_DEADLINE_WORKDAYS", 5),

@@ -207,6 +207,8 @@ class FindingKind(enum.StrEnum):
     reopened = "reopened"
     inactive_warning = "inactive_warning"
     filing_overdue = "filing_overdue"
+    interaction_overdue = "interaction_overdue"
+    no_interaction_channel = "no_interaction_channel"
 
 
 FINDING_LABELS = {
@@ -220,6 +222,8 @@ FINDING_LABELS = {
     FindingKind.reopened: "私自重开",
     FindingKind.inactive_warning: "7天未更新预警",
     FindingKind.filing_overdue: "备案逾期",
+    FindingKind.interaction_overdue: "留言超期未回复（互动回应差）",
+    FindingKind.no_interaction_channel: "无有效互动渠道（单项否决）",
 }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, redirect, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox import admin, douyin, pages, wechat, weibo
+from sandbox import admin, douyin, interaction, pages, wechat, weibo
 from sandbox.common import EXTENSION_KEY
 from sandbox.state import SandboxState
 
@@ -38,6 +38,7 @@ def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(douyin.make_toutiao_mp_blueprint())
     app.register_blueprint(admin.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(interaction.bp)
 
     @app.after_request
     def _persist(response: Response) -> Response:

@@ -63,7 +63,7 @@ def celery_init_app(app: Flask) -> Celery:
         # Kombu's SQLAlchemy transport hands its transport options to create_engine(), so it
         # gets none; Redis gets a visibility timeout longer than any countdown we schedule.
         broker_transport_options={} if broker.startswith("sqla+") else {"visibility_timeout": 3600},
-        include=["tasks.system", "tasks.publishing", "tasks.monitoring", "tasks.longjobs"],
+        include=["tasks.system", "tasks.publishing", "tasks.monitoring", "tasks.longjobs", "tasks.interaction"],
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app

@@ -430,7 +430,7 @@ def test_periodic_jobs_are_importable(app):
     from tasks import jobs
 
     got = {job_id: (path, trigger) for job_id, path, trigger in jobs.periodic_jobs(app)}
-    assert set(got) == {"monitoring-activity", "monitoring-closure", "discovery-weekly"}
+    assert set(got) == {"monitoring-activity", "monitoring-closure", "discovery-weekly", "interaction-poll"}
     activity = got["monitoring-activity"][1]
     assert activity["trigger"] == "interval" and activity["hours"] == 24
     assert activity["next_run_time"].tzinfo is not None
