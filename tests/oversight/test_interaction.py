@@ -308,3 +308,21 @@ def test_cli_poll_one_account(app, db_session, site, make_account):
     assert "新增评论/私信 1 条" in result.output
     bad = app.test_cli_runner().invoke(args=["interaction", "poll", "--account", "999999"])
     assert bad.exit_code != 0 and "不存在" in bad.output
+
+
+def test_inbox_page_reply_and_handled_forms(db_session, client, site, make_account):
+    account = make_account(site["unit"], "weibo")
+    post_id = sandbox_post(site["sandbox"], "weibo", account.platform_uid)
+    comment(site["sandbox"], "weibo", account.platform_uid, post_id, text="甲")
+    comment(site["sandbox"], "weibo", account.platform_uid, post_id, text="乙")
+    poll_one(account.id)
+    first, second = sorted(items_of(db_session, account), key=lambda i: i.text)
+    operator = site["users"]["operator"]
+    assert client.post("/login", data={"username": operator.username, "password": PASSWORD}).status_code == 302
+
+    r = client.post(f"/interaction/items/{first.id}/reply", data={"text": "已收到", "next": "/interaction/?state=all"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/interaction/?state=all")
+    assert db_session.get(InteractionItem, first.id).reply_text == "已收到"
+    r = client.post(f"/interaction/items/{second.id}/handled", data={"reason": ""}, follow_redirects=True)
+    assert "处理说明" in r.get_data(as_text=True)
+    assert db_session.get(InteractionItem, second.id).replied_at is None
