@@ -20,7 +20,7 @@ from extensions import csrf, db, limiter, migrate
 API_PREFIX = "/api/v1"
 PUBLIC_API_ENDPOINTS = {"openapi.spec", "openapi.docs", "health.healthz"}
 # Pages are login-only unless listed here (secure by default).
-PUBLIC_PAGE_ENDPOINTS = {"auth.login", "static", "health.healthz"}
+PUBLIC_PAGE_ENDPOINTS = {"auth.login", "static", "health.healthz", "interaction_push.wechat_push"}
 
 
 def create_app(config: dict[str, Any] | None = None) -> APIFlask:
@@ -73,6 +73,7 @@ MODEL_MODULES = (
     "tasks.models",
     "jobs.models",
     "oversight.inspection.models",
+    "oversight.interaction.models",
 )
 
 
@@ -102,6 +103,7 @@ PACKAGES = (
     "publishers",
     "oversight",
     "oversight.inspection",
+    "oversight.interaction",
     "jobs_views",
     "tasks",
 )

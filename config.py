@@ -204,6 +204,12 @@ def from_env() -> dict[str, Any]:
         "INACTIVE_WARN_DAYS": _int("INACTIVE_WARN_DAYS", 7),
         "INACTIVE_VETO_DAYS": _int("INACTIVE_VETO_DAYS", 14),
         "ZOMBIE_DAYS": _int("ZOMBIE_DAYS", 90),
+        # 互动回应 (DOMAIN.md §7.3): unanswered > N working days is overdue ([L] 5), > N days severe (3 months).
+        "INTERACTION_REPLY_WORKDAYS": _int("INTERACTION_REPLY_WORKDAYS", 5),
+        "INTERACTION_SEVERE_DAYS": _int("INTERACTION_SEVERE_DAYS", 90),
+        "INTERACTION_POLL_HOURS": _int("INTERACTION_POLL_HOURS", 6),
+        "INTERACTION_POLL_LIMIT": _int("INTERACTION_POLL_LIMIT", 200),
+        "WECHAT_PUSH_TOKEN": env("WECHAT_PUSH_TOKEN", ""),
         "REVIEW_OVERDUE_HOURS": _review_overdue_hours(),
         "REVIEW_SUPERIOR_UNIT_STAGES": _review_superior_unit_stages(),
         "FINDING_DEADLINE_WORKDAYS": _int("FINDING_DEADLINE_WORKDAYS", 5),
@@ -218,6 +224,8 @@ def from_env() -> dict[str, Any]:
         "RECONCILE_THRESHOLDS": _json_object("RECONCILE_THRESHOLDS"),
         # The check dictionaries' directory; empty = the shipped moderation/data (docs/checks.md).
         "CHECKS_DATA_DIR": env("GOVMEDIA_CHECKS_DATA_DIR", "").strip(),
+        # The check automaton: empty = daachorse when installed, else pyahocorasick (docs/checks.md).
+        "CHECKS_ENGINE": env("GOVMEDIA_CHECKS_ENGINE", "").strip().lower(),
         # Inspection (巡检, docs/monitoring.md): sources, pacing, windows.
         "INSPECTION_RATE_PER_MINUTE": _int("INSPECTION_RATE_PER_MINUTE", 30),
         "INSPECTION_RECENT_POSTS": _int("INSPECTION_RECENT_POSTS", 50),

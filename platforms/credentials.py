@@ -16,6 +16,7 @@ from common.errors import Invalid
 from platforms.models import AccountCredential
 
 ALLOWED_FIELDS = {
+    "push_token",  # WeChat 消息推送 Token of the account's server URL (互动回应)
     "app_id",
     "app_secret",
     "access_token",

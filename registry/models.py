@@ -213,6 +213,8 @@ class FindingKind(enum.StrEnum):
     tampered = "tampered"
     post_removed = "post_removed"
     account_unavailable = "account_unavailable"
+    interaction_overdue = "interaction_overdue"
+    no_interaction_channel = "no_interaction_channel"
 
 
 FINDING_LABELS = {
@@ -231,6 +233,8 @@ FINDING_LABELS = {
     FindingKind.tampered: "内容被篡改（与终审稿不一致）",
     FindingKind.post_removed: "内容被平台删除或屏蔽",
     FindingKind.account_unavailable: "平台账号被封禁或注销（台账仍在运行）",
+    FindingKind.interaction_overdue: "留言超期未回复（互动回应差）",
+    FindingKind.no_interaction_channel: "无有效互动渠道（单项否决）",
 }
 
 

@@ -80,6 +80,7 @@ def celery_init_app(app: Flask) -> Celery:
             "tasks.inspection",
             "tasks.longjobs",
             "tasks.media",
+            "tasks.interaction",
         ],
     )
     celery_app.set_default()

@@ -60,6 +60,11 @@ def periodic_jobs(app: Flask) -> Iterator[tuple[str, str, dict[str, Any]]]:
         "tasks.monitoring:run_activity",
         {"trigger": "interval", "hours": max(1, hours), "next_run_time": first},
     )
+    yield (
+        "interaction-poll",
+        "tasks.interaction:run_poll",
+        {"trigger": "interval", "hours": max(1, int(app.config["INTERACTION_POLL_HOURS"])), "next_run_time": first},
+    )
     yield "monitoring-closure", "tasks.monitoring:run_closure", {"trigger": "cron", "hour": 3, "minute": 30}
     yield (
         "discovery-weekly",

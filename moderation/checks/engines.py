@@ -15,7 +15,6 @@ offsets of the scanned string, so the scan in data.py does not care which one ru
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -104,11 +103,7 @@ ENGINES: dict[str, type[DaachorseEngine] | type[PyAhoCorasickEngine]] = {
 
 
 def default_engine_name() -> str:
-    wanted = os.environ.get(ENGINE_ENV, "").strip().lower()
-    if wanted:
-        if wanted not in ENGINES:
-            raise ValueError(f"{ENGINE_ENV}={wanted!r}: choose one of {', '.join(ENGINES)}")
-        return wanted
+    """daachorse when its wheel is installed, else the pure-C pyahocorasick fallback."""
     return "daachorse" if daachorse is not None else "pyahocorasick"
 
 
@@ -116,4 +111,7 @@ def build_engine(keys: Sequence[str], name: str | None = None) -> Engine:
     """The engine ``name`` (default: daachorse when its wheel is installed) over ``keys``.
 
     Key ids are indexes into ``keys``; pyahocorasick may also report ``len(keys)`` (a primer)."""
-    return ENGINES[name or default_engine_name()](keys)
+    name = (name or default_engine_name()).strip().lower()
+    if name not in ENGINES:
+        raise ValueError(f"{ENGINE_ENV}={name!r}: choose one of {', '.join(ENGINES)}")
+    return ENGINES[name](keys)

@@ -186,14 +186,17 @@ class _Default:
 
 
 def default_pipeline() -> CheckPipeline:
-    """The process-wide pipeline (compiled once; data dir from the app's ``CHECKS_DATA_DIR``,
-    which config.py reads from $GOVMEDIA_CHECKS_DATA_DIR)."""
+    """The process-wide pipeline (compiled once; data dir and engine from the app's
+    ``CHECKS_DATA_DIR`` / ``CHECKS_ENGINE``, which config.py reads from $GOVMEDIA_CHECKS_DATA_DIR
+    and $GOVMEDIA_CHECKS_ENGINE)."""
     pipeline = _Default.pipeline
     if pipeline is None:
         with _Default.lock:
             if _Default.pipeline is None:
-                data_dir = current_app.config.get("CHECKS_DATA_DIR") if has_app_context() else None
-                _Default.pipeline = CheckPipeline(data_dir=data_dir or None)
+                config = current_app.config if has_app_context() else {}
+                _Default.pipeline = CheckPipeline(
+                    data_dir=config.get("CHECKS_DATA_DIR") or None, engine=config.get("CHECKS_ENGINE") or None
+                )
             pipeline = _Default.pipeline
     return pipeline
 

@@ -430,8 +430,10 @@ def test_periodic_jobs_are_importable(app):
     from tasks import jobs
 
     got = {job_id: (path, trigger) for job_id, path, trigger in jobs.periodic_jobs(app)}
-    # Monitoring's jobs (inspection adds its own: tests/oversight/test_inspection.py).
+    # Monitoring's jobs (inspection and interaction add their own: tests/oversight/test_inspection.py,
+    # test_interaction.py).
     assert {"monitoring-activity", "monitoring-closure", "discovery-weekly"} <= set(got)
+    assert {"inspection-daily", "inspection-rescan", "interaction-poll"} <= set(got)
     activity = got["monitoring-activity"][1]
     assert activity["trigger"] == "interval" and activity["hours"] == 24
     assert activity["next_run_time"].tzinfo is not None

@@ -1,0 +1,278 @@
+"""互动回应 protocol calls: read comments and messages, reply — per platform, over the
+existing adapters' HTTP session, token upkeep and error tables (no database, no Flask).
+
+What each platform allows (official documentation; docs/monitoring.md 互动回应):
+
+======== ============================================ ============================================
+platform comments (评论/留言)                          private messages (私信)
+======== ============================================ ============================================
+weibo    read ``GET /2/comments/to_me.json`` (comments  no API for ordinary apps (the 粉丝服务平台
+         on the authorised user's posts), reply         push for 蓝V accounts is not built): record
+         ``POST /2/comments/reply.json`` (cid, id,      it, handle on the platform
+         comment)
+wechat   ``/cgi-bin/comment/list`` and                  pushed to our server URL as XML (消息推送),
+         ``/cgi-bin/comment/reply/add`` need the        replied through ``/cgi-bin/message/custom/send``
+         article's ``msg_data_id`` and the 留言          (客服消息) within 48 hours of the user's
+         capability; not read yet (deliveries do not    message (45015 after that)
+         keep msg_data_id)
+douyin   read ``GET /item/comment/list/`` per video,    only with the 企业号 IM capability
+         reply ``POST /item/comment/reply/``            (``/im/...``, webhook); not built
+         (scope ``item.comment``)
+toutiao  no documented API                              no documented API
+======== ============================================ ============================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from platforms.base import ChannelAdapter, Credentials, from_unix
+from platforms.errors import AdapterError, InvalidRequest, Unsupported
+
+#: platform → what the API allows: read/reply for comments and messages.
+CAPABILITIES: dict[str, dict[str, bool]] = {
+    "weibo": {"comments_read": True, "comments_reply": True, "messages_read": False, "messages_reply": False},
+    "wechat": {"comments_read": False, "comments_reply": False, "messages_read": True, "messages_reply": True},
+    "douyin": {"comments_read": True, "comments_reply": True, "messages_read": False, "messages_reply": False},
+    "toutiao": {"comments_read": False, "comments_reply": False, "messages_read": False, "messages_reply": False},
+}
+
+#: Why not, per platform and kind (shown to operators when they try to reply).
+NOT_POSSIBLE = {
+    ("weibo", "message"): "微博开放平台没有面向普通应用的私信接口，请在微博客户端回复后标记“已在平台处理”",
+    ("wechat", "comment"): "公众号留言需在公众平台后台回复，回复后请标记“已在平台处理”",
+    ("douyin", "message"): "抖音私信需企业号私信能力，本系统未接入，请在抖音客户端回复后标记“已在平台处理”",
+    ("toutiao", "comment"): "头条号没有公开的评论接口，请在头条号后台回复后标记“已在平台处理”",
+    ("toutiao", "message"): "头条号没有公开的私信接口，请在头条号后台回复后标记“已在平台处理”",
+}
+
+#: WeChat 客服消息: a reply must follow the user's message within this many hours.
+WECHAT_REPLY_WINDOW_HOURS = 48
+WECHAT_OUT_OF_WINDOW = 45015
+WECHAT_REPLY_LIMIT = 45047
+
+
+@dataclass(frozen=True)
+class RemoteItem:
+    """A comment or message as the platform gave it. Times are aware (UTC)."""
+
+    kind: str  # comment | message
+    platform_item_id: str
+    text: str
+    created_at: datetime | None
+    post_ref: str | None = None
+    author_ref: str | None = None
+    author_name: str | None = None
+
+
+def can(platform: str, what: str) -> bool:
+    return CAPABILITIES.get(platform, {}).get(what, False)
+
+
+def not_possible(platform: str, kind: str) -> str:
+    return NOT_POSSIBLE.get((platform, kind), "该平台不支持通过接口回复，请在平台处理后标记“已在平台处理”")
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def fetch_comments(adapter: ChannelAdapter, creds: Credentials, *, limit: int = 100) -> list[RemoteItem]:
+    """Comments to the account's posts, newest first (Unsupported where there is no API)."""
+    platform = adapter.platform
+    if platform == "weibo":
+        return _weibo_comments(adapter, creds, limit)
+    if platform == "douyin":
+        return _douyin_comments(adapter, creds, limit)
+    raise Unsupported(platform, None, not_possible(platform, "comment"))
+
+
+def _weibo_comments(adapter: Any, creds: Credentials, limit: int) -> list[RemoteItem]:
+    from platforms.weibo import parse_weibo_time
+
+    out: list[RemoteItem] = []
+    page = 1
+    while len(out) < limit:
+        count = min(50, limit - len(out))
+        body, _ = adapter._call(creds, "GET", "/2/comments/to_me.json", params={"count": count, "page": page})
+        rows = body.get("comments") or []
+        for c in rows:
+            user = c.get("user") or {}
+            status = c.get("status") or {}
+            out.append(
+                RemoteItem(
+                    kind="comment",
+                    platform_item_id=str(c.get("idstr") or c.get("id") or ""),
+                    text=str(c.get("text") or ""),
+                    created_at=parse_weibo_time(c.get("created_at")),
+                    post_ref=str(status.get("idstr") or status.get("id") or "") or None,
+                    author_ref=str(user.get("idstr") or user.get("id") or "") or None,
+                    author_name=user.get("screen_name"),
+                )
+            )
+        total = int(body.get("total_number") or 0)
+        if not rows or page * count >= total:
+            break
+        page += 1
+    return out[:limit]
+
+
+def _douyin_comments(adapter: Any, creds: Credentials, limit: int) -> list[RemoteItem]:
+    from platforms._bytedance import data_of
+
+    auth = adapter._prepare(creds)
+    out: list[RemoteItem] = []
+    for post in adapter.recent_posts(auth.creds, 20):
+        cursor: Any = 0
+        while len(out) < limit:
+            body = adapter._call(
+                auth,
+                "GET",
+                "/item/comment/list/",
+                params={"item_id": post.post_id, "cursor": cursor, "count": 20},
+                auth_in="query",
+            )
+            data = data_of(body)
+            rows = data.get("list") or []
+            for c in rows:
+                out.append(
+                    RemoteItem(
+                        kind="comment",
+                        platform_item_id=str(c.get("comment_id") or ""),
+                        text=str(c.get("content") or ""),
+                        created_at=from_unix(c.get("create_time")),
+                        post_ref=post.post_id,
+                        author_ref=str(c.get("comment_user_id") or "") or None,
+                        author_name=c.get("nickname"),  # not in the documented fields; kept when present
+                    )
+                )
+            if not data.get("has_more") or not rows:
+                break
+            cursor = data.get("cursor", 0)
+    return out[:limit]
+
+
+def parse_wechat_push(xml: bytes) -> dict[str, str]:
+    """The fields of a WeChat 消息推送 XML packet (plain mode). Raises InvalidRequest on bad XML."""
+    from xml.etree import ElementTree
+
+    # The pushes never carry a DTD; refusing one rules out entity expansion tricks.
+    if b"<!DOCTYPE" in xml.upper() or b"<!ENTITY" in xml.upper():
+        raise InvalidRequest("wechat", "bad_xml", "消息推送不能包含 DTD")
+    try:
+        root = ElementTree.fromstring(xml)  # noqa: S314 - DTDs refused above
+    except ElementTree.ParseError as exc:
+        raise InvalidRequest("wechat", "bad_xml", "消息推送不是有效的 XML") from exc
+    return {child.tag: (child.text or "") for child in root}
+
+
+def wechat_push_item(fields: dict[str, str]) -> RemoteItem | None:
+    """A user's message from a push packet; None for events and non-message packets."""
+    if fields.get("MsgType") in (None, "", "event"):
+        return None
+    kind_text = {
+        "text": fields.get("Content", ""),
+        "image": "[图片]",
+        "voice": "[语音]" + (f" {fields['Recognition']}" if fields.get("Recognition") else ""),
+        "video": "[视频]",
+        "shortvideo": "[小视频]",
+        "location": f"[位置] {fields.get('Label', '')}".strip(),
+        "link": f"[链接] {fields.get('Title', '')} {fields.get('Url', '')}".strip(),
+    }
+    return RemoteItem(
+        kind="message",
+        platform_item_id=str(fields.get("MsgId") or f"{fields.get('FromUserName')}:{fields.get('CreateTime')}"),
+        text=kind_text.get(fields.get("MsgType", ""), f"[{fields.get('MsgType')}]"),
+        created_at=from_unix(fields.get("CreateTime")),
+        author_ref=fields.get("FromUserName") or None,
+        author_name=None,  # the push carries only the openid
+    )
+
+
+def wechat_signature_ok(token: str, signature: str, timestamp: str, nonce: str) -> bool:
+    """The 消息推送 check: sha1 of the sorted token, timestamp and nonce."""
+    import hashlib
+    import hmac
+
+    raw = "".join(sorted([token, timestamp, nonce])).encode("utf-8")
+    return hmac.compare_digest(hashlib.sha1(raw).hexdigest(), signature or "")  # noqa: S324 - the protocol's hash
+
+
+# ----------------------------------------------------------------------------- replying
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    kind: str
+    platform_item_id: str
+    post_ref: str | None
+    author_ref: str | None
+    received_at: datetime | None  # aware
+
+
+def reply(adapter: ChannelAdapter, creds: Credentials, target: ReplyTarget, text: str, *, now: datetime) -> str:
+    """Send ``text`` as the reply; returns the platform id of the reply ('' when none is given).
+
+    Raises Unsupported (with the Chinese reason) where the platform cannot, and the adapter's
+    errors for what the platform refuses.
+    """
+    platform = adapter.platform
+    what = "comments_reply" if target.kind == "comment" else "messages_reply"
+    if not can(platform, what):
+        raise Unsupported(platform, None, not_possible(platform, target.kind))
+    if platform == "weibo":
+        return _weibo_reply(adapter, creds, target, text)
+    if platform == "douyin":
+        return _douyin_reply(adapter, creds, target, text)
+    return _wechat_reply(adapter, creds, target, text, now=now)
+
+
+def _weibo_reply(adapter: Any, creds: Credentials, target: ReplyTarget, text: str) -> str:
+    if not target.post_ref:
+        raise InvalidRequest("weibo", "missing_post", "缺少评论所属微博的 ID，无法回复")
+    data: dict[str, Any] = {"cid": target.platform_item_id, "id": target.post_ref, "comment": text}
+    if adapter.options.get("rip"):
+        data["rip"] = str(adapter.options["rip"])
+    body, _ = adapter._call(creds, "POST", "/2/comments/reply.json", data=data)
+    return str(body.get("idstr") or body.get("id") or "")
+
+
+def _douyin_reply(adapter: Any, creds: Credentials, target: ReplyTarget, text: str) -> str:
+    from platforms._bytedance import data_of
+
+    auth = adapter._prepare(creds)
+    body = adapter._call(
+        auth,
+        "POST",
+        "/item/comment/reply/",
+        json_body={"item_id": target.post_ref, "comment_id": target.platform_item_id, "content": text},
+        auth_in="query",
+    )
+    return str(data_of(body).get("comment_id") or "")
+
+
+def _wechat_reply(adapter: Any, creds: Credentials, target: ReplyTarget, text: str, *, now: datetime) -> str:
+    if target.received_at is not None and (now - target.received_at).total_seconds() > WECHAT_REPLY_WINDOW_HOURS * 3600:
+        raise Unsupported(
+            "wechat",
+            WECHAT_OUT_OF_WINDOW,
+            "已超过公众号客服消息 48 小时回复时限，无法通过接口回复；请在公众平台处理后标记“已在平台处理”",
+        )
+    if not target.author_ref:
+        raise InvalidRequest("wechat", "missing_openid", "缺少用户 openid，无法回复")
+    try:
+        adapter._call(
+            creds,
+            "/cgi-bin/message/custom/send",
+            json_body={"touser": target.author_ref, "msgtype": "text", "text": {"content": text}},
+        )
+    except AdapterError as exc:
+        if str(exc.code) == str(WECHAT_OUT_OF_WINDOW):
+            raise Unsupported(
+                "wechat", exc.code, "平台答复：已超过回复时限或用户已取消关注，请在公众平台处理后标记“已在平台处理”"
+            ) from None
+        if str(exc.code) == str(WECHAT_REPLY_LIMIT):
+            raise Unsupported("wechat", exc.code, "平台答复：对该用户的客服消息条数已达上限") from None
+        raise
+    return ""

@@ -1,0 +1,490 @@
+"""互动回应 in the sandbox: comments and private messages "from the public", and the platform
+endpoints our adapters call to read them and reply (platforms/interaction.py).
+
+Test/demo endpoints (``/_sandbox``):
+- ``POST /_sandbox/comments`` ``{platform, uid, post_id, text, author?, created_at?}`` — a
+  comment by a member of the public on a post of the account (weibo, douyin);
+- ``POST /_sandbox/messages`` ``{platform, uid, text, author?, created_at?, push_url?, push_token?}``
+  — a private message; for wechat the answer carries the 消息推送 XML the platform pushes to
+  the account's server URL (and it is POSTed to ``push_url`` when given, signed with
+  ``push_token``);
+- ``GET /_sandbox/comments`` / ``GET /_sandbox/messages`` ``?platform&uid`` — what is there,
+  with the replies the account made.
+
+Platform endpoints (same paths and shapes as the real ones):
+- Weibo ``GET /weibo/2/comments/to_me.json``, ``GET /weibo/2/comments/show.json``,
+  ``POST /weibo/2/comments/reply.json``;
+- Douyin ``GET /douyin/item/comment/list/``, ``POST /douyin/item/comment/reply/``;
+- WeChat ``POST /wechat/cgi-bin/message/custom/send`` (客服消息; 45015 after 48 hours).
+
+Everything lives in process memory next to the sandbox state and is cleared by
+``POST /_sandbox/reset``; it is not written to the ``--state`` file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from flask import Blueprint, Flask, Response, jsonify, request
+
+from sandbox.common import EXTENSION_KEY, all_params, get_state, iso, json_body, parse_time
+from sandbox.state import SandboxState
+
+STORE_KEY = "govmedia_sandbox_interaction"
+COMMENT_PLATFORMS = ("weibo", "douyin")
+MESSAGE_PLATFORMS = ("wechat", "weibo", "douyin")
+WECHAT_WINDOW_SECONDS = 48 * 3600
+
+bp = Blueprint("sandbox_interaction", __name__)
+
+
+@dataclass
+class Reply:
+    reply_id: str
+    text: str
+    created_at: float
+
+
+@dataclass
+class Entry:
+    kind: str  # comment | message
+    platform: str
+    uid: str  # the account addressed
+    entry_id: str
+    text: str
+    created_at: float
+    author: str
+    author_id: str
+    post_id: str | None = None
+    replies: list[Reply] = field(default_factory=list)
+
+    def view(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["created_at"] = iso(self.created_at)
+        out["replies"] = [{**asdict(r), "created_at": iso(r.created_at)} for r in self.replies]
+        return out
+
+
+class Store:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.entries: dict[tuple[str, str, str], Entry] = {}  # (kind, platform, id)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+    def of(self, kind: str, platform: str | None = None, uid: str | None = None) -> list[Entry]:
+        rows = [
+            e
+            for (k, p, _), e in self.entries.items()
+            if k == kind and (platform is None or p == platform) and (uid is None or e.uid == uid)
+        ]
+        return sorted(rows, key=lambda e: (e.created_at, e.entry_id), reverse=True)
+
+
+@bp.record_once
+def _attach(setup: Any) -> None:
+    """One store per sandbox app, emptied whenever the sandbox state is reset."""
+    app: Flask = setup.app
+    store = Store()
+    app.extensions[STORE_KEY] = store
+    state: SandboxState = app.extensions[EXTENSION_KEY]
+    reset = state.reset
+
+    def reset_all() -> None:
+        reset()
+        store.clear()
+
+    state.reset = reset_all  # type: ignore[method-assign]
+
+
+def _store() -> Store:
+    from flask import current_app
+
+    return current_app.extensions[STORE_KEY]  # type: ignore[no-any-return]
+
+
+class _Bad(Exception):
+    pass
+
+
+@bp.errorhandler(_Bad)
+def _bad(err: _Bad) -> Response:
+    response = jsonify({"error": str(err)})
+    response.status_code = 400
+    return response
+
+
+def _required_text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise _Bad(f"{name} 必须是非空字符串")
+    if len(value) > 2000:
+        raise _Bad(f"{name} 不能超过 2000 字")
+    return value.strip()
+
+
+def _digits(n: int) -> str:
+    return str(10 ** (n - 1) + secrets.randbelow(9 * 10 ** (n - 1)))
+
+
+# ----------------------------------------------------------------------------- /_sandbox
+
+
+@bp.route("/_sandbox/comments", methods=["POST"])
+def add_comment() -> tuple[Response, int]:
+    body = json_body()
+    if body is None:
+        raise _Bad("请求体必须是 JSON 对象")
+    platform = body.get("platform")
+    if platform not in COMMENT_PLATFORMS:
+        raise _Bad(f"评论只支持 {', '.join(COMMENT_PLATFORMS)}")
+    uid = _required_text(body, "uid")
+    text = _required_text(body, "text")
+    post_id = _required_text(body, "post_id")
+    state = get_state()
+    with state.lock:
+        post = state.post(platform, post_id)
+        if post is None or post.uid != uid:
+            raise _Bad("该账号没有这条内容（post_id）")
+        try:
+            created = parse_time(body.get("created_at"), state.now())
+        except ValueError as exc:
+            raise _Bad(str(exc)) from exc
+    entry = Entry(
+        kind="comment",
+        platform=platform,
+        uid=uid,
+        entry_id=_digits(16) if platform == "weibo" else "@" + secrets.token_hex(12),
+        text=text,
+        created_at=created,
+        author=str(body.get("author") or "网友" + _digits(4)),
+        author_id=_digits(10),
+        post_id=post_id,
+    )
+    with _store().lock:
+        _store().entries[("comment", platform, entry.entry_id)] = entry
+    return jsonify({"comment": entry.view()}), 201
+
+
+def push_xml(entry: Entry) -> str:
+    return (
+        "<xml>"
+        f"<ToUserName><![CDATA[{entry.uid}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{entry.author_id}]]></FromUserName>"
+        f"<CreateTime>{int(entry.created_at)}</CreateTime>"
+        "<MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{entry.text.replace(']]>', ']]&gt;')}]]></Content>"
+        f"<MsgId>{entry.entry_id}</MsgId>"
+        "</xml>"
+    )
+
+
+def _push(url: str, token: str, xml: str) -> dict[str, Any]:
+    import requests
+
+    timestamp, nonce = str(int(time.time())), _digits(9)
+    signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()  # noqa: S324
+    try:
+        resp = requests.post(
+            url,
+            params={"signature": signature, "timestamp": timestamp, "nonce": nonce},
+            data=xml.encode("utf-8"),
+            headers={"Content-Type": "text/xml"},
+            timeout=5,
+        )
+    except requests.RequestException as exc:
+        return {"delivered": False, "error": type(exc).__name__}
+    return {"delivered": resp.status_code == 200, "status": resp.status_code}
+
+
+@bp.route("/_sandbox/messages", methods=["POST"])
+def add_message() -> tuple[Response, int]:
+    body = json_body()
+    if body is None:
+        raise _Bad("请求体必须是 JSON 对象")
+    platform = body.get("platform")
+    if platform not in MESSAGE_PLATFORMS:
+        raise _Bad(f"私信只支持 {', '.join(MESSAGE_PLATFORMS)}")
+    uid = _required_text(body, "uid")
+    text = _required_text(body, "text")
+    state = get_state()
+    with state.lock:
+        state.ensure_account(platform, uid)
+        try:
+            created = parse_time(body.get("created_at"), state.now())
+        except ValueError as exc:
+            raise _Bad(str(exc)) from exc
+    entry = Entry(
+        kind="message",
+        platform=platform,
+        uid=uid,
+        entry_id=_digits(19),
+        text=text,
+        created_at=created,
+        author=str(body.get("author") or "网友" + _digits(4)),
+        author_id=("o" + secrets.token_urlsafe(20)) if platform == "wechat" else _digits(10),
+    )
+    with _store().lock:
+        _store().entries[("message", platform, entry.entry_id)] = entry
+    payload: dict[str, Any] = {"message": entry.view()}
+    if platform == "wechat":
+        xml = push_xml(entry)
+        payload["push"] = {"xml": xml}
+        if body.get("push_url"):
+            payload["push"].update(_push(str(body["push_url"]), str(body.get("push_token") or ""), xml))
+    return jsonify(payload), 201
+
+
+@bp.route("/_sandbox/comments", methods=["GET"])
+def list_comments() -> Response:
+    rows = _store().of("comment", request.args.get("platform") or None, request.args.get("uid") or None)
+    return jsonify({"comments": [e.view() for e in rows]})
+
+
+@bp.route("/_sandbox/messages", methods=["GET"])
+def list_messages() -> Response:
+    rows = _store().of("message", request.args.get("platform") or None, request.args.get("uid") or None)
+    return jsonify({"messages": [e.view() for e in rows]})
+
+
+# ----------------------------------------------------------------------------- Weibo
+
+
+def _weibo_errors(fn: Any) -> Any:
+    from functools import wraps
+
+    from sandbox import weibo
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except weibo.WbError as err:
+            return weibo._error_response(err.code, err.text)
+
+    return wrapper
+
+
+def _weibo_comment(entry: Entry, state: SandboxState) -> dict[str, Any]:
+    from sandbox import weibo
+
+    post = state.post("weibo", entry.post_id or "")
+    return {
+        "created_at": weibo.weibo_time(entry.created_at),
+        "id": int(entry.entry_id),
+        "idstr": entry.entry_id,
+        "mid": entry.entry_id,
+        "text": entry.text,
+        "source": "微博 weibo.com",
+        "user": {"id": int(entry.author_id), "idstr": entry.author_id, "screen_name": entry.author},
+        "status": {"id": int(post.post_id), "idstr": post.post_id, "text": post.text} if post else None,
+    }
+
+
+def _paging(params: dict[str, Any]) -> tuple[int, int]:
+    from sandbox import weibo
+
+    try:
+        count = min(max(int(params.get("count", 50)), 1), 200)
+        page = max(int(params.get("page", 1)), 1)
+    except (TypeError, ValueError):
+        raise weibo.WbError(10008, text="count/page must be integers") from None
+    return count, page
+
+
+@bp.route("/weibo/2/comments/to_me.json", methods=["GET"])
+@_weibo_errors
+def weibo_to_me() -> Response:
+    from sandbox import weibo
+
+    params = all_params()
+    state = get_state()
+    with state.lock:
+        account, _ = weibo._auth(state, params)
+        weibo._require_usable(account)
+        count, page = _paging(params)
+        rows = _store().of("comment", "weibo", account.uid)
+        window = rows[(page - 1) * count : page * count]
+        comments = [_weibo_comment(e, state) for e in window]
+    return jsonify({"comments": comments, "total_number": len(rows), "previous_cursor": 0, "next_cursor": 0})
+
+
+@bp.route("/weibo/2/comments/show.json", methods=["GET"])
+@_weibo_errors
+def weibo_show() -> Response:
+    from sandbox import weibo
+
+    params = all_params()
+    state = get_state()
+    with state.lock:
+        weibo._auth(state, params)
+        post = state.post("weibo", str(params.get("id") or ""))
+        if post is None or post.deleted:
+            raise weibo.WbError(20101)
+        count, page = _paging(params)
+        rows = [e for e in _store().of("comment", "weibo") if e.post_id == post.post_id]
+        comments = [_weibo_comment(e, state) for e in rows[(page - 1) * count : page * count]]
+    return jsonify({"comments": comments, "total_number": len(rows)})
+
+
+@bp.route("/weibo/2/comments/reply.json", methods=["GET", "POST"])
+@_weibo_errors
+def weibo_reply() -> Response:
+    from sandbox import weibo
+
+    weibo._require_post()
+    params = all_params()
+    state = get_state()
+    with state.lock:
+        account, _ = weibo._auth(state, params)
+        weibo._require_usable(account)
+        for name in ("cid", "id", "comment"):
+            if not params.get(name):
+                raise weibo.WbError(10016, name)
+        post = state.post("weibo", str(params["id"]))
+        if post is None or post.deleted:
+            raise weibo.WbError(20101)
+        if post.uid != account.uid:
+            raise weibo.WbError(20102)
+        entry = _store().entries.get(("comment", "weibo", str(params["cid"])))
+        if entry is None or entry.post_id != post.post_id:
+            raise weibo.WbError(10008, text="comment (cid) does not exist on this weibo")
+        text = str(params["comment"])
+        if len(text) > 140:
+            raise weibo.WbError(20012)
+        reply = Reply(reply_id=_digits(16), text=text, created_at=state.now())
+        entry.replies.append(reply)
+        out = _weibo_comment(entry, state)
+    out.update(
+        id=int(reply.reply_id),
+        idstr=reply.reply_id,
+        text=text,
+        reply_comment={"id": int(entry.entry_id), "idstr": entry.entry_id, "text": entry.text},
+    )
+    return jsonify(out)
+
+
+# ----------------------------------------------------------------------------- Douyin
+
+
+def _douyin_call(fn: Any) -> Any:
+    from functools import wraps
+
+    from sandbox import douyin
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except douyin.BdError as err:
+            return douyin.reply("douyin", None, err.kind, err.detail)
+
+    return wrapper
+
+
+@bp.route("/douyin/item/comment/list/", methods=["GET"])
+@_douyin_call
+def douyin_comments() -> Response:
+    from sandbox import douyin
+
+    state = get_state()
+    with state.lock:
+        account = douyin._user(state, "douyin")
+        item_id = request.args.get("item_id", "")
+        post = state.post("douyin", item_id)
+        if post is None or post.uid != account.uid:
+            raise douyin.BdError("bad_param", "item_id无效")
+        try:
+            cursor = max(int(request.args.get("cursor", "0")), 0)
+            count = min(max(int(request.args.get("count", "20")), 1), 50)
+        except ValueError:
+            raise douyin.BdError("bad_param", "cursor/count必须是整数") from None
+        rows = [e for e in _store().of("comment", "douyin", account.uid) if e.post_id == item_id]
+        window = rows[cursor : cursor + count]
+        data = {
+            "cursor": cursor + len(window),
+            "has_more": cursor + len(window) < len(rows),
+            "list": [
+                {
+                    "comment_id": e.entry_id,
+                    "comment_user_id": e.author_id,
+                    "content": e.text,
+                    "create_time": int(e.created_at),
+                    "digg_count": 0,
+                    "reply_comment_total": len(e.replies),
+                    "top": False,
+                }
+                for e in window
+            ],
+        }
+    return douyin.reply("douyin", data)
+
+
+@bp.route("/douyin/item/comment/reply/", methods=["POST"])
+@_douyin_call
+def douyin_reply() -> Response:
+    from sandbox import douyin
+
+    state = get_state()
+    body = json_body() or {}
+    with state.lock:
+        account = douyin._user(state, "douyin")
+        for name in ("item_id", "comment_id", "content"):
+            if not body.get(name):
+                raise douyin.BdError("missing_param", f"缺少参数{name}")
+        entry = _store().entries.get(("comment", "douyin", str(body["comment_id"])))
+        if entry is None or entry.uid != account.uid or entry.post_id != body["item_id"]:
+            raise douyin.BdError("bad_param", "comment_id无效")
+        reply = Reply(reply_id="@" + secrets.token_hex(12), text=str(body["content"]), created_at=state.now())
+        entry.replies.append(reply)
+    return douyin.reply("douyin", {"comment_id": reply.reply_id})
+
+
+# ----------------------------------------------------------------------------- WeChat
+
+
+@bp.route("/wechat/cgi-bin/message/custom/send", methods=["GET", "POST"])
+def wechat_custom_send() -> Response:
+    from sandbox import wechat
+
+    try:
+        wechat._require_post()
+        body = wechat._body()
+        state = get_state()
+        with state.lock:
+            account = wechat._auth(state)
+            wechat._require_usable(account)
+            openid = str(body.get("touser") or "")
+            content = ((body.get("text") or {}) if isinstance(body.get("text"), dict) else {}).get("content")
+            if not openid or body.get("msgtype") != "text" or not content:
+                raise wechat.WxError(47001)
+            latest = next(
+                (e for e in _store().of("message", "wechat", account.uid) if e.author_id == openid),
+                None,
+            )
+            if latest is None:
+                raise wechat.WxError(40003, "invalid openid")
+            if state.now() - latest.created_at > WECHAT_WINDOW_SECONDS:
+                raise wechat.WxError(45015, "response out of time limit or subscription is canceled")
+            latest.replies.append(Reply(reply_id="", text=str(content), created_at=state.now()))
+        return jsonify({"errcode": 0, "errmsg": "ok"})
+    except wechat.WxError as err:
+        return jsonify(wechat._envelope(err.code, err.detail))
+
+
+def timeline_extras(platform: str, uid: str | None) -> dict[str, list[dict[str, Any]]]:
+    """Comments and messages of a timeline page (``pages.py`` may show them)."""
+    return {
+        "comments": [e.view() for e in _store().of("comment", platform, uid)],
+        "messages": [e.view() for e in _store().of("message", platform, uid)],
+    }
+
+
+__all__ = ["bp", "push_xml", "timeline_extras"]
