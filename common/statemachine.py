@@ -62,6 +62,16 @@ class TransitionTable(Generic[S]):
     def sources(self, to: S, event: str | None = None) -> tuple[S, ...]:
         return tuple(e.source for e in self.edges.values() if e.target is to and event in (None, e.event))
 
+    def pairs(self) -> tuple[list[tuple[S, S]], list[tuple[S, S]]]:
+        """Every (from, to) pair of the states: (the moves in the table, all the others)."""
+        every = [(a, b) for a in self.labels for b in self.labels]
+        return [p for p in every if p in self.edges], [p for p in every if p not in self.edges]
+
+    @staticmethod
+    def pair_id(pair: tuple[S, S]) -> str:
+        """A readable pytest id for a pair."""
+        return f"{pair[0].value}->{pair[1].value}"
+
     def markdown(self) -> str:
         with_events = any(e.event for e in self.edges.values())
         head = "| 从 from | 到 to |" + (" 事件 event |" if with_events else "") + " 审计 audit | 谁/什么 |"

@@ -137,3 +137,7 @@ def transition_rows(
             actor_label=actor_label,
         )
     return moved
+
+
+if __name__ == "__main__":  # python -m moderation.lifecycle: the table for docs/review.md
+    print(TABLE.markdown())  # noqa: T201

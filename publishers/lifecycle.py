@@ -127,3 +127,7 @@ def roll_up(content_id: int, *, actor: Any = None, actor_label: str | None = Non
         return None
     content_lifecycle.transition_rows([content_id], status, new, actor=actor, actor_label=actor_label)
     return new
+
+
+if __name__ == "__main__":  # python -m publishers.lifecycle: the table for docs/publishing.md
+    print(TABLE.markdown())  # noqa: T201
