@@ -479,3 +479,50 @@ def test_account_without_usable_credentials_fails_with_a_reason(db_session, sand
         assert reason in delivery.last_error_message
         assert delivery.retryable is False
     assert db_session.get(Content, content.id).status is ContentStatus.failed
+
+
+@pytest.mark.parametrize("platform", ["weibo", "wechat"])
+def test_the_platform_calls_run_with_no_transaction_open_and_no_query(
+    db_session, sandbox, unit, make_account, approve, monkeypatch, platform
+):
+    """run_delivery, run_poll and run_withdraw commit before calling the adapter, and the call
+    itself reads nothing from the database (everything it needs was prepared before)."""
+    from extensions import db
+    from publishers import channels
+
+    account = make_account(unit, platform)
+    content = approve([account])
+    adapter = channels.adapter_for(platform)
+    seen: list[tuple[str, bool, int]] = []
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    def watched(name):  # type: ignore[no-untyped-def]
+        real = getattr(adapter, name)
+
+        def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+            before = len(statements)
+            try:
+                return real(*args, **kwargs)
+            finally:
+                seen.append((name, db.session().in_transaction(), len(statements) - before))
+
+        monkeypatch.setattr(adapter, name, call)
+
+    for name in ("publish", "status", "withdraw"):
+        watched(name)
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        drain(db_session, claim(db_session))
+        withdraw.withdraw_content(content, "核对撤回", content.author)
+        db_session.commit()
+        for delivery_id in sweeper.sweep()[1]:
+            pipeline.run_withdraw(delivery_id)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert deliveries_of(db_session, content)[platform].status is DeliveryStatus.withdrawn
+    called = {name for name, _, _ in seen}
+    assert {"publish", "withdraw"} <= called and (platform != "wechat" or "status" in called)
+    assert [(name, open_, queries) for name, open_, queries in seen if open_ or queries] == []
