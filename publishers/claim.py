@@ -7,6 +7,7 @@ of each account (``first_per_account``); each finished attempt hands the account
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -152,8 +153,12 @@ def first_per_account(delivery_ids: list[int]) -> tuple[list[int], list[int]]:
     return now, later
 
 
-# Built once: a select() over a fresh alias costs 0.4 ms to build, over this one 0.015 ms.
-_waiting = aliased(Delivery, name="waiting")
+@functools.cache
+def _waiting_alias() -> Any:
+    """Built once: a select() over a fresh alias costs 0.4 ms to build, over this one 0.015 ms.
+    Built on first use, not at import: building it configures every mapper, which needs the
+    other packages' models imported (create_app does that)."""
+    return aliased(Delivery, name="waiting")
 
 
 def _next_waiting(delivery_id: int, account_id: int | None, now: datetime) -> sa.ColumnElement[bool]:
@@ -165,6 +170,7 @@ def _next_waiting(delivery_id: int, account_id: int | None, now: datetime) -> sa
         if account_id is not None
         else sa.select(Delivery.account_id).where(Delivery.id == delivery_id).correlate(None).scalar_subquery()
     )
+    _waiting = _waiting_alias()
     head = (
         sa.select(_waiting.id)
         .where(
