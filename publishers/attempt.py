@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -90,6 +90,9 @@ class Attempt:
     creds: Credentials | None = None
     #: found before any call (post not renderable, no usable credentials): recorded as the result
     error: AdapterError | None = None
+    #: never read by ``send``: holds the loaded row in the session's (weak) identity map across
+    #: the commit, so the task's session (it keeps objects) records the result without reloading
+    row: Delivery | None = field(default=None, compare=False, repr=False)
 
 
 def fail(delivery: Delivery, code: str, message: str, *, retryable: bool, actor: Any = None) -> None:
@@ -160,7 +163,7 @@ def begin_attempt(delivery_id: int) -> Outcome | Attempt:
 def _prepare(delivery: Delivery, account: Account, ciphertext: bytes | None, recovering: bool) -> Attempt:
     """Everything the platform call needs, read now, so that ``send`` touches no database."""
     platform = account.platform.value
-    work = Attempt(delivery.id, recovering, platform)
+    work = Attempt(delivery.id, recovering, platform, row=delivery)
     rendered = render_result(delivery)
     if not rendered.ok:
         reasons = "；".join(p.message for p in rendered.problems)
