@@ -8,7 +8,10 @@ Transitions (``TRANSITIONS``)::
     approve_3  review_3          → approved     reviewer_3 (→ scheduled if publish_at is ahead)
     reject     review_1|2|3      → rejected     that stage's reviewer; comment required
 
-Editing (``moderation.service.update_content``) returns any of these to ``draft``. A refusal
+The moves themselves belong to the content lifecycle (``moderation.lifecycle``): this module
+decides whether a review step may happen and asks the lifecycle to make the move, which checks
+it against the one table, assigns the status and records the audit entry. Editing
+(``moderation.service.update_content``) returns any of these to ``draft``. A refusal
 raises before anything changes: other unit → 404, wrong role or person → 403, wrong state →
 409, bad input → 422. Each step writes a Review row and an audit entry: submit writes one
 with decision ``submit`` at stage 0 (the submitter, the hash that was submitted), approve and
@@ -27,13 +30,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 
-from audit import service as audit
 from auth.models import ROLE_LABELS, Role, User
 from auth.scoping import ensure_visible, unit_subtree_ids
 from common.db import utcnow
 from common.errors import Conflict, Forbidden, Invalid
 from extensions import db
-from moderation import service, target_checks
+from moderation import lifecycle, service, target_checks
 from moderation.checks import BLOCK, WARN, CheckFinding, has_blocking
 from moderation.models import (
     CONTENT_STATUS_LABELS,
@@ -73,26 +75,9 @@ STAGE_ROLES = {1: Role.reviewer_1, 2: Role.reviewer_2, 3: Role.reviewer_3}
 APPROVE_ACTIONS = {1: Action.approve_1, 2: Action.approve_2, 3: Action.approve_3}
 SUBMIT_ROLES = service.AUTHOR_ROLES
 
-TRANSITIONS: dict[Action, dict[ContentStatus, ContentStatus]] = {
-    Action.submit: {ContentStatus.draft: ContentStatus.review_1, ContentStatus.rejected: ContentStatus.review_1},
-    Action.approve_1: {ContentStatus.review_1: ContentStatus.review_2},
-    Action.approve_2: {ContentStatus.review_2: ContentStatus.review_3},
-    # approved, or scheduled when publish_at is still ahead (see _final_status)
-    Action.approve_3: {ContentStatus.review_3: ContentStatus.approved},
-    Action.reject: {
-        ContentStatus.review_1: ContentStatus.rejected,
-        ContentStatus.review_2: ContentStatus.rejected,
-        ContentStatus.review_3: ContentStatus.rejected,
-    },
-}
-
-AUDIT_TAGS = {
-    Action.submit: "content:submit",
-    Action.approve_1: "content:review:approve_1",
-    Action.approve_2: "content:review:approve_2",
-    Action.approve_3: "content:review:approve_3",
-    Action.reject: "content:review:reject",
-}
+# Each action's moves, read from the one content transition table (moderation.lifecycle);
+# approve_3 goes to approved, or scheduled when publish_at is still ahead (see _final_status).
+TRANSITIONS: dict[Action, dict[ContentStatus, ContentStatus]] = {a: lifecycle.by_event(a.value) for a in Action}
 
 COMMENT_MIN = 2
 
@@ -267,7 +252,6 @@ def _submit(content: Content, actor: User, data: Mapping[str, Any]) -> dict[str,
     if service.needs_new_version(content):
         content.version += 1
     voided = service.void_approvals(content)
-    content.status = target
     content.stage_entered_at = utcnow()
     content.warnings_acknowledged = False
     content.approved_hash = None
@@ -288,9 +272,9 @@ def _submit(content: Content, actor: User, data: Mapping[str, Any]) -> dict[str,
     db.session.add(row)
     db.session.flush()
     return {
+        "to": target,
         "before": before,
         "after": {
-            "status": content.status.value,
             "version": content.version,
             "hash": content.content_hash,
             "check_report_id": report.id,
@@ -359,23 +343,20 @@ def _decide(content: Content, action: Action, actor: User, data: Mapping[str, An
     voided: list[int] = []
     if action is Action.reject:
         voided = service.void_approvals(content)
-        content.status = target
         content.stage_entered_at = None
         content.approved_hash = None
         content.approved_version = None
     elif stage == 3:
-        content.status = _final_status(content)
+        target = _final_status(content)
         content.approved_hash = current_hash
         content.approved_version = content.version
         content.stage_entered_at = None
     else:
         if stage == 2 and warnings:
             content.warnings_acknowledged = True
-        content.status = target
         content.stage_entered_at = utcnow()
     db.session.flush()
     after: dict[str, Any] = {
-        "status": content.status.value,
         "version": content.version,
         "review_id": review.id,
         "hash": current_hash,
@@ -386,7 +367,7 @@ def _decide(content: Content, action: Action, actor: User, data: Mapping[str, An
         after["acknowledged_warnings"] = len(warnings)
     if voided:
         after["voided_reviews"] = voided
-    return {"before": before, "after": after}
+    return {"to": target, "before": before, "after": after}
 
 
 def _final_status(content: Content) -> ContentStatus:
@@ -415,8 +396,8 @@ def advance(content: Content, action: Action | str, actor: User, **data: Any) ->
         change = _submit(content, actor, data)
     else:
         change = _decide(content, action, actor, data)
+    lifecycle.transition(content, change["to"], actor=actor, before=change["before"], after=change["after"])
     db.session.flush()
-    audit.record(AUDIT_TAGS[action], content, before=change["before"], after=change["after"], actor=actor)
     return content
 
 

@@ -6,7 +6,8 @@ validates everything first and only then mutates, so a refusal leaves the object
 Versioning: a content keeps editing in place until it is first submitted. Once a version has
 been submitted (it has a ContentVersion snapshot) or reviewed, the next edit or resubmission
 starts a new version; an edit also voids every earlier approval and returns the content to
-``draft``. The review state machine lives in ``moderation.review``.
+``draft``. The review steps live in ``moderation.review``; every status change (an edit's
+return to draft included) goes through ``moderation.lifecycle``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from common.errors import Conflict, Forbidden, Invalid
 from common.fields import to_utc_naive
 from common.validation import control_char_problem
 from extensions import db
-from moderation import attachments
+from moderation import attachments, lifecycle
 from moderation.checks import BLOCK, KIND_LABELS, SEVERITY_LABELS, WARN, CheckFinding, default_pipeline, make_finding
 from moderation.models import (
     CONTENT_KIND_LABELS,
@@ -61,17 +62,7 @@ from registry.models import (
 log = logging.getLogger("govmedia.moderation")
 
 AUTHOR_ROLES = (Role.operator, Role.admin)
-EDITABLE_STATUSES = frozenset(
-    {
-        ContentStatus.draft,
-        ContentStatus.rejected,
-        ContentStatus.review_1,
-        ContentStatus.review_2,
-        ContentStatus.review_3,
-        ContentStatus.approved,
-        ContentStatus.scheduled,
-    }
-)
+EDITABLE_STATUSES = frozenset(lifecycle.sources(ContentStatus.draft, "edit"))  # from the one table
 HASH_FORMAT = "govmedia.content.v1"
 MEDIA_ROLES = ("image", "video", "attachment")
 MEDIA_ROLE_LABELS = {"image": "图片", "video": "视频", "attachment": "附件"}
@@ -535,27 +526,25 @@ def update_content(content: Content, data: Mapping[str, Any], actor: User) -> Co
     _assign(content, values)
     if new_version:
         content.version += 1
-    content.status = ContentStatus.draft
     content.approved_hash = None
     content.approved_version = None
     content.stage_entered_at = None
     content.warnings_acknowledged = False
     db.session.flush()
     content.content_hash = content_hash(content)
-    db.session.flush()
-    audit.record(
-        "content:edit",
+    lifecycle.transition(
         content,
+        ContentStatus.draft,
+        actor=actor,
         before=before,
         after={
-            "status": content.status.value,
             "version": content.version,
             "hash": content.content_hash,
             "changed": sorted(changed),
             "voided_reviews": voided,
         },
-        actor=actor,
     )
+    db.session.flush()
     return content
 
 

@@ -17,7 +17,8 @@ from common.timefmt import CN_TZ, day_start_utc, today_cn
 from extensions import db
 from moderation.models import CONTENT_STATUS_LABELS, Content, ContentStatus
 from platforms import channels
-from publishers import credential_admin, service
+from publishers import attempt, credential_admin, manual
+from publishers import withdraw as withdrawal
 from publishers.models import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus
 from publishers.schemas import (
     CredentialsIn,
@@ -103,7 +104,7 @@ def get_delivery(delivery_id: int) -> Any:
 def retry(delivery_id: int) -> Any:
     delivery = _scoped_delivery(delivery_id)
     _require_publisher()
-    service.retry_delivery(delivery, current_user())
+    manual.retry_delivery(delivery, current_user())
     db.session.commit()
     return delivery_dict(delivery)
 
@@ -115,7 +116,7 @@ def retry(delivery_id: int) -> Any:
 def manual_done(delivery_id: int, data: dict[str, Any]) -> Any:
     delivery = _scoped_delivery(delivery_id)
     _require_publisher()
-    service.mark_manual_done(delivery, current_user(), url=data.get("url"))
+    manual.mark_manual_done(delivery, current_user(), url=data.get("url"))
     db.session.commit()
     return delivery_dict(delivery)
 
@@ -126,7 +127,7 @@ def manual_done(delivery_id: int, data: dict[str, Any]) -> Any:
 def manual_package(delivery_id: int) -> Any:
     delivery = _scoped_delivery(delivery_id)
     adapter = channels.adapter_for(delivery.account.platform.value)
-    post = service.render_for(delivery)
+    post = attempt.render_for(delivery)
     return {"package": adapter.manual_package(post)}
 
 
@@ -138,7 +139,7 @@ def withdraw(content_id: int, data: dict[str, Any]) -> Any:
     content = get_scoped(Content, content_id)
     _require_publisher()
     before = {d.id: d.status for d in _deliveries(content)}
-    to_delete = service.withdraw_content(content, data["reason"], current_user())
+    to_delete = withdrawal.withdraw_content(content, data["reason"], current_user())
     db.session.commit()
     cancelled = sum(
         1
@@ -210,7 +211,7 @@ def withdraw_page(content_id: int) -> Any:
 
     def act() -> None:
         _require_publisher()
-        service.withdraw_content(content, request.form.get("reason", ""), current_user())
+        withdrawal.withdraw_content(content, request.form.get("reason", ""), current_user())
         flash("已撤回：未发送的已取消，已发布的正在各平台删除", "success")
 
     return _page_action(content_id, act)
@@ -222,7 +223,7 @@ def retry_page(delivery_id: int) -> Any:
 
     def act() -> None:
         _require_publisher()
-        service.retry_delivery(delivery, current_user())
+        manual.retry_delivery(delivery, current_user())
         flash("已重新排队发送", "success")
 
     return _page_action(delivery.content_id, act)
@@ -234,7 +235,7 @@ def manual_done_page(delivery_id: int) -> Any:
 
     def act() -> None:
         _require_publisher()
-        service.mark_manual_done(delivery, current_user(), url=request.form.get("url") or None)
+        manual.mark_manual_done(delivery, current_user(), url=request.form.get("url") or None)
         flash("已记录人工处理完成", "success")
 
     return _page_action(delivery.content_id, act)

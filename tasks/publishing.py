@@ -1,4 +1,5 @@
-"""Thin publishing tasks: load by id, call publishers.service, schedule the follow-up."""
+"""Thin publishing tasks: call the pipeline's unit of work (publishers.pipeline, which owns the
+transactions), then do the broker's part — schedule the follow-up, enqueue what it hands on."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from celery import shared_task
 from kombu.exceptions import OperationalError
 
 from extensions import db
-from publishers import service
-from publishers.service import Outcome
+from publishers import claim, pipeline
+from publishers.shared import Outcome
 
 log = logging.getLogger("govmedia.publishing")
 
@@ -27,40 +28,26 @@ def _follow_up(task, delivery_id: int, outcome: Outcome) -> None:  # type: ignor
 
 def _keep_loaded() -> None:
     """This task's session keeps what it loaded across its own commits (about a third fewer
-    queries per delivery); rows that decide anything are re-read under lock (service._for_update).
+    queries per delivery); rows that decide anything are re-read under lock (shared.for_update).
     The session is discarded when the task ends (AppTask)."""
     db.session().expire_on_commit = False
 
 
 @shared_task(name="tasks.publishing.deliver", acks_late=True, reject_on_worker_lost=True)
 def deliver(delivery_id: int) -> str:
-    """Two short transactions around the platform call; the second one also hands the account
-    on to its next waiting delivery, which is queued after the commit."""
+    """``pipeline.run_delivery``; the account's next delivery it hands on is queued after."""
     _keep_loaded()
-    step = service.begin_attempt(delivery_id)
-    if isinstance(step, Outcome):
-        # Refused, or found accepted earlier: the account is free. A skip (someone else has or
-        # had it) or a wait hands nothing on: that would queue the next delivery a second time.
-        follower = service.hand_on(delivery_id) if step.action in ("done", "poll") else None
-        db.session.commit()
-        outcome = step
-    else:
-        db.session.commit()
-        result, error = service.send(step)
-        outcome = service.finish_attempt(delivery_id, result, error)
-        follower = service.hand_on(delivery_id)
-        db.session.commit()
+    outcome = pipeline.run_delivery(delivery_id)
     _follow_up(deliver, delivery_id, outcome)
-    if follower is not None:
-        _to_broker([follower])
+    if outcome.follower is not None:
+        _to_broker([outcome.follower])
     return outcome.action
 
 
 @shared_task(name="tasks.publishing.poll_status", acks_late=True, reject_on_worker_lost=True)
 def poll_status(delivery_id: int) -> str:
     _keep_loaded()
-    outcome = service.poll(delivery_id)
-    db.session.commit()
+    outcome = pipeline.run_poll(delivery_id)
     if outcome.action == "poll":
         poll_status.apply_async((delivery_id,), countdown=max(1.0, outcome.delay))
     return outcome.action
@@ -68,8 +55,7 @@ def poll_status(delivery_id: int) -> str:
 
 @shared_task(name="tasks.publishing.withdraw_delivery", acks_late=True, reject_on_worker_lost=True)
 def withdraw_delivery(delivery_id: int) -> str:
-    outcome = service.withdraw_delivery(delivery_id)
-    db.session.commit()
+    outcome = pipeline.run_withdraw(delivery_id)
     _follow_up(withdraw_delivery, delivery_id, outcome)
     return outcome.action
 
@@ -90,7 +76,7 @@ def _to_broker(delivery_ids: list[int], task=deliver) -> list[int]:  # type: ign
 def enqueue(delivery_ids: list[int], task=deliver) -> int:  # type: ignore[no-untyped-def]
     """Enqueue after commit. If the broker is down, the rows stay pending and the sweeper retries."""
     sent = _to_broker(delivery_ids, task)
-    service.mark_enqueued(sent)
+    claim.mark_enqueued(sent)
     db.session.commit()
     return len(sent)
 
@@ -98,13 +84,9 @@ def enqueue(delivery_ids: list[int], task=deliver) -> int:  # type: ignore[no-un
 def claim_and_enqueue() -> int:
     """Scheduler tick: claim due content (outbox), commit, then enqueue the first delivery of
     each account; the rest follow as each one finishes (hand-off), or by the sweeper."""
-    ids = service.claim_due()
-    db.session.commit()
-    now, _later = service.first_per_account(ids)
-    return enqueue(now)
+    return enqueue(pipeline.run_claim())
 
 
 def sweep_and_enqueue() -> int:
-    to_send, to_withdraw = service.sweep()
-    db.session.commit()
+    to_send, to_withdraw = pipeline.run_sweep()
     return enqueue(to_send) + enqueue(to_withdraw, task=withdraw_delivery)

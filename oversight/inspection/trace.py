@@ -3,7 +3,7 @@
 * A post published through govmedia is found by its platform id among the account's deliveries
   (``sent`` or later ``withdrawn``): source ``ours``. Anything else is ``found``.
 * The approved text is the delivery's content rendered for the platform by the same adapter code
-  that published it (``publishers.service.render_for``), then reduced to what the platform's
+  that published it (``publishers.attempt.render_for``), then reduced to what the platform's
   listing shows: WeChat lists the title and the digest (摘要), the others the post text.
 * Comparisons ignore whitespace and links (platforms shorten and rewrite URLs): see
   ``platforms.base.normalize_text``.
@@ -90,8 +90,8 @@ def comparable(platform: str, title: str, text: str) -> str:
 def expected_text(delivery_id: int, platform: str) -> tuple[str, str] | None:
     """(title, text) stage 3 approved as the platform shows it, or None when it cannot be
     rendered now (content gone, adapter missing)."""
+    from publishers.attempt import render_for
     from publishers.models import Delivery
-    from publishers.service import render_for
 
     delivery = db.session.get(Delivery, delivery_id)
     if delivery is None or delivery.content is None:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from common.errors import Conflict
 from moderation import review, service
 from moderation.models import Content, ContentStatus, ContentVersion, Review, ReviewDecision
-from publishers import service as publishing
+from publishers import attempt, claim, shared
 from publishers.models import Delivery, DeliveryStatus
 from tests.moderation.test_attachments import make_pdf
 
@@ -68,7 +68,7 @@ def test_the_approved_hash_is_what_the_delivery_carries_and_the_guard_accepts(db
     )
     assert {r.content_hash for r in decisions} == {submitted} == {content.approved_hash}
 
-    ids = publishing.claim_due()
+    ids = claim.claim_due()
     db_session.flush()
     deliveries = _deliveries(db_session, ids)
     assert [d.account_id for d in deliveries] == sorted(a.id for a in content.targets)
@@ -78,8 +78,8 @@ def test_the_approved_hash_is_what_the_delivery_carries_and_the_guard_accepts(db
         assert delivery.status is DeliveryStatus.pending
         assert delivery.content_hash == content.approved_hash
         # what the worker computes at send time, from the stored row, is the approved hash
-        assert publishing.content_hash_now(delivery.content) == delivery.content_hash
-        assert publishing._guard(delivery, delivery.content, delivery.account) is None
+        assert shared.content_hash_now(delivery.content) == delivery.content_hash
+        assert attempt.guard(delivery, delivery.content, delivery.account) is None
 
     # The content changes after approval: the editor refuses while it is being published …
     with pytest.raises(Conflict):
@@ -89,10 +89,10 @@ def test_the_approved_hash_is_what_the_delivery_carries_and_the_guard_accepts(db
     content.body_text = content.body_text.replace("冬季防火", "冬季防汛")
     db_session.flush()
     for delivery in deliveries:
-        code, message = publishing._guard(delivery, content, delivery.account)
+        code, message = attempt.guard(delivery, content, delivery.account)
         assert code == "hash_mismatch" and "终审" in message
     # and the worker's first step refuses to send, marking the delivery failed
-    outcome = publishing.begin_attempt(deliveries[0].id)
+    outcome = attempt.begin_attempt(deliveries[0].id)
     assert (outcome.action, outcome.reason) == ("done", "hash_mismatch")
     assert deliveries[0].status is DeliveryStatus.failed and deliveries[0].last_error_code == "hash_mismatch"
 
@@ -100,19 +100,19 @@ def test_the_approved_hash_is_what_the_delivery_carries_and_the_guard_accepts(db
 def test_a_change_to_any_hashed_part_is_refused(db_session, approved):
     """Attachment text, overrides and targets are covered as well as the body."""
     content = approved
-    [delivery] = _deliveries(db_session, publishing.claim_due())[:1]
-    assert publishing._guard(delivery, content, delivery.account) is None
+    [delivery] = _deliveries(db_session, claim.claim_due())[:1]
+    assert attempt.guard(delivery, content, delivery.account) is None
 
     def refused() -> bool:
         db_session.flush()
-        return publishing._guard(delivery, content, delivery.account)[0] == "hash_mismatch"
+        return attempt.guard(delivery, content, delivery.account)[0] == "hash_mismatch"
 
     original_media, original_overrides = list(content.media), dict(content.overrides)
     content.media = [original_media[0], {**original_media[1], "text": "换掉的附件文字"}]
     assert refused()
     content.media = original_media
     db_session.flush()
-    assert publishing._guard(delivery, content, delivery.account) is None  # back to what was approved
+    assert attempt.guard(delivery, content, delivery.account) is None  # back to what was approved
     content.overrides = {"weibo": {"text": "换掉的微博文案"}}
     assert refused()
     content.overrides = original_overrides
@@ -125,13 +125,13 @@ def test_an_edit_through_the_editor_after_approval_withdraws_the_approval(db_ses
     approved_hash = content.approved_hash
     service.update_content(content, {"title": "示范县召开冬季安全生产工作会议"}, team.operator)
     assert content.status is ContentStatus.draft and content.approved_hash is None
-    assert publishing.claim_due() == []  # nothing of it is claimed any more
+    assert claim.claim_due() == []  # nothing of it is claimed any more
     # a delivery made from the approval (as a claim just before the edit would have) is refused
     stale = Delivery(
         content_id=content.id,
         version=1,
         account_id=content.targets[0].id,
-        idempotency_key=publishing.idempotency_key(content.id, 1, content.targets[0].id),
+        idempotency_key=shared.idempotency_key(content.id, 1, content.targets[0].id),
         content_hash=approved_hash,
     )
-    assert publishing._guard(stale, content, content.targets[0])[0] == "hash_mismatch"
+    assert attempt.guard(stale, content, content.targets[0])[0] == "hash_mismatch"

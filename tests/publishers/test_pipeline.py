@@ -1,8 +1,8 @@
 """The publishing pipeline in-process against the sandbox over real HTTP.
 
-The task bodies are exercised step by step (claim → begin_attempt → send → finish_attempt),
-with commits in between exactly as the Celery tasks do; real-process runs are in
-test_pipeline_processes.py.
+The units of work the Celery tasks run (publishers.pipeline: claim, delivery, poll, withdraw,
+sweep) are called here directly, so test and task share one set of transactions; real-process
+runs are in test_pipeline_processes.py.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from auth.models import Role
 from common import media
 from common.db import utcnow
 from moderation.models import Content, ContentKind, ContentStatus, Disclosure
-from publishers import service
+from publishers import attempt, manual, pipeline, sweeper, withdraw
+from publishers import claim as claiming
 from publishers.models import Delivery, DeliveryStatus
+from publishers.shared import Outcome
 from registry.models import AccountStatus
 
 PNG = base64.b64decode(
@@ -65,16 +67,9 @@ def approve(db_session, author):
     return _approve
 
 
-def run_delivery(delivery_id: int, db_session) -> service.Outcome:
+def run_delivery(delivery_id: int, db_session) -> Outcome:
     """What tasks.publishing.deliver does, minus the broker."""
-    step = service.begin_attempt(delivery_id)
-    db_session.commit()
-    if isinstance(step, service.Outcome):
-        return step
-    result, error = service.send(step)
-    outcome = service.finish_attempt(delivery_id, result, error)
-    db_session.commit()
-    return outcome
+    return pipeline.run_delivery(delivery_id)
 
 
 def drain(db_session, ids, polls: int = 5) -> None:
@@ -83,12 +78,11 @@ def drain(db_session, ids, polls: int = 5) -> None:
         for _ in range(polls):
             if outcome.action != "poll":
                 break
-            outcome = service.poll(delivery_id)
-            db_session.commit()
+            outcome = pipeline.run_poll(delivery_id)
 
 
 def claim(db_session) -> list[int]:
-    ids = service.claim_due()
+    ids = claiming.claim_due()
     db_session.commit()
     return ids
 
@@ -208,9 +202,9 @@ def test_partly_failed_then_retry_button(db_session, sandbox, unit, make_account
     drain(db_session, claim(db_session))
     assert content.status is ContentStatus.partly_failed
     failed = deliveries_of(db_session, content)["weibo"]
-    service.retry_delivery(failed, author)
+    manual.retry_delivery(failed, author)
     db_session.commit()
-    to_send, _ = service.sweep()
+    to_send, _ = sweeper.sweep()
     assert failed.id in to_send
     drain(db_session, [failed.id])
     assert failed.status is DeliveryStatus.sent
@@ -220,9 +214,9 @@ def test_partly_failed_then_retry_button(db_session, sandbox, unit, make_account
 def lose_the_answer(app, db_session, content) -> Delivery:
     """Claim and send the content's one delivery; the worker "dies" before recording the answer,
     and its lease has run out."""
-    step = service.begin_attempt(claim(db_session)[0])
+    step = attempt.begin_attempt(claim(db_session)[0])
     db_session.commit()
-    service.send(step)  # the platform takes the post
+    attempt.send(step)  # the platform takes the post
     db_session.rollback()
     (delivery,) = deliveries_of(db_session, content).values()
     assert delivery.status is DeliveryStatus.sending
@@ -235,7 +229,7 @@ def test_crash_after_platform_accepted_is_not_resent(app, db_session, sandbox, u
     """A worker died after the platform took the post but before we recorded it."""
     account = make_account(unit, "weibo")
     delivery = lose_the_answer(app, db_session, approve([account]))
-    to_send, _ = service.sweep()
+    to_send, _ = sweeper.sweep()
     assert delivery.id in to_send
     drain(db_session, to_send)
     assert delivery.status is DeliveryStatus.sent
@@ -257,7 +251,7 @@ def test_dead_workers_post_blocks_its_account_until_recovered(app, db_session, s
         assert (outcome.action, outcome.reason) == ("retry", "account busy")
     assert len(sandbox.posts("weibo")) == 1
 
-    to_send, _ = service.sweep()
+    to_send, _ = sweeper.sweep()
     assert delivery.id in to_send
     drain(db_session, [delivery.id])
     assert delivery.status is DeliveryStatus.sent
@@ -270,21 +264,26 @@ def test_each_account_gets_one_delivery_at_a_time_and_hands_on(db_session, sandb
     weibo, wechat = make_account(unit, "weibo"), make_account(unit, "wechat")
     contents = [approve([weibo, wechat], title=f"第{i}条通知", body=f"正文{i}。") for i in range(3)]
     ids = claim(db_session)
-    now, later = service.first_per_account(ids)
+    now, later = claiming.first_per_account(ids)
     first = deliveries_of(db_session, contents[0])
     assert now == [first["weibo"].id, first["wechat"].id] and len(later) == 4
-    assert run_delivery(now[0], db_session).action == "done"
+    outcome = run_delivery(now[0], db_session)
+    assert outcome.action == "done"
     second = deliveries_of(db_session, contents[1])
-    assert service.next_for_account(now[0]) == second["weibo"].id
+    # the finished attempt hands the account on: its next delivery, marked queued
+    assert outcome.follower == second["weibo"].id
+    assert claiming.next_for_account(now[0]) is None
+    outcome = run_delivery(now[1], db_session)
+    assert outcome.follower == second["wechat"].id  # accepted (WeChat publishes later): the account is free
     drain(db_session, [now[1]], polls=5)
-    assert service.next_for_account(now[1]) == second["wechat"].id
+    assert claiming.next_for_account(now[1]) is None
     # an account with an unresolved post gets nothing new now
     third_batch = approve([weibo], title="第四条通知", body="正文四。")
     db_session.commit()
-    step = service.begin_attempt(second["weibo"].id)
+    step = attempt.begin_attempt(second["weibo"].id)
     db_session.commit()
-    assert isinstance(step, service.Attempt)
-    now, later = service.first_per_account(claim(db_session))
+    assert isinstance(step, attempt.Attempt)
+    now, later = claiming.first_per_account(claim(db_session))
     assert now == [] and later == [deliveries_of(db_session, third_batch)["weibo"].id]
 
 
@@ -294,7 +293,7 @@ def test_lost_post_out_of_sight_fails_asking_a_person_to_check(app, db_session, 
     account = make_account(unit, "weibo")
     delivery = lose_the_answer(app, db_session, approve([account]))
     sandbox.configure(weibo_timeline_count=0)  # the post is out of the visible timeline
-    drain(db_session, service.sweep()[0])
+    drain(db_session, sweeper.sweep()[0])
     assert delivery.status is DeliveryStatus.failed
     assert delivery.last_error_code == "20019"
     assert "请到平台上核对" in delivery.last_error_message
@@ -306,32 +305,31 @@ def test_withdraw_deletes_everywhere_and_lists_manual_work(db_session, sandbox, 
     content = approve([weibo, wechat, douyin])
     drain(db_session, claim(db_session))
     assert len(sandbox.live_posts()) == 3
-    to_delete = service.withdraw_content(content, "内容有误，全平台撤回", author)
+    to_delete = withdraw.withdraw_content(content, "内容有误，全平台撤回", author)
     db_session.commit()
     assert len(to_delete) == 3
-    _, to_withdraw = service.sweep()
+    _, to_withdraw = sweeper.sweep()
     assert sorted(to_withdraw) == sorted(to_delete)
     for delivery_id in to_withdraw:
-        service.withdraw_delivery(delivery_id)
-        db_session.commit()
+        pipeline.run_withdraw(delivery_id)
     rows = deliveries_of(db_session, content)
     assert rows["weibo"].status is DeliveryStatus.withdrawn
     assert rows["wechat"].status is DeliveryStatus.withdrawn
     # Douyin has no delete API: the operator gets a manual task and marks it done.
     assert rows["douyin"].status is DeliveryStatus.manual
     assert {p["platform"] for p in sandbox.live_posts()} == {"douyin"}
-    service.mark_manual_done(rows["douyin"], author)
+    manual.mark_manual_done(rows["douyin"], author)
     db_session.commit()
     assert rows["douyin"].status is DeliveryStatus.withdrawn
     assert content.status is ContentStatus.withdrawn
-    assert service.sweep() == ([], [])
+    assert sweeper.sweep() == ([], [])
 
 
 def test_withdraw_before_sending_cancels(db_session, sandbox, unit, make_account, approve, author):
     account = make_account(unit, "weibo")
     content = approve([account])
     ids = claim(db_session)
-    service.withdraw_content(content, "临时取消", author)
+    withdraw.withdraw_content(content, "临时取消", author)
     db_session.commit()
     drain(db_session, ids)
     assert deliveries_of(db_session, content)["weibo"].status is DeliveryStatus.cancelled
@@ -382,29 +380,30 @@ def test_sweeper_queues_only_the_head_of_a_free_accounts_line(app, db_session, s
     weibo, wechat = make_account(unit, "weibo"), make_account(unit, "wechat")
     for i in range(3):
         approve([weibo, wechat], title=f"第{i}条通知", body=f"正文{i}。")
-    now, later = service.first_per_account(claim(db_session))
+    now, later = claiming.first_per_account(claim(db_session))
     assert len(now) == 2 and len(later) == 4
-    service.mark_enqueued(now)
+    claiming.mark_enqueued(now)
     db_session.commit()
-    assert service.sweep()[0] == []
+    assert sweeper.sweep()[0] == []
 
     lost = utcnow() - timedelta(seconds=app.config["ENQUEUE_STALE_SECONDS"] + 1)
     db_session.execute(sa.update(Delivery).where(Delivery.id.in_(now)).values(enqueued_at=lost))
     db_session.commit()
-    assert sorted(service.sweep()[0]) == sorted(now)
+    assert sorted(sweeper.sweep()[0]) == sorted(now)
 
 
 def test_hand_off_never_queues_a_delivery_twice(db_session, sandbox, unit, make_account, approve):
     weibo = make_account(unit, "weibo")
     first, second = (approve([weibo], title=f"第{i}条通知", body=f"正文{i}。") for i in range(2))
-    now, later = service.first_per_account(claim(db_session))
-    assert run_delivery(now[0], db_session).action == "done"
-    assert service.next_for_account(now[0]) == later[0]
-    service.mark_enqueued(later)  # the hand-off (or the sweeper) queued it
+    now, later = claiming.first_per_account(claim(db_session))
+    outcome = run_delivery(now[0], db_session)
+    assert outcome.action == "done"
+    assert outcome.follower == later[0]
+    claiming.mark_enqueued(later)  # the hand-off (or the sweeper) queued it
     db_session.commit()
-    assert service.next_for_account(now[0]) is None
+    assert claiming.next_for_account(now[0]) is None
     # a second message for the delivery already sent is skipped
-    outcome = service.begin_attempt(now[0])
+    outcome = attempt.begin_attempt(now[0])
     assert (outcome.action, outcome.reason) == ("skip", "already sent")
     assert deliveries_of(db_session, second)["weibo"].id == later[0]
     assert deliveries_of(db_session, first)["weibo"].status is DeliveryStatus.sent
@@ -438,7 +437,7 @@ def test_poll_does_not_overwrite_a_delivery_settled_while_the_platform_was_asked
     monkeypatch.setattr(adapter, "status", status_while_someone_cancels)
     # as in the poll task: loaded objects survive commits, so only a fresh read can see the change
     monkeypatch.setattr(db_session(), "expire_on_commit", False)
-    outcome = service.poll(delivery_id)
+    outcome = pipeline.run_poll(delivery_id)
     db_session.commit()
     assert outcome.action == "skip"
     db_session.expire_all()
@@ -449,15 +448,15 @@ def test_hand_on_marks_the_follower_queued_once(db_session, sandbox, unit, make_
     weibo = make_account(unit, "weibo")
     for i in range(3):
         approve([weibo], title=f"第{i}条通知", body=f"正文{i}。")
-    now, later = service.first_per_account(claim(db_session))
-    assert run_delivery(now[0], db_session).action == "done"
-    assert service.hand_on(now[0]) == later[0]
-    db_session.commit()
+    now, later = claiming.first_per_account(claim(db_session))
+    outcome = run_delivery(now[0], db_session)
+    assert outcome.action == "done"
+    assert outcome.follower == later[0]  # run_delivery's closing transaction handed on
     queued = db_session.get(Delivery, later[0])
     db_session.refresh(queued)
     assert queued.enqueued_at is not None
     # the same finish seen twice (a redelivered message) queues nothing more
-    assert service.hand_on(now[0]) is None
+    assert claiming.hand_on(now[0]) is None
     db_session.commit()
     assert db_session.get(Delivery, later[1]).enqueued_at is None
 
@@ -480,3 +479,50 @@ def test_account_without_usable_credentials_fails_with_a_reason(db_session, sand
         assert reason in delivery.last_error_message
         assert delivery.retryable is False
     assert db_session.get(Content, content.id).status is ContentStatus.failed
+
+
+@pytest.mark.parametrize("platform", ["weibo", "wechat"])
+def test_the_platform_calls_run_with_no_transaction_open_and_no_query(
+    db_session, sandbox, unit, make_account, approve, monkeypatch, platform
+):
+    """run_delivery, run_poll and run_withdraw commit before calling the adapter, and the call
+    itself reads nothing from the database (everything it needs was prepared before)."""
+    from extensions import db
+    from platforms import channels
+
+    account = make_account(unit, platform)
+    content = approve([account])
+    adapter = channels.adapter_for(platform)
+    seen: list[tuple[str, bool, int]] = []
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    def watched(name):  # type: ignore[no-untyped-def]
+        real = getattr(adapter, name)
+
+        def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+            before = len(statements)
+            try:
+                return real(*args, **kwargs)
+            finally:
+                seen.append((name, db.session().in_transaction(), len(statements) - before))
+
+        monkeypatch.setattr(adapter, name, call)
+
+    for name in ("publish", "status", "withdraw"):
+        watched(name)
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        drain(db_session, claim(db_session))
+        withdraw.withdraw_content(content, "核对撤回", content.author)
+        db_session.commit()
+        for delivery_id in sweeper.sweep()[1]:
+            pipeline.run_withdraw(delivery_id)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert deliveries_of(db_session, content)[platform].status is DeliveryStatus.withdrawn
+    called = {name for name, _, _ in seen}
+    assert {"publish", "withdraw"} <= called and (platform != "wechat" or "status" in called)
+    assert [(name, open_, queries) for name, open_, queries in seen if open_ or queries] == []

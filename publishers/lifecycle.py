@@ -1,0 +1,133 @@
+"""The delivery lifecycle: every change of ``Delivery.status`` goes through this module.
+
+``TABLE`` is the one table of allowed moves; ``transition(delivery, to, …)`` checks a
+move against it, assigns the status (and the error code/message that explain it), records the
+audit entry, and — when the delivery opens or settles — rolls its content's status up through
+``moderation.lifecycle`` (``roll_up``). Nothing else assigns ``Delivery.status``
+(tests/test_state_owners.py scans the code). New deliveries start in ``INITIAL``.
+
+Which move happens when is decided elsewhere: the attempt (``publishers.attempt``), the retry
+policy (``publishers.retry_policy``), the poll, the withdrawal and the operator's manual steps.
+Services flush, never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from audit import service as audit
+from common.statemachine import Edge, IllegalTransition, TransitionTable
+from extensions import db
+from moderation import lifecycle as content_lifecycle
+from moderation.models import Content, ContentStatus
+from publishers.models import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus
+from publishers.shared import for_update
+
+__all__ = ["TABLE", "IllegalTransition", "allowed", "content_status_for", "roll_up", "transition"]
+
+D = DeliveryStatus
+INITIAL = DeliveryStatus.pending
+OPEN_STATUSES = (D.pending, D.sending, D.retrying)
+FINAL_STATUSES = (D.sent, D.failed, D.cancelled, D.withdrawn, D.manual)
+#: what counts as delivered when the content's status is rolled up
+DELIVERED = (D.sent, D.manual)
+
+
+def _edges() -> tuple[Edge[DeliveryStatus], ...]:
+    def status(s: DeliveryStatus) -> str:
+        return f"delivery:status:{s.value}"
+
+    return (
+        Edge(D.pending, D.sending, status(D.sending), "任务进程开始发送（检查通过，取得租约）"),
+        Edge(D.retrying, D.sending, status(D.sending), "任务进程重试发送"),
+        Edge(D.sending, D.sending, status(D.sending), "租约过期后接手（先向平台核实），或继续查询平台处理结果"),
+        Edge(D.sending, D.sent, status(D.sent), "平台已发布"),
+        Edge(D.sending, D.retrying, status(D.retrying), "可重试的错误（按错误类型，见 retry_policy）"),
+        Edge(D.sending, D.failed, status(D.failed), "永久错误、重试用尽、平台审核不通过或发送前检查不通过"),
+        Edge(D.pending, D.failed, status(D.failed), "发送前检查不通过（账号、指纹、公开属性）"),
+        Edge(D.retrying, D.failed, status(D.failed), "发送前检查不通过（账号、指纹、公开属性）"),
+        Edge(D.sending, D.manual, status(D.manual), "平台无接口：人工发布或人工删除"),
+        Edge(D.sending, D.withdrawn, status(D.withdrawn), "平台上已删除（查询结果或撤回）"),
+        Edge(D.pending, D.cancelled, status(D.cancelled), "稿件撤回，取消发送"),
+        Edge(D.retrying, D.cancelled, status(D.cancelled), "稿件撤回，取消发送"),
+        Edge(D.sending, D.cancelled, status(D.cancelled), "稿件撤回后，接手的发送不再发出"),
+        Edge(D.sent, D.withdrawn, status(D.withdrawn), "撤回：已从平台删除"),
+        Edge(D.sent, D.manual, status(D.manual), "撤回：平台无删除接口，转人工删除"),
+        Edge(D.failed, D.pending, "delivery:status:retry", "运营人员点“重试”"),
+        Edge(D.manual, D.sent, "delivery:manual:sent", "运营人员确认已人工发布"),
+        Edge(D.manual, D.withdrawn, "delivery:manual:withdrawn", "运营人员确认已人工删除"),
+    )
+
+
+TABLE: TransitionTable[DeliveryStatus] = TransitionTable("发送记录", DELIVERY_STATUS_LABELS, _edges())
+allowed = TABLE.allowed
+
+
+def transition(
+    delivery: Delivery,
+    to: DeliveryStatus,
+    *,
+    code: str | None = None,
+    message: str | None = None,
+    actor: Any = None,
+    actor_label: str | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> Edge[DeliveryStatus]:
+    """Move ``delivery`` to ``to``: check the table, assign (with ``code``/``message`` as its
+    last error, where given), record the audit entry, roll the content up when the delivery
+    opens or settles. Raises ``IllegalTransition`` before changing anything."""
+    current = delivery.status
+    move = TABLE.edge(current, to)
+    delivery.status = to
+    if code is not None:
+        delivery.last_error_code = code
+    if message is not None:
+        delivery.last_error_message = message
+    label = actor_label or (None if actor is not None else "system:worker")
+    audit.record(
+        move.audit,
+        delivery,
+        before={"status": current.value},
+        after={"status": to.value, "code": code, "post_id": delivery.platform_post_id, **(after or {})},
+        actor=actor,
+        actor_label=label,
+    )
+    if current not in OPEN_STATUSES or to not in OPEN_STATUSES:
+        roll_up(delivery.content_id, actor=actor, actor_label=label)
+    return move
+
+
+def content_status_for(statuses: list[DeliveryStatus]) -> ContentStatus | None:
+    """What a content's deliveries say its status is (None: no deliveries)."""
+    if not statuses:
+        return None
+    if any(s in OPEN_STATUSES for s in statuses):
+        return ContentStatus.publishing
+    ok = sum(1 for s in statuses if s in DELIVERED)
+    if ok == len(statuses):
+        return ContentStatus.published
+    return ContentStatus.partly_failed if ok else ContentStatus.failed
+
+
+def roll_up(content_id: int, *, actor: Any = None, actor_label: str | None = None) -> ContentStatus | None:
+    """Content status follows its deliveries (a withdrawn content stays withdrawn); returns
+    the status moved to, if any. The move goes through ``moderation.lifecycle`` and its table."""
+    # Lock the content first: the workers finishing its last two deliveries at the same moment
+    # then take turns, and the second sees the first one's result (no content left "publishing").
+    status = db.session.scalar(for_update(sa.select(Content.status).where(Content.id == content_id)))
+    if status is None or status is ContentStatus.withdrawn:
+        return None
+    new = content_status_for(
+        list(db.session.scalars(sa.select(Delivery.status).where(Delivery.content_id == content_id)))
+    )
+    if new is None or new is status:
+        return None
+    content_lifecycle.transition_rows([content_id], status, new, actor=actor, actor_label=actor_label)
+    return new
+
+
+if __name__ == "__main__":  # python -m publishers.lifecycle: the table for docs/publishing.md
+    print(TABLE.markdown())  # noqa: T201

@@ -1,0 +1,77 @@
+"""The publishing pipeline's units of work, each with its own transactions: the only place in
+``publishers`` that commits. The Celery tasks (``tasks.publishing``) and the tests call these,
+so both run the same transactions; the tasks add only the broker (enqueueing, countdowns).
+
+- ``run_claim``: claim due content, write its deliveries (outbox), commit; the deliveries to
+  queue now (the first of each account).
+- ``run_delivery``: (A) load, guards, lease, mark ``sending``, render, read credentials —
+  commit; the adapter call with no transaction open; (B) record the result or the retry
+  policy's decision, hand the account on to its next delivery — commit.
+- ``run_poll``: read — commit (nothing written); ask the platform; record — commit.
+- ``run_withdraw``: prepare — commit; delete on the platform; record — commit.
+- ``run_sweep``: what the sweeper finds to send and to delete (reads only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from extensions import db
+from publishers import attempt, claim, poll, sweeper, withdraw
+from publishers.shared import Outcome
+
+
+def run_claim() -> list[int]:
+    """Claim due content and commit; returns the deliveries to enqueue now (the rest follow
+    by hand-off, or by the sweeper)."""
+    ids = claim.claim_due()
+    db.session.commit()
+    now, _later = claim.first_per_account(ids)
+    return now
+
+
+def run_delivery(delivery_id: int) -> Outcome:
+    """One delivery's attempt in two short transactions around the platform call. The
+    outcome's ``follower`` is the account's next delivery, marked queued: enqueue it."""
+    step = attempt.begin_attempt(delivery_id)
+    if isinstance(step, Outcome):
+        # Refused, or found accepted earlier: the account is free. A skip (someone else has or
+        # had it) or a wait hands nothing on: that would queue the next delivery a second time.
+        follower = claim.hand_on(delivery_id) if step.action in ("done", "poll") else None
+        db.session.commit()
+        return replace(step, follower=follower)
+    db.session.commit()
+    result, error = attempt.send(step)
+    outcome = attempt.finish_attempt(delivery_id, result, error)
+    follower = claim.hand_on(delivery_id)
+    db.session.commit()
+    return replace(outcome, follower=follower)
+
+
+def run_poll(delivery_id: int) -> Outcome:
+    question = poll.read(delivery_id)
+    db.session.commit()  # nothing written: no transaction stays open over the network call
+    if isinstance(question, Outcome):
+        return question
+    result, error = poll.ask(question)
+    outcome = poll.record(question, result, error)
+    db.session.commit()
+    return outcome
+
+
+def run_withdraw(delivery_id: int) -> Outcome:
+    removal = withdraw.prepare(delivery_id)
+    db.session.commit()
+    if isinstance(removal, Outcome):
+        return removal
+    error = withdraw.ask(removal)
+    outcome = withdraw.record(removal, error)
+    db.session.commit()
+    return outcome
+
+
+def run_sweep() -> tuple[list[int], list[int]]:
+    """(deliveries to send, deliveries to delete on their platforms); ends the read."""
+    to_send, to_withdraw = sweeper.sweep()
+    db.session.commit()
+    return to_send, to_withdraw

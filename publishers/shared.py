@@ -1,0 +1,97 @@
+"""Small pieces the delivery modules share: row locks, keys, settings, the task outcome, and
+what makes a delivery "unresolved" (possibly on the platform without us knowing its id)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from extensions import db
+from moderation.models import Content
+from publishers.models import Delivery, DeliveryStatus
+
+AMBIGUOUS_CODES = frozenset({"timeout", "connection_error", "read_timeout"})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the task should do next: nothing, retry after ``delay`` seconds, or poll status."""
+
+    action: str  # "done" | "retry" | "poll" | "skip"
+    delay: float = 0.0
+    reason: str = ""
+    #: the account's next delivery, handed on by this one and marked queued: enqueue it
+    follower: int | None = None
+
+
+def get(delivery_id: int) -> Delivery:
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise LookupError(f"delivery {delivery_id} does not exist")
+    return delivery
+
+
+def for_update(stmt: sa.Select[Any], *, skip_locked: bool = False, of: Any = None) -> sa.Select[Any]:
+    """Row locks on PostgreSQL; on SQLite, FOR UPDATE takes the one write lock (common/sqlite.py).
+
+    Locked rows are always read afresh, also when the session keeps objects across commits
+    (the publishing tasks turn ``expire_on_commit`` off to save reloads).
+    """
+    stmt = stmt.execution_options(populate_existing=True)
+    return stmt.with_for_update(skip_locked=skip_locked, of=of)
+
+
+def idempotency_key(content_id: int, version: int, account_id: int) -> str:
+    return hashlib.sha256(f"govmedia:{content_id}:{version}:{account_id}".encode()).hexdigest()
+
+
+def canonical_url(delivery: Delivery) -> str:
+    """The public link of a post; it carries the delivery's key so recovery can find the post."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return f"{base}/c/{delivery.content_id}/{delivery.idempotency_key[:12]}"
+
+
+def setting(name: str, default: float) -> float:
+    return float(current_app.config.get(name, default))
+
+
+def content_hash_now(content: Content) -> str:
+    from moderation.service import content_hash
+
+    return content_hash(content)
+
+
+def linked_group(content: Content) -> list[Content]:
+    """三同步: a policy and its 解读 go out together."""
+    from moderation.service import linked_group as group
+
+    return group(content)
+
+
+def not_queued_since(stale: datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(Delivery.enqueued_at.is_(None), Delivery.enqueued_at < stale)
+
+
+def unresolved() -> sa.ColumnElement[bool]:
+    """A post that may be on the platform without us knowing its id: a ``sending`` attempt
+    (live or abandoned by a dead worker) or a retry after a lost answer."""
+    return sa.and_(
+        Delivery.platform_post_id.is_(None),
+        sa.or_(
+            Delivery.status == DeliveryStatus.sending,
+            sa.and_(Delivery.status == DeliveryStatus.retrying, Delivery.last_error_code.in_(AMBIGUOUS_CODES)),
+        ),
+    )
+
+
+def is_unresolved(delivery: Delivery) -> bool:
+    """``unresolved()`` for a loaded row."""
+    return delivery.platform_post_id is None and (
+        delivery.status is DeliveryStatus.sending
+        or (delivery.status is DeliveryStatus.retrying and delivery.last_error_code in AMBIGUOUS_CODES)
+    )
