@@ -45,7 +45,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests import processes, services
+from devkit import processes, services
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))

@@ -7,7 +7,7 @@ import pytest
 
 import config
 from config import ConfigError
-from tests.conftest import make_test_app
+from devkit.apps import make_test_app
 
 VARIABLES = (
     "REVIEW_OVERDUE_HOURS",
