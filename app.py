@@ -74,6 +74,7 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
 
 MODEL_MODULES = (
     "registry.models",
+    "oversight.models",
     "auth.models",
     "audit.models",
     "moderation.models",

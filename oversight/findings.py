@@ -38,16 +38,8 @@ from common.errors import Conflict, Invalid
 from common.timefmt import today_cn  # re-exported: registry modules and tests take it from here
 from common.workdays import add_workdays
 from extensions import db
-from registry.models import (
-    FINDING_LABELS,
-    PLATFORM_LABELS,
-    Account,
-    DiscoveredAccount,
-    Finding,
-    FindingKind,
-    FindingStatus,
-    Platform,
-)
+from oversight.models import FINDING_LABELS, DiscoveredAccount, Finding, FindingKind, FindingStatus
+from registry.models import PLATFORM_LABELS, Account, Platform
 
 CN_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 

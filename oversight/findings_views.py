@@ -28,16 +28,9 @@ from extensions import db
 from oversight import discovery, findings_jobs
 from oversight import findings as service
 from oversight import findings_remedies as remedies
+from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
 from registry import jobs as registry_jobs
-from registry.models import (
-    FINDING_LABELS,
-    PLATFORM_LABELS,
-    Finding,
-    FindingKind,
-    FindingStatus,
-    Platform,
-    Unit,
-)
+from registry.models import PLATFORM_LABELS, Platform, Unit
 from registry.service import FIELD_LABELS
 from reports import service as reports
 

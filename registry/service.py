@@ -29,6 +29,7 @@ from common.errors import Conflict, Invalid, NotFound
 from common.workdays import add_workdays, add_workdays_as_estimated, configured_path, is_workday, span_is_exact
 from extensions import db
 from oversight import findings
+from oversight.models import Finding, FindingKind, FindingStatus
 from oversight.reconcile import normalise_name
 from registry.errors import (
     ActionRoleError,
@@ -43,9 +44,6 @@ from registry.models import (
     Account,
     AccountEvent,
     AccountStatus,
-    Finding,
-    FindingKind,
-    FindingStatus,
     Platform,
     Unit,
     UnitKind,

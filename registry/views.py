@@ -25,21 +25,10 @@ from common import jobs, workdays
 from common.errors import ApiError, Forbidden
 from common.pagination import PageQuery, paginate
 from extensions import db
+from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
 from registry import importexport, service, units
 from registry import jobs as registry_jobs
-from registry.models import (
-    FINDING_LABELS,
-    PLATFORM_LABELS,
-    STATUS_LABELS,
-    Account,
-    AccountEvent,
-    AccountStatus,
-    Finding,
-    FindingKind,
-    FindingStatus,
-    Platform,
-    Unit,
-)
+from registry.models import PLATFORM_LABELS, STATUS_LABELS, Account, AccountEvent, AccountStatus, Platform, Unit
 from registry.schemas import (
     AccountDetailOut,
     AccountIn,

@@ -236,8 +236,9 @@ def a11y_world(live_stack: LiveStack) -> dict[str, int]:
     from moderation import review, service
     from moderation.models import ContentStatus
     from oversight.findings import FindingInput, upsert_many
+    from oversight.models import FindingKind
     from publishers.models import Delivery, DeliveryStatus
-    from registry.models import Account, FindingKind
+    from registry.models import Account
 
     with live_stack.db() as session:
         operator = session.scalar(sa.select(User).where(User.username == "operator"))

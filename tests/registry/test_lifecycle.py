@@ -15,8 +15,9 @@ import sqlalchemy as sa
 
 from audit.models import AuditEntry
 from auth.models import Role
+from oversight.models import Finding, FindingKind, FindingStatus
 from registry import service
-from registry.models import Account, AccountEvent, AccountStatus, Finding, FindingKind, FindingStatus, Platform
+from registry.models import Account, AccountEvent, AccountStatus, Platform
 
 APPLICANT = ("operator", "auditor", "admin")
 APPROVER = ("auditor", "admin")

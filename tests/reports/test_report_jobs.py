@@ -14,7 +14,7 @@ from auth.models import Role
 from common import jobs
 from oversight import findings as service
 from oversight.findings import FindingInput, today_cn
-from registry.models import FindingKind
+from oversight.models import FindingKind
 from tests.conftest import PASSWORD
 
 
