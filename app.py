@@ -55,9 +55,11 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     limiter.init_app(app)
     _configure_engine(app)
 
+    import oversight
     import platforms
 
     platforms.init_app(app)
+    oversight.init_app(app)
     _import_models()
     _register_blueprints(app)
     _register_error_handlers(app)

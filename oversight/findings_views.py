@@ -25,11 +25,10 @@ from common import jobs
 from common.errors import ApiError, Forbidden, Invalid
 from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
-from oversight import discovery, findings_jobs
+from oversight import discovery, discovery_jobs, findings_jobs
 from oversight import findings as service
 from oversight import findings_remedies as remedies
 from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
-from registry import jobs as registry_jobs
 from registry.models import PLATFORM_LABELS, Platform, Unit
 from registry.service import FIELD_LABELS
 from reports import service as reports
@@ -336,7 +335,7 @@ def discovery_run(data: dict[str, Any]) -> Any:
     user = _worker()
     if data.get("run_async"):
         job = jobs.start(
-            registry_jobs.DISCOVERY_RUN,
+            discovery_jobs.DISCOVERY_RUN,
             user,
             {"platforms": data.get("platforms"), "keywords": data.get("keywords") or []},
         )
@@ -359,7 +358,7 @@ def discovery_import(data: dict[str, Any]) -> Any:
     content = upload.read()
     if data.get("run_async"):
         params = {"filename": upload.filename or "", "source": data.get("source")}
-        return jobs.accepted(jobs.start(registry_jobs.DISCOVERY_IMPORT, user, params, upload=content))
+        return jobs.accepted(jobs.start(discovery_jobs.DISCOVERY_IMPORT, user, params, upload=content))
     summary = discovery.import_list(content, upload.filename or "", actor=user, source_ref=data.get("source"))
     db.session.commit()
     return summary, 201
@@ -565,14 +564,14 @@ def import_page() -> Any:
         flash("请选择要导入的 CSV 或 XLSX 文件", "error")
         return redirect(url_for("findings.workbench"))
     params = {"filename": upload.filename, "source": request.form.get("source") or None}
-    job = jobs.start(registry_jobs.DISCOVERY_IMPORT, user, params, upload=upload.read())
+    job = jobs.start(discovery_jobs.DISCOVERY_IMPORT, user, params, upload=upload.read())
     return redirect(url_for("jobs.detail", job_id=job.id))
 
 
 @pages.post("/discovery/run")
 def run_page() -> Any:
     user = _worker()
-    job = jobs.start(registry_jobs.DISCOVERY_RUN, user, {"platforms": None, "keywords": []})
+    job = jobs.start(discovery_jobs.DISCOVERY_RUN, user, {"platforms": None, "keywords": []})
     return redirect(url_for("jobs.detail", job_id=job.id))
 
 

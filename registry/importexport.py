@@ -33,7 +33,7 @@ from common.db import utcnow
 from common.jobs import ProgressFn, no_progress
 from common.workdays import ESTIMATE_NOTE
 from extensions import db
-from registry import service
+from registry import hooks, service
 from registry.errors import LedgerImportError
 from registry.models import PLATFORM_LABELS, STATUS_LABELS, Account, AccountEvent, AccountStatus, Platform, Unit
 
@@ -528,8 +528,7 @@ class LedgerImport:
             requested.append(account)
         db.session.flush()
         touched: list[Any] = [*created, *updated]
-        service.refresh_duplicates({(a.unit_id, a.platform) for a in touched})
-        service.refresh_subjects(touched)
+        hooks.accounts_touched(touched)
         audit.record(
             "account:import",
             object_type="accounts",
