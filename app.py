@@ -124,14 +124,15 @@ def _register_blueprints(app: APIFlask) -> None:
     from moderation.views import pages as moderation_pages
     from oversight.findings_views import api as findings_api
     from oversight.findings_views import pages as findings_pages
-    from oversight.findings_views import reports_pages
     from publishers.views import api as publishers_api
     from publishers.views import pages as publishers_pages
     from registry.views import api as registry_api
     from registry.views import pages as registry_pages
     from reports.dashboard import bp as dashboard_bp
+    from reports.views import api as reports_api
+    from reports.views import pages as reports_pages
 
-    for bp in (health_bp, registry_api, moderation_api, publishers_api, findings_api, jobs_api):
+    for bp in (health_bp, registry_api, moderation_api, publishers_api, findings_api, reports_api, jobs_api):
         csrf.exempt(bp)
         app.register_blueprint(bp)
     for bp in (auth_bp, dashboard_bp, moderation_pages, publishers_pages, findings_pages, reports_pages, jobs_pages):
