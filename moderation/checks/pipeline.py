@@ -14,6 +14,7 @@ from moderation.checks.base import (
     BLOCK,
     Check,
     CheckFinding,
+    DefaultLexicon,
     FindingsHook,
     ScanContext,
 )
@@ -189,6 +190,9 @@ def default_pipeline() -> CheckPipeline:
                 _Default.pipeline = CheckPipeline(data_dir=os.environ.get(DATA_DIR_ENV) or None)
             pipeline = _Default.pipeline
     return pipeline
+
+
+DefaultLexicon.source = lambda: default_pipeline().lexicon
 
 
 def configure_default_pipeline(
