@@ -41,9 +41,10 @@ from audit.models import AuditEntry
 from common.db import utcnow
 from common.errors import Invalid
 from common.jobs import ProgressFn, no_progress
+from common.timefmt import CN_TZ
 from extensions import db
 from oversight import findings as findings_service
-from oversight.findings import CN_TZ, FindingInput, iso_cn, parse_iso, setting_int, to_cn, to_naive_utc
+from oversight.findings import FindingInput, iso_cn, parse_iso, setting_int, to_cn, to_naive_utc
 from oversight.models import DiscoveredAccount, Finding, FindingKind
 from oversight.monitoring import adapter_or_none, throttle
 from oversight.reconcile import DiscoveredRecord, RegisteredAccount, Thresholds, UnitRef, reconcile
