@@ -65,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
 
 MODEL_MODULES = (
     "registry.models",
+    "oversight.models",
     "auth.models",
     "audit.models",
     "moderation.models",
@@ -104,6 +105,7 @@ PACKAGES = (
     "oversight",
     "oversight.inspection",
     "oversight.interaction",
+    "reports",
     "jobs_views",
     "tasks",
 )
@@ -115,16 +117,14 @@ def _init_packages(app: APIFlask) -> None:
 
 
 def _register_app_pages(app: APIFlask) -> None:
-    """The app's own pieces: /healthz, the dashboard, navigation, ``flask seed-demo``."""
+    """The app's own pieces: /healthz, navigation, ``flask seed-demo``."""
     from common.timefmt import bj
     from demo import seed_demo_command
     from health import bp as health_bp
     from navigation import nav_items
-    from reports.dashboard import bp as dashboard_bp
 
     csrf.exempt(health_bp)
     app.register_blueprint(health_bp)
-    app.register_blueprint(dashboard_bp)
     app.cli.add_command(seed_demo_command)
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.filters["bj"] = bj

@@ -7,10 +7,9 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from auth import service
-from auth.models import Role, User
+from auth.models import Role, User, unit_model
 from common.errors import ApiError
 from extensions import db
-from registry.models import Unit
 
 users_cli = AppGroup("users", help="用户与 API 令牌管理")
 
@@ -23,7 +22,8 @@ users_cli = AppGroup("users", help="用户与 API 令牌管理")
 @click.option("--display-name", default=None)
 def create(username: str, unit_name: str, roles: tuple[str, ...], password: str, display_name: str | None) -> None:
     """创建用户。"""
-    unit = db.session.scalar(sa.select(Unit).where(Unit.name == unit_name))
+    unit_cls = unit_model()
+    unit = db.session.scalar(sa.select(unit_cls).where(unit_cls.name == unit_name))
     if unit is None:
         raise click.ClickException(f"单位不存在：{unit_name}")
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -92,3 +93,12 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+def unit_model() -> type[Any]:
+    """The unit class (``registry.models.Unit``) as ``User.unit`` maps it.
+
+    Units belong to the registry, which sits above auth: auth reaches the class through the
+    mapper instead of importing registry.
+    """
+    return sa.inspect(User).relationships["unit"].mapper.class_

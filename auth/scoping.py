@@ -14,10 +14,9 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from flask import g
 
-from auth.models import Role, User
+from auth.models import Role, User, unit_model
 from common.errors import ApiError, Forbidden, NotFound
 from extensions import db
-from registry.models import Unit
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,6 +31,7 @@ def current_user() -> User:
 
 
 def unit_subtree_ids(unit_id: int) -> set[int]:
+    Unit = unit_model()  # the mapped class, named as everywhere else
     tree = sa.select(Unit.id).where(Unit.id == unit_id).cte("tree", recursive=True)
     tree = tree.union_all(sa.select(Unit.id).where(Unit.parent_id == tree.c.id))
     return set(db.session.scalars(sa.select(tree.c.id)))

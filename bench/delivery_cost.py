@@ -33,17 +33,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.fanout import PIPELINE_SANDBOX
-from tests import processes, services
-from tests.publishers.test_pipeline_processes import seed_contents
+from devkit import processes, services
+from devkit.seed import seed_contents
 
 PLATFORMS = ("wechat", "weibo", "douyin", "toutiao")
 
 
 def run(args: argparse.Namespace, tmp: Path) -> None:
+    from devkit.apps import make_test_app
     from extensions import db
     from publishers.models import Delivery
     from tasks import publishing
-    from tests.conftest import make_test_app
 
     with processes.fresh_postgres_database() as url:
         port = services.free_port()

@@ -39,8 +39,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests import processes, services
-from tests.publishers.test_pipeline_processes import seed_contents
+from devkit import processes, services
+from devkit.seed import seed_contents
 
 #: The sandbox's settings for pipeline runs (bench/delivery_cost.py uses them too): no Weibo
 #: hourly cap in the way, and a WeChat publish that is still running at its first status read.
@@ -115,9 +115,9 @@ def pct(values: list[float], q: float) -> float:
 
 
 def run_pipeline(args: argparse.Namespace, tmp: Path, spread: float) -> dict[str, Any]:
+    from devkit.apps import make_test_app
     from extensions import db
     from publishers.models import Delivery, DeliveryStatus
-    from tests.conftest import make_test_app
 
     with processes.fresh_postgres_database() as url:
         sandbox_port = services.free_port()

@@ -6,7 +6,7 @@ Views commit; services flush. A refused action rolls back and changes nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from auth.scoping import current_user, get_scoped, scope_filter, unit_subtree_id
 from common.errors import ApiError, Forbidden, Invalid, NotFound
 from common.fields import EARLIEST, LATEST
 from common.pagination import paginate
-from common.timefmt import bj
+from common.timefmt import CN_TZ, bj
 from extensions import db
 from moderation import diff as diffing
 from moderation import review as workflow
@@ -59,7 +59,6 @@ from registry.models import PLATFORM_LABELS, PUBLISHABLE_PLATFORMS, Account, Acc
 api = APIBlueprint("moderation_api", __name__, url_prefix="/api/v1", tag="稿件与审核")
 pages = Blueprint("moderation", __name__)
 
-CN_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 PER_PAGE = 30
 
 

@@ -1,8 +1,9 @@
 """Oversight: discovery, reconciliation, monitoring, findings and their remedies.
 
 Its one ``init_app(app)``, called by ``create_app`` after ``registry.init_app``: the findings
-and reports blueprints, the ``flask discovery`` / ``flask monitoring`` commands and the
-discovery, report and findings-export job kinds.
+blueprints, the ``flask discovery`` / ``flask monitoring`` commands, the discovery job kinds,
+and the ledger checks hooked to registry's signals (registry never imports oversight).
+Inspection (``oversight.inspection``) and interaction (``oversight.interaction``) have their own.
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ from extensions import csrf
 
 
 def init_app(app: Flask) -> None:
-    from oversight import findings_jobs, findings_views
+    from oversight import discovery_jobs, findings_views, ledger_checks
     from oversight.discovery_cli import discovery_cli, monitoring_cli
-    from registry import jobs as registry_jobs
 
     csrf.exempt(findings_views.api)
     app.register_blueprint(findings_views.api)
     app.register_blueprint(findings_views.pages)
-    app.register_blueprint(findings_views.reports_pages)
     app.cli.add_command(discovery_cli)
     app.cli.add_command(monitoring_cli)
-    registry_jobs.register_discovery_kinds(app)
-    findings_jobs.register_kinds(app)
+    discovery_jobs.register_discovery_kinds(app)
+    ledger_checks.connect()

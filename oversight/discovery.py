@@ -11,7 +11,7 @@ Two sources feed the same pipeline:
   it is all-or-nothing: any bad row raises :class:`ImportRowsInvalid` (422) listing
   (row, column, reason) and nothing is written.
 
-``record(accounts, …)`` then upserts one :class:`~registry.models.DiscoveredAccount` snapshot per
+``record(accounts, …)`` then upserts one :class:`~oversight.models.DiscoveredAccount` snapshot per
 (platform, uid), runs :func:`oversight.reconcile.reconcile` against every unit and registered
 account, and writes all findings in one batch (upsert by fingerprint: re-running on the same
 data adds nothing; dismissed/resolved findings stay closed unless there is new evidence). One
@@ -38,22 +38,15 @@ from audit.models import AuditEntry
 from common import sheets
 from common.db import utcnow
 from common.errors import Invalid
+from common.timefmt import CN_TZ
 from extensions import db
 from jobs import ProgressFn, no_progress
 from oversight import findings as findings_service
-from oversight.findings import CN_TZ, FindingInput, iso_cn, parse_iso, setting_int, to_cn, to_naive_utc
+from oversight.findings import FindingInput, iso_cn, parse_iso, setting_int, to_cn, to_naive_utc
+from oversight.models import DiscoveredAccount, Finding, FindingKind
 from oversight.monitoring import adapter_or_none, throttle
 from oversight.reconcile import DiscoveredRecord, RegisteredAccount, Thresholds, UnitRef, reconcile
-from registry.models import (
-    PLATFORM_LABELS,
-    Account,
-    AccountStatus,
-    DiscoveredAccount,
-    Finding,
-    FindingKind,
-    Platform,
-    Unit,
-)
+from registry.models import PLATFORM_LABELS, Account, AccountStatus, Platform, Unit
 
 RUN_ACTION = "discovery:run"
 # Discovery findings that a later run may close by itself: the record was evaluated again and

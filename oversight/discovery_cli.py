@@ -1,4 +1,4 @@
-"""flask discovery import FILE / discovery run; flask monitoring activity / closure."""
+"""flask discovery import FILE / discovery run; flask monitoring activity / closure / flag-overdue."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import click
 from flask.cli import AppGroup
 
 from extensions import db
-from oversight import discovery, monitoring
+from oversight import discovery, ledger_checks, monitoring
 
 discovery_cli = AppGroup("discovery", help="账号发现：第三方名单导入、平台检索，并与台账比对")
 monitoring_cli = AppGroup("monitoring", help="账号监测：更新情况、关停复核")
@@ -116,3 +116,11 @@ def closure_command(account_ids: tuple[int, ...]) -> None:
         lambda probe: monitoring.apply_closure(monitoring.fetch_closure(probe, max_wait=60)),
         "关停复核",
     )
+
+
+@monitoring_cli.command("flag-overdue")
+def flag_overdue_command() -> None:
+    """为备案逾期的账号生成“备案逾期”线索，已备案的自动办结。"""
+    opened, resolved = ledger_checks.flag_overdue_filings()
+    db.session.commit()
+    click.echo(f"备案逾期线索：在办 {opened}，本次办结 {resolved}")

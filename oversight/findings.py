@@ -23,7 +23,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,21 +34,11 @@ from auth.models import Role, User
 from auth.scoping import scope_filter
 from common.db import utcnow
 from common.errors import Conflict, Invalid
-from common.timefmt import today_cn  # re-exported: registry modules and tests take it from here
+from common.timefmt import CN_TZ, today_cn  # today_cn re-exported: tests take it from here
 from common.workdays import add_workdays
 from extensions import db
-from registry.models import (
-    FINDING_LABELS,
-    PLATFORM_LABELS,
-    Account,
-    DiscoveredAccount,
-    Finding,
-    FindingKind,
-    FindingStatus,
-    Platform,
-)
-
-CN_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+from oversight.models import FINDING_LABELS, DiscoveredAccount, Finding, FindingKind, FindingStatus
+from registry.models import PLATFORM_LABELS, Account, Platform
 
 # Who sees findings and reports (operators: their own units, read-only); who works them.
 VIEW_ROLES = (Role.operator, Role.auditor, Role.admin)

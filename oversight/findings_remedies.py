@@ -26,8 +26,9 @@ from auth.models import User
 from common.errors import ApiError, Conflict, Invalid
 from extensions import db
 from oversight import findings
+from oversight.models import Finding, FindingKind
 from registry import service
-from registry.models import Account, Finding, FindingKind, Platform, Unit
+from registry.models import Account, Platform, Unit
 from registry.schemas import AccountIn
 from registry.schemas import ActionIn as AccountActionIn
 

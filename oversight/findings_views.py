@@ -8,45 +8,32 @@ caller's scope answer 404.
 
 from __future__ import annotations
 
-import io
-from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Date, Dict, File, Float, List, Nested, String
-from apiflask.schemas import FileSchema
 from apiflask.validators import Length, OneOf, Range
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from auth.models import Role, User
-from auth.scoping import current_user, get_scoped, scope_filter, visible_unit_ids
+from auth.scoping import current_user, get_scoped, scope_filter
 from common.errors import ApiError, Forbidden, Invalid
 from common.fields import DateTime, Integer
 from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
 from jobs import runner
 from jobs_views import accepted
-from oversight import discovery, findings_jobs
+from oversight import discovery, discovery_jobs
 from oversight import findings as service
 from oversight import findings_remedies as remedies
-from registry import jobs as registry_jobs
-from registry.models import (
-    FINDING_LABELS,
-    PLATFORM_LABELS,
-    Finding,
-    FindingKind,
-    FindingStatus,
-    Platform,
-    Unit,
-)
+from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
+from registry.models import PLATFORM_LABELS, Platform, Unit
 from registry.service import FIELD_LABELS
-from reports import service as reports
 
 api = APIBlueprint("findings_api", __name__, url_prefix="/api/v1", tag="问题线索与报表")
 pages = Blueprint("findings", __name__, url_prefix="/findings")
-reports_pages = Blueprint("reports", __name__, url_prefix="/reports")
 
 VIEW_ROLES = service.VIEW_ROLES
 WORK_ROLES = (Role.auditor, Role.admin)
@@ -59,7 +46,7 @@ def _require(roles: tuple[Role, ...], message: str) -> User:
     return user
 
 
-def _viewer() -> User:
+def viewer() -> User:
     return _require(VIEW_ROLES, "您的角色无权查看问题线索")
 
 
@@ -211,45 +198,6 @@ class RunOut(Schema):
     queued = Boolean()
 
 
-class PeriodQuery(Schema):
-    date_from = Date(load_default=None, data_key="from", metadata={"description": "开始日期（含），缺省为30天前"})
-    date_to = Date(load_default=None, data_key="to", metadata={"description": "结束日期（含），缺省为今天"})
-
-
-class QuarterQuery(Schema):
-    quarter = String(required=True, metadata={"description": "例如 2026Q4"})
-
-
-class YearQuery(Schema):
-    year = Integer(required=True, validate=Range(min=2000, max=2100))
-
-
-class ReportExportIn(Schema):
-    report = String(
-        required=True,
-        validate=OneOf(list(findings_jobs.REPORT_KINDS)),
-        metadata={"description": "compliance 合规情况 / bulletin 季度通报 / annual 年度报表 / findings 问题线索"},
-    )
-    date_from = Date(load_default=None, data_key="from", metadata={"description": "compliance：开始日期"})
-    date_to = Date(load_default=None, data_key="to", metadata={"description": "compliance：结束日期"})
-    quarter = String(load_default=None, metadata={"description": "bulletin：例如 2026Q4"})
-    year = Integer(load_default=None, validate=Range(min=2000, max=2100), metadata={"description": "annual：年份"})
-    kind = String(load_default=None, validate=OneOf([k.value for k in FindingKind]))
-    status = String(load_default=None, validate=OneOf([s.value for s in FindingStatus]))
-    unit_id = Integer(load_default=None)
-    account_id = Integer(load_default=None)
-    platform = String(load_default=None, validate=OneOf([p.value for p in Platform]))
-
-
-class ComplianceOut(Schema):
-    period = Dict()
-    generated_at = String()
-    thresholds = Dict()
-    rows = List(Dict())
-    units = List(Dict())
-    totals = Dict()
-
-
 # ----------------------------------------------------------------------------- queries
 
 
@@ -284,13 +232,6 @@ def _apply_action(finding: Finding, action: str, user: User, data: dict[str, Any
         service.act(finding, action, user, data.get("reason"))
 
 
-XLSX_FILE = FileSchema(type="string", format="binary")
-
-
-def _xlsx_response(data: bytes, filename: str) -> Any:
-    return send_file(io.BytesIO(data), mimetype=reports.XLSX_MIME, as_attachment=True, download_name=filename)
-
-
 # ----------------------------------------------------------------------------- API: findings
 
 
@@ -299,24 +240,15 @@ def _xlsx_response(data: bytes, filename: str) -> Any:
 @api.output(FindingPage)
 @api.doc(summary="问题线索列表（按类型、状态、单位、平台筛选）", security="BearerAuth")
 def list_findings(q: dict[str, Any]) -> Any:
-    user = _viewer()
+    user = viewer()
     return paginate(service.listing(user, q), q["page"], q["per_page"], service.finding_dict)
-
-
-@api.get("/findings.xlsx")
-@api.input(FindingQuery, location="query", arg_name="q")
-@api.output(XLSX_FILE, content_type=reports.XLSX_MIME, description="XLSX 文件")
-@api.doc(summary="导出问题线索（XLSX）", security="BearerAuth")
-def export_findings(q: dict[str, Any]) -> Any:
-    user = _viewer()
-    return _xlsx_response(*findings_jobs.findings_export(user, q)[:2])
 
 
 @api.get("/findings/<int:finding_id>")
 @api.output(FindingDetail)
 @api.doc(summary="问题线索详情：证据、台账与平台信息对照、处理记录", security="BearerAuth")
 def get_finding(finding_id: int) -> Any:
-    user = _viewer()
+    user = viewer()
     return _detail(user, get_scoped(Finding, finding_id))
 
 
@@ -331,7 +263,7 @@ def get_finding(finding_id: int) -> Any:
     security="BearerAuth",
 )
 def finding_action(finding_id: int, action: str, data: dict[str, Any]) -> Any:
-    _viewer()
+    viewer()
     finding = get_scoped(Finding, finding_id)
     user = _worker()
     _apply_action(finding, action, user, data)
@@ -350,7 +282,7 @@ def discovery_run(data: dict[str, Any]) -> Any:
     user = _worker()
     if data.get("run_async"):
         job = runner.start(
-            registry_jobs.DISCOVERY_RUN,
+            discovery_jobs.DISCOVERY_RUN,
             user,
             {"platforms": data.get("platforms"), "keywords": data.get("keywords") or []},
         )
@@ -373,74 +305,16 @@ def discovery_import(data: dict[str, Any]) -> Any:
     content = upload.read()
     if data.get("run_async"):
         params = {"filename": upload.filename or "", "source": data.get("source")}
-        return accepted(runner.start(registry_jobs.DISCOVERY_IMPORT, user, params, upload=content))
+        return accepted(runner.start(discovery_jobs.DISCOVERY_IMPORT, user, params, upload=content))
     summary = discovery.import_list(content, upload.filename or "", actor=user, source_ref=data.get("source"))
     db.session.commit()
     return summary, 201
 
 
-# ----------------------------------------------------------------------------- API: reports
-
-
-def _reporter() -> User:
-    return _require(VIEW_ROLES, "您的角色无权查看报表")
-
-
-@api.get("/reports/compliance")
-@api.input(PeriodQuery, location="query", arg_name="q")
-@api.output(ComplianceOut)
-@api.doc(summary="合规情况：按单位和平台统计账号、更新、问题线索和三审合规率", security="BearerAuth")
-def compliance_report(q: dict[str, Any]) -> Any:
-    user = _reporter()
-    return reports.compliance(reports.period(q["date_from"], q["date_to"]), visible_unit_ids(user))
-
-
-@api.get("/reports/compliance.xlsx")
-@api.input(PeriodQuery, location="query", arg_name="q")
-@api.output(XLSX_FILE, content_type=reports.XLSX_MIME, description="XLSX 文件")
-@api.doc(summary="合规情况（XLSX）", security="BearerAuth")
-def compliance_report_xlsx(q: dict[str, Any]) -> Any:
-    user = _reporter()
-    p = reports.period(q["date_from"], q["date_to"])
-    return _xlsx_response(*findings_jobs.compliance_file(p, visible_unit_ids(user)))
-
-
-@api.get("/reports/bulletin.xlsx")
-@api.input(QuarterQuery, location="query", arg_name="q")
-@api.output(XLSX_FILE, content_type=reports.XLSX_MIME, description="XLSX 文件")
-@api.doc(summary="季度检查情况通报（XLSX）", security="BearerAuth")
-def bulletin_report(q: dict[str, Any]) -> Any:
-    user = _reporter()
-    return _xlsx_response(*findings_jobs.bulletin_file(q["quarter"], visible_unit_ids(user)))
-
-
-@api.get("/reports/annual.xlsx")
-@api.input(YearQuery, location="query", arg_name="q")
-@api.output(XLSX_FILE, content_type=reports.XLSX_MIME, description="XLSX 文件")
-@api.doc(summary="年度报表·政务新媒体部分（XLSX，次年1月31日前公开）", security="BearerAuth")
-def annual_report(q: dict[str, Any]) -> Any:
-    user = _reporter()
-    return _xlsx_response(*findings_jobs.annual_file(q["year"], visible_unit_ids(user)))
-
-
-@api.post("/reports/exports")
-@api.input(ReportExportIn, arg_name="data")
-@api.doc(
-    summary="后台生成报表或问题线索导出（XLSX），立即返回 202 和任务",
-    description="report：compliance（from、to）、bulletin（quarter）、annual（year）、findings（筛选条件同问题线索列表）。"
-    "GET /api/v1/jobs/{id} 查看进度；完成后 GET /api/v1/jobs/{id}/file 下载文件。",
-    responses={202: "已排队：返回任务（id、status、progress …），Location 头指向任务"},
-    security="BearerAuth",
-)
-def report_export_job(data: dict[str, Any]) -> Any:
-    user = _reporter()
-    return accepted(findings_jobs.start(data["report"], user, data))
-
-
 # ----------------------------------------------------------------------------- pages: workbench
 
 
-def _page_query(args: Any = None) -> dict[str, Any]:
+def page_query(args: Any = None) -> dict[str, Any]:
     """Workbench filters from the query string (or a form); anything invalid is ignored."""
     args = request.args if args is None else args
     q: dict[str, Any] = {}
@@ -458,8 +332,8 @@ def _page_query(args: Any = None) -> dict[str, Any]:
 
 @pages.get("/")
 def workbench() -> Any:
-    user = _viewer()
-    q = _page_query()
+    user = viewer()
+    q = page_query()
     page = max(int(request.args.get("page", "1")), 1) if request.args.get("page", "1").isdigit() else 1
     result = paginate(service.listing(user, q), page, 50, service.finding_dict)
     counts = dict(
@@ -487,7 +361,7 @@ def workbench() -> Any:
 
 @pages.get("/<int:finding_id>")
 def detail(finding_id: int) -> Any:
-    user = _viewer()
+    user = viewer()
     finding = get_scoped(Finding, finding_id)
     f = _detail(user, finding)
     units: list[Unit] = []
@@ -550,7 +424,7 @@ def _done_text(action: str, finding: Finding) -> str:
 
 @pages.post("/<int:finding_id>/act")
 def act(finding_id: int) -> Any:
-    _viewer()
+    viewer()
     finding = get_scoped(Finding, finding_id)
     action = request.form.get("action", "")
     try:
@@ -564,14 +438,6 @@ def act(finding_id: int) -> Any:
     return redirect(url_for("findings.detail", finding_id=finding_id))
 
 
-@pages.post("/export")
-def findings_export_page() -> Any:
-    """The workbench's 导出 XLSX button: a background job, then its progress page."""
-    user = _viewer()
-    job = findings_jobs.start("findings", user, _page_query(request.form))
-    return redirect(url_for("jobs.detail", job_id=job.id))
-
-
 @pages.post("/discovery/import")
 def import_page() -> Any:
     user = _worker()
@@ -580,77 +446,12 @@ def import_page() -> Any:
         flash("请选择要导入的 CSV 或 XLSX 文件", "error")
         return redirect(url_for("findings.workbench"))
     params = {"filename": upload.filename, "source": request.form.get("source") or None}
-    job = runner.start(registry_jobs.DISCOVERY_IMPORT, user, params, upload=upload.read())
+    job = runner.start(discovery_jobs.DISCOVERY_IMPORT, user, params, upload=upload.read())
     return redirect(url_for("jobs.detail", job_id=job.id))
 
 
 @pages.post("/discovery/run")
 def run_page() -> Any:
     user = _worker()
-    job = runner.start(registry_jobs.DISCOVERY_RUN, user, {"platforms": None, "keywords": []})
-    return redirect(url_for("jobs.detail", job_id=job.id))
-
-
-# ----------------------------------------------------------------------------- pages: reports
-
-
-def _date_arg(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
-
-
-@reports_pages.get("/")
-def index() -> Any:
-    user = _reporter()
-    error = None
-    try:
-        p = reports.period(_date_arg("from"), _date_arg("to"))
-    except ApiError as exc:
-        error = exc.message
-        p = reports.period(None, None)
-    data = reports.compliance(p, visible_unit_ids(user))
-    today = service.today_cn()
-    q = (today.month - 1) // 3 + 1
-    last_quarter = f"{today.year}Q{q - 1}" if q > 1 else f"{today.year - 1}Q4"
-    return render_template(
-        "reports/index.html",
-        data=data,
-        period=p,
-        error=error,
-        columns=reports.COMPLIANCE_COLUMNS,
-        quarters=[f"{today.year}Q{q}", last_quarter],
-        years=[today.year - 1, today.year] if today.month <= 3 else [today.year, today.year - 1],
-    )
-
-
-def _form_date(name: str) -> date | None:
-    value = (request.form.get(name) or "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Invalid(f"日期格式不正确：{value}", details={name: ["日期格式应为 YYYY-MM-DD"]}) from None
-
-
-@reports_pages.post("/exports")
-def report_export_page() -> Any:
-    """The report page's download buttons: a background job, then its progress page."""
-    user = _reporter()
-    report = request.form.get("report", "")
-    try:
-        if report not in ("compliance", "bulletin", "annual"):
-            raise Invalid(f"未知的报表：{report}")
-        data = {
-            "date_from": _form_date("from"),
-            "date_to": _form_date("to"),
-            "quarter": request.form.get("quarter"),
-            "year": request.form.get("year"),
-        }
-        job = findings_jobs.start(report, user, data)
-    except ApiError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("reports.index"))
+    job = runner.start(discovery_jobs.DISCOVERY_RUN, user, {"platforms": None, "keywords": []})
     return redirect(url_for("jobs.detail", job_id=job.id))

@@ -46,15 +46,8 @@ from common.db import utcnow
 from extensions import db
 from oversight import findings as findings_service
 from oversight.findings import FindingInput, iso_cn, setting_int, to_cn, to_naive_utc
-from registry.models import (
-    STATUS_LABELS,
-    Account,
-    AccountStatus,
-    DiscoveredAccount,
-    Finding,
-    FindingKind,
-    Platform,
-)
+from oversight.models import DiscoveredAccount, Finding, FindingKind
+from registry.models import STATUS_LABELS, Account, AccountStatus, Platform
 
 log = logging.getLogger("govmedia.monitoring")
 

@@ -89,15 +89,6 @@ def template_command(file: Path) -> None:
     click.echo(f"已写出模板 {file}")
 
 
-@registry_cli.command("flag-overdue")
-@with_appcontext
-def flag_overdue_command() -> None:
-    """为备案逾期的账号生成“备案逾期”线索，已备案的自动办结。"""
-    opened, resolved = service.flag_overdue_filings()
-    db.session.commit()
-    click.echo(f"备案逾期线索：在办 {opened}，本次办结 {resolved}")
-
-
 @registry_cli.command("recount-deadlines")
 @click.option("--year", type=int, required=True, help="刚录入节假日安排的年份，如 2027")
 @click.option("--dry-run", is_flag=True, help="只列出将要改变的备案时限，不写入")

@@ -35,7 +35,7 @@ from common.validation import control_char_problem, http_url
 from common.workdays import ESTIMATE_NOTE
 from extensions import db
 from jobs import ProgressFn, no_progress
-from registry import service
+from registry import hooks, service
 from registry.errors import LedgerImportError
 from registry.models import PLATFORM_LABELS, STATUS_LABELS, Account, AccountEvent, AccountStatus, Platform, Unit
 
@@ -506,8 +506,7 @@ class LedgerImport:
             requested.append(account)
         db.session.flush()
         touched: list[Any] = [*created, *updated]
-        service.refresh_duplicates({(a.unit_id, a.platform) for a in touched})
-        service.refresh_subjects(touched)
+        hooks.accounts_touched(touched)
         audit.record(
             "account:import",
             object_type="accounts",

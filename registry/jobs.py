@@ -1,5 +1,5 @@
-"""The registry's long operations as background jobs (jobs/): 台账 import and export,
-discovery runs against the platforms, and imports of third-party monitoring lists.
+"""The registry's long operations as background jobs (jobs/): 台账 import and export.
+(Discovery runs and imports of monitoring lists are oversight.discovery_jobs.)
 
 Each runner is called by the worker with the job, the user who started it and a progress
 callback; it flushes, and the job runner commits. A runner raises ``JobFailed`` with a message
@@ -15,15 +15,12 @@ from flask import Flask
 
 import jobs
 from jobs import JobFailed, JobRun, ProgressFn
-from oversight import discovery
 from registry import importexport, service
 from registry.errors import LedgerImportError
 from registry.schemas import ExportQuery
 
 LEDGER_IMPORT = "ledger_import"
 LEDGER_EXPORT = "ledger_export"
-DISCOVERY_RUN = "discovery_run"
-DISCOVERY_IMPORT = "discovery_import"
 MAX_SHOWN_ERRORS = 1000
 
 
@@ -55,35 +52,7 @@ def _ledger_export(job: JobRun, actor: Any, progress: ProgressFn) -> dict[str, A
     return {"rows": rows, "file": file, "message": f"已导出 {rows} 个账号"}
 
 
-def _discovery_run(job: JobRun, actor: Any, progress: ProgressFn) -> dict[str, Any]:
-    params = job.params or {}
-    summary = discovery.run_search(
-        params.get("platforms"), params.get("keywords") or [], actor=actor, progress=progress
-    )
-    summary["message"] = discovery.summary_text(summary)
-    return summary
-
-
-def _discovery_import(job: JobRun, actor: Any, progress: ProgressFn) -> dict[str, Any]:
-    params = job.params or {}
-    progress(0, None, "正在读取名单并与台账比对…", force=True)
-    try:
-        summary = discovery.import_list(
-            jobs.upload_of(job), params.get("filename", ""), actor=actor, source_ref=params.get("source") or None
-        )
-    except discovery.ImportRowsInvalid as exc:
-        raise JobFailed(exc.message, exc.detail) from exc
-    summary["message"] = discovery.summary_text(summary)
-    return summary
-
-
 def register_ledger_kinds(app: Flask) -> None:
     """The 台账 kinds (``registry.init_app``)."""
     jobs.register_kind(app, LEDGER_IMPORT, "导入台账", _ledger_import)
     jobs.register_kind(app, LEDGER_EXPORT, "导出台账", _ledger_export)
-
-
-def register_discovery_kinds(app: Flask) -> None:
-    """The discovery kinds (the findings part's ``init_app``)."""
-    jobs.register_kind(app, DISCOVERY_RUN, "平台检索比对", _discovery_run)
-    jobs.register_kind(app, DISCOVERY_IMPORT, "导入第三方监测名单", _discovery_import)

@@ -15,7 +15,7 @@ import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context
@@ -26,10 +26,10 @@ from auth.models import Role, User
 from auth.scoping import can_see_unit, visible_unit_ids
 from common.db import utcnow
 from common.errors import Conflict, Invalid, NotFound
+from common.timefmt import CN_TZ, today_cn
 from common.workdays import add_workdays, add_workdays_as_estimated, configured_path, is_workday, span_is_exact
 from extensions import db
-from oversight import findings
-from oversight.reconcile import normalise_name
+from registry import hooks
 from registry.errors import (
     ActionRoleError,
     ClosureNoticeError,
@@ -43,9 +43,6 @@ from registry.models import (
     Account,
     AccountEvent,
     AccountStatus,
-    Finding,
-    FindingKind,
-    FindingStatus,
     Platform,
     Unit,
     UnitKind,
@@ -183,7 +180,7 @@ INTERNAL_FIELDS = frozenset({"pending_change"})
 def today() -> date:
     """The registry's notion of today: the date in Beijing, whatever the server's time zone
     (monkeypatched in tests)."""
-    return findings.today_cn()
+    return today_cn()
 
 
 @functools.lru_cache(maxsize=8192)
@@ -299,7 +296,7 @@ def _deadline_events(account_ids: list[int]) -> dict[int, list[tuple[str, Any, A
         for account_id, action, changes, at in events:
             value = (changes or {}).get("filing_due_on")
             if isinstance(value, list) and len(value) == 2:
-                day = at.replace(tzinfo=UTC).astimezone(findings.CN_TZ).date()
+                day = at.replace(tzinfo=UTC).astimezone(CN_TZ).date()
                 found.setdefault(account_id, []).append((action, value[0], value[1], day))
     return found
 
@@ -539,8 +536,7 @@ def create_account(data: dict[str, Any], actor: User | None) -> Account:
         if getattr(account, name) is not None
     }
     _write_event(account, EVENT_OPEN, None, changes, actor, reason=_text(data, "reason"))
-    refresh_duplicates([(account.unit_id, account.platform)])
-    refresh_subjects([account])
+    hooks.accounts_touched([account])
     return account
 
 
@@ -800,8 +796,7 @@ def _apply(account: Account, transition: Transition, outcome: Outcome, actor: Us
         approver=actor if outcome.approver else None,
         tag=outcome.event_action,
     )
-    refresh_duplicates([(account.unit_id, account.platform)])
-    refresh_subjects([account])
+    hooks.accounts_touched([account])
     return event
 
 
@@ -847,132 +842,7 @@ def _write_event(
     return event
 
 
-# ----------------------------------------------------------------------------- flags
-# Findings go through oversight.findings (the finding lifecycle): upsert by fingerprint, and a
-# system resolve (audited) when the condition is gone. A dismissed finding stays dismissed
-# unless its material evidence changes.
-
-SYSTEM_LABEL = "system:registry"
-
-
-def _duplicate_fp(unit_id: int, platform: Platform | str) -> str:
-    return f"duplicate:unit:{unit_id}:{Platform(platform).value}"
-
-
-def _subject_fp(account_id: int) -> str:
-    return f"subject_mismatch:account:{account_id}"
-
-
-def _settle(finding: Finding | None, reason: str) -> None:
-    if finding is not None and finding.status in findings.ACTIVE_STATUSES:
-        findings.resolve_by_system(finding, reason, actor_label=SYSTEM_LABEL)
-
-
-def refresh_duplicates(pairs: Iterable[tuple[int, Platform]]) -> None:
-    """Raise or resolve the ``duplicate`` finding of each (unit, platform) from the ledger itself."""
-    wanted = sorted({(unit_id, Platform(platform)) for unit_id, platform in pairs})
-    if not wanted:
-        return
-    live: dict[tuple[int, Platform], list[int]] = {}
-    unit_ids = sorted({u for u, _ in wanted})
-    for start in range(0, len(unit_ids), 500):
-        rows = db.session.execute(
-            sa.select(Account.unit_id, Account.platform, Account.id).where(
-                Account.unit_id.in_(unit_ids[start : start + 500]), Account.status.in_(LIVE_STATUSES)
-            )
-        )
-        for unit_id, platform, account_id in rows:
-            live.setdefault((unit_id, Platform(platform)), []).append(account_id)
-    names = _unit_names(unit_ids)
-    inputs: list[findings.FindingInput] = []
-    settle: list[str] = []
-    for unit_id, platform in wanted:
-        ids = sorted(live.get((unit_id, platform), []))
-        if len(ids) < 2:
-            settle.append(_duplicate_fp(unit_id, platform))
-            continue
-        message = (
-            f"{names[unit_id]}在{PLATFORM_LABELS[platform]}有 {len(ids)} 个在用账号（原则上一个单位一个平台一个账号）"
-        )
-        evidence = {
-            "message": message,
-            "platform": platform.value,
-            "unit_name": names[unit_id],
-            "account_ids": ids,
-            "source_of_duplicate": "ledger",
-        }
-        inputs.append(
-            findings.FindingInput(
-                FindingKind.duplicate, _duplicate_fp(unit_id, platform), evidence, account_id=ids[-1], unit_id=unit_id
-            )
-        )
-    findings.upsert_many(inputs)
-    existing = findings.load_by_fingerprints(settle)
-    for fp in settle:
-        _settle(existing.get(fp), "系统复核：该单位在此平台只剩一个在用账号")
-
-
-def _unit_names(unit_ids: Iterable[int]) -> dict[int, str]:
-    ids = sorted(set(unit_ids))
-    names: dict[int, str] = {}
-    for start in range(0, len(ids), 500):
-        stmt = sa.select(Unit.id, Unit.name).where(Unit.id.in_(ids[start : start + 500]))
-        names.update(db.session.execute(stmt).tuples().all())
-    return names
-
-
-def subject_matches(subject: str | None, unit_name: str) -> bool:
-    """认证主体 vs 主办单位 after normalisation (full/half width, spaces, 人民政府=政府 …)."""
-    if not subject:
-        return True
-    return normalise_name(subject) == normalise_name(unit_name)
-
-
-class AccountLike(Protocol):
-    """What the flags read: an Account, or a row just bulk-inserted by an import."""
-
-    id: int
-    unit_id: int
-    platform: Platform
-    platform_uid: str | None
-    status: AccountStatus
-    verified_subject: str | None
-
-
-def refresh_subjects(accounts: Sequence[AccountLike], extra: dict[int, dict[str, Any]] | None = None) -> None:
-    """Raise or resolve the ``subject_mismatch`` finding of each account (live accounts only)."""
-    if not accounts:
-        return
-    names = _unit_names(a.unit_id for a in accounts)
-    inputs: list[findings.FindingInput] = []
-    settle: list[str] = []
-    for account in accounts:
-        unit_name = names[account.unit_id]
-        if account.status not in LIVE_STATUSES or subject_matches(account.verified_subject, unit_name):
-            settle.append(_subject_fp(account.id))
-            continue
-        evidence = {
-            "message": f"认证主体“{account.verified_subject}”与主办单位“{unit_name}”不一致",
-            "platform": account.platform.value,
-            "uid": account.platform_uid,
-            "registered_subject": account.verified_subject,
-            "unit_name": unit_name,
-            **((extra or {}).get(account.id, {})),
-        }
-        inputs.append(
-            findings.FindingInput(
-                FindingKind.subject_mismatch,
-                _subject_fp(account.id),
-                evidence,
-                account_id=account.id,
-                unit_id=account.unit_id,
-            )
-        )
-    findings.upsert_many(inputs)
-    if settle:
-        existing = findings.load_by_fingerprints(settle)
-        for fp in settle:
-            _settle(existing.get(fp), "系统复核：认证主体与主办单位一致")
+# ----------------------------------------------------------------------------- deadlines
 
 
 def overdue_clause(day: date | None = None) -> Any:
@@ -981,42 +851,6 @@ def overdue_clause(day: date | None = None) -> Any:
 
 def is_overdue(account: Account, day: date | None = None) -> bool:
     return account.filing_due_on is not None and account.filing_due_on < (day or today())
-
-
-def flag_overdue_filings(day: date | None = None) -> tuple[int, int]:
-    """Open a ``filing_overdue`` finding per overdue account, resolve those filed since.
-
-    Returns (overdue accounts, findings resolved).
-    """
-    day = day or today()
-    overdue = db.session.execute(
-        sa.select(Account.id, Account.unit_id, Account.filing_due_on, Account.status).where(overdue_clause(day))
-    ).all()
-    inputs = [
-        findings.FindingInput(
-            FindingKind.filing_overdue,
-            f"filing_overdue:account:{account_id}:{due.isoformat()}",
-            {
-                "message": f"备案时限 {due.isoformat()} 已过仍未备案（状态：{STATUS_LABELS[S(status)]}）",
-                "filing_due_on": due.isoformat(),
-                "status": S(status).value,
-            },
-            account_id=account_id,
-            unit_id=unit_id,
-        )
-        for account_id, unit_id, due, status in overdue
-    ]
-    findings.upsert_many(inputs)
-    wanted = {i.fingerprint for i in inputs}
-    current = db.session.scalars(
-        sa.select(Finding).where(
-            Finding.kind == FindingKind.filing_overdue, Finding.status.in_(findings.ACTIVE_STATUSES)
-        )
-    ).all()
-    stale = [f for f in current if f.fingerprint not in wanted]
-    for finding in stale:
-        _settle(finding, "系统复核：已备案或备案时限已更新")
-    return len(inputs), len(stale)
 
 
 # ----------------------------------------------------------------------------- units
@@ -1099,7 +933,7 @@ def propose_account_renames(unit: Unit, old_name: str, actor: User | None) -> li
             reason="主办单位更名，请申请变更账号名称与认证主体",
             audit_tag="account:unit:renamed",
         )
-    refresh_subjects(accounts, extra)
+    hooks.send(hooks.unit_renamed, accounts=accounts, extra=extra)
     return proposals
 
 
@@ -1243,6 +1077,15 @@ def account_dicts(
     return [account_dict(a, user, unit_names, applicants) for a in accounts]
 
 
+def _unit_names(unit_ids: Iterable[int]) -> dict[int, str]:
+    ids = sorted(set(unit_ids))
+    names: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        stmt = sa.select(Unit.id, Unit.name).where(Unit.id.in_(ids[start : start + 500]))
+        names.update(db.session.execute(stmt).tuples().all())
+    return names
+
+
 def unit_names_for(accounts: Iterable[Account]) -> dict[int, str]:
     return _unit_names(a.unit_id for a in accounts)
 
@@ -1278,16 +1121,3 @@ def event_dicts(events: Sequence[AccountEvent]) -> list[dict[str, Any]]:
         }
         for e in events
     ]
-
-
-def open_findings(account: Account) -> list[Finding]:
-    return list(
-        db.session.scalars(
-            sa.select(Finding)
-            .where(
-                Finding.account_id == account.id,
-                Finding.status.in_((FindingStatus.open, FindingStatus.confirmed)),
-            )
-            .order_by(Finding.id)
-        )
-    )

@@ -28,21 +28,9 @@ from common.pagination import PageQuery, paginate
 from extensions import db
 from jobs import runner
 from jobs_views import accepted
-from registry import importexport, service, units
+from registry import hooks, importexport, service, units
 from registry import jobs as registry_jobs
-from registry.models import (
-    FINDING_LABELS,
-    PLATFORM_LABELS,
-    STATUS_LABELS,
-    Account,
-    AccountEvent,
-    AccountStatus,
-    Finding,
-    FindingKind,
-    FindingStatus,
-    Platform,
-    Unit,
-)
+from registry.models import PLATFORM_LABELS, STATUS_LABELS, Account, AccountEvent, AccountStatus, Platform, Unit
 from registry.schemas import (
     AccountDetailOut,
     AccountIn,
@@ -170,21 +158,12 @@ def open_account(data: dict[str, Any]) -> Any:
 def get_account(account_id: int) -> Any:
     user = current_user()
     account = service.get_account(user, account_id)
-    return {**service.account_dict(account, user), "findings": _finding_dicts(service.open_findings(account))}
+    return {**service.account_dict(account, user), "findings": _open_findings(account)}
 
 
-def _finding_dicts(findings: list[Finding]) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": f.id,
-            "kind": f.kind.value,
-            "kind_label": FINDING_LABELS[f.kind],
-            "status": f.status.value,
-            "message": (f.evidence or {}).get("message"),
-            "evidence": f.evidence or {},
-        }
-        for f in findings
-    ]
+def _open_findings(account: Account) -> list[dict[str, Any]]:
+    """The account's open findings, from whoever raises them (oversight, through registry.hooks)."""
+    return hooks.collect(hooks.account_findings, account=account)
 
 
 @api.get("/accounts/<int:account_id>/events")
@@ -382,16 +361,7 @@ def ledger() -> Any:
         q = AccountQuery().load({})
     flt = service.LedgerFilter.from_mapping(q)
     result = _page_of_accounts(user, flt, q["page"], q["per_page"])
-    mismatches = db.session.scalars(
-        sa.select(Finding)
-        .where(
-            Finding.kind == FindingKind.subject_mismatch,
-            Finding.status.in_((FindingStatus.open, FindingStatus.confirmed)),
-            scope_filter(user, Finding.unit_id),
-        )
-        .order_by(Finding.id.desc())
-        .limit(20)
-    ).all()
+    mismatches = hooks.collect(hooks.subject_mismatches, user=user, limit=20)
     args = _query_args(q)
     return render_template(
         "registry/ledger.html",
@@ -421,7 +391,7 @@ def account_page(account_id: int) -> Any:
         data=service.account_dict(account, user),
         events=service.event_dicts(events),
         unit_names=service.unit_names_for_ids(unit_ids | {account.unit_id}),
-        findings=_finding_dicts(service.open_findings(account)),
+        findings=_open_findings(account),
         today=service.today(),
     )
 

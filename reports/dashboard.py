@@ -21,17 +21,14 @@ from common.db import utcnow
 from extensions import db
 from moderation.models import Content, Review, ReviewDecision
 from moderation.review import STAGE_LABELS, STAGE_STATUS, STAGES, overdue_hours
+from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
 from publishers.models import Delivery, DeliveryStatus
 from registry.models import (
-    FINDING_LABELS,
     PLATFORM_LABELS,
     PUBLISHABLE_PLATFORMS,
     STATUS_LABELS,
     Account,
     AccountStatus,
-    Finding,
-    FindingKind,
-    FindingStatus,
     Platform,
     Unit,
 )

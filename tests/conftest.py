@@ -17,7 +17,8 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from tests import services
+from devkit import services
+from devkit.apps import make_test_app
 
 BACKEND = os.environ.get("GOVMEDIA_TEST_DB", "sqlite")
 
@@ -45,24 +46,6 @@ def database_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> It
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
-
-
-def make_test_app(database_url: str, **extra: Any) -> Any:
-    from app import create_app
-
-    config = {
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SECRET_KEY": "test-secret",
-        "WTF_CSRF_ENABLED": False,
-        "LOGIN_RATE_LIMIT": "10000 per minute",
-        # Per-process counters are enough in-process; tests/foundation/test_sessions.py uses the shared one.
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "BROKER_URL": "memory://",
-        "SERVER_NAME": None,
-    }
-    config.update(extra)
-    return create_app(config)
 
 
 @pytest.fixture(scope="session")

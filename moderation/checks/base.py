@@ -154,6 +154,16 @@ def longest_first(hits: Iterable[TermHit]) -> list[TermHit]:
     return out
 
 
+class DefaultLexicon:
+    """Where a check called on its own (no lexicon, no pipeline context) finds its data.
+
+    ``moderation.checks.pipeline`` points it at the default pipeline's current lexicon when it
+    is imported (the package imports it first), so base.py does not import the pipeline.
+    """
+
+    source: Callable[[], Lexicon] | None = None
+
+
 class Check(ABC):
     """One automated check: one method over one text, returning hits with exact spans.
 
@@ -175,7 +185,7 @@ class Check(ABC):
             return ctx
         lexicon = self.lexicon or (ctx.lexicon if ctx is not None else None)
         if lexicon is None:
-            from moderation.checks.pipeline import default_pipeline
-
-            lexicon = default_pipeline().lexicon
+            if DefaultLexicon.source is None:
+                raise RuntimeError("no lexicon: pass one, or import moderation.checks (the default pipeline's)")
+            lexicon = DefaultLexicon.source()
         return ScanContext(text, lexicon)

@@ -16,6 +16,7 @@ from moderation.checks.base import (
     BLOCK,
     Check,
     CheckFinding,
+    DefaultLexicon,
     FindingsHook,
     ScanContext,
 )
@@ -199,6 +200,9 @@ def default_pipeline() -> CheckPipeline:
                 )
             pipeline = _Default.pipeline
     return pipeline
+
+
+DefaultLexicon.source = lambda: default_pipeline().lexicon
 
 
 def configure_default_pipeline(

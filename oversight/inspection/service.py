@@ -36,7 +36,8 @@ from oversight import findings as findings_service
 from oversight.findings import FindingInput, iso_cn, setting_int
 from oversight.inspection import sources, trace
 from oversight.inspection.models import AccountInspection, LivePost, PostException, PostSource, PostState
-from registry.models import Account, AccountStatus, DiscoveredAccount, Finding, FindingKind, Platform
+from oversight.models import DiscoveredAccount, Finding, FindingKind
+from registry.models import Account, AccountStatus, Platform
 
 log = logging.getLogger("govmedia.inspection")
 

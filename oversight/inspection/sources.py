@@ -377,7 +377,8 @@ class ImportSource(Source):
         return now - timedelta(hours=setting_int("INSPECTION_IMPORT_MAX_AGE_HOURS", 48))
 
     def _snapshot(self, target: Target, now: datetime) -> Any:
-        from registry.models import DiscoveredAccount, Platform
+        from oversight.models import DiscoveredAccount
+        from registry.models import Platform
 
         if not target.uid:
             return None

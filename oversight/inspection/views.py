@@ -26,7 +26,8 @@ from oversight.inspection import coverage as coverage_service
 from oversight.inspection import service
 from oversight.inspection.models import POST_SOURCE_LABELS, POST_STATE_LABELS, LivePost, PostSource, PostState
 from oversight.inspection.sources import SOURCE_LABELS
-from registry.models import PLATFORM_LABELS, Account, Finding, Platform
+from oversight.models import Finding
+from registry.models import PLATFORM_LABELS, Account, Platform
 
 api = APIBlueprint("inspection_api", __name__, url_prefix="/api/v1/inspection", tag="巡检")
 pages = Blueprint("inspection", __name__, url_prefix="/inspection")

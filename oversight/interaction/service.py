@@ -34,10 +34,11 @@ from extensions import db
 from oversight import findings as findings_service
 from oversight.findings import FindingInput, iso_cn, setting_int, to_cn, to_naive_utc
 from oversight.interaction.models import KIND_LABELS, InteractionChannel, InteractionItem, ItemKind
+from oversight.models import Finding, FindingKind
 from oversight.monitoring import MONITORED_STATUSES, adapter_or_none, prepare_probe
 from oversight.monitoring import _audit_new as audit_new_findings
 from platforms import interaction as protocol
-from registry.models import PLATFORM_LABELS, Account, Finding, FindingKind, Platform
+from registry.models import PLATFORM_LABELS, Account, Platform
 
 log = logging.getLogger("govmedia.interaction")
 

@@ -45,7 +45,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests import processes, services
+from devkit import processes, services
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -236,8 +236,9 @@ def a11y_world(live_stack: LiveStack) -> dict[str, int]:
     from moderation import review, service
     from moderation.models import ContentStatus
     from oversight.findings import FindingInput, upsert_many
+    from oversight.models import FindingKind
     from publishers.models import Delivery, DeliveryStatus
-    from registry.models import Account, FindingKind
+    from registry.models import Account
 
     with live_stack.db() as session:
         operator = session.scalar(sa.select(User).where(User.username == "operator"))

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests import services
+from devkit import services
 from tests.browser.conftest import LiveStack, axe, js_errors, login, shot
 
 pytestmark = pytest.mark.browser

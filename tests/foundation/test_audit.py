@@ -96,8 +96,8 @@ def test_concurrent_transactions_hold_the_chain_only_at_commit_and_never_fork():
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from tests import processes
-    from tests.conftest import make_test_app
+    from devkit import processes
+    from devkit.apps import make_test_app
 
     with processes.fresh_postgres_database() as url:
         assert processes.flask_cli({**os.environ, "DATABASE_URL": url}, "db", "upgrade").returncode == 0

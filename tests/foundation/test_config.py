@@ -7,7 +7,7 @@ import pytest
 
 import config
 from config import ConfigError
-from tests.conftest import make_test_app
+from devkit.apps import make_test_app
 
 VARIABLES = (
     "REVIEW_OVERDUE_HOURS",
@@ -249,12 +249,13 @@ def test_only_config_reads_the_environment():
 
     root = Path(config.__file__).resolve().parent
     # Separate programs and process launchers, not app settings: the sandbox's own command
-    # line, the dev launcher passing the environment on, requests' CA-bundle convention, benches.
+    # line, the dev launcher passing the environment on, requests' CA-bundle convention, benches
+    # and the test/bench helpers (devkit/) that find the local PostgreSQL and Redis.
     allowed = {"config.py", "devserver.py", "sandbox/__main__.py", "platforms/base.py"}
     readers = []
     for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(root).as_posix()
-        if rel.split("/")[0] in {"tests", "bench", "node_modules", "migrations"} or rel in allowed:
+        if rel.split("/")[0] in {"tests", "bench", "devkit", "node_modules", "migrations"} or rel in allowed:
             continue
         if rel.startswith(".") or "/." in rel:
             continue

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests import processes, services
+from devkit import processes, services
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from tests import processes, services
+from devkit import processes, services
 
 pytestmark = pytest.mark.integration
 

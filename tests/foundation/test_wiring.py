@@ -33,8 +33,9 @@ PROGRAM = textwrap.dedent(
     from flask import Flask
 
     # Every module that defines job kinds, blueprints, commands or checkers, imported first.
-    for name in ("registry.jobs", "oversight.findings_jobs", "registry.views", "oversight.findings_views",
-                 "moderation.views", "publishers.views", "publishers.limits", "jobs_views"):
+    for name in ("registry.jobs", "oversight.discovery_jobs", "reports.jobs", "registry.views",
+                 "oversight.findings_views", "reports.views", "moderation.views", "publishers.views",
+                 "publishers.limits", "jobs_views"):
         importlib.import_module(name)
     import jobs
     from moderation import target_checks

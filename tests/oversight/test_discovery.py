@@ -14,7 +14,8 @@ from oversight import discovery
 from oversight import findings as service
 from oversight.discovery import ImportRowsInvalid, SeenAccount, parse_import
 from oversight.findings import today_cn
-from registry.models import AccountStatus, DiscoveredAccount, Finding, FindingKind, FindingStatus
+from oversight.models import DiscoveredAccount, Finding, FindingKind, FindingStatus
+from registry.models import AccountStatus
 
 HEADER = "平台,账号ID,账号名称,认证主体,认证,主页链接,粉丝数,最近发文时间\n"
 

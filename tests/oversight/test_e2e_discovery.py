@@ -18,7 +18,8 @@ import sqlalchemy as sa
 
 from common.db import utcnow
 from oversight.findings import today_cn
-from registry.models import AccountStatus, Finding, FindingKind, FindingStatus
+from oversight.models import Finding, FindingKind, FindingStatus
+from registry.models import AccountStatus
 from tasks import monitoring as monitoring_tasks
 
 

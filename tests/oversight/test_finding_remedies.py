@@ -12,16 +12,8 @@ from audit.models import AuditEntry
 from auth.models import Role
 from oversight import findings as service
 from oversight.findings import FindingInput
-from registry.models import (
-    Account,
-    AccountEvent,
-    AccountStatus,
-    DiscoveredAccount,
-    Finding,
-    FindingKind,
-    FindingStatus,
-    Platform,
-)
+from oversight.models import DiscoveredAccount, Finding, FindingKind, FindingStatus
+from registry.models import Account, AccountEvent, AccountStatus, Platform
 from tests.conftest import PASSWORD
 
 HEADER = "平台,账号ID,账号名称,认证主体,认证,主页链接,粉丝数,最近发文时间\n"

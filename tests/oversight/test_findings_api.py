@@ -16,7 +16,8 @@ from common.db import utcnow
 from common.workdays import add_workdays
 from oversight import findings as service
 from oversight.findings import FindingInput, today_cn
-from registry.models import AccountStatus, FindingKind, FindingStatus
+from oversight.models import FindingKind, FindingStatus
+from registry.models import AccountStatus
 from tests.conftest import PASSWORD
 
 
@@ -87,7 +88,7 @@ def test_list_is_scoped_and_filtered(api_as, make_user, county, town, other, mak
 
 def test_detail_side_by_side_and_scope(api_as, make_user, county, other, make_account, db_session):
     acct = make_account(county, "weibo", uid="fy-1", name="丰源发布")
-    from registry.models import DiscoveredAccount
+    from oversight.models import DiscoveredAccount
 
     snap = DiscoveredAccount(platform=acct.platform, platform_uid="fy-1", name="丰源县美食", subject="丰源县人民政府")
     db_session.add(snap)
@@ -199,7 +200,7 @@ def test_export_xlsx(api_as, make_user, county, other):
 
 
 def test_import_endpoint_all_or_nothing(api_as, make_user, county, make_unit, db_session):
-    from registry.models import DiscoveredAccount
+    from oversight.models import DiscoveredAccount
 
     make_unit("丰源县教育局", parent=county, region="丰源县")
     auditor = api_as(make_user(Role.auditor))

@@ -13,7 +13,8 @@ from audit.models import AuditEntry
 from auth.models import Role
 from oversight.inspection import service
 from oversight.inspection.models import AccountInspection, LivePost, PostSource, PostState
-from registry.models import AccountStatus, Finding, FindingKind, FindingStatus
+from oversight.models import Finding, FindingKind, FindingStatus
+from registry.models import AccountStatus
 from tests.publishers.test_pipeline import approve, author, claim, drain  # noqa: F401 - fixtures
 
 U, C, T, R = FindingKind.unreviewed_post, FindingKind.post_check_hit, FindingKind.tampered, FindingKind.post_removed

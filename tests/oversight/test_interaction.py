@@ -15,7 +15,7 @@ from common.db import utcnow
 from oversight.interaction import service
 from oversight.interaction.cli import poll_one
 from oversight.interaction.models import InteractionItem
-from registry.models import Finding, FindingKind, FindingStatus
+from oversight.models import Finding, FindingKind, FindingStatus
 from tests.conftest import PASSWORD
 
 OVERDUE, NO_CHANNEL = FindingKind.interaction_overdue, FindingKind.no_interaction_channel

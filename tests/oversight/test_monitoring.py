@@ -11,8 +11,9 @@ from audit.models import AuditEntry
 from common.db import utcnow
 from oversight import monitoring
 from oversight.findings import today_cn
+from oversight.models import DiscoveredAccount, Finding, FindingKind, FindingStatus
 from oversight.monitoring import ActivityThresholds, Observation, inactivity_kinds
-from registry.models import AccountStatus, DiscoveredAccount, Finding, FindingKind, FindingStatus
+from registry.models import AccountStatus
 from tasks import monitoring as monitoring_tasks
 
 W, V, Z = FindingKind.inactive_warning, FindingKind.inactive_14d, FindingKind.zombie_90d

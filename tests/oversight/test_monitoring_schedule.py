@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from oversight import monitoring
-from registry.models import AccountStatus, FindingKind
+from oversight.models import FindingKind
+from registry.models import AccountStatus
 from tasks import monitoring as monitoring_tasks
 from tasks.monitoring import MAX_COUNTDOWN_SECONDS, stagger
 

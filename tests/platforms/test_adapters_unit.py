@@ -1309,7 +1309,7 @@ def test_day_window_starts_at_beijing_midnight() -> None:
 
 @pytest.fixture
 def redis_client() -> Iterator[Any]:
-    from tests import services
+    from devkit import services
 
     services.require_redis()
     import redis

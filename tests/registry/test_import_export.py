@@ -13,8 +13,9 @@ from openpyxl import Workbook, load_workbook
 
 from audit.models import AuditEntry
 from auth.models import Role
+from oversight.models import Finding, FindingKind
 from registry import importexport
-from registry.models import Account, AccountEvent, AccountStatus, Finding, FindingKind, Platform
+from registry.models import Account, AccountEvent, AccountStatus, Platform
 
 HEADERS = ["平台", "平台账号ID", "账号名称", "主办单位", "认证主体", "是否已认证", "开设日期", "联系邮箱", "状态"]
 

@@ -15,8 +15,10 @@ import sqlalchemy as sa
 
 from audit.models import AuditEntry
 from auth.models import Role
+from oversight import ledger_checks
+from oversight.models import Finding, FindingKind, FindingStatus
 from registry import service
-from registry.models import Account, AccountEvent, AccountStatus, Finding, FindingKind, FindingStatus, Platform
+from registry.models import Account, AccountEvent, AccountStatus, Platform
 
 APPLICANT = ("operator", "auditor", "admin")
 APPROVER = ("auditor", "admin")
@@ -442,15 +444,15 @@ def test_filing_overdue_flag_filter_and_finding(world, db_session, monkeypatch):
     assert items[0]["filing_overdue"] is True
     items = client.get(f"/api/v1/accounts?unit_id={unit.id}&overdue=false").json["items"]
     assert [a["id"] for a in items] == [on_time.id]
-    assert service.flag_overdue_filings() == (1, 0)
+    assert ledger_checks.flag_overdue_filings() == (1, 0)
     finding = db_session.scalar(sa.select(Finding).where(Finding.kind == FindingKind.filing_overdue))
     assert finding.account_id == late.id
     client.post(f"/api/v1/accounts/{late.id}/actions/approve", json={"filing_date": "2026-01-09"})
     assert client.get(f"/api/v1/accounts/{late.id}").json["filing_overdue"] is False
-    assert service.flag_overdue_filings() == (0, 1)
+    assert ledger_checks.flag_overdue_filings() == (0, 1)
     db_session.expire_all()
     assert db_session.get(Finding, finding.id).status is FindingStatus.resolved
-    result = world["client"]("auditor").client.application.test_cli_runner().invoke(args=["registry", "flag-overdue"])
+    result = world["client"]("auditor").client.application.test_cli_runner().invoke(args=["monitoring", "flag-overdue"])
     assert result.exit_code == 0 and "备案逾期线索" in result.output
 
 

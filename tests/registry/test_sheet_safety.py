@@ -20,7 +20,8 @@ from auth.models import Role
 from oversight import discovery
 from oversight import findings as findings_service
 from oversight.findings import FindingInput, today_cn
-from registry.models import Account, FindingKind
+from oversight.models import FindingKind
+from registry.models import Account
 from tests.foundation.test_sheets import bomb_rows, declared_huge_xlsx, memory_cap, peak_mib, text_row
 
 __all__ = ["memory_cap"]  # the fixture, used below

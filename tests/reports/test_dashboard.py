@@ -25,8 +25,9 @@ def rows(items, key="key"):
 def world(db_session, make_unit, make_user, make_account):
     """Unit A with sub-unit A1, and an unrelated unit B, with accounts, findings, content, deliveries."""
     from moderation.models import Content, ContentStatus, Review, ReviewDecision
+    from oversight.models import Finding, FindingKind, FindingStatus
     from publishers.models import Delivery, DeliveryStatus
-    from registry.models import AccountStatus, Finding, FindingKind, FindingStatus
+    from registry.models import AccountStatus
 
     a = make_unit("看板甲县")
     a1 = make_unit("看板甲县教育局", parent=a)

@@ -14,7 +14,7 @@ import jobs
 from auth.models import Role
 from oversight import findings as service
 from oversight.findings import FindingInput, today_cn
-from registry.models import FindingKind
+from oversight.models import FindingKind
 from tests.conftest import PASSWORD
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
+from devkit import services
 from tasks.celery_app import QUEUES
-from tests import services
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
