@@ -22,7 +22,7 @@ from extensions import db
 from oversight import findings
 from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
 from oversight.reconcile import normalise_name
-from registry import hooks
+from registry import hooks, ledger
 from registry import service as registry
 from registry.models import PLATFORM_LABELS, STATUS_LABELS, Account, AccountStatus, Platform
 from registry.service import LIVE_STATUSES, overdue_clause
@@ -61,7 +61,7 @@ def refresh_duplicates(pairs: Iterable[tuple[int, Platform]]) -> None:
         )
         for unit_id, platform, account_id in rows:
             live.setdefault((unit_id, Platform(platform)), []).append(account_id)
-    names = registry.unit_names_for_ids(unit_ids)
+    names = ledger.unit_names_for_ids(unit_ids)
     inputs: list[findings.FindingInput] = []
     settle: list[str] = []
     for unit_id, platform in wanted:
@@ -112,7 +112,7 @@ def refresh_subjects(accounts: Sequence[AccountLike], extra: dict[int, dict[str,
     """Raise or resolve the ``subject_mismatch`` finding of each account (live accounts only)."""
     if not accounts:
         return
-    names = registry.unit_names_for_ids(a.unit_id for a in accounts)
+    names = ledger.unit_names_for_ids(a.unit_id for a in accounts)
     inputs: list[findings.FindingInput] = []
     settle: list[str] = []
     for account in accounts:

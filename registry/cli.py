@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 
 from auth.models import User
 from extensions import db
-from registry import importexport, service
+from registry import importexport, ledger, recount
 from registry.errors import LedgerImportError
 from registry.models import AccountStatus, Platform
 
@@ -75,7 +75,7 @@ def export_command(
 ) -> None:
     """导出台账到 FILE（按扩展名：.xlsx 或 .csv），可直接再导入。"""
     fmt = _format(file)
-    flt = service.LedgerFilter(platform=platform, status=status, unit_id=unit_id, overdue=overdue)
+    flt = ledger.LedgerFilter(platform=platform, status=status, unit_id=unit_id, overdue=overdue)
     with file.open("wb") as out:
         count = importexport.export_ledger(None, flt, out, fmt)
     click.echo(f"已导出 {count} 个账号到 {file}")
@@ -98,7 +98,7 @@ def recount_deadlines_command(year: int, dry_run: bool) -> None:
     from common.errors import Invalid
 
     try:
-        changed = service.recount_filing_deadlines(year, dry_run=dry_run)
+        changed = recount.recount_filing_deadlines(year, dry_run=dry_run)
     except Invalid as exc:
         db.session.rollback()
         click.echo(f"错误：{exc.message}", err=True)

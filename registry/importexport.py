@@ -35,7 +35,7 @@ from common.validation import control_char_problem, http_url
 from common.workdays import ESTIMATE_NOTE
 from extensions import db
 from jobs import ProgressFn, no_progress
-from registry import hooks, service
+from registry import deadlines, hooks, ledger, service
 from registry.errors import LedgerImportError
 from registry.models import PLATFORM_LABELS, STATUS_LABELS, Account, AccountEvent, AccountStatus, Platform, Unit
 
@@ -626,12 +626,12 @@ def _initial_values(row: dict[str, Any]) -> dict[str, list[Any]]:
 
 def initial_filing_due(row: dict[str, Any]) -> date | None:
     """备案时限 of an imported account that has no filing yet."""
-    workdays = service.filing_workdays()
+    workdays = deadlines.filing_workdays()
     status = row["status"]
     if status is AccountStatus.closed_on_platform and row.get("closure_filed_on") is None:
-        return service.workdays_after(row.get("closed_on") or service.today(), workdays)
+        return deadlines.workdays_after(row.get("closed_on") or service.today(), workdays)
     if status in service.LIVE_STATUSES and row.get("filed_on") is None:
-        return service.workdays_after(row.get("opened_on") or service.today(), workdays)
+        return deadlines.workdays_after(row.get("opened_on") or service.today(), workdays)
     return None
 
 
@@ -645,18 +645,18 @@ def import_ledger(
 # ----------------------------------------------------------------------------- export
 
 
-def export_rows(user: User | None, flt: service.LedgerFilter) -> Iterator[list[Any]]:
+def export_rows(user: User | None, flt: ledger.LedgerFilter) -> Iterator[list[Any]]:
     """The filtered ledger as rows of typed values (dates stay dates), in id order."""
     cols = [Account.__table__.c[c.field] for c in COLUMNS if c.kind != "unit"]
     stmt = (
         sa.select(*cols, Unit.name, Account.id, Account.filing_due_on, Account.last_post_at, Account.followers)
         .join(Unit, Unit.id == Account.unit_id)
-        .where(*service.ledger_where(user, flt))
+        .where(*ledger.ledger_where(user, flt))
         .order_by(Account.id)
         .execution_options(yield_per=5000)
     )
     today = service.today()
-    workdays = service.filing_workdays()
+    workdays = deadlines.filing_workdays()
     unit_index = next(i for i, c in enumerate(COLUMNS) if c.kind == "unit")
     kinds = [c.kind for c in COLUMNS if c.kind != "unit"]
     for record in db.session.execute(stmt):
@@ -664,7 +664,7 @@ def export_rows(user: User | None, flt: service.LedgerFilter) -> Iterator[list[A
         unit_name, account_id, due, last_post_at, followers = record[len(kinds) :]
         values.insert(unit_index, unit_name)
         overdue = due is not None and due < today
-        note = ESTIMATE_NOTE if service.due_is_estimated(due, workdays) else None
+        note = ESTIMATE_NOTE if deadlines.due_is_estimated(due, workdays) else None
         values.extend([account_id, due, note, "是" if overdue else "否", last_post_at, followers])
         yield values
 
@@ -695,9 +695,9 @@ def write_csv(rows: Iterable[list[Any]], out: IO[bytes]) -> int:
     return count
 
 
-def count_rows(user: User | None, flt: service.LedgerFilter) -> int:
+def count_rows(user: User | None, flt: ledger.LedgerFilter) -> int:
     stmt = sa.select(sa.func.count(Account.id)).join(Unit, Unit.id == Account.unit_id)
-    return int(db.session.scalar(stmt.where(*service.ledger_where(user, flt))) or 0)
+    return int(db.session.scalar(stmt.where(*ledger.ledger_where(user, flt))) or 0)
 
 
 def _counted(rows: Iterable[list[Any]], total: int, progress: ProgressFn) -> Iterator[list[Any]]:
@@ -708,7 +708,7 @@ def _counted(rows: Iterable[list[Any]], total: int, progress: ProgressFn) -> Ite
 
 
 def export_ledger(
-    user: User | None, flt: service.LedgerFilter, out: IO[bytes], fmt: str, progress: ProgressFn | None = None
+    user: User | None, flt: ledger.LedgerFilter, out: IO[bytes], fmt: str, progress: ProgressFn | None = None
 ) -> int:
     rows: Iterable[list[Any]] = export_rows(user, flt)
     if progress is not None:

@@ -15,7 +15,7 @@ from flask import Flask
 
 import jobs
 from jobs import JobFailed, JobRun, ProgressFn
-from registry import importexport, service
+from registry import importexport, ledger, service
 from registry.errors import LedgerImportError
 from registry.schemas import ExportQuery
 
@@ -44,7 +44,7 @@ def _ledger_import(job: JobRun, actor: Any, progress: ProgressFn) -> dict[str, A
 def _ledger_export(job: JobRun, actor: Any, progress: ProgressFn) -> dict[str, Any]:
     params = job.params or {}
     fmt = "csv" if params.get("format") == "csv" else "xlsx"
-    flt = service.LedgerFilter.from_mapping(ExportQuery().load(params.get("filters") or {}))
+    flt = ledger.LedgerFilter.from_mapping(ExportQuery().load(params.get("filters") or {}))
     out = io.BytesIO()
     rows = importexport.export_ledger(actor, flt, out, fmt, progress=progress)
     mime = importexport.XLSX_MIME if fmt == "xlsx" else importexport.CSV_MIME

@@ -1,4 +1,5 @@
-"""Registry services: accounts, their lifecycle state machine, rule flags and unit renames.
+"""Registry services: accounts and their lifecycle state machine (deadlines.py, recount.py,
+unit_changes.py and ledger.py hold deadline arithmetic, recounts, unit edits and the reads).
 
 One function, :func:`advance`, moves an account from one status to the next: it checks the
 caller's unit scope (404), role (403), the account's status (409) and the four-eyes rule (403:
@@ -11,25 +12,23 @@ the CLI or the task commits. Nothing is ever deleted.
 from __future__ import annotations
 
 import enum
-import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, timedelta
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, g, has_request_context
-from sqlalchemy.orm import joinedload
+from flask import g, has_request_context
 
 from audit import service as audit
 from auth.models import Role, User
-from auth.scoping import can_see_unit, visible_unit_ids
+from auth.scoping import can_see_unit
 from common.db import utcnow
 from common.errors import Conflict, Invalid, NotFound
-from common.timefmt import CN_TZ, today_cn
-from common.workdays import add_workdays, add_workdays_as_estimated, configured_path, is_workday, span_is_exact
+from common.timefmt import today_cn
 from extensions import db
 from registry import hooks
+from registry.deadlines import filing_workdays, notice_workdays, workdays_after
 from registry.errors import (
     ActionRoleError,
     ClosureNoticeError,
@@ -45,9 +44,7 @@ from registry.models import (
     AccountStatus,
     Platform,
     Unit,
-    UnitKind,
 )
-from registry.units import unit_dict
 
 S = AccountStatus
 
@@ -181,145 +178,6 @@ def today() -> date:
     """The registry's notion of today: the date in Beijing, whatever the server's time zone
     (monkeypatched in tests)."""
     return today_cn()
-
-
-@functools.lru_cache(maxsize=8192)
-def workdays_after(start: date, days: int) -> date:
-    """add_workdays, cached: the holiday calendar is fixed for the life of the process."""
-    return add_workdays(start, days)
-
-
-def filing_workdays() -> int:
-    return int(current_app.config["FILING_DEADLINE_WORKDAYS"])
-
-
-def notice_workdays() -> int:
-    return int(current_app.config["CLOSURE_NOTICE_WORKDAYS"])
-
-
-def due_is_estimated(due: date | None, days: int) -> bool:
-    """Whether a stored deadline ``due`` (``days`` working days after a start that is not stored)
-    was counted Monday–Friday: a year its count may have crossed is in neither chinesecalendar
-    nor EXTRA_HOLIDAYS_FILE (``common.workdays.span_is_exact``, as ``deadline()`` reports it).
-
-    The earliest start that gives ``due`` is ``days`` + 1 working days back, so a deadline early
-    in January also looks at December's year. Answers for the calendar loaded now: a date counted
-    before the office added the year's holidays stays until ``recount_filing_deadlines`` runs.
-    """
-    if due is None:
-        return False
-    return _due_is_estimated(configured_path(), due, days)
-
-
-@functools.lru_cache(maxsize=8192)
-def _due_is_estimated(path: str, due: date, days: int) -> bool:
-    start, counted = due, 0
-    while True:
-        if is_workday(start):
-            counted += 1
-            if counted > days:
-                break
-        start -= timedelta(days=1)
-    return not span_is_exact(start, due)
-
-
-@dataclass(frozen=True)
-class Recount:
-    account_id: int
-    name: str
-    start: date
-    old: date
-    new: date
-
-
-def recount_filing_deadlines(year: int, *, dry_run: bool = False) -> list[Recount]:
-    """Count stored 备案时限 again once ``year``'s holidays are known (EXTRA_HOLIDAYS_FILE, or a
-    chinesecalendar release), so deadlines counted Monday–Friday through that year follow the
-    State Council's notice.
-
-    Only a deadline that *was* such an estimate — the stored date equals the count from its start
-    with ``year`` taken Monday–Friday — and that the real calendar moves is changed, each with an
-    account event (``recount_deadline``) and an audit entry; any other stored date (entered by
-    hand, counted with other data) is left as it is. The count starts on the closing date for an
-    account closed on the platform, on the day of the event that set the deadline for one in
-    ``changing``, and otherwise on the opening date (or that event's day). Flushes, never commits.
-    """
-    if not span_is_exact(date(year, 1, 1), date(year, 12, 31)):
-        raise Invalid(
-            f"{year} 年的节假日安排尚未录入（EXTRA_HOLIDAYS_FILE 或 chinesecalendar），无法重新计算",
-            details={"year": [f"{year} 年没有节假日数据"]},
-        )
-    days = filing_workdays()
-    accounts = db.session.scalars(
-        sa.select(Account).where(Account.filing_due_on.is_not(None)).order_by(Account.id)
-    ).all()
-    history = _deadline_events([a.id for a in accounts])
-    results: list[Recount] = []
-    for account in accounts:
-        due = account.filing_due_on
-        if due is None:
-            continue
-        start = _deadline_start(account, _day_deadline_set(history.get(account.id, []), due))
-        if start is None or not start.year <= year <= due.year:
-            continue
-        if add_workdays_as_estimated(start, days, {year}) != due:
-            continue
-        new = add_workdays(start, days)
-        if new == due:
-            continue
-        results.append(Recount(account.id, account.name, start, due, new))
-        if dry_run:
-            continue
-        account.filing_due_on = new
-        _write_event(
-            account,
-            RECOUNT_ACTION,
-            account.status,
-            {"filing_due_on": [jsonable(due), jsonable(new)]},
-            None,
-            reason=f"按 {year} 年节假日安排重新计算备案时限（原按周一至周五估算）",
-            audit_tag="account:deadline:recount",
-        )
-    db.session.flush()
-    return results
-
-
-def _deadline_events(account_ids: list[int]) -> dict[int, list[tuple[str, Any, Any, date]]]:
-    """Per account, newest first: (action, old, new, Beijing day) of events that set filing_due_on."""
-    found: dict[int, list[tuple[str, Any, Any, date]]] = {}
-    for chunk in (account_ids[i : i + 500] for i in range(0, len(account_ids), 500)):
-        events = db.session.execute(
-            sa.select(AccountEvent.account_id, AccountEvent.action, AccountEvent.changes, AccountEvent.at)
-            .where(AccountEvent.account_id.in_(chunk))
-            .order_by(AccountEvent.id.desc())
-        )
-        for account_id, action, changes, at in events:
-            value = (changes or {}).get("filing_due_on")
-            if isinstance(value, list) and len(value) == 2:
-                day = at.replace(tzinfo=UTC).astimezone(CN_TZ).date()
-                found.setdefault(account_id, []).append((action, value[0], value[1], day))
-    return found
-
-
-def _day_deadline_set(events: list[tuple[str, Any, Any, date]], due: date) -> date | None:
-    """The day the count behind ``due`` began: the event that set it, looking through earlier
-    recounts (they moved a date, they did not start a count)."""
-    value: Any = due.isoformat()
-    for action, old, new, day in events:
-        if new != value:
-            continue
-        if action != RECOUNT_ACTION:
-            return day
-        value = old
-    return None
-
-
-def _deadline_start(account: Account, event_day: date | None) -> date | None:
-    if account.status is S.closed_on_platform:
-        return account.closed_on or event_day
-    if account.status is S.changing:
-        return event_day
-    return account.opened_on or event_day
 
 
 # ----------------------------------------------------------------------------- values
@@ -851,273 +709,3 @@ def overdue_clause(day: date | None = None) -> Any:
 
 def is_overdue(account: Account, day: date | None = None) -> bool:
     return account.filing_due_on is not None and account.filing_due_on < (day or today())
-
-
-# ----------------------------------------------------------------------------- units
-
-
-def update_unit(unit: Unit, data: dict[str, Any], actor: User | None) -> list[dict[str, Any]]:
-    """PATCH a unit (admin). A new name proposes renaming its accounts; returns the proposals."""
-    before = unit_dict(unit)
-    if "name" in data and data["name"] != unit.name:
-        if db.session.scalar(sa.select(Unit.id).where(Unit.name == data["name"], Unit.id != unit.id)):
-            raise Conflict(f"单位名称已存在：{data['name']}", code="unit_exists")
-        unit.name = data["name"]
-    if "credit_code" in data and data["credit_code"] != unit.credit_code:
-        taken = sa.select(Unit.id).where(Unit.credit_code == data["credit_code"], Unit.id != unit.id)
-        if data["credit_code"] and db.session.scalar(taken):
-            raise Conflict("统一社会信用代码已被其他单位使用", code="credit_code_exists")
-        unit.credit_code = data["credit_code"]
-    if "parent_id" in data:
-        _check_parent(unit, data["parent_id"])
-        unit.parent_id = data["parent_id"]
-    if data.get("kind"):
-        unit.kind = UnitKind(data["kind"])
-    if "region" in data:
-        unit.region = data["region"]
-    after = unit_dict(unit)
-    changed = {k for k in after if after[k] != before[k]}
-    if not changed:
-        return []
-    db.session.flush()
-    audit.record(
-        "unit:update",
-        unit,
-        before={k: before[k] for k in changed},
-        after={k: after[k] for k in changed},
-        actor=actor,
-    )
-    if "name" in changed:
-        return propose_account_renames(unit, before["name"], actor)
-    return []
-
-
-def _check_parent(unit: Unit, parent_id: int | None) -> None:
-    if parent_id is None:
-        return
-    if db.session.get(Unit, parent_id) is None:
-        raise Invalid("上级单位不存在", details={"parent_id": ["上级单位不存在"]})
-    from auth.scoping import unit_subtree_ids
-
-    if parent_id in unit_subtree_ids(unit.id):
-        raise Invalid("上级单位不能是本单位或其下级单位", details={"parent_id": ["上级单位不能是本单位或其下级单位"]})
-
-
-def propose_account_renames(unit: Unit, old_name: str, actor: User | None) -> list[dict[str, Any]]:
-    """After a unit rename, each live account gets an event and a subject finding with a proposal.
-
-    R20: if the unit's name changes, rename the account and change its 认证主体. The operator
-    acts on the proposal with request_change (the account page pre-fills the form).
-    """
-    accounts = db.session.scalars(
-        sa.select(Account).where(Account.unit_id == unit.id, Account.status.in_(LIVE_STATUSES)).order_by(Account.id)
-    ).all()
-    proposals: list[dict[str, Any]] = []
-    extra: dict[int, dict[str, Any]] = {}
-    for account in accounts:
-        proposal = rename_proposal(account, old_name, unit.name)
-        proposals.append(proposal)
-        extra[account.id] = {
-            "reason": "unit_renamed",
-            "old_unit_name": old_name,
-            "new_unit_name": unit.name,
-            "proposed_changes": proposal["proposed_changes"],
-            "message": f"主办单位已由“{old_name}”更名为“{unit.name}”，请申请变更账号名称与认证主体",
-        }
-        _write_event(
-            account,
-            EVENT_UNIT_RENAMED,
-            account.status,
-            {"unit_name": [old_name, unit.name]},
-            actor,
-            reason="主办单位更名，请申请变更账号名称与认证主体",
-            audit_tag="account:unit:renamed",
-        )
-    hooks.send(hooks.unit_renamed, accounts=accounts, extra=extra)
-    return proposals
-
-
-def rename_proposal(account: Account, old_name: str, new_name: str) -> dict[str, Any]:
-    proposed: dict[str, Any] = {"verified_subject": new_name}
-    if old_name and old_name in account.name:
-        proposed["name"] = account.name.replace(old_name, new_name)
-    proposed = {k: v for k, v in proposed.items() if getattr(account, k) != v}
-    return {
-        "account_id": account.id,
-        "platform": account.platform.value,
-        "name": account.name,
-        "verified_subject": account.verified_subject,
-        "proposed_changes": proposed,
-    }
-
-
-# ----------------------------------------------------------------------------- reads
-
-
-@dataclass(frozen=True)
-class LedgerFilter:
-    platform: str | None = None
-    unit_id: int | None = None
-    status: str | None = None
-    q: str | None = None
-    overdue: bool | None = None
-
-    @classmethod
-    def from_mapping(cls, data: dict[str, Any]) -> LedgerFilter:
-        return cls(
-            platform=data.get("platform") or None,
-            unit_id=data.get("unit_id"),
-            status=data.get("status") or None,
-            q=(data.get("q") or "").strip() or None,
-            overdue=data.get("overdue"),
-        )
-
-
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def ledger_where(user: User | None, flt: LedgerFilter) -> list[Any]:
-    clauses: list[Any] = []
-    scope = visible_unit_ids(user) if user is not None else None
-    if scope is not None:
-        clauses.append(Account.unit_id.in_(sorted(scope)))
-    if flt.platform:
-        clauses.append(Account.platform == Platform(flt.platform))
-    if flt.unit_id is not None:
-        clauses.append(Account.unit_id == flt.unit_id)
-    if flt.status:
-        clauses.append(Account.status == S(flt.status))
-    if flt.q:
-        pattern = _like_pattern(flt.q)
-        clauses.append(
-            sa.or_(Account.name.ilike(pattern, escape="\\"), Account.platform_uid.ilike(pattern, escape="\\"))
-        )
-    if flt.overdue is True:
-        clauses.append(overdue_clause())
-    elif flt.overdue is False:
-        clauses.append(sa.not_(overdue_clause()))
-    return clauses
-
-
-def ledger_page(user: User | None, flt: LedgerFilter, page: int, per_page: int) -> dict[str, Any]:
-    """One page of the ledger in the envelope of common.pagination.paginate (items are Accounts).
-
-    The page's ids come first (an index-only scan on PostgreSQL even at a deep offset), then
-    those rows with their units: at 100,000 accounts page 200 costs ~1 ms instead of ~11 ms.
-    """
-    where = ledger_where(user, flt)
-    # count(*), not count(id): an index that answers the filter answers the count (index-only scan)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Account).where(*where)) or 0
-    # With a search term, sort the (few) matches instead of walking the primary key backwards:
-    # PostgreSQL over-estimates trigram matches and would otherwise filter 100,000 rows one by one.
-    order = (Account.id + 0).desc() if flt.q else Account.id.desc()
-    page_ids = sa.select(Account.id).where(*where).order_by(order).limit(per_page).offset((page - 1) * per_page)
-    ids = list(db.session.scalars(page_ids))
-    rows = db.session.scalars(
-        sa.select(Account).options(joinedload(Account.unit, innerjoin=True)).where(Account.id.in_(ids))
-    ).all()
-    position = {account_id: n for n, account_id in enumerate(ids)}
-    items = sorted(rows, key=lambda a: position[a.id])
-    return {"items": items, "total": total, "page": page, "per_page": per_page}
-
-
-def get_account(user: User, account_id: int) -> Account:
-    account = db.session.get(Account, account_id)
-    if account is None:
-        raise NotFound()
-    _ensure_scope(user, account.unit_id)
-    return account
-
-
-def account_dict(
-    account: Account,
-    user: User | None = None,
-    unit_names: dict[int, str] | None = None,
-    applicants: dict[int, set[int]] | None = None,
-) -> dict[str, Any]:
-    """The API's AccountOut fields, plus ``withheld_actions`` for the pages (four-eyes rule).
-
-    For a list use :func:`account_dicts` (one query for all the applicants)."""
-    unit_name = unit_names[account.unit_id] if unit_names is not None else account.unit.name
-    closable = closable_on(account) if account.status is S.closing else None
-    if applicants is None and user is not None and _guarded_actions(user, account.status):
-        applicants = {account.id: applicant_ids(account, FOUR_EYES_STATUSES[account.status])}
-    data: dict[str, Any] = {name: getattr(account, name) for name in FIELD_LABELS if hasattr(account, name)}
-    data.update(
-        id=account.id,
-        platform=account.platform.value,
-        platform_label=PLATFORM_LABELS[account.platform],
-        status=account.status.value,
-        status_label=STATUS_LABELS[account.status],
-        unit_name=unit_name,
-        pending_change=account.pending_change,
-        filing_overdue=is_overdue(account),
-        filing_due_estimated=due_is_estimated(account.filing_due_on, filing_workdays()),
-        closable_on=closable,
-        closable_on_estimated=closable is not None and not span_is_exact(account.closure_notice_on, closable),
-        last_post_at=account.last_post_at,
-        followers=account.followers,
-        created_at=account.created_at,
-        updated_at=account.updated_at,
-        allowed_actions=available_actions(account, user, applicants) if user is not None else [],
-        withheld_actions=withheld_actions(account, user, applicants) if user is not None else [],
-    )
-    return data
-
-
-def account_dicts(
-    accounts: Sequence[Account], user: User | None = None, unit_names: dict[int, str] | None = None
-) -> list[dict[str, Any]]:
-    """``account_dict`` of each account, reading the pending applicants of all of them at once
-    (only when ``user`` may approve one of the listed statuses)."""
-    guarded = user is not None and any(_guarded_actions(user, s) for s in {a.status for a in accounts})
-    applicants = pending_applicants(accounts) if guarded else {}
-    return [account_dict(a, user, unit_names, applicants) for a in accounts]
-
-
-def _unit_names(unit_ids: Iterable[int]) -> dict[int, str]:
-    ids = sorted(set(unit_ids))
-    names: dict[int, str] = {}
-    for start in range(0, len(ids), 500):
-        stmt = sa.select(Unit.id, Unit.name).where(Unit.id.in_(ids[start : start + 500]))
-        names.update(db.session.execute(stmt).tuples().all())
-    return names
-
-
-def unit_names_for(accounts: Iterable[Account]) -> dict[int, str]:
-    return _unit_names(a.unit_id for a in accounts)
-
-
-def unit_names_for_ids(unit_ids: Iterable[int]) -> dict[int, str]:
-    return _unit_names(unit_ids)
-
-
-def event_dicts(events: Sequence[AccountEvent]) -> list[dict[str, Any]]:
-    user_ids = {e.actor_id for e in events} | {e.approver_id for e in events}
-    user_ids.discard(None)
-    names: dict[int, str] = {}
-    if user_ids:
-        names = dict(
-            db.session.execute(sa.select(User.id, User.display_name).where(User.id.in_(user_ids))).tuples().all()
-        )
-    return [
-        {
-            "id": e.id,
-            "account_id": e.account_id,
-            "action": e.action,
-            "action_label": EVENT_LABELS.get(e.action, e.action),
-            "from_status": e.from_status,
-            "to_status": e.to_status,
-            "changes": e.changes or {},
-            "actor_id": e.actor_id,
-            "actor_name": names.get(e.actor_id, "系统") if e.actor_id else "系统",
-            "approver_id": e.approver_id,
-            "approver_name": names.get(e.approver_id) if e.approver_id else None,
-            "reason": e.reason,
-            "filing_date": e.filing_date,
-            "at": e.at,
-        }
-        for e in events
-    ]

@@ -28,8 +28,9 @@ from common.pagination import PageQuery, paginate
 from extensions import db
 from jobs import runner
 from jobs_views import accepted
-from registry import hooks, importexport, service, units
+from registry import deadlines, hooks, importexport, service, unit_changes, units
 from registry import jobs as registry_jobs
+from registry import ledger as reads
 from registry.models import PLATFORM_LABELS, STATUS_LABELS, Account, AccountEvent, AccountStatus, Platform, Unit
 from registry.schemas import (
     AccountDetailOut,
@@ -100,7 +101,7 @@ def create_unit(data: dict[str, Any]) -> Any:
 @require_roles(Role.admin)
 def update_unit(unit_id: int, data: dict[str, Any]) -> Any:
     unit = get_scoped(Unit, unit_id, unit_attr="id")
-    proposals = service.update_unit(unit, data, current_user())
+    proposals = unit_changes.update_unit(unit, data, current_user())
     db.session.commit()
     return {**units.unit_dict(unit), "rename_proposals": proposals}
 
@@ -108,9 +109,9 @@ def update_unit(unit_id: int, data: dict[str, Any]) -> Any:
 # ----------------------------------------------------------------------------- accounts API
 
 
-def _page_of_accounts(user: User, flt: service.LedgerFilter, page: int, per_page: int) -> dict[str, Any]:
-    result = service.ledger_page(user, flt, page, per_page)
-    result["items"] = service.account_dicts(result["items"], user)  # one query for the four-eyes applicants
+def _page_of_accounts(user: User, flt: reads.LedgerFilter, page: int, per_page: int) -> dict[str, Any]:
+    result = reads.ledger_page(user, flt, page, per_page)
+    result["items"] = reads.account_dicts(result["items"], user)  # one query for the four-eyes applicants
     return result
 
 
@@ -128,7 +129,7 @@ def _plain(value: Any) -> Any:
 @api.output(AccountPage)
 @api.doc(summary="台账：账号列表（筛选、搜索、分页，按权限范围）", security="BearerAuth")
 def list_accounts(q: dict[str, Any]) -> Any:
-    result = _page_of_accounts(current_user(), service.LedgerFilter.from_mapping(q), q["page"], q["per_page"])
+    result = _page_of_accounts(current_user(), reads.LedgerFilter.from_mapping(q), q["page"], q["per_page"])
     # Serialised here rather than through AccountPage: dumping 50 items × 40 fields with
     # marshmallow costs ~10 ms per request (bench/registry.py); the shape is the same
     # (tests/registry/test_accounts_api.py compares the two).
@@ -149,7 +150,7 @@ def open_account(data: dict[str, Any]) -> Any:
     user = current_user()
     account = service.create_account(data, user)
     db.session.commit()
-    return service.account_dict(account, user), 201
+    return reads.account_dict(account, user), 201
 
 
 @api.get("/accounts/<int:account_id>")
@@ -157,8 +158,8 @@ def open_account(data: dict[str, Any]) -> Any:
 @api.doc(summary="账号详情（含未处理线索）", security="BearerAuth")
 def get_account(account_id: int) -> Any:
     user = current_user()
-    account = service.get_account(user, account_id)
-    return {**service.account_dict(account, user), "findings": _open_findings(account)}
+    account = reads.get_account(user, account_id)
+    return {**reads.account_dict(account, user), "findings": _open_findings(account)}
 
 
 def _open_findings(account: Account) -> list[dict[str, Any]]:
@@ -171,10 +172,10 @@ def _open_findings(account: Account) -> list[dict[str, Any]]:
 @api.output(EventPage)
 @api.doc(summary="账号历史：每次开设、变更、关停、暂停的字段变化（原值→新值）", security="BearerAuth")
 def list_events(account_id: int, q: dict[str, Any]) -> Any:
-    account = service.get_account(current_user(), account_id)
+    account = reads.get_account(current_user(), account_id)
     stmt = sa.select(AccountEvent).where(AccountEvent.account_id == account.id).order_by(AccountEvent.id)
     result = paginate(stmt, q["page"], q["per_page"])
-    result["items"] = service.event_dicts(result["items"])
+    result["items"] = reads.event_dicts(result["items"])
     return result
 
 
@@ -190,10 +191,10 @@ def list_events(account_id: int, q: dict[str, Any]) -> Any:
 )
 def account_action(account_id: int, action: str, data: dict[str, Any]) -> Any:
     user = current_user()
-    account = service.get_account(user, account_id)
+    account = reads.get_account(user, account_id)
     event = service.advance(account, action, user, **data)
     db.session.commit()
-    return {"account": service.account_dict(account, user), "event": service.event_dicts([event])[0]}
+    return {"account": reads.account_dict(account, user), "event": reads.event_dicts([event])[0]}
 
 
 # ----------------------------------------------------------------------------- import / export API
@@ -239,7 +240,7 @@ def import_template() -> Any:
 
 def _export(q: dict[str, Any], fmt: str) -> Response:
     out = io.BytesIO()  # ~8 MB (XLSX) / ~25 MB (CSV) per 100,000 accounts
-    importexport.export_ledger(current_user(), service.LedgerFilter.from_mapping(q), out, fmt)
+    importexport.export_ledger(current_user(), reads.LedgerFilter.from_mapping(q), out, fmt)
     out.seek(0)
     mime = importexport.XLSX_MIME if fmt == "xlsx" else importexport.CSV_MIME
     return send_file(
@@ -359,7 +360,7 @@ def ledger() -> Any:
         problems = exc.messages.items() if isinstance(exc.messages, dict) else []
         flash("筛选条件有误：" + "；".join(f"{service.FIELD_LABELS.get(k, k)}：{v[0]}" for k, v in problems), "error")
         q = AccountQuery().load({})
-    flt = service.LedgerFilter.from_mapping(q)
+    flt = reads.LedgerFilter.from_mapping(q)
     result = _page_of_accounts(user, flt, q["page"], q["per_page"])
     mismatches = hooks.collect(hooks.subject_mismatches, user=user, limit=20)
     args = _query_args(q)
@@ -380,7 +381,7 @@ def ledger() -> Any:
 @pages.get("/accounts/<int:account_id>")
 def account_page(account_id: int) -> Any:
     user = current_user()
-    account = service.get_account(user, account_id)
+    account = reads.get_account(user, account_id)
     events = db.session.scalars(
         sa.select(AccountEvent).where(AccountEvent.account_id == account.id).order_by(AccountEvent.id)
     ).all()
@@ -388,9 +389,9 @@ def account_page(account_id: int) -> Any:
     return render_template(
         "registry/account.html",
         account=account,
-        data=service.account_dict(account, user),
-        events=service.event_dicts(events),
-        unit_names=service.unit_names_for_ids(unit_ids | {account.unit_id}),
+        data=reads.account_dict(account, user),
+        events=reads.event_dicts(events),
+        unit_names=reads.unit_names_for_ids(unit_ids | {account.unit_id}),
         findings=_open_findings(account),
         today=service.today(),
     )
@@ -449,7 +450,7 @@ def apply_page() -> Any:
 @pages.route("/accounts/<int:account_id>/change", methods=["GET", "POST"])
 def change_page(account_id: int) -> Any:
     user = current_user()
-    account = service.get_account(user, account_id)
+    account = reads.get_account(user, account_id)
     service.ensure_can(account, service.Action.request_change, user)
     names = list(service.CHANGEABLE_FIELDS)
     if request.method == "GET":
@@ -493,9 +494,9 @@ CLOSE_FIELDS = ["reason", "closure_notice_on", "closure_notice_url", "closure_re
 @pages.route("/accounts/<int:account_id>/close", methods=["GET", "POST"])
 def close_page(account_id: int) -> Any:
     user = current_user()
-    account = service.get_account(user, account_id)
+    account = reads.get_account(user, account_id)
     service.ensure_can(account, service.Action.request_close, user)
-    notice_days = service.notice_workdays()
+    notice_days = deadlines.notice_workdays()
     if request.method == "GET":
         values = {"closure_notice_on": service.today().isoformat()}
         return render_template(
@@ -530,7 +531,7 @@ ACTION_FORM_FIELDS = ["reason", "filing_number", "filing_date", "opened_on", "cl
 @pages.post("/accounts/<int:account_id>/actions/<action>")
 def action_page(account_id: int, action: str) -> Any:
     user = current_user()
-    account = service.get_account(user, account_id)
+    account = reads.get_account(user, account_id)
     back = _safe_next(url_for("registry.account_page", account_id=account.id))
     data, errors = _load_form(ActionIn(), request.form, ACTION_FORM_FIELDS)
     if errors:
@@ -566,14 +567,14 @@ def inbox() -> Any:
         stmt = sa.select(Account).where(Account.status == status, scope_filter(user, Account.unit_id))
         total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
         accounts = db.session.scalars(stmt.order_by(Account.filing_due_on, Account.id).limit(100)).all()
-        names = service.unit_names_for(accounts)
+        names = reads.unit_names_for(accounts)
         sections.append(
             {
                 "status": status.value,
                 "title": title,
                 "approve_action": approve_action,
                 "total": total,
-                "items": service.account_dicts(accounts, user, names),
+                "items": reads.account_dicts(accounts, user, names),
             }
         )
     return render_template("registry/inbox.html", sections=sections, today=service.today())

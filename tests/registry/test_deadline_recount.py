@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from audit.models import AuditEntry
 from common.errors import Invalid
-from registry import service
+from registry import recount
 from registry.models import AccountEvent, AccountStatus
 from tests.registry.test_workday_estimates import NOTICE_2031
 
@@ -81,7 +81,7 @@ def _due(db_session, account) -> date:
 
 def test_dry_run_lists_changes_and_writes_nothing(app, db_session, ledger, office_notice):
     office_notice()
-    changed = service.recount_filing_deadlines(2031, dry_run=True)
+    changed = recount.recount_filing_deadlines(2031, dry_run=True)
     assert {(c.account_id, c.old, c.new) for c in changed} == {
         (ledger["opening"].id, date(2031, 1, 6), date(2031, 1, 8)),
         (ledger["closed"].id, date(2031, 1, 7), date(2031, 1, 9)),
@@ -94,7 +94,7 @@ def test_dry_run_lists_changes_and_writes_nothing(app, db_session, ledger, offic
 
 def test_estimates_follow_the_notice_with_history_and_audit(app, db_session, ledger, office_notice):
     office_notice()
-    changed = service.recount_filing_deadlines(2031)
+    changed = recount.recount_filing_deadlines(2031)
     db_session.commit()
     assert len(changed) == 3
     assert _due(db_session, ledger["changing"]) == date(2031, 1, 8)
@@ -111,12 +111,12 @@ def test_estimates_follow_the_notice_with_history_and_audit(app, db_session, led
     audits = db_session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "account:deadline:recount")).all()
     assert {a.object_id for a in audits} == {str(ledger[k].id) for k in ("opening", "closed", "changing")}
     # a second run finds nothing left to move
-    assert service.recount_filing_deadlines(2031) == []
+    assert recount.recount_filing_deadlines(2031) == []
 
 
 def test_a_year_without_holiday_data_is_refused(app, db_session, ledger):
     with pytest.raises(Invalid, match="2031 年的节假日安排尚未录入"):
-        service.recount_filing_deadlines(2031)
+        recount.recount_filing_deadlines(2031)
     assert _due(db_session, ledger["opening"]) == date(2031, 1, 6)
 
 
@@ -141,7 +141,7 @@ def test_history_names_the_recount_and_a_later_recount_counts_from_the_original_
     from tests.conftest import PASSWORD
 
     office_notice()
-    service.recount_filing_deadlines(2031)
+    recount.recount_filing_deadlines(2031)
     db_session.commit()
     auditor = make_user(Role.auditor)
     db_session.commit()
@@ -149,6 +149,6 @@ def test_history_names_the_recount_and_a_later_recount_counts_from_the_original_
     html = client.get(f"/registry/accounts/{ledger['changing'].id}").get_data(as_text=True)
     assert "重算备案时限" in html and "recount_deadline" not in html
     # the recount moved the date; the count still began on the day the change was requested
-    history = service._deadline_events([ledger["changing"].id])[ledger["changing"].id]
+    history = recount._deadline_events([ledger["changing"].id])[ledger["changing"].id]
     assert history[0][0] == "recount_deadline"
-    assert service._day_deadline_set(history, date(2031, 1, 8)) == date(2030, 12, 30)
+    assert recount._day_deadline_set(history, date(2031, 1, 8)) == date(2030, 12, 30)

@@ -13,7 +13,7 @@ import pytest
 
 from auth.models import Role
 from common import workdays
-from registry import service
+from registry import deadlines, service
 from registry.models import Account
 from tests.conftest import PASSWORD
 from tests.registry.test_lifecycle import place
@@ -61,19 +61,19 @@ def login(client, user):
 
 def test_stored_deadlines_by_year(app):
     with app.test_request_context():
-        assert service.due_is_estimated(date(2031, 3, 7), 5)
-        assert service.due_is_estimated(date(2027, 1, 8), 5)
-        assert not service.due_is_estimated(date(2026, 6, 1), 5)
-        assert not service.due_is_estimated(date(2026, 12, 31), 5)
-        assert not service.due_is_estimated(None, 5)
+        assert deadlines.due_is_estimated(date(2031, 3, 7), 5)
+        assert deadlines.due_is_estimated(date(2027, 1, 8), 5)
+        assert not deadlines.due_is_estimated(date(2026, 6, 1), 5)
+        assert not deadlines.due_is_estimated(date(2026, 12, 31), 5)
+        assert not deadlines.due_is_estimated(None, 5)
 
 
 def test_a_covered_year_after_an_uncovered_one(app, holidays_2031):
     with app.test_request_context():
-        assert not service.due_is_estimated(date(2031, 7, 1), 5)
+        assert not deadlines.due_is_estimated(date(2031, 7, 1), 5)
         # counted back from 2031-01-07, five working days reach into 2030 (not covered): estimate
-        assert service.due_is_estimated(date(2031, 1, 7), 5)
-        assert not service.due_is_estimated(date(2031, 1, 7), 2)  # 01-07, 01-06, 01-05: all 2031
+        assert deadlines.due_is_estimated(date(2031, 1, 7), 5)
+        assert not deadlines.due_is_estimated(date(2031, 1, 7), 2)  # 01-07, 01-06, 01-05: all 2031
         assert workdays.deadline(date(2031, 1, 5), 2) == (date(2031, 1, 7), True)
 
 
