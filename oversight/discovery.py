@@ -46,7 +46,8 @@ from oversight.findings import FindingInput, iso_cn, parse_iso, setting_int, to_
 from oversight.models import DiscoveredAccount, Finding, FindingKind
 from oversight.monitoring import adapter_or_none, throttle
 from oversight.reconcile import DiscoveredRecord, RegisteredAccount, Thresholds, UnitRef, reconcile
-from registry.models import PLATFORM_LABELS, Account, AccountStatus, Platform, Unit
+from platforms.types import PLATFORM_LABELS
+from registry.models import Account, AccountStatus, Platform, Unit
 
 RUN_ACTION = "discovery:run"
 # Discovery findings that a later run may close by itself: the record was evaluated again and

@@ -14,24 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from platforms.base import (
-    AccountProfile,
-    ChannelAdapter,
-    CodeRule,
-    ContentInput,
-    Credentials,
-    LimitProblem,
-    PublishResult,
-    RecentPost,
-    RenderedPost,
-    RenderResult,
-    extract_links,
-    from_unix,
-    html_to_text,
-    json_dumps,
-    problems_for_sizes,
-    register,
-)
+from platforms.base import ChannelAdapter
 from platforms.errors import (
     AccountUnavailable,
     ContentRejected,
@@ -40,6 +23,19 @@ from platforms.errors import (
     RateLimited,
     TokenExpired,
     TransientError,
+)
+from platforms.registry import register
+from platforms.text import extract_links, from_unix, html_to_text, json_dumps, problems_for_sizes
+from platforms.types import (
+    AccountProfile,
+    CodeRule,
+    ContentInput,
+    Credentials,
+    LimitProblem,
+    PublishResult,
+    RecentPost,
+    RenderedPost,
+    RenderResult,
 )
 
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})

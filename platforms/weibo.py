@@ -15,21 +15,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from platforms.base import (
-    AccountProfile,
-    ChannelAdapter,
-    CodeRule,
-    ContentInput,
-    Credentials,
-    LimitProblem,
-    PublishResult,
-    RecentPost,
-    RenderedPost,
-    RenderResult,
-    extract_links,
-    problems_for_sizes,
-    register,
-)
+from platforms.base import ChannelAdapter
 from platforms.errors import (
     AccountUnavailable,
     ContentRejected,
@@ -40,6 +26,19 @@ from platforms.errors import (
     TokenExpired,
     TransientError,
     fallback_http_error,
+)
+from platforms.registry import register
+from platforms.text import extract_links, problems_for_sizes
+from platforms.types import (
+    AccountProfile,
+    CodeRule,
+    ContentInput,
+    Credentials,
+    LimitProblem,
+    PublishResult,
+    RecentPost,
+    RenderedPost,
+    RenderResult,
 )
 
 #: The one platform-code table of this adapter (PROTOCOLS.md §2 and §5).

@@ -29,6 +29,7 @@ from common.errors import Conflict, Invalid, NotFound
 from common.timefmt import CN_TZ, today_cn
 from common.workdays import add_workdays, add_workdays_as_estimated, configured_path, is_workday, span_is_exact
 from extensions import db
+from platforms.types import PLATFORM_LABELS
 from registry import hooks
 from registry.errors import (
     ActionRoleError,
@@ -38,7 +39,6 @@ from registry.errors import (
     UidTakenError,
 )
 from registry.models import (
-    PLATFORM_LABELS,
     STATUS_LABELS,
     Account,
     AccountEvent,

@@ -1396,7 +1396,7 @@ def test_douyin_stale_worker_uses_the_renewed_refresh_token(mocked: responses.Re
 
 
 def test_platform_session_reads_proxies_once_per_host_and_honours_them(monkeypatch):
-    from platforms.base import PlatformSession
+    from platforms.session import PlatformSession
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.gov.example:3128")
     monkeypatch.setenv("NO_PROXY", "internal.gov.example")
