@@ -250,7 +250,12 @@ class RecentPost:
 
 @dataclass(frozen=True)
 class PlatformAccount:
-    """An account as seen on a platform (search result, listing, probe) — not a ledger row."""
+    """An account as seen on a platform (a search hit, an imported list row, a probe).
+
+    Not a ledger row: ``registry.models.Account`` is ours, ``oversight.models.DiscoveredAccount``
+    is the stored snapshot of one of these. ``status`` is the platform's word for the account
+    (``active``/``deregistered``/``banned``…); ``source`` says where it was seen.
+    """
 
     platform: str
     uid: str
@@ -262,6 +267,10 @@ class PlatformAccount:
     posts_count: int | None = None
     last_post_at: datetime | None = None
     status: str | None = None
+    region: str | None = None
+    source: str = "search"
+    source_ref: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
