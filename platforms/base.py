@@ -284,8 +284,16 @@ class ChannelAdapter(ABC):
             raise err from None
         status_error = map_http_error(self.platform, response=resp)
         if status_error is not None:
+            if resp.status_code >= 500:
+                coded = self._server_error(resp)
+                if coded is not None:
+                    raise coded
             raise status_error
         return resp
+
+    def _server_error(self, resp: requests.Response) -> AdapterError | None:
+        """The platform's own error in a 5xx body, for platforms that send one (Weibo)."""
+        return None
 
     def _json(self, resp: requests.Response) -> dict[str, Any]:
         try:

@@ -59,6 +59,8 @@ def freepublish_submit(call: Call) -> Response:
         fail_idx=fail_idx,
     )
     state.jobs[job.publish_id] = job
+    # "草稿发表或群发后，将从草稿箱中移除" (api_draft_add): a second submit answers 40007.
+    del state.drafts[draft.media_id]
     articles = [dict(a) for a in draft.articles]
     first = articles[0]
     state.add_post(
@@ -136,7 +138,7 @@ def freepublish_get(call: Call) -> Response:
     account = call.account
     job = state.jobs.get(str(body.get("publish_id", "")))
     if job is None or job.uid != account.uid:
-        raise WxError(47001, "invalid publish_id")
+        raise WxError(53502)
     if job.status == 1:
         if job.polls_left > 0:
             job.polls_left -= 1
