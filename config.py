@@ -188,7 +188,12 @@ def from_env() -> dict[str, Any]:
         # which accepts PNG/JPEG up to 10 MB (a "thumb" must be a JPEG under 64 KB).
         # Toutiao articles through the unverified 2018 legacy call only when switched on.
         "ADAPTER_OPTIONS": {
-            "wechat": {"thumb_material_type": env("WECHAT_THUMB_MATERIAL_TYPE", "image")},
+            "wechat": {
+                "thumb_material_type": env("WECHAT_THUMB_MATERIAL_TYPE", "image"),
+                # stable_token force mode: the platform allows 20 a day, 30 s apart.
+                "force_refresh_per_day": _int("WECHAT_FORCE_REFRESH_PER_DAY", 20),
+                "force_refresh_spacing": _int("WECHAT_FORCE_REFRESH_SPACING", 30),
+            },
             "toutiao": {
                 "legacy_articles": _flag("TOUTIAO_LEGACY_ARTICLES", False),
                 "legacy_base_url": _url("TOUTIAO_LEGACY_BASE_URL", toutiao_legacy_default),

@@ -49,8 +49,8 @@ from moderation.models import (
 )
 from moderation.sanitize import html_to_text, image_alts, links, sanitize_html, text_to_html
 from moderation.target_checks import target_checkers
+from platforms.types import PLATFORM_LABELS
 from registry.models import (
-    PLATFORM_LABELS,
     PUBLISHABLE_PLATFORMS,
     STATUS_LABELS,
     Account,

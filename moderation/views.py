@@ -54,7 +54,8 @@ from moderation.schemas import (
     ReviewQueuePage,
     ReviewQueueQuery,
 )
-from registry.models import PLATFORM_LABELS, PUBLISHABLE_PLATFORMS, Account, AccountStatus, Platform
+from platforms.types import PLATFORM_LABELS
+from registry.models import PUBLISHABLE_PLATFORMS, Account, AccountStatus, Platform
 
 api = APIBlueprint("moderation_api", __name__, url_prefix="/api/v1", tag="稿件与审核")
 pages = Blueprint("moderation", __name__)

@@ -25,7 +25,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from datetime import time as dtime
 from typing import Any
@@ -46,7 +46,8 @@ from oversight.findings import FindingInput, iso_cn, parse_iso, setting_int, to_
 from oversight.models import DiscoveredAccount, Finding, FindingKind
 from oversight.monitoring import adapter_or_none, throttle
 from oversight.reconcile import DiscoveredRecord, RegisteredAccount, Thresholds, UnitRef, reconcile
-from registry.models import PLATFORM_LABELS, Account, AccountStatus, Platform, Unit
+from platforms.types import PLATFORM_LABELS, PlatformAccount
+from registry.models import Account, AccountStatus, Platform, Unit
 
 RUN_ACTION = "discovery:run"
 # Discovery findings that a later run may close by itself: the record was evaluated again and
@@ -77,26 +78,6 @@ def reconcile_thresholds() -> Thresholds:
 
 
 @dataclass(frozen=True)
-class SeenAccount:
-    """One platform-side account as a search or a list showed it. ``last_post_at`` naive UTC."""
-
-    platform: str
-    uid: str
-    name: str
-    subject: str | None = None
-    verified: bool | None = None
-    profile_url: str | None = None
-    followers: int | None = None
-    posts_count: int | None = None
-    last_post_at: datetime | None = None
-    region: str | None = None
-    platform_status: str | None = None
-    source: str = "search"
-    source_ref: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class SearchPlan:
     platforms: tuple[str, ...]
     keywords: tuple[str, ...]
@@ -104,7 +85,7 @@ class SearchPlan:
 
 @dataclass
 class SearchResult:
-    accounts: list[SeenAccount]
+    accounts: list[PlatformAccount]
     started_at: datetime
     platforms: dict[str, dict[str, Any]]
     errors: list[dict[str, Any]]
@@ -156,7 +137,7 @@ def search(
     if max_wait is None:
         max_wait = float(setting_int("DISCOVERY_MAX_WAIT_SECONDS", 120))
     per_minute = setting_int("DISCOVERY_SEARCH_PER_MINUTE", 60)
-    found: dict[tuple[str, str], SeenAccount] = {}
+    found: dict[tuple[str, str], PlatformAccount] = {}
     report: dict[str, dict[str, Any]] = {}
     errors: list[dict[str, Any]] = []
     total = len(plan.platforms) * len(plan.keywords)
@@ -194,7 +175,7 @@ def search(
             for h in hits:
                 if not h.uid:
                     continue
-                found[(platform, h.uid)] = SeenAccount(
+                found[(platform, h.uid)] = PlatformAccount(
                     platform=platform,
                     uid=h.uid,
                     name=h.name or h.uid,
@@ -204,7 +185,7 @@ def search(
                     followers=h.followers,
                     posts_count=h.posts_count,
                     last_post_at=to_naive_utc(h.last_post_at),
-                    platform_status=h.status,
+                    status=h.status,
                     source="search",
                     source_ref=keyword,
                 )
@@ -426,12 +407,12 @@ def read_sheet(
     return rows, index
 
 
-def parse_import(data: bytes, filename: str, *, source_ref: str | None = None) -> list[SeenAccount]:
+def parse_import(data: bytes, filename: str, *, source_ref: str | None = None) -> list[PlatformAccount]:
     """Read a third-party list; all rows valid or :class:`ImportRowsInvalid`. Row numbers are
     the spreadsheet's (header = row 1)."""
     rows, index = read_sheet(data, filename, HEADERS, REQUIRED)
     errors: list[dict[str, Any]] = []
-    out: list[SeenAccount] = []
+    out: list[PlatformAccount] = []
     first_row_of: dict[tuple[str, str], int] = {}
     ref = source_ref or filename or "import"
     for number, row in rows[1:]:
@@ -514,7 +495,7 @@ def parse_import(data: bytes, filename: str, *, source_ref: str | None = None) -
             continue
         assert platform is not None  # noqa: S101 - narrowed by the checks above
         out.append(
-            SeenAccount(
+            PlatformAccount(
                 platform=platform.value,
                 uid=uid,
                 name=acct_name,
@@ -525,7 +506,7 @@ def parse_import(data: bytes, filename: str, *, source_ref: str | None = None) -
                 posts_count=posts_count,
                 last_post_at=last_post_at,
                 region=region[:100] if region else None,
-                platform_status=status,
+                status=status,
                 source="import",
                 source_ref=ref[:200],
             )
@@ -575,9 +556,9 @@ def previously_seen_closed(gone_statuses: Iterable[str]) -> set[tuple[str, str]]
     return {(s.platform.value, s.platform_uid) for s in rows if not _gone(s, gone_statuses)}
 
 
-def upsert_snapshots(accounts: Sequence[SeenAccount], now: datetime) -> list[DiscoveredAccount]:
+def upsert_snapshots(accounts: Sequence[PlatformAccount], now: datetime) -> list[DiscoveredAccount]:
     """One snapshot per (platform, uid), latest observation wins. Returns this run's rows."""
-    latest: dict[tuple[str, str], SeenAccount] = {}
+    latest: dict[tuple[str, str], PlatformAccount] = {}
     for a in accounts:
         latest[(a.platform, a.uid)] = a
     existing: dict[tuple[str, str], DiscoveredAccount] = {}
@@ -615,7 +596,7 @@ def upsert_snapshots(accounts: Sequence[SeenAccount], now: datetime) -> list[Dis
         snap.seen_at = now
         snap.raw = {
             **{k: v for k, v in (snap.raw or {}).items() if k not in ("probed_at", "probe_via")},
-            "platform_status": a.platform_status,
+            "platform_status": a.status,
             **a.extra,
         }
         out.append(snap)
@@ -679,7 +660,7 @@ def _record_of(s: DiscoveredAccount) -> DiscoveredRecord:
 
 
 def record(
-    accounts: Sequence[SeenAccount],
+    accounts: Sequence[PlatformAccount],
     *,
     source: str,
     source_ref: str | None = None,

@@ -38,7 +38,8 @@ from common.timefmt import CN_TZ, today_cn  # today_cn re-exported: tests take i
 from common.workdays import add_workdays
 from extensions import db
 from oversight.models import FINDING_LABELS, DiscoveredAccount, Finding, FindingKind, FindingStatus
-from registry.models import PLATFORM_LABELS, Account, Platform
+from platforms.types import PLATFORM_LABELS
+from registry.models import Account, Platform
 
 # Who sees findings and reports (operators: their own units, read-only); who works them.
 VIEW_ROLES = (Role.operator, Role.auditor, Role.admin)

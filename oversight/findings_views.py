@@ -29,7 +29,8 @@ from oversight import discovery, discovery_jobs
 from oversight import findings as service
 from oversight import findings_remedies as remedies
 from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
-from registry.models import PLATFORM_LABELS, Platform, Unit
+from platforms.types import PLATFORM_LABELS
+from registry.models import Platform, Unit
 from registry.service import FIELD_LABELS
 
 api = APIBlueprint("findings_api", __name__, url_prefix="/api/v1", tag="问题线索与报表")

@@ -22,9 +22,10 @@ from extensions import db
 from oversight import findings
 from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
 from oversight.reconcile import normalise_name
+from platforms.types import PLATFORM_LABELS
 from registry import hooks, ledger
 from registry import service as registry
-from registry.models import PLATFORM_LABELS, STATUS_LABELS, Account, AccountStatus, Platform
+from registry.models import STATUS_LABELS, Account, AccountStatus, Platform
 from registry.service import LIVE_STATUSES, overdue_clause
 
 S = AccountStatus

@@ -296,8 +296,8 @@ def _with_adapter_calls(
     call: Callable[[Any, Any], Observation],
 ) -> Observation:
     """Common plumbing: adapter lookup, our rate limit, credentials, refreshed-token capture."""
-    from platforms.base import Credentials
     from platforms.errors import AdapterError
+    from platforms.types import Credentials
 
     base = {"account_id": probe.account_id, "platform": probe.platform, "checked_at": now}
     adapter = adapter_or_none(probe.platform)

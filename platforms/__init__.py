@@ -6,28 +6,7 @@
 See ``docs/adapters.md`` for pointing them at the real platforms or at the sandbox.
 """
 
-from platforms.base import (
-    OPERATIONS,
-    PLATFORM_LABELS,
-    AccountProfile,
-    ChannelAdapter,
-    CodeRule,
-    ContentInput,
-    Credentials,
-    DiscoveredAccount,
-    LimitProblem,
-    MediaFile,
-    PublishResult,
-    PublishState,
-    RecentPost,
-    RenderedPost,
-    RenderResult,
-    adapter_class,
-    get_adapter,
-    install_log_redaction,
-    register,
-    registered_platforms,
-)
+from platforms.base import ChannelAdapter
 from platforms.errors import (
     AccountUnavailable,
     AdapterError,
@@ -46,7 +25,25 @@ from platforms.ratelimit import (
     RateLimiter,
     RedisRateLimiter,
 )
+from platforms.registry import adapter_class, get_adapter, register, registered_platforms
+from platforms.session import install_log_redaction
 from platforms.tokens import InMemoryTokenStore, RedisTokenStore, TokenStore
+from platforms.types import (
+    OPERATIONS,
+    PLATFORM_LABELS,
+    AccountProfile,
+    CodeRule,
+    ContentInput,
+    Credentials,
+    LimitProblem,
+    MediaFile,
+    PlatformAccount,
+    PublishResult,
+    PublishState,
+    RecentPost,
+    RenderedPost,
+    RenderResult,
+)
 
 # Importing the platform modules registers them.
 from platforms import douyin, toutiao, wechat, weibo  # isort: skip
@@ -63,7 +60,6 @@ __all__ = [
     "ContentRejected",
     "Credentials",
     "CredentialsError",
-    "DiscoveredAccount",
     "DuplicateContent",
     "InMemoryRateLimiter",
     "InMemoryTokenStore",
@@ -71,6 +67,7 @@ __all__ = [
     "Limit",
     "LimitProblem",
     "MediaFile",
+    "PlatformAccount",
     "PublishResult",
     "PublishState",
     "RateLimited",

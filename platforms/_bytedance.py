@@ -19,15 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from platforms.base import (
-    AccountProfile,
-    ChannelAdapter,
-    CodeRule,
-    Credentials,
-    PublishResult,
-    RecentPost,
-    from_unix,
-)
+from platforms.base import ChannelAdapter
 from platforms.errors import (
     AccountUnavailable,
     ContentRejected,
@@ -37,6 +29,8 @@ from platforms.errors import (
     TokenExpired,
     TransientError,
 )
+from platforms.text import from_unix
+from platforms.types import AccountProfile, CodeRule, Credentials, PublishResult, RecentPost
 
 TOKEN_ERRORS = frozenset({28001008, 2190008, 10008})
 #: The code ``extract_error`` reports for ``{"message":"error"}`` without any error code.

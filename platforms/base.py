@@ -1,31 +1,23 @@
-"""The adapter contract: typed inputs/outputs, the ``ChannelAdapter`` base and the registry.
+"""The adapter contract: the ``ChannelAdapter`` base class.
 
 An adapter is a pure protocol client for one platform. It takes credentials and a rendered
 post, talks HTTP to ``base_url`` (the real platform or the sandbox), and returns typed results
 or raises one of the errors in ``platforms.errors``. It knows nothing about the
-database, Flask or Celery.
+database, Flask or Celery. Types live in ``platforms.types``, text helpers in
+``platforms.text``, the HTTP session in ``platforms.session``, the registry in
+``platforms.registry``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html as html_lib
-import json
 import logging
-import os
-import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
-from html.parser import HTMLParser
-from typing import Any, ClassVar, Literal, TypeVar
-from urllib.parse import urlsplit
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
 
 import requests
-from requests.sessions import merge_setting
-from requests.utils import get_environ_proxies
 
 from platforms.errors import (
     AdapterError,
@@ -43,418 +35,25 @@ from platforms.ratelimit import (
     limits_from_config,
     window,
 )
+from platforms.session import PlatformSession
+from platforms.text import make_idempotency_key, normalize_text, parse_iso
 from platforms.tokens import TokenStore, default_token_store
+from platforms.types import (
+    PLATFORM_LABELS,
+    AccountProfile,
+    CodeTable,
+    ContentInput,
+    Credentials,
+    PlatformAccount,
+    PublishResult,
+    RecentPost,
+    RenderedPost,
+    RenderResult,
+)
 
 log = logging.getLogger(__name__)
 
-_QUERY_SECRET_RE = re.compile(r"((?:access_token|secret|refresh_token|client_secret)=)[^&\s\"']+", re.IGNORECASE)
-
-
-class RedactSecretsFilter(logging.Filter):
-    """Masks ``access_token=...`` and friends in log records (urllib3 logs full URLs at DEBUG)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            return True
-        cleaned = _QUERY_SECRET_RE.sub(r"\1***", message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-_REDACTION_INSTALLED: list[bool] = []
-
-
-def install_log_redaction() -> None:
-    """Attach ``RedactSecretsFilter`` to urllib3's connection logger (once per process).
-
-    Called by ``platforms.init_app`` (so by every process that runs ``create_app``), never on
-    adapter construction."""
-    if _REDACTION_INSTALLED:
-        return
-    logging.getLogger("urllib3.connectionpool").addFilter(RedactSecretsFilter())
-    _REDACTION_INSTALLED.append(True)
-
-
-PLATFORM_LABELS: dict[str, str] = {
-    "wechat": "微信公众号",
-    "weibo": "微博",
-    "douyin": "抖音",
-    "toutiao": "头条号",
-}
-
-PublishState = Literal["published", "pending", "rejected", "withdrawn"]
-
-#: Operation names used in ``capabilities``.
-OPERATIONS = frozenset(
-    {
-        "publish",
-        "publish_article",
-        "publish_text",
-        "publish_images",
-        "publish_video",
-        "status",
-        "withdraw",
-        "profile",
-        "recent_posts",
-        "find_published",
-        "search_accounts",
-    }
-)
-
-
-# --------------------------------------------------------------------------- data types
-
-
-def _to_epoch(value: Any) -> float | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return float(value.timestamp())
-    if isinstance(value, int | float):
-        return float(value)
-    text = str(value).strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """Platform credentials of one account. Secrets are kept out of ``repr``.
-
-    WeChat: ``app_id`` + ``app_secret``. Weibo: ``access_token``. Douyin/Toutiao:
-    ``client_key``, ``client_secret``, ``access_token``, ``refresh_token``, ``open_id``
-    (+ ``expires_at``/``refresh_expires_at`` unix times and the ``renewals`` count).
-    ``account_ref`` is the caller's own stable id for the account (used in rate-limit keys
-    and echoed back through ``on_credentials_changed``); it is not a platform field.
-    """
-
-    app_id: str | None = None
-    app_secret: str | None = field(default=None, repr=False)
-    access_token: str | None = field(default=None, repr=False)
-    refresh_token: str | None = field(default=None, repr=False)
-    open_id: str | None = None
-    client_key: str | None = None
-    client_secret: str | None = field(default=None, repr=False)
-    expires_at: float | None = None
-    refresh_expires_at: float | None = None
-    renewals: int = 0
-    account_ref: str | None = None
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], account_ref: str | None = None) -> Credentials:
-        names = {f.name for f in fields(cls)}
-        values: dict[str, Any] = {k: v for k, v in data.items() if k in names and v is not None}
-        for key in ("expires_at", "refresh_expires_at"):
-            if key in values:
-                values[key] = _to_epoch(values[key])
-        if "renewals" in values:
-            values["renewals"] = int(values["renewals"] or 0)
-        for key in ("app_id", "app_secret", "access_token", "refresh_token", "open_id", "client_key", "client_secret"):
-            if key in values:
-                values[key] = str(values[key])
-        if account_ref is not None:
-            values["account_ref"] = str(account_ref)
-        return cls(**values)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Platform fields only (no ``account_ref``), without empty values: ready to persist."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            if f.name == "account_ref":
-                continue
-            value = getattr(self, f.name)
-            if value is None or (f.name == "renewals" and not value):
-                continue
-            out[f.name] = value
-        return out
-
-
-@dataclass(frozen=True)
-class MediaFile:
-    filename: str
-    content_type: str
-    data: bytes = field(repr=False)
-    alt_text: str = ""
-    #: Seconds, for video, when the caller knows it (checked best-effort).
-    duration: float | None = None
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    @property
-    def is_image(self) -> bool:
-        return self.content_type.lower().startswith("image/")
-
-    @property
-    def is_video(self) -> bool:
-        return self.content_type.lower().startswith("video/")
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "filename": self.filename,
-            "content_type": self.content_type,
-            "size": self.size,
-            "sha256": self.sha256,
-            "alt_text": self.alt_text,
-        }
-
-
-@dataclass(frozen=True)
-class ContentInput:
-    """What the system hands to ``render``: one approved content version."""
-
-    title: str
-    html: str = ""
-    text: str = ""
-    summary: str = ""
-    media: tuple[MediaFile, ...] = ()
-    cover: MediaFile | None = None
-    canonical_url: str | None = None
-    kind: str = "article"
-    author: str = ""
-
-
-@dataclass(frozen=True)
-class RenderedPost:
-    """A post shaped for one platform; what ``publish`` sends."""
-
-    platform: str
-    title: str
-    text: str
-    html: str = ""
-    media: tuple[MediaFile, ...] = ()
-    cover: MediaFile | None = None
-    links: tuple[str, ...] = ()
-    canonical_url: str | None = None
-    idempotency_key: str = ""
-    summary: str = ""
-    author: str = ""
-    #: "article" | "text" | "images" | "video"
-    kind: str = "article"
-
-
-@dataclass(frozen=True)
-class LimitProblem:
-    code: str
-    field: str
-    message: str
-
-
-@dataclass(frozen=True)
-class RenderResult:
-    post: RenderedPost
-    problems: tuple[LimitProblem, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-@dataclass(frozen=True)
-class PublishResult:
-    post_id: str
-    url: str | None
-    state: PublishState
-    platform_code: str | None = None
-    #: A short Chinese description for operators.
-    detail: str = ""
-    #: The platform's own status value, e.g. ``"publish_status=1"``.
-    raw_status: str | None = None
-
-
-@dataclass(frozen=True)
-class AccountProfile:
-    platform: str
-    uid: str | None
-    name: str | None = None
-    verified: bool | None = None
-    followers: int | None = None
-    posts_count: int | None = None
-    last_post_at: datetime | None = None
-    status: str = "active"
-    profile_url: str | None = None
-    #: Seconds until the access token expires, when the platform says.
-    token_expires_in: float | None = None
-
-
-@dataclass(frozen=True)
-class RecentPost:
-    platform: str
-    post_id: str
-    text: str = ""
-    title: str = ""
-    url: str | None = None
-    created_at: datetime | None = None
-    canonical_url: str | None = None
-    state: PublishState = "published"
-    #: True: an original post; False: a repost (转发); None: the platform does not say.
-    original: bool | None = None
-
-
-@dataclass(frozen=True)
-class DiscoveredAccount:
-    platform: str
-    uid: str
-    name: str
-    subject: str | None = None
-    verified: bool | None = None
-    profile_url: str | None = None
-    followers: int | None = None
-    posts_count: int | None = None
-    last_post_at: datetime | None = None
-    status: str | None = None
-
-
-@dataclass(frozen=True)
-class CodeRule:
-    """One row of an adapter's platform-code → error-class table."""
-
-    error: type[AdapterError]
-    message: str
-    scope: Scope | None = None
-
-
-CodeTable = Mapping[int, CodeRule]
-
-
-# --------------------------------------------------------------------------- text helpers
-
-_URL_RE = re.compile(r"https?://[^\s<>\"'，。！？、）)】]+")
-_HREF_RE = re.compile(r"""(?:href|src)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
-_SPACE_RE = re.compile(r"\s+")
-
-
-class _TextExtractor(HTMLParser):
-    _BLOCK: ClassVar[frozenset[str]] = frozenset(
-        {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section"}
-    )
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def html_to_text(markup: str) -> str:
-    parser = _TextExtractor()
-    parser.feed(markup or "")
-    parser.close()
-    lines = [_SPACE_RE.sub(" ", line).strip() for line in "".join(parser.parts).splitlines()]
-    return "\n".join(line for line in lines if line)
-
-
-def extract_links(*texts: str) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for text in texts:
-        for match in _HREF_RE.findall(text or ""):
-            if match.startswith(("http://", "https://")):
-                seen.setdefault(html_lib.unescape(match), None)
-        for match in _URL_RE.findall(text or ""):
-            seen.setdefault(match, None)
-    return tuple(seen)
-
-
-def normalize_text(text: str | None) -> str:
-    """Text without URLs and whitespace, for "is this the same post" comparisons."""
-    return _SPACE_RE.sub("", _URL_RE.sub("", html_lib.unescape(text or "")))
-
-
-def make_idempotency_key(platform: str, content: ContentInput, text: str) -> str:
-    digest = hashlib.sha256()
-    for part in (platform, content.title, text, content.html, content.canonical_url or ""):
-        digest.update(part.encode("utf-8"))
-        digest.update(b"\x00")
-    for media in (content.cover, *content.media):
-        if media is not None:
-            digest.update(media.sha256.encode("ascii"))
-    return digest.hexdigest()
-
-
-def from_unix(value: Any) -> datetime | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    if number <= 0:
-        return None
-    return datetime.fromtimestamp(number, tz=UTC)
-
-
-# --------------------------------------------------------------------------- the base class
-
 _A = TypeVar("_A", bound="ChannelAdapter")
-
-
-class PlatformSession(requests.Session):
-    """A ``requests.Session`` that reads the proxy settings of the environment once per host.
-
-    requests looks up ``*_proxy``/``no_proxy`` on every call by scanning the whole process
-    environment twice — about a tenth of a publishing worker's CPU per post. An adapter talks to
-    one or two hosts for the life of the process, so the answer per (scheme, host) is kept; the
-    proxies, ``no_proxy`` and the CA bundle variables are honoured exactly as requests does.
-    Restart the workers after changing proxy variables.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._environ_proxies: dict[tuple[str, str, str], dict[str, str]] = {}
-
-    def merge_environment_settings(  # type: ignore[override]
-        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
-        proxies = dict(proxies or {})
-        if self.trust_env:
-            no_proxy = proxies.get("no_proxy")
-            parts = urlsplit(url)
-            key = (parts.scheme, parts.netloc, no_proxy or "")
-            env = self._environ_proxies.get(key)
-            if env is None:
-                env = self._environ_proxies[key] = get_environ_proxies(url, no_proxy=no_proxy)
-            for name, value in env.items():
-                proxies.setdefault(name, value)
-            if verify is True or verify is None:
-                verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or verify
-        return {
-            "proxies": merge_setting(proxies, self.proxies),
-            "stream": merge_setting(stream, self.stream),
-            "verify": merge_setting(verify, self.verify),
-            "cert": merge_setting(cert, self.cert),
-        }
 
 
 class ChannelAdapter(ABC):
@@ -539,14 +138,14 @@ class ChannelAdapter(ABC):
     @abstractmethod
     def recent_posts(self, creds: Credentials, limit: int = 10) -> list[RecentPost]: ...
 
-    def search_accounts(self, keyword: str) -> list[DiscoveredAccount]:
+    def search_accounts(self, keyword: str) -> list[PlatformAccount]:
         """Accounts matching ``keyword`` through ``options["search_url"]`` (the sandbox's)."""
         url = self.options.get("search_url")
         if not url:
             raise Unsupported(self.platform, None, f"{self.label}没有公开的账号搜索接口")
         count = int(self.options.get("search_page_size", 50))
         max_pages = int(self.options.get("search_max_pages", 5))
-        found: list[DiscoveredAccount] = []
+        found: list[PlatformAccount] = []
         for page in range(1, max_pages + 1):
             resp = self._request("GET", url, params={"q": keyword, "page": page, "count": count})
             body = self._json(resp)
@@ -554,7 +153,7 @@ class ChannelAdapter(ABC):
                 raise fallback_http_error(self.platform, resp.status_code)
             for item in body.get("accounts") or []:
                 found.append(
-                    DiscoveredAccount(
+                    PlatformAccount(
                         platform=self.platform,
                         uid=str(item.get("uid", "")),
                         name=str(item.get("name", "")),
@@ -563,7 +162,7 @@ class ChannelAdapter(ABC):
                         profile_url=item.get("profile_url"),
                         followers=item.get("followers"),
                         posts_count=item.get("posts_count"),
-                        last_post_at=_parse_iso(item.get("last_post_at")),
+                        last_post_at=parse_iso(item.get("last_post_at")),
                         status=item.get("status"),
                     )
                 )
@@ -685,8 +284,16 @@ class ChannelAdapter(ABC):
             raise err from None
         status_error = map_http_error(self.platform, response=resp)
         if status_error is not None:
+            if resp.status_code >= 500:
+                coded = self._server_error(resp)
+                if coded is not None:
+                    raise coded
             raise status_error
         return resp
+
+    def _server_error(self, resp: requests.Response) -> AdapterError | None:
+        """The platform's own error in a 5xx body, for platforms that send one (Weibo)."""
+        return None
 
     def _json(self, resp: requests.Response) -> dict[str, Any]:
         try:
@@ -785,104 +392,3 @@ class ChannelAdapter(ABC):
 
     def _key(self, content: ContentInput, text: str, given: str | None) -> str:
         return given or make_idempotency_key(self.platform, content, text)
-
-
-def _parse_iso(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def json_dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def problems_for_sizes(
-    media: Sequence[MediaFile],
-    *,
-    field_name: str,
-    max_bytes: int,
-    allowed_types: Sequence[str] | None,
-    label: str,
-) -> list[LimitProblem]:
-    """Size/type checks shared by renderers."""
-    problems = []
-    for item in media:
-        if allowed_types is not None and item.content_type.lower() not in allowed_types:
-            problems.append(
-                LimitProblem(
-                    "media_type",
-                    field_name,
-                    f"{label}“{item.filename}”格式不支持（{item.content_type}）",
-                )
-            )
-        if item.size > max_bytes:
-            problems.append(
-                LimitProblem(
-                    "media_too_large",
-                    field_name,
-                    f"{label}“{item.filename}”大小 {_human(item.size)}，超过上限 {_human(max_bytes)}",
-                )
-            )
-    return problems
-
-
-def _human(size: int) -> str:
-    if size >= 1024 * 1024 * 1024:
-        return f"{size / 1024 / 1024 / 1024:.1f} GB"
-    if size >= 1024 * 1024:
-        return f"{size / 1024 / 1024:.1f} MB"
-    if size >= 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size} B"
-
-
-# --------------------------------------------------------------------------- registry
-
-_REGISTRY: dict[str, type[ChannelAdapter]] = {}
-
-_C = TypeVar("_C", bound=type[ChannelAdapter])
-
-
-def register(cls: _C) -> _C:
-    """Class decorator: make ``cls`` available as ``get_adapter(cls.platform)``."""
-    _REGISTRY[cls.platform] = cls
-    return cls
-
-
-def registered_platforms() -> tuple[str, ...]:
-    return tuple(sorted(_REGISTRY))
-
-
-def adapter_class(platform: str) -> type[ChannelAdapter]:
-    try:
-        return _REGISTRY[platform]
-    except KeyError:
-        raise ValueError(f"未知平台：{platform}") from None
-
-
-def get_adapter(
-    platform: str,
-    *,
-    base_url: str | None = None,
-    timeout: float | tuple[float, float] = 10.0,
-    token_store: TokenStore | None = None,
-    rate_limiter: RateLimiter | None = None,
-    options: Mapping[str, Any] | None = None,
-    on_credentials_changed: Callable[[Credentials], None] | None = None,
-    session: requests.Session | None = None,
-) -> ChannelAdapter:
-    """A new adapter for ``platform`` ("wechat", "weibo", "douyin", "toutiao")."""
-    return adapter_class(platform)(
-        base_url=base_url,
-        timeout=timeout,
-        token_store=token_store,
-        rate_limiter=rate_limiter,
-        options=options,
-        on_credentials_changed=on_credentials_changed,
-        session=session,
-    )

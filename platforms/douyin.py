@@ -12,7 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from platforms._bytedance import ByteDanceAdapter, _Auth, data_of, media_id
-from platforms.base import (
+from platforms.errors import InvalidRequest, TransientError, Unsupported
+from platforms.registry import register
+from platforms.text import extract_links, html_to_text, problems_for_sizes
+from platforms.types import (
     ContentInput,
     Credentials,
     LimitProblem,
@@ -20,12 +23,7 @@ from platforms.base import (
     PublishResult,
     RenderedPost,
     RenderResult,
-    extract_links,
-    html_to_text,
-    problems_for_sizes,
-    register,
 )
-from platforms.errors import InvalidRequest, TransientError, Unsupported
 
 VIDEO_MAX = 4 * 1024 * 1024 * 1024
 VIDEO_SECONDS = 15 * 60

@@ -28,8 +28,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from platforms.base import ChannelAdapter, Credentials, from_unix
+from platforms.base import ChannelAdapter
 from platforms.errors import AdapterError, InvalidRequest, Unsupported
+from platforms.text import from_unix
+from platforms.types import Credentials
 
 #: platform → what the API allows: read/reply for comments and messages.
 CAPABILITIES: dict[str, dict[str, bool]] = {

@@ -17,18 +17,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from platforms._bytedance import ByteDanceAdapter, data_of, extract_error, media_id
-from platforms.base import (
-    ContentInput,
-    Credentials,
-    LimitProblem,
-    PublishResult,
-    RenderedPost,
-    RenderResult,
-    extract_links,
-    html_to_text,
-    register,
-)
 from platforms.errors import CredentialsError, InvalidRequest, TransientError, Unsupported
+from platforms.registry import register
+from platforms.text import extract_links, html_to_text
+from platforms.types import ContentInput, Credentials, LimitProblem, PublishResult, RenderedPost, RenderResult
 
 TEXT_MAX = 30
 ARTICLE_TITLE = (5, 30)

@@ -2,7 +2,9 @@
 
 Token: ``POST /cgi-bin/stable_token`` (normal mode), cached in the token store until five
 minutes before it expires; on 40001/40014/42001 the adapter takes a newer token another
-worker already cached, or forces a refresh, and retries the call once.
+worker already cached, else asks stable_token again in normal mode, and forces a refresh only
+when normal mode returns the token that just failed (within the force limits); then it retries
+the call once.
 Post ids: ``"<publish_id>"`` right after submit, ``"<publish_id>:<article_id>"`` once
 published (``status`` returns that form), ``":<article_id>"`` when only the article is known
 (``find_published``).
@@ -14,24 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from platforms.base import (
-    AccountProfile,
-    ChannelAdapter,
-    CodeRule,
-    ContentInput,
-    Credentials,
-    LimitProblem,
-    PublishResult,
-    RecentPost,
-    RenderedPost,
-    RenderResult,
-    extract_links,
-    from_unix,
-    html_to_text,
-    json_dumps,
-    problems_for_sizes,
-    register,
-)
+from platforms.base import ChannelAdapter
 from platforms.errors import (
     AccountUnavailable,
     ContentRejected,
@@ -40,6 +25,20 @@ from platforms.errors import (
     RateLimited,
     TokenExpired,
     TransientError,
+)
+from platforms.ratelimit import limits_from_config
+from platforms.registry import register
+from platforms.text import extract_links, from_unix, html_to_text, json_dumps, problems_for_sizes
+from platforms.types import (
+    AccountProfile,
+    CodeRule,
+    ContentInput,
+    Credentials,
+    LimitProblem,
+    PublishResult,
+    RecentPost,
+    RenderedPost,
+    RenderResult,
 )
 
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
@@ -57,7 +56,12 @@ WECHAT_CODES: dict[int, CodeRule] = {
     45009: CodeRule(RateLimited, "接口今日调用次数已达上限，明日恢复", "day"),
     45011: CodeRule(RateLimited, "接口调用过于频繁，请下一分钟再试", "minute"),
     48006: CodeRule(RateLimited, "本月清零调用次数已用完", "day"),
-    48001: CodeRule(AccountUnavailable, "公众号未获得该接口权限（未认证或权限被收回）"),
+    48001: CodeRule(
+        AccountUnavailable, "公众号未获得该接口权限：未完成微信认证、认证已过期或权限被收回（个人号不能调用发布接口）"
+    ),
+    53500: CodeRule(AccountUnavailable, "公众号的发布功能已被封禁"),
+    53501: CodeRule(RateLimited, "发布过于频繁，请稍后再试", "minute"),
+    53502: CodeRule(InvalidRequest, "发布任务 publish_id 无效"),
     50001: CodeRule(AccountUnavailable, "用户未授权该接口"),
     50002: CodeRule(AccountUnavailable, "公众号受限（可能已被封禁）"),
     40007: CodeRule(InvalidRequest, "素材 media_id 无效"),
@@ -133,14 +137,50 @@ class WeChatAdapter(ChannelAdapter):
         return f"wechat:token:{creds.app_id}"
 
     def _token(self, creds: Credentials, *, failed: str | None = None) -> str:
-        """A valid access token; after a token error (``failed``), a newer one."""
+        """A valid access token; after a token error (``failed``), a newer one.
+
+        stable_token's force mode invalidates the token of every other system using the AppID
+        and is limited (20 a day, 30 s apart; api_getstableaccesstoken). So after a token error
+        the adapter asks in normal mode first and forces only when normal mode hands back the
+        very token that just failed, within ``force_refresh_per_day``/``force_refresh_spacing``.
+        """
         if not creds.app_id or not creds.app_secret:
             raise CredentialsError(self.platform, "missing_credentials", "缺少公众号 AppID 或 AppSecret")
         key = self._token_key(creds)
         cached = self.token_store.get(key)
         if cached and cached != failed:
             return cached
-        force = failed is not None
+        token, expires_in = self._stable_token(creds, force=False)
+        if failed is not None and token == failed:
+            self._take_force_budget(creds)
+            token, expires_in = self._stable_token(creds, force=True)
+        margin = float(self.options.get("token_refresh_margin", 300))
+        self.token_store.set(key, token, max(expires_in - margin, 0.0))
+        return token
+
+    def _take_force_budget(self, creds: Credentials) -> None:
+        """One forced refresh of this AppID's budget, or ``TokenExpired`` (no force)."""
+        spacing = float(self.options.get("force_refresh_spacing", 30))
+        per_day = int(self.options.get("force_refresh_per_day", 20))
+        gap_key = f"wechat:force_at:{creds.app_id}"
+        if self.token_store.get(gap_key):
+            raise TokenExpired(
+                self.platform,
+                "force_refresh_spacing",
+                f"access_token 失效，{int(spacing)} 秒内不能再次强制刷新，请稍后重试",
+            )
+        decision = self.rate_limiter.acquire(
+            self.platform, str(creds.app_id), "force_refresh", limits_from_config({"day": per_day})
+        )
+        if not decision.allowed:
+            raise TokenExpired(
+                self.platform,
+                "force_refresh_limit",
+                f"access_token 失效，今日强制刷新已达 {per_day} 次上限，请明日再试",
+            )
+        self.token_store.set(gap_key, "1", spacing)
+
+    def _stable_token(self, creds: Credentials, *, force: bool) -> tuple[str, float]:
         resp = self._request(
             "POST",
             "/cgi-bin/stable_token",
@@ -169,10 +209,7 @@ class WeChatAdapter(ChannelAdapter):
         token = body.get("access_token")
         if not token:
             raise TransientError(self.platform, "invalid_response", "获取 access_token 的响应缺少令牌")
-        expires_in = float(body.get("expires_in") or 7200)
-        margin = float(self.options.get("token_refresh_margin", 300))
-        self.token_store.set(key, str(token), max(expires_in - margin, 0.0))
-        return str(token)
+        return str(token), float(body.get("expires_in") or 7200)
 
     def _call(
         self,

@@ -15,23 +15,12 @@ from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from platforms.base import (
-    AccountProfile,
-    ChannelAdapter,
-    CodeRule,
-    ContentInput,
-    Credentials,
-    LimitProblem,
-    PublishResult,
-    RecentPost,
-    RenderedPost,
-    RenderResult,
-    extract_links,
-    problems_for_sizes,
-    register,
-)
+import requests
+
+from platforms.base import ChannelAdapter
 from platforms.errors import (
     AccountUnavailable,
+    AdapterError,
     ContentRejected,
     CredentialsError,
     DuplicateContent,
@@ -40,6 +29,19 @@ from platforms.errors import (
     TokenExpired,
     TransientError,
     fallback_http_error,
+)
+from platforms.registry import register
+from platforms.text import extract_links, problems_for_sizes
+from platforms.types import (
+    AccountProfile,
+    CodeRule,
+    ContentInput,
+    Credentials,
+    LimitProblem,
+    PublishResult,
+    RecentPost,
+    RenderedPost,
+    RenderResult,
 )
 
 #: The one platform-code table of this adapter (PROTOCOLS.md §2 and §5).
@@ -382,6 +384,21 @@ class WeiboAdapter(ChannelAdapter):
                 )
             )
         return out[:limit]
+
+    def _server_error(self, resp: requests.Response) -> AdapterError | None:
+        """A 5xx with ``{"error_code"}`` keeps the code; an unknown code stays retryable."""
+        try:
+            body = resp.json()
+        except ValueError:
+            return None
+        code = _error_code(body) if isinstance(body, dict) else None
+        if code is None:
+            return None
+        message = body.get("error")
+        if code in self.code_table:
+            return self._error_for(code, message, resp)
+        text = f"微博服务器错误（HTTP {resp.status_code}）"
+        return TransientError(self.platform, code, text, platform_message=message)
 
 
 def _error_code(body: Mapping[str, Any]) -> int | None:

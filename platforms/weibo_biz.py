@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from platforms.base import AccountProfile, Credentials, RecentPost
+from platforms.types import AccountProfile, Credentials, RecentPost
 from platforms.weibo import WeiboAdapter, _int, parse_weibo_time
 
 DEFAULT_BIZ_BASE_URL = "https://c.api.weibo.com"

@@ -27,9 +27,9 @@ from common.db import utcnow
 from extensions import db
 from moderation.models import Content, ContentStatus, Disclosure
 from platforms import channels, credentials
-from platforms.base import Credentials, PublishResult, RenderedPost, RenderResult
 from platforms.errors import AdapterError, ContentRejected, CredentialsError
 from platforms.models import AccountCredential
+from platforms.types import Credentials, PublishResult, RenderedPost, RenderResult
 from publishers import credential_admin, lifecycle, rendering, retry_policy
 from publishers.lifecycle import FINAL_STATUSES
 from publishers.models import Delivery, DeliveryStatus

@@ -12,8 +12,9 @@ from flask.cli import AppGroup
 from auth.models import Role, User
 from common.errors import ApiError
 from extensions import db
+from platforms.types import PLATFORM_LABELS
 from publishers import credential_admin
-from registry.models import PLATFORM_LABELS, Account
+from registry.models import Account
 
 credentials_cli = AppGroup("credentials", help="账号的平台凭据（加密保存，永不显示）")
 

@@ -16,8 +16,8 @@ from audit import service as audit
 from common.errors import Invalid
 from extensions import db
 from platforms import credentials
-from platforms.base import _to_epoch
 from platforms.models import AccountCredential
+from platforms.types import to_epoch
 from registry.models import Account
 
 
@@ -127,7 +127,7 @@ def clean(platform: str, raw: Mapping[str, Any]) -> dict[str, Any]:
         )
     for key in TIME_FIELDS:
         if key in values:
-            epoch = _to_epoch(values[key])
+            epoch = to_epoch(values[key])
             if epoch is None:
                 raise Invalid(f"{FIELD_LABELS[key]}须为 unix 秒或 ISO 时间", details={"fields": [key]})
             values[key] = int(epoch) if epoch == int(epoch) else epoch

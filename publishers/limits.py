@@ -11,8 +11,9 @@ from typing import Any
 
 from moderation.checks import CheckFinding, make_finding
 from platforms import channels, registered_platforms
+from platforms.types import PLATFORM_LABELS
 from publishers import rendering
-from registry.models import PLATFORM_LABELS, Platform
+from registry.models import Platform
 
 PLACEHOLDER_URL = "{base}/c/0/preview"
 

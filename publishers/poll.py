@@ -14,8 +14,8 @@ from sqlalchemy.orm import joinedload
 
 from extensions import db
 from platforms import channels, credentials
-from platforms.base import Credentials, PublishResult
 from platforms.errors import AdapterError
+from platforms.types import Credentials, PublishResult
 from publishers import retry_policy
 from publishers.attempt import fail, load_creds, record_result
 from publishers.models import Delivery, DeliveryStatus

@@ -6,7 +6,7 @@ from typing import Any
 
 from common import media as media_store
 from moderation.models import Content
-from platforms.base import ContentInput, MediaFile
+from platforms.types import ContentInput, MediaFile
 
 
 def _media_file(item: dict[str, Any]) -> MediaFile | None:

@@ -17,6 +17,7 @@ from common.timefmt import CN_TZ, day_start_utc, today_cn
 from extensions import db
 from moderation.models import CONTENT_STATUS_LABELS, Content, ContentStatus
 from platforms import channels
+from platforms.types import PLATFORM_LABELS
 from publishers import attempt, credential_admin, manual
 from publishers import withdraw as withdrawal
 from publishers.models import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus
@@ -30,7 +31,7 @@ from publishers.schemas import (
     WithdrawIn,
     WithdrawOut,
 )
-from registry.models import PLATFORM_LABELS, Account, Unit
+from registry.models import Account, Unit
 
 api = APIBlueprint("publishers_api", __name__, url_prefix="/api/v1", tag="发布")
 pages = Blueprint("publishers", __name__, url_prefix="/publishing")

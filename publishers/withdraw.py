@@ -17,8 +17,8 @@ from extensions import db
 from moderation import lifecycle as content_lifecycle
 from moderation.models import Content, ContentStatus
 from platforms import channels
-from platforms.base import Credentials
 from platforms.errors import AdapterError
+from platforms.types import Credentials
 from publishers import lifecycle, retry_policy
 from publishers.attempt import load_creds
 from publishers.models import Delivery, DeliveryStatus

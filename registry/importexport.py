@@ -35,9 +35,10 @@ from common.validation import control_char_problem, http_url
 from common.workdays import ESTIMATE_NOTE
 from extensions import db
 from jobs import ProgressFn, no_progress
+from platforms.types import PLATFORM_LABELS
 from registry import deadlines, hooks, ledger, service
 from registry.errors import LedgerImportError
-from registry.models import PLATFORM_LABELS, STATUS_LABELS, Account, AccountEvent, AccountStatus, Platform, Unit
+from registry.models import STATUS_LABELS, Account, AccountEvent, AccountStatus, Platform, Unit
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv; charset=utf-8"
@@ -105,7 +106,7 @@ OPERATOR_KEYS = frozenset({"platform", "platform_uid", "status"})
 
 PLATFORM_ALIASES: dict[str, Platform] = {
     **{p.value: p for p in Platform},
-    **{label: p for p, label in PLATFORM_LABELS.items()},
+    **{label: Platform(p) for p, label in PLATFORM_LABELS.items()},
     "微信": Platform.wechat,
     "公众号": Platform.wechat,
     "服务号": Platform.wechat,

@@ -14,9 +14,9 @@ from auth.scoping import visible_unit_ids
 from common.errors import NotFound
 from common.workdays import span_is_exact
 from extensions import db
+from platforms.types import PLATFORM_LABELS
 from registry.deadlines import due_is_estimated, filing_workdays
 from registry.models import (
-    PLATFORM_LABELS,
     STATUS_LABELS,
     Account,
     AccountEvent,

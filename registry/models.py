@@ -38,21 +38,6 @@ class Platform(enum.StrEnum):
 
 PUBLISHABLE_PLATFORMS = (Platform.weibo, Platform.wechat, Platform.douyin, Platform.toutiao)
 
-PLATFORM_LABELS = {
-    Platform.weibo: "微博",
-    Platform.wechat: "微信公众号",
-    Platform.douyin: "抖音",
-    Platform.toutiao: "今日头条",
-    Platform.kuaishou: "快手",
-    Platform.bilibili: "哔哩哔哩",
-    Platform.xiaohongshu: "小红书",
-    Platform.channels: "视频号",
-    Platform.baijiahao: "百家号",
-    Platform.app: "移动客户端",
-    Platform.miniprogram: "小程序",
-    Platform.other: "其他",
-}
-
 
 class AccountStatus(enum.StrEnum):
     applying = "applying"

@@ -27,6 +27,7 @@ from common.db import utcnow
 from common.errors import Conflict, Invalid, NotFound
 from common.timefmt import today_cn
 from extensions import db
+from platforms.types import PLATFORM_LABELS
 from registry import hooks
 from registry.deadlines import filing_workdays, notice_workdays, workdays_after
 from registry.errors import (
@@ -37,7 +38,6 @@ from registry.errors import (
     UidTakenError,
 )
 from registry.models import (
-    PLATFORM_LABELS,
     STATUS_LABELS,
     Account,
     AccountEvent,

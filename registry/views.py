@@ -28,10 +28,11 @@ from common.pagination import PageQuery, paginate
 from extensions import db
 from jobs import runner
 from jobs_views import accepted
+from platforms.types import PLATFORM_LABELS
 from registry import deadlines, hooks, importexport, service, unit_changes, units
 from registry import jobs as registry_jobs
 from registry import ledger as reads
-from registry.models import PLATFORM_LABELS, STATUS_LABELS, Account, AccountEvent, AccountStatus, Platform, Unit
+from registry.models import STATUS_LABELS, Account, AccountEvent, AccountStatus, Platform, Unit
 from registry.schemas import (
     AccountDetailOut,
     AccountIn,
@@ -306,7 +307,7 @@ ESTIMATE_HELP = (
 @pages.context_processor
 def _labels() -> dict[str, Any]:
     return {
-        "PLATFORM_LABELS": {p.value: label for p, label in PLATFORM_LABELS.items()},
+        "PLATFORM_LABELS": PLATFORM_LABELS,
         "STATUS_LABELS": {s.value: label for s, label in STATUS_LABELS.items()},
         "STATUS_TONE": {s.value: tone for s, tone in STATUS_TONE.items()},
         "FIELD_LABELS": {**service.FIELD_LABELS, "pending_change": "待审批变更", "unit_name": "主办单位"},
@@ -443,7 +444,7 @@ def apply_page() -> Any:
         values=values,
         errors=errors,
         unit_options=[(u.id, u.name) for u in _visible_units(user)],
-        platform_options=[(p.value, label) for p, label in PLATFORM_LABELS.items()],
+        platform_options=list(PLATFORM_LABELS.items()),
     ), (422 if request.method == "POST" else 200)
 
 

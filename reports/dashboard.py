@@ -22,9 +22,9 @@ from extensions import db
 from moderation.models import Content, Review, ReviewDecision
 from moderation.review import STAGE_LABELS, STAGE_STATUS, STAGES, overdue_hours
 from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
+from platforms.types import PLATFORM_LABELS
 from publishers.models import Delivery, DeliveryStatus
 from registry.models import (
-    PLATFORM_LABELS,
     PUBLISHABLE_PLATFORMS,
     STATUS_LABELS,
     Account,

@@ -40,7 +40,8 @@ from oversight.findings import (
     STATUS_LABELS as FINDING_STATUS_LABELS,
 )
 from oversight.models import FINDING_LABELS, DiscoveredAccount, Finding, FindingKind
-from registry.models import PLATFORM_LABELS, STATUS_LABELS, Account, AccountStatus, Platform, Unit
+from platforms.types import PLATFORM_LABELS
+from registry.models import STATUS_LABELS, Account, AccountStatus, Platform, Unit
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RUNNING = (AccountStatus.active, AccountStatus.changing, AccountStatus.closing)

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from sandbox import douyin, wechat, weibo
+from sandbox import douyin, weibo
 from sandbox.common import (
     get_state,
     iso,
@@ -22,12 +22,14 @@ from sandbox.common import (
 from sandbox.config import ConfigError
 from sandbox.faults import FaultError
 from sandbox.state import ACCOUNT_STATUSES, PLATFORMS, Account, Post, SandboxState
+from sandbox.wechat import core as wechat_core
+from sandbox.wechat import publishing as wechat_publishing
 
 bp = Blueprint("sandbox_admin", __name__, url_prefix="/_sandbox")
 
 Seeder = Callable[[SandboxState, Account, str, str, float], Post]
 SEEDERS: dict[str, Seeder] = {
-    "wechat": wechat.seed_post,
+    "wechat": wechat_publishing.seed_post,
     "weibo": weibo.seed_post,
     "douyin": douyin.seed_post,
     "toutiao": douyin.seed_post,
@@ -156,7 +158,7 @@ def _credentials(state: SandboxState, account: Account, body: dict[str, Any]) ->
         )
         if creds.get("app_id") and creds.get("app_id") != app_id:
             state.apps.pop(("wechat", creds["app_id"]), None)
-        wechat.register_app(state, account, app_id, app_secret)
+        wechat_core.register_app(state, account, app_id, app_secret)
     elif platform == "weibo":
         if rotate or "access_token" not in creds:
             creds["access_token"] = weibo.issue_account_token(state, account)

@@ -31,7 +31,7 @@ def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION_KEY] = state
 
-    app.register_blueprint(wechat.bp)
+    app.register_blueprint(wechat.blueprint())
     app.register_blueprint(weibo.bp)
     app.register_blueprint(douyin.make_blueprint("douyin"))
     app.register_blueprint(douyin.make_blueprint("toutiao"))

@@ -33,7 +33,9 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request
 
 from sandbox.common import EXTENSION_KEY, all_params, get_state, iso, json_body, parse_time
+from sandbox.endpoint import Call
 from sandbox.state import SandboxState
+from sandbox.wechat.core import WECHAT, WxError
 
 STORE_KEY = "govmedia_sandbox_interaction"
 COMMENT_PLATFORMS = ("weibo", "douyin")
@@ -451,32 +453,23 @@ def douyin_reply() -> Response:
 
 
 @bp.route("/wechat/cgi-bin/message/custom/send", methods=["GET", "POST"])
-def wechat_custom_send() -> Response:
-    from sandbox import wechat
-
-    try:
-        wechat._require_post()
-        body = wechat._body()
-        state = get_state()
-        with state.lock:
-            account = wechat._auth(state)
-            wechat._require_usable(account)
-            openid = str(body.get("touser") or "")
-            content = ((body.get("text") or {}) if isinstance(body.get("text"), dict) else {}).get("content")
-            if not openid or body.get("msgtype") != "text" or not content:
-                raise wechat.WxError(47001)
-            latest = next(
-                (e for e in _store().of("message", "wechat", account.uid) if e.author_id == openid),
-                None,
-            )
-            if latest is None:
-                raise wechat.WxError(40003, "invalid openid")
-            if state.now() - latest.created_at > WECHAT_WINDOW_SECONDS:
-                raise wechat.WxError(45015, "response out of time limit or subscription is canceled")
-            latest.replies.append(Reply(reply_id="", text=str(content), created_at=state.now()))
-        return jsonify({"errcode": 0, "errmsg": "ok"})
-    except wechat.WxError as err:
-        return jsonify(wechat._envelope(err.code, err.detail))
+@WECHAT.endpoint(usable=True)
+def wechat_custom_send(call: Call) -> Response:
+    state, body, account = call.state, call.params, call.account
+    openid = str(body.get("touser") or "")
+    content = ((body.get("text") or {}) if isinstance(body.get("text"), dict) else {}).get("content")
+    if not openid or body.get("msgtype") != "text" or not content:
+        raise WxError(47001)
+    latest = next(
+        (e for e in _store().of("message", "wechat", account.uid) if e.author_id == openid),
+        None,
+    )
+    if latest is None:
+        raise WxError(40003, "invalid openid")
+    if state.now() - latest.created_at > WECHAT_WINDOW_SECONDS:
+        raise WxError(45015, "response out of time limit or subscription is canceled")
+    latest.replies.append(Reply(reply_id="", text=str(content), created_at=state.now()))
+    return jsonify({"errcode": 0, "errmsg": "ok"})
 
 
 def timeline_extras(platform: str, uid: str | None) -> dict[str, list[dict[str, Any]]]:

@@ -13,7 +13,7 @@ from sandbox.common import cn_time, get_state, profile_url, strip_html
 from sandbox.douyin import cover_url
 from sandbox.oauth_pages import PLATFORM_NAMES
 from sandbox.state import PLATFORMS, Post, SandboxState
-from sandbox.wechat import article_url
+from sandbox.wechat.core import article_url
 
 bp = Blueprint("sandbox_pages", __name__, url_prefix="/_sandbox")
 

@@ -24,7 +24,8 @@ from oversight.findings import iso_cn, setting_int
 from oversight.inspection.models import AccountInspection
 from oversight.inspection.service import INSPECTED_STATUSES
 from oversight.inspection.sources import NOT_CHECKABLE_LABELS, SOURCE_LABELS
-from registry.models import PLATFORM_LABELS, Account, Platform, Unit
+from platforms.types import PLATFORM_LABELS
+from registry.models import Account, Platform, Unit
 
 STATE_LABELS = {"checked": "已巡检", "stale": "过期未更新", "not_checkable": "无法巡检"}
 STALE_REASON_LABELS = {

@@ -147,7 +147,7 @@ def _error_dict(exc: Exception, platform: str) -> dict[str, Any]:
 
 
 def _posts_from(recent: Sequence[Any]) -> tuple[SeenPost, ...]:
-    from platforms.base import extract_links
+    from platforms.text import extract_links
 
     out = []
     for p in recent:
@@ -202,8 +202,8 @@ class OwnApiSource(Source):
         self, target: Target, now: datetime, *, max_wait: float = 0.0, sleep: Callable[[float], None] = time.sleep
     ) -> Reading:
         from oversight.monitoring import adapter_or_none
-        from platforms.base import Credentials
         from platforms.errors import AccountUnavailable, AdapterError, RateLimited
+        from platforms.types import Credentials
 
         adapter = adapter_or_none(target.platform)
         base = Reading(account_id=target.account_id, source=self.name, at=now, ok=False)
@@ -432,7 +432,7 @@ class ImportSource(Source):
                 posts_count=snap.posts_count,
                 profile_url=snap.profile_url,
             )
-        from platforms.base import extract_links
+        from platforms.text import extract_links
 
         posts = tuple(
             SeenPost(

@@ -80,7 +80,7 @@ def watched_post_ids(account_id: int, since: datetime) -> tuple[str, ...]:
 
 def comparable(platform: str, title: str, text: str) -> str:
     """What is compared for tampering: WeChat lists title + digest, other platforms the text."""
-    from platforms.base import normalize_text
+    from platforms.text import normalize_text
 
     if platform == "wechat":
         return normalize_text(title) + "\n" + normalize_text(text)

@@ -27,7 +27,8 @@ from oversight.inspection import service
 from oversight.inspection.models import POST_SOURCE_LABELS, POST_STATE_LABELS, LivePost, PostSource, PostState
 from oversight.inspection.sources import SOURCE_LABELS
 from oversight.models import Finding
-from registry.models import PLATFORM_LABELS, Account, Platform
+from platforms.types import PLATFORM_LABELS
+from registry.models import Account, Platform
 
 api = APIBlueprint("inspection_api", __name__, url_prefix="/api/v1/inspection", tag="巡检")
 pages = Blueprint("inspection", __name__, url_prefix="/inspection")

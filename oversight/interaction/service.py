@@ -38,7 +38,8 @@ from oversight.models import Finding, FindingKind
 from oversight.monitoring import MONITORED_STATUSES, adapter_or_none, prepare_probe
 from oversight.monitoring import _audit_new as audit_new_findings
 from platforms import interaction as protocol
-from registry.models import PLATFORM_LABELS, Account, Platform
+from platforms.types import PLATFORM_LABELS
+from registry.models import Account, Platform
 
 log = logging.getLogger("govmedia.interaction")
 
@@ -124,8 +125,8 @@ def prepare(account_id: int) -> Any:
 
 def fetch(probe: Any, now: datetime | None = None) -> Fetched:
     """Ask the platform for comments (no database). Errors are carried, never raised."""
-    from platforms.base import Credentials
     from platforms.errors import AdapterError
+    from platforms.types import Credentials
 
     now = now or utcnow()
     base = {"account_id": probe.account_id, "platform": probe.platform, "at": now}
@@ -359,8 +360,8 @@ def reply(item: InteractionItem, user: User, text: Any) -> InteractionItem:
     """Reply through the platform API (audited). The transaction is committed before the
     platform is asked; the caller commits the result."""
     from platforms import credentials
-    from platforms.base import Credentials
     from platforms.errors import AdapterError, Unsupported
+    from platforms.types import Credentials
 
     text = _check_text(text, item.platform.value)
     _ensure_unanswered(item)

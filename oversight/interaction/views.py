@@ -22,7 +22,8 @@ from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
 from oversight.interaction import service
 from oversight.interaction.models import KIND_LABELS, InteractionItem, ItemKind
-from registry.models import PLATFORM_LABELS, Account, Platform, Unit
+from platforms.types import PLATFORM_LABELS
+from registry.models import Account, Platform, Unit
 
 api = APIBlueprint("interaction_api", __name__, url_prefix="/api/v1/interaction", tag="互动回应")
 pages = Blueprint("interaction", __name__, url_prefix="/interaction")

@@ -12,9 +12,10 @@ from audit.models import AuditEntry
 from common.db import utcnow
 from oversight import discovery
 from oversight import findings as service
-from oversight.discovery import ImportRowsInvalid, SeenAccount, parse_import
+from oversight.discovery import ImportRowsInvalid, parse_import
 from oversight.findings import today_cn
 from oversight.models import DiscoveredAccount, Finding, FindingKind, FindingStatus
+from platforms.types import PlatformAccount
 from registry.models import AccountStatus
 
 HEADER = "平台,账号ID,账号名称,认证主体,认证,主页链接,粉丝数,最近发文时间\n"
@@ -66,8 +67,8 @@ def test_parse_xlsx(app):
         rows = parse_import(buf.getvalue(), "list.xlsx")
     assert rows[0].uid == "9988776655" and rows[0].followers == 1500
     assert rows[0].last_post_at == datetime(2026, 4, 30, 12, 0)
-    assert rows[0].platform_status == "active"
-    assert rows[1].platform == "toutiao" and rows[1].platform_status == "deregistered"
+    assert rows[0].status == "active"
+    assert rows[1].platform == "toutiao" and rows[1].status == "deregistered"
 
 
 def test_row_errors_name_row_column_and_reason(app):
@@ -144,7 +145,7 @@ def county(make_unit):
 
 
 def seen(uid, name, subject, platform="weibo", **kw):
-    return SeenAccount(platform=platform, uid=uid, name=name, subject=subject, verified=True, **kw)
+    return PlatformAccount(platform=platform, uid=uid, name=name, subject=subject, verified=True, **kw)
 
 
 def kinds(db_session):
@@ -226,11 +227,11 @@ def test_reopened_when_a_gone_closed_account_comes_back(db_session, county, make
     account = make_account(
         county, "weibo", uid="5001", name="青禾老号", status=AccountStatus.closed, closed_on=closed_on
     )
-    gone = seen("5001", "青禾老号", "青禾县人民政府", platform_status="deregistered")
+    gone = seen("5001", "青禾老号", "青禾县人民政府", status="deregistered")
     summary = discovery.record([gone], source="search")
     assert summary["had_history"] is False and summary["findings"]["total"] == 0
     db_session.commit()  # each run is its own transaction (the task or CLI commits it)
-    back = seen("5001", "青禾老号", "青禾县人民政府", platform_status="active", last_post_at=utcnow())
+    back = seen("5001", "青禾老号", "青禾县人民政府", status="active", last_post_at=utcnow())
     summary = discovery.record([back], source="search")
     assert summary["had_history"] is True
     got = {f.kind: f for f in db_session.scalars(sa.select(Finding))}
@@ -289,7 +290,9 @@ def test_search_unsupported_and_errors_do_not_raise(app, db_session, sandbox, co
     plan = discovery.plan_search(["weibo"])
     result = discovery.search(plan)
     assert result.platforms["weibo"]["status"] == "error"
-    assert {e["code"] for e in result.errors} == {"http_500"} and len(result.errors) == len(plan.keywords)
+    assert {e["code"] for e in result.errors} == {
+        "10001"
+    }  # a Weibo 5xx keeps its error_code (docs/adapters.md) and len(result.errors) == len(plan.keywords)
     monkeypatch.setitem(app.config, "SANDBOX_URL", "http://sandbox.invalid")
     app.extensions.pop("govmedia_channels", None)
     result = discovery.search(discovery.plan_search(["wechat"]))

@@ -14,6 +14,7 @@ from auth.models import Role
 from oversight.inspection import service
 from oversight.inspection.models import AccountInspection, LivePost, PostSource, PostState
 from oversight.models import Finding, FindingKind, FindingStatus
+from platforms.types import PlatformAccount
 from registry.models import AccountStatus
 from tests.publishers.test_pipeline import approve, author, claim, drain  # noqa: F401 - fixtures
 
@@ -235,9 +236,7 @@ def test_duplicate_list_row_names_the_found_account(db_session, make_unit, make_
 
     unit = make_unit("重复测试县人民政府", region="重复测试县")
     registered = make_account(unit, "weibo", "dupreg001", name="重复测试县发布", credentials=False)
-    seen = discovery.SeenAccount(
-        platform="weibo", uid="dupfound002", name="重复测试县政务", subject=unit.name, verified=True
-    )
+    seen = PlatformAccount(platform="weibo", uid="dupfound002", name="重复测试县政务", subject=unit.name, verified=True)
     discovery.record([seen], source="import")
     auditor = make_user(Role.auditor)
     rows = api_as(auditor).get("/api/v1/findings?kind=duplicate").get_json()["items"]

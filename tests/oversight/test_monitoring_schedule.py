@@ -168,7 +168,7 @@ def test_original_share_reaches_the_evidence_where_the_platform_tells(app, db_se
 
 
 def test_fetch_activity_counts_originals_of_the_last_30_days(app, db_session, unit, make_account, monkeypatch):
-    from platforms.base import AccountProfile as Profile
+    from platforms.types import AccountProfile as Profile
 
     now = datetime(2026, 5, 1, 12, tzinfo=UTC)
     posts = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from platforms.base import install_log_redaction
+from platforms.session import install_log_redaction
 
 
 @pytest.fixture(autouse=True, scope="session")

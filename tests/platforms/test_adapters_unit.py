@@ -304,7 +304,7 @@ def test_wechat_token_error_refreshes_once_and_retries(mocked: responses.Request
     adapter = make("wechat")
     assert adapter.recent_posts(WX_CREDS) == []
     token_calls = [c for c in mocked.calls if path(c).endswith("stable_token")]
-    assert [jbody(c)["force_refresh"] for c in token_calls] == [False, True]
+    assert [jbody(c)["force_refresh"] for c in token_calls] == [False, False]  # normal mode first (issue 15)
     api_calls = [c for c in mocked.calls if path(c).endswith("batchget")]
     assert [query(c)["access_token"] for c in api_calls] == [["OLD"], ["NEW"]]
     assert adapter.token_store.get("wechat:token:wxapp1") == "NEW"
@@ -1396,7 +1396,7 @@ def test_douyin_stale_worker_uses_the_renewed_refresh_token(mocked: responses.Re
 
 
 def test_platform_session_reads_proxies_once_per_host_and_honours_them(monkeypatch):
-    from platforms.base import PlatformSession
+    from platforms.session import PlatformSession
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.gov.example:3128")
     monkeypatch.setenv("NO_PROXY", "internal.gov.example")

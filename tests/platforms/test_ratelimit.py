@@ -20,7 +20,6 @@ from flask import Flask
 
 from devkit import services
 from platforms import InMemoryRateLimiter, RateLimited, RedisRateLimiter, get_adapter
-from platforms.base import Credentials
 from platforms.ratelimit import (
     SCOPE_WINDOW,
     Decision,
@@ -29,6 +28,7 @@ from platforms.ratelimit import (
     default_rate_limiter,
     limits_from_config,
 )
+from platforms.types import Credentials
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
 #: 2023-11-15 00:00:00 in Beijing (+08:00), as a unix time.

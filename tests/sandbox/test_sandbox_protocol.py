@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 import threading
 import time
@@ -189,7 +190,8 @@ def test_wechat_stable_token_caching(sb: Sandbox) -> None:
     assert forced["access_token"] != one["access_token"]
     assert sb.wx("freepublish/batchget", one["access_token"], {"offset": 0, "count": 1})["errcode"] == 40001
     again = sb.post("/wechat/cgi-bin/stable_token", json={**body, "force_refresh": True}).json()
-    assert again["errcode"] == 45011  # 30 s between forced refreshes
+    # Less than 30 s after the last forced refresh "不会刷新" (api_getstableaccesstoken): the same token.
+    assert again["access_token"] == forced["access_token"]
     token = sb.wx_token(uid="gh_st", appid="wxst")
     assert token != forced["access_token"]
     assert sb.wx("freepublish/batchget", forced["access_token"], {"offset": 0, "count": 1})["item_count"] == 0
@@ -247,7 +249,9 @@ def test_wechat_rejections_and_validation(sb: Sandbox) -> None:
     assert status["fail_idx"] == [1]
     original = sb.wx("freepublish/submit", token, {"media_id": sb.wx_draft(token, content="SANDBOX_ORIGINAL_FAIL")})
     assert sb.wx("freepublish/get", token, {"publish_id": original["publish_id"]})["publish_status"] == 2
-    assert sb.wx("freepublish/get", token, {"publish_id": "1"})["errcode"] == 47001
+    assert (
+        sb.wx("freepublish/get", token, {"publish_id": "1"})["errcode"] == 53502
+    )  # "Publish ID 无效" (global return codes)
     assert sb.wx("draft/add", token, {"articles": [{"title": "长" * 33, "content": "x"}]})["errcode"] == 45003
     assert sb.wx("draft/add", token, {"articles": [{"title": "t", "content": "x"}]})["errcode"] == 40007
     assert sb.wx("freepublish/submit", token, {"media_id": "missing"})["errcode"] == 40007
@@ -276,8 +280,9 @@ def test_wechat_quotas(sb: Sandbox) -> None:
     assert sb.get("/_sandbox/config").json()["wechat_daily_quota"]["freepublish/delete"] == 10
     sb.config(wechat_daily_quota={"freepublish/submit": 2, "freepublish/delete": 1}, wechat_publish_polls=0)
     token = sb.wx_token()
+    # A published draft leaves the draft box (api_draft_add), so each submit needs its own draft.
+    published = [sb.wx("freepublish/submit", token, {"media_id": sb.wx_draft(token)}) for _ in range(2)]
     draft = sb.wx_draft(token)
-    published = [sb.wx("freepublish/submit", token, {"media_id": draft}) for _ in range(2)]
     assert all(r["errcode"] == 0 for r in published)
     over = sb.wx("freepublish/submit", token, {"media_id": draft})
     assert over["errcode"] == 45009
@@ -290,6 +295,28 @@ def test_wechat_quotas(sb: Sandbox) -> None:
     assert sb.wx("freepublish/delete", token, {"article_id": article_id})["errcode"] == 45009
     assert sb.wx("clear_quota", token, {"appid": "wxtest0001"})["errcode"] == 0
     assert sb.wx("freepublish/submit", token, {"media_id": draft})["errcode"] == 0
+
+
+def test_wechat_published_draft_leaves_the_draft_box(sb: Sandbox) -> None:
+    token = sb.wx_token()
+    draft = sb.wx_draft(token)
+    assert sb.wx("freepublish/submit", token, {"media_id": draft})["errcode"] == 0
+    assert sb.wx("freepublish/submit", token, {"media_id": draft})["errcode"] == 40007  # no double publish
+    assert sb.wx("draft/get", token, {"media_id": draft})["errcode"] == 40007
+
+
+def test_wechat_json_body_without_content_type(sb: Sandbox) -> None:
+    """Real clients (wechatpy) post JSON with no ``Content-Type: application/json``."""
+    token = sb.wx_token()
+    raw = json.dumps({"offset": 0, "count": 1, "no_content": 1}).encode()
+    resp = sb.post("/wechat/cgi-bin/freepublish/batchget", params={"access_token": token}, data=raw)
+    assert "errcode" not in resp.json() and resp.json()["item_count"] == 0
+    assert (
+        sb.post("/wechat/cgi-bin/freepublish/batchget", params={"access_token": token}, data=b"not json").json()[
+            "errcode"
+        ]
+        == 47001
+    )
 
 
 def test_wechat_banned_account(sb: Sandbox) -> None:
