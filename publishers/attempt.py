@@ -308,7 +308,9 @@ def record_result(delivery: Delivery, result: PublishResult) -> Outcome:
         return Outcome("done")
     if result.state == "pending":
         delivery.last_error_code = None
-        delivery.last_error_message = "平台已受理，等待平台处理结果"
+        delivery.last_error_message = (
+            result.detail if wechat_mass.is_mass(result.post_id) and result.detail else "平台已受理，等待平台处理结果"
+        )
         return Outcome("poll", delay=setting("STATUS_POLL_SECONDS", 3))
     if result.state == "withdrawn":
         lifecycle.transition(delivery, DeliveryStatus.withdrawn, code=result.platform_code, message="平台上已删除")
