@@ -130,3 +130,18 @@ def quota_refusal(delivery: Delivery) -> tuple[str, str] | None:
     if q["used_month"] >= q["per_month"]:
         return "mass_quota_month", f"该公众号本月群发次数已用完（每月 {q['per_month']} 次），未发送；可改为“发布”"
     return None
+
+
+def describe(delivery: Delivery) -> dict[str, Any]:
+    """The delivery's 发送方式 and what a withdrawal can take back, for the operator's page and API."""
+    from publishers import douyin_rules
+
+    platform = delivery.account.platform
+    label = note = None
+    if platform is Platform.wechat:
+        mode = delivery.send_mode or SendMode.publish.value
+        label = SEND_MODE_LABELS[SendMode(mode)]
+        note = WITHDRAW_NOTES[mode]
+    elif douyin_rules.keeps_post(delivery):
+        note = douyin_rules.KEPT_MESSAGE
+    return {"send_mode": delivery.send_mode, "send_mode_label": label, "withdraw_note": note}

@@ -17,7 +17,7 @@ from common.timefmt import CN_TZ, day_start_utc, today_cn
 from extensions import db
 from moderation.models import CONTENT_STATUS_LABELS, Content, ContentStatus
 from platforms import channels
-from publishers import attempt, credential_admin, manual
+from publishers import attempt, credential_admin, manual, send_modes
 from publishers import withdraw as withdrawal
 from publishers.models import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus
 from publishers.schemas import (
@@ -59,6 +59,7 @@ def delivery_dict(d: Delivery) -> dict[str, Any]:
         "sent_at": d.sent_at,
         "withdrawn_at": d.withdrawn_at,
         "manual": d.status is DeliveryStatus.manual,
+        **send_modes.describe(d),
     }
 
 

@@ -246,6 +246,8 @@ def test_mass_send_reaches_followers_and_withdraw_says_what_stays(
     assert len(sent) == 1 and sent[0]["status"] == "SEND_SUCCESS"
     assert sent[0]["clientmsgid"] == wechat_mass.client_msg_id(delivery.idempotency_key)
     assert sandbox.posts("wechat") == [] or all(p.get("kind") == "mass" for p in sandbox.posts("wechat"))
+    listed = api_as(operator).get(f"/api/v1/deliveries/{delivery.id}").get_json()
+    assert listed["send_mode"] == "mass" and "消息卡片" in listed["withdraw_note"]
     # Withdraw: mass/delete; the message says delivered cards stay.
     withdraw.withdraw_content(content, "测试撤回", operator)
     db_session.commit()
@@ -342,13 +344,17 @@ def test_send_mode_refusals(db_session, unit, operator, make_unit, make_user, ma
 # ----------------------------------------------------------------------------- Douyin 代发
 
 
-def test_scheduled_douyin_post_waits_for_a_person(db_session, sandbox, unit, operator, make_account, approve, api_as):
+def test_scheduled_douyin_post_waits_for_a_person(
+    db_session, sandbox, unit, operator, make_account, approve, api_as, client
+):
     account = make_account(unit, "douyin")
     content = approve([account], publish_at=utcnow() - timedelta(minutes=1))
     drain(db_session, claim(db_session))
     delivery = deliveries_of(db_session, content)["douyin"]
     assert delivery.status is DeliveryStatus.held
     assert sandbox.posts("douyin") == []
+    page = login(client, operator).get(f"/publishing/contents/{content.id}").get_data(as_text=True)
+    assert f"发起发送到抖音账号“{account.name}”" in page
     started = api_as(operator).post(f"/api/v1/deliveries/{delivery.id}/start")
     assert started.status_code == 200 and started.get_json()["account_name"] == account.name
     drain(db_session, [delivery.id])
