@@ -184,6 +184,27 @@ def from_env() -> dict[str, Any]:
         },
         "PUBLIC_BASE_URL": env("PUBLIC_BASE_URL", "https://gov.example.cn"),
         "WEIBO_RIP": env("WEIBO_RIP", "127.0.0.1"),
+        # The office's own open-platform apps for the OAuth flow from the account page (README).
+        # The defaults are what the sandbox accepts; real apps come from the environment.
+        "OAUTH_CLIENTS": {
+            "weibo": {
+                "client_id": env("WEIBO_APP_KEY", "sandbox-client"),
+                "client_secret": env("WEIBO_APP_SECRET", "sandbox"),
+            },
+            "douyin": {
+                "client_id": env("DOUYIN_CLIENT_KEY", "sandbox-client"),
+                "client_secret": env("DOUYIN_CLIENT_SECRET", "sandbox"),
+            },
+            "toutiao": {
+                "client_id": env("TOUTIAO_CLIENT_KEY", "sandbox-client"),
+                "client_secret": env("TOUTIAO_CLIENT_SECRET", "sandbox"),
+            },
+        },
+        # Credential health (publishers/credential_health.py): warn this many days before expiry.
+        "CREDENTIAL_WARN_DAYS": _int("CREDENTIAL_WARN_DAYS", 7),
+        # WeChat 群发 quotas per account (verified 订阅号: 1 a day; 服务号 followers get ≤ 4 a month).
+        "WECHAT_MASS_PER_DAY": _int("WECHAT_MASS_PER_DAY", 1),
+        "WECHAT_MASS_PER_MONTH": _int("WECHAT_MASS_PER_MONTH", 4),
         # Per-adapter options (docs/adapters.md). Covers go up as permanent "image" material,
         # which accepts PNG/JPEG up to 10 MB (a "thumb" must be a JPEG under 64 KB).
         # Toutiao articles through the unverified 2018 legacy call only when switched on.

@@ -390,10 +390,26 @@ class WeChatAdapter(ChannelAdapter):
         return markup
 
     def publish(self, creds: Credentials, post: RenderedPost) -> PublishResult:
+        self._acquire(creds, "publish")
+        media_id = self.add_draft(creds, post)
+        submitted = self._call(creds, "/cgi-bin/freepublish/submit", json_body={"media_id": media_id})
+        publish_id = submitted.get("publish_id")
+        if publish_id in (None, ""):
+            raise TransientError(self.platform, "invalid_response", "提交发布的响应缺少 publish_id")
+        return PublishResult(
+            post_id=str(publish_id),
+            url=None,
+            state="pending",
+            detail="已提交发布，等待微信处理",
+            raw_status="submitted",
+        )
+
+    def add_draft(self, creds: Credentials, post: RenderedPost) -> str:
+        """``draft/add`` with the post's images uploaded; returns the draft's media_id (also
+        what 群发 sends, platforms/wechat_mass.py)."""
         article_type = self.options.get("article_type", "news")
         if post.cover is None and article_type == "news":
             raise InvalidRequest(self.platform, "cover_missing", "公众号图文消息必须有封面图")
-        self._acquire(creds, "publish")
         content = self._content_with_images(creds, post)
         thumb = self._upload_thumb(creds, post.cover) if post.cover is not None else None
 
@@ -423,17 +439,7 @@ class WeChatAdapter(ChannelAdapter):
         media_id = draft.get("media_id")
         if not media_id:
             raise TransientError(self.platform, "invalid_response", "新建草稿的响应缺少 media_id")
-        submitted = self._call(creds, "/cgi-bin/freepublish/submit", json_body={"media_id": media_id})
-        publish_id = submitted.get("publish_id")
-        if publish_id in (None, ""):
-            raise TransientError(self.platform, "invalid_response", "提交发布的响应缺少 publish_id")
-        return PublishResult(
-            post_id=str(publish_id),
-            url=None,
-            state="pending",
-            detail="已提交发布，等待微信处理",
-            raw_status="submitted",
-        )
+        return str(media_id)
 
     # ------------------------------------------------------------------ status / withdraw
 

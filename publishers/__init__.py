@@ -15,10 +15,13 @@ if TYPE_CHECKING:
 def init_app(app: Flask) -> None:
     import moderation
     from extensions import csrf
-    from publishers import limits, views
+    from publishers import account_views, limits, views
     from publishers.cli import credentials_cli
 
     csrf.exempt(views.api)
+    csrf.exempt(account_views.api)
+    app.register_blueprint(account_views.api)
+    app.register_blueprint(account_views.pages)
     app.register_blueprint(views.api)
     app.register_blueprint(views.pages)
     app.cli.add_command(credentials_cli)

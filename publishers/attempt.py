@@ -26,11 +26,11 @@ from auth.models import User
 from common.db import utcnow
 from extensions import db
 from moderation.models import Content, ContentStatus, Disclosure
-from platforms import channels, credentials
+from platforms import channels, credentials, wechat_mass
 from platforms.errors import AdapterError, ContentRejected, CredentialsError
 from platforms.models import AccountCredential
 from platforms.types import Credentials, PublishResult, RenderedPost, RenderResult
-from publishers import credential_admin, lifecycle, rendering, retry_policy
+from publishers import credential_admin, credential_health, douyin_rules, lifecycle, rendering, retry_policy, send_modes
 from publishers.lifecycle import FINAL_STATUSES
 from publishers.models import Delivery, DeliveryStatus
 from publishers.shared import (
@@ -92,6 +92,9 @@ class Attempt:
     platform: str
     post: RenderedPost | None = None
     creds: Credentials | None = None
+    #: WeChat "mass" (群发) with its clientmsgid, else a normal publish
+    mode: str | None = None
+    client_msg_id: str | None = None
     #: found before any call (post not renderable, no usable credentials): recorded as the result
     error: AdapterError | None = None
     #: never read by ``send``: holds the loaded row in the session's (weak) identity map across
@@ -145,6 +148,9 @@ def begin_attempt(delivery_id: int) -> Outcome | Attempt:
         else:
             fail(delivery, code, message, retryable=False)
         return Outcome("done", reason=code)
+    refusal = _rules_refusal(delivery, account)
+    if refusal is not None:
+        return refusal
     if account_busy(delivery, now, lease):
         # One post in flight per account, so crash recovery always finds it among the newest.
         # The one in flight hands the account on when it finishes (claim.next_for_account);
@@ -167,7 +173,15 @@ def begin_attempt(delivery_id: int) -> Outcome | Attempt:
 def _prepare(delivery: Delivery, account: Account, ciphertext: bytes | None, recovering: bool) -> Attempt:
     """Everything the platform call needs, read now, so that ``send`` touches no database."""
     platform = account.platform.value
-    work = Attempt(delivery.id, recovering, platform, row=delivery)
+    mass = delivery.send_mode == "mass" and platform == "wechat"
+    work = Attempt(
+        delivery.id,
+        recovering,
+        platform,
+        mode="mass" if mass else None,
+        client_msg_id=wechat_mass.client_msg_id(delivery.idempotency_key) if mass else None,
+        row=delivery,
+    )
     rendered = render_result(delivery)
     if not rendered.ok:
         reasons = "；".join(p.message for p in rendered.problems)
@@ -177,6 +191,26 @@ def _prepare(delivery: Delivery, account: Account, ciphertext: bytes | None, rec
     except credentials.CredentialsUnavailable as exc:
         return replace(work, error=CredentialsError(platform, "no_credentials", str(exc)))
     return replace(work, post=rendered.post, creds=creds)
+
+
+def _rules_refusal(delivery: Delivery, account: Account) -> Outcome | None:
+    """Douyin 代发 (hold for a person, 是否同步) and the WeChat 群发 quota, before any call."""
+    if delivery.status in (DeliveryStatus.pending, DeliveryStatus.retrying):
+        rule = douyin_rules.before_send(delivery, account)
+        if rule == "hold":
+            lifecycle.transition(
+                delivery, DeliveryStatus.held, code="awaiting_person", message=douyin_rules.HOLD_MESSAGE
+            )
+            return Outcome("done", reason="held")
+        if isinstance(rule, tuple):
+            fail(delivery, *rule, retryable=False)
+            return Outcome("done", reason=rule[0])
+    if delivery.send_mode == "mass" and not delivery.platform_post_id:
+        quota = send_modes.quota_refusal(delivery)
+        if quota is not None:
+            fail(delivery, *quota, retryable=False)
+            return Outcome("done", reason=quota[0])
+    return None
 
 
 def guard(delivery: Delivery, content: Content, account: Account) -> tuple[str, str] | None:
@@ -235,6 +269,9 @@ def send(work: Attempt) -> tuple[PublishResult | None, AdapterError | None]:
     adapter = channels.adapter_for(work.platform)
     adapter.on_credentials_changed = _remember_credentials
     try:
+        if work.mode == "mass" and work.client_msg_id:
+            # No search first: the clientmsgid makes a resend answer with the first send's msg_id.
+            return wechat_mass.send(adapter, work.creds, work.post, work.client_msg_id), None
         if work.recovering:
             found = adapter.find_published(work.creds, work.post)
             if found is not None:
@@ -266,11 +303,14 @@ def record_result(delivery: Delivery, result: PublishResult) -> Outcome:
     delivery.platform_url = result.url or delivery.platform_url
     if result.state == "published":
         delivery.sent_at = utcnow()
+        credential_health.note_platform_answer(delivery.account_id, ok=True)
         lifecycle.transition(delivery, DeliveryStatus.sent)
         return Outcome("done")
     if result.state == "pending":
         delivery.last_error_code = None
-        delivery.last_error_message = "平台已受理，等待平台处理结果"
+        delivery.last_error_message = (
+            result.detail if wechat_mass.is_mass(result.post_id) and result.detail else "平台已受理，等待平台处理结果"
+        )
         return Outcome("poll", delay=setting("STATUS_POLL_SECONDS", 3))
     if result.state == "withdrawn":
         lifecycle.transition(delivery, DeliveryStatus.withdrawn, code=result.platform_code, message="平台上已删除")
@@ -280,6 +320,8 @@ def record_result(delivery: Delivery, result: PublishResult) -> Outcome:
 
 
 def _record_error(delivery: Delivery, error: AdapterError) -> Outcome:
+    if error.code == "48001":
+        credential_health.note_platform_answer(delivery.account_id, ok=False, code="48001")
     decision = retry_policy.after_publish_error(error, delivery.attempts, retry_policy.Policy.from_config())
     if decision.action == retry_policy.MANUAL:
         lifecycle.transition(delivery, DeliveryStatus.manual, code=decision.code, message=decision.message)

@@ -18,7 +18,7 @@ from common.db import utcnow
 from extensions import db
 from moderation import lifecycle as content_lifecycle
 from moderation.models import Content, ContentStatus
-from publishers import lifecycle
+from publishers import lifecycle, send_modes
 from publishers.models import Delivery, DeliveryStatus
 from publishers.shared import (
     for_update,
@@ -96,6 +96,7 @@ def _create_deliveries(content: Content) -> list[Delivery | int]:
         else {}
     )
     planned: list[Delivery | int] = []
+    modes = send_modes.mode_by_account(content.id)
     for account_id in sorted(keys):
         key = keys[account_id]
         if key in existing:
@@ -108,6 +109,7 @@ def _create_deliveries(content: Content) -> list[Delivery | int]:
             status=lifecycle.INITIAL,
             idempotency_key=key,
             content_hash=content.approved_hash or "",
+            send_mode=modes.get(account_id),
         )
         db.session.add(delivery)
         planned.append(delivery)

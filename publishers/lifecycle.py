@@ -30,7 +30,7 @@ __all__ = ["TABLE", "IllegalTransition", "allowed", "content_status_for", "roll_
 
 D = DeliveryStatus
 INITIAL = DeliveryStatus.pending
-OPEN_STATUSES = (D.pending, D.sending, D.retrying)
+OPEN_STATUSES = (D.pending, D.sending, D.retrying, D.held)
 FINAL_STATUSES = (D.sent, D.failed, D.cancelled, D.withdrawn, D.manual)
 #: what counts as delivered when the content's status is rolled up
 DELIVERED = (D.sent, D.manual)
@@ -59,6 +59,11 @@ def _edges() -> tuple[Edge[DeliveryStatus], ...]:
         Edge(D.failed, D.pending, "delivery:status:retry", "运营人员点“重试”"),
         Edge(D.manual, D.sent, "delivery:manual:sent", "运营人员确认已人工发布"),
         Edge(D.manual, D.withdrawn, "delivery:manual:withdrawn", "运营人员确认已人工删除"),
+        Edge(D.pending, D.held, status(D.held), "抖音代发：须由人发起（账号未登记为本单位自有/签约）"),
+        Edge(D.retrying, D.held, status(D.held), "抖音代发：须由人发起（账号未登记为本单位自有/签约）"),
+        Edge(D.held, D.pending, "delivery:started", "运营人员确认目标账号并发起发送"),
+        Edge(D.held, D.cancelled, status(D.cancelled), "稿件撤回，取消发送"),
+        Edge(D.held, D.failed, status(D.failed), "发送前检查不通过（如账号设为不同步）"),
     )
 
 

@@ -21,6 +21,7 @@ class DeliveryStatus(enum.StrEnum):
     withdrawn = "withdrawn"
     cancelled = "cancelled"
     manual = "manual"  # the platform has no API for it; an operator does it by hand
+    held = "held"  # waits for a person to start it (Douyin 代发 rule, DOMAIN.md R36)
 
 
 DELIVERY_STATUS_LABELS = {
@@ -32,7 +33,18 @@ DELIVERY_STATUS_LABELS = {
     DeliveryStatus.withdrawn: "已撤回",
     DeliveryStatus.cancelled: "已取消",
     DeliveryStatus.manual: "待人工处理",
+    DeliveryStatus.held: "待人工发起",
 }
+
+
+class SendMode(enum.StrEnum):
+    """How a WeChat delivery goes out: 发布 (freepublish) or 群发 (mass send to all followers)."""
+
+    publish = "publish"
+    mass = "mass"
+
+
+SEND_MODE_LABELS = {SendMode.publish: "发布（不推送给粉丝）", SendMode.mass: "群发（推送给全部粉丝）"}
 
 
 class Delivery(TimestampMixin, db.Model):
@@ -58,6 +70,64 @@ class Delivery(TimestampMixin, db.Model):
     sent_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
     manual_done_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: WeChat only: "mass" (群发) or "publish"/None (发布); chosen per content and target
+    send_mode: Mapped[str | None] = mapped_column(sa.String(16))
+    #: the person who started this post (Douyin 代发: required unless the account is the unit's own)
+    started_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     content = relationship("Content")
     account = relationship("Account")
+
+
+class TargetSendMode(TimestampMixin, db.Model):
+    """The operator's choice of 群发/发布 for one WeChat target of one content (before claim)."""
+
+    __tablename__ = "target_send_modes"
+    __table_args__ = (sa.UniqueConstraint("content_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(sa.ForeignKey("contents.id"), index=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
+    mode: Mapped[str] = mapped_column(sa.String(16))
+    chosen_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class AccountPublishSettings(TimestampMixin, db.Model):
+    """Per-account publishing settings: Douyin 代发 rules and WeChat 群发 quotas."""
+
+    __tablename__ = "account_publish_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), unique=True)
+    #: the unit has recorded that the account is its own or contracted (allows unattended posting)
+    own_account: Mapped[bool] = mapped_column(default=False)
+    own_account_note: Mapped[str | None] = mapped_column(sa.Text)
+    own_account_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    own_account_at: Mapped[datetime | None]
+    #: 是否同步: posts from this platform go to the account at all
+    sync_enabled: Mapped[bool] = mapped_column(default=True)
+    #: 是否删除: a withdrawal here deletes the post there too
+    delete_enabled: Mapped[bool] = mapped_column(default=True)
+    #: WeChat 群发 quotas (None: the configured default)
+    mass_per_day: Mapped[int | None]
+    mass_per_month: Mapped[int | None]
+
+
+class CredentialHealth(TimestampMixin, db.Model):
+    """What the last connection test and the expiry check found for one account's credentials."""
+
+    __tablename__ = "credential_health"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), unique=True)
+    checked_at: Mapped[datetime | None]
+    check_ok: Mapped[bool | None]
+    check_code: Mapped[str | None] = mapped_column(sa.String(64))
+    check_message: Mapped[str | None] = mapped_column(sa.Text)
+    #: WeChat: False after 48001 (unverified account or expired 认证), True after a good call
+    api_eligible: Mapped[bool | None]
+    last_success_at: Mapped[datetime | None]
+    #: the expiry warning the scheduled check wrote (None: nothing to warn about)
+    warning: Mapped[str | None] = mapped_column(sa.Text)
+    warning_level: Mapped[str | None] = mapped_column(sa.String(16))
+    warned_at: Mapped[datetime | None]

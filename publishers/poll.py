@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from extensions import db
-from platforms import channels, credentials
+from platforms import channels, credentials, wechat_mass
 from platforms.errors import AdapterError
 from platforms.types import Credentials, PublishResult
 from publishers import retry_policy
@@ -47,7 +47,8 @@ def read(delivery_id: int) -> Outcome | Question:
 def ask(question: Question) -> tuple[PublishResult | None, AdapterError | None]:
     """The platform call; no transaction is open and nothing here reads the database."""
     try:
-        return channels.adapter_for(question.platform).status(question.creds, question.post_id), None
+        adapter = channels.adapter_for(question.platform)
+        return wechat_mass.status_of(adapter, question.creds, question.post_id), None
     except AdapterError as exc:
         return None, exc
 

@@ -27,6 +27,9 @@ class DeliveryOut(Schema):
     sent_at = DateTime(allow_none=True)
     withdrawn_at = DateTime(allow_none=True)
     manual = Boolean()
+    send_mode = String(allow_none=True, metadata={"description": "微信：mass 群发 / publish 发布"})
+    send_mode_label = String(allow_none=True)
+    withdraw_note = String(allow_none=True, metadata={"description": "撤回能收回什么（如实说明）"})
 
 
 class DeliveryList(Schema):

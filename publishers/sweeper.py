@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 from common.db import utcnow
 from extensions import db
 from moderation.models import Content, ContentStatus
+from publishers import douyin_rules
 from publishers.models import Delivery, DeliveryStatus
 from publishers.shared import not_queued_since, setting, unresolved
 
@@ -65,7 +66,13 @@ def sweep(now: datetime | None = None, limit: int = 500) -> tuple[list[int], lis
             Content.status == ContentStatus.withdrawn,
             Delivery.status.in_((DeliveryStatus.sent, DeliveryStatus.sending)),
             Delivery.platform_post_id.is_not(None),
-            sa.or_(Delivery.last_error_code.is_(None), ~Delivery.last_error_code.startswith("withdraw_failed")),
+            sa.or_(
+                Delivery.last_error_code.is_(None),
+                sa.and_(
+                    ~Delivery.last_error_code.startswith("withdraw_failed"),
+                    Delivery.last_error_code != douyin_rules.KEPT_CODE,
+                ),
+            ),
             not_queued,
         )
         .order_by(Delivery.id)

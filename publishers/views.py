@@ -18,7 +18,7 @@ from extensions import db
 from moderation.models import CONTENT_STATUS_LABELS, Content, ContentStatus
 from platforms import channels
 from platforms.types import PLATFORM_LABELS
-from publishers import attempt, credential_admin, manual
+from publishers import attempt, credential_admin, manual, send_modes
 from publishers import withdraw as withdrawal
 from publishers.models import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus
 from publishers.schemas import (
@@ -60,6 +60,7 @@ def delivery_dict(d: Delivery) -> dict[str, Any]:
         "sent_at": d.sent_at,
         "withdrawn_at": d.withdrawn_at,
         "manual": d.status is DeliveryStatus.manual,
+        **send_modes.describe(d),
     }
 
 

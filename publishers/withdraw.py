@@ -16,10 +16,10 @@ from common.errors import Conflict, Invalid
 from extensions import db
 from moderation import lifecycle as content_lifecycle
 from moderation.models import Content, ContentStatus
-from platforms import channels
+from platforms import channels, wechat_mass
 from platforms.errors import AdapterError
 from platforms.types import Credentials
-from publishers import lifecycle, retry_policy
+from publishers import douyin_rules, lifecycle, retry_policy
 from publishers.attempt import load_creds
 from publishers.models import Delivery, DeliveryStatus
 from publishers.shared import Outcome, for_update
@@ -40,7 +40,7 @@ def withdraw_content(content: Content, reason: str, actor: Any) -> list[int]:
     content_lifecycle.transition(content, ContentStatus.withdrawn, actor=actor, reason=content.withdraw_reason)
     to_delete = []
     for delivery in db.session.scalars(for_update(sa.select(Delivery).where(Delivery.content_id == content.id))):
-        if delivery.status in (DeliveryStatus.pending, DeliveryStatus.retrying):
+        if delivery.status in (DeliveryStatus.pending, DeliveryStatus.retrying, DeliveryStatus.held):
             lifecycle.transition(delivery, DeliveryStatus.cancelled, code="withdrawn", message=CANCELLED_MESSAGE)
         elif delivery.status in (DeliveryStatus.sent, DeliveryStatus.sending):
             # Outbox: the sweeper queues the platform deletion (a running attempt finishes first).
@@ -68,6 +68,13 @@ def prepare(delivery_id: int) -> Outcome | Removal:
         return Outcome("retry", delay=5, reason="attempt still running")
     if not delivery.platform_post_id:
         return _move(delivery, DeliveryStatus.cancelled, "withdrawn", CANCELLED_MESSAGE)
+    if douyin_rules.keeps_post(delivery):
+        delivery.last_error_code = douyin_rules.KEPT_CODE
+        delivery.last_error_message = douyin_rules.KEPT_MESSAGE
+        audit.record(
+            "delivery:withdraw:kept", delivery, after={"reason": "delete_disabled"}, actor_label="system:worker"
+        )
+        return Outcome("done", reason="kept by the account's setting")
     adapter = channels.adapter_for(delivery.account.platform.value)
     if not adapter.supports("withdraw"):
         return _move(delivery, DeliveryStatus.manual, "manual_withdraw", NO_DELETE_API_MESSAGE)
@@ -88,7 +95,7 @@ def _move(delivery: Delivery, to: DeliveryStatus, code: str, message: str) -> Ou
 def ask(removal: Removal) -> AdapterError | None:
     """The platform call; no transaction is open and nothing here reads the database."""
     try:
-        channels.adapter_for(removal.platform).withdraw(removal.creds, removal.post_id)
+        wechat_mass.withdraw_of(channels.adapter_for(removal.platform), removal.creds, removal.post_id)
     except AdapterError as exc:
         return exc
     return None
@@ -104,7 +111,8 @@ def record(removal: Removal, error: AdapterError | None) -> Outcome:
         return Outcome("skip", reason="settled while the platform was asked")
     if error is None:
         delivery.withdrawn_at = utcnow()
-        lifecycle.transition(delivery, DeliveryStatus.withdrawn, message="已从平台删除")
+        message = wechat_mass.WITHDRAW_DETAIL if wechat_mass.is_mass(removal.post_id) else "已从平台删除"
+        lifecycle.transition(delivery, DeliveryStatus.withdrawn, message=message)
         return Outcome("done")
     decision = retry_policy.after_withdraw_error(error, retry_policy.Policy.from_config())
     if decision.action == retry_policy.MANUAL:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, redirect, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox import admin, douyin, inspection, interaction, pages, wechat, weibo
+from sandbox import admin, douyin, inspection, interaction, mass, pages, wechat, weibo
 from sandbox.common import EXTENSION_KEY
 from sandbox.state import SandboxState
 
@@ -32,6 +32,7 @@ def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions[EXTENSION_KEY] = state
 
     app.register_blueprint(wechat.blueprint())
+    app.register_blueprint(mass.bp)
     app.register_blueprint(weibo.bp)
     app.register_blueprint(douyin.make_blueprint("douyin"))
     app.register_blueprint(douyin.make_blueprint("toutiao"))

@@ -36,6 +36,12 @@ DEFAULTS: dict[str, Any] = {
     "wechat_token_ttl": 7200,
     "wechat_daily_quota": WECHAT_DAILY_QUOTA,
     "wechat_clear_quota_per_month": 10,
+    # 群发 (sandbox/mass.py)
+    "wechat_mass_daily": 1,
+    "wechat_mass_monthly": 4,
+    "wechat_mass_polls": 1,
+    "wechat_mass_protection": False,
+    "wechat_mass_confirm_seconds": 1800.0,
     # Weibo
     "weibo_safe_domains": ["gov.example.cn", "127.0.0.1", "localhost"],
     "weibo_posts_per_hour": 30,

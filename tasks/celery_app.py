@@ -81,6 +81,7 @@ def celery_init_app(app: Flask) -> Celery:
             "tasks.longjobs",
             "tasks.media",
             "tasks.interaction",
+            "tasks.credentials",
         ],
     )
     celery_app.set_default()

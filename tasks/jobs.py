@@ -77,3 +77,5 @@ def periodic_jobs(app: Flask) -> Iterator[tuple[str, str, dict[str, Any]]]:
     # Media retention (tasks/media.py): unreferenced uploads older than MEDIA_RETENTION_DAYS.
     prune_hour = int(app.config.get("MEDIA_PRUNE_HOUR", 4)) % 24
     yield "media-prune", "tasks.media:run_prune", {"trigger": "cron", "hour": prune_hour, "minute": 15}
+    # Credential expiry warnings (publishers/credential_health.py), before the working day.
+    yield "credential-check", "tasks.credentials:run_scan", {"trigger": "cron", "hour": 7, "minute": 30}

@@ -158,6 +158,9 @@ class ApiClient:
     def patch(self, path: str, **kw: Any) -> Any:
         return self._call("PATCH", path, **kw)
 
+    def put(self, path: str, **kw: Any) -> Any:
+        return self._call("PUT", path, **kw)
+
 
 @pytest.fixture
 def api_as(client: FlaskClient, db_session: Any) -> Any:
