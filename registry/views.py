@@ -27,7 +27,7 @@ from common.fields import iso_utc
 from common.pagination import PageQuery, paginate
 from extensions import db
 from jobs import runner
-from jobs_views import accepted
+from jobs.views import accepted
 from registry import hooks, importexport, service, units
 from registry import jobs as registry_jobs
 from registry.models import PLATFORM_LABELS, STATUS_LABELS, Account, AccountEvent, AccountStatus, Platform, Unit
