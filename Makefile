@@ -32,9 +32,12 @@ browser-deps:
 run: install
 	$(BIN)/python devserver.py
 
+# ruff; the import contracts ([tool.importlinter]); mypy, strict on the typed core ([tool.mypy]).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # Database tests run on SQLite and again on PostgreSQL (127.0.0.1:5432). Tests that need
 # PostgreSQL/Redis/real processes skip when those are absent — and FAIL under CI=true.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
@@ -68,3 +68,8 @@ class BindAwareSession(FlaskSession):
 
 
 db = SQLAlchemy(model_class=Base, session_options={"class_": BindAwareSession})
+
+if TYPE_CHECKING:  # Flask-SQLAlchemy builds db.Model at run time; type checkers see its declarative base
+    Model = Base
+else:
+    Model = db.Model

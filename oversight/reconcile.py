@@ -909,7 +909,7 @@ class _Reconciler:
             stats["unresolved_government"] += 1
             # Ambiguous among our units, or unknown but located in one of our regions.
             if t.report_unknown_units and (res is not None or self.units.in_our_region(subject, r.region)):
-                cands = [self.units.units[i] for i in (res.candidates if res else ())][:5]
+                unit_cands = [self.units.units[i] for i in (res.candidates if res else ())][:5]
                 self.add(
                     "unregistered",
                     _fingerprint("unregistered", r.platform, uid=r.uid, name=r.name),
@@ -927,7 +927,7 @@ class _Reconciler:
                                     _acct_brief(a) for a in self.any_by_unit_platform.get((u.id, r.platform), ())[:5]
                                 ],
                             }
-                            for u in cands
+                            for u in unit_cands
                         ],
                         **self.record_evidence(r),
                     },
