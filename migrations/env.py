@@ -119,12 +119,15 @@ def run_migrations_online():
         try:
             with context.begin_transaction():
                 context.run_migrations()
-                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                if broken:
-                    raise RuntimeError(f"foreign keys broken by the migration: {broken[:10]}")
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"foreign keys broken by the migration: {broken[:10]}")
         finally:
+            # End the transaction the check (or a failure) left open: inside one the PRAGMA is ignored,
+            # and the pool would hand out this connection with foreign keys off.
+            if connection.in_transaction():
+                connection.rollback()
             driver.execute("PRAGMA foreign_keys=ON")
-
 
 if context.is_offline_mode():
     run_migrations_offline()

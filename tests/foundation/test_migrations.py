@@ -114,11 +114,13 @@ def test_sqlite_rebuild_keeps_rows_other_tables_refer_to(tmp_path: Path) -> None
 
         upgrade(directory=MIGRATIONS)  # rebuilds units and accounts, which rows refer to
 
+        # The migration's own connection (the only one in the pool) is back with foreign keys on.
+        assert db.engine.pool.checkedin() == 1
+        assert db.session.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
         assert db.session.scalars(sa.select(Unit.name).order_by(Unit.id)).all() == ["某县人民政府", "某县政务服务中心"]
         account = db.session.scalars(sa.select(Account)).one()
         assert (account.unit.name, account.status) == ("某县政务服务中心", AccountStatus.applying)
         with db.engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # back on after the migration
             assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
             names = {c["name"] for c in sa.inspect(conn).get_check_constraints("units")}
         assert names == {"ck_units_unitkind"}
