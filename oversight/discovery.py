@@ -45,7 +45,7 @@ from oversight import findings as findings_service
 from oversight.findings import FindingInput, iso_cn, parse_iso, setting_int, to_cn, to_naive_utc
 from oversight.models import DiscoveredAccount, Finding, FindingKind
 from oversight.monitoring import adapter_or_none, throttle
-from oversight.reconcile import DiscoveredRecord, RegisteredAccount, Thresholds, UnitRef, reconcile
+from oversight.reconcile import ReconRecord, RegisteredAccount, Thresholds, UnitRef, reconcile
 from registry.models import PLATFORM_LABELS, Account, AccountStatus, Platform, Unit
 
 RUN_ACTION = "discovery:run"
@@ -78,7 +78,14 @@ def reconcile_thresholds() -> Thresholds:
 
 @dataclass(frozen=True)
 class SeenAccount:
-    """One platform-side account as a search or a list showed it. ``last_post_at`` naive UTC."""
+    """One platform-side account as a search or an imported list showed it, not yet stored.
+
+    ``last_post_at`` naive UTC. One account on a platform has a class per layer, each holding what
+    that layer knows: ``platforms.base.DiscoveredAccount`` (an adapter's search answer) → this (plus
+    where it was seen: ``source``, ``source_ref``, ``region``) → the stored snapshot
+    ``oversight.models.DiscoveredAccount`` (a row, with its id) → ``oversight.reconcile.ReconRecord``
+    (what the database-free reconciliation reads; ``key`` is the row id).
+    """
 
     platform: str
     uid: str
@@ -662,8 +669,8 @@ def _registered() -> list[RegisteredAccount]:
     ]
 
 
-def _record_of(s: DiscoveredAccount) -> DiscoveredRecord:
-    return DiscoveredRecord(
+def _record_of(s: DiscoveredAccount) -> ReconRecord:
+    return ReconRecord(
         key=str(s.id),
         platform=s.platform.value,
         uid=s.platform_uid,
