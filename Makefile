@@ -32,13 +32,16 @@ browser-deps:
 run: install
 	$(BIN)/python devserver.py
 
+# ruff; the import contracts ([tool.importlinter]); mypy, strict on the typed core ([tool.mypy]).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # Database tests run on SQLite and again on PostgreSQL (127.0.0.1:5432). Tests that need
 # PostgreSQL/Redis/real processes skip when those are absent — and FAIL under CI=true.
-test: install browser-deps lint
+test: install browser-deps lint checkdb
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not slow and not browser"
 	GOVMEDIA_TEST_DB=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "db and not slow and not browser and not integration"
 	$(BIN)/pytest -m "slow or browser"; rc=$$?; [ $$rc -eq 0 ] || { [ $$rc -eq 5 ] && [ "$$CI" != true ]; }
@@ -49,8 +52,11 @@ test-sqlite: install
 test-postgres: install
 	GOVMEDIA_TEST_DB=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m db
 
+# Models against migrations on a temporary SQLite database and a throwaway PostgreSQL database
+# (never instance/): no drift (`flask db check`), and every enum's CHECK constraint lists the model's values.
 checkdb: install
-	$(BIN)/flask --app app db upgrade && $(BIN)/flask --app app db check
+	$(BIN)/pytest -n 0 -q tests/foundation/test_migrations.py
+	GOVMEDIA_TEST_DB=postgresql $(BIN)/pytest -n 0 -q -m db tests/foundation/test_migrations.py
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite* instance/sandbox*.json

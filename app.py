@@ -12,6 +12,7 @@ from apiflask import APIFlask
 from flask import g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
+import auth.ratelimit_storage  # noqa: F401 - defining its Storage registers db+sqlite:// with limits
 import config as config_module
 from common import guards
 from common.errors import CODE_BY_STATUS, MESSAGE_BY_STATUS, error_body
@@ -106,7 +107,7 @@ PACKAGES = (
     "oversight.inspection",
     "oversight.interaction",
     "reports",
-    "jobs_views",
+    "jobs.views",
     "tasks",
 )
 

@@ -7,7 +7,6 @@ from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
-import auth.ratelimit_storage  # noqa: F401 - registers the db+sqlite:// login-limit storage with limits
 from common.db import db
 
 __all__ = ["csrf", "db", "limiter", "migrate"]

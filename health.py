@@ -1,8 +1,11 @@
-"""GET /healthz (no auth): database, broker, scheduler and worker heartbeats."""
+"""GET /healthz (no auth): database, broker, scheduler and worker heartbeats.
+
+An app-level module (registered by ``create_app``): it imports ``tasks`` downwards; the heartbeat
+check itself lives in ``tasks/healthcheck.py``, which the container healthcheck also runs.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,9 +13,8 @@ from apiflask import APIBlueprint
 from flask import current_app
 from kombu import Connection
 
-from common.db import utcnow
 from extensions import db
-from tasks.models import Heartbeat
+from tasks.healthcheck import check_heartbeat
 
 bp = APIBlueprint("health", __name__, tag="系统")
 
@@ -34,16 +36,6 @@ def _check_broker() -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - any failure means "broker down"; we report its type
         return {"ok": False, "transport": scheme, "error": type(exc).__name__}
     return {"ok": True, "transport": scheme}
-
-
-def check_heartbeat(name: str) -> dict[str, Any]:
-    """Is the ``name`` process (scheduler, worker) alive: its heartbeat row within the stale limit."""
-    stale = timedelta(seconds=current_app.config["SCHEDULER_HEARTBEAT_STALE_SECONDS"])
-    row = db.session.get(Heartbeat, name)
-    if row is None:
-        return {"ok": False, "last_seen": None}
-    age = (utcnow() - row.at).total_seconds()
-    return {"ok": age <= stale.total_seconds(), "last_seen": row.at.isoformat() + "Z", "age_seconds": round(age, 1)}
 
 
 @bp.get("/healthz")

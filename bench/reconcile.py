@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from oversight.reconcile import (
-    DiscoveredRecord,
+    ReconRecord,
     RegisteredAccount,
     Thresholds,
     UnitRef,
@@ -270,8 +270,8 @@ class Gen:
         self.next_acc_id = acc_id
 
     # ------------------------------------------------------------------ discovered
-    def record(self, platform: str, uid: str | None, name: str, subject: str | None, **kw: object) -> DiscoveredRecord:
-        return DiscoveredRecord(self.key(), platform, uid, name, subject, **kw)  # type: ignore[arg-type]
+    def record(self, platform: str, uid: str | None, name: str, subject: str | None, **kw: object) -> ReconRecord:
+        return ReconRecord(self.key(), platform, uid, name, subject, **kw)  # type: ignore[arg-type]
 
     def recent(self) -> datetime:
         return NOW - timedelta(hours=self.rng.randrange(1, 24 * 60))
@@ -291,7 +291,7 @@ class Gen:
         rng = self.rng
         n_plant = max(10, self.R // 300)
         units_by_id = {u.id: u for u in self.units}
-        recs: list[DiscoveredRecord] = []
+        recs: list[ReconRecord] = []
         self.previously_seen: set[tuple[str, str]] = set()
         live = ("active", "changing", "suspended")
         accounts = list(self.registered)

@@ -6,8 +6,9 @@ models without importing anything of ours but ``common``."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
@@ -39,11 +40,21 @@ class Base(DeclarativeBase):
                 length=32,
                 values_callable=lambda e: [m.value for m in e],
                 validate_strings=True,
+                # A CHECK constraint per enum column, named by NAMING_CONVENTION (ck_contents_contentstatus).
+                # A new member needs a migration that rewrites the constraint (docs/architecture.md).
+                create_constraint=True,
             ),
             dict[str, Any]: sa.JSON,
             list[Any]: sa.JSON,
         },
     )
+
+
+def one_of(column: str, values: Iterable[str]) -> sa.CheckConstraint:
+    """A CHECK that a string column holding an enum in practice keeps to ``values`` (NULL passes).
+
+    Named ``ck_<table>_<column>`` by NAMING_CONVENTION, like the enum columns' constraints."""
+    return sa.CheckConstraint(sa.column(column).in_(list(values)), name=column)
 
 
 class TimestampMixin:
@@ -68,3 +79,8 @@ class BindAwareSession(FlaskSession):
 
 
 db = SQLAlchemy(model_class=Base, session_options={"class_": BindAwareSession})
+
+if TYPE_CHECKING:  # Flask-SQLAlchemy builds db.Model at run time; type checkers see its declarative base
+    Model = Base
+else:
+    Model = db.Model

@@ -22,6 +22,7 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
+from common.db import db
 from common.errors import ApiError
 from common.fields import INT_MAX
 
@@ -146,8 +147,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(sa.exc.IntegrityError)
     @app.errorhandler(sa.exc.DataError)
     def _database_refused(exc: sa.exc.DBAPIError) -> Any:
-        from extensions import db
-
         db.session.rollback()
         status, code, message = _constraint_error(exc)
         log.warning("database refused a request's data: %s %s", type(exc.orig).__name__, request.path)

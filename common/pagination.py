@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from apiflask import Schema
 from apiflask.validators import Range
 
+from common.db import db
 from common.fields import Integer
-from extensions import db
 
 MAX_PER_PAGE = 200
 

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from common.db import utcnow
+from common.db import one_of, utcnow
 from extensions import db
 
 STATUS_LABELS = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败"}
@@ -19,6 +19,7 @@ class JobRun(db.Model):
     """A long operation with progress for the user who started it."""
 
     __tablename__ = "job_runs"
+    __table_args__ = (one_of("status", STATUS_LABELS),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(50))

@@ -1,7 +1,7 @@
 """Background jobs, the part that flushes: kinds, creating a job, finishing it, the sweep.
 
 Nothing here commits or knows HTTP. Committing and the queue hand-off are in
-:mod:`jobs.runner`; pages and API in ``jobs_views.py``.
+:mod:`jobs.runner`; pages and API in ``jobs/views.py``.
 """
 
 from __future__ import annotations

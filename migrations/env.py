@@ -99,16 +99,35 @@ def run_migrations_online():
     conf_args.setdefault("compare_type", True)
 
     with connectable.connect() as connection:
-        conf_args.setdefault("render_as_batch", connection.dialect.name == "sqlite")
+        sqlite = connection.dialect.name == "sqlite"
+        conf_args.setdefault("render_as_batch", sqlite)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
-
+        if not sqlite:
+            with context.begin_transaction():
+                context.run_migrations()
+            return
+        # Batch mode rebuilds a SQLite table (copy, drop, rename); with foreign keys on, dropping a
+        # table other rows refer to fails. As in SQLite's own ALTER TABLE procedure, turn them off
+        # outside the transaction (a PRAGMA inside one is ignored) and check them before committing.
+        driver = connection.connection.driver_connection
+        driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"foreign keys broken by the migration: {broken[:10]}")
+        finally:
+            # End the transaction the check (or a failure) left open: inside one the PRAGMA is ignored,
+            # and the pool would hand out this connection with foreign keys off.
+            if connection.in_transaction():
+                connection.rollback()
+            driver.execute("PRAGMA foreign_keys=ON")
 
 if context.is_offline_mode():
     run_migrations_offline()

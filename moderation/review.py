@@ -55,7 +55,7 @@ register_target_checker = target_checks.register_target_checker
 unregister_target_checker = target_checks.unregister_target_checker
 
 
-class Action(enum.StrEnum):
+class ReviewAction(enum.StrEnum):
     submit = "submit"
     approve_1 = "approve_1"
     approve_2 = "approve_2"
@@ -72,12 +72,14 @@ STAGE_DUTIES = {
 }
 STAGE_STATUS = {1: ContentStatus.review_1, 2: ContentStatus.review_2, 3: ContentStatus.review_3}
 STAGE_ROLES = {1: Role.reviewer_1, 2: Role.reviewer_2, 3: Role.reviewer_3}
-APPROVE_ACTIONS = {1: Action.approve_1, 2: Action.approve_2, 3: Action.approve_3}
+APPROVE_ACTIONS = {1: ReviewAction.approve_1, 2: ReviewAction.approve_2, 3: ReviewAction.approve_3}
 SUBMIT_ROLES = service.AUTHOR_ROLES
 
 # Each action's moves, read from the one content transition table (moderation.lifecycle);
 # approve_3 goes to approved, or scheduled when publish_at is still ahead (see _final_status).
-TRANSITIONS: dict[Action, dict[ContentStatus, ContentStatus]] = {a: lifecycle.by_event(a.value) for a in Action}
+TRANSITIONS: dict[ReviewAction, dict[ContentStatus, ContentStatus]] = {
+    a: lifecycle.by_event(a.value) for a in ReviewAction
+}
 
 COMMENT_MIN = 2
 
@@ -126,11 +128,11 @@ def is_overdue(content: Content, now: datetime | None = None) -> bool:
 # ----------------------------------------------------------------------------- guards
 
 
-def _require_transition(content: Content, action: Action) -> ContentStatus:
+def _require_transition(content: Content, action: ReviewAction) -> ContentStatus:
     target = TRANSITIONS[action].get(content.status)
     if target is None:
         label = CONTENT_STATUS_LABELS[content.status]
-        if action is Action.submit:
+        if action is ReviewAction.submit:
             message = f"稿件处于“{label}”状态，不能提交审核"
         else:
             message = f"稿件处于“{label}”状态，不在本环节的审核中"
@@ -231,7 +233,7 @@ def submission_problems(content: Content) -> tuple[dict[str, Any], list[CheckFin
 def _submit(content: Content, actor: User, data: Mapping[str, Any]) -> dict[str, Any]:
     if not actor.has_role(*SUBMIT_ROLES):
         raise Forbidden("只有运营人员可以提交稿件审核", code="wrong_role")
-    target = _require_transition(content, Action.submit)
+    target = _require_transition(content, ReviewAction.submit)
     details, findings = submission_problems(content)
     if details:
         first = next(iter(details.values()))
@@ -288,8 +290,8 @@ def _submit(content: Content, actor: User, data: Mapping[str, Any]) -> dict[str,
 # ----------------------------------------------------------------------------- approve / reject
 
 
-def _decide(content: Content, action: Action, actor: User, data: Mapping[str, Any]) -> dict[str, Any]:
-    if action is Action.reject:
+def _decide(content: Content, action: ReviewAction, actor: User, data: Mapping[str, Any]) -> dict[str, Any]:
+    if action is ReviewAction.reject:
         target = _require_transition(content, action)  # 409 outside the review stages
         stage = int(stage_of(content.status) or 0)
     else:
@@ -315,9 +317,9 @@ def _decide(content: Content, action: Action, actor: User, data: Mapping[str, An
     current_hash = _check_integrity(content)
     comment = (data.get("comment") or "").strip() or None
 
-    if action is Action.reject and (comment is None or len(comment) < COMMENT_MIN):
+    if action is ReviewAction.reject and (comment is None or len(comment) < COMMENT_MIN):
         raise Invalid("退回稿件时必须填写退回意见", details={"comment": ["退回稿件时必须填写退回意见"]})
-    warnings = _warnings(content) if stage == 2 and action is not Action.reject else []
+    warnings = _warnings(content) if stage == 2 and action is not ReviewAction.reject else []
     if warnings and not data.get("acknowledge_warnings"):
         raise Invalid(
             f"自动检查有 {len(warnings)} 条提示，复审通过前须逐条核实并勾选确认",
@@ -334,14 +336,14 @@ def _decide(content: Content, action: Action, actor: User, data: Mapping[str, An
         version=content.version,
         stage=stage,
         reviewer_id=actor.id,
-        decision=ReviewDecision.reject if action is Action.reject else ReviewDecision.approve,
+        decision=ReviewDecision.reject if action is ReviewAction.reject else ReviewDecision.approve,
         comment=comment,
         content_hash=current_hash,
         at=utcnow(),
     )
     db.session.add(review)
     voided: list[int] = []
-    if action is Action.reject:
+    if action is ReviewAction.reject:
         voided = service.void_approvals(content)
         content.stage_entered_at = None
         content.approved_hash = None
@@ -379,20 +381,20 @@ def _final_status(content: Content) -> ContentStatus:
 # ----------------------------------------------------------------------------- the one entry point
 
 
-def advance(content: Content, action: Action | str, actor: User, **data: Any) -> Content:
+def advance(content: Content, action: ReviewAction | str, actor: User, **data: Any) -> Content:
     """Move ``content`` one step through the review; validates everything before changing anything.
 
     ``data``: ``comment`` (reject: required), ``acknowledge_warnings`` (stage 2 with warn
     findings: must be true), ``version`` (optional guard: the version the reviewer saw).
     """
     try:
-        action = Action(action)
+        action = ReviewAction(action)
     except ValueError:
-        choices = ", ".join(a.value for a in Action)
+        choices = ", ".join(a.value for a in ReviewAction)
         raise Invalid(f"未知的审核操作：{action}", details={"action": [f"可选：{choices}"]}) from None
     ensure_visible(actor, content.unit_id)
     service.lock(content)
-    if action is Action.submit:
+    if action is ReviewAction.submit:
         change = _submit(content, actor, data)
     else:
         change = _decide(content, action, actor, data)
@@ -427,7 +429,7 @@ def review(
             details={"stage": current},
         )
     if decision == ReviewDecision.reject.value:
-        action = Action.reject
+        action = ReviewAction.reject
     elif decision == ReviewDecision.approve.value:
         action = APPROVE_ACTIONS[current]
     else:
@@ -436,7 +438,7 @@ def review(
 
 
 def submit(content: Content, actor: User) -> Content:
-    return advance(content, Action.submit, actor)
+    return advance(content, ReviewAction.submit, actor)
 
 
 # ----------------------------------------------------------------------------- queue

@@ -745,7 +745,7 @@ def content_detail(content_id: int) -> Any:
         reviews=service.reviews_of(content),
         linked=[c for c in service.linked_group(content) if c.id != content.id],
         can_edit=_is_author_role(user) and content.status in service.EDITABLE_STATUSES,
-        can_submit=_is_author_role(user) and content.status in workflow.TRANSITIONS[workflow.Action.submit],
+        can_submit=_is_author_role(user) and content.status in workflow.TRANSITIONS[workflow.ReviewAction.submit],
         can_review=stage is not None and user.has_role(workflow.STAGE_ROLES[stage]),
         stage=stage,
     )

@@ -45,7 +45,7 @@ from oversight import findings as findings_service
 from oversight.findings import FindingInput, iso_cn, parse_iso, setting_int, to_cn, to_naive_utc
 from oversight.models import DiscoveredAccount, Finding, FindingKind
 from oversight.monitoring import adapter_or_none, throttle
-from oversight.reconcile import DiscoveredRecord, RegisteredAccount, Thresholds, UnitRef, reconcile
+from oversight.reconcile import ReconRecord, RegisteredAccount, Thresholds, UnitRef, reconcile
 from platforms.types import PLATFORM_LABELS, PlatformAccount
 from registry.models import Account, AccountStatus, Platform, Unit
 
@@ -643,8 +643,8 @@ def _registered() -> list[RegisteredAccount]:
     ]
 
 
-def _record_of(s: DiscoveredAccount) -> DiscoveredRecord:
-    return DiscoveredRecord(
+def _record_of(s: DiscoveredAccount) -> ReconRecord:
+    return ReconRecord(
         key=str(s.id),
         platform=s.platform.value,
         uid=s.platform_uid,

@@ -143,7 +143,7 @@ def _close(finding: Finding, actor: User, reason: str, data: dict[str, Any]) -> 
         loaded = AccountActionIn().load(values)
     except ValidationError as exc:
         raise Invalid("注销申请信息有误", details=exc.messages) from exc
-    event = service.advance(account, service.Action.request_close, actor, **loaded)
+    event = service.advance(account, service.AccountAction.request_close, actor, **loaded)
     return {
         "remedy": CLOSE,
         "label": REMEDY_LABELS[CLOSE],
@@ -198,7 +198,7 @@ def remedies_for(user: User, finding: Finding, *, can_work: bool) -> list[dict[s
             else:
                 entry["prefill"] = {"account_id": account.id, "account_name": account.name}
                 try:
-                    service.ensure_can(account, service.Action.request_close, user)
+                    service.ensure_can(account, service.AccountAction.request_close, user)
                 except ApiError as exc:  # the service's refusal, shown instead of the button
                     entry.update(available=False, why_not=exc.message)
         out.append(entry)

@@ -24,7 +24,7 @@ from common.fields import DateTime, Integer
 from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
 from jobs import runner
-from jobs_views import accepted
+from jobs.views import accepted
 from oversight import discovery, discovery_jobs
 from oversight import findings as service
 from oversight import findings_remedies as remedies

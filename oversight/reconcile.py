@@ -35,8 +35,8 @@ from rapidfuzz import fuzz, process
 
 __all__ = [
     "KINDS",
-    "DiscoveredRecord",
     "ReconFinding",
+    "ReconRecord",
     "ReconResult",
     "RegisteredAccount",
     "Thresholds",
@@ -104,8 +104,12 @@ class RegisteredAccount:
 
 
 @dataclass(frozen=True, slots=True)
-class DiscoveredRecord:
-    """One account as discovery saw it on a platform.
+class ReconRecord:
+    """One account as discovery saw it on a platform: the reconciliation's input.
+
+    Built from a stored ``oversight.models.DiscoveredAccount`` (oversight/discovery.py), or directly
+    by tests and benches: this module reads no database, so it has its own record type
+    (``platforms.types.PlatformAccount`` is the platform-side record this is built from).
 
     ``key``: the caller's identifier of the record (e.g. the DiscoveredAccount id); echoed back.
     ``platform_status``: what the platform says about the account when known (``active``,
@@ -698,7 +702,7 @@ class _Reconciler:
         return u.name if u else None
 
     @staticmethod
-    def record_evidence(r: DiscoveredRecord) -> dict[str, Any]:
+    def record_evidence(r: ReconRecord) -> dict[str, Any]:
         return {
             "platform": r.platform,
             "uid": r.uid,
@@ -713,7 +717,7 @@ class _Reconciler:
 
     # ---------------------------------------------------------------- phase 1 checks
 
-    def check_matched(self, r: DiscoveredRecord, a: RegisteredAccount, factor: float, how: str) -> None:
+    def check_matched(self, r: ReconRecord, a: RegisteredAccount, factor: float, how: str) -> None:
         t = self.t
         gone = r.platform_status is not None and r.platform_status in t.gone_platform_statuses
         if a.status in t.closed_statuses:
@@ -818,7 +822,7 @@ class _Reconciler:
                     unit_id=a.unit_id,
                 )
 
-    def check_closed(self, r: DiscoveredRecord, a: RegisteredAccount, factor: float, how: str) -> None:
+    def check_closed(self, r: ReconRecord, a: RegisteredAccount, factor: float, how: str) -> None:
         t = self.t
         posted_after = (
             a.closed_on is not None
@@ -871,7 +875,7 @@ class _Reconciler:
 
     # ---------------------------------------------------------------- phase 2
 
-    def check_unmatched(self, r: DiscoveredRecord, stats: dict[str, int]) -> None:
+    def check_unmatched(self, r: ReconRecord, stats: dict[str, int]) -> None:
         t = self.t
         if r.platform_status is not None and r.platform_status in t.gone_platform_statuses:
             stats["unmatched_gone"] += 1
@@ -909,7 +913,7 @@ class _Reconciler:
             stats["unresolved_government"] += 1
             # Ambiguous among our units, or unknown but located in one of our regions.
             if t.report_unknown_units and (res is not None or self.units.in_our_region(subject, r.region)):
-                cands = [self.units.units[i] for i in (res.candidates if res else ())][:5]
+                unit_cands = [self.units.units[i] for i in (res.candidates if res else ())][:5]
                 self.add(
                     "unregistered",
                     _fingerprint("unregistered", r.platform, uid=r.uid, name=r.name),
@@ -927,7 +931,7 @@ class _Reconciler:
                                     _acct_brief(a) for a in self.any_by_unit_platform.get((u.id, r.platform), ())[:5]
                                 ],
                             }
-                            for u in cands
+                            for u in unit_cands
                         ],
                         **self.record_evidence(r),
                     },
@@ -991,7 +995,7 @@ class _Reconciler:
             unit_id=unit.id,
         )
 
-    def tiebreak_by_name(self, res: _Resolution, r: DiscoveredRecord) -> _Resolution:
+    def tiebreak_by_name(self, res: _Resolution, r: ReconRecord) -> _Resolution:
         """An ambiguous 认证主体 (转塘街道办事处 in two districts): keep the one candidate unit whose
         registered accounts (any platform) carry the record's name, if exactly one does."""
         t = self.t
@@ -1004,7 +1008,7 @@ class _Reconciler:
             return _Resolution(hits[0], "name_tiebreak", res.score, res.candidates, True)
         return res
 
-    def imitation(self, r: DiscoveredRecord, why: str) -> None:
+    def imitation(self, r: ReconRecord, why: str) -> None:
         cands = self.name_index().get((r.platform, normalise_name(r.name)), ())
         same = [a for a in cands if _regions_compatible(a.region, r.region)]
         if not same:
@@ -1057,7 +1061,7 @@ class _Reconciler:
 
     # ---------------------------------------------------------------- driver
 
-    def run(self, discovered: Iterable[DiscoveredRecord]) -> ReconResult:
+    def run(self, discovered: Iterable[ReconRecord]) -> ReconResult:
         t0 = perf_counter()
         t = self.t
         closed = frozenset(t.closed_statuses)
@@ -1068,7 +1072,7 @@ class _Reconciler:
         matched: list[tuple[str, int]] = []
         m_append = matched.append
         self.matched_by_name: list[tuple[str, int]] = []
-        unmatched: list[DiscoveredRecord] = []
+        unmatched: list[ReconRecord] = []
         u_append = unmatched.append
         seen_add = self.seen_account_ids.add
         check = self.check_matched
@@ -1137,7 +1141,7 @@ class _Reconciler:
 def reconcile(
     units: Iterable[UnitRef],
     registered: Iterable[RegisteredAccount],
-    discovered: Iterable[DiscoveredRecord],
+    discovered: Iterable[ReconRecord],
     thresholds: Thresholds = Thresholds(),
     *,
     previously_seen: Collection[tuple[str, str]] | None = None,

@@ -20,7 +20,7 @@ _lock = threading.Lock()
 
 
 def _shared(app: Flask) -> dict[str, Any]:
-    state = app.extensions.setdefault("govmedia_channels", {})
+    state: dict[str, Any] = app.extensions.setdefault("govmedia_channels", {})
     if "token_store" not in state:
         url = app.config.get("REDIS_URL")
         if url:
@@ -56,7 +56,7 @@ def adapter_for(platform: str) -> ChannelAdapter:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with _lock:
         state = _shared(app)
-        adapter = state["adapters"].get(platform)
+        adapter: ChannelAdapter | None = state["adapters"].get(platform)
         if adapter is None:
             adapter = get_adapter(
                 platform,

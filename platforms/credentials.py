@@ -83,9 +83,10 @@ def decrypt(account_id: int, ciphertext: bytes | None) -> dict[str, Any]:
     if ciphertext is None:
         raise CredentialsUnavailable(f"账号 {account_id} 未配置平台凭据")
     try:
-        return json.loads(_fernet().decrypt(ciphertext))
+        credentials: dict[str, Any] = json.loads(_fernet().decrypt(ciphertext))
     except InvalidToken as exc:
         raise CredentialsUnavailable(f"账号 {account_id} 的凭据无法用当前密钥解密") from exc
+    return credentials
 
 
 def has_credentials(account_id: int) -> bool:

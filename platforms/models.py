@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from common.db import TimestampMixin, db
+from common.db import Model, TimestampMixin
 
 
-class AccountCredential(TimestampMixin, db.Model):
+class AccountCredential(TimestampMixin, Model):
     """Platform secrets for one account, Fernet-encrypted at rest; never returned by the API."""
 
     __tablename__ = "account_credentials"

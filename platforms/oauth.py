@@ -82,7 +82,7 @@ def exchange_code(
             )
         values: dict[str, Any] = {"access_token": str(token)}
         with contextlib.suppress(TypeError, ValueError):
-            values["expires_at"] = int(now + float(body.get("expires_in")))
+            values["expires_at"] = int(now + float(body.get("expires_in") or ""))
         return values
     resp = adapter._request(
         "POST",

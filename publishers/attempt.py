@@ -34,7 +34,7 @@ from publishers import credential_admin, credential_health, douyin_rules, lifecy
 from publishers.lifecycle import FINAL_STATUSES
 from publishers.models import Delivery, DeliveryStatus
 from publishers.shared import (
-    Outcome,
+    NextStep,
     canonical_url,
     content_hash_now,
     for_update,
@@ -107,7 +107,7 @@ def fail(delivery: Delivery, code: str, message: str, *, retryable: bool, actor:
     lifecycle.transition(delivery, DeliveryStatus.failed, code=code, message=message, actor=actor)
 
 
-def begin_attempt(delivery_id: int) -> Outcome | Attempt:
+def begin_attempt(delivery_id: int) -> NextStep | Attempt:
     """Transaction A: guards, then mark ``sending``. Returns the outcome, or the attempt to make."""
     stmt = (
         sa.select(Delivery, credentials.ciphertext_of(Delivery.account_id))
@@ -124,10 +124,10 @@ def begin_attempt(delivery_id: int) -> Outcome | Attempt:
     )
     row = db.session.execute(for_update(stmt, of=Delivery)).first()
     if row is None:
-        return Outcome("skip", reason="delivery missing")
+        return NextStep("skip", reason="delivery missing")
     delivery, ciphertext = row
     if delivery.status in FINAL_STATUSES:
-        return Outcome("skip", reason=f"already {delivery.status.value}")
+        return NextStep("skip", reason=f"already {delivery.status.value}")
     now = utcnow()
     lease = timedelta(seconds=setting("SENDING_LEASE_SECONDS", 120))
     if (
@@ -135,9 +135,9 @@ def begin_attempt(delivery_id: int) -> Outcome | Attempt:
         and delivery.sending_started_at
         and now - delivery.sending_started_at < lease
     ):
-        return Outcome("skip", reason="another worker holds the lease")
+        return NextStep("skip", reason="another worker holds the lease")
     if delivery.next_attempt_at and delivery.next_attempt_at > now and delivery.status is DeliveryStatus.retrying:
-        return Outcome("retry", delay=(delivery.next_attempt_at - now).total_seconds(), reason="not yet due")
+        return NextStep("retry", delay=(delivery.next_attempt_at - now).total_seconds(), reason="not yet due")
     content = delivery.content
     account = delivery.account
     refusal = guard(delivery, content, account)
@@ -147,7 +147,7 @@ def begin_attempt(delivery_id: int) -> Outcome | Attempt:
             lifecycle.transition(delivery, DeliveryStatus.cancelled, code=code, message=message)
         else:
             fail(delivery, code, message, retryable=False)
-        return Outcome("done", reason=code)
+        return NextStep("done", reason=code)
     refusal = _rules_refusal(delivery, account)
     if refusal is not None:
         return refusal
@@ -155,7 +155,7 @@ def begin_attempt(delivery_id: int) -> Outcome | Attempt:
         # One post in flight per account, so crash recovery always finds it among the newest.
         # The one in flight hands the account on when it finishes (claim.next_for_account);
         # this late retry only covers a hand-off lost with its worker or broker.
-        return Outcome(
+        return NextStep(
             "retry", delay=setting("ACCOUNT_BUSY_RETRY_SECONDS", 20) * random.uniform(1, 1.5), reason="account busy"
         )
     recovering = delivery.status is DeliveryStatus.sending or delivery.attempts > 0
@@ -163,7 +163,7 @@ def begin_attempt(delivery_id: int) -> Outcome | Attempt:
     delivery.next_attempt_at = None
     if delivery.platform_post_id:
         lifecycle.transition(delivery, DeliveryStatus.sending, after={"resume": "poll"})
-        return Outcome("poll", reason="accepted earlier; polling")
+        return NextStep("poll", reason="accepted earlier; polling")
     delivery.attempts += 1
     lifecycle.transition(delivery, DeliveryStatus.sending, after={"attempt": delivery.attempts})
     db.session.flush()
@@ -193,7 +193,7 @@ def _prepare(delivery: Delivery, account: Account, ciphertext: bytes | None, rec
     return replace(work, post=rendered.post, creds=creds)
 
 
-def _rules_refusal(delivery: Delivery, account: Account) -> Outcome | None:
+def _rules_refusal(delivery: Delivery, account: Account) -> NextStep | None:
     """Douyin 代发 (hold for a person, 是否同步) and the WeChat 群发 quota, before any call."""
     if delivery.status in (DeliveryStatus.pending, DeliveryStatus.retrying):
         rule = douyin_rules.before_send(delivery, account)
@@ -201,15 +201,15 @@ def _rules_refusal(delivery: Delivery, account: Account) -> Outcome | None:
             lifecycle.transition(
                 delivery, DeliveryStatus.held, code="awaiting_person", message=douyin_rules.HOLD_MESSAGE
             )
-            return Outcome("done", reason="held")
+            return NextStep("done", reason="held")
         if isinstance(rule, tuple):
             fail(delivery, *rule, retryable=False)
-            return Outcome("done", reason=rule[0])
+            return NextStep("done", reason=rule[0])
     if delivery.send_mode == "mass" and not delivery.platform_post_id:
         quota = send_modes.quota_refusal(delivery)
         if quota is not None:
             fail(delivery, *quota, retryable=False)
-            return Outcome("done", reason=quota[0])
+            return NextStep("done", reason=quota[0])
     return None
 
 
@@ -284,7 +284,7 @@ def send(work: Attempt) -> tuple[PublishResult | None, AdapterError | None]:
 # ----------------------------------------------------------------------------- step 3
 
 
-def finish_attempt(delivery_id: int, result: PublishResult | None, error: AdapterError | None) -> Outcome:
+def finish_attempt(delivery_id: int, result: PublishResult | None, error: AdapterError | None) -> NextStep:
     """Transaction B: record what the platform said and decide what happens next."""
     persist_refreshed_credentials()
     delivery = db.session.scalar(for_update(sa.select(Delivery).where(Delivery.id == delivery_id)))
@@ -297,7 +297,7 @@ def finish_attempt(delivery_id: int, result: PublishResult | None, error: Adapte
     return _record_error(delivery, error)
 
 
-def record_result(delivery: Delivery, result: PublishResult) -> Outcome:
+def record_result(delivery: Delivery, result: PublishResult) -> NextStep:
     """What the platform says about the post (after publishing it, or when asked later)."""
     delivery.platform_post_id = result.post_id
     delivery.platform_url = result.url or delivery.platform_url
@@ -305,27 +305,27 @@ def record_result(delivery: Delivery, result: PublishResult) -> Outcome:
         delivery.sent_at = utcnow()
         credential_health.note_platform_answer(delivery.account_id, ok=True)
         lifecycle.transition(delivery, DeliveryStatus.sent)
-        return Outcome("done")
+        return NextStep("done")
     if result.state == "pending":
         delivery.last_error_code = None
         delivery.last_error_message = (
             result.detail if wechat_mass.is_mass(result.post_id) and result.detail else "平台已受理，等待平台处理结果"
         )
-        return Outcome("poll", delay=setting("STATUS_POLL_SECONDS", 3))
+        return NextStep("poll", delay=setting("STATUS_POLL_SECONDS", 3))
     if result.state == "withdrawn":
         lifecycle.transition(delivery, DeliveryStatus.withdrawn, code=result.platform_code, message="平台上已删除")
-        return Outcome("done")
+        return NextStep("done")
     fail(delivery, result.platform_code or "rejected", result.detail or "平台审核未通过", retryable=False)
-    return Outcome("done")
+    return NextStep("done")
 
 
-def _record_error(delivery: Delivery, error: AdapterError) -> Outcome:
+def _record_error(delivery: Delivery, error: AdapterError) -> NextStep:
     if error.code == "48001":
         credential_health.note_platform_answer(delivery.account_id, ok=False, code="48001")
     decision = retry_policy.after_publish_error(error, delivery.attempts, retry_policy.Policy.from_config())
     if decision.action == retry_policy.MANUAL:
         lifecycle.transition(delivery, DeliveryStatus.manual, code=decision.code, message=decision.message)
-        return Outcome("done")
+        return NextStep("done")
     if decision.action == retry_policy.RETRY:
         if decision.give_back_attempt:
             delivery.attempts = max(0, delivery.attempts - 1)
@@ -338,10 +338,10 @@ def _record_error(delivery: Delivery, error: AdapterError) -> Outcome:
             message=decision.message,
             after={"delay_s": round(decision.delay, 1)},
         )
-        return Outcome("retry", delay=decision.delay, reason=decision.code)
+        return NextStep("retry", delay=decision.delay, reason=decision.code)
     if decision.needs_reauth:
         row = db.session.scalar(sa.select(AccountCredential).where(AccountCredential.account_id == delivery.account_id))
         if row is not None:
             row.needs_reauth = True
     fail(delivery, decision.code, decision.message, retryable=decision.retryable)
-    return Outcome("done")
+    return NextStep("done")

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from extensions import db
 from publishers import attempt, claim, poll, sweeper, withdraw
-from publishers.shared import Outcome
+from publishers.shared import NextStep
 
 
 def run_claim() -> list[int]:
@@ -30,11 +30,11 @@ def run_claim() -> list[int]:
     return now
 
 
-def run_delivery(delivery_id: int) -> Outcome:
+def run_delivery(delivery_id: int) -> NextStep:
     """One delivery's attempt in two short transactions around the platform call. The
     outcome's ``follower`` is the account's next delivery, marked queued: enqueue it."""
     step = attempt.begin_attempt(delivery_id)
-    if isinstance(step, Outcome):
+    if isinstance(step, NextStep):
         # Refused, or found accepted earlier: the account is free. A skip (someone else has or
         # had it) or a wait hands nothing on: that would queue the next delivery a second time.
         follower = claim.hand_on(delivery_id) if step.action in ("done", "poll") else None
@@ -48,10 +48,10 @@ def run_delivery(delivery_id: int) -> Outcome:
     return replace(outcome, follower=follower)
 
 
-def run_poll(delivery_id: int) -> Outcome:
+def run_poll(delivery_id: int) -> NextStep:
     question = poll.read(delivery_id)
     db.session.commit()  # nothing written: no transaction stays open over the network call
-    if isinstance(question, Outcome):
+    if isinstance(question, NextStep):
         return question
     result, error = poll.ask(question)
     outcome = poll.record(question, result, error)
@@ -59,10 +59,10 @@ def run_poll(delivery_id: int) -> Outcome:
     return outcome
 
 
-def run_withdraw(delivery_id: int) -> Outcome:
+def run_withdraw(delivery_id: int) -> NextStep:
     removal = withdraw.prepare(delivery_id)
     db.session.commit()
-    if isinstance(removal, Outcome):
+    if isinstance(removal, NextStep):
         return removal
     error = withdraw.ask(removal)
     outcome = withdraw.record(removal, error)

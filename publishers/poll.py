@@ -19,7 +19,7 @@ from platforms.types import Credentials, PublishResult
 from publishers import retry_policy
 from publishers.attempt import fail, load_creds, record_result
 from publishers.models import Delivery, DeliveryStatus
-from publishers.shared import Outcome, for_update
+from publishers.shared import NextStep, for_update
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Question:
     creds: Credentials
 
 
-def read(delivery_id: int) -> Outcome | Question:
+def read(delivery_id: int) -> NextStep | Question:
     """What to ask the platform, or why there is nothing to ask. Writes nothing."""
     row = db.session.execute(
         sa.select(Delivery, credentials.ciphertext_of(Delivery.account_id))
@@ -39,7 +39,7 @@ def read(delivery_id: int) -> Outcome | Question:
     ).first()
     delivery, ciphertext = row if row is not None else (None, None)
     if delivery is None or delivery.status is not DeliveryStatus.sending or not delivery.platform_post_id:
-        return Outcome("skip")
+        return NextStep("skip")
     creds = load_creds(delivery.account, ciphertext)
     return Question(delivery.id, delivery.account.platform.value, delivery.platform_post_id, creds)
 
@@ -53,18 +53,18 @@ def ask(question: Question) -> tuple[PublishResult | None, AdapterError | None]:
         return None, exc
 
 
-def record(question: Question, result: PublishResult | None, error: AdapterError | None) -> Outcome:
+def record(question: Question, result: PublishResult | None, error: AdapterError | None) -> NextStep:
     """Record a final answer under the row lock."""
     decision = retry_policy.after_status_error(error, retry_policy.Policy.from_config()) if error else None
     if decision is not None and decision.action == retry_policy.RETRY:
-        return Outcome("poll", delay=decision.delay)
+        return NextStep("poll", delay=decision.delay)
     delivery = db.session.scalar(for_update(sa.select(Delivery).where(Delivery.id == question.delivery_id)))
     if (
         delivery is None
         or delivery.status is not DeliveryStatus.sending
         or delivery.platform_post_id != question.post_id
     ):
-        return Outcome("skip", reason="settled while the platform was asked")
+        return NextStep("skip", reason="settled while the platform was asked")
     if decision is not None or result is None:
         fail(
             delivery,
@@ -72,5 +72,5 @@ def record(question: Question, result: PublishResult | None, error: AdapterError
             decision.message if decision else "平台未返回状态",
             retryable=False,
         )
-        return Outcome("done")
+        return NextStep("done")
     return record_result(delivery, result)

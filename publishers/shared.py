@@ -19,7 +19,7 @@ AMBIGUOUS_CODES = frozenset({"timeout", "connection_error", "read_timeout"})
 
 
 @dataclass(frozen=True)
-class Outcome:
+class NextStep:
     """What the task should do next: nothing, retry after ``delay`` seconds, or poll status."""
 
     action: str  # "done" | "retry" | "poll" | "skip"

@@ -22,7 +22,7 @@ from platforms.types import Credentials
 from publishers import douyin_rules, lifecycle, retry_policy
 from publishers.attempt import load_creds
 from publishers.models import Delivery, DeliveryStatus
-from publishers.shared import Outcome, for_update
+from publishers.shared import NextStep, for_update
 
 CANCELLED_MESSAGE = "稿件撤回，已取消发送"
 NO_DELETE_API_MESSAGE = "该平台不支持接口删除，请运营人员在平台后台手工删除后点击“已处理”"
@@ -58,14 +58,14 @@ class Removal:
     creds: Credentials
 
 
-def prepare(delivery_id: int) -> Outcome | Removal:
+def prepare(delivery_id: int) -> NextStep | Removal:
     """What to delete where, or the outcome when there is no platform call to make (the
     delivery never got out: cancelled; the platform has no delete API: manual)."""
     delivery = db.session.get(Delivery, delivery_id)
     if delivery is None or delivery.status in (DeliveryStatus.withdrawn, DeliveryStatus.cancelled):
-        return Outcome("skip")
+        return NextStep("skip")
     if delivery.status is DeliveryStatus.sending and not delivery.platform_post_id:
-        return Outcome("retry", delay=5, reason="attempt still running")
+        return NextStep("retry", delay=5, reason="attempt still running")
     if not delivery.platform_post_id:
         return _move(delivery, DeliveryStatus.cancelled, "withdrawn", CANCELLED_MESSAGE)
     if douyin_rules.keeps_post(delivery):
@@ -74,22 +74,22 @@ def prepare(delivery_id: int) -> Outcome | Removal:
         audit.record(
             "delivery:withdraw:kept", delivery, after={"reason": "delete_disabled"}, actor_label="system:worker"
         )
-        return Outcome("done", reason="kept by the account's setting")
+        return NextStep("done", reason="kept by the account's setting")
     adapter = channels.adapter_for(delivery.account.platform.value)
     if not adapter.supports("withdraw"):
         return _move(delivery, DeliveryStatus.manual, "manual_withdraw", NO_DELETE_API_MESSAGE)
     if not lifecycle.allowed(delivery.status, DeliveryStatus.withdrawn):
-        return Outcome("skip", reason=f"nothing to delete while {delivery.status.value}")
+        return NextStep("skip", reason=f"nothing to delete while {delivery.status.value}")
     return Removal(
         delivery.id, delivery.account.platform.value, delivery.platform_post_id, load_creds(delivery.account)
     )
 
 
-def _move(delivery: Delivery, to: DeliveryStatus, code: str, message: str) -> Outcome:
+def _move(delivery: Delivery, to: DeliveryStatus, code: str, message: str) -> NextStep:
     if not lifecycle.allowed(delivery.status, to):
-        return Outcome("skip", reason=f"cannot go from {delivery.status.value} to {to.value}")
+        return NextStep("skip", reason=f"cannot go from {delivery.status.value} to {to.value}")
     lifecycle.transition(delivery, to, code=code, message=message)
-    return Outcome("done")
+    return NextStep("done")
 
 
 def ask(removal: Removal) -> AdapterError | None:
@@ -101,26 +101,26 @@ def ask(removal: Removal) -> AdapterError | None:
     return None
 
 
-def record(removal: Removal, error: AdapterError | None) -> Outcome:
+def record(removal: Removal, error: AdapterError | None) -> NextStep:
     delivery = db.session.scalar(for_update(sa.select(Delivery).where(Delivery.id == removal.delivery_id)))
     if (
         delivery is None
         or delivery.platform_post_id != removal.post_id
         or not lifecycle.allowed(delivery.status, DeliveryStatus.withdrawn)
     ):
-        return Outcome("skip", reason="settled while the platform was asked")
+        return NextStep("skip", reason="settled while the platform was asked")
     if error is None:
         delivery.withdrawn_at = utcnow()
         message = wechat_mass.WITHDRAW_DETAIL if wechat_mass.is_mass(removal.post_id) else "已从平台删除"
         lifecycle.transition(delivery, DeliveryStatus.withdrawn, message=message)
-        return Outcome("done")
+        return NextStep("done")
     decision = retry_policy.after_withdraw_error(error, retry_policy.Policy.from_config())
     if decision.action == retry_policy.MANUAL:
         lifecycle.transition(delivery, DeliveryStatus.manual, code=decision.code, message=decision.message)
-        return Outcome("done")
+        return NextStep("done")
     delivery.last_error_code = decision.code
     delivery.last_error_message = decision.message
     if decision.action == retry_policy.RETRY:
-        return Outcome("retry", delay=decision.delay)
+        return NextStep("retry", delay=decision.delay)
     audit.record("delivery:withdraw:failed", delivery, after={"code": error.code}, actor_label="system:worker")
-    return Outcome("done")
+    return NextStep("done")

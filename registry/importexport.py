@@ -502,7 +502,7 @@ class LedgerImport:
         requested = []
         for _row, account, changes in plan.change_requests:
             service.advance(
-                account, service.Action.request_change, self.actor, changes=changes, reason="批量导入变更申请"
+                account, service.AccountAction.request_change, self.actor, changes=changes, reason="批量导入变更申请"
             )
             requested.append(account)
         db.session.flush()

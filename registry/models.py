@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from common.db import TimestampMixin, utcnow
+from common.db import TimestampMixin, one_of, utcnow
 from extensions import db
 
 
@@ -165,6 +165,10 @@ class AccountEvent(db.Model):
     """Every open/change/close/suspend with field diffs. The registry's history *is* this table."""
 
     __tablename__ = "account_events"
+    __table_args__ = (
+        one_of("from_status", [s.value for s in AccountStatus]),
+        one_of("to_status", [s.value for s in AccountStatus]),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), index=True)

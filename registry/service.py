@@ -49,7 +49,7 @@ from registry.models import (
 S = AccountStatus
 
 
-class Action(enum.StrEnum):
+class AccountAction(enum.StrEnum):
     """The lifecycle actions of API.md (``POST /accounts/{id}/actions/{action}``)."""
 
     approve = "approve"
@@ -70,14 +70,14 @@ EVENT_UNIT_RENAMED = "unit_renamed"
 RECOUNT_ACTION = "recount_deadline"
 
 ACTION_LABELS: dict[str, str] = {
-    Action.approve: "批准开设",
-    Action.request_change: "申请变更",
-    Action.approve_change: "批准变更",
-    Action.request_close: "申请关停",
-    Action.confirm_closed: "确认关停",
-    Action.suspend: "暂停",
-    Action.reactivate: "恢复运行",
-    Action.reject: "驳回",
+    AccountAction.approve: "批准开设",
+    AccountAction.request_change: "申请变更",
+    AccountAction.approve_change: "批准变更",
+    AccountAction.request_close: "申请关停",
+    AccountAction.confirm_closed: "确认关停",
+    AccountAction.suspend: "暂停",
+    AccountAction.reactivate: "恢复运行",
+    AccountAction.reject: "驳回",
 }
 EVENT_LABELS: dict[str, str] = {
     **ACTION_LABELS,
@@ -98,27 +98,27 @@ LIVE_STATUSES = (S.applying, S.active, S.changing, S.suspended, S.closing)
 
 @dataclass(frozen=True)
 class Transition:
-    action: Action
+    action: AccountAction
     source: AccountStatus
     target: AccountStatus
     roles: frozenset[Role]
 
 
-TRANSITIONS: dict[tuple[Action, AccountStatus], Transition] = {
+TRANSITIONS: dict[tuple[AccountAction, AccountStatus], Transition] = {
     (t.action, t.source): t
     for t in (
-        Transition(Action.approve, S.applying, S.active, APPROVERS),
-        Transition(Action.reject, S.applying, S.rejected, APPROVERS),
-        Transition(Action.request_change, S.active, S.changing, APPLICANTS),
-        Transition(Action.approve_change, S.changing, S.active, APPROVERS),
-        Transition(Action.reject, S.changing, S.active, APPROVERS),
-        Transition(Action.request_close, S.active, S.closing, APPLICANTS),
-        Transition(Action.request_close, S.suspended, S.closing, APPLICANTS),
-        Transition(Action.reject, S.closing, S.active, APPROVERS),
-        Transition(Action.confirm_closed, S.closing, S.closed_on_platform, APPLICANTS),
-        Transition(Action.confirm_closed, S.closed_on_platform, S.closed, APPROVERS),
-        Transition(Action.suspend, S.active, S.suspended, APPROVERS),
-        Transition(Action.reactivate, S.suspended, S.active, APPROVERS),
+        Transition(AccountAction.approve, S.applying, S.active, APPROVERS),
+        Transition(AccountAction.reject, S.applying, S.rejected, APPROVERS),
+        Transition(AccountAction.request_change, S.active, S.changing, APPLICANTS),
+        Transition(AccountAction.approve_change, S.changing, S.active, APPROVERS),
+        Transition(AccountAction.reject, S.changing, S.active, APPROVERS),
+        Transition(AccountAction.request_close, S.active, S.closing, APPLICANTS),
+        Transition(AccountAction.request_close, S.suspended, S.closing, APPLICANTS),
+        Transition(AccountAction.reject, S.closing, S.active, APPROVERS),
+        Transition(AccountAction.confirm_closed, S.closing, S.closed_on_platform, APPLICANTS),
+        Transition(AccountAction.confirm_closed, S.closed_on_platform, S.closed, APPROVERS),
+        Transition(AccountAction.suspend, S.active, S.suspended, APPROVERS),
+        Transition(AccountAction.reactivate, S.suspended, S.active, APPROVERS),
     )
 }
 
@@ -250,18 +250,18 @@ def _ensure_scope(actor: User | None, unit_id: int) -> None:
         raise NotFound()
 
 
-def parse_action(action: Action | str) -> Action:
+def parse_action(action: AccountAction | str) -> AccountAction:
     try:
-        return Action(action)
+        return AccountAction(action)
     except ValueError:
         raise NotFound(f"未知操作：{action}", code="unknown_action") from None
 
 
-def _roles_for(action: Action) -> frozenset[Role]:
+def _roles_for(action: AccountAction) -> frozenset[Role]:
     return frozenset().union(*(t.roles for t in TRANSITIONS.values() if t.action is action))
 
 
-def _transition(account: Account, action: Action, actor: User | None) -> Transition:
+def _transition(account: Account, action: AccountAction, actor: User | None) -> Transition:
     """Role first (the action at all), then state, then role for this step."""
     if not _has_roles(actor, _roles_for(action)):
         raise ActionRoleError(
@@ -323,7 +323,7 @@ def withheld_actions(account: Account, user: User | None, applicants: dict[int, 
 
 def _guarded_actions(user: User, status: AccountStatus) -> list[str]:
     """The actions ``user``'s roles allow from ``status`` that the four-eyes rule guards."""
-    return [a for a in _actions_by_status(user)[status] if (Action(a), status) in FOUR_EYES]
+    return [a for a in _actions_by_status(user)[status] if (AccountAction(a), status) in FOUR_EYES]
 
 
 def _ensure_uid_free(platform: Platform, uid: str | None, account_id: int | None) -> None:
@@ -402,7 +402,7 @@ def create_account(data: dict[str, Any], actor: User | None) -> Account:
 
 
 @dataclass
-class Outcome:
+class ActionPlan:
     """What an action does, decided before anything is written."""
 
     updates: dict[str, Any] = field(default_factory=dict)
@@ -413,29 +413,29 @@ class Outcome:
     event_action: str | None = None
 
 
-Handler = Callable[[Account, dict[str, Any]], Outcome]
+Handler = Callable[[Account, dict[str, Any]], ActionPlan]
 
 
-def _approve(account: Account, data: dict[str, Any]) -> Outcome:
+def _approve(account: Account, data: dict[str, Any]) -> ActionPlan:
     filing_date = _not_future(data.get("filing_date") or today(), "filed_on")
     updates: dict[str, Any] = {"filed_on": filing_date, "filing_due_on": None}
     if _text(data, "filing_number"):
         updates["filing_number"] = _text(data, "filing_number")
     if account.opened_on is None or data.get("opened_on"):
         updates["opened_on"] = data.get("opened_on") or today()
-    return Outcome(updates, reason=_text(data, "reason"), filing_date=filing_date, approver=True)
+    return ActionPlan(updates, reason=_text(data, "reason"), filing_date=filing_date, approver=True)
 
 
-def _reject(account: Account, data: dict[str, Any]) -> Outcome:
+def _reject(account: Account, data: dict[str, Any]) -> ActionPlan:
     """applying → rejected; changing → active (the change is discarded); closing → active."""
     reason = _require_text(data, "reason", "驳回须填写理由")
     if account.status is S.changing:
         updates: dict[str, Any] = {"pending_change": None, "filing_due_on": None}
         changes = {"pending_change": [account.pending_change, None], **diff(account, updates)}
-        return Outcome(updates, reason=reason, approver=True, changes=changes)
+        return ActionPlan(updates, reason=reason, approver=True, changes=changes)
     if account.status is S.closing:
-        return Outcome({"closure_notice_on": None, "closure_notice_url": None}, reason=reason, approver=True)
-    return Outcome({"filing_due_on": None}, reason=reason, approver=True)
+        return ActionPlan({"closure_notice_on": None, "closure_notice_url": None}, reason=reason, approver=True)
+    return ActionPlan({"filing_due_on": None}, reason=reason, approver=True)
 
 
 def proposed_changes(account: Account, changes: dict[str, Any]) -> dict[str, Any]:
@@ -455,7 +455,7 @@ def proposed_changes(account: Account, changes: dict[str, Any]) -> dict[str, Any
     return cleaned
 
 
-def _request_change(account: Account, data: dict[str, Any]) -> Outcome:
+def _request_change(account: Account, data: dict[str, Any]) -> ActionPlan:
     proposed = proposed_changes(account, data.get("changes") or {})
     if not proposed:
         raise Invalid("没有需要变更的内容", details={"changes": ["没有需要变更的内容"]})
@@ -463,26 +463,26 @@ def _request_change(account: Account, data: dict[str, Any]) -> Outcome:
     due = workdays_after(today(), filing_workdays())
     updates = {"pending_change": {k: jsonable(v) for k, v in proposed.items()}, "filing_due_on": due}
     changes = diff(account, proposed) | diff(account, {"filing_due_on": due})
-    return Outcome(updates, reason=_text(data, "reason"), changes=changes)
+    return ActionPlan(updates, reason=_text(data, "reason"), changes=changes)
 
 
-def _approve_change(account: Account, data: dict[str, Any]) -> Outcome:
+def _approve_change(account: Account, data: dict[str, Any]) -> ActionPlan:
     pending = account.pending_change or {}
     values = {name: from_json(name, value) for name, value in pending.items()}
     _ensure_uid_free(account.platform, values.get("platform_uid"), account.id)
     filing_date = _not_future(data.get("filing_date") or today(), "filed_on")
     updates = {**values, "pending_change": None, "filing_due_on": None}
-    return Outcome(updates, reason=_text(data, "reason"), filing_date=filing_date, approver=True)
+    return ActionPlan(updates, reason=_text(data, "reason"), filing_date=filing_date, approver=True)
 
 
-def _request_close(account: Account, data: dict[str, Any]) -> Outcome:
+def _request_close(account: Account, data: dict[str, Any]) -> ActionPlan:
     reason = _require_text(data, "reason", "申请关停须填写关停原因")
     url = _require_text(data, "closure_notice_url", "须填写停更公告链接")
     notice_on = _not_future(data.get("closure_notice_on") or today(), "closure_notice_on")
     updates = {"closure_notice_on": notice_on, "closure_notice_url": url}
     if data.get("closure_requested_on"):
         updates["closure_requested_on"] = data["closure_requested_on"]
-    return Outcome(updates, reason=reason)
+    return ActionPlan(updates, reason=reason)
 
 
 def closable_on(account: Account) -> date | None:
@@ -492,11 +492,11 @@ def closable_on(account: Account) -> date | None:
     return workdays_after(account.closure_notice_on, notice_workdays())
 
 
-def _confirm_closed(account: Account, data: dict[str, Any]) -> Outcome:
+def _confirm_closed(account: Account, data: dict[str, Any]) -> ActionPlan:
     if account.status is S.closed_on_platform:
         filed = _not_future(data.get("filing_date") or today(), "closure_filed_on")
         updates = {"closure_filed_on": filed, "filing_due_on": None}
-        return Outcome(
+        return ActionPlan(
             updates, reason=_text(data, "reason"), filing_date=filed, approver=True, event_action="confirm_closed:filed"
         )
     closed_on = _not_future(data.get("closed_on") or today(), "closed_on")
@@ -511,30 +511,30 @@ def _confirm_closed(account: Account, data: dict[str, Any]) -> Outcome:
     updates = {"closed_on": closed_on, "filing_due_on": workdays_after(closed_on, filing_workdays())}
     if data.get("closure_requested_on"):
         updates["closure_requested_on"] = data["closure_requested_on"]
-    return Outcome(updates, reason=_text(data, "reason"), event_action="confirm_closed:platform")
+    return ActionPlan(updates, reason=_text(data, "reason"), event_action="confirm_closed:platform")
 
 
-def _suspend(account: Account, data: dict[str, Any]) -> Outcome:
-    return Outcome(reason=_require_text(data, "reason", "暂停须填写理由"), approver=True)
+def _suspend(account: Account, data: dict[str, Any]) -> ActionPlan:
+    return ActionPlan(reason=_require_text(data, "reason", "暂停须填写理由"), approver=True)
 
 
-def _reactivate(account: Account, data: dict[str, Any]) -> Outcome:
-    return Outcome(reason=_text(data, "reason"), approver=True)
+def _reactivate(account: Account, data: dict[str, Any]) -> ActionPlan:
+    return ActionPlan(reason=_text(data, "reason"), approver=True)
 
 
-HANDLERS: dict[Action, Handler] = {
-    Action.approve: _approve,
-    Action.reject: _reject,
-    Action.request_change: _request_change,
-    Action.approve_change: _approve_change,
-    Action.request_close: _request_close,
-    Action.confirm_closed: _confirm_closed,
-    Action.suspend: _suspend,
-    Action.reactivate: _reactivate,
+HANDLERS: dict[AccountAction, Handler] = {
+    AccountAction.approve: _approve,
+    AccountAction.reject: _reject,
+    AccountAction.request_change: _request_change,
+    AccountAction.approve_change: _approve_change,
+    AccountAction.request_close: _request_close,
+    AccountAction.confirm_closed: _confirm_closed,
+    AccountAction.suspend: _suspend,
+    AccountAction.reactivate: _reactivate,
 }
 
 
-def advance(account: Account, action: Action | str, actor: User | None, **data: Any) -> AccountEvent:
+def advance(account: Account, action: AccountAction | str, actor: User | None, **data: Any) -> AccountEvent:
     """Move ``account`` by ``action``; 404 (scope) → 403 (role) → 409 (state) → 403 (four eyes) → 422 (data).
 
     ``actor`` None is the system (CLI) with every role. Nothing is written on refusal.
@@ -549,7 +549,7 @@ def advance(account: Account, action: Action | str, actor: User | None, **data: 
     return _apply(account, transition, outcome, actor)
 
 
-def ensure_can(account: Account, action: Action | str, actor: User | None) -> Transition:
+def ensure_can(account: Account, action: AccountAction | str, actor: User | None) -> Transition:
     """The checks of :func:`advance` without the data or any write (for showing a form)."""
     action = parse_action(action)
     _ensure_scope(actor, account.unit_id)
@@ -561,11 +561,11 @@ def ensure_can(account: Account, action: Action | str, actor: User | None) -> Tr
 # Four-eyes rule (四眼原则): an approval is never decided by a person who made the application.
 # Per approving step, the statuses its application went through (the first one opens it) and
 # what the application is called in the refusal.
-FOUR_EYES: dict[tuple[Action, AccountStatus], tuple[tuple[AccountStatus, ...], str]] = {
-    (Action.approve, S.applying): ((S.applying,), "开设申请"),
-    (Action.approve_change, S.changing): ((S.changing,), "变更申请"),
+FOUR_EYES: dict[tuple[AccountAction, AccountStatus], tuple[tuple[AccountStatus, ...], str]] = {
+    (AccountAction.approve, S.applying): ((S.applying,), "开设申请"),
+    (AccountAction.approve_change, S.changing): ((S.changing,), "变更申请"),
     # the closure: who requested it and who reported the account closed on the platform
-    (Action.confirm_closed, S.closed_on_platform): ((S.closing, S.closed_on_platform), "关停申请"),
+    (AccountAction.confirm_closed, S.closed_on_platform): ((S.closing, S.closed_on_platform), "关停申请"),
 }
 
 
@@ -637,7 +637,7 @@ def _ensure_four_eyes(account: Account, transition: Transition, actor: User | No
         )
 
 
-def _apply(account: Account, transition: Transition, outcome: Outcome, actor: User | None) -> AccountEvent:
+def _apply(account: Account, transition: Transition, outcome: ActionPlan, actor: User | None) -> AccountEvent:
     changes = outcome.changes if outcome.changes is not None else diff(account, outcome.updates)
     source = account.status
     for name, value in outcome.updates.items():

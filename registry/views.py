@@ -27,7 +27,7 @@ from common.fields import iso_utc
 from common.pagination import PageQuery, paginate
 from extensions import db
 from jobs import runner
-from jobs_views import accepted
+from jobs.views import accepted
 from platforms.types import PLATFORM_LABELS
 from registry import deadlines, hooks, importexport, service, unit_changes, units
 from registry import jobs as registry_jobs
@@ -452,7 +452,7 @@ def apply_page() -> Any:
 def change_page(account_id: int) -> Any:
     user = current_user()
     account = reads.get_account(user, account_id)
-    service.ensure_can(account, service.Action.request_change, user)
+    service.ensure_can(account, service.AccountAction.request_change, user)
     names = list(service.CHANGEABLE_FIELDS)
     if request.method == "GET":
         values = {n: _form_value(getattr(account, n)) for n in names}
@@ -466,7 +466,7 @@ def change_page(account_id: int) -> Any:
         changes = {n: data.get(n) for n in posted}
         try:
             service.advance(
-                account, service.Action.request_change, user, changes=changes, reason=request.form.get("reason")
+                account, service.AccountAction.request_change, user, changes=changes, reason=request.form.get("reason")
             )
             db.session.commit()
         except ApiError as exc:
@@ -496,7 +496,7 @@ CLOSE_FIELDS = ["reason", "closure_notice_on", "closure_notice_url", "closure_re
 def close_page(account_id: int) -> Any:
     user = current_user()
     account = reads.get_account(user, account_id)
-    service.ensure_can(account, service.Action.request_close, user)
+    service.ensure_can(account, service.AccountAction.request_close, user)
     notice_days = deadlines.notice_workdays()
     if request.method == "GET":
         values = {"closure_notice_on": service.today().isoformat()}
@@ -509,7 +509,7 @@ def close_page(account_id: int) -> Any:
             errors.setdefault(name, [message])
     if not errors:
         try:
-            service.advance(account, service.Action.request_close, user, **data)
+            service.advance(account, service.AccountAction.request_close, user, **data)
             db.session.commit()
         except ApiError as exc:
             db.session.rollback()

@@ -18,9 +18,11 @@ from werkzeug.routing import BuildError
 from auth.models import User
 from auth.scoping import scope_filter, visible_unit_ids
 from common.db import utcnow
+from common.timefmt import bj, day_start_utc
 from extensions import db
 from moderation.models import Content, Review, ReviewDecision
 from moderation.review import STAGE_LABELS, STAGE_STATUS, STAGES, overdue_hours
+from oversight.findings import to_cn
 from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
 from platforms.types import PLATFORM_LABELS
 from publishers.models import Delivery, DeliveryStatus
@@ -43,8 +45,6 @@ OUTSTANDING_FINDINGS = (FindingStatus.open, FindingStatus.confirmed)
 DELIVERED = (DeliveryStatus.sent, DeliveryStatus.withdrawn)
 DELIVERY_WINDOW_DAYS = 30
 THROUGHPUT_WEEKS = 8
-#: Week boundaries follow China Standard Time (no daylight saving); times are stored as naive UTC.
-CST_OFFSET = timedelta(hours=8)
 FRESHNESS_KEYS = ("recent", "warn", "veto", "zombie", "never")
 
 
@@ -158,10 +158,10 @@ def _findings(user: User) -> dict[str, Any]:
 
 
 def _week_starts(now: datetime, weeks: int) -> list[datetime]:
-    """Monday 00:00 China time (as naive UTC) of the last ``weeks`` weeks, oldest first."""
-    local = now + CST_OFFSET
-    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    return [monday - timedelta(weeks=i) - CST_OFFSET for i in reversed(range(weeks))]
+    """Monday 00:00 Beijing time (as naive UTC) of the last ``weeks`` weeks, oldest first."""
+    today = to_cn(now).date()  # type: ignore[union-attr]
+    monday = today - timedelta(days=today.weekday())
+    return [day_start_utc(monday - timedelta(weeks=i)) for i in reversed(range(weeks))]
 
 
 def _review(user: User, now: datetime) -> dict[str, Any]:
@@ -189,11 +189,11 @@ def _review(user: User, now: datetime) -> dict[str, Any]:
             per_week[index][key] += n
     weeks = []
     for start, counts in zip(starts, per_week, strict=True):
-        local = start + CST_OFFSET
+        local = to_cn(start).date()  # type: ignore[union-attr]
         end = local + timedelta(days=6)
         weeks.append(
             {
-                "start": local.date().isoformat(),
+                "start": local.isoformat(),
                 "label": f"{local.month}月{local.day}日–{end.month}月{end.day}日",
                 "short": f"{local.month}/{local.day}起",
                 **counts,
@@ -268,7 +268,7 @@ def dashboard_data(user: User, now: datetime | None = None) -> dict[str, Any]:
     now = now or utcnow()
     return {
         "generated_at": now.isoformat(timespec="seconds"),
-        "generated_at_local": (now + CST_OFFSET).strftime("%Y-%m-%d %H:%M"),
+        "generated_at_local": bj(now),
         "scope": _scope_label(user),
         "accounts": _accounts(user),
         "freshness": _freshness(user, now),

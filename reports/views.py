@@ -19,7 +19,7 @@ from auth.scoping import current_user, visible_unit_ids
 from common.errors import ApiError, Forbidden, Invalid
 from common.fields import Integer
 from common.timefmt import today_cn
-from jobs_views import accepted
+from jobs.views import accepted
 from oversight import findings, findings_views
 from oversight.models import FindingKind, FindingStatus
 from registry.models import Platform

@@ -7,6 +7,8 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
+from common.timefmt import CN_TZ
+
 QUEUES = ("publishing", "polling", "monitoring", "jobs", "default")
 
 
@@ -59,7 +61,7 @@ def celery_init_app(app: Flask) -> Celery:
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],
-        timezone="Asia/Shanghai",
+        timezone=CN_TZ.key,
         enable_utc=True,
         worker_prefetch_multiplier=1,
         task_default_queue="default",

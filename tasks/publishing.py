@@ -10,7 +10,7 @@ from kombu.exceptions import OperationalError
 
 from extensions import db
 from publishers import claim, pipeline
-from publishers.shared import Outcome
+from publishers.shared import NextStep
 
 log = logging.getLogger("govmedia.publishing")
 
@@ -19,7 +19,7 @@ log = logging.getLogger("govmedia.publishing")
 MAX_COUNTDOWN_SECONDS = 300
 
 
-def _follow_up(task, delivery_id: int, outcome: Outcome) -> None:  # type: ignore[no-untyped-def]
+def _follow_up(task, delivery_id: int, outcome: NextStep) -> None:  # type: ignore[no-untyped-def]
     if outcome.action == "retry" and outcome.delay <= MAX_COUNTDOWN_SECONDS:
         task.apply_async((delivery_id,), countdown=outcome.delay)
     elif outcome.action == "poll":

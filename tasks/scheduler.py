@@ -19,6 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from common import sqlite
+from common.timefmt import CN_TZ
 
 log = logging.getLogger("govmedia.scheduler")
 _app: Flask | None = None
@@ -89,7 +90,7 @@ def make_scheduler(app: Flask) -> SteadyScheduler:
         jobstores={"default": job_store(app)},
         executors={"default": ThreadPoolExecutor(4)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
-        timezone="Asia/Shanghai",
+        timezone=CN_TZ.key,
         jobstore_retry_interval=max(1, min(10, app.config["SCHEDULER_INTERVAL_SECONDS"])),
     )
 

@@ -80,7 +80,7 @@ class Hit:
 # (start, end, entry) with end exclusive, in character offsets of the original text.
 TermHit = tuple[int, int, "Entry"]
 
-FindingsHook = Callable[[Mapping[str, str]], Iterable[CheckFinding]]
+FindingsHook = Callable[[Mapping[str, str | None]], Iterable[CheckFinding]]
 """A caller-supplied function adding findings for a whole item (e.g. platform limits)."""
 
 

@@ -133,7 +133,7 @@ def _blocking(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @dataclass
-class Outcome:
+class InspectionOutcome:
     account_id: int
     result: str  # checked | error | deferred | not_checkable | skipped
     source: str | None = None
@@ -213,7 +213,7 @@ class _Writer:
     def gone(self, kind: FindingKind, post_id: str, reason: str) -> None:
         self.clear.append((self.fp(kind, post_id), reason))
 
-    def flush(self, outcome: Outcome, label: str = LABEL) -> None:
+    def flush(self, outcome: InspectionOutcome, label: str = LABEL) -> None:
         from oversight.monitoring import _audit_new
 
         if self.inputs:
@@ -300,7 +300,7 @@ def judge_post(w: _Writer, lp: LivePost, *, since: datetime | None, exceptions: 
         w.gone(FindingKind.tampered, pid, "平台上的内容已与终审稿一致")
 
 
-def _profile_checks(w: _Writer, account: Account, reading: sources.Reading, outcome: Outcome) -> None:
+def _profile_checks(w: _Writer, account: Account, reading: sources.Reading, outcome: InspectionOutcome) -> None:
     """Profile by uid: platform status, literal name, 认证主体 (via the reconciliation rules)."""
     from oversight.discovery import _record_of, reconcile_thresholds
     from oversight.reconcile import RegisteredAccount, reconcile
@@ -420,14 +420,14 @@ def _cached_units() -> list[Any]:
     return units
 
 
-def apply(reading: sources.Reading, now: datetime | None = None) -> Outcome:
+def apply(reading: sources.Reading, now: datetime | None = None) -> InspectionOutcome:
     """Write what one read found. Flushes."""
     from oversight.monitoring import _persist_refreshed
 
     now = now or reading.at
     account = db.session.get(Account, reading.account_id)
     if account is None or account.status not in INSPECTED_STATUSES:
-        return Outcome(reading.account_id, "skipped")
+        return InspectionOutcome(reading.account_id, "skipped")
     _persist_refreshed(reading)  # type: ignore[arg-type]
     state = _state_row(account.id)
     if reading.not_checkable:
@@ -435,18 +435,22 @@ def apply(reading: sources.Reading, now: datetime | None = None) -> Outcome:
         state.not_checkable_reason = reading.not_checkable
         state.last_attempt_at = now
         db.session.flush()
-        return Outcome(account.id, "not_checkable", reason=reading.not_checkable)
+        return InspectionOutcome(account.id, "not_checkable", reason=reading.not_checkable)
     if not reading.ok:
         if reading.retry_after is not None:
-            return Outcome(account.id, "deferred", reading.source, error=reading.error, retry_after=reading.retry_after)
+            return InspectionOutcome(
+                account.id, "deferred", reading.source, error=reading.error, retry_after=reading.retry_after
+            )
         state.source = reading.source
         state.not_checkable_reason = None
         state.last_attempt_at = now
         state.last_error = reading.error
         db.session.flush()
-        return Outcome(account.id, "error", reading.source, error=reading.error)
+        return InspectionOutcome(account.id, "error", reading.source, error=reading.error)
 
-    outcome = Outcome(account.id, "checked", reading.source, posts_seen=len(reading.posts), error=reading.error)
+    outcome = InspectionOutcome(
+        account.id, "checked", reading.source, posts_seen=len(reading.posts), error=reading.error
+    )
     state.source = reading.source
     state.not_checkable_reason = None
     state.last_attempt_at = now
@@ -573,12 +577,12 @@ def _mark_removed(lp: LivePost, reason: str, now: datetime) -> None:
     lp.removed_reason = reason[:200]
 
 
-def inspect_account(account_id: int, *, max_wait: float = 0.0, now: datetime | None = None) -> Outcome:
+def inspect_account(account_id: int, *, max_wait: float = 0.0, now: datetime | None = None) -> InspectionOutcome:
     """prepare → commit → fetch → apply → commit (what the Celery task and the CLI run)."""
     target = prepare(account_id, now)
     db.session.commit()
     if target is None:
-        return Outcome(account_id, "skipped")
+        return InspectionOutcome(account_id, "skipped")
     reading = fetch(target, now, max_wait=max_wait)
     db.session.rollback()  # the import source read; end that transaction before writing
     outcome = apply(reading, now)
@@ -622,7 +626,7 @@ def rescan(now: datetime | None = None, *, batch: int = 500) -> dict[str, Any]:
             summary["scanned"] += 1
             if lp.state is PostState.live:
                 judge_post(w, lp, since=since, exceptions=allowed)
-        out = Outcome(account_id, "rescan")
+        out = InspectionOutcome(account_id, "rescan")
         w.flush(out, "system:inspection-rescan")
         summary["created"] += len(out.created)
         summary["resolved"] += len(out.resolved)
@@ -660,7 +664,7 @@ def allow_post(live_post_id: int, reason: str | None, actor: Any) -> PostExcepti
     account = db.session.get(Account, lp.account_id)
     w = _Writer(account, utcnow())
     w.gone(FindingKind.unreviewed_post, lp.platform_post_id, f"单位登记为允许的例外：{exc.reason}")
-    w.flush(Outcome(lp.account_id, "exception"), label=f"user:{getattr(actor, 'username', '')}")
+    w.flush(InspectionOutcome(lp.account_id, "exception"), label=f"user:{getattr(actor, 'username', '')}")
     return exc
 
 

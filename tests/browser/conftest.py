@@ -45,6 +45,7 @@ from typing import Any
 import pytest
 import requests
 
+from common.timefmt import CN_TZ
 from devkit import processes, services
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -373,7 +374,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 def page(browser: Any, live_stack: LiveStack, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh context (cookies, localStorage) and page on the live stack; screenshot on failure."""
     context = browser.new_context(
-        base_url=live_stack.url, locale="zh-CN", viewport={"width": 1280, "height": 900}, timezone_id="Asia/Shanghai"
+        base_url=live_stack.url, locale="zh-CN", viewport={"width": 1280, "height": 900}, timezone_id=CN_TZ.key
     )
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -404,7 +405,7 @@ def as_user(browser: Any, live_stack: LiveStack, request: pytest.FixtureRequest)
             base_url=live_stack.url,
             locale="zh-CN",
             viewport={"width": 1280, "height": 900},
-            timezone_id="Asia/Shanghai",
+            timezone_id=CN_TZ.key,
         )
         context.set_default_timeout(15_000)
         contexts.append((username, context))

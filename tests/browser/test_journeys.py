@@ -30,7 +30,7 @@ import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ import pytest
 import requests
 from playwright.sync_api import Error as PlaywrightError
 
+from common.timefmt import CN_TZ
 from tests.browser.conftest import (
     AXE_FAIL_IMPACTS,
     OUTPUT,
@@ -55,7 +56,6 @@ from tests.browser.conftest import (
 
 pytestmark = pytest.mark.browser
 
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 RESIDENT_ID = "11010519491231002X"  # a valid 18-digit ID (check digit X)
 MASKED_ID = "110***********002X"
 TITLE = "示范县政务服务中心招领启事"
@@ -125,7 +125,7 @@ def people(browser: Any, stack: LiveStack, request: pytest.FixtureRequest) -> It
             base_url=stack.url,
             locale="zh-CN",
             viewport={"width": 1280, "height": 900},
-            timezone_id="Asia/Shanghai",
+            timezone_id=CN_TZ.key,
             accept_downloads=True,
         )
         context.set_default_timeout(20_000)
@@ -201,7 +201,7 @@ class AxeLater:
             base_url=stack.url,
             locale="zh-CN",
             viewport={"width": 1280, "height": 900},
-            timezone_id="Asia/Shanghai",
+            timezone_id=CN_TZ.key,
         )
         failures = []
         try:
@@ -360,7 +360,7 @@ def test_journey_1_operator_checks_fixes_schedules_and_submits(
     for label, _uid in TARGETS.values():
         group = operator.get_by_role("group", name=label, exact=True)
         group.get_by_label("示范县发布", exact=True).check()
-    now = datetime.now(BEIJING)
+    now = datetime.now(CN_TZ)
     # datetime-local holds minutes: two minutes ahead, rounded up to the next whole minute
     publish_at = (now + timedelta(minutes=2)).replace(second=0, microsecond=0)
     if publish_at < now + timedelta(minutes=2):
@@ -517,7 +517,7 @@ def test_journey_2_three_reviews_with_a_later_edit(
     assert review_rows(stack, content_id) == reviews_before
 
     # 终审: still ahead of the schedule (the web server runs on this machine's clock), so it is 已排期
-    remaining = (publish_at - datetime.now(BEIJING)).total_seconds()
+    remaining = (publish_at - datetime.now(CN_TZ)).total_seconds()
     if remaining < FINAL_REVIEW_MARGIN:
         took = time.monotonic() - journey["scheduled_at"]
         pytest.fail(
@@ -564,7 +564,7 @@ def test_journey_3_goes_out_on_time_and_is_withdrawn(
     operator.get_by_role("link", name="各平台发布状态").click()
     operator.wait_for_load_state()
     assert operator.url.endswith(f"/publishing/contents/{content_id}")
-    if datetime.now(BEIJING) < publish_at - timedelta(seconds=5):
+    if datetime.now(CN_TZ) < publish_at - timedelta(seconds=5):
         assert deliveries(stack, content_id) == {}, "nothing may go out before its time"
         assert "尚未开始发送" in operator.locator("#deliveries").inner_text()
         step(operator, "3-01-waiting-for-its-time")

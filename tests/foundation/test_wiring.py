@@ -35,7 +35,7 @@ PROGRAM = textwrap.dedent(
     # Every module that defines job kinds, blueprints, commands or checkers, imported first.
     for name in ("registry.jobs", "oversight.discovery_jobs", "reports.jobs", "registry.views",
                  "oversight.findings_views", "reports.views", "moderation.views", "publishers.views",
-                 "publishers.limits", "jobs_views"):
+                 "publishers.limits", "jobs.views"):
         importlib.import_module(name)
     import jobs
     from moderation import target_checks

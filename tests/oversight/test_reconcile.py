@@ -10,7 +10,7 @@ import pytest
 
 from oversight.reconcile import (
     KINDS,
-    DiscoveredRecord,
+    ReconRecord,
     RegisteredAccount,
     Thresholds,
     UnitRef,
@@ -60,11 +60,11 @@ REGISTERED = [
 ]
 
 
-def rec(key: str, platform: str, uid: str | None, name: str, subject: str | None, **kw: object) -> DiscoveredRecord:
-    return DiscoveredRecord(key, platform, uid, name, subject, **kw)  # type: ignore[arg-type]
+def rec(key: str, platform: str, uid: str | None, name: str, subject: str | None, **kw: object) -> ReconRecord:
+    return ReconRecord(key, platform, uid, name, subject, **kw)  # type: ignore[arg-type]
 
 
-def copies(registered: list[RegisteredAccount]) -> list[DiscoveredRecord]:
+def copies(registered: list[RegisteredAccount]) -> list[ReconRecord]:
     units = {u.id: u for u in UNITS}
     return [
         rec(f"k{a.id}", a.platform, a.uid, a.name, units[a.unit_id].name, verified=True)
@@ -434,7 +434,7 @@ def test_uidless_record_matched_by_name() -> None:
 # ------------------------------------------------------------------------------ general
 
 
-def _mixed_inputs() -> tuple[list[RegisteredAccount], list[DiscoveredRecord]]:
+def _mixed_inputs() -> tuple[list[RegisteredAccount], list[ReconRecord]]:
     registered = [
         *REGISTERED,
         acct(20, "toutiao", "tt1", "西湖教育", 2, status="closed", closed_on=date(2025, 3, 1)),
@@ -479,8 +479,7 @@ def test_fingerprints_are_stable_and_independent_of_record_keys() -> None:
     registered, discovered = _mixed_inputs()
     a = reconcile(UNITS, registered, discovered)
     rekeyed = [
-        DiscoveredRecord("X" + r.key, r.platform, r.uid, r.name, r.subject, last_post_at=r.last_post_at)
-        for r in discovered
+        ReconRecord("X" + r.key, r.platform, r.uid, r.name, r.subject, last_post_at=r.last_post_at) for r in discovered
     ]
     b = reconcile(UNITS, registered, rekeyed)
     assert [f.fingerprint for f in a.findings] == [f.fingerprint for f in b.findings]

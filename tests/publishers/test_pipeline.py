@@ -20,7 +20,7 @@ from moderation.models import Content, ContentKind, ContentStatus, Disclosure
 from publishers import attempt, manual, pipeline, sweeper, withdraw
 from publishers import claim as claiming
 from publishers.models import Delivery, DeliveryStatus
-from publishers.shared import Outcome
+from publishers.shared import NextStep
 from registry.models import AccountStatus
 
 PNG = base64.b64decode(
@@ -67,7 +67,7 @@ def approve(db_session, author):
     return _approve
 
 
-def run_delivery(delivery_id: int, db_session) -> Outcome:
+def run_delivery(delivery_id: int, db_session) -> NextStep:
     """What tasks.publishing.deliver does, minus the broker."""
     return pipeline.run_delivery(delivery_id)
 

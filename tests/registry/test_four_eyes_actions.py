@@ -113,7 +113,7 @@ def test_what_is_offered_is_what_is_allowed(people, db_session):
     account = apply_open(people, db_session, "auditor")
     for who in ("auditor", "auditor2"):
         user = people["users"][who]
-        for action in service.Action:
+        for action in service.AccountAction:
             offered = action.value in service.available_actions(account, user)
             try:
                 service.ensure_can(account, action, user)
