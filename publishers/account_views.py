@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Integer, String
+from apiflask.fields import Boolean, String
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from auth.models import Role
 from auth.scoping import current_user, ensure_visible, get_scoped, visible_unit_ids
 from common.errors import ApiError, Forbidden, NotFound
+from common.fields import Integer
 from extensions import db
 from moderation.models import Content
 from platforms.types import PLATFORM_LABELS

@@ -11,13 +11,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import DateTime, Dict, File, Integer, List, Nested, String
+from apiflask.fields import Dict, File, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from auth.models import Role, User
 from auth.scoping import current_user, get_scoped
 from common.errors import Forbidden
+from common.fields import DateTime, Integer
 from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
 from oversight import discovery

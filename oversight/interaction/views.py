@@ -11,13 +11,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
+from apiflask.fields import Boolean, Dict, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from auth.models import Role, User
 from auth.scoping import current_user, get_scoped, scope_filter
 from common.errors import ApiError, Forbidden, NotFound
+from common.fields import DateTime, Integer
 from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
 from oversight.interaction import service
@@ -85,13 +86,13 @@ class ItemOut(Schema):
     author_name = String(allow_none=True)
     text = String()
     source = String()
-    received_at = String(metadata={"description": "北京时间 ISO 8601"})
+    received_at = DateTime()
     waited_hours = Integer()
     waited_label = String()
     overdue = Boolean()
     severe = Boolean()
     answered = Boolean()
-    replied_at = String(allow_none=True)
+    replied_at = DateTime(allow_none=True)
     reply_text = String(allow_none=True)
     handled_elsewhere = Boolean()
     handled_reason = String(allow_none=True)
