@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+from apiflask import APIBlueprint
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from admin import dictionaries
@@ -23,7 +24,9 @@ from registry import service as registry_service
 from registry import units as unit_service
 from registry.models import Unit, UnitKind
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+# An APIBlueprint only so that its before_request guard is allowed (APIFlask's spec builder reads
+# enable_openapi from every blueprint with one); the pages are not part of the API document.
+bp = APIBlueprint("admin", __name__, url_prefix="/admin", enable_openapi=False)
 aliases = Blueprint("admin_aliases", __name__)
 
 UNIT_KIND_LABELS = {
