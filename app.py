@@ -109,6 +109,7 @@ PACKAGES = (
     "reports",
     "jobs.views",
     "tasks",
+    "admin",
 )
 
 
@@ -174,10 +175,15 @@ def _register_error_handlers(app: APIFlask) -> None:
 
     @app.error_processor
     def _api_error(error: Any) -> Any:
+        from werkzeug.http import HTTP_STATUS_CODES
+
         extra = error.extra_data or {}
-        body = error_body(error.status_code, error.message, error.detail or None, extra.get("code"))
+        message = error.message
+        if message == HTTP_STATUS_CODES.get(error.status_code):  # werkzeug's English reason phrase
+            message = MESSAGE_BY_STATUS.get(error.status_code, message)
+        body = error_body(error.status_code, message, error.detail or None, extra.get("code"))
         if not _wants_json():
-            return render_template("error.html", error=body["error"], status=error.status_code), error.status_code
+            return _error_page(body, error.status_code)
         return body, error.status_code, error.headers
 
     @app.errorhandler(CSRFError)
@@ -198,4 +204,14 @@ def _error_response(status: int, message: str, code: str) -> Any:
     body = error_body(status, message, code=code)
     if _wants_json():
         return body, status
-    return render_template("error.html", error=body["error"], status=status), status
+    return _error_page(body, status)
+
+
+def _error_page(body: dict[str, Any], status: int) -> Any:
+    """The Chinese error page: the message and the details as sentences, never raw JSON."""
+    from auth.models import ROLE_LABELS
+    from common.errors import readable_details
+
+    error = body["error"]
+    notes = readable_details(error["details"], {role.value: label for role, label in ROLE_LABELS.items()})
+    return render_template("error.html", error=error, status=status, notes=notes), status

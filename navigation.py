@@ -28,6 +28,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("interaction.inbox", "互动回应", (Role.operator, Role.auditor, Role.admin)),
     NavItem("reports.index", "报表", (Role.auditor, Role.admin)),
     NavItem("jobs.index", "后台任务", (Role.operator, Role.auditor, Role.admin)),
+    NavItem("admin.index", "系统管理", (Role.admin,)),
 )
 
 

@@ -112,3 +112,74 @@ def user_for_token(plaintext: str) -> User | None:
         return None
     token.last_used_at = utcnow()
     return token.user
+
+
+# ----------------------------------------------------------------------------- administration
+
+
+def set_roles(user: User, roles: Iterable[Role | str], actor: User | None = None) -> bool:
+    """Replace the user's roles; True when they changed (audited)."""
+    new = {Role(r) for r in roles}
+    if not new:
+        raise Invalid("至少需要一个角色", details={"roles": ["至少需要一个角色"]})
+    old = user.roles
+    if new == old:
+        return False
+    _guard_last_admin(user, losing=Role.admin in old and Role.admin not in new)
+    user.role_rows = [UserRole(role=r) for r in sorted(new)]
+    user.end_sessions()  # pages and menus follow the roles of the session's user: start afresh
+    db.session.flush()
+    audit.record("user:roles", user, before={"roles": sorted(old)}, after={"roles": sorted(new)}, actor=actor)
+    return True
+
+
+def reset_password(user: User, password: str, actor: User | None = None) -> None:
+    """A new password; every session of the user ends (the password_hash listener bumps it)."""
+    user.password_hash = hash_password(password)
+    db.session.flush()
+    audit.record("user:password_reset", user, after={"username": user.username}, actor=actor)
+
+
+def revoke_all_tokens(user: User, actor: User | None = None) -> int:
+    """Revoke every live API token of ``user``; the number revoked."""
+    tokens = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in tokens:
+        revoke_token(token.id, actor=actor)
+    return len(tokens)
+
+
+def deactivate_user(user: User, actor: User | None = None) -> None:
+    """停用: no login, every session cookie and every API token stops working at once."""
+    if not user.is_active:
+        return
+    if actor is not None and actor.id == user.id:
+        raise Conflict("不能停用自己的账号", code="self_deactivation")
+    _guard_last_admin(user, losing=Role.admin in user.roles)
+    user.is_active = False  # the is_active listener bumps session_generation
+    revoked = revoke_all_tokens(user, actor=actor)
+    db.session.flush()
+    audit.record("user:deactivate", user, after={"username": user.username, "tokens_revoked": revoked}, actor=actor)
+
+
+def reactivate_user(user: User, actor: User | None = None) -> None:
+    if user.is_active:
+        return
+    user.is_active = True
+    db.session.flush()
+    audit.record("user:reactivate", user, after={"username": user.username}, actor=actor)
+
+
+def _guard_last_admin(user: User, *, losing: bool) -> None:
+    """Never leave the system without an active administrator."""
+    if not losing:
+        return
+    others = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.admin, User.is_active.is_(True), User.id != user.id)
+    )
+    if not others:
+        raise Conflict("这是最后一个在用的管理员，不能取消其管理员角色或停用", code="last_admin")

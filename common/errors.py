@@ -88,3 +88,28 @@ def error_body(status: int, message: str | None, details: Any = None, code: str 
             "details": details if details not in ({}, "") else None,
         }
     }
+
+
+def readable_details(details: Any, role_names: dict[str, str] | None = None) -> list[str]:
+    """Error details as sentences for the HTML error page (the JSON API keeps the structure).
+
+    Field errors ``{"field": ["message", …]}`` give their (Chinese) messages; ``required_roles``
+    names the roles (``role_names``: value → label); anything else that is not text a person can
+    read is left out.
+    """
+    if not details:
+        return []
+    if isinstance(details, str):
+        return [details] if any("\u4e00" <= ch <= "\u9fff" for ch in details) else []
+    notes: list[str] = []
+    if isinstance(details, dict):
+        for key, value in details.items():
+            if key == "required_roles" and isinstance(value, list):
+                names = role_names or {}
+                notes.append("需要以下角色之一：" + "、".join(names.get(str(r), str(r)) for r in value))
+            else:
+                notes.extend(readable_details(value, role_names))
+    elif isinstance(details, list | tuple):
+        for item in details:
+            notes.extend(readable_details(item, role_names))
+    return notes

@@ -9,9 +9,27 @@ from zoneinfo import ZoneInfo
 CN_TZ = ZoneInfo("Asia/Shanghai")
 
 
-def bj(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if value is None:
+def parse_instant(value: datetime | str | None) -> datetime | None:
+    """A stored instant: a datetime (naive = UTC) or an ISO string from JSON (``…Z``, ``+00:00``)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        return None
+
+
+def bj(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Beijing time as a person reads it: the one formatter for pages, exports, messages, diffs
+    and evidence. ``value``: a naive-UTC or aware datetime, or an ISO string from JSON (a string
+    that is not a time comes back unchanged)."""
+    if value is None or value == "":
         return "—"
+    if isinstance(value, str):
+        parsed = parse_instant(value)
+        if parsed is None or ("T" not in value and ":" not in value):
+            return value  # not a time (a date alone stays as it is)
+        value = parsed
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     try:

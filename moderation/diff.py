@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from common.timefmt import bj
+
 EQUAL = "equal"
 INSERT = "insert"
 DELETE = "delete"
@@ -185,6 +187,8 @@ def _field_text(snapshot: Mapping[str, Any], name: str) -> str:
         if snapshot.get("policy_id"):
             return f"{label}（关联政策文件 #{snapshot['policy_id']}）"
         return str(label)
+    if name == "publish_at":
+        return f"{bj(value)}（北京时间）" if value else ""
     return "" if value is None else str(value)
 
 

@@ -25,7 +25,7 @@ from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
 from jobs import runner
 from jobs.views import accepted
-from oversight import discovery, discovery_jobs
+from oversight import discovery, discovery_jobs, evidence_text
 from oversight import findings as service
 from oversight import findings_remedies as remedies
 from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
@@ -375,6 +375,8 @@ def detail(finding_id: int) -> Any:
         today=service.today_cn(),
         action_labels=service.ACTION_LABELS,
         evidence_labels=service.EVIDENCE_LABELS,
+        evidence_rows=evidence_text.readable(f["evidence"]),
+        person=evidence_text.person,
         status_labels={k.value: v for k, v in service.STATUS_LABELS.items()},
         reopen_labels=service.REOPEN_LABELS,
     )

@@ -96,7 +96,7 @@ EXPORT_ONLY: tuple[tuple[str, str], ...] = (
     ("filing_due_on", "备案时限"),
     ("filing_due_note", "备案时限说明"),
     ("filing_overdue", "备案逾期"),
-    ("last_post_at", "最后发布时间"),
+    ("last_post_at", "最后发布时间（北京时间）"),
     ("followers", "粉丝数"),
 )
 BY_HEADER = {c.header: c for c in COLUMNS}

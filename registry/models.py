@@ -71,6 +71,8 @@ class Unit(TimestampMixin, db.Model):
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
     kind: Mapped[UnitKind] = mapped_column(default=UnitKind.department)
     region: Mapped[str | None] = mapped_column(sa.String(100))
+    # 停用：no new users or accounts; kept for history (accounts, audit, reports).
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Unit]] = relationship(back_populates="parent")

@@ -160,8 +160,9 @@ class LiveStack:
 
 
 @contextmanager
-def start_live_stack(workdir: Path, **extra_env: str) -> Iterator[LiveStack]:
-    """Migrate + seed a fresh SQLite database in ``workdir`` and start every process on it."""
+def start_live_stack(workdir: Path, *, seed: bool = True, **extra_env: str) -> Iterator[LiveStack]:
+    """Migrate + seed a fresh SQLite database in ``workdir`` and start every process on it
+    (``seed=False``: an empty database, as a production install starts)."""
     workdir.mkdir(parents=True, exist_ok=True)
     web_port, sandbox_port = services.free_port(), services.free_port()
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
@@ -183,7 +184,7 @@ def start_live_stack(workdir: Path, **extra_env: str) -> Iterator[LiveStack]:
     }
     for name in ("CELERY_BROKER_URL", "GOVMEDIA_TEST_DB"):
         env.pop(name, None)
-    for args in (("db", "upgrade"), ("seed-demo",)):
+    for args in (("db", "upgrade"), ("seed-demo",)) if seed else (("db", "upgrade"),):
         result = processes.flask_cli(env, *args)
         if result.returncode != 0:
             pytest.fail(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}", pytrace=False)

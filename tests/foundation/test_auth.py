@@ -39,7 +39,7 @@ def test_login_cookie_flags(client, make_user):
 def test_open_redirect_refused(client, make_user):
     user = make_user(Role.operator)
     response = client.post("/login?next=https://evil.example/", data={"username": user.username, "password": PASSWORD})
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/contents"  # the operator's own landing page, not the foreign site
 
 
 def test_api_requires_token(client):

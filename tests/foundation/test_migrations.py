@@ -100,16 +100,28 @@ def test_the_checks_refuse_a_value_outside_the_enum(app: Any, db_session: Any) -
 
 def test_sqlite_rebuild_keeps_rows_other_tables_refer_to(tmp_path: Path) -> None:
     from extensions import db
-    from registry.models import Account, AccountStatus, Platform, Unit, UnitKind
+    from registry.models import Account, AccountStatus, Unit
 
     app = make_test_app(f"sqlite:///{tmp_path / 'migrate.sqlite'}")
     with app.app_context():
         upgrade(directory=MIGRATIONS, revision="e5_interaction")
-        county = Unit(name="某县人民政府", kind=UnitKind.government)
-        office = Unit(name="某县政务服务中心", parent=county)
-        db.session.add_all([county, office])
-        db.session.flush()
-        db.session.add(Account(platform=Platform.weibo, name="某县发布", unit_id=office.id))
+        # Plain SQL: the models may already have columns that later migrations add.
+        now = "2026-12-06 00:00:00"
+        db.session.execute(
+            sa.text(
+                "INSERT INTO units (id, name, kind, created_at, updated_at) VALUES "
+                "(1, '某县人民政府', 'government', :now, :now), (2, '某县政务服务中心', 'department', :now, :now)"
+            ),
+            {"now": now},
+        )
+        db.session.execute(sa.text("UPDATE units SET parent_id = 1 WHERE id = 2"))
+        db.session.execute(
+            sa.text(
+                "INSERT INTO accounts (platform, name, unit_id, status, is_primary, verified, created_at, updated_at) "
+                "VALUES ('weibo', '某县发布', 2, 'applying', 1, 0, :now, :now)"
+            ),
+            {"now": now},
+        )
         db.session.commit()
 
         upgrade(directory=MIGRATIONS)  # rebuilds units and accounts, which rows refer to

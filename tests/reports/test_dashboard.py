@@ -251,7 +251,9 @@ def test_empty_scope(db_session, make_user, make_unit):
 def test_dashboard_page_is_landing_page_with_tables_and_chart_data(client, world):
     operator = world["operator_a"]
     response = client.post("/login", data={"username": operator.username, "password": PASSWORD})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/")
+    # Operators land on their contents (issue 20: each role lands on its own work); the dashboard
+    # stays one click away at /.
+    assert response.status_code == 302 and response.headers["Location"].endswith("/contents")
     page = client.get("/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)

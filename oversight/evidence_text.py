@@ -1,0 +1,140 @@
+"""Evidence as a person reads it: labels, Chinese values, Beijing times, people's names.
+
+``readable(evidence)`` turns a finding's evidence dict into rows of (label, value) where value is
+text or a nested list of rows; nothing is dumped as JSON or as an internal code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from auth.models import User
+from common.timefmt import bj, parse_instant
+from extensions import db
+from oversight.findings import EVIDENCE_LABELS
+from platforms.types import PLATFORM_LABELS
+from registry.models import STATUS_LABELS, AccountStatus, Platform
+
+#: Codes that appear as evidence values (data sources, match methods, …).
+VALUE_LABELS = {
+    "search": "平台搜索",
+    "import": "第三方名单导入",
+    "imported": "第三方名单导入",
+    "probe": "平台探测",
+    "inspection": "巡检",
+    "credentials": "账号授权",
+    "own_credentials": "账号授权",
+    "third_party": "第三方监测数据",
+    "weibo_biz": "微博商业数据接口",
+    "api": "平台接口",
+    "uid": "平台ID",
+    "name": "名称",
+    "subject": "认证主体",
+    "exact": "完全一致",
+    "fuzzy": "相似",
+    "credit_code": "统一社会信用代码",
+    "registry": "台账",
+    "platform": "平台",
+    "manual": "人工",
+    "system": "系统",
+}
+#: Keys of nested evidence that EVIDENCE_LABELS (the top-level keys) does not name.
+KEY_LABELS = {
+    "status": "状态",
+    "at": "时间",
+    "by": "经办人",
+    "id": "编号",
+    "account_id": "台账账号编号",
+    "unit_id": "单位编号",
+    "kind": "类型",
+    "url": "链接",
+    "title": "标题",
+    "text": "内容",
+    "count": "数量",
+}
+PEOPLE_KEYS = ("by", "actor", "decided_by")
+SKIP_KEYS = ("registered_status_label", "kind_label")
+
+
+def _code(value: str) -> str:
+    try:
+        return PLATFORM_LABELS[Platform(value)]
+    except ValueError:
+        pass
+    try:
+        return STATUS_LABELS[AccountStatus(value)]
+    except ValueError:
+        pass
+    if ":" in value and value.isascii():
+        return "·".join(_code(part) for part in value.split(":") if part)
+    return VALUE_LABELS.get(value, value)
+
+
+def _people(evidence: Any) -> dict[str, str]:
+    names: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if key in PEOPLE_KEYS and isinstance(value, str):
+                    names.add(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(evidence)
+    if not names:
+        return {}
+    rows = db.session.execute(sa.select(User.username, User.display_name).where(User.username.in_(names)))
+    return dict(rows.tuples().all())
+
+
+def value_text(key: str, value: Any, people: Mapping[str, str] | None = None) -> Any:
+    """One evidence value as text, or a list of (label, value) rows for nested data."""
+    if value is None or value == "":
+        return "—"
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    if isinstance(value, int | float):
+        return f"{value:.2f}" if isinstance(value, float) else str(value)
+    if isinstance(value, str):
+        if key in PEOPLE_KEYS:
+            return (people or {}).get(value, "系统" if value == "system" else value)
+        if ("T" in value or ":" in value) and value[:1].isdigit() and parse_instant(value) is not None:
+            return bj(value)
+        return _code(value) if value.isascii() else value
+    if isinstance(value, Mapping):
+        return rows_of(value, people)
+    if isinstance(value, list | tuple):
+        if not value:
+            return "无"
+        if all(not isinstance(v, Mapping | list) for v in value):
+            return "、".join(str(value_text(key, v, people)) for v in value)
+        return [(f"第 {i} 项", value_text(key, v, people)) for i, v in enumerate(value, 1)]
+    return str(value)
+
+
+def rows_of(data: Mapping[str, Any], people: Mapping[str, str] | None = None) -> list[tuple[str, Any]]:
+    return [
+        (EVIDENCE_LABELS.get(k) or KEY_LABELS.get(k) or _code(k), value_text(k, v, people))
+        for k, v in data.items()
+        if k not in SKIP_KEYS and k != "message"
+    ]
+
+
+def readable(evidence: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    return rows_of(evidence, _people(evidence))
+
+
+def person(login: str | None) -> str:
+    """A login name as the person's display name (``system`` → 系统)."""
+    if not login or login == "system":
+        return "系统"
+    return _people({"by": login}).get(login, login)
