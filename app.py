@@ -75,6 +75,7 @@ MODEL_MODULES = (
     "jobs.models",
     "oversight.inspection.models",
     "oversight.interaction.models",
+    "oversight.scoring.models",
 )
 
 
@@ -105,6 +106,7 @@ PACKAGES = (
     "oversight",
     "oversight.inspection",
     "oversight.interaction",
+    "oversight.scoring",
     "reports",
     "jobs_views",
     "tasks",
