@@ -68,6 +68,21 @@ def _issuer(user: User) -> str:
     return user.unit.name if user.unit is not None else ""
 
 
+SORT_PARAMS = frozenset({"sort", "sort_by", "order", "order_by", "orderby", "rank", "ranking"})
+
+
+@api.before_request
+def _no_sorting() -> None:
+    """Scores are listed by unit, platform and name only; nothing ranks by followers (R27)."""
+    asked = SORT_PARAMS & {k.lower() for k in request.args}
+    if asked:
+        raise ApiError(
+            "考评结果按单位、平台、账号名称排列，不提供排序或排名参数（不按粉丝数排名）",
+            code="sorting_not_offered",
+            details={k: ["不支持此参数"] for k in sorted(asked)},
+        )
+
+
 # ----------------------------------------------------------------------------- schemas
 
 

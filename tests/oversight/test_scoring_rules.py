@@ -75,7 +75,8 @@ def test_no_data_is_a_gap_not_a_veto():
 @pytest.mark.parametrize("kind", ["no_interaction_channel", "interaction_overdue"])
 def test_interaction_veto(kind):
     out = R.evaluate(default(), facts(findings=[hit(3, kind=kind)]))
-    assert out.vetoed and out.veto_items[0]["key"] == "interaction" and out.veto_items[0]["evidence"]["finding_ids"] == [3]
+    [v] = out.veto_items
+    assert out.vetoed and v["key"] == "interaction" and v["evidence"]["finding_ids"] == [3]
 
 
 def test_fraud_veto_from_a_recorded_decision():
