@@ -25,9 +25,9 @@ from audit.service import record as audit
 from auth.models import User
 from common.db import utcnow
 from common.errors import ApiError, Conflict, NotFound
+from common.fields import iso_utc
 from common.timefmt import CN_TZ, day_start_utc, today_cn
 from extensions import db
-from oversight.findings import iso_cn
 from oversight.models import Finding, FindingStatus
 from oversight.monitoring import MONITORED_STATUSES
 from oversight.scoring import rules as rules_mod
@@ -190,7 +190,7 @@ def rules_dict(row: ScoringRules, *, with_text: bool = False) -> dict[str, Any]:
         "sha256": row.sha256,
         "note": row.note,
         "loaded_by": row.loaded_by_label,
-        "loaded_at": iso_cn(row.loaded_at),
+        "loaded_at": iso_utc(row.loaded_at),
         "pass_line": row.data.get("pass_line"),
         "full_marks": row.data.get("full_marks"),
         "sources": row.data.get("sources"),
@@ -523,7 +523,7 @@ def score_dict(s: AccountScore) -> dict[str, Any]:
         "period": s.period,
         "period_start": s.period_start.isoformat(),
         "period_end": s.period_end.isoformat(),
-        "checkpoint_at": iso_cn(s.checkpoint_at),
+        "checkpoint_at": iso_utc(s.checkpoint_at),
         "rules_version": s.rules_version,
         "vetoed": s.vetoed,
         "veto_items": s.veto_items,
@@ -535,7 +535,7 @@ def score_dict(s: AccountScore) -> dict[str, Any]:
         "result_label": result_label(s),
         "data_gaps": s.data_gaps,
         "indices": s.indices,
-        "computed_at": iso_cn(s.computed_at),
+        "computed_at": iso_utc(s.computed_at),
         "computed_by": s.computed_by_label,
     }
 
@@ -638,8 +638,8 @@ def fraud_dict(r: FraudRecord) -> dict[str, Any]:
         "decided_on": r.decided_on.isoformat(),
         "decision_ref": r.decision_ref,
         "note": r.note,
-        "recorded_at": iso_cn(r.recorded_at),
-        "revoked_at": iso_cn(r.revoked_at),
+        "recorded_at": iso_utc(r.recorded_at),
+        "revoked_at": iso_utc(r.revoked_at),
     }
 
 
@@ -754,7 +754,7 @@ def draw_dict(row: SpotCheckDraw, unit_ids: set[int] | None = None) -> dict[str,
         "sampled_share": round(len(row.items) / row.population, 4) if row.population else None,
         "checked": len(done),
         "failed": sum(1 for i in done if i.result is SpotCheckResult.failed),
-        "drawn_at": iso_cn(row.drawn_at),
+        "drawn_at": iso_utc(row.drawn_at),
         "reproducible": verify_draw(row),
         "items": [
             {
@@ -767,7 +767,7 @@ def draw_dict(row: SpotCheckDraw, unit_ids: set[int] | None = None) -> dict[str,
                 "result": i.result.value if i.result else None,
                 "result_label": SPOT_RESULT_LABELS.get(i.result) if i.result else "待检查",
                 "problems": i.problems,
-                "checked_at": iso_cn(i.checked_at),
+                "checked_at": iso_utc(i.checked_at),
             }
             for i in items
         ],

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Date, Dict, Float, Integer, List, Raw, String
+from apiflask.fields import Boolean, Date, Dict, Float, List, Raw, String
 from apiflask.validators import Length, OneOf
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from marshmallow import RAISE
@@ -21,6 +21,7 @@ from marshmallow import RAISE
 from auth.models import Role, User
 from auth.scoping import current_user, ensure_visible, get_scoped, visible_unit_ids
 from common.errors import ApiError, Forbidden, NotFound
+from common.fields import Integer
 from common.formal_sheet import XLSX_MIME
 from extensions import db
 from oversight.scoring import service
@@ -107,7 +108,7 @@ class ScoreOut(Schema):
     period = String()
     period_start = String()
     period_end = String()
-    checkpoint_at = String(metadata={"description": "检查点（北京时间）"})
+    checkpoint_at = String(metadata={"description": "检查点（UTC，页面显示北京时间）"})
     rules_version = String()
     vetoed = Boolean()
     veto_items = List(Dict())
@@ -364,6 +365,7 @@ def card(score_id: int) -> Any:
     return render_template(
         "scoring/card.html",
         s=service.score_dict(score),
+        row=score,
         history=history,
         is_office=user.has_role(*OFFICE_ROLES),
         fraud_kinds=[(k.value, label) for k, label in FRAUD_LABELS.items()],
@@ -451,12 +453,14 @@ def spot_page() -> Any:
             flash(exc.message, "error")
         return redirect(url_for("scoring.spot_page", month=month[:7]))
     try:
-        data = service.draw_dict(service.get_draw(month), visible_unit_ids(user))
+        row = service.get_draw(month)
+        data = service.draw_dict(row, visible_unit_ids(user))
     except ApiError:
-        data = None
+        row = data = None
     return render_template(
         "scoring/spot.html",
         data=data,
+        row=row,
         month=month[:7],
         share=service.spot_share(),
         is_office=user.has_role(*OFFICE_ROLES),

@@ -511,6 +511,9 @@ def test_pages_for_office_and_unit(client, db_session, site, make_account):
     card = client.get(f"/scoring/scores/{score.id}").get_data(as_text=True)
     assert "不合格（单项否决）" in card and f"/findings/{f.id}" in card and lp.platform_post_id in card
     assert "2026.12-default" in card and "北京时间" in card
+    from common.timefmt import bj
+
+    assert bj(score.checkpoint_at) in card  # the check point in Beijing time
     assert "弄虚作假" in card
     rules_page = client.get("/scoring/rules").get_data(as_text=True)
     assert "版本历史" in rules_page and "校验并载入" in rules_page
