@@ -74,6 +74,7 @@ def load_command(path: str, username: str, note: str | None) -> None:
 @rules_cli.command("list")
 def list_command() -> None:
     """Loaded rules versions, newest first."""
+    from common.timefmt import bj
     from extensions import db
     from oversight.scoring import service
 
@@ -84,7 +85,7 @@ def list_command() -> None:
         rows = service.rules_history()
     for i, row in enumerate(rows):
         mark = "（当前）" if i == 0 else ""
-        click.echo(f"{row.version}{mark}\t{row.loaded_at:%Y-%m-%d %H:%M} UTC\t{row.loaded_by_label}\t{row.note or ''}")
+        click.echo(f"{row.version}{mark}\t{bj(row.loaded_at)}（北京时间）\t{row.loaded_by_label}\t{row.note or ''}")
 
 
 @scoring_cli.command("compute")
