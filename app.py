@@ -76,6 +76,7 @@ MODEL_MODULES = (
     "jobs.models",
     "oversight.inspection.models",
     "oversight.interaction.models",
+    "oversight.scoring.models",
 )
 
 
@@ -106,6 +107,7 @@ PACKAGES = (
     "oversight",
     "oversight.inspection",
     "oversight.interaction",
+    "oversight.scoring",
     "reports",
     "jobs.views",
     "tasks",

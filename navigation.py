@@ -26,6 +26,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("findings.workbench", "问题线索", (Role.operator, Role.auditor, Role.admin)),
     NavItem("inspection.coverage_page", "巡检覆盖", (Role.operator, Role.auditor, Role.admin)),
     NavItem("interaction.inbox", "互动回应", (Role.operator, Role.auditor, Role.admin)),
+    NavItem("scoring.index", "考评", (Role.operator, Role.auditor, Role.admin)),
     NavItem("reports.index", "报表", (Role.auditor, Role.admin)),
     NavItem("jobs.index", "后台任务", (Role.operator, Role.auditor, Role.admin)),
     NavItem("admin.index", "系统管理", (Role.admin,)),
