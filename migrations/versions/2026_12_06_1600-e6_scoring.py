@@ -1,7 +1,7 @@
 """scoring: rules versions, account scores, fraud records, spot checks
 
 Revision ID: e6_scoring
-Revises: e5_interaction
+Revises: e6_unit_active
 Create Date: 2026-12-06 16:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "e6_scoring"
-down_revision = "e5_interaction"
+down_revision = "e6_unit_active"
 branch_labels = None
 depends_on = None
 
@@ -34,6 +34,10 @@ def upgrade():
         sa.Column("decision_ref", sa.String(length=200), nullable=True),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("recorded_by_id", sa.Integer(), nullable=True),
+        sa.CheckConstraint(
+            "kind IN ('bought_followers', 'forced_likes', 'fake_data', 'other')",
+            name=op.f("ck_scoring_fraud_records_fraudkind"),
+        ),
         sa.Column("recorded_at", sa.DateTime(), nullable=False),
         sa.Column("revoked_at", sa.DateTime(), nullable=True),
         sa.Column("revoked_reason", sa.Text(), nullable=True),
@@ -124,6 +128,7 @@ def upgrade():
             "result", sa.Enum("passed", "failed", name="spotcheckresult", native_enum=False, length=32), nullable=True
         ),
         sa.Column("problems", sa.Text(), nullable=True),
+        sa.CheckConstraint("result IN ('passed', 'failed')", name=op.f("ck_spot_check_items_spotcheckresult")),
         sa.Column("checked_by_id", sa.Integer(), nullable=True),
         sa.Column("checked_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], name=op.f("fk_spot_check_items_account_id_accounts")),

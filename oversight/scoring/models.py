@@ -32,7 +32,7 @@ class ScoringRules(db.Model):
     sha256: Mapped[str] = mapped_column(sa.String(64))
     note: Mapped[str | None] = mapped_column(sa.Text)
     loaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    loaded_by_label: Mapped[str] = mapped_column(sa.String(100), default="system")
+    loaded_by_label: Mapped[str] = mapped_column(sa.String(100), default="系统")
     loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -63,7 +63,7 @@ class AccountScore(db.Model):
     data_gaps: Mapped[list[Any]] = mapped_column(default=list)
     indices: Mapped[dict[str, Any]] = mapped_column(default=dict)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    computed_by_label: Mapped[str] = mapped_column(sa.String(100), default="system")
+    computed_by_label: Mapped[str] = mapped_column(sa.String(100), default="系统")
 
     account: Mapped[Account] = relationship()
     unit: Mapped[Unit] = relationship()

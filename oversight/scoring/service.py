@@ -42,7 +42,8 @@ from oversight.scoring.models import (
     SpotCheckItem,
     SpotCheckResult,
 )
-from registry.models import PLATFORM_LABELS, Account, Unit
+from platforms.types import PLATFORM_LABELS
+from registry.models import Account, Unit
 
 LOOKBACK_DAYS = 120  # post times read before a checkpoint (the longest rule window is 90 days)
 
@@ -156,7 +157,7 @@ def load_rules(
         sha256=parsed.sha256,
         note=(note or "").strip() or None,
         loaded_by_id=getattr(actor, "id", None),
-        loaded_by_label=label or getattr(actor, "username", None) or "system",
+        loaded_by_label=label or getattr(actor, "display_name", None) or getattr(actor, "username", None) or "系统",
     )
     db.session.add(row)
     db.session.flush()
@@ -406,7 +407,7 @@ def gather(account: Account, period: Period, rules: rules_mod.Rules, now: dateti
 
 
 def score_account(
-    account: Account, period: Period, row: ScoringRules, *, label: str = "system", now: datetime | None = None
+    account: Account, period: Period, row: ScoringRules, *, label: str = "系统", now: datetime | None = None
 ) -> AccountScore:
     """Compute (or recompute under the same rules version) one account's score. Flushes."""
     rules = rules_of(row)
@@ -455,7 +456,7 @@ def compute(
     accounts = scorable_accounts(account_id=account_id)
     if account_id is not None and not accounts:
         raise NotFound("账号不存在或不在考评范围内（运行中/变更中/停更公告期）")
-    who = label or getattr(actor, "username", None) or "system"
+    who = label or getattr(actor, "display_name", None) or getattr(actor, "username", None) or "系统"
     scores = [score_account(a, period, row, label=who) for a in accounts]
     summary = {
         "period": period.key,

@@ -35,6 +35,7 @@ ALLOWED_WORDS = {
     "URL",
     "CSV",
     "XLSX",
+    "YAML",  # the format of the scoring rules file
     "csv",
     "xlsx",
     "txt",
