@@ -75,6 +75,8 @@ MODEL_MODULES = (
     "jobs.models",
     "oversight.inspection.models",
     "oversight.interaction.models",
+    "oversight.workorders.models",
+    "notify.models",
 )
 
 
@@ -105,6 +107,8 @@ PACKAGES = (
     "oversight",
     "oversight.inspection",
     "oversight.interaction",
+    "oversight.workorders",
+    "notify",
     "reports",
     "jobs_views",
     "tasks",

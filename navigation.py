@@ -24,6 +24,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("moderation.queue", "审核", (Role.reviewer_1, Role.reviewer_2, Role.reviewer_3)),
     NavItem("publishers.calendar", "发布日历", (Role.operator, Role.auditor, Role.admin)),
     NavItem("findings.workbench", "问题线索", (Role.operator, Role.auditor, Role.admin)),
+    NavItem("workorders.board", "整改工单", (Role.operator, Role.auditor, Role.admin)),
     NavItem("inspection.coverage_page", "巡检覆盖", (Role.operator, Role.auditor, Role.admin)),
     NavItem("interaction.inbox", "互动回应", (Role.operator, Role.auditor, Role.admin)),
     NavItem("reports.index", "报表", (Role.auditor, Role.admin)),

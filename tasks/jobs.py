@@ -77,3 +77,8 @@ def periodic_jobs(app: Flask) -> Iterator[tuple[str, str, dict[str, Any]]]:
     # Media retention (tasks/media.py): unreferenced uploads older than MEDIA_RETENTION_DAYS.
     prune_hour = int(app.config.get("MEDIA_PRUNE_HOUR", 4)) % 24
     yield "media-prune", "tasks.media:run_prune", {"trigger": "cron", "hour": prune_hour, "minute": 15}
+    # 整改 work orders (tasks/workorders.py) and reminders (notify/reminders.py).
+    minutes = max(1, int(app.config.get("WORKORDER_SWEEP_MINUTES", 15)))
+    yield "workorders-sweep", "tasks.workorders:run_sweep", {"trigger": "interval", "minutes": minutes}
+    minutes = max(1, int(app.config.get("NOTIFY_INTERVAL_MINUTES", 10)))
+    yield "notify-reminders", "tasks.notify:run_reminders", {"trigger": "interval", "minutes": minutes}
