@@ -16,7 +16,9 @@ class NavItem:
     roles: tuple[Role, ...]
 
 
+ALL_ROLES = tuple(Role)
 NAV: tuple[NavItem, ...] = (
+    NavItem("notify.todo_page", "待办", ALL_ROLES),
     NavItem("registry.ledger", "台账", (Role.operator, Role.auditor, Role.admin)),
     NavItem("registry.matrix", "矩阵", (Role.operator, Role.auditor, Role.admin)),
     NavItem("registry.inbox", "审批", (Role.auditor, Role.admin)),
@@ -37,5 +39,10 @@ def nav_items(user: User) -> list[dict[str, str]]:
     for item in NAV:
         if not user.has_role(*item.roles):
             continue
-        items.append({"url": url_for(item.endpoint), "label": item.label})
+        label = item.label
+        if item.endpoint == "notify.todo_page":
+            from notify.todo import total
+
+            label = f"{label}（{total(user)}）"
+        items.append({"url": url_for(item.endpoint), "label": label})
     return items
