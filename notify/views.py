@@ -19,7 +19,7 @@ from common.db import utcnow
 from common.errors import Invalid
 from common.fields import DateTime, Integer
 from extensions import db
-from notify import reminders, todo
+from notify import reminders, sources, todo
 from notify.models import NotifyPreference, Reminder
 
 api = APIBlueprint("notify_api", __name__, url_prefix="/api/v1", tag="待办与提醒")
@@ -79,7 +79,7 @@ def _reminder_dict(r: Reminder) -> dict[str, Any]:
     return {
         "id": r.id,
         "kind": r.kind,
-        "kind_label": reminders.KIND_LABELS.get(r.kind, r.kind),
+        "kind_label": sources.KIND_LABELS.get(r.kind, r.kind),
         "title": r.title,
         "body": r.body,
         "link": r.link,
