@@ -77,6 +77,8 @@ MODEL_MODULES = (
     "oversight.inspection.models",
     "oversight.interaction.models",
     "oversight.scoring.models",
+    "oversight.workorders.models",
+    "notify.models",
 )
 
 
@@ -108,6 +110,8 @@ PACKAGES = (
     "oversight.inspection",
     "oversight.interaction",
     "oversight.scoring",
+    "oversight.workorders",
+    "notify",
     "reports",
     "jobs.views",
     "tasks",

@@ -146,6 +146,36 @@ def _holidays_file(name: str = "EXTRA_HOLIDAYS_FILE") -> str:
     return path
 
 
+def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name}={raw!r}：须为 {' / '.join(choices)} 之一")
+    return value
+
+
+def _quiet_hours(name: str, default: str) -> str:
+    """ "HH:MM-HH:MM" in Beijing time (may wrap midnight), or "" for none."""
+    raw = os.environ.get(name)
+    value = default if raw is None else raw.strip()
+    if value == "":
+        return ""
+    parts = value.replace("～", "-").split("-")
+    ok = len(parts) == 2 and all(len(p.split(":")) == 2 for p in parts)
+    if ok:
+        try:
+            hh = [(int(p.split(":")[0]), int(p.split(":")[1])) for p in parts]
+        except ValueError:
+            ok = False
+        else:
+            ok = all(0 <= h < 24 and 0 <= m < 60 for h, m in hh)
+    if not ok:
+        raise ConfigError(f"{name}={value!r}：须为 HH:MM-HH:MM（北京时间，如 22:00-07:00），或留空表示不设免打扰")
+    return value
+
+
 def from_env() -> dict[str, Any]:
     """Read the configuration now (not at import time); a bad value raises ConfigError naming it."""
     env = os.environ.get
@@ -288,4 +318,24 @@ def from_env() -> dict[str, Any]:
         "MEDIA_MAX_PER_CONTENT": _positive("MEDIA_MAX_PER_CONTENT", 20),
         "MEDIA_RETENTION_DAYS": _positive("MEDIA_RETENTION_DAYS", 30),
         "MEDIA_PRUNE_HOUR": _int("MEDIA_PRUNE_HOUR", 4),
+        # 整改 work orders (docs/workorders.md): files per feedback, who an overdue order goes to
+        # (superior = the unit's parent unit, office = 网信办, both), how often the sweep runs.
+        "WORKORDER_MAX_FILES": _positive("WORKORDER_MAX_FILES", 10),
+        "WORKORDER_ESCALATE_TO": _choice("WORKORDER_ESCALATE_TO", ("both", "superior", "office"), "both"),
+        "WORKORDER_SWEEP_MINUTES": _positive("WORKORDER_SWEEP_MINUTES", 15),
+        # Reminders (notify/, docs/workorders.md): quiet hours in Beijing time ("22:00-07:00", empty =
+        # none), how soon before a deadline, how often the job runs, SMTP for e-mail.
+        "NOTIFY_QUIET_HOURS": _quiet_hours("NOTIFY_QUIET_HOURS", "22:00-07:00"),
+        "NOTIFY_DUE_SOON_WORKDAYS": _int("NOTIFY_DUE_SOON_WORKDAYS", 2),
+        "NOTIFY_INTERVAL_MINUTES": _positive("NOTIFY_INTERVAL_MINUTES", 10),
+        "NOTIFY_CREDENTIAL_EXPIRY_DAYS": _positive("NOTIFY_CREDENTIAL_EXPIRY_DAYS", 7),
+        "NOTIFY_MAX_ATTEMPTS": _positive("NOTIFY_MAX_ATTEMPTS", 5),
+        "NOTIFY_WEBHOOK_TIMEOUT_SECONDS": _positive("NOTIFY_WEBHOOK_TIMEOUT_SECONDS", 10),
+        "SMTP_HOST": env("SMTP_HOST", "").strip(),
+        "SMTP_PORT": _positive("SMTP_PORT", 25),
+        "SMTP_USER": env("SMTP_USER", ""),
+        "SMTP_PASSWORD": env("SMTP_PASSWORD", ""),
+        "SMTP_SECURITY": _choice("SMTP_SECURITY", ("none", "starttls", "ssl"), "none"),
+        "SMTP_FROM": env("SMTP_FROM", "govmedia@localhost"),
+        "SMTP_TIMEOUT_SECONDS": _positive("SMTP_TIMEOUT_SECONDS", 15),
     }

@@ -16,7 +16,9 @@ class NavItem:
     roles: tuple[Role, ...]
 
 
+ALL_ROLES = tuple(Role)
 NAV: tuple[NavItem, ...] = (
+    NavItem("notify.todo_page", "待办", ALL_ROLES),
     NavItem("registry.ledger", "台账", (Role.operator, Role.auditor, Role.admin)),
     NavItem("registry.matrix", "矩阵", (Role.operator, Role.auditor, Role.admin)),
     NavItem("registry.inbox", "审批", (Role.auditor, Role.admin)),
@@ -24,6 +26,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("moderation.queue", "审核", (Role.reviewer_1, Role.reviewer_2, Role.reviewer_3)),
     NavItem("publishers.calendar", "发布日历", (Role.operator, Role.auditor, Role.admin)),
     NavItem("findings.workbench", "问题线索", (Role.operator, Role.auditor, Role.admin)),
+    NavItem("workorders.board", "整改工单", (Role.operator, Role.auditor, Role.admin)),
     NavItem("inspection.coverage_page", "巡检覆盖", (Role.operator, Role.auditor, Role.admin)),
     NavItem("interaction.inbox", "互动回应", (Role.operator, Role.auditor, Role.admin)),
     NavItem("scoring.index", "考评", (Role.operator, Role.auditor, Role.admin)),
@@ -38,5 +41,10 @@ def nav_items(user: User) -> list[dict[str, str]]:
     for item in NAV:
         if not user.has_role(*item.roles):
             continue
-        items.append({"url": url_for(item.endpoint), "label": item.label})
+        label = item.label
+        if item.endpoint == "notify.todo_page":
+            from notify.todo import total
+
+            label = f"{label}（{total(user)}）"
+        items.append({"url": url_for(item.endpoint), "label": label})
     return items

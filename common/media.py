@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 
@@ -38,6 +39,47 @@ def max_per_content() -> int:
 
 def retention_days() -> int:
     return int(current_app.config.get("MEDIA_RETENTION_DAYS") or 30)
+
+
+def read_upload(storage: Any) -> tuple[bytes, str]:
+    """(bytes, file name) of an uploaded file, never reading more than one byte past
+    ``MEDIA_MAX_MB``: 422 when empty, 413 when too large (the message says the limit)."""
+    from common.errors import ApiError, Invalid
+
+    limit = max_bytes()
+    try:
+        data = storage.stream.read(limit + 1)
+    finally:
+        storage.close()  # a large upload is spooled to a temporary file
+    if not data:
+        raise Invalid("上传的文件为空", details={"file": ["上传的文件为空"]})
+    if len(data) > limit:
+        message = f"文件超过 {limit // (1024 * 1024)} MB 的上限，请压缩后重新上传"
+        raise ApiError(message, status=413, code="payload_too_large", details={"file": [message]})
+    name = (storage.filename or "file").replace("\\", "/").rsplit("/", 1)[-1][:200] or "file"
+    return data, name
+
+
+#: Types a stored file may be served as, decided from its first bytes (never from the upload's
+#: label): images shown inline, PDF and everything else downloaded.
+_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"GIF87a", 0, "image/gif"),
+    (b"GIF89a", 0, "image/gif"),
+    (b"%PDF-", 0, "application/pdf"),
+)
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+def sniff(data: bytes) -> str:
+    """The served content type of ``data``: a known image or PDF, else application/octet-stream."""
+    for magic, offset, kind in _SIGNATURES:
+        if data[offset : offset + len(magic)] == magic:
+            return kind
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
 
 
 def is_sha256(value: object) -> bool:

@@ -306,17 +306,7 @@ def upload_media(files: dict[str, Any]) -> Any:
 def _store_upload(storage: Any) -> dict[str, Any]:
     from common import media as media_store
 
-    limit = media_store.max_bytes()
-    try:
-        data = storage.stream.read(limit + 1)  # never more than one byte past the limit
-    finally:
-        storage.close()  # a large upload is spooled to a temporary file
-    if not data:
-        raise Invalid("上传的文件为空", details={"file": ["上传的文件为空"]})
-    if len(data) > limit:
-        message = f"文件超过 {limit // (1024 * 1024)} MB 的上限，请压缩后重新上传"
-        raise ApiError(message, status=413, code="payload_too_large", details={"file": [message]})
-    name = (storage.filename or "file").rsplit("/", 1)[-1][:200]
+    data, name = media_store.read_upload(storage)  # never more than one byte past the limit
     content_type = storage.mimetype or "application/octet-stream"
     sha = media_store.save(data)
     item = {"name": name, "content_type": content_type, "sha256": sha}

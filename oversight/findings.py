@@ -14,7 +14,8 @@ decides what happens:
 Actions of the 网信办 (auditor/admin): ``confirm`` sets a deadline for the unit in working days
 (``FINDING_DEADLINE_WORKDAYS``), ``dismiss`` and ``resolve`` need a reason; ``resolve`` may carry a
 remedy that does the work through the registry's services (:mod:`oversight.findings_remedies`).
-Every state change is written to the audit log. Services flush; the caller commits.
+Every state change is written to the audit log, and the finding's 整改 work order follows
+(``oversight.workorders.service.sync_finding``). Services flush; the caller commits.
 """
 
 from __future__ import annotations
@@ -362,7 +363,15 @@ def act(
     db.session.flush()
     after = _snapshot(finding) | ({"remedy": done, "account_id": finding.account_id} if done is not None else {})
     audit.record(f"finding:status:{action}", finding, before=before, after=after, actor=actor)
+    _sync_work_order(finding, actor=actor)
     return finding
+
+
+def _sync_work_order(finding: Finding, **who: Any) -> None:
+    """Confirm issues the unit's 整改 work order; resolve / dismiss closes it (oversight/workorders/)."""
+    from oversight.workorders import service as workorders
+
+    workorders.sync_finding(finding, **who)
 
 
 def resolve_by_system(finding: Finding, reason: str, *, actor_label: str = "system:monitoring") -> bool:
@@ -381,6 +390,7 @@ def resolve_by_system(finding: Finding, reason: str, *, actor_label: str = "syst
     audit.record(
         "finding:status:auto_resolve", finding, before=before, after=_snapshot(finding), actor_label=actor_label
     )
+    _sync_work_order(finding, actor_label=actor_label)
     return True
 
 

@@ -29,6 +29,8 @@ from oversight import discovery, discovery_jobs, evidence_text
 from oversight import findings as service
 from oversight import findings_remedies as remedies
 from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
+from oversight.workorders import service as workorders
+from oversight.workorders import views as workorder_views
 from platforms.types import PLATFORM_LABELS
 from registry.models import Platform, Unit
 from registry.service import FIELD_LABELS
@@ -368,9 +370,13 @@ def detail(finding_id: int) -> Any:
     units: list[Unit] = []
     if any(r["remedy"] == remedies.REGISTER and r["available"] for r in f["remedies"]):
         units = list(db.session.scalars(sa.select(Unit).where(scope_filter(user, Unit.id)).order_by(Unit.name)))
+    order = workorders.order_of(finding)
     return render_template(
         "findings/detail.html",
         f=f,
+        o=workorders.order_dict(order, user, with_events=True) if order is not None else None,
+        back=url_for("findings.detail", finding_id=finding.id),
+        **workorder_views.panel_context(),
         units=units,
         today=service.today_cn(),
         action_labels=service.ACTION_LABELS,

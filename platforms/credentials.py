@@ -43,6 +43,12 @@ def _fernet() -> Fernet:
     return Fernet(key)
 
 
+def fernet() -> Fernet:
+    """The app's Fernet key (FERNET_KEY, else derived from SECRET_KEY), for other secrets kept at
+    rest too (notify's robot webhooks)."""
+    return _fernet()
+
+
 def store_credentials(
     account_id: int, values: dict[str, Any], updated_by_id: int | None = None
 ) -> tuple[AccountCredential, list[str]]:

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 def init_app(app: Flask) -> None:
     from tasks.celery_app import celery_init_app
     from tasks.media import media_cli
+    from tasks.workorders import workorders_cli
 
     celery_init_app(app)
     app.cli.add_command(media_cli)
+    app.cli.add_command(workorders_cli)

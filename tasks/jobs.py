@@ -79,3 +79,8 @@ def periodic_jobs(app: Flask) -> Iterator[tuple[str, str, dict[str, Any]]]:
     yield "media-prune", "tasks.media:run_prune", {"trigger": "cron", "hour": prune_hour, "minute": 15}
     # Credential expiry warnings (publishers/credential_health.py), before the working day.
     yield "credential-check", "tasks.credentials:run_scan", {"trigger": "cron", "hour": 7, "minute": 30}
+    # 整改 work orders (tasks/workorders.py) and reminders (notify/reminders.py).
+    minutes = max(1, int(app.config.get("WORKORDER_SWEEP_MINUTES", 15)))
+    yield "workorders-sweep", "tasks.workorders:run_sweep", {"trigger": "interval", "minutes": minutes}
+    minutes = max(1, int(app.config.get("NOTIFY_INTERVAL_MINUTES", 10)))
+    yield "notify-reminders", "tasks.notify:run_reminders", {"trigger": "interval", "minutes": minutes}

@@ -1,8 +1,9 @@
 """Media retention: remove uploaded files nothing refers to once they are old enough.
 
 A stored file (common/media.py, named by its SHA-256) is *referenced* while any content's media
-list, any saved content version (what reviewers diff and what was approved) or any background
-job (its uploaded input or its result file) names it. Everything else older than
+list, any saved content version (what reviewers diff and what was approved), any background
+job (its uploaded input or its result file) or any 整改 feedback (its evidence files) names it.
+Everything else older than
 ``MEDIA_RETENTION_DAYS`` — uploads abandoned in the editor, replaced attachments — is removed.
 
 Runs daily from the scheduler (``media-prune``, which queues :func:`prune_task`) and on demand
@@ -25,6 +26,7 @@ from common import media
 from extensions import db
 from jobs import JobRun
 from moderation.models import Content, ContentVersion
+from oversight.workorders.models import WorkOrderEvent
 
 DAY_SECONDS = 86_400
 
@@ -45,7 +47,7 @@ def _hashes(value: Any) -> Iterator[str]:
 def referenced_media() -> set[str]:
     """The stored files something still needs (see module doc)."""
     found: set[str] = set()
-    columns = (Content.media, ContentVersion.snapshot, JobRun.params, JobRun.result)
+    columns = (Content.media, ContentVersion.snapshot, JobRun.params, JobRun.result, WorkOrderEvent.evidence)
     for column in columns:
         for value in db.session.execute(sa.select(column).execution_options(yield_per=1000)).scalars():
             found.update(_hashes(value))

@@ -1,5 +1,6 @@
 """One owner per state machine: only moderation/lifecycle.py assigns Content.status and only
-publishers/lifecycle.py assigns Delivery.status. This scans the source tree (tests and the
+publishers/lifecycle.py assigns Delivery.status (and oversight/workorders/lifecycle.py
+WorkOrder.status). This scans the source tree (tests and the
 data generators of the benches and devkit/ excepted: they build fixtures in any state) for every other way of
 writing either column."""
 
@@ -12,14 +13,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OWNERS = {"moderation/lifecycle.py", "publishers/lifecycle.py"}
+OWNERS = {"moderation/lifecycle.py", "publishers/lifecycle.py", "oversight/workorders/lifecycle.py"}
 SKIP = {"tests", "bench", "devkit", "node_modules", ".venv", ".git", "instance", "static", "templates"}
-MODELS = {"Content", "Delivery"}
-ENUMS = {"ContentStatus", "DeliveryStatus"}
+MODELS = {"Content", "Delivery", "WorkOrder"}
+ENUMS = {"ContentStatus", "DeliveryStatus", "WorkOrderStatus"}
 #: what a new row may be created in (the lifecycles' INITIAL)
 INITIAL = {"ContentStatus.draft", "DeliveryStatus.pending", "lifecycle.INITIAL", "INITIAL"}
-OWNED_OBJECT = re.compile(r"content|deliver|member", re.IGNORECASE)
-RAW_UPDATE = re.compile(r"update\s+(contents|deliveries)\b[^;]*\bstatus\s*=", re.IGNORECASE | re.DOTALL)
+OWNED_OBJECT = re.compile(r"content|deliver|member|order", re.IGNORECASE)
+RAW_UPDATE = re.compile(r"update\s+(contents|deliveries|work_orders)\b[^;]*\bstatus\s*=", re.IGNORECASE | re.DOTALL)
 
 
 def _names(node: ast.AST) -> set[str]:

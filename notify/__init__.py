@@ -1,0 +1,23 @@
+"""notify: the to-do centre (待办中心) and reminders (in-app, e-mail, 企业微信/钉钉 group robots).
+
+``init_app(app)``: the pages (/todo) and API blueprints, ``flask notify``. The scheduled job is
+``tasks.notify:run_reminders`` (tasks/jobs.py); the header's count comes from navigation.py.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from extensions import csrf
+
+
+def init_app(app: Flask) -> None:
+    from notify import views
+    from notify.channels import install_log_redaction
+    from notify.cli import notify_cli
+
+    install_log_redaction()
+    csrf.exempt(views.api)
+    app.register_blueprint(views.api)
+    app.register_blueprint(views.pages)
+    app.cli.add_command(notify_cli)

@@ -1,0 +1,277 @@
+"""The to-do centre (待办中心): what waits for this user, by role, within their scope.
+
+* 运营人员: rejected drafts, failed or manual deliveries, 整改 work orders to answer, 备案 filings due.
+* 审核人员: the queue of each of their stages (the same statement as the review page).
+* 网信办: findings to confirm, feedback to decide, overdue work orders, applications to approve.
+* 管理员: platform credentials that need re-authorisation.
+
+``sections(user)`` gives each section's count and its first items; ``total(user)`` the sum
+(the header's count). Counts are COUNT queries; only the listed items are loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import url_for
+
+from auth.models import Role, User
+from auth.scoping import scope_filter
+from common.db import utcnow
+from common.timefmt import today_cn
+from extensions import db
+
+ITEMS_PER_SECTION = 20
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    label: str
+    roles: tuple[Role, ...]
+    statement: Callable[[User], sa.Select[Any]]
+    item: Callable[[Any], dict[str, Any]]
+
+
+# ----------------------------------------------------------------------------- statements
+
+
+def _rejected(user: User) -> sa.Select[Any]:
+    from moderation.models import Content, ContentStatus
+
+    return (
+        sa.select(Content)
+        .where(Content.status == ContentStatus.rejected, scope_filter(user, Content.unit_id))
+        .order_by(Content.updated_at.desc(), Content.id.desc())
+    )
+
+
+def _deliveries(user: User) -> sa.Select[Any]:
+    from moderation.models import Content
+    from publishers.models import Delivery, DeliveryStatus
+
+    return (
+        sa.select(Delivery)
+        .join(Content, Content.id == Delivery.content_id)
+        .where(Delivery.status.in_((DeliveryStatus.failed, DeliveryStatus.manual)), scope_filter(user, Content.unit_id))
+        .order_by(Delivery.updated_at.desc(), Delivery.id.desc())
+    )
+
+
+def _orders_to_answer(user: User) -> sa.Select[Any]:
+    from oversight.workorders.models import UNIT_TURN, WorkOrder
+
+    return (
+        sa.select(WorkOrder)
+        .where(WorkOrder.status.in_(UNIT_TURN), scope_filter(user, WorkOrder.unit_id))
+        .order_by(WorkOrder.due_on, WorkOrder.id)
+    )
+
+
+def _filings(user: User) -> sa.Select[Any]:
+    from registry.models import Account
+
+    return (
+        sa.select(Account)
+        .where(Account.filing_due_on.is_not(None), scope_filter(user, Account.unit_id))
+        .order_by(Account.filing_due_on, Account.id)
+    )
+
+
+def _review_queue(stage: int) -> Callable[[User], sa.Select[Any]]:
+    def statement(user: User) -> sa.Select[Any]:
+        from moderation import review as workflow
+
+        return workflow.queue_statement(user, [stage])
+
+    return statement
+
+
+def _findings_open(user: User) -> sa.Select[Any]:
+    from oversight.models import Finding, FindingStatus
+
+    return (
+        sa.select(Finding)
+        .where(Finding.status == FindingStatus.open, scope_filter(user, Finding.unit_id))
+        .order_by(Finding.last_seen_at.desc(), Finding.id.desc())
+    )
+
+
+def _feedback_to_decide(user: User) -> sa.Select[Any]:
+    from oversight.workorders.models import WorkOrder, WorkOrderStatus
+
+    return (
+        sa.select(WorkOrder)
+        .where(WorkOrder.status == WorkOrderStatus.submitted, scope_filter(user, WorkOrder.unit_id))
+        .order_by(WorkOrder.updated_at, WorkOrder.id)
+    )
+
+
+def _overdue_orders(user: User) -> sa.Select[Any]:
+    from oversight.workorders.models import UNIT_TURN, WorkOrder
+
+    return (
+        sa.select(WorkOrder)
+        .where(WorkOrder.status.in_(UNIT_TURN), WorkOrder.due_on < today_cn(), scope_filter(user, WorkOrder.unit_id))
+        .order_by(WorkOrder.due_on, WorkOrder.id)
+    )
+
+
+def _applications(user: User) -> sa.Select[Any]:
+    from registry.models import Account, AccountStatus
+
+    return (
+        sa.select(Account)
+        .where(
+            Account.status.in_((AccountStatus.applying, AccountStatus.changing, AccountStatus.closed_on_platform)),
+            scope_filter(user, Account.unit_id),
+        )
+        .order_by(Account.updated_at, Account.id)
+    )
+
+
+def _credentials(user: User) -> sa.Select[Any]:
+    from platforms.models import AccountCredential
+    from registry.models import Account
+
+    return (
+        sa.select(Account)
+        .join(AccountCredential, AccountCredential.account_id == Account.id)
+        .where(AccountCredential.needs_reauth.is_(True), scope_filter(user, Account.unit_id))
+        .order_by(Account.id)
+    )
+
+
+# ----------------------------------------------------------------------------- items
+
+
+def _content_item(c: Any) -> dict[str, Any]:
+    return {
+        "title": c.title,
+        "detail": "审核退回，请修改后重新提交",
+        "url": url_for("moderation.content_detail", content_id=c.id),
+        "at": c.updated_at,
+    }
+
+
+def _delivery_item(d: Any) -> dict[str, Any]:
+    from publishers.models import DELIVERY_STATUS_LABELS
+
+    detail = f"{d.account.name}：{DELIVERY_STATUS_LABELS[d.status]}"
+    if d.last_error_message:
+        detail += f"（{d.last_error_message}）"
+    return {
+        "title": d.content.title,
+        "detail": detail,
+        "url": url_for("publishers.deliveries_page", content_id=d.content_id),
+        "at": d.updated_at,
+    }
+
+
+def _order_item(o: Any) -> dict[str, Any]:
+    from oversight.models import FINDING_LABELS
+    from oversight.workorders.models import WORK_ORDER_STATUS_LABELS
+
+    overdue = o.due_on < today_cn()
+    return {
+        "title": f"整改工单 #{o.id} {FINDING_LABELS.get(o.finding.kind, o.finding.kind.value)}",
+        "detail": f"{o.unit.name} · {WORK_ORDER_STATUS_LABELS[o.status]} · 期限 {o.due_on.isoformat()}",
+        "url": url_for("workorders.detail", order_id=o.id),
+        "due_on": o.due_on,
+        "overdue": overdue,
+    }
+
+
+def _filing_item(a: Any) -> dict[str, Any]:
+    return {
+        "title": f"账号「{a.name}」待备案",
+        "detail": f"报送系统备案期限 {a.filing_due_on.isoformat()}",
+        "url": url_for("registry.account_page", account_id=a.id),
+        "due_on": a.filing_due_on,
+        "overdue": a.filing_due_on < today_cn(),
+    }
+
+
+def _queue_item(c: Any) -> dict[str, Any]:
+    from moderation import review as workflow
+
+    overdue = workflow.is_overdue(c, utcnow())
+    return {
+        "title": c.title,
+        "detail": "已超时" if overdue else "待审",
+        "url": url_for("moderation.review_page", content_id=c.id),
+        "at": c.stage_entered_at,
+        "overdue": overdue,
+    }
+
+
+def _finding_item(f: Any) -> dict[str, Any]:
+    from oversight.models import FINDING_LABELS
+
+    return {
+        "title": f"问题线索 #{f.id} {FINDING_LABELS.get(f.kind, f.kind.value)}",
+        "detail": (f.evidence or {}).get("message") or "",
+        "url": url_for("findings.detail", finding_id=f.id),
+        "at": f.last_seen_at,
+    }
+
+
+def _application_item(a: Any) -> dict[str, Any]:
+    from registry.models import AccountStatus
+
+    what = {AccountStatus.applying: "开设申请", AccountStatus.changing: "变更申请"}.get(a.status, "待关停备案")
+    return {
+        "title": f"账号「{a.name}」{what}",
+        "detail": "",
+        "url": url_for("registry.account_page", account_id=a.id),
+        "at": a.updated_at,
+    }
+
+
+def _credential_item(a: Any) -> dict[str, Any]:
+    return {
+        "title": f"账号「{a.name}」的平台凭据需重新授权",
+        "detail": "",
+        "url": url_for("registry.account_page", account_id=a.id),
+    }
+
+
+OFFICE = (Role.auditor, Role.admin)
+SECTIONS: tuple[Section, ...] = (
+    Section("rejected_drafts", "被退回的稿件", (Role.operator,), _rejected, _content_item),
+    Section("deliveries", "发布失败或待人工处理", (Role.operator,), _deliveries, _delivery_item),
+    Section("orders_to_answer", "待提交的整改反馈", (Role.operator,), _orders_to_answer, _order_item),
+    Section("filings", "待备案的账号", (Role.operator,), _filings, _filing_item),
+    Section("review_1", "初审待审", (Role.reviewer_1,), _review_queue(1), _queue_item),
+    Section("review_2", "复审待审", (Role.reviewer_2,), _review_queue(2), _queue_item),
+    Section("review_3", "终审待审", (Role.reviewer_3,), _review_queue(3), _queue_item),
+    Section("findings_open", "待确认的问题线索", OFFICE, _findings_open, _finding_item),
+    Section("feedback_to_decide", "待审核的整改反馈", OFFICE, _feedback_to_decide, _order_item),
+    Section("orders_overdue", "逾期未整改的工单", OFFICE, _overdue_orders, _order_item),
+    Section("applications", "待审批的开设、变更和关停备案", OFFICE, _applications, _application_item),
+    Section("credentials", "需重新授权的平台凭据", (Role.admin,), _credentials, _credential_item),
+)
+
+
+def _count(stmt: sa.Select[Any]) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+def sections(user: User, *, with_items: bool = True) -> list[dict[str, Any]]:
+    out = []
+    for s in SECTIONS:
+        if not user.has_role(*s.roles):
+            continue
+        stmt = s.statement(user)
+        entry: dict[str, Any] = {"key": s.key, "label": s.label, "count": _count(stmt)}
+        if with_items:
+            entry["items"] = [s.item(row) for row in db.session.scalars(stmt.limit(ITEMS_PER_SECTION))]
+        out.append(entry)
+    return out
+
+
+def total(user: User) -> int:
+    return sum(s["count"] for s in sections(user, with_items=False))

@@ -1,0 +1,23 @@
+"""Reminders on the schedule: ``run_reminders`` (every ``NOTIFY_INTERVAL_MINUTES``, tasks/jobs.py)
+queues :func:`reminders_task`, which runs ``notify.reminders.run`` (collect → record → send).
+``flask notify run`` does the same now, in its own process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from notify import reminders
+
+
+@shared_task(name="tasks.notify.reminders")
+def reminders_task() -> dict[str, Any]:
+    return reminders.run()
+
+
+def run_reminders() -> None:
+    from tasks.scheduler import get_app
+
+    get_app()
+    reminders_task.delay()

@@ -1,0 +1,112 @@
+"""The to-do centre: each role lands on its own work, within its scope; counts in the header."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from auth.models import Role
+from moderation.models import Content, ContentStatus
+from oversight import findings
+from oversight.findings import FindingInput
+from oversight.models import FindingKind
+from oversight.workorders import service as workorders
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture
+def setup(make_unit, make_user, db_session):
+    bureau = make_unit("待办县教育局")
+    other = make_unit("待办邻县人民政府")
+    people = {
+        "operator": make_user(Role.operator, unit=bureau),
+        "stranger": make_user(Role.operator, unit=other),
+        "reviewer1": make_user(Role.reviewer_1, unit=bureau),
+        "auditor": make_user(Role.auditor),
+    }
+    report = findings.upsert_many(
+        [
+            FindingInput(
+                kind=FindingKind.duplicate,
+                fingerprint=f"t:{uuid.uuid4().hex}",
+                evidence={"message": "重复开设"},
+                unit_id=bureau.id,
+            )
+            for _ in range(2)
+        ]
+    )
+    answered, waiting = report.created
+    findings.act(answered, "confirm", people["auditor"])
+    findings.act(waiting, "confirm", people["auditor"])
+    workorders.feedback(workorders.order_of(answered), people["operator"], "已整改")
+    db_session.add_all(
+        [
+            Content(
+                unit_id=bureau.id, author_id=people["operator"].id, title="被退回的稿件", status=ContentStatus.rejected
+            ),
+            Content(
+                unit_id=bureau.id,
+                author_id=people["operator"].id,
+                title="等待初审的稿件",
+                status=ContentStatus.review_1,
+            ),
+        ]
+    )
+    findings.upsert_many(
+        [
+            FindingInput(
+                kind=FindingKind.zombie_90d,
+                fingerprint=f"t:{uuid.uuid4().hex}",
+                evidence={"message": "疑似僵尸号"},
+                unit_id=bureau.id,
+            )
+        ]
+    )
+    db_session.commit()
+    return people, workorders.order_of(waiting)
+
+
+def counts(api_as, user):
+    return api_as(user).get("/api/v1/todo/counts").get_json()["sections"]
+
+
+def test_each_role_lands_on_its_own_work(api_as, setup):
+    people, waiting = setup
+    operator = counts(api_as, people["operator"])
+    assert operator == {"rejected_drafts": 1, "deliveries": 0, "orders_to_answer": 1, "filings": 0}
+    body = api_as(people["operator"]).get("/api/v1/todo").get_json()
+    orders = next(s for s in body["sections"] if s["key"] == "orders_to_answer")
+    assert orders["items"][0]["url"] == f"/workorders/{waiting.id}"
+    assert counts(api_as, people["reviewer1"]) == {"review_1": 1}
+    office = counts(api_as, people["auditor"])
+    assert office["findings_open"] >= 1 and office["feedback_to_decide"] >= 1
+    stranger = counts(api_as, people["stranger"])
+    assert stranger == {"rejected_drafts": 0, "deliveries": 0, "orders_to_answer": 0, "filings": 0}
+
+
+def test_todo_page_and_header_count(client, setup):
+    people, waiting = setup
+    assert (
+        client.post("/login", data={"username": people["operator"].username, "password": PASSWORD}).status_code == 302
+    )
+    page = client.get("/todo/").get_data(as_text=True)
+    assert "待办（2）" in page  # the header: one rejected draft, one order to answer
+    assert "被退回的稿件" in page and f"整改工单 #{waiting.id}" in page
+    response = client.post("/todo/preferences", data={"email": "not-an-email", "email_enabled": "1"})
+    assert response.status_code == 302
+    assert "邮箱格式不正确" in client.get("/todo/").get_data(as_text=True)
+
+
+def test_preferences_api(api_as, setup):
+    people, _ = setup
+    me = api_as(people["operator"])
+    assert me.get("/api/v1/notify/preferences").get_json() == {
+        "email": None,
+        "email_enabled": False,
+        "robot_enabled": True,
+    }
+    bad = me._call("PUT", "/api/v1/notify/preferences", json={"email_enabled": True})
+    assert bad.status_code == 422 and "邮箱" in bad.get_json()["error"]["message"]
+    ok = me._call("PUT", "/api/v1/notify/preferences", json={"email": "a@gov.example.cn", "email_enabled": True})
+    assert ok.get_json() == {"email": "a@gov.example.cn", "email_enabled": True, "robot_enabled": True}

@@ -1,0 +1,428 @@
+"""整改 work orders: the state machine walked pair by pair, the unit's feedback with evidence,
+the office's decision, the automatic re-check against the sandbox, escalation, scope and files."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
+
+from audit import service as audit_service
+from audit.models import AuditEntry
+from auth.models import Role
+from common.db import utcnow
+from common.statemachine import IllegalTransition, TransitionTable
+from common.timefmt import today_cn
+from oversight import findings
+from oversight.findings import FindingInput
+from oversight.models import FindingKind, FindingStatus
+from oversight.workorders import lifecycle
+from oversight.workorders import service as workorders
+from oversight.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderStatus
+from tasks import monitoring as monitoring_tasks
+from tasks import workorders as workorder_tasks
+from tests.conftest import PASSWORD
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+ALLOWED, FORBIDDEN = lifecycle.TABLE.pairs()
+
+
+@pytest.fixture
+def county(make_unit):
+    return make_unit("整改县人民政府", region="整改县")
+
+
+@pytest.fixture
+def bureau(make_unit, county):
+    return make_unit("整改县教育局", parent=county, region="整改县")
+
+
+@pytest.fixture
+def people(make_user, make_unit, bureau):
+    return {
+        "operator": make_user(Role.operator, unit=bureau),
+        "stranger": make_user(Role.operator, unit=make_unit("邻县人民政府")),
+        "auditor": make_user(Role.auditor),
+        "reviewer": make_user(Role.reviewer_1, unit=bureau),
+    }
+
+
+def make_finding(unit, kind=FindingKind.duplicate, account=None, **evidence):
+    report = findings.upsert_many(
+        [
+            FindingInput(
+                kind=kind,
+                fingerprint=f"test:{uuid.uuid4().hex}",
+                evidence={"message": evidence.pop("message", "同一单位在同一平台重复开设账号"), **evidence},
+                account_id=getattr(account, "id", None),
+                unit_id=unit.id,
+            )
+        ]
+    )
+    return report.created[0]
+
+
+def confirmed_order(unit, auditor, **kw):
+    finding = make_finding(unit, **kw)
+    findings.act(finding, "confirm", auditor)
+    return workorders.order_of(finding)
+
+
+def audits(db_session, action, order):
+    """Committed and still pending audit entries of ``order`` with ``action``."""
+    committed = db_session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == action, AuditEntry.object_id == str(order.id))
+    ).all()
+    pending = [
+        e
+        for e in audit_service.pending()
+        if e.action == action and e.object_type == "work_orders" and e.object_id == str(order.id)
+    ]
+    return [*committed, *pending]
+
+
+# ----------------------------------------------------------------------------- the table, pair by pair
+
+
+def test_table_is_a_transition_table_with_an_edge_into_every_state():
+    assert isinstance(lifecycle.TABLE, TransitionTable)
+    reached = {b for _, b in ALLOWED} | {lifecycle.INITIAL}
+    assert reached == set(WorkOrderStatus)
+
+
+@pytest.mark.parametrize("pair", ALLOWED, ids=TransitionTable.pair_id)
+def test_every_move_in_the_table_changes_status_records_history_and_audit(db_session, bureau, people, pair):
+    source, target = pair
+    order = confirmed_order(bureau, people["auditor"])
+    order.status = source  # the fixture puts the order in the source state directly
+    db_session.flush()
+    event = lifecycle.transition(order, target, actor=people["auditor"], text="测试")
+    assert order.status is target
+    assert (event.from_status, event.to_status) == (source.value, target.value)
+    (entry,) = audits(db_session, lifecycle.TABLE.edge(source, target).audit, order)[-1:]
+    assert entry.before == {"status": source.value} and entry.after["status"] == target.value
+    assert (order.closed_at is not None) == (target in lifecycle.TERMINAL)
+
+
+@pytest.mark.parametrize("pair", FORBIDDEN, ids=TransitionTable.pair_id)
+def test_every_move_outside_the_table_is_refused_and_changes_nothing(db_session, bureau, people, pair):
+    source, target = pair
+    order = confirmed_order(bureau, people["auditor"])
+    order.status = source
+    db_session.flush()
+    events = len(order.events)
+    with pytest.raises(IllegalTransition) as caught:
+        lifecycle.transition(order, target, actor=people["auditor"])
+    assert caught.value.status_code == 409
+    assert order.status is source and len(order.events) == events
+
+
+# ----------------------------------------------------------------------------- issue
+
+
+def test_confirming_a_finding_issues_the_units_order_with_the_workday_deadline(db_session, bureau, people):
+    finding = make_finding(bureau)
+    assert workorders.order_of(finding) is None
+    findings.act(finding, "confirm", people["auditor"])
+    order = workorders.order_of(finding)
+    assert order.status is WorkOrderStatus.issued
+    assert order.unit_id == bureau.id and order.due_on == finding.due_on > today_cn()
+    assert order.events[0].kind == "issue" and "前完成整改" in order.events[0].text
+    assert audits(db_session, "workorder:issue", order)
+
+
+def test_ensure_orders_backfills_findings_confirmed_before_work_orders(db_session, bureau, people):
+    finding = make_finding(bureau)
+    finding.status, finding.due_on = FindingStatus.confirmed, today_cn() + timedelta(days=7)
+    db_session.flush()
+    assert workorders.ensure_orders() and workorders.order_of(finding).status is WorkOrderStatus.issued
+    assert workorders.ensure_orders() == []
+
+
+def test_dismissing_the_finding_cancels_the_order(db_session, bureau, people):
+    order = confirmed_order(bureau, people["auditor"])
+    findings.act(order.finding, "dismiss", people["auditor"], "经核实为误报")
+    assert order.status is WorkOrderStatus.cancelled
+    assert order.events[-1].text == "经核实为误报"
+
+
+# ----------------------------------------------------------------------------- API: answer and decide
+
+
+def test_unit_answers_with_evidence_office_returns_then_accepts(client, api_as, db_session, bureau, people):
+    order = confirmed_order(bureau, people["auditor"])
+    db_session.commit()
+    unit_api = api_as(people["operator"])
+    office = api_as(people["auditor"])
+
+    listed = unit_api.get("/api/v1/workorders?open=true").get_json()
+    assert [o["id"] for o in listed["items"]] == [order.id]
+    assert listed["items"][0]["actions"] == ["feedback"]
+
+    bad = unit_api.post(
+        f"/api/v1/workorders/{order.id}/feedback",
+        data={"text": "已整改", "links": ["javascript:alert(1)"]},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 422 and "链接" in bad.get_json()["error"]["message"]
+    assert db_session.get(WorkOrder, order.id).status is WorkOrderStatus.issued
+
+    first = unit_api.post(
+        f"/api/v1/workorders/{order.id}/feedback",
+        data={
+            "text": "已注销重复账号，附截图",
+            "links": ["https://weibo.com/notice/1"],
+            "files": [(io.BytesIO(PNG), "截图.png"), (io.BytesIO(b"<script>x</script>"), "page.html")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert first.status_code == 200, first.get_json()
+    body = first.get_json()
+    assert body["status"] == "submitted" and body["actions"] == []  # duplicate: no automatic re-check
+    files = body["events"][-1]["files"]
+    assert [f["content_type"] for f in files] == ["image/png", "application/octet-stream"]
+    assert body["events"][-1]["links"] == ["https://weibo.com/notice/1"]
+
+    # The evidence is served from the media store with safe types: images inline, the rest downloaded.
+    image = unit_api.get(f"/api/v1/workorders/{order.id}/files/{files[0]['sha256']}")
+    assert image.status_code == 200 and image.mimetype == "image/png" and image.data == PNG
+    assert "attachment" not in image.headers.get("Content-Disposition", "")
+    html = office.get(f"/api/v1/workorders/{order.id}/files/{files[1]['sha256']}")
+    assert html.mimetype == "application/octet-stream"
+    assert html.headers["Content-Disposition"].startswith("attachment")
+    assert html.headers["X-Content-Type-Options"] == "nosniff"
+    assert unit_api.get(f"/api/v1/workorders/{order.id}/files/{'0' * 64}").status_code == 404
+
+    # The unit cannot decide; the office must give a reason to return.
+    assert unit_api.post(f"/api/v1/workorders/{order.id}/actions/accept", json={}).status_code == 403
+    no_reason = office.post(f"/api/v1/workorders/{order.id}/actions/return", json={})
+    assert no_reason.status_code == 422
+    returned = office.post(f"/api/v1/workorders/{order.id}/actions/return", json={"reason": "截图看不清账号名称"})
+    assert returned.get_json()["status"] == "returned"
+    assert unit_api.get(f"/api/v1/workorders/{order.id}").get_json()["actions"] == ["feedback"]
+
+    second = unit_api.post(
+        f"/api/v1/workorders/{order.id}/feedback", data={"text": "补充清晰截图"}, content_type="multipart/form-data"
+    )
+    assert second.get_json()["status"] == "submitted"
+    accepted = office.post(f"/api/v1/workorders/{order.id}/actions/accept", json={"reason": "整改到位"})
+    body = accepted.get_json()
+    assert body["status"] == "accepted"
+    assert [e["kind"] for e in body["events"]] == ["issue", "feedback", "return", "feedback", "accept"]
+    db_session.refresh(order.finding)
+    assert order.finding.status is FindingStatus.resolved and "整改到位" in order.finding.reason
+    again = unit_api.post(
+        f"/api/v1/workorders/{order.id}/feedback", data={"text": "再次反馈"}, content_type="multipart/form-data"
+    )
+    assert again.status_code == 409
+
+
+def test_scope_another_units_user_gets_404_and_other_roles_403(api_as, db_session, bureau, people):
+    order = confirmed_order(bureau, people["auditor"])
+    stranger = api_as(people["stranger"])
+    assert stranger.get(f"/api/v1/workorders/{order.id}").status_code == 404
+    response = stranger.post(
+        f"/api/v1/workorders/{order.id}/feedback", data={"text": "不是我的"}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 404
+    assert stranger.get("/api/v1/workorders").get_json()["total"] == 0
+    assert api_as(people["reviewer"]).get(f"/api/v1/workorders/{order.id}").status_code == 403
+    assert db_session.get(WorkOrder, order.id).status is WorkOrderStatus.issued
+
+
+def test_files_over_the_media_limit_are_refused(app, api_as, db_session, bureau, people, monkeypatch):
+    monkeypatch.setitem(app.config, "MEDIA_MAX_MB", 1)
+    monkeypatch.setitem(app.config, "WORKORDER_MAX_FILES", 2)
+    order = confirmed_order(bureau, people["auditor"])
+    unit_api = api_as(people["operator"])
+    # Encoded here, in memory: the test client spools bodies over 500 KB to a file it never closes.
+    big_file = FileStorage(io.BytesIO(b"x" * (1024 * 1024 + 1)), "big.bin")
+    boundary, body = encode_multipart({"text": "附件", "files": big_file})
+    big = unit_api.post(
+        f"/api/v1/workorders/{order.id}/feedback", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert big.status_code == 413 and "1 MB" in big.get_json()["error"]["message"]
+    many = unit_api.post(
+        f"/api/v1/workorders/{order.id}/feedback",
+        data={"text": "附件", "files": [(io.BytesIO(PNG), f"{i}.png") for i in range(3)]},
+        content_type="multipart/form-data",
+    )
+    assert many.status_code == 422
+    assert db_session.get(WorkOrder, order.id).status is WorkOrderStatus.issued
+
+
+# ----------------------------------------------------------------------------- automatic re-check (sandbox)
+
+
+def plant(sandbox, uid, days):
+    now = utcnow()
+    sandbox.call(
+        "POST",
+        "/_sandbox/accounts",
+        json={
+            "platform": "weibo",
+            "uid": uid,
+            "name": f"账号{uid}",
+            "subject": "整改县教育局",
+            "verified": True,
+            "posts": [
+                {"text": f"第{i}条", "created_at": (now - timedelta(days=d)).isoformat() + "+00:00"}
+                for i, d in enumerate(days)
+            ],
+        },
+    )
+
+
+def test_inactive_account_loop_recheck_returns_then_closes_the_order(
+    api_as, db_session, sandbox, bureau, people, make_account
+):
+    account = make_account(bureau, "weibo", uid="wbwo0001")
+    plant(sandbox, "wbwo0001", [20])
+    db_session.commit()
+    outcome = monitoring_tasks.monitor_account(account.id)
+    (finding_id,) = outcome.created
+    office, unit_api = api_as(people["auditor"]), api_as(people["operator"])
+    assert office.post(f"/api/v1/findings/{finding_id}/actions/confirm", json={}).status_code == 200
+    order = db_session.scalar(sa.select(WorkOrder).where(WorkOrder.finding_id == finding_id))
+
+    # 1) The unit says it is fixed, but the account still has not posted: the re-check sends it back.
+    first = unit_api.post(
+        f"/api/v1/workorders/{order.id}/feedback",
+        data={"text": "已安排专人更新", "files": [(io.BytesIO(PNG), "排班表.png")]},
+        content_type="multipart/form-data",
+    )
+    assert first.get_json()["status"] == "rechecking"
+    summary = workorder_tasks.sweep()
+    assert summary["rechecked"] == {order.id: "returned"}
+    db_session.refresh(order)
+    assert order.events[-1].text.startswith("自动复查仍发现问题")
+    assert order.last_recheck["ran"] is True and order.last_recheck["kind"] == "activity"
+
+    # 2) The account posts again; the second answer is re-checked and the order closes itself.
+    plant(sandbox, "wbwo0001", [0, 20])
+    second = unit_api.post(
+        f"/api/v1/workorders/{order.id}/feedback", data={"text": "已恢复更新"}, content_type="multipart/form-data"
+    )
+    assert second.get_json()["status"] == "rechecking"
+    assert workorder_tasks.sweep()["rechecked"] == {order.id: "verified"}
+    db_session.refresh(order)
+    db_session.refresh(order.finding)
+    assert order.status is WorkOrderStatus.verified and order.closed_at is not None
+    assert order.finding.status is FindingStatus.resolved
+    kinds = [e.kind for e in order.events]
+    assert kinds == ["issue", "feedback", "recheck", "recheck_failed", "feedback", "recheck", "verify"]
+    assert audits(db_session, "workorder:verify", order)
+
+
+def test_recheck_that_cannot_reach_the_platform_goes_to_the_office(db_session, sandbox, bureau, people, make_account):
+    account = make_account(bureau, "weibo", uid="wbwo0002")
+    plant(sandbox, "wbwo0002", [20])
+    db_session.commit()
+    (finding_id,) = monitoring_tasks.monitor_account(account.id).created
+    finding = db_session.get(findings.Finding, finding_id)
+    findings.act(finding, "confirm", people["auditor"])
+    order = workorders.order_of(finding)
+    workorders.feedback(order, people["operator"], "已恢复更新")
+    db_session.commit()
+    sandbox.fault(platform="weibo", endpoint="*", error="server_error", count=50)
+    assert workorder_tasks.sweep()["rechecked"] == {order.id: "submitted"}
+    db_session.refresh(order)
+    assert "人工审核" in order.events[-1].text and order.last_recheck["ran"] is False
+
+
+def test_monitoring_seeing_the_problem_gone_closes_an_unanswered_order(
+    db_session, sandbox, bureau, people, make_account
+):
+    account = make_account(bureau, "weibo", uid="wbwo0003")
+    plant(sandbox, "wbwo0003", [20])
+    db_session.commit()
+    (finding_id,) = monitoring_tasks.monitor_account(account.id).created
+    findings.act(db_session.get(findings.Finding, finding_id), "confirm", people["auditor"])
+    db_session.commit()
+    plant(sandbox, "wbwo0003", [1, 20])
+    monitoring_tasks.monitor_account(account.id)
+    order = db_session.scalar(sa.select(WorkOrder).where(WorkOrder.finding_id == finding_id))
+    assert order.status is WorkOrderStatus.verified
+    assert order.events[-1].actor_label == "system:monitoring"
+
+
+# ----------------------------------------------------------------------------- escalation
+
+
+@pytest.mark.parametrize(
+    ("setting", "to_parent", "office"), [("both", True, True), ("superior", True, False), ("office", False, True)]
+)
+def test_overdue_order_escalates_once(app, db_session, county, bureau, people, monkeypatch, setting, to_parent, office):
+    monkeypatch.setitem(app.config, "WORKORDER_ESCALATE_TO", setting)
+    order = confirmed_order(bureau, people["auditor"])
+    submitted = confirmed_order(bureau, people["auditor"])
+    workorders.feedback(submitted, people["operator"], "已整改")  # the office's turn: never escalated
+    order.due_on = submitted.due_on = today_cn() - timedelta(days=2)
+    db_session.flush()
+    assert workorders.escalate_overdue() == [order.id]
+    assert order.escalation_level == 1 and order.escalated_at is not None
+    assert order.escalated_to == {"unit_ids": [county.id] if to_parent else [], "office": office}
+    assert order.events[-1].kind == "escalate" and "升级督办" in order.events[-1].text
+    assert audits(db_session, "workorder:escalate", order)
+    assert workorders.escalate_overdue() == []
+
+
+def test_unit_without_superior_escalates_to_the_office(app, db_session, county, people, monkeypatch):
+    monkeypatch.setitem(app.config, "WORKORDER_ESCALATE_TO", "superior")
+    order = confirmed_order(county, people["auditor"])
+    order.due_on = today_cn() - timedelta(days=1)
+    assert workorders.escalate_overdue() == [order.id]
+    assert order.escalated_to == {"unit_ids": [], "office": True}
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+def login(client, user):
+    response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+def test_confirmed_finding_page_lets_the_unit_answer(client, db_session, bureau, people):
+    order = confirmed_order(bureau, people["auditor"])
+    db_session.commit()
+    login(client, people["operator"])
+    page = client.get(f"/findings/{order.finding_id}").get_data(as_text=True)
+    assert 'id="wo-feedback"' in page and "提交整改反馈" in page
+    response = client.post(
+        f"/workorders/{order.id}/feedback",
+        data={
+            "text": "已整改",
+            "links": "https://example.gov.cn/a\n",
+            "files": [(io.BytesIO(PNG), "a.png")],
+            "next": f"/findings/{order.finding_id}",
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/findings/{order.finding_id}")
+    page = client.get(f"/findings/{order.finding_id}").get_data(as_text=True)
+    assert "已反馈，待审核" in page and "a.png" in page and 'id="wo-feedback"' not in page
+    board = client.get("/workorders/").get_data(as_text=True)
+    assert f"#{order.id}" in board
+
+
+def test_office_decides_on_the_order_page(client, db_session, bureau, people):
+    order = confirmed_order(bureau, people["auditor"])
+    workorders.feedback(order, people["operator"], "已整改")
+    db_session.commit()
+    login(client, people["auditor"])
+    assert 'id="wo-decide"' in client.get(f"/workorders/{order.id}").get_data(as_text=True)
+    client.post(f"/workorders/{order.id}/act", data={"action": "return", "reason": ""})
+    assert db_session.get(WorkOrder, order.id).status is WorkOrderStatus.submitted
+    client.post(f"/workorders/{order.id}/act", data={"action": "return", "reason": "请补充证据"})
+    db_session.refresh(order)
+    assert order.status is WorkOrderStatus.returned
+    assert (
+        db_session.scalar(sa.select(sa.func.count(WorkOrderEvent.id)).where(WorkOrderEvent.order_id == order.id)) == 3
+    )
