@@ -70,8 +70,10 @@ def import_command(file: Path, source: str | None) -> None:
 def rescan_command() -> None:
     """按当前词库复查近 INSPECTION_RESCAN_DAYS 天已发布的内容（词库变更后）。"""
     total = Counter()
+    after_id = 0
     while True:
-        summary = service.rescan()
+        summary = service.rescan(after_id=after_id)
+        after_id = summary["last_id"]
         db.session.commit()
         total.update({k: summary[k] for k in ("scanned", "created", "resolved")})
         if not summary["more"]:
