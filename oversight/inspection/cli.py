@@ -24,8 +24,8 @@ def run_command(account_ids: tuple[int, ...], as_json: bool) -> None:
     db.session.commit()
     results: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
-    for account_id in ids:
-        outcome = service.inspect_account(account_id, max_wait=60)
+    for outcome in service.inspect_accounts(ids, max_wait=60):
+        account_id = outcome.account_id
         results[outcome.result] += 1
         kinds.update(outcome.kinds)
         if as_json:

@@ -977,6 +977,28 @@ def inspect_account(account_id: int, *, max_wait: float = 0.0, now: datetime | N
     return outcome
 
 
+def inspect_accounts(
+    account_ids: Sequence[int], *, max_wait: float = 0.0, batch: int = 200, now: datetime | None = None
+) -> list[Outcome]:
+    """The batch path (CLI): per batch, prepare all → commit → fetch each (no transaction open)
+    → :func:`apply_many` → one commit."""
+    outcomes: list[Outcome] = []
+    for i in range(0, len(account_ids), batch):
+        chunk = account_ids[i : i + batch]
+        targets = {a: prepare(a, now) for a in chunk}
+        db.session.commit()
+        readings = []
+        for account_id in chunk:
+            target = targets[account_id]
+            if target is not None:
+                readings.append(fetch(target, now, max_wait=max_wait))
+        db.session.rollback()  # the import source read; end that transaction before writing
+        applied = {o.account_id: o for o in apply_many(readings, now)}
+        db.session.commit()
+        outcomes.extend(applied.get(a) or Outcome(a, "skipped") for a in chunk)
+    return outcomes
+
+
 # ----------------------------------------------------------------------------- re-scan
 
 

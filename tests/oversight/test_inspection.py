@@ -465,3 +465,17 @@ def test_apply_many_equals_one_by_one(db_session, unit, make_account):
         sa.select(AuditEntry).where(AuditEntry.action == "inspection:findings").order_by(AuditEntry.id.desc())
     ).first()
     assert entry is not None and len(entry.after["created"]) == 6
+
+
+def test_cli_run_inspects_in_batches(app, db_session, sandbox, unit, make_account):
+    checked = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", checked.platform_uid, name=unit.name, subject=unit.name)
+    app_post(sandbox, "weibo", checked.platform_uid, "App里发的")
+    blind = make_account(unit, "wechat", credentials=False)
+    db_session.commit()
+    out = app.test_cli_runner().invoke(
+        args=["inspection", "run", "--account", str(checked.id), "--account", str(blind.id)]
+    )
+    assert out.exit_code == 0, out.output
+    assert "已巡检 1" in out.output and "无法巡检 1" in out.output
+    assert len(findings(db_session, checked, U)) == 1 and findings(db_session, blind) == []
