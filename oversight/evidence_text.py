@@ -56,7 +56,7 @@ KEY_LABELS = {
     "count": "数量",
 }
 PEOPLE_KEYS = ("by", "actor", "decided_by")
-SKIP_KEYS = ("registered_status_label", "kind_label")
+SKIP_KEYS = ("registered_status_label", "kind_label", "posts")  # posts: their own table on the page
 
 
 def _code(value: str) -> str:

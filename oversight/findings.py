@@ -87,7 +87,7 @@ MATERIAL_KEYS: dict[FindingKind, tuple[str, ...]] = {
     FindingKind.inactive_14d: ("since",),
     FindingKind.zombie_90d: ("since",),
     # Inspection of live posts (oversight/inspection/).
-    FindingKind.unreviewed_post: ("platform", "uid", "post_id"),
+    FindingKind.unreviewed_post: ("platform", "uid", "post_ids"),
     FindingKind.post_check_hit: ("platform", "post_id", "hit_keys"),
     FindingKind.tampered: ("platform", "post_id", "live_text_hash"),
     FindingKind.post_removed: ("platform", "post_id", "removed_reason"),

@@ -56,19 +56,27 @@ def inspection_sweep(ids: list[int] | None = None, horizon: float | None = None)
 
 
 @shared_task(name="tasks.inspection.rescan")
-def rescan(rounds: int = 20) -> dict[str, Any]:
-    """Up to ``rounds`` batches now; queues itself again while posts remain."""
+def rescan(rounds: int = 20, after_id: int = 0, shard: list[int] | None = None) -> dict[str, Any]:
+    """Re-check posts after a dictionary change. Without ``shard``: queue one task per
+    ``INSPECTION_RESCAN_WORKERS`` share (ids modulo n), so n worker processes share the work.
+    With a shard: up to ``rounds`` batches now (keyset from ``after_id``), then queue itself
+    again from where it stopped while posts remain."""
+    workers = max(1, setting_int("INSPECTION_RESCAN_WORKERS", 2))
+    if shard is None and workers > 1:
+        for k in range(workers):
+            rescan.apply_async((rounds, 0, [k, workers]))
+        return {"shards": workers}
     total: Counter[str] = Counter()
     more = False
     for _ in range(rounds):
-        summary = service.rescan()
+        summary = service.rescan(after_id=after_id, shard=(shard[0], shard[1]) if shard else None)
         db.session.commit()
         total.update({k: summary[k] for k in ("scanned", "created", "resolved")})
-        more = summary["more"]
+        more, after_id = summary["more"], summary["last_id"]
         if not more:
             break
     if more:
-        rescan.apply_async(countdown=1)
+        rescan.apply_async((rounds, after_id, shard), countdown=1)
     return dict(total)
 
 

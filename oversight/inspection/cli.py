@@ -24,8 +24,8 @@ def run_command(account_ids: tuple[int, ...], as_json: bool) -> None:
     db.session.commit()
     results: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
-    for account_id in ids:
-        outcome = service.inspect_account(account_id, max_wait=60)
+    for outcome in service.inspect_accounts(ids, max_wait=60):
+        account_id = outcome.account_id
         results[outcome.result] += 1
         kinds.update(outcome.kinds)
         if as_json:
@@ -70,8 +70,10 @@ def import_command(file: Path, source: str | None) -> None:
 def rescan_command() -> None:
     """按当前词库复查近 INSPECTION_RESCAN_DAYS 天已发布的内容（词库变更后）。"""
     total = Counter()
+    after_id = 0
     while True:
-        summary = service.rescan()
+        summary = service.rescan(after_id=after_id)
+        after_id = summary["last_id"]
         db.session.commit()
         total.update({k: summary[k] for k in ("scanned", "created", "resolved")})
         if not summary["more"]:

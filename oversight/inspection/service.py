@@ -20,12 +20,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask import current_app
 
 from audit import service as audit
@@ -167,7 +168,8 @@ def _unreviewed_since() -> datetime | None:
     return day_start_utc(date.fromisoformat(raw))
 
 
-def _post_evidence(account: Account, lp: LivePost) -> dict[str, Any]:
+def _post_evidence(account: Account, lp: Any) -> dict[str, Any]:
+    """Evidence of one post (a LivePost or a PostView)."""
     return {
         "platform": account.platform.value,
         "uid": account.platform_uid,
@@ -213,94 +215,352 @@ class _Writer:
     def gone(self, kind: FindingKind, post_id: str, reason: str) -> None:
         self.clear.append((self.fp(kind, post_id), reason))
 
+    def gone_fp(self, fingerprint: str, reason: str) -> None:
+        self.clear.append((fingerprint, reason))
+
     def flush(self, outcome: InspectionOutcome, label: str = LABEL) -> None:
-        from oversight.monitoring import _audit_new
-
-        if self.inputs:
-            report = findings_service.upsert_many(self.inputs, self.now)
-            _audit_new(report, label)
-            outcome.created.extend(f.id for f in report.created)
-            outcome.kinds.extend(sorted({i.kind.value for i in self.inputs}))
-        if self.clear:
-            reasons = dict(self.clear)
-            found = findings_service.load_by_fingerprints(reasons)
-            for fp, finding in found.items():
-                if findings_service.resolve_by_system(finding, reasons[fp], actor_label=label):
-                    outcome.resolved.append(finding.id)
+        flush_writers([(self, outcome)], label)
 
 
-def exceptions_of(account_id: int) -> dict[int, str]:
-    """Allowed exceptions of the account's posts (live post id → reason), in one query."""
-    return dict(
-        db.session.execute(
-            sa.select(PostException.live_post_id, PostException.reason)
-            .join(LivePost, LivePost.id == PostException.live_post_id)
-            .where(LivePost.account_id == account_id)
-        ).all()
-    )
-
-
-def judge_post(w: _Writer, lp: LivePost, *, since: datetime | None, exceptions: dict[int, str]) -> None:
-    """Findings of one stored post (trace, checks, tamper) from its current state."""
-    account = w.account
-    ev = _post_evidence(account, lp)
-    pid = lp.platform_post_id
-    if lp.source is PostSource.found:
-        allowed = exceptions.get(lp.id)
-        if allowed is not None:
-            w.gone(FindingKind.unreviewed_post, pid, f"单位登记为允许的例外：{allowed}")
-        elif since is None or (lp.published_at is not None and lp.published_at >= since):
-            repost = lp.original is False
-            w.add(
-                FindingKind.unreviewed_post,
-                pid,
-                {
-                    **ev,
-                    "message": f"账号「{account.name}」{iso_cn(lp.published_at) or ''}发布的"
-                    + ("转发" if repost else "内容")
-                    + "未经本平台三审（平台上发现，无对应发布记录）",
-                    "repost": repost,
+def flush_writers(pairs: Sequence[tuple[_Writer, InspectionOutcome]], label: str = LABEL) -> None:
+    """Upsert the findings of a batch in one go and record them in one audit entry
+    (``inspection:findings``: the created and reopened findings' ids, kinds, fingerprints);
+    system resolutions keep their own ``finding:status:auto_resolve`` entries."""
+    inputs = [i for w, _ in pairs for i in w.inputs]
+    by_account = {w.account.id: o for w, o in pairs}
+    now = pairs[0][0].now if pairs else utcnow()
+    if inputs:
+        report = findings_service.upsert_many(inputs, now)
+        if report.created or report.reopened:
+            one = len(pairs) == 1
+            audit.record(
+                "inspection:findings",
+                object_type="account" if one else "inspection",
+                object_id=pairs[0][0].account.id if one else "batch",
+                after={
+                    "created": [_audit_ref(f) for f in report.created],
+                    "reopened": [
+                        {**_audit_ref(f), "because": (f.evidence or {}).get("reopened_because")}
+                        for f in report.reopened
+                    ],
                 },
-                0.8 if repost else 0.95,
+                actor_label=label,
             )
-    else:
-        w.gone(FindingKind.unreviewed_post, pid, "已追溯到本平台的发布记录（经三审）")
-    blocking = _blocking(lp.check_hits or [])
-    if blocking:
+        for f in report.created:
+            if f.account_id in by_account:
+                by_account[f.account_id].created.append(f.id)
+        for w, o in pairs:
+            o.kinds.extend(sorted({i.kind.value for i in w.inputs}))
+    reasons = {fp: (why, w.account.id) for w, _ in pairs for fp, why in w.clear}
+    if reasons:
+        found = findings_service.load_by_fingerprints(reasons)
+        for fp, finding in found.items():
+            if findings_service.resolve_by_system(finding, reasons[fp][0], actor_label=label):
+                by_account[reasons[fp][1]].resolved.append(finding.id)
+
+
+def _audit_ref(f: Finding) -> dict[str, Any]:
+    return {"id": f.id, "kind": f.kind.value, "fingerprint": f.fingerprint}
+
+
+# ----------------------------------------------------------------------------- stored posts (bulk)
+
+#: How many posts one ``unreviewed_post`` finding lists in its evidence (the posts tab lists all).
+GROUP_LIST_MAX = 500
+
+#: What an ``unreviewed_post`` group lists of each post.
+_GROUP_COLUMNS = (
+    LivePost.id,
+    LivePost.account_id,
+    LivePost.platform_post_id,
+    LivePost.published_at,
+    LivePost.first_seen_at,
+    LivePost.url,
+    LivePost.title,
+    LivePost.text,
+    LivePost.original,
+    LivePost.seen_via,
+)
+_VIEW_COLUMNS = (
+    *_GROUP_COLUMNS,
+    LivePost.platform,
+    LivePost.links,
+    LivePost.source,
+    LivePost.delivery_id,
+    LivePost.text_hash,
+    LivePost.checked_version,
+    LivePost.check_hits,
+    LivePost.checked_at,
+    LivePost.expected_text,
+    LivePost.tamper_state,
+    LivePost.state,
+)
+
+
+@dataclass
+class PostView:
+    """A stored post as plain data: the hot path reads and writes rows in bulk (Core), not ORM
+    objects. Attribute names are LivePost's, so evidence and judges take either."""
+
+    id: int | None
+    account_id: int
+    platform: str
+    platform_post_id: str
+    published_at: datetime | None
+    first_seen_at: datetime
+    url: str | None
+    title: str
+    text: str
+    links: list[Any]
+    original: bool | None
+    seen_via: str
+    source: PostSource
+    delivery_id: int | None
+    text_hash: str
+    checked_version: str | None
+    check_hits: list[Any]
+    checked_at: datetime | None
+    expected_text: str | None
+    tamper_state: str | None
+    state: PostState
+
+    last_seen: datetime | None = None
+
+    def row(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("id", "last_seen")}
+
+
+def _views(account_id: int, keys: Iterable[str]) -> dict[str, PostView]:
+    """Stored posts of the account with these platform ids (chunked IN lists)."""
+    wanted = list(keys)
+    out: dict[str, PostView] = {}
+    for i in range(0, len(wanted), 500):
+        stmt = sa.select(*_VIEW_COLUMNS).where(
+            LivePost.account_id == account_id, LivePost.platform_post_id.in_(wanted[i : i + 500])
+        )
+        for r in db.session.execute(stmt):
+            out[r.platform_post_id] = PostView(**r._mapping)
+    return out
+
+
+def _views_many(keys: dict[int, list[str]]) -> dict[int, dict[str, PostView]]:
+    """Stored posts of several accounts by account and platform id (a few queries)."""
+    out: dict[int, dict[str, PostView]] = {}
+    items = sorted(keys.items())
+    for i in range(0, len(items), 200):
+        chunk = items[i : i + 200]
+        wanted = {a: set(k) for a, k in chunk}
+        for r in db.session.execute(sa.select(*_VIEW_COLUMNS).where(LivePost.account_id.in_([a for a, _ in chunk]))):
+            if r.platform_post_id in wanted[r.account_id]:
+                out.setdefault(r.account_id, {})[r.platform_post_id] = PostView(**r._mapping)
+    return out
+
+
+def _block_keys(hits: list[dict[str, Any]] | None) -> frozenset[str]:
+    return frozenset(f"{h['rule']}:{h['field']}:{h['start']}:{h['end']}" for h in _blocking(hits or []))
+
+
+def _set_tamper(v: PostView, platform: str) -> None:
+    """Compare a govmedia post with what stage 3 approved, as the platform shows it."""
+    if v.delivery_id is None:
+        return
+    expected = trace.expected_text(v.delivery_id, platform)
+    if expected is not None:
+        v.expected_text = trace.comparable(platform, *expected)
+        live = trace.comparable(platform, v.title, v.text)
+        v.tamper_state = "same" if live == v.expected_text else "tampered"
+
+
+def judge_checks(w: _Writer, v: PostView | LivePost, before: frozenset[str] | None) -> None:
+    """``post_check_hit`` of a post whose checks ran (``before``: its blocking hits until now,
+    None for a new or edited post)."""
+    blocking = _blocking(v.check_hits or [])
+    keys = _block_keys(v.check_hits)
+    if blocking and keys != before:
         labels = "、".join(sorted({h["kind_label"] for h in blocking}))
         w.add(
             FindingKind.post_check_hit,
-            pid,
+            v.platform_post_id,
             {
-                **ev,
-                "message": f"账号「{account.name}」已发布内容命中{labels}："
+                **_post_evidence(w.account, v),
+                "message": f"账号「{w.account.name}」已发布内容命中{labels}："
                 + "；".join(h["message"] for h in blocking[:3]),
                 "hits": blocking[:50],
-                "hit_keys": sorted(f"{h['rule']}:{h['field']}:{h['start']}:{h['end']}" for h in blocking),
-                "checked_version": lp.checked_version,
+                "hit_keys": sorted(keys),
+                "checked_version": v.checked_version,
             },
         )
-    else:
-        w.gone(FindingKind.post_check_hit, pid, "按当前词库复查未再命中")
-    if lp.tamper_state == "tampered":
+    elif not blocking and before:
+        w.gone(FindingKind.post_check_hit, v.platform_post_id, "按当前词库复查未再命中")
+
+
+def judge_tamper(w: _Writer, v: PostView, before: str | None, edited: bool) -> None:
+    if v.tamper_state == "tampered" and (before != "tampered" or edited):
         w.add(
             FindingKind.tampered,
-            pid,
+            v.platform_post_id,
             {
-                **ev,
-                "message": f"账号「{account.name}」经三审发布的内容在平台上已与终审稿不一致（疑似被篡改或账号被盗用）",
+                **_post_evidence(w.account, v),
+                "message": f"账号「{w.account.name}」经三审发布的内容在平台上已与终审稿不一致"
+                "（疑似被篡改或账号被盗用）",
                 "severity": "high",
-                "approved_text": lp.expected_text,
-                "live_text": trace.comparable(lp.platform, lp.title, lp.text),
-                "live_text_hash": lp.text_hash,
-                "delivery_id": lp.delivery_id,
+                "approved_text": v.expected_text,
+                "live_text": trace.comparable(w.account.platform.value, v.title, v.text),
+                "live_text_hash": v.text_hash,
+                "delivery_id": v.delivery_id,
             },
         )
-    elif lp.tamper_state == "same":
-        w.gone(FindingKind.tampered, pid, "平台上的内容已与终审稿一致")
+    elif v.tamper_state == "same" and before == "tampered":
+        w.gone(FindingKind.tampered, v.platform_post_id, "平台上的内容已与终审稿一致")
 
 
-def _profile_checks(w: _Writer, account: Account, reading: sources.Reading, outcome: InspectionOutcome) -> None:
+def group_day(first_seen_at: datetime) -> date:
+    """The Beijing date an ``unreviewed_post`` group belongs to: when the inspection first saw
+    the post (in the daily routine, the day it was published)."""
+    from common.timefmt import CN_TZ
+
+    return first_seen_at.replace(tzinfo=UTC).astimezone(CN_TZ).date()
+
+
+def unreviewed_fingerprint(account_id: int, day: date) -> str:
+    return f"{FindingKind.unreviewed_post.value}:account={account_id}:day={day.isoformat()}"
+
+
+def regroup_unreviewed(w: _Writer, days: Iterable[date], since: datetime | None) -> None:
+    """:func:`regroup_many` for one account."""
+    regroup_many([(w, set(days))], since)
+
+
+def regroup_many(groups: Sequence[tuple[_Writer, set[date]]], since: datetime | None) -> None:
+    """One ``unreviewed_post`` finding per account and day of detection, listing every post of
+    that day not published through govmedia and not recorded as an allowed exception (each with
+    its link). No post left → resolved. A closed finding whose list only shrank stays closed.
+    For a batch of accounts: one query per 200 accounts and one finding lookup."""
+    from common.timefmt import day_start_utc
+
+    wanted = [(w, day) for w, days in groups for day in sorted(days)]
+    if not wanted:
+        return
+    start = day_start_utc(min(d for _, d in wanted))
+    end = day_start_utc(max(d for _, d in wanted) + timedelta(days=1))
+    listed: dict[tuple[int, date], list[Any]] = {}
+    ids = sorted({w.account.id for w, _ in wanted})
+    for i in range(0, len(ids), 200):
+        rows = db.session.execute(
+            sa.select(*_GROUP_COLUMNS)
+            .outerjoin(PostException, PostException.live_post_id == LivePost.id)
+            .where(
+                LivePost.account_id.in_(ids[i : i + 200]),
+                LivePost.source == PostSource.found,
+                LivePost.first_seen_at >= start,
+                LivePost.first_seen_at < end,
+                PostException.id.is_(None),
+            )
+            .order_by(LivePost.account_id, LivePost.published_at, LivePost.id)
+        )
+        for r in rows:
+            if since is None or (r.published_at is not None and r.published_at >= since):
+                listed.setdefault((r.account_id, group_day(r.first_seen_at)), []).append(r)
+    fps = {(w.account.id, day): unreviewed_fingerprint(w.account.id, day) for w, day in wanted}
+    current = findings_service.load_by_fingerprints(fps.values())
+    for w, day in wanted:
+        account = w.account
+        fp = fps[(account.id, day)]
+        posts = listed.get((account.id, day), [])
+        if not posts:
+            w.gone_fp(fp, "当日发现的内容均已追溯到本平台的发布记录或登记为允许的例外")
+            continue
+        post_ids = sorted(v.platform_post_id for v in posts)
+        found = current.get(fp)
+        if (
+            found is not None
+            and found.status in findings_service.CLOSED_STATUSES
+            and set(post_ids) <= set((found.evidence or {}).get("post_ids") or ())
+        ):
+            continue  # fewer posts than when it was decided: nothing new
+        reposts = sum(1 for v in posts if v.original is False)
+        w.inputs.append(
+            FindingInput(
+                kind=FindingKind.unreviewed_post,
+                fingerprint=fp,
+                evidence={
+                    **_post_evidence(account, posts[0]),
+                    "message": f"账号「{account.name}」有{len(posts)}条内容未经本平台三审发布"
+                    + (f"（其中转发{reposts}条）" if reposts else "")
+                    + f"（巡检于{day.isoformat()}在平台上发现，无对应发布记录）",
+                    "day": day.isoformat(),
+                    "post_count": len(posts),
+                    "post_ids": post_ids,
+                    "posts": [
+                        {
+                            "post_id": v.platform_post_id,
+                            "live_post_id": v.id,
+                            "post_url": v.url,
+                            "published_at": iso_cn(v.published_at),
+                            "title": v.title[:100],
+                            "text": v.text[:200],
+                            "repost": v.original is False,
+                        }
+                        for v in posts[:GROUP_LIST_MAX]
+                    ],
+                    "repost": reposts == len(posts),
+                },
+                confidence=0.8 if reposts == len(posts) else 0.95,
+                account_id=account.id,
+                unit_id=account.unit_id,
+            )
+        )
+
+
+def _prefetch_profiles(
+    work: list[tuple[sources.Reading, Account, InspectionOutcome, _Writer]],
+) -> tuple[dict[tuple[str, str], DiscoveredAccount], dict[int, list[Finding]]]:
+    """For a batch: the discovery snapshots by (platform, uid), created where missing (one
+    flush), and the active name/subject mismatch findings by account, in a few queries."""
+    wanted = {
+        (a.platform.value, a.platform_uid): (a, r, w.now)
+        for r, a, _, w in work
+        if r.profile is not None and a.platform_uid and r.profile.name and r.profile.status not in sources.PLATFORM_GONE
+    }
+    snaps: dict[tuple[str, str], DiscoveredAccount] = {}
+    uids = sorted({uid for _, uid in wanted})
+    for i in range(0, len(uids), 500):
+        for snap in db.session.scalars(
+            sa.select(DiscoveredAccount).where(DiscoveredAccount.platform_uid.in_(uids[i : i + 500]))
+        ):
+            snaps[(snap.platform.value, snap.platform_uid)] = snap
+    for key, (account, reading, now) in wanted.items():
+        if key not in snaps:
+            snaps[key] = DiscoveredAccount(
+                platform=account.platform,
+                platform_uid=key[1],
+                name=str(getattr(reading.profile, "name", ""))[:200],
+                first_seen_at=now,
+                source="inspection",
+            )
+            db.session.add(snaps[key])
+    db.session.flush()
+    mismatches: dict[int, list[Finding]] = {}
+    ids = sorted({a.id for _, a, _, _ in work})
+    for i in range(0, len(ids), 500):
+        for f in db.session.scalars(
+            sa.select(Finding).where(
+                Finding.account_id.in_(ids[i : i + 500]),
+                Finding.kind.in_((FindingKind.name_mismatch, FindingKind.subject_mismatch)),
+                Finding.status.in_(findings_service.ACTIVE_STATUSES),
+            )
+        ):
+            mismatches.setdefault(f.account_id, []).append(f)  # type: ignore[arg-type]
+    return snaps, mismatches
+
+
+def _profile_checks(
+    w: _Writer,
+    account: Account,
+    reading: sources.Reading,
+    snaps: dict[tuple[str, str], DiscoveredAccount],
+    mismatches: dict[int, list[Finding]],
+) -> None:
     """Profile by uid: platform status, literal name, 认证主体 (via the reconciliation rules)."""
     from oversight.discovery import _record_of, reconcile_thresholds
     from oversight.reconcile import RegisteredAccount, reconcile
@@ -333,16 +593,7 @@ def _profile_checks(w: _Writer, account: Account, reading: sources.Reading, outc
     w.clear.append((fp_gone, "平台上账号已恢复正常"))
     if not p.name:
         return
-    snap = db.session.scalar(
-        sa.select(DiscoveredAccount).where(
-            DiscoveredAccount.platform == account.platform, DiscoveredAccount.platform_uid == uid
-        )
-    )
-    if snap is None:
-        snap = DiscoveredAccount(
-            platform=account.platform, platform_uid=uid, name=p.name[:200], first_seen_at=w.now, source="inspection"
-        )
-        db.session.add(snap)
+    snap = snaps[(account.platform.value, uid)]
     snap.name = p.name[:200]
     if p.subject is not None:
         snap.subject = p.subject[:200]
@@ -361,7 +612,6 @@ def _profile_checks(w: _Writer, account: Account, reading: sources.Reading, outc
     snap.source = "inspection"
     snap.source_ref = reading.source
     snap.raw = {**(snap.raw or {}), "platform_status": p.status or "active", "inspected_via": reading.source}
-    db.session.flush()
     registered = RegisteredAccount(
         id=account.id,
         platform=account.platform.value,
@@ -392,18 +642,11 @@ def _profile_checks(w: _Writer, account: Account, reading: sources.Reading, outc
                 discovered_id=snap.id,
             )
         )
-    for kind in ("name_mismatch", "subject_mismatch"):
-        if kind == "subject_mismatch" and not snap.subject:
+    for f in mismatches.get(account.id, ()):
+        if f.kind is FindingKind.subject_mismatch and not snap.subject:
             continue  # nothing was compared
-        for f in db.session.scalars(
-            sa.select(Finding).where(
-                Finding.account_id == account.id,
-                Finding.kind == FindingKind(kind),
-                Finding.status.in_(findings_service.ACTIVE_STATUSES),
-            )
-        ):
-            if f.fingerprint not in produced:
-                w.clear.append((f.fingerprint, "巡检复核时平台信息与台账一致"))
+        if f.fingerprint not in produced:
+            w.clear.append((f.fingerprint, "巡检复核时平台信息与台账一致"))
     del units
 
 
@@ -422,152 +665,298 @@ def _cached_units() -> list[Any]:
 
 def apply(reading: sources.Reading, now: datetime | None = None) -> InspectionOutcome:
     """Write what one read found. Flushes."""
+    return apply_many([reading], now)[0]
+
+
+def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None) -> list[InspectionOutcome]:
+    """Write what a batch of reads found, each as :func:`apply` would, sharing the work: the
+    accounts, states, deliveries, stored posts and discovery snapshots are read in a few queries,
+    new posts are written in one executemany INSERT and changed ones in one UPDATE, unchanged
+    ones only get their ``last_seen_at``, the checks run only over new or edited text (or after a
+    dictionary change), findings are upserted in one batch and audited in one entry. Flushes."""
     from oversight.monitoring import _persist_refreshed
 
-    now = now or reading.at
-    account = db.session.get(Account, reading.account_id)
-    if account is None or account.status not in INSPECTED_STATUSES:
-        return InspectionOutcome(reading.account_id, "skipped")
-    _persist_refreshed(reading)  # type: ignore[arg-type]
-    state = _state_row(account.id)
-    if reading.not_checkable:
-        state.source = None
-        state.not_checkable_reason = reading.not_checkable
-        state.last_attempt_at = now
-        db.session.flush()
-        return InspectionOutcome(account.id, "not_checkable", reason=reading.not_checkable)
-    if not reading.ok:
-        if reading.retry_after is not None:
-            return InspectionOutcome(
-                account.id, "deferred", reading.source, error=reading.error, retry_after=reading.retry_after
+    ids = sorted({r.account_id for r in readings})
+    accounts: dict[int, Account] = {}
+    states: dict[int, AccountInspection] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        accounts.update(
+            (a.id, a)
+            for a in db.session.scalars(
+                sa.select(Account).where(Account.id.in_(chunk)).options(sa.orm.selectinload(Account.unit))
             )
+        )
+        states.update(
+            (s.account_id, s)
+            for s in db.session.scalars(sa.select(AccountInspection).where(AccountInspection.account_id.in_(chunk)))
+        )
+    outcomes: list[InspectionOutcome] = []
+    work: list[tuple[sources.Reading, Account, InspectionOutcome, _Writer]] = []
+    for reading in readings:
+        at = now or reading.at
+        account = accounts.get(reading.account_id)
+        if account is None or account.status not in INSPECTED_STATUSES:
+            outcomes.append(InspectionOutcome(reading.account_id, "skipped"))
+            continue
+        _persist_refreshed(reading)  # type: ignore[arg-type]
+        state = states.get(account.id)
+        if state is None:
+            state = states[account.id] = AccountInspection(account_id=account.id, posts_seen=0)
+            db.session.add(state)
+        if reading.not_checkable:
+            state.source = None
+            state.not_checkable_reason = reading.not_checkable
+            state.last_attempt_at = at
+            outcomes.append(InspectionOutcome(account.id, "not_checkable", reason=reading.not_checkable))
+            continue
+        if not reading.ok:
+            if reading.retry_after is not None:
+                outcomes.append(
+                    InspectionOutcome(
+                        account.id, "deferred", reading.source, error=reading.error, retry_after=reading.retry_after
+                    )
+                )
+                continue
+            state.source = reading.source
+            state.not_checkable_reason = None
+            state.last_attempt_at = at
+            state.last_error = reading.error
+            outcomes.append(InspectionOutcome(account.id, "error", reading.source, error=reading.error))
+            continue
+        outcome = InspectionOutcome(
+            account.id, "checked", reading.source, posts_seen=len(reading.posts), error=reading.error
+        )
         state.source = reading.source
         state.not_checkable_reason = None
-        state.last_attempt_at = now
+        state.last_attempt_at = at
+        state.last_success_at = at
         state.last_error = reading.error
-        db.session.flush()
-        return InspectionOutcome(account.id, "error", reading.source, error=reading.error)
+        state.posts_seen = len(reading.posts)
+        if reading.profile is not None:
+            state.profile = dict(reading.profile.__dict__)
+        outcomes.append(outcome)
+        work.append((reading, account, outcome, _Writer(account, at)))
+    db.session.flush()
+    if not work:
+        return outcomes
 
-    outcome = InspectionOutcome(
-        account.id, "checked", reading.source, posts_seen=len(reading.posts), error=reading.error
-    )
-    state.source = reading.source
-    state.not_checkable_reason = None
-    state.last_attempt_at = now
-    state.last_success_at = now
-    state.last_error = reading.error
-    state.posts_seen = len(reading.posts)
-    if reading.profile is not None:
-        state.profile = dict(reading.profile.__dict__)
-    w = _Writer(account, now)
-    _profile_checks(w, account, reading, outcome)
-
-    platform = account.platform.value
-    dmap = trace.deliveries_by_key(account.id, platform)
-    stored = db.session.scalars(sa.select(LivePost).where(LivePost.account_id == account.id))
-    existing = {lp.platform_post_id: lp for lp in stored}
+    snaps, mismatches = _prefetch_profiles(work)
+    for reading, account, _outcome, w in work:
+        _profile_checks(w, account, reading, snaps, mismatches)
+    dmaps = trace.deliveries_by_account([a.id for _, a, _, _ in work], {a.id: a.platform.value for _, a, _, _ in work})
+    keys = {r.account_id: [p.post_id for p in r.posts if p.post_id] for r, _, _, _ in work}
+    stored_all = _views_many(keys)
     version = lexicon_version()
     since = _unreviewed_since()
-    seen_ids: set[str] = set()
-    for post in reading.posts:
-        if not post.post_id or post.post_id in seen_ids:
-            continue
-        seen_ids.add(post.post_id)
-        lp = existing.get(post.post_id)
-        h = sources.text_hash(post.title, post.text)
-        if lp is None:
-            lp = LivePost(
-                account_id=account.id,
-                platform=platform,
-                platform_post_id=post.post_id,
-                first_seen_at=now,
-                text_hash=h,
-                source=PostSource.found,
+    inserts: list[PostView] = []
+    updates: list[PostView] = []
+    untouched: dict[tuple[str, datetime], list[int]] = {}
+    per_account: list[tuple[Any, ...]] = []
+    for reading, account, outcome, w in work:
+        now_ = w.now
+        platform = account.platform.value
+        dmap = dmaps.get(account.id, {})
+        stored = stored_all.get(account.id, {})
+        src = reading.source or "unknown"
+        first_new = len(inserts)
+        judged: list[tuple[PostView, frozenset[str] | None, bool, str | None, bool]] = []
+        days: set[date] = set()
+        skip: list[int] = untouched.setdefault((src, now_), [])
+        seen: dict[str, sources.SeenPost] = {}
+        for post in reading.posts:
+            if post.post_id and post.post_id not in seen:
+                seen[post.post_id] = post
+        for key, post in seen.items():
+            h = sources.text_hash(post.title, post.text)
+            ref = dmap.get(key)
+            v = stored.get(key)
+            if v is None:
+                v = PostView(
+                    id=None,
+                    account_id=account.id,
+                    platform=platform,
+                    platform_post_id=key,
+                    published_at=post.published_at,
+                    first_seen_at=now_,
+                    url=post.url,
+                    title=post.title,
+                    text=post.text,
+                    links=list(post.links),
+                    original=post.original,
+                    seen_via=src,
+                    source=PostSource.ours if ref is not None else PostSource.found,
+                    delivery_id=ref.id if ref is not None else None,
+                    text_hash=h,
+                    checked_version=version,
+                    check_hits=run_checks(post.title, post.text),
+                    checked_at=now_,
+                    expected_text=None,
+                    tamper_state=None,
+                    state=PostState.live,
+                )
+                if ref is not None:
+                    _set_tamper(v, platform)
+                else:
+                    days.add(group_day(now_))
+                inserts.append(v)
+                judged.append((v, None, False, None, True))
+                continue
+            edited = v.text_hash != h
+            was = _essentials(v)
+            before_hits = _block_keys(v.check_hits)
+            before_tamper = v.tamper_state
+            v.published_at = post.published_at or v.published_at
+            v.url = post.url or v.url
+            v.links, v.original = list(post.links), post.original
+            v.state = PostState.live
+            if ref is not None:
+                v.source, v.delivery_id = PostSource.ours, ref.id
+            if edited:
+                v.title, v.text, v.text_hash = post.title, post.text, h
+            rechecked = edited or v.checked_version != version
+            if rechecked:
+                v.check_hits, v.checked_version, v.checked_at = run_checks(v.title, v.text), version, now_
+            if v.source is PostSource.ours and v.delivery_id is not None and (edited or v.expected_text is None):
+                _set_tamper(v, platform)
+            if v.source != was[0]:
+                days.add(group_day(v.first_seen_at))
+            if not edited and not rechecked and v.tamper_state == before_tamper and was == _essentials(v):
+                skip.append(v.id)  # type: ignore[arg-type]
+                continue
+            v.last_seen = now_
+            updates.append(v)
+            judged.append((v, None if edited else before_hits, edited, before_tamper, rechecked))
+        outcome.new_posts = len(inserts) - first_new
+        per_account.append((reading, account, outcome, w, judged, days))
+    _write_posts(inserts, updates, untouched)
+    groups: list[tuple[_Writer, set[date]]] = []
+    for reading, account, _outcome, w, judged, days in per_account:
+        now = w.now
+        platform = account.platform.value
+        dmap = dmaps.get(account.id, {})
+        src = reading.source or "unknown"
+        seen = {p.post_id for p in reading.posts if p.post_id}
+        for v, before_hits, edited, before_tamper, rechecked in judged:
+            if rechecked:
+                judge_checks(w, v, before_hits)
+            judge_tamper(w, v, before_tamper, edited)
+        if days:
+            groups.append((w, days))
+        # Removals the platform reported for our posts, or an import marked.
+        for removal in reading.removals:
+            key = sources.live_key(platform, removal.post_id)
+            ref = dmap.get(key)
+            lp = db.session.scalar(
+                sa.select(LivePost).where(LivePost.account_id == account.id, LivePost.platform_post_id == key)
             )
-            db.session.add(lp)
-            existing[post.post_id] = lp
-            outcome.new_posts += 1
-            changed = True
-        else:
-            changed = lp.text_hash != h
-        lp.published_at = post.published_at or lp.published_at
-        lp.title, lp.text, lp.url = post.title, post.text, (post.url or lp.url)
-        lp.links, lp.original = list(post.links), post.original
-        lp.text_hash = h
-        lp.seen_via = reading.source or "unknown"
-        lp.last_seen_at = now
-        if lp.state is PostState.removed:
-            lp.state, lp.removed_at, lp.removed_reason = PostState.live, None, None
-        ref = dmap.get(post.post_id)
-        if ref is not None:
-            lp.source, lp.delivery_id = PostSource.ours, ref.id
-        if changed or lp.checked_version != version:
-            lp.check_hits = run_checks(lp.title, lp.text)
-            lp.checked_version = version
-            lp.checked_at = now
-        if lp.source is PostSource.ours and lp.delivery_id is not None and (changed or lp.expected_text is None):
-            expected = trace.expected_text(lp.delivery_id, platform)
-            if expected is not None:
-                lp.expected_text = trace.comparable(platform, *expected)
-                live = trace.comparable(platform, lp.title, lp.text)
-                lp.tamper_state = "same" if live == lp.expected_text else "tampered"
+            if lp is None:
+                if ref is None:
+                    continue
+                lp = LivePost(
+                    account_id=account.id,
+                    platform=platform,
+                    platform_post_id=key,
+                    first_seen_at=now,
+                    text_hash="",
+                    source=PostSource.ours,
+                    delivery_id=ref.id,
+                    seen_via=src,
+                )
+                db.session.add(lp)
+            _mark_removed(lp, removal.reason, now)
+            db.session.flush()
+            if lp.source is PostSource.ours:
+                w.add(
+                    FindingKind.post_removed,
+                    key,
+                    {
+                        **_post_evidence(account, lp),
+                        "message": f"账号「{account.name}」经本平台发布的内容已被"
+                        + ("平台屏蔽" if removal.by_platform else "删除")
+                        + f"：{removal.reason}",
+                        "removed_reason": removal.reason,
+                        "raw_status": removal.raw_status,
+                        "by_platform": removal.by_platform,
+                        "delivery_id": lp.delivery_id,
+                    },
+                    1.0 if removal.by_platform else 0.8,
+                )
+        # Posts found earlier that a complete listing no longer shows (not ours: those were asked).
+        if reading.complete_since != datetime.max:
+            reported = {sources.live_key(platform, r.post_id) for r in reading.removals}
+            stmt = sa.select(LivePost.id, LivePost.platform_post_id).where(
+                LivePost.account_id == account.id,
+                LivePost.state == PostState.live,
+                LivePost.source == PostSource.found,
+            )
+            if reading.complete_since is not None:
+                stmt = stmt.where(LivePost.published_at >= reading.complete_since)
+            gone = [i for i, key in db.session.execute(stmt) if key not in seen and key not in reported]
+            for i in range(0, len(gone), 500):
+                db.session.execute(
+                    sa.update(LivePost)
+                    .where(LivePost.id.in_(gone[i : i + 500]))
+                    .values(state=PostState.removed, removed_at=now, removed_reason="平台列表中已不再出现")
+                    .execution_options(synchronize_session=False)
+                )
+    regroup_many(groups, since)
+    flush_writers([(w, o) for _, _, o, w in work])
     db.session.flush()
-    allowed = exceptions_of(account.id)
-    with db.session.no_autoflush:
-        for key in seen_ids:
-            judge_post(w, existing[key], since=since, exceptions=allowed)
+    return outcomes
 
-    # Removals the platform reported for our posts, or an import marked.
-    for removal in reading.removals:
-        key = sources.live_key(platform, removal.post_id)
-        lp = existing.get(key)
-        ref = dmap.get(key)
-        if lp is None:
-            if ref is None:
-                continue
-            lp = LivePost(
-                account_id=account.id,
-                platform=platform,
-                platform_post_id=key,
-                first_seen_at=now,
-                text_hash="",
-                source=PostSource.ours,
-                delivery_id=ref.id,
-                seen_via=reading.source or "unknown",
-            )
-            db.session.add(lp)
-            existing[key] = lp
-        _mark_removed(lp, removal.reason, now)
-        db.session.flush()
-        if lp.source is PostSource.ours:
-            w.add(
-                FindingKind.post_removed,
-                key,
-                {
-                    **_post_evidence(account, lp),
-                    "message": f"账号「{account.name}」经本平台发布的内容已被"
-                    + ("平台屏蔽" if removal.by_platform else "删除")
-                    + f"：{removal.reason}",
-                    "removed_reason": removal.reason,
-                    "raw_status": removal.raw_status,
-                    "by_platform": removal.by_platform,
-                    "delivery_id": lp.delivery_id,
-                },
-                1.0 if removal.by_platform else 0.8,
-            )
-    # Posts found earlier that a complete listing no longer shows (not ours: those were asked).
-    if reading.complete_since != datetime.max:
-        reported = {sources.live_key(platform, r.post_id) for r in reading.removals}
-        for key, lp in existing.items():
-            if key in seen_ids or key in reported or lp.state is PostState.removed or lp.source is PostSource.ours:
-                continue
-            if reading.complete_since is None or (
-                lp.published_at is not None and lp.published_at >= reading.complete_since
-            ):
-                _mark_removed(lp, "平台列表中已不再出现", now)
-    w.flush(outcome)
+
+def _expire_loaded(ids: Iterable[int | None]) -> None:
+    """Core UPDATEs bypass the session: expire any LivePost of these ids it holds."""
+    wanted = set(ids)
+    if not wanted:
+        return
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, LivePost) and obj.id in wanted:
+            db.session.expire(obj)
+
+
+def _essentials(v: PostView) -> tuple[Any, ...]:
+    """What, besides the text, makes a stored post worth rewriting."""
+    return (v.source, v.delivery_id, v.state, v.published_at, v.url, v.links, v.original, v.checked_version)
+
+
+def _write_posts(
+    inserts: list[PostView], updates: list[PostView], untouched: dict[tuple[str, datetime], list[int]]
+) -> None:
+    """New posts in one executemany INSERT (ids come back through RETURNING), changed ones in one
+    executemany UPDATE by primary key, unchanged ones only get ``last_seen_at`` (UPDATE … IN).
+    Core statements on the table: the ORM's per-row bookkeeping is what made the first version slow."""
+    table = LivePost.__table__
     db.session.flush()
-    return outcome
+    for i in range(0, len(inserts), 1000):
+        chunk = inserts[i : i + 1000]
+        rows = [{**v.row(), "last_seen_at": v.checked_at or v.first_seen_at} for v in chunk]
+        ids = {
+            (r.account_id, r.platform_post_id): r.id
+            for r in db.session.connection().execute(
+                sa.insert(table).returning(table.c.id, table.c.account_id, table.c.platform_post_id), rows
+            )
+        }
+        for v in chunk:
+            v.id = ids[(v.account_id, v.platform_post_id)]
+    if updates:
+        db.session.connection().execute(
+            sa.update(table).where(table.c.id == sa.bindparam("_id")),
+            [
+                {**v.row(), "_id": v.id, "last_seen_at": v.last_seen, "removed_at": None, "removed_reason": None}
+                for v in updates
+            ],
+        )
+    _expire_loaded([v.id for v in updates] + [i for ids_ in untouched.values() for i in ids_])
+    for (via, at), ids_ in untouched.items():
+        for i in range(0, len(ids_), 1000):
+            db.session.execute(
+                sa.update(LivePost)
+                .where(LivePost.id.in_(ids_[i : i + 1000]))
+                .values(last_seen_at=at, seen_via=via)
+                .execution_options(synchronize_session=False)
+            )
 
 
 def _mark_removed(lp: LivePost, reason: str, now: datetime) -> None:
@@ -590,47 +979,93 @@ def inspect_account(account_id: int, *, max_wait: float = 0.0, now: datetime | N
     return outcome
 
 
+def inspect_accounts(
+    account_ids: Sequence[int], *, max_wait: float = 0.0, batch: int = 200, now: datetime | None = None
+) -> list[InspectionOutcome]:
+    """The batch path (CLI): per batch, prepare all → commit → fetch each (no transaction open)
+    → :func:`apply_many` → one commit."""
+    outcomes: list[InspectionOutcome] = []
+    for i in range(0, len(account_ids), batch):
+        chunk = account_ids[i : i + batch]
+        targets = {a: prepare(a, now) for a in chunk}
+        db.session.commit()
+        readings = []
+        for account_id in chunk:
+            target = targets[account_id]
+            if target is not None:
+                readings.append(fetch(target, now, max_wait=max_wait))
+        db.session.rollback()  # the import source read; end that transaction before writing
+        applied = {o.account_id: o for o in apply_many(readings, now)}
+        db.session.commit()
+        outcomes.extend(applied.get(a) or InspectionOutcome(a, "skipped") for a in chunk)
+    return outcomes
+
+
 # ----------------------------------------------------------------------------- re-scan
 
 
-def rescan(now: datetime | None = None, *, batch: int = 500) -> dict[str, Any]:
-    """Re-check one batch of stored posts of the window whose dictionary version is old.
-    Returns {"scanned", "created", "resolved", "more"}. Flushes."""
+def rescan(
+    now: datetime | None = None, *, batch: int = 2000, after_id: int = 0, shard: tuple[int, int] | None = None
+) -> dict[str, Any]:
+    """Re-check one batch of stored posts of the window whose dictionary version is old, in id
+    order from ``after_id`` (keyset: each batch reads forward, never the whole table again);
+    ``shard=(k, n)`` takes the posts with ``id % n == k`` so n workers share the work.
+    Rows are read and written in bulk; only posts whose blocking hits changed touch findings.
+    Returns {"scanned", "created", "resolved", "more", "last_id", "version"}. Flushes."""
     now = now or utcnow()
     version = lexicon_version()
     start = now - timedelta(days=setting_int("INSPECTION_RESCAN_DAYS", 365))
-    rows = list(
-        db.session.scalars(
-            sa.select(LivePost)
-            .where(
-                LivePost.published_at >= start,
-                sa.or_(LivePost.checked_version.is_(None), LivePost.checked_version != version),
-            )
-            .order_by(LivePost.account_id, LivePost.id)
-            .limit(batch)
+    stmt = (
+        sa.select(*_VIEW_COLUMNS)
+        .where(
+            LivePost.id > after_id,
+            LivePost.published_at >= start,
+            sa.or_(LivePost.checked_version.is_(None), LivePost.checked_version != version),
         )
+        .order_by(LivePost.id)
+        .limit(batch)
     )
-    summary: dict[str, Any] = {"scanned": 0, "created": 0, "resolved": 0, "version": version}
-    by_account: dict[int, list[LivePost]] = {}
-    for lp in rows:
-        by_account.setdefault(lp.account_id, []).append(lp)
-    since = _unreviewed_since()
-    for account_id, posts in by_account.items():
+    if shard is not None:
+        stmt = stmt.where(LivePost.id % shard[1] == shard[0])
+    views = [PostView(**r._mapping) for r in db.session.execute(stmt)]
+    summary: dict[str, Any] = {"scanned": len(views), "created": 0, "resolved": 0, "version": version}
+    changed: list[dict[str, Any]] = []
+    same: list[int] = []
+    judge: dict[int, list[tuple[PostView, frozenset[str]]]] = {}
+    for v in views:
+        hits = run_checks(v.title, v.text)
+        before = _block_keys(v.check_hits)
+        if hits != v.check_hits:
+            changed.append({"_id": v.id, "check_hits": hits, "checked_version": version, "checked_at": now})
+        else:
+            same.append(v.id)  # type: ignore[arg-type]
+        v.check_hits, v.checked_version = hits, version
+        if v.state is PostState.live and _block_keys(hits) != before:
+            judge.setdefault(v.account_id, []).append((v, before))
+    if changed:
+        table = LivePost.__table__
+        db.session.connection().execute(sa.update(table).where(table.c.id == sa.bindparam("_id")), changed)
+    _expire_loaded(v.id for v in views)
+    for i in range(0, len(same), 1000):
+        db.session.execute(
+            sa.update(LivePost)
+            .where(LivePost.id.in_(same[i : i + 1000]))
+            .values(checked_version=version, checked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    for account_id, items in judge.items():
         account = db.session.get(Account, account_id)
+        if account is None:
+            continue
         w = _Writer(account, now)
-        allowed = exceptions_of(account_id)
-        for lp in posts:
-            lp.check_hits = run_checks(lp.title, lp.text)
-            lp.checked_version = version
-            lp.checked_at = now
-            summary["scanned"] += 1
-            if lp.state is PostState.live:
-                judge_post(w, lp, since=since, exceptions=allowed)
+        for v, before in items:
+            judge_checks(w, v, before)
         out = InspectionOutcome(account_id, "rescan")
         w.flush(out, "system:inspection-rescan")
         summary["created"] += len(out.created)
         summary["resolved"] += len(out.resolved)
-    summary["more"] = len(rows) == batch
+    summary["more"] = len(views) == batch
+    summary["last_id"] = views[-1].id if views else after_id
     db.session.flush()
     return summary
 
@@ -663,7 +1098,7 @@ def allow_post(live_post_id: int, reason: str | None, actor: Any) -> PostExcepti
     )
     account = db.session.get(Account, lp.account_id)
     w = _Writer(account, utcnow())
-    w.gone(FindingKind.unreviewed_post, lp.platform_post_id, f"单位登记为允许的例外：{exc.reason}")
+    regroup_unreviewed(w, [group_day(lp.first_seen_at)], _unreviewed_since())
     w.flush(InspectionOutcome(lp.account_id, "exception"), label=f"user:{getattr(actor, 'username', '')}")
     return exc
 

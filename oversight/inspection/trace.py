@@ -35,27 +35,35 @@ class DeliveryRef:
 
 def deliveries_by_key(account_id: int, platform: str) -> dict[str, DeliveryRef]:
     """The account's published deliveries by the id its listing shows."""
+    return deliveries_by_account([account_id], {account_id: platform}).get(account_id, {})
+
+
+def deliveries_by_account(account_ids: list[int], platforms: dict[int, str]) -> dict[int, dict[str, DeliveryRef]]:
+    """:func:`deliveries_by_key` for several accounts at once (chunked IN lists)."""
     from publishers.models import Delivery, DeliveryStatus
 
-    rows = db.session.execute(
-        sa.select(
-            Delivery.id,
-            Delivery.content_id,
-            Delivery.version,
-            Delivery.platform_post_id,
-            Delivery.status,
-            Delivery.sent_at,
-        ).where(
-            Delivery.account_id == account_id,
-            Delivery.platform_post_id.is_not(None),
-            Delivery.status.in_((DeliveryStatus.sent, DeliveryStatus.withdrawn, DeliveryStatus.manual)),
+    out: dict[int, dict[str, DeliveryRef]] = {}
+    ids = sorted(set(account_ids))
+    for i in range(0, len(ids), 500):
+        rows = db.session.execute(
+            sa.select(
+                Delivery.account_id,
+                Delivery.id,
+                Delivery.content_id,
+                Delivery.version,
+                Delivery.platform_post_id,
+                Delivery.status,
+                Delivery.sent_at,
+            ).where(
+                Delivery.account_id.in_(ids[i : i + 500]),
+                Delivery.platform_post_id.is_not(None),
+                Delivery.status.in_((DeliveryStatus.sent, DeliveryStatus.withdrawn, DeliveryStatus.manual)),
+            )
         )
-    )
-    out: dict[str, DeliveryRef] = {}
-    for r in rows:
-        out[live_key(platform, r.platform_post_id)] = DeliveryRef(
-            r.id, r.content_id, r.version, r.platform_post_id, r.status.value, r.sent_at
-        )
+        for r in rows:
+            out.setdefault(r.account_id, {})[live_key(platforms[r.account_id], r.platform_post_id)] = DeliveryRef(
+                r.id, r.content_id, r.version, r.platform_post_id, r.status.value, r.sent_at
+            )
     return out
 
 

@@ -172,7 +172,10 @@ def _open_findings_by_post(account_id: int) -> dict[str, list[Finding]]:
             Finding.status.in_(ACTIVE_STATUSES),
         )
     ):
-        out.setdefault(str((f.evidence or {}).get("post_id")), []).append(f)
+        ev = f.evidence or {}
+        # An unreviewed_post finding lists the day's posts; the others name one post.
+        for post_id in ev.get("post_ids") or [ev.get("post_id")]:
+            out.setdefault(str(post_id), []).append(f)
     return out
 
 

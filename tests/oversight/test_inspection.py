@@ -357,3 +357,124 @@ def test_sandbox_timeline_shows_app_posts_and_edits(sandbox):
     html = requests.get(f"{sandbox.url}/_sandbox/timeline/weibo?uid=wbtimeline1", timeout=10).text
     assert "来自 App · 已编辑" in html and "改过的正文" in html
     assert sandbox.posts("weibo")[0]["source"] == "app"
+
+
+# ----------------------------------------------------------------------------- per-day grouping, batch path
+
+
+def test_unreviewed_posts_of_a_day_are_one_finding_listing_each_post(
+    db_session, sandbox, unit, make_account, approve, make_user, api_as
+):
+    account = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
+    publish(db_session, approve, [account])
+    ours = sandbox.live_posts("weibo")[0]
+    first = app_post(sandbox, "weibo", account.platform_uid, "App里发的第一条")
+    second = app_post(sandbox, "weibo", account.platform_uid, "App里发的第二条")
+    service.inspect_account(account.id)
+    (f,) = findings(db_session, account, U)  # one finding for the day, not one per post
+    assert f.fingerprint.endswith(
+        f"day={service.group_day(posts(db_session, account)[first['post_id']].first_seen_at)}"
+    )
+    assert sorted(f.evidence["post_ids"]) == sorted([first["post_id"], second["post_id"]])
+    assert ours["post_id"] not in f.evidence["post_ids"]  # the govmedia post is not listed
+    assert f.evidence["post_count"] == 2 and "2条内容未经本平台三审" in f.evidence["message"]
+    auditor = api_as(make_user(Role.auditor))
+    html = auditor.client.get(f"/findings/{f.id}", headers=auditor.headers).get_data(as_text=True)
+    for p in (first, second):
+        assert p["post_id"] in f.evidence["post_ids"]
+        link = next(x["post_url"] for x in f.evidence["posts"] if x["post_id"] == p["post_id"])
+        assert f'href="{link}"' in html  # each post with its link on the finding page
+    # A later read of the same day adds nothing new: the same finding, no new audit entry.
+    entries = db_session.scalar(
+        sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.action == "inspection:findings")
+    )
+    service.inspect_account(account.id)
+    assert [x.id for x in findings(db_session, account, U)] == [f.id]
+    assert (
+        db_session.scalar(
+            sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.action == "inspection:findings")
+        )
+        == entries
+    )
+    # An exception for one post shrinks the list; for both it resolves the finding.
+    operator = api_as(make_user(Role.operator, unit=unit))
+    stored = posts(db_session, account)
+    assert (
+        operator.post(
+            f"/api/v1/inspection/posts/{stored[first['post_id']].id}/exception", json={"reason": "转发指定稿源"}
+        ).status_code
+        == 201
+    )
+    (f,) = findings(db_session, account, U)
+    assert f.evidence["post_ids"] == [second["post_id"]]
+    assert (
+        operator.post(
+            f"/api/v1/inspection/posts/{stored[second['post_id']].id}/exception", json={"reason": "转发指定稿源"}
+        ).status_code
+        == 201
+    )
+    assert findings(db_session, account, U) == []
+
+
+def test_unchanged_posts_are_not_rewritten_or_rechecked(db_session, sandbox, unit, make_account):
+    account = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
+    post = app_post(sandbox, "weibo", account.platform_uid, "今日天气晴好")
+    service.inspect_account(account.id)
+    lp = posts(db_session, account)[post["post_id"]]
+    checked_at, seen_at = lp.checked_at, lp.last_seen_at
+    service.inspect_account(account.id)
+    db_session.expire_all()
+    lp = posts(db_session, account)[post["post_id"]]
+    assert lp.checked_at == checked_at and lp.last_seen_at >= seen_at  # seen again, not re-checked
+    # Its twin: an edit on the platform is re-checked.
+    sandbox.call("POST", f"/_sandbox/posts/weibo/{post['post_id']}/edit", json={"text": "庆祝中华人民共合国成立"})
+    service.inspect_account(account.id)
+    db_session.expire_all()
+    lp = posts(db_session, account)[post["post_id"]]
+    assert lp.checked_at > checked_at and "共合国" in lp.text
+    assert len(findings(db_session, account, C)) == 1
+
+
+def test_apply_many_equals_one_by_one(db_session, unit, make_account):
+    from datetime import timedelta
+
+    from common.db import utcnow
+    from oversight.inspection import sources
+
+    now = utcnow()
+    accounts = [make_account(unit, "douyin", name=unit.name, credentials=False) for _ in range(3)]
+
+    def reading(a):
+        seen = [
+            sources.SeenPost(f"{a.platform_uid}-{i}", now - timedelta(hours=i), "", text, f"https://x.example/{i}")
+            for i, text in enumerate(("普通的一条", "庆祝中华人民共合国成立"))
+        ]
+        return sources.Reading(a.id, "import", now, True, sources.SeenProfile(name=a.name), tuple(seen))
+
+    outcomes = service.apply_many([reading(a) for a in accounts], now)
+    assert [o.result for o in outcomes] == ["checked"] * 3 and [o.new_posts for o in outcomes] == [2] * 3
+    for a in accounts:
+        assert len(findings(db_session, a, U)) == 1 and len(findings(db_session, a, C)) == 1
+        assert len(posts(db_session, a)) == 2
+    # One audit entry for the batch's new findings (entries are written when the transaction commits).
+    db_session.commit()
+    entry = db_session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "inspection:findings").order_by(AuditEntry.id.desc())
+    ).first()
+    assert entry is not None and len(entry.after["created"]) == 6
+
+
+def test_cli_run_inspects_in_batches(app, db_session, sandbox, unit, make_account):
+    checked = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", checked.platform_uid, name=unit.name, subject=unit.name)
+    app_post(sandbox, "weibo", checked.platform_uid, "App里发的")
+    blind = make_account(unit, "wechat", credentials=False)
+    db_session.commit()
+    out = app.test_cli_runner().invoke(
+        args=["inspection", "run", "--account", str(checked.id), "--account", str(blind.id)]
+    )
+    assert out.exit_code == 0, out.output
+    assert "已巡检 1" in out.output and "无法巡检 1" in out.output
+    assert len(findings(db_session, checked, U)) == 1 and findings(db_session, blind) == []
