@@ -135,3 +135,12 @@ def test_each_listed_error_code_is_mapped(mocked: responses.RequestsMock, name: 
     assert type(info.value) is rule.error
     assert info.value.code == str(error["errcode"])
     assert info.value.message == rule.message
+
+
+@pytest.mark.parametrize("state", ALL["freepublish_get"]["states"], ids=lambda s: s["expect"])
+def test_freepublish_get_state_samples(mocked: responses.RequestsMock, state: dict[str, Any]) -> None:
+    serve_successes(mocked, except_="freepublish_get")
+    mocked.post(url_of("freepublish_get"), json=state["body"])
+    result = adapter().status(CREDS, "100000001")
+    assert result.state == state["expect"]
+    assert result.detail
