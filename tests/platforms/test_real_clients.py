@@ -115,3 +115,16 @@ def test_wechatpy_sees_a_bad_secret(sim: Simulator) -> None:  # noqa: F811
     with pytest.raises(WeChatClientException) as info:
         client.fetch_access_token()
     assert info.value.errcode == 40125  # invalid appsecret
+
+
+def test_wechatpy_recovers_when_its_token_really_expires(wx) -> None:
+    client, box = wx
+    first = client.access_token
+    answers: list[Any] = []
+    client._http.hooks["response"].append(lambda resp, *a, **k: answers.append(resp.json()))
+    box.config(clock_offset=7200 + 60)  # the sandbox's clock passes the token's 2 hours
+    # wechatpy still trusts its cached token (its own clock has not moved); the sandbox answers
+    # 42001, and wechatpy fetches a new token and retries.
+    assert client.post("freepublish/batchget", data={"offset": 0, "count": 1, "no_content": 1})["total_count"] == 0
+    assert client.access_token != first
+    assert [a.get("errcode") for a in answers][:1] == [42001]
