@@ -838,3 +838,26 @@ def test_removed_outside_the_api(sb: Sandbox) -> None:
     assert listed["data"]["list"] == []
     assert "作品已删除" in sb.get("/_sandbox/timeline/douyin").text
     assert sb.post("/_sandbox/posts/douyin/nope/remove").status_code == 404
+
+
+#: The printed success sample of the client_token page
+#: (developer.open-douyin.com/docs/resource/zh-CN/local-life/develop/preparation/client_token).
+DOUYIN_CLIENT_TOKEN_SAMPLE = {
+    "data": {
+        "access_token": "clt.75c380db41e815978a733994d96f5d23RqilUxH48iobyWhbIOQFo******",
+        "description": "",
+        "error_code": 0,
+        "expires_in": 7200,
+    },
+    "message": "success",
+}
+
+
+def test_douyin_client_token_answers_like_the_official_sample(sb: Sandbox) -> None:
+    body = {"grant_type": "client_credential", "client_key": "awkey", "client_secret": "sandbox"}
+    answer = sb.post("/douyin/oauth/client_token/", json=body).json()
+    assert set(answer) >= set(DOUYIN_CLIENT_TOKEN_SAMPLE)
+    assert set(answer["data"]) >= set(DOUYIN_CLIENT_TOKEN_SAMPLE["data"])
+    assert answer["message"] == "success" and answer["data"]["error_code"] == 0
+    assert answer["data"]["access_token"].startswith("clt.")
+    assert answer["data"]["expires_in"] == 7200
