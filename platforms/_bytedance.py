@@ -28,6 +28,7 @@ from platforms.errors import (
     RateLimited,
     TokenExpired,
     TransientError,
+    Unsupported,
 )
 from platforms.text import from_unix
 from platforms.types import AccountProfile, CodeRule, Credentials, PublishResult, RecentPost
@@ -82,6 +83,16 @@ BYTEDANCE_CODES: dict[int, CodeRule] = {
     2190006: CodeRule(ContentRejected, "视频时长超过 15 分钟"),
     2190007: CodeRule(InvalidRequest, "video_id 无效"),
     2111001: CodeRule(ContentRejected, "内容包含敏感词"),
+    # The remaining common codes of the status-code page ("通用状态码(新)",
+    # developer.open-douyin.com/docs/resource/zh-CN/dop/develop/openapi/status-code/).
+    28001014: CodeRule(CredentialsError, "应用未开通任何能力，请在抖音开放平台为应用申请所需能力"),
+    28001017: CodeRule(Unsupported, "平台不认识该接口地址（未知 URI），请联系平台处理"),
+    28001019: CodeRule(Unsupported, "该能力已被平台封禁或下线，请联系平台处理"),
+    28001020: CodeRule(CredentialsError, "该用户未绑定测试应用，请在开放平台绑定后重新授权"),
+    28001021: CodeRule(CredentialsError, "测试应用已过期，请在开放平台将应用转正"),
+    28001047: CodeRule(AccountUnavailable, "该用户为私密账号，无法授权或调用该能力"),
+    28001052: CodeRule(RateLimited, "平台判定调用存在异常风险，请降低调用频率后再试", "minute"),
+    28001056: CodeRule(Unsupported, "该能力的接口已下线，不再支持调用"),
 }
 
 

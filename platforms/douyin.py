@@ -180,7 +180,7 @@ class DouyinAdapter(ByteDanceAdapter):
                 auth,
                 "POST",
                 f"{PREFIX}/create_image_text/",
-                json_body={"image_list": [{"image_id": i} for i in image_ids], "text": post.text},
+                json_body={"image_list": image_ids, "text": post.text},
             )
         item_id = data_of(body).get("item_id")
         if not item_id:

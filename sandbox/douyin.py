@@ -578,7 +578,15 @@ def make_blueprint(platform: str) -> Blueprint:
 
     @bp.route("/oauth/client_token/", methods=["POST"])
     def client_token() -> Response:
-        form = _form("client_key", "client_secret", "grant_type")
+        # The client_token page fixes content-type "application/json" (unlike access_token,
+        # whose page insists on a form): a JSON object body is required, a form is refused.
+        body = json_body()
+        if body is None:
+            raise BdError("bad_param", "请求体必须是 JSON（content-type: application/json）")
+        form = {name: str(body.get(name) or "") for name in ("client_key", "client_secret", "grant_type")}
+        missing = [name for name, value in form.items() if not value]
+        if missing:
+            raise BdError("bad_param", f"缺少参数{missing[0]}")
         if form["grant_type"] != "client_credential":
             raise BdError("bad_param", "grant_type 必须是 client_credential")
         state = get_state()
@@ -732,12 +740,14 @@ def make_blueprint(platform: str) -> Blueprint:
         state = get_state()
         with state.lock:
             account = _user(state, platform)
-            raw = (
-                body.get("image_list") or body.get("image_ids") or ([body["image_id"]] if body.get("image_id") else [])
-            )
+            # A list of image_id strings, as in the SDK models (docs/adapters.md); a list of
+            # {"image_id": …} objects is refused, so a wrong shape cannot pass unnoticed.
+            raw = body.get("image_list")
             if not isinstance(raw, list) or not raw:
                 raise BdError("missing_param", "缺少参数image_list")
-            ids = [str(i.get("image_id", "")) if isinstance(i, dict) else str(i) for i in raw]
+            if not all(isinstance(i, str) and i for i in raw):
+                raise BdError("bad_param", "image_list 必须是 image_id 字符串的列表")
+            ids = list(raw)
             if len(ids) > 30:
                 raise BdError("bad_param", "图片不能超过30张")
             for image_id in ids:

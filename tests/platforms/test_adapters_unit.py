@@ -880,7 +880,7 @@ def test_douyin_image_text_path(mocked: responses.RequestsMock) -> None:
     assert result.post_id == "@img"
     assert [path(c).rsplit("/", 2)[1] for c in mocked.calls] == ["upload_image", "upload_image", "create_image_text"]
     assert b'name="image"; filename="a.jpg"' in mocked.calls[0].request.body
-    assert jbody(mocked.calls[-1]) == {"image_list": [{"image_id": "img-1"}, {"image_id": "img-1"}], "text": "图文"}
+    assert jbody(mocked.calls[-1]) == {"image_list": ["img-1", "img-1"], "text": "图文"}
 
 
 def test_douyin_render_limits() -> None:

@@ -484,11 +484,11 @@ def test_douyin_oauth_is_form_encoded_with_prefixed_tokens(sb: Sandbox) -> None:
     ).json()
     assert refreshed["data"]["access_token"].startswith("act.")
     assert refreshed["data"]["refresh_token"] == data["refresh_token"]
-    client = sb.post(
-        "/douyin/oauth/client_token/",
-        data={"client_key": "awkey", "client_secret": "sandbox", "grant_type": "client_credential"},
-    ).json()
+    client_form = {"client_key": "awkey", "client_secret": "sandbox", "grant_type": "client_credential"}
+    client = sb.post("/douyin/oauth/client_token/", json=client_form).json()
     assert client["data"]["access_token"].startswith("clt.")
+    as_form = sb.post("/douyin/oauth/client_token/", data=client_form).json()
+    assert as_form["message"] == "error" and as_form["data"]["error_code"] == 10002
     bad_secret = sb.post("/douyin/oauth/access_token/", data={**form, "client_secret": "wrong"}).json()
     assert bad_secret["data"]["error_code"] == 10013
     info = sb.post("/douyin/oauth/userinfo/", data={"access_token": data["access_token"], "open_id": "dy_user"}).json()
@@ -572,6 +572,13 @@ def test_douyin_image_text_and_rejection(sb: Sandbox) -> None:
         json={"image_list": [image["image_id"]], "text": "图文"},
     ).json()
     assert created["err_no"] == 0
+    as_objects = sb.post(
+        "/douyin/api/douyin/v1/video/create_image_text/",
+        params={"open_id": "dy_img"},
+        headers=headers,
+        json={"image_list": [{"image_id": image["image_id"]}], "text": "图文"},
+    ).json()
+    assert as_objects["err_no"] == 28001007  # image_list is a list of id strings
     rejected = sb.dy_create("dy_img", sb.bd_upload("douyin", "dy_img"), "违规内容")
     assert rejected["err_no"] == 0  # accepted, but never becomes visible
     listed = sb.get("/douyin/api/douyin/v1/video/video_list/", params={"open_id": "dy_img"}, headers=headers).json()[
@@ -831,3 +838,26 @@ def test_removed_outside_the_api(sb: Sandbox) -> None:
     assert listed["data"]["list"] == []
     assert "作品已删除" in sb.get("/_sandbox/timeline/douyin").text
     assert sb.post("/_sandbox/posts/douyin/nope/remove").status_code == 404
+
+
+#: The printed success sample of the client_token page
+#: (developer.open-douyin.com/docs/resource/zh-CN/local-life/develop/preparation/client_token).
+DOUYIN_CLIENT_TOKEN_SAMPLE = {
+    "data": {
+        "access_token": "clt.75c380db41e815978a733994d96f5d23RqilUxH48iobyWhbIOQFo******",
+        "description": "",
+        "error_code": 0,
+        "expires_in": 7200,
+    },
+    "message": "success",
+}
+
+
+def test_douyin_client_token_answers_like_the_official_sample(sb: Sandbox) -> None:
+    body = {"grant_type": "client_credential", "client_key": "awkey", "client_secret": "sandbox"}
+    answer = sb.post("/douyin/oauth/client_token/", json=body).json()
+    assert set(answer) >= set(DOUYIN_CLIENT_TOKEN_SAMPLE)
+    assert set(answer["data"]) >= set(DOUYIN_CLIENT_TOKEN_SAMPLE["data"])
+    assert answer["message"] == "success" and answer["data"]["error_code"] == 0
+    assert answer["data"]["access_token"].startswith("clt.")
+    assert answer["data"]["expires_in"] == 7200
