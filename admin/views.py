@@ -93,9 +93,9 @@ def _apply(change: Callable[[], Any], failed: Callable[[int], Any], done: Callab
 
 
 def _credentials_url() -> str | None:
-    for rule in current_app.url_map.iter_rules():
-        if rule.rule == "/credentials" and "GET" in (rule.methods or ()):
-            return "/credentials"
+    """The admins' credentials overview (publishers' account pages), when that package is wired."""
+    if "publishing_accounts.overview_page" in current_app.view_functions:
+        return url_for("publishing_accounts.overview_page")
     return None
 
 

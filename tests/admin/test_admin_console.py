@@ -35,6 +35,13 @@ def test_only_admins_reach_the_console_and_the_403_is_readable(client: Any, make
     assert "required_roles" not in text and "{" not in text.split("<main", 1)[1].split("</main>")[0]
 
 
+def test_console_links_to_the_credentials_overview(admin_client: Any) -> None:
+    page = admin_client.get("/admin/")
+    assert page.status_code == 200
+    assert 'href="/publishing/credentials"' in page.get_data(as_text=True)
+    assert admin_client.get("/publishing/credentials").status_code == 200
+
+
 def test_unknown_pages_answer_in_chinese(client: Any, make_user: Any) -> None:
     _login(client, make_user(Role.operator))
     response = client.get("/no-such-page")
