@@ -114,7 +114,7 @@ def compliance_report(q: dict[str, Any]) -> Any:
 def compliance_report_xlsx(q: dict[str, Any]) -> Any:
     user = _reporter()
     p = reports.period(q["date_from"], q["date_to"])
-    return _xlsx_response(*report_jobs.compliance_file(p, visible_unit_ids(user)))
+    return _xlsx_response(*report_jobs.compliance_file(p, visible_unit_ids(user), report_jobs.issuer_of(user)))
 
 
 @api.get("/reports/bulletin.xlsx")
@@ -123,7 +123,7 @@ def compliance_report_xlsx(q: dict[str, Any]) -> Any:
 @api.doc(summary="季度检查情况通报（XLSX）", security="BearerAuth")
 def bulletin_report(q: dict[str, Any]) -> Any:
     user = _reporter()
-    return _xlsx_response(*report_jobs.bulletin_file(q["quarter"], visible_unit_ids(user)))
+    return _xlsx_response(*report_jobs.bulletin_file(q["quarter"], visible_unit_ids(user), report_jobs.issuer_of(user)))
 
 
 @api.get("/reports/annual.xlsx")
@@ -132,7 +132,7 @@ def bulletin_report(q: dict[str, Any]) -> Any:
 @api.doc(summary="年度报表·政务新媒体部分（XLSX，次年1月31日前公开）", security="BearerAuth")
 def annual_report(q: dict[str, Any]) -> Any:
     user = _reporter()
-    return _xlsx_response(*report_jobs.annual_file(q["year"], visible_unit_ids(user)))
+    return _xlsx_response(*report_jobs.annual_file(q["year"], visible_unit_ids(user), report_jobs.issuer_of(user)))
 
 
 @api.post("/reports/exports")
