@@ -92,6 +92,13 @@ def bulletin_file(quarter: str, unit_ids: set[int] | None, issuer: str = "") -> 
     return data, f"季度通报_{quarter.upper()}.xlsx"
 
 
+def bulletin_doc_file(quarter: str, unit_ids: set[int] | None, issuer: str = "") -> tuple[bytes, str]:
+    from reports.bulletin_doc import bulletin_docx
+
+    data = bulletin_docx(reports.quarter(quarter), unit_ids, issuer)
+    return data, f"季度通报_{quarter.upper()}.docx"
+
+
 def annual_file(value: int, unit_ids: set[int] | None, issuer: str = "") -> tuple[bytes, str]:
     return reports.annual_xlsx(reports.year(value), unit_ids, issuer), f"年度报表_政务新媒体_{value}.xlsx"
 
