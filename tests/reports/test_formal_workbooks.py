@@ -82,3 +82,24 @@ def test_bulletin_times_are_beijing_not_utc(api_as, make_user, county, make_acco
     detail = list(wb["问题账号明细"].iter_rows(values_only=True))
     seen = finding.first_seen_at.replace(tzinfo=UTC).astimezone(CN_TZ).replace(tzinfo=None, microsecond=0)
     assert detail[3][10].replace(microsecond=0) == seen
+
+
+def test_ledger_export_has_the_filed_form_and_imports_back(api_as, make_user, county, make_account):
+    acct = make_account(county, "weibo", uid="fy-formal-ledger")
+    acct.last_post_at = datetime(2026, 11, 1, 18, 30)  # naive UTC
+    auditor = api_as(make_user(Role.auditor, unit=county))
+    response = auditor.get("/api/v1/reports/accounts.xlsx?q=fy-formal-ledger")
+    assert response.status_code == 200
+    ws = load_workbook(io.BytesIO(response.data))["台账"]
+    assert_formal(ws, "政务新媒体台账", "丰源县人民政府")
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[2][1:3] == ("平台", "平台账号ID") and rows[3][0] == 1 and rows[3][2] == "fy-formal-ledger"
+    assert rows[3][rows[2].index("最后发布时间（北京时间）")] == datetime(2026, 11, 2, 2, 30)  # Beijing time
+    assert ws.cell(row=4, column=ws.max_column).border.right.style == "thin"  # empty cells bordered too
+    back = auditor.post(
+        "/api/v1/registry/imports",
+        data={"file": (io.BytesIO(response.data), "台账.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert back.status_code == 200, back.json
+    assert (back.json["rows"], back.json["created"], back.json["updated"], back.json["unchanged"]) == (1, 0, 0, 1)
