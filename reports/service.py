@@ -347,15 +347,21 @@ def _percent(value: float | None) -> str:
 
 def _cell(key: str, value: Any) -> Any:
     if key == "review_compliance":
-        return _percent(value)
+        return value  # a number; the column's percent format shows it (empty: nothing published)
     return "—" if value is None else value
+
+
+PERCENT_HEADERS = frozenset(label for key, label in COMPLIANCE_COLUMNS if key == "review_compliance")
 
 
 Sheet = tuple[str, Sequence[str], Sequence[Sequence[Any]]]
 
 
-def _kind(rows: Sequence[Sequence[Any]], col: int) -> str:
-    """A column's display kind for :mod:`common.formal_sheet`: times get a date format."""
+def _kind(header: str, rows: Sequence[Sequence[Any]], col: int) -> str:
+    """A column's display kind for :mod:`common.formal_sheet`: rates are percentages, times get a
+    date format."""
+    if header in PERCENT_HEADERS:
+        return "percent"
     for row in rows[:500]:
         v = row[col] if col < len(row) else None
         if isinstance(v, datetime):
@@ -382,7 +388,7 @@ def workbook(sheets: Sequence[Sheet], title: str | None = None, issuer: str = ""
     formal = []
     for index, (name, headers, rows) in enumerate(sheets):
         body = [[_xlsx_value(v) for v in row] for row in rows]
-        columns = [Column(h, _width(h, body, i), _kind(body, i)) for i, h in enumerate(headers)]
+        columns = [Column(h, _width(h, body, i), _kind(h, body, i)) for i, h in enumerate(headers)]
         heading = title or name
         if index and title:
             heading = f"{title}·{name}"

@@ -103,3 +103,16 @@ def test_ledger_export_has_the_filed_form_and_imports_back(api_as, make_user, co
     )
     assert back.status_code == 200, back.json
     assert (back.json["rows"], back.json["created"], back.json["updated"], back.json["unchanged"]) == (1, 0, 0, 1)
+
+
+def test_compliance_rates_are_numbers_with_a_percent_format(api_as, make_user, county, make_account):
+    make_account(county, "weibo", uid="fy-formal-rate")
+    wb = load_workbook(
+        io.BytesIO(api_as(make_user(Role.auditor)).get("/api/v1/reports/compliance.xlsx?from=2026-01-01").data)
+    )
+    ws = wb["按单位和平台"]
+    header = [c.value for c in ws[3]]
+    col = header.index("三审合规率") + 1
+    assert ws.cell(row=4, column=col).number_format == "0.0%"
+    assert ws.cell(row=4, column=col).value is None  # nothing published: empty, not the text "—"
+    assert ws.cell(row=4, column=header.index("账号数") + 1).value == 1  # numbers stay numbers
