@@ -128,14 +128,14 @@ def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "")
     kinds = "，".join(f"{label}{n}条" for label, n in b["problems"] if n) or "无"
     _para(
         doc,
-        f"本期新发现问题{len(found)}条（{kinds}），已整改或已排除{b['closed']}条。"
+        f"本期新发现问题{len(found)}条（{kinds}），已整改或已排除{b['closed']}条，尚待核实{b['unconfirmed']}条。"
         f"超{data['thresholds']['veto_days']}天未更新账号（单项否决）{over}个，疑似僵尸号{t['accounts_zombie']}个。",
     )
 
     _para(doc, "三、需要通报的单位", font=HEADING_FONT)
     named = [
         ("逾期未整改", b["overdue_units"]),
-        ("问题尚未整改完毕", b["open_units"]),
+        ("问题已确认、正在整改", b["open_units"]),
         ("存在单项否决情形、本期不达标", b["failed_units"]),
     ]
     for label, names in named:

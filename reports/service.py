@@ -36,7 +36,7 @@ from oversight.findings import (
 from oversight.findings import (
     STATUS_LABELS as FINDING_STATUS_LABELS,
 )
-from oversight.models import FINDING_LABELS, DiscoveredAccount, Finding, FindingKind
+from oversight.models import FINDING_LABELS, DiscoveredAccount, Finding, FindingKind, FindingStatus
 from platforms.types import PLATFORM_LABELS
 from registry.models import STATUS_LABELS, Account, AccountStatus, Platform, Unit
 
@@ -519,7 +519,8 @@ def bulletin_data(p: Period, unit_ids: set[int] | None = None) -> dict[str, Any]
         ("超14天未更新", count[FindingKind.inactive_14d]),
     ]
     overdue = [f for f, _ in found if is_overdue(f)]
-    open_found = [f for f, _ in found if f.status in ACTIVE_STATUSES]
+    # Only confirmed findings name a unit; clues nobody has confirmed yet are counted, not named.
+    confirmed = [f for f, _ in found if f.status is FindingStatus.confirmed]
     return {
         "period": p,
         "compliance": data,
@@ -529,7 +530,8 @@ def bulletin_data(p: Period, unit_ids: set[int] | None = None) -> dict[str, Any]
         "silent": _running_over_veto(unit_ids, utcnow()),
         "units_passed": sum(1 for u in data["units"] if u["passed"]),
         "overdue_units": sorted({f.unit.name for f in overdue if f.unit}),
-        "open_units": sorted({f.unit.name for f in open_found if f.unit}),
+        "open_units": sorted({f.unit.name for f in confirmed if f.unit}),
+        "unconfirmed": sum(1 for f, _ in found if f.status is FindingStatus.open),
         "failed_units": [u["unit_name"] for u in data["units"] if not u["passed"]],
     }
 

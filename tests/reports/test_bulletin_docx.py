@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from urllib.parse import quote
 
 from docx import Document
 
 from auth.models import Role
+from oversight import findings
 from oversight.findings import today_cn
 from oversight.models import FindingKind
 from reports.bulletin_doc import DOCX_MIME, cn_date
@@ -20,16 +22,21 @@ def read(data: bytes) -> tuple[str, list]:
     return "\n".join(p.text for p in doc.paragraphs), doc.tables
 
 
-def test_bulletin_docx_api(api_as, make_user, county, make_unit, make_account):  # noqa: F811
+def test_bulletin_docx_api(api_as, make_user, county, make_unit, make_account, db_session):  # noqa: F811
     town = make_unit("丰源县石桥镇人民政府", region="丰源县")
     make_account(county, "weibo", uid="fy-doc-1")
     make_account(county, "wechat", uid="fy-doc-2")
     make_account(town, "weibo", uid="fy-doc-3")
-    make_finding(county, message="县里未更新")
+    late = make_finding(county, message="县里未更新")
     make_finding(county, FindingKind.unregistered, message="县里未备案")
-    make_finding(town, FindingKind.unregistered, message="镇里未备案")
+    fixing = make_finding(town, FindingKind.unregistered, message="镇里未备案")
     office = make_unit("丰源县委网信办", region="丰源县")
-    auditor = api_as(make_user(Role.auditor, unit=office))
+    officer = make_user(Role.auditor, unit=office)
+    findings.act(late, "confirm", officer)
+    findings.act(fixing, "confirm", officer)
+    late.due_on = today_cn() - timedelta(days=1)
+    db_session.flush()
+    auditor = api_as(officer)
     quarter = this_quarter()
     response = auditor.get(f"/api/v1/reports/bulletin.docx?quarter={quarter}")
     assert response.status_code == 200 and response.mimetype == DOCX_MIME
@@ -43,7 +50,9 @@ def test_bulletin_docx_api(api_as, make_user, county, make_unit, make_account): 
         assert heading in lines
     assert "本期共检查政务新媒体账号3个，其中运行中3个，涉及2个单位。" in text
     assert "本期新发现问题3条（未备案/体外运行2条，超14天未更新1条）" in text
-    assert "问题尚未整改完毕的单位：丰源县人民政府、丰源县石桥镇人民政府。" in text
+    assert "已整改或已排除0条，尚待核实1条。" in text
+    assert "逾期未整改的单位：丰源县人民政府。" in text
+    assert "问题已确认、正在整改的单位：丰源县人民政府、丰源县石桥镇人民政府。" in text
     assert cn_date(today_cn()) in lines  # the signing date, 2026年12月6日 form
     assert "UTC" not in text
     units, problems = tables
