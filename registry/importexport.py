@@ -157,9 +157,20 @@ def read_table(data: bytes, filename: str = "") -> tuple[list[str], list[tuple[i
         raise LedgerImportError([_err(exc.row or 1, None, exc.reason)], 0) from None
     if not rows:
         raise LedgerImportError([_err(1, None, "文件为空，缺少表头")], 0)
-    headers = [_cell_text(h) or "" for h in rows[0][1]]
-    body = [(n, cells) for n, cells in rows[1:] if any(_cell_text(c) for c in cells)]
+    start = _header_index(rows)
+    headers = [_cell_text(h) or "" for h in rows[start][1]]
+    body = [(n, cells) for n, cells in rows[start + 1 :] if any(_cell_text(c) for c in cells)]
     return headers, body
+
+
+def _header_index(rows: list[tuple[int, list[Any]]]) -> int:
+    """Which row is the header: the first non-empty one, unless it is the title or 制表单位 line of
+    an exported 台账 (the filed form), in which case the first of the next rows that names a
+    column. A file whose first rows name no column keeps row 1, and the import reports it."""
+    for index, (_, cells) in enumerate(rows[:3]):
+        if any((_cell_text(c) or "") in BY_HEADER for c in cells):
+            return index
+    return 0
 
 
 def _err(row: int, column: str | None, reason: str) -> dict[str, Any]:
@@ -320,7 +331,7 @@ class LedgerImport:
     # -- headers and cells
 
     def _columns(self, headers: list[str]) -> list[Column | None]:
-        known_extra = {h for _, h in EXPORT_ONLY}
+        known_extra = {h for _, h in EXPORT_ONLY} | {"序号"}  # 序号: the filed form's row number
         columns: list[Column | None] = []
         seen: set[str] = set()
         for header in headers:
@@ -718,7 +729,12 @@ def export_ledger(
         rows = _counted(rows, total, progress)
     if fmt == "csv":
         return write_csv(rows, out)
-    return XlsxWriter(EXPORT_HEADERS).write(rows, out)
+    head = FormalHead(
+        title="政务新媒体台账",
+        issuer=user.unit.name if user is not None and user.unit is not None else "",
+        made_at=utcnow(),
+    )
+    return XlsxWriter(EXPORT_HEADERS, formal=head).write(rows, out)
 
 
 # ----------------------------------------------------------------------------- xlsx writer
@@ -760,16 +776,30 @@ _STATIC_PARTS = {
         '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
         '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
         '<numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm"/></numFmts>'
-        '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
-        '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
-        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-        '<fill><patternFill patternType="gray125"/></fill></fills>'
-        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<fonts count="3"><font><sz val="11"/><name val="Calibri"/></font>'
+        '<font><b/><sz val="11"/><name val="Calibri"/></font>'
+        '<font><b/><sz val="16"/><name val="Calibri"/></font></fonts>'
+        '<fills count="3"><fill><patternFill patternType="none"/></fill>'
+        '<fill><patternFill patternType="gray125"/></fill>'
+        '<fill><patternFill patternType="solid"><fgColor rgb="FFEEF0F3"/></patternFill></fill></fills>'
+        '<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>'
+        '<border><left style="thin"><color rgb="FF000000"/></left><right style="thin"><color rgb="FF000000"/></right>'
+        '<top style="thin"><color rgb="FF000000"/></top><bottom style="thin"><color rgb="FF000000"/></bottom>'
+        "<diagonal/></border></borders>"
         '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-        '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        '<cellXfs count="9"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
         '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
         '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-        '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
+        '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+        # 4-7: the same with thin borders (the filed form: text, date, datetime, header)
+        '<xf numFmtId="0" fontId="0" fillId="0" borderId="1" xfId="0" applyBorder="1"/>'
+        '<xf numFmtId="164" fontId="0" fillId="0" borderId="1" xfId="0" applyNumberFormat="1" applyBorder="1"/>'
+        '<xf numFmtId="165" fontId="0" fillId="0" borderId="1" xfId="0" applyNumberFormat="1" applyBorder="1"/>'
+        '<xf numFmtId="0" fontId="1" fillId="2" borderId="1" xfId="0" applyFont="1" applyFill="1" applyBorder="1" '
+        'applyAlignment="1"><alignment horizontal="center" vertical="center" wrapText="1"/></xf>'
+        # 8: the title
+        '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1" applyAlignment="1">'
+        '<alignment horizontal="center" vertical="center"/></xf></cellXfs>'
         '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
         "</styleSheet>"
     ),
@@ -785,13 +815,31 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-class XlsxWriter:
-    """A minimal streaming XLSX writer: one sheet, inline strings, dates as styled serials."""
+@dataclass(frozen=True)
+class FormalHead:
+    """The filed form of a streamed sheet (as common/formal_sheet.py lays out a small one)."""
 
-    def __init__(self, headers: list[str], sheet_name: str = "台账") -> None:
-        self.headers = headers
+    title: str
+    issuer: str = ""
+    made_at: datetime | None = None  # naive UTC; shown in Beijing time
+
+
+class XlsxWriter:
+    """A minimal streaming XLSX writer: one sheet, inline strings, dates as styled serials.
+
+    With ``formal`` the sheet has the filed form: merged title row, 制表单位/制表时间 line, the
+    header on row 3 with a 序号 column first, thin borders, frozen header, A4 landscape fit to
+    width with the header row repeated on every printed page. The 台账 import skips the two
+    lines above the header and ignores 序号, so such a file imports back unchanged.
+    """
+
+    def __init__(self, headers: list[str], sheet_name: str = "台账", formal: FormalHead | None = None) -> None:
+        self.formal = formal
+        self.headers = ["序号", *headers] if formal else headers
         self.sheet_name = sheet_name
-        self.letters = [_column_letter(i) for i in range(len(headers))]
+        self.letters = [_column_letter(i) for i in range(len(self.headers))]
+        self.header_row = 3 if formal else 1
+        self.base = 4 if formal else 0  # style offset: bordered styles
 
     def write(self, rows: Iterable[list[Any]], out: IO[bytes]) -> int:
         count = 0
@@ -801,22 +849,61 @@ class XlsxWriter:
             archive.writestr("xl/workbook.xml", self._workbook())
             with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
                 sheet.write(self._sheet_head().encode())
-                sheet.write(self._row(1, self.headers, style=3).encode())
+                if self.formal:
+                    sheet.write(self._formal_head().encode())
+                sheet.write(self._row(self.header_row, self.headers, style=7 if self.formal else 3).encode())
                 chunk: list[str] = []
                 for count, row in enumerate(rows, start=1):
-                    chunk.append(self._row(count + 1, row))
+                    chunk.append(self._row(self.header_row + count, [count, *row] if self.formal else row))
                     if len(chunk) >= 1000:
                         sheet.write("".join(chunk).encode())
                         chunk = []
-                sheet.write(("".join(chunk) + "</sheetData></worksheet>").encode())
+                sheet.write(("".join(chunk) + "</sheetData>" + self._sheet_tail() + "</worksheet>").encode())
         return count
+
+    def _formal_head(self) -> str:
+        from common.timefmt import bj
+
+        formal = self.formal or FormalHead("")
+        last = self.letters[-1]
+        made = bj(formal.made_at, "%Y年%m月%d日 %H:%M") if formal.made_at else ""
+        issuer = f"制表单位：{formal.issuer}" if formal.issuer else ""
+        title = self._cell("A1", formal.title, 8)
+        line = self._cell("A2", issuer, 0) if issuer else ""
+        return (
+            f'<row r="1" ht="30" customHeight="1">{title}</row>'
+            f'<row r="2">{line}{self._cell(f"{last}2", f"制表时间：{made}（北京时间）", 0)}</row>'
+        )
+
+    def _sheet_tail(self) -> str:
+        if not self.formal:
+            return ""
+        last = self.letters[-1]
+        before_last = self.letters[-2] if len(self.letters) > 1 else last
+        return (
+            f'<mergeCells count="2"><mergeCell ref="A1:{last}1"/><mergeCell ref="A2:{before_last}2"/></mergeCells>'
+            '<printOptions horizontalCentered="1"/>'
+            '<pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+            '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+        )
 
     def _workbook(self) -> str:
         return (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
             '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
             'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-            f'<sheets><sheet name="{escape(self.sheet_name)}" sheetId="1" r:id="rId1"/></sheets></workbook>'
+            f'<sheets><sheet name="{escape(self.sheet_name)}" sheetId="1" r:id="rId1"/></sheets>'
+            f"{self._print_titles()}</workbook>"
+        )
+
+    def _print_titles(self) -> str:
+        if not self.formal:
+            return ""
+        name = escape(self.sheet_name.replace("'", "''"))
+        row = self.header_row
+        return (
+            '<definedNames><definedName name="_xlnm.Print_Titles" localSheetId="0">'
+            f"'{name}'!${row}:${row}</definedName></definedNames>"
         )
 
     def _sheet_head(self) -> str:
@@ -824,36 +911,42 @@ class XlsxWriter:
             f'<col min="{i + 1}" max="{i + 1}" width="{min(40, max(10, len(h) * 2 + 2))}" customWidth="1"/>'
             for i, h in enumerate(self.headers)
         )
+        split = self.header_row
+        fit = '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>' if self.formal else ""
         return (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-            '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
-            'state="frozen"/></sheetView></sheetViews>'
+            f'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{fit}'
+            f'<sheetViews><sheetView workbookViewId="0"><pane ySplit="{split}" topLeftCell="A{split + 1}" '
+            'activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
             f"<cols>{widths}</cols><sheetData>"
         )
 
     def _row(self, number: int, values: list[Any], style: int = 0) -> str:
         cells = []
-        for letter, value in zip(self.letters, values, strict=False):
-            if value is None:
-                continue
+        for index, letter in enumerate(self.letters):
+            value = values[index] if index < len(values) else None
             ref = f"{letter}{number}"
-            cells.append(self._cell(ref, value, style))
+            if value is not None:
+                cells.append(self._cell(ref, value, style or self.base))
+            elif self.formal:  # the filed form borders the empty cells of the table too
+                cells.append(f'<c r="{ref}" s="{style or self.base}"/>')
         return f'<row r="{number}">{"".join(cells)}</row>'
 
     @staticmethod
     def _cell(ref: str, value: Any, style: int) -> str:
         value = sheets.cell(value)  # the one guard: no formulas, no XML-illegal characters
+        bordered = 4 if style >= 4 and style != 8 else 0
+        plain = f' s="{bordered}"' if bordered else ""
         if isinstance(value, bool):
-            return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+            return f'<c r="{ref}" t="b"{plain}><v>{int(value)}</v></c>'
         if isinstance(value, int | float):
-            return f'<c r="{ref}"><v>{value}</v></c>'
+            return f'<c r="{ref}"{plain}><v>{value}</v></c>'
         if isinstance(value, datetime):
             delta = value - datetime(1899, 12, 30)
             serial = delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
-            return f'<c r="{ref}" s="2"><v>{serial!r}</v></c>'
+            return f'<c r="{ref}" s="{bordered + 2}"><v>{serial!r}</v></c>'
         if isinstance(value, date):
-            return f'<c r="{ref}" s="1"><v>{(value - _EPOCH).days}</v></c>'
+            return f'<c r="{ref}" s="{bordered + 1}"><v>{(value - _EPOCH).days}</v></c>'
         text = str(value)
         style_attr = f' s="{style}"' if style else ""
         return f'<c r="{ref}" t="inlineStr"{style_attr}><is><t xml:space="preserve">{escape(text)}</t></is></c>'

@@ -69,25 +69,38 @@ def start(report: str, user: User, data: dict[str, Any]) -> JobRun:
 # ----------------------------------------------------------------------------- files
 
 
+def issuer_of(user: User | None) -> str:
+    """The 制表单位 a workbook names: the unit of the user who made it."""
+    return user.unit.name if user is not None and user.unit is not None else ""
+
+
 def findings_export(user: User, q: dict[str, Any]) -> tuple[bytes, str, int]:
     """(XLSX, file name, rows) of the findings ``user`` may see with the filters ``q``
     (at most ``MAX_EXPORT_ROWS``)."""
     rows = db.session.scalars(findings.listing(user, q).limit(findings.MAX_EXPORT_ROWS)).all()
-    data = reports.findings_xlsx([(f, findings.finding_platform(f)) for f in rows])
+    data = reports.findings_xlsx([(f, findings.finding_platform(f)) for f in rows], issuer_of(user))
     return data, f"问题线索_{findings.today_cn().isoformat()}.xlsx", len(rows)
 
 
-def compliance_file(p: reports.Period, unit_ids: set[int] | None) -> tuple[bytes, str]:
-    data = reports.compliance_xlsx(reports.compliance(p, unit_ids))
+def compliance_file(p: reports.Period, unit_ids: set[int] | None, issuer: str = "") -> tuple[bytes, str]:
+    data = reports.compliance_xlsx(reports.compliance(p, unit_ids), issuer)
     return data, f"合规情况_{p.start.isoformat()}_{p.end.isoformat()}.xlsx"
 
 
-def bulletin_file(quarter: str, unit_ids: set[int] | None) -> tuple[bytes, str]:
-    return reports.bulletin_xlsx(reports.quarter(quarter), unit_ids), f"季度通报_{quarter.upper()}.xlsx"
+def bulletin_file(quarter: str, unit_ids: set[int] | None, issuer: str = "") -> tuple[bytes, str]:
+    data = reports.bulletin_xlsx(reports.quarter(quarter), unit_ids, issuer)
+    return data, f"季度通报_{quarter.upper()}.xlsx"
 
 
-def annual_file(value: int, unit_ids: set[int] | None) -> tuple[bytes, str]:
-    return reports.annual_xlsx(reports.year(value), unit_ids), f"年度报表_政务新媒体_{value}.xlsx"
+def bulletin_doc_file(quarter: str, unit_ids: set[int] | None, issuer: str = "") -> tuple[bytes, str]:
+    from reports.bulletin_doc import bulletin_docx
+
+    data = bulletin_docx(reports.quarter(quarter), unit_ids, issuer)
+    return data, f"季度通报_{quarter.upper()}.docx"
+
+
+def annual_file(value: int, unit_ids: set[int] | None, issuer: str = "") -> tuple[bytes, str]:
+    return reports.annual_xlsx(reports.year(value), unit_ids, issuer), f"年度报表_政务新媒体_{value}.xlsx"
 
 
 # ----------------------------------------------------------------------------- runners
@@ -109,7 +122,7 @@ def _compliance(job: JobRun, actor: Any, progress: ProgressFn) -> dict[str, Any]
     params = job.params or {}
     progress(0, 1, "正在统计合规情况…", force=True)
     p = reports.period(date.fromisoformat(params["from"]), date.fromisoformat(params["to"]))
-    data, filename = compliance_file(p, visible_unit_ids(user))
+    data, filename = compliance_file(p, visible_unit_ids(user), issuer_of(user))
     progress(1, 1, "已生成", force=True)
     return _done(data, filename, f"已生成合规情况（{p.label}）", period=p.as_dict())
 
@@ -118,7 +131,7 @@ def _bulletin(job: JobRun, actor: Any, progress: ProgressFn) -> dict[str, Any]:
     user = _reader(actor)
     quarter = str((job.params or {}).get("quarter") or "")
     progress(0, 1, "正在生成季度通报…", force=True)
-    data, filename = bulletin_file(quarter, visible_unit_ids(user))
+    data, filename = bulletin_file(quarter, visible_unit_ids(user), issuer_of(user))
     progress(1, 1, "已生成", force=True)
     return _done(data, filename, f"已生成 {reports.quarter(quarter).label}检查情况通报")
 
@@ -127,7 +140,7 @@ def _annual(job: JobRun, actor: Any, progress: ProgressFn) -> dict[str, Any]:
     user = _reader(actor)
     value = int((job.params or {}).get("year") or 0)
     progress(0, 1, "正在生成年度报表…", force=True)
-    data, filename = annual_file(value, visible_unit_ids(user))
+    data, filename = annual_file(value, visible_unit_ids(user), issuer_of(user))
     progress(1, 1, "已生成", force=True)
     return _done(data, filename, f"已生成 {value} 年度报表·政务新媒体部分")
 

@@ -12,7 +12,6 @@ bounds used against the database (end exclusive).
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ import sqlalchemy as sa
 
 from common.db import utcnow
 from common.errors import Invalid
-from common.sheets import cell as sheet_cell
 from extensions import db
 from oversight.findings import (
     ACTIVE_STATUSES,
@@ -32,14 +30,13 @@ from oversight.findings import (
     is_overdue,
     iso_cn,
     setting_int,
-    to_cn,
     to_naive_utc,
     today_cn,
 )
 from oversight.findings import (
     STATUS_LABELS as FINDING_STATUS_LABELS,
 )
-from oversight.models import FINDING_LABELS, DiscoveredAccount, Finding, FindingKind
+from oversight.models import FINDING_LABELS, DiscoveredAccount, Finding, FindingKind, FindingStatus
 from platforms.types import PLATFORM_LABELS
 from registry.models import STATUS_LABELS, Account, AccountStatus, Platform, Unit
 
@@ -350,57 +347,62 @@ def _percent(value: float | None) -> str:
 
 def _cell(key: str, value: Any) -> Any:
     if key == "review_compliance":
-        return _percent(value)
+        return value  # a number; the column's percent format shows it (empty: nothing published)
     return "—" if value is None else value
+
+
+PERCENT_HEADERS = frozenset(label for key, label in COMPLIANCE_COLUMNS if key == "review_compliance")
 
 
 Sheet = tuple[str, Sequence[str], Sequence[Sequence[Any]]]
 
 
-def workbook(sheets: Sequence[Sheet], title: str | None = None) -> bytes:
-    """Sheets of (name, Chinese headers, rows) → XLSX bytes; bold frozen header, sized columns."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+def _kind(header: str, rows: Sequence[Sequence[Any]], col: int) -> str:
+    """A column's display kind for :mod:`common.formal_sheet`: rates are percentages, times get a
+    date format."""
+    if header in PERCENT_HEADERS:
+        return "percent"
+    for row in rows[:500]:
+        v = row[col] if col < len(row) else None
+        if isinstance(v, datetime):
+            return "datetime"
+        if isinstance(v, date):
+            return "date"
+    return "text"
 
-    wb = Workbook()
-    wb.remove(wb.active)
-    bold = Font(bold=True)
-    fill = PatternFill("solid", fgColor="EEF0F3")
-    for name, headers, rows in sheets:
-        ws = wb.create_sheet(title=name[:31])
-        offset = 0
-        if title:
-            ws.append([sheet_cell(title)])
-            ws.cell(row=1, column=1).font = Font(bold=True, size=13)
-            offset = 1
-        ws.append([sheet_cell(h) for h in headers])
-        for col in range(1, len(headers) + 1):
-            c = ws.cell(row=offset + 1, column=col)
-            c.font, c.fill = bold, fill
-            c.alignment = Alignment(wrap_text=True, vertical="center")
-        for row in rows:
-            ws.append([_xlsx_value(v) for v in row])
-        ws.freeze_panes = ws.cell(row=offset + 2, column=1)
-        for col, header in enumerate(headers, start=1):
-            values = [len(str(header))] + [len(str(r[col - 1])) for r in rows[:500] if col - 1 < len(r)]
-            ws.column_dimensions[get_column_letter(col)].width = min(60, max(8, max(values) * 1.6 + 2))
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+
+def _width(header: str, rows: Sequence[Sequence[Any]], col: int) -> float:
+    values = [len(str(header))] + [len(str(r[col])) for r in rows[:500] if col < len(r) and r[col] is not None]
+    return min(60, max(8, max(values) * 1.6 + 2))
+
+
+def workbook(sheets: Sequence[Sheet], title: str | None = None, issuer: str = "") -> bytes:
+    """Sheets of (name, Chinese headers, rows) → a workbook a clerk can file
+    (:func:`common.formal_sheet.workbook`: merged title row, 制表单位/时间 line, 序号 column,
+    borders, frozen header, A4 landscape print setup with the header row repeated, Beijing time).
+    The title row reads ``title · sheet name`` on every sheet after the first."""
+    from common.formal_sheet import Column, FormalSheet
+    from common.formal_sheet import workbook as formal_workbook
+
+    now = utcnow()
+    formal = []
+    for index, (name, headers, rows) in enumerate(sheets):
+        body = [[_xlsx_value(v) for v in row] for row in rows]
+        columns = [Column(h, _width(h, body, i), _kind(h, body, i)) for i, h in enumerate(headers)]
+        heading = title or name
+        if index and title:
+            heading = f"{title}·{name}"
+        formal.append(FormalSheet(name=name, title=heading, columns=columns, rows=body, issuer=issuer, made_at=now))
+    return formal_workbook(formal)
 
 
 def _xlsx_value(v: Any) -> Any:
-    if v is None:
-        return ""
     if isinstance(v, bool):
         return "是" if v else "否"
-    if isinstance(v, datetime):
-        return to_cn(v).strftime("%Y-%m-%d %H:%M")  # type: ignore[union-attr]
-    return sheet_cell(v)  # the one guard: no live formulas, no XML-illegal characters
+    return v  # formal_sheet passes every value through the one cell guard (Beijing time, no formulas)
 
 
-def compliance_xlsx(data: dict[str, Any]) -> bytes:
+def compliance_xlsx(data: dict[str, Any], issuer: str = "") -> bytes:
     headers = ["单位", "平台", *(label for _, label in COMPLIANCE_COLUMNS)]
     rows = [
         [r["unit_name"], r["platform_label"], *(_cell(k, r[k]) for k, _ in COMPLIANCE_COLUMNS)] for r in data["rows"]
@@ -419,7 +421,9 @@ def compliance_xlsx(data: dict[str, Any]) -> bytes:
     p = data["period"]
     title = f"政务新媒体合规情况（{p['from']} 至 {p['to']}）"
     return workbook(
-        [("按单位和平台", headers, rows), ("按单位", unit_headers, unit_rows), _notes_sheet(data)], title=title
+        [("按单位和平台", headers, rows), ("按单位", unit_headers, unit_rows), _notes_sheet(data)],
+        title=title,
+        issuer=issuer,
     )
 
 
@@ -495,35 +499,61 @@ def _finding_row(f: Finding, platform: str | None) -> list[Any]:
     ]
 
 
-def findings_xlsx(items: Sequence[tuple[Finding, str | None]]) -> bytes:
-    return workbook([("问题线索", FINDING_HEADERS, [_finding_row(f, p) for f, p in items])], title="问题线索清单")
+def findings_xlsx(items: Sequence[tuple[Finding, str | None]], issuer: str = "") -> bytes:
+    rows = [_finding_row(f, p) for f, p in items]
+    return workbook([("问题线索", FINDING_HEADERS, rows)], title="问题线索清单", issuer=issuer)
 
 
-def bulletin_xlsx(p: Period, unit_ids: set[int] | None = None) -> bytes:
-    """Quarterly bulletin (季度通报)."""
+def bulletin_data(p: Period, unit_ids: set[int] | None = None) -> dict[str, Any]:
+    """What the quarterly bulletin (季度通报) says, for its workbook and its Word document."""
     data = compliance(p, unit_ids)
-    now = utcnow()
     found = _findings(p, unit_ids)
     t = data["totals"]
     count = {k: sum(1 for f, _ in found if f.kind is k) for k in FindingKind}
+    problems = [
+        ("未备案/体外运行", count[FindingKind.unregistered]),
+        ("关停不彻底", count[FindingKind.closed_but_active]),
+        ("私自重开", count[FindingKind.reopened]),
+        ("重复开设", count[FindingKind.duplicate]),
+        ("名称或认证主体不符", count[FindingKind.name_mismatch] + count[FindingKind.subject_mismatch]),
+        ("超14天未更新", count[FindingKind.inactive_14d]),
+    ]
+    overdue = [f for f, _ in found if is_overdue(f)]
+    # Only confirmed findings name a unit; clues nobody has confirmed yet are counted, not named.
+    confirmed = [f for f, _ in found if f.status is FindingStatus.confirmed]
+    return {
+        "period": p,
+        "compliance": data,
+        "found": found,
+        "problems": problems,
+        "closed": t["findings_closed"] + t["findings_unassigned_closed"],
+        "silent": _running_over_veto(unit_ids, utcnow()),
+        "units_passed": sum(1 for u in data["units"] if u["passed"]),
+        "overdue_units": sorted({f.unit.name for f in overdue if f.unit}),
+        "open_units": sorted({f.unit.name for f in confirmed if f.unit}),
+        "unconfirmed": sum(1 for f, _ in found if f.status is FindingStatus.open),
+        "failed_units": [u["unit_name"] for u in data["units"] if not u["passed"]],
+    }
+
+
+def bulletin_xlsx(p: Period, unit_ids: set[int] | None = None, issuer: str = "") -> bytes:
+    """Quarterly bulletin (季度通报)."""
+    b = bulletin_data(p, unit_ids)
+    data = b["compliance"]
+    t = data["totals"]
     summary = [
         ["报告期", p.label or f"{p.start} 至 {p.end}"],
         ["统计区间", f"{p.start.isoformat()} 至 {p.end.isoformat()}"],
         ["生成时间", data["generated_at"]],
         ["单位数", len(data["units"])],
-        ["达标单位数", sum(1 for u in data["units"] if u["passed"])],
+        ["达标单位数", b["units_passed"]],
         ["账号总数", t["accounts"]],
         ["运行中账号", t["active"]],
         ["超14天未更新账号（单项否决）", t["accounts_over_veto"]],
         ["疑似僵尸号", t["accounts_zombie"]],
-        ["本期新发现问题", len(found)],
-        ["其中：未备案/体外运行", count[FindingKind.unregistered]],
-        ["其中：关停不彻底", count[FindingKind.closed_but_active]],
-        ["其中：私自重开", count[FindingKind.reopened]],
-        ["其中：重复开设", count[FindingKind.duplicate]],
-        ["其中：名称或认证主体不符", count[FindingKind.name_mismatch] + count[FindingKind.subject_mismatch]],
-        ["其中：超14天未更新", count[FindingKind.inactive_14d]],
-        ["本期问题已整改/已排除", t["findings_closed"] + t["findings_unassigned_closed"]],
+        ["本期新发现问题", len(b["found"])],
+        *([f"其中：{label}", n] for label, n in b["problems"]),
+        ["本期问题已整改/已排除", b["closed"]],
         ["期间经本平台发布", t["published_in_period"]],
         ["三审合规率", _percent(t["review_compliance"])],
     ]
@@ -532,21 +562,24 @@ def bulletin_xlsx(p: Period, unit_ids: set[int] | None = None) -> bytes:
         [u["unit_name"], "达标" if u["passed"] else "不达标", *(_cell(k, u[k]) for k, _ in COMPLIANCE_COLUMNS)]
         for u in data["units"]
     ]
-    silent_headers = ["单位", "平台", "账号", "平台ID", "台账状态", "最近发文时间", "未更新天数"]
     title = f"政务新媒体{p.label}检查情况通报"
     return workbook(
         [
             ("概况", ["项目", "数值"], summary),
             ("各单位情况", unit_headers, unit_rows),
-            ("问题账号明细", FINDING_HEADERS, [_finding_row(f, pl) for f, pl in found]),
-            ("超期未更新账号", silent_headers, _running_over_veto(unit_ids, now)),
+            ("问题账号明细", FINDING_HEADERS, [_finding_row(f, pl) for f, pl in b["found"]]),
+            ("超期未更新账号", SILENT_HEADERS, b["silent"]),
             _notes_sheet(data),
         ],
         title=title,
+        issuer=issuer,
     )
 
 
-def annual_xlsx(p: Period, unit_ids: set[int] | None = None) -> bytes:
+SILENT_HEADERS = ("单位", "平台", "账号", "平台ID", "台账状态", "最近发文时间", "未更新天数")
+
+
+def annual_xlsx(p: Period, unit_ids: set[int] | None = None, issuer: str = "") -> bytes:
     """The 政务新媒体 part of the annual report table (年度报表, due by 31 January)."""
     accounts = _accounts(p, unit_ids)
     sent = _sent_in(p, (a.id for a in accounts))
@@ -554,7 +587,6 @@ def annual_xlsx(p: Period, unit_ids: set[int] | None = None) -> bytes:
     for s in sent:
         per_account[s.account_id] = per_account.get(s.account_id, 0) + 1
     detail_headers = [
-        "序号",
         "平台类型",
         "账号名称",
         "主办单位",
@@ -570,7 +602,6 @@ def annual_xlsx(p: Period, unit_ids: set[int] | None = None) -> bytes:
     ]
     detail = [
         [
-            i,
             PLATFORM_LABELS[a.platform],
             a.name,
             a.unit.name,
@@ -584,7 +615,7 @@ def annual_xlsx(p: Period, unit_ids: set[int] | None = None) -> bytes:
             a.last_post_at,
             a.closed_on.isoformat() if a.closed_on else "",
         ]
-        for i, a in enumerate(accounts, start=1)
+        for a in accounts
     ]
     # The 年度报表 layout: per platform type, name / posts / followers (关注量 or 订阅数).
     table_headers = ["类型", "名称", "信息发布（条）", "关注量/订阅数（个）"]
@@ -632,4 +663,5 @@ def annual_xlsx(p: Period, unit_ids: set[int] | None = None) -> bytes:
             ("说明", ["项目", "内容"], notes),
         ],
         title=f"政府网站与政务新媒体工作年度报表（政务新媒体部分）· {p.label}",
+        issuer=issuer,
     )

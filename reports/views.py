@@ -25,6 +25,7 @@ from oversight.models import FindingKind, FindingStatus
 from registry.models import Platform
 from reports import jobs as report_jobs
 from reports import service as reports
+from reports.bulletin_doc import DOCX_MIME
 
 api = APIBlueprint("reports_api", __name__, url_prefix="/api/v1", tag="问题线索与报表")
 pages = Blueprint("reports", __name__)
@@ -79,6 +80,13 @@ def _xlsx_response(data: bytes, filename: str) -> Any:
     return send_file(io.BytesIO(data), mimetype=reports.XLSX_MIME, as_attachment=True, download_name=filename)
 
 
+DOCX_FILE = FileSchema(type="string", format="binary")
+
+
+def _docx_response(data: bytes, filename: str) -> Any:
+    return send_file(io.BytesIO(data), mimetype=DOCX_MIME, as_attachment=True, download_name=filename)
+
+
 # ----------------------------------------------------------------------------- API
 
 
@@ -114,7 +122,7 @@ def compliance_report(q: dict[str, Any]) -> Any:
 def compliance_report_xlsx(q: dict[str, Any]) -> Any:
     user = _reporter()
     p = reports.period(q["date_from"], q["date_to"])
-    return _xlsx_response(*report_jobs.compliance_file(p, visible_unit_ids(user)))
+    return _xlsx_response(*report_jobs.compliance_file(p, visible_unit_ids(user), report_jobs.issuer_of(user)))
 
 
 @api.get("/reports/bulletin.xlsx")
@@ -123,7 +131,18 @@ def compliance_report_xlsx(q: dict[str, Any]) -> Any:
 @api.doc(summary="季度检查情况通报（XLSX）", security="BearerAuth")
 def bulletin_report(q: dict[str, Any]) -> Any:
     user = _reporter()
-    return _xlsx_response(*report_jobs.bulletin_file(q["quarter"], visible_unit_ids(user)))
+    return _xlsx_response(*report_jobs.bulletin_file(q["quarter"], visible_unit_ids(user), report_jobs.issuer_of(user)))
+
+
+@api.get("/reports/bulletin.docx")
+@api.input(QuarterQuery, location="query", arg_name="q")
+@api.output(DOCX_FILE, content_type=DOCX_MIME, description="Word 文件")
+@api.doc(summary="季度检查情况通报（Word，公文格式）", security="BearerAuth")
+def bulletin_docx_report(q: dict[str, Any]) -> Any:
+    user = _reporter()
+    return _docx_response(
+        *report_jobs.bulletin_doc_file(q["quarter"], visible_unit_ids(user), report_jobs.issuer_of(user))
+    )
 
 
 @api.get("/reports/annual.xlsx")
@@ -132,7 +151,7 @@ def bulletin_report(q: dict[str, Any]) -> Any:
 @api.doc(summary="年度报表·政务新媒体部分（XLSX，次年1月31日前公开）", security="BearerAuth")
 def annual_report(q: dict[str, Any]) -> Any:
     user = _reporter()
-    return _xlsx_response(*report_jobs.annual_file(q["year"], visible_unit_ids(user)))
+    return _xlsx_response(*report_jobs.annual_file(q["year"], visible_unit_ids(user), report_jobs.issuer_of(user)))
 
 
 @api.post("/reports/exports")
@@ -189,6 +208,19 @@ def index() -> Any:
         quarters=[f"{today.year}Q{q}", last_quarter],
         years=[today.year - 1, today.year] if today.month <= 3 else [today.year, today.year - 1],
     )
+
+
+@pages.get("/reports/bulletin.docx")
+def bulletin_docx_page() -> Any:
+    """The report page's 通报 Word button: a small document, made while the clerk waits."""
+    user = _reporter()
+    try:
+        quarter = str(request.args.get("quarter") or "").strip()
+        data, filename = report_jobs.bulletin_doc_file(quarter, visible_unit_ids(user), report_jobs.issuer_of(user))
+    except ApiError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("reports.index"))
+    return _docx_response(data, filename)
 
 
 def _form_date(name: str) -> date | None:

@@ -739,7 +739,7 @@ def test_journey_4_auditor_imports_discovers_confirms_and_reports(
     with auditor.expect_download() as download_info:
         download_link.click()
     exported = load_workbook(io.BytesIO(Path(download_info.value.path()).read_bytes())).active
-    exported_uids = {row[1] for row in exported.iter_rows(min_row=2, values_only=True)}
+    exported_uids = {row[2] for row in exported.iter_rows(min_row=4, values_only=True)}  # title, 制表单位, header; 序号
     assert "dy_sfxwjj_001" in exported_uids, exported_uids
     step(auditor, "4-05a-ledger-exported")
 

@@ -224,10 +224,10 @@ def test_ledger_exports_in_beijing_time(app: Any, db_session: Any, demo_world: A
 
     book = load_workbook(io.BytesIO(client.get("/api/v1/reports/accounts.xlsx", headers=headers).data))
     sheet = book.active
-    header = [c.value for c in sheet[1]]
+    header = [c.value for c in sheet[3]]  # the filed form: title, 制表单位 line, then the header
     column = next(i for i, h in enumerate(header) if str(h).startswith("最后发布时间"))
     ids = header.index("系统ID")
-    [value] = [r[column].value for r in sheet.iter_rows(min_row=2) if str(r[ids].value) == str(account.id)]
+    [value] = [r[column].value for r in sheet.iter_rows(min_row=4) if str(r[ids].value) == str(account.id)]
     assert value == datetime(2026, 12, 6, 3, 33)
 
 

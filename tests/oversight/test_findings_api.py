@@ -191,8 +191,8 @@ def test_export_xlsx(api_as, make_user, county, other):
     assert response.mimetype.endswith("spreadsheetml.sheet")
     ws = load_workbook(io.BytesIO(response.data)).active
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[1][:5] == ("单位", "平台", "账号", "平台ID", "问题类型")
-    messages = [r[5] for r in rows[2:]]
+    assert rows[2][1:6] == ("单位", "平台", "账号", "平台ID", "问题类型")
+    messages = [r[6] for r in rows[3:]]
     assert messages == ["县里的问题"]
 
 
@@ -356,8 +356,8 @@ def test_compliance_report(api_as, make_user, county, town, other, make_account,
     assert xlsx.status_code == 200
     wb = load_workbook(io.BytesIO(xlsx.data))
     assert wb.sheetnames == ["按单位和平台", "按单位", "说明"]
-    assert wb["按单位和平台"]["A2"].value == "单位"
-    assert any(row[0] == "合计" for row in wb["按单位和平台"].iter_rows(values_only=True))
+    assert wb["按单位和平台"]["B3"].value == "单位"
+    assert any(row[1] == "合计" for row in wb["按单位和平台"].iter_rows(values_only=True))
 
 
 def test_bulletin_and_annual(api_as, make_user, county, make_account, db_session):
@@ -372,7 +372,7 @@ def test_bulletin_and_annual(api_as, make_user, county, make_account, db_session
     wb = load_workbook(io.BytesIO(response.data))
     assert wb.sheetnames == ["概况", "各单位情况", "问题账号明细", "超期未更新账号", "说明"]
     detail = list(wb["问题账号明细"].iter_rows(values_only=True))
-    assert detail[2][0] == "丰源县人民政府" and detail[2][4] == "超14天未更新（单项否决）"
+    assert detail[3][1] == "丰源县人民政府" and detail[3][5] == "超14天未更新（单项否决）"
     assert auditor.get("/api/v1/reports/bulletin.xlsx?quarter=2026Q5").status_code == 422
     assert auditor.get("/api/v1/reports/bulletin.xlsx").status_code == 422
 
@@ -381,9 +381,9 @@ def test_bulletin_and_annual(api_as, make_user, county, make_account, db_session
     wb = load_workbook(io.BytesIO(response.data))
     assert wb.sheetnames == ["年度报表（政务新媒体）", "按平台汇总", "账号明细", "说明"]
     table = list(wb["年度报表（政务新媒体）"].iter_rows(values_only=True))
-    assert table[1] == ("类型", "名称", "信息发布（条）", "关注量/订阅数（个）")
-    assert table[2] == ("微博", acct.name, 0, 4321)
-    notes = {r[0]: r[1] for r in wb["说明"].iter_rows(values_only=True) if r[0]}
+    assert table[2][1:] == ("类型", "名称", "信息发布（条）", "关注量/订阅数（个）")
+    assert table[3][1:] == ("微博", acct.name, 0, 4321)
+    notes = {r[1]: r[2] for r in list(wb["说明"].iter_rows(values_only=True))[3:]}
     assert f"{today.year + 1} 年 1 月 31 日" in notes["报送要求"]
     assert auditor.get("/api/v1/reports/annual.xlsx?year=1999").status_code == 422
 

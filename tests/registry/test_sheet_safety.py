@@ -172,11 +172,11 @@ def test_report_workbooks_carry_no_formulas_and_survive_control_characters(audit
         assert response.status_code == 200, (url, response.data[:300])
         assert_guarded(response.data, unit, account)
     annual = load_workbook(io.BytesIO(auditor.get(f"/api/v1/reports/annual.xlsx?year={year}").data))
-    names = [r[1] for r in annual["年度报表（政务新媒体）"].iter_rows(values_only=True)]
+    names = [r[2] for r in annual["年度报表（政务新媒体）"].iter_rows(values_only=True)]
     assert "'" + FORMULA in names and "坏账号" in names
     findings = load_workbook(io.BytesIO(auditor.get("/api/v1/findings.xlsx").data)).active
-    row = next(r for r in findings.iter_rows(values_only=True) if r[2] == "'" + FORMULA)
-    assert row[3] == "'" + account.platform_uid and row[5] == "'+来自平台的说明"
+    row = next(r for r in findings.iter_rows(values_only=True) if r[3] == "'" + FORMULA)
+    assert row[4] == "'" + account.platform_uid and row[6] == "'+来自平台的说明"
 
 
 def test_ledger_csv_is_guarded_and_imports_back(auditor, poisoned):

@@ -79,7 +79,7 @@ def test_report_page_buttons_start_jobs(client, make_user, county, make_account,
     assert run_jobs() == ["done"]
     wb = download(client, response.location)
     assert wb.sheetnames == ["概况", "各单位情况", "问题账号明细", "超期未更新账号", "说明"]
-    assert list(wb["问题账号明细"].iter_rows(values_only=True))[2][0] == "丰源县人民政府"
+    assert list(wb["问题账号明细"].iter_rows(values_only=True))[3][1] == "丰源县人民政府"
 
     response = client.post("/reports/exports", data={"report": "annual", "year": str(today_cn().year)})
     assert run_jobs() == ["done"]
@@ -120,7 +120,7 @@ def test_findings_export_button_is_a_scoped_job(client, make_user, county, other
     done = page(client, response.location)
     assert "已导出 1 条问题线索" in done and "返回问题线索" in done
     rows = list(download(client, response.location).active.iter_rows(values_only=True))
-    assert [r[5] for r in rows[2:]] == ["县里的问题"]  # own unit, the kind filter; the bad platform ignored
+    assert [r[6] for r in rows[3:]] == ["县里的问题"]  # own unit, the kind filter; the bad platform ignored
     login(client, make_user(Role.auditor))  # another user's job is not theirs
     assert client.get(response.location).status_code == 404
 
@@ -142,7 +142,7 @@ def test_export_api_queues_jobs(app, api_as, make_user, county, other, run_jobs,
     file = operator.get(f"/api/v1/jobs/{response.json['id']}/file")
     assert file.status_code == 200
     rows = list(load_workbook(io.BytesIO(file.data)).active.iter_rows(values_only=True))
-    assert [r[5] for r in rows[2:]] == ["县里的问题"]
+    assert [r[6] for r in rows[3:]] == ["县里的问题"]
 
     ok = operator.post(
         "/api/v1/reports/exports", json={"report": "compliance", "from": "2026-01-01", "to": "2026-01-31"}

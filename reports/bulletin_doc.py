@@ -1,0 +1,211 @@
+"""The quarterly 通报 as a Word document in 公文 form (python-docx).
+
+Same figures and scope as the bulletin workbook (:func:`reports.service.bulletin_data`): title,
+发文单位 and date in Chinese form, summary paragraphs (accounts checked, pass rates, problems by
+kind with counts, units named for overdue and unresolved items), then a table by unit and a table
+of the problem accounts. Page and fonts follow GB/T 9704 as far as python-docx allows: A4,
+margins 37/35/28/26 mm, title in 方正小标宋简体 二号, body in 仿宋_GB2312 三号 (a PC without these
+fonts shows its fallback).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from common.db import utcnow
+from common.timefmt import bj
+from oversight.findings import STATUS_LABELS as FINDING_STATUS_LABELS
+from oversight.findings import is_overdue
+from oversight.models import FINDING_LABELS
+from reports.service import Period, bulletin_data
+
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+TITLE_FONT = "方正小标宋简体"
+BODY_FONT = "仿宋_GB2312"
+HEADING_FONT = "黑体"
+
+
+def cn_date(value: Any) -> str:
+    """A date as 公文 write it: 2026年12月6日 (no leading zeros)."""
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def _rate(part: int, whole: int) -> str:
+    return f"{part / whole * 100:.1f}%" if whole else "—"
+
+
+def _font(run: Any, name: str, size: float, bold: bool = False) -> None:
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    run.font.name = name
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), name)
+
+
+def _para(
+    doc: Any,
+    text: str,
+    *,
+    font: str = BODY_FONT,
+    size: float = 16,
+    bold: bool = False,
+    align: Any = None,
+    indent: bool = True,
+    style: str | None = None,
+) -> Any:
+    from docx.shared import Pt
+
+    p = doc.add_paragraph(style=style)
+    if align is not None:
+        p.alignment = align
+    if indent:
+        p.paragraph_format.first_line_indent = Pt(size * 2)
+    p.paragraph_format.line_spacing = Pt(28)
+    _font(p.add_run(text), font, size, bold)
+    return p
+
+
+def _table(doc: Any, headers: list[str], rows: list[list[Any]]) -> Any:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    table = doc.add_table(rows=1, cols=len(headers))
+    table.style = "Table Grid"
+    for i, h in enumerate(headers):
+        cell = table.rows[0].cells[i]
+        cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _font(cell.paragraphs[0].add_run(h), HEADING_FONT, 10.5)
+    for row in rows:
+        cells = table.add_row().cells
+        for i, v in enumerate(row):
+            _font(cells[i].paragraphs[0].add_run("" if v is None else str(v)), BODY_FONT, 10.5)
+    return table
+
+
+def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "") -> bytes:
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Mm
+
+    b = bulletin_data(p, unit_ids)
+    data = b["compliance"]
+    t = data["totals"]
+    units = data["units"]
+    found = b["found"]
+    now = utcnow()
+    today = cn_date(bj_date(now))
+
+    doc = Document()
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
+
+    center = WD_ALIGN_PARAGRAPH.CENTER
+    _para(doc, f"关于{p.label}政务新媒体检查情况的通报", font=TITLE_FONT, size=22, align=center, indent=False)
+    _para(doc, issuer or "（发文单位）", align=center, indent=False)
+    _para(doc, "各有关单位：", indent=False)
+    _para(
+        doc,
+        f"根据政务新媒体监督管理工作要求，现将{p.label}（{cn_date(p.start)}至{cn_date(p.end)}）"
+        "政务新媒体检查情况通报如下。",
+    )
+
+    _para(doc, "一、总体情况", font=HEADING_FONT)
+    active, over = t["active"], t["accounts_over_veto"]
+    _para(
+        doc,
+        f"本期共检查政务新媒体账号{t['accounts']}个，其中运行中{active}个，涉及{len(units)}个单位。"
+        f"{b['units_passed']}个单位达标，单位达标率{_rate(b['units_passed'], len(units))}；"
+        f"运行中账号无超{data['thresholds']['veto_days']}天未更新情形的{active - over}个，"
+        f"账号合格率{_rate(active - over, active)}。期间经本平台发布信息{t['published_in_period']}条，"
+        f"三审合规率{_rate(t['review_compliant'], t['published_items'])}。",
+    )
+
+    _para(doc, "二、发现的问题", font=HEADING_FONT)
+    kinds = "，".join(f"{label}{n}条" for label, n in b["problems"] if n) or "无"
+    _para(
+        doc,
+        f"本期新发现问题{len(found)}条（{kinds}），已整改或已排除{b['closed']}条，尚待核实{b['unconfirmed']}条。"
+        f"超{data['thresholds']['veto_days']}天未更新账号（单项否决）{over}个，疑似僵尸号{t['accounts_zombie']}个。",
+    )
+
+    _para(doc, "三、需要通报的单位", font=HEADING_FONT)
+    named = [
+        ("逾期未整改", b["overdue_units"]),
+        ("问题已确认、正在整改", b["open_units"]),
+        ("存在单项否决情形、本期不达标", b["failed_units"]),
+    ]
+    for label, names in named:
+        _para(doc, f"{label}的单位：{'、'.join(names) if names else '无'}。")
+
+    _para(doc, "四、工作要求", font=HEADING_FONT)
+    _para(
+        doc,
+        "请上述单位对照问题清单，在整改期限内完成整改并反馈整改情况；逾期未整改的，将在下期通报中继续点名。"
+        "各单位要落实政务新媒体“谁开设、谁主办、谁负责”的要求，加强内容审核和日常更新。",
+    )
+
+    _para(doc, f"附表1：{p.label}各单位情况", font=HEADING_FONT, indent=False)
+    ranked = sorted(units, key=lambda u: (u["passed"], -u["accounts_over_veto"], -u["findings_open"], u["unit_name"]))
+    _table(
+        doc,
+        [
+            "序号",
+            "单位",
+            "账号数",
+            "运行中",
+            "超期未更新",
+            "新增问题（未结）",
+            "新增问题（已结）",
+            "三审合规率",
+            "是否达标",
+        ],
+        [
+            [
+                i,
+                u["unit_name"],
+                u["accounts"],
+                u["active"],
+                u["accounts_over_veto"],
+                u["findings_open"],
+                u["findings_closed"],
+                _rate(u["review_compliant"], u["published_items"]),
+                "达标" if u["passed"] else "不达标",
+            ]
+            for i, u in enumerate(ranked, start=1)
+        ],
+    )
+
+    _para(doc, f"附表2：{p.label}问题账号清单", font=HEADING_FONT, indent=False)
+    _table(
+        doc,
+        ["序号", "单位", "账号", "问题类型", "状态", "整改期限", "是否逾期"],
+        [
+            [
+                i,
+                f.unit.name if f.unit else "（未对应单位）",
+                f.account.name if f.account else (f.evidence or {}).get("name") or "",
+                FINDING_LABELS.get(f.kind, f.kind.value),
+                FINDING_STATUS_LABELS[f.status],
+                cn_date(f.due_on) if f.due_on else "",
+                "是" if is_overdue(f) else "否",
+            ]
+            for i, (f, _) in enumerate(found, start=1)
+        ],
+    )
+
+    _para(doc, issuer or "（发文单位）", align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
+    _para(doc, today, align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
+    _para(doc, f"（本通报由系统于北京时间{bj(now, '%Y年%m月%d日 %H:%M')}生成）", size=12, indent=False)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def bj_date(value: Any) -> Any:
+    from common.sheets import beijing
+
+    return beijing(value).date()
