@@ -504,8 +504,11 @@ def test_tampered_douyin_post_and_unchanged_twin(db_session, sandbox, unit, make
     assert posts(db_session, account)[post["post_id"]].tamper_state == "tampered"
 
 
-def test_subject_from_the_accounts_own_weibo_credentials_and_unchanged_twin(db_session, sandbox, unit, make_account):
+def test_subject_from_the_accounts_own_weibo_credentials_and_unchanged_twin(
+    app, db_session, sandbox, unit, make_account
+):
     """认证主体 read through the account's own authorisation (Weibo users/show verified_reason)."""
+    app.extensions.pop("govmedia_inspection", None)  # the org list is cached a minute per process
     account = make_account(unit, "weibo", name=unit.name)  # verified_subject = the unit name
     plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
     assert service.inspect_account(account.id).source == "own_api"
@@ -513,6 +516,6 @@ def test_subject_from_the_accounts_own_weibo_credentials_and_unchanged_twin(db_s
 
     plant(sandbox, "weibo", account.platform_uid, subject="某县新媒体运营有限公司")
     outcome = service.inspect_account(account.id)
-    assert outcome.source == "own_api"
+    assert outcome.source == "own_api" and outcome.result == "checked"
     (f,) = findings(db_session, account, FindingKind.subject_mismatch)
     assert f.evidence["subject"] == "某县新媒体运营有限公司"
