@@ -172,10 +172,35 @@ def _posts(days_ago: list[float], name: str) -> list[dict[str, str]]:
     ]
 
 
+def _ago(days: float) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).isoformat()
+
+
+#: What the public and the app add on the platforms (sandbox seed extras, sandbox/__main__.py):
+#: comments (one waiting past the reply limit), a private message, and a post made in the
+#: Weibo app outside govmedia (an unreviewed_post finding after `flask inspection run`).
+INTERACTION_SEED: dict[str, dict[str, list[dict[str, object]]]] = {
+    "sfx_weibo_001": {
+        "app_posts": [
+            {"text": "【提醒】今晚停水检修，请市民提前储水（本条在微博App里直接发布）", "created_at": _ago(0.1)}
+        ],
+        "comments": [
+            {"post": 1, "text": "请问城东片区几点恢复供水？", "author": "城东居民老周", "created_at": _ago(0.3)},
+            {"post": 4, "text": "学校门口的红绿灯坏了一周了，谁来管？", "author": "家长小林", "created_at": _ago(5)},
+        ],
+        "messages": [{"text": "想咨询一下医保异地备案怎么办理", "author": "网友6612"}],
+    },
+    "dy_sfx_001": {"comments": [{"post": 0, "text": "视频里的集市在哪里？周末想去", "author": "抖音用户小吴"}]},
+    "gh_sfx000000001": {"messages": [{"text": "你好，请问新生入学材料在哪里下载？", "author": "家长"}]},
+}
+
+
 def sandbox_seed() -> list[dict[str, object]]:
     """Platform-side accounts for the sandbox (POST /_sandbox/accounts bodies).
 
-    Active demo accounts post regularly; 健康示范县 has been silent for 20 days (超14天未更新);
+    Active demo accounts post regularly; 示范县发布 also has comments and messages from the public
+    and one Weibo post made in the app, outside govmedia (INTERACTION_SEED); 健康示范县 has been
+    silent for 20 days (超14天未更新);
     城关镇微博 is closed in the registry but still posting (关停不彻底); 示范县市场监管 runs on
     Weibo under a government 认证主体 without being in the registry (体外运行).
 
@@ -203,6 +228,7 @@ def sandbox_seed() -> list[dict[str, object]]:
             body["subject"] = account.verified_subject
         if account.platform is Platform.wechat:
             body.update(_sandbox_credentials(Platform.wechat, account.platform_uid))
+        body.update(INTERACTION_SEED.get(account.platform_uid, {}))
         bodies.append(body)
     bodies.append(
         {

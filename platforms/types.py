@@ -230,6 +230,9 @@ class AccountProfile:
     last_post_at: datetime | None = None
     status: str = "active"
     profile_url: str | None = None
+    #: 认证主体 where the platform's own profile read carries it (Weibo ``verified_reason``);
+    #: None where it does not (WeChat and Douyin/Toutiao own-account reads have no such field).
+    subject: str | None = None
     #: Seconds until the access token expires, when the platform says.
     token_expires_in: float | None = None
 

@@ -365,6 +365,7 @@ class WeiboAdapter(ChannelAdapter):
             posts_count=_int(user.get("statuses_count")),
             last_post_at=parse_weibo_time(latest.get("created_at")),
             profile_url=f"https://weibo.com/u/{uid}" if uid else None,
+            subject=user.get("verified_reason") or None,
             token_expires_in=expires_in,
         )
 

@@ -48,8 +48,9 @@ class WeiboBizReader(WeiboAdapter):
             last_post_at=parse_weibo_time(latest.get("created_at")),
             status=str(user.get("status_flag") or "active"),
             profile_url=user.get("profile_url") or f"https://weibo.com/u/{uid}",
+            subject=user.get("verified_reason") or None,
         )
-        return profile, (user.get("verified_reason") or None)
+        return profile, profile.subject
 
     def posts_of(self, uid: str, limit: int = 50) -> list[RecentPost]:
         """The account's newest posts (up to ``limit``; 100 per page)."""

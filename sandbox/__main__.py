@@ -59,13 +59,36 @@ def _seed(app: Any, path: str | None) -> None:
     state = app.extensions[EXTENSION_KEY]
     client = app.test_client()
     for body in bodies:
-        if state.account(str(body.get("platform")), str(body.get("uid"))) is not None:
+        platform, uid = str(body.get("platform")), str(body.get("uid"))
+        if state.account(platform, uid) is not None:
             continue
-        response = client.post("/_sandbox/accounts", json=body)
-        if response.status_code >= 400:
-            raise ValueError(
-                f"种子账号 {body.get('platform')}:{body.get('uid')} 无效：{response.get_data(as_text=True)}"
-            )
+        extras = {key: body.get(key) or [] for key in SEED_EXTRAS}
+        account_body = {k: v for k, v in body.items() if k not in SEED_EXTRAS}
+        _seed_call(client, "/_sandbox/accounts", account_body, platform, uid)
+        for post in extras["app_posts"]:
+            _seed_call(client, "/_sandbox/app/posts", {**post, "platform": platform, "uid": uid}, platform, uid)
+        posts = state.posts_of(platform, uid)
+        for comment in extras["comments"]:
+            index = int(comment.get("post", 0))
+            if not 0 <= index < len(posts):
+                raise ValueError(f"种子账号 {platform}:{uid} 的评论指向不存在的第 {index} 条内容")
+            fields = {k: v for k, v in comment.items() if k != "post"}
+            target = {**fields, "platform": platform, "uid": uid, "post_id": posts[index].post_id}
+            _seed_call(client, "/_sandbox/comments", target, platform, uid)
+        for message in extras["messages"]:
+            _seed_call(client, "/_sandbox/messages", {**message, "platform": platform, "uid": uid}, platform, uid)
+
+
+#: Optional keys of a seed account besides the POST /_sandbox/accounts body: posts made in the
+#: platform's app, comments from the public (``post`` = index among the account's posts, newest
+#: first) and private messages.
+SEED_EXTRAS = ("app_posts", "comments", "messages")
+
+
+def _seed_call(client: Any, path: str, body: dict[str, Any], platform: str, uid: str) -> None:
+    response = client.post(path, json=body)
+    if response.status_code >= 400:
+        raise ValueError(f"种子账号 {platform}:{uid} 无效（{path}）：{response.get_data(as_text=True)}")
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

@@ -17,13 +17,15 @@ Platform endpoints (same paths and shapes as the real ones):
 - Douyin ``GET /douyin/item/comment/list/``, ``POST /douyin/item/comment/reply/``;
 - WeChat ``POST /wechat/cgi-bin/message/custom/send`` (客服消息; 45015 after 48 hours).
 
-Everything lives in process memory next to the sandbox state and is cleared by
-``POST /_sandbox/reset``; it is not written to the ``--state`` file.
+Everything lives next to the sandbox state: it is cleared by ``POST /_sandbox/reset``, written
+to the ``--state`` file with the rest (key ``interaction``) and read back on start, and shown
+under the posts on the timeline pages (``/_sandbox/timeline/<platform>``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import threading
 import time
@@ -32,9 +34,9 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
 
-from sandbox.common import EXTENSION_KEY, all_params, get_state, iso, json_body, parse_time
+from sandbox.common import EXTENSION_KEY, all_params, cn_time, get_state, iso, json_body, parse_time
 from sandbox.endpoint import Call
-from sandbox.state import SandboxState
+from sandbox.state import STATE_VERSION, SandboxState
 from sandbox.wechat.core import WECHAT, WxError
 
 STORE_KEY = "govmedia_sandbox_interaction"
@@ -81,6 +83,18 @@ class Store:
         with self.lock:
             self.entries.clear()
 
+    def dump(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [asdict(e) for e in self.entries.values()]
+
+    def load(self, rows: list[dict[str, Any]]) -> None:
+        with self.lock:
+            self.entries.clear()
+            for row in rows:
+                replies = [Reply(**r) for r in row.get("replies") or []]
+                entry = Entry(**{**row, "replies": replies})
+                self.entries[(entry.kind, entry.platform, entry.entry_id)] = entry
+
     def of(self, kind: str, platform: str | None = None, uid: str | None = None) -> list[Entry]:
         rows = [
             e
@@ -92,18 +106,36 @@ class Store:
 
 @bp.record_once
 def _attach(setup: Any) -> None:
-    """One store per sandbox app, emptied whenever the sandbox state is reset."""
+    """One store per sandbox app, emptied whenever the sandbox state is reset and saved in
+    (and read back from) the ``--state`` file with the rest of the state."""
     app: Flask = setup.app
     store = Store()
     app.extensions[STORE_KEY] = store
     state: SandboxState = app.extensions[EXTENSION_KEY]
-    reset = state.reset
+    reset, snapshot = state.reset, state.snapshot
 
     def reset_all() -> None:
         reset()
         store.clear()
 
+    def snapshot_all() -> dict[str, Any]:
+        return {**snapshot(), "interaction": store.dump()}
+
     state.reset = reset_all  # type: ignore[method-assign]
+    state.snapshot = snapshot_all  # type: ignore[method-assign]
+    if state.state_file is not None and state.state_file.exists():
+        data = json.loads(state.state_file.read_text(encoding="utf-8"))
+        if data.get("version") == STATE_VERSION:
+            store.load(data.get("interaction") or [])
+
+
+def _keep(entry: Entry) -> None:
+    """Store an entry (or a reply just added to it) and mark the state for saving."""
+    with _store().lock:
+        _store().entries[(entry.kind, entry.platform, entry.entry_id)] = entry
+    state = get_state()
+    with state.lock:
+        state.dirty = True
 
 
 def _store() -> Store:
@@ -170,8 +202,7 @@ def add_comment() -> tuple[Response, int]:
         author_id=_digits(10),
         post_id=post_id,
     )
-    with _store().lock:
-        _store().entries[("comment", platform, entry.entry_id)] = entry
+    _keep(entry)
     return jsonify({"comment": entry.view()}), 201
 
 
@@ -233,8 +264,7 @@ def add_message() -> tuple[Response, int]:
         author=str(body.get("author") or "网友" + _digits(4)),
         author_id=("o" + secrets.token_urlsafe(20)) if platform == "wechat" else _digits(10),
     )
-    with _store().lock:
-        _store().entries[("message", platform, entry.entry_id)] = entry
+    _keep(entry)
     payload: dict[str, Any] = {"message": entry.view()}
     if platform == "wechat":
         xml = push_xml(entry)
@@ -363,6 +393,7 @@ def weibo_reply() -> Response:
             raise weibo.WbError(20012)
         reply = Reply(reply_id=_digits(16), text=text, created_at=state.now())
         entry.replies.append(reply)
+        state.dirty = True
         out = _weibo_comment(entry, state)
     out.update(
         id=int(reply.reply_id),
@@ -446,6 +477,7 @@ def douyin_reply() -> Response:
             raise douyin.BdError("bad_param", "comment_id无效")
         reply = Reply(reply_id="@" + secrets.token_hex(12), text=str(body["content"]), created_at=state.now())
         entry.replies.append(reply)
+        state.dirty = True
     return douyin.reply("douyin", {"comment_id": reply.reply_id})
 
 
@@ -469,14 +501,24 @@ def wechat_custom_send(call: Call) -> Response:
     if state.now() - latest.created_at > WECHAT_WINDOW_SECONDS:
         raise WxError(45015, "response out of time limit or subscription is canceled")
     latest.replies.append(Reply(reply_id="", text=str(content), created_at=state.now()))
+    state.dirty = True
     return jsonify({"errcode": 0, "errmsg": "ok"})
 
 
 def timeline_extras(platform: str, uid: str | None) -> dict[str, list[dict[str, Any]]]:
-    """Comments and messages of a timeline page (``pages.py`` may show them)."""
+    """Comments and messages of a timeline page (``pages.py`` shows them), newest first, with
+    Beijing-time ``created`` strings for people to read."""
+
+    def shown(entry: Entry) -> dict[str, Any]:
+        out = entry.view()
+        out["created"] = cn_time(entry.created_at)
+        for view, reply in zip(out["replies"], entry.replies, strict=True):
+            view["created"] = cn_time(reply.created_at)
+        return out
+
     return {
-        "comments": [e.view() for e in _store().of("comment", platform, uid)],
-        "messages": [e.view() for e in _store().of("message", platform, uid)],
+        "comments": [shown(e) for e in _store().of("comment", platform, uid)],
+        "messages": [shown(e) for e in _store().of("message", platform, uid)],
     }
 
 

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from sandbox.common import cn_time, get_state, profile_url, strip_html
 from sandbox.douyin import cover_url
+from sandbox.interaction import timeline_extras
 from sandbox.oauth_pages import PLATFORM_NAMES
 from sandbox.state import PLATFORMS, Post, SandboxState
 from sandbox.wechat.core import article_url
@@ -117,8 +118,11 @@ def timeline(platform: str) -> str:
                 "status_label": STATUS_LABELS[account.status],
                 "initial": account.name[:1],
             }
+    extras = timeline_extras(platform, uid)
     return render_template(
         f"timeline_{platform}.html",
+        comments=extras["comments"],
+        messages=extras["messages"],
         platform=platform,
         platform_name=PLATFORM_NAMES[platform],
         posts=posts,

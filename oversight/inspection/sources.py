@@ -233,6 +233,7 @@ class OwnApiSource(Source):
                 ok=True,
                 profile=SeenProfile(
                     name=profile.name,
+                    subject=profile.subject,
                     verified=profile.verified,
                     status=profile.status,
                     followers=profile.followers,

@@ -290,6 +290,50 @@ def handled_page(item_id: int) -> Any:
     return _back()
 
 
+OPEN_CHOICES = {"": None, "1": True, "0": False}
+
+
+@pages.get("/accounts/<int:account_id>/channel")
+def channel_page(account_id: int) -> Any:
+    user = _viewer()
+    account = get_scoped(Account, account_id)
+    return render_template(
+        "interaction/channel.html",
+        account=account,
+        channel=service.channel_dict(account),
+        platform_label=PLATFORM_LABELS.get(account.platform.value, account.platform.value),
+        can_act=user.has_role(*ACT_ROLES),
+    )
+
+
+@pages.post("/accounts/<int:account_id>/channel")
+def channel_form(account_id: int) -> Any:
+    """The page form behind ``PUT /api/v1/interaction/accounts/{id}/channel`` (audited)."""
+    _viewer()
+    account = get_scoped(Account, account_id)
+    target = redirect(url_for("interaction.channel_page", account_id=account.id))
+    try:
+        user = _actor()
+        form = request.form
+        if form.get("comments_open", "") not in OPEN_CHOICES or form.get("messages_open", "") not in OPEN_CHOICES:
+            raise ApiError("评论、私信是否开放只能选择“开放”“关闭”或“未登记”", status=422, code="validation_error")
+        note = (form.get("note") or "").strip()
+        if len(note) > 1000:
+            raise ApiError("说明不能超过 1000 字", status=422, code="validation_error")
+        data = {
+            "comments_open": OPEN_CHOICES[form.get("comments_open", "")],
+            "messages_open": OPEN_CHOICES[form.get("messages_open", "")],
+            "note": note or None,
+        }
+        service.record_channel(account, user, data)
+        db.session.commit()
+        flash("互动渠道已登记", "success")
+    except ApiError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return target
+
+
 # ----------------------------------------------------------------------------- WeChat push
 
 

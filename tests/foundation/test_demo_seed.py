@@ -54,3 +54,44 @@ def test_seed_file_with_incomplete_accounts_starts_the_sandbox(app, db_session, 
     created = state.account("weibo", "7770001")
     assert created is not None and created.subject == "" and created.name == "缺项账号7770001"
     assert len([a for a in state.accounts.values() if a.name.startswith("缺项账号")]) == 1
+
+
+def test_demo_seed_brings_comments_messages_and_an_app_post(app, db_session, sandbox, tmp_path):
+    """`make run`'s sandbox seed: the inbox has comments after a poll, the timeline shows them,
+    and an inspection run raises unreviewed_post for the post made in the Weibo app."""
+    import requests
+    import sqlalchemy as sa
+
+    from demo import sandbox_seed, seed
+    from oversight.inspection import service as inspection
+    from oversight.interaction.cli import poll_one
+    from oversight.interaction.models import InteractionItem
+    from oversight.models import Finding, FindingKind
+    from sandbox.__main__ import _seed
+
+    seed()
+    db_session.flush()
+    path = tmp_path / "sandbox-seed.json"
+    path.write_text(json.dumps(sandbox_seed(), ensure_ascii=False), encoding="utf-8")
+    _seed(sandbox.app, str(path))
+    _seed(sandbox.app, str(path))  # again (a restart with --state): nothing doubles
+
+    comments = sandbox.call("GET", "/_sandbox/comments")["comments"]
+    assert len(comments) == 3 and {c["platform"] for c in comments} == {"weibo", "douyin"}
+    assert len(sandbox.call("GET", "/_sandbox/messages")["messages"]) == 2
+    app_posts = [p for p in sandbox.posts("weibo") if p["source"] == "app"]
+    assert [p["uid"] for p in app_posts] == ["sfx_weibo_001"]
+    page = requests.get(f"{sandbox.url}/_sandbox/timeline/weibo?uid=sfx_weibo_001", timeout=10).text
+    assert "请问城东片区几点恢复供水？" in page and "想咨询一下医保异地备案怎么办理" in page
+
+    weibo = db_session.scalar(sa.select(Account).where(Account.platform_uid == "sfx_weibo_001"))
+    poll_one(weibo.id)
+    texts = set(db_session.scalars(sa.select(InteractionItem.text).where(InteractionItem.account_id == weibo.id)))
+    assert texts == {"请问城东片区几点恢复供水？", "学校门口的红绿灯坏了一周了，谁来管？"}
+
+    assert inspection.inspect_account(weibo.id).result == "checked"
+    unreviewed = db_session.scalars(
+        sa.select(Finding).where(Finding.account_id == weibo.id, Finding.kind == FindingKind.unreviewed_post)
+    ).all()
+    listed = json.dumps([f.evidence for f in unreviewed], ensure_ascii=False)
+    assert app_posts[0]["post_id"] in listed

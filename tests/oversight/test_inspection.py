@@ -478,3 +478,44 @@ def test_cli_run_inspects_in_batches(app, db_session, sandbox, unit, make_accoun
     assert out.exit_code == 0, out.output
     assert "已巡检 1" in out.output and "无法巡检 1" in out.output
     assert len(findings(db_session, checked, U)) == 1 and findings(db_session, blind) == []
+
+
+def test_tampered_douyin_post_and_unchanged_twin(db_session, sandbox, unit, make_account, approve):
+    """防篡改 on Douyin: a video published through govmedia whose caption is edited in the app."""
+    account = make_account(unit, "douyin", name=unit.name)
+    plant(sandbox, "douyin", account.platform_uid, name=unit.name, subject=unit.name)
+    publish(db_session, approve, [account])
+    (post,) = sandbox.live_posts("douyin")
+
+    outcome = service.inspect_account(account.id)
+    assert outcome.result == "checked" and outcome.source == "own_api"
+    lp = posts(db_session, account)[post["post_id"]]
+    assert lp.source is PostSource.ours and lp.tamper_state == "same"
+    assert findings(db_session, account, T) == []  # unchanged → no tampered
+    assert findings(db_session, account, U) == []
+
+    sandbox.call(
+        "POST", f"/_sandbox/posts/douyin/{post['post_id']}/edit", json={"text": "本账号已被接管，请关注某某商城"}
+    )
+    service.inspect_account(account.id)
+    (f,) = findings(db_session, account, T)
+    assert f.evidence["severity"] == "high"
+    assert "某某商城" in f.evidence["live_text"] and "某某商城" not in f.evidence["approved_text"]
+    assert posts(db_session, account)[post["post_id"]].tamper_state == "tampered"
+
+
+def test_subject_from_the_accounts_own_weibo_credentials_and_unchanged_twin(
+    app, db_session, sandbox, unit, make_account
+):
+    """认证主体 read through the account's own authorisation (Weibo users/show verified_reason)."""
+    app.extensions.pop("govmedia_inspection", None)  # the org list is cached a minute per process
+    account = make_account(unit, "weibo", name=unit.name)  # verified_subject = the unit name
+    plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
+    assert service.inspect_account(account.id).source == "own_api"
+    assert findings(db_session, account, FindingKind.subject_mismatch) == []  # same subject → nothing
+
+    plant(sandbox, "weibo", account.platform_uid, subject="某县新媒体运营有限公司")
+    outcome = service.inspect_account(account.id)
+    assert outcome.source == "own_api" and outcome.result == "checked"
+    (f,) = findings(db_session, account, FindingKind.subject_mismatch)
+    assert f.evidence["subject"] == "某县新媒体运营有限公司"

@@ -326,3 +326,56 @@ def test_inbox_page_reply_and_handled_forms(db_session, client, site, make_accou
     r = client.post(f"/interaction/items/{second.id}/handled", data={"reason": ""}, follow_redirects=True)
     assert "处理说明" in r.get_data(as_text=True)
     assert db_session.get(InteractionItem, second.id).replied_at is None
+
+
+def test_channel_page_form_records_the_channel_audited_and_scoped(
+    app, db_session, client, site, make_account, monkeypatch
+):
+    import re
+
+    toutiao = make_account(site["unit"], "toutiao")
+    poll_one(toutiao.id)
+    assert findings_of(db_session, toutiao, NO_CHANNEL, FindingStatus.open)
+    operator = site["users"]["operator"]
+    assert client.post("/login", data={"username": operator.username, "password": PASSWORD}).status_code == 302
+    url = f"/interaction/accounts/{toutiao.id}/channel"
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+
+    # Without the CSRF token: refused, nothing recorded.
+    refused = client.post(url, data={"messages_open": "1"})
+    assert refused.status_code == 400
+    assert service.channel_dict(toutiao)["messages_open"] is None
+
+    page = client.get(url).get_data(as_text=True)
+    assert "没有（互动回应差，单项否决）" in page and 'id="channel-form"' in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page[page.index('id="channel-form"') :]).group(1)
+    r = client.post(
+        url, data={"csrf_token": token, "comments_open": "", "messages_open": "1", "note": "后台私信已开启"}
+    )
+    assert r.status_code == 302 and r.headers["Location"].endswith(url)
+    db_session.expire_all()
+    assert service.channel_dict(toutiao)["messages_open"] is True
+    assert findings_of(db_session, toutiao, NO_CHANNEL)[0].status is FindingStatus.resolved
+    audit = db_session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "interaction:channel")).all()
+    assert len(audit) == 1
+    shown = client.get(url).get_data(as_text=True)
+    assert "互动渠道已登记" in shown and "后台私信已开启" in shown and "有</strong>" in shown
+
+    # Bad input: refused in Chinese, nothing changes.
+    r = client.post(url, data={"csrf_token": token, "messages_open": "也许"}, follow_redirects=True)
+    assert "只能选择" in r.get_data(as_text=True)
+    db_session.expire_all()
+    assert service.channel_dict(toutiao)["messages_open"] is True
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+
+    # Another unit's operator: 404; the auditor reads but cannot record.
+    for who, status in (("other_operator", 404), ("auditor", 200)):
+        client.get("/logout")
+        user = site["users"][who]
+        assert client.post("/login", data={"username": user.username, "password": PASSWORD}).status_code == 302
+        assert client.get(url).status_code == status
+    assert 'id="channel-form"' not in client.get(url).get_data(as_text=True)
+    client.post(url, data={"messages_open": "0"})
+    db_session.expire_all()
+    assert service.channel_dict(toutiao)["messages_open"] is True
+    assert len(db_session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "interaction:channel")).all()) == 1

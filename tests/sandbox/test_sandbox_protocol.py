@@ -861,3 +861,37 @@ def test_douyin_client_token_answers_like_the_official_sample(sb: Sandbox) -> No
     assert answer["message"] == "success" and answer["data"]["error_code"] == 0
     assert answer["data"]["access_token"].startswith("clt.")
     assert answer["data"]["expires_in"] == 7200
+
+
+def test_interaction_shown_on_timelines_and_kept_in_the_state_file(tmp_path: Path) -> None:
+    """Comments and messages from the public appear under the account's timeline and survive a
+    restart with ``--state``; a reset clears them."""
+    state_file = tmp_path / "sandbox.json"
+    first = create_sandbox_app({"state_file": str(state_file)}).test_client()
+    body = {"platform": "douyin", "uid": "dy_talk", "text": "冬季防火提示视频"}
+    assert first.post("/_sandbox/app/posts", json=body).status_code == 404  # the account must exist first
+    first.post("/_sandbox/accounts", json={"platform": "douyin", "uid": "dy_talk", "name": "互动测试县"})
+    post = first.post("/_sandbox/app/posts", json=body).get_json()["post"]
+    resp = first.post(
+        "/_sandbox/comments",
+        json={"platform": "douyin", "uid": "dy_talk", "post_id": post["post_id"], "text": "请问几点开始？"},
+    )
+    assert resp.status_code == 201
+    resp = first.post("/_sandbox/messages", json={"platform": "douyin", "uid": "dy_talk", "text": "路灯坏了谁来修"})
+    assert resp.status_code == 201
+    page = first.get("/_sandbox/timeline/douyin?uid=dy_talk").get_data(as_text=True)
+    assert "评论（1）" in page and "请问几点开始？" in page and "私信（1）" in page and "路灯坏了谁来修" in page
+    assert "尚未回复" in page
+    other = first.get("/_sandbox/timeline/weibo").get_data(as_text=True)
+    assert "请问几点开始？" not in other and "评论（" not in other  # only the platform's own
+
+    second = create_sandbox_app({"state_file": str(state_file)}).test_client()
+    kept = second.get("/_sandbox/comments?platform=douyin&uid=dy_talk").get_json()["comments"]
+    assert [c["text"] for c in kept] == ["请问几点开始？"]
+    assert [m["text"] for m in second.get("/_sandbox/messages?uid=dy_talk").get_json()["messages"]] == [
+        "路灯坏了谁来修"
+    ]
+    assert "请问几点开始？" in second.get("/_sandbox/timeline/douyin?uid=dy_talk").get_data(as_text=True)
+    second.post("/_sandbox/reset")
+    third = create_sandbox_app({"state_file": str(state_file)}).test_client()
+    assert third.get("/_sandbox/comments").get_json()["comments"] == []
