@@ -19,8 +19,8 @@ def _login(client, user):
 
 
 @pytest.fixture
-def submitted(api_as, make_user, make_unit, make_account, app, tmp_path, monkeypatch):
-    """(unit, content id, image sha256): a content with a photo, targeting Weibo and WeChat, in 初审."""
+def draft(api_as, make_user, make_unit, make_account, app, tmp_path, monkeypatch):
+    """(unit, content id, image sha256, its author's API client): a draft with a photo, for Weibo and WeChat."""
     monkeypatch.setitem(app.config, "MEDIA_DIR", str(tmp_path))
     unit = make_unit()
     operator = make_user(Role.operator, unit=unit)
@@ -44,9 +44,15 @@ def submitted(api_as, make_user, make_unit, make_account, app, tmp_path, monkeyp
     }
     created = api.post("/api/v1/contents", json=body)
     assert created.status_code == 201, created.json
-    content_id = created.json["id"]
-    submitted = api.post(f"/api/v1/contents/{content_id}/submit")
-    assert submitted.status_code == 200, submitted.json
+    return unit, created.json["id"], sha, operator, api
+
+
+@pytest.fixture
+def submitted(draft):
+    """(unit, content id, image sha256): the draft, submitted (初审)."""
+    unit, content_id, sha, _operator, api = draft
+    response = api.post(f"/api/v1/contents/{content_id}/submit")
+    assert response.status_code == 200, response.json
     return unit, content_id, sha
 
 
@@ -98,3 +104,12 @@ def test_content_page_shows_thumbnails_and_the_preview(client, submitted, make_u
     html = client.get(f"/contents/{content_id}").get_data(as_text=True)
     assert f'<img src="/contents/{content_id}/media/{sha}"' in html and "各平台发布预览" in html
     assert "image/jpeg" not in html
+
+
+def test_editor_shows_the_saved_versions_preview(client, draft):
+    _unit, content_id, sha, operator, _api = draft
+    _login(client, operator)
+    assert "各平台发布预览" not in client.get("/contents/new").get_data(as_text=True)
+    html = client.get(f"/contents/{content_id}/edit").get_data(as_text=True)
+    assert "各平台发布预览（已保存的版本）" in html and "【微博版】示范县部署冬季防火" in html
+    assert f'<img src="/contents/{content_id}/media/{sha}"' in html
