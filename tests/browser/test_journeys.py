@@ -356,7 +356,7 @@ def test_journey_1_operator_checks_fixes_schedules_and_submits(
     operator.locator("#new_media").set_input_files(
         files=[{"name": "cover.png", "mimeType": "image/png", "buffer": png()}]
     )
-    operator.get_by_label("新文件的说明文字（图片必填 alt，便于视障用户）").fill("政务服务中心招领启事封面")
+    operator.get_by_label("新文件的说明文字（图片必填，便于视障用户）").fill("政务服务中心招领启事封面")
     for label, _uid in TARGETS.values():
         group = operator.get_by_role("group", name=label, exact=True)
         group.get_by_label("示范县发布", exact=True).check()
