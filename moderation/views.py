@@ -821,6 +821,19 @@ def _review_context(content: Content, user: User) -> dict[str, Any]:
     }
 
 
+@pages.get("/contents/<int:content_id>/media/<string:sha256>")
+def media_page(content_id: int, sha256: str) -> Any:
+    """A file of a content, for previews: images inline with their sniffed type, others downloaded."""
+    from common import media as media_store
+
+    content = _scoped_content(content_id)
+    entry = next((m for m in content.media or [] if m.get("sha256") == sha256), None)
+    data = media_store.load(sha256) if entry is not None else None
+    if entry is None or data is None:
+        raise NotFound("文件不存在或已被清理")
+    return media_store.send(data, entry.get("name") or sha256[:12])
+
+
 @pages.get("/review/<int:content_id>")
 def review_page(content_id: int) -> Any:
     content = _scoped_content(content_id)

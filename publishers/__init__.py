@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def init_app(app: Flask) -> None:
     import moderation
     from extensions import csrf
-    from publishers import account_views, limits, views
+    from publishers import account_views, limits, preview, views
     from publishers.cli import credentials_cli
 
     csrf.exempt(views.api)
@@ -26,3 +26,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.pages)
     app.cli.add_command(credentials_cli)
     moderation.register_target_checker(app, limits.target_findings)
+    app.jinja_env.globals["platform_previews"] = preview.platform_previews

@@ -59,6 +59,7 @@ def _edges() -> tuple[Edge[DeliveryStatus], ...]:
         Edge(D.failed, D.pending, "delivery:status:retry", "运营人员点“重试”"),
         Edge(D.manual, D.sent, "delivery:manual:sent", "运营人员确认已人工发布"),
         Edge(D.manual, D.withdrawn, "delivery:manual:withdrawn", "运营人员确认已人工删除"),
+        Edge(D.manual, D.cancelled, status(D.cancelled), "稿件撤回，取消尚未完成的人工发布"),
         Edge(D.pending, D.held, status(D.held), "抖音代发：须由人发起（账号未登记为本单位自有/签约）"),
         Edge(D.retrying, D.held, status(D.held), "抖音代发：须由人发起（账号未登记为本单位自有/签约）"),
         Edge(D.held, D.pending, "delivery:started", "运营人员确认目标账号并发起发送"),

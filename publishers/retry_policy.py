@@ -91,7 +91,7 @@ def after_publish_error(error: AdapterError, attempts: int, policy: Policy) -> D
     if isinstance(error, RateLimited):
         return Decision(RETRY, code, error.message, delay=float(error.retry_after), give_back_attempt=True)
     if isinstance(error, CredentialsError):
-        return Decision(FAIL, code, error.message + "（请重新授权该账号）", needs_reauth=True)
+        return Decision(FAIL, code, error.message + "（平台凭据需重新授权）", needs_reauth=True)
     if isinstance(error, DuplicateContent) and attempts > 1:
         # The platform already holds this text, most likely from our earlier attempt whose answer
         # was lost, but it is not among the posts the platform lets us see: a person must look.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from apiflask import APIBlueprint
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
 from sqlalchemy.orm import joinedload
 
 from auth.models import Role
@@ -18,7 +19,7 @@ from extensions import db
 from moderation.models import CONTENT_STATUS_LABELS, Content, ContentStatus
 from platforms import channels
 from platforms.types import PLATFORM_LABELS
-from publishers import attempt, credential_admin, manual, send_modes
+from publishers import attempt, credential_admin, delivery_page, manual, send_modes
 from publishers import withdraw as withdrawal
 from publishers.models import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus
 from publishers.schemas import (
@@ -186,8 +187,9 @@ def _credential_status(account: Account) -> dict[str, Any]:
 @pages.get("/contents/<int:content_id>")
 def deliveries_page(content_id: int) -> Any:
     content = get_scoped(Content, content_id)
-    rows = [delivery_dict(d) for d in _deliveries(content)]
-    can_publish = current_user().has_role(*PUBLISH_ROLES)
+    user = current_user()
+    rows = [delivery_page.page_row(delivery_dict(d), d, content, user) for d in _deliveries(content)]
+    can_publish = user.has_role(*PUBLISH_ROLES)
     return render_template(
         "publishers/deliveries.html",
         content=content,
@@ -209,14 +211,44 @@ def _page_action(content_id: int, action: Any) -> Any:
 
 @pages.post("/contents/<int:content_id>/withdraw")
 def withdraw_page(content_id: int) -> Any:
+    """Two steps: the form posts the reason and gets a confirmation page saying what will happen on
+    each channel; only its 确认撤回 (``confirm=1``) withdraws."""
     content = get_scoped(Content, content_id)  # outside the scope: 404, not a flash
+    reason = (request.form.get("reason") or "").strip()
+    if request.form.get("confirm") != "1":
+        _require_publisher()
+        if len(reason) < 2:
+            flash("撤回必须填写原因（至少 2 个字）", "error")
+            return redirect(url_for("publishers.deliveries_page", content_id=content_id))
+        plan = [(delivery_dict(d), delivery_page.withdraw_plan(d)) for d in _deliveries(content)]
+        return render_template("publishers/withdraw_confirm.html", content=content, reason=reason, plan=plan)
 
     def act() -> None:
         _require_publisher()
-        withdrawal.withdraw_content(content, request.form.get("reason", ""), current_user())
+        withdrawal.withdraw_content(content, reason, current_user())
         flash("已撤回：未发送的已取消，已发布的正在各平台删除", "success")
 
     return _page_action(content_id, act)
+
+
+@pages.get("/deliveries/<int:delivery_id>/manual-package")
+def manual_package_page(delivery_id: int) -> Any:
+    """The 人工发布包 (or 人工删除说明) of a delivery waiting for a person, as a zip download."""
+    delivery = _scoped_delivery(delivery_id)
+    if delivery.status is not DeliveryStatus.manual:
+        raise NotFound("该发送不需要人工处理，没有人工发布包")
+    adapter = channels.adapter_for(delivery.account.platform.value)
+    if delivery.last_error_code == withdrawal.MANUAL_WITHDRAW_CODE:
+        package = adapter.manual_package(None, "withdraw", post_id=delivery.platform_post_id)
+        media: list[tuple[str, bytes]] = []
+    else:
+        post = attempt.render_for(delivery)
+        package = adapter.manual_package(post)
+        files = [*post.media, *([post.cover] if post.cover and post.cover not in post.media else [])]
+        media = [(f"{n:02d}-{f.filename}", f.data) for n, f in enumerate(files, 1)]
+    data = delivery_page.package_zip(package, media)
+    name = f"人工{'删除' if package['operation'] == 'withdraw' else '发布'}包-{delivery.content_id}-{delivery.id}.zip"
+    return send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True, download_name=name)
 
 
 @pages.post("/deliveries/<int:delivery_id>/retry")

@@ -25,6 +25,8 @@ from publishers.models import Delivery, DeliveryStatus
 from publishers.shared import NextStep, for_update
 
 CANCELLED_MESSAGE = "稿件撤回，已取消发送"
+MANUAL_WITHDRAW_CODE = "manual_withdraw"  # a manual delivery that is a deletion, not a publication
+MANUAL_CANCELLED_MESSAGE = "稿件撤回，已取消人工发布；如已在平台手工发布，请在平台后台手工删除"
 NO_DELETE_API_MESSAGE = "该平台不支持接口删除，请运营人员在平台后台手工删除后点击“已处理”"
 
 
@@ -42,6 +44,11 @@ def withdraw_content(content: Content, reason: str, actor: Any) -> list[int]:
     for delivery in db.session.scalars(for_update(sa.select(Delivery).where(Delivery.content_id == content.id))):
         if delivery.status in (DeliveryStatus.pending, DeliveryStatus.retrying, DeliveryStatus.held):
             lifecycle.transition(delivery, DeliveryStatus.cancelled, code="withdrawn", message=CANCELLED_MESSAGE)
+        elif delivery.status is DeliveryStatus.manual and delivery.last_error_code != MANUAL_WITHDRAW_CODE:
+            # never published by hand as far as we know: nobody should now be asked to publish it
+            lifecycle.transition(
+                delivery, DeliveryStatus.cancelled, code="withdrawn", message=MANUAL_CANCELLED_MESSAGE, actor=actor
+            )
         elif delivery.status in (DeliveryStatus.sent, DeliveryStatus.sending):
             # Outbox: the sweeper queues the platform deletion (a running attempt finishes first).
             delivery.enqueued_at = None
@@ -77,7 +84,7 @@ def prepare(delivery_id: int) -> NextStep | Removal:
         return NextStep("done", reason="kept by the account's setting")
     adapter = channels.adapter_for(delivery.account.platform.value)
     if not adapter.supports("withdraw"):
-        return _move(delivery, DeliveryStatus.manual, "manual_withdraw", NO_DELETE_API_MESSAGE)
+        return _move(delivery, DeliveryStatus.manual, MANUAL_WITHDRAW_CODE, NO_DELETE_API_MESSAGE)
     if not lifecycle.allowed(delivery.status, DeliveryStatus.withdrawn):
         return NextStep("skip", reason=f"nothing to delete while {delivery.status.value}")
     return Removal(

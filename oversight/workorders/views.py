@@ -6,14 +6,13 @@ admins see every order and decide. An order outside the caller's scope answers 4
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import sqlalchemy as sa
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Date, Dict, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from auth.models import User
 from auth.scoping import current_user, get_scoped, scope_filter
@@ -196,12 +195,7 @@ def _serve_file(order_id: int, sha256: str) -> Any:
     data = media.load(sha256) if entry is not None else None
     if entry is None or data is None:
         raise NotFound("文件不存在或已被清理")
-    kind = media.sniff(data)
-    inline = kind in media.INLINE_TYPES
-    response = send_file(io.BytesIO(data), mimetype=kind, as_attachment=not inline, download_name=entry["name"])
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return media.send(data, entry["name"])
 
 
 @api.get("/workorders/<int:order_id>/files/<string:sha256>")

@@ -1,8 +1,8 @@
 // Delivery status: refresh while a delivery is still on its way, with a pause button
-// (WCAG 2.2.2). Stops by itself once nothing is pending, sending or retrying.
+// (WCAG 2.2.2). Stops by itself once nothing is pending, sending, retrying or being deleted.
 (function () {
   "use strict";
-  var OPEN = ["pending", "sending", "retrying"];
+  var OPEN = ["pending", "sending", "retrying", "withdrawing"];  // publishers/delivery_page.OPEN_PAGE_STATES
   var paused = false;
   function stillOpen() {
     var rows = document.querySelectorAll("#deliveries tr[data-status]");

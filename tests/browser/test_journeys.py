@@ -356,7 +356,7 @@ def test_journey_1_operator_checks_fixes_schedules_and_submits(
     operator.locator("#new_media").set_input_files(
         files=[{"name": "cover.png", "mimeType": "image/png", "buffer": png()}]
     )
-    operator.get_by_label("新文件的说明文字（图片必填 alt，便于视障用户）").fill("政务服务中心招领启事封面")
+    operator.get_by_label("新文件的说明文字（图片必填，便于视障用户）").fill("政务服务中心招领启事封面")
     for label, _uid in TARGETS.values():
         group = operator.get_by_role("group", name=label, exact=True)
         group.get_by_label("示范县发布", exact=True).check()
@@ -616,6 +616,10 @@ def test_journey_3_goes_out_on_time_and_is_withdrawn(
     operator.get_by_label("撤回原因（必填）").fill("失主已找到证件，招领启事撤回")
     step(operator, "3-04-withdraw-form")
     operator.get_by_role("button", name="从所有平台撤回").click()
+    operator.wait_for_load_state()
+    assert "失主已找到证件" in operator.locator("main").inner_text()
+    step(operator, "3-04b-withdraw-confirm")
+    operator.get_by_role("button", name="确认撤回").click()
     operator.wait_for_load_state()
     assert "已撤回" in flash(operator), flash(operator)
     assert "撤回原因：失主已找到证件" in operator.locator("main").inner_text()

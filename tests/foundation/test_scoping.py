@@ -46,6 +46,7 @@ PUBLISHING_PAGES = [
     pytest.param("GET", "/publishing/contents/{content}", None, id="page-deliveries"),
     pytest.param("POST", "/publishing/deliveries/{failed}/retry", {}, id="page-retry"),
     pytest.param("POST", "/publishing/deliveries/{manual}/manual-done", {}, id="page-manual-done"),
+    pytest.param("GET", "/publishing/deliveries/{manual}/manual-package", None, id="page-manual-package"),
     pytest.param("POST", "/publishing/contents/{content}/withdraw", {"reason": "误发，全部撤回"}, id="page-withdraw"),
     pytest.param("POST", "/publishing/accounts/{account}/credentials", {"access_token": "x"}, id="page-credentials"),
 ]

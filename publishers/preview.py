@@ -1,0 +1,67 @@
+"""What each target platform will show: the adapter's own render of a content, for people to see.
+
+``platform_previews(content)`` renders the content for every target account exactly as the
+publisher does (``publishers.rendering`` + the adapter's ``render``) and returns plain dicts for the
+templates: the text as cut by that platform, its kind (article, text, images, video), the images
+and cover as URLs of the media page (``moderation.media_page``), the link and the problems the
+platform would refuse. Registered as a Jinja global by ``publishers.init_app`` so moderation's
+templates can show it without moderation importing publishers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, url_for
+
+from platforms import channels, registered_platforms
+from platforms.types import PLATFORM_LABELS, MediaFile
+from publishers import rendering
+from publishers.limits import PLACEHOLDER_URL
+from registry.models import Platform
+
+KIND_LABELS = {"article": "图文文章", "text": "纯文字", "images": "图片组", "video": "视频"}
+
+
+def _media(content_id: int, item: MediaFile) -> dict[str, Any]:
+    return {
+        "url": url_for("moderation.media_page", content_id=content_id, sha256=item.sha256),
+        "name": item.filename,
+        "alt": item.alt_text or item.filename,
+        "is_image": item.is_image,
+        "is_video": item.is_video,
+    }
+
+
+def platform_previews(content: Any, canonical_url: str | None = None) -> list[dict[str, Any]]:
+    """One preview per target account of ``content`` (deduplicated per platform)."""
+    if canonical_url is None:
+        canonical_url = PLACEHOLDER_URL.format(base=current_app.config["PUBLIC_BASE_URL"].rstrip("/"))
+    content_input = rendering.content_input(content, canonical_url)
+    previews: list[dict[str, Any]] = []
+    rendered: dict[str, Any] = {}
+    for account in content.targets:
+        platform = account.platform.value if isinstance(account.platform, Platform) else str(account.platform)
+        if platform not in registered_platforms():
+            continue
+        if platform not in rendered:
+            rendered[platform] = channels.adapter_for(platform).render(content_input, content.overrides or {})
+        result = rendered[platform]
+        post = result.post
+        previews.append(
+            {
+                "platform": platform,
+                "platform_label": PLATFORM_LABELS.get(Platform(platform), platform),
+                "account_name": account.name,
+                "title": post.title,
+                "text": post.text,
+                "text_length": len(post.text),
+                "kind_label": KIND_LABELS.get(post.kind, post.kind),
+                "media": [_media(content.id, m) for m in post.media],
+                "cover": _media(content.id, post.cover) if post.cover is not None else None,
+                "link": post.canonical_url,
+                "link_in_text": bool(post.canonical_url and post.canonical_url in post.text),
+                "problems": [p.message for p in result.problems],
+            }
+        )
+    return previews

@@ -1,0 +1,115 @@
+"""Per-platform previews: reviewers and publishers see each platform's rendered text and the images."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from auth.models import Role
+from moderation import review
+from tests.conftest import PASSWORD
+from tests.publishers.test_pipeline import PNG
+
+
+def _login(client, user):
+    response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+@pytest.fixture
+def draft(api_as, make_user, make_unit, make_account, app, tmp_path, monkeypatch):
+    """(unit, content id, image sha256, its author's API client): a draft with a photo, for Weibo and WeChat."""
+    monkeypatch.setitem(app.config, "MEDIA_DIR", str(tmp_path))
+    unit = make_unit()
+    operator = make_user(Role.operator, unit=unit)
+    api = api_as(operator)
+    weibo = make_account(unit, "weibo", name="示范县发布微博")
+    wechat = make_account(unit, "wechat", name="示范县发布公众号")
+    upload = api.post(
+        "/api/v1/media", data={"file": (io.BytesIO(PNG), "photo.jpg", "image/jpeg")}, content_type="multipart/form-data"
+    )
+    assert upload.status_code == 201, upload.json
+    sha = upload.json["sha256"]
+    body = {
+        "title": "示范县召开秋季安全生产工作会议",
+        "body": "<p>会议部署冬季防火工作。</p>",
+        "summary": "示范县部署冬季防火",
+        "disclosure": "active",
+        "kind": "news",
+        "target_ids": [weibo.id, wechat.id],
+        "overrides": {"weibo": {"text": "【微博版】示范县部署冬季防火"}},
+        "media": [{"name": "photo.jpg", "content_type": "image/jpeg", "sha256": sha, "alt": "会议现场"}],
+    }
+    created = api.post("/api/v1/contents", json=body)
+    assert created.status_code == 201, created.json
+    return unit, created.json["id"], sha, operator, api
+
+
+@pytest.fixture
+def submitted(draft):
+    """(unit, content id, image sha256): the draft, submitted (初审)."""
+    unit, content_id, sha, _operator, api = draft
+    response = api.post(f"/api/v1/contents/{content_id}/submit")
+    assert response.status_code == 200, response.json
+    return unit, content_id, sha
+
+
+def test_review_page_shows_the_image_and_each_platforms_text_at_every_stage(client, submitted, make_user, db_session):
+    from moderation.models import Content
+
+    unit, content_id, sha = submitted
+    media_url = f"/contents/{content_id}/media/{sha}"
+    reviewers = {stage: make_user(getattr(Role, f"reviewer_{stage}"), unit=unit) for stage in (1, 2, 3)}
+    for stage in (1, 2, 3):
+        _login(client, reviewers[stage])
+        page = client.get(f"/review/{content_id}")
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200
+        assert "各平台发布预览" in html
+        assert f'<img src="{media_url}"' in html
+        assert "【微博版】示范县部署冬季防火" in html  # Weibo's own text, with its link appended by the adapter
+        assert 'data-platform="wechat"' in html and 'data-platform="weibo"' in html
+        image = client.get(media_url)
+        assert image.status_code == 200
+        assert image.mimetype == "image/png"  # sniffed from the bytes, not the upload's label
+        assert image.headers["X-Content-Type-Options"] == "nosniff"
+        assert image.data == PNG
+        client.post("/logout")
+        content = db_session.get(Content, content_id)
+        review.advance(content, f"approve_{stage}", reviewers[stage])
+        db_session.commit()
+
+
+def test_media_page_serves_only_the_contents_own_files_within_scope(client, submitted, make_user, make_unit):
+    unit, content_id, sha = submitted
+    _login(client, make_user(Role.reviewer_1, unit=unit))
+    assert client.get(f"/contents/{content_id}/media/{'0' * 64}").status_code == 404
+    client.post("/logout")
+    _login(client, make_user(Role.reviewer_1, unit=make_unit()))
+    assert client.get(f"/contents/{content_id}/media/{sha}").status_code == 404
+
+
+def test_delivery_page_shows_the_preview(client, submitted, make_user):
+    unit, content_id, sha = submitted
+    _login(client, make_user(Role.operator, unit=unit))
+    html = client.get(f"/publishing/contents/{content_id}").get_data(as_text=True)
+    assert f'<img src="/contents/{content_id}/media/{sha}"' in html and "【微博版】" in html
+
+
+def test_content_page_shows_thumbnails_and_the_preview(client, submitted, make_user, make_unit):
+    unit, content_id, sha = submitted
+    _login(client, make_user(Role.operator, unit=unit))
+    html = client.get(f"/contents/{content_id}").get_data(as_text=True)
+    assert f'<img src="/contents/{content_id}/media/{sha}"' in html and "各平台发布预览" in html
+    assert "image/jpeg" not in html
+
+
+def test_editor_shows_the_saved_versions_preview(client, draft):
+    _unit, content_id, sha, operator, _api = draft
+    _login(client, operator)
+    assert "各平台发布预览" not in client.get("/contents/new").get_data(as_text=True)
+    html = client.get(f"/contents/{content_id}/edit").get_data(as_text=True)
+    assert "各平台发布预览（已保存的版本）" in html and "【微博版】示范县部署冬季防火" in html
+    assert f'<img src="/contents/{content_id}/media/{sha}"' in html
