@@ -569,9 +569,19 @@ def test_journey_3_goes_out_on_time_and_is_withdrawn(
         assert "尚未开始发送" in operator.locator("#deliveries").inner_text()
         step(operator, "3-01-waiting-for-its-time")
 
-    # the operator keeps the page open: it refreshes itself every 5 s until every channel has a result
+    # the operator keeps the page open: it refreshes itself every 5 s until every channel has a result.
+    # A scheduled Douyin post waits for a person (抖音代发规范): the operator starts it, seeing the account.
+    douyin_started: list[bool] = []
+
     def all_sent() -> bool:
         try:
+            start = operator.get_by_role("button", name=re.compile("发起发送到抖音账号"))
+            if not douyin_started and start.count():
+                step(operator, "3-01b-douyin-waits-for-a-person")
+                start.first.click()
+                operator.wait_for_load_state()
+                douyin_started.append(True)
+                return False
             rows = operator.locator("#deliveries tr[data-status]")
             statuses = rows.evaluate_all("(rs) => rs.map((r) => r.getAttribute('data-status'))")
         except PlaywrightError:  # the page is reloading itself right now
@@ -580,6 +590,7 @@ def test_journey_3_goes_out_on_time_and_is_withdrawn(
 
     wait_until(all_sent, timeout=PUBLISH_WAIT, message="all three channels to show 已发布", stack=stack)
     operator.wait_for_load_state()
+    assert douyin_started, "a scheduled Douyin post to a unit's non-own account waits for a person to start it"
     sent = deliveries(stack, content_id)
     assert set(sent) == set(TARGETS) and all(d["status"] == "sent" for d in sent.values()), sent
     due = publish_at.astimezone(UTC).replace(tzinfo=None)
