@@ -54,7 +54,8 @@ def test_login_with_keyboard_only(page: Any) -> None:
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert "/login" not in page.url
-    assert page.get_by_role("heading", level=1).inner_text() == "工作台"
+    # an operator lands on their own work, the contents list (issue 20: each role lands on its work)
+    assert page.get_by_role("heading", level=1).inner_text() == "稿件"
     shot(page, "keyboard-after-login")
 
 
@@ -127,6 +128,7 @@ def test_display_switches_toggle_and_persist(page: Any, label: str, key: str, cs
 
 def test_dashboard_draws_charts_and_redraws_on_switch(page: Any) -> None:
     login(page, "auditor")
+    page.goto("/")  # the auditor lands on findings; the dashboard is one click away
     canvases = page.locator("canvas[data-chart]")
     assert canvases.count() == 7
     # Chart.js has drawn into every canvas (a non-blank bitmap)
