@@ -602,7 +602,9 @@ def test_journey_3_goes_out_on_time_and_is_withdrawn(
     for platform, (label, _) in TARGETS.items():
         row = operator.locator(f'#deliveries tr[data-platform="{platform}"]')
         assert "已发布" in row.inner_text()
-        assert row.locator("td").nth(5).inner_text().strip() == "", "a stale note on a sent channel"
+        note = row.locator("td").nth(5).inner_text()
+        # what the channel's send mode can take back may be shown; a stale wait or error may not
+        assert not any(w in note for w in ("等待", "失败", "错误")), f"a stale note on a sent channel: {note}"
         link = row.get_by_role("link", name=f"在{label}查看（新窗口）")
         assert link.get_attribute("href") == sent[platform]["url"]
     assert "所有渠道已有结果" in operator.locator("#refresh-note").inner_text()
