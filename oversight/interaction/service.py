@@ -588,7 +588,7 @@ def channel_dict(account: Account) -> dict[str, Any]:
         "note": channel.note if channel else None,
         "comments_readable": channel.comments_readable if channel else None,
         "messages_readable": channel.messages_readable if channel else None,
-        "polled_at": iso_cn(channel.polled_at) if channel else None,
+        "polled_at": channel.polled_at if channel else None,
         "last_error": channel.last_error if channel else None,
         "has_channel": ok,
         "status": why,

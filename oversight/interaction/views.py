@@ -130,7 +130,7 @@ class ChannelOut(Schema):
     note = String(allow_none=True)
     comments_readable = Boolean(allow_none=True)
     messages_readable = Boolean(allow_none=True)
-    polled_at = String(allow_none=True)
+    polled_at = DateTime(allow_none=True)
     last_error = Dict(allow_none=True)
     has_channel = Boolean()
     status = String()
