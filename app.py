@@ -10,13 +10,23 @@ from typing import Any
 
 from apiflask import APIFlask
 from flask import g, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 import auth.ratelimit_storage  # noqa: F401 - defining its Storage registers db+sqlite:// with limits
 import config as config_module
-from common import guards
-from common.errors import CODE_BY_STATUS, MESSAGE_BY_STATUS, error_body
+from auth.models import ROLE_LABELS
+from auth.views import load_user, protect_api_session
+from common import guards, sqlite
+from common.errors import CODE_BY_STATUS, MESSAGE_BY_STATUS, ApiError, error_body, readable_details
+from common.timefmt import bj
+from common.validation import http_url
+from demo import seed_demo_command
 from extensions import csrf, db, limiter, migrate
+from health import bp as health_bp
+from jobs import QueueUnavailable
+from navigation import nav_items
 
 API_PREFIX = "/api/v1"
 PUBLIC_API_ENDPOINTS = {"openapi.spec", "openapi.docs", "health.healthz"}
@@ -90,7 +100,6 @@ def _import_models() -> None:
 
 def _configure_engine(app: APIFlask) -> None:
     """SQLite: WAL, busy timeout, deferred reads and a late, brief write lock (common/sqlite.py)."""
-    from common import sqlite
 
     with app.app_context():
         sqlite.configure(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
@@ -126,25 +135,17 @@ def _init_packages(app: APIFlask) -> None:
 
 def _register_app_pages(app: APIFlask) -> None:
     """The app's own pieces: /healthz, navigation, ``flask seed-demo``."""
-    from common.timefmt import bj
-    from demo import seed_demo_command
-    from health import bp as health_bp
-    from navigation import nav_items
 
     csrf.exempt(health_bp)
     app.register_blueprint(health_bp)
     app.cli.add_command(seed_demo_command)
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.filters["bj"] = bj
-    from common.validation import http_url
 
     app.jinja_env.filters["http_url"] = http_url  # the only way a stored link reaches an href
 
 
 def _register_hooks(app: APIFlask) -> None:
-    from auth.views import load_user, protect_api_session
-    from common.errors import ApiError
-
     @app.before_request
     def _authenticate() -> Any:
         load_user()
@@ -175,14 +176,8 @@ def _wants_json() -> bool:
 
 
 def _register_error_handlers(app: APIFlask) -> None:
-    from flask_wtf.csrf import CSRFError
-
-    from jobs import QueueUnavailable
-
     @app.error_processor
     def _api_error(error: Any) -> Any:
-        from werkzeug.http import HTTP_STATUS_CODES
-
         extra = error.extra_data or {}
         message = error.message
         if message == HTTP_STATUS_CODES.get(error.status_code):  # werkzeug's English reason phrase
@@ -215,8 +210,6 @@ def _error_response(status: int, message: str, code: str) -> Any:
 
 def _error_page(body: dict[str, Any], status: int) -> Any:
     """The Chinese error page: the message and the details as sentences, never raw JSON."""
-    from auth.models import ROLE_LABELS
-    from common.errors import readable_details
 
     error = body["error"]
     notes = readable_details(error["details"], {role.value: label for role, label in ROLE_LABELS.items()})

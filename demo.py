@@ -15,8 +15,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from auth import service as auth_service
-from auth.models import Role
+from auth.models import Role, User
 from extensions import db
+from moderation import review
+from moderation import service as content_service
 from publishers.credential_admin import set_credentials
 from registry.models import Account, AccountStatus, Platform, Unit, UnitKind
 from registry.units import create_unit
@@ -133,9 +135,6 @@ def seed() -> bool:
 
 def _sample_contents(county: Unit) -> None:
     """Two sample posts: a draft to edit, and one waiting for 初审."""
-    from auth.models import User
-    from moderation import review
-    from moderation import service as content_service
 
     operator = db.session.scalar(sa.select(User).where(User.username == "operator"))
     weibo = db.session.scalar(

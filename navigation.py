@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import url_for
 
 from auth.models import Role, User
+from notify.todo import total
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,6 @@ def nav_items(user: User) -> list[dict[str, str]]:
             continue
         label = item.label
         if item.endpoint == "notify.todo_page":
-            from notify.todo import total
-
             label = f"{label}（{total(user)}）"
         items.append({"url": url_for(item.endpoint), "label": label})
     return items

@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 
 
 def init_app(app: Flask) -> None:
-    from admin.cli import bootstrap_command, units_cli
-    from admin.views import aliases, bp
+    from admin.cli import bootstrap_command, units_cli  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
+    from admin.views import aliases, bp  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
 
     app.register_blueprint(bp)
     app.register_blueprint(aliases)

@@ -17,7 +17,7 @@ from admin import dictionaries
 from audit.models import AuditEntry
 from auth import service as auth_service
 from auth.models import ROLE_LABELS, ApiToken, Role, User
-from auth.scoping import current_user
+from auth.scoping import current_user, unit_subtree_ids
 from common.errors import ApiError, Forbidden, Invalid, NotFound
 from extensions import db
 from registry import unit_changes
@@ -242,8 +242,6 @@ def _unit_history(unit: Unit) -> list[dict[str, Any]]:
 
 
 def _unit_page(unit: Unit, status: int = 200) -> Any:
-    from auth.scoping import unit_subtree_ids
-
     below = unit_subtree_ids(unit.id)
     parents = [u for u in _all_units() if u.is_active and u.id not in below]
     users = list(db.session.scalars(sa.select(User).where(User.unit_id == unit.id).order_by(User.username)))

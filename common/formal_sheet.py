@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from common.sheets import cell
+from common.timefmt import bj
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -40,9 +41,9 @@ _FORMATS = {"int": "0", "float": "0.0", "percent": "0.0%", "datetime": "yyyy-mm-
 
 
 def workbook(sheets: Sequence[FormalSheet]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-    from openpyxl.utils import get_column_letter
+    from openpyxl import Workbook  # noqa: PLC0415  heavy: openpyxl loads only when a sheet is built or read
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side  # noqa: PLC0415  heavy: openpyxl loads only when a sheet is built or read
+    from openpyxl.utils import get_column_letter  # noqa: PLC0415  heavy: openpyxl loads only when a sheet is built or read
 
     wb = Workbook()
     wb.remove(wb.active)
@@ -56,7 +57,6 @@ def workbook(sheets: Sequence[FormalSheet]) -> bytes:
         ws.cell(row=1, column=1).font = Font(bold=True, size=16)
         ws.cell(row=1, column=1).alignment = Alignment(horizontal="center", vertical="center")
         ws.row_dimensions[1].height = 30
-        from common.timefmt import bj
 
         made = bj(sheet.made_at, "%Y年%m月%d日 %H:%M") if sheet.made_at else ""
         ws.append(

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from common.db import db
 from common.errors import ApiError
@@ -50,8 +50,6 @@ class BoundedInt(IntegerConverter):
 
     def to_python(self, value: str) -> Any:
         if len(value) > len(str(INT_MAX)):
-            from werkzeug.routing import ValidationError
-
             raise ValidationError
         return super().to_python(value)
 

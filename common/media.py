@@ -9,6 +9,7 @@ scheduler daily and by ``flask media prune``; what refers to a file is decided i
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import time
@@ -17,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
+from flask import current_app, send_file
+
+from common.errors import ApiError, Invalid
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 TMP_SUFFIX = ".tmp"
@@ -44,7 +47,6 @@ def retention_days() -> int:
 def read_upload(storage: Any) -> tuple[bytes, str]:
     """(bytes, file name) of an uploaded file, never reading more than one byte past
     ``MEDIA_MAX_MB``: 422 when empty, 413 when too large (the message says the limit)."""
-    from common.errors import ApiError, Invalid
 
     limit = max_bytes()
     try:
@@ -143,9 +145,6 @@ def prune(referenced: Iterable[str], older_than_seconds: float, *, dry_run: bool
 def send(data: bytes, name: str) -> Any:
     """A response serving a stored file safely: its type sniffed from its bytes, images inline,
     everything else downloaded, never interpreted by the browser (nosniff, sandboxing CSP)."""
-    import io
-
-    from flask import send_file
 
     kind = sniff(data)
     response = send_file(io.BytesIO(data), mimetype=kind, as_attachment=kind not in INLINE_TYPES, download_name=name)

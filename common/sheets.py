@@ -31,6 +31,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app, has_app_context
+
 from common.timefmt import CN_TZ
 
 FORMULA_STARTS = frozenset("=+-@\t\r")
@@ -104,7 +106,6 @@ class SheetError(ValueError):
 def upload_limits() -> dict[str, int]:
     """The configured limits for an uploaded sheet (config.py: IMPORT_MAX_*), as ``read_rows``
     keywords."""
-    from flask import current_app, has_app_context
 
     conf = current_app.config if has_app_context() else {}
     return {
@@ -147,7 +148,7 @@ def _filled(value: Any) -> bool:
 def _xlsx_rows(
     data: bytes, max_cols: int, max_unpacked_bytes: int, sheet_name: str | None
 ) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # noqa: PLC0415  heavy: openpyxl loads only when a sheet is built or read
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:

@@ -5,6 +5,15 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from auth.models import Role, User, UserRole
+from common import media
+from demo import _sandbox_credentials
+from extensions import db
+from moderation.models import Content, ContentStatus
+from moderation.service import content_hash
+from publishers.credential_admin import set_credentials
+from registry.models import Account, AccountStatus, Platform, Unit
+
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
@@ -16,19 +25,11 @@ def seed_contents(app: Any, n_contents: int, pool: int, publish_at: Any = None) 
     With ``publish_at`` (a moment, or ``i → moment``) they are scheduled instead of due at once
     (bench/fanout.py).
     """
-    from common import media
-    from demo import _sandbox_credentials
-    from extensions import db
-    from moderation.models import Content, ContentStatus
-    from moderation.service import content_hash
-    from publishers.credential_admin import set_credentials
-    from registry.models import Account, AccountStatus, Platform, Unit
 
     with app.app_context():
         unit = Unit(name="故障测试县人民政府")
         db.session.add(unit)
         db.session.flush()
-        from auth.models import Role, User, UserRole
 
         author = User(username="fault-author", display_name="作者", unit_id=unit.id, password_hash="x")
         author.role_rows = [UserRole(role=Role.operator)]

@@ -8,7 +8,8 @@ polls ``GET /api/v1/jobs/<id>`` and the page ``/jobs/<id>`` shows a ``<progress>
 result (counts, row errors, a download).
 
 - ``jobs.models``: the ``JobRun`` row.
-- ``jobs.service``: kinds, create, finish, sweep — flushes only, raises domain errors.
+- ``jobs.kinds``: the kinds each package registers (name, label, runner).
+- ``jobs.service``: create, finish, sweep — flushes only, raises domain errors.
 - ``jobs.runner``: ``start`` (create + commit + enqueue, for views), ``enqueue``, ``run`` (the
   worker's body) and ``Progress`` — the part that commits.
 
@@ -21,23 +22,16 @@ from __future__ import annotations
 
 from flask import Flask
 
+from jobs.kinds import JobKind, ProgressFn, Runner, kind_label, kinds, kinds_of, no_progress, register_kind
 from jobs.models import OPEN_STATUSES, STATUS_LABELS, JobRun
 from jobs.service import (
     TASK_NAME,
     JobFailed,
-    JobKind,
-    ProgressFn,
     QueueUnavailable,
-    Runner,
     create,
     file_of,
     finish,
     job_dict,
-    kind_label,
-    kinds,
-    kinds_of,
-    no_progress,
-    register_kind,
     save_file,
     sweep,
     upload_of,

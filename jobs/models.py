@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import one_of, utcnow
 from extensions import db
+from jobs.kinds import kind_label
 
 STATUS_LABELS = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败"}
 OPEN_STATUSES = ("queued", "running")
@@ -38,8 +39,6 @@ class JobRun(db.Model):
 
     @property
     def label(self) -> str:
-        from jobs.service import kind_label
-
         return kind_label(self.kind)
 
     @property

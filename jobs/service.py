@@ -1,4 +1,4 @@
-"""Background jobs, the part that flushes: kinds, creating a job, finishing it, the sweep.
+"""Background jobs, the part that flushes: creating a job, finishing it, the sweep (kinds: :mod:`jobs.kinds`).
 
 Nothing here commits or knows HTTP. Committing and the queue hand-off are in
 :mod:`jobs.runner`; pages and API in ``jobs/views.py``.
@@ -6,23 +6,21 @@ Nothing here commits or knows HTTP. Committing and the queue hand-off are in
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app, has_app_context
+from flask import current_app
 
 from audit import service as audit
 from common import media
 from common.db import utcnow
 from common.fields import iso_utc
 from extensions import db
+from jobs.kinds import kinds
 from jobs.models import JobRun
 
 TASK_NAME = "tasks.longjobs.run"
-EXTENSION = "jobs.kinds"
 
 
 class JobFailed(Exception):
@@ -41,51 +39,6 @@ class QueueUnavailable(Exception):
         super().__init__(message)
         self.job = job
         self.message = message
-
-
-class ProgressFn(Protocol):
-    """What long domain operations call to report progress; :class:`jobs.runner.Progress` is one."""
-
-    def __call__(
-        self, done: int, total: int | None = None, message: str | None = None, *, force: bool = False
-    ) -> None: ...
-
-
-def no_progress(done: int, total: int | None = None, message: str | None = None, *, force: bool = False) -> None:
-    """For synchronous callers (CLI, API), who show no progress."""
-
-
-Runner = Callable[[JobRun, Any, ProgressFn], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class JobKind:
-    name: str
-    label: str
-    runner: Runner
-
-
-# ----------------------------------------------------------------------------- kinds
-
-
-def register_kind(app: Flask, name: str, label: str, runner: Runner) -> None:
-    """Make a job kind known to ``app`` (each package's ``init_app`` calls this)."""
-    kinds_of(app)[name] = JobKind(name, label, runner)
-
-
-def kinds_of(app: Flask) -> dict[str, JobKind]:
-    kinds: dict[str, JobKind] = app.extensions.setdefault(EXTENSION, {})
-    return kinds
-
-
-def kinds() -> dict[str, JobKind]:
-    """The job kinds of the current app."""
-    return kinds_of(current_app)  # type: ignore[arg-type]
-
-
-def kind_label(name: str) -> str:
-    kind = kinds().get(name) if has_app_context() else None
-    return kind.label if kind else name
 
 
 # ----------------------------------------------------------------------------- jobs

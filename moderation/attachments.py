@@ -20,6 +20,8 @@ import zipfile
 from collections.abc import Iterator
 from functools import lru_cache
 
+from common import media as media_store
+
 log = logging.getLogger("govmedia.moderation.attachments")
 
 TEXT_MAX = 200_000  # characters kept (moderation.service.ATTACHMENT_TEXT_MAX)
@@ -79,7 +81,7 @@ def _decode(data: bytes) -> str:
 
 
 def _pdf_text(data: bytes) -> str:
-    from pypdf import PdfReader
+    from pypdf import PdfReader  # noqa: PLC0415  heavy: pypdf loads only when a PDF is read
 
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted:
@@ -108,7 +110,7 @@ def _docx_text(data: bytes) -> str:
         xml_bytes = sum(i.file_size for i in archive.infolist() if i.filename.startswith("word/"))
     if xml_bytes > DOCX_MAX_XML_BYTES:
         raise ValueError(f"word/ parts too large when unpacked ({xml_bytes} bytes)")
-    import docx
+    import docx  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
 
     document = docx.Document(io.BytesIO(data))
     parts = list(_docx_blocks(document))
@@ -121,8 +123,8 @@ def _docx_text(data: bytes) -> str:
 
 def _docx_blocks(document: object) -> Iterator[str]:
     """Body paragraphs and table cells in document order."""
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
+    from docx.table import Table  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
+    from docx.text.paragraph import Paragraph  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
 
     for block in document.iter_inner_content():  # type: ignore[attr-defined]
         if isinstance(block, Paragraph):
@@ -147,8 +149,6 @@ def _tidy(text: str) -> str:
 
 @lru_cache(maxsize=32)
 def _cached(folder: str, sha256: str, content_type: str, name: str) -> str:
-    from common import media as media_store
-
     data = media_store.load(sha256)
     return extract_text(data or b"", content_type, name)
 
@@ -158,7 +158,6 @@ def stored_text(sha256: str, content_type: str = "", name: str = "") -> str | No
 
     Files are content-addressed, so the result is cached per (media folder, sha256, type, name).
     """
-    from common import media as media_store
 
     folder = media_store.media_dir()
     if not re.fullmatch(r"[0-9a-f]{64}", sha256 or "") or not (folder / sha256).exists():

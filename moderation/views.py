@@ -17,14 +17,16 @@ from werkzeug.routing import BuildError
 
 from auth.models import User
 from auth.scoping import current_user, get_scoped, scope_filter, unit_subtree_ids
+from common import media as media_store
+from common.db import utcnow
 from common.errors import ApiError, Forbidden, Invalid, NotFound
 from common.fields import EARLIEST, LATEST
 from common.pagination import paginate
 from common.timefmt import CN_TZ, bj
 from extensions import db
+from moderation import attachments, service
 from moderation import diff as diffing
 from moderation import review as workflow
-from moderation import service
 from moderation.attachments import extract_text
 from moderation.models import (
     CONTENT_KIND_LABELS,
@@ -241,8 +243,6 @@ def review_queue(q: dict[str, Any]) -> Any:
 
 
 def _now() -> datetime:
-    from common.db import utcnow
-
     return utcnow()
 
 
@@ -304,8 +304,6 @@ def upload_media(files: dict[str, Any]) -> Any:
 
 
 def _store_upload(storage: Any) -> dict[str, Any]:
-    from common import media as media_store
-
     data, name = media_store.read_upload(storage)  # never more than one byte past the limit
     content_type = storage.mimetype or "application/octet-stream"
     sha = media_store.save(data)
@@ -617,7 +615,6 @@ def _render_editor(
 
 def _extracted_media(media: list[dict[str, Any]]) -> set[str]:
     """sha256 of the attachments whose text comes from their file (shown read-only in the editor)."""
-    from moderation import attachments
 
     return {
         m["sha256"]
@@ -824,7 +821,6 @@ def _review_context(content: Content, user: User) -> dict[str, Any]:
 @pages.get("/contents/<int:content_id>/media/<string:sha256>")
 def media_page(content_id: int, sha256: str) -> Any:
     """A file of a content, for previews: images inline with their sniffed type, others downloaded."""
-    from common import media as media_store
 
     content = _scoped_content(content_id)
     entry = next((m for m in content.media or [] if m.get("sha256") == sha256), None)

@@ -17,6 +17,14 @@ from common.db import utcnow
 from common.timefmt import CN_TZ, bj
 from common.workdays import add_workdays
 from extensions import db
+from moderation import review as workflow
+from moderation.models import Content
+from oversight.models import FINDING_LABELS
+from oversight.workorders.models import UNIT_TURN, WorkOrder, WorkOrderStatus
+from platforms import credentials
+from platforms.models import AccountCredential
+from publishers.models import Delivery, DeliveryStatus
+from registry.models import Account, Unit
 
 KIND_LABELS = {
     "workorder_due": "整改期限将到",
@@ -65,8 +73,6 @@ def _office() -> set[int]:
 
 
 def _ancestors(unit_id: int) -> set[int]:
-    from registry.models import Unit
-
     found: set[int] = set()
     current = db.session.get(Unit, unit_id)
     while current is not None and current.parent_id is not None and current.parent_id not in found:
@@ -79,9 +85,6 @@ def _ancestors(unit_id: int) -> set[int]:
 
 
 def _workorder_events(today: date) -> list[Event]:
-    from oversight.models import FINDING_LABELS
-    from oversight.workorders.models import UNIT_TURN, WorkOrder, WorkOrderStatus
-
     soon = add_workdays(today, int(current_app.config.get("NOTIFY_DUE_SOON_WORKDAYS", 2)))
     out: list[Event] = []
     rows = db.session.scalars(
@@ -153,8 +156,6 @@ def _workorder_events(today: date) -> list[Event]:
 
 
 def _filing_events(today: date) -> list[Event]:
-    from registry.models import Account
-
     soon = add_workdays(today, int(current_app.config.get("NOTIFY_DUE_SOON_WORKDAYS", 2)))
     out: list[Event] = []
     for a in db.session.scalars(
@@ -191,9 +192,6 @@ def _filing_events(today: date) -> list[Event]:
 
 
 def _review_events(now: datetime) -> list[Event]:
-    from moderation import review as workflow
-    from moderation.models import Content
-
     out: list[Event] = []
     superior = workflow.superior_unit_stages()
     for stage, status in workflow.STAGE_STATUS.items():
@@ -220,9 +218,6 @@ def _review_events(now: datetime) -> list[Event]:
 
 
 def _delivery_events() -> list[Event]:
-    from moderation.models import Content
-    from publishers.models import Delivery, DeliveryStatus
-
     out: list[Event] = []
     rows = db.session.execute(
         sa.select(Delivery, Content)
@@ -258,10 +253,6 @@ def _expiry(value: Any) -> datetime | None:
 
 
 def _credential_events(now: datetime) -> list[Event]:
-    from platforms import credentials
-    from platforms.models import AccountCredential
-    from registry.models import Account
-
     horizon = now + timedelta(days=int(current_app.config.get("NOTIFY_CREDENTIAL_EXPIRY_DAYS", 7)))
     admins = _active_users(Role.admin)
     out: list[Event] = []

@@ -23,6 +23,13 @@ from auth.scoping import scope_filter
 from common.db import utcnow
 from common.timefmt import today_cn
 from extensions import db
+from moderation import review as workflow
+from moderation.models import Content, ContentStatus
+from oversight.models import FINDING_LABELS, Finding, FindingStatus
+from oversight.workorders.models import UNIT_TURN, WORK_ORDER_STATUS_LABELS, WorkOrder, WorkOrderStatus
+from platforms.models import AccountCredential
+from publishers.models import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus
+from registry.models import Account, AccountStatus
 
 ITEMS_PER_SECTION = 20
 
@@ -40,8 +47,6 @@ class Section:
 
 
 def _rejected(user: User) -> sa.Select[Any]:
-    from moderation.models import Content, ContentStatus
-
     return (
         sa.select(Content)
         .where(Content.status == ContentStatus.rejected, scope_filter(user, Content.unit_id))
@@ -50,9 +55,6 @@ def _rejected(user: User) -> sa.Select[Any]:
 
 
 def _deliveries(user: User) -> sa.Select[Any]:
-    from moderation.models import Content
-    from publishers.models import Delivery, DeliveryStatus
-
     return (
         sa.select(Delivery)
         .join(Content, Content.id == Delivery.content_id)
@@ -62,8 +64,6 @@ def _deliveries(user: User) -> sa.Select[Any]:
 
 
 def _orders_to_answer(user: User) -> sa.Select[Any]:
-    from oversight.workorders.models import UNIT_TURN, WorkOrder
-
     return (
         sa.select(WorkOrder)
         .where(WorkOrder.status.in_(UNIT_TURN), scope_filter(user, WorkOrder.unit_id))
@@ -72,8 +72,6 @@ def _orders_to_answer(user: User) -> sa.Select[Any]:
 
 
 def _filings(user: User) -> sa.Select[Any]:
-    from registry.models import Account
-
     return (
         sa.select(Account)
         .where(Account.filing_due_on.is_not(None), scope_filter(user, Account.unit_id))
@@ -83,16 +81,12 @@ def _filings(user: User) -> sa.Select[Any]:
 
 def _review_queue(stage: int) -> Callable[[User], sa.Select[Any]]:
     def statement(user: User) -> sa.Select[Any]:
-        from moderation import review as workflow
-
         return workflow.queue_statement(user, [stage])
 
     return statement
 
 
 def _findings_open(user: User) -> sa.Select[Any]:
-    from oversight.models import Finding, FindingStatus
-
     return (
         sa.select(Finding)
         .where(Finding.status == FindingStatus.open, scope_filter(user, Finding.unit_id))
@@ -101,8 +95,6 @@ def _findings_open(user: User) -> sa.Select[Any]:
 
 
 def _feedback_to_decide(user: User) -> sa.Select[Any]:
-    from oversight.workorders.models import WorkOrder, WorkOrderStatus
-
     return (
         sa.select(WorkOrder)
         .where(WorkOrder.status == WorkOrderStatus.submitted, scope_filter(user, WorkOrder.unit_id))
@@ -111,8 +103,6 @@ def _feedback_to_decide(user: User) -> sa.Select[Any]:
 
 
 def _overdue_orders(user: User) -> sa.Select[Any]:
-    from oversight.workorders.models import UNIT_TURN, WorkOrder
-
     return (
         sa.select(WorkOrder)
         .where(WorkOrder.status.in_(UNIT_TURN), WorkOrder.due_on < today_cn(), scope_filter(user, WorkOrder.unit_id))
@@ -121,8 +111,6 @@ def _overdue_orders(user: User) -> sa.Select[Any]:
 
 
 def _applications(user: User) -> sa.Select[Any]:
-    from registry.models import Account, AccountStatus
-
     return (
         sa.select(Account)
         .where(
@@ -134,9 +122,6 @@ def _applications(user: User) -> sa.Select[Any]:
 
 
 def _credentials(user: User) -> sa.Select[Any]:
-    from platforms.models import AccountCredential
-    from registry.models import Account
-
     return (
         sa.select(Account)
         .join(AccountCredential, AccountCredential.account_id == Account.id)
@@ -158,8 +143,6 @@ def _content_item(c: Any) -> dict[str, Any]:
 
 
 def _delivery_item(d: Any) -> dict[str, Any]:
-    from publishers.models import DELIVERY_STATUS_LABELS
-
     detail = f"{d.account.name}：{DELIVERY_STATUS_LABELS[d.status]}"
     if d.last_error_message:
         detail += f"（{d.last_error_message}）"
@@ -172,9 +155,6 @@ def _delivery_item(d: Any) -> dict[str, Any]:
 
 
 def _order_item(o: Any) -> dict[str, Any]:
-    from oversight.models import FINDING_LABELS
-    from oversight.workorders.models import WORK_ORDER_STATUS_LABELS
-
     overdue = o.due_on < today_cn()
     return {
         "title": f"整改工单 #{o.id} {FINDING_LABELS.get(o.finding.kind, o.finding.kind.value)}",
@@ -196,8 +176,6 @@ def _filing_item(a: Any) -> dict[str, Any]:
 
 
 def _queue_item(c: Any) -> dict[str, Any]:
-    from moderation import review as workflow
-
     overdue = workflow.is_overdue(c, utcnow())
     return {
         "title": c.title,
@@ -209,8 +187,6 @@ def _queue_item(c: Any) -> dict[str, Any]:
 
 
 def _finding_item(f: Any) -> dict[str, Any]:
-    from oversight.models import FINDING_LABELS
-
     return {
         "title": f"问题线索 #{f.id} {FINDING_LABELS.get(f.kind, f.kind.value)}",
         "detail": (f.evidence or {}).get("message") or "",
@@ -220,8 +196,6 @@ def _finding_item(f: Any) -> dict[str, Any]:
 
 
 def _application_item(a: Any) -> dict[str, Any]:
-    from registry.models import AccountStatus
-
     what = {AccountStatus.applying: "开设申请", AccountStatus.changing: "变更申请"}.get(a.status, "待关停备案")
     return {
         "title": f"账号「{a.name}」{what}",

@@ -14,8 +14,8 @@ from extensions import csrf
 
 
 def init_app(app: Flask) -> None:
-    from oversight import discovery_jobs, findings_views, ledger_checks
-    from oversight.discovery_cli import discovery_cli, monitoring_cli
+    from oversight import discovery_jobs, findings_views, ledger_checks  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
+    from oversight.discovery_cli import discovery_cli, monitoring_cli  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
 
     csrf.exempt(findings_views.api)
     app.register_blueprint(findings_views.api)

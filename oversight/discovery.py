@@ -44,8 +44,9 @@ from jobs import ProgressFn, no_progress
 from oversight import findings as findings_service
 from oversight.findings import FindingInput, iso_cn, parse_iso, setting_int, to_cn, to_naive_utc
 from oversight.models import DiscoveredAccount, Finding, FindingKind
-from oversight.monitoring import adapter_or_none, throttle
+from oversight.probes import adapter_or_none, throttle
 from oversight.reconcile import ReconRecord, RegisteredAccount, Thresholds, UnitRef, reconcile
+from platforms.errors import AdapterError, RateLimited, Unsupported
 from platforms.types import PLATFORM_LABELS, PlatformAccount
 from registry.models import Account, AccountStatus, Platform, Unit
 
@@ -131,7 +132,6 @@ def search(
     adapters' shared limiter; a wait longer than ``max_wait`` (``DISCOVERY_MAX_WAIT_SECONDS``,
     default 120) stops that platform for this run, as does a platform's own rate limit.
     """
-    from platforms.errors import AdapterError, RateLimited, Unsupported
 
     started = utcnow()
     if max_wait is None:

@@ -39,7 +39,9 @@ from common.timefmt import CN_TZ, today_cn  # today_cn re-exported: tests take i
 from common.workdays import add_workdays
 from extensions import db
 from oversight.models import FINDING_LABELS, DiscoveredAccount, Finding, FindingKind, FindingStatus
+from oversight.workorders import service as workorders
 from platforms.types import PLATFORM_LABELS
+from registry.models import STATUS_LABELS as ACCOUNT_STATUS_LABELS
 from registry.models import Account, Platform
 
 # Who sees findings and reports (operators: their own units, read-only); who works them.
@@ -369,7 +371,6 @@ def act(
 
 def _sync_work_order(finding: Finding, **who: Any) -> None:
     """Confirm issues the unit's 整改 work order; resolve / dismiss closes it (oversight/workorders/)."""
-    from oversight.workorders import service as workorders
 
     workorders.sync_finding(finding, **who)
 
@@ -567,7 +568,6 @@ COMPARE_FIELDS = (
 
 def side_by_side(f: Finding) -> dict[str, Any]:
     """Registry (台账) next to what the platform showed, field by field."""
-    from registry.models import STATUS_LABELS as ACCOUNT_STATUS_LABELS
 
     evidence = f.evidence or {}
     registry: dict[str, Any] | None = None

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
+import redis
 from flask import Flask, current_app
 
 from platforms import get_adapter
@@ -24,8 +26,6 @@ def _shared(app: Flask) -> dict[str, Any]:
     if "token_store" not in state:
         url = app.config.get("REDIS_URL")
         if url:
-            import redis
-
             client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
             state["token_store"] = RedisTokenStore(client)
             state["rate_limiter"] = RedisRateLimiter(client)
@@ -44,8 +44,6 @@ def adapter_options(app: Flask, platform: str) -> dict[str, Any]:
         # Only the sandbox offers account search (no real platform has a public one).
         options.setdefault("search_url", f"{base}/_search/accounts")
     if platform == "weibo":
-        from urllib.parse import urlsplit
-
         options.setdefault("safe_domain", urlsplit(app.config["PUBLIC_BASE_URL"]).hostname)
         # statuses/share requires the real end-user IP (rip); we send the configured one.
         options.setdefault("rip", app.config["WEIBO_RIP"])

@@ -24,14 +24,19 @@ toutiao  no documented API                              no documented API
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from xml.etree import ElementTree
 
+from platforms._bytedance import data_of
 from platforms.base import ChannelAdapter
 from platforms.errors import AdapterError, InvalidRequest, Unsupported
 from platforms.text import from_unix
 from platforms.types import Credentials
+from platforms.weibo import parse_weibo_time
 
 #: platform → what the API allows: read/reply for comments and messages.
 CAPABILITIES: dict[str, dict[str, bool]] = {
@@ -91,8 +96,6 @@ def fetch_comments(adapter: ChannelAdapter, creds: Credentials, *, limit: int = 
 
 
 def _weibo_comments(adapter: Any, creds: Credentials, limit: int) -> list[RemoteItem]:
-    from platforms.weibo import parse_weibo_time
-
     out: list[RemoteItem] = []
     page = 1
     while len(out) < limit:
@@ -121,8 +124,6 @@ def _weibo_comments(adapter: Any, creds: Credentials, limit: int) -> list[Remote
 
 
 def _douyin_comments(adapter: Any, creds: Credentials, limit: int) -> list[RemoteItem]:
-    from platforms._bytedance import data_of
-
     auth = adapter._prepare(creds)
     out: list[RemoteItem] = []
     for post in adapter.recent_posts(auth.creds, 20):
@@ -157,7 +158,6 @@ def _douyin_comments(adapter: Any, creds: Credentials, limit: int) -> list[Remot
 
 def parse_wechat_push(xml: bytes) -> dict[str, str]:
     """The fields of a WeChat 消息推送 XML packet (plain mode). Raises InvalidRequest on bad XML."""
-    from xml.etree import ElementTree
 
     # The pushes never carry a DTD; refusing one rules out entity expansion tricks.
     if b"<!DOCTYPE" in xml.upper() or b"<!ENTITY" in xml.upper():
@@ -194,8 +194,6 @@ def wechat_push_item(fields: dict[str, str]) -> RemoteItem | None:
 
 def wechat_signature_ok(token: str, signature: str, timestamp: str, nonce: str) -> bool:
     """The 消息推送 check: sha1 of the sorted token, timestamp and nonce."""
-    import hashlib
-    import hmac
 
     raw = "".join(sorted([token, timestamp, nonce])).encode("utf-8")
     return hmac.compare_digest(hashlib.sha1(raw).hexdigest(), signature or "")  # noqa: S324 - the protocol's hash
@@ -241,8 +239,6 @@ def _weibo_reply(adapter: Any, creds: Credentials, target: ReplyTarget, text: st
 
 
 def _douyin_reply(adapter: Any, creds: Credentials, target: ReplyTarget, text: str) -> str:
-    from platforms._bytedance import data_of
-
     auth = adapter._prepare(creds)
     body = adapter._call(
         auth,

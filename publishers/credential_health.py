@@ -29,12 +29,13 @@ from flask import current_app
 
 from audit import service as audit
 from common.db import utcnow
+from common.timefmt import bj
 from extensions import db
 from platforms import channels, credentials
 from platforms.errors import AdapterError
 from platforms.models import AccountCredential
 from platforms.types import Credentials
-from publishers import credential_admin
+from publishers import attempt, credential_admin
 from publishers.models import CredentialHealth, Delivery, DeliveryStatus
 from registry.models import Account
 
@@ -94,8 +95,6 @@ def _dt(epoch: float | None) -> datetime | None:
 
 
 def _bj(epoch: float) -> str:
-    from common.timefmt import bj
-
     return bj(_dt(epoch))
 
 
@@ -217,7 +216,6 @@ def test_connection(account: Account, actor: Any) -> Health:
 
     The caller commits. Secrets never leave this function (the audit names the outcome only).
     """
-    from publishers import attempt
 
     platform = account.platform.value
     try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
+
 from moderation.checks import CheckFinding, make_finding
 from platforms import channels, registered_platforms
 from platforms.types import PLATFORM_LABELS
@@ -19,8 +21,6 @@ PLACEHOLDER_URL = "{base}/c/0/preview"
 
 
 def target_findings(content: Any) -> list[CheckFinding]:
-    from flask import current_app
-
     findings: list[CheckFinding] = []
     seen: set[tuple[str, str]] = set()
     canonical = PLACEHOLDER_URL.format(base=current_app.config["PUBLIC_BASE_URL"].rstrip("/"))

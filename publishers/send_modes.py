@@ -20,6 +20,7 @@ from common.errors import Conflict, Invalid
 from common.timefmt import CN_TZ, day_start_utc
 from extensions import db
 from moderation.models import Content
+from publishers import douyin_rules
 from publishers.models import (
     SEND_MODE_LABELS,
     AccountPublishSettings,
@@ -134,7 +135,6 @@ def quota_refusal(delivery: Delivery) -> tuple[str, str] | None:
 
 def describe(delivery: Delivery) -> dict[str, Any]:
     """The delivery's 发送方式 and what a withdrawal can take back, for the operator's page and API."""
-    from publishers import douyin_rules
 
     platform = delivery.account.platform
     label = note = None

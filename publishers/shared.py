@@ -13,6 +13,8 @@ from flask import current_app
 
 from extensions import db
 from moderation.models import Content
+from moderation.service import content_hash
+from moderation.service import linked_group as group
 from publishers.models import Delivery, DeliveryStatus
 
 AMBIGUOUS_CODES = frozenset({"timeout", "connection_error", "read_timeout"})
@@ -61,14 +63,11 @@ def setting(name: str, default: float) -> float:
 
 
 def content_hash_now(content: Content) -> str:
-    from moderation.service import content_hash
-
     return content_hash(content)
 
 
 def linked_group(content: Content) -> list[Content]:
     """三同步: a policy and its 解读 go out together."""
-    from moderation.service import linked_group as group
 
     return group(content)
 

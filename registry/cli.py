@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask.cli import with_appcontext
 
 from auth.models import User
+from common.errors import Invalid
 from extensions import db
 from registry import importexport, ledger, recount
 from registry.errors import LedgerImportError
@@ -95,7 +96,6 @@ def template_command(file: Path) -> None:
 @with_appcontext
 def recount_deadlines_command(year: int, dry_run: bool) -> None:
     """录入某年节假日安排后，重新计算曾按周一至周五估算的备案时限（每项写入账号历史与审计日志）。"""
-    from common.errors import Invalid
 
     try:
         changed = recount.recount_filing_deadlines(year, dry_run=dry_run)

@@ -6,239 +6,77 @@ existing accounts on (platform, platform uid), so importing the same file twice 
 the second time. Export writes the filtered ledger; its files import back unchanged.
 
 XLSX export uses a small streaming writer (openpyxl's write-only mode needs ~60 s for 100,000
-rows without lxml); reading and the template use openpyxl.
+rows without lxml; ``common/xlsx_stream.py``); reading and the template use openpyxl. The columns,
+cell parsing and the template are ``registry/ledger_columns.py``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any
-from xml.sax.saxutils import escape
 
 import sqlalchemy as sa
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from audit import service as audit
 from auth.models import Role, User
 from auth.scoping import visible_unit_ids
 from common import sheets
 from common.db import utcnow
-from common.validation import control_char_problem, http_url
 from common.workdays import ESTIMATE_NOTE
+from common.xlsx_stream import FormalHead, XlsxWriter
 from extensions import db
 from jobs import ProgressFn, no_progress
 from platforms.types import PLATFORM_LABELS
 from registry import deadlines, hooks, ledger, service
-from registry.errors import LedgerImportError
+from registry.errors import ActionRoleError, LedgerImportError
+from registry.ledger_columns import (
+    BY_HEADER,
+    COLUMNS,
+    EXPORT_HEADERS,
+    EXPORT_ONLY,
+    OPERATOR_KEYS,
+    Column,
+    parse_cell,
+    read_table,
+    template_workbook,
+)
+from registry.ledger_columns import (
+    row_error as _err,
+)
 from registry.models import STATUS_LABELS, Account, AccountEvent, AccountStatus, Platform, Unit
+
+__all__ = [  # with the columns, the template and the writer callers reach through this module
+    "COLUMNS",
+    "CSV_MIME",
+    "EVENT_KEYS",
+    "EXPORT_HEADERS",
+    "ROW_KEYS",
+    "XLSX_MIME",
+    "Column",
+    "CreatedAccount",
+    "FormalHead",
+    "ImportReport",
+    "LedgerImport",
+    "ParsedRow",
+    "Plan",
+    "XlsxWriter",
+    "count_rows",
+    "export_ledger",
+    "export_rows",
+    "import_ledger",
+    "initial_filing_due",
+    "parse_cell",
+    "read_table",
+    "template_workbook",
+    "write_csv",
+]
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv; charset=utf-8"
-
-
-@dataclass(frozen=True)
-class Column:
-    field: str
-    header: str
-    kind: str = "str"  # str | platform | unit | date | bool | status | url | email
-    max_len: int = 200
-    required: bool = False
-    note: str = ""
-
-
-COLUMNS: tuple[Column, ...] = (
-    Column(
-        "platform", "平台", "platform", required=True, note="微博、微信公众号、抖音、今日头条…，或代码 weibo/wechat/…"
-    ),
-    Column(
-        "platform_uid",
-        "平台账号ID",
-        max_len=128,
-        required=True,
-        note="微信原始ID、微博UID、抖音号等；与平台一起唯一确定账号",
-    ),
-    Column("name", "账号名称", required=True),
-    Column("unit_id", "主办单位", "unit", required=True, note="须与系统中的单位名称完全一致"),
-    Column("supervisor_unit", "主管单位"),
-    Column("operator_org", "运维单位"),
-    Column("operator_contract_end", "运维合同到期日", "date", note="YYYY-MM-DD"),
-    Column("person_in_charge", "负责人（分管领导）", max_len=100),
-    Column("admin_name", "管理员", max_len=100),
-    Column("contact_phone", "联系电话", max_len=50),
-    Column("contact_email", "联系邮箱", "email"),
-    Column("verified_subject", "认证主体", note="平台上显示的认证主体，应与主办单位一致"),
-    Column("verified", "是否已认证", "bool", note="是 / 否"),
-    Column("profile_url", "主页链接", "url", max_len=500),
-    Column("purpose", "功能定位", max_len=2000),
-    Column("is_primary", "是否主账号", "bool", note="是 / 否"),
-    Column("duplicate_reason", "重复开设理由", max_len=2000, note="同一单位同一平台第二个在用账号必填"),
-    Column("opened_on", "开设日期", "date", note="YYYY-MM-DD"),
-    Column("filing_number", "备案编号", max_len=100),
-    Column("filed_on", "备案日期", "date", note="YYYY-MM-DD"),
-    Column("status", "状态", "status", note="运行中、申请中…；新账号留空为运行中（运营人员导入为申请中）"),
-    Column("closure_notice_on", "停更公告日期", "date"),
-    Column("closure_notice_url", "停更公告链接", "url", max_len=500),
-    Column("closure_requested_on", "注销申请日期", "date"),
-    Column("closed_on", "平台注销日期", "date"),
-    Column("closure_filed_on", "关停备案日期", "date"),
-)
-# Exported for reading only; import ignores them.
-EXPORT_ONLY: tuple[tuple[str, str], ...] = (
-    ("id", "系统ID"),
-    ("filing_due_on", "备案时限"),
-    ("filing_due_note", "备案时限说明"),
-    ("filing_overdue", "备案逾期"),
-    ("last_post_at", "最后发布时间（北京时间）"),
-    ("followers", "粉丝数"),
-)
-BY_HEADER = {c.header: c for c in COLUMNS}
-EXPORT_HEADERS = [c.header for c in COLUMNS] + [h for _, h in EXPORT_ONLY]
-# Fields an operator's import may change on an existing account (as a change request).
-OPERATOR_KEYS = frozenset({"platform", "platform_uid", "status"})
-
-PLATFORM_ALIASES: dict[str, Platform] = {
-    **{p.value: p for p in Platform},
-    **{label: Platform(p) for p, label in PLATFORM_LABELS.items()},
-    "微信": Platform.wechat,
-    "公众号": Platform.wechat,
-    "服务号": Platform.wechat,
-    "订阅号": Platform.wechat,
-    "新浪微博": Platform.weibo,
-    "头条": Platform.toutiao,
-    "头条号": Platform.toutiao,
-    "B站": Platform.bilibili,
-    "b站": Platform.bilibili,
-    "微信视频号": Platform.channels,
-    "客户端": Platform.app,
-    "APP": Platform.app,
-}
-STATUS_ALIASES: dict[str, AccountStatus] = {
-    **{s.value: s for s in AccountStatus},
-    **{label: s for s, label in STATUS_LABELS.items()},
-    "拟关停": AccountStatus.closing,
-    "已关停": AccountStatus.closed,
-    "已注销": AccountStatus.closed_on_platform,
-}
-TRUE_WORDS = frozenset({"是", "y", "yes", "true", "1", "已认证", "t"})
-FALSE_WORDS = frozenset({"否", "n", "no", "false", "0", "未认证", "f"})
-DATE_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T].*)?$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-# ----------------------------------------------------------------------------- reading
-
-
-def _cell_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = sheets.unguard(str(value).strip())  # our exports' guard against formula injection
-    return text or None
-
-
-def read_table(data: bytes, filename: str = "") -> tuple[list[str], list[tuple[int, list[Any]]]]:
-    """(headers, [(row number, cells)]) from an XLSX or CSV file; header is row 1."""
-    name = filename.lower()
-    if name.endswith(".xls") and not data.startswith(b"PK"):
-        raise LedgerImportError([_err(1, None, "不支持旧版 .xls 文件，请另存为 .xlsx 或 .csv")], 0)
-    limits = sheets.upload_limits()
-    try:
-        rows = sheets.read_rows(data, sheet_name="台账", **limits)
-    except sheets.SheetError as exc:
-        raise LedgerImportError([_err(exc.row or 1, None, exc.reason)], 0) from None
-    if not rows:
-        raise LedgerImportError([_err(1, None, "文件为空，缺少表头")], 0)
-    start = _header_index(rows)
-    headers = [_cell_text(h) or "" for h in rows[start][1]]
-    body = [(n, cells) for n, cells in rows[start + 1 :] if any(_cell_text(c) for c in cells)]
-    return headers, body
-
-
-def _header_index(rows: list[tuple[int, list[Any]]]) -> int:
-    """Which row is the header: the first non-empty one, unless it is the title or 制表单位 line of
-    an exported 台账 (the filed form), in which case the first of the next rows that names a
-    column. A file whose first rows name no column keeps row 1, and the import reports it."""
-    for index, (_, cells) in enumerate(rows[:3]):
-        if any((_cell_text(c) or "") in BY_HEADER for c in cells):
-            return index
-    return 0
-
-
-def _err(row: int, column: str | None, reason: str) -> dict[str, Any]:
-    return {"row": row, "column": column, "reason": reason}
-
-
-def parse_date(value: Any) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = str(value).strip()
-    if not text:
-        return None
-    match = DATE_RE.match(text)
-    if not match:
-        raise ValueError("日期格式应为 YYYY-MM-DD")
-    try:
-        return date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
-        raise ValueError("日期不存在") from None
-
-
-def parse_bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    text = _cell_text(value)
-    if text is None:
-        return None
-    if text.lower() in TRUE_WORDS:
-        return True
-    if text.lower() in FALSE_WORDS:
-        return False
-    raise ValueError("请填写 是 或 否")
-
-
-def parse_cell(column: Column, value: Any) -> Any:
-    """The typed value of one cell, or ValueError with a Chinese reason."""
-    if column.kind == "date":
-        return parse_date(value)
-    if column.kind == "bool":
-        return parse_bool(value)
-    text = _cell_text(value)
-    if text is None:
-        if column.required:
-            raise ValueError("此项为必填")
-        return None
-    if column.kind == "platform":
-        if text not in PLATFORM_ALIASES:
-            raise ValueError(f"无法识别的平台“{text}”")
-        return PLATFORM_ALIASES[text]
-    if column.kind == "status":
-        if text not in STATUS_ALIASES:
-            raise ValueError(f"无法识别的状态“{text}”")
-        return STATUS_ALIASES[text]
-    if len(text) > column.max_len:
-        raise ValueError(f"不能超过 {column.max_len} 个字")
-    problem = control_char_problem(text, single_line=column.max_len <= 500)
-    if problem:
-        raise ValueError(problem)
-    if column.kind == "url" and http_url(text) is None:
-        raise ValueError("链接须以 http:// 或 https:// 开头")
-    if column.kind == "email" and not EMAIL_RE.match(text):
-        raise ValueError("邮箱格式不正确")
-    return text
-
 
 # ----------------------------------------------------------------------------- import
 
@@ -294,8 +132,6 @@ class LedgerImport:
 
     def run(self, data: bytes, *, dry_run: bool = False, progress: ProgressFn | None = None) -> ImportReport:
         if self.actor is not None and not self.actor.has_role(*service.APPLICANTS):
-            from registry.errors import ActionRoleError
-
             raise ActionRoleError("您的角色无权导入台账")
         report_progress = progress or no_progress
         report_progress(0, None, "正在读取文件…")
@@ -735,288 +571,3 @@ def export_ledger(
         made_at=utcnow(),
     )
     return XlsxWriter(EXPORT_HEADERS, formal=head).write(rows, out)
-
-
-# ----------------------------------------------------------------------------- xlsx writer
-
-_EPOCH = date(1899, 12, 30)
-_STATIC_PARTS = {
-    "[Content_Types].xml": (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/worksheets/sheet1.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        '<Override PartName="/xl/styles.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-        "</Types>"
-    ),
-    "_rels/.rels": (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" '
-        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
-        'Target="xl/workbook.xml"/></Relationships>'
-    ),
-    "xl/_rels/workbook.xml.rels": (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" '
-        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
-        'Target="worksheets/sheet1.xml"/>'
-        '<Relationship Id="rId2" '
-        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" '
-        'Target="styles.xml"/></Relationships>'
-    ),
-    "xl/styles.xml": (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
-        '<numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm"/></numFmts>'
-        '<fonts count="3"><font><sz val="11"/><name val="Calibri"/></font>'
-        '<font><b/><sz val="11"/><name val="Calibri"/></font>'
-        '<font><b/><sz val="16"/><name val="Calibri"/></font></fonts>'
-        '<fills count="3"><fill><patternFill patternType="none"/></fill>'
-        '<fill><patternFill patternType="gray125"/></fill>'
-        '<fill><patternFill patternType="solid"><fgColor rgb="FFEEF0F3"/></patternFill></fill></fills>'
-        '<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>'
-        '<border><left style="thin"><color rgb="FF000000"/></left><right style="thin"><color rgb="FF000000"/></right>'
-        '<top style="thin"><color rgb="FF000000"/></top><bottom style="thin"><color rgb="FF000000"/></bottom>'
-        "<diagonal/></border></borders>"
-        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-        '<cellXfs count="9"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-        '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-        '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-        '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
-        # 4-7: the same with thin borders (the filed form: text, date, datetime, header)
-        '<xf numFmtId="0" fontId="0" fillId="0" borderId="1" xfId="0" applyBorder="1"/>'
-        '<xf numFmtId="164" fontId="0" fillId="0" borderId="1" xfId="0" applyNumberFormat="1" applyBorder="1"/>'
-        '<xf numFmtId="165" fontId="0" fillId="0" borderId="1" xfId="0" applyNumberFormat="1" applyBorder="1"/>'
-        '<xf numFmtId="0" fontId="1" fillId="2" borderId="1" xfId="0" applyFont="1" applyFill="1" applyBorder="1" '
-        'applyAlignment="1"><alignment horizontal="center" vertical="center" wrapText="1"/></xf>'
-        # 8: the title
-        '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1" applyAlignment="1">'
-        '<alignment horizontal="center" vertical="center"/></xf></cellXfs>'
-        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-        "</styleSheet>"
-    ),
-}
-
-
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-@dataclass(frozen=True)
-class FormalHead:
-    """The filed form of a streamed sheet (as common/formal_sheet.py lays out a small one)."""
-
-    title: str
-    issuer: str = ""
-    made_at: datetime | None = None  # naive UTC; shown in Beijing time
-
-
-class XlsxWriter:
-    """A minimal streaming XLSX writer: one sheet, inline strings, dates as styled serials.
-
-    With ``formal`` the sheet has the filed form: merged title row, 制表单位/制表时间 line, the
-    header on row 3 with a 序号 column first, thin borders, frozen header, A4 landscape fit to
-    width with the header row repeated on every printed page. The 台账 import skips the two
-    lines above the header and ignores 序号, so such a file imports back unchanged.
-    """
-
-    def __init__(self, headers: list[str], sheet_name: str = "台账", formal: FormalHead | None = None) -> None:
-        self.formal = formal
-        self.headers = ["序号", *headers] if formal else headers
-        self.sheet_name = sheet_name
-        self.letters = [_column_letter(i) for i in range(len(self.headers))]
-        self.header_row = 3 if formal else 1
-        self.base = 4 if formal else 0  # style offset: bordered styles
-
-    def write(self, rows: Iterable[list[Any]], out: IO[bytes]) -> int:
-        count = 0
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-            for name, body in _STATIC_PARTS.items():
-                archive.writestr(name, body)
-            archive.writestr("xl/workbook.xml", self._workbook())
-            with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-                sheet.write(self._sheet_head().encode())
-                if self.formal:
-                    sheet.write(self._formal_head().encode())
-                sheet.write(self._row(self.header_row, self.headers, style=7 if self.formal else 3).encode())
-                chunk: list[str] = []
-                for count, row in enumerate(rows, start=1):
-                    chunk.append(self._row(self.header_row + count, [count, *row] if self.formal else row))
-                    if len(chunk) >= 1000:
-                        sheet.write("".join(chunk).encode())
-                        chunk = []
-                sheet.write(("".join(chunk) + "</sheetData>" + self._sheet_tail() + "</worksheet>").encode())
-        return count
-
-    def _formal_head(self) -> str:
-        from common.timefmt import bj
-
-        formal = self.formal or FormalHead("")
-        last = self.letters[-1]
-        made = bj(formal.made_at, "%Y年%m月%d日 %H:%M") if formal.made_at else ""
-        issuer = f"制表单位：{formal.issuer}" if formal.issuer else ""
-        title = self._cell("A1", formal.title, 8)
-        line = self._cell("A2", issuer, 0) if issuer else ""
-        return (
-            f'<row r="1" ht="30" customHeight="1">{title}</row>'
-            f'<row r="2">{line}{self._cell(f"{last}2", f"制表时间：{made}（北京时间）", 0)}</row>'
-        )
-
-    def _sheet_tail(self) -> str:
-        if not self.formal:
-            return ""
-        last = self.letters[-1]
-        before_last = self.letters[-2] if len(self.letters) > 1 else last
-        return (
-            f'<mergeCells count="2"><mergeCell ref="A1:{last}1"/><mergeCell ref="A2:{before_last}2"/></mergeCells>'
-            '<printOptions horizontalCentered="1"/>'
-            '<pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-            '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
-        )
-
-    def _workbook(self) -> str:
-        return (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-            f'<sheets><sheet name="{escape(self.sheet_name)}" sheetId="1" r:id="rId1"/></sheets>'
-            f"{self._print_titles()}</workbook>"
-        )
-
-    def _print_titles(self) -> str:
-        if not self.formal:
-            return ""
-        name = escape(self.sheet_name.replace("'", "''"))
-        row = self.header_row
-        return (
-            '<definedNames><definedName name="_xlnm.Print_Titles" localSheetId="0">'
-            f"'{name}'!${row}:${row}</definedName></definedNames>"
-        )
-
-    def _sheet_head(self) -> str:
-        widths = "".join(
-            f'<col min="{i + 1}" max="{i + 1}" width="{min(40, max(10, len(h) * 2 + 2))}" customWidth="1"/>'
-            for i, h in enumerate(self.headers)
-        )
-        split = self.header_row
-        fit = '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>' if self.formal else ""
-        return (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            f'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{fit}'
-            f'<sheetViews><sheetView workbookViewId="0"><pane ySplit="{split}" topLeftCell="A{split + 1}" '
-            'activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
-            f"<cols>{widths}</cols><sheetData>"
-        )
-
-    def _row(self, number: int, values: list[Any], style: int = 0) -> str:
-        cells = []
-        for index, letter in enumerate(self.letters):
-            value = values[index] if index < len(values) else None
-            ref = f"{letter}{number}"
-            if value is not None:
-                cells.append(self._cell(ref, value, style or self.base))
-            elif self.formal:  # the filed form borders the empty cells of the table too
-                cells.append(f'<c r="{ref}" s="{style or self.base}"/>')
-        return f'<row r="{number}">{"".join(cells)}</row>'
-
-    @staticmethod
-    def _cell(ref: str, value: Any, style: int) -> str:
-        value = sheets.cell(value)  # the one guard: no formulas, no XML-illegal characters
-        bordered = 4 if style >= 4 and style != 8 else 0
-        plain = f' s="{bordered}"' if bordered else ""
-        if isinstance(value, bool):
-            return f'<c r="{ref}" t="b"{plain}><v>{int(value)}</v></c>'
-        if isinstance(value, int | float):
-            return f'<c r="{ref}"{plain}><v>{value}</v></c>'
-        if isinstance(value, datetime):
-            delta = value - datetime(1899, 12, 30)
-            serial = delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
-            return f'<c r="{ref}" s="{bordered + 2}"><v>{serial!r}</v></c>'
-        if isinstance(value, date):
-            return f'<c r="{ref}" s="{bordered + 1}"><v>{(value - _EPOCH).days}</v></c>'
-        text = str(value)
-        style_attr = f' s="{style}"' if style else ""
-        return f'<c r="{ref}" t="inlineStr"{style_attr}><is><t xml:space="preserve">{escape(text)}</t></is></c>'
-
-
-# ----------------------------------------------------------------------------- template
-
-
-def template_workbook() -> bytes:
-    """The import template: the header row, drop-down lists, and a sheet of instructions."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "台账"
-    sheet.append([c.header for c in COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    for index, column in enumerate(COLUMNS):
-        letter = _column_letter(index)
-        sheet.column_dimensions[letter].width = max(12, len(column.header) * 2 + 2)
-        choices = _choices(column)
-        if choices:
-            validation = DataValidation(type="list", formula1=f'"{",".join(choices)}"', allow_blank=True)
-            validation.error = "请从下拉列表中选择"
-            sheet.add_data_validation(validation)
-            validation.add(f"{letter}2:{letter}5000")
-    notes = workbook.create_sheet("填写说明")
-    notes.append(["列名", "是否必填", "说明"])
-    for cell in notes[1]:
-        cell.font = Font(bold=True)
-    for column in COLUMNS:
-        notes.append([column.header, "必填" if column.required else "", column.note or _default_note(column)])
-    notes.append([])
-    notes.append(
-        ["规则", "", "整份文件全部通过校验才会写入；有任何一行错误，系统列出行号、列名和原因，不写入任何数据。"]
-    )
-    notes.append(
-        [
-            "",
-            "",
-            "按“平台 + 平台账号ID”匹配已有账号：已有的更新有变化的字段，没有的新建；同一文件重复导入不会产生重复账号。",
-        ]
-    )
-    notes.append(
-        [
-            "",
-            "",
-            "文件中有的列以文件为准（空单元格表示清空该项）；没有的列保持不变。“系统ID”“备案时限”等导出列导入时忽略。",
-        ]
-    )
-    notes.column_dimensions["A"].width = 18
-    notes.column_dimensions["C"].width = 90
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def _choices(column: Column) -> list[str]:
-    if column.kind == "platform":
-        return list(PLATFORM_LABELS.values())
-    if column.kind == "status":
-        return list(STATUS_LABELS.values())
-    if column.kind == "bool":
-        return ["是", "否"]
-    return []
-
-
-def _default_note(column: Column) -> str:
-    if column.kind == "date":
-        return "日期，YYYY-MM-DD"
-    if column.kind == "url":
-        return "以 http:// 或 https:// 开头"
-    return f"文本，不超过 {column.max_len} 个字"

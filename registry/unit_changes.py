@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from audit import service as audit
 from auth.models import User
+from auth.scoping import unit_subtree_ids
 from common.errors import Conflict, Invalid
 from extensions import db
 from registry import hooks
@@ -62,7 +63,6 @@ def _check_parent(unit: Unit, parent_id: int | None) -> None:
         return
     if db.session.get(Unit, parent_id) is None:
         raise Invalid("上级单位不存在", details={"parent_id": ["上级单位不存在"]})
-    from auth.scoping import unit_subtree_ids
 
     if parent_id in unit_subtree_ids(unit.id):
         raise Invalid("上级单位不能是本单位或其下级单位", details={"parent_id": ["上级单位不能是本单位或其下级单位"]})

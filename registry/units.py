@@ -10,7 +10,7 @@ from audit import service as audit
 from auth.models import User
 from common.errors import Conflict, Invalid
 from extensions import db
-from registry.models import Unit, UnitKind
+from registry.models import Account, AccountStatus, Unit, UnitKind
 
 
 def unit_dict(unit: Unit) -> dict[str, Any]:
@@ -50,7 +50,6 @@ def create_unit(data: dict[str, Any], actor: User | None = None) -> Unit:
 
 def deactivate_unit(unit: Unit, actor: User | None = None) -> None:
     """停用 a unit: refused while it still has active sub-units, active users or live accounts."""
-    from registry.models import Account, AccountStatus
 
     if not unit.is_active:
         return

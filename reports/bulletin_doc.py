@@ -14,6 +14,7 @@ import io
 from typing import Any
 
 from common.db import utcnow
+from common.sheets import beijing
 from common.timefmt import bj
 from oversight.findings import STATUS_LABELS as FINDING_STATUS_LABELS
 from oversight.findings import is_overdue
@@ -36,8 +37,8 @@ def _rate(part: int, whole: int) -> str:
 
 
 def _font(run: Any, name: str, size: float, bold: bool = False) -> None:
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
+    from docx.oxml.ns import qn  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
+    from docx.shared import Pt  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
 
     run.font.name = name
     run.font.size = Pt(size)
@@ -56,7 +57,7 @@ def _para(
     indent: bool = True,
     style: str | None = None,
 ) -> Any:
-    from docx.shared import Pt
+    from docx.shared import Pt  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
 
     p = doc.add_paragraph(style=style)
     if align is not None:
@@ -69,7 +70,7 @@ def _para(
 
 
 def _table(doc: Any, headers: list[str], rows: list[list[Any]]) -> Any:
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.enum.text import WD_ALIGN_PARAGRAPH  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
 
     table = doc.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
@@ -85,9 +86,9 @@ def _table(doc: Any, headers: list[str], rows: list[list[Any]]) -> Any:
 
 
 def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "") -> bytes:
-    from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Mm
+    from docx import Document  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
+    from docx.enum.text import WD_ALIGN_PARAGRAPH  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
+    from docx.shared import Mm  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
 
     b = bulletin_data(p, unit_ids)
     data = b["compliance"]
@@ -206,6 +207,4 @@ def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "")
 
 
 def bj_date(value: Any) -> Any:
-    from common.sheets import beijing
-
     return beijing(value).date()

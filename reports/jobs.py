@@ -23,6 +23,7 @@ from extensions import db
 from jobs import JobFailed, JobRun, ProgressFn, runner
 from oversight import findings
 from reports import service as reports
+from reports.bulletin_doc import bulletin_docx
 
 REPORT_COMPLIANCE = "report_compliance"
 REPORT_BULLETIN = "report_bulletin"
@@ -93,8 +94,6 @@ def bulletin_file(quarter: str, unit_ids: set[int] | None, issuer: str = "") -> 
 
 
 def bulletin_doc_file(quarter: str, unit_ids: set[int] | None, issuer: str = "") -> tuple[bytes, str]:
-    from reports.bulletin_doc import bulletin_docx
-
     data = bulletin_docx(reports.quarter(quarter), unit_ids, issuer)
     return data, f"季度通报_{quarter.upper()}.docx"
 

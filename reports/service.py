@@ -22,7 +22,10 @@ import sqlalchemy as sa
 
 from common.db import utcnow
 from common.errors import Invalid
+from common.formal_sheet import Column, FormalSheet
+from common.formal_sheet import workbook as formal_workbook
 from extensions import db
+from moderation.models import Review, ReviewDecision
 from oversight.findings import (
     ACTIVE_STATUSES,
     CN_TZ,
@@ -38,6 +41,7 @@ from oversight.findings import (
 )
 from oversight.models import FINDING_LABELS, DiscoveredAccount, Finding, FindingKind, FindingStatus
 from platforms.types import PLATFORM_LABELS
+from publishers.models import Delivery
 from registry.models import STATUS_LABELS, Account, AccountStatus, Platform, Unit
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -123,8 +127,6 @@ class _Sent:
 
 
 def _sent_in(p: Period, account_ids: Iterable[int]) -> list[_Sent]:
-    from publishers.models import Delivery
-
     ids = list(account_ids)
     out: list[_Sent] = []
     for i in range(0, len(ids), 500):
@@ -142,7 +144,6 @@ def _sent_in(p: Period, account_ids: Iterable[int]) -> list[_Sent]:
 
 def _approvals(content_ids: Iterable[int]) -> dict[tuple[int, int], dict[int, datetime]]:
     """(content, version) → stage → earliest approval time."""
-    from moderation.models import Review, ReviewDecision
 
     ids = sorted(set(content_ids))
     out: dict[tuple[int, int], dict[int, datetime]] = {}
@@ -381,8 +382,6 @@ def workbook(sheets: Sequence[Sheet], title: str | None = None, issuer: str = ""
     (:func:`common.formal_sheet.workbook`: merged title row, 制表单位/时间 line, 序号 column,
     borders, frozen header, A4 landscape print setup with the header row repeated, Beijing time).
     The title row reads ``title · sheet name`` on every sheet after the first."""
-    from common.formal_sheet import Column, FormalSheet
-    from common.formal_sheet import workbook as formal_workbook
 
     now = utcnow()
     formal = []

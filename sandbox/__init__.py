@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sandbox.app import create_sandbox_app as _create
+
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -14,6 +16,4 @@ __all__ = ["create_sandbox_app"]
 
 
 def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
-    from sandbox.app import create_sandbox_app as _create
-
     return _create(config)

@@ -30,14 +30,18 @@ import secrets
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, request
+import requests
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from sandbox.common import EXTENSION_KEY, all_params, cn_time, get_state, iso, json_body, parse_time
+from sandbox.douyin import core as douyin
 from sandbox.endpoint import Call
 from sandbox.state import STATE_VERSION, SandboxState
 from sandbox.wechat.core import WECHAT, WxError
+from sandbox.weibo import core as weibo
 
 STORE_KEY = "govmedia_sandbox_interaction"
 COMMENT_PLATFORMS = ("weibo", "douyin")
@@ -139,8 +143,6 @@ def _keep(entry: Entry) -> None:
 
 
 def _store() -> Store:
-    from flask import current_app
-
     return current_app.extensions[STORE_KEY]  # type: ignore[no-any-return]
 
 
@@ -220,8 +222,6 @@ def push_xml(entry: Entry) -> str:
 
 
 def _push(url: str, token: str, xml: str) -> dict[str, Any]:
-    import requests
-
     timestamp, nonce = str(int(time.time())), _digits(9)
     signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()  # noqa: S324
     try:
@@ -290,10 +290,6 @@ def list_messages() -> Response:
 
 
 def _weibo_errors(fn: Any) -> Any:
-    from functools import wraps
-
-    from sandbox import weibo
-
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -305,8 +301,6 @@ def _weibo_errors(fn: Any) -> Any:
 
 
 def _weibo_comment(entry: Entry, state: SandboxState) -> dict[str, Any]:
-    from sandbox import weibo
-
     post = state.post("weibo", entry.post_id or "")
     return {
         "created_at": weibo.weibo_time(entry.created_at),
@@ -321,8 +315,6 @@ def _weibo_comment(entry: Entry, state: SandboxState) -> dict[str, Any]:
 
 
 def _paging(params: dict[str, Any]) -> tuple[int, int]:
-    from sandbox import weibo
-
     try:
         count = min(max(int(params.get("count", 50)), 1), 200)
         page = max(int(params.get("page", 1)), 1)
@@ -334,8 +326,6 @@ def _paging(params: dict[str, Any]) -> tuple[int, int]:
 @bp.route("/weibo/2/comments/to_me.json", methods=["GET"])
 @_weibo_errors
 def weibo_to_me() -> Response:
-    from sandbox import weibo
-
     params = all_params()
     state = get_state()
     with state.lock:
@@ -351,8 +341,6 @@ def weibo_to_me() -> Response:
 @bp.route("/weibo/2/comments/show.json", methods=["GET"])
 @_weibo_errors
 def weibo_show() -> Response:
-    from sandbox import weibo
-
     params = all_params()
     state = get_state()
     with state.lock:
@@ -369,8 +357,6 @@ def weibo_show() -> Response:
 @bp.route("/weibo/2/comments/reply.json", methods=["GET", "POST"])
 @_weibo_errors
 def weibo_reply() -> Response:
-    from sandbox import weibo
-
     weibo._require_post()
     params = all_params()
     state = get_state()
@@ -408,10 +394,6 @@ def weibo_reply() -> Response:
 
 
 def _douyin_call(fn: Any) -> Any:
-    from functools import wraps
-
-    from sandbox import douyin
-
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -425,8 +407,6 @@ def _douyin_call(fn: Any) -> Any:
 @bp.route("/douyin/item/comment/list/", methods=["GET"])
 @_douyin_call
 def douyin_comments() -> Response:
-    from sandbox import douyin
-
     state = get_state()
     with state.lock:
         account = douyin._user(state, "douyin")
@@ -463,8 +443,6 @@ def douyin_comments() -> Response:
 @bp.route("/douyin/item/comment/reply/", methods=["POST"])
 @_douyin_call
 def douyin_reply() -> Response:
-    from sandbox import douyin
-
     state = get_state()
     body = json_body() or {}
     with state.lock:

@@ -12,9 +12,9 @@ if TYPE_CHECKING:
 
 
 def init_app(app: Flask) -> None:
-    from tasks.celery_app import celery_init_app
-    from tasks.media import media_cli
-    from tasks.workorders import workorders_cli
+    from tasks.celery_app import celery_init_app  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
+    from tasks.media import media_cli  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
+    from tasks.workorders import workorders_cli  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
 
     celery_init_app(app)
     app.cli.add_command(media_cli)

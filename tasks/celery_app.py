@@ -8,6 +8,7 @@ from celery import Celery, Task
 from flask import Flask
 
 from common.timefmt import CN_TZ
+from extensions import db
 
 QUEUES = ("publishing", "polling", "monitoring", "jobs", "default")
 
@@ -23,8 +24,6 @@ class AppTask(Task):  # type: ignore[misc]
     flask_app: Flask
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from extensions import db
-
         with self.flask_app.app_context():
             try:
                 result = self.run(*args, **kwargs)

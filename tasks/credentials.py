@@ -10,6 +10,7 @@ from celery import shared_task
 
 from extensions import db
 from publishers import credential_health
+from tasks.scheduler import get_app
 
 
 @shared_task(name="tasks.credentials.scan")
@@ -21,7 +22,6 @@ def scan_task() -> dict:
 
 def run_scan() -> None:
     """Scheduled daily: queue the scan on the worker."""
-    from tasks.scheduler import get_app
 
     get_app()
     scan_task.delay()

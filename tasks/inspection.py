@@ -20,7 +20,7 @@ from celery import shared_task
 from extensions import db
 from oversight.findings import setting_int
 from oversight.inspection import service
-from tasks.monitoring import MAX_COUNTDOWN_SECONDS, _fan_out
+from tasks.monitoring import MAX_COUNTDOWN_SECONDS, _fan_out, _push
 
 log = logging.getLogger("govmedia.inspection")
 DAY_SECONDS = 24 * 3600.0
@@ -82,13 +82,11 @@ def rescan(rounds: int = 20, after_id: int = 0, shard: list[int] | None = None) 
 
 def run_inspection() -> None:
     """Scheduled daily: queue the inspection sweep."""
-    from tasks.monitoring import _push
 
     _push(inspection_sweep)
 
 
 def run_rescan() -> None:
     """Scheduled hourly: re-check posts after a dictionary change (no-op when none is old)."""
-    from tasks.monitoring import _push
 
     _push(rescan)

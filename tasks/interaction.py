@@ -11,6 +11,8 @@ from extensions import db
 from oversight.findings import setting_int
 from oversight.interaction import service
 from oversight.interaction.cli import poll_one
+from registry.models import Account
+from tasks.monitoring import _fan_out, _push
 
 log = logging.getLogger("govmedia.interaction")
 
@@ -26,8 +28,6 @@ def interaction_poll(account_id: int) -> str:
 @shared_task(name="tasks.monitoring.interaction_sweep")
 def interaction_sweep(ids: list[int] | None = None, horizon: float | None = None) -> int:
     """Queue every monitored account's poll; ``ids``/``horizon``: a continuation (see _fan_out)."""
-    from registry.models import Account
-    from tasks.monitoring import _fan_out
 
     wanted = set(ids) if ids is not None else None
     targets = [
@@ -43,6 +43,5 @@ def interaction_sweep(ids: list[int] | None = None, horizon: float | None = None
 
 def run_poll() -> None:
     """Scheduled (INTERACTION_POLL_HOURS): queue the interaction sweep."""
-    from tasks.monitoring import _push
 
     _push(interaction_sweep)

@@ -8,28 +8,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
+
+from tasks.longjobs import sweep_jobs
+from tasks.publishing import claim_and_enqueue, sweep_and_enqueue
 
 log = logging.getLogger("govmedia.scheduler")
 
 
 def _claim() -> Any:
-    from tasks.publishing import claim_and_enqueue
-
     return claim_and_enqueue()
 
 
 def _sweep() -> Any:
-    from tasks.publishing import sweep_and_enqueue
-
     return sweep_and_enqueue()
 
 
 def _sweep_jobs() -> Any:
-    from tasks.longjobs import sweep_jobs
-
     return sweep_jobs()
 
 
@@ -50,7 +48,6 @@ def periodic_jobs(app: Flask) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(job id, import path, trigger kwargs) for jobs on longer intervals."""
     # Monitoring (oversight/monitoring.py, oversight/discovery.py): each job only queues a Celery
     # task on the monitoring queue. Times are Asia/Shanghai (the scheduler's timezone).
-    from datetime import datetime, timedelta
 
     hours = int(app.config["MONITOR_INTERVAL_HOURS"])
     # First sweep a minute after the scheduler starts (a fresh install has figures the same day).

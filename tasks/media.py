@@ -27,6 +27,7 @@ from extensions import db
 from jobs import JobRun
 from moderation.models import Content, ContentVersion
 from oversight.workorders.models import WorkOrderEvent
+from tasks.scheduler import get_app
 
 DAY_SECONDS = 86_400
 
@@ -88,7 +89,6 @@ def prune_task() -> dict:
 
 def run_prune() -> None:
     """Scheduled daily (tasks/jobs.py): queue the prune on the worker."""
-    from tasks.scheduler import get_app
 
     get_app()  # configures the Celery app of this process
     prune_task.delay()

@@ -18,9 +18,11 @@ from typing import Any
 from celery import shared_task
 from kombu.exceptions import OperationalError
 
+from auth.models import User
 from extensions import db
 from oversight import discovery, monitoring
 from oversight.findings import setting_int
+from tasks.scheduler import get_app
 
 log = logging.getLogger("govmedia.monitoring")
 
@@ -194,8 +196,6 @@ def closure_sweep(ids: list[int] | None = None, horizon: float | None = None) ->
 def discovery_run(platforms: list[str] | None = None, actor_id: int | None = None) -> dict[str, Any]:
     actor = None
     if actor_id is not None:
-        from auth.models import User
-
         actor = db.session.get(User, actor_id)
     summary = discovery_search(platforms, actor=actor)
     return {"findings": summary["findings"], "accounts_seen": summary["accounts_seen"]}
@@ -205,8 +205,6 @@ def discovery_run(platforms: list[str] | None = None, actor_id: int | None = Non
 
 
 def _push(task: Any) -> None:
-    from tasks.scheduler import get_app
-
     get_app()  # configures the Celery app of this process
     task.delay()
 

@@ -9,6 +9,7 @@ from typing import Any
 from celery import shared_task
 
 from notify import reminders
+from tasks.scheduler import get_app
 
 
 @shared_task(name="tasks.notify.reminders")
@@ -17,7 +18,5 @@ def reminders_task() -> dict[str, Any]:
 
 
 def run_reminders() -> None:
-    from tasks.scheduler import get_app
-
     get_app()
     reminders_task.delay()

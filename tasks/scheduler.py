@@ -20,6 +20,9 @@ from flask import Flask
 
 from common import sqlite
 from common.timefmt import CN_TZ
+from extensions import db
+from tasks import jobs
+from tasks.system import beat, worker_heartbeat
 
 log = logging.getLogger("govmedia.scheduler")
 _app: Flask | None = None
@@ -30,16 +33,13 @@ JOB_TABLE = "apscheduler_jobs"
 def get_app() -> Flask:
     global _app  # noqa: PLW0603 - one app per scheduler process
     if _app is None:
-        from app import create_app
+        from app import create_app  # noqa: PLC0415  entry point builds the app (app imports tasks)
 
         _app = create_app()
     return _app
 
 
 def heartbeat() -> None:
-    from extensions import db
-    from tasks.system import beat, worker_heartbeat
-
     with get_app().app_context():
         beat("scheduler")
         db.session.commit()
@@ -48,7 +48,6 @@ def heartbeat() -> None:
 
 def run_registered_jobs() -> None:
     """Every tick: the jobs later pieces register (claim due content, sweeper...)."""
-    from tasks import jobs
 
     with get_app().app_context():
         jobs.tick()
@@ -104,7 +103,6 @@ def build_scheduler(app: Flask) -> SteadyScheduler:
     scheduler.add_job(
         "tasks.scheduler:run_registered_jobs", "interval", seconds=interval, id="tick", replace_existing=True
     )
-    from tasks import jobs
 
     for job_id, func, trigger in jobs.periodic_jobs(app):
         scheduler.add_job(func, id=job_id, replace_existing=True, **trigger)

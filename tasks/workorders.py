@@ -21,17 +21,18 @@ from celery import shared_task
 from flask.cli import with_appcontext
 
 from extensions import db
+from oversight import discovery
+from oversight.inspection import service as inspection
 from oversight.workorders import service
 from oversight.workorders.models import WorkOrder, WorkOrderStatus
+from tasks import monitoring as monitoring_tasks
+from tasks.scheduler import get_app
 
 log = logging.getLogger("govmedia.workorders")
 
 
 def _run_check(order: WorkOrder) -> dict[str, Any]:
     """Run the order's check; {"ran": bool, "kind", "result", "message"} (no exception escapes)."""
-    from oversight import discovery
-    from oversight.inspection import service as inspection
-    from tasks import monitoring as monitoring_tasks
 
     kind = service.recheck_kind(order)
     finding = order.finding
@@ -102,7 +103,6 @@ def sweep_task() -> dict[str, Any]:
 
 def run_sweep() -> None:
     """Scheduled (tasks/jobs.py): queue the sweep on the worker."""
-    from tasks.scheduler import get_app
 
     get_app()
     sweep_task.delay()

@@ -7,6 +7,7 @@ The database backend is chosen by GOVMEDIA_TEST_DB (sqlite — the default — o
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,11 +15,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
 
+import jobs
+from auth.models import Role, User, UserRole
+from auth.service import hash_password, issue_token
+from demo import _sandbox_credentials
 from devkit import services
 from devkit.apps import make_test_app
+from extensions import db
+from jobs import runner
+from publishers.credential_admin import set_credentials
+from registry.models import Account, AccountStatus, Platform
+from registry.units import create_unit
+from sandbox import create_sandbox_app
 
 BACKEND = os.environ.get("GOVMEDIA_TEST_DB", "sqlite")
 
@@ -50,13 +64,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> It
 
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Iterator[Any]:
-    from flask_migrate import upgrade
-
     app = make_test_app(database_url)
     with app.app_context():
         upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     yield app
-    from extensions import db
 
     with app.app_context():
         db.engine.dispose()  # close the pool's connections now, not at interpreter exit
@@ -69,7 +80,6 @@ def rolled_back_session(app: Any) -> Iterator[Any]:
     Whatever the code inside commits is rolled back on exit (``db_session`` uses this;
     tests/foundation/test_isolation.py proves it).
     """
-    from extensions import db
 
     with app.app_context():
         db.session.remove()
@@ -99,8 +109,6 @@ def client(app: Any, db_session: Any) -> FlaskClient:
 
 @pytest.fixture
 def make_unit(db_session: Any) -> Any:
-    from registry.units import create_unit
-
     def _make(name: str | None = None, parent: Any = None, **kw: Any) -> Any:
         data = {"name": name or f"测试单位{uuid.uuid4().hex[:6]}", "parent_id": getattr(parent, "id", None)}
         data.update(kw)
@@ -115,11 +123,7 @@ PASSWORD = "password123"
 
 @pytest.fixture
 def make_user(db_session: Any, make_unit: Any) -> Any:
-    from auth.models import Role, User, UserRole
-
     if "h" not in _PASSWORD_HASH:
-        from auth.service import hash_password
-
         _PASSWORD_HASH["h"] = hash_password(PASSWORD)
 
     def _make(*roles: Role | str, unit: Any = None, username: str | None = None) -> Any:
@@ -164,8 +168,6 @@ class ApiClient:
 
 @pytest.fixture
 def api_as(client: FlaskClient, db_session: Any) -> Any:
-    from auth.service import issue_token
-
     def _as(user: Any) -> ApiClient:
         token, _ = issue_token(user)
         return ApiClient(client, token)
@@ -177,12 +179,6 @@ class SandboxServer:
     """The simulated platforms on a real 127.0.0.1 port, in a background thread."""
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
-        import threading
-
-        from werkzeug.serving import make_server
-
-        from sandbox import create_sandbox_app
-
         self.app = create_sandbox_app(config or {})
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -190,8 +186,6 @@ class SandboxServer:
         self.thread.start()
 
     def call(self, method: str, path: str, **kw: Any) -> Any:
-        import requests
-
         response = requests.request(method, self.url + path, timeout=10, **kw)
         response.raise_for_status()
         return response.json() if response.content else None
@@ -243,9 +237,6 @@ def sandbox(app: Any, sandbox_server: SandboxServer, monkeypatch: pytest.MonkeyP
 @pytest.fixture
 def make_account(db_session: Any) -> Any:
     """An active registry account with sandbox credentials (docs/sandbox.md formats)."""
-    from demo import _sandbox_credentials
-    from publishers.credential_admin import set_credentials
-    from registry.models import Account, AccountStatus, Platform
 
     def _make(
         unit: Any, platform: str = "weibo", uid: str | None = None, *, credentials: bool = True, **kw: Any
@@ -272,10 +263,6 @@ def make_account(db_session: Any) -> Any:
 @pytest.fixture
 def run_jobs(db_session: Any) -> Any:
     """Run every queued background job in-process, as the worker's task does; returns outcomes."""
-    import sqlalchemy as sa
-
-    import jobs
-    from jobs import runner
 
     def _run() -> list[str]:
         ids = db_session.scalars(sa.select(jobs.JobRun.id).where(jobs.JobRun.status == "queued").order_by("id")).all()

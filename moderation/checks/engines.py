@@ -64,7 +64,7 @@ class PyAhoCorasickEngine:
     name = "pyahocorasick"
 
     def __init__(self, keys: Sequence[str]) -> None:
-        import ahocorasick
+        import ahocorasick  # noqa: PLC0415  optional fallback engine, installed only where daachorse has no wheel
 
         automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
         # Primer keys put frequent characters first in every node's child list (normalize.py);

@@ -10,10 +10,10 @@ from typing import Any
 
 
 def init_app(app: Any) -> None:
-    from extensions import csrf
-    from oversight.inspection import models  # noqa: F401 - registers the tables
-    from oversight.inspection.cli import inspection_cli
-    from oversight.inspection.views import api, pages
+    from extensions import csrf  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
+    from oversight.inspection import models  # noqa: PLC0415, F401 - init_app: registers the tables when the app is built
+    from oversight.inspection.cli import inspection_cli  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
+    from oversight.inspection.views import api, pages  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
 
     csrf.exempt(api)
     app.register_blueprint(api)

@@ -10,6 +10,7 @@ import click
 from flask.cli import AppGroup
 
 from extensions import db
+from oversight.discovery import ImportRowsInvalid
 from oversight.inspection import service
 
 inspection_cli = AppGroup("inspection", help="巡检：读取每个台账账号在平台上的资料和发布，追溯三审、检查、防篡改")
@@ -50,7 +51,6 @@ def run_command(account_ids: tuple[int, ...], as_json: bool) -> None:
 @click.option("--source", default=None, help="数据来源（第三方监测机构名称）")
 def import_command(file: Path, source: str | None) -> None:
     """导入第三方监测机构导出的发布内容（CSV/XLSX），全部校验通过才写入。"""
-    from oversight.discovery import ImportRowsInvalid
 
     try:
         summary = service.import_posts(file.read_bytes(), file.name, source_ref=source)

@@ -32,12 +32,27 @@ from flask import current_app
 from audit import service as audit
 from common.db import utcnow
 from common.errors import Conflict, Invalid, NotFound
+from common.timefmt import CN_TZ, day_start_utc
 from extensions import db
+from moderation.checks import KIND_LABELS, default_pipeline
 from oversight import findings as findings_service
+from oversight.discovery import (
+    ImportRowsInvalid,
+    _as_text,
+    _parse_time,
+    _platform_of,
+    _record_of,
+    _unit_refs,
+    read_sheet,
+    reconcile_thresholds,
+)
 from oversight.findings import FindingInput, iso_cn, setting_int
 from oversight.inspection import sources, trace
-from oversight.inspection.models import AccountInspection, LivePost, PostException, PostSource, PostState
+from oversight.inspection.models import AccountInspection, ImportedPost, LivePost, PostException, PostSource, PostState
 from oversight.models import DiscoveredAccount, Finding, FindingKind
+from oversight.monitoring import _persist_refreshed
+from oversight.reconcile import RegisteredAccount, reconcile
+from platforms import credentials
 from registry.models import Account, AccountStatus, Platform
 
 log = logging.getLogger("govmedia.inspection")
@@ -73,8 +88,6 @@ def sweep_targets(only: Iterable[int] | None = None) -> list[tuple[int, str]]:
 
 
 def prepare(account_id: int, now: datetime | None = None) -> sources.Target | None:
-    from platforms import credentials
-
     now = now or utcnow()
     account = db.session.get(Account, account_id)
     if account is None:
@@ -110,7 +123,6 @@ def fetch(target: sources.Target, now: datetime | None = None, *, max_wait: floa
 
 def lexicon_version() -> str:
     """Identifies the dictionaries in use (changes when a data file changes)."""
-    from moderation.checks import default_pipeline
 
     pipeline = default_pipeline()
     pipeline.maybe_reload()
@@ -120,7 +132,6 @@ def lexicon_version() -> str:
 
 def run_checks(title: str, text: str) -> list[dict[str, Any]]:
     """The draft checks over a live post (platform limits left out: it is already published)."""
-    from moderation.checks import KIND_LABELS, default_pipeline
 
     hits = default_pipeline().run({"title": title, "body": text})
     return [{**h.to_dict(), "kind_label": KIND_LABELS.get(h.kind, h.kind)} for h in hits if h.kind != "platform_limit"]
@@ -163,7 +174,6 @@ def _unreviewed_since() -> datetime | None:
     raw = str(current_app.config.get("INSPECTION_UNREVIEWED_SINCE") or "").strip()
     if not raw:
         return None
-    from common.timefmt import day_start_utc
 
     return day_start_utc(date.fromisoformat(raw))
 
@@ -417,7 +427,6 @@ def judge_tamper(w: _Writer, v: PostView, before: str | None, edited: bool) -> N
 def group_day(first_seen_at: datetime) -> date:
     """The Beijing date an ``unreviewed_post`` group belongs to: when the inspection first saw
     the post (in the daily routine, the day it was published)."""
-    from common.timefmt import CN_TZ
 
     return first_seen_at.replace(tzinfo=UTC).astimezone(CN_TZ).date()
 
@@ -436,7 +445,6 @@ def regroup_many(groups: Sequence[tuple[_Writer, set[date]]], since: datetime | 
     that day not published through govmedia and not recorded as an allowed exception (each with
     its link). No post left → resolved. A closed finding whose list only shrank stays closed.
     For a batch of accounts: one query per 200 accounts and one finding lookup."""
-    from common.timefmt import day_start_utc
 
     wanted = [(w, day) for w, days in groups for day in sorted(days)]
     if not wanted:
@@ -562,8 +570,6 @@ def _profile_checks(
     mismatches: dict[int, list[Finding]],
 ) -> None:
     """Profile by uid: platform status, literal name, 认证主体 (via the reconciliation rules)."""
-    from oversight.discovery import _record_of, reconcile_thresholds
-    from oversight.reconcile import RegisteredAccount, reconcile
 
     p = reading.profile
     if p is None or not account.platform_uid:
@@ -652,7 +658,6 @@ def _profile_checks(
 
 def _cached_units() -> list[Any]:
     """The org list for 认证主体 resolution, kept a minute per process (a sweep reads it often)."""
-    from oversight.discovery import _unit_refs
 
     cache = current_app.extensions.setdefault("govmedia_inspection", {})
     at, units = cache.get("units", (None, None))
@@ -674,7 +679,6 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
     new posts are written in one executemany INSERT and changed ones in one UPDATE, unchanged
     ones only get their ``last_seen_at``, the checks run only over new or edited text (or after a
     dictionary change), findings are upserted in one batch and audited in one entry. Flushes."""
-    from oversight.monitoring import _persist_refreshed
 
     ids = sorted({r.account_id for r in readings})
     accounts: dict[int, Account] = {}
@@ -1130,7 +1134,6 @@ _LIVE_WORDS = {"正常", "在线", "live", "published", ""}
 def parse_post_import(data: bytes, filename: str, *, source_ref: str | None = None) -> list[dict[str, Any]]:
     """Rows of a third-party monitor's post export; all valid or ``ImportRowsInvalid``
     (spreadsheet row numbers, header = row 1). Reuses discovery's file reading."""
-    from oversight.discovery import ImportRowsInvalid, _as_text, _parse_time, _platform_of, read_sheet
 
     rows, index = read_sheet(data, filename, POST_HEADERS, POST_REQUIRED)
     label = {k: v[0] for k, v in POST_HEADERS.items()}
@@ -1206,7 +1209,6 @@ def parse_post_import(data: bytes, filename: str, *, source_ref: str | None = No
 def import_posts(data: bytes, filename: str, *, actor: Any = None, source_ref: str | None = None) -> dict[str, Any]:
     """Parse (all-or-nothing) and store a post export; the next inspection of each registered
     account reads them (source ``import``). Audited. Flushes."""
-    from oversight.inspection.models import ImportedPost
 
     rows = parse_post_import(data, filename, source_ref=source_ref)
     now = utcnow()

@@ -28,8 +28,19 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
+from common.db import utcnow
 from extensions import db
 from oversight.findings import setting_int, to_naive_utc
+from oversight.inspection.models import ImportedPost
+from oversight.models import DiscoveredAccount
+from oversight.probes import _error_dict as monitoring_error_dict
+from oversight.probes import adapter_or_none, throttle
+from platforms import channels
+from platforms.errors import AccountUnavailable, AdapterError, InvalidRequest, RateLimited
+from platforms.text import extract_links
+from platforms.types import Credentials
+from platforms.weibo_biz import WeiboBizReader
+from registry.models import Platform
 
 SOURCE_LABELS = {
     "own_api": "账号自身授权（平台开放接口）",
@@ -141,14 +152,10 @@ class Source:
 
 
 def _error_dict(exc: Exception, platform: str) -> dict[str, Any]:
-    from oversight.monitoring import _error_dict as monitoring_error_dict
-
     return monitoring_error_dict(exc, platform)
 
 
 def _posts_from(recent: Sequence[Any]) -> tuple[SeenPost, ...]:
-    from platforms.text import extract_links
-
     out = []
     for p in recent:
         if getattr(p, "state", "published") != "published":
@@ -177,8 +184,6 @@ def _complete_since(posts: Sequence[SeenPost], limit: int) -> datetime | None:
 
 
 def _throttled(adapter: Any, key: str, max_wait: float, sleep: Callable[[float], None]) -> float | None:
-    from oversight.monitoring import throttle
-
     return throttle(
         adapter, key, "inspect", setting_int("INSPECTION_RATE_PER_MINUTE", 30), max_wait=max_wait, sleep=sleep
     )
@@ -190,8 +195,6 @@ class OwnApiSource(Source):
     name = "own_api"
 
     def unavailable(self, target: Target) -> str | None:
-        from oversight.monitoring import adapter_or_none
-
         if target.creds is None:
             return "no_credentials"
         if adapter_or_none(target.platform) is None:
@@ -201,10 +204,6 @@ class OwnApiSource(Source):
     def read(
         self, target: Target, now: datetime, *, max_wait: float = 0.0, sleep: Callable[[float], None] = time.sleep
     ) -> Reading:
-        from oversight.monitoring import adapter_or_none
-        from platforms.errors import AccountUnavailable, AdapterError, RateLimited
-        from platforms.types import Credentials
-
         adapter = adapter_or_none(target.platform)
         base = Reading(account_id=target.account_id, source=self.name, at=now, ok=False)
         wait = _throttled(adapter, "inspection", max_wait, sleep)
@@ -267,7 +266,6 @@ class OwnApiSource(Source):
 def _ask_status(adapter: Any, creds: Any, post_id: str) -> Removal | None:
     """The platform's word on one of our posts missing from the listing (None: still there or
     unknown — e.g. older than the listing)."""
-    from platforms.errors import AdapterError, InvalidRequest
 
     try:
         result = adapter.status(creds, post_id)
@@ -299,9 +297,6 @@ class WeiboBizSource(Source):
         return None
 
     def reader(self) -> Any:
-        from platforms import channels
-        from platforms.weibo_biz import WeiboBizReader
-
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         state = app.extensions.setdefault("govmedia_inspection", {})
         reader = state.get("weibo_biz")
@@ -320,8 +315,6 @@ class WeiboBizSource(Source):
     def read(
         self, target: Target, now: datetime, *, max_wait: float = 0.0, sleep: Callable[[float], None] = time.sleep
     ) -> Reading:
-        from platforms.errors import AccountUnavailable, AdapterError, RateLimited
-
         reader = self.reader()
         base = Reading(account_id=target.account_id, source=self.name, at=now, ok=False)
         wait = _throttled(reader, "inspection-biz", max_wait, sleep)
@@ -378,9 +371,6 @@ class ImportSource(Source):
         return now - timedelta(hours=setting_int("INSPECTION_IMPORT_MAX_AGE_HOURS", 48))
 
     def _snapshot(self, target: Target, now: datetime) -> Any:
-        from oversight.models import DiscoveredAccount
-        from registry.models import Platform
-
         if not target.uid:
             return None
         try:
@@ -397,8 +387,6 @@ class ImportSource(Source):
         )
 
     def _posts(self, target: Target, now: datetime) -> list[Any]:
-        from oversight.inspection.models import ImportedPost
-
         return list(
             db.session.scalars(
                 sa.select(ImportedPost)
@@ -412,8 +400,6 @@ class ImportSource(Source):
         )
 
     def unavailable(self, target: Target) -> str | None:
-        from common.db import utcnow
-
         now = utcnow()
         if self._snapshot(target, now) is None and not self._posts(target, now):
             return "no_import"
@@ -433,7 +419,6 @@ class ImportSource(Source):
                 posts_count=snap.posts_count,
                 profile_url=snap.profile_url,
             )
-        from platforms.text import extract_links
 
         posts = tuple(
             SeenPost(

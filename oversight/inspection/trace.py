@@ -19,6 +19,9 @@ import sqlalchemy as sa
 
 from extensions import db
 from oversight.inspection.sources import live_key
+from platforms.text import normalize_text
+from publishers.attempt import render_for
+from publishers.models import Delivery, DeliveryStatus
 
 log = logging.getLogger("govmedia.inspection")
 
@@ -40,7 +43,6 @@ def deliveries_by_key(account_id: int, platform: str) -> dict[str, DeliveryRef]:
 
 def deliveries_by_account(account_ids: list[int], platforms: dict[int, str]) -> dict[int, dict[str, DeliveryRef]]:
     """:func:`deliveries_by_key` for several accounts at once (chunked IN lists)."""
-    from publishers.models import Delivery, DeliveryStatus
 
     out: dict[int, dict[str, DeliveryRef]] = {}
     ids = sorted(set(account_ids))
@@ -70,7 +72,6 @@ def deliveries_by_account(account_ids: list[int], platforms: dict[int, str]) -> 
 def watched_post_ids(account_id: int, since: datetime) -> tuple[str, ...]:
     """Platform ids of the account's posts that govmedia published (and did not withdraw) since
     ``since``: the inspection asks the platform about those the listing no longer shows."""
-    from publishers.models import Delivery, DeliveryStatus
 
     return tuple(
         db.session.scalars(
@@ -88,7 +89,6 @@ def watched_post_ids(account_id: int, since: datetime) -> tuple[str, ...]:
 
 def comparable(platform: str, title: str, text: str) -> str:
     """What is compared for tampering: WeChat lists title + digest, other platforms the text."""
-    from platforms.text import normalize_text
 
     if platform == "wechat":
         return normalize_text(title) + "\n" + normalize_text(text)
@@ -98,8 +98,6 @@ def comparable(platform: str, title: str, text: str) -> str:
 def expected_text(delivery_id: int, platform: str) -> tuple[str, str] | None:
     """(title, text) stage 3 approved as the platform shows it, or None when it cannot be
     rendered now (content gone, adapter missing)."""
-    from publishers.attempt import render_for
-    from publishers.models import Delivery
 
     delivery = db.session.get(Delivery, delivery_id)
     if delivery is None or delivery.content is None:

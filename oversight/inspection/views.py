@@ -17,15 +17,22 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from auth.models import Role, User
 from auth.scoping import current_user, get_scoped
-from common.errors import Forbidden
+from common.errors import ApiError, Forbidden
 from common.fields import DateTime, Integer
 from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
 from oversight import discovery
-from oversight.findings import VIEW_ROLES
+from oversight.findings import ACTIVE_STATUSES, VIEW_ROLES
 from oversight.inspection import coverage as coverage_service
 from oversight.inspection import service
-from oversight.inspection.models import POST_SOURCE_LABELS, POST_STATE_LABELS, LivePost, PostSource, PostState
+from oversight.inspection.models import (
+    POST_SOURCE_LABELS,
+    POST_STATE_LABELS,
+    AccountInspection,
+    LivePost,
+    PostSource,
+    PostState,
+)
 from oversight.inspection.sources import SOURCE_LABELS
 from oversight.models import Finding
 from platforms.types import PLATFORM_LABELS
@@ -162,8 +169,6 @@ def _post_stmt(account: Account, q: dict[str, Any]) -> sa.Select[Any]:
 
 
 def _open_findings_by_post(account_id: int) -> dict[str, list[Finding]]:
-    from oversight.findings import ACTIVE_STATUSES
-
     out: dict[str, list[Finding]] = {}
     for f in db.session.scalars(
         sa.select(Finding).where(
@@ -277,7 +282,6 @@ def account_posts_page(account_id: int) -> Any:
         page = 1
     by_post = _open_findings_by_post(account.id)
     result = paginate(_post_stmt(account, q), page, 50, lambda lp: post_dict(lp, by_post.get(lp.platform_post_id)))
-    from oversight.inspection.models import AccountInspection
 
     state = db.session.get(AccountInspection, account.id)
     return render_template(
@@ -301,7 +305,6 @@ def post_exception_page(post_id: int) -> Any:
     if lp is None:
         abort(404)
     get_scoped(Account, lp.account_id)
-    from common.errors import ApiError
 
     try:
         service.allow_post(lp.id, request.form.get("reason"), user)

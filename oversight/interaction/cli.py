@@ -7,6 +7,9 @@ import json
 import click
 from flask.cli import AppGroup
 
+from extensions import db
+from oversight.interaction import service
+
 interaction_cli = AppGroup("interaction", help="互动回应：读取评论与私信，检查超期未回复和互动渠道")
 
 
@@ -14,8 +17,6 @@ interaction_cli = AppGroup("interaction", help="互动回应：读取评论与�
 @click.option("--account", "account_id", type=int, default=None, help="只检查这个账号（编号）")
 def poll_command(account_id: int | None) -> None:
     """Poll every monitored account (or one) now, in this process."""
-    from extensions import db
-    from oversight.interaction import service
 
     targets = service.poll_targets(account_id)
     db.session.commit()
@@ -36,8 +37,6 @@ def poll_command(account_id: int | None) -> None:
 
 def poll_one(account_id: int):  # type: ignore[no-untyped-def]
     """prepare → commit → ask the platform → apply → commit (what the task runs too)."""
-    from extensions import db
-    from oversight.interaction import service
 
     probe = service.prepare(account_id)
     db.session.commit()

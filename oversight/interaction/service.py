@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,8 +37,10 @@ from oversight.interaction.models import KIND_LABELS, InteractionChannel, Intera
 from oversight.models import Finding, FindingKind
 from oversight.monitoring import MONITORED_STATUSES, adapter_or_none, prepare_probe
 from oversight.monitoring import _audit_new as audit_new_findings
+from platforms import credentials
 from platforms import interaction as protocol
-from platforms.types import PLATFORM_LABELS
+from platforms.errors import AdapterError, Unsupported
+from platforms.types import PLATFORM_LABELS, Credentials
 from registry.models import Account, Platform
 
 log = logging.getLogger("govmedia.interaction")
@@ -125,8 +127,6 @@ def prepare(account_id: int) -> Any:
 
 def fetch(probe: Any, now: datetime | None = None) -> Fetched:
     """Ask the platform for comments (no database). Errors are carried, never raised."""
-    from platforms.errors import AdapterError
-    from platforms.types import Credentials
 
     now = now or utcnow()
     base = {"account_id": probe.account_id, "platform": probe.platform, "at": now}
@@ -359,9 +359,6 @@ def _ensure_unanswered(item: InteractionItem) -> None:
 def reply(item: InteractionItem, user: User, text: Any) -> InteractionItem:
     """Reply through the platform API (audited). The transaction is committed before the
     platform is asked; the caller commits the result."""
-    from platforms import credentials
-    from platforms.errors import AdapterError, Unsupported
-    from platforms.types import Credentials
 
     text = _check_text(text, item.platform.value)
     _ensure_unanswered(item)
@@ -464,8 +461,6 @@ def record_channel(account: Account, user: User, data: dict[str, Any]) -> Intera
 
 
 def push_token(account_id: int) -> str | None:
-    from platforms import credentials
-
     try:
         stored = credentials.get_credentials(account_id)
     except credentials.CredentialsUnavailable:
@@ -533,8 +528,6 @@ def listing(user: User, q: dict[str, Any]) -> sa.Select[Any]:
 
 
 def _days(n: int) -> Any:
-    from datetime import timedelta
-
     return timedelta(days=n)
 
 

@@ -23,6 +23,8 @@ from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
 from oversight.interaction import service
 from oversight.interaction.models import KIND_LABELS, InteractionItem, ItemKind
+from platforms import interaction as protocol
+from platforms.errors import InvalidRequest
 from platforms.types import PLATFORM_LABELS
 from registry.models import Account, Platform, Unit
 
@@ -344,8 +346,6 @@ def wechat_push(account_id: int) -> Any:
     Both carry ``signature = sha1(sort(Token, timestamp, nonce))``; the Token is the account's
     ``push_token`` credential (or ``WECHAT_PUSH_TOKEN``). Replies "success" (no passive reply).
     """
-    from platforms import interaction as protocol
-    from platforms.errors import InvalidRequest
 
     account = db.session.get(Account, account_id)
     if account is None or account.platform is not Platform.wechat:

@@ -6,7 +6,14 @@ import json
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask.cli import AppGroup
+
+from auth.models import User
+from common.errors import ApiError
+from common.timefmt import bj
+from extensions import db
+from oversight.scoring import rules, service
 
 scoring_cli = AppGroup("scoring", help="考评：检查指标规则、计分、抽查")
 rules_cli = AppGroup("rules", help="考评规则文件（YAML）：校验、载入新版本、查看历史")
@@ -14,10 +21,6 @@ scoring_cli.add_command(rules_cli)
 
 
 def _actor(username: str | None):  # type: ignore[no-untyped-def]
-    import sqlalchemy as sa
-
-    from auth.models import User
-    from extensions import db
 
     if not username:
         return None
@@ -38,7 +41,6 @@ def _read(path: str) -> str:
 @click.argument("path")
 def validate_command(path: str) -> None:
     """Check a rules file without loading it."""
-    from oversight.scoring import rules
 
     try:
         parsed = rules.parse(_read(path))
@@ -57,9 +59,6 @@ def validate_command(path: str) -> None:
 @click.option("--note", default=None, help="说明（如依据的文件）")
 def load_command(path: str, username: str, note: str | None) -> None:
     """Validate and load a rules file as a new version (new scores use it; old ones keep theirs)."""
-    from common.errors import ApiError
-    from extensions import db
-    from oversight.scoring import service
 
     actor = _actor(username)
     try:
@@ -74,9 +73,6 @@ def load_command(path: str, username: str, note: str | None) -> None:
 @rules_cli.command("list")
 def list_command() -> None:
     """Loaded rules versions, newest first."""
-    from common.timefmt import bj
-    from extensions import db
-    from oversight.scoring import service
 
     rows = service.rules_history()
     if not rows:
@@ -93,9 +89,6 @@ def list_command() -> None:
 @click.option("--account", "account_id", type=int, default=None, help="只计算这个账号（编号）")
 def compute_command(period: str | None, account_id: int | None) -> None:
     """Score every monitored account for the period with the current rules."""
-    from common.errors import ApiError
-    from extensions import db
-    from oversight.scoring import service
 
     try:
         p = service.parse_period(period or service.current_quarter())

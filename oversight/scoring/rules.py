@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from common.timefmt import bj
 from oversight.models import FindingKind
 
 DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "data" / "rules.yaml"
@@ -307,8 +308,6 @@ def _veto_hits(rules: Rules, facts: Facts) -> tuple[list[dict[str, Any]], list[s
 
 
 def _bj(value: datetime) -> str:
-    from common.timefmt import bj
-
     return bj(value)
 
 

@@ -26,8 +26,12 @@ from auth.models import User
 from common.db import utcnow
 from common.errors import ApiError, Conflict, NotFound
 from common.fields import iso_utc
+from common.formal_sheet import Column, FormalSheet, workbook
 from common.timefmt import CN_TZ, day_start_utc, today_cn
 from extensions import db
+from moderation.models import Review, ReviewDecision
+from oversight.inspection.models import AccountInspection, LivePost, PostSource
+from oversight.interaction.models import InteractionItem
 from oversight.models import Finding, FindingStatus
 from oversight.monitoring import MONITORED_STATUSES
 from oversight.scoring import rules as rules_mod
@@ -43,6 +47,7 @@ from oversight.scoring.models import (
     SpotCheckResult,
 )
 from platforms.types import PLATFORM_LABELS
+from publishers.models import Delivery
 from registry.models import Account, Unit
 
 LOOKBACK_DAYS = 120  # post times read before a checkpoint (the longest rule window is 90 days)
@@ -239,8 +244,6 @@ def _findings(account_id: int, period: Period, cp: datetime, statuses: list[str]
 def _post_rows(account_id: int, since: datetime, until: datetime) -> list[dict[str, Any]]:
     """Posts of the account published in [since, until): live posts as the inspection saw them,
     plus sent deliveries no live post stands for yet (each marked ``ours``)."""
-    from oversight.inspection.models import LivePost, PostSource
-    from publishers.models import Delivery
 
     lives = db.session.execute(
         sa.select(
@@ -283,8 +286,6 @@ def _post_rows(account_id: int, since: datetime, until: datetime) -> list[dict[s
 
 
 def _has_post_data(account: Account) -> bool:
-    from oversight.inspection.models import AccountInspection
-
     if account.monitored_at is not None:
         return True
     return (
@@ -297,8 +298,6 @@ def _has_post_data(account: Account) -> bool:
 
 def _review_compliant(delivery_ids: list[int]) -> set[int]:
     """Deliveries whose content version had all three approvals before it was sent."""
-    from moderation.models import Review, ReviewDecision
-    from publishers.models import Delivery
 
     if not delivery_ids:
         return set()
@@ -321,8 +320,6 @@ def _review_compliant(delivery_ids: list[int]) -> set[int]:
 
 
 def _interaction(account_id: int, since: datetime, cp: datetime) -> dict[str, Any]:
-    from oversight.interaction.models import InteractionItem
-
     rows = db.session.execute(
         sa.select(InteractionItem.received_at, InteractionItem.replied_at).where(
             InteractionItem.account_id == account_id,
@@ -791,7 +788,6 @@ def month_now() -> str:
 
 def scores_xlsx(period: Period, unit_ids: set[int] | None, issuer: str) -> bytes:
     """The score table of the period (newest score per account) as a workbook a clerk can file."""
-    from common.formal_sheet import Column, FormalSheet, workbook
 
     columns = [
         Column("单位", 22),

@@ -39,6 +39,7 @@ from common.timefmt import today_cn
 from common.validation import control_char_problem, http_url
 from common.workdays import add_workdays, span_is_exact
 from extensions import db
+from oversight import findings
 from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
 from oversight.workorders import lifecycle
 from oversight.workorders.models import (
@@ -279,7 +280,6 @@ def _require_status(order: WorkOrder, *statuses: WorkOrderStatus, doing: str) ->
 
 def accept(order: WorkOrder, actor: User, reason: str | None = None) -> WorkOrder:
     """Accept the unit's feedback: the order is accepted and the finding resolved. Flushes."""
-    from oversight import findings
 
     _require_office(actor)
     db.session.refresh(order, with_for_update=True)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from auth.models import Role
+from registry.models import Unit
 
 
 def test_openapi_document(client):
@@ -19,10 +22,6 @@ def test_not_found_envelope(api_as, make_user):
 
 
 def test_validation_envelope_and_nothing_written(api_as, make_user, db_session):
-    import sqlalchemy as sa
-
-    from registry.models import Unit
-
     client = api_as(make_user(Role.admin))
     before = db_session.scalar(sa.select(sa.func.count(Unit.id)))
     response = client.post("/api/v1/units", json={"name": "", "credit_code": "bad"})

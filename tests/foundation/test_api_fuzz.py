@@ -21,11 +21,18 @@ from typing import Any
 import pytest
 import schemathesis
 import sqlalchemy as sa
+from flask_migrate import upgrade
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+
+import demo
+from auth.models import User
+from auth.service import issue_token
+from extensions import db
+from tests.conftest import make_test_app
 
 pytestmark = pytest.mark.slow
 
@@ -37,14 +44,6 @@ EXCLUDED = {"/healthz"}
 
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from flask_migrate import upgrade
-
-    import demo
-    from auth.models import User
-    from auth.service import issue_token
-    from extensions import db
-    from tests.conftest import make_test_app
-
     tmp = tmp_path_factory.mktemp("fuzz")
     app = make_test_app(
         f"sqlite:///{tmp / 'fuzz.sqlite'}",

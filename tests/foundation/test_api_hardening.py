@@ -11,7 +11,11 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
+import jobs
 from auth.models import Role
+from extensions import db
+from moderation import service
+from moderation.models import Content
 from tests.conftest import PASSWORD
 
 BIG = 2**63  # one past SQLite's INTEGER and PostgreSQL's bigint
@@ -45,7 +49,6 @@ def test_far_future_publish_at_is_refused(operator_api):
 
 def test_contents_list_survives_a_stored_far_future_publish_at(operator_api, db_session):
     """A row saved before the bound existed must not take /contents down for the whole unit."""
-    from moderation.models import Content
 
     created = _draft(operator_api)
     assert created.status_code == 201
@@ -107,8 +110,6 @@ def test_moderately_nested_json_still_works(operator_api):
 
 @pytest.mark.parametrize("text", ["\ud800", "a\udfffb", "\udc00\ud800"])
 def test_lone_surrogates_are_refused(operator_api, db_session, text):
-    from moderation.models import Content
-
     before = db_session.scalar(sa.select(sa.func.count(Content.id)))
     for body in ({"title": text}, {"overrides": {"weibo": {"text": text}}}, {"media": [{"name": text}]}):
         response = _draft(operator_api, **body)
@@ -188,14 +189,12 @@ def test_unknown_unit_id_is_a_validation_error(operator_api, api_as, make_user):
 
 def test_foreign_key_violation_answers_422_not_500(app, operator_api, monkeypatch):
     """Whatever service forgets a check, the database's refusal becomes a 422 and nothing is written."""
-    from moderation import service
 
     original = service.create_content
 
     def unchecked(data, actor):
         content = original(data, actor)
         content.policy_id = 987_654  # bypass the service's own check
-        from extensions import db
 
         db.session.flush()
         return content
@@ -226,8 +225,6 @@ def test_every_datetime_carries_its_offset(operator_api, run_jobs):
 
 
 def test_jobs_use_the_same_offset_as_everything_else(api_as, make_user):
-    import jobs
-
     user = make_user(Role.auditor)
     job = jobs.create("ledger_export", user, {"format": "csv", "filters": {}})
     body = api_as(user).get(f"/api/v1/jobs/{job.id}").json
@@ -263,7 +260,6 @@ def test_csv_answer_has_one_charset(api_as, make_user):
 
 def test_contents_list_reads_its_order_from_an_index(db_session):
     """GET /contents orders by (updated_at DESC, id DESC): an index serves it, no sort of whole rows."""
-    from moderation.models import Content
 
     indexes = sa.inspect(db_session.connection()).get_indexes("contents")
     assert ["updated_at", "id"] in [ix["column_names"] for ix in indexes]

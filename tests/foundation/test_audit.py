@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 
 from audit import service as audit
 from audit.models import AuditEntry
+from devkit import processes
+from devkit.apps import make_test_app
 from extensions import db
+from registry.models import Unit
 
 
 def _entries(n: int) -> list[AuditEntry]:
@@ -93,11 +101,6 @@ def test_entries_are_chained_at_commit_and_dropped_with_what_rolls_back(db_sessi
 def test_concurrent_transactions_hold_the_chain_only_at_commit_and_never_fork():
     """Transaction A records first but commits last; B records and commits in between. B is not
     blocked by A's open transaction, and the chain follows commit order without a fork."""
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    from devkit import processes
-    from devkit.apps import make_test_app
 
     with processes.fresh_postgres_database() as url:
         assert processes.flask_cli({**os.environ, "DATABASE_URL": url}, "db", "upgrade").returncode == 0
@@ -129,9 +132,6 @@ def test_concurrent_transactions_hold_the_chain_only_at_commit_and_never_fork():
 def test_hash_is_the_canonical_json_of_the_whole_row():
     """prefix + prev_hash is exactly the sorted-key JSON of the row (chains written before the
     prefix form, and by PostgreSQL's audit_append, verify alike)."""
-    import hashlib
-    import json
-    from datetime import datetime
 
     entry = AuditEntry(
         at=datetime(2026, 12, 2, 9, 30, 1, 5),
@@ -184,7 +184,6 @@ def test_entries_with_chinese_quotes_and_nesting_verify(db_session):
 def test_a_failed_write_in_a_savepoint_drops_its_entry(db_session, make_unit):
     """A flush that fails inside a savepoint (here a duplicate key) undoes the savepoint; its
     audit entry goes with it even when the caller carries on and commits."""
-    from registry.models import Unit
 
     existing = make_unit("审计测试重复单位")
     db_session.commit()

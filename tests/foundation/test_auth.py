@@ -3,6 +3,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from auth.models import ApiToken, Role
+from auth.service import issue_token, revoke_token
+from extensions import limiter
 from tests.conftest import PASSWORD
 
 
@@ -49,8 +51,6 @@ def test_api_requires_token(client):
 
 
 def test_token_shown_once_stored_hashed_and_revocable(client, db_session, make_user):
-    from auth.service import issue_token, revoke_token
-
     user = make_user(Role.auditor)
     plaintext, token = issue_token(user)
     stored = db_session.scalar(sa.select(ApiToken.token_hash).where(ApiToken.id == token.id))
@@ -70,8 +70,6 @@ def test_csrf_required_on_login_form(app, client, make_user, monkeypatch):
 
 
 def test_login_rate_limited(app, client, make_user, monkeypatch):
-    from extensions import limiter
-
     monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "3 per minute")
     limiter.reset()
     make_user(Role.operator, username="ratelimited")

@@ -3,11 +3,19 @@ failing at startup with a message that names the variable."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
+from celery import current_app as celery_default
 
 import config
+from common import workdays
 from config import ConfigError
 from devkit.apps import make_test_app
+from extensions import db
+from moderation import review
+from platforms import channels
 
 VARIABLES = (
     "REVIEW_OVERDUE_HOURS",
@@ -41,7 +49,6 @@ def session_engine_disposed(app):
     unraisable-exception check fails the run (ResourceWarning is an error in pytest.ini).
     """
     yield
-    from extensions import db
 
     with app.app_context():
         db.engine.dispose()
@@ -50,7 +57,6 @@ def session_engine_disposed(app):
 @pytest.fixture
 def new_app(session_engine_disposed):
     """create_app() on the current environment; the session's Celery app stays the default."""
-    from celery import current_app as celery_default
 
     before = celery_default._get_current_object()
     yield lambda: make_test_app("sqlite://")
@@ -120,8 +126,6 @@ def test_bad_review_superior_unit_stages_names_the_variable(monkeypatch, raw):
 
 
 def test_review_settings_reach_the_review_rules(monkeypatch, new_app):
-    from moderation import review
-
     monkeypatch.setenv("REVIEW_OVERDUE_HOURS", "12,24,48")
     monkeypatch.setenv("REVIEW_SUPERIOR_UNIT_STAGES", "3")
     app = new_app()
@@ -134,8 +138,6 @@ def test_review_settings_reach_the_review_rules(monkeypatch, new_app):
 
 
 def test_config_stages_match_the_review_stages():
-    from moderation import review
-
     assert config.REVIEW_STAGES == review.STAGES
 
 
@@ -168,8 +170,6 @@ def test_toutiao_legacy_default_host_follows_the_real_platform(monkeypatch):
 
 
 def test_toutiao_env_variables_reach_the_adapter(monkeypatch, new_app):
-    from platforms import channels
-
     monkeypatch.setenv("TOUTIAO_LEGACY_ARTICLES", "true")
     monkeypatch.setenv("TOUTIAO_LEGACY_BASE_URL", "https://mp.example.cn/")
     app = new_app()
@@ -200,8 +200,6 @@ def test_bad_toutiao_settings_name_the_variable(monkeypatch, name, raw):
 
 
 def test_extra_holidays_file_defaults_to_the_shipped_file():
-    from common import workdays
-
     assert config.from_env()["EXTRA_HOLIDAYS_FILE"] == str(workdays.DEFAULT_EXTRA_FILE)
     assert workdays.DEFAULT_EXTRA_FILE.is_file()
 
@@ -244,8 +242,6 @@ def test_reconcile_thresholds_must_be_a_json_object(monkeypatch, raw):
 
 def test_only_config_reads_the_environment():
     """Settings are resolved in config.py; other app modules read current_app.config."""
-    import ast
-    from pathlib import Path
 
     root = Path(config.__file__).resolve().parent
     # Separate programs and process launchers, not app settings: the sandbox's own command

@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import json
 
+import requests
+import sqlalchemy as sa
+
+from demo import sandbox_seed, seed
+from oversight.inspection import service as inspection
+from oversight.interaction.cli import poll_one
+from oversight.interaction.models import InteractionItem
+from oversight.models import Finding, FindingKind
 from registry.models import Account, AccountStatus, Platform
+from sandbox import create_sandbox_app
+from sandbox.__main__ import _seed
+from sandbox.common import EXTENSION_KEY
 
 
 def test_sandbox_accepts_null_optional_fields():
-    from sandbox import create_sandbox_app
-
     client = create_sandbox_app({}).test_client()
     answer = client.post(
         "/_sandbox/accounts",
@@ -23,11 +32,6 @@ def test_sandbox_accepts_null_optional_fields():
 
 
 def test_seed_file_with_incomplete_accounts_starts_the_sandbox(app, db_session, make_unit, tmp_path):
-    from demo import sandbox_seed, seed
-    from sandbox import create_sandbox_app
-    from sandbox.__main__ import _seed
-    from sandbox.common import EXTENSION_KEY
-
     seed()
     unit = make_unit("缺项单位")
     for uid, subject in (("7770001", None), (None, "缺项单位")):
@@ -59,15 +63,6 @@ def test_seed_file_with_incomplete_accounts_starts_the_sandbox(app, db_session, 
 def test_demo_seed_brings_comments_messages_and_an_app_post(app, db_session, sandbox, tmp_path):
     """`make run`'s sandbox seed: the inbox has comments after a poll, the timeline shows them,
     and an inspection run raises unreviewed_post for the post made in the Weibo app."""
-    import requests
-    import sqlalchemy as sa
-
-    from demo import sandbox_seed, seed
-    from oversight.inspection import service as inspection
-    from oversight.interaction.cli import poll_one
-    from oversight.interaction.models import InteractionItem
-    from oversight.models import Finding, FindingKind
-    from sandbox.__main__ import _seed
 
     seed()
     db_session.flush()

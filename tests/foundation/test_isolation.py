@@ -6,7 +6,10 @@ import uuid
 
 import sqlalchemy as sa
 
+from auth.models import Role
 from registry.models import Unit
+from registry.units import create_unit
+from tests.conftest import rolled_back_session
 
 MARKER = "隔离性测试单位"
 
@@ -22,8 +25,6 @@ def test_b_previous_commit_is_gone(db_session):
 
 
 def test_c_view_commit_is_rolled_back_too(client, db_session, make_user, api_as):
-    from auth.models import Role
-
     admin = make_user(Role.admin)
     response = api_as(admin).post("/api/v1/units", json={"name": MARKER + "2"})
     assert response.status_code == 201
@@ -38,8 +39,6 @@ def test_rollback_isolation_within_one_test(app, database_url):
 
     Uses the very context manager behind ``db_session``, so it does not depend on test order.
     """
-    from registry.units import create_unit
-    from tests.conftest import rolled_back_session
 
     name = f"{MARKER}-{uuid.uuid4().hex[:8]}"
     query = sa.text("SELECT count(*) FROM units WHERE name = :name")

@@ -1,5 +1,6 @@
-"""The checks `make lint` runs besides ruff: the import contracts (import-linter, ``[tool.importlinter]``)
-and mypy, strict on the typed core (``[tool.mypy]``), both read from pyproject.toml.
+"""The checks `make lint` runs: the import contracts (import-linter, ``[tool.importlinter]``), mypy,
+strict on the typed core (``[tool.mypy]``), and ruff's rule against imports inside functions
+(PLC0415), all read from pyproject.toml.
 
 Each passes on the tree, and fails on a planted violation in a copy of it (the Python files and
 pyproject.toml only), so a contract or a strict section that stopped checking would fail here.
@@ -27,6 +28,10 @@ PLANTED_IMPORTS = {
     "registry/_planted_devkit.py": ("import devkit.seed\n", "do not import test and benchmark code"),
     "sandbox/_planted_app.py": ("import platforms.errors\n", "The sandbox is a separate program"),
 }
+#: An import inside a function in application code, bare and with its reason.
+PLANTED_INLINE_IMPORT = "registry/_planted_inline.py"
+INLINE_IMPORT = "def later() -> object:\n    import json\n\n    return json\n"
+INLINE_IMPORT_WITH_REASON = "def later() -> object:\n    import json  # noqa: PLC0415  a reason\n\n    return json\n"
 PLANTED_TYPE_ERROR = (
     "moderation/checks/_planted_types.py",
     "def width(text: str) -> int:\n    return text\n\n\ndef untyped(x):\n    return x\n",
@@ -97,3 +102,17 @@ def test_mypy_is_strict_on_the_core(tree_copy: Path) -> None:
     assert result.returncode == 1, out + result.stderr
     assert f"{rel}:2: error: Incompatible return value type" in out
     assert f"{rel}:5: error: Function is missing a type annotation" in out  # strict, not just checked
+
+
+def test_ruff_refuses_an_import_inside_a_function(tree_copy: Path) -> None:
+    planted = tree_copy / PLANTED_INLINE_IMPORT
+    try:
+        planted.write_text(INLINE_IMPORT)
+        refused = _run("ruff", tree_copy, "check", "--no-cache", "--output-format", "concise", PLANTED_INLINE_IMPORT)
+        planted.write_text(INLINE_IMPORT_WITH_REASON)
+        excused = _run("ruff", tree_copy, "check", "--no-cache", PLANTED_INLINE_IMPORT)
+    finally:
+        planted.unlink()
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert f"{PLANTED_INLINE_IMPORT}:2:5: PLC0415" in refused.stdout
+    assert excused.returncode == 0, excused.stdout + excused.stderr  # the noqa with a reason is how to keep one

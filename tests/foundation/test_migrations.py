@@ -20,6 +20,8 @@ from flask import current_app
 from flask_migrate import upgrade
 
 from devkit.apps import make_test_app
+from extensions import db
+from registry.models import Account, AccountStatus, Unit
 
 MIGRATIONS = str(Path(__file__).resolve().parents[2] / "migrations")
 QUOTED = re.compile(r"'((?:[^']|'')*)'")
@@ -30,8 +32,6 @@ def _values(sql: str) -> set[str]:
 
 
 def _model_checks() -> dict[tuple[str, str], set[str]]:
-    from extensions import db
-
     checks = {}
     for table in db.metadata.sorted_tables:
         for constraint in table.constraints:
@@ -48,8 +48,6 @@ def test_models_and_migrations_do_not_drift(app: Any) -> None:
 
 
 def test_every_enum_column_has_a_check_constraint(app: Any) -> None:
-    from extensions import db
-
     with app.app_context():
         checked = {table for table, _ in _model_checks()}
         missing = [
@@ -62,8 +60,6 @@ def test_every_enum_column_has_a_check_constraint(app: Any) -> None:
 
 
 def test_check_constraints_in_the_database_allow_exactly_the_models_values(app: Any) -> None:
-    from extensions import db
-
     with app.app_context():
         models = _model_checks()
         inspector = sa.inspect(db.engine)
@@ -99,9 +95,6 @@ def test_the_checks_refuse_a_value_outside_the_enum(app: Any, db_session: Any) -
 
 
 def test_sqlite_rebuild_keeps_rows_other_tables_refer_to(tmp_path: Path) -> None:
-    from extensions import db
-    from registry.models import Account, AccountStatus, Unit
-
     app = make_test_app(f"sqlite:///{tmp_path / 'migrate.sqlite'}")
     with app.app_context():
         upgrade(directory=MIGRATIONS, revision="e5_interaction")

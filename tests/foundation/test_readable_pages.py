@@ -17,6 +17,14 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from auth.models import User
+from auth.service import issue_token
+from demo import seed
+from moderation.models import Content
+from oversight.models import Finding, FindingKind, FindingStatus
+from registry.models import Account, Unit
 
 UTC_TIME = re.compile(r"\d[T ]?\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z\b|[+-]00:?00)|\dT\d\d:\d\d")
 #: A run of Latin letters, digits and joiners; only runs of letters alone are words (a run with
@@ -112,10 +120,6 @@ def problems(where: str, text: str) -> list[str]:
 
 @pytest.fixture
 def demo_world(db_session: Any) -> dict[str, Any]:
-    from demo import seed
-    from oversight.models import Finding, FindingKind, FindingStatus
-    from registry.models import Account
-
     seed()
     account = db_session.scalar(sa.select(Account).order_by(Account.id))
     account.last_post_at = datetime(2026, 12, 5, 19, 33)
@@ -155,17 +159,12 @@ def _pages(app: Any) -> list[str]:
 
 
 def _detail_pages(db_session: Any) -> list[str]:
-    from auth.models import User
-    from moderation.models import Content
-    from registry.models import Account, Unit
-
     paths = []
     account = db_session.scalar(sa.select(Account.id).order_by(Account.id))
     if account:
         paths.append(f"/registry/accounts/{account}")
     for content in db_session.scalars(sa.select(Content.id).order_by(Content.id)).all()[:3]:
         paths += [f"/contents/{content}", f"/review/{content}", f"/contents/{content}/deliveries"]
-    from oversight.models import Finding
 
     paths += [f"/findings/{i}" for i in db_session.scalars(sa.select(Finding.id))]
     unit = db_session.scalar(sa.select(Unit.id).order_by(Unit.id))
@@ -197,14 +196,8 @@ def test_every_page_in_beijing_time_and_chinese(app: Any, db_session: Any, demo_
 
 
 def test_ledger_exports_in_beijing_time(app: Any, db_session: Any, demo_world: Any) -> None:
-    from openpyxl import load_workbook
-
-    from registry.models import Account
-
     # the demo world's first account posted at 19:33 stored naive UTC: 03:33 next day in Beijing
     account = db_session.scalar(sa.select(Account).order_by(Account.id))
-    from auth.models import User
-    from auth.service import issue_token
 
     auditor = db_session.scalar(sa.select(User).where(User.username == "auditor"))
     token, _ = issue_token(auditor)

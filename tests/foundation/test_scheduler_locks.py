@@ -12,6 +12,7 @@ import sqlite3
 import threading
 import time
 
+from tasks.scheduler import make_scheduler
 from tests.conftest import make_test_app
 
 TICKS: list[float] = []
@@ -23,8 +24,6 @@ def tick() -> None:
 
 
 def test_scheduler_keeps_running_through_a_held_write_lock(tmp_path, caplog):
-    from tasks.scheduler import make_scheduler
-
     path = tmp_path / "sched.sqlite"
     app = make_test_app(f"sqlite:///{path}", SQLITE_BUSY_TIMEOUT_MS=200, SCHEDULER_INTERVAL_SECONDS=1)
     scheduler = make_scheduler(app)

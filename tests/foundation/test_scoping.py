@@ -8,7 +8,15 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
+from audit.models import AuditEntry
 from auth.models import Role
+from moderation import review, service
+from moderation.models import Content, ContentStatus
+from moderation.service import content_hash
+from platforms.models import AccountCredential
+from publishers.models import Delivery, DeliveryStatus
+from registry.models import Account
+from tests.conftest import PASSWORD
 
 
 def test_units_scoped(api_as, make_user, make_unit):
@@ -55,10 +63,6 @@ PUBLISHING_PAGES = [
 @pytest.fixture
 def published(db_session, make_unit, make_user, make_account):
     """Unit A's partly-failed content: one failed delivery (retryable by hand), one waiting for manual work."""
-    from moderation.models import Content, ContentStatus
-    from moderation.service import content_hash
-    from publishers.models import Delivery, DeliveryStatus
-    from registry.models import Account
 
     unit_a = make_unit(f"甲发布单位{uuid.uuid4().hex[:4]}")
     unit_b = make_unit(f"乙发布单位{uuid.uuid4().hex[:4]}")
@@ -111,9 +115,6 @@ def published(db_session, make_unit, make_user, make_account):
 
 
 def _snapshot(db_session, published):
-    from audit.models import AuditEntry
-    from platforms.models import AccountCredential
-
     db_session.expire_all()
     return {
         "content": published.content.status,
@@ -167,8 +168,6 @@ def test_same_requests_reach_unit_a_operator(client, db_session, api_as, publish
 
 @pytest.mark.parametrize(("method", "path", "form"), PUBLISHING_PAGES)
 def test_other_unit_operator_gets_404_on_publishing_pages(client, db_session, make_user, published, method, path, form):
-    from tests.conftest import PASSWORD
-
     user = make_user(Role.operator, unit=published.unit_b)
     assert client.post("/login", data={"username": user.username, "password": PASSWORD}).status_code == 302
     before = _snapshot(db_session, published)
@@ -182,8 +181,6 @@ def test_other_unit_operator_gets_404_on_publishing_pages(client, db_session, ma
 
 @pytest.fixture
 def draft(db_session, published):
-    from moderation import review, service
-
     content = service.create_content(
         {
             "title": "示范县开展冬季防火宣传",
@@ -240,8 +237,6 @@ def _content_state(drafts):
 def test_auditor_cannot_write_content_or_deliveries(
     client, db_session, make_user, api_as, published, draft, method, path, body
 ):
-    from moderation.models import Content
-
     ids = {**published.ids, "draft": draft.draft.id, "in_review": draft.in_review.id}
     if body is not None:
         body = {k: [ids[v.strip("{}")] for v in val] if k == "target_ids" else val for k, val in body.items()}

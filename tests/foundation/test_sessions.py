@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from flask.sessions import SecureCookieSessionInterface
+import os
 
-from auth.models import Role
+from flask.sessions import SecureCookieSessionInterface
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+
+import config
+from auth.models import Role, User
+from auth.service import hash_password
 from tests.conftest import PASSWORD
 
 
@@ -35,8 +42,6 @@ def test_cookie_copied_before_logout_stops_working(app, client, make_user):
 
 
 def test_new_password_and_deactivation_end_existing_sessions(app, client, make_user, db_session):
-    from auth.service import hash_password
-
     user = make_user(Role.operator)
     _, cookie = _login(app, user)
     user.password_hash = hash_password("another-password-1")
@@ -67,7 +72,6 @@ def test_cookie_carries_no_password_material(app, client, make_user):
 
 def test_session_generation_survives_a_commit(app, client, make_user, db_session):
     """The bump is seen on a user loaded fresh from the database (not only in-memory)."""
-    from auth.models import User
 
     user = make_user(Role.operator)
     before = user.session_generation
@@ -84,11 +88,6 @@ def test_login_limit_is_shared_by_two_workers(tmp_path):
 
     With ``memory://`` each admitted 10 attempts (20 in all); the shared storage admits 10.
     """
-    from limits import parse
-    from limits.storage import storage_from_string
-    from limits.strategies import FixedWindowRateLimiter
-
-    import config
 
     uri = f"db+sqlite:///{tmp_path / 'ratelimit.sqlite'}"
     workers = [FixedWindowRateLimiter(storage_from_string(uri)) for _ in range(2)]
@@ -98,7 +97,6 @@ def test_login_limit_is_shared_by_two_workers(tmp_path):
     assert workers[0].hit(limit, "login", "198.51.100.1")  # another key is counted apart
 
     # And it is the default when there is no Redis (the embedded `make run`).
-    import os
 
     saved = {k: os.environ.pop(k, None) for k in ("RATELIMIT_STORAGE_URI", "REDIS_URL")}
     try:

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from common import sqlite
+from extensions import db
 from tests.conftest import make_test_app
 
 TABLE = sa.table("t", sa.column("id", sa.Integer), sa.column("n", sa.Integer))
@@ -22,8 +24,6 @@ TABLE = sa.table("t", sa.column("id", sa.Integer), sa.column("n", sa.Integer))
 
 @pytest.fixture
 def engine(tmp_path: Any) -> Iterator[sa.Engine]:
-    from extensions import db
-
     app = make_test_app(f"sqlite:///{tmp_path / 'load.sqlite'}")
     with app.app_context():
         engine = db.engine
@@ -118,8 +118,6 @@ def test_select_for_update_serialises_like_a_row_lock(engine):
 
 
 def test_retry_on_busy_backs_off_then_succeeds():
-    from common import sqlite
-
     calls: list[float] = []
 
     def flaky() -> str:

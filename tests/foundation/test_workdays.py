@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+import config
 from common import workdays
 from common.workdays import HolidayFileError
 
@@ -88,8 +89,6 @@ def test_package_years_stay_exact_without_a_file(app, monkeypatch, caplog):
 
 
 def test_the_app_setting_wins_over_the_environment(app, tmp_path, monkeypatch):
-    import config
-
     env_file = tmp_path / "env.csv"
     env_file.write_text("2031-01-06,holiday\n", encoding="utf-8")
     monkeypatch.setenv("EXTRA_HOLIDAYS_FILE", str(env_file))

@@ -7,14 +7,17 @@ from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from openpyxl import Workbook
 
 from audit.models import AuditEntry
+from auth.models import Role
 from common.db import utcnow
 from oversight import discovery
 from oversight import findings as service
 from oversight.discovery import ImportRowsInvalid, parse_import
 from oversight.findings import today_cn
 from oversight.models import DiscoveredAccount, Finding, FindingKind, FindingStatus
+from platforms.ratelimit import InMemoryRateLimiter
 from platforms.types import PlatformAccount
 from registry.models import AccountStatus
 
@@ -54,8 +57,6 @@ def test_parse_gbk_csv(app):
 
 
 def test_parse_xlsx(app):
-    from openpyxl import Workbook
-
     wb = Workbook()
     ws = wb.active
     ws.append(["平台", "账号ID", "账号名称", "认证主体", "粉丝数", "最近发文时间", "状态"])
@@ -181,8 +182,6 @@ def test_mismatches_of_registered_accounts(db_session, county, make_unit, make_a
 
 
 def test_dismissed_stays_dismissed_unless_new_evidence(db_session, county, make_unit, make_user):
-    from auth.models import Role
-
     make_unit("青禾县教育局", parent=county, region="青禾县")
     auditor = make_user(Role.auditor)
     base = seen("3001", "青禾教育", "青禾县教育局", last_post_at=utcnow() - timedelta(days=3), followers=10)
@@ -204,8 +203,6 @@ def test_dismissed_stays_dismissed_unless_new_evidence(db_session, county, make_
 
 
 def test_closed_but_active_reopens_on_post_after_decision(db_session, county, make_account, make_user):
-    from auth.models import Role
-
     auditor = make_user(Role.auditor)
     closed_on = today_cn() - timedelta(days=60)
     make_account(county, "weibo", uid="4001", name="青禾旧号", status=AccountStatus.closed, closed_on=closed_on)
@@ -300,8 +297,6 @@ def test_search_unsupported_and_errors_do_not_raise(app, db_session, sandbox, co
 
 
 def test_search_rate_limit_stops_the_platform(app, db_session, sandbox, county, make_unit, monkeypatch):
-    from platforms.ratelimit import InMemoryRateLimiter
-
     fresh = InMemoryRateLimiter()
     monkeypatch.setattr("platforms.channels.default_rate_limiter", lambda: fresh)
     monkeypatch.setitem(app.config, "DISCOVERY_SEARCH_PER_MINUTE", 1)

@@ -14,9 +14,11 @@ from audit.models import AuditEntry
 from auth.models import Role
 from common.db import utcnow
 from common.workdays import add_workdays
+from moderation.models import Content, ContentStatus, Review, ReviewDecision
 from oversight import findings as service
 from oversight.findings import FindingInput, today_cn
-from oversight.models import FindingKind, FindingStatus
+from oversight.models import DiscoveredAccount, FindingKind, FindingStatus
+from publishers.models import Delivery, DeliveryStatus
 from registry.models import AccountStatus
 from tests.conftest import PASSWORD
 
@@ -88,7 +90,6 @@ def test_list_is_scoped_and_filtered(api_as, make_user, county, town, other, mak
 
 def test_detail_side_by_side_and_scope(api_as, make_user, county, other, make_account, db_session):
     acct = make_account(county, "weibo", uid="fy-1", name="丰源发布")
-    from oversight.models import DiscoveredAccount
 
     snap = DiscoveredAccount(platform=acct.platform, platform_uid="fy-1", name="丰源县美食", subject="丰源县人民政府")
     db_session.add(snap)
@@ -200,8 +201,6 @@ def test_export_xlsx(api_as, make_user, county, other):
 
 
 def test_import_endpoint_all_or_nothing(api_as, make_user, county, make_unit, db_session):
-    from oversight.models import DiscoveredAccount
-
     make_unit("丰源县教育局", parent=county, region="丰源县")
     auditor = api_as(make_user(Role.auditor))
     header = "平台,账号ID,账号名称,认证主体,认证,主页链接,粉丝数,最近发文时间\n"
@@ -267,9 +266,6 @@ def test_run_endpoint_async_queues_a_job(app, api_as, make_user, monkeypatch):
 
 
 def _publish(db_session, account, author, reviewers, *, sent_days_ago, approve_stages=(1, 2, 3), late_stage=None):
-    from moderation.models import Content, ContentStatus, Review, ReviewDecision
-    from publishers.models import Delivery, DeliveryStatus
-
     sent_at = utcnow() - timedelta(days=sent_days_ago)
     content = Content(
         unit_id=account.unit_id, author_id=author.id, title="测试稿件", body_text="正文", status=ContentStatus.published

@@ -5,17 +5,24 @@ coverage that adds up, the profile checks by uid, imports and the re-scan."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
+import requests
 import sqlalchemy as sa
+from apscheduler.util import ref_to_obj
 
 from audit.models import AuditEntry
 from auth.models import Role
-from oversight.inspection import service
+from common.db import utcnow
+from oversight import discovery
+from oversight.inspection import service, sources
 from oversight.inspection.models import AccountInspection, LivePost, PostSource, PostState
 from oversight.models import Finding, FindingKind, FindingStatus
 from platforms.types import PlatformAccount
 from registry.models import AccountStatus
+from tasks import inspection as inspection_tasks
+from tasks import jobs
 from tests.publishers.test_pipeline import approve, author, claim, drain  # noqa: F401 - fixtures
 
 U, C, T, R = FindingKind.unreviewed_post, FindingKind.post_check_hit, FindingKind.tampered, FindingKind.post_removed
@@ -232,8 +239,6 @@ def test_banned_account_is_a_finding(db_session, sandbox, unit, make_account):
 
 
 def test_duplicate_list_row_names_the_found_account(db_session, make_unit, make_account, make_user, api_as):
-    from oversight import discovery
-
     unit = make_unit("重复测试县人民政府", region="重复测试县")
     registered = make_account(unit, "weibo", "dupreg001", name="重复测试县发布", credentials=False)
     seen = PlatformAccount(platform="weibo", uid="dupfound002", name="重复测试县政务", subject=unit.name, verified=True)
@@ -325,11 +330,6 @@ def test_posts_tab_shows_ours_found_hits_and_tamper_state(
 
 
 def test_daily_sweep_is_scheduled_and_spread_over_the_day(app, db_session, unit, make_account, monkeypatch):
-    from apscheduler.util import ref_to_obj
-
-    from tasks import inspection as inspection_tasks
-    from tasks import jobs
-
     got = {job_id: (path, trigger) for job_id, path, trigger in jobs.periodic_jobs(app)}
     assert got["inspection-daily"][1]["trigger"] == "cron" and callable(ref_to_obj(got["inspection-daily"][0]))
     assert got["inspection-rescan"][1]["hours"] == 1 and callable(ref_to_obj(got["inspection-rescan"][0]))
@@ -349,8 +349,6 @@ def test_daily_sweep_is_scheduled_and_spread_over_the_day(app, db_session, unit,
 
 
 def test_sandbox_timeline_shows_app_posts_and_edits(sandbox):
-    import requests
-
     plant(sandbox, "weibo", "wbtimeline1", name="时间线测试")
     post = app_post(sandbox, "weibo", "wbtimeline1", "在App里发的")
     sandbox.call("POST", f"/_sandbox/posts/weibo/{post['post_id']}/edit", json={"text": "改过的正文"})
@@ -438,11 +436,6 @@ def test_unchanged_posts_are_not_rewritten_or_rechecked(db_session, sandbox, uni
 
 
 def test_apply_many_equals_one_by_one(db_session, unit, make_account):
-    from datetime import timedelta
-
-    from common.db import utcnow
-    from oversight.inspection import sources
-
     now = utcnow()
     accounts = [make_account(unit, "douyin", name=unit.name, credentials=False) for _ in range(3)]
 

@@ -4,6 +4,7 @@ overdue findings with their negative twin, the no-channel finding, scope and bad
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,10 +13,13 @@ import sqlalchemy as sa
 from audit.models import AuditEntry
 from auth.models import Role
 from common.db import utcnow
+from demo import _sandbox_credentials
 from oversight.interaction import service
 from oversight.interaction.cli import poll_one
 from oversight.interaction.models import InteractionItem
 from oversight.models import Finding, FindingKind, FindingStatus
+from publishers.credential_admin import set_credentials
+from registry.models import Platform
 from tests.conftest import PASSWORD
 
 OVERDUE, NO_CHANNEL = FindingKind.interaction_overdue, FindingKind.no_interaction_channel
@@ -126,10 +130,6 @@ def _push(client, account, sandbox, token, **kw):
 
 @pytest.fixture
 def wechat_account(site, make_account):
-    from demo import _sandbox_credentials
-    from publishers.credential_admin import set_credentials
-    from registry.models import Platform
-
     account = make_account(site["unit"], "wechat")
     creds = _sandbox_credentials(Platform.wechat, account.platform_uid)
     set_credentials(account.id, {**creds, "push_token": "push-secret"})
@@ -331,8 +331,6 @@ def test_inbox_page_reply_and_handled_forms(db_session, client, site, make_accou
 def test_channel_page_form_records_the_channel_audited_and_scoped(
     app, db_session, client, site, make_account, monkeypatch
 ):
-    import re
-
     toutiao = make_account(site["unit"], "toutiao")
     poll_one(toutiao.id)
     assert findings_of(db_session, toutiao, NO_CHANNEL, FindingStatus.open)

@@ -6,14 +6,20 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from apscheduler.util import ref_to_obj
 
 from audit.models import AuditEntry
+from auth.models import Role
 from common.db import utcnow
+from oversight import findings as service
 from oversight import monitoring
 from oversight.findings import today_cn
 from oversight.models import DiscoveredAccount, Finding, FindingKind, FindingStatus
 from oversight.monitoring import ActivityThresholds, Observation, inactivity_kinds
+from platforms.models import AccountCredential
+from platforms.ratelimit import Decision, InMemoryRateLimiter
 from registry.models import AccountStatus
+from tasks import jobs
 from tasks import monitoring as monitoring_tasks
 
 W, V, Z = FindingKind.inactive_warning, FindingKind.inactive_14d, FindingKind.zombie_90d
@@ -151,9 +157,6 @@ def obs_last(account, last, now=None, **kw):
 
 
 def test_dismissed_episode_stays_dismissed_but_next_gap_is_new(db_session, unit, make_account, make_user):
-    from auth.models import Role
-    from oversight import findings as service
-
     auditor = make_user(Role.auditor)
     account = make_account(unit, "weibo")
     now = utcnow()
@@ -290,8 +293,6 @@ def test_platform_errors_never_crash_the_run(db_session, sandbox, unit, make_acc
 
 
 def test_monitoring_is_rate_limited_per_platform(app, db_session, sandbox, unit, make_account, monkeypatch):
-    from platforms.ratelimit import InMemoryRateLimiter
-
     fresh = InMemoryRateLimiter()  # the process-wide default also counts earlier tests' calls
     monkeypatch.setattr("platforms.channels.default_rate_limiter", lambda: fresh)
     monkeypatch.setitem(app.config, "MONITOR_RATE_PER_MINUTE", 1)
@@ -313,8 +314,6 @@ def test_throttle_waits_when_allowed_to():
             self.calls = 0
 
         def acquire(self, platform, key, op, limits):
-            from platforms.ratelimit import Decision
-
             self.calls += 1
             return Decision(self.calls > 2, 0.5, "minute")
 
@@ -388,8 +387,6 @@ def test_closed_account_quietly_reachable_is_low_confidence(db_session, sandbox,
 
 
 def test_closure_probe_falls_back_to_search_without_credentials(db_session, sandbox, unit, make_account):
-    from platforms.models import AccountCredential
-
     account = make_account(
         unit, "weibo", uid="wbclosed03", status=AccountStatus.closed, closed_on=today_cn() - timedelta(days=10)
     )
@@ -426,10 +423,6 @@ def test_tasks_are_registered_and_routed(app):
 
 
 def test_periodic_jobs_are_importable(app):
-    from apscheduler.util import ref_to_obj
-
-    from tasks import jobs
-
     got = {job_id: (path, trigger) for job_id, path, trigger in jobs.periodic_jobs(app)}
     # Monitoring's jobs (inspection and interaction add their own: tests/oversight/test_inspection.py,
     # test_interaction.py).

@@ -9,8 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from oversight import monitoring
+from common.db import utcnow
+from oversight import monitoring, probes
 from oversight.models import FindingKind
+from platforms.ratelimit import InMemoryRateLimiter
+from platforms.types import AccountProfile as Profile
 from registry.models import AccountStatus
 from tasks import monitoring as monitoring_tasks
 from tasks.monitoring import MAX_COUNTDOWN_SECONDS, stagger
@@ -134,8 +137,6 @@ def test_original_share_only_from_posts_that_tell():
 
 
 def test_original_share_reaches_the_evidence_where_the_platform_tells(app, db_session, unit, make_account):
-    from common.db import utcnow
-
     account = make_account(unit, "weibo")
     now = utcnow()
     obs = monitoring.Observation(
@@ -168,8 +169,6 @@ def test_original_share_reaches_the_evidence_where_the_platform_tells(app, db_se
 
 
 def test_fetch_activity_counts_originals_of_the_last_30_days(app, db_session, unit, make_account, monkeypatch):
-    from platforms.types import AccountProfile as Profile
-
     now = datetime(2026, 5, 1, 12, tzinfo=UTC)
     posts = [
         Post(now - timedelta(days=1), True),
@@ -183,8 +182,6 @@ def test_fetch_activity_counts_originals_of_the_last_30_days(app, db_session, un
         on_credentials_changed = None
 
         def __init__(self):
-            from platforms.ratelimit import InMemoryRateLimiter
-
             self.rate_limiter = InMemoryRateLimiter()
 
         def profile(self, creds):
@@ -193,7 +190,7 @@ def test_fetch_activity_counts_originals_of_the_last_30_days(app, db_session, un
         def recent_posts(self, creds, limit):
             return [PublishedPost(p.created_at, p.original) for p in posts]
 
-    monkeypatch.setattr(monitoring, "adapter_or_none", lambda platform: Adapter())
+    monkeypatch.setattr(probes, "adapter_or_none", lambda platform: Adapter())  # the probe half of monitoring
     account = make_account(unit, "weibo")
     probe = monitoring.prepare_probe(account.id)
     obs = monitoring.fetch_activity(probe, now.replace(tzinfo=None))

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
+from openpyxl import load_workbook
 
 from audit.models import AuditEntry
 from auth.models import Role
 from common.db import utcnow
+from common.timefmt import bj
 from oversight import findings as findings_service
 from oversight.inspection.models import LivePost, PostSource
 from oversight.interaction.models import InteractionItem, ItemKind
@@ -24,6 +26,9 @@ from oversight.models import Finding, FindingKind, FindingStatus
 from oversight.scoring import rules as rules_mod
 from oversight.scoring import service
 from oversight.scoring.models import AccountScore, ScoringRules, SpotCheckItem
+from publishers.models import Delivery
+from tests.conftest import PASSWORD
+from tests.oversight.test_findings_api import _publish as publish
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -172,8 +177,6 @@ def test_caps_apply_to_real_findings(db_session, site, make_account):
 
 def _publish(db_session, account, site, *, days_ago, late_stage=None):
     """A sent delivery of content with three approvals (one after sending when ``late_stage``)."""
-    from publishers.models import Delivery
-    from tests.oversight.test_findings_api import _publish as publish
 
     reviewers = [site["users"]["reviewer"]] * 3
     publish(db_session, account, site["users"]["operator"], reviewers, sent_days_ago=days_ago, late_stage=late_stage)
@@ -460,8 +463,6 @@ def test_scores_and_rollup_carry_no_follower_figure(db_session, site, make_accou
 
 
 def test_score_table_xlsx_is_a_filed_form(db_session, site, make_account):
-    from openpyxl import load_workbook
-
     account = fresh_account(make_account, site["bureau"], name='=HYPERLINK("x")考评号')
     finding(db_session, account, FindingKind.no_interaction_channel)
     q = service.parse_period(service.current_quarter())
@@ -491,8 +492,6 @@ def test_score_table_xlsx_is_a_filed_form(db_session, site, make_account):
 
 
 def _login(client, user):
-    from tests.conftest import PASSWORD
-
     r = client.post("/login", data={"username": user.username, "password": PASSWORD})
     assert r.status_code in (302, 303)
 
@@ -511,7 +510,6 @@ def test_pages_for_office_and_unit(client, db_session, site, make_account):
     card = client.get(f"/scoring/scores/{score.id}").get_data(as_text=True)
     assert "不合格（单项否决）" in card and f"/findings/{f.id}" in card and lp.platform_post_id in card
     assert "2026.12-default" in card and "北京时间" in card
-    from common.timefmt import bj
 
     assert bj(score.checkpoint_at) in card  # the check point in Beijing time
     assert "弄虚作假" in card

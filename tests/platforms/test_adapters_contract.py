@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests
+from werkzeug.serving import make_server
 
 from platforms import (
     AccountUnavailable,
@@ -44,8 +45,6 @@ CANONICAL = "https://gov.example.cn/news/2024/0001.html"
 
 @pytest.fixture(scope="module")
 def sandbox_url() -> Iterator[str]:
-    from werkzeug.serving import make_server
-
     app = create_sandbox_app({})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="sandbox", daemon=True)

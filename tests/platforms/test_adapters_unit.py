@@ -12,9 +12,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import redis
 import requests
 import responses
 
+from devkit import services
 from platforms import (
     AccountUnavailable,
     AdapterError,
@@ -38,6 +40,7 @@ from platforms import (
 )
 from platforms.errors import map_http_error, parse_retry_after
 from platforms.ratelimit import Limit, window
+from platforms.session import PlatformSession
 
 WX = "https://api.weixin.qq.com/cgi-bin"
 WB = "https://api.weibo.com"
@@ -1309,10 +1312,7 @@ def test_day_window_starts_at_beijing_midnight() -> None:
 
 @pytest.fixture
 def redis_client() -> Iterator[Any]:
-    from devkit import services
-
     services.require_redis()
-    import redis
 
     client = redis.Redis.from_url(services.REDIS_URL)
     prefix = f"govmedia:test:{uuid.uuid4().hex[:8]}:"
@@ -1396,8 +1396,6 @@ def test_douyin_stale_worker_uses_the_renewed_refresh_token(mocked: responses.Re
 
 
 def test_platform_session_reads_proxies_once_per_host_and_honours_them(monkeypatch):
-    from platforms.session import PlatformSession
-
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.gov.example:3128")
     monkeypatch.setenv("NO_PROXY", "internal.gov.example")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/gov-ca.pem")

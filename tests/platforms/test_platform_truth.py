@@ -13,6 +13,7 @@ import pytest
 import requests
 import responses
 
+from config import from_env
 from platforms import (
     AccountUnavailable,
     Credentials,
@@ -106,8 +107,6 @@ def test_wechat_force_refresh_respects_the_daily_limit(mocked) -> None:
 
 
 def test_wechat_force_limits_come_from_settings() -> None:
-    from config import from_env
-
     options = from_env()["ADAPTER_OPTIONS"]["wechat"]
     assert options["force_refresh_per_day"] == 20 and options["force_refresh_spacing"] == 30
 

@@ -16,10 +16,12 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
+import redis
 from flask import Flask
 
 from devkit import services
 from platforms import InMemoryRateLimiter, RateLimited, RedisRateLimiter, get_adapter
+from platforms.channels import _shared
 from platforms.ratelimit import (
     SCOPE_WINDOW,
     Decision,
@@ -59,7 +61,6 @@ def redis_client() -> Iterator[tuple[Any, str]]:
     uses db 14 as its broker and may run at the same time under ``pytest -n``.
     """
     services.require_redis()
-    import redis
 
     client = redis.Redis.from_url(REDIS_URL)
     prefix = f"govmedia:test:ratelimit:{uuid.uuid4().hex[:8]}:"
@@ -259,7 +260,6 @@ def test_two_redis_limiters_share_one_budget(redis_client: tuple[Any, str]) -> N
 @pytest.mark.integration
 def test_redis_limiters_racing_in_threads_never_overshoot(redis_client: tuple[Any, str]) -> None:
     """Six workers, each with its own connection and the Redis server's clock (the default)."""
-    import redis
 
     _client, prefix = redis_client
     limits = (Limit(25, "hour"), Limit(40, "day"))
@@ -320,8 +320,6 @@ def test_in_memory_limiter_forgets_idle_keys() -> None:
 
 
 def test_channels_fall_back_to_the_in_process_limiter() -> None:
-    from platforms.channels import _shared
-
     app = Flask(__name__)
     app.config["REDIS_URL"] = None
     assert _shared(app)["rate_limiter"] is default_rate_limiter()
@@ -329,8 +327,6 @@ def test_channels_fall_back_to_the_in_process_limiter() -> None:
 
 @pytest.mark.integration
 def test_channels_share_the_redis_limiter_when_configured(redis_client: tuple[Any, str]) -> None:
-    from platforms.channels import _shared
-
     client, _prefix = redis_client
     app = Flask(__name__)
     app.config["REDIS_URL"] = REDIS_URL

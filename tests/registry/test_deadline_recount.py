@@ -13,9 +13,11 @@ import pytest
 import sqlalchemy as sa
 
 from audit.models import AuditEntry
+from auth.models import Role
 from common.errors import Invalid
 from registry import recount
 from registry.models import AccountEvent, AccountStatus
+from tests.conftest import PASSWORD
 from tests.registry.test_workday_estimates import NOTICE_2031
 
 
@@ -137,9 +139,6 @@ def test_cli_dry_run_then_write(app, db_session, ledger, office_notice):
 def test_history_names_the_recount_and_a_later_recount_counts_from_the_original_day(
     app, client, db_session, ledger, office_notice, make_user
 ):
-    from auth.models import Role
-    from tests.conftest import PASSWORD
-
     office_notice()
     recount.recount_filing_deadlines(2031)
     db_session.commit()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from auth.models import Role
 from registry import importexport, service
@@ -118,8 +118,6 @@ def test_ledger_filters_search_and_export_links(client, site):
 
 
 def test_ledger_export_runs_as_a_job_with_a_download(client, site, run_jobs):
-    from openpyxl import load_workbook
-
     login(client, site["users"]["auditor"])
     response = client.post("/registry/export", data={"q": "抖音", "platform": "douyin", "format": "xlsx"})
     assert response.status_code == 302 and "/jobs/" in response.location

@@ -7,6 +7,8 @@ chinesecalendar 1.11.0 has data up to 2026: 2027 and 2031 are uncovered, 2026 is
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 
 import pytest
@@ -201,9 +203,6 @@ def test_notice_period_end_is_marked_on_account_page_inbox_and_flash(client, wor
 
 
 def test_export_explains_estimated_deadlines(world, db_session, make_account):
-    import csv
-    import io
-
     estimated = make_account(
         world["unit_a"], "weibo", name="导出估算", credentials=False, filing_due_on=date(2027, 1, 8)
     )
