@@ -267,6 +267,10 @@ def from_env() -> dict[str, Any]:
         "INTERACTION_POLL_LIMIT": _int("INTERACTION_POLL_LIMIT", 200),
         # 考评 (oversight/scoring/): the monthly 抽查 share in percent (辽政办公开〔2019〕15号: ≥ 50%).
         "SPOT_CHECK_PERCENT": _positive("SPOT_CHECK_PERCENT", 50),
+        # Scheduled 考评 (oversight/scoring/schedule.py): the daily run's hour (Beijing time) and the
+        # day of the month from which the system draws that month's 抽查 sample.
+        "SCORING_SCHEDULE_HOUR": _int("SCORING_SCHEDULE_HOUR", 1),
+        "SPOT_CHECK_DRAW_DAY": _positive("SPOT_CHECK_DRAW_DAY", 1),
         "WECHAT_PUSH_TOKEN": env("WECHAT_PUSH_TOKEN", ""),
         "REVIEW_OVERDUE_HOURS": _review_overdue_hours(),
         "REVIEW_SUPERIOR_UNIT_STAGES": _review_superior_unit_stages(),

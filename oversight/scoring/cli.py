@@ -108,3 +108,29 @@ def compute_command(period: str | None, account_id: int | None) -> None:
         f"{p.label}：计算 {summary['accounts']} 个账号（规则版本 {summary['rules_version']}），"
         f"合格 {summary['passed']} 个，单项否决 {summary['vetoed']} 个"
     )
+
+
+@scoring_cli.command("run")
+@click.option(
+    "--period",
+    default=None,
+    help="只做这一期：已结束的季度在检查点计分，进行中的季度暂计分，"
+    "月份 2026-12 抽取该月抽查样本（默认：定时任务的全部步骤）",
+)
+def run_command(period: str | None) -> None:
+    """The scheduled round now: check-point scores, today's provisional scores, the month's draw.
+
+    Idempotent: what is done already is not done again.
+    """
+    from common.errors import ApiError
+    from extensions import db
+    from oversight.scoring import schedule
+
+    try:
+        steps = schedule.run(period=period)
+    except ApiError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    for step in steps:
+        click.echo(schedule.describe(step))
