@@ -12,7 +12,7 @@ from extensions import csrf
 
 
 def init_app(app: Flask) -> None:
-    from notify import views
+    from notify import reminders, views
     from notify.channels import install_log_redaction
     from notify.cli import notify_cli
 
@@ -21,3 +21,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.api)
     app.register_blueprint(views.pages)
     app.cli.add_command(notify_cli)
+    # The 通报 (reports/) counts reminders by channel through this hook: reports may not import notify.
+    app.extensions["govmedia.reminder_counts"] = reminders.sent_by_channel

@@ -92,10 +92,16 @@ def bulletin_file(quarter: str, unit_ids: set[int] | None, issuer: str = "") -> 
     return data, f"季度通报_{quarter.upper()}.xlsx"
 
 
-def bulletin_doc_file(quarter: str, unit_ids: set[int] | None, issuer: str = "") -> tuple[bytes, str]:
-    from reports.bulletin_doc import bulletin_docx
+def bulletin_doc_file(
+    quarter: str, unit_ids: set[int] | None, issuer: str = "", header: dict[str, Any] | None = None
+) -> tuple[bytes, str]:
+    """The Word 通报; ``header``: doc_no, to, cc, date (reports.bulletin_doc.make_header)."""
+    from reports.bulletin_doc import bulletin_docx, make_header
 
-    data = bulletin_docx(reports.quarter(quarter), unit_ids, issuer)
+    h = header or {}
+    period = reports.quarter(quarter)
+    head = make_header(issuer, doc_no=h.get("doc_no"), addressees=h.get("to"), cc=h.get("cc"), signed_on=h.get("date"))
+    data = bulletin_docx(period, unit_ids, issuer, head)
     return data, f"季度通报_{quarter.upper()}.docx"
 
 
