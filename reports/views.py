@@ -242,9 +242,8 @@ def bulletin_docx_page() -> Any:
             quarter, visible_unit_ids(user), report_jobs.issuer_of(user), header
         )
     except ApiError as exc:
-        fields = (
-            "；".join(m for msgs in (exc.detail or {}).values() for m in msgs) if isinstance(exc.detail, dict) else ""
-        )
+        detail = exc.detail if isinstance(exc.detail, dict) else {}
+        fields = "；".join(m for key in HEADER_FIELDS for m in detail.get(key) or [])
         flash(f"{exc.message}{'：' + fields if fields else ''}", "error")
         return redirect(url_for("reports.index"))
     return _docx_response(data, filename)
