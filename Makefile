@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/nu
 PYTEST_WORKERS ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test test-sqlite test-postgres lint checkdb bench clean browser-deps node-deps
+.PHONY: install run test test-sqlite test-postgres lint checkdb bench clean browser-deps bulletin-deps node-deps
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ browser-deps:
 	@[ -x /usr/bin/chromium ] && [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] \
 	  || (apt-get update && apt-get install -y chromium fonts-wqy-microhei)
 
+# Optional: LibreOffice (Writer, no GUI) and poppler to render the Word 通报's first page in
+# tests/reports/test_bulletin_office.py (skipped without them — failed under CI=true), and a CJK font.
+bulletin-deps:
+	@command -v soffice >/dev/null && command -v pdftoppm >/dev/null \
+	  || (apt-get update && apt-get install -y --no-install-recommends libreoffice-writer-nogui poppler-utils fonts-noto-cjk)
+
 run: install
 	$(BIN)/python devserver.py
 
@@ -41,7 +47,7 @@ lint: install
 
 # Database tests run on SQLite and again on PostgreSQL (127.0.0.1:5432). Tests that need
 # PostgreSQL/Redis/real processes skip when those are absent — and FAIL under CI=true.
-test: install browser-deps lint checkdb
+test: install browser-deps bulletin-deps lint checkdb
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not slow and not browser"
 	GOVMEDIA_TEST_DB=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "db and not slow and not browser and not integration"
 	$(BIN)/pytest -m "slow or browser"; rc=$$?; [ $$rc -eq 0 ] || { [ $$rc -eq 5 ] && [ "$$CI" != true ]; }

@@ -267,6 +267,16 @@ def from_env() -> dict[str, Any]:
         "INTERACTION_POLL_LIMIT": _int("INTERACTION_POLL_LIMIT", 200),
         # 考评 (oversight/scoring/): the monthly 抽查 share in percent (辽政办公开〔2019〕15号: ≥ 50%).
         "SPOT_CHECK_PERCENT": _positive("SPOT_CHECK_PERCENT", 50),
+        # Scheduled 考评 (oversight/scoring/schedule.py): the daily run's hour (Beijing time) and the
+        # day of the month from which the system draws that month's 抽查 sample.
+        # The Word 通报's 公文 elements (reports/bulletin_doc.py): 发文机关 (empty = the exporter's unit),
+        # the 发文字号 prefix (机关代字, e.g. "X网信通"; the form gives the number), 主送 and 抄送.
+        "BULLETIN_ISSUER": env("BULLETIN_ISSUER", "").strip(),
+        "BULLETIN_DOC_PREFIX": env("BULLETIN_DOC_PREFIX", "").strip(),
+        "BULLETIN_ADDRESSEES": env("BULLETIN_ADDRESSEES", "各乡镇人民政府，县政府各部门，各有关单位").strip(),
+        "BULLETIN_CC": env("BULLETIN_CC", "").strip(),
+        "SCORING_SCHEDULE_HOUR": _int("SCORING_SCHEDULE_HOUR", 1),
+        "SPOT_CHECK_DRAW_DAY": _positive("SPOT_CHECK_DRAW_DAY", 1),
         "WECHAT_PUSH_TOKEN": env("WECHAT_PUSH_TOKEN", ""),
         "REVIEW_OVERDUE_HOURS": _review_overdue_hours(),
         "REVIEW_SUPERIOR_UNIT_STAGES": _review_superior_unit_stages(),

@@ -12,7 +12,7 @@ from extensions import csrf
 
 
 def init_app(app: Flask) -> None:
-    from notify import views  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
+    from notify import reminders, views  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
     from notify.channels import install_log_redaction  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
     from notify.cli import notify_cli  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
 
@@ -21,3 +21,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.api)
     app.register_blueprint(views.pages)
     app.cli.add_command(notify_cli)
+    # The 通报 (reports/) counts reminders by channel through this hook: reports may not import notify.
+    app.extensions["govmedia.reminder_counts"] = reminders.sent_by_channel

@@ -245,3 +245,21 @@ def counts_by_kind(start: datetime, end: datetime) -> dict[str, int]:
         .group_by(Reminder.kind)
     ).all()
     return {str(kind): int(n) for kind, n in rows}
+
+
+def sent_by_channel(start: datetime, end: datetime, unit_ids: set[int] | None = None) -> dict[str, int]:
+    """Reminders of [start, end) by channel, for the 通报: in-app = reminders made (one per user
+    and event), outside channels = messages sent (e-mail per mailbox, robots once per group)."""
+    in_app = sa.select(sa.func.count(Reminder.id)).where(Reminder.created_at >= start, Reminder.created_at < end)
+    outside = (
+        sa.select(ReminderDelivery.channel, sa.func.count(ReminderDelivery.id))
+        .join(Reminder, Reminder.id == ReminderDelivery.reminder_id)
+        .where(ReminderDelivery.status == "sent", ReminderDelivery.sent_at >= start, ReminderDelivery.sent_at < end)
+        .group_by(ReminderDelivery.channel)
+    )
+    if unit_ids is not None:
+        in_app = in_app.where(Reminder.unit_id.in_(unit_ids or {-1}))
+        outside = outside.where(Reminder.unit_id.in_(unit_ids or {-1}))
+    counts = {"in_app": int(db.session.scalar(in_app) or 0)}
+    counts.update({str(channel): int(n) for channel, n in db.session.execute(outside).all()})
+    return counts

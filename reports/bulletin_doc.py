@@ -11,11 +11,18 @@ fonts shows its fallback).
 from __future__ import annotations
 
 import io
+import re
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from flask import current_app, has_app_context
+
 from common.db import utcnow
+from common.errors import Invalid
 from common.sheets import beijing
 from common.timefmt import bj
+from common.timefmt import today_cn as today
 from oversight.findings import STATUS_LABELS as FINDING_STATUS_LABELS
 from oversight.findings import is_overdue
 from oversight.models import FINDING_LABELS
@@ -25,6 +32,85 @@ DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 TITLE_FONT = "方正小标宋简体"
 BODY_FONT = "仿宋_GB2312"
 HEADING_FONT = "黑体"
+
+
+DOC_NO = re.compile(r"^(?P<prefix>[^\s〔〕]{1,30})〔(?P<year>\d{4})〕(?P<n>[1-9]\d{0,3})号$")
+
+
+@dataclass(frozen=True)
+class Header:
+    """The 公文 header and closing block (GB/T 9704): 发文字号, 主送机关, 发文机关署名, 成文日期, 抄送."""
+
+    issuer: str
+    signed_on: date
+    addressees: str
+    doc_no: str | None = None
+    cc: str | None = None
+
+
+def _setting(name: str) -> str:
+    return str(current_app.config.get(name) or "").strip() if has_app_context() else ""
+
+
+def make_header(
+    issuer: str,
+    *,
+    doc_no: str | None = None,
+    addressees: str | None = None,
+    cc: str | None = None,
+    signed_on: str | date | None = None,
+) -> Header:
+    """The header from the form/query inputs and the settings; 422 with the field for bad input.
+
+    ``doc_no``: a full 文号 (``X网信通〔2026〕3号``) or just its number (``3``), which then takes the
+    ``BULLETIN_DOC_PREFIX`` setting and the year of 成文日期. Empty: the prefix with a blank number
+    to fill in by hand, or no 文号 line when no prefix is set. ``addressees`` (主送) defaults to
+    ``BULLETIN_ADDRESSEES``, ``cc`` (抄送) to ``BULLETIN_CC`` (empty: no 抄送 line), the issuer
+    (发文机关署名) to ``BULLETIN_ISSUER`` or the exporting user's unit; 成文日期 to today.
+    """
+    errors: dict[str, list[str]] = {}
+    if isinstance(signed_on, date):
+        day = signed_on
+    elif signed_on and str(signed_on).strip():
+        try:
+            day = date.fromisoformat(str(signed_on).strip())
+        except ValueError:
+            errors["date"] = ["成文日期格式应为 YYYY-MM-DD"]
+            day = today_cn()
+    else:
+        day = today_cn()
+    number = (doc_no or "").strip()
+    prefix = _setting("BULLETIN_DOC_PREFIX")
+    text: str | None = None
+    if number.isdigit():
+        if not prefix:
+            errors["doc_no"] = ["未设置发文字号前缀（BULLETIN_DOC_PREFIX），请填写完整文号，如 X网信通〔2026〕3号"]
+        elif not 1 <= int(number) <= 9999:
+            errors["doc_no"] = ["文号序号应为 1–9999"]
+        else:
+            text = f"{prefix}〔{day.year}〕{int(number)}号"
+    elif number:
+        m = DOC_NO.match(number.replace("[", "〔").replace("]", "〕"))
+        if m is None:
+            errors["doc_no"] = ["文号格式应为 机关代字〔年份〕序号号，如 X网信通〔2026〕3号，或只填序号"]
+        else:
+            text = m.group(0)
+    elif prefix:
+        text = f"{prefix}〔{day.year}〕　号"
+    to = (addressees or "").strip() or _setting("BULLETIN_ADDRESSEES") or "各有关单位"
+    copy = (cc or "").strip() or _setting("BULLETIN_CC") or None
+    for key, value in (("to", to), ("cc", copy or "")):
+        if len(value) > 300:
+            errors[key] = ["不超过 300 字"]
+    if errors:
+        raise Invalid("通报的公文要素填写有误", details=errors)
+    name = _setting("BULLETIN_ISSUER") or issuer or "（发文单位）"
+    return Header(issuer=name, signed_on=day, addressees=to.rstrip("：:"), doc_no=text, cc=copy)
+
+
+def today_cn() -> date:
+
+    return today()
 
 
 def cn_date(value: Any) -> str:
@@ -64,6 +150,8 @@ def _para(
         p.alignment = align
     if indent:
         p.paragraph_format.first_line_indent = Pt(size * 2)
+    if font == HEADING_FONT:
+        p.paragraph_format.keep_with_next = True  # a heading never ends a page alone
     p.paragraph_format.line_spacing = Pt(28)
     _font(p.add_run(text), font, size, bold)
     return p
@@ -85,18 +173,41 @@ def _table(doc: Any, headers: list[str], rows: list[list[Any]]) -> Any:
     return table
 
 
-def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "") -> bytes:
+def _rule(paragraph: Any, color: str = "C00000", size: int = 12) -> None:
+    """A line under the paragraph (the red separator under the 发文字号, the 版记 lines)."""
+    from docx.oxml import OxmlElement  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
+    from docx.oxml.ns import qn  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
+
+    ppr = paragraph._p.get_or_add_pPr()
+    border = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    for key, value in (("val", "single"), ("sz", str(size)), ("space", "1"), ("color", color)):
+        bottom.set(qn(f"w:{key}"), value)
+    border.append(bottom)
+    ppr.append(border)
+
+
+def _red(paragraph: Any) -> None:
+    from docx.shared import RGBColor  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
+
+    for run in paragraph.runs:
+        run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
+
+
+def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "", header: Header | None = None) -> bytes:
     from docx import Document  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
     from docx.enum.text import WD_ALIGN_PARAGRAPH  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
     from docx.shared import Mm  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
 
+    head = header or make_header(issuer)
     b = bulletin_data(p, unit_ids)
     data = b["compliance"]
     t = data["totals"]
     units = data["units"]
     found = b["found"]
+    orders = b["workorders"]
+    reminders = b["reminders"]
     now = utcnow()
-    today = cn_date(bj_date(now))
 
     doc = Document()
     section = doc.sections[0]
@@ -105,9 +216,13 @@ def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "")
     section.left_margin, section.right_margin = Mm(28), Mm(26)
 
     center = WD_ALIGN_PARAGRAPH.CENTER
+    # 版头: 发文机关标志 (red), 发文字号, the red separator line
+    _red(_para(doc, head.issuer, font=TITLE_FONT, size=26, align=center, indent=False))
+    number = _para(doc, head.doc_no or "", align=center, indent=False)
+    _rule(number)
+    # 主体
     _para(doc, f"关于{p.label}政务新媒体检查情况的通报", font=TITLE_FONT, size=22, align=center, indent=False)
-    _para(doc, issuer or "（发文单位）", align=center, indent=False)
-    _para(doc, "各有关单位：", indent=False)
+    _para(doc, f"{head.addressees}：", indent=False)
     _para(
         doc,
         f"根据政务新媒体监督管理工作要求，现将{p.label}（{cn_date(p.start)}至{cn_date(p.end)}）"
@@ -133,7 +248,25 @@ def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "")
         f"超{data['thresholds']['veto_days']}天未更新账号（单项否决）{over}个，疑似僵尸号{t['accounts_zombie']}个。",
     )
 
-    _para(doc, "三、需要通报的单位", font=HEADING_FONT)
+    _para(doc, "三、整改落实情况", font=HEADING_FONT)
+    ot = orders["totals"]
+    late = "、".join(
+        f"{u['unit_name']}（逾期{u['overdue']}个）" if u["overdue"] else u["unit_name"]
+        for u in orders["units"]
+        if u["overdue"] or u["escalated"]
+    )
+    _para(
+        doc,
+        f"本期下发整改工单{ot['issued']}个，办结{ot['closed']}个；目前未办结{ot['open']}个，"
+        f"其中逾期未整改{ot['overdue']}个、已升级督办{ot['escalated']}个。"
+        f"逾期或被升级督办的单位：{late or '无'}。",
+    )
+
+    _para(doc, "四、提醒督办情况", font=HEADING_FONT)
+    channels = "，".join(f"{label}{n}次" for label, n in reminders["channels"])
+    _para(doc, f"本期系统共发出提醒{reminders['total']}次（{channels}）。")
+
+    _para(doc, "五、需要通报的单位", font=HEADING_FONT)
     named = [
         ("逾期未整改", b["overdue_units"]),
         ("问题已确认、正在整改", b["open_units"]),
@@ -142,12 +275,15 @@ def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "")
     for label, names in named:
         _para(doc, f"{label}的单位：{'、'.join(names) if names else '无'}。")
 
-    _para(doc, "四、工作要求", font=HEADING_FONT)
+    _para(doc, "六、工作要求", font=HEADING_FONT)
     _para(
         doc,
         "请上述单位对照问题清单，在整改期限内完成整改并反馈整改情况；逾期未整改的，将在下期通报中继续点名。"
         "各单位要落实政务新媒体“谁开设、谁主办、谁负责”的要求，加强内容审核和日常更新。",
     )
+
+    _para(doc, head.issuer, align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
+    _para(doc, cn_date(head.signed_on), align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
 
     _para(doc, f"附表1：{p.label}各单位情况", font=HEADING_FONT, indent=False)
     ranked = sorted(units, key=lambda u: (u["passed"], -u["accounts_over_veto"], -u["findings_open"], u["unit_name"]))
@@ -198,8 +334,21 @@ def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "")
         ],
     )
 
-    _para(doc, issuer or "（发文单位）", align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
-    _para(doc, today, align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
+    _para(doc, f"附表3：{p.label}各单位整改工单情况", font=HEADING_FONT, indent=False)
+    _table(
+        doc,
+        ["序号", "单位", "本期下发", "本期办结", "未办结", "逾期未整改", "已升级督办"],
+        [
+            [i, u["unit_name"], u["issued"], u["closed"], u["open"], u["overdue"], u["escalated"]]
+            for i, u in enumerate(orders["units"], start=1)
+        ],
+    )
+
+    # 版记: 抄送 (if any) and 印发机关、印发日期, between lines
+    if head.cc:
+        _rule(_para(doc, f"抄送：{head.cc.rstrip('。')}。", size=14, indent=False), color="000000", size=6)
+    printed = _para(doc, f"{head.issuer}　　{cn_date(head.signed_on)}印发", size=14, indent=False)
+    _rule(printed, color="000000", size=6)
     _para(doc, f"（本通报由系统于北京时间{bj(now, '%Y年%m月%d日 %H:%M')}生成）", size=12, indent=False)
     buf = io.BytesIO()
     doc.save(buf)

@@ -23,7 +23,7 @@ from extensions import db
 from jobs import JobFailed, JobRun, ProgressFn, runner
 from oversight import findings
 from reports import service as reports
-from reports.bulletin_doc import bulletin_docx
+from reports.bulletin_doc import bulletin_docx, make_header
 
 REPORT_COMPLIANCE = "report_compliance"
 REPORT_BULLETIN = "report_bulletin"
@@ -93,8 +93,14 @@ def bulletin_file(quarter: str, unit_ids: set[int] | None, issuer: str = "") -> 
     return data, f"季度通报_{quarter.upper()}.xlsx"
 
 
-def bulletin_doc_file(quarter: str, unit_ids: set[int] | None, issuer: str = "") -> tuple[bytes, str]:
-    data = bulletin_docx(reports.quarter(quarter), unit_ids, issuer)
+def bulletin_doc_file(
+    quarter: str, unit_ids: set[int] | None, issuer: str = "", header: dict[str, Any] | None = None
+) -> tuple[bytes, str]:
+    """The Word 通报; ``header``: doc_no, to, cc, date (reports.bulletin_doc.make_header)."""
+    h = header or {}
+    period = reports.quarter(quarter)
+    head = make_header(issuer, doc_no=h.get("doc_no"), addressees=h.get("to"), cc=h.get("cc"), signed_on=h.get("date"))
+    data = bulletin_docx(period, unit_ids, issuer, head)
     return data, f"季度通报_{quarter.upper()}.docx"
 
 

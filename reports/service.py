@@ -19,6 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from common.db import utcnow
 from common.errors import Invalid
@@ -40,6 +41,8 @@ from oversight.findings import (
     STATUS_LABELS as FINDING_STATUS_LABELS,
 )
 from oversight.models import FINDING_LABELS, DiscoveredAccount, Finding, FindingKind, FindingStatus
+from oversight.workorders import service as wo
+from oversight.workorders.models import OPEN_STATUSES, WorkOrder, WorkOrderStatus
 from platforms.types import PLATFORM_LABELS
 from publishers.models import Delivery
 from registry.models import STATUS_LABELS, Account, AccountStatus, Platform, Unit
@@ -503,6 +506,56 @@ def findings_xlsx(items: Sequence[tuple[Finding, str | None]], issuer: str = "")
     return workbook([("问题线索", FINDING_HEADERS, rows)], title="问题线索清单", issuer=issuer)
 
 
+REMINDER_CHANNELS = (
+    ("in_app", "站内提醒"),
+    ("email", "电子邮件"),
+    ("wecom", "企业微信群机器人"),
+    ("dingtalk", "钉钉群机器人"),
+)
+#: ``app.extensions`` key of the reminder counter notify installs (reports may not import notify):
+#: ``(start_utc, end_utc, unit_ids) -> {"in_app": n, "email": n, "wecom": n, "dingtalk": n}``.
+REMINDER_COUNTER = "govmedia.reminder_counts"
+
+
+def workorder_summary(p: Period, unit_ids: set[int] | None = None) -> dict[str, Any]:
+    """整改工单 of the period by unit: issued and closed in the period, still open, overdue and
+    escalated now (the bulletin is made at or after the period's end), and the late units."""
+
+    closed_ok = (WorkOrderStatus.accepted, WorkOrderStatus.verified)
+    stmt = sa.select(WorkOrder).where(
+        WorkOrder.created_at < p.end_utc,
+        sa.or_(WorkOrder.status.in_(OPEN_STATUSES), WorkOrder.closed_at >= p.start_utc),
+    )
+    orders = list(db.session.scalars(_scoped(stmt, WorkOrder.unit_id, unit_ids)))
+    names = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
+    by_unit: dict[int, dict[str, Any]] = {}
+    for o in orders:
+        row = by_unit.setdefault(
+            o.unit_id,
+            {"unit_name": names.get(o.unit_id, ""), "issued": 0, "closed": 0, "open": 0, "overdue": 0, "escalated": 0},
+        )
+        row["issued"] += int(p.start_utc <= o.created_at < p.end_utc)
+        row["closed"] += int(
+            o.status in closed_ok and o.closed_at is not None and p.start_utc <= o.closed_at < p.end_utc
+        )
+        row["open"] += int(o.status in OPEN_STATUSES)
+        row["overdue"] += int(wo.is_overdue(o))
+        row["escalated"] += int(o.status in OPEN_STATUSES and o.escalation_level > 0)
+    units = sorted(by_unit.values(), key=lambda r: (-r["overdue"], -r["escalated"], r["unit_name"]))
+    totals = {k: sum(u[k] for u in units) for k in ("issued", "closed", "open", "overdue", "escalated")}
+    late = [u for u in units if u["overdue"] or u["escalated"]]
+    return {"units": units, "totals": totals, "late_units": [u["unit_name"] for u in late]}
+
+
+def reminder_summary(p: Period, unit_ids: set[int] | None = None) -> dict[str, Any]:
+    """Reminders sent in the period by channel (in-app: reminders made; outside: messages sent)."""
+
+    counter = current_app.extensions.get(REMINDER_COUNTER)
+    counts = counter(p.start_utc, p.end_utc, unit_ids) if counter is not None else {}
+    rows = [(label, int(counts.get(key, 0))) for key, label in REMINDER_CHANNELS]
+    return {"channels": rows, "total": sum(n for _, n in rows), "enabled": counter is not None}
+
+
 def bulletin_data(p: Period, unit_ids: set[int] | None = None) -> dict[str, Any]:
     """What the quarterly bulletin (季度通报) says, for its workbook and its Word document."""
     data = compliance(p, unit_ids)
@@ -520,7 +573,10 @@ def bulletin_data(p: Period, unit_ids: set[int] | None = None) -> dict[str, Any]
     overdue = [f for f, _ in found if is_overdue(f)]
     # Only confirmed findings name a unit; clues nobody has confirmed yet are counted, not named.
     confirmed = [f for f, _ in found if f.status is FindingStatus.confirmed]
+    orders = workorder_summary(p, unit_ids)
     return {
+        "workorders": orders,
+        "reminders": reminder_summary(p, unit_ids),
         "period": p,
         "compliance": data,
         "found": found,
@@ -528,7 +584,7 @@ def bulletin_data(p: Period, unit_ids: set[int] | None = None) -> dict[str, Any]
         "closed": t["findings_closed"] + t["findings_unassigned_closed"],
         "silent": _running_over_veto(unit_ids, utcnow()),
         "units_passed": sum(1 for u in data["units"] if u["passed"]),
-        "overdue_units": sorted({f.unit.name for f in overdue if f.unit}),
+        "overdue_units": sorted({f.unit.name for f in overdue if f.unit} | set(orders["late_units"])),
         "open_units": sorted({f.unit.name for f in confirmed if f.unit}),
         "unconfirmed": sum(1 for f, _ in found if f.status is FindingStatus.open),
         "failed_units": [u["unit_name"] for u in data["units"] if not u["passed"]],
@@ -555,6 +611,18 @@ def bulletin_xlsx(p: Period, unit_ids: set[int] | None = None, issuer: str = "")
         ["本期问题已整改/已排除", b["closed"]],
         ["期间经本平台发布", t["published_in_period"]],
         ["三审合规率", _percent(t["review_compliance"])],
+        ["本期下发整改工单", b["workorders"]["totals"]["issued"]],
+        ["本期办结整改工单", b["workorders"]["totals"]["closed"]],
+        ["未办结整改工单", b["workorders"]["totals"]["open"]],
+        ["其中：逾期未整改", b["workorders"]["totals"]["overdue"]],
+        ["其中：已升级督办", b["workorders"]["totals"]["escalated"]],
+        ["逾期未整改的单位", "、".join(b["workorders"]["late_units"]) or "无"],
+        ["本期发出提醒（合计）", b["reminders"]["total"]],
+        *([f"其中：{label}", n] for label, n in b["reminders"]["channels"]),
+    ]
+    order_rows = [
+        [u["unit_name"], u["issued"], u["closed"], u["open"], u["overdue"], u["escalated"]]
+        for u in b["workorders"]["units"]
     ]
     unit_headers = ["单位", "是否达标", *(label for _, label in COMPLIANCE_COLUMNS)]
     unit_rows = [
@@ -568,6 +636,7 @@ def bulletin_xlsx(p: Period, unit_ids: set[int] | None = None, issuer: str = "")
             ("各单位情况", unit_headers, unit_rows),
             ("问题账号明细", FINDING_HEADERS, [_finding_row(f, pl) for f, pl in b["found"]]),
             ("超期未更新账号", SILENT_HEADERS, b["silent"]),
+            ("整改工单", WORKORDER_HEADERS, order_rows),
             _notes_sheet(data),
         ],
         title=title,
@@ -575,6 +644,7 @@ def bulletin_xlsx(p: Period, unit_ids: set[int] | None = None, issuer: str = "")
     )
 
 
+WORKORDER_HEADERS = ("单位", "本期下发", "本期办结", "未办结", "逾期未整改", "已升级督办")
 SILENT_HEADERS = ("单位", "平台", "账号", "平台ID", "台账状态", "最近发文时间", "未更新天数")
 
 

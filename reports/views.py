@@ -12,7 +12,7 @@ from apiflask import APIBlueprint, Schema
 from apiflask.fields import Date, Dict, List, String
 from apiflask.schemas import FileSchema
 from apiflask.validators import OneOf, Range
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 
 from auth.models import User
 from auth.scoping import current_user, visible_unit_ids
@@ -41,6 +41,19 @@ class PeriodQuery(Schema):
 
 class QuarterQuery(Schema):
     quarter = String(required=True, metadata={"description": "例如 2026Q4"})
+
+
+class BulletinDocQuery(QuarterQuery):
+    doc_no = String(
+        load_default=None,
+        metadata={"description": "发文字号：完整文号（如 X网信通〔2026〕3号）或只填序号（用 BULLETIN_DOC_PREFIX）"},
+    )
+    to = String(load_default=None, metadata={"description": "主送机关，缺省为 BULLETIN_ADDRESSEES"})
+    cc = String(load_default=None, metadata={"description": "抄送机关，缺省为 BULLETIN_CC（空则无抄送）"})
+    date = String(load_default=None, metadata={"description": "成文日期 YYYY-MM-DD，缺省为今天（北京时间）"})
+
+
+HEADER_FIELDS = ("doc_no", "to", "cc", "date")
 
 
 class YearQuery(Schema):
@@ -135,13 +148,18 @@ def bulletin_report(q: dict[str, Any]) -> Any:
 
 
 @api.get("/reports/bulletin.docx")
-@api.input(QuarterQuery, location="query", arg_name="q")
+@api.input(BulletinDocQuery, location="query", arg_name="q")
 @api.output(DOCX_FILE, content_type=DOCX_MIME, description="Word 文件")
-@api.doc(summary="季度检查情况通报（Word，公文格式）", security="BearerAuth")
+@api.doc(
+    summary="季度检查情况通报（Word，公文格式）",
+    description="版头含发文机关、发文字号；主送、成文日期（中文）、抄送、印发；正文含整改工单和提醒次数。",
+    security="BearerAuth",
+)
 def bulletin_docx_report(q: dict[str, Any]) -> Any:
     user = _reporter()
+    header = {k: q.get(k) for k in HEADER_FIELDS}
     return _docx_response(
-        *report_jobs.bulletin_doc_file(q["quarter"], visible_unit_ids(user), report_jobs.issuer_of(user))
+        *report_jobs.bulletin_doc_file(q["quarter"], visible_unit_ids(user), report_jobs.issuer_of(user), header)
     )
 
 
@@ -207,6 +225,9 @@ def index() -> Any:
         columns=reports.COMPLIANCE_COLUMNS,
         quarters=[f"{today.year}Q{q}", last_quarter],
         years=[today.year - 1, today.year] if today.month <= 3 else [today.year, today.year - 1],
+        bulletin_prefix=current_app.config.get("BULLETIN_DOC_PREFIX", ""),
+        bulletin_to=current_app.config.get("BULLETIN_ADDRESSEES", ""),
+        bulletin_cc=current_app.config.get("BULLETIN_CC", ""),
     )
 
 
@@ -216,9 +237,14 @@ def bulletin_docx_page() -> Any:
     user = _reporter()
     try:
         quarter = str(request.args.get("quarter") or "").strip()
-        data, filename = report_jobs.bulletin_doc_file(quarter, visible_unit_ids(user), report_jobs.issuer_of(user))
+        header = {k: request.args.get(k) for k in HEADER_FIELDS}
+        data, filename = report_jobs.bulletin_doc_file(
+            quarter, visible_unit_ids(user), report_jobs.issuer_of(user), header
+        )
     except ApiError as exc:
-        flash(exc.message, "error")
+        detail = exc.detail if isinstance(exc.detail, dict) else {}
+        fields = "；".join(m for key in HEADER_FIELDS for m in detail.get(key) or [])
+        flash(f"{exc.message}{'：' + fields if fields else ''}", "error")
         return redirect(url_for("reports.index"))
     return _docx_response(data, filename)
 

@@ -83,6 +83,9 @@ def celery_init_app(app: Flask) -> Celery:
             "tasks.media",
             "tasks.interaction",
             "tasks.credentials",
+            "tasks.workorders",
+            "tasks.notify",
+            "tasks.scoring",
         ],
     )
     celery_app.set_default()

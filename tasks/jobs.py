@@ -81,3 +81,6 @@ def periodic_jobs(app: Flask) -> Iterator[tuple[str, str, dict[str, Any]]]:
     yield "workorders-sweep", "tasks.workorders:run_sweep", {"trigger": "interval", "minutes": minutes}
     minutes = max(1, int(app.config.get("NOTIFY_INTERVAL_MINUTES", 10)))
     yield "notify-reminders", "tasks.notify:run_reminders", {"trigger": "interval", "minutes": minutes}
+    # 考评 (oversight/scoring/schedule.py): quarter check points and the month's 抽查 draw, daily.
+    hour = int(app.config.get("SCORING_SCHEDULE_HOUR", 1)) % 24
+    yield "scoring-scheduled", "tasks.scoring:run_scheduled", {"trigger": "cron", "hour": hour, "minute": 40}

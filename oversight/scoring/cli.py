@@ -13,7 +13,7 @@ from auth.models import User
 from common.errors import ApiError
 from common.timefmt import bj
 from extensions import db
-from oversight.scoring import rules, service
+from oversight.scoring import rules, schedule, service
 
 scoring_cli = AppGroup("scoring", help="考评：检查指标规则、计分、抽查")
 rules_cli = AppGroup("rules", help="考评规则文件（YAML）：校验、载入新版本、查看历史")
@@ -101,3 +101,26 @@ def compute_command(period: str | None, account_id: int | None) -> None:
         f"{p.label}：计算 {summary['accounts']} 个账号（规则版本 {summary['rules_version']}），"
         f"合格 {summary['passed']} 个，单项否决 {summary['vetoed']} 个"
     )
+
+
+@scoring_cli.command("run")
+@click.option(
+    "--period",
+    default=None,
+    help="只做这一期：已结束的季度在检查点计分，进行中的季度暂计分，"
+    "月份 2026-12 抽取该月抽查样本（默认：定时任务的全部步骤）",
+)
+def run_command(period: str | None) -> None:
+    """The scheduled round now: check-point scores, today's provisional scores, the month's draw.
+
+    Idempotent: what is done already is not done again.
+    """
+
+    try:
+        steps = schedule.run(period=period)
+    except ApiError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    for step in steps:
+        click.echo(schedule.describe(step))

@@ -675,8 +675,15 @@ def _population() -> dict[int, list[int]]:
     return dict(groups)
 
 
-def draw(month: str | None, actor: User, *, seed: str | None = None, stratified: bool = True) -> SpotCheckDraw:
-    """Draw this month's sample (once per month; audited)."""
+def draw(
+    month: str | None,
+    actor: User | None,
+    *,
+    seed: str | None = None,
+    stratified: bool = True,
+    label: str | None = None,
+) -> SpotCheckDraw:
+    """Draw this month's sample (once per month; audited). ``actor`` None: the scheduled draw."""
     text = (month or "").strip()
     if not _MONTH_ONLY.match(text):
         raise ApiError("抽查月份格式应为 2026-12", details={"month": ["格式应为 YYYY-MM"]})
@@ -700,7 +707,7 @@ def draw(month: str | None, actor: User, *, seed: str | None = None, stratified:
         stratified=stratified,
         population=sum(len(v) for v in population.values()),
         population_ids={str(u): sorted(ids) for u, ids in population.items()},
-        drawn_by_id=actor.id,
+        drawn_by_id=getattr(actor, "id", None),
     )
     db.session.add(row)
     db.session.flush()
@@ -712,6 +719,7 @@ def draw(month: str | None, actor: User, *, seed: str | None = None, stratified:
         row,
         after={"month": text, "seed": seed, "share": share, "stratified": stratified, "sampled": len(picked)},
         actor=actor,
+        actor_label=label,
     )
     return row
 

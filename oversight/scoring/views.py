@@ -24,7 +24,7 @@ from common.errors import ApiError, Forbidden, NotFound
 from common.fields import Integer
 from common.formal_sheet import XLSX_MIME
 from extensions import db
-from oversight.scoring import service
+from oversight.scoring import charts, service
 from oversight.scoring.models import (
     FRAUD_LABELS,
     SPOT_RESULT_LABELS,
@@ -33,7 +33,7 @@ from oversight.scoring.models import (
     SpotCheckItem,
     SpotCheckResult,
 )
-from registry.models import Account
+from registry.models import Account, Unit
 
 api = APIBlueprint("scoring_api", __name__, url_prefix="/api/v1/scoring", tag="考评")
 pages = Blueprint("scoring", __name__, url_prefix="/scoring")
@@ -329,11 +329,17 @@ def _page_period() -> service.Period:
 def index() -> Any:
     user = _viewer()
     period = _page_period()
-    data = service.rollup(period, visible_unit_ids(user))
+    scope = visible_unit_ids(user)
+    data = service.rollup(period, scope)
     rules = service.current_rules()
     db.session.commit()
     return render_template(
-        "scoring/index.html", data=data, period=period, rules=rules, is_office=user.has_role(*OFFICE_ROLES)
+        "scoring/index.html",
+        data=data,
+        period=period,
+        rules=rules,
+        is_office=user.has_role(*OFFICE_ROLES),
+        chart_data=charts.scope_charts(period, scope),
     )
 
 
@@ -343,16 +349,21 @@ def scores_page() -> Any:
     period = _page_period()
     unit_id = request.args.get("unit_id", "")
     scope = visible_unit_ids(user)
+    unit_name = None
     if unit_id.isdigit():
         ensure_visible(user, int(unit_id))
         scope = {int(unit_id)}
+        unit = db.session.get(Unit, int(unit_id))
+        unit_name = unit.name if unit is not None else None
     scores = [service.score_dict(s) for s in service.latest_scores(period.key, scope)]
     return render_template(
         "scoring/scores.html",
         scores=scores,
         period=period,
         unit_id=unit_id if unit_id.isdigit() else "",
+        unit_name=unit_name,
         is_office=user.has_role(*OFFICE_ROLES),
+        chart_data=charts.scope_charts(period, scope),
     )
 
 
@@ -368,6 +379,7 @@ def card(score_id: int) -> Any:
         row=score,
         history=history,
         is_office=user.has_role(*OFFICE_ROLES),
+        chart_data=charts.account_charts(score),
         fraud_kinds=[(k.value, label) for k, label in FRAUD_LABELS.items()],
     )
 

@@ -63,6 +63,10 @@
     document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       var spec = specs[canvas.getAttribute("data-chart")];
       if (spec) {
+        var box = canvas.closest(".chart-box");
+        if (box) {
+          box.hidden = false; // pages that hide their chart boxes without JavaScript (考评)
+        }
         instances.push(build(canvas, spec));
       }
     });

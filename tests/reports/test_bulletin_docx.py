@@ -44,9 +44,18 @@ def test_bulletin_docx_api(api_as, make_user, county, make_unit, make_account, d
     text, tables = read(response.data)
     lines = text.splitlines()
     label = f"{today_cn().year}年第{'一二三四'[(today_cn().month - 1) // 3]}季度"
-    assert lines[0] == f"关于{label}政务新媒体检查情况的通报"
-    assert lines[1] == "丰源县委网信办"
-    for heading in ("一、总体情况", "二、发现的问题", "三、需要通报的单位", "四、工作要求"):
+    assert lines[0] == "丰源县委网信办"  # 发文机关标志 (no BULLETIN_ISSUER: the exporter's unit)
+    assert lines[1] == ""  # no 文号 given and no BULLETIN_DOC_PREFIX
+    assert lines[2] == f"关于{label}政务新媒体检查情况的通报"
+    assert lines[3] == "各乡镇人民政府，县政府各部门，各有关单位："  # 主送 from BULLETIN_ADDRESSEES
+    for heading in (
+        "一、总体情况",
+        "二、发现的问题",
+        "三、整改落实情况",
+        "四、提醒督办情况",
+        "五、需要通报的单位",
+        "六、工作要求",
+    ):
         assert heading in lines
     assert "本期共检查政务新媒体账号3个，其中运行中3个，涉及2个单位。" in text
     assert "本期新发现问题3条（未备案/体外运行2条，超14天未更新1条）" in text
@@ -55,7 +64,8 @@ def test_bulletin_docx_api(api_as, make_user, county, make_unit, make_account, d
     assert "问题已确认、正在整改的单位：丰源县人民政府、丰源县石桥镇人民政府。" in text
     assert cn_date(today_cn()) in lines  # the signing date, 2026年12月6日 form
     assert "UTC" not in text
-    units, problems = tables
+    assert "抄送：" not in text  # no 抄送 given
+    units, problems, _orders = tables
     assert [c.text for c in units.rows[0].cells][:3] == ["序号", "单位", "账号数"]
     by_unit = {r.cells[1].text: [c.text for c in r.cells] for r in units.rows[1:]}
     assert by_unit["丰源县人民政府"][2] == "2" and by_unit["丰源县人民政府"][5] == "2"
@@ -93,6 +103,6 @@ def test_report_page_has_the_word_button(client, make_user, county):  # noqa: F8
     response = client.get(f"/reports/bulletin.docx?quarter={quarter}")
     assert response.status_code == 200 and response.mimetype == DOCX_MIME
     text, _ = read(response.data)
-    assert text.splitlines()[1] == "丰源县人民政府"
+    assert text.splitlines()[0] == "丰源县人民政府"
     bad = client.get("/reports/bulletin.docx?quarter=2026Q9")
     assert bad.status_code == 302 and bad.location.endswith("/reports/")

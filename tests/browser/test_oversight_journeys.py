@@ -1,0 +1,386 @@
+"""Browser journeys of issue 17 (考评, 整改, 待办), each at 1366 px and at 390 px, on a stack of
+their own (they change findings, work orders and the sandbox's timelines):
+
+* the work order's full loop: the office confirms a finding and so issues the order → the unit's
+  operator answers with a text and a file → the automatic re-check cannot reach the platform, so
+  the office reviews it and returns it → the unit answers again after the account posted → the
+  automatic re-check closes it; and an overdue order shows escalated on the board and its page;
+* the scores pages: the roll-up, a unit's accounts and an account's score card, with the charts
+  drawn by Chart.js and the same figures in tables;
+* the 待办中心: the header's count is the page's total, and each person sees their own work.
+
+No page scrolls sideways at either width. Screenshots: test-output/screenshots/oversight-*.png.
+The re-checks and the scoring run through the CLI the docs give for "now" (``flask workorders run``,
+``flask scoring run``), the same code the scheduler's jobs run.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from common.timefmt import CN_TZ
+from tests.browser.conftest import OUTPUT, LiveStack, axe, js_errors, login, shot, start_live_stack
+from tests.browser.test_journeys import png
+
+pytestmark = pytest.mark.browser
+
+WIDTHS = {"wide": (1366, 900), "narrow": (390, 844)}
+WEIBO_DOWN = {"platform": "weibo", "endpoint": "*", "error": "server_error", "count": 200}
+CHARTS_DRAWN = """() => [...document.querySelectorAll('canvas[data-chart]')]
+    .map(c => [c.dataset.chart, !!window.Chart.getChart(c)])"""
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LiveStack]:
+    workdir = Path(tempfile.mkdtemp(prefix="govmedia-oversight-", dir="/tmp"))
+    try:
+        with start_live_stack(workdir) as live:
+            yield live
+    finally:
+        keep = OUTPUT / "oversight-stack-logs"
+        shutil.rmtree(keep, ignore_errors=True)
+        if (workdir / "logs").is_dir():
+            shutil.copytree(workdir / "logs", keep)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(params=list(WIDTHS))
+def width(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def people(
+    browser: Any, stack: LiveStack, width: str, request: pytest.FixtureRequest
+) -> Iterator[Callable[[str], Any]]:
+    """``people("auditor")``: a signed-in page of that demo user at the test's width."""
+    contexts: list[tuple[str, Any]] = []
+    w, h = WIDTHS[width]
+
+    def open_as(username: str) -> Any:
+        context = browser.new_context(
+            base_url=stack.url, locale="zh-CN", viewport={"width": w, "height": h}, timezone_id=CN_TZ.key
+        )
+        context.set_default_timeout(20_000)
+        contexts.append((username, context))
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on(
+            "console",
+            lambda msg: (
+                errors.append(msg.text) if msg.type == "error" and "Content Security Policy" in msg.text else None
+            ),
+        )
+        page.js_errors = errors
+        login(page, username)
+        return page
+
+    try:
+        yield open_as
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            for username, context in contexts:
+                for i, open_page in enumerate(context.pages):
+                    shot(open_page, f"FAILED-oversight-{width}-{username}-{i}")
+    finally:
+        for _, context in contexts:
+            context.close()
+
+
+def step(page: Any, name: str, width: str) -> None:
+    """A screenshot, axe, no script errors, and no sideways scrolling of the page."""
+    shot(page, f"oversight-{name}-{width}")
+    scroll, client = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert scroll <= client, f"{name} at {width}: the page scrolls sideways ({scroll} > {client})"
+    axe(page, f"oversight-{name}-{width}")
+    assert not js_errors(page), f"script errors or CSP violations at {name}: {js_errors(page)}"
+
+
+def plant(stack: LiveStack, uid: str, days_ago: list[int], unit_name: str) -> None:
+    """The account on the sandbox's Weibo, with posts ``days_ago`` days old."""
+    from common.db import utcnow
+
+    now = utcnow()
+    stack.sandbox(
+        "POST",
+        "/_sandbox/accounts",
+        json={
+            "platform": "weibo",
+            "uid": uid,
+            "name": f"教育局整改测试{uid[-4:]}",
+            "subject": unit_name,
+            "verified": True,
+            "posts": [
+                {"text": f"第{i}条", "created_at": (now - timedelta(days=d)).isoformat() + "+00:00"}
+                for i, d in enumerate(days_ago)
+            ],
+        },
+    )
+
+
+def silent_account_finding(stack: LiveStack) -> tuple[int, str]:
+    """A registered Weibo account of 示范县教育局 that last posted 20 days ago, and the finding
+    the activity check makes of it (超14天未更新). Returns (finding id, uid)."""
+    import sqlalchemy as sa
+
+    from auth.models import User
+    from demo import _sandbox_credentials
+    from oversight.models import Finding, FindingKind
+    from publishers.credential_admin import set_credentials
+    from registry.models import Account, AccountStatus, Platform
+
+    uid = f"wbwo{uuid.uuid4().hex[:8]}"
+    with stack.db() as session:
+        unit = session.scalar(sa.select(User).where(User.username == "edu_operator")).unit
+        unit_name = unit.name
+        account = Account(
+            platform=Platform.weibo,
+            platform_uid=uid,
+            name=f"教育局整改测试{uid[-4:]}",
+            unit_id=unit.id,
+            status=AccountStatus.active,
+            verified_subject=unit_name,
+        )
+        session.add(account)
+        session.flush()
+        set_credentials(account.id, _sandbox_credentials(Platform.weibo, uid))
+        account_id = account.id
+    plant(stack, uid, [20], unit_name)
+    stack.flask("monitoring", "activity", "--account", str(account_id))
+    with stack.db() as session:
+        finding_id = session.scalar(
+            sa.select(Finding.id).where(Finding.account_id == account_id, Finding.kind == FindingKind.inactive_14d)
+        )
+    assert finding_id, "the activity check made no 超14天未更新 finding"
+    return finding_id, uid
+
+
+def order_of(stack: LiveStack, finding_id: int) -> tuple[int, str]:
+    from tests.browser.conftest import sqlite_rows
+
+    rows = sqlite_rows(stack, "SELECT id, status FROM work_orders WHERE finding_id = ?", finding_id)
+    assert rows, "no work order for the finding"
+    return rows[0][0], rows[0][1]
+
+
+def status_text(page: Any) -> str:
+    return page.locator("#wo-status").inner_text().strip()
+
+
+def test_work_order_full_loop(stack: LiveStack, people: Callable[[str], Any], width: str) -> None:
+    finding_id, uid = silent_account_finding(stack)
+    office, unit = people("auditor"), people("edu_operator")
+
+    # 1) The office confirms the finding: the unit's work order is issued with a deadline.
+    office.goto(f"/findings/{finding_id}")
+    office.get_by_role("button", name="确认并下发整改").click()
+    office.wait_for_load_state()
+    assert status_text(office) == "待整改"
+    order_id, status = order_of(stack, finding_id)
+    assert status == "issued"
+    step(office, "wo-1-issued", width)
+
+    # 2) The unit's operator answers with a text and a screenshot.
+    unit.goto(f"/workorders/{order_id}")
+    unit.get_by_label("整改情况说明（必填）").fill("已安排专人每周更新，附排班表截图")
+    unit.locator("#wo-files").set_input_files(files=[{"name": "排班表.png", "mimeType": "image/png", "buffer": png()}])
+    step(unit, "wo-2-feedback-form", width)
+    unit.get_by_role("button", name="提交反馈").click()
+    unit.wait_for_load_state()
+    assert status_text(unit) == "自动复查中"
+    assert unit.locator("#wo-history a", has_text="排班表.png").count() == 1
+
+    # 3) The re-check cannot reach Weibo now: the order goes to the office, which returns it.
+    stack.sandbox(
+        "POST", "/_sandbox/faults", json={"platform": "weibo", "endpoint": "*", "error": "server_error", "count": 200}
+    )
+    try:
+        out = stack.flask("workorders", "run")
+    finally:
+        stack.sandbox("DELETE", "/_sandbox/faults")
+    assert f"#{order_id}→submitted" in out, out
+    office.goto(f"/workorders/{order_id}")
+    assert status_text(office) == "已反馈，待审核"
+    assert "请网信办人工审核" in office.locator("#wo-history").inner_text()
+    office.get_by_label("意见（退回时必填）").fill("截图看不出已恢复更新，请在账号发布后再反馈")
+    step(office, "wo-3-office-review", width)
+    office.get_by_role("button", name="退回整改").click()
+    office.wait_for_load_state()
+    assert status_text(office) == "退回整改"
+
+    # 4) The account posts again; the unit answers a second time; the re-check closes the order.
+    with stack.db() as session:
+        from sqlalchemy import select
+
+        from auth.models import User
+
+        unit_name = session.scalar(select(User).where(User.username == "edu_operator")).unit.name
+    plant(stack, uid, [0, 20], unit_name)
+    unit.goto("/todo/")  # the returned order waits for the unit again
+    assert unit.locator(f'section[id^=section-] a[href$="/workorders/{order_id}"]').count() == 1
+    unit.goto(f"/workorders/{order_id}")
+    assert "截图看不出已恢复更新" in unit.locator("#wo-history").inner_text()
+    unit.get_by_label("整改情况说明（必填）").fill("账号已于今日恢复更新")
+    unit.get_by_role("button", name="提交反馈").click()
+    unit.wait_for_load_state()
+    assert status_text(unit) == "自动复查中"
+    out = stack.flask("workorders", "run")
+    # the re-check (or the scheduler's activity check, if it read the account first) closed it
+    assert f"#{order_id}→verified" in out or order_of(stack, finding_id)[1] == "verified", out
+    unit.goto(f"/workorders/{order_id}")
+    assert status_text(unit) == "复查通过，已办结"
+    kinds = unit.locator("#wo-history > li").evaluate_all("els => els.map(e => e.dataset.kind)")
+    assert kinds[0] == "issue" and kinds.count("feedback") == 2 and "return" in kinds and kinds[-1] == "verify"
+    step(unit, "wo-4-closed", width)
+    office.goto(f"/findings/{finding_id}")
+    assert "已解决" in office.locator("main").inner_text() or "已办结" in office.locator("main").inner_text()
+
+
+def test_overdue_work_order_shows_escalated(stack: LiveStack, people: Callable[[str], Any], width: str) -> None:
+    from oversight.findings import today_cn
+
+    finding_id, _ = silent_account_finding(stack)
+    office = people("auditor")
+    office.goto(f"/findings/{finding_id}")
+    office.get_by_role("button", name="确认并下发整改").click()
+    office.wait_for_load_state()
+    order_id, _ = order_of(stack, finding_id)
+    with stack.db() as session:
+        from oversight.workorders.models import WorkOrder
+
+        session.get(WorkOrder, order_id).due_on = today_cn() - timedelta(days=3)
+    out = stack.flask("workorders", "run")
+    assert "逾期升级" in out and "逾期升级 0 个" not in out, out
+
+    office.goto("/workorders/?overdue=1")
+    row = office.locator("#workorders tbody tr").filter(has=office.locator(f'a[href="/workorders/{order_id}"]'))
+    assert row.count() == 1
+    assert "已升级督办" in row.inner_text() and "已逾期" in row.inner_text()
+    step(office, "wo-overdue-board", width)
+    office.goto(f"/workorders/{order_id}")
+    panel = office.locator("#workorder").inner_text()
+    assert "已逾期" in panel and "已升级督办" in panel
+    assert office.locator('#wo-history li[data-kind="escalate"]').count() == 1
+    step(office, "wo-overdue-detail", width)
+
+    # the unit sees it as overdue in its 待办
+    unit = people("edu_operator")
+    unit.goto("/todo/")
+    item = unit.locator("li").filter(has=unit.locator(f'a[href$="/workorders/{order_id}"]'))
+    assert item.count() >= 1 and "已逾期" in item.first.inner_text()
+
+
+def _header_count(page: Any) -> int:
+    text = page.locator('nav[aria-label="主导航"] a', has_text="待办").first.inner_text()
+    m = re.search(r"待办（(\d+)）", text)
+    assert m, text
+    return int(m.group(1))
+
+
+def test_todo_centre_with_header_counts(stack: LiveStack, people: Callable[[str], Any], width: str) -> None:
+    finding_id, _ = silent_account_finding(stack)
+    office = people("auditor")
+    office.goto(f"/findings/{finding_id}")
+    office.get_by_role("button", name="确认并下发整改").click()
+    office.wait_for_load_state()
+    order_id, _ = order_of(stack, finding_id)
+
+    for username in ("edu_operator", "auditor", "reviewer1"):
+        page = office if username == "auditor" else people(username)
+        page.goto("/todo/")
+        total = int(page.locator("#todo-total").inner_text())
+        assert _header_count(page) == total, username
+        sections = page.locator("section[id^=section-] h2").all_inner_texts()
+        counted = sum(int(re.search(r"（(\d+)）$", s).group(1)) for s in sections)
+        assert counted == total, (username, sections)
+        if username == "edu_operator":
+            assert page.locator(f'a[href$="/workorders/{order_id}"]').count() >= 1
+        step(page, f"todo-{username}", width)
+
+    # the unit answers: its count goes down by one, the office's goes up when it is for review
+    unit = people("edu_operator")
+    unit.goto("/todo/")
+    before_unit = _header_count(unit)
+    office.goto("/todo/")
+    before_office = _header_count(office)
+    unit.goto(f"/workorders/{order_id}")
+    unit.get_by_label("整改情况说明（必填）").fill("已安排专人更新")
+    stack.sandbox(
+        "POST", "/_sandbox/faults", json={"platform": "weibo", "endpoint": "*", "error": "server_error", "count": 200}
+    )
+    try:
+        unit.get_by_role("button", name="提交反馈").click()
+        unit.wait_for_load_state()
+        stack.flask("workorders", "run")  # the re-check cannot run: the office decides
+    finally:
+        stack.sandbox("DELETE", "/_sandbox/faults")
+    unit.goto("/todo/")
+    assert _header_count(unit) == before_unit - 1
+    office.goto("/todo/")
+    assert _header_count(office) == before_office + 1
+    assert office.locator(f'a[href$="/workorders/{order_id}"]').count() >= 1
+
+
+def test_scores_pages_with_charts(stack: LiveStack, people: Callable[[str], Any], width: str) -> None:
+    out = stack.flask("scoring", "run")
+    assert "本期暂计分" in out, out
+    office = people("auditor")
+    office.goto("/scoring/")
+    # Chart.js drew every chart of the page; each has its table
+    office.wait_for_function("() => document.querySelectorAll('.chart-box:not([hidden]) canvas').length >= 2")
+    drawn = office.evaluate(CHARTS_DRAWN)
+    assert drawn and all(ok for _, ok in drawn), drawn
+    assert office.locator("#trend-table tbody tr").count() == 4
+    assert office.locator("#distribution-table tbody tr").count() == 6
+    accounts = int(office.locator("#county-accounts").inner_text())
+    counts = [int(t) for t in office.locator("#distribution-table tbody td").all_inner_texts()]
+    assert sum(counts) == accounts > 0
+    step(office, "scores-rollup", width)
+
+    unit_link = office.locator("#rollup tbody th a").first
+    unit_name = unit_link.inner_text()
+    unit_link.click()
+    office.wait_for_load_state()
+    assert f"{unit_name}：趋势、分布与否决原因" in office.locator("#score-charts h2").inner_text()
+    office.wait_for_function("() => document.querySelectorAll('.chart-box:not([hidden]) canvas').length >= 2")
+    step(office, "scores-unit", width)
+
+    office.locator("#scores tbody th a").first.click()
+    office.wait_for_load_state()
+    assert office.locator("#account-charts").count() == 1
+    office.wait_for_function("() => document.querySelectorAll('.chart-box:not([hidden]) canvas').length >= 2")
+    assert office.locator("#account-trend-table tbody tr").count() >= 1
+    step(office, "scores-card", width)
+
+    # a unit's operator sees the figures of their own units only
+    unit = people("edu_operator")
+    unit.goto("/scoring/")
+    assert "本单位及下级单位：趋势、分布与否决原因" in unit.locator("#score-charts h2").inner_text()
+    mine = [int(t) for t in unit.locator("#distribution-table tbody td").all_inner_texts()]
+    assert 0 < sum(mine) < accounts
+    step(unit, "scores-unit-operator", width)
+
+
+def test_scores_without_javascript_show_the_tables(browser: Any, stack: LiveStack) -> None:
+    context = browser.new_context(
+        base_url=stack.url, locale="zh-CN", viewport={"width": 390, "height": 844}, java_script_enabled=False
+    )
+    try:
+        page = context.new_page()
+        login(page, "auditor")
+        page.goto("/scoring/")
+        assert page.locator(".chart-box[hidden]").count() >= 2  # no empty chart boxes
+        assert page.locator("#distribution-table").is_visible() and page.locator("#trend-table").is_visible()
+        shot(page, "oversight-scores-nojs-narrow")
+    finally:
+        context.close()
