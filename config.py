@@ -287,6 +287,7 @@ def from_env() -> dict[str, Any]:
         # Inspection (巡检, docs/monitoring.md): sources, pacing, windows.
         "INSPECTION_RATE_PER_MINUTE": _int("INSPECTION_RATE_PER_MINUTE", 30),
         "INSPECTION_RECENT_POSTS": _int("INSPECTION_RECENT_POSTS", 50),
+        "INSPECTION_BATCH_SIZE": _int("INSPECTION_BATCH_SIZE", 20),
         "INSPECTION_STALE_HOURS": _int("INSPECTION_STALE_HOURS", 36),
         "INSPECTION_IMPORT_MAX_AGE_HOURS": _int("INSPECTION_IMPORT_MAX_AGE_HOURS", 48),
         "INSPECTION_RESCAN_DAYS": _int("INSPECTION_RESCAN_DAYS", 365),

@@ -339,13 +339,57 @@ def test_daily_sweep_is_scheduled_and_spread_over_the_day(app, db_session, unit,
     assert inspection_tasks.spread_rate([(i, "weibo") for i in range(10)], 30) == 1
     assert inspection_tasks.spread_rate([(i, "weibo") for i in range(100_000)], 30) == 30  # never above the rate
     sent = []
-    monkeypatch.setattr(inspection_tasks.inspect, "apply_async", lambda args, **kw: sent.append((args, kw)))
+    monkeypatch.setattr(inspection_tasks.inspect_batch, "apply_async", lambda args, **kw: sent.append((args, kw)))
+    monkeypatch.setitem(app.config, "INSPECTION_BATCH_SIZE", 1)
     a = make_account(unit, "weibo")
     b = make_account(unit, "weibo")
     make_account(unit, "douyin", status=AccountStatus.closed)
     assert inspection_tasks.inspection_sweep.run() >= 2
-    mine = {args[0]: kw.get("countdown", 0) for args, kw in sent if args[0] in (a.id, b.id)}
+    mine = {args[0][0]: kw.get("countdown") or 0 for args, kw in sent if args[0][0] in (a.id, b.id)}
     assert len(mine) == 2 and sorted(mine.values())[1] > 0  # the second weibo account waits its turn
+
+
+def test_sweep_queues_one_task_per_batch_of_a_platform(app, db_session, unit, make_account, monkeypatch):
+    from tasks import inspection as inspection_tasks
+
+    # 45 weibo + 5 wechat accounts, batches of 20, at 30 a minute: weibo in 20 + 20 + 5, each batch
+    # due when its first account is (the 21st weibo account at 20 × 2 s = 40 s), wechat in one.
+    targets = [(i, "weibo") for i in range(45)] + [(100 + i, "wechat") for i in range(5)]
+    batches, later, dropped = inspection_tasks.batch_plan(targets, 30, 20, 86400)
+    assert [(len(ids), due) for ids, due in batches] == [(20, 0.0), (5, 0.0), (20, 40.0), (5, 80.0)]
+    assert sorted(i for ids, _ in batches for i in ids) == sorted(i for i, _ in targets) and not later and not dropped
+    assert all(len({p for i, p in targets if i in ids}) == 1 for ids, _ in batches)  # one platform a batch
+    # Beyond the hour-long countdown window: the continuation takes them, in batches again.
+    batches, later, _ = inspection_tasks.batch_plan([(i, "weibo") for i in range(200)], 1, 20, 86400)
+    assert sum(len(ids) for ids, _ in batches) == 60 and len(batches) == 3 and len(later) == 140
+
+    sent = []
+    monkeypatch.setattr(inspection_tasks.inspect_batch, "apply_async", lambda args, **kw: sent.append((args, kw)))
+    monkeypatch.setitem(app.config, "INSPECTION_BATCH_SIZE", 2)
+    ids = [make_account(unit, "weibo").id for _ in range(5)]
+    assert inspection_tasks.inspection_sweep.run() >= 5
+    mine = [args[0] for args, _ in sent if set(args[0]) & set(ids)]
+    assert sorted(len(b) for b in mine) == [1, 2, 2] and sorted(i for b in mine for i in b) == ids
+
+
+def test_a_batch_task_inspects_its_accounts_and_runs_again_harmlessly(app, db_session, sandbox, unit, make_account):
+    from oversight.inspection.models import AccountInspection, LivePost
+    from oversight.models import Finding
+    from tasks import inspection as inspection_tasks
+
+    a = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", a.platform_uid, name=unit.name, subject=unit.name)
+    b = make_account(unit, "weibo", credentials=False)
+    app_post(sandbox, "weibo", a.platform_uid, "在App里直接发的一条")
+    got = inspection_tasks.inspect_batch.run([a.id, b.id])
+    assert got == {"checked": 1, "not_checkable": 1}
+    posts = db_session.scalar(sa.select(sa.func.count()).select_from(LivePost))
+    findings = db_session.scalar(sa.select(sa.func.count()).select_from(Finding))
+    assert posts >= 1 and findings >= 1
+    assert inspection_tasks.inspect_batch.run([a.id, b.id]) == {"checked": 1, "not_checkable": 1}
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(LivePost)) == posts
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(Finding)) == findings
+    assert db_session.get(AccountInspection, b.id).not_checkable_reason == "no_source"
 
 
 def test_sandbox_timeline_shows_app_posts_and_edits(sandbox):
