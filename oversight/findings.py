@@ -92,6 +92,7 @@ MATERIAL_KEYS: dict[FindingKind, tuple[str, ...]] = {
     FindingKind.tampered: ("platform", "post_id", "live_text_hash"),
     FindingKind.post_removed: ("platform", "post_id", "removed_reason"),
     FindingKind.account_unavailable: ("platform", "uid", "platform_status"),
+    FindingKind.not_authorised: ("platform", "uid"),
 }
 
 

@@ -693,6 +693,7 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
         )
     outcomes: list[InspectionOutcome] = []
     work: list[tuple[sources.Reading, Account, InspectionOutcome, _Writer]] = []
+    coverage: list[tuple[_Writer, InspectionOutcome]] = []  # not_authorised findings of unread accounts
     for reading in readings:
         at = now or reading.at
         account = accounts.get(reading.account_id)
@@ -708,7 +709,14 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
             state.source = None
             state.not_checkable_reason = reading.not_checkable
             state.last_attempt_at = at
-            outcomes.append(InspectionOutcome(account.id, "not_checkable", reason=reading.not_checkable))
+            outcome = InspectionOutcome(account.id, "not_checkable", reason=reading.not_checkable)
+            outcomes.append(outcome)
+            w = _Writer(account, at)
+            if reading.not_checkable == "no_source":
+                w.inputs.append(_not_authorised(account))
+            else:  # no uid / no adapter: authorising would not help; other work (registry) applies
+                w.gone_fp(not_authorised_fingerprint(account.id), REASON_NOT_AUTHORISED_MOOT)
+            coverage.append((w, outcome))
             continue
         if not reading.ok:
             if reading.retry_after is not None:
@@ -736,9 +744,13 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
         if reading.profile is not None:
             state.profile = dict(reading.profile.__dict__)
         outcomes.append(outcome)
-        work.append((reading, account, outcome, _Writer(account, at)))
+        w = _Writer(account, at)
+        w.gone_fp(not_authorised_fingerprint(account.id), REASON_AUTHORISED)
+        work.append((reading, account, outcome, w))
     db.session.flush()
     if not work:
+        if coverage:
+            flush_writers(coverage)
         return outcomes
 
     snaps, mismatches = _prefetch_profiles(work)
@@ -901,9 +913,40 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
                     .execution_options(synchronize_session=False)
                 )
     regroup_many(groups, since)
-    flush_writers([(w, o) for _, _, o, w in work])
+    flush_writers([(w, o) for _, _, o, w in work] + coverage)
     db.session.flush()
     return outcomes
+
+
+REASON_AUTHORISED = "账号已可巡检（已授权或有其他数据来源）"
+REASON_NOT_AUTHORISED_MOOT = "账号缺少平台ID或平台没有接口适配器，授权不能解决，见覆盖页原因"
+
+
+def not_authorised_fingerprint(account_id: int) -> str:
+    return f"{FindingKind.not_authorised.value}:account={account_id}"
+
+
+def _not_authorised(account: Account) -> FindingInput:
+    """An account no source can read: its unit has not authorised it to govmedia (the office
+    holds no commercial contract for it and no recent third-party export covers it). Confirmed,
+    it becomes the unit's work order 「请授权账号以纳入巡检」; it resolves itself once the
+    account is readable."""
+    return FindingInput(
+        kind=FindingKind.not_authorised,
+        fingerprint=not_authorised_fingerprint(account.id),
+        evidence={
+            "message": f"账号「{account.name}」未向本平台授权，也没有商业接口或近期导入的监测数据，"
+            "每日巡检无法读取它的资料和发布内容。请单位在台账账号页完成平台授权，以纳入巡检。",
+            "platform": account.platform.value,
+            "uid": account.platform_uid,
+            "account_name": account.name,
+            "unit_name": account.unit.name if account.unit is not None else None,
+            "todo": "请授权账号以纳入巡检：台账 → 账号页 → 平台凭据（公众号 AppID/AppSecret，微博、抖音、头条授权）",
+        },
+        confidence=1.0,
+        account_id=account.id,
+        unit_id=account.unit_id,
+    )
 
 
 def _expire_loaded(ids: Iterable[int | None]) -> None:
