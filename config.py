@@ -265,6 +265,7 @@ def from_env() -> dict[str, Any]:
         "INTERACTION_SEVERE_DAYS": _int("INTERACTION_SEVERE_DAYS", 90),
         "INTERACTION_POLL_HOURS": _int("INTERACTION_POLL_HOURS", 6),
         "INTERACTION_POLL_LIMIT": _int("INTERACTION_POLL_LIMIT", 200),
+        "INTERACTION_WECHAT_ARTICLE_DAYS": _int("INTERACTION_WECHAT_ARTICLE_DAYS", 30),
         # 考评 (oversight/scoring/): the monthly 抽查 share in percent (辽政办公开〔2019〕15号: ≥ 50%).
         "SPOT_CHECK_PERCENT": _positive("SPOT_CHECK_PERCENT", 50),
         "WECHAT_PUSH_TOKEN": env("WECHAT_PUSH_TOKEN", ""),
