@@ -44,6 +44,12 @@ def main() -> None:
     ap.add_argument("--database-url", default=None)
     ap.add_argument("--seed", type=int, default=21)
     ap.add_argument("--batch", type=int, default=200, help="accounts per transaction (1: one per account)")
+    ap.add_argument(
+        "--profile",
+        default=None,
+        metavar="FILE",
+        help="cProfile the first read (trace-and-check) into FILE and print its top functions",
+    )
     args = ap.parse_args()
 
     from flask_migrate import upgrade
@@ -148,11 +154,24 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
         service.run_checks(title, text)
     bare = time.perf_counter() - t0
 
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     t0 = time.perf_counter()
     for i in range(0, len(readings), args.batch):
         service.apply_many(readings[i : i + args.batch], now)
         db.session.commit()
     full = time.perf_counter() - t0
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        profiler.dump_stats(args.profile)
+        print(f"profile of the first read in {args.profile} (times under the profiler are inflated):")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"oversight|moderation|findings", 25)
     from oversight.inspection.models import LivePost
     from oversight.models import Finding
 

@@ -565,3 +565,25 @@ def test_subject_from_the_accounts_own_weibo_credentials_and_unchanged_twin(
     assert outcome.source == "own_api" and outcome.result == "checked"
     (f,) = findings(db_session, account, FindingKind.subject_mismatch)
     assert f.evidence["subject"] == "某县新媒体运营有限公司"
+
+
+def test_subject_from_the_accounts_own_wechat_credentials_and_unchanged_twin(
+    app, db_session, sandbox, unit, make_account
+):
+    """认证主体 of a 公众号 read through its own credentials (getaccountbasicinfo principal_name)."""
+    app.extensions.pop("govmedia_inspection", None)  # the org list is cached a minute per process
+    account = make_account(unit, "wechat", name=unit.name)  # verified_subject = the unit name
+    plant(sandbox, "wechat", account.platform_uid, name=unit.name, subject=unit.name)
+    outcome = service.inspect_account(account.id)
+    assert outcome.source == "own_api" and outcome.result == "checked"
+    assert findings(db_session, account, FindingKind.subject_mismatch) == []  # same subject → nothing
+    assert findings(db_session, account, FindingKind.name_mismatch) == []
+
+    plant(sandbox, "wechat", account.platform_uid, subject="某县文化传媒有限公司")
+    assert service.inspect_account(account.id).result == "checked"
+    (f,) = findings(db_session, account, FindingKind.subject_mismatch)
+    assert f.evidence["subject"] == "某县文化传媒有限公司" and "inspection:own_api" in f.evidence["source"]
+    # Back to the unit: the finding resolves on the next inspection.
+    plant(sandbox, "wechat", account.platform_uid, subject=unit.name)
+    service.inspect_account(account.id)
+    assert findings(db_session, account, FindingKind.subject_mismatch) == []
