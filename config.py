@@ -265,6 +265,7 @@ def from_env() -> dict[str, Any]:
         "INTERACTION_SEVERE_DAYS": _int("INTERACTION_SEVERE_DAYS", 90),
         "INTERACTION_POLL_HOURS": _int("INTERACTION_POLL_HOURS", 6),
         "INTERACTION_POLL_LIMIT": _int("INTERACTION_POLL_LIMIT", 200),
+        "INTERACTION_WECHAT_ARTICLE_DAYS": _int("INTERACTION_WECHAT_ARTICLE_DAYS", 30),
         # 考评 (oversight/scoring/): the monthly 抽查 share in percent (辽政办公开〔2019〕15号: ≥ 50%).
         "SPOT_CHECK_PERCENT": _positive("SPOT_CHECK_PERCENT", 50),
         # Scheduled 考评 (oversight/scoring/schedule.py): the daily run's hour (Beijing time) and the
@@ -297,6 +298,7 @@ def from_env() -> dict[str, Any]:
         # Inspection (巡检, docs/monitoring.md): sources, pacing, windows.
         "INSPECTION_RATE_PER_MINUTE": _int("INSPECTION_RATE_PER_MINUTE", 30),
         "INSPECTION_RECENT_POSTS": _int("INSPECTION_RECENT_POSTS", 50),
+        "INSPECTION_BATCH_SIZE": _int("INSPECTION_BATCH_SIZE", 20),
         "INSPECTION_STALE_HOURS": _int("INSPECTION_STALE_HOURS", 36),
         "INSPECTION_IMPORT_MAX_AGE_HOURS": _int("INSPECTION_IMPORT_MAX_AGE_HOURS", 48),
         "INSPECTION_RESCAN_DAYS": _int("INSPECTION_RESCAN_DAYS", 365),

@@ -19,6 +19,8 @@ from common.workdays import add_workdays
 from extensions import db
 from moderation import review as workflow
 from moderation.models import Content
+from oversight.inspection.models import AccountInspection
+from oversight.inspection.service import INSPECTED_STATUSES
 from oversight.models import FINDING_LABELS
 from oversight.workorders.models import UNIT_TURN, WorkOrder, WorkOrderStatus
 from platforms import credentials
@@ -36,6 +38,7 @@ KIND_LABELS = {
     "review_waiting": "稿件待审超时",
     "delivery_failed": "发布失败",
     "credential_expiring": "平台凭据即将到期或需重新授权",
+    "inspection_unauthorised": "账号未授权，无法巡检",
 }
 
 
@@ -310,6 +313,37 @@ def _credential_events(now: datetime) -> list[Event]:
     return out
 
 
+def _unauthorised_events(today: date) -> list[Event]:
+    """Once a week (ISO week), per unit: its accounts the inspection cannot read for want of any
+    source, to the unit's operators — 请授权账号以纳入巡检."""
+
+    rows = db.session.execute(
+        sa.select(Account.unit_id, Account.name)
+        .join(AccountInspection, AccountInspection.account_id == Account.id)
+        .where(AccountInspection.not_checkable_reason == "no_source", Account.status.in_(INSPECTED_STATUSES))
+        .order_by(Account.unit_id, Account.id)
+    ).all()
+    by_unit: dict[int, list[str]] = {}
+    for unit_id, name in rows:
+        by_unit.setdefault(unit_id, []).append(name)
+    year, week, _ = today.isocalendar()
+    out: list[Event] = []
+    for unit_id, names in by_unit.items():
+        shown = "、".join(f"「{n}」" for n in names[:5]) + (f"等 {len(names)} 个账号" if len(names) > 5 else "")
+        out.append(
+            Event(
+                f"insp-unauth:{unit_id}:{year}-W{week:02d}",
+                "inspection_unauthorised",
+                "请授权账号以纳入巡检",
+                f"本单位的{shown}未向本平台授权，每日巡检无法读取其发布内容。请在台账账号页完成平台授权。",
+                "/todo/",
+                unit_id,
+                _operators_of(unit_id),
+            )
+        )
+    return out
+
+
 def collect(now: datetime | None = None) -> list[Event]:
     now = now or utcnow()
     today = now.replace(tzinfo=UTC).astimezone(CN_TZ).date()
@@ -319,5 +353,6 @@ def collect(now: datetime | None = None) -> list[Event]:
         *_review_events(now),
         *_delivery_events(),
         *_credential_events(now),
+        *_unauthorised_events(today),
     ]
     return [e for e in events if e.user_ids]

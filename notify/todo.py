@@ -1,6 +1,7 @@
 """The to-do centre (待办中心): what waits for this user, by role, within their scope.
 
-* 运营人员: rejected drafts, failed or manual deliveries, 整改 work orders to answer, 备案 filings due.
+* 运营人员: rejected drafts, failed or manual deliveries, 整改 work orders to answer, 备案 filings due,
+  accounts the daily inspection cannot read because the unit has not authorised them.
 * 审核人员: the queue of each of their stages (the same statement as the review page).
 * 网信办: findings to confirm, feedback to decide, overdue work orders, applications to approve.
 * 管理员: platform credentials that need re-authorisation.
@@ -25,6 +26,8 @@ from common.timefmt import today_cn
 from extensions import db
 from moderation import review as workflow
 from moderation.models import Content, ContentStatus
+from oversight.inspection.models import AccountInspection
+from oversight.inspection.service import INSPECTED_STATUSES
 from oversight.models import FINDING_LABELS, Finding, FindingStatus
 from oversight.workorders.models import UNIT_TURN, WORK_ORDER_STATUS_LABELS, WorkOrder, WorkOrderStatus
 from platforms.models import AccountCredential
@@ -121,6 +124,22 @@ def _applications(user: User) -> sa.Select[Any]:
     )
 
 
+def _unauthorised(user: User) -> sa.Select[Any]:
+    """The unit's accounts the last inspection could not read for want of any source (no
+    authorisation, contract or import): 请授权账号以纳入巡检."""
+
+    return (
+        sa.select(Account)
+        .join(AccountInspection, AccountInspection.account_id == Account.id)
+        .where(
+            AccountInspection.not_checkable_reason == "no_source",
+            Account.status.in_(INSPECTED_STATUSES),
+            scope_filter(user, Account.unit_id),
+        )
+        .order_by(Account.id)
+    )
+
+
 def _credentials(user: User) -> sa.Select[Any]:
     return (
         sa.select(Account)
@@ -205,6 +224,14 @@ def _application_item(a: Any) -> dict[str, Any]:
     }
 
 
+def _unauthorised_item(a: Any) -> dict[str, Any]:
+    return {
+        "title": f"请授权账号「{a.name}」以纳入巡检",
+        "detail": "每日巡检无法读取该账号（未保存平台凭据，也没有其他数据来源）",
+        "url": url_for("registry.account_page", account_id=a.id),
+    }
+
+
 def _credential_item(a: Any) -> dict[str, Any]:
     return {
         "title": f"账号「{a.name}」的平台凭据需重新授权",
@@ -219,6 +246,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("deliveries", "发布失败或待人工处理", (Role.operator,), _deliveries, _delivery_item),
     Section("orders_to_answer", "待提交的整改反馈", (Role.operator,), _orders_to_answer, _order_item),
     Section("filings", "待备案的账号", (Role.operator,), _filings, _filing_item),
+    Section("unauthorised", "待授权以纳入巡检的账号", (Role.operator,), _unauthorised, _unauthorised_item),
     Section("review_1", "初审待审", (Role.reviewer_1,), _review_queue(1), _queue_item),
     Section("review_2", "复审待审", (Role.reviewer_2,), _review_queue(2), _queue_item),
     Section("review_3", "终审待审", (Role.reviewer_3,), _review_queue(3), _queue_item),

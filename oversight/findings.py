@@ -94,6 +94,7 @@ MATERIAL_KEYS: dict[FindingKind, tuple[str, ...]] = {
     FindingKind.tampered: ("platform", "post_id", "live_text_hash"),
     FindingKind.post_removed: ("platform", "post_id", "removed_reason"),
     FindingKind.account_unavailable: ("platform", "uid", "platform_status"),
+    FindingKind.not_authorised: ("platform", "uid"),
 }
 
 
@@ -242,6 +243,7 @@ def upsert_many(inputs: Sequence[FindingInput], now: datetime | None = None) -> 
     report = UpsertReport()
     existing = load_by_fingerprints(i.fingerprint for i in inputs)
     seen: set[str] = set()
+    new_rows: list[dict[str, Any]] = []
     for inp in inputs:
         if inp.fingerprint in seen:
             continue
@@ -249,20 +251,22 @@ def upsert_many(inputs: Sequence[FindingInput], now: datetime | None = None) -> 
         finding = existing.get(inp.fingerprint)
         confidence = round(max(0.0, min(1.0, float(inp.confidence))), 3)
         if finding is None:
-            finding = Finding(
-                kind=inp.kind,
-                status=FindingStatus.open,
-                fingerprint=inp.fingerprint,
-                account_id=inp.account_id,
-                unit_id=inp.unit_id,
-                discovered_id=inp.discovered_id,
-                confidence=confidence,
-                evidence=dict(inp.evidence),
-                first_seen_at=now,
-                last_seen_at=now,
+            new_rows.append(
+                {
+                    "kind": inp.kind,
+                    "status": FindingStatus.open,
+                    "fingerprint": inp.fingerprint,
+                    "account_id": inp.account_id,
+                    "unit_id": inp.unit_id,
+                    "discovered_id": inp.discovered_id,
+                    "confidence": confidence,
+                    "evidence": dict(inp.evidence),
+                    "first_seen_at": now,
+                    "last_seen_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
             )
-            db.session.add(finding)
-            report.created.append(finding)
             continue
         if finding.status in CLOSED_STATUSES:
             why = _new_evidence_reason(finding, inp)
@@ -291,6 +295,15 @@ def upsert_many(inputs: Sequence[FindingInput], now: datetime | None = None) -> 
         if inp.discovered_id is not None:
             finding.discovered_id = inp.discovered_id
     db.session.flush()
+    # New findings: one ORM bulk INSERT … RETURNING (no per-object unit-of-work bookkeeping), in
+    # input order; the returned Finding objects are in the session like any loaded one.
+    for i in range(0, len(new_rows), 1000):
+        chunk = new_rows[i : i + 1000]
+        made = {
+            f.fingerprint: f
+            for f in db.session.scalars(sa.insert(Finding).returning(Finding, sort_by_parameter_order=True), chunk)
+        }
+        report.created.extend(made[r["fingerprint"]] for r in chunk)
     return report
 
 

@@ -35,6 +35,8 @@ class FindingKind(enum.StrEnum):
     # Interaction (oversight/interaction/).
     interaction_overdue = "interaction_overdue"
     no_interaction_channel = "no_interaction_channel"
+    # Inspection coverage: no source can read the account (no authorisation, contract or import).
+    not_authorised = "not_authorised"
 
 
 FINDING_LABELS = {
@@ -55,6 +57,7 @@ FINDING_LABELS = {
     FindingKind.account_unavailable: "平台账号被封禁或注销（台账仍在运行）",
     FindingKind.interaction_overdue: "留言超期未回复（互动回应差）",
     FindingKind.no_interaction_channel: "无有效互动渠道（单项否决）",
+    FindingKind.not_authorised: "账号未授权，无法巡检（请授权账号以纳入巡检）",
 }
 
 

@@ -10,11 +10,13 @@ weibo    read ``GET /2/comments/to_me.json`` (comments  no API for ordinary apps
          on the authorised user's posts), reply         push for 蓝V accounts is not built): record
          ``POST /2/comments/reply.json`` (cid, id,      it, handle on the platform
          comment)
-wechat   ``/cgi-bin/comment/list`` and                  pushed to our server URL as XML (消息推送),
-         ``/cgi-bin/comment/reply/add`` need the        replied through ``/cgi-bin/message/custom/send``
-         article's ``msg_data_id`` and the 留言          (客服消息) within 48 hours of the user's
-         capability; not read yet (deliveries do not    message (45015 after that)
-         keep msg_data_id)
+wechat   read ``POST /cgi-bin/comment/list``           pushed to our server URL as XML (消息推送),
+         (msg_data_id, index, begin, count < 50,        replied through ``/cgi-bin/message/custom/send``
+         type 0) per article govmedia sent by 群发       (客服消息) within 48 hours of the user's
+         (only 群发 returns a msg_data_id; 发布 does      message (45015 after that)
+         not), reply ``POST /cgi-bin/comment/reply/
+         add`` (msg_data_id, index, user_comment_id,
+         content); needs the 留言 capability (88000)
 douyin   read ``GET /item/comment/list/`` per video,    only with the 企业号 IM capability
          reply ``POST /item/comment/reply/``            (``/im/...``, webhook); not built
          (scope ``item.comment``)
@@ -41,7 +43,7 @@ from platforms.weibo import parse_weibo_time
 #: platform → what the API allows: read/reply for comments and messages.
 CAPABILITIES: dict[str, dict[str, bool]] = {
     "weibo": {"comments_read": True, "comments_reply": True, "messages_read": False, "messages_reply": False},
-    "wechat": {"comments_read": False, "comments_reply": False, "messages_read": True, "messages_reply": True},
+    "wechat": {"comments_read": True, "comments_reply": True, "messages_read": True, "messages_reply": True},
     "douyin": {"comments_read": True, "comments_reply": True, "messages_read": False, "messages_reply": False},
     "toutiao": {"comments_read": False, "comments_reply": False, "messages_read": False, "messages_reply": False},
 }
@@ -49,7 +51,10 @@ CAPABILITIES: dict[str, dict[str, bool]] = {
 #: Why not, per platform and kind (shown to operators when they try to reply).
 NOT_POSSIBLE = {
     ("weibo", "message"): "微博开放平台没有面向普通应用的私信接口，请在微博客户端回复后标记“已在平台处理”",
-    ("wechat", "comment"): "公众号留言需在公众平台后台回复，回复后请标记“已在平台处理”",
+    (
+        "wechat",
+        "comment",
+    ): "公众号留言只能在经本平台群发的文章上通过接口回复；其他文章请在公众平台后台回复后标记“已在平台处理”",
     ("douyin", "message"): "抖音私信需企业号私信能力，本系统未接入，请在抖音客户端回复后标记“已在平台处理”",
     ("toutiao", "comment"): "头条号没有公开的评论接口，请在头条号后台回复后标记“已在平台处理”",
     ("toutiao", "message"): "头条号没有公开的私信接口，请在头条号后台回复后标记“已在平台处理”",
@@ -59,6 +64,36 @@ NOT_POSSIBLE = {
 WECHAT_REPLY_WINDOW_HOURS = 48
 WECHAT_OUT_OF_WINDOW = 45015
 WECHAT_REPLY_LIMIT = 45047
+#: 留言 (comment management) codes, official pages …/api/leaving/api_listcomment and
+#: …/api_replycomment (88000, 88001, 88008 listed there).
+WECHAT_NO_COMMENT_PRIVILEGE = 88000
+WECHAT_ARTICLE_GONE = 88001
+WECHAT_COMMENT_GONE = 88008
+#: comment/list refuses count ≥ 50.
+WECHAT_COMMENT_PAGE = 49
+
+
+@dataclass(frozen=True)
+class WechatArticle:
+    """An article the account sent by 群发: the comment API addresses it by msg_data_id and the
+    article's position (index, from 0) in the message."""
+
+    msg_data_id: str
+    index: int = 0
+    post_ref: str | None = None  # our platform post id of the message ("mass:<msg_id>")
+
+    @property
+    def ref(self) -> str:
+        return f"{self.msg_data_id}:{self.index}"
+
+
+def wechat_comment_ref(post_ref: str | None) -> tuple[int, int] | None:
+    """(msg_data_id, index) from a stored comment's post_ref "<msg_data_id>:<index>"."""
+    try:
+        data_id, index = str(post_ref or "").split(":", 1)
+        return int(data_id), int(index)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -72,6 +107,9 @@ class RemoteItem:
     post_ref: str | None = None
     author_ref: str | None = None
     author_name: str | None = None
+    #: A reply the platform already shows (made on the platform itself), aware UTC.
+    replied_at: datetime | None = None
+    reply_text: str | None = None
 
 
 def can(platform: str, what: str) -> bool:
@@ -85,14 +123,73 @@ def not_possible(platform: str, kind: str) -> str:
 # ----------------------------------------------------------------------------- reading
 
 
-def fetch_comments(adapter: ChannelAdapter, creds: Credentials, *, limit: int = 100) -> list[RemoteItem]:
-    """Comments to the account's posts, newest first (Unsupported where there is no API)."""
+def fetch_comments(
+    adapter: ChannelAdapter,
+    creds: Credentials,
+    *,
+    limit: int = 100,
+    articles: tuple[WechatArticle, ...] = (),
+) -> list[RemoteItem]:
+    """Comments to the account's posts, newest first (Unsupported where there is no API).
+    WeChat: the comments of ``articles`` (those govmedia sent by 群发)."""
     platform = adapter.platform
     if platform == "weibo":
         return _weibo_comments(adapter, creds, limit)
     if platform == "douyin":
         return _douyin_comments(adapter, creds, limit)
+    if platform == "wechat":
+        return _wechat_comments(adapter, creds, limit, articles)
     raise Unsupported(platform, None, not_possible(platform, "comment"))
+
+
+def _wechat_comments(
+    adapter: Any, creds: Credentials, limit: int, articles: tuple[WechatArticle, ...]
+) -> list[RemoteItem]:
+    """``comment/list`` per article (type 0: ordinary and selected), paged by 49. A comment is
+    identified by "<msg_data_id>:<index>:<user_comment_id>" (user_comment_id is per article);
+    a reply the account made on the platform comes back with it. An article that no longer
+    exists (88001) is skipped; no 留言 capability (88000) stops the read."""
+    out: list[RemoteItem] = []
+    for article in articles:
+        begin = 0
+        while len(out) < limit:
+            body = {
+                "msg_data_id": int(article.msg_data_id),
+                "index": article.index,
+                "begin": begin,
+                "count": WECHAT_COMMENT_PAGE,
+                "type": 0,
+            }
+            try:
+                answer = adapter._call(creds, "/cgi-bin/comment/list", json_body=body)
+            except AdapterError as exc:
+                if str(exc.code) == str(WECHAT_NO_COMMENT_PRIVILEGE):
+                    raise Unsupported(
+                        "wechat", exc.code, "公众号没有留言功能（88000 without comment privilege），无法读取留言"
+                    ) from None
+                if str(exc.code) == str(WECHAT_ARTICLE_GONE):
+                    break  # the article was deleted: nothing to read
+                raise
+            rows = answer.get("comment") or []
+            for c in rows:
+                reply = c.get("reply") or {}
+                out.append(
+                    RemoteItem(
+                        kind="comment",
+                        platform_item_id=f"{article.ref}:{c.get('user_comment_id')}",
+                        text=str(c.get("content") or ""),
+                        created_at=from_unix(c.get("create_time")),
+                        post_ref=article.ref,
+                        author_ref=c.get("openid") or None,  # absent for non-WeChat identities
+                        author_name=None,  # the API gives no nickname
+                        replied_at=from_unix(reply.get("create_time")) if reply.get("content") else None,
+                        reply_text=reply.get("content") or None,
+                    )
+                )
+            begin += len(rows)
+            if not rows or begin >= int(answer.get("total") or 0):
+                break
+    return out[:limit]
 
 
 def _weibo_comments(adapter: Any, creds: Credentials, limit: int) -> list[RemoteItem]:
@@ -250,7 +347,34 @@ def _douyin_reply(adapter: Any, creds: Credentials, target: ReplyTarget, text: s
     return str(data_of(body).get("comment_id") or "")
 
 
+def _wechat_comment_reply(adapter: Any, creds: Credentials, target: ReplyTarget, text: str) -> str:
+    """``comment/reply/add``. No time window is documented for replying to a comment (the 48 hours
+    are the 客服消息 rule); the article must still exist and the comment too."""
+    where = wechat_comment_ref(target.post_ref)
+    comment_id = target.platform_item_id.rsplit(":", 1)[-1]
+    if where is None or not comment_id.isdigit():
+        raise InvalidRequest("wechat", "missing_article", "缺少留言所属文章的 msg_data_id，无法回复")
+    data_id, index = where
+    body = {"msg_data_id": data_id, "index": index, "user_comment_id": int(comment_id), "content": text}
+    try:
+        adapter._call(creds, "/cgi-bin/comment/reply/add", json_body=body)
+    except AdapterError as exc:
+        gone = {
+            str(WECHAT_NO_COMMENT_PRIVILEGE): "公众号没有留言功能",
+            str(WECHAT_ARTICLE_GONE): "该文章已不存在",
+            str(WECHAT_COMMENT_GONE): "该留言已不存在（可能已被删除）",
+        }
+        if str(exc.code) in gone:
+            raise Unsupported(
+                "wechat", exc.code, f"平台答复：{gone[str(exc.code)]}，请在公众平台处理后标记“已在平台处理”"
+            ) from None
+        raise
+    return ""
+
+
 def _wechat_reply(adapter: Any, creds: Credentials, target: ReplyTarget, text: str, *, now: datetime) -> str:
+    if target.kind == "comment":
+        return _wechat_comment_reply(adapter, creds, target, text)
     if target.received_at is not None and (now - target.received_at).total_seconds() > WECHAT_REPLY_WINDOW_HOURS * 3600:
         raise Unsupported(
             "wechat",

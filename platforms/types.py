@@ -217,6 +217,9 @@ class PublishResult:
     detail: str = ""
     #: The platform's own status value, e.g. ``"publish_status=1"``.
     raw_status: str | None = None
+    #: The article's data id where the platform gives one beside the post id: WeChat 群发's
+    #: ``msg_data_id``, which the 留言 (comment) API needs. None elsewhere.
+    data_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ published (``status`` returns that form), ``":<article_id>"`` when only the arti
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -19,6 +20,7 @@ from typing import Any, ClassVar
 from platforms.base import ChannelAdapter
 from platforms.errors import (
     AccountUnavailable,
+    AdapterError,
     ContentRejected,
     CredentialsError,
     InvalidRequest,
@@ -41,6 +43,7 @@ from platforms.types import (
     RenderResult,
 )
 
+log = logging.getLogger("govmedia.platforms.wechat")
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 
 #: The one platform-code table of this adapter (PROTOCOLS.md §1 and §5).
@@ -514,13 +517,33 @@ class WeChatAdapter(ChannelAdapter):
             (t for t in (from_unix(i.get("update_time")) for i in body.get("item") or []) if t),
             default=None,
         )
+        info = self._basic_info(creds)
+        raw_verify = info.get("wx_verify_info")
+        verify: dict[str, Any] = raw_verify if isinstance(raw_verify, dict) else {}
         return AccountProfile(
             platform=self.platform,
             uid=creds.app_id,
+            name=info.get("nickname") or None,
+            verified=bool(verify["qualification_verify"]) if "qualification_verify" in verify else None,
             posts_count=_int_or_none(body.get("total_count")),
             last_post_at=last,
             status="active",
+            subject=info.get("principal_name") or None,
         )
+
+    def _basic_info(self, creds: Credentials) -> dict[str, Any]:
+        """``POST /cgi-bin/account/getaccountbasicinfo`` — 主体名称 (``principal_name``), name and
+        微信认证 of the account. The official page lists it for 公众号 under 权限集 3 with an
+        ``authorizer_access_token`` (the office's 第三方平台 authorisation); whether an account's own
+        access_token may call it is not documented. Where the platform refuses (48001 and the
+        like), the profile simply has no 认证主体, as before — never a failed inspection."""
+        try:
+            return self._call(creds, "/cgi-bin/account/getaccountbasicinfo", json_body={})
+        except RateLimited:
+            raise
+        except AdapterError as exc:
+            log.info("wechat getaccountbasicinfo not available for %s: %s", creds.account_ref, exc.code)
+            return {}
 
     def recent_posts(self, creds: Credentials, limit: int = 10) -> list[RecentPost]:
         posts: list[RecentPost] = []

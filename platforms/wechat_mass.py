@@ -112,12 +112,15 @@ def send(adapter: ChannelAdapter, creds: Credentials, post: RenderedPost, client
     if msg_id in (None, ""):
         raise TransientError(adapter.platform, "invalid_response", "群发的响应缺少 msg_id")
     again = _errcode(answer) == 45065
+    data_id = answer.get("msg_data_id")
     return PublishResult(
         post_id=f"{PREFIX}{msg_id}",
         url=None,
         state="pending",
         detail="此前已提交过同一群发（clientmsgid 相同），未重复推送" if again else "群发已提交，等待微信处理",
         raw_status="clientmsgid_exist" if again else "mass_submitted",
+        # The 留言 API's article id (a repeat answer carries none: the first send stored it).
+        data_id=str(data_id) if data_id not in (None, "") else None,
     )
 
 

@@ -301,6 +301,7 @@ def record_result(delivery: Delivery, result: PublishResult) -> NextStep:
     """What the platform says about the post (after publishing it, or when asked later)."""
     delivery.platform_post_id = result.post_id
     delivery.platform_url = result.url or delivery.platform_url
+    delivery.platform_data_id = result.data_id or delivery.platform_data_id
     if result.state == "published":
         delivery.sent_at = utcnow()
         credential_health.note_platform_answer(delivery.account_id, ok=True)

@@ -61,6 +61,8 @@ class Delivery(TimestampMixin, db.Model):
     content_hash: Mapped[str] = mapped_column(sa.String(64))
     platform_post_id: Mapped[str | None] = mapped_column(sa.String(128))
     platform_url: Mapped[str | None] = mapped_column(sa.String(500))
+    #: WeChat 群发's ``msg_data_id`` (the 留言 API's article id); None elsewhere.
+    platform_data_id: Mapped[str | None] = mapped_column(sa.String(64))
     last_error_code: Mapped[str | None] = mapped_column(sa.String(64))
     last_error_message: Mapped[str | None] = mapped_column(sa.Text)
     retryable: Mapped[bool | None]

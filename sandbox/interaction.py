@@ -3,7 +3,12 @@ endpoints our adapters call to read them and reply (platforms/interaction.py).
 
 Test/demo endpoints (``/_sandbox``):
 - ``POST /_sandbox/comments`` ``{platform, uid, post_id, text, author?, created_at?}`` — a
-  comment by a member of the public on a post of the account (weibo, douyin);
+  comment by a member of the public on a post of the account (weibo, douyin; wechat: a 群发
+  message's post, ``mass-<msg_id>``, the only kind the 留言 API can address);
+- ``POST /_sandbox/comments/reply`` ``{platform, id, text}`` — the account answers a comment on
+  the platform itself (公众平台 backend, app), outside govmedia;
+- ``POST /_sandbox/wechat/comment-privilege`` ``{uid, enabled}`` — a 公众号 without (or with
+  again) the 留言 capability: the comment endpoints answer 88000;
 - ``POST /_sandbox/messages`` ``{platform, uid, text, author?, created_at?, push_url?, push_token?}``
   — a private message; for wechat the answer carries the 消息推送 XML the platform pushes to
   the account's server URL (and it is POSTed to ``push_url`` when given, signed with
@@ -15,7 +20,8 @@ Platform endpoints (same paths and shapes as the real ones):
 - Weibo ``GET /weibo/2/comments/to_me.json``, ``GET /weibo/2/comments/show.json``,
   ``POST /weibo/2/comments/reply.json``;
 - Douyin ``GET /douyin/item/comment/list/``, ``POST /douyin/item/comment/reply/``;
-- WeChat ``POST /wechat/cgi-bin/message/custom/send`` (客服消息; 45015 after 48 hours).
+- WeChat ``POST /wechat/cgi-bin/message/custom/send`` (客服消息; 45015 after 48 hours);
+  the 留言 endpoints ``comment/list`` and ``comment/reply/add`` are in sandbox/wechat/comments.py.
 
 Everything lives next to the sandbox state: it is cleared by ``POST /_sandbox/reset``, written
 to the ``--state`` file with the rest (key ``interaction``) and read back on start, and shown
@@ -44,7 +50,7 @@ from sandbox.wechat.core import WECHAT, WxError
 from sandbox.weibo import core as weibo
 
 STORE_KEY = "govmedia_sandbox_interaction"
-COMMENT_PLATFORMS = ("weibo", "douyin")
+COMMENT_PLATFORMS = ("weibo", "douyin", "wechat")
 MESSAGE_PLATFORMS = ("wechat", "weibo", "douyin")
 WECHAT_WINDOW_SECONDS = 48 * 3600
 
@@ -189,6 +195,8 @@ def add_comment() -> tuple[Response, int]:
         post = state.post(platform, post_id)
         if post is None or post.uid != uid:
             raise _Bad("该账号没有这条内容（post_id）")
+        if platform == "wechat" and post.kind != "mass":
+            raise _Bad("公众号留言只模拟群发的文章（接口只认群发返回的 msg_data_id）")
         try:
             created = parse_time(body.get("created_at"), state.now())
         except ValueError as exc:
@@ -197,7 +205,7 @@ def add_comment() -> tuple[Response, int]:
         kind="comment",
         platform=platform,
         uid=uid,
-        entry_id=_digits(16) if platform == "weibo" else "@" + secrets.token_hex(12),
+        entry_id={"weibo": _digits(16), "wechat": _digits(9)}.get(platform) or "@" + secrets.token_hex(12),
         text=text,
         created_at=created,
         author=str(body.get("author") or "网友" + _digits(4)),
@@ -206,6 +214,41 @@ def add_comment() -> tuple[Response, int]:
     )
     _keep(entry)
     return jsonify({"comment": entry.view()}), 201
+
+
+@bp.route("/_sandbox/comments/reply", methods=["POST"])
+def reply_on_platform() -> tuple[Response, int]:
+    """The account answers a comment on the platform itself (not through govmedia)."""
+    body = json_body()
+    if body is None:
+        raise _Bad("请求体必须是 JSON 对象")
+    text = _required_text(body, "text")
+    entry = _store().entries.get(("comment", str(body.get("platform") or ""), str(body.get("id") or "")))
+    if entry is None:
+        raise _Bad("没有这条评论（platform, id）")
+    state = get_state()
+    with state.lock:
+        entry.replies.append(Reply(reply_id="", text=text, created_at=state.now()))
+    _keep(entry)
+    return jsonify({"comment": entry.view()}), 201
+
+
+@bp.route("/_sandbox/wechat/comment-privilege", methods=["POST"])
+def comment_privilege() -> tuple[Response, int]:
+    from sandbox.wechat.comments import privilege_key  # noqa: PLC0415  cycle: the comments routes import this module's store
+
+    body = json_body()
+    if body is None or not isinstance(body.get("enabled"), bool):
+        raise _Bad("请求体须为 {uid, enabled: true|false}")
+    uid = _required_text(body, "uid")
+    state = get_state()
+    with state.lock:
+        if body["enabled"]:
+            state.counters.pop(privilege_key(uid), None)
+        else:
+            state.counters[privilege_key(uid)] = 1
+        state.dirty = True
+    return jsonify({"uid": uid, "comment_privilege": body["enabled"]}), 200
 
 
 def push_xml(entry: Entry) -> str:

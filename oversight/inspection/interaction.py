@@ -1,8 +1,4 @@
-"""互动回应 (comments, private messages, a per-unit inbox, unanswered-age findings) — not built.
-
-This is the place it goes (issue 21, DOMAIN.md R11/§7.3): a reader per platform of comments and
-messages through the same ``sources`` (own authorisation first), stored next to ``LivePost`` (a
-comment belongs to a post), an inbox per unit, and findings for "no interaction channel" and
-"unanswered past the limit" written through ``oversight.findings.upsert_many`` as the other
-inspection findings are. Nothing here runs today; no page or API claims it does.
-"""
+"""互动回应 lives in :mod:`oversight.interaction` (comments and messages, the per-unit inbox,
+replies, the ``interaction_overdue`` / ``no_interaction_channel`` findings); WeChat 留言 are read
+for the articles govmedia sent by 群发 (their ``msg_data_id`` is kept on the delivery). This
+module only points there (docs/monitoring.md 互动回应)."""

@@ -12,10 +12,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from extensions import db
 from oversight.inspection.sources import live_key
@@ -85,6 +88,24 @@ def watched_post_ids(account_id: int, since: datetime) -> tuple[str, ...]:
             .order_by(Delivery.id)
         )
     )
+
+
+def prefetch_deliveries(ids: Iterable[int]) -> list[Any]:
+    """Load these deliveries with their content and account in a few queries, so that
+    :func:`expected_text` of a batch finds them in the session instead of one query each. The
+    caller keeps the returned list while it works (the session only holds weak references)."""
+
+    wanted = sorted(set(ids))
+    loaded: list[Any] = []
+    for i in range(0, len(wanted), 500):
+        loaded.extend(
+            db.session.scalars(
+                sa.select(Delivery)
+                .where(Delivery.id.in_(wanted[i : i + 500]))
+                .options(sa.orm.selectinload(Delivery.content), sa.orm.selectinload(Delivery.account))
+            )
+        )
+    return loaded
 
 
 def comparable(platform: str, title: str, text: str) -> str:

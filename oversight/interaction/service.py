@@ -41,6 +41,7 @@ from platforms import credentials
 from platforms import interaction as protocol
 from platforms.errors import AdapterError, Unsupported
 from platforms.types import PLATFORM_LABELS, Credentials
+from publishers.models import Delivery, DeliveryStatus
 from registry.models import Account, Platform
 
 log = logging.getLogger("govmedia.interaction")
@@ -121,8 +122,43 @@ def poll_targets(only: int | None = None) -> list[int]:
     return list(db.session.scalars(stmt))
 
 
-def prepare(account_id: int) -> Any:
-    return prepare_probe(account_id)
+@dataclass(frozen=True)
+class PollTarget:
+    """What a poll needs from the database, read before the platform is asked."""
+
+    account_id: int
+    platform: str
+    creds: dict[str, Any] | None
+    creds_problem: str | None
+    #: WeChat: the articles govmedia sent by 群发 lately (the 留言 API needs their msg_data_id).
+    articles: tuple[protocol.WechatArticle, ...] = ()
+
+
+def wechat_articles(account_id: int, now: datetime | None = None) -> tuple[protocol.WechatArticle, ...]:
+    """The account's 群发 deliveries of the last ``INTERACTION_WECHAT_ARTICLE_DAYS`` days that kept
+    the platform's msg_data_id, newest first. 发布 (freepublish) articles have none: their
+    comments cannot be read through the API (docs/monitoring.md 互动回应)."""
+
+    since = (now or utcnow()) - timedelta(days=setting_int("INTERACTION_WECHAT_ARTICLE_DAYS", 30))
+    rows = db.session.execute(
+        sa.select(Delivery.platform_data_id, Delivery.platform_post_id)
+        .where(
+            Delivery.account_id == account_id,
+            Delivery.platform_data_id.is_not(None),
+            Delivery.status == DeliveryStatus.sent,
+            Delivery.sent_at >= since,
+        )
+        .order_by(Delivery.sent_at.desc(), Delivery.id.desc())
+    ).all()
+    return tuple(protocol.WechatArticle(str(d), 0, p) for d, p in rows if str(d).isdigit())
+
+
+def prepare(account_id: int) -> PollTarget | None:
+    probe = prepare_probe(account_id)
+    if probe is None:
+        return None
+    articles = wechat_articles(account_id) if probe.platform == "wechat" else ()
+    return PollTarget(probe.account_id, probe.platform, probe.creds, probe.creds_problem, articles)
 
 
 def fetch(probe: Any, now: datetime | None = None) -> Fetched:
@@ -141,9 +177,15 @@ def fetch(probe: Any, now: datetime | None = None) -> Fetched:
     if probe.creds is None:
         error = {"code": "no_credentials", "message": probe.creds_problem or "未配置凭据"}
         return Fetched(**base, comments_readable=False, error=error)
+    articles = tuple(getattr(probe, "articles", ()) or ())
+    if probe.platform == "wechat" and not articles:
+        # No recent 群发 article: nothing the 留言 API can address (发布 articles have no msg_data_id).
+        return Fetched(**base, comments_readable=False, messages_readable=messages)
     creds = Credentials.from_mapping(probe.creds, account_ref=str(probe.account_id))
     try:
-        items = protocol.fetch_comments(adapter, creds, limit=setting_int("INTERACTION_POLL_LIMIT", 200))
+        items = protocol.fetch_comments(
+            adapter, creds, limit=setting_int("INTERACTION_POLL_LIMIT", 200), articles=articles
+        )
     except AdapterError as exc:
         error = {"code": exc.code, "message": exc.message, "type": type(exc).__name__}
         return Fetched(**base, comments_readable=False, messages_readable=messages, error=error)
@@ -174,28 +216,61 @@ def store_items(account: Account, items: Iterable[protocol.RemoteItem], source: 
         ).all()
     )
     new = 0
+    answered_there = {(ItemKind(i.kind), i.platform_item_id): i for i in items if i.replied_at is not None}
     for i in items:
         key = (ItemKind(i.kind), i.platform_item_id)
         if key in known:
             continue
         known.add(key)
-        db.session.add(
-            InteractionItem(
-                account_id=account.id,
-                platform=account.platform,
-                kind=ItemKind(i.kind),
-                platform_item_id=i.platform_item_id[:128],
-                post_ref=(i.post_ref or None) and i.post_ref[:200],
-                author_ref=(i.author_ref or None) and i.author_ref[:128],
-                author_name=(i.author_name or None) and i.author_name[:100],
-                text=i.text,
-                received_at=to_naive_utc(i.created_at) or utcnow(),
-                source=source,
-            )
+        row = InteractionItem(
+            account_id=account.id,
+            platform=account.platform,
+            kind=ItemKind(i.kind),
+            platform_item_id=i.platform_item_id[:128],
+            post_ref=(i.post_ref or None) and i.post_ref[:200],
+            author_ref=(i.author_ref or None) and i.author_ref[:128],
+            author_name=(i.author_name or None) and i.author_name[:100],
+            text=i.text,
+            received_at=to_naive_utc(i.created_at) or utcnow(),
+            source=source,
         )
+        db.session.add(row)
+        if key in answered_there:
+            _replied_on_platform(row, answered_there.pop(key))
         new += 1
+    if answered_there:
+        # Items we hold as unanswered that the platform now shows answered (replied there).
+        for row in db.session.scalars(
+            sa.select(InteractionItem).where(
+                InteractionItem.account_id == account.id,
+                InteractionItem.platform_item_id.in_([k[1] for k in answered_there]),
+                InteractionItem.replied_at.is_(None),
+            )
+        ):
+            remote = answered_there.get((row.kind, row.platform_item_id))
+            if remote is not None:
+                _replied_on_platform(row, remote)
     db.session.flush()
     return new
+
+
+REPLIED_ON_PLATFORM = "平台上已回复（在平台上直接回复，未经本系统）"
+
+
+def _replied_on_platform(row: InteractionItem, remote: protocol.RemoteItem) -> None:
+    """The platform shows a reply the account made there (WeChat 留言 carry it): answered,
+    recorded as handled on the platform (audited)."""
+    row.replied_at = to_naive_utc(remote.replied_at) or utcnow()
+    row.reply_text = remote.reply_text
+    row.handled_elsewhere = True
+    row.handled_reason = REPLIED_ON_PLATFORM
+    db.session.flush()
+    audit.record(
+        "interaction:replied_on_platform",
+        row,
+        after={"replied_at": row.replied_at, "chars": len(remote.reply_text or "")},
+        actor_label=LABEL,
+    )
 
 
 def apply(fetched: Fetched, now: datetime | None = None) -> PollOutcome:

@@ -74,6 +74,7 @@ RECHECK_KINDS: dict[FindingKind, str] = {
     FindingKind.account_unavailable: "inspection",
     FindingKind.name_mismatch: "inspection",
     FindingKind.subject_mismatch: "inspection",
+    FindingKind.not_authorised: "inspection",
     FindingKind.unregistered: "discovery",
 }
 RECHECK_LABELS = {

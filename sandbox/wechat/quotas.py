@@ -1,8 +1,9 @@
-"""WeChat quotas and account search: ``openapi/quota/get``, ``clear_quota``, ``_search``."""
+"""WeChat quotas, account search and basic information: ``openapi/quota/get``, ``clear_quota``, ``_search``,
+``account/getaccountbasicinfo``."""
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, jsonify
 
 from sandbox.common import search_accounts
 from sandbox.endpoint import Call
@@ -55,3 +56,26 @@ def clear_quota(call: Call) -> Response:
 @WECHAT.endpoint(method="GET", params=False, auth=False)
 def search(call: Call) -> Response:
     return search_accounts(PLATFORM)
+
+
+@bp.route("/cgi-bin/account/getaccountbasicinfo", methods=["GET", "POST"])
+@WECHAT.endpoint()
+def account_basic_info(call: Call) -> Response:
+    """The account's basic information as the official page lists it (getAccountBasicInfo, 权限集
+    3 for 公众号): ``principal_name`` (主体名称), ``nickname``, ``wx_verify_info``. The sandbox
+    answers it for any token of the account; a planted account's ``subject`` is its 主体."""
+
+    account = call.account
+    return jsonify(
+        {
+            "errcode": 0,
+            "errmsg": "ok",
+            "appid": account.credentials.get("app_id") or account.uid,
+            "account_type": 2,
+            "principal_type": 2,
+            "principal_name": account.subject,
+            "nickname": account.name,
+            "wx_verify_info": {"qualification_verify": bool(account.verified), "naming_verify": bool(account.verified)},
+            "customer_type": 2 if account.verified else 0,
+        }
+    )

@@ -339,13 +339,53 @@ def test_daily_sweep_is_scheduled_and_spread_over_the_day(app, db_session, unit,
     assert inspection_tasks.spread_rate([(i, "weibo") for i in range(10)], 30) == 1
     assert inspection_tasks.spread_rate([(i, "weibo") for i in range(100_000)], 30) == 30  # never above the rate
     sent = []
-    monkeypatch.setattr(inspection_tasks.inspect, "apply_async", lambda args, **kw: sent.append((args, kw)))
+    monkeypatch.setattr(inspection_tasks.inspect_batch, "apply_async", lambda args, **kw: sent.append((args, kw)))
+    monkeypatch.setitem(app.config, "INSPECTION_BATCH_SIZE", 1)
     a = make_account(unit, "weibo")
     b = make_account(unit, "weibo")
     make_account(unit, "douyin", status=AccountStatus.closed)
     assert inspection_tasks.inspection_sweep.run() >= 2
-    mine = {args[0]: kw.get("countdown", 0) for args, kw in sent if args[0] in (a.id, b.id)}
+    mine = {args[0][0]: kw.get("countdown") or 0 for args, kw in sent if args[0][0] in (a.id, b.id)}
     assert len(mine) == 2 and sorted(mine.values())[1] > 0  # the second weibo account waits its turn
+
+
+def test_sweep_queues_one_task_per_batch_of_a_platform(app, db_session, unit, make_account, monkeypatch):
+
+    # 45 weibo + 5 wechat accounts, batches of 20, at 30 a minute: weibo in 20 + 20 + 5, each batch
+    # due when its first account is (the 21st weibo account at 20 × 2 s = 40 s), wechat in one.
+    targets = [(i, "weibo") for i in range(45)] + [(100 + i, "wechat") for i in range(5)]
+    batches, later, dropped = inspection_tasks.batch_plan(targets, 30, 20, 86400)
+    assert [(len(ids), due) for ids, due in batches] == [(20, 0.0), (5, 0.0), (20, 40.0), (5, 80.0)]
+    assert sorted(i for ids, _ in batches for i in ids) == sorted(i for i, _ in targets) and not later and not dropped
+    assert all(len({p for i, p in targets if i in ids}) == 1 for ids, _ in batches)  # one platform a batch
+    # Beyond the hour-long countdown window: the continuation takes them, in batches again.
+    batches, later, _ = inspection_tasks.batch_plan([(i, "weibo") for i in range(200)], 1, 20, 86400)
+    assert sum(len(ids) for ids, _ in batches) == 60 and len(batches) == 3 and len(later) == 140
+
+    sent = []
+    monkeypatch.setattr(inspection_tasks.inspect_batch, "apply_async", lambda args, **kw: sent.append((args, kw)))
+    monkeypatch.setitem(app.config, "INSPECTION_BATCH_SIZE", 2)
+    ids = [make_account(unit, "weibo").id for _ in range(5)]
+    assert inspection_tasks.inspection_sweep.run() >= 5
+    mine = [args[0] for args, _ in sent if set(args[0]) & set(ids)]
+    assert sorted(len(b) for b in mine) == [1, 2, 2] and sorted(i for b in mine for i in b) == ids
+
+
+def test_a_batch_task_inspects_its_accounts_and_runs_again_harmlessly(app, db_session, sandbox, unit, make_account):
+
+    a = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", a.platform_uid, name=unit.name, subject=unit.name)
+    b = make_account(unit, "weibo", credentials=False)
+    app_post(sandbox, "weibo", a.platform_uid, "在App里直接发的一条")
+    got = inspection_tasks.inspect_batch.run([a.id, b.id])
+    assert got == {"checked": 1, "not_checkable": 1}
+    posts = db_session.scalar(sa.select(sa.func.count()).select_from(LivePost))
+    findings = db_session.scalar(sa.select(sa.func.count()).select_from(Finding))
+    assert posts >= 1 and findings >= 1
+    assert inspection_tasks.inspect_batch.run([a.id, b.id]) == {"checked": 1, "not_checkable": 1}
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(LivePost)) == posts
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(Finding)) == findings
+    assert db_session.get(AccountInspection, b.id).not_checkable_reason == "no_source"
 
 
 def test_sandbox_timeline_shows_app_posts_and_edits(sandbox):
@@ -470,7 +510,9 @@ def test_cli_run_inspects_in_batches(app, db_session, sandbox, unit, make_accoun
     )
     assert out.exit_code == 0, out.output
     assert "已巡检 1" in out.output and "无法巡检 1" in out.output
-    assert len(findings(db_session, checked, U)) == 1 and findings(db_session, blind) == []
+    assert len(findings(db_session, checked, U)) == 1
+    # The unread account's only finding: its unit has not authorised it (a reminder, not a post finding).
+    assert [f.kind for f in findings(db_session, blind)] == [FindingKind.not_authorised]
 
 
 def test_tampered_douyin_post_and_unchanged_twin(db_session, sandbox, unit, make_account, approve):
@@ -512,3 +554,25 @@ def test_subject_from_the_accounts_own_weibo_credentials_and_unchanged_twin(
     assert outcome.source == "own_api" and outcome.result == "checked"
     (f,) = findings(db_session, account, FindingKind.subject_mismatch)
     assert f.evidence["subject"] == "某县新媒体运营有限公司"
+
+
+def test_subject_from_the_accounts_own_wechat_credentials_and_unchanged_twin(
+    app, db_session, sandbox, unit, make_account
+):
+    """认证主体 of a 公众号 read through its own credentials (getaccountbasicinfo principal_name)."""
+    app.extensions.pop("govmedia_inspection", None)  # the org list is cached a minute per process
+    account = make_account(unit, "wechat", name=unit.name)  # verified_subject = the unit name
+    plant(sandbox, "wechat", account.platform_uid, name=unit.name, subject=unit.name)
+    outcome = service.inspect_account(account.id)
+    assert outcome.source == "own_api" and outcome.result == "checked"
+    assert findings(db_session, account, FindingKind.subject_mismatch) == []  # same subject → nothing
+    assert findings(db_session, account, FindingKind.name_mismatch) == []
+
+    plant(sandbox, "wechat", account.platform_uid, subject="某县文化传媒有限公司")
+    assert service.inspect_account(account.id).result == "checked"
+    (f,) = findings(db_session, account, FindingKind.subject_mismatch)
+    assert f.evidence["subject"] == "某县文化传媒有限公司" and "inspection:own_api" in f.evidence["source"]
+    # Back to the unit: the finding resolves on the next inspection.
+    plant(sandbox, "wechat", account.platform_uid, subject=unit.name)
+    service.inspect_account(account.id)
+    assert findings(db_session, account, FindingKind.subject_mismatch) == []

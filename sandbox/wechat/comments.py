@@ -1,0 +1,115 @@
+"""WeChat 留言 (comments on articles sent by 群发): ``comment/list`` and ``comment/reply/add``.
+
+Official pages: developers.weixin.qq.com/doc/service/api/leaving/api_listcomment (``POST
+/cgi-bin/comment/list``: msg_data_id, index, begin, count < 50, type 0/1/2; answers ``comment``
+[user_comment_id, create_time, content, comment_type, openid, reply {content, create_time}] and
+``total``) and …/api_replycomment (``POST /cgi-bin/comment/reply/add``: msg_data_id, index,
+user_comment_id, content). Errors used: 88000 without comment privilege, 88001 msg_data is not
+exists, 88008 comment is not exists (listed on those pages); count ≥ 50 → 40097 invalid args.
+
+Only a 群发 message has a ``msg_data_id`` (``mass/sendall`` returns it, sandbox/mass.py keeps it
+in the post's ``extra``); 发布 (freepublish) articles have none, as on the real platform.
+Comments live in the interaction store (sandbox/interaction.py: ``POST /_sandbox/comments``
+with ``platform: wechat`` adds one from the public, ``POST /_sandbox/comments/reply`` answers
+one "in the 公众平台 backend"); an account without the 留言 capability (most accounts
+registered after 2018) is simulated with ``POST /_sandbox/wechat/comment-privilege``
+``{uid, enabled: false}`` — both endpoints then answer 88000.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify
+
+from sandbox.endpoint import Call
+from sandbox.interaction import Reply
+from sandbox.interaction import _store as store
+from sandbox.state import Account, Post, SandboxState
+from sandbox.wechat.core import PLATFORM, WECHAT, WxError, bp
+
+COMMENT_ERRORS = {
+    88000: "without comment privilege",
+    88001: "msg_data is not exists",
+    88008: "comment is not exists",
+    40097: "invalid args",
+}
+
+
+def privilege_key(uid: str) -> str:
+    return f"wechat:no_comment_privilege:{uid}"
+
+
+def mass_article(state: SandboxState, account: Account | None, msg_data_id: Any, index: Any = 0) -> Post:
+    """The 群发 post of ``account`` with this msg_data_id (88001 when there is none or the index
+    is beyond its articles; 88000 when the account has no 留言 capability)."""
+    if account is not None and state.counters.get(privilege_key(account.uid)):
+        raise WxError(88000, COMMENT_ERRORS[88000])
+    try:
+        wanted, idx = int(msg_data_id), int(index or 0)
+    except (TypeError, ValueError):
+        raise WxError(40097, COMMENT_ERRORS[40097]) from None
+    for post in state.posts_of(PLATFORM, account.uid if account is not None else None):
+        if post.kind == "mass" and int(post.extra.get("msg_data_id") or 0) == wanted:
+            if post.deleted or post.state == "mass_deleted" or idx < 0 or idx >= len(post.extra.get("articles") or [1]):
+                break
+            return post
+    raise WxError(88001, COMMENT_ERRORS[88001])
+
+
+def _store() -> Any:
+
+    return store()
+
+
+def _comment_view(entry: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "user_comment_id": int(entry.entry_id),
+        "create_time": int(entry.created_at),
+        "content": entry.text,
+        "comment_type": 0,
+        "openid": entry.author_id,
+    }
+    if entry.replies:
+        last = entry.replies[-1]
+        out["reply"] = {"content": last.text, "create_time": int(last.created_at)}
+    return out
+
+
+@bp.route("/cgi-bin/comment/list", methods=["GET", "POST"])
+@WECHAT.endpoint(usable=True)
+def comment_list(call: Call) -> Response:
+    body = call.params
+    post = mass_article(call.state, call.account, body.get("msg_data_id"), body.get("index"))
+    try:
+        begin, count, kind = int(body.get("begin", 0)), int(body.get("count", 0)), int(body.get("type", 0))
+    except (TypeError, ValueError):
+        raise WxError(40097, COMMENT_ERRORS[40097]) from None
+    if begin < 0 or count < 1 or count >= 50 or kind not in (0, 1, 2):
+        raise WxError(40097, COMMENT_ERRORS[40097])
+    # Oldest first, as the platform pages them; no comment is 精选 in the sandbox (type 2 → none).
+    rows = sorted(
+        (e for e in _store().of("comment", PLATFORM, call.account.uid) if e.post_id == post.post_id),
+        key=lambda e: (e.created_at, e.entry_id),
+    )
+    if kind == 2:
+        rows = []
+    window = rows[begin : begin + count]
+    return jsonify({"errcode": 0, "errmsg": "ok", "total": len(rows), "comment": [_comment_view(e) for e in window]})
+
+
+@bp.route("/cgi-bin/comment/reply/add", methods=["GET", "POST"])
+@WECHAT.endpoint(usable=True)
+def comment_reply(call: Call) -> Response:
+
+    body = call.params
+    post = mass_article(call.state, call.account, body.get("msg_data_id"), body.get("index"))
+    content = body.get("content")
+    if not isinstance(content, str) or not content.strip():
+        raise WxError(40097, COMMENT_ERRORS[40097])
+    entry = _store().entries.get(("comment", PLATFORM, str(body.get("user_comment_id") or "")))
+    if entry is None or entry.post_id != post.post_id or entry.uid != call.account.uid:
+        raise WxError(88008, COMMENT_ERRORS[88008])
+    entry.replies.append(Reply(reply_id="", text=content, created_at=call.state.now()))
+    call.state.dirty = True
+    return jsonify({"errcode": 0, "errmsg": "ok"})
