@@ -7,6 +7,7 @@ Everything is checked first and only then returned, so a refusal leaves the cont
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,8 +16,10 @@ from flask import has_app_context
 from auth.models import User
 from auth.scoping import can_see_unit, unit_subtree_ids
 from common import media as media_store
+from common.db import utcnow
 from common.errors import Invalid
 from common.fields import to_utc_naive
+from common.timefmt import bj
 from common.validation import control_char_problem
 from extensions import db
 from moderation import attachments
@@ -199,6 +202,8 @@ def prepare(data: Mapping[str, Any], actor: User, content: Content | None) -> di
         values["overrides"] = _clean_overrides(data.get("overrides"), errors)
     if "publish_at" in data:
         values["publish_at"] = to_utc_naive(data.get("publish_at"))
+        if message := past_publish_at(values["publish_at"], content.publish_at if content else None):
+            errors.add("publish_at", message)
 
     # 公开属性: every content carries one; a non-disclosure choice needs its reason (R25).
     if "disclosure" in data:
@@ -252,6 +257,17 @@ def prepare(data: Mapping[str, Any], actor: User, content: Content | None) -> di
         resolve_targets(unit_id, data.get("target_ids") or [])  # the dedicated error code
     errors.raise_if_any()
     return values
+
+
+def past_publish_at(value: datetime | None, stored: datetime | None) -> str | None:
+    """Why a new 定时发布 time is refused: it is not in the future (UTC naive, as stored).
+
+    A time the content already had is left alone (a draft saved again after its slot passed is
+    refused at submit/approval by the review rules, not here).
+    """
+    if value is None or value == stored or value > utcnow():
+        return None
+    return f"定时发布时间 {bj(value)}（北京时间）已过，请选择将来的时间，或留空在终审通过后立即发布"
 
 
 def policy_problem(policy_id: int, unit_id: int, content: Content | None) -> str | None:
