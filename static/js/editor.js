@@ -195,6 +195,16 @@
           "blockquote", "|", "insertLink", "uploadImage", "insertTable", "|", "clearStyle", "undo", "redo"]
       }
     });
+    // the toolbar's buttons show their names only as tooltips: give them accessible names
+    function nameButtons() {
+      box.querySelectorAll("#body-toolbar button[data-tooltip]:not([aria-label])").forEach(function (b) {
+        if (!b.textContent.trim()) { b.setAttribute("aria-label", b.getAttribute("data-tooltip")); }
+      });
+    }
+    nameButtons();
+    if (window.MutationObserver) {
+      new MutationObserver(nameButtons).observe(document.getElementById("body-toolbar"), { childList: true, subtree: true });
+    }
     var editable = box.querySelector("[contenteditable]");
     if (editable) {
       editable.setAttribute("aria-labelledby", "body-label");
