@@ -162,6 +162,8 @@
       mode: "default",
       config: {
         placeholder: "在此输入或粘贴正文（可粘贴 Word、WPS、秀米、135 排版内容）",
+        autoFocus: false,
+        scroll: false,
         onChange: function (ed) {
           area.value = ed.isEmpty() ? "" : ed.getHtml();
           onChange();
@@ -205,6 +207,13 @@
     if (window.MutationObserver) {
       new MutationObserver(nameButtons).observe(document.getElementById("body-toolbar"), { childList: true, subtree: true });
     }
+    // Tab leaves the editor (wangEditor would insert spaces: a keyboard trap), Shift+Tab goes back
+    box.addEventListener("keydown", function (event) {
+      if (event.key === "Tab" && !event.ctrlKey && !event.altKey && !event.metaKey &&
+          event.target.closest && event.target.closest("[contenteditable]")) {
+        event.stopPropagation();
+      }
+    }, true);
     var editable = box.querySelector("[contenteditable]");
     if (editable) {
       editable.setAttribute("aria-labelledby", "body-label");
