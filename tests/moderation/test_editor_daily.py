@@ -391,3 +391,16 @@ def test_a_wrong_send_mode_saves_nothing(client, team, db_session, mode):
     assert response.status_code == 422 and "发送方式只能是" in response.get_data(as_text=True)
     assert _count(db_session) == 0
     assert service is not None
+
+
+def test_an_inline_image_is_shown_to_whoever_can_see_its_content(client, team, db_session, media_dir, make_content):
+    from common import media
+
+    sha = media.save(PNG + b"inline")
+    url = f"/contents/uploads/{sha}"
+    login(client, team.r1)
+    assert client.get(url).status_code == 404  # not uploaded by this reviewer, in no content yet
+    item = {"name": "图.png", "content_type": "image/png", "sha256": sha, "alt": "现场"}
+    make_content(body=f'<p>正文</p><p><img src="{url}" alt="现场"></p>', media=[item])
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "image/png"
