@@ -331,6 +331,8 @@ def from_env() -> dict[str, Any]:
         "MEDIA_MAX_PER_CONTENT": _positive("MEDIA_MAX_PER_CONTENT", 20),
         "MEDIA_RETENTION_DAYS": _positive("MEDIA_RETENTION_DAYS", 30),
         "MEDIA_PRUNE_HOUR": _int("MEDIA_PRUNE_HOUR", 4),
+        # The content editor saves a draft in the background every so many seconds (when changed).
+        "EDITOR_AUTOSAVE_SECONDS": _positive("EDITOR_AUTOSAVE_SECONDS", 30),
         # 整改 work orders (docs/workorders.md): files per feedback, who an overdue order goes to
         # (superior = the unit's parent unit, office = 网信办, both), how often the sweep runs.
         "WORKORDER_MAX_FILES": _positive("WORKORDER_MAX_FILES", 10),

@@ -29,6 +29,7 @@ VIDEO_MAX = 4 * 1024 * 1024 * 1024
 VIDEO_SECONDS = 15 * 60
 IMAGE_MAX = 20 * 1024 * 1024
 IMAGES_MAX = 30
+CAPTION_MAX = 1000  # 文案 (option caption_max_chars)
 MB = 1024 * 1024
 PREFIX = "/api/douyin/v1/video"
 
@@ -61,7 +62,7 @@ class DouyinAdapter(ByteDanceAdapter):
         caption = str(o.get("text") or content.summary or content.title or html_to_text(content.html) or "").strip()
         videos = tuple(m for m in content.media if m.is_video)
         images = tuple(m for m in content.media if m.is_image)
-        caption_max = int(self.options.get("caption_max_chars", 1000))
+        caption_max = int(self.options.get("caption_max_chars", CAPTION_MAX))
         problems: list[LimitProblem] = []
         if len(caption) > caption_max:
             problems.append(

@@ -106,6 +106,8 @@ PUBLISH_STATUS: dict[int, tuple[str, str]] = {
     6: ("rejected", "发布成功后被系统封禁"),
 }
 
+TITLE_MAX = 32  # 标题 (45003)
+DIGEST_MAX = 128  # 摘要 (45004)
 THUMB_MAX = 64 * 1024
 IMAGE_MAX = 10 * 1024 * 1024
 INLINE_MAX = 1024 * 1024
@@ -273,13 +275,15 @@ class WeChatAdapter(ChannelAdapter):
         problems: list[LimitProblem] = []
         if not title:
             problems.append(LimitProblem("title_missing", "title", "公众号文章必须有标题"))
-        elif len(title) > 32:
-            problems.append(LimitProblem("title_too_long", "title", f"标题 {len(title)} 字，超过公众号 32 字上限"))
+        elif len(title) > TITLE_MAX:
+            problems.append(
+                LimitProblem("title_too_long", "title", f"标题 {len(title)} 字，超过公众号 {TITLE_MAX} 字上限")
+            )
         if len(author) > 16:
             problems.append(LimitProblem("author_too_long", "author", f"作者 {len(author)} 字，超过公众号 16 字上限"))
-        if len(digest) > 128:
+        if len(digest) > DIGEST_MAX:
             problems.append(
-                LimitProblem("summary_too_long", "summary", f"摘要 {len(digest)} 字，超过公众号 128 字上限")
+                LimitProblem("summary_too_long", "summary", f"摘要 {len(digest)} 字，超过公众号 {DIGEST_MAX} 字上限")
             )
         if not markup.strip():
             problems.append(LimitProblem("content_missing", "html", "公众号文章正文不能为空"))

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 def init_app(app: Flask) -> None:
     import moderation  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
     from extensions import csrf  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
-    from publishers import account_views, limits, preview, views  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
+    from moderation.editor_extensions import TargetChoice, register_target_choice  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
+    from publishers import account_views, limits, preview, send_modes, views  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
     from publishers.cli import credentials_cli  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
 
     csrf.exempt(views.api)
@@ -26,4 +27,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.pages)
     app.cli.add_command(credentials_cli)
     moderation.register_target_checker(app, limits.target_findings)
+    register_target_choice(app, TargetChoice("send_mode", send_modes.editor_options, send_modes.editor_save))
     app.jinja_env.globals["platform_previews"] = preview.platform_previews

@@ -145,3 +145,55 @@ def describe(delivery: Delivery) -> dict[str, Any]:
     elif douyin_rules.keeps_post(delivery):
         note = douyin_rules.KEPT_MESSAGE
     return {"send_mode": delivery.send_mode, "send_mode_label": label, "withdraw_note": note}
+
+
+# ----------------------------------------------------------------------------- the editor's field
+
+MODES = (SendMode.publish, SendMode.mass)
+MODE_HELP = {
+    SendMode.publish.value: "发布：进入公众号“发表记录”，不推送到粉丝的消息列表，不占群发次数",
+    SendMode.mass.value: (
+        "群发：推送到全部粉丝的消息列表，占用群发次数；撤回只能让图文详情页失效，已送达的消息卡片无法收回"
+    ),
+}
+
+
+def editor_options(content: Content | None, accounts: list[Account]) -> list[dict[str, Any]]:
+    """The 群发/发布 radio of each WeChat target in the content editor, with the quota text."""
+    chosen = mode_by_account(content.id) if content is not None and content.id else {}
+    out = []
+    for account in accounts:
+        if account.platform is not Platform.wechat or account.id is None:
+            continue
+        q = quota(account.id)
+        out.append(
+            {
+                "account_id": account.id,
+                "account_name": account.name,
+                "platform": account.platform.value,
+                "field": f"send_mode_{account.id}",
+                "legend": f"“{account.name}”的发送方式",
+                "options": [
+                    {"value": m.value, "label": SEND_MODE_LABELS[m]} for m in (SendMode.publish, SendMode.mass)
+                ],
+                "current": chosen.get(account.id, SendMode.publish.value),
+                "help": [
+                    MODE_HELP[SendMode.publish.value],
+                    MODE_HELP[SendMode.mass.value],
+                    f"群发额度（北京时间）：每天 {q['per_day']} 次，今日已用 {q['used_today']} 次；"
+                    f"每月 {q['per_month']} 次，本月已用 {q['used_month']} 次。额度用完时群发不会发出。",
+                ],
+            }
+        )
+    return out
+
+
+def editor_save(content: Content, form: Any, actor: Any) -> None:
+    """Record the editor's posted choices for the content's WeChat targets (only changed ones)."""
+    current = mode_by_account(content.id)
+    for account in content.targets:
+        if account.platform is not Platform.wechat:
+            continue
+        mode = form.get(f"send_mode_{account.id}")
+        if mode and mode != current.get(account.id, SendMode.publish.value):  # 发布 is the default
+            choose(content, account, mode, actor)

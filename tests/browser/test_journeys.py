@@ -350,8 +350,8 @@ def test_journey_1_operator_checks_fixes_schedules_and_submits(
     step(operator, "1-03-check-highlights-id")
 
     # fix it as suggested, attach a cover, pick the three channels, schedule two minutes ahead
-    body = operator.get_by_label("正文", exact=True)
-    assert body.input_value() == BODY  # the form kept what was typed
+    body = operator.get_by_label("正文", exact=True)  # the rich-text editor (wangEditor)
+    assert RESIDENT_ID in body.inner_text() and "请失主携带户口簿" in body.inner_text()  # the form kept it
     body.fill(BODY.replace(RESIDENT_ID, MASKED_ID))
     operator.locator("#new_media").set_input_files(
         files=[{"name": "cover.png", "mimeType": "image/png", "buffer": png()}]
@@ -433,8 +433,8 @@ def test_journey_2_three_reviews_with_a_later_edit(
     assert "需要重新经过初审、复审、终审" in operator.locator("main").inner_text()
     step(operator, "2-06-operator-edits-submitted-post")
     body = operator.get_by_label("正文", exact=True)
-    edited = body.input_value().replace("一楼综合窗口", "二楼3号综合窗口")
-    assert edited != body.input_value()
+    edited = body.inner_text().replace("一楼综合窗口", "二楼3号综合窗口")
+    assert edited != body.inner_text()
     body.fill(edited)
     assert operator.locator("#publish_at").input_value() == publish_at.strftime("%Y-%m-%dT%H:%M")
     operator.get_by_role("button", name="保存并提交审核").click()

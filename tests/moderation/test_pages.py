@@ -106,11 +106,13 @@ def test_non_disclosure_without_reason_is_refused_on_the_page(client, team, db_s
 def test_submit_from_editor_blocked_then_fixed(client, team, db_session):
     login(client, team.operator)
     response = client.post("/contents/new", data=_form(team, body=f"身份证号{ID_NUMBER}", action="submit"))
-    assert response.status_code == 422
-    html = response.get_data(as_text=True)
-    assert "不能提交审核" in html and 'class="finding-block"' in html
     content = db_session.query(Content).order_by(Content.id.desc()).first()
     assert content.status is ContentStatus.draft  # saved as a draft, not submitted
+    # Post/Redirect/Get: the refusal and its findings are shown on the draft's edit page
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(f"/contents/{content.id}/edit")
+    html = client.get(f"/contents/{content.id}/edit").get_data(as_text=True)
+    assert "不能提交审核" in html and 'class="finding-block"' in html
 
     fixed = client.post(f"/contents/{content.id}/edit", data=_form(team, body=CLEAN_BODY, action="submit"))
     assert fixed.status_code == 302
