@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     import moderation
     from extensions import csrf
     from publishers import account_views, limits, preview, views
+    from publishers import calendar as _calendar  # noqa: F401 - adds the calendar's routes to views' blueprints
     from publishers.cli import credentials_cli
 
     csrf.exempt(views.api)
