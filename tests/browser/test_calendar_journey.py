@@ -59,6 +59,7 @@ def _stored(stack: LiveStack, content_id: int) -> tuple[datetime, int, str]:
 def test_drag_a_post_to_another_day_on_the_month_grid(page: Any, live_stack: LiveStack) -> None:
     day = today_cn() + timedelta(days=5)
     content_id, version = _scheduled(live_stack, "日历拖动测试：冬季供暖安排", day)
+    page.set_viewport_size({"width": 1280, "height": 2400})  # the whole month in view: no scrolling mid-drag
     login(page, "operator")
     page.goto(f"/publishing/calendar?view=month&date={day.isoformat()}")
     item = page.locator(f'.cal-item[data-content-id="{content_id}"]')

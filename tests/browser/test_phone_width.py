@@ -1,8 +1,9 @@
-"""Phone width (390 px) and 大字模式: every main page of each role — its landing page, every link
+"""Phone width (390 and 360 px) and 大字模式: every main page of each role — its landing page, every link
 of its menu and the pages behind them (editor, delivery status, account, admin console…) —
 fits the screen: ``document.documentElement.scrollWidth`` ≤ the viewport width (wide tables
 scroll inside their own box, bare tables become cards), in the normal and the 大字模式 display.
-A screenshot of each page goes to test-output/screenshots/phone-ROLE-MODE-PAGE.png. Also the
+The same at 360 px in 大字模式 (the narrowest common phone with the largest text). A screenshot
+of each page goes to test-output/screenshots/phone-WIDTH-ROLE-MODE-PAGE.png. Also the
 collapsing menu (菜单, aria-expanded) and the switches' visible state (aria-pressed)."""
 
 from __future__ import annotations
@@ -85,10 +86,12 @@ def overflow(page: Any) -> tuple[int, int, list[str]]:
     )
 
 
-@pytest.mark.parametrize("mode", ["normal", "large-font"])
+@pytest.mark.parametrize(("mode", "width"), [("normal", 390), ("large-font", 390), ("large-font", 360)])
 @pytest.mark.parametrize("role", ROLES)
-def test_main_pages_fit_390_px(page: Any, live_stack: LiveStack, a11y_world: dict[str, int], role: str, mode: str):
-    page.set_viewport_size(PHONE)
+def test_main_pages_fit_a_phone(
+    page: Any, live_stack: LiveStack, a11y_world: dict[str, int], role: str, mode: str, width: int
+) -> None:
+    page.set_viewport_size({**PHONE, "width": width})
     login(page, role)
     if mode == "large-font":
         page.get_by_role("button", name="大字模式").click()
@@ -104,11 +107,11 @@ def test_main_pages_fit_390_px(page: Any, live_stack: LiveStack, a11y_world: dic
         page.wait_for_load_state("load")
         if mode == "large-font":
             assert page.evaluate("() => document.documentElement.classList.contains('gm-large-font')")
-        width, viewport, culprits = overflow(page)
-        shot(page, f"phone-{role}-{mode}-{safe_name(path.strip('/') or 'home')}")
-        if width > viewport:
-            failures.append(f"{path}: {width} px wide at {viewport} px; sticking out: {culprits}")
-    assert not failures, f"{role} ({mode}) pages scroll sideways at 390 px:\n" + "\n".join(failures)
+        page_width, viewport, culprits = overflow(page)
+        shot(page, f"phone-{width}-{role}-{mode}-{safe_name(path.strip('/') or 'home')}")
+        if page_width > viewport:
+            failures.append(f"{path}: {page_width} px wide at {viewport} px; sticking out: {culprits}")
+    assert not failures, f"{role} ({mode}) pages scroll sideways at {width} px:\n" + "\n".join(failures)
     assert not js_errors(page), js_errors(page)
 
 
