@@ -187,6 +187,7 @@ def calendar() -> Any:
         prev=previous.isoformat(),
         next=following.isoformat(),
         today=today_cn(),
+        now_hour=datetime.now(CN_TZ).hour,
         labels=CONTENT_STATUS_LABELS,
         channels=channels,
         moment=moment,
