@@ -1,7 +1,8 @@
 """Phone width (390 and 360 px) and 大字模式: every main page of each role — its landing page, every link
 of its menu and the pages behind them (editor, delivery status, account, admin console…) —
 fits the screen: ``document.documentElement.scrollWidth`` ≤ the viewport width (wide tables
-scroll inside their own box, bare tables become cards), in the normal and the 大字模式 display.
+scroll inside their own box, bare tables become cards) and no table cell is squeezed to a
+character per line, in the normal and the 大字模式 display.
 The same at 360 px in 大字模式 (the narrowest common phone with the largest text). A screenshot
 of each page goes to test-output/screenshots/phone-WIDTH-ROLE-MODE-PAGE.png. Also the
 collapsing menu (菜单, aria-expanded) and the switches' visible state (aria-pressed)."""
@@ -67,8 +68,9 @@ def page_list(page: Any, stack: LiveStack, world: dict[str, int], role: str) -> 
     return list(dict.fromkeys(paths))
 
 
-def overflow(page: Any) -> tuple[int, int, list[str]]:
-    """(page width, viewport width, the widest elements sticking out) — for a useful message."""
+def overflow(page: Any) -> tuple[int, int, list[str], list[str]]:
+    """(page width, viewport width, the widest elements sticking out — for a useful message —,
+    table cells squeezed to a character or two per line)."""
     return page.evaluate(
         """() => {
           const vw = document.documentElement.clientWidth;
@@ -81,7 +83,18 @@ def overflow(page: Any) -> tuple[int, int, list[str]]:
                 ' → ' + Math.round(r.right));
             }
           }
-          return [document.documentElement.scrollWidth, vw, out.slice(0, 8)];
+          // "one character per line": a table cell with some text squeezed below ~2.5 characters
+          const squeezed = [];
+          for (const cell of document.querySelectorAll('td, th')) {
+            const head = cell.closest('thead');
+            if (head && head.getBoundingClientRect().width <= 1) continue; // card headers: screen readers only
+            const text = cell.textContent.trim();
+            const em = parseFloat(getComputedStyle(cell).fontSize);
+            if (text.length >= 4 && cell.getBoundingClientRect().width > 0 && cell.clientWidth < 2.5 * em) {
+              squeezed.push(text.slice(0, 12) + ' (' + cell.clientWidth + ' px)');
+            }
+          }
+          return [document.documentElement.scrollWidth, vw, out.slice(0, 8), squeezed.slice(0, 5)];
         }"""
     )
 
@@ -107,10 +120,12 @@ def test_main_pages_fit_a_phone(
         page.wait_for_load_state("load")
         if mode == "large-font":
             assert page.evaluate("() => document.documentElement.classList.contains('gm-large-font')")
-        page_width, viewport, culprits = overflow(page)
+        page_width, viewport, culprits, squeezed = overflow(page)
         shot(page, f"phone-{width}-{role}-{mode}-{safe_name(path.strip('/') or 'home')}")
         if page_width > viewport:
             failures.append(f"{path}: {page_width} px wide at {viewport} px; sticking out: {culprits}")
+        if squeezed:
+            failures.append(f"{path}: table cells squeezed to one character per line: {squeezed}")
     assert not failures, f"{role} ({mode}) pages scroll sideways at {width} px:\n" + "\n".join(failures)
     assert not js_errors(page), js_errors(page)
 
