@@ -215,3 +215,42 @@ def workdays_between(start: date, end: date) -> int:
         if _is_workday(current, extra):
             count += 1
     return count
+
+
+class DayMark(NamedTuple):
+    """How a calendar shows a day: ``kind`` is ``holiday`` (放假，含节日前后的周末), ``adjusted``
+    (调休上班的周末), ``weekend`` or ``workday``; ``label`` the short Chinese mark (休 国庆节 / 班
+    调休上班 / ""); ``exact`` False when the year is a Monday–Friday estimate."""
+
+    kind: str
+    label: str
+    exact: bool
+
+
+def _holiday_name(day: date) -> str:
+    """The package's Chinese festival name for ``day`` (国庆节…), or "" (extra file, no data)."""
+    try:
+        _, name = chinese_calendar.get_holiday_detail(day)
+    except NotImplementedError:
+        return ""
+    if not name:
+        return ""
+    for holiday in chinese_calendar.Holiday:
+        if holiday.value == name:
+            return str(getattr(holiday, "chinese", "") or "")
+    return ""
+
+
+def day_mark(day: date) -> DayMark:
+    """The calendar's mark for ``day`` from the same sources as ``is_workday``: the extra file
+    first, then chinese-calendar, else Monday–Friday (``exact`` False)."""
+    extra = _extra()
+    workday = _is_workday(day, extra)
+    exact = _is_exact(day, extra)
+    weekend = day.weekday() >= 5
+    if workday:
+        return DayMark("adjusted", "班 调休上班", exact) if weekend else DayMark("workday", "", exact)
+    name = "" if day in extra.holidays else _holiday_name(day)
+    if not weekend or name or day in extra.holidays:
+        return DayMark("holiday", f"休 {name}".strip() if name else "休 节假日", exact)
+    return DayMark("weekend", "", exact)

@@ -334,7 +334,12 @@ def new_content() -> Any:
     user = current_user()
     _require_author_page(user)
     if request.method == "GET":
-        return _render_editor(None, user.unit_id, state=_form_state(None))
+        state = _form_state(None)
+        try:  # the calendar's 新建 in a slot: ?publish_at=2026-12-07T09:00 (Beijing)
+            state["publish_at"] = bj_or_blank(from_local(request.args.get("publish_at")), "%Y-%m-%dT%H:%M")
+        except Invalid:
+            state["publish_at"] = ""
+        return _render_editor(None, user.unit_id, state=state)
     existing = _created_by_token(request.form.get("form_token"))
     if existing is not None and request.form.get("action") not in ("check", "fix"):
         return _editor_post(existing, user)  # the same form posted again: edit what it created

@@ -42,6 +42,7 @@ def _edges() -> tuple[Edge[ContentStatus], ...]:
         Edge(S.review_3, S.scheduled, "content:review:approve_3", "终审通过（发布时间在将来）", "approve_3"),
         *(Edge(s, S.rejected, "content:review:reject", "审核退回", "reject") for s in review),
         *(Edge(s, S.draft, "content:edit", "运营人员修改", "edit") for s in editable),
+        Edge(S.approved, S.scheduled, "content:reschedule", "改期到将来（终审通过、尚未发布）", "reschedule"),
         Edge(S.approved, S.publishing, "content:publish:claim", "调度器认领", "claim"),
         Edge(S.scheduled, S.publishing, "content:publish:claim", "调度器认领", "claim"),
         Edge(S.publishing, S.published, "content:publish:published", "各渠道都已发布（汇总）", "roll_up"),

@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
     from extensions import csrf  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
     from moderation.editor_extensions import TargetChoice, register_target_choice  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
     from publishers import account_views, limits, preview, send_modes, views  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
+    from publishers import calendar as _calendar  # noqa: F401, PLC0415  init_app: adds the calendar's routes to views' blueprints
     from publishers.cli import credentials_cli  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
 
     csrf.exempt(views.api)

@@ -80,3 +80,20 @@ class CredentialsStatusOut(Schema):
     configured = Boolean()
     needs_reauth = Boolean()
     fields = List(String())
+
+
+class RescheduleIn(Schema):
+    publish_at = DateTime(required=True, metadata={"description": "新的发布时间，须在将来"})
+
+
+class RescheduleOut(Schema):
+    content_id = Integer()
+    status = String()
+    status_label = String()
+    version = Integer(metadata={"description": "版本不变：改期不生成新版本"})
+    publish_at_before = DateTime(allow_none=True)
+    publish_at = DateTime()
+    changed = Boolean()
+    new_version = Boolean()
+    needs_review = Boolean(metadata={"description": "只改时间无需重新审核（发布时间不在审核指纹内）"})
+    notes = List(String())

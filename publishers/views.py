@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from apiflask import APIBlueprint
 from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
-from sqlalchemy.orm import joinedload
 
 from auth.models import Role
-from auth.scoping import current_user, ensure_visible, get_scoped, scope_filter
+from auth.scoping import current_user, ensure_visible, get_scoped
 from common.errors import ApiError, Forbidden, NotFound
-from common.timefmt import CN_TZ, day_start_utc, today_cn
 from extensions import db
-from moderation.models import CONTENT_STATUS_LABELS, Content, ContentStatus
+from moderation.models import CONTENT_STATUS_LABELS, Content
 from platforms import channels
 from platforms.types import PLATFORM_LABELS
 from publishers import attempt, credential_admin, delivery_page, manual, send_modes
@@ -32,7 +29,7 @@ from publishers.schemas import (
     WithdrawIn,
     WithdrawOut,
 )
-from registry.models import Account, Unit
+from registry.models import Account
 
 api = APIBlueprint("publishers_api", __name__, url_prefix="/api/v1", tag="发布")
 pages = Blueprint("publishers", __name__, url_prefix="/publishing")
@@ -316,64 +313,3 @@ def _credential_panel() -> dict[str, Any]:
         }
 
     return {"credential_panel": credential_panel}
-
-
-@pages.get("/calendar")
-def calendar() -> Any:
-    """Scheduled and published content by Beijing day: a week (default) or one day, for the
-    units the user sees or one of them (``unit_id``)."""
-    user = current_user()
-    view = "day" if request.args.get("view") == "day" else "week"
-    try:
-        # ``week`` is the older parameter name (links and bookmarks keep working)
-        anchor = date.fromisoformat(request.args.get("date") or request.args.get("week") or "")
-    except ValueError:
-        anchor = today_cn()
-    if not date(2000, 1, 1) <= anchor <= date(2099, 12, 31):
-        anchor = today_cn()  # a hand-made URL: no calendar at the ends of time
-    start = anchor if view == "day" else anchor - timedelta(days=anchor.weekday())
-    span = timedelta(days=1 if view == "day" else 7)
-    unit_id = request.args.get("unit_id", type=int)
-    if unit_id is not None:
-        ensure_visible(user, unit_id)
-    units = list(db.session.scalars(sa.select(Unit).where(scope_filter(user, Unit.id)).order_by(Unit.name)))
-    when = sa.func.coalesce(Content.publish_at, Content.updated_at)
-    stmt = (
-        sa.select(Content)
-        .where(scope_filter(user, Content.unit_id))
-        .where(Content.status.not_in([ContentStatus.draft, ContentStatus.rejected]))
-        .where(when >= day_start_utc(start), when < day_start_utc(start + span))
-        .options(joinedload(Content.unit))
-        .order_by(when, Content.id)
-    )
-    if unit_id is not None:
-        stmt = stmt.where(Content.unit_id == unit_id)
-    days: dict[date, list[Content]] = {start + timedelta(days=i): [] for i in range(span.days)}
-    contents = db.session.scalars(stmt).all()
-    for content in contents:
-        moment = (content.publish_at or content.updated_at).replace(tzinfo=UTC).astimezone(CN_TZ)
-        days[moment.date()].append(content)
-    channels: dict[int, list[tuple[str, str]]] = {}
-    if contents:
-        rows = db.session.execute(
-            sa.select(Delivery.content_id, Account.platform, Delivery.status)
-            .join(Account, Account.id == Delivery.account_id)
-            .where(Delivery.content_id.in_([c.id for c in contents]))
-            .order_by(Delivery.id)
-        )
-        for content_id, platform, status in rows:
-            channels.setdefault(content_id, []).append((PLATFORM_LABELS[platform], DELIVERY_STATUS_LABELS[status]))
-    args = {"view": view, **({"unit_id": unit_id} if unit_id is not None else {})}
-    return render_template(
-        "publishers/calendar.html",
-        days=days,
-        view=view,
-        start=start,
-        unit_id=unit_id,
-        units=units if len(units) > 1 else [],
-        args=args,
-        prev=(start - span).isoformat(),
-        next=(start + span).isoformat(),
-        labels=CONTENT_STATUS_LABELS,
-        channels=channels,
-    )

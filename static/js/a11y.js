@@ -32,8 +32,38 @@
   }
 
   apply();
+  root.classList.add("gm-js"); // the phone menu collapses only when this script can open it
   document.addEventListener("DOMContentLoaded", function () {
     apply();
+    // Phone width: a table not wrapped in .table-scroll is shown as cards (app.css); each cell
+    // gets its column's name (data-label) to show beside its value.
+    document.querySelectorAll("table.data").forEach(function (table) {
+      if (table.closest(".table-scroll") || !table.tHead) return;
+      var row = table.tHead.rows[table.tHead.rows.length - 1];
+      if (!row) return;
+      var names = [];
+      for (var i = 0; i < row.cells.length; i++) {
+        if (row.cells[i].colSpan > 1) return; // grouped headers: leave the table as it is
+        names.push(row.cells[i].textContent.trim());
+      }
+      Array.prototype.forEach.call(table.tBodies, function (body) {
+        Array.prototype.forEach.call(body.rows, function (tr) {
+          if (tr.cells.length !== names.length) return;
+          Array.prototype.forEach.call(tr.cells, function (cell, n) {
+            if (names[n] && !cell.hasAttribute("data-label")) cell.setAttribute("data-label", names[n]);
+          });
+        });
+      });
+    });
+    // 菜单 button (narrow screens): shows/hides the main navigation, state in aria-expanded
+    document.querySelectorAll(".menu-toggle").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var open = button.getAttribute("aria-expanded") !== "true";
+        button.setAttribute("aria-expanded", open ? "true" : "false");
+        var nav = document.getElementById(button.getAttribute("aria-controls"));
+        if (nav) nav.classList.toggle("open", open);
+      });
+    });
     document.querySelectorAll("[data-a11y]").forEach(function (button) {
       button.addEventListener("click", function () {
         var key = prefs[button.getAttribute("data-a11y")];

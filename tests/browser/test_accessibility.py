@@ -57,6 +57,8 @@ PAGES = [
     PageSpec("dashboard-reviewer", "reviewer1", endpoint("dashboard.index", "/")),
     PageSpec("registry", "auditor", endpoint("registry.ledger", "/registry")),
     PageSpec("calendar", "operator", endpoint("publishers.calendar", "/publishing/calendar")),
+    PageSpec("calendar-month", "operator", lambda stack, world: stack.url_for("publishers.calendar", view="month")),
+    PageSpec("calendar-day", "operator", lambda stack, world: stack.url_for("publishers.calendar", view="day")),
     PageSpec(
         "account",
         "auditor",

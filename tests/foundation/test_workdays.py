@@ -125,3 +125,20 @@ def test_bad_rows_name_file_and_line(text, message):
 def test_missing_file_is_an_error(tmp_path):
     with pytest.raises(HolidayFileError, match="找不到节假日文件"):
         workdays.load_extra(str(tmp_path / "nope.csv"))
+
+
+def test_day_marks_for_the_calendar(app):
+    """The calendar's 休/班 marks come from the same sources as the working-day arithmetic."""
+    with app.app_context():
+        national_day = workdays.day_mark(date(2026, 10, 1))
+        assert national_day.kind == "holiday" and national_day.label == "休 国庆节" and national_day.exact
+        assert workdays.day_mark(date(2026, 10, 10)) == workdays.DayMark("adjusted", "班 调休上班", True)
+        assert workdays.day_mark(date(2026, 12, 5)).kind == "weekend"  # an ordinary Saturday: no mark
+        assert workdays.day_mark(date(2026, 12, 7)) == workdays.DayMark("workday", "", True)
+        assert workdays.day_mark(date(2031, 1, 1)).exact is False  # no data: Monday–Friday estimate
+
+
+def test_day_marks_follow_the_extra_file(holidays_file):
+    holidays_file(NOTICE_2031)
+    assert workdays.day_mark(date(2031, 1, 1)) == workdays.DayMark("holiday", "休 节假日", True)
+    assert workdays.day_mark(date(2031, 1, 4)) == workdays.DayMark("adjusted", "班 调休上班", True)

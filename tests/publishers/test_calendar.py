@@ -64,11 +64,11 @@ def page(client, user, **query) -> str:
 
 
 def week_rows(html: str) -> dict[str, str]:
-    """Day label → that row's text."""
+    """Day (YYYY-MM-DD) → that day cell's HTML."""
     rows = {}
-    for chunk in html.split('<tr><th scope="row">')[1:]:
-        label = chunk.split("（", 1)[0].rsplit(">", 1)[-1]
-        rows[label] = chunk.split("</tr>", 1)[0]
+    for chunk in html.split('<section class="cal-day')[1:]:
+        label = chunk.split('data-date="', 1)[1].split('"', 1)[0]
+        rows[label] = chunk.split("</section>", 1)[0]
     return rows
 
 
@@ -109,3 +109,51 @@ def test_dates_at_the_ends_of_time_show_this_week(client, world):
     for odd in ("0001-01-01", "9999-12-31", "不是日期"):
         assert "起一周" in page(client, world["users"]["operator"], date=odd)
         client.post("/logout")
+
+
+def test_month_grid_marks_holidays_and_adjusted_workdays(client, world):
+    html = page(client, world["users"]["operator"], view="month", date="2026-10-15")
+    assert "2026年10月" in html
+    days = week_rows(html)
+    assert "2026-09-28" in days and "2026-11-01" in days  # whole weeks, Monday to Sunday
+    assert "休 国庆节" in days["2026-10-01"] and "休 国庆节" in days["2026-10-04"]
+    assert "班 调休上班" in days["2026-10-10"]  # a Saturday worked for the National Day holiday
+    assert "cal-mark" not in days["2026-10-13"]  # an ordinary Tuesday
+    assert "上个月" in html and "date=2026-09-01" in html and "date=2026-11-01" in html
+
+
+def test_month_grid_places_posts_and_offers_moves_and_new_posts(client, world):
+    html = page(client, world["users"]["operator"], view="month", date="2026-12-01")
+    days = week_rows(html)
+    monday = days["2026-12-07"]
+    assert "周一凌晨发布" in monday and 'draggable="true"' in monday and "改期" in monday
+    assert "/contents/new?publish_at=2026-12-07T09:00" in monday
+    assert "周日深夜发布" in days["2026-12-06"]
+
+
+def test_filters_by_platform_and_status(client, world, db_session, make_account):
+    world["early"].targets = [make_account(world["county"], "wechat", credentials=False)]
+    db_session.commit()
+    operator = world["users"]["operator"]
+    html = page(client, operator, date="2026-12-08", platform="wechat")
+    assert "周一凌晨发布" in html and 'value="wechat" selected' in html
+    client.post("/logout")
+    assert "周一凌晨发布" not in page(client, operator, date="2026-12-08", platform="weibo")
+    client.post("/logout")
+    assert "周一凌晨发布" not in page(client, operator, date="2026-12-08", status="published")
+    client.post("/logout")
+    assert "周一凌晨发布" in page(client, operator, date="2026-12-08", status="scheduled")
+
+
+def test_auditors_see_posts_but_cannot_move_or_create(client, world):
+    html = page(client, world["users"]["auditor"], view="month", date="2026-12-01")
+    assert "周一凌晨发布" in html
+    assert 'draggable="true"' not in html and "/contents/new" not in html
+
+
+def test_new_from_a_slot_fills_the_editors_publish_time(client, world):
+    page(client, world["users"]["operator"])
+    html = client.get("/contents/new", query_string={"publish_at": "2026-12-07T09:00"}).get_data(as_text=True)
+    assert 'value="2026-12-07T09:00"' in html
+    odd = client.get("/contents/new", query_string={"publish_at": "不是时间"})
+    assert odd.status_code == 200

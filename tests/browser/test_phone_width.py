@@ -1,0 +1,161 @@
+"""Phone width (390 and 360 px) and 大字模式: every main page of each role — its landing page, every link
+of its menu and the pages behind them (editor, delivery status, account, admin console…) —
+fits the screen: ``document.documentElement.scrollWidth`` ≤ the viewport width (wide tables
+scroll inside their own box, bare tables become cards) and no table cell is squeezed to a
+character per line, in the normal and the 大字模式 display.
+The same at 360 px in 大字模式 (the narrowest common phone with the largest text). A screenshot
+of each page goes to test-output/screenshots/phone-WIDTH-ROLE-MODE-PAGE.png. Also the
+collapsing menu (菜单, aria-expanded) and the switches' visible state (aria-pressed)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.browser.conftest import LiveStack, js_errors, login, safe_name, shot
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+ROLES = ("admin", "auditor", "operator", "reviewer1")  # 管理员, 网信办, 运营, 初审
+
+#: pages reached from a menu page rather than the menu itself, per role: (endpoint, ids from a11y_world)
+EXTRA: dict[str, list[tuple[str, dict[str, str]]]] = {
+    "operator": [
+        ("moderation.new_content", {}),
+        ("moderation.content_detail", {"content_id": "waiting"}),
+        ("publishers.deliveries_page", {"content_id": "published"}),
+        ("registry.account_page", {"account_id": "account"}),
+        ("dashboard.index", {}),
+    ],
+    "auditor": [
+        ("registry.account_page", {"account_id": "account"}),
+        ("findings.detail", {"finding_id": "finding"}),
+        ("publishers.deliveries_page", {"content_id": "published"}),
+        ("jobs.detail", {"job_id": "job_failed"}),
+        ("dashboard.index", {}),
+    ],
+    "admin": [
+        ("admin.units", {}),
+        ("admin.users", {}),
+        ("admin.dictionaries", {}),
+        ("publishers.deliveries_page", {"content_id": "published"}),
+        ("registry.account_page", {"account_id": "account"}),
+        ("dashboard.index", {}),
+    ],
+    "reviewer1": [
+        ("moderation.review_page", {"content_id": "waiting"}),
+        ("dashboard.index", {}),
+    ],
+}
+MONTH = "?view=month"
+
+
+def page_list(page: Any, stack: LiveStack, world: dict[str, int], role: str) -> list[str]:
+    """The landing page, every menu link (the calendar also as its month grid) and the extras."""
+    paths = [urlsplit(page.url).path]
+    links = page.locator('nav[aria-label="主导航"] a').evaluate_all("(as) => as.map((a) => a.getAttribute('href'))")
+    paths.extend(links)
+    calendar = stack.url_for("publishers.calendar")
+    if calendar in links:
+        paths.append(calendar + MONTH)
+    for endpoint, ids in EXTRA[role]:
+        path = stack.url_for(endpoint, **{arg: world[key] for arg, key in ids.items()})
+        if path is not None:
+            paths.append(path)
+    return list(dict.fromkeys(paths))
+
+
+def overflow(page: Any) -> tuple[int, int, list[str], list[str]]:
+    """(page width, viewport width, the widest elements sticking out — for a useful message —,
+    table cells squeezed to a character or two per line)."""
+    return page.evaluate(
+        """() => {
+          const vw = document.documentElement.clientWidth;
+          const out = [];
+          for (const el of document.querySelectorAll('body *')) {
+            const r = el.getBoundingClientRect();
+            if (r.right > vw + 1 && !el.closest('.table-scroll')) {
+              out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+                (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : '') +
+                ' → ' + Math.round(r.right));
+            }
+          }
+          // "one character per line": a table cell with some text squeezed below ~2.5 characters
+          const squeezed = [];
+          for (const cell of document.querySelectorAll('td, th')) {
+            const head = cell.closest('thead');
+            if (head && head.getBoundingClientRect().width <= 1) continue; // card headers: screen readers only
+            const text = cell.textContent.trim();
+            const em = parseFloat(getComputedStyle(cell).fontSize);
+            if (text.length >= 4 && cell.getBoundingClientRect().width > 0 && cell.clientWidth < 2.5 * em) {
+              squeezed.push(text.slice(0, 12) + ' (' + cell.clientWidth + ' px)');
+            }
+          }
+          return [document.documentElement.scrollWidth, vw, out.slice(0, 8), squeezed.slice(0, 5)];
+        }"""
+    )
+
+
+@pytest.mark.parametrize(("mode", "width"), [("normal", 390), ("large-font", 390), ("large-font", 360)])
+@pytest.mark.parametrize("role", ROLES)
+def test_main_pages_fit_a_phone(
+    page: Any, live_stack: LiveStack, a11y_world: dict[str, int], role: str, mode: str, width: int
+) -> None:
+    page.set_viewport_size({**PHONE, "width": width})
+    login(page, role)
+    if mode == "large-font":
+        page.get_by_role("button", name="大字模式").click()
+        assert page.get_by_role("button", name="大字模式").get_attribute("aria-pressed") == "true"
+    failures = []
+    paths = page_list(page, live_stack, a11y_world, role)
+    assert len(paths) >= 4, paths
+    for path in paths:
+        response = page.goto(path)
+        assert response is not None and response.status == 200, (
+            f"{role}: {path} answered {response and response.status}"
+        )
+        page.wait_for_load_state("load")
+        if mode == "large-font":
+            assert page.evaluate("() => document.documentElement.classList.contains('gm-large-font')")
+        page_width, viewport, culprits, squeezed = overflow(page)
+        shot(page, f"phone-{width}-{role}-{mode}-{safe_name(path.strip('/') or 'home')}")
+        if page_width > viewport:
+            failures.append(f"{path}: {page_width} px wide at {viewport} px; sticking out: {culprits}")
+        if squeezed:
+            failures.append(f"{path}: table cells squeezed to one character per line: {squeezed}")
+    assert not failures, f"{role} ({mode}) pages scroll sideways at {width} px:\n" + "\n".join(failures)
+    assert not js_errors(page), js_errors(page)
+
+
+def test_menu_collapses_and_switches_show_their_state(page: Any, live_stack: LiveStack) -> None:
+    page.set_viewport_size(PHONE)
+    login(page, "operator")
+    menu = page.get_by_role("button", name="菜单")
+    nav = page.locator("#site-nav")
+    assert menu.is_visible() and menu.get_attribute("aria-expanded") == "false"
+    assert not nav.is_visible()
+    shot(page, "phone-menu-closed")
+    menu.click()
+    assert menu.get_attribute("aria-expanded") == "true" and nav.is_visible()
+    assert nav.get_by_role("link", name="发布日历").is_visible()
+    shot(page, "phone-menu-open")
+    menu.click()
+    assert menu.get_attribute("aria-expanded") == "false" and not nav.is_visible()
+
+    large = page.get_by_role("button", name="大字模式")
+    assert large.get_attribute("aria-pressed") == "false"
+    before = large.evaluate("(b) => getComputedStyle(b).backgroundColor")
+    large.click()
+    assert large.get_attribute("aria-pressed") == "true"
+    assert large.evaluate("(b) => getComputedStyle(b).backgroundColor") != before  # visibly on
+    assert "✓" in large.evaluate("(b) => getComputedStyle(b, '::before').content")
+    shot(page, "phone-large-font-on")
+    page.reload()
+    assert page.get_by_role("button", name="大字模式").get_attribute("aria-pressed") == "true"  # remembered
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert not page.get_by_role("button", name="菜单").is_visible()  # wide screens: the menu is always shown
+    assert page.locator("#site-nav").is_visible()
