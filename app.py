@@ -79,6 +79,7 @@ MODEL_MODULES = (
     "oversight.scoring.models",
     "oversight.workorders.models",
     "notify.models",
+    "reposts.models",
 )
 
 
@@ -111,6 +112,7 @@ PACKAGES = (
     "oversight.interaction",
     "oversight.scoring",
     "oversight.workorders",
+    "reposts",
     "notify",
     "reports",
     "jobs.views",

@@ -84,3 +84,6 @@ def periodic_jobs(app: Flask) -> Iterator[tuple[str, str, dict[str, Any]]]:
     yield "workorders-sweep", "tasks.workorders:run_sweep", {"trigger": "interval", "minutes": minutes}
     minutes = max(1, int(app.config.get("NOTIFY_INTERVAL_MINUTES", 10)))
     yield "notify-reminders", "tasks.notify:run_reminders", {"trigger": "interval", "minutes": minutes}
+    # 转载任务 (tasks/reposts.py): completion by deliveries and inspected live posts, lateness.
+    minutes = max(1, int(app.config.get("REPOST_SWEEP_MINUTES", 5)))
+    yield "reposts-sweep", "tasks.reposts:run_sweep", {"trigger": "interval", "minutes": minutes}
