@@ -37,6 +37,7 @@ from auth.models import Role, User
 from auth.scoping import can_see_unit, scope_filter, unit_subtree_ids, visible_unit_ids
 from common.db import utcnow
 from common.errors import Conflict, Forbidden, Invalid, NotFound
+from common.fields import LATEST
 from common.timefmt import CN_TZ, bj, today_cn
 from common.validation import control_char_problem, http_url
 from common.workdays import add_workdays
@@ -197,10 +198,13 @@ def _source(data: Mapping[str, Any], actor: User, errors: _Errors) -> dict[str, 
             return out
         if content.status not in APPROVED_SOURCE:
             errors.add("source_content_id", "来源稿件须已通过终审（已终审、已排期或已发布）")
+        name = _text(data.get("source_name"))
+        if name and (len(name) > 100 or control_char_problem(name)):
+            errors.add("source_name", "来源最多 100 字，且不能含控制字符")
         out.update(
             source_content_id=content.id,
             source_title=content.title,
-            source_name=_text(data.get("source_name")) or content.unit.name,
+            source_name=name or content.unit.name,
             source_url=http_url(data.get("source_url")) if data.get("source_url") else None,
         )
         return out
@@ -259,6 +263,8 @@ def create_task(data: Mapping[str, Any], actor: User) -> RepostTask:
             errors.add("deadline", "请填写截止时间（北京时间），或填写“N 个工作日内”")
         elif deadline <= utcnow():
             errors.add("deadline", "截止时间须晚于现在")
+        elif deadline > LATEST:
+            errors.add("deadline", "截止时间不能晚于 2099 年")
     note = _text(data.get("note")) or None
     if note and (len(note) > NOTE_MAX or control_char_problem(note, single_line=False)):
         errors.add("note", f"说明最多 {NOTE_MAX} 字，且不能含控制字符")
