@@ -137,6 +137,7 @@ def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "")
         ("逾期未整改", b["overdue_units"]),
         ("问题已确认、正在整改", b["open_units"]),
         ("存在单项否决情形、本期不达标", b["failed_units"]),
+        ("转载任务逾期完成或未完成", [r["unit_name"] for r in b["reposts_late"]]),
     ]
     for label, names in named:
         _para(doc, f"{label}的单位：{'、'.join(names) if names else '无'}。")
@@ -197,12 +198,29 @@ def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "")
         ],
     )
 
+    _repost_table(doc, p, b["reposts_late"])
+
     _para(doc, issuer or "（发文单位）", align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
     _para(doc, today, align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
     _para(doc, f"（本通报由系统于北京时间{bj(now, '%Y年%m月%d日 %H:%M')}生成）", size=12, indent=False)
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
+
+
+def _repost_table(doc: Any, p: Period, rows: list[dict[str, Any]]) -> None:
+    """附表3: the units late with their 转载任务 due in the period (only when there are any)."""
+    if not rows:
+        return
+    _para(doc, f"附表3：{p.label}转载任务逾期单位", font=HEADING_FONT, indent=False)
+    _table(
+        doc,
+        ["序号", "单位", "期内截止的转载任务", "按期完成", "逾期完成", "逾期未完成", "不适用"],
+        [
+            [i, r["unit_name"], r["tasks"], r["on_time"], r["late"], r["missing"], r["not_applicable"]]
+            for i, r in enumerate(rows, start=1)
+        ],
+    )
 
 
 def bj_date(value: Any) -> Any:

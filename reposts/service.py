@@ -40,7 +40,7 @@ from common.errors import Conflict, Forbidden, Invalid, NotFound
 from common.fields import LATEST
 from common.timefmt import CN_TZ, bj, today_cn
 from common.validation import control_char_problem, http_url
-from common.workdays import add_workdays
+from common.workdays import add_workdays, span_is_exact
 from extensions import db
 from moderation.models import Content, ContentStatus
 from oversight.inspection.models import LivePost, PostState
@@ -353,6 +353,17 @@ def _unit_targets(task: RepostTask, unit_id: int, user: User) -> list[RepostTarg
     return rows
 
 
+def _cn_date(value: datetime) -> date:
+    return value.replace(tzinfo=UTC).astimezone(CN_TZ).date()
+
+
+def deadline_is_exact(task: RepostTask) -> bool:
+    """False when a working-day deadline was counted Monday–Friday for lack of holiday data."""
+    if not task.workdays:
+        return True
+    return span_is_exact(_cn_date(task.issued_at), _cn_date(task.deadline_at))
+
+
 def is_overdue_now(task: RepostTask, now: datetime | None = None) -> bool:
     return (now or utcnow()) > task.deadline_at
 
@@ -404,6 +415,7 @@ def task_dict(task: RepostTask, user: User, *, with_targets: bool = False) -> di
         "platform_labels": [platform_label(p) for p in task.platforms],
         "deadline_at": task.deadline_at,
         "workdays": task.workdays,
+        "deadline_is_exact": deadline_is_exact(task),
         "note": task.note,
         "parent_unit_id": task.parent_unit_id,
         "issued_by": task.issued_by.display_name,

@@ -105,6 +105,7 @@ class RepostTaskOut(Schema):
     platform_labels = List(String())
     deadline_at = DateTime()
     workdays = Integer(allow_none=True)
+    deadline_is_exact = Boolean(metadata={"description": "false：工作日期限按周一至周五估算（当年节假日数据缺失）"})
     note = String(allow_none=True)
     parent_unit_id = Integer(allow_none=True)
     issued_by = String()

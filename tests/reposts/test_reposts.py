@@ -258,6 +258,15 @@ def test_late_unit_is_overdue_then_done_late_and_in_the_bulletin(
     sheet = wb["转载任务逾期单位"]
     values = [[c.value for c in row] for row in sheet.iter_rows(min_row=4)]
     assert values == [[1, edu.name, 1, 0, 1, 0, 0]]
+    # …and the Word 通报 names it, with 附表3
+    from docx import Document
+
+    from reports.bulletin_doc import bulletin_docx
+
+    doc = Document(io.BytesIO(bulletin_docx(period)))
+    text = "\n".join(para.text for para in doc.paragraphs)
+    assert f"转载任务逾期完成或未完成的单位：{edu.name}。" in text and "转载任务逾期单位" in text
+    assert [c.text for c in doc.tables[-1].rows[1].cells] == ["1", edu.name, "1", "0", "1", "0", "0"]
 
 
 # ----------------------------------------------------------------------------- 不适用
@@ -451,6 +460,7 @@ def test_deadline_in_working_days_and_a_superior_content_as_source(
     deadline_cn = stored.deadline_at.replace(tzinfo=__import__("datetime").UTC).astimezone(CN_TZ)
     assert deadline_cn.date() == expected_day and (deadline_cn.hour, deadline_cn.minute) == (23, 59)
     assert stored.source_name == county.name and stored.source_title == source.title
+    assert task["workdays"] == 2 and isinstance(task["deadline_is_exact"], bool)
     operator = make_user(Role.operator, unit=units["edu"])
     content_id = (
         api_as(operator).post(f"/api/v1/reposts/{task['id']}/units/{units['edu'].id}/convert").get_json()["content_id"]
