@@ -608,18 +608,36 @@ def _source_urls(task: RepostTask) -> list[str]:
     return [k for k in (_url_key(u) for u in urls) if k]
 
 
-def post_matches(task: RepostTask, post: LivePost, urls: list[str] | None = None) -> bool:
-    """Does this live post carry the task's source: its URL (in the text, the links or as the post's
-    own link target) or its title (normalised, at least MATCH_TITLE_MIN characters)?"""
-    urls = _source_urls(task) if urls is None else urls
-    haystack = " ".join(
-        [post.title or "", post.text or "", post.url or "", *(str(v) for v in (post.links or []))]
-    ).lower()
-    plain = re.sub(r"https?://(www\.)?", "", haystack)
-    if any(u and u in plain for u in urls):
-        return True
-    title = normalise(task.source_title)
-    return len(title) >= MATCH_TITLE_MIN and title in normalise(f"{post.title or ''} {post.text or ''}")
+@dataclass(frozen=True)
+class Matcher:
+    """What a task's source looks like in a post: its URL keys and its normalised title."""
+
+    urls: tuple[str, ...]
+    title: str
+
+    @classmethod
+    def of(cls, task: RepostTask) -> Matcher:
+        title = normalise(task.source_title)
+        return cls(tuple(_source_urls(task)), title if len(title) >= MATCH_TITLE_MIN else "")
+
+    def matches(self, title: str | None, text: str | None, url: str | None = None, links: Any = None) -> bool:
+        """The source URL (in the text, the links or as the post's own link target), or the title
+        (normalised, at least MATCH_TITLE_MIN characters) in the post's title or text."""
+        if self.urls:
+            extra = [str(v) for v in links] if isinstance(links, list) else []
+            haystack = " ".join([title or "", text or "", url or "", *extra]).lower()
+            plain = _SCHEME.sub("", haystack)
+            if any(u in plain for u in self.urls):
+                return True
+        return bool(self.title) and self.title in normalise(f"{title or ''} {text or ''}")
+
+
+_SCHEME = re.compile(r"https?://(www\.)?")
+
+
+def post_matches(task: RepostTask, post: LivePost) -> bool:
+    """Does this live post carry the task's source? (See :class:`Matcher`.)"""
+    return Matcher.of(task).matches(post.title, post.text, post.url, post.links)
 
 
 @dataclass
@@ -644,84 +662,139 @@ def _complete(t: RepostTarget, when: datetime, evidence: dict[str, Any], result:
         result.done_late += 1
 
 
-def _delivery_evidence(t: RepostTarget) -> tuple[datetime, dict[str, Any]] | None:
-    if t.content_id is None:
-        return None
-    row = db.session.execute(
-        sa.select(Delivery, Account)
-        .join(Account, Account.id == Delivery.account_id)
-        .where(
-            Delivery.content_id == t.content_id,
-            Delivery.sent_at.is_not(None),
-            Delivery.status.in_((DeliveryStatus.sent, DeliveryStatus.withdrawn)),
-            Account.unit_id == t.unit_id,
-            Account.platform == t.platform,
-        )
-        .order_by(Delivery.sent_at, Delivery.id)
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    d, account = row
-    return d.sent_at, {
-        "via": "delivery",
-        "delivery_id": d.id,
-        "content_id": t.content_id,
-        "account_id": account.id,
-        "account_name": account.name,
-        "url": d.platform_url,
-    }
+Key = tuple[int, Platform]  # (unit id, platform)
+CHUNK = 500  # ids per IN (...) list
 
 
-def _live_post_evidence(t: RepostTarget, urls: list[str]) -> tuple[datetime, dict[str, Any]] | None:
-    posts = db.session.scalars(
-        sa.select(LivePost)
-        .join(Account, Account.id == LivePost.account_id)
-        .where(
-            Account.unit_id == t.unit_id,
-            Account.platform == t.platform,
-            LivePost.state == PostState.live,
-            # platforms give publish times to the second: a post of the same second as the task counts
-            sa.func.coalesce(LivePost.published_at, LivePost.first_seen_at) >= t.task.issued_at.replace(microsecond=0),
+def _chunks(values: Iterable[int]) -> Iterable[list[int]]:
+    items = sorted(set(values))
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]
+
+
+def _deliveries_found(targets: list[RepostTarget]) -> dict[tuple[int, int, Platform], tuple[datetime, dict[str, Any]]]:
+    """(content, unit, platform) → the first sent delivery of the content made from the task to
+    an account of that unit on that platform."""
+    found: dict[tuple[int, int, Platform], tuple[datetime, dict[str, Any]]] = {}
+    for ids in _chunks(t.content_id for t in targets if t.content_id is not None):
+        rows = db.session.execute(
+            sa.select(
+                Delivery.id,
+                Delivery.content_id,
+                Delivery.sent_at,
+                Delivery.platform_url,
+                Account.id,
+                Account.name,
+                Account.unit_id,
+                Account.platform,
+            )
+            .join(Account, Account.id == Delivery.account_id)
+            .where(
+                Delivery.content_id.in_(ids),
+                Delivery.sent_at.is_not(None),
+                Delivery.status.in_((DeliveryStatus.sent, DeliveryStatus.withdrawn)),
+            )
+            .order_by(Delivery.sent_at, Delivery.id)
         )
-        .order_by(sa.func.coalesce(LivePost.published_at, LivePost.first_seen_at), LivePost.id)
-    )
-    for post in posts:
-        if post_matches(t.task, post, urls):
-            when = post.published_at or post.first_seen_at
-            return when, {
-                "via": "live_post",
-                "live_post_id": post.id,
-                "account_id": post.account_id,
-                "account_name": post.account.name,
-                "url": post.url,
-            }
-    return None
+        for delivery_id, content_id, sent_at, url, account_id, name, unit_id, platform in rows:
+            found.setdefault(
+                (content_id, unit_id, platform),
+                (
+                    sent_at,
+                    {
+                        "via": "delivery",
+                        "delivery_id": delivery_id,
+                        "content_id": content_id,
+                        "account_id": account_id,
+                        "account_name": name,
+                        "url": url,
+                    },
+                ),
+            )
+    return found
+
+
+def _posts_found(task: RepostTask, targets: list[RepostTarget]) -> dict[Key, tuple[datetime, dict[str, Any]]]:
+    """(unit, platform) → the first live post of an account of the unit on the platform, published
+    since the task was issued, that carries the source. Reads only the columns it compares."""
+    matcher = Matcher.of(task)
+    wanted = {(t.unit_id, t.platform) for t in targets}
+    platforms = sorted({p for _, p in wanted}, key=lambda p: p.value)
+    when = sa.func.coalesce(LivePost.published_at, LivePost.first_seen_at)
+    # platforms give publish times to the second: a post of the same second as the task counts
+    since = task.issued_at.replace(microsecond=0)
+    found: dict[Key, tuple[datetime, dict[str, Any]]] = {}
+    for ids in _chunks(u for u, _ in wanted):
+        rows = db.session.execute(
+            sa.select(
+                LivePost.id,
+                LivePost.title,
+                LivePost.text,
+                LivePost.url,
+                LivePost.links,
+                when,
+                Account.id,
+                Account.name,
+                Account.unit_id,
+                Account.platform,
+            )
+            .join(Account, Account.id == LivePost.account_id)
+            .where(
+                Account.unit_id.in_(ids),
+                Account.platform.in_(platforms),
+                LivePost.state == PostState.live,
+                when >= since,
+            )
+            .order_by(when, LivePost.id)
+        )
+        for post_id, title, text, url, links, at, account_id, name, unit_id, platform in rows:
+            key = (unit_id, platform)
+            if key in found or key not in wanted or not matcher.matches(title, text, url, links):
+                continue
+            found[key] = (
+                at,
+                {
+                    "via": "live_post",
+                    "live_post_id": post_id,
+                    "account_id": account_id,
+                    "account_name": name,
+                    "url": url,
+                },
+            )
+    return found
 
 
 def sweep(now: datetime | None = None, task_ids: Iterable[int] | None = None, actor: Any = None) -> SweepResult:
     """Look for completion of every open target (or those of ``task_ids``); mark what is past its
-    deadline 逾期未完成. Idempotent; flushes."""
+    deadline 逾期未完成. Idempotent; flushes. Per task: one read of the deliveries of the contents
+    made from it and one of the live posts of the target units' accounts (in chunks of CHUNK units)."""
     now = now or utcnow()
     result = SweepResult()
     stmt = (
         sa.select(RepostTarget)
-        .join(RepostTask, RepostTask.id == RepostTarget.task_id)
         .where(RepostTarget.status.in_(OPEN_STATUSES))
         .order_by(RepostTarget.task_id, RepostTarget.id)
     )
     if task_ids is not None:
         stmt = stmt.where(RepostTarget.task_id.in_(list(task_ids)))
-    urls_of: dict[int, list[str]] = {}
+    per_task: dict[int, list[RepostTarget]] = {}
     for t in db.session.scalars(stmt).all():
-        if t.task_id not in urls_of:
-            urls_of[t.task_id] = _source_urls(t.task)
-        found = _delivery_evidence(t) or _live_post_evidence(t, urls_of[t.task_id])
-        if found is not None:
-            _complete(t, found[0], found[1], result, actor)
-        elif t.status is S.pending and now > t.task.deadline_at:
-            lifecycle.transition(t, S.overdue, actor=actor, actor_label=None if actor else "system:reposts")
-            result.overdue += 1
+        per_task.setdefault(t.task_id, []).append(t)
+    for task_id, targets in per_task.items():
+        task = db.session.get(RepostTask, task_id)
+        assert task is not None  # noqa: S101 - the targets' foreign key
+        deliveries = _deliveries_found(targets)
+        posts = _posts_found(task, targets)
+        for t in targets:
+            found = None
+            if t.content_id is not None:
+                found = deliveries.get((t.content_id, t.unit_id, t.platform))
+            found = found or posts.get((t.unit_id, t.platform))
+            if found is not None:
+                _complete(t, found[0], found[1], result, actor)
+            elif t.status is S.pending and now > task.deadline_at:
+                lifecycle.transition(t, S.overdue, actor=actor, actor_label=None if actor else "system:reposts")
+                result.overdue += 1
     db.session.flush()
     return result
 
