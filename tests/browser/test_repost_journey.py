@@ -4,7 +4,7 @@ The office (网信办-刘审计) issues a 转载任务 to 示范县教育局 on 
 the bureau's operator (运营-教育局小陈) finds it under 本单位转载任务, turns it into a content with
 one click (the 来源 statement is in it) and submits it; the county's three reviewers approve it; the
 scheduler and the worker send it to the sandbox; the office presses 立即核对完成情况 and the
-board shows 示范县教育局 · 微博 已完成. Every step gets a screenshot
+board shows 示范县教育局 · 微博 已完成; then the office's task list and settings page. Every step gets a screenshot
 (test-output/screenshots/repost-*.png) and axe; the unit's and the office's pages are checked at
 390 px too.
 Run: CI=true .venv/bin/pytest -q -m browser tests/browser/test_repost_journey.py -n 0
@@ -218,3 +218,13 @@ def test_office_issues_unit_completes_board_shows_done(stack: LiveStack, people:
     operator.goto("/reposts/mine")
     assert "已完成" in operator.locator(f'section.repost-task[data-task="{task_id}"]').inner_text()
     step(operator, "07-unit-sees-done")
+
+    # 5. the office's list and the lighter-review settings page
+    office.goto("/reposts/")
+    row = office.locator(f'#repost-tasks tr[data-id="{task_id}"]')
+    assert SOURCE_TITLE in row.inner_text() and re.search(r"\d{4}-\d{2}-\d{2} 18:00", row.inner_text())
+    step(office, "08-office-task-list")
+    narrow(office, "08-office-task-list")
+    office.goto("/reposts/settings")
+    assert UNIT in office.locator("#settings").inner_text()
+    step(office, "09-office-settings")
