@@ -89,6 +89,7 @@ MODEL_MODULES = (
     "oversight.scoring.models",
     "oversight.workorders.models",
     "notify.models",
+    "reposts.models",
 )
 
 
@@ -120,6 +121,7 @@ PACKAGES = (
     "oversight.interaction",
     "oversight.scoring",
     "oversight.workorders",
+    "reposts",
     "notify",
     "reports",
     "jobs.views",

@@ -338,6 +338,7 @@ def from_env() -> dict[str, Any]:
         "WORKORDER_MAX_FILES": _positive("WORKORDER_MAX_FILES", 10),
         "WORKORDER_ESCALATE_TO": _choice("WORKORDER_ESCALATE_TO", ("both", "superior", "office"), "both"),
         "WORKORDER_SWEEP_MINUTES": _positive("WORKORDER_SWEEP_MINUTES", 15),
+        "REPOST_SWEEP_MINUTES": _positive("REPOST_SWEEP_MINUTES", 5),
         # Reminders (notify/, docs/workorders.md): quiet hours in Beijing time ("22:00-07:00", empty =
         # none), how soon before a deadline, how often the job runs, SMTP for e-mail.
         "NOTIFY_QUIET_HOURS": _quiet_hours("NOTIFY_QUIET_HOURS", "22:00-07:00"),

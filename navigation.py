@@ -28,6 +28,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("publishers.calendar", "发布日历", (Role.operator, Role.auditor, Role.admin)),
     NavItem("findings.workbench", "问题线索", (Role.operator, Role.auditor, Role.admin)),
     NavItem("workorders.board", "整改工单", (Role.operator, Role.auditor, Role.admin)),
+    NavItem("reposts.index", "转载任务", (Role.operator, Role.auditor, Role.admin)),
     NavItem("inspection.coverage_page", "巡检覆盖", (Role.operator, Role.auditor, Role.admin)),
     NavItem("interaction.inbox", "互动回应", (Role.operator, Role.auditor, Role.admin)),
     NavItem("scoring.index", "考评", (Role.operator, Role.auditor, Role.admin)),

@@ -1,5 +1,6 @@
 """What needs a reminder now: the events (a stable ``key``, a kind, a text, a link, the users
-concerned) read from work orders, filings, the review queues, deliveries and credentials.
+concerned) read from work orders, filings, the review queues, deliveries, credentials and
+repost tasks (issued, due soon, overdue).
 :mod:`notify.reminders` records and sends them (docs/workorders.md lists who gets what)."""
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from platforms import credentials
 from platforms.models import AccountCredential
 from publishers.models import Delivery, DeliveryStatus
 from registry.models import Account, Unit
+from reposts.models import OPEN_STATUSES, RepostTarget, RepostTargetStatus, RepostTask
 
 KIND_LABELS = {
     "workorder_due": "整改期限将到",
@@ -39,6 +41,9 @@ KIND_LABELS = {
     "delivery_failed": "发布失败",
     "credential_expiring": "平台凭据即将到期或需重新授权",
     "inspection_unauthorised": "账号未授权，无法巡检",
+    "repost_issued": "新的转载任务",
+    "repost_due": "转载任务即将截止",
+    "repost_overdue": "转载任务已逾期",
 }
 
 
@@ -344,6 +349,67 @@ def _unauthorised_events(today: date) -> list[Event]:
     return out
 
 
+def _repost_events(now: datetime) -> list[Event]:
+    """Per task and unit: the task was issued (once), its deadline is within
+    NOTIFY_DUE_SOON_WORKDAYS working days, or it has passed with a platform still to do."""
+
+    today = now.replace(tzinfo=UTC).astimezone(CN_TZ).date()
+    soon = add_workdays(today, int(current_app.config.get("NOTIFY_DUE_SOON_WORKDAYS", 2)))
+    rows = db.session.execute(
+        sa.select(RepostTarget.task_id, RepostTarget.unit_id, RepostTarget.status).where(
+            RepostTarget.status.in_(OPEN_STATUSES)
+        )
+    ).all()
+    per: dict[tuple[int, int], set[RepostTargetStatus]] = {}
+    for task_id, unit_id, status in rows:
+        per.setdefault((task_id, unit_id), set()).add(status)
+    tasks = {t.id: t for t in db.session.scalars(sa.select(RepostTask).where(RepostTask.id.in_({k[0] for k in per})))}
+    out: list[Event] = []
+    for (task_id, unit_id), statuses in per.items():
+        task = tasks[task_id]
+        users = _operators_of(unit_id)
+        when = bj(task.deadline_at)
+        what = f"转载任务「{task.title}」（来源：{task.source_name}）"
+        link = "/reposts/mine"
+        out.append(
+            Event(
+                f"repost-new:{task_id}:{unit_id}",
+                "repost_issued",
+                "新的转载任务",
+                f"{what}须于 {when}（北京时间）前完成。",
+                link,
+                unit_id,
+                users,
+            )
+        )
+        deadline_day = task.deadline_at.replace(tzinfo=UTC).astimezone(CN_TZ).date()
+        if task.deadline_at >= now and deadline_day <= soon:
+            out.append(
+                Event(
+                    f"repost-due:{task_id}:{unit_id}",
+                    "repost_due",
+                    "转载任务即将截止",
+                    f"{what}将于 {when}（北京时间）截止，请尽快转载或说明不适用。",
+                    link,
+                    unit_id,
+                    users,
+                )
+            )
+        if task.deadline_at < now or RepostTargetStatus.overdue in statuses:
+            out.append(
+                Event(
+                    f"repost-overdue:{task_id}:{unit_id}",
+                    "repost_overdue",
+                    "转载任务已逾期",
+                    f"{what}已于 {when}（北京时间）截止，本单位尚未完成。",
+                    link,
+                    unit_id,
+                    users,
+                )
+            )
+    return out
+
+
 def collect(now: datetime | None = None) -> list[Event]:
     now = now or utcnow()
     today = now.replace(tzinfo=UTC).astimezone(CN_TZ).date()
@@ -354,5 +420,6 @@ def collect(now: datetime | None = None) -> list[Event]:
         *_delivery_events(),
         *_credential_events(now),
         *_unauthorised_events(today),
+        *_repost_events(now),
     ]
     return [e for e in events if e.user_ids]

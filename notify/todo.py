@@ -1,7 +1,8 @@
 """The to-do centre (待办中心): what waits for this user, by role, within their scope.
 
 * 运营人员: rejected drafts, failed or manual deliveries, 整改 work orders to answer, 备案 filings due,
-  accounts the daily inspection cannot read because the unit has not authorised them.
+  accounts the daily inspection cannot read because the unit has not authorised them,
+  转载任务 still to do (reposts/).
 * 审核人员: the queue of each of their stages (the same statement as the review page).
 * 网信办: findings to confirm, feedback to decide, overdue work orders, applications to approve.
 * 管理员: platform credentials that need re-authorisation.
@@ -22,7 +23,7 @@ from flask import url_for
 from auth.models import Role, User
 from auth.scoping import scope_filter
 from common.db import utcnow
-from common.timefmt import today_cn
+from common.timefmt import bj, today_cn
 from extensions import db
 from moderation import review as workflow
 from moderation.models import Content, ContentStatus
@@ -33,6 +34,7 @@ from oversight.workorders.models import UNIT_TURN, WORK_ORDER_STATUS_LABELS, Wor
 from platforms.models import AccountCredential
 from publishers.models import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus
 from registry.models import Account, AccountStatus
+from reposts import service as reposts
 
 ITEMS_PER_SECTION = 20
 
@@ -149,6 +151,10 @@ def _credentials(user: User) -> sa.Select[Any]:
     )
 
 
+def _reposts(user: User) -> sa.Select[Any]:
+    return reposts.open_tasks_statement(user)
+
+
 # ----------------------------------------------------------------------------- items
 
 
@@ -232,6 +238,17 @@ def _unauthorised_item(a: Any) -> dict[str, Any]:
     }
 
 
+def _repost_item(t: Any) -> dict[str, Any]:
+    overdue = t.deadline_at < utcnow()
+    return {
+        "title": f"转载任务：{t.title}",
+        "detail": f"来源：{t.source_name} · 截止 {bj(t.deadline_at)}（北京时间）",
+        "url": url_for("reposts.mine"),
+        "at": t.issued_at,
+        "overdue": overdue,
+    }
+
+
 def _credential_item(a: Any) -> dict[str, Any]:
     return {
         "title": f"账号「{a.name}」的平台凭据需重新授权",
@@ -247,6 +264,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("orders_to_answer", "待提交的整改反馈", (Role.operator,), _orders_to_answer, _order_item),
     Section("filings", "待备案的账号", (Role.operator,), _filings, _filing_item),
     Section("unauthorised", "待授权以纳入巡检的账号", (Role.operator,), _unauthorised, _unauthorised_item),
+    Section("reposts", "待完成的转载任务", (Role.operator,), _reposts, _repost_item),
     Section("review_1", "初审待审", (Role.reviewer_1,), _review_queue(1), _queue_item),
     Section("review_2", "复审待审", (Role.reviewer_2,), _review_queue(2), _queue_item),
     Section("review_3", "终审待审", (Role.reviewer_3,), _review_queue(3), _queue_item),

@@ -271,6 +271,7 @@ def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "",
         ("逾期未整改", b["overdue_units"]),
         ("问题已确认、正在整改", b["open_units"]),
         ("存在单项否决情形、本期不达标", b["failed_units"]),
+        ("转载任务逾期完成或未完成", [r["unit_name"] for r in b["reposts_late"]]),
     ]
     for label, names in named:
         _para(doc, f"{label}的单位：{'、'.join(names) if names else '无'}。")
@@ -344,6 +345,8 @@ def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "",
         ],
     )
 
+    _repost_table(doc, p, b["reposts_late"])
+
     # 版记: 抄送 (if any) and 印发机关、印发日期, between lines
     if head.cc:
         _rule(_para(doc, f"抄送：{head.cc.rstrip('。')}。", size=14, indent=False), color="000000", size=6)
@@ -353,6 +356,21 @@ def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "",
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
+
+
+def _repost_table(doc: Any, p: Period, rows: list[dict[str, Any]]) -> None:
+    """附表4: the units late with their 转载任务 due in the period (only when there are any)."""
+    if not rows:
+        return
+    _para(doc, f"附表4：{p.label}转载任务逾期单位", font=HEADING_FONT, indent=False)
+    _table(
+        doc,
+        ["序号", "单位", "期内截止的转载任务", "按期完成", "逾期完成", "逾期未完成", "不适用"],
+        [
+            [i, r["unit_name"], r["tasks"], r["on_time"], r["late"], r["missing"], r["not_applicable"]]
+            for i, r in enumerate(rows, start=1)
+        ],
+    )
 
 
 def bj_date(value: Any) -> Any:

@@ -46,6 +46,7 @@ from oversight.workorders.models import OPEN_STATUSES, WorkOrder, WorkOrderStatu
 from platforms.types import PLATFORM_LABELS
 from publishers.models import Delivery
 from registry.models import STATUS_LABELS, Account, AccountStatus, Platform, Unit
+from reposts.service import late_units
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RUNNING = (AccountStatus.active, AccountStatus.changing, AccountStatus.closing)
@@ -588,6 +589,7 @@ def bulletin_data(p: Period, unit_ids: set[int] | None = None) -> dict[str, Any]
         "open_units": sorted({f.unit.name for f in confirmed if f.unit}),
         "unconfirmed": sum(1 for f, _ in found if f.status is FindingStatus.open),
         "failed_units": [u["unit_name"] for u in data["units"] if not u["passed"]],
+        "reposts_late": repost_late_units(p, unit_ids),
     }
 
 
@@ -637,6 +639,7 @@ def bulletin_xlsx(p: Period, unit_ids: set[int] | None = None, issuer: str = "")
             ("问题账号明细", FINDING_HEADERS, [_finding_row(f, pl) for f, pl in b["found"]]),
             ("超期未更新账号", SILENT_HEADERS, b["silent"]),
             ("整改工单", WORKORDER_HEADERS, order_rows),
+            repost_sheet(b["reposts_late"]),
             _notes_sheet(data),
         ],
         title=title,
@@ -646,6 +649,23 @@ def bulletin_xlsx(p: Period, unit_ids: set[int] | None = None, issuer: str = "")
 
 WORKORDER_HEADERS = ("单位", "本期下发", "本期办结", "未办结", "逾期未整改", "已升级督办")
 SILENT_HEADERS = ("单位", "平台", "账号", "平台ID", "台账状态", "最近发文时间", "未更新天数")
+
+
+# ----------------------------------------------------------------------------- 转载任务 in the 通报
+
+REPOST_HEADERS = ("单位", "期内截止的转载任务", "按期完成", "逾期完成", "逾期未完成", "不适用")
+
+
+def repost_late_units(p: Period, unit_ids: set[int] | None = None) -> list[dict[str, Any]]:
+    """Units that reposted late or not at all among the 转载任务 due in the period (reposts/)."""
+
+    return late_units(p.start_utc, p.end_utc, unit_ids)
+
+
+def repost_sheet(rows: Sequence[dict[str, Any]]) -> Sheet:
+    """The bulletin's sheet of units late with their 转载任务 (a task counts once per unit)."""
+    body = [[r["unit_name"], r["tasks"], r["on_time"], r["late"], r["missing"], r["not_applicable"]] for r in rows]
+    return ("转载任务逾期单位", REPOST_HEADERS, body)
 
 
 def annual_xlsx(p: Period, unit_ids: set[int] | None = None, issuer: str = "") -> bytes:

@@ -86,6 +86,7 @@ def celery_init_app(app: Flask) -> Celery:
             "tasks.workorders",
             "tasks.notify",
             "tasks.scoring",
+            "tasks.reposts",
         ],
     )
     celery_app.set_default()

@@ -84,3 +84,6 @@ def periodic_jobs(app: Flask) -> Iterator[tuple[str, str, dict[str, Any]]]:
     # 考评 (oversight/scoring/schedule.py): quarter check points and the month's 抽查 draw, daily.
     hour = int(app.config.get("SCORING_SCHEDULE_HOUR", 1)) % 24
     yield "scoring-scheduled", "tasks.scoring:run_scheduled", {"trigger": "cron", "hour": hour, "minute": 40}
+    # 转载任务 (tasks/reposts.py): completion by deliveries and inspected live posts, lateness.
+    minutes = max(1, int(app.config.get("REPOST_SWEEP_MINUTES", 5)))
+    yield "reposts-sweep", "tasks.reposts:run_sweep", {"trigger": "interval", "minutes": minutes}

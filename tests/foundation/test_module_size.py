@@ -24,6 +24,7 @@ ALLOWED = {
     # Temporarily, until the work under way on them lands:
     "oversight/inspection/service.py": "split by the inspection work",
     "oversight/scoring/service.py": "split by the scoring/work-order work",
+    "reposts/service.py": "to be split (landed at 1,034 lines)",
 }
 
 

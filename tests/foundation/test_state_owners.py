@@ -1,6 +1,6 @@
 """One owner per state machine: only moderation/lifecycle.py assigns Content.status and only
 publishers/lifecycle.py assigns Delivery.status (and oversight/workorders/lifecycle.py
-WorkOrder.status). This scans the source tree (tests and the
+WorkOrder.status, reposts/lifecycle.py RepostTarget.status). This scans the source tree (tests and the
 data generators of the benches and devkit/ excepted: they build fixtures in any state) for every other way of
 writing either column."""
 
@@ -13,14 +13,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OWNERS = {"moderation/lifecycle.py", "publishers/lifecycle.py", "oversight/workorders/lifecycle.py"}
+OWNERS = {
+    "moderation/lifecycle.py",
+    "publishers/lifecycle.py",
+    "oversight/workorders/lifecycle.py",
+    "reposts/lifecycle.py",
+}
 SKIP = {"tests", "bench", "devkit", "node_modules", ".venv", ".git", "instance", "static", "templates"}
-MODELS = {"Content", "Delivery", "WorkOrder"}
-ENUMS = {"ContentStatus", "DeliveryStatus", "WorkOrderStatus"}
+MODELS = {"Content", "Delivery", "WorkOrder", "RepostTarget"}
+ENUMS = {"ContentStatus", "DeliveryStatus", "WorkOrderStatus", "RepostTargetStatus"}
 #: what a new row may be created in (the lifecycles' INITIAL)
 INITIAL = {"ContentStatus.draft", "DeliveryStatus.pending", "lifecycle.INITIAL", "INITIAL"}
 OWNED_OBJECT = re.compile(r"content|deliver|member|order", re.IGNORECASE)
-RAW_UPDATE = re.compile(r"update\s+(contents|deliveries|work_orders)\b[^;]*\bstatus\s*=", re.IGNORECASE | re.DOTALL)
+RAW_UPDATE = re.compile(
+    r"update\s+(contents|deliveries|work_orders|repost_targets)\b[^;]*\bstatus\s*=", re.IGNORECASE | re.DOTALL
+)
 
 
 def _names(node: ast.AST) -> set[str]:
@@ -146,6 +153,9 @@ def test_the_owners_themselves_are_what_the_scan_would_catch() -> None:
         "db.session.execute(sa.text('UPDATE deliveries SET attempts = 0, status = :s WHERE id = :i'))",
         "Delivery(content_id=1, status=DeliveryStatus.sent)",
         "Content(title='x', status=ContentStatus.approved)",
+        "target.status = RepostTargetStatus.done",
+        "RepostTarget(task_id=1, status=RepostTargetStatus.overdue)",
+        "db.session.execute(sa.text('UPDATE repost_targets SET status = :s'))",
     ],
 )
 def test_the_scan_catches(snippet: str) -> None:

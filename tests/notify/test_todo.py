@@ -74,7 +74,14 @@ def counts(api_as, user):
 def test_each_role_lands_on_its_own_work(api_as, setup):
     people, waiting = setup
     operator = counts(api_as, people["operator"])
-    assert operator == {"rejected_drafts": 1, "deliveries": 0, "orders_to_answer": 1, "filings": 0, "unauthorised": 0}
+    assert operator == {
+        "rejected_drafts": 1,
+        "deliveries": 0,
+        "orders_to_answer": 1,
+        "filings": 0,
+        "unauthorised": 0,
+        "reposts": 0,
+    }
     body = api_as(people["operator"]).get("/api/v1/todo").get_json()
     orders = next(s for s in body["sections"] if s["key"] == "orders_to_answer")
     assert orders["items"][0]["url"] == f"/workorders/{waiting.id}"
@@ -82,7 +89,14 @@ def test_each_role_lands_on_its_own_work(api_as, setup):
     office = counts(api_as, people["auditor"])
     assert office["findings_open"] >= 1 and office["feedback_to_decide"] >= 1
     stranger = counts(api_as, people["stranger"])
-    assert stranger == {"rejected_drafts": 0, "deliveries": 0, "orders_to_answer": 0, "filings": 0, "unauthorised": 0}
+    assert stranger == {
+        "rejected_drafts": 0,
+        "deliveries": 0,
+        "orders_to_answer": 0,
+        "filings": 0,
+        "unauthorised": 0,
+        "reposts": 0,
+    }
 
 
 def test_todo_page_and_header_count(client, setup):

@@ -366,7 +366,15 @@ def test_bulletin_and_annual(api_as, make_user, county, make_account, db_session
     response = auditor.get(f"/api/v1/reports/bulletin.xlsx?quarter={quarter}")
     assert response.status_code == 200
     wb = load_workbook(io.BytesIO(response.data))
-    assert wb.sheetnames == ["概况", "各单位情况", "问题账号明细", "超期未更新账号", "整改工单", "说明"]
+    assert wb.sheetnames == [
+        "概况",
+        "各单位情况",
+        "问题账号明细",
+        "超期未更新账号",
+        "整改工单",
+        "转载任务逾期单位",
+        "说明",
+    ]
     detail = list(wb["问题账号明细"].iter_rows(values_only=True))
     assert detail[3][1] == "丰源县人民政府" and detail[3][5] == "超14天未更新（单项否决）"
     assert auditor.get("/api/v1/reports/bulletin.xlsx?quarter=2026Q5").status_code == 422

@@ -78,7 +78,15 @@ def test_report_page_buttons_start_jobs(client, make_user, county, make_account,
     response = client.post("/reports/exports", data={"report": "bulletin", "quarter": this_quarter()})
     assert run_jobs() == ["done"]
     wb = download(client, response.location)
-    assert wb.sheetnames == ["概况", "各单位情况", "问题账号明细", "超期未更新账号", "整改工单", "说明"]
+    assert wb.sheetnames == [
+        "概况",
+        "各单位情况",
+        "问题账号明细",
+        "超期未更新账号",
+        "整改工单",
+        "转载任务逾期单位",
+        "说明",
+    ]
     assert list(wb["问题账号明细"].iter_rows(values_only=True))[3][1] == "丰源县人民政府"
 
     response = client.post("/reports/exports", data={"report": "annual", "year": str(today_cn().year)})

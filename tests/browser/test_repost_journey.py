@@ -1,0 +1,230 @@
+"""The repost-task journey (issue 18), through the pages on a live stack of its own.
+
+The office (网信办-刘审计) issues a 转载任务 to 示范县教育局 on Weibo with a 中国政府网 article;
+the bureau's operator (运营-教育局小陈) finds it under 本单位转载任务, turns it into a content with
+one click (the 来源 statement is in it) and submits it; the county's three reviewers approve it; the
+scheduler and the worker send it to the sandbox; the office presses 立即核对完成情况 and the
+board shows 示范县教育局 · 微博 已完成; then the office's task list and settings page. Every step gets a screenshot
+(test-output/screenshots/repost-*.png) and axe; the unit's and the office's pages are checked at
+390 px too.
+Run: CI=true .venv/bin/pytest -q -m browser tests/browser/test_repost_journey.py -n 0
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from common.timefmt import CN_TZ
+from tests.browser.conftest import (
+    OUTPUT,
+    LiveStack,
+    axe,
+    js_errors,
+    login,
+    safe_name,
+    shot,
+    sqlite_rows,
+    start_live_stack,
+    wait_until,
+)
+
+pytestmark = pytest.mark.browser
+
+SOURCE_URL = "https://www.gov.cn/zhengce/2026-12/03/content_7002468.htm"
+SOURCE_TITLE = "国务院关于做好2027年元旦春节期间有关工作的通知"
+UNIT = "示范县教育局"
+PUBLISH_WAIT = 180
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LiveStack]:
+    workdir = Path(tempfile.mkdtemp(prefix="govmedia-reposts-", dir="/tmp"))
+    try:
+        with start_live_stack(workdir) as live:
+            yield live
+    finally:
+        keep = OUTPUT / "repost-journey-stack-logs"
+        shutil.rmtree(keep, ignore_errors=True)
+        if (workdir / "logs").is_dir():
+            shutil.copytree(workdir / "logs", keep)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def people(browser: Any, stack: LiveStack, request: pytest.FixtureRequest) -> Iterator[Callable[[str], Any]]:
+    contexts: list[tuple[str, Any]] = []
+
+    def open_as(username: str) -> Any:
+        context = browser.new_context(
+            base_url=stack.url,
+            locale="zh-CN",
+            viewport={"width": 1280, "height": 900},
+            timezone_id=CN_TZ.key,
+            accept_downloads=True,
+        )
+        context.set_default_timeout(20_000)
+        contexts.append((username, context))
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on(
+            "console",
+            lambda msg: (
+                errors.append(msg.text) if msg.type == "error" and "Content Security Policy" in msg.text else None
+            ),
+        )
+        page.js_errors = errors
+        login(page, username)
+        return page
+
+    try:
+        yield open_as
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            for username, context in contexts:
+                for i, open_page in enumerate(context.pages):
+                    shot(open_page, f"FAILED-{safe_name(request.node.name)}-{username}-{i}")
+    finally:
+        for _, context in contexts:
+            context.close()
+
+
+def step(page: Any, name: str) -> None:
+    shot(page, f"repost-{name}")
+    axe(page, f"repost-{name}")
+    assert not js_errors(page), f"script errors or CSP violations at {name}: {js_errors(page)}"
+
+
+def narrow(page: Any, name: str) -> None:
+    """The same page at 390 px: nothing wider than the screen but the tables that scroll by themselves."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    page.wait_for_load_state()
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 392, f"{name} is {width}px wide at 390px"
+    shot(page, f"repost-{name}-390px")
+    axe(page, f"repost-{name}-390px")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def flash(page: Any) -> str:
+    return " ".join(page.locator(".flash").all_inner_texts())
+
+
+def target_state(stack: LiveStack, task_id: int) -> dict[str, str]:
+    rows = sqlite_rows(
+        stack,
+        "SELECT u.name, t.platform, t.status FROM repost_targets t JOIN units u ON u.id = t.unit_id"
+        " WHERE t.task_id = ?",
+        task_id,
+    )
+    return {f"{name}:{platform}": status for name, platform, status in rows}
+
+
+def review(stack: LiveStack, people: Callable[[str], Any], content_id: int) -> None:
+    buttons = {1: "初审通过，转复审", 2: "复审通过，转终审", 3: "终审通过"}
+    for stage in (1, 2, 3):
+        reviewer = people(f"reviewer{stage}")
+        reviewer.goto(f"/review?stage={stage}")
+        row = reviewer.locator(f'#queue tr[data-id="{content_id}"]')
+        assert row.count() == 1, f"the repost is not in the stage-{stage} queue"
+        row.get_by_role("link", name="审核").click()
+        reviewer.wait_for_load_state()
+        step(reviewer, f"05-reviewer{stage}")
+        acknowledge = reviewer.locator('input[name="acknowledge_warnings"]')
+        if acknowledge.count():
+            acknowledge.check()
+        reviewer.get_by_role("button", name=buttons[stage]).click()
+        reviewer.wait_for_load_state()
+        assert "通过" in flash(reviewer), flash(reviewer)
+
+
+def test_office_issues_unit_completes_board_shows_done(stack: LiveStack, people: Callable[[str], Any]) -> None:
+    # 1. the office issues the task
+    office = people("auditor")
+    office.goto("/reposts/new")
+    step(office, "01-office-new-task")
+    office.get_by_label("原文或帖子链接", exact=True).fill(SOURCE_URL)
+    office.get_by_label("原文标题", exact=True).fill(SOURCE_TITLE)
+    office.get_by_label("来源（稿源单位或账号，稿件中写作“来源：…”）").fill("中国政府网")
+    office.get_by_label("指定单位（可多选）").select_option(label=UNIT)
+    office.locator("#platforms").get_by_label("微博", exact=True).check()
+    office.get_by_label("说明", exact=True).fill("请于期限前在官方微博转载，注明来源。")
+    office.get_by_role("button", name="下达任务").click()
+    office.wait_for_load_state()
+    assert "已下达转载任务，共 1 个单位" in flash(office), flash(office)
+    match = re.search(r"/reposts/(\d+)$", office.url)
+    assert match, office.url
+    task_id = int(match.group(1))
+    cell = office.locator('#board td[data-platform="weibo"] .badge')
+    assert cell.inner_text() == "待完成"
+    step(office, "02-office-board-issued")
+    assert target_state(stack, task_id) == {f"{UNIT}:weibo": "pending"}
+
+    # 2. the bureau's operator sees it in 待办 and under 本单位转载任务, turns it into a content
+    operator = people("edu_operator")
+    operator.goto("/todo/")
+    assert SOURCE_TITLE in operator.locator("main").inner_text()
+    operator.goto("/reposts/mine")
+    section = operator.locator(f'section.repost-task[data-task="{task_id}"]')
+    assert "待完成" in section.inner_text() and "中国政府网" in section.inner_text()
+    step(operator, "03-unit-my-tasks")
+    narrow(operator, "03-unit-my-tasks")
+    section.get_by_role("button", name="一键转为稿件").click()
+    operator.wait_for_load_state()
+    assert "已转为稿件草稿" in flash(operator), flash(operator)
+    assert "来源：中国政府网" in operator.get_by_label("正文", exact=True).input_value()
+    assert operator.get_by_role("group", name="微博", exact=True).get_by_label("示范县教育", exact=True).is_checked()
+    step(operator, "04-unit-editor-prefilled")
+    operator.get_by_role("button", name="保存并提交审核").click()
+    operator.wait_for_load_state()
+    found = re.search(r"/contents/(\d+)$", operator.url)
+    assert found, f"{operator.url} {flash(operator)}"
+    content_id = int(found.group(1))
+    assert "等待初审" in flash(operator), flash(operator)
+
+    # 3. three reviews (the county's reviewers decide for the bureau), then the scheduler sends it
+    review(stack, people, content_id)
+
+    def sent() -> bool:
+        rows = sqlite_rows(stack, "SELECT status FROM deliveries WHERE content_id = ?", content_id)
+        return bool(rows) and all(r[0] == "sent" for r in rows)
+
+    wait_until(sent, timeout=PUBLISH_WAIT, message="the repost to reach the sandbox", stack=stack)
+    assert any(SOURCE_TITLE in p["text"] for p in stack.sandbox_posts("weibo"))
+
+    # 4. the office checks now: the board shows it done
+    office.goto(f"/reposts/{task_id}")
+    office.get_by_role("button", name="立即核对完成情况").click()
+    office.wait_for_load_state()
+    assert "新发现完成 1 项" in flash(office), flash(office)
+    cell = office.locator('#board td[data-platform="weibo"]')
+    assert cell.locator(".badge").inner_text() == "已完成" and "经本平台发布" in cell.inner_text()
+    assert office.locator('#board-counts [data-key="done"]').inner_text() == "1"
+    step(office, "06-office-board-done")
+    narrow(office, "06-office-board-done")
+    with office.expect_download() as download:
+        office.get_by_role("link", name="导出 XLSX").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    assert target_state(stack, task_id) == {f"{UNIT}:weibo": "done"}
+
+    operator.goto("/reposts/mine")
+    assert "已完成" in operator.locator(f'section.repost-task[data-task="{task_id}"]').inner_text()
+    step(operator, "07-unit-sees-done")
+
+    # 5. the office's list and the lighter-review settings page
+    office.goto("/reposts/")
+    row = office.locator(f'#repost-tasks tr[data-id="{task_id}"]')
+    assert SOURCE_TITLE in row.inner_text() and re.search(r"\d{4}-\d{2}-\d{2} 18:00", row.inner_text())
+    step(office, "08-office-task-list")
+    narrow(office, "08-office-task-list")
+    office.goto("/reposts/settings")
+    assert UNIT in office.locator("#settings").inner_text()
+    step(office, "09-office-settings")
