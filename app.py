@@ -79,6 +79,7 @@ MODEL_MODULES = (
     "oversight.scoring.models",
     "oversight.workorders.models",
     "notify.models",
+    "intake.models",
 )
 
 
@@ -113,6 +114,7 @@ PACKAGES = (
     "oversight.workorders",
     "notify",
     "reports",
+    "intake",
     "jobs.views",
     "tasks",
     "admin",

@@ -84,6 +84,7 @@ def celery_init_app(app: Flask) -> Celery:
             "tasks.media",
             "tasks.interaction",
             "tasks.credentials",
+            "tasks.intake",
         ],
     )
     celery_app.set_default()

@@ -84,3 +84,6 @@ def periodic_jobs(app: Flask) -> Iterator[tuple[str, str, dict[str, Any]]]:
     yield "workorders-sweep", "tasks.workorders:run_sweep", {"trigger": "interval", "minutes": minutes}
     minutes = max(1, int(app.config.get("NOTIFY_INTERVAL_MINUTES", 10)))
     yield "notify-reminders", "tasks.notify:run_reminders", {"trigger": "interval", "minutes": minutes}
+    # Government website feeds (intake/feeds.py): conditional GETs, new items become drafts.
+    minutes = max(1, int(app.config.get("FEED_POLL_MINUTES", 30)))
+    yield "intake-feeds", "tasks.intake:run_poll", {"trigger": "interval", "minutes": minutes, "next_run_time": first}
