@@ -55,7 +55,9 @@ __all__ = ["COLUMNS", "XLSX_MIME", "BulkImportError", "BulkReport", "BulkSchedul
 ZIP_COLUMN = "素材压缩包"
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 SPLIT = re.compile(r"[、,，;；\n]+")
-TIME_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?[ T]+(\d{1,2})[:：时](\d{1,2})(?:[:：分](\d{1,2})秒?)?$")
+TIME_RE = re.compile(
+    r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?[ T]+(\d{1,2})[:：时](\d{1,2})(?:[:：分](\d{1,2})秒?)?$"
+)
 DISCLOSURE_ALIASES: dict[str, Disclosure] = {
     **{d.value: d for d in Disclosure},
     **{label: d for d, label in DISCLOSURE_LABELS.items()},
@@ -79,7 +81,12 @@ class Column:
 
 
 OVERRIDE_COLUMNS = tuple(
-    Column(f"text_{p.value}", f"{PLATFORM_LABELS[p.value]}文案", note=f"发往{PLATFORM_LABELS[p.value]}时替换正文；留空用正文", max_len=5000)
+    Column(
+        f"text_{p.value}",
+        f"{PLATFORM_LABELS[p.value]}文案",
+        note=f"发往{PLATFORM_LABELS[p.value]}时替换正文；留空用正文",
+        max_len=5000,
+    )
     for p in PUBLISHABLE_PLATFORMS
 )
 COLUMNS: tuple[Column, ...] = (
@@ -89,11 +96,20 @@ COLUMNS: tuple[Column, ...] = (
     Column("disclosure", "公开属性", note="主动公开 / 依申请公开 / 不予公开；留空为主动公开"),
     Column("disclosure_reason", "不公开理由", note="公开属性不是“主动公开”时必填", max_len=2000),
     Column("kind", "稿件类型", note="新闻动态 / 政策文件 / 政策解读；留空为新闻动态"),
-    Column("policy_row", "所解读政策（行号）", note="稿件类型为“政策解读”时必填：本文件中那份政策文件所在的行号（三同步）"),
-    Column("targets", "发布账号", required=True, note="账号名称或系统ID，多个用顿号、逗号或分号分隔；只能是本单位及下属单位运行中的账号"),
+    Column(
+        "policy_row", "所解读政策（行号）", note="稿件类型为“政策解读”时必填：本文件中那份政策文件所在的行号（三同步）"
+    ),
+    Column(
+        "targets",
+        "发布账号",
+        required=True,
+        note="账号名称或系统ID，多个用顿号、逗号或分号分隔；只能是本单位及下属单位运行中的账号",
+    ),
     *OVERRIDE_COLUMNS,
     Column("publish_at", "发布时间（北京时间）", note="YYYY-MM-DD HH:MM，须晚于导入时间；留空为审核通过后立即发布"),
-    Column("media", "图片/附件文件名", note="随表格上传的 zip 压缩包中的文件名，多个用顿号、逗号或分号分隔", max_len=2000),
+    Column(
+        "media", "图片/附件文件名", note="随表格上传的 zip 压缩包中的文件名，多个用顿号、逗号或分号分隔", max_len=2000
+    ),
 )
 BY_HEADER = {c.header: c for c in COLUMNS}
 HEADERS = [c.header for c in COLUMNS]
@@ -182,7 +198,9 @@ def read_zip(data: bytes | None, lim: dict[str, int], errors: list[dict[str, Any
             if name.startswith(".") or raw.startswith("__MACOSX/"):
                 continue  # macOS/Finder metadata, not a file the operator chose
             if info.file_size > lim["file_bytes"]:
-                errors.append(_err(None, ZIP_COLUMN, f"“{name}”超过 {lim['file_bytes'] // (1024 * 1024)} MB 的单个文件上限"))
+                errors.append(
+                    _err(None, ZIP_COLUMN, f"“{name}”超过 {lim['file_bytes'] // (1024 * 1024)} MB 的单个文件上限")
+                )
                 continue
             if name in out:
                 errors.append(_err(None, ZIP_COLUMN, f"压缩包内有两个同名文件“{name}”"))
@@ -475,9 +493,7 @@ class BulkSchedule:
                 self.errors.append(_err(row.number, "图片/附件文件名", f"每篇稿件最多 {per_content} 个图片或附件"))
             policy_row = row.values.get("policy_row")
             if policy_row is not None and kinds.get(policy_row) is not ContentKind.policy:
-                self.errors.append(
-                    _err(row.number, "所解读政策（行号）", f"第 {policy_row} 行不是本文件中的政策文件")
-                )
+                self.errors.append(_err(row.number, "所解读政策（行号）", f"第 {policy_row} 行不是本文件中的政策文件"))
 
     def _account(
         self, ref: str, by_id: dict[int, Account], by_name: dict[str, list[Account]], number: int
@@ -506,7 +522,11 @@ class BulkSchedule:
                 if item.name in stored:
                     continue
                 sha = media_store.save(item.data)
-                text = attachments.extract_text(item.data, item.content_type, item.name) if item.role == "attachment" else ""
+                text = (
+                    attachments.extract_text(item.data, item.content_type, item.name)
+                    if item.role == "attachment"
+                    else ""
+                )
                 stored[item.name] = {
                     "name": item.name,
                     "content_type": item.content_type,
@@ -517,13 +537,9 @@ class BulkSchedule:
                 }
         return stored
 
-    def _content_data(
-        self, row: Row, stored: dict[str, dict[str, Any]], ids_by_row: dict[int, int]
-    ) -> dict[str, Any]:
+    def _content_data(self, row: Row, stored: dict[str, dict[str, Any]], ids_by_row: dict[int, int]) -> dict[str, Any]:
         v = row.values
-        overrides = {
-            p.value: {"text": v[f"text_{p.value}"]} for p in PUBLISHABLE_PLATFORMS if v.get(f"text_{p.value}")
-        }
+        overrides = {p.value: {"text": v[f"text_{p.value}"]} for p in PUBLISHABLE_PLATFORMS if v.get(f"text_{p.value}")}
         data: dict[str, Any] = {
             "unit_id": self.actor.unit_id,
             "title": v["title"],
@@ -613,7 +629,8 @@ def template_workbook() -> bytes:
     for line in (
         "整份文件（连同压缩包）全部通过校验才会写入；有任何错误，系统列出行号、列名和原因，不写入任何数据。",
         "每一行生成一篇稿件（草稿；导入时选择“提交审核”则同时提交初审），仍须经过三审才会发布。",
-        "图片和附件放进一个 .zip 压缩包随表格上传，表格中按文件名引用；只接受真实的图片（PNG/JPEG/GIF/WebP）和 PDF/Word 文件。",
+        "图片和附件放进一个 .zip 压缩包随表格上传，表格中按文件名引用；"
+        "只接受真实的图片（PNG/JPEG/GIF/WebP）和 PDF/Word 文件。",
         "第 2 行是示例，导入前请删除或改写。",
     ):
         notes.append(["规则", "", line])

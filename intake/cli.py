@@ -25,4 +25,7 @@ def poll_command() -> None:
             continue
         result = feeds.poll(feed)
         db.session.commit()
-        print(f"{feed.name}：{feed.status_label}，新条目 {result.new_items} 条" + (f"（{result.error}）" if result.error else ""))
+        print(
+            f"{feed.name}：{feed.status_label}，新条目 {result.new_items} 条"
+            + (f"（{result.error}）" if result.error else "")
+        )

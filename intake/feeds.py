@@ -83,8 +83,10 @@ class Entry:
 
     @property
     def is_interpretation(self) -> bool:
-        return bool(INTERPRETATION_TITLE.search(self.title)) or any("解读" in c for c in self.categories) or (
-            "解读" in self.title and bool(self.policy_link)
+        return (
+            bool(INTERPRETATION_TITLE.search(self.title))
+            or any("解读" in c for c in self.categories)
+            or ("解读" in self.title and bool(self.policy_link))
         )
 
     @property
@@ -207,7 +209,7 @@ def update_feed(feed: SiteFeed, data: Mapping[str, Any], actor: User) -> SiteFee
     if after == before:
         return feed
     action = "site_feed:update"
-    if set(k for k in after if after[k] != before[k]) == {"enabled"}:
+    if {k for k in after if after[k] != before[k]} == {"enabled"}:
         action = "site_feed:enable" if feed.enabled else "site_feed:disable"
     db.session.flush()
     audit.record(action, feed, before=before, after=after, actor=actor)
@@ -298,7 +300,11 @@ def fetch(feed: SiteFeed) -> Fetched:
     conf = current_app.config
     timeout = float(conf.get("FEED_TIMEOUT_SECONDS") or 10)
     limit = int(conf.get("FEED_MAX_KB") or 2048) * 1024
-    headers = {"User-Agent": USER_AGENT, "Accept": "application/rss+xml, application/atom+xml, application/feed+json, application/json, application/xml;q=0.9, */*;q=0.5"}
+    headers = {
+        "User-Agent": USER_AGENT,
+        "Accept": "application/rss+xml, application/atom+xml, application/feed+json, application/json, "
+        "application/xml;q=0.9, */*;q=0.5",
+    }
     if feed.etag:
         headers["If-None-Match"] = feed.etag
     if feed.last_modified:
@@ -316,9 +322,7 @@ def fetch(feed: SiteFeed) -> Fetched:
                 body += chunk
                 if len(body) > limit:
                     raise FeedError(f"订阅源内容超过 {limit // 1024} KB 的上限")
-            return Fetched(
-                200, body, response.headers.get("ETag"), response.headers.get("Last-Modified")
-            )
+            return Fetched(200, body, response.headers.get("ETag"), response.headers.get("Last-Modified"))
     except requests.Timeout:
         raise FeedError(f"订阅源在 {timeout:g} 秒内没有响应") from None
     except requests.RequestException as exc:
@@ -331,7 +335,7 @@ def fetch(feed: SiteFeed) -> Fetched:
 def parse(fmt: FeedFormat, body: bytes) -> list[Entry]:
     """The feed's entries, oldest first; ``FeedError`` with a Chinese reason when malformed."""
     entries = _parse_json(body) if fmt is FeedFormat.json else _parse_rss(body)
-    return sorted(entries, key=lambda e: (e.published_at or datetime.min))
+    return sorted(entries, key=lambda e: e.published_at or datetime.min)
 
 
 def _disclosure(words: list[str]) -> Disclosure | None:
@@ -366,9 +370,7 @@ def _parse_rss(body: bytes) -> list[Entry]:
         if not key or not title:
             continue
         categories = [str(t.get("term") or "").strip() for t in e.get("tags") or [] if t.get("term")]
-        related = next(
-            (http_url(lk.get("href")) for lk in e.get("links") or [] if lk.get("rel") == "related"), None
-        )
+        related = next((http_url(lk.get("href")) for lk in e.get("links") or [] if lk.get("rel") == "related"), None)
         stamp = e.get("published_parsed") or e.get("updated_parsed")
         published = datetime.fromtimestamp(calendar.timegm(stamp), UTC).replace(tzinfo=None) if stamp else None
         out.append(
@@ -463,7 +465,12 @@ def poll(feed: SiteFeed, *, actor: User | None = None) -> PollResult:
         audit.record(
             "site_feed:poll",
             feed,
-            after={"status": result.status, "new_items": result.new_items, "error": result.error, "content_ids": result.content_ids[:100]},
+            after={
+                "status": result.status,
+                "new_items": result.new_items,
+                "error": result.error,
+                "content_ids": result.content_ids[:100],
+            },
             actor=actor,
             actor_label=None if actor else "system:scheduler",
         )
@@ -506,9 +513,15 @@ def _new_entries(feed: SiteFeed, entries: list[Entry]) -> list[Entry]:
     taken = set(
         db.session.scalars(sa.select(FeedItem.key).where(FeedItem.unit_id == feed.unit_id, FeedItem.key.in_(keys)))
     )
-    taken_links = set(
-        db.session.scalars(sa.select(FeedItem.link).where(FeedItem.unit_id == feed.unit_id, FeedItem.link.in_(links)))
-    ) if links else set()
+    taken_links = (
+        set(
+            db.session.scalars(
+                sa.select(FeedItem.link).where(FeedItem.unit_id == feed.unit_id, FeedItem.link.in_(links))
+            )
+        )
+        if links
+        else set()
+    )
     out: list[Entry] = []
     seen: set[str] = set()
     for entry in entries:
@@ -557,7 +570,7 @@ def _draft_data(feed: SiteFeed, entry: Entry, policy_item: FeedItem | None) -> d
     parts = [f"<p>{html.escape(p)}</p>" for p in entry.summary.split("\n") if p.strip()]
     source_html = f"<p>来源：{html.escape(source)}"
     if link:
-        source_html += f"。原文链接：<a href=\"{html.escape(link)}\">{html.escape(link)}</a>"
+        source_html += f'。原文链接：<a href="{html.escape(link)}">{html.escape(link)}</a>'
     parts.append(source_html + "</p>")
     disclosure = entry.disclosure or feed.default_disclosure
     reason = None

@@ -9,8 +9,8 @@ from flask import Flask
 
 import jobs
 from common import media
-from jobs import JobFailed, JobRun, ProgressFn
 from intake import bulk
+from jobs import JobFailed, JobRun, ProgressFn
 
 BULK_SCHEDULE = "bulk_schedule"
 MAX_SHOWN_ERRORS = 1000
@@ -44,7 +44,9 @@ def _bulk_schedule(job: JobRun, actor: Any, progress: ProgressFn) -> dict[str, A
     return result
 
 
-def start_params(filename: str, *, submit: bool, dry_run: bool, zip_data: bytes | None, zip_name: str) -> dict[str, Any]:
+def start_params(
+    filename: str, *, submit: bool, dry_run: bool, zip_data: bytes | None, zip_name: str
+) -> dict[str, Any]:
     params: dict[str, Any] = {"filename": filename, "submit": submit, "dry_run": dry_run}
     if zip_data:
         params["zip_sha256"] = media.save(zip_data)

@@ -22,7 +22,7 @@ class FeedFormat(enum.StrEnum):
     json = "json"  # JSON Feed 1.x (https://jsonfeed.org/version/1.1)
 
 
-FEED_FORMAT_LABELS = {FeedFormat.rss: "RSS / Atom", FeedFormat.json: "JSON Feed"}
+FEED_FORMAT_LABELS = {FeedFormat.rss: "RSS / Atom", FeedFormat.json: "JSON"}
 
 #: ``SiteFeed.last_status``: how the last poll went.
 POLL_STATUS_LABELS = {

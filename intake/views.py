@@ -37,7 +37,11 @@ CSV_MIME = "text/csv; charset=utf-8"
 
 
 class BulkIn(ZhSchema):
-    file = File(required=True, error_messages={**ZH, "invalid": "请上传文件"}, metadata={"description": "XLSX 或 CSV（模板列名）"})
+    file = File(
+        required=True,
+        error_messages={**ZH, "invalid": "请上传文件"},
+        metadata={"description": "XLSX 或 CSV（模板列名）"},
+    )
     media = File(load_default=None, metadata={"description": "图片/附件的 zip 压缩包（表格按文件名引用）"})
     submit = Boolean(load_default=False, error_messages=ZH_BOOL, metadata={"description": "true：生成后同时提交初审"})
     dry_run = Boolean(load_default=False, error_messages=ZH_BOOL, metadata={"description": "只校验，不写入"})
@@ -46,8 +50,14 @@ class BulkIn(ZhSchema):
 class FeedIn(ZhSchema):
     unit_id = Integer(load_default=None, metadata={"description": "所属单位；默认本人所在单位"})
     name = String(required=True, validate=Length(1, 100), error_messages=ZH, metadata={"description": "栏目名称"})
-    url = String(required=True, validate=Length(1, 500), error_messages=ZH, metadata={"description": "订阅地址（http/https）"})
-    format = String(load_default="rss", validate=OneOf([f.value for f in FeedFormat]), metadata={"description": "rss（RSS/Atom）/ json（JSON Feed）"})
+    url = String(
+        required=True, validate=Length(1, 500), error_messages=ZH, metadata={"description": "订阅地址（http/https）"}
+    )
+    format = String(
+        load_default="rss",
+        validate=OneOf([f.value for f in FeedFormat]),
+        metadata={"description": "rss（RSS/Atom）/ json（JSON Feed）"},
+    )
     default_disclosure = String(
         load_default="active",
         validate=OneOf([d.value for d in Disclosure]),
@@ -127,7 +137,10 @@ def _require_author() -> Any:
 @api.doc(summary="下载批量排期模板（XLSX，含下拉选项、示例行和填写说明）", security="BearerAuth")
 def bulk_template() -> Any:
     return send_file(
-        io.BytesIO(bulk.template_workbook()), mimetype=bulk.XLSX_MIME, as_attachment=True, download_name="批量排期模板.xlsx"
+        io.BytesIO(bulk.template_workbook()),
+        mimetype=bulk.XLSX_MIME,
+        as_attachment=True,
+        download_name="批量排期模板.xlsx",
     )
 
 
@@ -135,7 +148,9 @@ def bulk_template() -> Any:
 @api.output(FileSchema(type="string", format="binary"), content_type=CSV_MIME)
 @api.doc(summary="下载批量排期模板（CSV，UTF-8）", security="BearerAuth")
 def bulk_template_csv() -> Any:
-    return send_file(io.BytesIO(bulk.template_csv()), mimetype=CSV_MIME, as_attachment=True, download_name="批量排期模板.csv")
+    return send_file(
+        io.BytesIO(bulk.template_csv()), mimetype=CSV_MIME, as_attachment=True, download_name="批量排期模板.csv"
+    )
 
 
 @api.post("/intake/bulk")
@@ -154,7 +169,11 @@ def bulk_import(data: dict[str, Any]) -> Any:
     archive = data.get("media")
     zip_data = archive.read() if archive is not None else None
     params = intake_jobs.start_params(
-        upload.filename or "", submit=data["submit"], dry_run=data["dry_run"], zip_data=zip_data, zip_name=getattr(archive, "filename", "") or ""
+        upload.filename or "",
+        submit=data["submit"],
+        dry_run=data["dry_run"],
+        zip_data=zip_data,
+        zip_name=getattr(archive, "filename", "") or "",
     )
     return accepted(runner.start(intake_jobs.BULK_SCHEDULE, user, params, upload=upload.read()))
 
@@ -299,7 +318,13 @@ def feeds_page() -> Any:
     can_write = user.has_role(*feeds.WRITE_ROLES)
     return (
         render_template(
-            "intake/feeds.html", feeds=rows, units=_units(user), values=values, errors=errors, can_write=can_write, **_labels()
+            "intake/feeds.html",
+            feeds=rows,
+            units=_units(user),
+            values=values,
+            errors=errors,
+            can_write=can_write,
+            **_labels(),
         ),
         status,
     )

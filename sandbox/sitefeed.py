@@ -30,8 +30,8 @@ import hashlib
 import json
 import threading
 from dataclasses import asdict, dataclass, field
-from email.utils import format_datetime, parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -200,13 +200,19 @@ def list_items() -> Response:
 def stats() -> Response:
     store = _store()
     with store.lock:
-        return jsonify({"columns": {c.name: {"hits": c.hits, "not_modified": c.not_modified} for c in store.columns.values()}})
+        return jsonify(
+            {"columns": {c.name: {"hits": c.hits, "not_modified": c.not_modified} for c in store.columns.values()}}
+        )
 
 
 def _conditional(column: Column, kind: str) -> tuple[str, str, bool]:
     """(ETag, Last-Modified, whether the request's validators match)."""
     changed = datetime.fromtimestamp(int(column.changed_at), UTC)
-    etag = '"' + hashlib.sha256(f"{column.name}:{kind}:{column.changed_at}:{column.malformed}".encode()).hexdigest()[:20] + '"'
+    etag = (
+        '"'
+        + hashlib.sha256(f"{column.name}:{kind}:{column.changed_at}:{column.malformed}".encode()).hexdigest()[:20]
+        + '"'
+    )
     last_modified = format_datetime(changed, usegmt=True)
     match = request.headers.get("If-None-Match")
     if match is not None:
@@ -242,7 +248,10 @@ def _serve(column_name: str, kind: str, render: Any, mime: str) -> Response:
 def _broken(kind: str) -> str:
     if kind == "json":
         return '{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "title": "未闭合'
-    return '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>栏目</title><item><title>未闭合的条目</item>'
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>栏目</title>'
+        "<item><title>未闭合的条目</item>"
+    )
 
 
 def _rfc822(stamp: float) -> str:
@@ -260,11 +269,13 @@ def _rss(column: str, items: list[SiteItem], by_guid: dict[str, SiteItem]) -> st
         parts.append("<item>")
         parts.append(f"<title>{escape(item.title)}</title><link>{escape(item.link)}</link>")
         parts.append(f'<guid isPermaLink="false">{escape(item.guid)}</guid>')
-        parts.append(f"<description>{escape(item.summary)}</description><pubDate>{_rfc822(item.published_at)}</pubDate>")
+        parts.append(
+            f"<description>{escape(item.summary)}</description><pubDate>{_rfc822(item.published_at)}</pubDate>"
+        )
         parts.append(f"<category>{escape(item.category)}</category><category>{escape(item.disclosure)}</category>")
         policy = by_guid.get(item.policy_guid or "")
         if policy is not None:
-            parts.append(f"<atom:link rel=\"related\" href={quoteattr(policy.link)} />")
+            parts.append(f'<atom:link rel="related" href={quoteattr(policy.link)} />')
         parts.append("</item>")
     parts.append("</channel></rss>")
     return "".join(parts)

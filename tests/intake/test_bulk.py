@@ -124,22 +124,25 @@ def test_valid_200_rows_become_200_drafts_with_media(world, db_session, run_jobs
     assert first.overrides == {"weibo": {"text": "微博版第1条"}}
     assert first.media[0]["name"] == "封面.png" and first.media[0]["content_type"] == "image/png"
     assert media_store.load(first.media[0]["sha256"]) == PNG
-    assert first.publish_at is not None and first.publish_at > datetime.utcnow()  # noqa: DTZ003 - stored naive UTC
+    assert first.publish_at is not None and first.publish_at > datetime.utcnow()
     assert sum(len(c.media) for c in created) == 300
-    audits = db_session.scalar(
-        sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "content:create")
-    )
+    audits = db_session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "content:create"))
     assert audits >= 200
 
 
 def test_submit_mode_sends_each_row_to_the_first_review(world, db_session, run_jobs):
-    response = upload(world["api"], sheet(valid_rows(3, world)), zip_of({"封面.png": PNG, "现场.jpg": JPEG}), submit="true")
+    response = upload(
+        world["api"], sheet(valid_rows(3, world)), zip_of({"封面.png": PNG, "现场.jpg": JPEG}), submit="true"
+    )
     assert response.status_code == 202
     assert run_jobs() == ["done"]
     job = db_session.get(JobRun, response.json["id"])
     contents = db_session.scalars(sa.select(Content).where(Content.id.in_(job.result["content_ids"]))).all()
     assert {c.status for c in contents} == {ContentStatus.review_1}
-    assert db_session.scalar(sa.select(sa.func.count(Review.id)).where(Review.content_id.in_([c.id for c in contents]))) == 3
+    assert (
+        db_session.scalar(sa.select(sa.func.count(Review.id)).where(Review.content_id.in_([c.id for c in contents])))
+        == 3
+    )
 
 
 def test_invalid_file_reports_every_error_by_row_and_column_and_writes_nothing(world, db_session, run_jobs):
@@ -150,7 +153,10 @@ def test_invalid_file_reports_every_error_by_row_and_column_and_writes_nothing(w
     rows[3]["图片/附件文件名"] = "没有的图.png"  # row 5: missing media
     rows[4]["公开属性"] = "公开"  # row 6: wrong 公开属性
     rows[5]["发布账号"] = "别的县发布"  # row 7: an account outside the operator's units
-    before = (contents_count(db_session), db_session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action.like("content:%"))))
+    before = (
+        contents_count(db_session),
+        db_session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action.like("content:%"))),
+    )
     response = upload(world["api"], sheet(rows), zip_of({"封面.png": PNG, "现场.jpg": JPEG}))
     assert response.status_code == 202
     assert run_jobs() == ["failed"]
@@ -169,7 +175,10 @@ def test_invalid_file_reports_every_error_by_row_and_column_and_writes_nothing(w
     assert "不存在的账号" in reasons[(4, "发布账号")]
     assert "没有的图.png" in reasons[(5, "图片/附件文件名")]
     assert job.message.startswith("导入失败") and "未写入" in job.message
-    after = (contents_count(db_session), db_session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action.like("content:%"))))
+    after = (
+        contents_count(db_session),
+        db_session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action.like("content:%"))),
+    )
     assert after == before
 
 
@@ -212,8 +221,19 @@ def test_zip_limits(world, db_session, run_jobs, app, monkeypatch):
 
 def test_interpretation_rows_link_to_their_policy_row(world, db_session, run_jobs):
     rows = [
-        {"标题": "关于印发《示范县供暖管理办法》的通知", "正文": "全文", "稿件类型": "政策文件", "发布账号": "批量县发布微博"},
-        {"标题": "关于《示范县供暖管理办法》的解读", "正文": "解读", "稿件类型": "政策解读", "所解读政策（行号）": 2, "发布账号": "批量县发布微博"},
+        {
+            "标题": "关于印发《示范县供暖管理办法》的通知",
+            "正文": "全文",
+            "稿件类型": "政策文件",
+            "发布账号": "批量县发布微博",
+        },
+        {
+            "标题": "关于《示范县供暖管理办法》的解读",
+            "正文": "解读",
+            "稿件类型": "政策解读",
+            "所解读政策（行号）": 2,
+            "发布账号": "批量县发布微博",
+        },
     ]
     response = upload(world["api"], sheet(rows))
     assert run_jobs() == ["done"]
