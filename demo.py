@@ -128,7 +128,18 @@ def seed() -> bool:
         set_credentials(account.id, _sandbox_credentials(platform, uid))
     db.session.flush()
     _sample_contents(county)
+    _site_feed()
     return True
+
+
+def _site_feed() -> None:
+    """One government-website column feed, served by the sandbox's sample site (docs/intake.md)."""
+    from auth.models import User
+    from intake import feeds
+
+    operator = db.session.scalar(sa.select(User).where(User.username == "operator"))
+    base = str(current_app.config.get("SANDBOX_URL") or "http://127.0.0.1:5100").rstrip("/")
+    feeds.create_feed({"name": "政策文件", "url": f"{base}/site/zcwj/rss.xml", "format": "rss"}, operator)
 
 
 def _sample_contents(county: Unit) -> None:
