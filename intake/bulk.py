@@ -53,6 +53,8 @@ from registry.models import PUBLISHABLE_PLATFORMS, STATUS_LABELS, Account, Accou
 __all__ = ["COLUMNS", "XLSX_MIME", "BulkImportError", "BulkReport", "BulkSchedule", "template_csv", "template_workbook"]
 
 ZIP_COLUMN = "素材压缩包"
+#: "名称（平台）" or "平台:名称" — one of several same-named accounts (e.g. 示范县发布 on four platforms).
+QUALIFIED = re.compile(r"^(?:(?P<name>.+?)[（(](?P<platform>[^）)]+)[）)]|(?P<platform2>[^:：]+)[:：](?P<name2>.+))$")
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 SPLIT = re.compile(r"[、,，;；\n]+")
 TIME_RE = re.compile(
@@ -62,6 +64,7 @@ DISCLOSURE_ALIASES: dict[str, Disclosure] = {
     **{d.value: d for d in Disclosure},
     **{label: d for d, label in DISCLOSURE_LABELS.items()},
 }
+PLATFORM_BY_LABEL = {**{label: p for p, label in PLATFORM_LABELS.items()}, **{p: p for p in PLATFORM_LABELS}}
 KIND_ALIASES: dict[str, ContentKind] = {
     **{k.value: k for k in ContentKind},
     **{label: k for k, label in CONTENT_KIND_LABELS.items()},
@@ -103,7 +106,8 @@ COLUMNS: tuple[Column, ...] = (
         "targets",
         "发布账号",
         required=True,
-        note="账号名称或系统ID，多个用顿号、逗号或分号分隔；只能是本单位及下属单位运行中的账号",
+        note="账号名称或系统ID，多个用顿号、逗号或分号分隔；重名时写“名称（平台）”，如 示范县发布（微博）；"
+        "只能是本单位及下属单位运行中的账号",
     ),
     *OVERRIDE_COLUMNS,
     Column("publish_at", "发布时间（北京时间）", note="YYYY-MM-DD HH:MM，须晚于导入时间；留空为审核通过后立即发布"),
@@ -499,6 +503,11 @@ class BulkSchedule:
         self, ref: str, by_id: dict[int, Account], by_name: dict[str, list[Account]], number: int
     ) -> Account | None:
         named = by_name.get(ref, [])
+        qualified = QUALIFIED.match(ref)
+        if not named and qualified:
+            name = qualified.group("name") or qualified.group("name2")
+            platform = PLATFORM_BY_LABEL.get(qualified.group("platform") or qualified.group("platform2") or "")
+            named = [a for a in by_name.get(name or "", []) if a.platform == platform]
         if len(named) == 1:
             return named[0]
         if len(named) > 1:
@@ -506,7 +515,9 @@ class BulkSchedule:
             if len(live) == 1:
                 return live[0]
             ids = "、".join(str(a.id) for a in named)
-            self.errors.append(_err(number, "发布账号", f"有多个账号名为“{ref}”，请改填系统ID（{ids}）"))
+            self.errors.append(
+                _err(number, "发布账号", f"有多个账号名为“{ref}”，请写成“{ref}（平台）”或改填系统ID（{ids}）")
+            )
             return None
         if ref.isdigit() and int(ref) in by_id:
             return by_id[int(ref)]
@@ -588,7 +599,7 @@ EXAMPLE = [
     "",
     "新闻动态",
     "",
-    "示范县发布",
+    "示范县发布（微博）、示范县发布（微信公众号）",
     "",
     "",
     "",

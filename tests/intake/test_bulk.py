@@ -243,6 +243,25 @@ def test_interpretation_rows_link_to_their_policy_row(world, db_session, run_job
     assert interpretation.kind is ContentKind.interpretation and interpretation.policy_id == policy_id
 
 
+def test_same_named_accounts_are_told_apart_by_platform(world, db_session, run_jobs, make_account):
+    twin = make_account(world["unit"], "douyin", name="批量县发布微博", credentials=False)
+    rows = valid_rows(2, world)
+    rows[0]["发布账号"] = "批量县发布微博（抖音）"
+    rows[1]["发布账号"] = "批量县发布微博"
+    response = upload(world["api"], sheet(rows), zip_of({"封面.png": PNG, "现场.jpg": JPEG}))
+    assert run_jobs() == ["failed"]
+    job = db_session.get(JobRun, response.json["id"])
+    assert [(e["row"], e["column"]) for e in job.result["errors"]] == [(3, "发布账号")]
+    assert "（平台）" in job.result["errors"][0]["reason"]
+    rows[1]["发布账号"] = "微博:批量县发布微博"
+    response = upload(world["api"], sheet(rows), zip_of({"封面.png": PNG, "现场.jpg": JPEG}))
+    assert run_jobs() == ["done"]
+    first, second = (
+        db_session.get(Content, i) for i in db_session.get(JobRun, response.json["id"]).result["content_ids"]
+    )
+    assert [a.id for a in first.targets] == [twin.id] and [a.id for a in second.targets] == [world["weibo"].id]
+
+
 def test_reviewer_may_not_import(make_user, api_as, world):
     reviewer = api_as(make_user(Role.reviewer_1, unit=world["unit"]))
     assert upload(reviewer, sheet(valid_rows(1, world))).status_code == 403
