@@ -21,7 +21,7 @@ from intake import bulk, feeds
 from intake import jobs as intake_jobs
 from intake.models import FEED_FORMAT_LABELS, POLL_STATUS_LABELS, FeedFormat
 from jobs import runner
-from jobs.views import accepted
+from jobs.views import JobOut, accepted
 from moderation.models import CONTENT_KIND_LABELS, CONTENT_STATUS_LABELS, DISCLOSURE_LABELS, Disclosure
 from moderation.service import AUTHOR_ROLES
 from registry.models import Unit
@@ -155,12 +155,13 @@ def bulk_template_csv() -> Any:
 
 @api.post("/intake/bulk")
 @api.input(BulkIn, location="files", arg_name="data")
+@api.output(JobOut, status_code=202)
 @api.doc(
     summary="批量排期导入（表格 + 素材 zip，后台执行）",
     description="返回 202 和后台任务；GET /api/v1/jobs/{id} 查看进度和结果。整份文件全部通过校验才写入："
     "有错误时任务失败，result.errors 逐条列出 {row, column, reason}（压缩包的问题 row 为 null），不写入任何数据。"
     "每行生成一篇草稿（submit=true 时同时提交初审），发布账号只能是本单位及下属单位运行中的账号。",
-    responses={202: "已交给后台任务", 403: "角色无权导入"},
+    responses={403: "角色无权导入"},
     security="BearerAuth",
 )
 def bulk_import(data: dict[str, Any]) -> Any:
