@@ -29,7 +29,6 @@ import html
 import ipaddress
 import json
 import re
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -281,16 +280,19 @@ def _loopback_only() -> bool:
 
 
 def _check_host(url: str) -> None:
+    """http(s) only; with ``FEED_LOOPBACK_ONLY`` only ``localhost`` or a loopback address literal,
+    decided without a DNS lookup (nothing leaves the machine)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FeedError("订阅地址须以 http:// 或 https:// 开头")
     if not _loopback_only():
         return
+    host = parts.hostname
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 80)}
-    except OSError:
-        raise FeedError(f"无法解析订阅地址的主机名“{parts.hostname}”") from None
-    if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
         raise FeedError("本环境只允许抓取本机回环地址上的订阅源（FEED_LOOPBACK_ONLY）")
 
 
