@@ -450,6 +450,10 @@ def poll(feed: SiteFeed, *, actor: User | None = None) -> PollResult:
             result = PollResult("not_modified")
         else:
             entries = parse(feed.format, fetched.body)
+            # Serialise with another poll of this feed (the scheduler's and a person's) after the
+            # network wait, before reading which items are new (SQLite: the write lock).
+            if feed.id is not None:
+                db.session.refresh(feed, with_for_update=True)
             with db.session.begin_nested():
                 result = _take(feed, entries)
             feed.etag = (fetched.etag or "")[:300] or None
