@@ -197,3 +197,26 @@ def test_feed_pages_in_chinese(site, office, client, db_session):
     assert "栏目page" in listing and "添加订阅源" in listing
     created = client.post("/intake/feeds", data={"name": "新栏目", "url": "ftp://x", "format": "rss"})
     assert created.status_code == 422 and "http://" in created.get_data(as_text=True)
+
+
+def test_demo_seed_brings_a_feed_whose_first_poll_links_policy_and_interpretation(site, db_session, tmp_path):
+    """`make run`: seed-demo registers the 政策文件 column; the sandbox seed puts a policy and its
+    解读 on the sample site (demo.SITE_ITEMS); one poll makes two linked drafts, a restart adds none."""
+    import json
+
+    from demo import sandbox_seed, seed
+    from intake import feeds
+    from sandbox.__main__ import _seed
+
+    seed()
+    db_session.flush()
+    path = tmp_path / "sandbox-seed.json"
+    path.write_text(json.dumps(sandbox_seed(), ensure_ascii=False), encoding="utf-8")
+    _seed(site.app, str(path))
+    _seed(site.app, str(path))  # a restart with --state: nothing doubles
+    feed = db_session.scalar(sa.select(SiteFeed).where(SiteFeed.name == "政策文件"))
+    assert feed.url.startswith(site.url)
+    assert feeds.poll(feed).new_items == 2
+    interpretation = db_session.scalar(sa.select(Content).where(Content.title.like("关于《%》的解读")))
+    assert interpretation.kind is ContentKind.interpretation
+    assert interpretation.policy.title == "关于印发《示范县城区集中供热管理办法》的通知"
