@@ -14,9 +14,11 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from auth import models as auth_models
 from auth import service as auth_service
 from auth.models import Role
 from extensions import db
+from intake import feeds as intake_feeds
 from publishers.credential_admin import set_credentials
 from registry.models import Account, AccountStatus, Platform, Unit, UnitKind
 from registry.units import create_unit
@@ -134,12 +136,9 @@ def seed() -> bool:
 
 def _site_feed() -> None:
     """One government-website column feed, served by the sandbox's sample site (docs/intake.md)."""
-    from auth.models import User
-    from intake import feeds
-
-    operator = db.session.scalar(sa.select(User).where(User.username == "operator"))
+    operator = db.session.scalar(sa.select(auth_models.User).where(auth_models.User.username == "operator"))
     base = str(current_app.config.get("SANDBOX_URL") or "http://127.0.0.1:5100").rstrip("/")
-    feeds.create_feed({"name": "政策文件", "url": f"{base}/site/zcwj/rss.xml", "format": "rss"}, operator)
+    intake_feeds.create_feed({"name": "政策文件", "url": f"{base}/site/zcwj/rss.xml", "format": "rss"}, operator)
 
 
 def _sample_contents(county: Unit) -> None:

@@ -15,12 +15,13 @@ named by their name or their system id.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -249,8 +250,6 @@ def parse_time(value: Any) -> datetime | None:
             local = datetime(*(int(g) for g in match.groups() if g is not None))  # type: ignore[misc]
         except ValueError:
             raise ValueError(f"时间不存在：“{text}”") from None
-    from datetime import UTC
-
     return local.replace(tzinfo=CN_TZ).astimezone(UTC).replace(tzinfo=None)
 
 
@@ -654,8 +653,6 @@ def template_workbook() -> bytes:
 
 def template_csv() -> bytes:
     """The same columns as a CSV (UTF-8 with BOM, so Excel opens it in Chinese)."""
-    import csv
-
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow(HEADERS)

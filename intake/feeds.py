@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import feedparser
 import requests
 import sqlalchemy as sa
 from flask import current_app
@@ -44,6 +45,7 @@ from auth.models import Role, User
 from auth.scoping import can_see_unit, scope_filter
 from common.db import utcnow
 from common.errors import ApiError, Forbidden, Invalid, NotFound
+from common.fields import iso_utc
 from common.validation import control_char_problem, http_url
 from extensions import db
 from intake.models import FEED_FORMAT_LABELS, FeedFormat, FeedItem, SiteFeed
@@ -216,8 +218,6 @@ def update_feed(feed: SiteFeed, data: Mapping[str, Any], actor: User) -> SiteFee
 
 
 def feed_dict(feed: SiteFeed) -> dict[str, Any]:
-    from common.fields import iso_utc
-
     return {
         "id": feed.id,
         "unit_id": feed.unit_id,
@@ -244,8 +244,6 @@ def items_of(feed: SiteFeed, limit: int = 200) -> list[FeedItem]:
 
 
 def item_dict(item: FeedItem) -> dict[str, Any]:
-    from common.fields import iso_utc
-
     content = item.content
     policy = item.policy_item
     return {
@@ -355,8 +353,6 @@ def _text(value: Any, limit: int) -> str:
 
 
 def _parse_rss(body: bytes) -> list[Entry]:
-    import feedparser
-
     parsed = feedparser.parse(body)
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if problem is not None and not isinstance(problem, feedparser.CharacterEncodingOverride):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import sqlalchemy as sa
 from apiflask import APIBlueprint
 from apiflask.fields import Boolean, Dict, File, List, Nested, String
 from apiflask.schemas import FileSchema
@@ -264,8 +265,6 @@ def bulk_page() -> Any:
 
 
 def _units(user: Any) -> list[Unit]:
-    import sqlalchemy as sa
-
     scope = visible_unit_ids(user)
     stmt = sa.select(Unit).order_by(Unit.name)
     if scope is not None:

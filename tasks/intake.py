@@ -12,6 +12,7 @@ from celery import shared_task
 from extensions import db
 from intake import feeds
 from intake.models import SiteFeed
+from tasks.scheduler import get_app
 
 
 @shared_task(name="tasks.intake.poll_feeds")
@@ -30,7 +31,5 @@ def poll_feeds() -> dict[str, Any]:
 
 
 def run_poll() -> None:
-    from tasks.scheduler import get_app
-
     get_app()
     poll_feeds.delay()

@@ -17,7 +17,7 @@ from auth.models import Role
 from common import media as media_store
 from common.timefmt import CN_TZ
 from intake import bulk
-from jobs import JobRun
+from jobs import JobRun, runner
 from moderation.models import Content, ContentKind, ContentStatus, Review
 from tests.registry.test_pages import login
 
@@ -268,8 +268,6 @@ def test_reviewer_may_not_import(make_user, api_as, world):
 
 
 def test_5000_rows_run_in_the_background_with_progress(world, db_session, run_jobs, monkeypatch):
-    from jobs import runner
-
     seen: list[tuple[int, int | None, str | None]] = []
     original = runner.Progress.__call__
 

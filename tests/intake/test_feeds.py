@@ -4,6 +4,7 @@ status while the other feeds go on; a policy and its 解读 arriving together ar
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -11,8 +12,11 @@ import sqlalchemy as sa
 
 from audit.models import AuditEntry
 from auth.models import Role
+from demo import sandbox_seed, seed
+from intake import feeds
 from intake.models import FeedItem, SiteFeed
 from moderation.models import Content, ContentKind, ContentStatus, Disclosure
+from sandbox.__main__ import _seed
 from tasks.intake import poll_feeds
 from tests.registry.test_pages import login
 
@@ -202,12 +206,6 @@ def test_feed_pages_in_chinese(site, office, client, db_session):
 def test_demo_seed_brings_a_feed_whose_first_poll_links_policy_and_interpretation(site, db_session, tmp_path):
     """`make run`: seed-demo registers the 政策文件 column; the sandbox seed puts a policy and its
     解读 on the sample site (demo.SITE_ITEMS); one poll makes two linked drafts, a restart adds none."""
-    import json
-
-    from demo import sandbox_seed, seed
-    from intake import feeds
-    from sandbox.__main__ import _seed
-
     seed()
     db_session.flush()
     path = tmp_path / "sandbox-seed.json"
