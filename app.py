@@ -90,6 +90,7 @@ MODEL_MODULES = (
     "oversight.workorders.models",
     "notify.models",
     "reposts.models",
+    "intake.models",
 )
 
 
@@ -124,6 +125,7 @@ PACKAGES = (
     "reposts",
     "notify",
     "reports",
+    "intake",
     "jobs.views",
     "tasks",
     "admin",

@@ -354,4 +354,15 @@ def from_env() -> dict[str, Any]:
         "SMTP_SECURITY": _choice("SMTP_SECURITY", ("none", "starttls", "ssl"), "none"),
         "SMTP_FROM": env("SMTP_FROM", "govmedia@localhost"),
         "SMTP_TIMEOUT_SECONDS": _positive("SMTP_TIMEOUT_SECONDS", 15),
+        # 批量排期 (intake/bulk.py, docs/intake.md): rows per file and the media zip's limits.
+        "BULK_MAX_ROWS": _positive("BULK_MAX_ROWS", 10_000),
+        "BULK_ZIP_MAX_MB": _positive("BULK_ZIP_MAX_MB", 200),
+        "BULK_ZIP_MAX_FILES": _positive("BULK_ZIP_MAX_FILES", 1000),
+        "BULK_ZIP_MAX_UNPACKED_MB": _positive("BULK_ZIP_MAX_UNPACKED_MB", 500),
+        # Government website feeds (intake/feeds.py): how often, how long, how much; loopback only
+        # refuses every host but 127.0.0.0/8 and ::1 (tests, the offline demo against the sandbox).
+        "FEED_POLL_MINUTES": _positive("FEED_POLL_MINUTES", 30),
+        "FEED_TIMEOUT_SECONDS": _positive("FEED_TIMEOUT_SECONDS", 10),
+        "FEED_MAX_KB": _positive("FEED_MAX_KB", 2048),
+        "FEED_LOOPBACK_ONLY": _flag("FEED_LOOPBACK_ONLY", False),
     }

@@ -14,9 +14,11 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from auth import models as auth_models
 from auth import service as auth_service
 from auth.models import Role, User
 from extensions import db
+from intake import feeds as intake_feeds
 from moderation import review
 from moderation import service as content_service
 from publishers.credential_admin import set_credentials
@@ -130,7 +132,15 @@ def seed() -> bool:
         set_credentials(account.id, _sandbox_credentials(platform, uid))
     db.session.flush()
     _sample_contents(county)
+    _site_feed()
     return True
+
+
+def _site_feed() -> None:
+    """One government-website column feed, served by the sandbox's sample site (docs/intake.md)."""
+    operator = db.session.scalar(sa.select(auth_models.User).where(auth_models.User.username == "operator"))
+    base = str(current_app.config.get("SANDBOX_URL") or "http://127.0.0.1:5100").rstrip("/")
+    intake_feeds.create_feed({"name": "政策文件", "url": f"{base}/site/zcwj/rss.xml", "format": "rss"}, operator)
 
 
 def _sample_contents(county: Unit) -> None:
@@ -194,6 +204,30 @@ INTERACTION_SEED: dict[str, dict[str, list[dict[str, object]]]] = {
 }
 
 
+#: Items on the sandbox's sample government website, column zcwj (政策文件): a policy and its 解读,
+#: which the demo's website feed turns into two linked drafts (三同步) on its first poll.
+SITE_ITEMS = [
+    {
+        "column": "zcwj",
+        "guid": "sfx-zcwj-0001",
+        "title": "关于印发《示范县城区集中供热管理办法》的通知",
+        "summary": "为规范城区集中供热管理，保障居民冬季用热，"
+        "现将《示范县城区集中供热管理办法》印发给你们，请认真贯彻执行。",
+        "category": "政策文件",
+        "disclosure": "主动公开",
+    },
+    {
+        "column": "zcwj",
+        "guid": "sfx-zcwj-0002",
+        "title": "关于《示范县城区集中供热管理办法》的解读",
+        "summary": "一、制定背景；二、主要内容；三、供热时间和收费标准；四、投诉渠道：12345 热线。",
+        "category": "政策解读",
+        "disclosure": "主动公开",
+        "policy_guid": "sfx-zcwj-0001",
+    },
+]
+
+
 def sandbox_seed() -> list[dict[str, object]]:
     """Platform-side accounts for the sandbox (POST /_sandbox/accounts bodies).
 
@@ -228,6 +262,8 @@ def sandbox_seed() -> list[dict[str, object]]:
         if account.platform is Platform.wechat:
             body.update(_sandbox_credentials(Platform.wechat, account.platform_uid))
         body.update(INTERACTION_SEED.get(account.platform_uid, {}))
+        if account.platform_uid == "sfx_weibo_001":
+            body["site_items"] = SITE_ITEMS  # the county website's 政策文件 column (the demo's feed)
         bodies.append(body)
     bodies.append(
         {

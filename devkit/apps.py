@@ -18,6 +18,8 @@ def make_test_app(database_url: str, **extra: Any) -> Any:
         "RATELIMIT_STORAGE_URI": "memory://",
         "BROKER_URL": "memory://",
         "SERVER_NAME": None,
+        # Website feeds (intake/feeds.py) reach only 127.0.0.0/8 and ::1 here: the sandbox's sample site.
+        "FEED_LOOPBACK_ONLY": True,
     }
     config.update(extra)
     return create_app(config)

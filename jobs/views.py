@@ -33,7 +33,8 @@ class JobOut(Schema):
         metadata={
             "description": "ledger_import 导入台账 / ledger_export 导出台账 / discovery_run 平台检索比对 / "
             "discovery_import 导入第三方监测名单 / report_compliance 导出合规情况 / "
-            "report_bulletin 导出季度检查情况通报 / report_annual 导出年度报表 / findings_export 导出问题线索"
+            "report_bulletin 导出季度检查情况通报 / report_annual 导出年度报表 / findings_export 导出问题线索 / "
+            "bulk_schedule 批量排期导入"
         }
     )
     label = String()

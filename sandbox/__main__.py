@@ -77,12 +77,15 @@ def _seed(app: Any, path: str | None) -> None:
             _seed_call(client, "/_sandbox/comments", target, platform, uid)
         for message in extras["messages"]:
             _seed_call(client, "/_sandbox/messages", {**message, "platform": platform, "uid": uid}, platform, uid)
+        for item in extras["site_items"]:
+            _seed_call(client, "/_sandbox/site/items", item, platform, uid)
 
 
 #: Optional keys of a seed account besides the POST /_sandbox/accounts body: posts made in the
 #: platform's app, comments from the public (``post`` = index among the account's posts, newest
-#: first) and private messages.
-SEED_EXTRAS = ("app_posts", "comments", "messages")
+#: first), private messages, and items on the sample government website (sandbox/sitefeed.py) that
+#: the unit's website feed will find.
+SEED_EXTRAS = ("app_posts", "comments", "messages", "site_items")
 
 
 def _seed_call(client: Any, path: str, body: dict[str, Any], platform: str, uid: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, redirect, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox import admin, douyin, inspection, interaction, mass, pages, wechat, weibo
+from sandbox import admin, douyin, inspection, interaction, mass, pages, sitefeed, wechat, weibo
 from sandbox.common import EXTENSION_KEY
 from sandbox.state import SandboxState
 
@@ -41,6 +41,7 @@ def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     inspection.register(app)
     app.register_blueprint(interaction.bp)
+    app.register_blueprint(sitefeed.bp)
 
     @app.after_request
     def _persist(response: Response) -> Response:

@@ -87,6 +87,7 @@ def celery_init_app(app: Flask) -> Celery:
             "tasks.notify",
             "tasks.scoring",
             "tasks.reposts",
+            "tasks.intake",
         ],
     )
     celery_app.set_default()

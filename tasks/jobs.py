@@ -87,3 +87,6 @@ def periodic_jobs(app: Flask) -> Iterator[tuple[str, str, dict[str, Any]]]:
     # 转载任务 (tasks/reposts.py): completion by deliveries and inspected live posts, lateness.
     minutes = max(1, int(app.config.get("REPOST_SWEEP_MINUTES", 5)))
     yield "reposts-sweep", "tasks.reposts:run_sweep", {"trigger": "interval", "minutes": minutes}
+    # Government website feeds (intake/feeds.py): conditional GETs, new items become drafts.
+    minutes = max(1, int(app.config.get("FEED_POLL_MINUTES", 30)))
+    yield "intake-feeds", "tasks.intake:run_poll", {"trigger": "interval", "minutes": minutes, "next_run_time": first}

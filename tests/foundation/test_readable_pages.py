@@ -49,6 +49,10 @@ ALLOWED_WORDS = {
     "txt",
     "tsv",
     "json",
+    "JSON",  # feed formats (政府网站订阅) and the media archive (批量排期)
+    "RSS",
+    "Atom",
+    "zip",
     "doc",
     "docx",
     "UTF",  # file encodings, as the import page names them

@@ -15,6 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 JOB_KINDS = [
+    "bulk_schedule",
     "discovery_import",
     "discovery_run",
     "findings_export",
@@ -24,7 +25,7 @@ JOB_KINDS = [
     "report_bulletin",
     "report_compliance",
 ]
-CLI_COMMANDS = ["audit", "credentials", "discovery", "monitoring", "registry", "seed-demo", "users"]
+CLI_COMMANDS = ["audit", "credentials", "discovery", "intake", "monitoring", "registry", "seed-demo", "users"]
 
 PROGRAM = textwrap.dedent(
     """
