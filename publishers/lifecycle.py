@@ -14,6 +14,8 @@ Services flush, never commit.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +28,7 @@ from moderation.models import Content, ContentStatus
 from publishers.models import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus
 from publishers.shared import for_update
 
-__all__ = ["TABLE", "IllegalTransition", "allowed", "content_status_for", "roll_up", "transition"]
+__all__ = ["TABLE", "IllegalTransition", "allowed", "content_status_for", "move_row", "roll_up", "transition"]
 
 D = DeliveryStatus
 INITIAL = DeliveryStatus.pending
@@ -133,6 +135,173 @@ def roll_up(content_id: int, *, actor: Any = None, actor_label: str | None = Non
         return None
     content_lifecycle.transition_rows([content_id], status, new, actor=actor, actor_label=actor_label)
     return new
+
+
+# ----------------------------------------------------------------------------- Core hot path
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What ``move_row`` did besides the move: the follower it handed the account on to."""
+
+    follower: int | None = None
+
+
+_DELIVERIES = Delivery.__table__
+#: the account's next waiting delivery, if not queued recently (``claim._next_waiting``, as SQL)
+_NEXT_WAITING_SQL = (
+    "id = (SELECT w.id FROM deliveries w WHERE w.account_id = :account AND w.id <> :id"
+    " AND (w.status = 'pending' OR (w.status = 'retrying' AND w.next_attempt_at <= :now))"
+    " ORDER BY w.id LIMIT 1) AND (enqueued_at IS NULL OR enqueued_at < :stale)"
+)
+
+
+def move_row(
+    row: Any,
+    to: DeliveryStatus | None,
+    *,
+    now: datetime,
+    values: Mapping[str, Any] | None = None,
+    expect: Mapping[str, Any] | None = None,
+    code: str | None = None,
+    message: str | None = None,
+    after: Mapping[str, Any] | None = None,
+    hand_on: datetime | None = None,
+) -> Moved | None:
+    """``transition`` for the delivery hot path, without loading the row into the session:
+    one UPDATE that checks the row is still ``row.status`` (and each ``expect`` column its
+    value), together — on PostgreSQL in the same statement — with the audit entry, the roll-up of
+    the content's status (``delivery_siblings``, migration f6) and, with ``hand_on`` (the
+    "queued before" limit: ``ENQUEUE_STALE_SECONDS`` ago), the account's next waiting delivery
+    marked queued. ``to`` None: only ``values`` change (no move, no entry). ``row``: plain data
+    with ``id``, ``content_id``, ``account_id``, ``status`` and ``platform_post_id``. Returns
+    None, having written nothing, if the row was no longer as expected: the caller goes the
+    ORM way (``transition``) under the row lock."""
+    current = row.status
+    move = TABLE.edge(current, to) if to is not None else None
+    sets: dict[str, Any] = {**(values or {}), "updated_at": now}
+    if to is not None:
+        sets["status"] = to.value
+    if code is not None:
+        sets["last_error_code"] = code
+    if message is not None:
+        sets["last_error_message"] = message
+    label = "system:worker"
+    entry = None
+    if move is not None and to is not None:
+        post_id = sets.get("platform_post_id", row.platform_post_id)
+        entry = audit.new_entry(
+            move.audit,
+            object_type=_DELIVERIES.name,
+            object_id=row.id,
+            before={"status": current.value},
+            after={"status": to.value, "code": code, "post_id": post_id, **(after or {})},
+            actor_label=label,
+        )
+    settles = to is not None and (current not in OPEN_STATUSES or to not in OPEN_STATUSES)
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        siblings = _move_in_one_statement(
+            conn,
+            row,
+            current=current,
+            sets=sets,
+            expect=expect or {},
+            entry=entry,
+            settles=settles,
+            hand_on=hand_on,
+            now=now,
+        )
+        if siblings is None:
+            return None
+        follower, content_status, statuses = siblings
+        if settles and to is not None:
+            _roll_up_from(row.content_id, content_status, [*statuses, to], label)
+        return Moved(follower)
+    # SQLite (serial writers): the same writes, one statement each
+    where = [_DELIVERIES.c.id == row.id, _DELIVERIES.c.status == current]
+    where += [
+        _DELIVERIES.c[col] == value if value is not None else _DELIVERIES.c[col].is_(None)
+        for col, value in (expect or {}).items()
+    ]
+    typed = {col: (DeliveryStatus(value) if col == "status" else value) for col, value in sets.items()}
+    if conn.execute(sa.update(_DELIVERIES).where(*where).values(**typed)).rowcount != 1:
+        return None
+    if entry is not None:
+        audit.queue(entry)
+    follower = None
+    if hand_on is not None:
+        follower = conn.execute(
+            sa.text(f"UPDATE deliveries SET enqueued_at = :now WHERE {_NEXT_WAITING_SQL} RETURNING id"),  # noqa: S608
+            {"now": now, "stale": hand_on, "account": row.account_id, "id": row.id},
+        ).scalar()
+    if settles:
+        roll_up(row.content_id, actor_label=label)
+    return Moved(follower)
+
+
+def _move_in_one_statement(
+    conn: Any,
+    row: Any,
+    *,
+    current: DeliveryStatus,
+    sets: Mapping[str, Any],
+    expect: Mapping[str, Any],
+    entry: Any,
+    settles: bool,
+    hand_on: datetime | None,
+    now: datetime,
+) -> tuple[int | None, str | None, list[DeliveryStatus]] | None:
+    params: dict[str, Any] = {"id": row.id, "current": current.value, "now": now}
+    assignments = []
+    for col, value in sets.items():
+        params[f"v_{col}"] = value
+        assignments.append(f"{col} = :v_{col}")
+    conditions = ["id = :id", "status = :current"]
+    for col, value in expect.items():
+        if value is None:
+            conditions.append(f"{col} IS NULL")
+        else:
+            params[f"e_{col}"] = value
+            conditions.append(f"{col} = :e_{col}")
+    # The SQL is made of this module's fragments and the callers' column names; values are bound.
+    update = f"UPDATE deliveries SET {', '.join(assignments)} WHERE {' AND '.join(conditions)}"  # noqa: S608
+    ctes = [f"upd AS ({update} RETURNING id)"]
+    follower = "NULL::integer"
+    if hand_on is not None:
+        params.update(stale=hand_on, account=row.account_id)
+        ctes.append(
+            "nxt AS (UPDATE deliveries SET enqueued_at = :now WHERE EXISTS (SELECT 1 FROM upd) AND "  # noqa: S608
+            f"{_NEXT_WAITING_SQL} RETURNING id)"
+        )
+        follower = "(SELECT id FROM nxt)"
+    joins = ""
+    if entry is not None:
+        append, audit_params = audit.append_sql(entry, object_id_sql="upd.id::text")
+        params.update(audit_params)
+        joins += f" CROSS JOIN LATERAL {append} AS a"
+    rolled = "NULL::text, NULL::text[]"
+    if settles:
+        params["content"] = row.content_id
+        joins += " CROSS JOIN LATERAL delivery_siblings(:content, upd.id) AS s"
+        rolled = "s.content_status, s.statuses"
+    sql = f"WITH {', '.join(ctes)} SELECT upd.id, {follower}, {rolled} FROM upd{joins}"  # noqa: S608
+    found = conn.execute(sa.text(sql), params).first()
+    if found is None:
+        return None
+    _, follower_id, content_status, statuses = found
+    return follower_id, content_status, [DeliveryStatus(s) for s in statuses or ()]
+
+
+def _roll_up_from(content_id: int, content_status: str | None, statuses: list[DeliveryStatus], label: str) -> None:
+    """``roll_up`` with the content's status and its deliveries' already read under its lock."""
+    if content_status is None:
+        return
+    status = ContentStatus(content_status)
+    new = content_status_for(statuses)
+    if status is ContentStatus.withdrawn or new is None or new is status:
+        return
+    content_lifecycle.transition_rows([content_id], status, new, actor_label=label)
 
 
 if __name__ == "__main__":  # python -m publishers.lifecycle: the table for docs/publishing.md

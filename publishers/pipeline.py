@@ -42,10 +42,9 @@ def run_delivery(delivery_id: int) -> NextStep:
         return replace(step, follower=follower)
     db.session.commit()
     result, error = attempt.send(step)
-    outcome = attempt.finish_attempt(delivery_id, result, error)
-    follower = claim.hand_on(delivery_id)
+    outcome = attempt.finish_attempt(step, result, error)
     db.session.commit()
-    return replace(outcome, follower=follower)
+    return outcome
 
 
 def run_poll(delivery_id: int) -> NextStep:
