@@ -548,7 +548,9 @@ def _finish_hot(row: _Row, result: PublishResult | None, error: AdapterError | N
     lease = {"sending_started_at": row.sending_started_at}
     if result is not None and result.state == "published":
         values = {"platform_post_id": result.post_id, "sent_at": now, **_url(result)}
-        moved = lifecycle.move_row(row, DeliveryStatus.sent, now=now, values=values, expect=lease, hand_on=stale)
+        moved = lifecycle.move_row(
+            row, DeliveryStatus.sent, now=now, values=values, expect=lease, hand_on=stale, account_success=True
+        )
         return None if moved is None else NextStep("done", follower=moved.follower)
     if result is not None and result.state == "pending":
         values = {
@@ -557,12 +559,14 @@ def _finish_hot(row: _Row, result: PublishResult | None, error: AdapterError | N
             "last_error_code": None,
             "last_error_message": ACCEPTED_MESSAGE,
         }
-        moved = lifecycle.move_row(row, None, now=now, values=values, expect=lease, hand_on=stale)
+        moved = lifecycle.move_row(row, None, now=now, values=values, expect=lease, hand_on=stale, awaiting=True)
         if moved is None:
             return None
+        if moved.awaiting:  # the account's poll, already running, reads this post too (publishers.poll)
+            return NextStep("done", reason="polled with the account's other posts", follower=moved.follower)
         return NextStep("poll", delay=setting("STATUS_POLL_SECONDS", 3), follower=moved.follower)
-    if result is not None or error is None:
-        return None
+    if result is not None or error is None or error.code == "48001":
+        return None  # 48001 marks the account without API rights: the ORM way notes it
     decision = retry_policy.after_publish_error(error, row.attempts, retry_policy.Policy.from_config())
     if decision.action != retry_policy.RETRY:
         return None

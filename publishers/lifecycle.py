@@ -25,6 +25,7 @@ from common.statemachine import Edge, IllegalTransition, TransitionTable
 from extensions import db
 from moderation import lifecycle as content_lifecycle
 from moderation.models import Content, ContentStatus
+from publishers import credential_health
 from publishers.models import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus
 from publishers.shared import for_update
 
@@ -142,9 +143,11 @@ def roll_up(content_id: int, *, actor: Any = None, actor_label: str | None = Non
 
 @dataclass(frozen=True)
 class Moved:
-    """What ``move_row`` did besides the move: the follower it handed the account on to."""
+    """What ``move_row`` did besides the move: the follower it handed the account on to, and
+    (asked for with ``awaiting``) the account's other posts awaiting the platform's answer."""
 
     follower: int | None = None
+    awaiting: tuple[int, ...] = ()
 
 
 _DELIVERIES = Delivery.__table__
@@ -167,13 +170,18 @@ def move_row(
     message: str | None = None,
     after: Mapping[str, Any] | None = None,
     hand_on: datetime | None = None,
+    awaiting: bool = False,
+    account_success: bool = False,
 ) -> Moved | None:
     """``transition`` for the delivery hot path, without loading the row into the session:
     one UPDATE that checks the row is still ``row.status`` (and each ``expect`` column its
     value), together — on PostgreSQL in the same statement — with the audit entry, the roll-up of
     the content's status (``delivery_siblings``, migration f6) and, with ``hand_on`` (the
     "queued before" limit: ``ENQUEUE_STALE_SECONDS`` ago), the account's next waiting delivery
-    marked queued. ``to`` None: only ``values`` change (no move, no entry). ``row``: plain data
+    marked queued; with ``awaiting``, the account's other posts awaiting the platform's answer
+    (``account_awaiting``, read under the account's lock: see publishers.poll). ``to`` None: only
+    ``values`` change (no move, no entry); with ``account_success``, the account's last success
+    is noted as ``credential_health.note_platform_answer(ok=True)`` does. ``row``: plain data
     with ``id``, ``content_id``, ``account_id``, ``status`` and ``platform_post_id``. Returns
     None, having written nothing, if the row was no longer as expected: the caller goes the
     ORM way (``transition``) under the row lock."""
@@ -211,13 +219,15 @@ def move_row(
             settles=settles,
             hand_on=hand_on,
             now=now,
+            awaiting=awaiting,
+            account_success=account_success,
         )
         if siblings is None:
             return None
-        follower, content_status, statuses = siblings
+        follower, content_status, statuses, others = siblings
         if settles and to is not None:
             _roll_up_from(row.content_id, content_status, [*statuses, to], label)
-        return Moved(follower)
+        return Moved(follower, others)
     # SQLite (serial writers): the same writes, one statement each
     where = [_DELIVERIES.c.id == row.id, _DELIVERIES.c.status == current]
     where += [
@@ -229,6 +239,10 @@ def move_row(
         return None
     if entry is not None:
         audit.queue(entry)
+    if account_success:
+        conn.execute(
+            sa.text(credential_health.success_sql("(SELECT 1) AS one")), {"hc_account": row.account_id, "hc_now": now}
+        )
     follower = None
     if hand_on is not None:
         follower = conn.execute(
@@ -237,7 +251,7 @@ def move_row(
         ).scalar()
     if settles:
         roll_up(row.content_id, actor_label=label)
-    return Moved(follower)
+    return Moved(follower, awaiting_others(row.account_id, [row.id]) if awaiting else ())
 
 
 def _move_in_one_statement(
@@ -251,7 +265,9 @@ def _move_in_one_statement(
     settles: bool,
     hand_on: datetime | None,
     now: datetime,
-) -> tuple[int | None, str | None, list[DeliveryStatus]] | None:
+    awaiting: bool,
+    account_success: bool,
+) -> tuple[int | None, str | None, list[DeliveryStatus], tuple[int, ...]] | None:
     params: dict[str, Any] = {"id": row.id, "current": current.value, "now": now}
     assignments = []
     for col, value in sets.items():
@@ -275,6 +291,9 @@ def _move_in_one_statement(
             f"{_NEXT_WAITING_SQL} RETURNING id)"
         )
         follower = "(SELECT id FROM nxt)"
+    if account_success:
+        params.update(hc_account=row.account_id, hc_now=now)
+        ctes.append(f"hc AS ({credential_health.success_sql('upd')})")
     joins = ""
     if entry is not None:
         append, audit_params = audit.append_sql(entry, object_id_sql="upd.id::text")
@@ -285,12 +304,41 @@ def _move_in_one_statement(
         params["content"] = row.content_id
         joins += " CROSS JOIN LATERAL delivery_siblings(:content, upd.id) AS s"
         rolled = "s.content_status, s.statuses"
-    sql = f"WITH {', '.join(ctes)} SELECT upd.id, {follower}, {rolled} FROM upd{joins}"  # noqa: S608
+    others = "NULL::integer[]"
+    if awaiting:
+        params["account"] = row.account_id
+        others = "account_awaiting(:account, ARRAY[upd.id])"
+    sql = f"WITH {', '.join(ctes)} SELECT upd.id, {follower}, {rolled}, {others} FROM upd{joins}"  # noqa: S608
     found = conn.execute(sa.text(sql), params).first()
     if found is None:
         return None
-    _, follower_id, content_status, statuses = found
-    return follower_id, content_status, [DeliveryStatus(s) for s in statuses or ()]
+    _, follower_id, content_status, statuses, other_ids = found
+    return follower_id, content_status, [DeliveryStatus(s) for s in statuses or ()], tuple(other_ids or ())
+
+
+def awaiting_others(account_id: int, known: list[int]) -> tuple[int, ...]:
+    """The account's deliveries accepted by the platform and awaiting its answer, other than
+    ``known``; on PostgreSQL read under the account's row lock (``account_awaiting``)."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        found = conn.execute(
+            sa.text("SELECT account_awaiting(:account, CAST(:known AS integer[]))"),
+            {"account": account_id, "known": known},
+        ).scalar()
+        return tuple(found or ())
+    d = _DELIVERIES.c
+    return tuple(
+        conn.execute(
+            sa.select(d.id)
+            .where(
+                d.account_id == account_id,
+                d.status == DeliveryStatus.sending,
+                d.platform_post_id.is_not(None),
+                d.id.not_in(known),
+            )
+            .order_by(d.id)
+        ).scalars()
+    )
 
 
 def _roll_up_from(content_id: int, content_status: str | None, statuses: list[DeliveryStatus], label: str) -> None:

@@ -1,4 +1,5 @@
-"""publishing: a content's other deliveries, read after its row lock, for the roll-up
+"""publishing: a content's other deliveries, read after its row lock, for the roll-up; an
+account's posts awaiting the platform, read after the account's row lock, for batched polls
 
 Revision ID: f6_delivery_siblings
 Revises: e5_interaction
@@ -11,6 +12,14 @@ trip of its own. Statements inside a PL/pgSQL function get fresh snapshots under
 COMMITTED, so the read happens after the lock is held: of two workers settling a content's last
 two deliveries at once, the second sees the first one's result (as ``roll_up`` does with two
 statements). SQLite needs nothing (its writers are serial; it runs ``roll_up``).
+
+``account_awaiting(account, known)`` locks the account row (FOR NO KEY UPDATE: inserts that
+reference the account are not blocked) and then lists its deliveries accepted by the platform
+and awaiting its answer, other than ``known``. One poll task reads every such post of an
+account (publishers.poll): a delivery accepted while another of its account awaits joins that
+poll instead of starting its own, and a poll that finds nothing pending any more checks before
+it stops. Both ask under the account's lock, with a snapshot taken after it, so a delivery
+accepted at the moment the account's poll ends is seen by one of the two.
 """
 
 from alembic import op
@@ -38,9 +47,28 @@ def upgrade():
         $$
         """
     )
+    op.execute(
+        """
+        CREATE OR REPLACE FUNCTION account_awaiting(p_account integer, p_known integer[])
+        RETURNS integer[]
+        LANGUAGE plpgsql VOLATILE AS $$
+        DECLARE
+            found integer[];
+        BEGIN
+            PERFORM 1 FROM accounts a WHERE a.id = p_account FOR NO KEY UPDATE;
+            SELECT coalesce(array_agg(d.id ORDER BY d.id), '{}') INTO found
+                FROM deliveries d
+                WHERE d.account_id = p_account AND d.status = 'sending' AND d.platform_post_id IS NOT NULL
+                  AND NOT (d.id = ANY (p_known));
+            RETURN found;
+        END;
+        $$
+        """
+    )
 
 
 def downgrade():
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("DROP FUNCTION IF EXISTS delivery_siblings(integer, integer)")
+    op.execute("DROP FUNCTION IF EXISTS account_awaiting(integer, integer[])")
