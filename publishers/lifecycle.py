@@ -13,6 +13,7 @@ Services flush, never commit.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -246,7 +247,7 @@ def move_row(
     follower = None
     if hand_on is not None:
         follower = conn.execute(
-            sa.text(f"UPDATE deliveries SET enqueued_at = :now WHERE {_NEXT_WAITING_SQL} RETURNING id"),  # noqa: S608
+            _sql(f"UPDATE deliveries SET enqueued_at = :now WHERE {_NEXT_WAITING_SQL} RETURNING id"),  # noqa: S608
             {"now": now, "stale": hand_on, "account": row.account_id, "id": row.id},
         ).scalar()
     if settles:
@@ -309,7 +310,7 @@ def _move_in_one_statement(
         params["account"] = row.account_id
         others = "account_awaiting(:account, ARRAY[upd.id])"
     sql = f"WITH {', '.join(ctes)} SELECT upd.id, {follower}, {rolled}, {others} FROM upd{joins}"  # noqa: S608
-    found = conn.execute(sa.text(sql), params).first()
+    found = conn.execute(_sql(sql), params).first()
     if found is None:
         return None
     _, follower_id, content_status, statuses, other_ids = found
@@ -322,7 +323,7 @@ def awaiting_others(account_id: int, known: list[int]) -> tuple[int, ...]:
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
         found = conn.execute(
-            sa.text("SELECT account_awaiting(:account, CAST(:known AS integer[]))"),
+            _sql("SELECT account_awaiting(:account, CAST(:known AS integer[]))"),
             {"account": account_id, "known": known},
         ).scalar()
         return tuple(found or ())
@@ -339,6 +340,13 @@ def awaiting_others(account_id: int, known: list[int]) -> tuple[int, ...]:
             .order_by(d.id)
         ).scalars()
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _sql(text: str) -> sa.TextClause:
+    """``sa.text`` once per statement shape: parsing its bind parameters costs more than running
+    the hot path's Python."""
+    return sa.text(text)
 
 
 def _roll_up_from(content_id: int, content_status: str | None, statuses: list[DeliveryStatus], label: str) -> None:
