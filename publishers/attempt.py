@@ -134,12 +134,14 @@ def begin_attempt(delivery_id: int) -> NextStep | Attempt:
         return _begin_attempt_orm(delivery_id)
     recovering = row.status is DeliveryStatus.sending or row.attempts > 0
     attempts = row.attempts + 1
+    sent = replace(row, status=DeliveryStatus.sending, attempts=attempts, sending_started_at=now)
+    work = Attempt(row.id, recovering, row.account.platform.value, plain=sent)
+    work = _finish_prepare(work, _render_cached(row), row.account_id, row.ciphertext)
+    # last, just before the commit: its audit entry holds the chain lock until then
     values = {"attempts": attempts, "sending_started_at": now, "next_attempt_at": None}
     if lifecycle.move_row(row, DeliveryStatus.sending, now=now, values=values, after={"attempt": attempts}) is None:
         raise LookupError(f"delivery {delivery_id} changed under its row lock")  # it is locked: cannot happen
-    sent = replace(row, status=DeliveryStatus.sending, attempts=attempts, sending_started_at=now)
-    work = Attempt(row.id, recovering, row.account.platform.value, plain=sent)
-    return _finish_prepare(work, _render_cached(row), row.account_id, row.ciphertext)
+    return work
 
 
 @dataclass(frozen=True)
