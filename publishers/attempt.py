@@ -395,9 +395,12 @@ def _begin_attempt_orm(delivery_id: int) -> NextStep | Attempt:
 
 
 def not_now(delivery: Any, now: datetime, lease: timedelta) -> NextStep | None:
-    """Nothing to do now: settled already, another worker holds the lease, or not yet due."""
+    """Nothing to do now: settled already, held for a person (Douyin 代发), another worker
+    holds the lease, or not yet due."""
     if delivery.status in FINAL_STATUSES:
         return NextStep("skip", reason=f"already {delivery.status.value}")
+    if delivery.status is DeliveryStatus.held:
+        return NextStep("skip", reason="held until a person starts it")  # douyin_rules.start re-queues it
     if (
         delivery.status is DeliveryStatus.sending
         and delivery.sending_started_at
@@ -565,7 +568,7 @@ def _finish_hot(row: _Row, result: PublishResult | None, error: AdapterError | N
         if moved is None:
             return None
         if moved.awaiting:  # the account's poll, already running, reads this post too (publishers.poll)
-            return NextStep("done", reason="polled with the account's other posts", follower=moved.follower)
+            return NextStep("done", reason=JOINED_POLL, follower=moved.follower)
         return NextStep("poll", delay=setting("STATUS_POLL_SECONDS", 3), follower=moved.follower)
     if result is not None or error is None or error.code == "48001":
         return None  # 48001 marks the account without API rights: the ORM way notes it
@@ -597,6 +600,7 @@ def _finish_hot(row: _Row, result: PublishResult | None, error: AdapterError | N
 
 
 ACCEPTED_MESSAGE = "平台已受理，等待平台处理结果"
+JOINED_POLL = "polled with the account's other posts"
 
 
 def _url(result: PublishResult) -> dict[str, str]:
@@ -616,6 +620,10 @@ def _finish_orm(delivery_id: int, result: PublishResult | None, error: AdapterEr
         raise ValueError("finish_attempt needs a result or an error")
     else:
         outcome = _record_error(delivery, error)
+    if outcome.action == "poll" and lifecycle.awaiting_others(delivery.account_id, [delivery_id]):
+        # accepted (a 群发, say) while another post of its account awaits the platform: that
+        # account's poll reads this one too (publishers.poll), as on the hot path
+        outcome = NextStep("done", reason=JOINED_POLL)
     return replace(outcome, follower=claim.hand_on(delivery_id))
 
 

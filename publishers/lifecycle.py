@@ -177,7 +177,7 @@ def move_row(
     """``transition`` for the delivery hot path, without loading the row into the session:
     one UPDATE that checks the row is still ``row.status`` (and each ``expect`` column its
     value), together — on PostgreSQL in the same statement — with the audit entry, the roll-up of
-    the content's status (``delivery_siblings``, migration f6) and, with ``hand_on`` (the
+    the content's status (``delivery_siblings``, migration h16_land_delivery_siblings) and, with ``hand_on`` (the
     "queued before" limit: ``ENQUEUE_STALE_SECONDS`` ago), the account's next waiting delivery
     marked queued; with ``awaiting``, the account's other posts awaiting the platform's answer
     (``account_awaiting``, read under the account's lock: see publishers.poll). ``to`` None: only

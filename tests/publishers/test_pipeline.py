@@ -586,3 +586,37 @@ def test_result_goes_the_locked_way_when_the_lease_was_taken_over(
     delivery = deliveries_of(db_session, content)["weibo"]
     assert delivery.status is DeliveryStatus.sent and delivery.platform_post_id == result.post_id
     assert content.status is ContentStatus.published
+
+
+def test_hot_path_notes_the_accounts_last_success_as_the_orm_way_does(db_session, sandbox, unit, make_account, approve):
+    """Credential health: a post published on the Core path (Weibo at once, WeChat through the
+    account's poll) records the account's last success, as ``note_platform_answer`` does."""
+    from publishers.models import CredentialHealth
+
+    weibo, wechat = make_account(unit, "weibo"), make_account(unit, "wechat")
+    approve([weibo, wechat])
+    ids = claim(db_session)
+    steps = [attempt.begin_attempt(delivery_id) for delivery_id in ids[:1]]
+    db_session.commit()
+    assert isinstance(steps[0], attempt.Attempt) and steps[0].plain is not None  # the hot path
+    attempt.finish_attempt(steps[0], *attempt.send(steps[0]))
+    db_session.commit()
+    drain(db_session, ids[1:])
+    db_session.expire_all()
+    health = {row.account_id: row for row in db_session.scalars(sa.select(CredentialHealth))}
+    assert set(health) == {weibo.id, wechat.id}
+    assert all(row.last_success_at is not None for row in health.values())
+
+
+def test_a_held_delivery_is_left_for_a_person(db_session, sandbox, unit, make_account, approve):
+    """A scheduled Douyin post waits as ``held``; a task for it arriving again (a redelivered
+    message) leaves it held and sends nothing."""
+    account = make_account(unit, "douyin")
+    content = approve([account], publish_at=utcnow() - timedelta(minutes=1))
+    [delivery_id] = claim(db_session)
+    assert run_delivery(delivery_id, db_session).reason == "held"
+    again = run_delivery(delivery_id, db_session)
+    assert again.action == "skip" and again.follower is None
+    db_session.expire_all()
+    assert deliveries_of(db_session, content)["douyin"].status is DeliveryStatus.held
+    assert sandbox.posts("douyin") == []

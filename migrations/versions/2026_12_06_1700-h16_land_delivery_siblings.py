@@ -1,9 +1,9 @@
 """publishing: a content's other deliveries, read after its row lock, for the roll-up; an
 account's posts awaiting the platform, read after the account's row lock, for batched polls
 
-Revision ID: f6_delivery_siblings
-Revises: e5_interaction
-Create Date: 2026-12-06 14:00:00
+Revision ID: h16_land_delivery_siblings
+Revises: f1_workorders
+Create Date: 2026-12-06 17:00:00
 
 ``delivery_siblings(content, delivery)`` locks the content row (FOR UPDATE) and then reads the
 status of the content's other deliveries. It is called inside the statement that records a
@@ -24,8 +24,8 @@ accepted at the moment the account's poll ends is seen by one of the two.
 
 from alembic import op
 
-revision = "f6_delivery_siblings"
-down_revision = "e5_interaction"
+revision = "h16_land_delivery_siblings"
+down_revision = "f1_workorders"
 branch_labels = None
 depends_on = None
 
