@@ -72,6 +72,36 @@ class _Pending:
     scopes: tuple[SessionTransaction, ...]
 
 
+def new_entry(
+    action: str,
+    obj: Any = None,
+    *,
+    object_type: str | None = None,
+    object_id: Any = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    actor: Any = None,
+    actor_label: str | None = None,
+) -> AuditEntry:
+    """An entry, not yet chained nor queued: ``record`` queues it for the commit; a hot path on
+    PostgreSQL appends it in its own statement (``append_sql``)."""
+    if actor is None and has_request_context():
+        actor = getattr(g, "user", None)
+    if obj is not None:
+        object_type = object_type or obj.__tablename__
+        object_id = object_id if object_id is not None else getattr(obj, "id", None)
+    return AuditEntry(
+        at=utcnow(),
+        actor_id=getattr(actor, "id", None),
+        actor_label=actor_label or getattr(actor, "username", None) or "system",
+        action=action,
+        object_type=object_type or "system",
+        object_id=None if object_id is None else str(object_id),
+        before=_jsonable(before),
+        after=_jsonable(after),
+    )
+
+
 def record(
     action: str,
     obj: Any = None,
@@ -91,21 +121,21 @@ def record(
     of many workers do not queue behind each other. A rolled-back transaction (or savepoint)
     drops the entries recorded in it, as it drops its other changes.
     """
-    if actor is None and has_request_context():
-        actor = getattr(g, "user", None)
-    if obj is not None:
-        object_type = object_type or obj.__tablename__
-        object_id = object_id if object_id is not None else getattr(obj, "id", None)
-    entry = AuditEntry(
-        at=utcnow(),
-        actor_id=getattr(actor, "id", None),
-        actor_label=actor_label or getattr(actor, "username", None) or "system",
-        action=action,
-        object_type=object_type or "system",
-        object_id=None if object_id is None else str(object_id),
-        before=_jsonable(before),
-        after=_jsonable(after),
+    entry = new_entry(
+        action,
+        obj,
+        object_type=object_type,
+        object_id=object_id,
+        before=before,
+        after=after,
+        actor=actor,
+        actor_label=actor_label,
     )
+    return queue(entry)
+
+
+def queue(entry: AuditEntry) -> AuditEntry:
+    """Queue an entry made by ``new_entry`` for the current transaction's commit (see ``record``)."""
     session = db.session()
     scopes: list[SessionTransaction] = []
     # begin one if none is open, so that ending it (commit, rollback or close) settles the entry
@@ -155,12 +185,42 @@ _APPEND = sa.text(
 )
 
 
+def append_sql(entry: AuditEntry, object_id_sql: str | None = None) -> tuple[str, dict[str, Any]]:
+    """PostgreSQL: ``audit_append(…)`` for one entry, to call inside a statement that makes the
+    change it records (its id and hash come back as ``entry_id``/``entry_hash``), so the change
+    and its entry take one round trip. ``object_id_sql``: an SQL expression for the object id
+    (e.g. ``upd.id::text`` from a ``LATERAL`` join, so no entry is written when nothing changed)."""
+    params = {
+        "a_lock": _CHAIN_LOCK_KEY,
+        "a_prefix": [canonical_prefix(entry)],
+        "a_at": [entry.at],
+        "a_actor_id": [entry.actor_id],
+        "a_actor_label": [entry.actor_label],
+        "a_action": [entry.action],
+        "a_object_type": [entry.object_type],
+        "a_before": [_dumped(entry.before)],
+        "a_after": [_dumped(entry.after)],
+    }
+    if object_id_sql is None:
+        params["a_object_id"] = [entry.object_id]
+        object_id = "CAST(:a_object_id AS text[])"
+    else:
+        object_id = f"ARRAY[{object_id_sql}]"
+    sql = (
+        "audit_append(:a_lock, CAST(:a_prefix AS text[]), CAST(:a_at AS timestamp[]), "
+        "CAST(:a_actor_id AS integer[]), CAST(:a_actor_label AS text[]), CAST(:a_action AS text[]), "
+        f"CAST(:a_object_type AS text[]), {object_id}, CAST(:a_before AS text[]), CAST(:a_after AS text[]))"
+    )
+    return sql, params
+
+
+def _dumped(value: dict[str, Any] | None) -> str:
+    # JSON null for None, as the ORM's JSON type stores it (SQLite path)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
 def _append_in_postgres(session: Session, entries: list[AuditEntry]) -> None:
     """One round trip: lock, read the head, hash and insert (migration d4_audit_append)."""
-
-    def dumped(value: dict[str, Any] | None) -> str:
-        # JSON null for None, as the ORM's JSON type stores it (SQLite path)
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
     rows = session.execute(
         _APPEND,
@@ -173,8 +233,8 @@ def _append_in_postgres(session: Session, entries: list[AuditEntry]) -> None:
             "action": [e.action for e in entries],
             "object_type": [e.object_type for e in entries],
             "object_id": [e.object_id for e in entries],
-            "before": [dumped(e.before) for e in entries],
-            "after": [dumped(e.after) for e in entries],
+            "before": [_dumped(e.before) for e in entries],
+            "after": [_dumped(e.after) for e in entries],
         },
     ).all()
     for entry, (entry_id, prev_hash, entry_hash) in zip(entries, rows, strict=True):

@@ -106,7 +106,7 @@ def measure(app: Any, db: Any, publishing: Any, deliveries: int, profile: argpar
         return send(self, request, **kw)
 
     requests.Session.send = counted_send  # type: ignore[method-assign]
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)
     tasks: collections.Counter[str] = collections.Counter()
     cpu_start = time.process_time()
     with app.app_context():

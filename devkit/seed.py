@@ -12,6 +12,7 @@ from extensions import db
 from moderation.models import Content, ContentStatus
 from moderation.service import content_hash
 from publishers.credential_admin import set_credentials
+from publishers.models import AccountPublishSettings
 from registry.models import Account, AccountStatus, Platform, Unit
 
 PNG = base64.b64decode(
@@ -23,7 +24,8 @@ def seed_contents(app: Any, n_contents: int, pool: int, publish_at: Any = None) 
     """n approved contents, each to one weibo, one wechat, one douyin and a second weibo account.
 
     With ``publish_at`` (a moment, or ``i → moment``) they are scheduled instead of due at once
-    (bench/fanout.py).
+    (bench/fanout.py). The Douyin accounts are recorded as the unit's own (本单位自有/签约), so
+    scheduled posts go out unattended instead of waiting as ``held`` for a person (DOMAIN.md R36).
     """
 
     with app.app_context():
@@ -50,6 +52,10 @@ def seed_contents(app: Any, n_contents: int, pool: int, publish_at: Any = None) 
                 db.session.add(acc)
                 db.session.flush()
                 set_credentials(acc.id, _sandbox_credentials(Platform(platform), uid))
+                if platform == "douyin":
+                    db.session.add(
+                        AccountPublishSettings(account_id=acc.id, own_account=True, own_account_note="演练：运维合同")
+                    )
                 pools.setdefault(platform, []).append(acc)
         sha = media.save(PNG)
         for i in range(n_contents):

@@ -13,26 +13,29 @@ runs them with a commit after the first and the last):
 
 from __future__ import annotations
 
+import collections
+import functools
 import random
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
 
 from auth.models import User
 from common.db import utcnow
 from extensions import db
-from moderation.models import Content, ContentStatus, Disclosure
+from moderation.models import Content, ContentStatus, Disclosure, content_targets
 from platforms import channels, credentials, wechat_mass
 from platforms.errors import AdapterError, ContentRejected, CredentialsError
 from platforms.models import AccountCredential
 from platforms.types import Credentials, PublishResult, RenderedPost, RenderResult
 from publishers import credential_admin, credential_health, douyin_rules, lifecycle, rendering, retry_policy, send_modes
-from publishers.lifecycle import FINAL_STATUSES
-from publishers.models import Delivery, DeliveryStatus
+from publishers.models import AccountPublishSettings, Delivery, DeliveryStatus, SendMode
 from publishers.shared import (
     NextStep,
     canonical_url,
@@ -100,6 +103,9 @@ class Attempt:
     #: never read by ``send``: holds the loaded row in the session's (weak) identity map across
     #: the commit, so the task's session (it keeps objects) records the result without reloading
     row: Delivery | None = field(default=None, compare=False, repr=False)
+    #: the hot path's plain row (``_load``) as marked ``sending``: transaction B records the
+    #: result against it in one statement, if the row is still as left (the lease)
+    plain: Any = field(default=None, compare=False, repr=False)
 
 
 def fail(delivery: Delivery, code: str, message: str, *, retryable: bool, actor: Any = None) -> None:
@@ -108,7 +114,231 @@ def fail(delivery: Delivery, code: str, message: str, *, retryable: bool, actor:
 
 
 def begin_attempt(delivery_id: int) -> NextStep | Attempt:
-    """Transaction A: guards, then mark ``sending``. Returns the outcome, or the attempt to make."""
+    """Transaction A: guards, then mark ``sending``. Returns the outcome, or the attempt to make.
+
+    The hot path reads the delivery with everything the guards and rendering need in one
+    statement (``_load``, SQLAlchemy Core, no ORM objects) and marks it ``sending`` with its audit
+    entry in a second (``lifecycle.move_row``). Anything but a plain go — a refusal, a busy
+    account, a lease still held, a post accepted earlier — goes the ORM way, which decides the
+    same with the same functions (``not_now``, ``guard``)."""
+    now = utcnow()
+    lease = timedelta(seconds=setting("SENDING_LEASE_SECONDS", 120))
+    row = _load(delivery_id, now, lease)
+    if row is None:
+        return NextStep("skip", reason="delivery missing")
+    early = not_now(row, now, lease)
+    if early is not None:
+        return early
+    if not _plain_go(row):
+        return _begin_attempt_orm(delivery_id)
+    recovering = row.status is DeliveryStatus.sending or row.attempts > 0
+    attempts = row.attempts + 1
+    sent = replace(row, status=DeliveryStatus.sending, attempts=attempts, sending_started_at=now)
+    work = Attempt(row.id, recovering, row.account.platform.value, plain=sent)
+    work = _finish_prepare(work, _render_cached(row), row.account_id, row.ciphertext)
+    # last, just before the commit: its audit entry holds the chain lock until then
+    values = {"attempts": attempts, "sending_started_at": now, "next_attempt_at": None}
+    if lifecycle.move_row(row, DeliveryStatus.sending, now=now, values=values, after={"attempt": attempts}) is None:
+        raise LookupError(f"delivery {delivery_id} changed under its row lock")  # it is locked: cannot happen
+    return work
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A delivery as the hot path reads it (``_load``): the columns the guards, rendering and
+    the result read, with its content and account as plain namespaces."""
+
+    id: int
+    content_id: int
+    account_id: int
+    status: DeliveryStatus
+    attempts: int
+    content_hash: str
+    idempotency_key: str
+    platform_post_id: str | None
+    last_error_code: str | None
+    sending_started_at: datetime | None
+    next_attempt_at: datetime | None
+    content: Any
+    account: Any
+    ciphertext: bytes | None
+    busy_any: bool
+    busy_before: bool
+    send_mode: str | None
+    started_by_id: int | None
+    #: the account's 是否同步 and 本单位自有/签约 (``AccountPublishSettings``; defaults without a row)
+    sync_enabled: bool
+    own_account: bool
+
+
+def _plain_go(row: _Row) -> bool:
+    """The hot path's question: does this delivery simply go out now? Every check the ORM way
+    makes, from what ``_load`` read: the guards (``guard``), the Douyin 代发 rules
+    (``douyin_rules.decide``: hold for a person, 是否同步), no 群发 (its quota is counted the ORM
+    way, ``send_modes.quota_refusal``), nothing accepted earlier, the account not busy, and a
+    status the attempt moves from (a ``held`` delivery waits for a person). Any other answer
+    sends the delivery the ORM way, which decides it with the same functions."""
+    if row.status not in _HOT_FROM or row.platform_post_id or row.send_mode == SendMode.mass.value:
+        return False
+    if guard(row, row.content, row.account) is not None:
+        return False
+    if row.status in (DeliveryStatus.pending, DeliveryStatus.retrying) and (
+        douyin_rules.decide(
+            row.account.platform,
+            scheduled=row.content.publish_at is not None,
+            started=row.started_by_id is not None,
+            sync_enabled=row.sync_enabled,
+            own_account=row.own_account,
+        )
+        is not None
+    ):
+        return False
+    return not _busy(row)
+
+
+_HOT_FROM = (DeliveryStatus.pending, DeliveryStatus.retrying, DeliveryStatus.sending)
+
+
+def _busy(row: _Row) -> bool:
+    """``account_busy`` from the two answers ``_load`` read with the row."""
+    return row.busy_before if is_unresolved(row) else row.busy_any
+
+
+@functools.cache
+def _load_statement(dialect: str) -> sa.Select[Any]:
+    d = Delivery.__table__
+    c = Content.__table__
+    a = Account.__table__
+    u = User.__table__
+    s = AccountPublishSettings.__table__
+    other = d.alias("other")
+    live = sa.and_(other.c.status == DeliveryStatus.sending, other.c.sending_started_at > sa.bindparam("lease_start"))
+    others = sa.and_(other.c.account_id == d.c.account_id, other.c.id != d.c.id, unresolved(other.c))
+    aggregate = sa.func.array_agg if dialect == "postgresql" else sa.func.group_concat
+    targets = sa.select(aggregate(content_targets.c.account_id)).where(content_targets.c.content_id == c.c.id)
+    return (
+        sa.select(
+            *(d.c[name] for name in _DELIVERY_COLUMNS),
+            c.c.status.label("c_status"),
+            *(c.c[name] for name in _CONTENT_COLUMNS),
+            sa.select(u.c.display_name).where(u.c.id == c.c.author_id).scalar_subquery().label("author"),
+            targets.scalar_subquery().label("target_ids"),
+            a.c.status.label("a_status"),
+            a.c.platform,
+            credentials.ciphertext_of(d.c.account_id).label("ciphertext"),
+            sa.exists().where(others).label("busy_any"),
+            sa.exists().where(others, sa.or_(live, other.c.id < d.c.id)).label("busy_before"),
+            d.c.send_mode,
+            d.c.started_by_id,
+            c.c.publish_at,
+            s.c.sync_enabled,
+            s.c.own_account,
+        )
+        .select_from(
+            d.join(c, c.c.id == d.c.content_id)
+            .join(a, a.c.id == d.c.account_id)
+            .outerjoin(s, s.c.account_id == d.c.account_id)
+        )
+        .where(d.c.id == sa.bindparam("delivery_id"))
+        .with_for_update(of=d)
+    )
+
+
+_DELIVERY_COLUMNS = (
+    "id", "content_id", "account_id", "status", "attempts", "content_hash", "idempotency_key",
+    "platform_post_id", "last_error_code", "sending_started_at", "next_attempt_at",
+)  # fmt: skip
+_CONTENT_COLUMNS = (
+    "approved_hash", "disclosure", "version", "title", "summary", "body_html", "body_text", "media",
+    "overrides", "kind", "policy_id",
+)  # fmt: skip
+
+
+def _load(delivery_id: int, now: datetime, lease: timedelta) -> _Row | None:
+    """The delivery, locked, with everything its guards, rendering and credentials need."""
+    conn = db.session.connection()
+    stmt = _load_statement(conn.dialect.name)
+    r = conn.execute(stmt, {"delivery_id": delivery_id, "lease_start": now - lease}).first()
+    if r is None:
+        return None
+    m = r._mapping
+    targets = r.target_ids
+    if isinstance(targets, str):  # SQLite: group_concat
+        targets = [int(t) for t in targets.split(",")]
+    content = SimpleNamespace(
+        id=r.content_id,
+        status=r.c_status,
+        author_name=r.author or "",
+        targets=[SimpleNamespace(id=t) for t in sorted(targets or ())],
+        publish_at=r.publish_at,
+        **{name: m[name] for name in _CONTENT_COLUMNS},
+    )
+    account = SimpleNamespace(id=r.account_id, status=r.a_status, platform=r.platform)
+    return _Row(
+        **{name: m[name] for name in _DELIVERY_COLUMNS},
+        content=content,
+        account=account,
+        ciphertext=r.ciphertext,
+        busy_any=bool(r.busy_any),
+        busy_before=bool(r.busy_before),
+        send_mode=r.send_mode,
+        started_by_id=r.started_by_id,
+        sync_enabled=True if r.sync_enabled is None else bool(r.sync_enabled),
+        own_account=bool(r.own_account),
+    )
+
+
+#: per content version and platform: the rendered post with a placeholder link (see _render_cached)
+_RENDERED: collections.OrderedDict[tuple[Any, ...], RenderResult] = collections.OrderedDict()
+_RENDERED_MAX = 64
+_PLACEHOLDER = "0" * 12
+
+
+def _render_cached(row: _Row) -> RenderResult:
+    """``render_result`` for the hot path, rendered once per content version and platform.
+
+    The key is what the post is made of: the approved hash (the guards have just checked that
+    the content still hashes to it: title, texts, media, overrides, targets, 公开属性, kind), the
+    platform, the author's name and the public base URL. The one per-delivery part, the canonical
+    link (it carries the delivery's key), is rendered as a placeholder of the same length and
+    put in afterwards, so length limits come out the same."""
+    content = row.content
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    platform = row.account.platform.value
+    placeholder = f"{base}/c/{content.id}/{_PLACEHOLDER}"
+    key = (content.approved_hash, content.id, platform, content.author_name, base)
+    rendered = _RENDERED.get(key)
+    if rendered is None:
+        adapter = channels.adapter_for(platform)
+        content_input = rendering.content_input(content, placeholder, author=content.author_name)
+        rendered = adapter.render(content_input, content.overrides or {})
+        _RENDERED[key] = rendered
+        while len(_RENDERED) > _RENDERED_MAX:
+            _RENDERED.popitem(last=False)
+    else:
+        _RENDERED.move_to_end(key)
+    url = canonical_url(row)
+
+    def put(text: str) -> str:
+        return text.replace(placeholder, url) if text else text
+
+    post = rendered.post
+    post = replace(
+        post,
+        title=put(post.title),
+        text=put(post.text),
+        html=put(post.html),
+        summary=put(post.summary),
+        links=tuple(put(link) for link in post.links),
+        canonical_url=url if post.canonical_url else post.canonical_url,
+        idempotency_key=row.idempotency_key,
+    )
+    return replace(rendered, post=post)
+
+
+def _begin_attempt_orm(delivery_id: int) -> NextStep | Attempt:
+    """``begin_attempt`` through the ORM: every case the hot path does not take (refusals, a
+    busy account, a lease still held, a post accepted earlier)."""
     stmt = (
         sa.select(Delivery, credentials.ciphertext_of(Delivery.account_id))
         .where(Delivery.id == delivery_id)
@@ -126,18 +356,11 @@ def begin_attempt(delivery_id: int) -> NextStep | Attempt:
     if row is None:
         return NextStep("skip", reason="delivery missing")
     delivery, ciphertext = row
-    if delivery.status in FINAL_STATUSES:
-        return NextStep("skip", reason=f"already {delivery.status.value}")
     now = utcnow()
     lease = timedelta(seconds=setting("SENDING_LEASE_SECONDS", 120))
-    if (
-        delivery.status is DeliveryStatus.sending
-        and delivery.sending_started_at
-        and now - delivery.sending_started_at < lease
-    ):
-        return NextStep("skip", reason="another worker holds the lease")
-    if delivery.next_attempt_at and delivery.next_attempt_at > now and delivery.status is DeliveryStatus.retrying:
-        return NextStep("retry", delay=(delivery.next_attempt_at - now).total_seconds(), reason="not yet due")
+    early = not_now(delivery, now, lease)
+    if early is not None:
+        return early
     content = delivery.content
     account = delivery.account
     refusal = guard(delivery, content, account)
@@ -170,6 +393,24 @@ def begin_attempt(delivery_id: int) -> NextStep | Attempt:
     return _prepare(delivery, account, ciphertext, recovering)
 
 
+def not_now(delivery: Any, now: datetime, lease: timedelta) -> NextStep | None:
+    """Nothing to do now: settled already, held for a person (Douyin 代发), another worker
+    holds the lease, or not yet due."""
+    if delivery.status in lifecycle.FINAL_STATUSES:
+        return NextStep("skip", reason=f"already {delivery.status.value}")
+    if delivery.status is DeliveryStatus.held:
+        return NextStep("skip", reason="held until a person starts it")  # douyin_rules.start re-queues it
+    if (
+        delivery.status is DeliveryStatus.sending
+        and delivery.sending_started_at
+        and now - delivery.sending_started_at < lease
+    ):
+        return NextStep("skip", reason="another worker holds the lease")
+    if delivery.next_attempt_at and delivery.next_attempt_at > now and delivery.status is DeliveryStatus.retrying:
+        return NextStep("retry", delay=(delivery.next_attempt_at - now).total_seconds(), reason="not yet due")
+    return None
+
+
 def _prepare(delivery: Delivery, account: Account, ciphertext: bytes | None, recovering: bool) -> Attempt:
     """Everything the platform call needs, read now, so that ``send`` touches no database."""
     platform = account.platform.value
@@ -183,11 +424,16 @@ def _prepare(delivery: Delivery, account: Account, ciphertext: bytes | None, rec
         row=delivery,
     )
     rendered = render_result(delivery)
+    return _finish_prepare(work, rendered, account.id, ciphertext)
+
+
+def _finish_prepare(work: Attempt, rendered: RenderResult, account_id: int, ciphertext: bytes | None) -> Attempt:
+    platform = work.platform
     if not rendered.ok:
         reasons = "；".join(p.message for p in rendered.problems)
         return replace(work, error=ContentRejected(platform, "render_invalid", f"不符合平台要求：{reasons}"))
     try:
-        creds = load_creds(account, ciphertext)
+        creds = Credentials.from_mapping(credentials.decrypt(account_id, ciphertext), account_ref=str(account_id))
     except credentials.CredentialsUnavailable as exc:
         return replace(work, error=CredentialsError(platform, "no_credentials", str(exc)))
     return replace(work, post=rendered.post, creds=creds)
@@ -284,17 +530,100 @@ def send(work: Attempt) -> tuple[PublishResult | None, AdapterError | None]:
 # ----------------------------------------------------------------------------- step 3
 
 
-def finish_attempt(delivery_id: int, result: PublishResult | None, error: AdapterError | None) -> NextStep:
-    """Transaction B: record what the platform said and decide what happens next."""
+def finish_attempt(work: Attempt, result: PublishResult | None, error: AdapterError | None) -> NextStep:
+    """Transaction B: record what the platform said, decide what happens next, and hand the
+    account on to its next waiting delivery (the outcome's ``follower``).
+
+    The hot path — published, accepted for later (WeChat, Douyin), or a retry — writes the
+    result, its audit entry, the content's roll-up and the hand-on in one statement
+    (``lifecycle.move_row``), provided the row is still as transaction A left it (its lease);
+    everything else, and a row changed meanwhile, goes the ORM way under the row lock."""
     persist_refreshed_credentials()
+    if work.plain is not None:
+        outcome = _finish_hot(work.plain, result, error)
+        if outcome is not None:
+            return outcome
+    return _finish_orm(work.delivery_id, result, error)
+
+
+def _finish_hot(row: _Row, result: PublishResult | None, error: AdapterError | None) -> NextStep | None:
+    now = utcnow()
+    stale = now - timedelta(seconds=setting("ENQUEUE_STALE_SECONDS", 60))
+    lease = {"sending_started_at": row.sending_started_at}
+    if result is not None and result.state == "published":
+        values = {"platform_post_id": result.post_id, "sent_at": now, **_url(result)}
+        moved = lifecycle.move_row(
+            row, DeliveryStatus.sent, now=now, values=values, expect=lease, hand_on=stale, account_success=True
+        )
+        return None if moved is None else NextStep("done", follower=moved.follower)
+    if result is not None and result.state == "pending":
+        values = {
+            "platform_post_id": result.post_id,
+            **_url(result),
+            "last_error_code": None,
+            "last_error_message": ACCEPTED_MESSAGE,
+        }
+        moved = lifecycle.move_row(row, None, now=now, values=values, expect=lease, hand_on=stale, awaiting=True)
+        if moved is None:
+            return None
+        if moved.awaiting:  # the account's poll, already running, reads this post too (publishers.poll)
+            return NextStep("done", reason=JOINED_POLL, follower=moved.follower)
+        return NextStep("poll", delay=setting("STATUS_POLL_SECONDS", 3), follower=moved.follower)
+    if result is not None or error is None or error.code == "48001":
+        return None  # 48001 marks the account without API rights: the ORM way notes it
+    decision = retry_policy.after_publish_error(error, row.attempts, retry_policy.Policy.from_config())
+    if decision.action != retry_policy.RETRY:
+        return None
+    attempts = max(0, row.attempts - 1) if decision.give_back_attempt else row.attempts
+    values = {
+        "attempts": attempts,
+        "retryable": True,
+        "next_attempt_at": now + timedelta(seconds=decision.delay),
+    }
+    # a retry after a lost answer leaves the post unresolved: the account waits for it
+    waiting = replace(row, status=DeliveryStatus.retrying, last_error_code=decision.code)
+    moved = lifecycle.move_row(
+        row,
+        DeliveryStatus.retrying,
+        now=now,
+        values=values,
+        expect=lease,
+        code=decision.code,
+        message=decision.message,
+        after={"delay_s": round(decision.delay, 1)},
+        hand_on=None if is_unresolved(waiting) else stale,
+    )
+    if moved is None:
+        return None
+    return NextStep("retry", delay=decision.delay, reason=decision.code, follower=moved.follower)
+
+
+ACCEPTED_MESSAGE = "平台已受理，等待平台处理结果"
+JOINED_POLL = "polled with the account's other posts"
+
+
+def _url(result: PublishResult) -> dict[str, str]:
+    """The post's URL, where the platform gave one (an earlier one is kept otherwise)."""
+    return {"platform_url": result.url} if result.url else {}
+
+
+def _finish_orm(delivery_id: int, result: PublishResult | None, error: AdapterError | None) -> NextStep:
+    from publishers import claim  # noqa: PLC0415  cycle: claim → lifecycle → credential_health → attempt
+
     delivery = db.session.scalar(for_update(sa.select(Delivery).where(Delivery.id == delivery_id)))
     if delivery is None:
         raise LookupError(f"delivery {delivery_id} vanished")
     if result is not None:
-        return record_result(delivery, result)
-    if error is None:
+        outcome = record_result(delivery, result)
+    elif error is None:
         raise ValueError("finish_attempt needs a result or an error")
-    return _record_error(delivery, error)
+    else:
+        outcome = _record_error(delivery, error)
+    if outcome.action == "poll" and lifecycle.awaiting_others(delivery.account_id, [delivery_id]):
+        # accepted (a 群发, say) while another post of its account awaits the platform: that
+        # account's poll reads this one too (publishers.poll), as on the hot path
+        outcome = NextStep("done", reason=JOINED_POLL)
+    return replace(outcome, follower=claim.hand_on(delivery_id))
 
 
 def record_result(delivery: Delivery, result: PublishResult) -> NextStep:
@@ -310,7 +639,7 @@ def record_result(delivery: Delivery, result: PublishResult) -> NextStep:
     if result.state == "pending":
         delivery.last_error_code = None
         delivery.last_error_message = (
-            result.detail if wechat_mass.is_mass(result.post_id) and result.detail else "平台已受理，等待平台处理结果"
+            result.detail if wechat_mass.is_mass(result.post_id) and result.detail else ACCEPTED_MESSAGE
         )
         return NextStep("poll", delay=setting("STATUS_POLL_SECONDS", 3))
     if result.state == "withdrawn":

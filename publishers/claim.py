@@ -66,9 +66,7 @@ def claim_due(now: datetime | None = None, limit: int = 200) -> list[int]:
                     actor_label=SCHEDULER,
                     after={"targets": [a.id for a in member.targets]},
                 )
-    planned: list[Delivery | int] = []
-    for content in claimed:
-        planned.extend(_create_deliveries(content))
+    planned = _create_deliveries(claimed)
     db.session.flush()
     return [item if isinstance(item, int) else item.id for item in planned]
 
@@ -79,42 +77,48 @@ def _group_member_ready(content: Content, now: datetime) -> bool:
     return content.status in DUE_STATUSES and (content.publish_at is None or content.publish_at <= now)
 
 
-def _create_deliveries(content: Content) -> list[Delivery | int]:
-    """One Delivery per target (existing ones by id, new ones added to the session unflushed),
-    in account order; a content without targets fails at once."""
-    version = content.approved_version or content.version
-    keys = {account.id: idempotency_key(content.id, version, account.id) for account in content.targets}
+def _create_deliveries(contents: list[Content]) -> list[Delivery | int]:
+    """One Delivery per target of each content (existing ones by id, new ones added to the
+    session unflushed), per content in account order; a content without targets fails at once.
+    One query finds the existing ones of all the contents, so the new rows go in one INSERT."""
+    keys = {
+        content.id: {
+            account.id: idempotency_key(content.id, content.approved_version or content.version, account.id)
+            for account in content.targets
+        }
+        for content in contents
+    }
+    wanted = [key for per_content in keys.values() for key in per_content.values()]
     existing = (
         dict(
             db.session.execute(
-                sa.select(Delivery.idempotency_key, Delivery.id).where(
-                    Delivery.idempotency_key.in_(list(keys.values()))
-                )
+                sa.select(Delivery.idempotency_key, Delivery.id).where(Delivery.idempotency_key.in_(wanted))
             ).all()
         )
-        if keys
+        if wanted
         else {}
     )
     planned: list[Delivery | int] = []
-    modes = send_modes.mode_by_account(content.id)
-    for account_id in sorted(keys):
-        key = keys[account_id]
-        if key in existing:
-            planned.append(existing[key])
-            continue
-        delivery = Delivery(
-            content_id=content.id,
-            version=version,
-            account_id=account_id,
-            status=lifecycle.INITIAL,
-            idempotency_key=key,
-            content_hash=content.approved_hash or "",
-            send_mode=modes.get(account_id),
-        )
-        db.session.add(delivery)
-        planned.append(delivery)
-    if not content.targets:
-        content_lifecycle.transition(content, ContentStatus.failed, actor_label=SCHEDULER, reason="没有发布账号")
+    modes = send_modes.modes_of([content.id for content in contents]) if wanted else {}
+    for content in contents:
+        version = content.approved_version or content.version
+        for account_id, key in sorted(keys[content.id].items()):
+            if key in existing:
+                planned.append(existing[key])
+                continue
+            delivery = Delivery(
+                content_id=content.id,
+                version=version,
+                account_id=account_id,
+                status=lifecycle.INITIAL,
+                idempotency_key=key,
+                content_hash=content.approved_hash or "",
+                send_mode=modes.get((content.id, account_id)),
+            )
+            db.session.add(delivery)
+            planned.append(delivery)
+        if not content.targets:
+            content_lifecycle.transition(content, ContentStatus.failed, actor_label=SCHEDULER, reason="没有发布账号")
     return planned
 
 

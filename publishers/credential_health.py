@@ -282,6 +282,19 @@ def note_platform_answer(account_id: int, *, ok: bool, code: str | None = None) 
         row.api_eligible = False
 
 
+def success_sql(source: str) -> str:
+    """``note_platform_answer(ok=True)`` as one upsert, for a statement that records a published
+    post without the ORM (``publishers.lifecycle.move_row``): one row per account, its last
+    success ``:hc_now``. ``source``: what the row comes from (``upd``, the CTE of the delivery's
+    own UPDATE on PostgreSQL, so nothing is written if the move did not apply)."""
+    return (
+        "INSERT INTO credential_health (account_id, last_success_at, created_at, updated_at) "  # noqa: S608
+        f"SELECT :hc_account, :hc_now, :hc_now, :hc_now FROM {source} WHERE true "
+        "ON CONFLICT (account_id) DO UPDATE SET last_success_at = excluded.last_success_at, "
+        "updated_at = excluded.updated_at"
+    )
+
+
 # ----------------------------------------------------------------------------- overview and warnings
 
 

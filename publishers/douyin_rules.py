@@ -93,10 +93,26 @@ def before_send(delivery: Delivery, account: Account) -> str | tuple[str, str] |
     if account.platform is not Platform.douyin:
         return None
     row = settings_for(account.id)
-    if row is not None and not row.sync_enabled:
+    return decide(
+        account.platform,
+        scheduled=delivery.content.publish_at is not None,
+        started=delivery.started_by_id is not None,
+        sync_enabled=True if row is None else row.sync_enabled,
+        own_account=bool(row and row.own_account),
+    )
+
+
+def decide(
+    platform: Platform, *, scheduled: bool, started: bool, sync_enabled: bool, own_account: bool
+) -> str | tuple[str, str] | None:
+    """The rule itself, from plain values (the delivery hot path reads them with the row):
+    ``"hold"``, a refusal (code, message), or None. Without a settings row: 是否同步 on, not
+    the unit's own account."""
+    if platform is not Platform.douyin:
+        return None
+    if not sync_enabled:
         return SYNC_OFF
-    scheduled = delivery.content.publish_at is not None
-    if scheduled and delivery.started_by_id is None and not (row and row.own_account):
+    if scheduled and not started and not own_account:
         return "hold"
     return None
 

@@ -13,7 +13,10 @@ Services flush, never commit.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,10 +26,11 @@ from common.statemachine import Edge, IllegalTransition, TransitionTable
 from extensions import db
 from moderation import lifecycle as content_lifecycle
 from moderation.models import Content, ContentStatus
+from publishers import credential_health
 from publishers.models import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus
 from publishers.shared import for_update
 
-__all__ = ["TABLE", "IllegalTransition", "allowed", "content_status_for", "roll_up", "transition"]
+__all__ = ["TABLE", "IllegalTransition", "allowed", "content_status_for", "move_row", "roll_up", "transition"]
 
 D = DeliveryStatus
 INITIAL = DeliveryStatus.pending
@@ -133,6 +137,227 @@ def roll_up(content_id: int, *, actor: Any = None, actor_label: str | None = Non
         return None
     content_lifecycle.transition_rows([content_id], status, new, actor=actor, actor_label=actor_label)
     return new
+
+
+# ----------------------------------------------------------------------------- Core hot path
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What ``move_row`` did besides the move: the follower it handed the account on to, and
+    (asked for with ``awaiting``) the account's other posts awaiting the platform's answer."""
+
+    follower: int | None = None
+    awaiting: tuple[int, ...] = ()
+
+
+_DELIVERIES = Delivery.__table__
+#: the account's next waiting delivery, if not queued recently (``claim._next_waiting``, as SQL)
+_NEXT_WAITING_SQL = (
+    "id = (SELECT w.id FROM deliveries w WHERE w.account_id = :account AND w.id <> :id"
+    " AND (w.status = 'pending' OR (w.status = 'retrying' AND w.next_attempt_at <= :now))"
+    " ORDER BY w.id LIMIT 1) AND (enqueued_at IS NULL OR enqueued_at < :stale)"
+)
+
+
+def move_row(
+    row: Any,
+    to: DeliveryStatus | None,
+    *,
+    now: datetime,
+    values: Mapping[str, Any] | None = None,
+    expect: Mapping[str, Any] | None = None,
+    code: str | None = None,
+    message: str | None = None,
+    after: Mapping[str, Any] | None = None,
+    hand_on: datetime | None = None,
+    awaiting: bool = False,
+    account_success: bool = False,
+) -> Moved | None:
+    """``transition`` for the delivery hot path, without loading the row into the session:
+    one UPDATE that checks the row is still ``row.status`` (and each ``expect`` column its
+    value), together — on PostgreSQL in the same statement — with the audit entry, the roll-up of
+    the content's status (``delivery_siblings``, migration h16_land_delivery_siblings) and, with ``hand_on`` (the
+    "queued before" limit: ``ENQUEUE_STALE_SECONDS`` ago), the account's next waiting delivery
+    marked queued; with ``awaiting``, the account's other posts awaiting the platform's answer
+    (``account_awaiting``, read under the account's lock: see publishers.poll). ``to`` None: only
+    ``values`` change (no move, no entry); with ``account_success``, the account's last success
+    is noted as ``credential_health.note_platform_answer(ok=True)`` does. ``row``: plain data
+    with ``id``, ``content_id``, ``account_id``, ``status`` and ``platform_post_id``. Returns
+    None, having written nothing, if the row was no longer as expected: the caller goes the
+    ORM way (``transition``) under the row lock."""
+    current = row.status
+    move = TABLE.edge(current, to) if to is not None else None
+    sets: dict[str, Any] = {**(values or {}), "updated_at": now}
+    if to is not None:
+        sets["status"] = to.value
+    if code is not None:
+        sets["last_error_code"] = code
+    if message is not None:
+        sets["last_error_message"] = message
+    label = "system:worker"
+    entry = None
+    if move is not None and to is not None:
+        post_id = sets.get("platform_post_id", row.platform_post_id)
+        entry = audit.new_entry(
+            move.audit,
+            object_type=_DELIVERIES.name,
+            object_id=row.id,
+            before={"status": current.value},
+            after={"status": to.value, "code": code, "post_id": post_id, **(after or {})},
+            actor_label=label,
+        )
+    settles = to is not None and (current not in OPEN_STATUSES or to not in OPEN_STATUSES)
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        siblings = _move_in_one_statement(
+            conn,
+            row,
+            current=current,
+            sets=sets,
+            expect=expect or {},
+            entry=entry,
+            settles=settles,
+            hand_on=hand_on,
+            now=now,
+            awaiting=awaiting,
+            account_success=account_success,
+        )
+        if siblings is None:
+            return None
+        follower, content_status, statuses, others = siblings
+        if settles and to is not None:
+            _roll_up_from(row.content_id, content_status, [*statuses, to], label)
+        return Moved(follower, others)
+    # SQLite (serial writers): the same writes, one statement each
+    where = [_DELIVERIES.c.id == row.id, _DELIVERIES.c.status == current]
+    where += [
+        _DELIVERIES.c[col] == value if value is not None else _DELIVERIES.c[col].is_(None)
+        for col, value in (expect or {}).items()
+    ]
+    typed = {col: (DeliveryStatus(value) if col == "status" else value) for col, value in sets.items()}
+    if conn.execute(sa.update(_DELIVERIES).where(*where).values(**typed)).rowcount != 1:
+        return None
+    if entry is not None:
+        audit.queue(entry)
+    if account_success:
+        conn.execute(
+            sa.text(credential_health.success_sql("(SELECT 1) AS one")), {"hc_account": row.account_id, "hc_now": now}
+        )
+    follower = None
+    if hand_on is not None:
+        follower = conn.execute(
+            _sql(f"UPDATE deliveries SET enqueued_at = :now WHERE {_NEXT_WAITING_SQL} RETURNING id"),  # noqa: S608
+            {"now": now, "stale": hand_on, "account": row.account_id, "id": row.id},
+        ).scalar()
+    if settles:
+        roll_up(row.content_id, actor_label=label)
+    return Moved(follower, awaiting_others(row.account_id, [row.id]) if awaiting else ())
+
+
+def _move_in_one_statement(
+    conn: Any,
+    row: Any,
+    *,
+    current: DeliveryStatus,
+    sets: Mapping[str, Any],
+    expect: Mapping[str, Any],
+    entry: Any,
+    settles: bool,
+    hand_on: datetime | None,
+    now: datetime,
+    awaiting: bool,
+    account_success: bool,
+) -> tuple[int | None, str | None, list[DeliveryStatus], tuple[int, ...]] | None:
+    params: dict[str, Any] = {"id": row.id, "current": current.value, "now": now}
+    assignments = []
+    for col, value in sets.items():
+        params[f"v_{col}"] = value
+        assignments.append(f"{col} = :v_{col}")
+    conditions = ["id = :id", "status = :current"]
+    for col, value in expect.items():
+        if value is None:
+            conditions.append(f"{col} IS NULL")
+        else:
+            params[f"e_{col}"] = value
+            conditions.append(f"{col} = :e_{col}")
+    # The SQL is made of this module's fragments and the callers' column names; values are bound.
+    update = f"UPDATE deliveries SET {', '.join(assignments)} WHERE {' AND '.join(conditions)}"  # noqa: S608
+    ctes = [f"upd AS ({update} RETURNING id)"]
+    follower = "NULL::integer"
+    if hand_on is not None:
+        params.update(stale=hand_on, account=row.account_id)
+        ctes.append(
+            "nxt AS (UPDATE deliveries SET enqueued_at = :now WHERE EXISTS (SELECT 1 FROM upd) AND "  # noqa: S608
+            f"{_NEXT_WAITING_SQL} RETURNING id)"
+        )
+        follower = "(SELECT id FROM nxt)"
+    if account_success:
+        params.update(hc_account=row.account_id, hc_now=now)
+        ctes.append(f"hc AS ({credential_health.success_sql('upd')})")
+    joins = ""
+    if entry is not None:
+        append, audit_params = audit.append_sql(entry, object_id_sql="upd.id::text")
+        params.update(audit_params)
+        joins += f" CROSS JOIN LATERAL {append} AS a"
+    rolled = "NULL::text, NULL::text[]"
+    if settles:
+        params["content"] = row.content_id
+        joins += " CROSS JOIN LATERAL delivery_siblings(:content, upd.id) AS s"
+        rolled = "s.content_status, s.statuses"
+    others = "NULL::integer[]"
+    if awaiting:
+        params["account"] = row.account_id
+        others = "account_awaiting(:account, ARRAY[upd.id])"
+    sql = f"WITH {', '.join(ctes)} SELECT upd.id, {follower}, {rolled}, {others} FROM upd{joins}"  # noqa: S608
+    found = conn.execute(_sql(sql), params).first()
+    if found is None:
+        return None
+    _, follower_id, content_status, statuses, other_ids = found
+    return follower_id, content_status, [DeliveryStatus(s) for s in statuses or ()], tuple(other_ids or ())
+
+
+def awaiting_others(account_id: int, known: list[int]) -> tuple[int, ...]:
+    """The account's deliveries accepted by the platform and awaiting its answer, other than
+    ``known``; on PostgreSQL read under the account's row lock (``account_awaiting``)."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        found = conn.execute(
+            _sql("SELECT account_awaiting(:account, CAST(:known AS integer[]))"),
+            {"account": account_id, "known": known},
+        ).scalar()
+        return tuple(found or ())
+    d = _DELIVERIES.c
+    return tuple(
+        conn.execute(
+            sa.select(d.id)
+            .where(
+                d.account_id == account_id,
+                d.status == DeliveryStatus.sending,
+                d.platform_post_id.is_not(None),
+                d.id.not_in(known),
+            )
+            .order_by(d.id)
+        ).scalars()
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _sql(text: str) -> sa.TextClause:
+    """``sa.text`` once per statement shape: parsing its bind parameters costs more than running
+    the hot path's Python."""
+    return sa.text(text)
+
+
+def _roll_up_from(content_id: int, content_status: str | None, statuses: list[DeliveryStatus], label: str) -> None:
+    """``roll_up`` with the content's status and its deliveries' already read under its lock."""
+    if content_status is None:
+        return
+    status = ContentStatus(content_status)
+    new = content_status_for(statuses)
+    if status is ContentStatus.withdrawn or new is None or new is status:
+        return
+    content_lifecycle.transition_rows([content_id], status, new, actor_label=label)
 
 
 if __name__ == "__main__":  # python -m publishers.lifecycle: the table for docs/publishing.md

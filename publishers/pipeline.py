@@ -7,7 +7,8 @@ so both run the same transactions; the tasks add only the broker (enqueueing, co
 - ``run_delivery``: (A) load, guards, lease, mark ``sending``, render, read credentials —
   commit; the adapter call with no transaction open; (B) record the result or the retry
   policy's decision, hand the account on to its next delivery — commit.
-- ``run_poll``: read — commit (nothing written); ask the platform; record — commit.
+- ``run_poll``: read the account's posts awaiting the platform — commit (nothing written); ask
+  the platform; record — commit.
 - ``run_withdraw``: prepare — commit; delete on the platform; record — commit.
 - ``run_sweep``: what the sweeper finds to send and to delete (reads only).
 """
@@ -42,19 +43,20 @@ def run_delivery(delivery_id: int) -> NextStep:
         return replace(step, follower=follower)
     db.session.commit()
     result, error = attempt.send(step)
-    outcome = attempt.finish_attempt(delivery_id, result, error)
-    follower = claim.hand_on(delivery_id)
+    outcome = attempt.finish_attempt(step, result, error)
     db.session.commit()
-    return replace(outcome, follower=follower)
+    return outcome
 
 
 def run_poll(delivery_id: int) -> NextStep:
-    question = poll.read(delivery_id)
-    db.session.commit()  # nothing written: no transaction stays open over the network call
-    if isinstance(question, NextStep):
-        return question
-    result, error = poll.ask(question)
-    outcome = poll.record(question, result, error)
+    """One round of the poll of ``delivery_id``'s account: every post of it the platform
+    accepted and has not finished (publishers.poll). ``poll``: ask again after ``delay``."""
+    questions = poll.read(delivery_id)
+    db.session.commit()  # nothing written: no transaction stays open over the network calls
+    if isinstance(questions, NextStep):
+        return questions
+    answers = poll.ask(questions)
+    outcome = poll.record(questions, answers)
     db.session.commit()
     return outcome
 

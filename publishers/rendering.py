@@ -21,7 +21,8 @@ def _media_file(item: dict[str, Any]) -> MediaFile | None:
     )
 
 
-def content_input(content: Content, canonical_url: str | None) -> ContentInput:
+def content_input(content: Content | Any, canonical_url: str | None, *, author: str | None = None) -> ContentInput:
+    """``author``: the author's name, if read already (else ``content.author`` is loaded)."""
     files = [f for f in (_media_file(i) for i in (content.media or []) if i.get("role") != "attachment") if f]
     images = [f for f in files if f.content_type.startswith("image/")]
     cover = next((f for f in images), None)
@@ -34,5 +35,9 @@ def content_input(content: Content, canonical_url: str | None) -> ContentInput:
         cover=cover,
         canonical_url=canonical_url,
         kind=str(getattr(content.kind, "value", content.kind) or "news"),
-        author=content.author.display_name if getattr(content, "author", None) else "",
+        author=author
+        if author is not None
+        else content.author.display_name
+        if getattr(content, "author", None)
+        else "",
     )

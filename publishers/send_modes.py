@@ -86,6 +86,16 @@ def mode_by_account(content_id: int) -> dict[int, str]:
     )
 
 
+def modes_of(content_ids: list[int]) -> dict[tuple[int, int], str]:
+    """``mode_by_account`` for many contents in one query: (content id, account id) → mode."""
+    rows = db.session.execute(
+        sa.select(TargetSendMode.content_id, TargetSendMode.account_id, TargetSendMode.mode).where(
+            TargetSendMode.content_id.in_(content_ids)
+        )
+    )
+    return {(content_id, account_id): mode for content_id, account_id, mode in rows}
+
+
 def limits(account_id: int) -> tuple[int, int]:
     settings = db.session.scalar(
         sa.select(AccountPublishSettings).where(AccountPublishSettings.account_id == account_id)

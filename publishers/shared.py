@@ -52,7 +52,7 @@ def idempotency_key(content_id: int, version: int, account_id: int) -> str:
     return hashlib.sha256(f"govmedia:{content_id}:{version}:{account_id}".encode()).hexdigest()
 
 
-def canonical_url(delivery: Delivery) -> str:
+def canonical_url(delivery: Delivery | Any) -> str:
     """The public link of a post; it carries the delivery's key so recovery can find the post."""
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     return f"{base}/c/{delivery.content_id}/{delivery.idempotency_key[:12]}"
@@ -76,19 +76,21 @@ def not_queued_since(stale: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(Delivery.enqueued_at.is_(None), Delivery.enqueued_at < stale)
 
 
-def unresolved() -> sa.ColumnElement[bool]:
+def unresolved(columns: Any = Delivery) -> sa.ColumnElement[bool]:
     """A post that may be on the platform without us knowing its id: a ``sending`` attempt
-    (live or abandoned by a dead worker) or a retry after a lost answer."""
+    (live or abandoned by a dead worker) or a retry after a lost answer. ``columns``: the
+    mapped class, or a Core table's (or alias's) ``.c``."""
+    d = columns
     return sa.and_(
-        Delivery.platform_post_id.is_(None),
+        d.platform_post_id.is_(None),
         sa.or_(
-            Delivery.status == DeliveryStatus.sending,
-            sa.and_(Delivery.status == DeliveryStatus.retrying, Delivery.last_error_code.in_(AMBIGUOUS_CODES)),
+            d.status == DeliveryStatus.sending,
+            sa.and_(d.status == DeliveryStatus.retrying, d.last_error_code.in_(AMBIGUOUS_CODES)),
         ),
     )
 
 
-def is_unresolved(delivery: Delivery) -> bool:
+def is_unresolved(delivery: Delivery | Any) -> bool:
     """``unresolved()`` for a loaded row."""
     return delivery.platform_post_id is None and (
         delivery.status is DeliveryStatus.sending

@@ -5,6 +5,7 @@ entry point commits and enqueues (``publishers.pipeline.run_sweep``)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -47,7 +48,7 @@ def sweep(now: datetime | None = None, limit: int = 500) -> tuple[list[int], lis
         .order_by(Delivery.id)
         .limit(limit)
     )
-    candidates = db.session.execute(send_stmt).all()
+    candidates = db.session.execute(_claimable(send_stmt)).all()
     in_flight = _in_flight({row.account_id for row in candidates}, now, lease, stale)
     taken: set[int] = set()
     to_send: list[int] = []
@@ -78,7 +79,17 @@ def sweep(now: datetime | None = None, limit: int = 500) -> tuple[list[int], lis
         .order_by(Delivery.id)
         .limit(limit)
     )
-    return to_send, list(db.session.scalars(withdraw_stmt))
+    return to_send, list(db.session.scalars(_claimable(withdraw_stmt)))
+
+
+def _claimable(stmt: sa.Select[Any]) -> sa.Select[Any]:
+    """On PostgreSQL the sweeper takes its many rows in one statement with ``FOR UPDATE SKIP
+    LOCKED`` (held until ``run_sweep`` commits, before enqueueing): a row a worker holds right
+    now — it is being sent, recorded or withdrawn — is left to that worker, and a second sweeper
+    running at the same moment takes other rows. SQLite (one writer) reads them plainly."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return stmt
+    return stmt.with_for_update(skip_locked=True, of=Delivery)
 
 
 def _in_flight(accounts: set[int], now: datetime, lease: timedelta, stale: datetime) -> dict[int, set[int]]:

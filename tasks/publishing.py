@@ -61,15 +61,18 @@ def withdraw_delivery(delivery_id: int) -> str:
 
 
 def _to_broker(delivery_ids: list[int], task=deliver) -> list[int]:  # type: ignore[no-untyped-def]
-    """Send to the broker; stop at the first failure (the rows wait in the database)."""
+    """Send to the broker, all through one producer (one connection taken from the pool for the
+    whole batch, not one per message); stop at the first failure (the rows wait in the database)."""
     sent: list[int] = []
-    for delivery_id in delivery_ids:
-        try:
-            task.apply_async((delivery_id,), retry=False)
-        except OperationalError:
-            log.warning("broker unavailable; %d deliveries wait in the database", len(delivery_ids) - len(sent))
-            break
-        sent.append(delivery_id)
+    if not delivery_ids:
+        return sent
+    try:
+        with task.app.producer_or_acquire() as producer:
+            for delivery_id in delivery_ids:
+                task.apply_async((delivery_id,), retry=False, producer=producer)
+                sent.append(delivery_id)
+    except OperationalError:
+        log.warning("broker unavailable; %d deliveries wait in the database", len(delivery_ids) - len(sent))
     return sent
 
 

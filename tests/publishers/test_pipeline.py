@@ -530,3 +530,93 @@ def test_the_platform_calls_run_with_no_transaction_open_and_no_query(
     called = {name for name, _, _ in seen}
     assert {"publish", "withdraw"} <= called and (platform != "wechat" or "status" in called)
     assert [(name, open_, queries) for name, open_, queries in seen if open_ or queries] == []
+
+
+def test_one_poll_reads_every_post_an_account_has_in_the_platforms_hands(
+    db_session, sandbox, unit, make_account, approve
+):
+    """WeChat publishes asynchronously. A post accepted while another of its account awaits
+    the platform joins that account's poll instead of starting its own; the one poll settles
+    both, and audits each."""
+    from audit.models import AuditEntry
+
+    wechat = make_account(unit, "wechat")
+    contents = [approve([wechat], title=f"第{i}条通知", body=f"正文{i}。") for i in range(2)]
+    first, second = claim(db_session)
+    outcome = run_delivery(first, db_session)
+    assert outcome.action == "poll" and outcome.follower == second
+    joined = run_delivery(second, db_session)
+    assert (joined.action, joined.reason) == ("done", "polled with the account's other posts")
+    for _ in range(5):  # the first post's poll, rescheduled while anything of the account is pending
+        outcome = pipeline.run_poll(first)
+        if outcome.action != "poll":
+            break
+    assert outcome.action == "done"
+    for content in contents:
+        db_session.expire_all()
+        assert deliveries_of(db_session, content)["wechat"].status is DeliveryStatus.sent
+        assert content.status is ContentStatus.published
+    sent = db_session.scalars(sa.select(AuditEntry.object_id).where(AuditEntry.action == "delivery:status:sent")).all()
+    assert sorted(sent) == sorted([str(first), str(second)])
+    assert len(sandbox.posts("wechat")) == 2
+
+
+def test_result_goes_the_locked_way_when_the_lease_was_taken_over(
+    app, db_session, sandbox, unit, make_account, approve
+):
+    """The hot path records the result only while the row is as its attempt left it; a row
+    whose lease another attempt took over meanwhile is recorded under the row lock instead
+    (the same result, once)."""
+    account = make_account(unit, "weibo")
+    content = approve([account])
+    [delivery_id] = claim(db_session)
+    step = attempt.begin_attempt(delivery_id)
+    db_session.commit()
+    assert isinstance(step, attempt.Attempt) and step.plain is not None
+    result, error = attempt.send(step)
+    # meanwhile: the lease is renewed (another attempt's start)
+    db_session.execute(
+        sa.update(Delivery).where(Delivery.id == delivery_id).values(sending_started_at=utcnow() + timedelta(seconds=1))
+    )
+    db_session.commit()
+    outcome = attempt.finish_attempt(step, result, error)
+    db_session.commit()
+    assert outcome.action == "done"
+    db_session.expire_all()
+    delivery = deliveries_of(db_session, content)["weibo"]
+    assert delivery.status is DeliveryStatus.sent and delivery.platform_post_id == result.post_id
+    assert content.status is ContentStatus.published
+
+
+def test_hot_path_notes_the_accounts_last_success_as_the_orm_way_does(db_session, sandbox, unit, make_account, approve):
+    """Credential health: a post published on the Core path (Weibo at once, WeChat through the
+    account's poll) records the account's last success, as ``note_platform_answer`` does."""
+    from publishers.models import CredentialHealth
+
+    weibo, wechat = make_account(unit, "weibo"), make_account(unit, "wechat")
+    approve([weibo, wechat])
+    ids = claim(db_session)
+    steps = [attempt.begin_attempt(delivery_id) for delivery_id in ids[:1]]
+    db_session.commit()
+    assert isinstance(steps[0], attempt.Attempt) and steps[0].plain is not None  # the hot path
+    attempt.finish_attempt(steps[0], *attempt.send(steps[0]))
+    db_session.commit()
+    drain(db_session, ids[1:])
+    db_session.expire_all()
+    health = {row.account_id: row for row in db_session.scalars(sa.select(CredentialHealth))}
+    assert set(health) == {weibo.id, wechat.id}
+    assert all(row.last_success_at is not None for row in health.values())
+
+
+def test_a_held_delivery_is_left_for_a_person(db_session, sandbox, unit, make_account, approve):
+    """A scheduled Douyin post waits as ``held``; a task for it arriving again (a redelivered
+    message) leaves it held and sends nothing."""
+    account = make_account(unit, "douyin")
+    content = approve([account], publish_at=utcnow() - timedelta(minutes=1))
+    [delivery_id] = claim(db_session)
+    assert run_delivery(delivery_id, db_session).reason == "held"
+    again = run_delivery(delivery_id, db_session)
+    assert again.action == "skip" and again.follower is None
+    db_session.expire_all()
+    assert deliveries_of(db_session, content)["douyin"].status is DeliveryStatus.held
+    assert sandbox.posts("douyin") == []
