@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from auth.models import ApiToken, Role
+from audit.models import AuditEntry
+from auth.models import ApiToken, Role, User, UserRole
+from auth.service import issue_token
+from moderation.checks import default_pipeline, reset_default_pipeline
 from tests.conftest import PASSWORD
 
 
@@ -116,7 +119,6 @@ def test_unit_deactivation_refused_while_in_use(
 
 
 def test_create_user_with_roles_and_bad_input(admin_client: Any, make_unit: Any, db_session: Any) -> None:
-    from auth.models import User
 
     unit = make_unit("戊县人民政府")
     db_session.commit()
@@ -140,7 +142,6 @@ def test_create_user_with_roles_and_bad_input(admin_client: Any, make_unit: Any,
 def test_deactivation_ends_sessions_and_revokes_tokens(
     app: Any, admin_client: Any, make_user: Any, db_session: Any
 ) -> None:
-    from auth.service import issue_token
 
     operator = make_user(Role.operator)
     token, _ = issue_token(operator)
@@ -160,7 +161,6 @@ def test_deactivation_ends_sessions_and_revokes_tokens(
 
 
 def test_last_admin_cannot_be_removed(admin_client: Any, db_session: Any) -> None:
-    from auth.models import User, UserRole
 
     admins = db_session.scalars(
         sa.select(User).join(UserRole).where(UserRole.role == Role.admin, User.is_active.is_(True))
@@ -199,7 +199,6 @@ def test_password_reset_ends_sessions(app: Any, admin_client: Any, make_user: An
 
 @pytest.fixture
 def office_dir(app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from moderation.checks import reset_default_pipeline
 
     monkeypatch.setitem(app.config, "CHECKS_DATA_DIR", str(tmp_path))
     reset_default_pipeline()
@@ -210,8 +209,6 @@ def office_dir(app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any
 def test_dictionary_edit_is_validated_versioned_and_reloaded(
     admin_client: Any, office_dir: Path, db_session: Any
 ) -> None:
-    from audit.models import AuditEntry
-    from moderation.checks import default_pipeline
 
     page = admin_client.get("/admin/dictionaries/serious_errors.tsv").get_data(as_text=True)
     assert "严重表述错误" in page and "中华人民共合国" in page

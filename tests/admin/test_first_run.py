@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from app import create_app
+from audit.models import AuditEntry
 from devkit import processes
+from extensions import db
+from registry.models import Unit
 
 pytestmark = pytest.mark.slow
 
@@ -58,8 +62,6 @@ def test_install_from_nothing_bootstrap_admin_pages_and_operator_login(tmp_path:
     missing = _cli(env, "units", "create", "孤儿局", "--parent", "不存在的单位")
     assert missing.returncode != 0 and "上级单位不存在" in missing.stderr
 
-    from app import create_app
-
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],
@@ -83,9 +85,6 @@ def test_install_from_nothing_bootstrap_admin_pages_and_operator_login(tmp_path:
         # a form without its CSRF token changes nothing
         refused = client.post("/admin/units", data={"name": "无令牌单位"})
         assert refused.status_code == 400 and "安全校验" in refused.get_data(as_text=True)
-
-        from extensions import db
-        from registry.models import Unit
 
         with app.app_context():
             county_id = db.session.scalar(sa.select(Unit.id).where(Unit.name == "新安县人民政府"))
@@ -128,14 +127,10 @@ def test_install_from_nothing_bootstrap_admin_pages_and_operator_login(tmp_path:
         assert operator.get("/contents").status_code == 200
         assert operator.get("/admin/").status_code == 403
 
-        from audit.models import AuditEntry
-
         with app.app_context():
             actions = set(db.session.scalars(sa.select(AuditEntry.action)))
         assert {"unit:create", "user:create", "user:login"} <= actions
         assert _cli(env, "audit", "verify").returncode == 0
     finally:
-        from extensions import db
-
         with app.app_context():
             db.engine.dispose()

@@ -44,9 +44,24 @@ from typing import Any
 
 import pytest
 import requests
+import sqlalchemy as sa
+from flask import url_for
+from playwright.sync_api import sync_playwright
+from werkzeug.routing import BuildError
 
+from app import create_app
+from auth.models import User
+from common.db import utcnow
 from common.timefmt import CN_TZ
 from devkit import processes, services
+from extensions import db
+from jobs import JobRun
+from moderation import review, service
+from moderation.models import ContentStatus
+from oversight.findings import FindingInput, upsert_many
+from oversight.models import FindingKind
+from publishers.models import Delivery, DeliveryStatus
+from registry.models import Account
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -119,8 +134,6 @@ class LiveStack:
     def app(self) -> Any:
         """A Flask app on the same database, for reading or arranging state from the test."""
         if self._app is None:
-            from app import create_app
-
             self._app = create_app(
                 {
                     "SQLALCHEMY_DATABASE_URI": self.env["DATABASE_URL"],
@@ -135,7 +148,6 @@ class LiveStack:
     @contextmanager
     def db(self) -> Iterator[Any]:
         """``with stack.db() as session:`` — commits on success."""
-        from extensions import db
 
         with self.app.app_context():
             try:
@@ -146,8 +158,6 @@ class LiveStack:
 
     def url_for(self, endpoint: str, **values: Any) -> str | None:
         """The path of ``endpoint`` in this build, or None if no such page is registered."""
-        from flask import url_for
-        from werkzeug.routing import BuildError
 
         with self.app.test_request_context():
             try:
@@ -204,8 +214,6 @@ def start_live_stack(workdir: Path, *, seed: bool = True, **extra_env: str) -> I
     finally:
         group.stop_all()
         if stack._app is not None:
-            from extensions import db
-
             with stack._app.app_context():
                 db.engine.dispose()
 
@@ -230,17 +238,6 @@ def a11y_world(live_stack: LiveStack) -> dict[str, int]:
     """Non-empty pages for the accessibility and keyboard tests: a content waiting at 初审, a
     published content with a sent and a failed delivery, an open finding, and accounts with
     varied last-post dates."""
-    import sqlalchemy as sa
-
-    from auth.models import User
-    from common.db import utcnow
-    from jobs import JobRun
-    from moderation import review, service
-    from moderation.models import ContentStatus
-    from oversight.findings import FindingInput, upsert_many
-    from oversight.models import FindingKind
-    from publishers.models import Delivery, DeliveryStatus
-    from registry.models import Account
 
     with live_stack.db() as session:
         operator = session.scalar(sa.select(User).where(User.username == "operator"))
@@ -352,7 +349,6 @@ def chromium_path() -> str:
 @pytest.fixture(scope="session")
 def browser(chromium_path: str) -> Iterator[Any]:
     """Debian's Chromium, headless; Playwright gives every launch a new empty user-data dir."""
-    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(

@@ -9,8 +9,13 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
-from common.timefmt import CN_TZ, today_cn
+from auth.models import User
+from common.timefmt import CN_TZ, bj, today_cn
+from moderation import review, service
+from moderation.models import Content
+from registry.models import Account
 from tests.browser.conftest import LiveStack, js_errors, login, shot
 
 pytestmark = pytest.mark.browser
@@ -18,11 +23,6 @@ pytestmark = pytest.mark.browser
 
 def _scheduled(stack: LiveStack, title: str, day: Any) -> tuple[int, int]:
     """A post through all three reviews, due at 10:00 Beijing on ``day``: (id, version)."""
-    import sqlalchemy as sa
-
-    from auth.models import User
-    from moderation import review, service
-    from registry.models import Account
 
     when = datetime.combine(day, time(10, 0), tzinfo=CN_TZ)
     with stack.db() as session:
@@ -48,8 +48,6 @@ def _scheduled(stack: LiveStack, title: str, day: Any) -> tuple[int, int]:
 
 
 def _stored(stack: LiveStack, content_id: int) -> tuple[datetime, int, str]:
-    from common.timefmt import bj
-    from moderation.models import Content
 
     with stack.db() as session:
         content = session.get(Content, content_id)

@@ -8,7 +8,10 @@ import re
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from common.timefmt import CN_TZ
+from moderation.models import Content
 from tests.browser.conftest import LiveStack, axe, login, shot
 
 pytestmark = pytest.mark.browser
@@ -19,9 +22,6 @@ TITLE = "示范县老旧小区改造进展通报"
 
 
 def count_titled(stack: LiveStack, title: str) -> int:
-    import sqlalchemy as sa
-
-    from moderation.models import Content
 
     with stack.db() as session:
         return int(session.scalar(sa.select(sa.func.count()).where(Content.title == title)) or 0)
@@ -146,7 +146,6 @@ def test_editor_new_draft_autosaved_once_then_the_same(page: Any, live_stack: Li
 
 
 def test_editor_at_390_px(browser: Any, live_stack: LiveStack) -> None:
-    from common.timefmt import CN_TZ
 
     context = browser.new_context(
         base_url=live_stack.url, locale="zh-CN", viewport={"width": 390, "height": 844}, timezone_id=CN_TZ.key

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from auth.models import User
 from tests.browser.conftest import LiveStack, axe, wait_until
 
 pytestmark = pytest.mark.browser
@@ -23,10 +25,6 @@ def test_live_stack_is_healthy_and_helpers_work(live_stack: LiveStack, as_user: 
     assert live_stack.url_for("dashboard.index") == "/"
     assert live_stack.url_for("no.such_page") is None
     with live_stack.db() as session:
-        import sqlalchemy as sa
-
-        from auth.models import User
-
         assert session.scalar(sa.select(sa.func.count()).select_from(User)) >= 7
     assert wait_until(lambda: 42, timeout=1) == 42
 

@@ -13,6 +13,7 @@ import pytest
 from openpyxl import Workbook
 
 from common.timefmt import CN_TZ
+from intake.bulk import HEADERS
 from tests.browser.conftest import LiveStack, axe, js_errors, login, shot, wait_until
 
 pytestmark = pytest.mark.browser
@@ -65,7 +66,6 @@ def test_feed_item_becomes_a_draft(page: Any, live_stack: LiveStack) -> None:
 
 
 def test_bulk_import_with_progress(page: Any, live_stack: LiveStack, tmp_path: Path) -> None:
-    from intake.bulk import HEADERS
 
     workbook = Workbook()
     ws = workbook.active

@@ -36,9 +36,11 @@ from typing import Any
 
 import pytest
 import requests
+from openpyxl import Workbook, load_workbook
 from playwright.sync_api import Error as PlaywrightError
 
 from common.timefmt import CN_TZ
+from demo import sandbox_seed
 from tests.browser.conftest import (
     AXE_FAIL_IMPACTS,
     OUTPUT,
@@ -94,8 +96,6 @@ def stack() -> Iterator[LiveStack]:
     workdir = Path(tempfile.mkdtemp(prefix="govmedia-journeys-", dir="/tmp"))
     try:
         with start_live_stack(workdir) as live:
-            from demo import sandbox_seed
-
             with live.db():
                 bodies = sandbox_seed()
             for body in bodies:
@@ -692,7 +692,6 @@ JOB_WAIT_MS = 90_000  # a background job: queued, picked up by the real worker, 
 def test_journey_4_auditor_imports_discovers_confirms_and_reports(
     stack: LiveStack, people: Callable[[str], Any], tmp_path: Path
 ) -> None:
-    from openpyxl import Workbook, load_workbook
 
     auditor = people("auditor")
     step(auditor, "4-01-dashboard")

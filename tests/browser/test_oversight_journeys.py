@@ -26,9 +26,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy import select
 
+from auth.models import User
+from common.db import utcnow
 from common.timefmt import CN_TZ
-from tests.browser.conftest import OUTPUT, LiveStack, axe, js_errors, login, shot, start_live_stack
+from demo import _sandbox_credentials
+from oversight.findings import today_cn
+from oversight.models import Finding, FindingKind
+from oversight.workorders.models import WorkOrder
+from publishers.credential_admin import set_credentials
+from registry.models import Account, AccountStatus, Platform
+from tests.browser.conftest import OUTPUT, LiveStack, axe, js_errors, login, shot, sqlite_rows, start_live_stack
 from tests.browser.test_journeys import png
 
 pytestmark = pytest.mark.browser
@@ -108,7 +118,6 @@ def step(page: Any, name: str, width: str) -> None:
 
 def plant(stack: LiveStack, uid: str, days_ago: list[int], unit_name: str) -> None:
     """The account on the sandbox's Weibo, with posts ``days_ago`` days old."""
-    from common.db import utcnow
 
     now = utcnow()
     stack.sandbox(
@@ -131,13 +140,6 @@ def plant(stack: LiveStack, uid: str, days_ago: list[int], unit_name: str) -> No
 def silent_account_finding(stack: LiveStack) -> tuple[int, str]:
     """A registered Weibo account of 示范县教育局 that last posted 20 days ago, and the finding
     the activity check makes of it (超14天未更新). Returns (finding id, uid)."""
-    import sqlalchemy as sa
-
-    from auth.models import User
-    from demo import _sandbox_credentials
-    from oversight.models import Finding, FindingKind
-    from publishers.credential_admin import set_credentials
-    from registry.models import Account, AccountStatus, Platform
 
     uid = f"wbwo{uuid.uuid4().hex[:8]}"
     with stack.db() as session:
@@ -166,7 +168,6 @@ def silent_account_finding(stack: LiveStack) -> tuple[int, str]:
 
 
 def order_of(stack: LiveStack, finding_id: int) -> tuple[int, str]:
-    from tests.browser.conftest import sqlite_rows
 
     rows = sqlite_rows(stack, "SELECT id, status FROM work_orders WHERE finding_id = ?", finding_id)
     assert rows, "no work order for the finding"
@@ -220,10 +221,6 @@ def test_work_order_full_loop(stack: LiveStack, people: Callable[[str], Any], wi
 
     # 4) The account posts again; the unit answers a second time; the re-check closes the order.
     with stack.db() as session:
-        from sqlalchemy import select
-
-        from auth.models import User
-
         unit_name = session.scalar(select(User).where(User.username == "edu_operator")).unit.name
     plant(stack, uid, [0, 20], unit_name)
     unit.goto("/todo/")  # the returned order waits for the unit again
@@ -247,7 +244,6 @@ def test_work_order_full_loop(stack: LiveStack, people: Callable[[str], Any], wi
 
 
 def test_overdue_work_order_shows_escalated(stack: LiveStack, people: Callable[[str], Any], width: str) -> None:
-    from oversight.findings import today_cn
 
     finding_id, _ = silent_account_finding(stack)
     office = people("auditor")
@@ -256,8 +252,6 @@ def test_overdue_work_order_shows_escalated(stack: LiveStack, people: Callable[[
     office.wait_for_load_state()
     order_id, _ = order_of(stack, finding_id)
     with stack.db() as session:
-        from oversight.workorders.models import WorkOrder
-
         session.get(WorkOrder, order_id).due_on = today_cn() - timedelta(days=3)
     out = stack.flask("workorders", "run")
     assert "逾期升级" in out and "逾期升级 0 个" not in out, out

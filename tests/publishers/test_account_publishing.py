@@ -9,14 +9,19 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import sqlalchemy as sa
+from apscheduler.util import ref_to_obj
 
 from audit.models import AuditEntry
 from auth.models import Role
 from common.db import utcnow
 from platforms import channels, credentials, wechat_mass
-from publishers import attempt, credential_health, douyin_rules, oauth, pipeline, withdraw
+from publishers import attempt, credential_health, douyin_rules, oauth, pipeline, sweeper, withdraw
+from publishers.credential_admin import set_credentials
 from publishers.models import Delivery, DeliveryStatus
+from tasks import credentials as credential_tasks
+from tasks import jobs
 from tests.conftest import PASSWORD
+from tests.publishers import test_pipeline
 from tests.publishers.test_pipeline import claim, deliveries_of, drain
 
 
@@ -42,7 +47,6 @@ def author(operator):
 
 @pytest.fixture
 def approve(db_session, author):
-    from tests.publishers import test_pipeline
 
     return test_pipeline.approve.__wrapped__(db_session, author)
 
@@ -93,7 +97,6 @@ def test_connection_failure_marks_reauth(db_session, sandbox, unit, admin, make_
 
 
 def credential_admin_set(account_id, values):
-    from publishers.credential_admin import set_credentials
 
     set_credentials(account_id, values)
 
@@ -119,10 +122,6 @@ def test_expiry_warning_is_written_by_the_daily_check(db_session, app, unit, adm
 
 
 def test_credential_check_is_scheduled_daily(db_session, app, unit, make_account):
-    from apscheduler.util import ref_to_obj
-
-    from tasks import credentials as credential_tasks
-    from tasks import jobs
 
     got = {job_id: (path, trigger) for job_id, path, trigger in jobs.periodic_jobs(app)}
     path, trigger = got["credential-check"]
@@ -404,6 +403,5 @@ def test_sync_and_delete_settings(db_session, sandbox, unit, admin, operator, ma
     db_session.refresh(delivery)
     assert delivery.status is DeliveryStatus.sent and delivery.last_error_code == douyin_rules.KEPT_CODE
     assert len(sandbox.live_posts("douyin")) == 1
-    from publishers import sweeper
 
     assert delivery.id not in sweeper.sweep()[1]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from audit import service as audit
+from auth.models import Role
 from moderation.lifecycle import IllegalTransition as IllegalContentTransition
 from moderation.models import Content, ContentStatus
 from publishers import lifecycle
@@ -65,7 +66,6 @@ def test_content_status_follows_the_deliveries(statuses, expected):
 
 @pytest.fixture
 def content_with(db_session, make_unit, make_user, make_account):
-    from auth.models import Role
 
     unit = make_unit()
     author = make_user(Role.operator, unit=unit)

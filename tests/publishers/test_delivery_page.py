@@ -9,6 +9,8 @@ import zipfile
 from pathlib import Path
 
 from auth.models import Role
+from moderation.models import ContentStatus
+from platforms.models import AccountCredential
 from publishers.models import Delivery, DeliveryStatus
 from tests.conftest import PASSWORD
 from tests.foundation.test_scoping import published  # noqa: F401  (the fixture)
@@ -59,7 +61,6 @@ def test_the_manual_package_mentioned_on_the_page_downloads(client, published): 
 
 
 def test_reauthorisation_is_addressed_to_whoever_can_act(client, published, db_session, make_user):  # noqa: F811
-    from platforms.models import AccountCredential
 
     db_session.add(AccountCredential(account_id=published.account.id, ciphertext=b"", needs_reauth=True))
     published.failed.retryable = True
@@ -84,7 +85,6 @@ def test_withdraw_asks_for_confirmation_then_shows_each_channel_truthfully(
     db_session,
     make_account,
 ):
-    from moderation.models import ContentStatus
 
     wechat = make_account(published.unit_a, "wechat")
     sent = Delivery(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from flask import url_for
 
+from auth.models import Role
 from publishers.models import DeliveryStatus
 from tests.foundation.test_scoping import published
 from tests.oversight.test_findings_api import login
@@ -51,9 +53,6 @@ def test_delivery_page_renders_only_http_links(client, published, db_session):
 
 
 def test_account_page_renders_only_http_links(client, make_user, make_unit, make_account, db_session):
-    from flask import url_for
-
-    from auth.models import Role
 
     unit = make_unit("链接测试县")
     account = make_account(unit, "weibo", credentials=False, profile_url="javascript:alert(2)")

@@ -8,18 +8,24 @@ runs are in test_pipeline_processes.py.
 from __future__ import annotations
 
 import base64
+import time
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from audit.models import AuditEntry
 from auth.models import Role
 from common import media
 from common.db import utcnow
+from extensions import db
 from moderation.models import Content, ContentKind, ContentStatus, Disclosure
+from moderation.service import content_hash
+from platforms import channels
+from platforms.models import AccountCredential
 from publishers import attempt, manual, pipeline, sweeper, withdraw
 from publishers import claim as claiming
-from publishers.models import Delivery, DeliveryStatus
+from publishers.models import CredentialHealth, Delivery, DeliveryStatus
 from publishers.shared import NextStep
 from registry.models import AccountStatus
 
@@ -40,7 +46,6 @@ def author(make_user, unit):
 
 @pytest.fixture
 def approve(db_session, author):
-    from moderation.service import content_hash
 
     def _approve(targets, *, title="示范县召开秋季安全生产工作会议", body="会议部署了冬季防火等重点工作。", **kw):
         sha = media.save(PNG)
@@ -368,7 +373,6 @@ def test_lost_answer_to_an_asynchronous_publish_is_not_resent(app, db_session, s
     delivery = deliveries_of(db_session, content)["wechat"]
     assert outcome.action == "retry"
     assert outcome.delay >= app.config["AMBIGUOUS_SETTLE_SECONDS"]
-    import time
 
     time.sleep(2)  # the sandbox finishes the late submit and settles the job
     delivery.next_attempt_at = utcnow()
@@ -418,7 +422,6 @@ def test_poll_does_not_overwrite_a_delivery_settled_while_the_platform_was_asked
 ):
     """The poll reads, asks the platform with no transaction open, then records under the row
     lock: a delivery someone settled in between (here: cancelled) keeps that state."""
-    from platforms import channels
 
     account = make_account(unit, "wechat")
     content = approve([account])
@@ -466,7 +469,6 @@ def test_hand_on_marks_the_follower_queued_once(db_session, sandbox, unit, make_
 
 
 def test_account_without_usable_credentials_fails_with_a_reason(db_session, sandbox, unit, make_account, approve):
-    from platforms.models import AccountCredential
 
     bare = make_account(unit, "weibo", credentials=False)
     broken = make_account(unit, "douyin")
@@ -491,8 +493,6 @@ def test_the_platform_calls_run_with_no_transaction_open_and_no_query(
 ):
     """run_delivery, run_poll and run_withdraw commit before calling the adapter, and the call
     itself reads nothing from the database (everything it needs was prepared before)."""
-    from extensions import db
-    from platforms import channels
 
     account = make_account(unit, platform)
     content = approve([account])
@@ -538,7 +538,6 @@ def test_one_poll_reads_every_post_an_account_has_in_the_platforms_hands(
     """WeChat publishes asynchronously. A post accepted while another of its account awaits
     the platform joins that account's poll instead of starting its own; the one poll settles
     both, and audits each."""
-    from audit.models import AuditEntry
 
     wechat = make_account(unit, "wechat")
     contents = [approve([wechat], title=f"第{i}条通知", body=f"正文{i}。") for i in range(2)]
@@ -591,7 +590,6 @@ def test_result_goes_the_locked_way_when_the_lease_was_taken_over(
 def test_hot_path_notes_the_accounts_last_success_as_the_orm_way_does(db_session, sandbox, unit, make_account, approve):
     """Credential health: a post published on the Core path (Weibo at once, WeChat through the
     account's poll) records the account's last success, as ``note_platform_answer`` does."""
-    from publishers.models import CredentialHealth
 
     weibo, wechat = make_account(unit, "weibo"), make_account(unit, "wechat")
     approve([weibo, wechat])

@@ -20,7 +20,10 @@ import requests
 import sqlalchemy as sa
 
 from devkit import processes, services
+from devkit.apps import make_test_app
 from devkit.seed import seed_contents
+from extensions import db
+from publishers.models import Delivery, DeliveryStatus
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -46,8 +49,6 @@ REDIS_START = [
 
 
 def delivery_counts(app: Any) -> Counter[str]:
-    from extensions import db
-    from publishers.models import Delivery
 
     with app.app_context():
         rows = db.session.execute(sa.select(Delivery.status, sa.func.count()).group_by(Delivery.status)).all()
@@ -56,8 +57,6 @@ def delivery_counts(app: Any) -> Counter[str]:
 
 
 def delivery_errors(app: Any) -> list[tuple[str, str | None, str | None]]:
-    from extensions import db
-    from publishers.models import Delivery, DeliveryStatus
 
     with app.app_context():
         rows = db.session.execute(
@@ -123,7 +122,6 @@ class Stack:
         self.group = processes.ProcessGroup(self.env, tmp_path)
 
     def app(self) -> Any:
-        from devkit.apps import make_test_app
 
         self._app = make_test_app(
             self.env["DATABASE_URL"], PUBLIC_BASE_URL="https://gov.example.cn", MEDIA_DIR=self.env["MEDIA_DIR"]
@@ -135,8 +133,6 @@ class Stack:
         self.group.stop_all()
         app = getattr(self, "_app", None)
         if app is not None:
-            from extensions import db
-
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()
@@ -239,8 +235,6 @@ def test_thirty_percent_platform_faults_end_cleanly(tmp_path, stack_db):
             return counts["sent"] + counts["failed"] == expected
 
         wait_until(settled, 360, stack.group, app)
-        from extensions import db
-        from publishers.models import Delivery, DeliveryStatus
 
         with app.app_context():
             failed = db.session.scalars(sa.select(Delivery).where(Delivery.status == DeliveryStatus.failed)).all()

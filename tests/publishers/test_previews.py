@@ -8,6 +8,7 @@ import pytest
 
 from auth.models import Role
 from moderation import review
+from moderation.models import Content
 from tests.conftest import PASSWORD
 from tests.publishers.test_pipeline import PNG
 
@@ -57,7 +58,6 @@ def submitted(draft):
 
 
 def test_review_page_shows_the_image_and_each_platforms_text_at_every_stage(client, submitted, make_user, db_session):
-    from moderation.models import Content
 
     unit, content_id, sha = submitted
     media_url = f"/contents/{content_id}/media/{sha}"

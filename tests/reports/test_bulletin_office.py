@@ -25,7 +25,7 @@ from oversight import findings
 from oversight.findings import today_cn
 from oversight.workorders import service as workorders
 from tests.reports.test_formal_workbooks import county, this_quarter  # noqa: F401 - fixture
-from tests.reports.test_report_jobs import make_finding
+from tests.reports.test_report_jobs import login, make_finding, page
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE_PNG = ROOT / "test-output" / "bulletin" / "bulletin-page1.png"
@@ -184,7 +184,6 @@ def test_operator_sees_only_own_units_orders_and_reminders(api_as, bulletin_site
 
 
 def test_report_page_form_makes_the_word_bulletin(client, bulletin_site):
-    from tests.reports.test_report_jobs import login, page
 
     login(client, bulletin_site["officer"])
     html = page(client, "/reports/")

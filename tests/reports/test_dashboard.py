@@ -6,10 +6,16 @@ import json
 import re
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from auth.models import Role
+from moderation.models import Content, ContentStatus, Review, ReviewDecision
+from oversight.models import Finding, FindingKind, FindingStatus
+from publishers.models import Delivery, DeliveryStatus
+from registry.models import AccountStatus
+from reports.dashboard import chart_specs, dashboard_data
 from tests.conftest import PASSWORD
 
 # Wednesday 2026-11-18 12:00 China time; that week starts Monday 2026-11-16 00:00 CST = 11-15 16:00 UTC.
@@ -24,10 +30,6 @@ def rows(items, key="key"):
 @pytest.fixture
 def world(db_session, make_unit, make_user, make_account):
     """Unit A with sub-unit A1, and an unrelated unit B, with accounts, findings, content, deliveries."""
-    from moderation.models import Content, ContentStatus, Review, ReviewDecision
-    from oversight.models import Finding, FindingKind, FindingStatus
-    from publishers.models import Delivery, DeliveryStatus
-    from registry.models import AccountStatus
 
     a = make_unit("看板甲县")
     a1 = make_unit("看板甲县教育局", parent=a)
@@ -136,7 +138,6 @@ def world(db_session, make_unit, make_user, make_account):
 
 
 def test_unit_scope_counts(world):
-    from reports.dashboard import dashboard_data
 
     data = dashboard_data(world["operator_a"], now=NOW)
     assert data["scope"] == "看板甲县及下属单位"
@@ -193,7 +194,6 @@ def test_unit_scope_counts(world):
 
 
 def test_sub_unit_sees_only_its_subtree(world):
-    from reports.dashboard import dashboard_data
 
     data = dashboard_data(world["operator_a1"], now=NOW)
     assert data["accounts"]["total"] == 2
@@ -204,7 +204,6 @@ def test_sub_unit_sees_only_its_subtree(world):
 
 
 def test_auditor_sees_every_unit(world):
-    from reports.dashboard import dashboard_data
 
     data = dashboard_data(world["auditor"], now=NOW)
     assert data["scope"] == "全部单位"
@@ -216,7 +215,6 @@ def test_auditor_sees_every_unit(world):
 
 
 def test_other_unit_sees_none_of_a(world):
-    from reports.dashboard import dashboard_data
 
     data = dashboard_data(world["operator_b"], now=NOW)
     assert data["accounts"]["total"] == 1
@@ -227,7 +225,6 @@ def test_other_unit_sees_none_of_a(world):
 
 
 def test_freshness_follows_settings(app, world, monkeypatch):
-    from reports.dashboard import dashboard_data
 
     monkeypatch.setitem(app.config, "INACTIVE_WARN_DAYS", 3)
     monkeypatch.setitem(app.config, "INACTIVE_VETO_DAYS", 10)
@@ -238,7 +235,6 @@ def test_freshness_follows_settings(app, world, monkeypatch):
 
 
 def test_empty_scope(db_session, make_user, make_unit):
-    from reports.dashboard import chart_specs, dashboard_data
 
     data = dashboard_data(make_user(Role.reviewer_1, unit=make_unit()), now=NOW)
     assert data["accounts"]["total"] == 0 and data["freshness"]["by_unit"] == []
@@ -274,7 +270,6 @@ def test_dashboard_page_is_landing_page_with_tables_and_chart_data(client, world
 
 
 def test_vendored_chartjs_matches_package_json():
-    from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
     pinned = json.loads((root / "package.json").read_text())["devDependencies"]["chart.js"]

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 import jobs
-from auth.models import Role
+from auth.models import Role, UserRole
 from oversight import findings as service
 from oversight.findings import FindingInput, today_cn
 from oversight.models import FindingKind
@@ -175,7 +175,6 @@ def test_export_api_queues_jobs(app, api_as, make_user, county, other, run_jobs,
 
 
 def test_job_fails_when_the_user_lost_the_role(client, make_user, county, run_jobs, db_session):
-    from auth.models import UserRole
 
     user = make_user(Role.auditor)
     login(client, user)
