@@ -189,3 +189,14 @@ def test_a_url_source_never_gets_the_lighter_review(db_session, api_as, make_acc
     content = db_session.get(Content, content_id)
     review.submit(content, operator)
     assert content.status is ContentStatus.review_1
+
+
+def test_the_editor_submit_says_it_went_to_final_review(app, db_session, api_as, office, edu, operator, repost):
+    _setting(api_as, office, operator, edu)
+    content = repost()
+    client = app.test_client()
+    client.post("/login", data={"username": operator.username, "password": PASSWORD})
+    page = client.post(f"/contents/{content.id}/submit", follow_redirects=True).get_data(as_text=True)
+    db_session.refresh(content)
+    assert content.status is ContentStatus.review_3
+    assert f"{NOTICE}，等待终审" in page
