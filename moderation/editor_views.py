@@ -19,7 +19,7 @@ from common.db import utcnow
 from common.errors import ApiError, Conflict, Forbidden, Invalid, NotFound, error_body
 from common.timefmt import bj
 from extensions import db
-from moderation import attachments, editor_extensions, editor_fixes, editor_limits, service
+from moderation import attachments, editor_extensions, editor_fixes, editor_limits, light_review, service
 from moderation import review as workflow
 from moderation.api_views import scoped_content, store_upload
 from moderation.models import (
@@ -436,7 +436,10 @@ def _submit_and_redirect(content: Content, user: User) -> Any:
             "findings": details.get("findings") or [],
         }
         return redirect(url_for("moderation.edit_content", content_id=content.id) + "#error-summary")
-    flash(f"已提交审核（第 {content.version} 版），等待初审", "success")
+    if content.status is ContentStatus.review_3:  # the lighter review (moderation.light_review)
+        flash(f"已提交审核（第 {content.version} 版）。{light_review.NOTICE}，等待终审", "success")
+    else:
+        flash(f"已提交审核（第 {content.version} 版），等待初审", "success")
     return redirect(url_for("moderation.content_detail", content_id=content.id))
 
 

@@ -36,6 +36,10 @@ def _edges() -> tuple[Edge[ContentStatus], ...]:
     return (
         Edge(S.draft, S.review_1, "content:submit", "运营人员提交", "submit"),
         Edge(S.rejected, S.review_1, "content:submit", "运营人员提交", "submit"),
+        Edge(S.draft, S.review_3, "content:submit:light", "简化审核提交（经允许的转载上级已终审稿件）", "submit_light"),
+        Edge(
+            S.rejected, S.review_3, "content:submit:light", "简化审核提交（经允许的转载上级已终审稿件）", "submit_light"
+        ),
         Edge(S.review_1, S.review_2, "content:review:approve_1", "初审通过", "approve_1"),
         Edge(S.review_2, S.review_3, "content:review:approve_2", "复审通过", "approve_2"),
         Edge(S.review_3, S.approved, "content:review:approve_3", "终审通过", "approve_3"),

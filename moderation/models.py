@@ -135,20 +135,27 @@ class ContentVersion(db.Model):
 class ReviewDecision(enum.StrEnum):
     """What a ``Review`` row records. ``submit`` is the author's step into the review (stage 0).
 
-    Stored as VARCHAR(32) without a CHECK constraint (``native_enum=False``), so adding a
-    value needs no migration.
+    Stored as VARCHAR(32) (``native_enum=False``) with the CHECK constraint
+    ``ck_reviews_reviewdecision`` (migrations f6_enum_checks, h18_light): a new value needs a
+    migration. ``skipped`` marks a stage omitted under the lighter review (moderation.light_review).
     """
 
     submit = "submit"
     approve = "approve"
     reject = "reject"
+    skipped = "skipped"  # stages 1–2 of a lighter review (moderation.light_review), written at submit
 
 
 REVIEWER_DECISIONS = (ReviewDecision.approve, ReviewDecision.reject)
+#: What counts as a stage passed (the review steps, voiding, 三审 compliance in reports and scoring):
+#: a reviewer's approval, or a stage omitted under a lighter review the office allowed — such rows
+#: are written only when the permission held at submit (moderation.light_review).
+PASSING_DECISIONS = (ReviewDecision.approve, ReviewDecision.skipped)
 REVIEW_DECISION_LABELS = {
     ReviewDecision.submit: "提交审核",
     ReviewDecision.approve: "通过",
     ReviewDecision.reject: "退回",
+    ReviewDecision.skipped: "已省略（简化审核）",
 }
 SUBMIT_STAGE = 0  # Review.stage of a submit row; 1–3 are 初审/复审/终审
 

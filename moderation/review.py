@@ -3,6 +3,9 @@
 Transitions (``TRANSITIONS``)::
 
     submit     draft | rejected  → review_1     operator/admin; checks pass; only 主动公开
+               draft | rejected  → review_3     the same, when a registered decider grants the
+                                                lighter review (moderation.light_review, event
+                                                submit_light): stages 1–2 recorded as ``skipped``
     approve_1  review_1          → review_2     reviewer_1
     approve_2  review_2          → review_3     reviewer_2; acknowledges warn findings
     approve_3  review_3          → approved     reviewer_3 (→ scheduled if publish_at is ahead)
@@ -35,7 +38,7 @@ from auth.scoping import ensure_visible, unit_subtree_ids
 from common.db import utcnow
 from common.errors import Conflict, Forbidden, Invalid
 from extensions import db
-from moderation import lifecycle, service, target_checks
+from moderation import lifecycle, light_review, service, target_checks
 from moderation.checks import BLOCK, WARN, CheckFinding, has_blocking
 from moderation.models import (
     CONTENT_STATUS_LABELS,
@@ -80,6 +83,9 @@ SUBMIT_ROLES = service.AUTHOR_ROLES
 TRANSITIONS: dict[ReviewAction, dict[ContentStatus, ContentStatus]] = {
     a: lifecycle.by_event(a.value) for a in ReviewAction
 }
+
+#: The lighter review's submit (moderation.light_review): draft|rejected → review_3.
+LIGHT_SUBMIT = lifecycle.by_event("submit_light")
 
 COMMENT_MIN = 2
 
@@ -168,7 +174,7 @@ def reviewer_refusal(content: Content, stage: int, actor: User) -> Forbidden | N
             Review.content_id == content.id,
             Review.version == content.version,
             Review.reviewer_id == actor.id,
-            Review.decision == ReviewDecision.approve,
+            Review.decision == ReviewDecision.approve,  # a skipped stage was nobody's review
             Review.voided.is_(False),
             Review.stage < stage,
         )
@@ -250,6 +256,9 @@ def _submit(content: Content, actor: User, data: Mapping[str, Any]) -> dict[str,
             details={"findings": [service.finding_dict(f, content) for f in findings]},
         )
 
+    grant = light_review.grant_for(content, actor)
+    if grant is not None:
+        target = LIGHT_SUBMIT[content.status]
     before = {"status": content.status.value, "version": content.version}
     if service.needs_new_version(content):
         content.version += 1
@@ -272,19 +281,37 @@ def _submit(content: Content, actor: User, data: Mapping[str, Any]) -> dict[str,
         at=utcnow(),
     )
     db.session.add(row)
+    skipped = [
+        Review(
+            content_id=content.id,
+            version=content.version,
+            stage=stage,
+            reviewer_id=actor.id,
+            decision=ReviewDecision.skipped,
+            comment=grant.notice,
+            content_hash=content.content_hash,
+            at=row.at,
+        )
+        for stage in (light_review.SKIPPED_STAGES if grant is not None else ())
+    ]
+    db.session.add_all(skipped)
     db.session.flush()
-    return {
-        "to": target,
-        "before": before,
-        "after": {
-            "version": content.version,
-            "hash": content.content_hash,
-            "check_report_id": report.id,
-            "review_id": row.id,
-            "warnings": sum(1 for f in findings if f.severity == WARN),
-            "voided_reviews": voided,
-        },
+    after: dict[str, Any] = {
+        "version": content.version,
+        "hash": content.content_hash,
+        "check_report_id": report.id,
+        "review_id": row.id,
+        "warnings": sum(1 for f in findings if f.severity == WARN),
+        "voided_reviews": voided,
     }
+    if grant is not None:
+        after["light_review"] = {
+            "notice": grant.notice,
+            "skipped_stages": list(light_review.SKIPPED_STAGES),
+            "skipped_review_ids": [r.id for r in skipped],
+            **grant.basis,
+        }
+    return {"to": target, "before": before, "after": after}
 
 
 # ----------------------------------------------------------------------------- approve / reject

@@ -41,13 +41,13 @@ from moderation.checks import CheckFinding, default_pipeline
 from moderation.dumps import content_dict, report_dict, review_dict, reviews_of
 from moderation.models import (
     CONTENT_STATUS_LABELS,
+    PASSING_DECISIONS,
     Content,
     ContentKind,
     ContentStatus,
     ContentVersion,
     Disclosure,
     Review,
-    ReviewDecision,
 )
 from moderation.payload import (
     HASH_FORMAT,
@@ -229,7 +229,7 @@ def void_approvals(content: Content) -> list[int]:
     rows = db.session.scalars(
         sa.select(Review).where(
             Review.content_id == content.id,
-            Review.decision == ReviewDecision.approve,
+            Review.decision.in_(PASSING_DECISIONS),
             Review.voided.is_(False),
         )
     ).all()

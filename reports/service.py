@@ -4,7 +4,8 @@ Figures come from the registry, the monitoring cache on each account (last_post_
 posts_7d/posts_30d, followers — as of the last check), findings, and — read-only — the
 deliveries (publishers) and reviews (moderation) for "what went out in the period" and
 三审 compliance: a published item is compliant when stages 1, 2 and 3 each approved the very
-version that was sent, all before it was sent.
+version that was sent, all before it was sent (a stage omitted under a lighter review the office
+allowed — ``ReviewDecision.skipped``, written only while the permission held — counts as passed).
 
 Periods are whole days in Beijing time; ``Period.start_utc`` / ``end_utc`` are the naive-UTC
 bounds used against the database (end exclusive).
@@ -26,7 +27,7 @@ from common.errors import Invalid
 from common.formal_sheet import Column, FormalSheet
 from common.formal_sheet import workbook as formal_workbook
 from extensions import db
-from moderation.models import Review, ReviewDecision
+from moderation.models import PASSING_DECISIONS, Review
 from oversight.findings import (
     ACTIVE_STATUSES,
     CN_TZ,
@@ -154,7 +155,7 @@ def _approvals(content_ids: Iterable[int]) -> dict[tuple[int, int], dict[int, da
     for i in range(0, len(ids), 500):
         rows = db.session.execute(
             sa.select(Review.content_id, Review.version, Review.stage, sa.func.min(Review.at))
-            .where(Review.content_id.in_(ids[i : i + 500]), Review.decision == ReviewDecision.approve)
+            .where(Review.content_id.in_(ids[i : i + 500]), Review.decision.in_(PASSING_DECISIONS))
             .group_by(Review.content_id, Review.version, Review.stage)
         )
         for content_id, version, stage, at in rows:

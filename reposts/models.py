@@ -94,6 +94,8 @@ class RepostTarget(TimestampMixin, db.Model):
     status: Mapped[RepostTargetStatus] = mapped_column(default=RepostTargetStatus.pending, index=True)
     #: the content the unit made from the task (one per task and unit, on every platform's row)
     content_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contents.id"), index=True)
+    #: the content's hash right after 一键转为稿件: the lighter review holds only while it is unchanged
+    converted_hash: Mapped[str | None] = mapped_column(sa.String(64))
     #: when the repost went out (the delivery's sent time or the live post's publish time)
     completed_at: Mapped[datetime | None]
     #: how completion was found: {"via": "delivery"|"live_post", ids, account, url}

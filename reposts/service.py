@@ -480,7 +480,8 @@ def _unit_accounts(unit_id: int, platforms: Iterable[str]) -> list[Account]:
 def convert(task: RepostTask, unit_id: int, actor: User) -> Content:
     """一键转为稿件: a draft of the unit with the source's title and body and the 来源 statement,
     aimed at the unit's active accounts on the task's platforms. Returns the existing content if
-    the unit already made one. The three reviews apply as to any content."""
+    the unit already made one. The three reviews apply as to any content, unless the lighter
+    review (reposts/light_review.py) is granted at submit."""
 
     if not actor.has_role(*UNIT_ROLES):
         raise Forbidden("只有本单位的运营人员可以把转载任务转为稿件", details={"required_roles": ["operator"]})
@@ -504,11 +505,17 @@ def convert(task: RepostTask, unit_id: int, actor: User) -> Content:
     )
     for t in rows:
         t.content_id = content.id
+        t.converted_hash = content.content_hash  # the lighter review holds while this is unchanged
     db.session.flush()
     audit.record(
         "repost:convert",
         task,
-        after={"unit_id": unit_id, "content_id": content.id, "target_ids": [a.id for a in accounts]},
+        after={
+            "unit_id": unit_id,
+            "content_id": content.id,
+            "target_ids": [a.id for a in accounts],
+            "content_hash": content.content_hash,
+        },
         actor=actor,
     )
     return content

@@ -29,7 +29,7 @@ from common.fields import iso_utc
 from common.formal_sheet import Column, FormalSheet, workbook
 from common.timefmt import CN_TZ, day_start_utc, today_cn
 from extensions import db
-from moderation.models import Review, ReviewDecision
+from moderation.models import PASSING_DECISIONS, Review
 from oversight.inspection.models import AccountInspection, LivePost, PostSource
 from oversight.interaction.models import InteractionItem
 from oversight.models import Finding, FindingStatus
@@ -297,13 +297,14 @@ def _has_post_data(account: Account) -> bool:
 
 
 def _review_compliant(delivery_ids: list[int]) -> set[int]:
-    """Deliveries whose content version had all three approvals before it was sent."""
+    """Deliveries whose content version had all three stages passed before it was sent (an
+    approval, or a stage omitted under a lighter review the office allowed: ``PASSING_DECISIONS``)."""
 
     if not delivery_ids:
         return set()
     first = (
         sa.select(Review.content_id, Review.version, Review.stage, sa.func.min(Review.at).label("at"))
-        .where(Review.decision == ReviewDecision.approve)
+        .where(Review.decision.in_(PASSING_DECISIONS))
         .group_by(Review.content_id, Review.version, Review.stage)
         .subquery()
     )

@@ -97,7 +97,10 @@ def test_the_table_tells_the_designed_story():
     assert lifecycle.allowed(S.review_3, S.scheduled) and lifecycle.allowed(S.scheduled, S.publishing)
     assert all(lifecycle.allowed(S.publishing, s) for s in (S.published, S.partly_failed, S.failed))
     assert lifecycle.allowed(S.rejected, S.draft) and lifecycle.allowed(S.published, S.withdrawn)
-    # no skipping a review, nothing out of withdrawn, nothing published goes back to editing
+    # the lighter review (moderation.light_review) enters at 终审 from where submit starts, and only there
+    assert lifecycle.by_event("submit_light") == {S.draft: S.review_3, S.rejected: S.review_3}
+    assert lifecycle.sources(S.review_3) == (S.draft, S.rejected, S.review_2)
+    # no skipping a review once in it, nothing out of withdrawn, nothing published goes back to editing
     assert not lifecycle.allowed(S.draft, S.approved) and not lifecycle.allowed(S.review_1, S.review_3)
     assert not any(lifecycle.allowed(S.withdrawn, s) for s in ContentStatus)
     assert not lifecycle.allowed(S.published, S.draft) and not lifecycle.allowed(S.publishing, S.draft)
