@@ -432,6 +432,14 @@ class WeChatAdapter(ChannelAdapter):
     def _content_with_images(self, creds: Credentials, post: RenderedPost) -> str:
         """The body with every placed image uploaded once and its ``src`` rewritten to the
         mmbiz URL; images of the post not placed in the body are appended at its end."""
+        for image in post.media:  # refuse before the first upload, not half-way through
+            problem = inline_image_problem(image) if image.is_image else None
+            if problem:
+                raise ContentRejected(self.platform, problem[0], problem[1])
+        if _missing_local_images(post.html, post.media):
+            raise ContentRejected(
+                self.platform, "inline_image_missing", "正文中的图片不在内容的图片列表中，请重新插入该图片"
+            )
         uploaded: dict[str, str] = {}  # sha256 → URL: the same image is uploaded once per delivery
 
         def url_for(image: MediaFile) -> str:
@@ -447,11 +455,7 @@ class WeChatAdapter(ChannelAdapter):
             ref = html_lib.unescape(src.group(2))
             image = body_image(ref, post.media)
             if image is None:
-                if is_local_upload(ref):
-                    raise ContentRejected(
-                        self.platform, "inline_image_missing", "正文中的图片不在内容的图片列表中，请重新插入该图片"
-                    )
-                return tag
+                return tag  # an address of its own (mmbiz, or one WeChat filters out)
             return tag[: src.start(2)] + _escape(url_for(image)) + tag[src.end(2) :]
 
         markup = IMG_TAG_RE.sub(rewrite, post.html)

@@ -134,3 +134,12 @@ def test_plain_text_platforms_drop_inline_images_from_the_text_and_keep_them_att
     post = get_adapter("weibo").render(content).post
     assert "contents/uploads" not in post.text and "<img" not in post.text
     assert [m.sha256 for m in post.media] == [PHOTO.sha256]
+
+
+def test_a_too_large_second_image_stops_before_the_first_is_uploaded(sim: Simulator) -> None:
+    creds = sim.account("wechat")
+    big = MediaFile("大图.png", "image/png", PNG + b"\x00" * (1024 * 1024))
+    post = sim.adapter("wechat").render(article(f'<img src="{local(PHOTO)}"><img src="{local(big)}">', PHOTO, big)).post
+    with pytest.raises(ContentRejected, match=r"大图\.png"):
+        sim.adapter("wechat").publish(creds, post)
+    assert uploads(sim) == []
