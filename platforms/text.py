@@ -16,6 +16,11 @@ from platforms.types import ContentInput, LimitProblem, MediaFile
 _URL_RE = re.compile(r"https?://[^\s<>\"'，。！？、）)】]+")
 _HREF_RE = re.compile(r"""(?:href|src)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 _SPACE_RE = re.compile(r"\s+")
+#: An ``<img>`` tag of a body, and its quoted ``src`` (group 2: the address).
+IMG_TAG_RE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+SRC_ATTR_RE = re.compile(r"""\bsrc\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
+#: How the editor places an uploaded image in the body (moderation/editor_views.py).
+_LOCAL_UPLOAD_RE = re.compile(r"/contents/uploads/([0-9a-f]{64})(?:[?#].*)?$")
 
 
 class _TextExtractor(HTMLParser):
@@ -51,6 +56,33 @@ def html_to_text(markup: str) -> str:
     parser.close()
     lines = [_SPACE_RE.sub(" ", line).strip() for line in "".join(parser.parts).splitlines()]
     return "\n".join(line for line in lines if line)
+
+
+def is_local_upload(ref: str) -> bool:
+    """An image address of our own upload store (``/contents/uploads/<sha256>``)."""
+    return bool(_LOCAL_UPLOAD_RE.search(ref or ""))
+
+
+def body_image(ref: str, media: Sequence[MediaFile]) -> MediaFile | None:
+    """The image of ``media`` an ``<img src>`` of the body refers to: the editor's
+    ``/contents/uploads/<sha256>`` (any host), ``cid:<file name>`` or the bare file name."""
+    ref = (ref or "").strip()
+    local = _LOCAL_UPLOAD_RE.search(ref)
+    if local:
+        return next((m for m in media if m.is_image and m.sha256 == local.group(1)), None)
+    name = ref[4:] if ref.lower().startswith("cid:") else ref
+    return next((m for m in media if m.is_image and name and m.filename == name), None)
+
+
+def body_images(markup: str, media: Sequence[MediaFile]) -> list[MediaFile]:
+    """The images placed in the body, in order, each once (what an article platform uploads)."""
+    found: dict[str, MediaFile] = {}
+    for tag in IMG_TAG_RE.findall(markup or ""):
+        src = SRC_ATTR_RE.search(tag)
+        image = body_image(html_lib.unescape(src.group(2)), media) if src else None
+        if image is not None:
+            found.setdefault(image.sha256, image)
+    return list(found.values())
 
 
 def extract_links(*texts: str) -> tuple[str, ...]:

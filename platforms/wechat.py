@@ -12,9 +12,10 @@ published (``status`` returns that form), ``":<article_id>"`` when only the arti
 
 from __future__ import annotations
 
+import html as html_lib
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from platforms.base import ChannelAdapter
@@ -30,13 +31,25 @@ from platforms.errors import (
 )
 from platforms.ratelimit import limits_from_config
 from platforms.registry import register
-from platforms.text import extract_links, from_unix, html_to_text, json_dumps, problems_for_sizes
+from platforms.text import (
+    IMG_TAG_RE,
+    SRC_ATTR_RE,
+    body_image,
+    body_images,
+    extract_links,
+    from_unix,
+    html_to_text,
+    is_local_upload,
+    json_dumps,
+    problems_for_sizes,
+)
 from platforms.types import (
     AccountProfile,
     CodeRule,
     ContentInput,
     Credentials,
     LimitProblem,
+    MediaFile,
     PublishResult,
     RecentPost,
     RenderedPost,
@@ -111,6 +124,26 @@ DIGEST_MAX = 128  # 摘要 (45004)
 THUMB_MAX = 64 * 1024
 IMAGE_MAX = 10 * 1024 * 1024
 INLINE_MAX = 1024 * 1024
+
+
+INLINE_TYPES = ("image/jpeg", "image/jpg", "image/png")
+
+
+def inline_image_problem(image: MediaFile) -> tuple[str, str] | None:
+    """(code, Chinese reason) why ``media/uploadimg`` would refuse this body image (jpg/png,
+    under 1 MB), or None."""
+    if image.content_type.lower() not in INLINE_TYPES:
+        return (
+            "media_type",
+            f"正文图片“{image.filename}”格式不支持（{image.content_type}），公众号正文图片只能是 JPG 或 PNG",
+        )
+    if image.size >= INLINE_MAX:
+        return (
+            "media_too_large",
+            f"正文图片“{image.filename}”大小 {image.size / 1024 / 1024:.1f} MB，"
+            "公众号正文图片须小于 1 MB，请压缩后重新插入",
+        )
+    return None
 
 
 def _errcode(body: Mapping[str, Any]) -> int:
@@ -311,13 +344,11 @@ class WeChatAdapter(ChannelAdapter):
                 allowed_types=("image/jpeg", "image/jpg", "image/png", "image/gif", "image/bmp"),
                 label="封面图",
             )
-        problems += problems_for_sizes(
-            images,
-            field_name="media",
-            max_bytes=INLINE_MAX - 1,
-            allowed_types=("image/jpeg", "image/jpg", "image/png"),
-            label="正文图片",
-        )
+        problems += [LimitProblem(found[0], "media", found[1]) for found in map(inline_image_problem, images) if found]
+        if _missing_local_images(markup, images):
+            problems.append(
+                LimitProblem("inline_image_missing", "html", "正文中有图片不在内容的图片列表中，请重新插入该图片")
+            )
         post = RenderedPost(
             platform=self.platform,
             title=title,
@@ -365,6 +396,13 @@ class WeChatAdapter(ChannelAdapter):
         return str(media_id)
 
     def _upload_inline(self, creds: Credentials, image: Any) -> str:
+        """``media/uploadimg`` (jpg/png under 1 MB) → the mmbiz URL for the article body.
+
+        Checked before sending: a file the platform would refuse (40005/40009) is a
+        ``ContentRejected`` with the reason, never a retried upload."""
+        problem = inline_image_problem(image)
+        if problem:
+            raise ContentRejected(self.platform, problem[0], problem[1])
         key = self._media_cache_key(creds, "uploadimg", image.sha256)
         cached = self.token_store.get(key)
         if cached:
@@ -380,20 +418,51 @@ class WeChatAdapter(ChannelAdapter):
         self.token_store.set(key, str(url), self._media_ttl())
         return str(url)
 
-    def _content_with_images(self, creds: Credentials, post: RenderedPost) -> str:
-        markup = post.html
+    def body_image_layout(self, post: RenderedPost) -> tuple[list[MediaFile], list[MediaFile]]:
+        """(images placed in the body, in order; the post's other images, appended at its end):
+        what ``_content_with_images`` uploads, for the preview to show the same."""
+        placed = body_images(post.html, post.media)
+        shas = {m.sha256 for m in placed}
+        appended: dict[str, MediaFile] = {}
         for image in post.media:
-            if not image.is_image:
-                continue
-            url = self._upload_inline(creds, image)
-            pattern = re.compile(
-                r"""(src\s*=\s*)(["'])(?:cid:)?""" + re.escape(image.filename) + r"""\2""",
-                re.IGNORECASE,
+            if image.is_image and image.sha256 not in shas:
+                appended.setdefault(image.sha256, image)
+        return placed, list(appended.values())
+
+    def _content_with_images(self, creds: Credentials, post: RenderedPost) -> str:
+        """The body with every placed image uploaded once and its ``src`` rewritten to the
+        mmbiz URL; images of the post not placed in the body are appended at its end."""
+        for image in post.media:  # refuse before the first upload, not half-way through
+            problem = inline_image_problem(image) if image.is_image else None
+            if problem:
+                raise ContentRejected(self.platform, problem[0], problem[1])
+        if _missing_local_images(post.html, post.media):
+            raise ContentRejected(
+                self.platform, "inline_image_missing", "正文中的图片不在内容的图片列表中，请重新插入该图片"
             )
-            markup, count = pattern.subn(_src_replacer(url), markup)
-            if not count:
+        uploaded: dict[str, str] = {}  # sha256 → URL: the same image is uploaded once per delivery
+
+        def url_for(image: MediaFile) -> str:
+            if image.sha256 not in uploaded:
+                uploaded[image.sha256] = self._upload_inline(creds, image)
+            return uploaded[image.sha256]
+
+        def rewrite(match: re.Match[str]) -> str:
+            tag = match.group(0)
+            src = SRC_ATTR_RE.search(tag)
+            if src is None:
+                return tag
+            ref = html_lib.unescape(src.group(2))
+            image = body_image(ref, post.media)
+            if image is None:
+                return tag  # an address of its own (mmbiz, or one WeChat filters out)
+            return tag[: src.start(2)] + _escape(url_for(image)) + tag[src.end(2) :]
+
+        markup = IMG_TAG_RE.sub(rewrite, post.html)
+        for image in post.media:
+            if image.is_image and image.sha256 not in uploaded:
                 alt = _escape(image.alt_text)
-                markup += f'<p><img src="{url}" alt="{alt}"/></p>'
+                markup += f'<p><img src="{_escape(url_for(image))}" alt="{alt}"/></p>'
         return markup
 
     def publish(self, creds: Credentials, post: RenderedPost) -> PublishResult:
@@ -607,11 +676,14 @@ class WeChatAdapter(ChannelAdapter):
         return super()._manual_instructions(operation, post, post_id)
 
 
-def _src_replacer(url: str) -> Callable[[re.Match[str]], str]:
-    def replace(match: re.Match[str]) -> str:
-        return f"{match.group(1)}{match.group(2)}{url}{match.group(2)}"
-
-    return replace
+def _missing_local_images(markup: str, images: tuple[MediaFile, ...]) -> bool:
+    """An ``<img>`` of our upload store whose file is not among the post's images."""
+    for tag in IMG_TAG_RE.findall(markup):
+        src = SRC_ATTR_RE.search(tag)
+        ref = html_lib.unescape(src.group(2)) if src else ""
+        if is_local_upload(ref) and body_image(ref, images) is None:
+            return True
+    return False
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -48,6 +48,8 @@ def platform_previews(content: Any, canonical_url: str | None = None) -> list[di
             rendered[platform] = channels.adapter_for(platform).render(content_input, content.overrides or {})
         result = rendered[platform]
         post = result.post
+        layout = getattr(channels.adapter_for(platform), "body_image_layout", None)
+        placed, appended = layout(post) if layout is not None else ([], [])
         previews.append(
             {
                 "platform": platform,
@@ -59,6 +61,10 @@ def platform_previews(content: Any, canonical_url: str | None = None) -> list[di
                 "kind_label": KIND_LABELS.get(post.kind, post.kind),
                 "media": [_media(content.id, m) for m in post.media],
                 "cover": _media(content.id, post.cover) if post.cover is not None else None,
+                # Article platforms that upload body images (WeChat media/uploadimg): the images
+                # in the body in order, and those the adapter appends at its end.
+                "body_images": [_media(content.id, m) for m in placed],
+                "appended_images": [_media(content.id, m) for m in appended],
                 "link": post.canonical_url,
                 "link_in_text": bool(post.canonical_url and post.canonical_url in post.text),
                 "problems": [p.message for p in result.problems],

@@ -288,6 +288,22 @@ def health() -> Response:
     return jsonify({"ok": True, "platforms": list(PLATFORMS)})
 
 
+@bp.route("/media", methods=["GET"])
+def list_media() -> Response:
+    """What was uploaded (``?platform=``, ``?kind=`` e.g. ``uploadimg``): to count uploads."""
+    platform = _platform(request.args.get("platform"), allow_empty=True)
+    kind = request.args.get("kind") or None
+    state = get_state()
+    with state.lock:
+        rows = [
+            {"media_id": m.media_id, "platform": m.platform, "uid": m.uid, "kind": m.kind, "size": m.size}
+            | {"filename": m.filename, "url": str(m.extra.get("url", ""))}
+            for m in state.media.values()
+            if (not platform or m.platform == platform) and (kind is None or m.kind == kind)
+        ]
+    return jsonify({"media": rows})
+
+
 @bp.route("/media/<media_id>", methods=["GET"])
 def media(media_id: str) -> Response:
     state = get_state()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import re
 import secrets
 from typing import Any
+from urllib.parse import unquote
 
 from flask import Response, jsonify
 
@@ -16,6 +18,7 @@ from sandbox.wechat.core import (
     _IMG,
     _SCRIPT,
     _SRC,
+    PLATFORM,
     WECHAT,
     WxError,
     _ok,
@@ -23,15 +26,23 @@ from sandbox.wechat.core import (
 )
 
 
-def _clean_content(content: str) -> str:
-    """Strip JS and images that were not uploaded through media/uploadimg."""
+def _clean_content(state: SandboxState, account: Account, content: str) -> str:
+    """Strip JS and every image not uploaded through media/uploadimg (or an image material) of
+    this sandbox: like WeChat, which filters external image URLs out of the body, an ``<img>``
+    whose address is ours (``/contents/uploads/…``) or anyone else's is dropped."""
     allowed = media_url("")
     content = _SCRIPT.sub("", content)
     content = _EVENT_ATTR.sub("", content)
 
+    def uploaded(src: str) -> bool:
+        if not src.startswith(allowed):
+            return False
+        media = state.media.get(unquote(src[len(allowed) :]))
+        return media is not None and media.platform == PLATFORM and media.kind in ("uploadimg", "image")
+
     def keep_img(match: re.Match[str]) -> str:
         src = _SRC.search(match.group(0))
-        return match.group(0) if src and src.group(1).startswith(allowed) else ""
+        return match.group(0) if src and uploaded(html.unescape(src.group(1))) else ""
 
     return _IMG.sub(keep_img, content)
 
@@ -70,7 +81,7 @@ def _check_article(state: SandboxState, account: Account, article: Any) -> dict[
     needs_thumb = bool(thumb_id) or article_type == "news"
     if needs_thumb and (thumb is None or thumb.uid != account.uid or thumb.kind not in ("image", "thumb")):
         raise WxError(40007)
-    cleaned = _clean_content(content)
+    cleaned = _clean_content(state, account, content)
     return {
         "article_type": article_type,
         "title": title,

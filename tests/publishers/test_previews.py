@@ -113,3 +113,43 @@ def test_editor_shows_the_saved_versions_preview(client, draft):
     html = client.get(f"/contents/{content_id}/edit").get_data(as_text=True)
     assert "各平台发布预览（已保存的版本）" in html and "【微博版】示范县部署冬季防火" in html
     assert f'<img src="/contents/{content_id}/media/{sha}"' in html
+
+
+def test_wechat_preview_shows_the_images_placed_in_the_body(
+    client, api_as, make_user, make_unit, make_account, app, tmp_path, monkeypatch
+):
+    """The editor places images as /contents/uploads/<sha256>; WeChat's preview lists them in
+    body order (they are uploaded and re-addressed on publishing); Weibo's text has no image."""
+    monkeypatch.setitem(app.config, "MEDIA_DIR", str(tmp_path))
+    unit = make_unit()
+    operator = make_user(Role.operator, unit=unit)
+    api = api_as(operator)
+    weibo = make_account(unit, "weibo", name="示范县发布微博")
+    wechat = make_account(unit, "wechat", name="示范县发布公众号")
+    upload = api.post(
+        "/api/v1/media", data={"file": (io.BytesIO(PNG), "scene.png", "image/png")}, content_type="multipart/form-data"
+    )
+    sha = upload.json["sha256"]
+    created = api.post(
+        "/api/v1/contents",
+        json={
+            "title": "示范县召开秋季安全生产工作会议",
+            "body": f'<p>会议部署冬季防火工作。</p><p><img src="/contents/uploads/{sha}" alt="会议现场"></p>',
+            "summary": "示范县部署冬季防火",
+            "disclosure": "active",
+            "kind": "news",
+            "target_ids": [weibo.id, wechat.id],
+            "media": [{"name": "scene.png", "content_type": "image/png", "sha256": sha, "alt": "会议现场"}],
+        },
+    )
+    assert created.status_code == 201, created.json
+    content_id = created.json["id"]
+    _login(client, operator)
+    html = client.get(f"/contents/{content_id}").get_data(as_text=True)
+    wechat_card = html.split('data-platform="wechat"', 1)[1].split("</article>", 1)[0]
+    weibo_card = html.split('data-platform="weibo"', 1)[1].split("</article>", 1)[0]
+    assert "正文中的图片（按出现顺序，共 1 张" in wechat_card
+    assert f'<img src="/contents/{content_id}/media/{sha}" alt="正文图片：会议现场"' in wechat_card
+    assert "未插入正文的图片" not in wechat_card
+    assert "正文中的图片" not in weibo_card and "contents/uploads" not in weibo_card
+    assert f'<img src="/contents/{content_id}/media/{sha}"' in weibo_card  # still attached to the Weibo post
