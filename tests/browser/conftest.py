@@ -391,38 +391,66 @@ def page(browser: Any, live_stack: LiveStack, request: pytest.FixtureRequest) ->
         context.close()
 
 
-@pytest.fixture
-def as_user(browser: Any, live_stack: LiveStack, request: pytest.FixtureRequest) -> Iterator[Callable[[str], Any]]:
-    """For journeys with several people: ``reviewer = as_user("reviewer1")`` is a signed-in page
-    in its own context (own cookies), all closed at the end; screenshots of each on failure."""
+@contextmanager
+def signed_in_people(
+    browser: Any,
+    base_url: str,
+    request: pytest.FixtureRequest,
+    *,
+    viewport: tuple[int, int] = (1280, 900),
+    timeout_ms: int = 20_000,
+    csp_errors: bool = True,
+    failed_prefix: str | None = None,
+) -> Iterator[Callable[[str], Any]]:
+    """``open_as("reviewer1")``: a signed-in page of that demo user in its own context (own cookies,
+    downloads allowed); script errors (and, with ``csp_errors``, Content-Security-Policy violations)
+    collect on ``page.js_errors``. Every context is closed at the end, and each page is
+    screenshotted when the test failed. The journeys' ``people`` fixtures and ``as_user`` share it."""
     contexts: list[tuple[str, Any]] = []
 
     def open_as(username: str) -> Any:
         context = browser.new_context(
-            base_url=live_stack.url,
+            base_url=base_url,
             locale="zh-CN",
-            viewport={"width": 1280, "height": 900},
+            viewport={"width": viewport[0], "height": viewport[1]},
             timezone_id=CN_TZ.key,
+            accept_downloads=True,
         )
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(timeout_ms)
         contexts.append((username, context))
         user_page = context.new_page()
         errors: list[str] = []
         user_page.on("pageerror", lambda exc: errors.append(str(exc)))
+        if csp_errors:
+            user_page.on(
+                "console",
+                lambda msg: (
+                    errors.append(msg.text) if msg.type == "error" and "Content Security Policy" in msg.text else None
+                ),
+            )
         user_page.js_errors = errors
         login(user_page, username)
         return user_page
 
+    prefix = failed_prefix or f"FAILED-{safe_name(request.node.name)}"
     try:
         yield open_as
         report = getattr(request.node, "rep_call", None)
         if report is not None and report.failed:
             for username, context in contexts:
                 for i, open_page in enumerate(context.pages):
-                    shot(open_page, f"FAILED-{safe_name(request.node.name)}-{username}-{i}")
+                    shot(open_page, f"{prefix}-{username}-{i}")
     finally:
         for _, context in contexts:
             context.close()
+
+
+@pytest.fixture
+def as_user(browser: Any, live_stack: LiveStack, request: pytest.FixtureRequest) -> Iterator[Callable[[str], Any]]:
+    """For journeys with several people: ``reviewer = as_user("reviewer1")`` is a signed-in page
+    in its own context (own cookies), all closed at the end; screenshots of each on failure."""
+    with signed_in_people(browser, live_stack.url, request, timeout_ms=15_000, csp_errors=False) as open_as:
+        yield open_as
 
 
 # ----------------------------------------------------------------------------- helpers

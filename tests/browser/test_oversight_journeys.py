@@ -31,14 +31,23 @@ from sqlalchemy import select
 
 from auth.models import User
 from common.db import utcnow
-from common.timefmt import CN_TZ
 from demo import _sandbox_credentials
 from oversight.findings import today_cn
 from oversight.models import Finding, FindingKind
 from oversight.workorders.models import WorkOrder
 from publishers.credential_admin import set_credentials
 from registry.models import Account, AccountStatus, Platform
-from tests.browser.conftest import OUTPUT, LiveStack, axe, js_errors, login, shot, sqlite_rows, start_live_stack
+from tests.browser.conftest import (
+    OUTPUT,
+    LiveStack,
+    axe,
+    js_errors,
+    login,
+    shot,
+    signed_in_people,
+    sqlite_rows,
+    start_live_stack,
+)
 from tests.browser.test_journeys import png
 
 pytestmark = pytest.mark.browser
@@ -73,38 +82,10 @@ def people(
     browser: Any, stack: LiveStack, width: str, request: pytest.FixtureRequest
 ) -> Iterator[Callable[[str], Any]]:
     """``people("auditor")``: a signed-in page of that demo user at the test's width."""
-    contexts: list[tuple[str, Any]] = []
-    w, h = WIDTHS[width]
-
-    def open_as(username: str) -> Any:
-        context = browser.new_context(
-            base_url=stack.url, locale="zh-CN", viewport={"width": w, "height": h}, timezone_id=CN_TZ.key
-        )
-        context.set_default_timeout(20_000)
-        contexts.append((username, context))
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on(
-            "console",
-            lambda msg: (
-                errors.append(msg.text) if msg.type == "error" and "Content Security Policy" in msg.text else None
-            ),
-        )
-        page.js_errors = errors
-        login(page, username)
-        return page
-
-    try:
+    with signed_in_people(
+        browser, stack.url, request, viewport=WIDTHS[width], failed_prefix=f"FAILED-oversight-{width}"
+    ) as open_as:
         yield open_as
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            for username, context in contexts:
-                for i, open_page in enumerate(context.pages):
-                    shot(open_page, f"FAILED-oversight-{width}-{username}-{i}")
-    finally:
-        for _, context in contexts:
-            context.close()
 
 
 def step(page: Any, name: str, width: str) -> None:

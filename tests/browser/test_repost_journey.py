@@ -21,15 +21,13 @@ from typing import Any
 
 import pytest
 
-from common.timefmt import CN_TZ
 from tests.browser.conftest import (
     OUTPUT,
     LiveStack,
     axe,
     js_errors,
-    login,
-    safe_name,
     shot,
+    signed_in_people,
     sqlite_rows,
     start_live_stack,
     wait_until,
@@ -59,41 +57,8 @@ def stack() -> Iterator[LiveStack]:
 
 @pytest.fixture
 def people(browser: Any, stack: LiveStack, request: pytest.FixtureRequest) -> Iterator[Callable[[str], Any]]:
-    contexts: list[tuple[str, Any]] = []
-
-    def open_as(username: str) -> Any:
-        context = browser.new_context(
-            base_url=stack.url,
-            locale="zh-CN",
-            viewport={"width": 1280, "height": 900},
-            timezone_id=CN_TZ.key,
-            accept_downloads=True,
-        )
-        context.set_default_timeout(20_000)
-        contexts.append((username, context))
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on(
-            "console",
-            lambda msg: (
-                errors.append(msg.text) if msg.type == "error" and "Content Security Policy" in msg.text else None
-            ),
-        )
-        page.js_errors = errors
-        login(page, username)
-        return page
-
-    try:
+    with signed_in_people(browser, stack.url, request) as open_as:
         yield open_as
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            for username, context in contexts:
-                for i, open_page in enumerate(context.pages):
-                    shot(open_page, f"FAILED-{safe_name(request.node.name)}-{username}-{i}")
-    finally:
-        for _, context in contexts:
-            context.close()
 
 
 def step(page: Any, name: str) -> None:
