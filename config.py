@@ -65,6 +65,13 @@ def _positive(name: str, default: int) -> int:
     return value
 
 
+def _hour(name: str, default: int) -> int:
+    value = _int(name, default)
+    if not 0 <= value <= 23:
+        raise ConfigError(f"{name}={value!r}：须为 0–23 之间的整点（北京时间）")
+    return value
+
+
 def _split(raw: str) -> list[str]:
     return [part.strip() for part in raw.replace("，", ",").split(",")]
 
@@ -346,6 +353,8 @@ def from_env() -> dict[str, Any]:
         "NOTIFY_INTERVAL_MINUTES": _positive("NOTIFY_INTERVAL_MINUTES", 10),
         "NOTIFY_CREDENTIAL_EXPIRY_DAYS": _positive("NOTIFY_CREDENTIAL_EXPIRY_DAYS", 7),
         "NOTIFY_MAX_ATTEMPTS": _positive("NOTIFY_MAX_ATTEMPTS", 5),
+        # 每日汇总: the Beijing hour (0–23) a digest user's e-mail reminders go out in one message.
+        "NOTIFY_DIGEST_HOUR": _hour("NOTIFY_DIGEST_HOUR", 8),
         "NOTIFY_WEBHOOK_TIMEOUT_SECONDS": _positive("NOTIFY_WEBHOOK_TIMEOUT_SECONDS", 10),
         "SMTP_HOST": env("SMTP_HOST", "").strip(),
         "SMTP_PORT": _positive("SMTP_PORT", 25),

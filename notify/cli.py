@@ -24,7 +24,10 @@ def run_command() -> None:
     if result["quiet"]:
         click.echo(f"新提醒 {result['created']} 条；现在是免打扰时段，{result['waiting']} 条邮件/机器人消息稍后发送")
     else:
-        click.echo(f"新提醒 {result['created']} 条；发出 {result['sent']} 条，失败 {result['failed']} 条")
+        click.echo(
+            f"新提醒 {result['created']} 条；发出 {result['sent']} 条，失败 {result['failed']} 条；"
+            f"每日汇总邮件 {result['digests']} 封"
+        )
 
 
 @notify_cli.command("robot-add")

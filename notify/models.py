@@ -3,7 +3,7 @@ preferences and the robots' webhooks (encrypted at rest)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -44,6 +44,9 @@ class ReminderDelivery(db.Model):
     target: Mapped[str] = mapped_column(sa.String(260), unique=True)
     channel: Mapped[str] = mapped_column(sa.String(16))
     reminder_id: Mapped[int] = mapped_column(sa.ForeignKey("reminders.id"), index=True)
+    # E-mail of a user who chose 每日汇总: "held" until the day's digest takes it ("digested"), then
+    # "sent"/"failed" with the digest — never sent on its own.
+    digest_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reminder_digests.id"), index=True)
     robot_id: Mapped[int | None] = mapped_column(sa.ForeignKey("robot_webhooks.id"))
     address: Mapped[str | None] = mapped_column(sa.String(200))  # e-mail recipient
     status: Mapped[str] = mapped_column(sa.String(16), default="pending", index=True)
@@ -56,6 +59,26 @@ class ReminderDelivery(db.Model):
     reminder: Mapped[Reminder] = relationship()
 
 
+class ReminderDigest(db.Model):
+    """The 每日汇总 e-mail of one user for one Beijing day: ``key`` (user + day) is unique, so a
+    retried or doubled run makes and sends it once; its items are the held e-mail deliveries."""
+
+    __tablename__ = "reminder_digests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    day: Mapped[date]
+    address: Mapped[str] = mapped_column(sa.String(200))
+    item_count: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    next_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class NotifyPreference(db.Model):
     """A user's outside channels; in-app reminders are always on."""
 
@@ -65,6 +88,7 @@ class NotifyPreference(db.Model):
     email: Mapped[str | None] = mapped_column(sa.String(200))
     email_enabled: Mapped[bool] = mapped_column(default=False)
     robot_enabled: Mapped[bool] = mapped_column(default=True)
+    email_digest: Mapped[bool] = mapped_column(default=False, server_default=sa.false())  # 每日汇总
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -13,6 +13,15 @@ message per group robot of the users' units (unique ``target``: a robot hears of
 Beijing): each is claimed and committed before it is sent and marked after, so a retry never
 sends what was sent; failures retry with backoff up to ``NOTIFY_MAX_ATTEMPTS``.
 
+:func:`send_digests` (called by :func:`dispatch`, so also outside quiet hours only): a user who chose
+每日汇总 gets his e-mail reminders as one message per Beijing day, from ``NOTIFY_DIGEST_HOUR`` on
+(the first non-quiet run at or after it). Their deliveries are made "held" and never go out on
+their own; the day's :class:`ReminderDigest` (unique key ``digest:u<user>:<day>``) takes those
+held before that hour, is claimed and committed before it is sent, and on success marks each of
+its items "sent" — so ``sent_by_channel`` counts a digest per item (one e-mail reminder per
+event and mailbox, as without the digest), not as one message. In-app reminders and group robots
+(a robot speaks to the whole unit, not to one user) stay immediate.
+
 :func:`run` = collect → record → commit → dispatch (the scheduled job and ``flask notify run``).
 """
 
@@ -21,11 +30,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from audit import service as audit
 from auth.models import User
@@ -33,8 +43,8 @@ from common.db import utcnow
 from common.timefmt import CN_TZ, bj
 from extensions import db
 from notify import channels, robots
-from notify.models import NotifyPreference, Reminder, ReminderDelivery, RobotWebhook
-from notify.sources import Event, collect
+from notify.models import NotifyPreference, Reminder, ReminderDelivery, ReminderDigest, RobotWebhook
+from notify.sources import KIND_LABELS, Event, collect
 
 log = logging.getLogger("govmedia.notify")
 
@@ -46,7 +56,7 @@ def preference(user_id: int) -> NotifyPreference:
     return (
         pref
         if pref is not None
-        else NotifyPreference(user_id=user_id, email=None, email_enabled=False, robot_enabled=True)
+        else NotifyPreference(user_id=user_id, email=None, email_enabled=False, robot_enabled=True, email_digest=False)
     )
 
 
@@ -88,7 +98,12 @@ def record(events: Iterable[Event], now: datetime | None = None) -> list[Reminde
                     targets.add(target)
                     db.session.add(
                         ReminderDelivery(
-                            target=target, channel="email", reminder_id=reminder.id, address=pref.email, created_at=now
+                            target=target,
+                            channel="email",
+                            reminder_id=reminder.id,
+                            address=pref.email,
+                            status="held" if pref.email_digest else "pending",
+                            created_at=now,
                         )
                     )
             if pref.robot_enabled:
@@ -172,7 +187,8 @@ def dispatch(now: datetime | None = None, *, limit: int = 200) -> dict[str, Any]
         waiting = db.session.scalar(
             sa.select(sa.func.count(ReminderDelivery.id)).where(ReminderDelivery.status.in_(("pending", "retrying")))
         )
-        return {"quiet": True, "sent": 0, "failed": 0, "waiting": waiting or 0}
+        return {"quiet": True, "sent": 0, "failed": 0, "waiting": waiting or 0, "digests": 0}
+    digests = send_digests(now)
     max_attempts = int(current_app.config.get("NOTIFY_MAX_ATTEMPTS", 5))
     ids = list(
         db.session.scalars(
@@ -214,7 +230,7 @@ def dispatch(now: datetime | None = None, *, limit: int = 200) -> dict[str, Any]
             d.status, d.sent_at, d.last_error = "sent", utcnow(), None
             sent += 1
         db.session.commit()
-    return {"quiet": False, "sent": sent, "failed": failed, "waiting": 0}
+    return {"quiet": False, "sent": sent, "failed": failed, "waiting": 0, "digests": digests}
 
 
 def _send(d: ReminderDelivery) -> None:
@@ -227,6 +243,145 @@ def _send(d: ReminderDelivery) -> None:
         raise channels.SendError("机器人已删除或停用", retryable=False)
     url, secret = robots.secrets_of(robot)
     channels.send_robot(robot.kind, url, secret, msg)
+
+
+# ----------------------------------------------------------------------------- daily digest
+
+
+def digest_moment(now: datetime) -> tuple[date, datetime]:
+    """The latest ``NOTIFY_DIGEST_HOUR`` (Beijing) at or before ``now``: its day and naive UTC."""
+    hour = int(current_app.config.get("NOTIFY_DIGEST_HOUR", 8))
+    local = now.replace(tzinfo=UTC).astimezone(CN_TZ)
+    moment = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if moment > local:
+        moment -= timedelta(days=1)
+    return moment.date(), moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def make_digests(now: datetime) -> int:
+    """Today's digest for each user with e-mail held from before the digest hour, unless the day's
+    digest exists already (then they wait for tomorrow's). Commits. Returns how many were made."""
+    day, moment = digest_moment(now)
+    rows = db.session.execute(
+        sa.select(ReminderDelivery.id, Reminder.user_id, ReminderDelivery.address)
+        .join(Reminder, Reminder.id == ReminderDelivery.reminder_id)
+        .where(ReminderDelivery.status == "held", ReminderDelivery.created_at <= moment)
+        .order_by(ReminderDelivery.id)
+    ).all()
+    by_user: dict[int, list[tuple[int, str]]] = {}
+    for delivery_id, user_id, address in rows:
+        by_user.setdefault(user_id, []).append((delivery_id, address or ""))
+    made = 0
+    for user_id, items in sorted(by_user.items()):
+        key = f"digest:u{user_id}:{day.isoformat()}"
+        if db.session.scalar(sa.select(ReminderDigest.id).where(ReminderDigest.key == key)) is not None:
+            continue
+        try:
+            with db.session.begin_nested():
+                digest = ReminderDigest(key=key, user_id=user_id, day=day, address=items[-1][1], created_at=now)
+                db.session.add(digest)
+                db.session.flush()
+        except IntegrityError:
+            continue  # another run made it a moment ago
+        taken = db.session.execute(
+            sa.update(ReminderDelivery)
+            .where(ReminderDelivery.id.in_([i for i, _ in items]), ReminderDelivery.status == "held")
+            .values(status="digested", digest_id=digest.id)
+        ).rowcount
+        digest.item_count = taken
+        audit.record(
+            "notify:digest",
+            object_type="users",
+            object_id=user_id,
+            after={"day": day.isoformat(), "items": taken},
+            actor_label="system:notify",
+        )
+        db.session.commit()
+        made += 1
+    return made
+
+
+def _digest_message(digest: ReminderDigest) -> channels.Message:
+    items = list(
+        db.session.scalars(
+            sa.select(Reminder)
+            .join(ReminderDelivery, ReminderDelivery.reminder_id == Reminder.id)
+            .where(ReminderDelivery.digest_id == digest.id)
+            .order_by(Reminder.created_at, Reminder.id)
+        )
+    )
+    order = {kind: i for i, kind in enumerate(KIND_LABELS)}
+    groups: dict[str, list[Reminder]] = {}
+    for r in sorted(items, key=lambda r: order.get(r.kind, len(order))):
+        groups.setdefault(r.kind, []).append(r)
+    lines = [f"{digest.day.month} 月 {digest.day.day} 日，您有 {len(items)} 条提醒："]
+    for kind, group in groups.items():
+        lines += ["", f"【{KIND_LABELS.get(kind, '其他提醒')}】{len(group)} 条"]
+        for n, r in enumerate(group, 1):
+            lines.append(f"{n}. {r.title}：{r.body}（{bj(r.created_at)}）")
+            if r.link:
+                lines.append(f"   链接：{_public_url(r.link)}")
+    title = f"每日提醒汇总（{len(items)} 条）"
+    return channels.Message(title, "\n".join(lines), _public_url("/todo/"), bj(utcnow()))
+
+
+def send_digests(now: datetime) -> int:
+    """Make the due digests and send those pending (claimed and committed before sending, like a
+    delivery). Returns how many went out."""
+    make_digests(now)
+    max_attempts = int(current_app.config.get("NOTIFY_MAX_ATTEMPTS", 5))
+    ids = list(
+        db.session.scalars(
+            sa.select(ReminderDigest.id)
+            .where(
+                sa.or_(
+                    ReminderDigest.status == "pending",
+                    sa.and_(ReminderDigest.status == "retrying", ReminderDigest.next_attempt_at <= now),
+                )
+            )
+            .order_by(ReminderDigest.id)
+        )
+    )
+    db.session.commit()
+    sent = 0
+    for digest_id in ids:
+        claimed = db.session.execute(
+            sa.update(ReminderDigest)
+            .where(ReminderDigest.id == digest_id, ReminderDigest.status.in_(("pending", "retrying")))
+            .values(status="sending", attempts=ReminderDigest.attempts + 1)
+        ).rowcount
+        db.session.commit()
+        if not claimed:
+            continue
+        digest = db.session.get(ReminderDigest, digest_id)
+        items = sa.update(ReminderDelivery).where(ReminderDelivery.digest_id == digest_id)
+        try:
+            channels.send_email(digest.address, _digest_message(digest), message_id=_message_id(digest.key))
+        except channels.SendError as exc:
+            digest.last_error = str(exc)[:500]
+            if exc.retryable and digest.attempts < max_attempts:
+                digest.status, digest.next_attempt_at = "retrying", now + _backoff(digest.attempts)
+            else:
+                digest.status = "failed"
+                db.session.execute(items.values(status="failed", last_error=digest.last_error))
+            log.warning("reminder digest %s failed: %s", digest.id, digest.last_error)
+        else:
+            at = utcnow()
+            digest.status, digest.sent_at, digest.last_error = "sent", at, None
+            db.session.execute(items.values(status="sent", sent_at=at, attempts=digest.attempts))
+            sent += 1
+        db.session.commit()
+    return sent
+
+
+def release_held(user_id: int) -> int:
+    """The user switched 每日汇总 off: his held e-mails go out singly at the next run. Flushes."""
+    reminder_ids = sa.select(Reminder.id).where(Reminder.user_id == user_id)
+    return db.session.execute(
+        sa.update(ReminderDelivery)
+        .where(ReminderDelivery.status == "held", ReminderDelivery.reminder_id.in_(reminder_ids))
+        .values(status="pending")
+    ).rowcount
 
 
 def run(now: datetime | None = None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Dict, Email, List, Nested, String
 from apiflask.validators import Length
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from audit import service as audit
@@ -68,6 +68,12 @@ class PreferenceSchema(Schema):
     )
     email_enabled = Boolean(load_default=False, metadata={"description": "通过邮件接收提醒（须填邮箱）"})
     robot_enabled = Boolean(load_default=True, metadata={"description": "本单位的企业微信/钉钉群机器人转发我的提醒"})
+    email_digest = Boolean(
+        load_default=False,
+        metadata={
+            "description": "每日汇总：邮件提醒每天合并为一封，在 NOTIFY_DIGEST_HOUR（北京时间）发送（须开启邮件提醒）"
+        },
+    )
 
 
 def _todo(user: User) -> dict[str, Any]:
@@ -117,25 +123,38 @@ def _mark_read(user: User) -> int:
 def _save_preferences(user: User, data: dict[str, Any]) -> NotifyPreference:
     if data.get("email_enabled") and not data.get("email"):
         raise Invalid("开启邮件提醒须填写邮箱", details={"email": ["开启邮件提醒时必填"]})
+    if data.get("email_digest") and not data.get("email_enabled"):
+        raise Invalid("每日汇总须先开启邮件提醒", details={"email_digest": ["开启每日汇总时须开启邮件提醒"]})
     pref = db.session.get(NotifyPreference, user.id)
     before = None
     if pref is None:
         pref = NotifyPreference(user_id=user.id)
         db.session.add(pref)
     else:
-        before = {"email": pref.email, "email_enabled": pref.email_enabled, "robot_enabled": pref.robot_enabled}
+        before = _fields(pref)
     pref.email = data.get("email") or None
     pref.email_enabled = bool(data.get("email_enabled"))
     pref.robot_enabled = bool(data.get("robot_enabled", True))
+    pref.email_digest = bool(data.get("email_digest"))
     db.session.flush()
-    after = {"email": pref.email, "email_enabled": pref.email_enabled, "robot_enabled": pref.robot_enabled}
+    after = _fields(pref)
+    if before is not None and before["email_digest"] and not pref.email_digest:
+        after["released"] = reminders.release_held(user.id)  # held e-mails now go out one by one
     audit.record("notify:preferences", object_type="users", object_id=user.id, before=before, after=after, actor=user)
     return pref
 
 
+def _fields(pref: NotifyPreference) -> dict[str, Any]:
+    return {
+        "email": pref.email,
+        "email_enabled": pref.email_enabled,
+        "robot_enabled": pref.robot_enabled,
+        "email_digest": bool(pref.email_digest),
+    }
+
+
 def _pref_dict(user: User) -> dict[str, Any]:
-    pref = reminders.preference(user.id)
-    return {"email": pref.email, "email_enabled": pref.email_enabled, "robot_enabled": pref.robot_enabled}
+    return _fields(reminders.preference(user.id))
 
 
 # ----------------------------------------------------------------------------- API
@@ -189,7 +208,7 @@ def get_preferences() -> Any:
 @api.put("/notify/preferences")
 @api.input(PreferenceSchema, arg_name="data")
 @api.output(PreferenceSchema)
-@api.doc(summary="修改我的提醒渠道：邮件（须填邮箱）、群机器人", security="BearerAuth")
+@api.doc(summary="修改我的提醒渠道：邮件（须填邮箱）、每日汇总、群机器人", security="BearerAuth")
 def put_preferences(data: dict[str, Any]) -> Any:
     user = current_user()
     _save_preferences(user, data)
@@ -209,6 +228,7 @@ def todo_page() -> Any:
         recent=[_reminder_dict(r) for r in _recent(user)],
         unread=_unread(user),
         pref=_pref_dict(user),
+        digest_hour=current_app.config["NOTIFY_DIGEST_HOUR"],
     )
 
 
@@ -226,6 +246,7 @@ def preferences_page() -> Any:
         "email": (request.form.get("email") or "").strip() or None,
         "email_enabled": request.form.get("email_enabled") == "1",
         "robot_enabled": request.form.get("robot_enabled") == "1",
+        "email_digest": request.form.get("email_digest") == "1",
     }
     try:
         _save_preferences(user, PreferenceSchema().load(raw))

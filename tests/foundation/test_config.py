@@ -277,3 +277,20 @@ def test_limits_are_positive_integers(monkeypatch, name):
         monkeypatch.setenv(name, raw)
         with pytest.raises(ConfigError, match=rf"^{name}="):
             config.from_env()
+
+
+# ----------------------------------------------------------------------------- NOTIFY_DIGEST_HOUR
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(None, 8), ("", 8), ("0", 0), ("23", 23), (" 7 ", 7)])
+def test_notify_digest_hour(monkeypatch, raw, expected):
+    if raw is not None:
+        monkeypatch.setenv("NOTIFY_DIGEST_HOUR", raw)
+    assert config.from_env()["NOTIFY_DIGEST_HOUR"] == expected
+
+
+@pytest.mark.parametrize("raw", ["24", "-1", "8:30", "八点"])
+def test_bad_notify_digest_hour_names_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("NOTIFY_DIGEST_HOUR", raw)
+    with pytest.raises(ConfigError, match=r"^NOTIFY_DIGEST_HOUR="):
+        config.from_env()

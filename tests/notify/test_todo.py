@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
+from audit.models import AuditEntry
 from auth.models import Role
+from extensions import db
 from moderation.models import Content, ContentStatus
 from oversight import findings
 from oversight.findings import FindingInput
@@ -119,8 +122,28 @@ def test_preferences_api(api_as, setup):
         "email": None,
         "email_enabled": False,
         "robot_enabled": True,
+        "email_digest": False,
     }
     bad = me._call("PUT", "/api/v1/notify/preferences", json={"email_enabled": True})
     assert bad.status_code == 422 and "邮箱" in bad.get_json()["error"]["message"]
     ok = me._call("PUT", "/api/v1/notify/preferences", json={"email": "a@gov.example.cn", "email_enabled": True})
-    assert ok.get_json() == {"email": "a@gov.example.cn", "email_enabled": True, "robot_enabled": True}
+    assert ok.get_json() == {
+        "email": "a@gov.example.cn",
+        "email_enabled": True,
+        "robot_enabled": True,
+        "email_digest": False,
+    }
+    # 每日汇总 needs e-mail on; the change is audited with before and after.
+    bad = me._call("PUT", "/api/v1/notify/preferences", json={"email_digest": True})
+    assert bad.status_code == 422 and "每日汇总" in bad.get_json()["error"]["message"]
+    on = me._call(
+        "PUT",
+        "/api/v1/notify/preferences",
+        json={"email": "a@gov.example.cn", "email_enabled": True, "email_digest": True},
+    )
+    assert on.status_code == 200 and on.get_json()["email_digest"] is True
+    entry = db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "notify:preferences").order_by(AuditEntry.id.desc())
+    ).first()
+    assert entry.before["email_digest"] is False and entry.after["email_digest"] is True
+    assert entry.object_id == str(people["operator"].id)
