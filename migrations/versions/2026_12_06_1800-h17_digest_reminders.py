@@ -2,7 +2,7 @@
 held e-mail delivery to the digest that carried it (no enum columns: no CHECK constraint)
 
 Revision ID: h17_digest
-Revises: h16_land_delivery_siblings
+Revises: h18_light
 Create Date: 2026-12-06 18:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "h17_digest"
-down_revision = "h16_land_delivery_siblings"
+down_revision = "h18_light"
 branch_labels = None
 depends_on = None
 
