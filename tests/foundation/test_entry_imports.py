@@ -30,6 +30,6 @@ ENTRY_MODULES = [
 @pytest.mark.parametrize("module", ENTRY_MODULES)
 def test_entry_module_imports_alone(module):
     done = subprocess.run(
-        [sys.executable, "-c", f"import {module}"], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", f"import {module}"], check=False, cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-2000:]
