@@ -9,7 +9,7 @@ For each synthetic account, a reading of 30 days of posts (``--posts-per-day``, 
 through ``oversight.inspection.service.apply`` — store, trace to deliveries, run the draft checks,
 write findings, commit per account — on a fresh SQLite file (or ``--database-url``). In the same
 run the bare checks pipeline runs over the same texts. Figures: posts/s of both and their ratio
-(goal ≥ 0.5×), the re-scan after a dictionary change of every stored post (``service.rescan`` in
+(goal ≥ 0.5×), the re-scan after a dictionary change of every stored post (``oversight.inspection.rescan.rescan`` in
 batches, committed), and the peak resident memory of the process.
 """
 
@@ -68,6 +68,7 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
     from common.db import utcnow
     from extensions import db
     from oversight.inspection import service, sources
+    from oversight.inspection.rescan import rescan as rescan_posts
     from publishers.models import Delivery, DeliveryStatus
     from registry.models import Account, AccountStatus, Platform, Unit
 
@@ -210,7 +211,7 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
     scanned = 0
     after_id = 0
     while True:
-        summary = service.rescan(later, batch=2000, after_id=after_id)
+        summary = rescan_posts(later, batch=2000, after_id=after_id)
         db.session.commit()
         scanned += summary["scanned"]
         after_id = summary["last_id"]

@@ -7,7 +7,7 @@
 One task to every unit on Weibo and WeChat. A third of the units reposted through govmedia (a
 content made from the task with a sent delivery on each platform), a third reposted in the
 platform's app (one of the account's ``--posts`` stored live posts carries the source URL or the
-source title), the rest did nothing; the deadline has passed. ``reposts.service.sweep`` then runs
+source title), the rest did nothing; the deadline has passed. ``reposts.completion.sweep`` then runs
 once (every target decided: 已完成/逾期未完成) and once more (nothing open but the missing ones).
 Figures: targets/s of the first sweep, of the second, the live posts read per second, and the
 ratio second/first (the sweep of a settled task should cost little).
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> None:
     from oversight.inspection.models import LivePost, PostSource, PostState
     from publishers.models import Delivery, DeliveryStatus
     from registry.models import Account, AccountStatus, Platform, Unit
-    from reposts import service
+    from reposts import completion
     from reposts.models import RepostSourceKind, RepostTarget, RepostTargetStatus, RepostTask
 
     rng = random.Random(args.seed)
@@ -165,11 +165,11 @@ def run(args: argparse.Namespace) -> None:
     targets = args.units * len(platforms)
 
     started = time.perf_counter()
-    first = service.sweep()
+    first = completion.sweep()
     db.session.commit()
     first_s = time.perf_counter() - started
     started = time.perf_counter()
-    second = service.sweep()
+    second = completion.sweep()
     db.session.commit()
     second_s = time.perf_counter() - started
 

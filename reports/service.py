@@ -47,7 +47,7 @@ from oversight.workorders.models import OPEN_STATUSES, WorkOrder, WorkOrderStatu
 from platforms.types import PLATFORM_LABELS
 from publishers.models import Delivery
 from registry.models import STATUS_LABELS, Account, AccountStatus, Platform, Unit
-from reposts.service import late_units
+from reposts.board import late_units
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RUNNING = (AccountStatus.active, AccountStatus.changing, AccountStatus.closing)

@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from extensions import db
-from reposts import service
+from reposts import completion
 
 
 @click.group("reposts")
@@ -19,6 +19,6 @@ def reposts_cli() -> None:
 @with_appcontext
 def sweep_command(task_ids: tuple[int, ...]) -> None:
     """核对发布记录与巡检发现的帖子，标记已完成、逾期完成和逾期未完成。"""
-    result = service.sweep(task_ids=list(task_ids) or None)
+    result = completion.sweep(task_ids=list(task_ids) or None)
     db.session.commit()
     click.echo(f"新完成 {result.done} 项，逾期完成 {result.done_late} 项，新增逾期未完成 {result.overdue} 项")

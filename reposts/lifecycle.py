@@ -2,7 +2,7 @@
 
 ``TABLE`` is the one table of allowed moves; ``transition(target, to, …)`` checks the move,
 assigns the status and records the audit entry. Who may make a move (the unit's operator, the
-office, the sweep) is :mod:`reposts.service`'s business. Services flush, never commit.
+office, the sweep) is :mod:`reposts.service`'s and :mod:`reposts.completion`'s business. Services flush, never commit.
 """
 
 from __future__ import annotations

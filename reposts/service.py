@@ -1,4 +1,4 @@
-"""Repost tasks: issue, turn into a content, 不适用, detect completion, the board and its export.
+"""Repost tasks: issue, turn into a content, 不适用, read and shape them, the lighter-review setting.
 
 * :func:`create_task` — the office (网信办) or an admin issues a task to explicit units or to every
   active unit under a parent, on some platforms, with a deadline (a Beijing time, or N working
@@ -8,12 +8,9 @@
   the task's platforms as targets. The three reviews apply as to any content.
 * :func:`not_applicable` — the unit says a platform (or all) does not apply, with a reason;
   :func:`reopen` — the office refuses that reason.
-* :func:`sweep` — completion: a delivery of the content made from the task, to an account of the
-  unit on the task's platform, sent; or a live post the inspection stored for such an account,
-  published after the task was issued, carrying the source URL or the source title (normalised).
-  A target still open after its deadline becomes 逾期未完成; found later, 逾期完成.
-* :func:`board` / :func:`board_xlsx` — units × platforms with the counts, and the filed workbook.
-* :func:`late_units` — per unit, the tasks due in a period done late or not at all (the 通报).
+
+The sweep (completion and lateness) is :mod:`reposts.completion`; the board, its export and
+:func:`~reposts.board.late_units` (the 通报) are :mod:`reposts.board`.
 
 Roles: issuing, reopening and the board of every unit are the office's (auditor, admin);
 operators see and answer the targets of their own unit (and its sub-units) only.
@@ -22,10 +19,7 @@ Services flush; the request or task commits.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from html import escape
 from typing import Any
@@ -38,16 +32,13 @@ from auth.scoping import can_see_unit, scope_filter, unit_subtree_ids, visible_u
 from common.db import utcnow
 from common.errors import Conflict, Forbidden, Invalid, NotFound
 from common.fields import LATEST
-from common.formal_sheet import Column, FormalSheet, workbook
 from common.timefmt import CN_TZ, bj, today_cn
 from common.validation import control_char_problem, http_url
 from common.workdays import add_workdays, span_is_exact
 from extensions import db
 from moderation import service as content_service
 from moderation.models import Content, ContentStatus
-from oversight.inspection.models import LivePost, PostState
 from platforms.types import PLATFORM_LABELS
-from publishers.models import Delivery, DeliveryStatus
 from registry.models import PUBLISHABLE_PLATFORMS, Account, AccountStatus, Platform, Unit
 from reposts import lifecycle
 from reposts.models import (
@@ -578,351 +569,6 @@ def reopen(
         t.decided_by_id = actor.id
     db.session.flush()
     return moved
-
-
-# ----------------------------------------------------------------------------- completion
-
-
-_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
-
-
-def normalise(text: str | None) -> str:
-    """For matching titles: NFKC (full-width → half-width), lower case, no blanks or punctuation."""
-    if not text:
-        return ""
-    return _PUNCT.sub("", unicodedata.normalize("NFKC", text).lower())
-
-
-def _url_key(url: str | None) -> str:
-    """A URL compared without scheme, ``www.`` and trailing slash."""
-    if not url:
-        return ""
-    key = url.strip().lower()
-    key = re.sub(r"^https?://", "", key)
-    key = key.removeprefix("www.")
-    return key.rstrip("/")
-
-
-def _source_urls(task: RepostTask) -> list[str]:
-    urls = [task.source_url] if task.source_url else []
-    if task.source_kind is RepostSourceKind.content and task.source_content_id:
-        urls += list(
-            db.session.scalars(
-                sa.select(Delivery.platform_url).where(
-                    Delivery.content_id == task.source_content_id, Delivery.platform_url.is_not(None)
-                )
-            )
-        )
-    return [k for k in (_url_key(u) for u in urls) if k]
-
-
-@dataclass(frozen=True)
-class Matcher:
-    """What a task's source looks like in a post: its URL keys and its normalised title."""
-
-    urls: tuple[str, ...]
-    title: str
-
-    @classmethod
-    def of(cls, task: RepostTask) -> Matcher:
-        title = normalise(task.source_title)
-        return cls(tuple(_source_urls(task)), title if len(title) >= MATCH_TITLE_MIN else "")
-
-    def matches(self, title: str | None, text: str | None, url: str | None = None, links: Any = None) -> bool:
-        """The source URL (in the text, the links or as the post's own link target), or the title
-        (normalised, at least MATCH_TITLE_MIN characters) in the post's title or text."""
-        if self.urls:
-            extra = [str(v) for v in links] if isinstance(links, list) else []
-            haystack = " ".join([title or "", text or "", url or "", *extra]).lower()
-            plain = _SCHEME.sub("", haystack)
-            if any(u in plain for u in self.urls):
-                return True
-        return bool(self.title) and self.title in normalise(f"{title or ''} {text or ''}")
-
-
-_SCHEME = re.compile(r"https?://(www\.)?")
-
-
-def post_matches(task: RepostTask, post: LivePost) -> bool:
-    """Does this live post carry the task's source? (See :class:`Matcher`.)"""
-    return Matcher.of(task).matches(post.title, post.text, post.url, post.links)
-
-
-@dataclass
-class SweepResult:
-    done: int = 0
-    done_late: int = 0
-    overdue: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {"done": self.done, "done_late": self.done_late, "overdue": self.overdue}
-
-
-def _complete(t: RepostTarget, when: datetime, evidence: dict[str, Any], result: SweepResult, actor: Any) -> None:
-    late = when > t.task.deadline_at
-    to = S.done_late if late or t.status is S.overdue else S.done
-    lifecycle.transition(t, to, actor=actor, actor_label=None if actor else "system:reposts", evidence=evidence)
-    t.completed_at = when
-    t.evidence = evidence
-    if to is S.done:
-        result.done += 1
-    else:
-        result.done_late += 1
-
-
-Key = tuple[int, Platform]  # (unit id, platform)
-CHUNK = 500  # ids per IN (...) list
-
-
-def _chunks(values: Iterable[int]) -> Iterable[list[int]]:
-    items = sorted(set(values))
-    for i in range(0, len(items), CHUNK):
-        yield items[i : i + CHUNK]
-
-
-def _deliveries_found(targets: list[RepostTarget]) -> dict[tuple[int, int, Platform], tuple[datetime, dict[str, Any]]]:
-    """(content, unit, platform) → the first sent delivery of the content made from the task to
-    an account of that unit on that platform."""
-    found: dict[tuple[int, int, Platform], tuple[datetime, dict[str, Any]]] = {}
-    for ids in _chunks(t.content_id for t in targets if t.content_id is not None):
-        rows = db.session.execute(
-            sa.select(
-                Delivery.id,
-                Delivery.content_id,
-                Delivery.sent_at,
-                Delivery.platform_url,
-                Account.id,
-                Account.name,
-                Account.unit_id,
-                Account.platform,
-            )
-            .join(Account, Account.id == Delivery.account_id)
-            .where(
-                Delivery.content_id.in_(ids),
-                Delivery.sent_at.is_not(None),
-                Delivery.status.in_((DeliveryStatus.sent, DeliveryStatus.withdrawn)),
-            )
-            .order_by(Delivery.sent_at, Delivery.id)
-        )
-        for delivery_id, content_id, sent_at, url, account_id, name, unit_id, platform in rows:
-            found.setdefault(
-                (content_id, unit_id, platform),
-                (
-                    sent_at,
-                    {
-                        "via": "delivery",
-                        "delivery_id": delivery_id,
-                        "content_id": content_id,
-                        "account_id": account_id,
-                        "account_name": name,
-                        "url": url,
-                    },
-                ),
-            )
-    return found
-
-
-def _posts_found(task: RepostTask, targets: list[RepostTarget]) -> dict[Key, tuple[datetime, dict[str, Any]]]:
-    """(unit, platform) → the first live post of an account of the unit on the platform, published
-    since the task was issued, that carries the source. Reads only the columns it compares."""
-    matcher = Matcher.of(task)
-    wanted = {(t.unit_id, t.platform) for t in targets}
-    platforms = sorted({p for _, p in wanted}, key=lambda p: p.value)
-    when = sa.func.coalesce(LivePost.published_at, LivePost.first_seen_at)
-    # platforms give publish times to the second: a post of the same second as the task counts
-    since = task.issued_at.replace(microsecond=0)
-    found: dict[Key, tuple[datetime, dict[str, Any]]] = {}
-    for ids in _chunks(u for u, _ in wanted):
-        rows = db.session.execute(
-            sa.select(
-                LivePost.id,
-                LivePost.title,
-                LivePost.text,
-                LivePost.url,
-                LivePost.links,
-                when,
-                Account.id,
-                Account.name,
-                Account.unit_id,
-                Account.platform,
-            )
-            .join(Account, Account.id == LivePost.account_id)
-            .where(
-                Account.unit_id.in_(ids),
-                Account.platform.in_(platforms),
-                LivePost.state == PostState.live,
-                when >= since,
-            )
-            .order_by(when, LivePost.id)
-        )
-        for post_id, title, text, url, links, at, account_id, name, unit_id, platform in rows:
-            key = (unit_id, platform)
-            if key in found or key not in wanted or not matcher.matches(title, text, url, links):
-                continue
-            found[key] = (
-                at,
-                {
-                    "via": "live_post",
-                    "live_post_id": post_id,
-                    "account_id": account_id,
-                    "account_name": name,
-                    "url": url,
-                },
-            )
-    return found
-
-
-def sweep(now: datetime | None = None, task_ids: Iterable[int] | None = None, actor: Any = None) -> SweepResult:
-    """Look for completion of every open target (or those of ``task_ids``); mark what is past its
-    deadline 逾期未完成. Idempotent; flushes. Per task: one read of the deliveries of the contents
-    made from it and one of the live posts of the target units' accounts (in chunks of CHUNK units)."""
-    now = now or utcnow()
-    result = SweepResult()
-    stmt = (
-        sa.select(RepostTarget)
-        .where(RepostTarget.status.in_(OPEN_STATUSES))
-        .order_by(RepostTarget.task_id, RepostTarget.id)
-    )
-    if task_ids is not None:
-        stmt = stmt.where(RepostTarget.task_id.in_(list(task_ids)))
-    per_task: dict[int, list[RepostTarget]] = {}
-    for t in db.session.scalars(stmt).all():
-        per_task.setdefault(t.task_id, []).append(t)
-    for task_id, targets in per_task.items():
-        task = db.session.get(RepostTask, task_id)
-        assert task is not None  # noqa: S101 - the targets' foreign key
-        deliveries = _deliveries_found(targets)
-        posts = _posts_found(task, targets)
-        for t in targets:
-            found = None
-            if t.content_id is not None:
-                found = deliveries.get((t.content_id, t.unit_id, t.platform))
-            found = found or posts.get((t.unit_id, t.platform))
-            if found is not None:
-                _complete(t, found[0], found[1], result, actor)
-            elif t.status is S.pending and now > task.deadline_at:
-                lifecycle.transition(t, S.overdue, actor=actor, actor_label=None if actor else "system:reposts")
-                result.overdue += 1
-    db.session.flush()
-    return result
-
-
-# ----------------------------------------------------------------------------- the board
-
-
-def board(task: RepostTask, user: User) -> dict[str, Any]:
-    """Units × platforms: each cell's state, per-unit and per-platform counts, the totals."""
-    targets = visible_targets(task, user)
-    by_unit: dict[int, dict[str, Any]] = {}
-    for t in targets:
-        row = by_unit.setdefault(
-            t.unit_id, {"unit_id": t.unit_id, "unit_name": t.unit.name, "cells": {}, "content_id": t.content_id}
-        )
-        row["cells"][t.platform.value] = target_dict(t)
-    rows = sorted(by_unit.values(), key=lambda r: r["unit_name"])
-    for row in rows:
-        row["counts"] = counts(t for t in targets if t.unit_id == row["unit_id"])
-    per_platform = {p: counts(t for t in targets if t.platform.value == p) for p in task.platforms}
-    return {
-        "platforms": [{"value": p, "label": platform_label(p)} for p in task.platforms],
-        "rows": rows,
-        "per_platform": per_platform,
-        "totals": counts(targets),
-    }
-
-
-def board_xlsx(task: RepostTask, user: User, issuer: str = "") -> bytes:
-    """The board as a filed workbook (common/formal_sheet): the matrix and the detail rows."""
-
-    data = board(task, user)
-    labels = [p["label"] for p in data["platforms"]]
-    matrix_cols = [Column("单位", 28), *(Column(label, 12) for label in labels)]
-    matrix_cols += [Column(h, 10, "int") for h in ("已完成", "逾期完成", "逾期未完成", "不适用", "待完成")]
-    matrix = []
-    for row in data["rows"]:
-        c = row["counts"]
-        cells = [row["cells"].get(p["value"], {}).get("status_label", "—") for p in data["platforms"]]
-        matrix.append(
-            [row["unit_name"], *cells, c["done"], c["done_late"], c["overdue"], c["not_applicable"], c["pending"]]
-        )
-    t = data["totals"]
-    matrix.append(
-        ["合计", *([""] * len(labels)), t["done"], t["done_late"], t["overdue"], t["not_applicable"], t["pending"]]
-    )
-    detail_cols = [
-        Column("单位", 28),
-        Column("平台", 12),
-        Column("状态", 12),
-        Column("完成时间", 18, "datetime"),
-        Column("完成方式", 20),
-        Column("链接", 40),
-        Column("不适用理由", 30),
-    ]
-    detail = [
-        [
-            c["unit_name"],
-            c["platform_label"],
-            c["status_label"],
-            c["completed_at"],
-            c["via_label"],
-            c["url"] or "",
-            c["reason"] or "",
-        ]
-        for row in data["rows"]
-        for c in row["cells"].values()
-    ]
-    now = utcnow()
-    deadline = bj(task.deadline_at)
-    notes = [
-        f"任务：{task.title}；来源：{task.source_name}；截止时间：{deadline}（北京时间）",
-        "已完成：截止前经本平台发布或巡检发现转载；逾期完成：截止后才完成；逾期未完成：截止后仍未发现转载。",
-    ]
-    title = f"转载任务完成情况（{task.title}）"
-    return workbook(
-        [
-            FormalSheet("完成情况", title, matrix_cols, matrix, issuer=issuer, made_at=now, notes=notes),
-            FormalSheet("明细", f"{title}·明细", detail_cols, detail, issuer=issuer, made_at=now),
-        ]
-    )
-
-
-# ----------------------------------------------------------------------------- the 通报
-
-
-def late_units(start_utc: datetime, end_utc: datetime, unit_ids: set[int] | None = None) -> list[dict[str, Any]]:
-    """Per unit, the tasks due in [start, end): how many it was given, done on time, done late,
-    not done (逾期未完成), not applicable — only units with something late, worst first."""
-    stmt = (
-        sa.select(RepostTarget.unit_id, RepostTarget.task_id, RepostTarget.status)
-        .join(RepostTask, RepostTask.id == RepostTarget.task_id)
-        .where(RepostTask.deadline_at >= start_utc, RepostTask.deadline_at < end_utc)
-    )
-    if unit_ids is not None:
-        stmt = stmt.where(RepostTarget.unit_id.in_(unit_ids))
-    per: dict[int, dict[int, set[RepostTargetStatus]]] = {}
-    for unit_id, task_id, status in db.session.execute(stmt):
-        per.setdefault(unit_id, {}).setdefault(task_id, set()).add(status)
-    names = dict(db.session.execute(sa.select(Unit.id, Unit.name).where(Unit.id.in_(list(per)))).all())
-    out = []
-    for unit_id, tasks in per.items():
-        # a task counts once per unit, by its worst platform: not done > late > done > not applicable
-        missing = sum(1 for s in tasks.values() if S.overdue in s or S.pending in s)
-        late = sum(1 for s in tasks.values() if S.done_late in s and not (s & {S.overdue, S.pending}))
-        on_time = sum(1 for s in tasks.values() if s <= {S.done, S.not_applicable} and S.done in s)
-        na = sum(1 for s in tasks.values() if s == {S.not_applicable})
-        if missing or late:
-            out.append(
-                {
-                    "unit_id": unit_id,
-                    "unit_name": names.get(unit_id, ""),
-                    "tasks": len(tasks),
-                    "on_time": on_time,
-                    "late": late,
-                    "missing": missing,
-                    "not_applicable": na,
-                }
-            )
-    return sorted(out, key=lambda r: (-r["missing"], -r["late"], r["unit_name"]))
 
 
 # ----------------------------------------------------------------------------- the lighter-review setting

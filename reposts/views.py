@@ -25,7 +25,7 @@ from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
 from moderation.models import Content
 from registry.models import PUBLISHABLE_PLATFORMS, Platform, Unit
-from reposts import service
+from reposts import board, completion, service
 from reposts.models import SOURCE_KIND_LABELS, TARGET_STATUS_LABELS, RepostSourceKind
 
 api = APIBlueprint("reposts_api", __name__, url_prefix="/api/v1", tag="转载任务")
@@ -171,12 +171,12 @@ XLSX_FILE = FileSchema(type="string", format="binary")
 
 def _detail(task: Any, user: User) -> dict[str, Any]:
     out = service.task_dict(task, user, with_targets=True)
-    out["board"] = service.board(task, user)
+    out["board"] = board.board(task, user)
     return out
 
 
 def _xlsx(task: Any, user: User) -> Any:
-    data = service.board_xlsx(task, user, issuer=user.unit.name if user.unit else "")
+    data = board.board_xlsx(task, user, issuer=user.unit.name if user.unit else "")
     return send_file(
         io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True, download_name=f"转载任务{task.id}完成情况.xlsx"
     )
@@ -230,7 +230,7 @@ def sweep_task(task_id: int) -> Any:
     user = current_user()
     task = service.get_task(task_id, user)
     service.require_issuer(user)
-    result = service.sweep(task_ids=[task.id], actor=user)
+    result = completion.sweep(task_ids=[task.id], actor=user)
     db.session.commit()
     return result.as_dict()
 
@@ -416,7 +416,7 @@ def board_page(task_id: int) -> Any:
     return render_template(
         "reposts/board.html",
         task=service.task_dict(task, user),
-        board=service.board(task, user),
+        board=board.board(task, user),
         **_page_context(),
     )
 
@@ -434,7 +434,7 @@ def sweep_page(task_id: int) -> Any:
     user = current_user()
     task = service.get_task(task_id, user)
     service.require_issuer(user)
-    result = service.sweep(task_ids=[task.id], actor=user)
+    result = completion.sweep(task_ids=[task.id], actor=user)
     db.session.commit()
     flash(
         f"已核对：新发现完成 {result.done} 项、逾期完成 {result.done_late} 项，新增逾期未完成 {result.overdue} 项",

@@ -26,6 +26,7 @@ from kombu.exceptions import OperationalError
 from extensions import db
 from oversight.findings import setting_int
 from oversight.inspection import service
+from oversight.inspection.rescan import rescan as rescan_posts
 from tasks.monitoring import MAX_COUNTDOWN_SECONDS, _push, stagger
 
 log = logging.getLogger("govmedia.inspection")
@@ -131,7 +132,7 @@ def rescan(rounds: int = 20, after_id: int = 0, shard: list[int] | None = None) 
     total: Counter[str] = Counter()
     more = False
     for _ in range(rounds):
-        summary = service.rescan(after_id=after_id, shard=(shard[0], shard[1]) if shard else None)
+        summary = rescan_posts(after_id=after_id, shard=(shard[0], shard[1]) if shard else None)
         db.session.commit()
         total.update({k: summary[k] for k in ("scanned", "created", "resolved")})
         more, after_id = summary["more"], summary["last_id"]

@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 
 from extensions import db
 from oversight.discovery import ImportRowsInvalid
-from oversight.inspection import service
+from oversight.inspection import postimport, rescan, service
 
 inspection_cli = AppGroup("inspection", help="巡检：读取每个台账账号在平台上的资料和发布，追溯三审、检查、防篡改")
 
@@ -53,7 +53,7 @@ def import_command(file: Path, source: str | None) -> None:
     """导入第三方监测机构导出的发布内容（CSV/XLSX），全部校验通过才写入。"""
 
     try:
-        summary = service.import_posts(file.read_bytes(), file.name, source_ref=source)
+        summary = postimport.import_posts(file.read_bytes(), file.name, source_ref=source)
     except ImportRowsInvalid as exc:
         db.session.rollback()
         for err in exc.errors[:50]:
@@ -72,7 +72,7 @@ def rescan_command() -> None:
     total = Counter()
     after_id = 0
     while True:
-        summary = service.rescan(after_id=after_id)
+        summary = rescan.rescan(after_id=after_id)
         after_id = summary["last_id"]
         db.session.commit()
         total.update({k: summary[k] for k in ("scanned", "created", "resolved")})

@@ -6,7 +6,7 @@
 2. ``weibo_biz`` — the office's Weibo commercial data contract (``WEIBO_BIZ_ENABLED``, off by
    default): any Weibo account by uid, with its 认证主体;
 3. ``import`` — a third-party monitor's export imported within ``INSPECTION_IMPORT_MAX_AGE_HOURS``
-   (profiles through discovery's import, posts through :mod:`oversight.inspection.service`);
+   (profiles through discovery's import, posts through :mod:`oversight.inspection.postimport`);
 4. otherwise the account is *not checkable*, with the reason (``NOT_CHECKABLE_LABELS``).
 
 Public timeline reads are not a source: Weibo's documented timelines return only the authorising

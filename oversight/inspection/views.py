@@ -24,7 +24,7 @@ from extensions import db
 from oversight import discovery
 from oversight.findings import ACTIVE_STATUSES, VIEW_ROLES
 from oversight.inspection import coverage as coverage_service
-from oversight.inspection import service
+from oversight.inspection import postimport, service
 from oversight.inspection.models import (
     POST_SOURCE_LABELS,
     POST_STATE_LABELS,
@@ -241,7 +241,7 @@ def import_api(data: dict[str, Any]) -> Any:
     if data.get("kind") == "profiles":
         summary = discovery.import_list(content, upload.filename or "", actor=user, source_ref=data.get("source"))
     else:
-        summary = service.import_posts(content, upload.filename or "", actor=user, source_ref=data.get("source"))
+        summary = postimport.import_posts(content, upload.filename or "", actor=user, source_ref=data.get("source"))
     db.session.commit()
     return summary, 201
 

@@ -30,7 +30,7 @@ from common.db import utcnow
 from common.errors import Conflict
 from common.timefmt import CN_TZ, day_start_utc
 from extensions import db
-from oversight.scoring import service
+from oversight.scoring import service, spotcheck
 from oversight.scoring.models import AccountScore, SpotCheckDraw
 
 SYSTEM_LABEL = "系统（定时考评）"
@@ -120,7 +120,7 @@ def draw_month(month: str, now: datetime | None = None) -> dict[str, Any]:
     if existing is not None:
         return {"month": month, "step": "spot", "drawn": False, "sampled": len(existing.items), "skipped": "本月已抽取"}
     try:
-        row = service.draw(month, None, label=SYSTEM_LABEL)
+        row = spotcheck.draw(month, None, label=SYSTEM_LABEL)
     except Conflict as exc:  # no running account to sample: nothing to draw this month
         return {"month": month, "step": "spot", "drawn": False, "sampled": 0, "skipped": exc.message}
     return {"month": month, "step": "spot", "drawn": True, "sampled": len(row.items), "seed": row.seed}

@@ -1,5 +1,6 @@
-"""考评: rules versions, indicator scores from the findings and posts in the database, quality
-indices, roll-ups by unit and county, recorded fraud decisions and the monthly 抽查.
+"""考评: periods, rules versions, indicator scores from the findings and posts in the database,
+quality indices and recorded fraud decisions. The roll-ups by unit and county and the score table
+are in :mod:`oversight.scoring.rollups`, the monthly 抽查 in :mod:`oversight.scoring.spotcheck`.
 
 Services flush; the request, the CLI command or the task commits. Every change is audited.
 No follower figure is read, stored, sorted or ranked here (DOMAIN.md R27).
@@ -9,25 +10,21 @@ from __future__ import annotations
 
 import itertools
 import math
-import random
 import re
-import secrets
 import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
 
 from audit.service import record as audit
 from auth.models import User
 from common.db import utcnow
 from common.errors import ApiError, Conflict, NotFound
 from common.fields import iso_utc
-from common.formal_sheet import Column, FormalSheet, workbook
-from common.timefmt import CN_TZ, day_start_utc, today_cn
+from common.timefmt import day_start_utc, today_cn
 from extensions import db
 from moderation.models import PASSING_DECISIONS, Review
 from oversight.inspection.models import AccountInspection, LivePost, PostSource
@@ -37,18 +34,14 @@ from oversight.monitoring import MONITORED_STATUSES
 from oversight.scoring import rules as rules_mod
 from oversight.scoring.models import (
     FRAUD_LABELS,
-    SPOT_RESULT_LABELS,
     AccountScore,
     FraudKind,
     FraudRecord,
     ScoringRules,
-    SpotCheckDraw,
-    SpotCheckItem,
-    SpotCheckResult,
 )
 from platforms.types import PLATFORM_LABELS
 from publishers.models import Delivery
-from registry.models import Account, Unit
+from registry.models import Account
 
 LOOKBACK_DAYS = 120  # post times read before a checkpoint (the longest rule window is 90 days)
 
@@ -539,60 +532,6 @@ def score_dict(s: AccountScore) -> dict[str, Any]:
     }
 
 
-# ----------------------------------------------------------------------------- roll-ups
-
-
-def _summarise(scores: list[AccountScore]) -> dict[str, Any]:
-    n = len(scores)
-    passed = sum(1 for s in scores if s.passed)
-    vetoed = [s for s in scores if s.vetoed]
-    totals = [s.total for s in scores if not s.vetoed]
-    reasons = Counter(v["label"] for s in vetoed for v in s.veto_items)
-    return {
-        "accounts": n,
-        "passed": passed,
-        "failed": n - passed,
-        "vetoed": len(vetoed),
-        "pass_rate": round(passed / n, 4) if n else None,
-        "average": round(sum(totals) / len(totals), 1) if totals else None,
-        "veto_reasons": dict(sorted(reasons.items())),
-    }
-
-
-def rollup(period: Period, unit_ids: set[int] | None, trend_quarters: int = 4) -> dict[str, Any]:
-    """Per unit and for the county (the caller's scope): pass rates and a quarter trend.
-
-    Units are listed by name; nothing is ranked by followers (there is no follower figure here).
-    """
-    scores = latest_scores(period.key, unit_ids)
-    by_unit: dict[int, list[AccountScore]] = defaultdict(list)
-    for s in scores:
-        by_unit[s.unit_id].append(s)
-    names = dict(db.session.execute(sa.select(Unit.id, Unit.name).where(Unit.id.in_(list(by_unit) or [-1]))).all())
-    quarters = previous_quarters(period, trend_quarters) if _QUARTER.match(period.key) else [period]
-    trend_scores = {q.key: latest_scores(q.key, unit_ids) for q in quarters}
-    units = []
-    for unit_id in sorted(by_unit, key=lambda u: (names.get(u, ""), u)):
-        row = {"unit_id": unit_id, "unit_name": names.get(unit_id), **_summarise(by_unit[unit_id])}
-        row["trend"] = [
-            {"period": q.key, **_rate([s for s in trend_scores[q.key] if s.unit_id == unit_id])} for q in quarters
-        ]
-        units.append(row)
-    return {
-        "period": period.key,
-        "period_label": period.label,
-        "county": {**_summarise(scores), "trend": [{"period": q.key, **_rate(trend_scores[q.key])} for q in quarters]},
-        "units": units,
-        "rules_versions": sorted({s.rules_version for s in scores}),
-    }
-
-
-def _rate(scores: list[AccountScore]) -> dict[str, Any]:
-    n = len(scores)
-    passed = sum(1 for s in scores if s.passed)
-    return {"accounts": n, "passed": passed, "pass_rate": round(passed / n, 4) if n else None}
-
-
 # ----------------------------------------------------------------------------- fraud records
 
 
@@ -640,213 +579,3 @@ def fraud_dict(r: FraudRecord) -> dict[str, Any]:
         "recorded_at": iso_utc(r.recorded_at),
         "revoked_at": iso_utc(r.revoked_at),
     }
-
-
-# ----------------------------------------------------------------------------- 抽查
-
-
-_MONTH_ONLY = _MONTH
-
-
-def spot_share() -> float:
-    percent = int(current_app.config.get("SPOT_CHECK_PERCENT") or 50) if has_app_context() else 50
-    return min(max(percent, 1), 100) / 100
-
-
-def draw_sample(population: dict[int, list[int]], seed: str, share: float, stratified: bool) -> list[int]:
-    """The sampled account ids: per unit (stratified) or overall, ceil(share × size) each, drawn
-    by a PRNG seeded with ``seed`` (and the unit), so the same seed and population give the same
-    sample. Pure; sorted output."""
-    if stratified:
-        picked: list[int] = []
-        for unit_id in sorted(population):
-            ids = sorted(population[unit_id])
-            picked += random.Random(f"{seed}:{unit_id}").sample(ids, math.ceil(share * len(ids)))
-        return sorted(picked)
-    ids = sorted(i for group in population.values() for i in group)
-    return sorted(random.Random(seed).sample(ids, math.ceil(share * len(ids))))
-
-
-def _population() -> dict[int, list[int]]:
-    groups: dict[int, list[int]] = defaultdict(list)
-    for account_id, unit_id in db.session.execute(
-        sa.select(Account.id, Account.unit_id).where(Account.status.in_(MONITORED_STATUSES))
-    ):
-        groups[unit_id].append(account_id)
-    return dict(groups)
-
-
-def draw(
-    month: str | None,
-    actor: User | None,
-    *,
-    seed: str | None = None,
-    stratified: bool = True,
-    label: str | None = None,
-) -> SpotCheckDraw:
-    """Draw this month's sample (once per month; audited). ``actor`` None: the scheduled draw."""
-    text = (month or "").strip()
-    if not _MONTH_ONLY.match(text):
-        raise ApiError("抽查月份格式应为 2026-12", details={"month": ["格式应为 YYYY-MM"]})
-    if text > today_cn().strftime("%Y-%m"):
-        raise ApiError("不能为未来的月份抽查", details={"month": ["不能晚于本月"]})
-    if db.session.scalar(sa.select(SpotCheckDraw.id).where(SpotCheckDraw.month == text)) is not None:
-        raise Conflict(f"{text} 已经抽取过样本，不能重抽", code="already_drawn")
-    seed = (seed or "").strip() or secrets.token_hex(8)
-    if not re.fullmatch(r"[0-9A-Za-z_-]{1,64}", seed):
-        raise ApiError("随机种子只能包含字母、数字、下划线和连字符（最多 64 位）", details={"seed": ["格式无效"]})
-    population = _population()
-    if not population:
-        raise Conflict("没有在运行的账号可供抽查", code="empty_population")
-    share = spot_share()
-    picked = draw_sample(population, seed, share, stratified)
-    unit_of = {a: u for u, ids in population.items() for a in ids}
-    row = SpotCheckDraw(
-        month=text,
-        seed=seed,
-        share=share,
-        stratified=stratified,
-        population=sum(len(v) for v in population.values()),
-        population_ids={str(u): sorted(ids) for u, ids in population.items()},
-        drawn_by_id=getattr(actor, "id", None),
-    )
-    db.session.add(row)
-    db.session.flush()
-    for account_id in picked:
-        db.session.add(SpotCheckItem(draw_id=row.id, account_id=account_id, unit_id=unit_of[account_id]))
-    db.session.flush()
-    audit(
-        "scoring:spot:draw",
-        row,
-        after={"month": text, "seed": seed, "share": share, "stratified": stratified, "sampled": len(picked)},
-        actor=actor,
-        actor_label=label,
-    )
-    return row
-
-
-def verify_draw(row: SpotCheckDraw) -> bool:
-    """Re-draw from the recorded seed and population: the same accounts?"""
-    population = {int(u): ids for u, ids in (row.population_ids or {}).items()}
-    return draw_sample(population, row.seed, row.share, row.stratified) == sorted(i.account_id for i in row.items)
-
-
-def record_result(item: SpotCheckItem, actor: User, result: str | None, problems: str | None) -> SpotCheckItem:
-    try:
-        value = SpotCheckResult(result)
-    except ValueError:
-        raise ApiError("抽查结论只能是合格或不合格", details={"result": ["passed 或 failed"]}) from None
-    text = (problems or "").strip() or None
-    if value is SpotCheckResult.failed and not text:
-        raise ApiError("不合格时请写明发现的问题", details={"problems": ["不合格须说明问题"]})
-    before = {"result": item.result.value if item.result else None, "problems": item.problems}
-    item.result, item.problems = value, text
-    item.checked_by_id, item.checked_at = actor.id, utcnow()
-    db.session.flush()
-    audit("scoring:spot:result", item, before=before, after={"result": value.value, "problems": text}, actor=actor)
-    return item
-
-
-def draw_dict(row: SpotCheckDraw, unit_ids: set[int] | None = None) -> dict[str, Any]:
-    items = [i for i in row.items if unit_ids is None or i.unit_id in unit_ids]
-    done = [i for i in row.items if i.result is not None]
-    return {
-        "id": row.id,
-        "month": row.month,
-        "seed": row.seed,
-        "share": row.share,
-        "stratified": row.stratified,
-        "population": row.population,
-        "sampled": len(row.items),
-        "sampled_share": round(len(row.items) / row.population, 4) if row.population else None,
-        "checked": len(done),
-        "failed": sum(1 for i in done if i.result is SpotCheckResult.failed),
-        "drawn_at": iso_utc(row.drawn_at),
-        "reproducible": verify_draw(row),
-        "items": [
-            {
-                "id": i.id,
-                "account_id": i.account_id,
-                "account_name": i.account.name,
-                "platform_label": PLATFORM_LABELS.get(i.account.platform, i.account.platform.value),
-                "unit_id": i.unit_id,
-                "unit_name": i.unit.name if i.unit else None,
-                "result": i.result.value if i.result else None,
-                "result_label": SPOT_RESULT_LABELS.get(i.result) if i.result else "待检查",
-                "problems": i.problems,
-                "checked_at": iso_utc(i.checked_at),
-            }
-            for i in items
-        ],
-    }
-
-
-def get_draw(month: str) -> SpotCheckDraw:
-    row = db.session.scalar(sa.select(SpotCheckDraw).where(SpotCheckDraw.month == month))
-    if row is None:
-        raise NotFound(f"{month} 尚未抽取样本")
-    return row
-
-
-def month_now() -> str:
-    return datetime.now(CN_TZ).strftime("%Y-%m")
-
-
-# ----------------------------------------------------------------------------- export
-
-
-def scores_xlsx(period: Period, unit_ids: set[int] | None, issuer: str) -> bytes:
-    """The score table of the period (newest score per account) as a workbook a clerk can file."""
-
-    columns = [
-        Column("单位", 22),
-        Column("账号名称", 22),
-        Column("平台", 10),
-        Column("单项否决", 28),
-        Column("扣分合计", 9, "float"),
-        Column("得分", 8, "float"),
-        Column("结论", 16),
-        Column("原创占比", 9, "percent"),
-        Column("更新周数占比", 10, "percent"),
-        Column("留言回复率", 10, "percent"),
-        Column("三审合规率", 10, "percent"),
-        Column("每条检查命中", 10, "float"),
-        Column("规则版本", 16),
-        Column("计算时间", 17, "datetime"),
-    ]
-    rows = []
-    for s in latest_scores(period.key, unit_ids):
-        d = score_dict(s)
-        ix = s.indices or {}
-        rows.append(
-            [
-                d["unit_name"],
-                d["account_name"],
-                d["platform_label"],
-                "；".join(v["label"] for v in s.veto_items) or "无",
-                d["deducted"],
-                s.total,
-                d["result_label"],
-                ix.get("original_share"),
-                ix.get("regularity"),
-                (ix.get("interaction") or {}).get("reply_rate"),
-                ix.get("review_compliance"),
-                ix.get("hits_per_post"),
-                s.rules_version,
-                s.computed_at,
-            ]
-        )
-    sheet = FormalSheet(
-        name="检查指标得分",
-        title=f"{period.label}政务新媒体检查指标得分表",
-        columns=columns,
-        rows=rows,
-        issuer=issuer,
-        made_at=utcnow(),
-        notes=[
-            "计分方法：任一单项否决即不合格，不再计分；否则满分 100 分扣分，"
-            "各指标扣分不超过该指标分值，低于合格线为不合格。",
-            "不设粉丝指标，不按粉丝数排名（中央关于整治“指尖上的形式主义”的要求）。空白表示本期无数据。",
-        ],
-    )
-    return workbook([sheet])

@@ -24,7 +24,7 @@ from common.errors import ApiError, Forbidden, NotFound
 from common.fields import Integer
 from common.formal_sheet import XLSX_MIME
 from extensions import db
-from oversight.scoring import charts, service
+from oversight.scoring import charts, rollups, service, spotcheck
 from oversight.scoring.models import (
     FRAUD_LABELS,
     SPOT_RESULT_LABELS,
@@ -218,7 +218,7 @@ def compute(data: dict[str, Any]) -> Any:
 def rollup(q: dict[str, Any]) -> Any:
     user = _viewer()
     period = service.parse_period(q["period"] or service.current_quarter())
-    return service.rollup(period, _unit_scope(user, q["unit_id"]))
+    return rollups.rollup(period, _unit_scope(user, q["unit_id"]))
 
 
 @api.get("/scores.xlsx")
@@ -228,7 +228,7 @@ def rollup(q: dict[str, Any]) -> Any:
 def export_scores(q: dict[str, Any]) -> Any:
     user = _viewer()
     period = service.parse_period(q["period"] or service.current_quarter())
-    data = service.scores_xlsx(period, _unit_scope(user, q["unit_id"]), _issuer(user))
+    data = rollups.scores_xlsx(period, _unit_scope(user, q["unit_id"]), _issuer(user))
     return send_file(
         io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True, download_name=f"得分表-{period.key}.xlsx"
     )
@@ -287,7 +287,7 @@ def record_fraud(account_id: int, data: dict[str, Any]) -> Any:
 @api.doc(summary="某月抽查样本与结果（含是否可按种子复现）", security="BearerAuth")
 def get_draw(month: str) -> Any:
     user = _viewer()
-    return service.draw_dict(service.get_draw(month), visible_unit_ids(user))
+    return spotcheck.draw_dict(spotcheck.get_draw(month), visible_unit_ids(user))
 
 
 @api.post("/spot-checks")
@@ -295,9 +295,9 @@ def get_draw(month: str) -> Any:
 @api.doc(summary="抽取本月样本（按单位分层，记录随机种子，每月一次）", security="BearerAuth")
 def draw(data: dict[str, Any]) -> Any:
     user = _office()
-    row = service.draw(data["month"], user, seed=data["seed"], stratified=data["stratified"])
+    row = spotcheck.draw(data["month"], user, seed=data["seed"], stratified=data["stratified"])
     db.session.commit()
-    return service.draw_dict(row), 201
+    return spotcheck.draw_dict(row), 201
 
 
 @api.post("/spot-checks/items/<int:item_id>")
@@ -308,7 +308,7 @@ def record_result(item_id: int, data: dict[str, Any]) -> Any:
     item = db.session.get(SpotCheckItem, item_id)
     if item is None:
         raise NotFound()
-    service.record_result(item, user, data["result"], data["problems"])
+    spotcheck.record_result(item, user, data["result"], data["problems"])
     db.session.commit()
     return {"id": item.id, "result": item.result.value if item.result else None, "problems": item.problems}
 
@@ -330,7 +330,7 @@ def index() -> Any:
     user = _viewer()
     period = _page_period()
     scope = visible_unit_ids(user)
-    data = service.rollup(period, scope)
+    data = rollups.rollup(period, scope)
     rules = service.current_rules()
     db.session.commit()
     return render_template(
@@ -408,7 +408,7 @@ def compute_page() -> Any:
 def export_page() -> Any:
     user = _viewer()
     period = _page_period()
-    data = service.scores_xlsx(period, visible_unit_ids(user), _issuer(user))
+    data = rollups.scores_xlsx(period, visible_unit_ids(user), _issuer(user))
     return send_file(
         io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True, download_name=f"得分表-{period.key}.xlsx"
     )
@@ -451,11 +451,11 @@ def rules_page() -> Any:
 @pages.route("/spot", methods=["GET", "POST"])
 def spot_page() -> Any:
     user = _viewer()
-    month = request.values.get("month") or service.month_now()
+    month = request.values.get("month") or spotcheck.month_now()
     if request.method == "POST":
         _office()
         try:
-            row = service.draw(
+            row = spotcheck.draw(
                 month, user, seed=request.form.get("seed"), stratified=bool(request.form.get("stratified"))
             )
             db.session.commit()
@@ -465,8 +465,8 @@ def spot_page() -> Any:
             flash(exc.message, "error")
         return redirect(url_for("scoring.spot_page", month=month[:7]))
     try:
-        row = service.get_draw(month)
-        data = service.draw_dict(row, visible_unit_ids(user))
+        row = spotcheck.get_draw(month)
+        data = spotcheck.draw_dict(row, visible_unit_ids(user))
     except ApiError:
         row = data = None
     return render_template(
@@ -474,7 +474,7 @@ def spot_page() -> Any:
         data=data,
         row=row,
         month=month[:7],
-        share=service.spot_share(),
+        share=spotcheck.spot_share(),
         is_office=user.has_role(*OFFICE_ROLES),
         results=[(r.value, label) for r, label in SPOT_RESULT_LABELS.items()],
     )
@@ -487,7 +487,7 @@ def spot_result_page(item_id: int) -> Any:
     if item is None:
         raise NotFound()
     try:
-        service.record_result(item, user, request.form.get("result"), request.form.get("problems"))
+        spotcheck.record_result(item, user, request.form.get("result"), request.form.get("problems"))
         db.session.commit()
         flash("已登记抽查结论", "success")
     except ApiError as exc:

@@ -16,7 +16,7 @@ from audit.models import AuditEntry
 from auth.models import Role
 from common.db import utcnow
 from oversight import discovery
-from oversight.inspection import service, sources
+from oversight.inspection import rescan, service, sources
 from oversight.inspection.models import AccountInspection, LivePost, PostSource, PostState
 from oversight.models import Finding, FindingKind, FindingStatus
 from platforms.types import PlatformAccount
@@ -160,11 +160,11 @@ def test_live_checks_and_rescan(db_session, sandbox, unit, make_account):
         lp.checked_version = "old"
         lp.check_hits = []
     db_session.flush()
-    summary = service.rescan()
+    summary = rescan.rescan()
     assert summary["scanned"] == 2 and not summary["more"]
     assert posts(db_session, account)[bad["post_id"]].checked_version == summary["version"]
     assert db_session.get(Finding, hit_id).kind is C
-    assert service.rescan()["scanned"] == 0  # nothing old is left
+    assert rescan.rescan()["scanned"] == 0  # nothing old is left
 
 
 # ----------------------------------------------------------------------------- removal

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from devkit import processes, services
 from devkit.apps import make_test_app
 from extensions import db
-from oversight.inspection import service
+from oversight.inspection import postimport
 from oversight.inspection.models import AccountInspection, LivePost
 from oversight.models import Finding
 from registry.models import Account, AccountStatus, Platform, Unit
@@ -77,7 +77,7 @@ def _seed(app: Any) -> list[int]:
             db.session.flush()
             ids.append(a.id)
             rows.append(f"抖音,{uid},v{i}01,2026-11-30 09:00,监测机构看到的作品{i}")
-        service.import_posts(("\n".join(rows) + "\n").encode(), "posts.csv")
+        postimport.import_posts(("\n".join(rows) + "\n").encode(), "posts.csv")
         db.session.commit()
         db.session.remove()
     return ids

@@ -23,8 +23,8 @@ from oversight import findings as findings_service
 from oversight.inspection.models import LivePost, PostSource
 from oversight.interaction.models import InteractionItem, ItemKind
 from oversight.models import Finding, FindingKind, FindingStatus
+from oversight.scoring import rollups, service, spotcheck
 from oversight.scoring import rules as rules_mod
-from oversight.scoring import service
 from oversight.scoring.models import AccountScore, ScoringRules, SpotCheckItem
 from publishers.models import Delivery
 from tests.conftest import PASSWORD
@@ -304,7 +304,7 @@ def test_rollup_pass_rates_and_quarter_trend(db_session, site, make_account):
         service.score_account(a, q, rules_row)
     service.score_account(a1, prev, rules_row)  # last quarter: a1 only, and it fails (no posts then)
 
-    data = service.rollup(q, None)
+    data = rollups.rollup(q, None)
     units = {u["unit_name"]: u for u in data["units"]}
     bureau = units["考评测试县教育局"]
     assert (bureau["accounts"], bureau["passed"], bureau["vetoed"], bureau["pass_rate"]) == (2, 1, 1, 0.5)
@@ -325,13 +325,13 @@ def test_rollup_pass_rates_and_quarter_trend(db_session, site, make_account):
 
 def test_draw_sample_is_reproducible_and_covers_half_of_each_unit():
     population = {1: list(range(100, 107)), 2: list(range(200, 203)), 3: [300]}
-    a = service.draw_sample(population, "seed-1", 0.5, True)
-    assert a == service.draw_sample(population, "seed-1", 0.5, True)
-    assert a != service.draw_sample(population, "seed-2", 0.5, True)
+    a = spotcheck.draw_sample(population, "seed-1", 0.5, True)
+    assert a == spotcheck.draw_sample(population, "seed-1", 0.5, True)
+    assert a != spotcheck.draw_sample(population, "seed-2", 0.5, True)
     per_unit = {u: len([i for i in a if i in ids]) for u, ids in population.items()}
     assert per_unit == {1: 4, 2: 2, 3: 1}  # ceil(half) of every unit
-    flat = service.draw_sample(population, "seed-1", 0.5, False)
-    assert len(flat) == 6 and flat == service.draw_sample(population, "seed-1", 0.5, False)
+    flat = spotcheck.draw_sample(population, "seed-1", 0.5, False)
+    assert len(flat) == 6 and flat == spotcheck.draw_sample(population, "seed-1", 0.5, False)
 
 
 def test_spot_check_draw_and_results(db_session, site, make_account, app, monkeypatch):

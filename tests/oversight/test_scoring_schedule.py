@@ -15,7 +15,7 @@ from auth.models import Role
 from common.db import utcnow
 from common.timefmt import today_cn
 from oversight.models import FindingKind
-from oversight.scoring import schedule, service
+from oversight.scoring import schedule, service, spotcheck
 from oversight.scoring.models import AccountScore, ScoringRules, SpotCheckDraw
 from tasks import jobs
 from tasks.celery_app import celery_init_app
@@ -125,7 +125,7 @@ def test_scheduled_draw_once_a_month_from_the_setting(db_session, site, make_acc
     draw = db_session.scalar(sa.select(SpotCheckDraw).where(SpotCheckDraw.month == month))
     ours = [i for i in draw.items if i.account_id in {a.id for a in accounts}]
     assert len(ours) == 2  # 50 % of the bureau's 4 accounts
-    assert draw.drawn_by_id is None and service.verify_draw(draw)
+    assert draw.drawn_by_id is None and spotcheck.verify_draw(draw)
     [entry] = [e for e in _audits(db_session, "scoring:spot:draw") if e.object_id == str(draw.id)]
     assert entry.actor_label == schedule.SYSTEM_LABEL
     second = [s for s in schedule.run() if s["step"] == "spot"]

@@ -27,7 +27,7 @@ from oversight.inspection.models import LivePost
 from publishers.models import Delivery, DeliveryStatus
 from reports import service as reports
 from reports.bulletin_doc import bulletin_docx
-from reposts import lifecycle, service
+from reposts import completion, lifecycle
 from reposts.models import RepostTarget, RepostTargetStatus, RepostTask
 from tests.conftest import PASSWORD
 from tests.publishers.test_pipeline import approve, author, claim, drain  # noqa: F401 - fixtures
@@ -139,7 +139,7 @@ def test_task_from_creation_to_completion_by_a_delivery(
     assert delivery.status is DeliveryStatus.sent
     assert any(SOURCE_TITLE in p["text"] for p in sandbox.live_posts("weibo"))
 
-    result = service.sweep()
+    result = completion.sweep()
     db_session.commit()
     assert result.done == 1
     target = _targets(db_session, task["id"])[(edu.id, "weibo")]
@@ -154,7 +154,7 @@ def test_task_from_creation_to_completion_by_a_delivery(
     todo = api_as(operator).get("/api/v1/todo").get_json()
     assert next(s for s in todo["sections"] if s["key"] == "reposts")["count"] == 0
     # a second sweep changes nothing
-    assert service.sweep().as_dict() == {"done": 0, "done_late": 0, "overdue": 0}
+    assert completion.sweep().as_dict() == {"done": 0, "done_late": 0, "overdue": 0}
 
 
 # ----------------------------------------------------------------------------- completion by the inspection
@@ -188,7 +188,7 @@ def test_task_completed_outside_govmedia_found_by_the_inspection(
         assert inspection.inspect_account(a.id).result == "checked"
     db_session.commit()
 
-    result = service.sweep()
+    result = completion.sweep()
     db_session.commit()
     targets = _targets(db_session, task["id"])
     assert result.done == 2
@@ -208,7 +208,7 @@ def test_a_post_from_before_the_task_does_not_count(db_session, sandbox, api_as,
     post.published_at = post.first_seen_at = utcnow() - timedelta(hours=1)  # posted an hour before the task
     db_session.commit()
     task = _task(api_as, office, [edu])
-    service.sweep()
+    completion.sweep()
     assert _targets(db_session, task["id"])[(edu.id, "weibo")].status is S.pending
 
 
@@ -230,12 +230,12 @@ def test_late_unit_is_overdue_then_done_late_and_in_the_bulletin(
 
     _app_post(sandbox, on_time, f"转发 {SOURCE_URL}")  # health, before the deadline
     inspection.inspect_account(on_time.id)
-    service.sweep()
+    completion.sweep()
     db_session.commit()
     # the deadline passes: edu has done nothing
     task.deadline_at = utcnow() - timedelta(minutes=1)
     db_session.commit()
-    assert service.sweep().overdue == 1
+    assert completion.sweep().overdue == 1
     targets = _targets(db_session, task.id)
     assert targets[(edu.id, "weibo")].status is S.overdue
     assert targets[(health.id, "weibo")].status is S.done
@@ -245,7 +245,7 @@ def test_late_unit_is_overdue_then_done_late_and_in_the_bulletin(
     # edu reposts after the deadline: 逾期完成, still late
     _app_post(sandbox, late_account, f"补发：{SOURCE_TITLE}")
     inspection.inspect_account(late_account.id)
-    assert service.sweep().done_late == 1
+    assert completion.sweep().done_late == 1
     db_session.commit()
     assert targets[(edu.id, "weibo")].status is S.done_late
 
@@ -310,7 +310,7 @@ def test_not_applicable_after_the_deadline_is_refused(db_session, api_as, make_u
     operator = make_user(Role.operator, unit=edu)
     task = _task(api_as, office, [edu])
     db_session.get(RepostTask, task["id"]).deadline_at = utcnow() - timedelta(hours=1)
-    service.sweep()
+    completion.sweep()
     db_session.commit()
     response = api_as(operator).post(
         f"/api/v1/reposts/{task['id']}/units/{edu.id}/not-applicable", json={"reason": "来不及了"}
