@@ -145,7 +145,7 @@ def test_office_issues_unit_completes_board_shows_done(stack: LiveStack, people:
     section.get_by_role("button", name="一键转为稿件").click()
     operator.wait_for_load_state()
     assert "已转为稿件草稿" in flash(operator), flash(operator)
-    assert "来源：中国政府网" in operator.get_by_label("正文", exact=True).input_value()
+    assert "来源：中国政府网" in operator.get_by_label("正文", exact=True).inner_text()  # the rich-text editor
     assert operator.get_by_role("group", name="微博", exact=True).get_by_label("示范县教育", exact=True).is_checked()
     step(operator, "04-unit-editor-prefilled")
     operator.get_by_role("button", name="保存并提交审核").click()

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from auth.models import Role
+from moderation import review, service, target_checks
+from registry.models import Account, AccountStatus, Platform
 
 # A valid 18-digit resident ID (GB 11643 check digit) — a real privacy hit for the checks.
 ID_NUMBER = "110101199003074514"
@@ -29,7 +31,6 @@ def unit(make_unit: Any) -> Any:
 
 @pytest.fixture
 def active_account(db_session: Any) -> Any:
-    from registry.models import Account, AccountStatus, Platform
 
     def _make(unit: Any, platform: str = "weibo", status: Any = AccountStatus.active, name: str | None = None) -> Any:
         account = Account(
@@ -63,7 +64,6 @@ def team(make_user: Any, unit: Any, active_account: Any) -> Any:
 @pytest.fixture
 def make_content(db_session: Any, team: Any) -> Any:
     """A draft made through the service (as the API would)."""
-    from moderation import service
 
     def _make(**overrides: Any) -> Any:
         data: dict[str, Any] = {
@@ -85,7 +85,6 @@ def make_content(db_session: Any, team: Any) -> Any:
 @pytest.fixture
 def approve_all(team: Any) -> Any:
     """Run a submitted content through all three stages."""
-    from moderation import review
 
     def _approve(content: Any, stages: tuple[int, ...] = (1, 2, 3), **data: Any) -> Any:
         reviewers = {1: team.r1, 2: team.r2, 3: team.r3}
@@ -99,6 +98,5 @@ def approve_all(team: Any) -> Any:
 @pytest.fixture(autouse=True)
 def _without_platform_limits(app, monkeypatch):
     """These tests are about the review rules; platform limits are tested in tests/publishers/test_limits.py."""
-    from moderation import target_checks
 
     monkeypatch.setitem(app.extensions, target_checks.EXTENSION, [])

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import io
 
+import docx
 import pytest
 
+from common import media
 from common.errors import Invalid
-from moderation import review, service
+from moderation import attachments, review, service
 from moderation.attachments import extract_text, kind_of
 from moderation.models import Content, ContentStatus
 from tests.moderation.conftest import ID_NUMBER, MOBILE
+from tests.moderation.test_pages import _form, login
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 NO_TEXT = "附件无法提取文字，须人工核对"
@@ -79,7 +82,6 @@ def make_pdf(*pages: str | None) -> bytes:
 
 
 def make_docx(*paragraphs: str, table: list[list[str]] | None = None, footer: str | None = None) -> bytes:
-    import docx
 
     document = docx.Document()
     for text in paragraphs:
@@ -144,7 +146,6 @@ def test_plain_text_in_utf8_or_gb18030():
 
 
 def test_long_text_is_capped(monkeypatch):
-    from moderation import attachments
 
     monkeypatch.setattr(attachments, "TEXT_MAX", 10)
     assert extract_text(("一二三四五六七八九十" * 3).encode(), "text/plain", "a.txt") == "一二三四五六七八九十"
@@ -203,7 +204,6 @@ def test_upload_extracts_text_and_submit_checks_it(api_as, team, media_dir, name
 
 def test_the_file_text_replaces_what_a_client_sends(db_session, team, make_content, media_dir):
     """An API client that drops the text, or sends a cleaned-up one, cannot hide the file's text."""
-    from common import media
 
     sha = media.save(make_pdf(f"联系人手机 {MOBILE}，身份证 {ID_NUMBER}"))
     item = {"name": "名单.pdf", "content_type": "application/pdf", "sha256": sha}
@@ -219,7 +219,6 @@ def test_the_file_text_replaces_what_a_client_sends(db_session, team, make_conte
 def test_attachment_without_text_is_a_warning_the_stage_two_reviewer_acknowledges(
     db_session, team, make_content, media_dir, approve_all
 ):
-    from common import media
 
     scanned = media.save(make_pdf(None, None))
     content = make_content(media=[{"name": "扫描件.pdf", "content_type": "application/pdf", "sha256": scanned}])
@@ -241,7 +240,6 @@ def test_attachment_without_text_is_a_warning_the_stage_two_reviewer_acknowledge
 
 
 def test_typed_text_of_an_unreadable_attachment_is_checked_and_still_flagged(db_session, team, make_content, media_dir):
-    from common import media
 
     legacy = media.save(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 200)
     content = make_content(
@@ -256,7 +254,6 @@ def test_typed_text_of_an_unreadable_attachment_is_checked_and_still_flagged(db_
 
 
 def test_images_and_readable_attachments_raise_no_attachment_warning(db_session, team, make_content, media_dir):
-    from common import media
 
     image = media.save(b"\x89PNG\r\n\x1a\nfake")
     pdf = media.save(make_pdf("示范县秋季安全生产工作安排"))
@@ -271,7 +268,6 @@ def test_images_and_readable_attachments_raise_no_attachment_warning(db_session,
 
 
 def test_too_long_attachment_text_is_flagged(db_session, team, make_content, media_dir, monkeypatch):
-    from common import media
 
     monkeypatch.setattr(service, "ATTACHMENT_TEXT_MAX", 5)
     sha = media.save("一二三四五".encode())
@@ -282,7 +278,6 @@ def test_too_long_attachment_text_is_flagged(db_session, team, make_content, med
 
 
 def test_editor_upload_of_a_docx_fills_the_text_and_shows_it_read_only(client, team, db_session, media_dir):
-    from tests.moderation.test_pages import _form, login
 
     login(client, team.operator)
     data = _form(team)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from moderation.checks import (
     CheckPipeline,
     DataFileError,
     Hit,
+    Lexicon,
+    SensitiveTermCheck,
     default_pipeline,
     has_blocking,
     id18_valid,
@@ -22,6 +25,7 @@ from moderation.checks import (
     make_finding,
     reset_default_pipeline,
 )
+from moderation.checks.data import _parse_leaders
 from moderation.checks.normalize import encode, fold
 
 # ---------------------------------------------------------------- helpers
@@ -275,7 +279,6 @@ SHIPPED_LEADERS = Path(__file__).resolve().parents[2] / "moderation" / "data" / 
 
 @pytest.fixture(scope="module")
 def shipped_leaders() -> list:
-    from moderation.checks.data import _parse_leaders
 
     leaders, _entries = _parse_leaders(SHIPPED_LEADERS)
     return list(leaders.values())
@@ -289,7 +292,6 @@ def _largest_group(leaders: list) -> list:
 
 
 def test_shipped_leaders_list_is_dated_maintained_and_not_a_placeholder(shipped_leaders: list) -> None:
-    import re
 
     lines = SHIPPED_LEADERS.read_text(encoding="utf-8").splitlines()
     header = "\n".join(line for line in lines if line.startswith("#"))
@@ -333,7 +335,6 @@ def test_shipped_leaders_order_titles_and_names(pipe: CheckPipeline, shipped_lea
         assert leader_findings(pipe, f"{leader.titles[-1]}{leader.name}出席") == []
 
     # the listed mis-writings are blocked with the right name as the suggestion
-    from moderation.checks.data import _parse_leaders
 
     _leaders, entries = _parse_leaders(SHIPPED_LEADERS)
     wrong = [e for e in entries if e.kind == "leader_wrong"]
@@ -676,7 +677,6 @@ def test_default_pipeline_is_shared_and_reads_the_setting(app, tmp_path: Path, m
         assert default_pipeline() is p
         assert of_kind(p.run({"body": "定制词"}), "sensitive")
         # standalone checks fall back to the default pipeline's data
-        from moderation.checks import SensitiveTermCheck
 
         assert [h.text for h in SensitiveTermCheck().check("有定制词")] == ["定制词"]
     finally:
@@ -711,7 +711,6 @@ def test_several_numbers_in_one_run(pipe: CheckPipeline) -> None:
 
 
 def test_standalone_check_with_own_lexicon(tmp_path: Path) -> None:
-    from moderation.checks import Lexicon, SensitiveTermCheck
 
     write_data(tmp_path, "sensitive_terms.txt", "独立词\twarn\n")
     check = SensitiveTermCheck(Lexicon.load(tmp_path))

@@ -10,12 +10,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from audit.models import AuditEntry
+from common import media
 from common.db import utcnow
-from moderation import editor_fixes, service
+from moderation import editor_fixes, review, service
 from moderation.models import Content, ContentStatus, ContentVersion
 from moderation.sanitize import html_to_text, sanitize_html
+from publishers import send_modes
+from publishers.models import TargetSendMode
 from tests.moderation.conftest import CLEAN_BODY, ID_NUMBER
 from tests.moderation.test_pages import _form, login
 
@@ -138,7 +143,6 @@ def test_autosave_needs_a_title_and_leaves_submitted_versions_alone(client, team
     assert empty.status_code == 422 and empty.json["error"]["code"] == "not_autosaved"
     assert _count(db_session) == 0
     content = make_content()
-    from moderation import review
 
     review.submit(content, team.operator)
     db_session.commit()
@@ -192,8 +196,6 @@ def test_too_many_files_are_refused_before_anything_is_stored(client, team, db_s
 
 
 def test_a_file_over_the_size_limit_is_named(client, team, db_session, media_dir, monkeypatch, app):
-    from werkzeug.datastructures import FileStorage, MultiDict
-    from werkzeug.test import encode_multipart
 
     monkeypatch.setitem(app.config, "MEDIA_MAX_MB", 1)
     login(client, team.operator)
@@ -362,8 +364,6 @@ def test_counters_and_platform_boxes_follow_the_chosen_accounts(client, team):
 
 
 def test_wechat_send_mode_in_the_editor(client, team, db_session):
-    from publishers import send_modes
-    from publishers.models import TargetSendMode
 
     login(client, team.operator)
     page = client.get("/contents/new").get_data(as_text=True)
@@ -394,7 +394,6 @@ def test_a_wrong_send_mode_saves_nothing(client, team, db_session, mode):
 
 
 def test_an_inline_image_is_shown_to_whoever_can_see_its_content(client, team, db_session, media_dir, make_content):
-    from common import media
 
     sha = media.save(PNG + b"inline")
     url = f"/contents/uploads/{sha}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from common import media
 from common.errors import Conflict
 from moderation import review, service
 from moderation.models import Content, ContentStatus, ContentVersion, Review, ReviewDecision
@@ -21,7 +22,6 @@ from tests.moderation.test_attachments import make_pdf
 @pytest.fixture
 def approved(db_session, team, make_content, media_dir):
     """A content with everything the hash covers, approved through the three stages."""
-    from common import media
 
     pdf = media.save(make_pdf("示范县秋季安全生产工作安排\n一、组织领导"))
     image = media.save(b"\x89PNG\r\n\x1a\n" + b"\0" * 32)

@@ -16,6 +16,7 @@ from audit.models import AuditEntry
 from common import media
 from registry.jobs import LEDGER_IMPORT
 from tasks import jobs as scheduled
+from tasks.media import prune_media
 from tests.moderation.test_contents_api import _create
 
 OLD = time.time() - 40 * 86_400  # older than the default 30-day retention
@@ -90,7 +91,6 @@ def stored(app, media_dir, make_content, team, db_session):
 
 
 def test_prune_removes_only_unreferenced_old_files(app, stored, media_dir, db_session):
-    from tasks.media import prune_media
 
     dry = prune_media(dry_run=True)
     assert set(dry["files"]) == stored["removed"] and dry["dry_run"]

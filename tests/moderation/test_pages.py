@@ -10,6 +10,7 @@ from auth.models import Role
 from common.db import utcnow
 from moderation import review, service
 from moderation.models import Content, ContentStatus
+from registry.models import AccountStatus
 from tests.conftest import PASSWORD
 from tests.moderation.conftest import CLEAN_BODY, ID_NUMBER, MOBILE
 
@@ -57,7 +58,6 @@ def test_nav_and_contents_list(client, team, make_content):
 
 
 def test_editor_creates_and_shows_accounts_by_platform(client, team, db_session, active_account):
-    from registry.models import AccountStatus
 
     active_account(team.unit, "douyin", status=AccountStatus.suspended, name="已暂停的抖音号")
     login(client, team.operator)

@@ -5,14 +5,17 @@ stand; past times, published content and reviewers are refused. The same through
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from audit import service as audit
 from audit.models import AuditEntry
+from auth.models import Role
 from common.db import utcnow
 from common.errors import Conflict, Forbidden, Invalid
+from extensions import db
 from moderation import reschedule, review
 from moderation.models import ContentStatus, Review
 from tests.conftest import PASSWORD
@@ -21,11 +24,9 @@ S = ContentStatus
 
 
 def entries(content, action="content:reschedule"):
-    from audit import service as audit
 
     pending = [e for e in audit.pending() if e.action == action and e.object_id == str(content.id)]
     stored = sa.select(AuditEntry).where(AuditEntry.action == action, AuditEntry.object_id == str(content.id))
-    from extensions import db
 
     return pending + list(db.session.scalars(stored))
 
@@ -138,7 +139,6 @@ def test_api_reschedules_and_answers_the_standard_error_shape(scheduled, team, a
 
 
 def test_api_hides_other_units_content(scheduled, make_user, make_unit, api_as, db_session):
-    from auth.models import Role
 
     stranger = make_user(Role.operator, unit=make_unit("外县人民政府"))
     db_session.commit()
@@ -170,7 +170,6 @@ def test_calendar_form_reschedules_and_shows_the_record(scheduled, team, client,
 
 
 def test_the_review_queue_shows_the_publish_time(make_content, team, client, db_session):
-    from datetime import datetime
 
     timed = make_content(title="定时稿件", publish_at=datetime(2099, 5, 1, 0, 30))  # 08:30 Beijing
     review.submit(timed, team.operator)

@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from audit.models import AuditEntry
-from auth.models import Role
+from auth.models import Role, User, UserRole
+from common import media
 from common.db import utcnow
 from common.errors import Conflict, Forbidden, Invalid, NotFound
 from moderation import diff as diffing
@@ -310,7 +311,6 @@ def test_blocked_submission_lists_its_findings(db_session, team, make_content):
 
 
 def test_checks_read_alt_texts_attachments_and_overrides(db_session, team, make_content, media_dir):
-    from common import media
 
     sha = media.save(b"%PDF-1.4 fake")
     content = make_content(
@@ -483,7 +483,6 @@ def test_interpretation_names_its_policy_and_goes_out_with_it(db_session, team, 
 
 
 def _admin(db_session, team):
-    from auth.models import User, UserRole
 
     admin = User(username="moderation-admin", display_name="管理员", unit_id=team.unit.id, password_hash="x")
     admin.role_rows = [UserRole(role=Role.admin)]

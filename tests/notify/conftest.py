@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+from aiosmtpd.controller import Controller
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -34,7 +35,6 @@ class SmtpSink:
 
 @pytest.fixture(scope="session")
 def smtp_server() -> Any:
-    from aiosmtpd.controller import Controller
 
     sink = SmtpSink()
     controller = Controller(sink, hostname="127.0.0.1", port=_free_port())

@@ -18,6 +18,7 @@ from oversight.inspection import service
 from oversight.models import Finding, FindingKind, FindingStatus
 from oversight.workorders import service as workorders
 from oversight.workorders.models import WorkOrderStatus
+from publishers.credential_admin import set_credentials
 
 MONDAY = datetime(2026, 12, 7, 10, 0, tzinfo=CN_TZ)
 
@@ -50,7 +51,6 @@ def sections(api_as, user):
 def test_unauthorised_account_reaches_the_units_todo_reminders_and_work_order(
     db_session, sandbox, bureau, make_unit, make_account, make_user, api_as
 ):
-    from publishers.credential_admin import set_credentials
 
     operator = make_user(Role.operator, unit=bureau)
     stranger = make_user(Role.operator, unit=make_unit("授权提醒邻县"))
