@@ -102,6 +102,14 @@ def _media_from_form(form: Mapping[str, Any], files: Any, *, uploads: bool = Tru
     if first is not None:
         media.remove(first)
         media.insert(0, first)
+    # The crop chosen next to the cover (``cover_crop``; empty = 原图) goes on the cover only.
+    crop = (form.get("cover_crop") or "").strip()
+    if crop and crop not in service.COVER_CROPS:
+        message = f"封面裁剪比例应为 {'、'.join(service.COVER_CROPS)} 之一"
+        raise Invalid(message, code="invalid_crop", details={"media": [message]})
+    cover_item = next((m for m in media if m["role"] == "image"), None)
+    if cover_item is not None and crop:
+        cover_item["crop"] = crop
     return media
 
 
@@ -284,6 +292,7 @@ def _render_editor(
             content=content,
             state=state,
             extracted_media=_extracted_media(state.get("media") or []),
+            cover_crop_labels=service.COVER_CROP_LABELS,
             findings=_placed_findings(findings),
             fixed=fixed,
             error=error,

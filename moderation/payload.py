@@ -22,6 +22,9 @@ OVERRIDE_KEYS = ("text", "title", "summary")
 OVERRIDE_KEY_LABELS = {"text": "正文/文案", "title": "标题", "summary": "摘要"}
 PUBLISHABLE = tuple(p.value for p in PUBLISHABLE_PLATFORMS)
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+#: The cover's crop (center crop applied where the adapters upload the cover); absent = 原图.
+COVER_CROPS = ("2.35:1", "1:1", "16:9")
+COVER_CROP_LABELS = {"": "原图", "2.35:1": "2.35:1（公众号封面）", "1:1": "1:1", "16:9": "16:9"}
 
 
 def _value(v: Any) -> Any:
@@ -44,7 +47,8 @@ def media_role(item: Mapping[str, Any]) -> str:
 
 
 def normalize_media_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {
+    """``crop`` is included only when set, so contents without one keep their hash."""
+    out = {
         "name": str(item.get("name") or ""),
         "content_type": str(item.get("content_type") or "application/octet-stream"),
         "sha256": str(item.get("sha256") or "").lower(),
@@ -52,6 +56,9 @@ def normalize_media_item(item: Mapping[str, Any]) -> dict[str, Any]:
         "text": str(item.get("text") or ""),
         "role": media_role(item),
     }
+    if item.get("crop"):
+        out["crop"] = str(item["crop"])
+    return out
 
 
 def hash_payload(content: Content) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from apiflask.validators import Length, OneOf, Range, Regexp
 from common.fields import DateTime, Integer
 from common.pagination import PageOut, PageQuery
 from moderation.models import REVIEWER_DECISIONS, ContentKind, ContentStatus, Disclosure
+from moderation.payload import COVER_CROPS
 from registry.models import PUBLISHABLE_PLATFORMS
 
 PLATFORMS = [p.value for p in PUBLISHABLE_PLATFORMS]
@@ -31,6 +32,12 @@ class ContentMediaItem(Schema):
         allow_none=True,
         validate=OneOf(["image", "video", "attachment"]),
         metadata={"description": "image / video / attachment；缺省按 content_type 判断"},
+    )
+    crop = String(
+        load_default=None,
+        allow_none=True,
+        validate=OneOf(list(COVER_CROPS)),
+        metadata={"description": "封面（第一张图片）的裁剪：2.35:1 / 1:1 / 16:9，上传封面时居中裁剪；缺省为原图"},
     )
 
 

@@ -50,6 +50,8 @@ from moderation.models import (
     Review,
 )
 from moderation.payload import (
+    COVER_CROP_LABELS,
+    COVER_CROPS,
     HASH_FORMAT,
     MEDIA_ROLE_LABELS,
     MEDIA_ROLES,
@@ -78,6 +80,8 @@ from moderation.versions import previous_version, snapshot, version_row, version
 __all__ = [
     "ATTACHMENT_TEXT_MAX",
     "AUTHOR_ROLES",
+    "COVER_CROPS",
+    "COVER_CROP_LABELS",
     "EDITABLE_STATUSES",
     "HASH_FORMAT",
     "MEDIA_ROLES",

@@ -24,7 +24,14 @@ from common.validation import control_char_problem
 from extensions import db
 from moderation import attachments
 from moderation.models import DISCLOSURE_LABELS, Content, ContentKind, ContentStatus, Disclosure
-from moderation.payload import MEDIA_ROLES, OVERRIDE_KEYS, PUBLISHABLE, SHA256_PATTERN, normalize_media_item
+from moderation.payload import (
+    COVER_CROPS,
+    MEDIA_ROLES,
+    OVERRIDE_KEYS,
+    PUBLISHABLE,
+    SHA256_PATTERN,
+    normalize_media_item,
+)
 from moderation.sanitize import html_to_text, sanitize_html
 from platforms.types import PLATFORM_LABELS
 from registry.models import PUBLISHABLE_PLATFORMS, STATUS_LABELS, Account, AccountStatus, Unit
@@ -97,6 +104,7 @@ def _clean_media(items: Any, errors: _Errors) -> list[dict[str, Any]]:
     if len(items) > limit:
         errors.add("media", f"每篇稿件最多 {limit} 个图片、视频或附件，当前 {len(items)} 个")
     out = []
+    seen_image = False
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
             errors.add("media", f"第 {index + 1} 项格式不正确")
@@ -112,6 +120,13 @@ def _clean_media(items: Any, errors: _Errors) -> list[dict[str, Any]]:
             errors.add("media", f"第 {index + 1} 项附件文字过长")
         if item.get("role") not in (None, "", *MEDIA_ROLES):
             errors.add("media", f"第 {index + 1} 项类型应为 image、video 或 attachment")
+        if "crop" in normalized and (
+            normalized["crop"] not in COVER_CROPS or normalized["role"] != "image" or seen_image
+        ):
+            errors.add(
+                "media", f"第 {index + 1} 项裁剪比例应为 {'、'.join(COVER_CROPS)} 之一，且只用于封面（第一张图片）"
+            )
+        seen_image = seen_image or normalized["role"] == "image"
         out.append(_with_file_text(normalized))
     return out
 

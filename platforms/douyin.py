@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from platforms import imagecrop
 from platforms._bytedance import ByteDanceAdapter, _Auth, data_of, media_id
 from platforms.errors import InvalidRequest, TransientError, Unsupported
 from platforms.registry import register
@@ -176,7 +177,8 @@ class DouyinAdapter(ByteDanceAdapter):
                 auth, "POST", f"{PREFIX}/create_video/", json_body={"video_id": video_id, "text": post.text}
             )
         else:
-            image_ids = [self._upload_image(auth, image) for image in images]
+            # Only the cover (the first image) carries a crop (issue 20); the others go as they are.
+            image_ids = [self._upload_image(auth, imagecrop.cropped_cover(image)) for image in images]
             body = self._call(
                 auth,
                 "POST",

@@ -129,6 +129,8 @@ class MediaFile:
     alt_text: str = ""
     #: Seconds, for video, when the caller knows it (checked best-effort).
     duration: float | None = None
+    #: The cover's chosen crop ratio (``"2.35:1"`` …; ``platforms.imagecrop``), None = 原图.
+    crop: str | None = None
 
     @property
     def sha256(self) -> str:

@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from platforms import imagecrop
 from platforms.base import ChannelAdapter
 from platforms.errors import (
     AccountUnavailable,
@@ -378,6 +379,7 @@ class WeChatAdapter(ChannelAdapter):
 
     def _upload_thumb(self, creds: Credentials, cover: Any, *, fresh: bool = False) -> str:
         kind = self._thumb_type()
+        cover = imagecrop.cropped_cover(cover)
         key = self._media_cache_key(creds, kind, cover.sha256)
         if not fresh:
             cached = self.token_store.get(key)

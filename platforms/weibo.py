@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from platforms import imagecrop
 from platforms.base import ChannelAdapter
 from platforms.errors import (
     AccountUnavailable,
@@ -262,6 +263,8 @@ class WeiboAdapter(ChannelAdapter):
         if self.options.get("rip"):
             data["rip"] = str(self.options["rip"])
         pic = next((m for m in post.media if m.is_image), None)
+        if pic is not None:
+            pic = imagecrop.cropped_cover(pic)  # the cover's chosen crop (issue 20)
         files = {"pic": (pic.filename, pic.data, pic.content_type)} if pic is not None else None
         try:
             body, code = self._call(

@@ -30,6 +30,9 @@ def _media(content_id: int, item: MediaFile) -> dict[str, Any]:
         "alt": item.alt_text or item.filename,
         "is_image": item.is_image,
         "is_video": item.is_video,
+        # CSS aspect-ratio of the chosen cover crop ("2.35 / 1"); the upload crops the bytes.
+        "aspect_ratio": item.crop.replace(":", " / ") if item.crop else None,
+        "crop": item.crop,
     }
 
 

@@ -18,6 +18,7 @@ def _media_file(item: dict[str, Any]) -> MediaFile | None:
         content_type=item.get("content_type") or "application/octet-stream",
         data=data,
         alt_text=item.get("alt") or "",
+        crop=item.get("crop") or None,
     )
 
 

@@ -153,3 +153,14 @@ def test_wechat_preview_shows_the_images_placed_in_the_body(
     assert "未插入正文的图片" not in wechat_card
     assert "正文中的图片" not in weibo_card and "contents/uploads" not in weibo_card
     assert f'<img src="/contents/{content_id}/media/{sha}"' in weibo_card  # still attached to the Weibo post
+
+
+def test_preview_shows_the_cover_at_its_chosen_crop(client, draft):
+    _unit, content_id, sha, operator, api = draft
+    media = [{"name": "photo.jpg", "content_type": "image/jpeg", "sha256": sha, "alt": "会议现场", "crop": "2.35:1"}]
+    assert api.patch(f"/api/v1/contents/{content_id}", json={"media": media}).status_code == 200
+    _login(client, operator)
+    html = client.get(f"/contents/{content_id}/edit").get_data(as_text=True)
+    assert 'data-crop="2.35:1"' in html and "aspect-ratio:2.35 / 1;object-fit:cover" in html
+    assert "封面（按 2.35:1 居中裁剪）" in html
+    assert '<option value="2.35:1" selected>' in html
