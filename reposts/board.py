@@ -93,6 +93,8 @@ def board_xlsx(task: RepostTask, user: User, issuer: str = "") -> bytes:
         f"任务：{task.title}；来源：{task.source_name}；截止时间：{deadline}（北京时间）",
         "已完成：截止前经本平台发布或巡检发现转载；逾期完成：截止后才完成；逾期未完成：截止后仍未发现转载。",
     ]
+    if task.cancelled_at is not None:
+        notes.append(f"本任务已于 {bj(task.cancelled_at)}（北京时间）撤销，理由：{task.cancel_reason}")
     title = f"转载任务完成情况（{task.title}）"
     return workbook(
         [
@@ -106,12 +108,13 @@ def board_xlsx(task: RepostTask, user: User, issuer: str = "") -> bytes:
 
 
 def late_units(start_utc: datetime, end_utc: datetime, unit_ids: set[int] | None = None) -> list[dict[str, Any]]:
-    """Per unit, the tasks due in [start, end): how many it was given, done on time, done late,
+    """Per unit, the tasks due in [start, end) and not cancelled: how many it was given, done on time, done late,
     not done (逾期未完成), not applicable — only units with something late, worst first."""
     stmt = (
         sa.select(RepostTarget.unit_id, RepostTarget.task_id, RepostTarget.status)
         .join(RepostTask, RepostTask.id == RepostTarget.task_id)
         .where(RepostTask.deadline_at >= start_utc, RepostTask.deadline_at < end_utc)
+        .where(RepostTask.cancelled_at.is_(None))  # a withdrawn task (撤销) counts against no one
     )
     if unit_ids is not None:
         stmt = stmt.where(RepostTarget.unit_id.in_(unit_ids))

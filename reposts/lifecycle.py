@@ -28,6 +28,8 @@ def _edges() -> tuple[Edge[RepostTargetStatus], ...]:
         Edge(S.pending, S.overdue, "repost:overdue", "期限已过仍未完成（定时核对）", "overdue"),
         Edge(S.pending, S.not_applicable, "repost:not_applicable", "单位说明不适用（须写理由）", "not_applicable"),
         Edge(S.not_applicable, S.pending, "repost:reopen", "网信办不认可不适用说明，退回单位", "reopen"),
+        Edge(S.pending, S.cancelled, "repost:cancelled", "网信办撤销任务（须写理由）", "cancel"),
+        Edge(S.overdue, S.cancelled, "repost:cancelled", "网信办撤销任务（须写理由），逾期未完成不再计入", "cancel"),
     )
 
 

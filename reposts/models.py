@@ -40,6 +40,7 @@ class RepostTargetStatus(enum.StrEnum):
     done_late = "done_late"  # 逾期完成
     not_applicable = "not_applicable"  # 不适用 (with the unit's reason)
     overdue = "overdue"  # 逾期未完成
+    cancelled = "cancelled"  # 已撤销 (the office withdrew the task while the target was still open)
 
 
 TARGET_STATUS_LABELS = {
@@ -48,6 +49,7 @@ TARGET_STATUS_LABELS = {
     RepostTargetStatus.done_late: "逾期完成",
     RepostTargetStatus.not_applicable: "不适用",
     RepostTargetStatus.overdue: "逾期未完成",
+    RepostTargetStatus.cancelled: "已撤销",
 }
 OPEN_STATUSES = (RepostTargetStatus.pending, RepostTargetStatus.overdue)
 DONE_STATUSES = (RepostTargetStatus.done, RepostTargetStatus.done_late)
@@ -73,9 +75,14 @@ class RepostTask(TimestampMixin, db.Model):
     issued_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     issuer_unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    #: 撤销任务: when, by whom and why the office withdrew it (its open targets are then 已撤销)
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     source_content = relationship("Content")
-    issued_by = relationship("User")
+    issued_by = relationship("User", foreign_keys=[issued_by_id])
+    cancelled_by = relationship("User", foreign_keys=[cancelled_by_id])
     issuer_unit = relationship("Unit", foreign_keys=[issuer_unit_id])
     parent_unit = relationship("Unit", foreign_keys=[parent_unit_id])
     targets: Mapped[list[RepostTarget]] = relationship(back_populates="task", order_by="RepostTarget.id")

@@ -415,6 +415,10 @@ def task_dict(task: RepostTask, user: User, *, with_targets: bool = False) -> di
         "issuer_unit": task.issuer_unit.name,
         "issued_at": task.issued_at,
         "past_deadline": is_overdue_now(task),
+        "cancelled": task.cancelled_at is not None,
+        "cancelled_at": task.cancelled_at,
+        "cancelled_by": task.cancelled_by.display_name if task.cancelled_by is not None else None,
+        "cancel_reason": task.cancel_reason,
         "counts": counts(targets),
         "units": len({t.unit_id for t in targets}),
     }
@@ -561,6 +565,8 @@ def reopen(
     require_issuer(actor)
     rows = _pick(_unit_targets(task, unit_id, actor), platforms)
     text = _reason(reason)
+    if task.cancelled_at is not None:
+        raise Conflict("该转载任务已撤销，不能再退回不适用说明", code="invalid_state")
     moved = [t for t in rows if t.status is S.not_applicable]
     if not moved:
         raise Conflict("所选平台没有“不适用”说明可退回", code="invalid_state")
@@ -568,6 +574,30 @@ def reopen(
         lifecycle.transition(t, S.pending, actor=actor, reason=text)
         t.decided_by_id = actor.id
     db.session.flush()
+    return moved
+
+
+def cancel(task: RepostTask, actor: User, reason: Any) -> list[RepostTarget]:
+    """撤销任务 (office or admin, with a reason): every target still open (待完成, 逾期未完成)
+    becomes 已撤销 through the lifecycle; done and 不适用 targets keep theirs. The task records who,
+    when and why. A task already cancelled answers 409."""
+    require_issuer(actor)
+    text = _reason(reason)
+    if task.cancelled_at is not None:
+        raise Conflict("该转载任务已撤销，不能重复撤销", code="invalid_state")
+    moved = [t for t in task.targets if t.status in OPEN_STATUSES]
+    for t in moved:
+        lifecycle.transition(t, S.cancelled, actor=actor, reason=text)
+        t.decided_by_id = actor.id
+    task.cancelled_at, task.cancelled_by_id, task.cancel_reason = utcnow(), actor.id, text
+    db.session.flush()
+    audit.record(
+        "repost:cancel",
+        task,
+        before={"cancelled_at": None},
+        after={"cancelled_at": task.cancelled_at.isoformat(), "reason": text, "targets": [t.id for t in moved]},
+        actor=actor,
+    )
     return moved
 
 

@@ -18,7 +18,7 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 
 from auth.models import User
 from auth.scoping import current_user, scope_filter
-from common.errors import ApiError
+from common.errors import ApiError, Invalid
 from common.fields import DateTime, Integer
 from common.formal_sheet import XLSX_MIME
 from common.pagination import MAX_PER_PAGE, PageOut, paginate
@@ -70,6 +70,7 @@ class CountsOut(Schema):
     done_late = Integer()
     not_applicable = Integer()
     overdue = Integer()
+    cancelled = Integer()
     total = Integer()
 
 
@@ -81,7 +82,8 @@ class RepostTargetOut(Schema):
     platform_label = String()
     status = String(
         metadata={
-            "description": "pending 待完成、done 已完成、done_late 逾期完成、not_applicable 不适用、overdue 逾期未完成"
+            "description": "pending 待完成、done 已完成、done_late 逾期完成、not_applicable 不适用、"
+            "overdue 逾期未完成、cancelled 已撤销"
         }
     )
     status_label = String()
@@ -113,6 +115,10 @@ class RepostTaskOut(Schema):
     issuer_unit = String()
     issued_at = DateTime()
     past_deadline = Boolean()
+    cancelled = Boolean(metadata={"description": "true：网信办已撤销该任务"})
+    cancelled_at = DateTime(allow_none=True)
+    cancelled_by = String(allow_none=True, metadata={"description": "撤销人"})
+    cancel_reason = String(allow_none=True, metadata={"description": "撤销理由"})
     counts = Nested(CountsOut)
     units = Integer()
 
@@ -137,6 +143,12 @@ class ReasonIn(Schema):
     )
     platforms = List(
         String(validate=OneOf(PLATFORM_VALUES)), load_default=list, metadata={"description": "留空：本单位全部平台"}
+    )
+
+
+class CancelIn(Schema):
+    reason = String(
+        required=True, validate=Length(max=service.REASON_MAX), metadata={"description": "撤销理由（至少 2 个字）"}
     )
 
 
@@ -265,6 +277,18 @@ def reopen(task_id: int, unit_id: int, data: dict[str, Any]) -> Any:
     user = current_user()
     task = service.get_task(task_id, user)
     service.reopen(task, unit_id, user, data.get("reason"), data.get("platforms"))
+    db.session.commit()
+    return _detail(task, user)
+
+
+@api.post("/reposts/<int:task_id>/cancel")
+@api.input(CancelIn, arg_name="data")
+@api.output(RepostTaskDetail)
+@api.doc(summary="撤销转载任务（网信办或管理员；须写理由；未完成的单位平台改为已撤销）", security="BearerAuth")
+def cancel(task_id: int, data: dict[str, Any]) -> Any:
+    user = current_user()
+    task = service.get_task(task_id, user)
+    service.cancel(task, user, data.get("reason"))
     db.session.commit()
     return _detail(task, user)
 
@@ -440,6 +464,23 @@ def sweep_page(task_id: int) -> Any:
         f"已核对：新发现完成 {result.done} 项、逾期完成 {result.done_late} 项，新增逾期未完成 {result.overdue} 项",
         "success",
     )
+    return redirect(url_for("reposts.board_page", task_id=task.id))
+
+
+@pages.post("/<int:task_id>/cancel")
+def cancel_page(task_id: int) -> Any:
+    user = current_user()
+    task = service.get_task(task_id, user)
+    service.require_issuer(user)
+    try:
+        if not request.form.get("confirm"):
+            raise Invalid("请勾选“确认撤销”后再提交", details={"confirm": ["请勾选确认"]})
+        moved = service.cancel(task, user, request.form.get("reason"))
+        db.session.commit()
+        flash(f"已撤销转载任务，{len(moved)} 项未完成的单位平台改为已撤销", "success")
+    except ApiError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
     return redirect(url_for("reposts.board_page", task_id=task.id))
 
 

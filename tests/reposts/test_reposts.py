@@ -108,7 +108,15 @@ def test_task_from_creation_to_completion_by_a_delivery(
     weibo = make_account(edu, "weibo")
     operator = make_user(Role.operator, unit=edu)
     task = _task(api_as, office, [edu, units["health"]])
-    assert task["counts"] == {"pending": 2, "done": 0, "done_late": 0, "not_applicable": 0, "overdue": 0, "total": 2}
+    assert task["counts"] == {
+        "pending": 2,
+        "done": 0,
+        "done_late": 0,
+        "not_applicable": 0,
+        "overdue": 0,
+        "cancelled": 0,
+        "total": 2,
+    }
 
     # the unit's 待办 lists it, and the reminder run tells its operator
     todo = api_as(operator).get("/api/v1/todo").get_json()
@@ -345,6 +353,7 @@ def test_board_counts_and_the_filed_workbook(db_session, client, api_as, make_us
         "done_late": 1,
         "not_applicable": 1,
         "overdue": 1,
+        "cancelled": 0,
         "total": 6,
     }
     assert board["per_platform"]["weibo"] == {
@@ -353,6 +362,7 @@ def test_board_counts_and_the_filed_workbook(db_session, client, api_as, make_us
         "done_late": 1,
         "not_applicable": 0,
         "overdue": 1,
+        "cancelled": 0,
         "total": 3,
     }
     by_unit = {r["unit_name"]: {p: c["status_label"] for p, c in r["cells"].items()} for r in board["rows"]}
