@@ -40,7 +40,7 @@ EXTRA: dict[str, list[tuple[str, dict[str, str]]]] = {
     "admin": [
         ("admin.units", {}),
         ("admin.users", {}),
-        ("admin.dictionaries", {}),
+        ("admin.dictionary_list", {}),
         ("publishers.deliveries_page", {"content_id": "published"}),
         ("registry.account_page", {"account_id": "account"}),
         ("dashboard.index", {}),
@@ -63,8 +63,8 @@ def page_list(page: Any, stack: LiveStack, world: dict[str, int], role: str) -> 
         paths.append(calendar + MONTH)
     for endpoint, ids in EXTRA[role]:
         path = stack.url_for(endpoint, **{arg: world[key] for arg, key in ids.items()})
-        if path is not None:
-            paths.append(path)
+        assert path is not None, f"no page {endpoint!r}: the list names a page that does not exist"
+        paths.append(path)
     return list(dict.fromkeys(paths))
 
 
