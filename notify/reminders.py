@@ -190,19 +190,7 @@ def dispatch(now: datetime | None = None, *, limit: int = 200) -> dict[str, Any]
         return {"quiet": True, "sent": 0, "failed": 0, "waiting": waiting or 0, "digests": 0}
     digests = send_digests(now)
     max_attempts = int(current_app.config.get("NOTIFY_MAX_ATTEMPTS", 5))
-    ids = list(
-        db.session.scalars(
-            sa.select(ReminderDelivery.id)
-            .where(
-                sa.or_(
-                    ReminderDelivery.status == "pending",
-                    sa.and_(ReminderDelivery.status == "retrying", ReminderDelivery.next_attempt_at <= now),
-                )
-            )
-            .order_by(ReminderDelivery.id)
-            .limit(limit)
-        )
-    )
+    ids = _due_ids(ReminderDelivery, now, limit)
     db.session.commit()
     sent = failed = 0
     for delivery_id in ids:
@@ -325,23 +313,19 @@ def _digest_message(digest: ReminderDigest) -> channels.Message:
     return channels.Message(title, "\n".join(lines), _public_url("/todo/"), bj(utcnow()))
 
 
+def _due_ids(model: Any, now: datetime, limit: int | None = None) -> list[int]:
+    """Ids of the single reminders or digests to send now: pending, or retrying whose backoff has
+    passed, oldest first — the same rule for both."""
+    due = sa.or_(model.status == "pending", sa.and_(model.status == "retrying", model.next_attempt_at <= now))
+    return list(db.session.scalars(sa.select(model.id).where(due).order_by(model.id).limit(limit)))
+
+
 def send_digests(now: datetime) -> int:
     """Make the due digests and send those pending (claimed and committed before sending, like a
     delivery). Returns how many went out."""
     make_digests(now)
     max_attempts = int(current_app.config.get("NOTIFY_MAX_ATTEMPTS", 5))
-    ids = list(
-        db.session.scalars(
-            sa.select(ReminderDigest.id)
-            .where(
-                sa.or_(
-                    ReminderDigest.status == "pending",
-                    sa.and_(ReminderDigest.status == "retrying", ReminderDigest.next_attempt_at <= now),
-                )
-            )
-            .order_by(ReminderDigest.id)
-        )
-    )
+    ids = _due_ids(ReminderDigest, now)
     db.session.commit()
     sent = 0
     for digest_id in ids:
