@@ -31,7 +31,6 @@ under the posts on the timeline pages (``/_sandbox/timeline/<platform>``).
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import threading
 import time
@@ -45,7 +44,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from sandbox.common import EXTENSION_KEY, all_params, cn_time, get_state, iso, json_body, parse_time
 from sandbox.douyin import core as douyin
 from sandbox.endpoint import Call
-from sandbox.state import STATE_VERSION, SandboxState
+from sandbox.state import SandboxState, attach_store
 from sandbox.wechat.core import WECHAT, WxError
 from sandbox.weibo import core as weibo
 
@@ -122,21 +121,7 @@ def _attach(setup: Any) -> None:
     store = Store()
     app.extensions[STORE_KEY] = store
     state: SandboxState = app.extensions[EXTENSION_KEY]
-    reset, snapshot = state.reset, state.snapshot
-
-    def reset_all() -> None:
-        reset()
-        store.clear()
-
-    def snapshot_all() -> dict[str, Any]:
-        return {**snapshot(), "interaction": store.dump()}
-
-    state.reset = reset_all  # type: ignore[method-assign]
-    state.snapshot = snapshot_all  # type: ignore[method-assign]
-    if state.state_file is not None and state.state_file.exists():
-        data = json.loads(state.state_file.read_text(encoding="utf-8"))
-        if data.get("version") == STATE_VERSION:
-            store.load(data.get("interaction") or [])
+    attach_store(state, "interaction", store, [])
 
 
 def _keep(entry: Entry) -> None:

@@ -38,7 +38,7 @@ from xml.sax.saxutils import escape, quoteattr
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from sandbox.common import EXTENSION_KEY, get_state, json_body
-from sandbox.state import STATE_VERSION, SandboxState
+from sandbox.state import SandboxState, attach_store
 
 bp = Blueprint("sandbox_site", __name__)
 STORE_KEY = "sandbox.sitefeed"
@@ -99,21 +99,7 @@ def _attach(setup: Any) -> None:
     store = Store()
     app.extensions[STORE_KEY] = store
     state: SandboxState = app.extensions[EXTENSION_KEY]
-    reset, snapshot = state.reset, state.snapshot
-
-    def reset_all() -> None:
-        reset()
-        store.clear()
-
-    def snapshot_all() -> dict[str, Any]:
-        return {**snapshot(), "site": store.dump()}
-
-    state.reset = reset_all  # type: ignore[method-assign]
-    state.snapshot = snapshot_all  # type: ignore[method-assign]
-    if state.state_file is not None and state.state_file.exists():
-        data = json.loads(state.state_file.read_text(encoding="utf-8"))
-        if data.get("version") == STATE_VERSION:
-            store.load(data.get("site") or {})
+    attach_store(state, "site", store, {})
 
 
 def _store() -> Store:

@@ -360,3 +360,24 @@ class SandboxState:
 
 def _safe_name(media_id: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in media_id)
+
+
+def attach_store(state: SandboxState, name: str, store: Any, empty: Any) -> None:
+    """Tie a route module's own ``store`` (``clear``/``dump``/``load``) to the sandbox state: emptied
+    whenever the state is reset, saved under ``name`` in (and read back from) the ``--state`` file
+    with the rest. ``empty`` is what ``load`` gets when the file has nothing under ``name``."""
+    reset, snapshot = state.reset, state.snapshot
+
+    def reset_all() -> None:
+        reset()
+        store.clear()
+
+    def snapshot_all() -> dict[str, Any]:
+        return {**snapshot(), name: store.dump()}
+
+    state.reset = reset_all  # type: ignore[method-assign]
+    state.snapshot = snapshot_all  # type: ignore[method-assign]
+    if state.state_file is not None and state.state_file.exists():
+        data = json.loads(state.state_file.read_text(encoding="utf-8"))
+        if data.get("version") == STATE_VERSION:
+            store.load(data.get(name) or empty)
