@@ -70,8 +70,9 @@ def _comment_view(entry: Any) -> dict[str, Any]:
         "comment_type": 0,
         "openid": entry.author_id,
     }
-    if entry.replies:
-        last = entry.replies[-1]
+    own = [r for r in entry.replies if r.by_account]  # 留言 have no public replies; only the account's count
+    if own:
+        last = own[-1]
         out["reply"] = {"content": last.text, "create_time": int(last.created_at)}
     return out
 
