@@ -14,11 +14,14 @@ weibo    read ``GET /2/comments/to_me.json`` (comments  no API for ordinary apps
          reply's ``reply_comment`` names the comment)
 wechat   read ``POST /cgi-bin/comment/list``           pushed to our server URL as XML (消息推送),
          (msg_data_id, index, begin, count < 50,        replied through ``/cgi-bin/message/custom/send``
-         type 0) per article govmedia sent by 群发       (客服消息) within 48 hours of the user's
-         (only 群发 returns a msg_data_id; 发布 does      message (45015 after that)
-         not), reply ``POST /cgi-bin/comment/reply/
-         add`` (msg_data_id, index, user_comment_id,
-         content); needs the 留言 capability (88000)
+         type 0) per article govmedia sent by 群发,      (客服消息) within 48 hours of the user's
+         and per article found by ``POST /datacube/     message (45015 after that)
+         getarticleread`` (msgid "<msg_data_id>_<n>"
+         of every article read that day, also those
+         sent in the 公众平台 backend); reply ``POST
+         /cgi-bin/comment/reply/add`` (msg_data_id,
+         index, user_comment_id, content); needs the
+         留言 capability (88000)
 douyin   read ``GET /item/comment/list/`` per video,    only with the 企业号 IM capability
          reply ``POST /item/comment/reply/``            (``/im/...``, webhook); not built
          (scope ``item.comment``); replies made in the
@@ -34,7 +37,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree
 
@@ -90,6 +93,30 @@ class WechatArticle:
     @property
     def ref(self) -> str:
         return f"{self.msg_data_id}:{self.index}"
+
+
+#: datacube ``getarticleread``: one day per call (end_date at most yesterday, Beijing time).
+WECHAT_DATACUBE_PATH = "/datacube/getarticleread"
+
+
+def wechat_read_articles(adapter: Any, creds: Credentials, *, days: int, today: date) -> tuple[WechatArticle, ...]:
+    """The articles read on each of the ``days`` days before ``today`` (Beijing date), from the
+    statistics API: its ``msgid`` is "<msg_data_id>_<n>" (n counts from 1; the comment API's
+    index from 0). This finds 群发 articles sent in the 公众平台 backend too — the only official
+    way to learn their msg_data_id. An error stops the search (what was found is kept)."""
+    found: dict[str, WechatArticle] = {}
+    for back in range(1, max(0, days) + 1):
+        day = (today - timedelta(days=back)).isoformat()
+        try:
+            body = adapter._call(creds, WECHAT_DATACUBE_PATH, json_body={"begin_date": day, "end_date": day})
+        except AdapterError:
+            break
+        for row in body.get("list") or []:
+            data_id, _, n = str(row.get("msgid") or "").partition("_")
+            if data_id.isdigit() and n.isdigit() and int(n) >= 1:
+                article = WechatArticle(data_id, int(n) - 1)
+                found.setdefault(article.ref, article)
+    return tuple(found.values())
 
 
 def wechat_comment_ref(post_ref: str | None) -> tuple[int, int] | None:
