@@ -17,6 +17,7 @@ from oversight.interaction import service
 from oversight.interaction.cli import poll_one
 from oversight.interaction.models import InteractionItem
 from oversight.models import Finding, FindingKind
+from tests.reports.test_report_jobs import login
 
 OVERDUE = FindingKind.interaction_overdue
 
@@ -100,3 +101,11 @@ def test_an_article_read_only_long_ago_is_out_of_the_search_window(db_session, s
     comment(sandbox, account.platform_uid, post, "还有效吗？")
     outcome = poll_one(account.id)
     assert outcome.comments_readable is False and outcome.new_items == 0
+
+
+def test_inbox_and_coverage_pages_say_what_cannot_be_read(client, make_unit, make_user):
+    login(client, make_user(Role.auditor, unit=make_unit("留言统计测试县委网信办")))
+    inbox = client.get("/interaction/").get_data(as_text=True)
+    assert "近几天被阅读过的其他群发文章" in inbox and "读不到" in inbox and "“发布”（未群发）的文章" in inbox
+    coverage = client.get("/inspection/coverage").get_data(as_text=True)
+    assert "在公众平台后台手工<strong>群发</strong>的文章接口不列出" in coverage
