@@ -10,6 +10,7 @@ import io
 import openpyxl
 from docx import Document
 
+from auth.models import Role
 from oversight import findings
 from oversight.findings import FindingInput
 from oversight.inspection.judge import not_authorised_fingerprint
@@ -17,6 +18,7 @@ from oversight.models import FindingKind
 from reports.bulletin_doc import bulletin_docx
 from reports.service import bulletin_data, bulletin_xlsx, compliance, quarter
 from tests.reports.test_formal_workbooks import this_quarter
+from tests.reports.test_report_jobs import login, page
 
 
 def _finding(kind, account, fingerprint, message):
@@ -39,7 +41,7 @@ def _summary(data: bytes) -> dict[str, object]:
     return {str(r[1]): r[2] for r in rows}  # 序号, 项目, 数值 under the formal title rows
 
 
-def test_not_authorised_is_its_own_line_not_a_problem(db_session, make_unit, make_account):
+def test_not_authorised_is_its_own_line_not_a_problem(db_session, make_unit, make_account, make_user, client):
     unit = make_unit("授权统计测试县人民政府", region="授权统计测试县")
     blind = make_account(unit, "weibo", name="授权统计测试县文旅")
     silent = make_account(unit, "douyin", name="授权统计测试县应急")
@@ -59,6 +61,9 @@ def test_not_authorised_is_its_own_line_not_a_problem(db_session, make_unit, mak
     texts = [para.text for para in Document(io.BytesIO(bulletin_docx(p, scope))).paragraphs]
     assert any(t.startswith("本期新发现问题1条") for t in texts)
     assert any(t.startswith("未授权巡检账号1个") for t in texts)
+    login(client, make_user(Role.auditor, unit=unit))
+    html = page(client, "/reports/")
+    assert '未授权巡检账号 <span id="not-authorised">1</span> 个（不计入问题）' in html
 
     # Negative twin: the unit authorises the account — nothing unauthorised is reported any more,
     # and the problem count is unchanged.
