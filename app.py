@@ -31,7 +31,13 @@ from navigation import nav_items
 API_PREFIX = "/api/v1"
 PUBLIC_API_ENDPOINTS = {"openapi.spec", "openapi.docs", "health.healthz"}
 # Pages are login-only unless listed here (secure by default).
-PUBLIC_PAGE_ENDPOINTS = {"auth.login", "static", "health.healthz", "interaction_push.wechat_push"}
+PUBLIC_PAGE_ENDPOINTS = {
+    "auth.login",
+    "static",
+    "health.healthz",
+    "interaction_push.wechat_push",
+    "interaction_push.wechat_component_push",
+}
 
 
 def create_app(config: dict[str, Any] | None = None) -> APIFlask:

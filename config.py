@@ -251,6 +251,12 @@ def from_env() -> dict[str, Any]:
                 # stable_token force mode: the platform allows 20 a day, 30 s apart.
                 "force_refresh_per_day": _int("WECHAT_FORCE_REFRESH_PER_DAY", 20),
                 "force_refresh_spacing": _int("WECHAT_FORCE_REFRESH_SPACING", 30),
+                # The office's 第三方平台 (open platform) for 主体名称 (api_get_authorizer_info);
+                # empty = not used (docs/adapters.md).
+                "component_appid": env("WECHAT_COMPONENT_APPID", ""),
+                "component_appsecret": env("WECHAT_COMPONENT_APPSECRET", ""),
+                "component_token": env("WECHAT_COMPONENT_TOKEN", ""),
+                "component_aes_key": env("WECHAT_COMPONENT_AES_KEY", ""),
             },
             "toutiao": {
                 "legacy_articles": _flag("TOUTIAO_LEGACY_ARTICLES", False),

@@ -9,17 +9,25 @@ platform comments (评论/留言)                          private messages (私
 weibo    read ``GET /2/comments/to_me.json`` (comments  no API for ordinary apps (the 粉丝服务平台
          on the authorised user's posts), reply         push for 蓝V accounts is not built): record
          ``POST /2/comments/reply.json`` (cid, id,      it, handle on the platform
-         comment)
+         comment); replies the account made in the
+         app: ``GET /2/comments/by_me.json`` (each
+         reply's ``reply_comment`` names the comment)
 wechat   read ``POST /cgi-bin/comment/list``           pushed to our server URL as XML (消息推送),
          (msg_data_id, index, begin, count < 50,        replied through ``/cgi-bin/message/custom/send``
-         type 0) per article govmedia sent by 群发       (客服消息) within 48 hours of the user's
-         (only 群发 returns a msg_data_id; 发布 does      message (45015 after that)
-         not), reply ``POST /cgi-bin/comment/reply/
-         add`` (msg_data_id, index, user_comment_id,
-         content); needs the 留言 capability (88000)
+         type 0) per article govmedia sent by 群发,      (客服消息) within 48 hours of the user's
+         and per article found by ``POST /datacube/     message (45015 after that)
+         getarticleread`` (msgid "<msg_data_id>_<n>"
+         of every article read that day, also those
+         sent in the 公众平台 backend); reply ``POST
+         /cgi-bin/comment/reply/add`` (msg_data_id,
+         index, user_comment_id, content); needs the
+         留言 capability (88000)
 douyin   read ``GET /item/comment/list/`` per video,    only with the 企业号 IM capability
          reply ``POST /item/comment/reply/``            (``/im/...``, webhook); not built
-         (scope ``item.comment``)
+         (scope ``item.comment``); replies made in the
+         app: ``GET /item/comment/reply/list/`` for a
+         comment whose ``reply_comment_total`` > 0, a
+         reply by the account's own open_id counts
 toutiao  no documented API                              no documented API
 ======== ============================================ ============================================
 """
@@ -28,8 +36,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree
 
@@ -54,7 +62,10 @@ NOT_POSSIBLE = {
     (
         "wechat",
         "comment",
-    ): "公众号留言只能在经本平台群发的文章上通过接口回复；其他文章请在公众平台后台回复后标记“已在平台处理”",
+    ): (
+        "公众号留言只能在群发的文章（经本平台群发或阅读统计能找到的）上通过接口回复；"
+        "其他文章请在公众平台后台回复后标记“已在平台处理”"
+    ),
     ("douyin", "message"): "抖音私信需企业号私信能力，本系统未接入，请在抖音客户端回复后标记“已在平台处理”",
     ("toutiao", "comment"): "头条号没有公开的评论接口，请在头条号后台回复后标记“已在平台处理”",
     ("toutiao", "message"): "头条号没有公开的私信接口，请在头条号后台回复后标记“已在平台处理”",
@@ -85,6 +96,30 @@ class WechatArticle:
     @property
     def ref(self) -> str:
         return f"{self.msg_data_id}:{self.index}"
+
+
+#: datacube ``getarticleread``: one day per call (end_date at most yesterday, Beijing time).
+WECHAT_DATACUBE_PATH = "/datacube/getarticleread"
+
+
+def wechat_read_articles(adapter: Any, creds: Credentials, *, days: int, today: date) -> tuple[WechatArticle, ...]:
+    """The articles read on each of the ``days`` days before ``today`` (Beijing date), from the
+    statistics API: its ``msgid`` is "<msg_data_id>_<n>" (n counts from 1; the comment API's
+    index from 0). This finds 群发 articles sent in the 公众平台 backend too — the only official
+    way to learn their msg_data_id. An error stops the search (what was found is kept)."""
+    found: dict[str, WechatArticle] = {}
+    for back in range(1, max(0, days) + 1):
+        day = (today - timedelta(days=back)).isoformat()
+        try:
+            body = adapter._call(creds, WECHAT_DATACUBE_PATH, json_body={"begin_date": day, "end_date": day})
+        except AdapterError:
+            break
+        for row in body.get("list") or []:
+            data_id, _, n = str(row.get("msgid") or "").partition("_")
+            if data_id.isdigit() and n.isdigit() and int(n) >= 1:
+                article = WechatArticle(data_id, int(n) - 1)
+                found.setdefault(article.ref, article)
+    return tuple(found.values())
 
 
 def wechat_comment_ref(post_ref: str | None) -> tuple[int, int] | None:
@@ -193,6 +228,9 @@ def _wechat_comments(
 
 
 def _weibo_comments(adapter: Any, creds: Credentials, limit: int) -> list[RemoteItem]:
+    """``comments/to_me`` (comments on the account's posts), then ``comments/by_me`` (comments the
+    account made — also those made in the app): a reply whose ``reply_comment`` is a comment on
+    one of the account's posts marks that comment answered on the platform (earliest reply)."""
     out: list[RemoteItem] = []
     page = 1
     while len(out) < limit:
@@ -205,11 +243,11 @@ def _weibo_comments(adapter: Any, creds: Credentials, limit: int) -> list[Remote
             out.append(
                 RemoteItem(
                     kind="comment",
-                    platform_item_id=str(c.get("idstr") or c.get("id") or ""),
+                    platform_item_id=_weibo_id(c),
                     text=str(c.get("text") or ""),
                     created_at=parse_weibo_time(c.get("created_at")),
-                    post_ref=str(status.get("idstr") or status.get("id") or "") or None,
-                    author_ref=str(user.get("idstr") or user.get("id") or "") or None,
+                    post_ref=_weibo_id(status) or None,
+                    author_ref=_weibo_id(user) or None,
                     author_name=user.get("screen_name"),
                 )
             )
@@ -217,11 +255,79 @@ def _weibo_comments(adapter: Any, creds: Credentials, limit: int) -> list[Remote
         if not rows or page * count >= total:
             break
         page += 1
-    return out[:limit]
+    out = out[:limit]
+    return _with_replies(out, _weibo_own_replies(adapter, creds, limit))
+
+
+def _weibo_id(obj: Any) -> str:
+    return str((obj or {}).get("idstr") or (obj or {}).get("id") or "") if isinstance(obj, dict) else ""
+
+
+def _weibo_own_replies(adapter: Any, creds: Credentials, limit: int) -> dict[str, RemoteItem]:
+    """comment id → the comment, answered, for every reply in ``comments/by_me`` to a comment on
+    one of the account's own posts (the earliest reply wins)."""
+    answered: dict[str, RemoteItem] = {}
+    page, seen = 1, 0
+    while seen < limit:
+        count = min(50, limit - seen)
+        body, _ = adapter._call(creds, "GET", "/2/comments/by_me.json", params={"count": count, "page": page})
+        rows = body.get("comments") or []
+        seen += len(rows)
+        for c in rows:
+            target = c.get("reply_comment") or {}
+            status = c.get("status") or {}
+            me = _weibo_id(c.get("user"))
+            post_owner = _weibo_id(status.get("user")) if isinstance(status, dict) else ""
+            target_id = _weibo_id(target)
+            if not target_id or (me and post_owner and post_owner != me):
+                continue  # not a reply, or a reply under someone else's post
+            replied_at = parse_weibo_time(c.get("created_at"))
+            known = answered.get(target_id)
+            if known is not None and known.replied_at and replied_at and known.replied_at <= replied_at:
+                continue
+            author = target.get("user") or {}
+            answered[target_id] = RemoteItem(
+                kind="comment",
+                platform_item_id=target_id,
+                text=str(target.get("text") or ""),
+                created_at=parse_weibo_time(target.get("created_at")),
+                post_ref=_weibo_id(status) or None,
+                author_ref=_weibo_id(author) or None,
+                author_name=author.get("screen_name") if isinstance(author, dict) else None,
+                replied_at=replied_at,
+                reply_text=str(c.get("text") or "") or None,
+            )
+        total = int(body.get("total_number") or 0)
+        if not rows or page * count >= total:
+            break
+        page += 1
+    return answered
+
+
+def _with_replies(items: list[RemoteItem], answered: dict[str, RemoteItem]) -> list[RemoteItem]:
+    """The comments read, each carrying the account's own reply where one was found; answered
+    comments outside the read window are added (the inbox may hold them unanswered)."""
+    out = []
+    for item in items:
+        reply = answered.pop(item.platform_item_id, None)
+        if reply is not None and item.replied_at is None:
+            out.append(replace(item, replied_at=reply.replied_at, reply_text=reply.reply_text))
+        else:
+            out.append(item)
+    return out + list(answered.values())
+
+
+#: Douyin ``item/comment/reply/list`` answers at most 20 a page; pages read per comment.
+DOUYIN_REPLY_PAGE = 20
+DOUYIN_REPLY_PAGES = 5
 
 
 def _douyin_comments(adapter: Any, creds: Credentials, limit: int) -> list[RemoteItem]:
+    """``item/comment/list`` per recent video; for a comment with replies
+    (``reply_comment_total`` > 0) ``item/comment/reply/list`` tells whether one is by the account
+    itself (``comment_user_id`` = the account's open_id): answered on the platform."""
     auth = adapter._prepare(creds)
+    me = str(auth.creds.open_id or "")
     out: list[RemoteItem] = []
     for post in adapter.recent_posts(auth.creds, 20):
         cursor: Any = 0
@@ -236,21 +342,55 @@ def _douyin_comments(adapter: Any, creds: Credentials, limit: int) -> list[Remot
             data = data_of(body)
             rows = data.get("list") or []
             for c in rows:
+                comment_id = str(c.get("comment_id") or "")
+                own = None
+                if me and comment_id and int(c.get("reply_comment_total") or 0) > 0:
+                    own = _douyin_own_reply(adapter, auth, post.post_id, comment_id, me)
                 out.append(
                     RemoteItem(
                         kind="comment",
-                        platform_item_id=str(c.get("comment_id") or ""),
+                        platform_item_id=comment_id,
                         text=str(c.get("content") or ""),
                         created_at=from_unix(c.get("create_time")),
                         post_ref=post.post_id,
                         author_ref=str(c.get("comment_user_id") or "") or None,
                         author_name=c.get("nickname"),  # not in the documented fields; kept when present
+                        replied_at=from_unix(own.get("create_time")) if own else None,
+                        reply_text=str(own.get("content") or "") or None if own else None,
                     )
                 )
             if not data.get("has_more") or not rows:
                 break
             cursor = data.get("cursor", 0)
     return out[:limit]
+
+
+def _douyin_own_reply(adapter: Any, auth: Any, item_id: str, comment_id: str, me: str) -> dict[str, Any] | None:
+    """The account's earliest reply to a comment, from ``item/comment/reply/list`` (oldest first)."""
+    cursor: Any = 0
+    for _ in range(DOUYIN_REPLY_PAGES):
+        body = adapter._call(
+            auth,
+            "GET",
+            "/item/comment/reply/list/",
+            params={
+                "item_id": item_id,
+                "comment_id": comment_id,
+                "cursor": cursor,
+                "count": DOUYIN_REPLY_PAGE,
+                "sort_type": "time_asc",
+            },
+            auth_in="query",
+        )
+        data = data_of(body)
+        rows = data.get("list") or []
+        for r in rows:
+            if str(r.get("comment_user_id") or "") == me:
+                return dict(r)
+        if not data.get("has_more") or not rows:
+            return None
+        cursor = data.get("cursor", 0)
+    return None
 
 
 def parse_wechat_push(xml: bytes) -> dict[str, str]:

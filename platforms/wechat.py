@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from platforms import imagecrop
+from platforms import imagecrop, wechat_component
 from platforms.base import ChannelAdapter
 from platforms.errors import (
     AccountUnavailable,
@@ -592,26 +592,35 @@ class WeChatAdapter(ChannelAdapter):
             (t for t in (from_unix(i.get("update_time")) for i in body.get("item") or []) if t),
             default=None,
         )
-        info = self._basic_info(creds)
-        raw_verify = info.get("wx_verify_info")
-        verify: dict[str, Any] = raw_verify if isinstance(raw_verify, dict) else {}
+        # 主体: the 第三方平台's api_get_authorizer_info when the office runs one (the documented
+        # call), else getaccountbasicinfo on the account's own token (undocumented; best effort).
+        component = wechat_component.subject_of(self, creds.app_id or "")
+        if component is not None:
+            name, verified, subject = component.name, component.verified, component.subject
+        else:
+            info = self._basic_info(creds)
+            raw_verify = info.get("wx_verify_info")
+            verify: dict[str, Any] = raw_verify if isinstance(raw_verify, dict) else {}
+            name, subject = info.get("nickname") or None, info.get("principal_name") or None
+            verified = bool(verify["qualification_verify"]) if "qualification_verify" in verify else None
         return AccountProfile(
             platform=self.platform,
             uid=creds.app_id,
-            name=info.get("nickname") or None,
-            verified=bool(verify["qualification_verify"]) if "qualification_verify" in verify else None,
+            name=name,
+            verified=verified,
             posts_count=_int_or_none(body.get("total_count")),
             last_post_at=last,
             status="active",
-            subject=info.get("principal_name") or None,
+            subject=subject,
         )
 
     def _basic_info(self, creds: Credentials) -> dict[str, Any]:
         """``POST /cgi-bin/account/getaccountbasicinfo`` — 主体名称 (``principal_name``), name and
-        微信认证 of the account. The official page lists it for 公众号 under 权限集 3 with an
-        ``authorizer_access_token`` (the office's 第三方平台 authorisation); whether an account's own
-        access_token may call it is not documented. Where the platform refuses (48001 and the
-        like), the profile simply has no 认证主体, as before — never a failed inspection."""
+        微信认证 of the account. The official page lists only ``authorizer_access_token`` (a
+        第三方平台 call, 权限集 3) as its credential; the account's own access_token is not
+        documented for it, so this is a best-effort fallback when no 第三方平台 is configured
+        (platforms/wechat_component.py). Where the platform refuses (48001 and the like), the
+        profile simply has no 认证主体 — never a failed inspection."""
         try:
             return self._call(creds, "/cgi-bin/account/getaccountbasicinfo", json_body={})
         except RateLimited:

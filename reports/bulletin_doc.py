@@ -247,6 +247,12 @@ def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "",
         f"本期新发现问题{len(found)}条（{kinds}），已整改或已排除{b['closed']}条，尚待核实{b['unconfirmed']}条。"
         f"超{data['thresholds']['veto_days']}天未更新账号（单项否决）{over}个，疑似僵尸号{t['accounts_zombie']}个。",
     )
+    if t["accounts_not_authorised"]:
+        _para(
+            doc,
+            f"未授权巡检账号{t['accounts_not_authorised']}个：所属单位尚未向本平台授权，无法读取其发布内容，"
+            "不计入上述问题数，请相关单位尽快完成授权。",
+        )
 
     _para(doc, "三、整改落实情况", font=HEADING_FONT)
     ot = orders["totals"]

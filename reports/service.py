@@ -168,6 +168,25 @@ def review_compliant(sent: _Sent, approvals: dict[tuple[int, int], dict[int, dat
     return all(s in stages and stages[s] <= sent.sent_at for s in (1, 2, 3))
 
 
+#: Findings that describe the office's blind spots, not an account's misconduct: an account its
+#: unit has not authorised cannot be inspected. They are left out of the problem counts and
+#: reported on their own line (未授权巡检账号), as scoring leaves them out (docs/monitoring.md).
+BLIND_SPOT_KINDS = frozenset({FindingKind.not_authorised})
+
+
+def _not_authorised_ids(account_ids: Iterable[int]) -> set[int]:
+    """Accounts whose not_authorised finding is active now (still not authorised)."""
+    ids = list(account_ids)
+    if not ids:
+        return set()
+    stmt = sa.select(Finding.account_id).where(
+        Finding.kind == FindingKind.not_authorised,
+        Finding.status.in_(ACTIVE_STATUSES),
+        Finding.account_id.in_(ids),
+    )
+    return {i for i in db.session.scalars(stmt) if i is not None}
+
+
 def _findings(p: Period, unit_ids: set[int] | None) -> list[tuple[Finding, str | None]]:
     platform = sa.func.coalesce(Account.platform, DiscoveredAccount.platform)
     stmt = (
@@ -213,6 +232,7 @@ def _empty_row() -> dict[str, Any]:
         "accounts_over_veto": 0,
         "accounts_zombie": 0,
         "accounts_unmonitored": 0,
+        "accounts_not_authorised": 0,
         "findings_open": 0,
         "findings_closed": 0,
         "published_items": 0,
@@ -252,9 +272,11 @@ def compliance(p: Period, unit_ids: set[int] | None = None) -> dict[str, Any]:
         return rows[key]
 
     by_id = {a.id: a for a in accounts}
+    unauthorised = _not_authorised_ids(by_id)
     for a in accounts:
         r = row_for(a.unit_id, a.platform.value)
         r["accounts"] += 1
+        r["accounts_not_authorised"] += a.id in unauthorised
         if a.status in RUNNING:
             r["active"] += 1
             days = _days_since(a, now)
@@ -282,6 +304,8 @@ def compliance(p: Period, unit_ids: set[int] | None = None) -> dict[str, Any]:
             r["review_compliant"] += 1
     unassigned = {"open": 0, "closed": 0}
     for f, platform in _findings(p, unit_ids):
+        if f.kind in BLIND_SPOT_KINDS:
+            continue  # counted as 未授权巡检账号, not as a problem of the account
         is_open = f.status in ACTIVE_STATUSES
         if f.unit_id is None or f.unit_id not in units:
             unassigned["open" if is_open else "closed"] += 1
@@ -337,6 +361,7 @@ COMPLIANCE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("accounts_zombie", "疑似僵尸号"),
     ("max_days_since_last_post", "最长未更新天数（当前）"),
     ("accounts_unmonitored", "尚未监测"),
+    ("accounts_not_authorised", "未授权巡检账号"),
     ("posts_7d", "近7天发文（监测）"),
     ("posts_30d", "近30天发文（监测）"),
     ("published_in_period", "期间经本平台发布"),
@@ -561,7 +586,7 @@ def reminder_summary(p: Period, unit_ids: set[int] | None = None) -> dict[str, A
 def bulletin_data(p: Period, unit_ids: set[int] | None = None) -> dict[str, Any]:
     """What the quarterly bulletin (季度通报) says, for its workbook and its Word document."""
     data = compliance(p, unit_ids)
-    found = _findings(p, unit_ids)
+    found = [(f, pl) for f, pl in _findings(p, unit_ids) if f.kind not in BLIND_SPOT_KINDS]
     t = data["totals"]
     count = {k: sum(1 for f, _ in found if f.kind is k) for k in FindingKind}
     problems = [
@@ -609,6 +634,7 @@ def bulletin_xlsx(p: Period, unit_ids: set[int] | None = None, issuer: str = "")
         ["运行中账号", t["active"]],
         ["超14天未更新账号（单项否决）", t["accounts_over_veto"]],
         ["疑似僵尸号", t["accounts_zombie"]],
+        ["未授权巡检账号（无法巡检，不计入问题）", t["accounts_not_authorised"]],
         ["本期新发现问题", len(b["found"])],
         *([f"其中：{label}", n] for label, n in b["problems"]),
         ["本期问题已整改/已排除", b["closed"]],

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from sandbox import admin, douyin, inspection, interaction, mass, pages, sitefeed, wechat, weibo
 from sandbox.common import EXTENSION_KEY
 from sandbox.state import SandboxState
+from sandbox.wechat import component as wechat_component
 
 #: Largest accepted request body (Douyin's single-upload limit is 128 MB).
 MAX_BODY_BYTES = 140 * 1024 * 1024
@@ -33,6 +34,7 @@ def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(wechat.blueprint())
     app.register_blueprint(mass.bp)
+    app.register_blueprint(wechat_component.bp)
     app.register_blueprint(weibo.bp)
     app.register_blueprint(douyin.make_blueprint("douyin"))
     app.register_blueprint(douyin.make_blueprint("toutiao"))

@@ -2,8 +2,9 @@
 
 ``/_sandbox`` (the sandbox's own controls):
 
-* ``POST /_sandbox/app/posts`` ``{"platform", "uid", "text", "title"?, "created_at"?, "repost"?}`` —
-  a post made in the platform's own app, outside any API (so not through govmedia); ``source: "app"``;
+* ``POST /_sandbox/app/posts`` ``{"platform", "uid", "text", "title"?, "created_at"?, "repost"?,
+  "mass"?}`` — a post made in the platform's own app, outside any API (so not through govmedia);
+  ``source: "app"``; ``mass: true`` (WeChat) makes it a 群发 sent in the 公众平台 backend;
 * ``POST /_sandbox/posts/<platform>/<post_id>/edit`` ``{"text"?, "title"?}`` — the post's text is
   changed after publishing (an edit in the app, or a hijacked account); earlier texts kept in
   ``extra.edits``;
@@ -27,6 +28,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from sandbox.admin import SEEDERS, BadRequest, _platform
 from sandbox.common import get_state, json_body, parse_time, post_summary
+from sandbox.mass import app_mass_post
 from sandbox.weibo import status_object, user_object
 
 bp = Blueprint("sandbox_inspection", __name__, url_prefix="/_sandbox")
@@ -65,7 +67,12 @@ def app_post() -> tuple[Response, int] | Response:
             created = parse_time(body.get("created_at"), state.now())
         except ValueError as exc:
             raise BadRequest(str(exc)) from exc
-        post = SEEDERS[platform](state, account, text, title, created)
+        if body.get("mass"):
+            if platform != "wechat":
+                raise BadRequest("mass（群发）仅用于公众号")
+            post = app_mass_post(state, account.uid, text, title, created)
+        else:
+            post = SEEDERS[platform](state, account, text, title, created)
         post.source = "app"
         repost = body.get("repost")
         if repost:

@@ -5,8 +5,9 @@ Test/demo endpoints (``/_sandbox``):
 - ``POST /_sandbox/comments`` ``{platform, uid, post_id, text, author?, created_at?}`` — a
   comment by a member of the public on a post of the account (weibo, douyin; wechat: a 群发
   message's post, ``mass-<msg_id>``, the only kind the 留言 API can address);
-- ``POST /_sandbox/comments/reply`` ``{platform, id, text}`` — the account answers a comment on
-  the platform itself (公众平台 backend, app), outside govmedia;
+- ``POST /_sandbox/comments/reply`` ``{platform, id, text, by?}`` — the account answers a comment
+  on the platform itself (公众平台 backend, Weibo/Douyin app), outside govmedia; ``by: "public"``
+  makes it a reply by a member of the public in the thread instead (not an answer);
 - ``POST /_sandbox/wechat/comment-privilege`` ``{uid, enabled}`` — a 公众号 without (or with
   again) the 留言 capability: the comment endpoints answer 88000;
 - ``POST /_sandbox/messages`` ``{platform, uid, text, author?, created_at?, push_url?, push_token?}``
@@ -17,9 +18,12 @@ Test/demo endpoints (``/_sandbox``):
   with the replies the account made.
 
 Platform endpoints (same paths and shapes as the real ones):
-- Weibo ``GET /weibo/2/comments/to_me.json``, ``GET /weibo/2/comments/show.json``,
-  ``POST /weibo/2/comments/reply.json``;
-- Douyin ``GET /douyin/item/comment/list/``, ``POST /douyin/item/comment/reply/``;
+- Weibo ``GET /weibo/2/comments/to_me.json``, ``GET /weibo/2/comments/by_me.json`` (the
+  account's replies, made through the API or in the app, with ``reply_comment``),
+  ``GET /weibo/2/comments/show.json``, ``POST /weibo/2/comments/reply.json``;
+- Douyin ``GET /douyin/item/comment/list/``, ``GET /douyin/item/comment/reply/list/`` (replies to
+  one comment, the account's with its open_id as ``comment_user_id``),
+  ``POST /douyin/item/comment/reply/``;
 - WeChat ``POST /wechat/cgi-bin/message/custom/send`` (客服消息; 45015 after 48 hours);
   the 留言 endpoints ``comment/list`` and ``comment/reply/add`` are in sandbox/wechat/comments.py.
 
@@ -61,6 +65,13 @@ class Reply:
     reply_id: str
     text: str
     created_at: float
+    #: "" = the account itself; otherwise a member of the public answering in the thread.
+    author_id: str = ""
+    author: str = ""
+
+    @property
+    def by_account(self) -> bool:
+        return not self.author_id
 
 
 @dataclass
@@ -203,17 +214,26 @@ def add_comment() -> tuple[Response, int]:
 
 @bp.route("/_sandbox/comments/reply", methods=["POST"])
 def reply_on_platform() -> tuple[Response, int]:
-    """The account answers a comment on the platform itself (not through govmedia)."""
+    """The account answers a comment on the platform itself (not through govmedia), or with
+    ``by: "public"`` a member of the public replies in the thread."""
     body = json_body()
     if body is None:
         raise _Bad("请求体必须是 JSON 对象")
     text = _required_text(body, "text")
-    entry = _store().entries.get(("comment", str(body.get("platform") or ""), str(body.get("id") or "")))
+    platform = str(body.get("platform") or "")
+    entry = _store().entries.get(("comment", platform, str(body.get("id") or "")))
     if entry is None:
         raise _Bad("没有这条评论（platform, id）")
+    by = body.get("by") or "account"
+    if by not in ("account", "public"):
+        raise _Bad("by 只能是 account 或 public")
+    reply_id = {"weibo": _digits(16), "douyin": "@" + secrets.token_hex(12)}.get(platform, "")
     state = get_state()
     with state.lock:
-        entry.replies.append(Reply(reply_id="", text=text, created_at=state.now()))
+        reply = Reply(reply_id=reply_id, text=text, created_at=state.now())
+        if by == "public":
+            reply.author_id, reply.author = _digits(10), str(body.get("author") or "网友" + _digits(4))
+        entry.replies.append(reply)
     _keep(entry)
     return jsonify({"comment": entry.view()}), 201
 
@@ -366,6 +386,51 @@ def weibo_to_me() -> Response:
     return jsonify({"comments": comments, "total_number": len(rows), "previous_cursor": 0, "next_cursor": 0})
 
 
+@bp.route("/weibo/2/comments/by_me.json", methods=["GET"])
+@_weibo_errors
+def weibo_by_me() -> Response:
+    """Comments the authorised user made, newest first: its replies to comments on its posts
+    (through the API or in the app), each with ``reply_comment`` (the comment answered)."""
+    params = all_params()
+    state = get_state()
+    with state.lock:
+        account, _ = weibo._auth(state, params)
+        weibo._require_usable(account)
+        count, page = _paging(params)
+        mine = [
+            (reply, entry)
+            for entry in _store().of("comment", "weibo", account.uid)
+            for reply in entry.replies
+            if reply.by_account and reply.reply_id
+        ]
+        mine.sort(key=lambda pair: (pair[0].created_at, pair[0].reply_id), reverse=True)
+        me = {
+            "id": int(account.uid) if account.uid.isdigit() else account.uid,
+            "idstr": account.uid,
+            "screen_name": account.name,
+        }
+        comments = []
+        for reply, entry in mine[(page - 1) * count : page * count]:
+            target = _weibo_comment(entry, state)
+            status = target.pop("status")
+            if status is not None:
+                status["user"] = me
+            comments.append(
+                {
+                    "created_at": weibo.weibo_time(reply.created_at),
+                    "id": int(reply.reply_id),
+                    "idstr": reply.reply_id,
+                    "mid": reply.reply_id,
+                    "text": reply.text,
+                    "source": "微博 weibo.com",
+                    "user": me,
+                    "status": status,
+                    "reply_comment": target,
+                }
+            )
+    return jsonify({"comments": comments, "total_number": len(mine), "previous_cursor": 0, "next_cursor": 0})
+
+
 @bp.route("/weibo/2/comments/show.json", methods=["GET"])
 @_weibo_errors
 def weibo_show() -> Response:
@@ -463,6 +528,45 @@ def douyin_comments() -> Response:
                     "top": False,
                 }
                 for e in window
+            ],
+        }
+    return douyin.reply("douyin", data)
+
+
+@bp.route("/douyin/item/comment/reply/list/", methods=["GET"])
+@_douyin_call
+def douyin_comment_replies() -> Response:
+    """Replies to one comment (the account's carry its open_id as ``comment_user_id``); ``count``
+    at most 20, ``sort_type`` ``time`` (newest first) or ``time_asc``."""
+    state = get_state()
+    with state.lock:
+        account = douyin._user(state, "douyin")
+        entry = _store().entries.get(("comment", "douyin", request.args.get("comment_id", "")))
+        if entry is None or entry.uid != account.uid or entry.post_id != request.args.get("item_id", ""):
+            raise douyin.BdError("bad_param", "comment_id无效")
+        try:
+            cursor = max(int(request.args.get("cursor", "0")), 0)
+            count = int(request.args.get("count", "10"))
+        except ValueError:
+            raise douyin.BdError("bad_param", "cursor/count必须是整数") from None
+        if not 1 <= count <= 20:
+            raise douyin.BdError("bad_param", "count须在1到20之间")
+        rows = sorted(entry.replies, key=lambda r: r.created_at, reverse=request.args.get("sort_type") != "time_asc")
+        window = rows[cursor : cursor + count]
+        data = {
+            "cursor": cursor + len(window),
+            "has_more": cursor + len(window) < len(rows),
+            "list": [
+                {
+                    "comment_id": r.reply_id,
+                    "comment_user_id": account.uid if r.by_account else r.author_id,
+                    "content": r.text,
+                    "create_time": int(r.created_at),
+                    "digg_count": 0,
+                    "reply_comment_total": 0,
+                    "top": False,
+                }
+                for r in window
             ],
         }
     return douyin.reply("douyin", data)

@@ -9,11 +9,14 @@
   ``wechat_mass_confirm_seconds`` (30 min) pass → ``SEND_FAIL``.
 - ``delete``: only a sent message (else 40059); marks it ``DELETE``; the article page is gone.
 Mass posts are kept with ``kind="mass"`` and states ``mass_*`` (``freepublish/batchget`` does
-not list them, as on the platform).
+not list them, as on the platform). :func:`app_mass_post` makes one "in the 公众平台 backend"
+(``POST /_sandbox/app/posts`` with ``"mass": true``): sent at once, with its own msg_data_id,
+known to govmedia only through the statistics API (``datacube/getarticleread``).
 """
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -202,3 +205,25 @@ def listing() -> Response:
     state = get_state()
     with state.lock:
         return jsonify({"mass": mass_posts(state, request.args.get("uid"))})
+
+
+def app_mass_post(state: SandboxState, uid: str, text: str, title: str, created_at: float) -> Post:
+    """A 群发 sent in the 公众平台 backend (not through the API): already ``SEND_SUCCESS``."""
+    msg_id, msg_data_id = int(state.new_digits(9)), int(state.new_digits(10))
+    article = {"title": title or text[:20], "digest": text[:54], "content": f"<p>{escape(text)}</p>"}
+    return state.add_post(
+        Post(
+            platform=PLATFORM,
+            uid=uid,
+            post_id=f"mass-{msg_id}",
+            kind="mass",
+            title=article["title"],
+            text=text,
+            url=article_url(f"mass-{msg_id}", 1),
+            created_at=created_at,
+            state="mass_sent",
+            source="app",
+            content=article["content"],
+            extra={"msg_id": msg_id, "msg_data_id": msg_data_id, "msg_status": "SEND_SUCCESS", "articles": [article]},
+        )
+    )

@@ -178,10 +178,12 @@ def fetch(probe: Any, now: datetime | None = None) -> Fetched:
         error = {"code": "no_credentials", "message": probe.creds_problem or "未配置凭据"}
         return Fetched(**base, comments_readable=False, error=error)
     articles = tuple(getattr(probe, "articles", ()) or ())
-    if probe.platform == "wechat" and not articles:
-        # No recent 群发 article: nothing the 留言 API can address (发布 articles have no msg_data_id).
-        return Fetched(**base, comments_readable=False, messages_readable=messages)
     creds = Credentials.from_mapping(probe.creds, account_ref=str(probe.account_id))
+    if probe.platform == "wechat":
+        articles = _with_read_articles(adapter, creds, articles, now)
+        if not articles:
+            # No article the 留言 API can address: none sent by 群发 lately and none found read.
+            return Fetched(**base, comments_readable=False, messages_readable=messages)
     try:
         items = protocol.fetch_comments(
             adapter, creds, limit=setting_int("INTERACTION_POLL_LIMIT", 200), articles=articles
@@ -190,6 +192,21 @@ def fetch(probe: Any, now: datetime | None = None) -> Fetched:
         error = {"code": exc.code, "message": exc.message, "type": type(exc).__name__}
         return Fetched(**base, comments_readable=False, messages_readable=messages, error=error)
     return Fetched(**base, items=tuple(items), comments_readable=True, messages_readable=messages)
+
+
+def _with_read_articles(
+    adapter: Any, creds: Credentials, ours: tuple[protocol.WechatArticle, ...], now: datetime
+) -> tuple[protocol.WechatArticle, ...]:
+    """Our 群发 articles plus those the statistics API shows read in the last
+    ``INTERACTION_WECHAT_DATACUBE_DAYS`` days (default 7; 0 turns it off) — articles sent in the
+    公众平台 backend included (docs/monitoring.md 互动回应)."""
+    days = setting_int("INTERACTION_WECHAT_DATACUBE_DAYS", 7)
+    if days <= 0:
+        return ours
+    today = to_cn(now).date()  # type: ignore[union-attr]
+    found = protocol.wechat_read_articles(adapter, creds, days=days, today=today)
+    known = {a.ref for a in ours}
+    return ours + tuple(a for a in found if a.ref not in known)
 
 
 def channel_of(account_id: int) -> InteractionChannel:

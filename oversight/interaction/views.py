@@ -23,7 +23,9 @@ from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
 from oversight.interaction import service
 from oversight.interaction.models import KIND_LABELS, InteractionItem, ItemKind
+from oversight.probes import adapter_or_none
 from platforms import interaction as protocol
+from platforms import wechat_component
 from platforms.errors import InvalidRequest
 from platforms.types import PLATFORM_LABELS
 from registry.models import Account, Platform, Unit
@@ -364,4 +366,37 @@ def wechat_push(account_id: int) -> Any:
         db.session.rollback()
         return Response(exc.message, status=400, mimetype="text/plain")
     db.session.commit()
+    return Response("success", mimetype="text/plain")
+
+
+@push.route("/wechat/component", methods=["POST"])
+def wechat_component_push() -> Any:
+    """The office's 第三方平台 授权事件接收 URL: WeChat pushes the component_verify_ticket here every
+    10 minutes (安全模式: ``msg_signature`` over the ciphertext, AES with the EncodingAESKey). The
+    ticket is kept 12 hours in the shared token store; the 主体 reads use it
+    (platforms/wechat_component.py). Other info types (authorized, unauthorized …) are
+    acknowledged and ignored. Replies "success"."""
+
+    adapter = adapter_or_none("wechat")
+    options = adapter.options if adapter is not None else {}
+    if not (
+        wechat_component.configured(options) and options.get("component_token") and options.get("component_aes_key")
+    ):
+        abort(404)
+    args = request.args
+    try:
+        ticket = wechat_component.ticket_from_push(
+            request.get_data(cache=False),
+            token=str(options["component_token"]),
+            encoding_aes_key=str(options["component_aes_key"]),
+            appid=str(options["component_appid"]),
+            msg_signature=args.get("msg_signature", ""),
+            timestamp=args.get("timestamp", ""),
+            nonce=args.get("nonce", ""),
+        )
+    except InvalidRequest as exc:
+        status = 403 if exc.code == "bad_signature" else 400
+        return Response(exc.message, status=status, mimetype="text/plain")
+    if ticket:
+        wechat_component.keep_ticket(adapter.token_store, str(options["component_appid"]), ticket)
     return Response("success", mimetype="text/plain")

@@ -14,10 +14,19 @@ with ``platform: wechat`` adds one from the public, ``POST /_sandbox/comments/re
 one "in the 公众平台 backend"); an account without the 留言 capability (most accounts
 registered after 2018) is simulated with ``POST /_sandbox/wechat/comment-privilege``
 ``{uid, enabled: false}`` — both endpoints then answer 88000.
+
+``POST /datacube/getarticleread`` (…/doc/service/api/wedata/news/api_getarticleread:
+begin_date, end_date at most yesterday; ``list`` [{ref_date, msgid "<msg_data_id>_<n>", detail}],
+``is_delay``) lists, for one Beijing day, every 群发 article of the account "read" that day — the
+sandbox counts an article as read on each of the ``READ_DAYS`` days from its sending day. Sent
+through the API or in the backend alike; a span longer than one day, a date not before today or
+a bad date → 61501 / 61500 (the datacube codes).
 """
 
 from __future__ import annotations
 
+import time
+from datetime import date
 from typing import Any
 
 from flask import Response, jsonify
@@ -70,8 +79,9 @@ def _comment_view(entry: Any) -> dict[str, Any]:
         "comment_type": 0,
         "openid": entry.author_id,
     }
-    if entry.replies:
-        last = entry.replies[-1]
+    own = [r for r in entry.replies if r.by_account]  # 留言 have no public replies; only the account's count
+    if own:
+        last = own[-1]
         out["reply"] = {"content": last.text, "create_time": int(last.created_at)}
     return out
 
@@ -113,3 +123,38 @@ def comment_reply(call: Call) -> Response:
     entry.replies.append(Reply(reply_id="", text=content, created_at=call.state.now()))
     call.state.dirty = True
     return jsonify({"errcode": 0, "errmsg": "ok"})
+
+
+READ_DAYS = 7
+DATACUBE_ERRORS = {61500: "date format error", 61501: "date range error"}
+
+
+def _cn_date(ts: float) -> date:
+    return date.fromisoformat(time.strftime("%Y-%m-%d", time.gmtime(ts + 8 * 3600)))
+
+
+@bp.route("/datacube/getarticleread", methods=["GET", "POST"])
+@WECHAT.endpoint(usable=True)
+def article_read(call: Call) -> Response:
+    body = call.params
+    try:
+        begin, end = date.fromisoformat(str(body.get("begin_date"))), date.fromisoformat(str(body.get("end_date")))
+    except ValueError:
+        raise WxError(61500, DATACUBE_ERRORS[61500]) from None
+    if begin != end or end >= _cn_date(call.state.now()):
+        raise WxError(61501, DATACUBE_ERRORS[61501])
+    rows = []
+    for post in call.state.posts_of(PLATFORM, call.account.uid):
+        if post.kind != "mass" or post.deleted or post.extra.get("msg_status") != "SEND_SUCCESS":
+            continue
+        age = (end - _cn_date(post.created_at)).days
+        if 0 <= age < READ_DAYS:
+            for n, _ in enumerate(post.extra.get("articles") or [{}], start=1):
+                rows.append(
+                    {
+                        "ref_date": end.isoformat(),
+                        "msgid": f"{post.extra['msg_data_id']}_{n}",
+                        "detail": {"read_user": 0},
+                    }
+                )
+    return jsonify({"list": rows, "is_delay": False})

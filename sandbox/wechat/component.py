@@ -1,0 +1,223 @@
+"""WeChat 第三方平台 (open platform component) for 主体名称: the ticket push, the component token
+and ``api_get_authorizer_info`` (platforms/wechat_component.py).
+
+- ``POST /_sandbox/wechat/component/push-ticket`` ``{component_appid, component_appsecret, token,
+  aes_key, url?}`` — registers the component (first time) and issues a component_verify_ticket,
+  encrypted as WeChat's 安全模式 push; the answer carries the ``body`` and ``query``
+  (msg_signature, timestamp, nonce) to POST to the 授权事件接收 URL (and POSTs them to ``url``
+  when given);
+- ``POST /_sandbox/wechat/component/authorize`` ``{component_appid, authorizer_appid,
+  authorized?}`` — the 公众号 authorises the component (or withdraws it: ``authorized: false``);
+- ``POST /wechat/cgi-bin/component/api_component_token`` {component_appid,
+  component_appsecret, component_verify_ticket} → {component_access_token, expires_in: 7200};
+  a ticket it did not issue → 61006, a wrong secret → 40125;
+- ``POST /wechat/cgi-bin/component/api_get_authorizer_info?access_token=`` {component_appid,
+  authorizer_appid} → ``authorizer_info`` (nick_name, verify_type_info.id 0 or -1, principal_name
+  = the account's ``subject`` …) and ``authorization_info``, shaped like the official page's
+  sample; not authorised → 61003; a bad token → 40001.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import struct
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import requests
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+
+from sandbox.common import EXTENSION_KEY, get_state, json_body
+from sandbox.state import SandboxState, attach_store
+from sandbox.wechat.core import PLATFORM, _envelope
+
+STORE_KEY = "govmedia_sandbox_wechat_component"
+ERRORS = {
+    40001: "invalid credential, access_token is invalid or not latest",
+    40125: "invalid appsecret",
+    61003: "component is not authorized by this account",
+    61006: "component ticket is invalid",
+}
+
+bp = Blueprint("sandbox_wechat_component", __name__)
+
+
+def encrypt(encoding_aes_key: str, appid: str, xml: str, random16: bytes) -> str:
+    """WeChat's 安全模式 push encryption: AES-256-CBC, key = base64(EncodingAESKey + "="), IV = its
+    first 16 bytes, plain = random(16) + length(4, big-endian) + xml + appid, PKCS#7 to 32."""
+    key = base64.b64decode(encoding_aes_key + "=")
+    data = xml.encode("utf-8")
+    plain = random16 + struct.pack(">I", len(data)) + data + appid.encode("utf-8")
+    pad = 32 - len(plain) % 32
+    plain += bytes([pad]) * pad
+    enc = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+    return base64.b64encode(enc.update(plain) + enc.finalize()).decode("ascii")
+
+
+@dataclass
+class Component:
+    appid: str
+    secret: str
+    tickets: list[str] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
+    authorizers: list[str] = field(default_factory=list)
+
+
+class Store:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.components: dict[str, Component] = {}
+
+    def clear(self) -> None:
+        with self.lock:
+            self.components.clear()
+
+    def dump(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [asdict(c) for c in self.components.values()]
+
+    def load(self, rows: list[dict[str, Any]]) -> None:
+        with self.lock:
+            self.components = {r["appid"]: Component(**r) for r in rows}
+
+
+@bp.record_once
+def _attach(setup: Any) -> None:
+    app: Flask = setup.app
+    store = Store()
+    app.extensions[STORE_KEY] = store
+    state: SandboxState = app.extensions[EXTENSION_KEY]
+    attach_store(state, "wechat_component", store, [])
+
+
+def _store() -> Store:
+    return current_app.extensions[STORE_KEY]  # type: ignore[no-any-return]
+
+
+def _fail(code: int) -> Response:
+    return jsonify(_envelope(code, ERRORS[code]))
+
+
+def _bad(message: str) -> Response:
+    response = jsonify({"error": message})
+    response.status_code = 400
+    return response
+
+
+@bp.route("/_sandbox/wechat/component/push-ticket", methods=["POST"])
+def push_ticket() -> Response:
+    body = json_body() or {}
+    appid, secret = str(body.get("component_appid") or ""), str(body.get("component_appsecret") or "")
+    token, aes_key = str(body.get("token") or ""), str(body.get("aes_key") or "")
+    if not (appid and secret and token and len(aes_key) == 43):
+        return _bad("须提供 component_appid, component_appsecret, token 和 43 位 aes_key")
+    ticket = "ticket@@@" + secrets.token_urlsafe(24)
+    with _store().lock:
+        comp = _store().components.setdefault(appid, Component(appid, secret))
+        comp.secret = secret
+        comp.tickets = [*comp.tickets[-2:], ticket]
+    _mark_dirty()
+    now = str(int(time.time()))
+    inner = (
+        f"<xml><AppId><![CDATA[{appid}]]></AppId><CreateTime>{now}</CreateTime>"
+        "<InfoType><![CDATA[component_verify_ticket]]></InfoType>"
+        f"<ComponentVerifyTicket><![CDATA[{ticket}]]></ComponentVerifyTicket></xml>"
+    )
+    encrypted = encrypt(aes_key, appid, inner, secrets.token_bytes(16))
+    nonce = str(secrets.randbelow(10**9))
+    signature = hashlib.sha1("".join(sorted([token, now, nonce, encrypted])).encode()).hexdigest()  # noqa: S324
+    query = {"msg_signature": signature, "timestamp": now, "nonce": nonce, "encrypt_type": "aes"}
+    payload: dict[str, Any] = {
+        "ticket": ticket,
+        "body": f"<xml><AppId><![CDATA[{appid}]]></AppId><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>",
+        "query": query,
+    }
+    if body.get("url"):
+        try:
+            resp = requests.post(str(body["url"]), params=query, data=payload["body"].encode(), timeout=5)
+            payload["delivered"] = resp.status_code == 200
+        except requests.RequestException as exc:
+            payload["delivered"], payload["error"] = False, type(exc).__name__
+    return jsonify(payload)
+
+
+@bp.route("/_sandbox/wechat/component/authorize", methods=["POST"])
+def authorize() -> Response:
+    body = json_body() or {}
+    appid, authorizer = str(body.get("component_appid") or ""), str(body.get("authorizer_appid") or "")
+    with _store().lock:
+        comp = _store().components.get(appid)
+        if comp is None or not authorizer:
+            return _bad("先推送 ticket 注册第三方平台，并提供 authorizer_appid")
+        comp.authorizers = [a for a in comp.authorizers if a != authorizer]
+        if body.get("authorized", True):
+            comp.authorizers.append(authorizer)
+    _mark_dirty()
+    return jsonify({"component_appid": appid, "authorizers": comp.authorizers})
+
+
+def _mark_dirty() -> None:
+    state = get_state()
+    with state.lock:
+        state.dirty = True
+
+
+@bp.route("/wechat/cgi-bin/component/api_component_token", methods=["POST"])
+def component_token() -> Response:
+    body = json_body() or {}
+    with _store().lock:
+        comp = _store().components.get(str(body.get("component_appid") or ""))
+        if comp is None or str(body.get("component_verify_ticket") or "") not in comp.tickets:
+            return _fail(61006)
+        if str(body.get("component_appsecret") or "") != comp.secret:
+            return _fail(40125)
+        token = "ctk." + secrets.token_urlsafe(24)
+        comp.tokens = [*comp.tokens[-4:], token]
+    _mark_dirty()
+    return jsonify({"component_access_token": token, "expires_in": 7200})
+
+
+@bp.route("/wechat/cgi-bin/component/api_get_authorizer_info", methods=["POST"])
+def authorizer_info() -> Response:
+    body = json_body() or {}
+    token = request.args.get("access_token") or request.args.get("component_access_token") or ""
+    authorizer = str(body.get("authorizer_appid") or "")
+    with _store().lock:
+        comp = _store().components.get(str(body.get("component_appid") or ""))
+        if comp is None or token not in comp.tokens:
+            return _fail(40001)
+        if authorizer not in comp.authorizers:
+            return _fail(61003)
+    state = get_state()
+    with state.lock:
+        app = state.apps.get((PLATFORM, authorizer))
+        account = state.account(PLATFORM, app.uid) if app is not None else None
+        if account is None:
+            return _fail(61003)
+        info = {
+            "nick_name": account.name,
+            "head_img": "",
+            "service_type_info": {"id": 2},
+            "verify_type_info": {"id": 0 if account.verified else -1},
+            "user_name": f"gh_{hashlib.md5(account.uid.encode()).hexdigest()[:12]}",  # noqa: S324 - an id
+            "alias": "",
+            "qrcode_url": "",
+            "business_info": {"open_pay": 0, "open_shake": 0, "open_scan": 0, "open_card": 0, "open_store": 0},
+            "idc": 1,
+            "principal_name": account.subject,
+            "signature": account.description,
+        }
+    return jsonify(
+        {
+            "authorizer_info": info,
+            "authorization_info": {"authorizer_appid": authorizer, "func_info": [{"funcscope_category": {"id": 3}}]},
+        }
+    )
+
+
+__all__ = ["bp", "encrypt"]
