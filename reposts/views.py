@@ -25,8 +25,8 @@ from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
 from moderation.models import Content
 from registry.models import PUBLISHABLE_PLATFORMS, Platform, Unit
-from reposts import board, completion, editing, service
-from reposts.models import SOURCE_KIND_LABELS, TARGET_STATUS_LABELS, RepostSourceKind
+from reposts import board, completion, editing, light_review, service
+from reposts.models import OPEN_STATUSES, SOURCE_KIND_LABELS, TARGET_STATUS_LABELS, RepostSourceKind
 
 api = APIBlueprint("reposts_api", __name__, url_prefix="/api/v1", tag="转载任务")
 pages = Blueprint("reposts", __name__, url_prefix="/reposts")
@@ -585,19 +585,33 @@ def reopen_page(task_id: int, unit_id: int) -> Any:
     return redirect(url_for("reposts.board_page", task_id=task.id))
 
 
+def _review_preview(task: Any, rows: list[Any]) -> dict[str, Any] | None:
+    """简化审核 or 三审, said in advance for a task still open or converted and not yet submitted."""
+    content = next((t.content for t in rows if t.content_id is not None), None)
+    if content is None and not any(t.status in OPEN_STATUSES for t in rows):
+        return None
+    found = light_review.preview(task, rows[0].unit_id, content)
+    return found.as_dict() if found is not None else None
+
+
 @pages.get("/mine")
 def mine() -> Any:
     user = current_user()
     service.require_viewer(user)
-    setting = service.setting(user.unit_id) if user.has_role(*service.UNIT_ROLES) else None
+    can_answer = user.has_role(*service.UNIT_ROLES)
+    setting = service.setting(user.unit_id) if can_answer else None
     return render_template(
         "reposts/mine.html",
         groups=[
-            (service.task_dict(task, user), [service.target_dict(t) for t in rows])
+            (
+                service.task_dict(task, user),
+                [service.target_dict(t) for t in rows],
+                _review_preview(task, rows) if can_answer else None,
+            )
             for task, rows in service.my_targets(user)
         ],
         setting=setting,
-        can_answer=user.has_role(*service.UNIT_ROLES),
+        can_answer=can_answer,
         **_page_context(),
     )
 
