@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from audit.models import AuditEntry
 from auth.models import Role
 from common.db import utcnow
-from common.timefmt import CN_TZ
+from common.timefmt import CN_TZ, bj
 from notify import todo
 from notify.sources import collect
 from reposts import completion, lifecycle
@@ -25,6 +25,19 @@ def _iso(dt):
     return dt.replace(microsecond=0).isoformat() + "+00:00"
 
 
+def _issued_an_hour_ago(db_session, task_id):
+    """Arrange: the task and its targets were written an hour ago (an edit comes later)."""
+    task = db_session.get(RepostTask, task_id)
+    earlier = utcnow() - timedelta(hours=1)
+    task.issued_at = task.created_at = earlier
+    for t in task.targets:
+        t.created_at = earlier
+    db_session.commit()
+    # the UPDATE above set updated_at to now: put it back as an unedited row has it
+    db_session.execute(sa.update(RepostTask).where(RepostTask.id == task_id).values(updated_at=earlier))
+    db_session.commit()
+
+
 def _edit_entries(db_session):
     return db_session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "repost:edit")).all()
 
@@ -32,8 +45,12 @@ def _edit_entries(db_session):
 def test_edit_title_note_deadline_and_add_a_unit(db_session, api_as, make_user, office, units):
     edu, health, town = units["edu"], units["health"], units["town"]
     task = _task(api_as, office, [edu, health])
+    _issued_an_hour_ago(db_session, task["id"])
     op_town = make_user(Role.operator, unit=town)
+    op_edu = make_user(Role.operator, unit=edu)
+    make_user(Role.operator, unit=health)
     assert db_session.scalars(todo._reposts(op_town)).all() == []
+    assert not [e for e in collect() if e.kind == "repost_changed"]
     old_deadline = db_session.get(RepostTask, task["id"]).deadline_at
     new_deadline = (utcnow() + timedelta(days=5)).replace(microsecond=0)
 
@@ -56,8 +73,14 @@ def test_edit_title_note_deadline_and_add_a_unit(db_session, api_as, make_user, 
 
     # the added unit has it to do and gets the same reminder as at issue time
     assert [t.id for t in db_session.scalars(todo._reposts(op_town)).all()] == [task["id"]]
-    issued = [e for e in collect() if e.kind == "repost_issued" and e.unit_id == town.id]
+    events = collect()
+    issued = [e for e in events if e.kind == "repost_issued" and e.unit_id == town.id]
     assert len(issued) == 1 and op_town.id in issued[0].user_ids and "转载国务院办公厅政务服务意见" in issued[0].body
+    # the units that had it before are told it changed (once per edit), the new one is not
+    changed = {e.unit_id: e for e in events if e.kind == "repost_changed"}
+    assert set(changed) == {edu.id, health.id} and op_edu.id in changed[edu.id].user_ids
+    assert "网信办修改了转载任务" in changed[edu.id].body and "说明：请在官方微博置顶转载" in changed[edu.id].body
+    assert bj(new_deadline) in changed[edu.id].body
 
     (entry,) = _edit_entries(db_session)
     assert entry.actor_id == office.id
