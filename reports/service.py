@@ -581,10 +581,11 @@ def bulletin_data(p: Period, unit_ids: set[int] | None = None, now: datetime | N
         ("名称或认证主体不符", count[FindingKind.name_mismatch] + count[FindingKind.subject_mismatch]),
         ("超14天未更新", count[FindingKind.inactive_14d]),
     ]
-    overdue = [f for f, _ in found if is_overdue(f)]
+    orders = workorder_summary(p, unit_ids, now)
+    # as of the period's end like the orders (a finding's own history is its work order's)
+    overdue = [f for f, _ in found if is_overdue(f, wo_history.day_of(orders["as_of"]))]
     # Only confirmed findings name a unit; clues nobody has confirmed yet are counted, not named.
     confirmed = [f for f, _ in found if f.status is FindingStatus.confirmed]
-    orders = workorder_summary(p, unit_ids, now)
     return {
         "workorders": orders,
         "reminders": reminder_summary(p, unit_ids),

@@ -10,7 +10,9 @@ ended was still open — and overdue, if its deadline had passed — when the qu
 * escalated: an ``escalate`` event before the moment and no ``reissue`` after it (re-issuing a
   closed order starts its escalation afresh, as ``service.issue`` does);
 * overdue: the status is the unit's turn (待整改, 退回整改) and the deadline (``due_on``, a Beijing
-  date) is before the moment's Beijing date — the same rule as ``service.is_overdue`` on that day;
+  date) is before the Beijing date of the moment's last instant (:func:`day_of`) — the same rule as
+  ``service.is_overdue`` on that day: an order due on the quarter's last day is not yet overdue
+  at the quarter's end;
 * closed in a window: an event moving it to 已验收 or 复查通过 inside it.
 
 The deadline read is the order's current ``due_on``: only a re-issue changes it, so an order
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -34,6 +36,12 @@ from oversight.workorders.models import OPEN_STATUSES, UNIT_TURN, WorkOrder, Wor
 
 CLOSED_OK = (WorkOrderStatus.accepted, WorkOrderStatus.verified)
 CHUNK = 500
+
+
+def day_of(moment: datetime) -> date:
+    """The Beijing date of the last instant before ``moment`` (naive UTC): a period's end
+    (next day's 00:00) gives the period's last day, as ``is_overdue`` would have seen it then."""
+    return (moment - timedelta(microseconds=1)).replace(tzinfo=UTC).astimezone(CN_TZ).date()
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,7 @@ def states_at(
 ) -> dict[int, StateAt]:
     """Each order's state at ``moment`` (naive UTC), and whether it was closed (已验收/复查通过)
     in ``[window_start, moment)``. One read of the events per CHUNK orders."""
-    day = moment.replace(tzinfo=UTC).astimezone(CN_TZ).date()
+    day = day_of(moment)
     events: dict[int, list[tuple[str, str | None, str | None, datetime]]] = {}
     ids = [o.id for o in orders]
     for i in range(0, len(ids), CHUNK):

@@ -76,6 +76,9 @@ def test_bulletin_counts_work_orders_as_of_the_quarters_end(app, db_session, cou
     )
     # D: issued after the quarter
     _at(orders["d"], datetime(2026, 10, 2, 2), [("issue", datetime(2026, 10, 2, 2))], date(2026, 11, 30))
+    # the findings behind them were found in the quarter, with the orders' deadlines
+    for f, key in ((a, "a"), (b, "b"), (c, "c")):
+        f.first_seen_at, f.due_on = orders[key].created_at, orders[key].due_on
     db_session.commit()
     assert db_session.scalar(sa.select(sa.func.count()).select_from(WorkOrderEvent)) == 8
 
@@ -103,6 +106,8 @@ def test_bulletin_counts_work_orders_as_of_the_quarters_end(app, db_session, cou
         "逾期或被升级督办的单位：丰源县人民政府（逾期1个）。"
     ) in text
     assert "（未办结、逾期未整改、已升级督办均为截至2026年9月30日的情况）" in lines
+    # named as overdue: the county (A was overdue then), not the town (B's deadline came after)
+    assert reports.bulletin_data(q3, now=NOW)["overdue_units"] == ["丰源县人民政府"]
     assert [[c.text for c in r.cells][1:] for r in tables[2].rows[1:]] == [
         ["丰源县人民政府", "2", "1", "1", "1", "1"],
         ["丰源县石桥镇人民政府", "1", "0", "1", "0", "0"],
