@@ -1,4 +1,5 @@
-"""flask seed-demo: units, users for every role, accounts on all platforms, sample content.
+"""flask seed-demo: units, users for every role, accounts on all platforms, sample content, a
+government-website feed and a 转载任务 (repost task) from the office to three units.
 
 Idempotent: running it again on a seeded database changes nothing.
 """
@@ -24,6 +25,7 @@ from moderation import service as content_service
 from publishers.credential_admin import set_credentials
 from registry.models import Account, AccountStatus, Platform, Unit, UnitKind
 from registry.units import create_unit
+from reposts import service as reposts
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - printed demo login, demo data only
 COUNTY = "示范县人民政府"
@@ -133,7 +135,27 @@ def seed() -> bool:
     db.session.flush()
     _sample_contents(county)
     _site_feed()
+    _repost_task([edu, health, town])
     return True
+
+
+def _repost_task(units: list[Unit]) -> None:
+    """One 转载任务 from the office to three units (docs/reposts.md): 示范县教育局's operator
+    (edu_operator) finds it in 待办 and under 本单位转载任务; the office sees its board."""
+    auditor = db.session.scalar(sa.select(User).where(User.username == "auditor"))
+    reposts.create_task(
+        {
+            "source_kind": "url",
+            "source_url": "https://www.gov.cn/zhengce/content/2026-11/20/content_7001188.htm",
+            "source_title": "国务院办公厅关于进一步做好冬季安全生产工作的通知",
+            "source_name": "中国政府网",
+            "unit_ids": [u.id for u in units],
+            "platforms": [Platform.weibo.value, Platform.wechat.value],
+            "workdays": 5,
+            "note": "请在本单位官方微博、微信公众号转载，注明来源；未开设的平台请说明不适用。",
+        },
+        auditor,
+    )
 
 
 def _site_feed() -> None:

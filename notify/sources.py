@@ -44,6 +44,7 @@ KIND_LABELS = {
     "repost_issued": "新的转载任务",
     "repost_due": "转载任务即将截止",
     "repost_overdue": "转载任务已逾期",
+    "repost_changed": "转载任务已修改",
 }
 
 
@@ -349,20 +350,31 @@ def _unauthorised_events(today: date) -> list[Event]:
     return out
 
 
+EDIT_SLACK = timedelta(seconds=1)  # a task row written within a second of its issue was not edited
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _repost_events(now: datetime) -> list[Event]:
     """Per task and unit: the task was issued (once), its deadline is within
-    NOTIFY_DUE_SOON_WORKDAYS working days, or it has passed with a platform still to do."""
+    NOTIFY_DUE_SOON_WORKDAYS working days, or it has passed with a platform still to do; and
+    once per edit (reposts/editing.py: title, note or deadline changed — the task row's
+    ``updated_at``) to the units that had it before the edit (units added by it get “新的转载任务”)."""
 
     today = now.replace(tzinfo=UTC).astimezone(CN_TZ).date()
     soon = add_workdays(today, int(current_app.config.get("NOTIFY_DUE_SOON_WORKDAYS", 2)))
     rows = db.session.execute(
-        sa.select(RepostTarget.task_id, RepostTarget.unit_id, RepostTarget.status).where(
+        sa.select(RepostTarget.task_id, RepostTarget.unit_id, RepostTarget.status, RepostTarget.created_at).where(
             RepostTarget.status.in_(OPEN_STATUSES)
         )
     ).all()
     per: dict[tuple[int, int], set[RepostTargetStatus]] = {}
-    for task_id, unit_id, status in rows:
+    since: dict[tuple[int, int], datetime] = {}
+    for task_id, unit_id, status, created_at in rows:
         per.setdefault((task_id, unit_id), set()).add(status)
+        since[(task_id, unit_id)] = min(created_at, since.get((task_id, unit_id), created_at))
     tasks = {t.id: t for t in db.session.scalars(sa.select(RepostTask).where(RepostTask.id.in_({k[0] for k in per})))}
     out: list[Event] = []
     for (task_id, unit_id), statuses in per.items():
@@ -382,6 +394,21 @@ def _repost_events(now: datetime) -> list[Event]:
                 users,
             )
         )
+        edited = task.updated_at - EDIT_SLACK
+        if edited > task.issued_at and since[(task_id, unit_id)] < edited:
+            out.append(
+                Event(
+                    f"repost-changed:{task_id}:{unit_id}:{task.updated_at.isoformat()}",
+                    "repost_changed",
+                    "转载任务已修改",
+                    f"网信办修改了{what}：现须于 {when}（北京时间）前完成"
+                    + (f"；说明：{_short(task.note)}" if task.note else "")
+                    + "。",
+                    link,
+                    unit_id,
+                    users,
+                )
+            )
         deadline_day = task.deadline_at.replace(tzinfo=UTC).astimezone(CN_TZ).date()
         if task.deadline_at >= now and deadline_day <= soon:
             out.append(

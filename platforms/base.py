@@ -29,6 +29,7 @@ from platforms.errors import (
     map_http_error,
     parse_retry_after,
 )
+from platforms.manual_files import manual_file_steps, package_files, package_html
 from platforms.ratelimit import (
     RateLimiter,
     default_rate_limiter,
@@ -208,19 +209,27 @@ class ChannelAdapter(ABC):
             "instructions": self._manual_instructions(operation, post, post_id),
         }
         if post is not None:
+            files = package_files(post)  # the cover cropped as chosen; body images named
+            cover = next((f for f in files if f.role == "cover"), None)
             package.update(
                 title=post.title,
                 text=post.text,
-                html=post.html,
+                html=package_html(post, files),  # <img src> → the package's 正文图片/ files
                 summary=post.summary,
                 author=post.author,
                 canonical_url=post.canonical_url,
                 links=list(post.links),
-                cover=post.cover.describe() if post.cover else None,
-                media=[m.describe() for m in post.media],
+                cover=cover.describe() if cover else None,
+                media=[f.describe() for f in files if f.role != "cover"],
+                files=[f.describe() for f in files],
                 idempotency_key=post.idempotency_key,
             )
         return package
+
+    @staticmethod
+    def manual_files(post: RenderedPost) -> list[tuple[str, bytes]]:
+        """The package's files as (path in the package, bytes): 封面/, 正文图片/, 素材/."""
+        return [(f.path, f.media.data) for f in package_files(post)]
 
     def _manual_instructions(self, operation: str, post: RenderedPost | None, post_id: str | None) -> list[str]:
         if operation == "withdraw":
@@ -234,11 +243,7 @@ class ChannelAdapter(ABC):
             if post.title:
                 steps.append("复制“标题”填入标题栏。")
             steps.append("复制“正文”填入正文栏，核对格式与链接。")
-            if post.cover:
-                steps.append(f"上传封面图片：{post.cover.filename}。")
-            if post.media:
-                names = "、".join(m.filename for m in post.media)
-                steps.append(f"按顺序上传素材：{names}。")
+            steps += manual_file_steps(post)
             if post.canonical_url:
                 steps.append(f"如平台支持“原文链接”，填写：{post.canonical_url}。")
         steps.append("提交发布，待平台审核通过后，把作品链接填回本系统并标记为“已人工发布”。")

@@ -18,6 +18,7 @@ from typing import Any
 
 from platforms._bytedance import ByteDanceAdapter, data_of, extract_error, media_id
 from platforms.errors import CredentialsError, InvalidRequest, TransientError, Unsupported
+from platforms.manual_files import manual_file_steps
 from platforms.registry import register
 from platforms.text import extract_links, html_to_text
 from platforms.types import ContentInput, Credentials, LimitProblem, PublishResult, RenderedPost, RenderResult
@@ -212,10 +213,8 @@ class ToutiaoAdapter(ByteDanceAdapter):
             "登录头条号后台（mp.toutiao.com），点击“创作 → 文章”。",
             "复制“标题”（5–30 字）填入标题栏，复制“正文”（HTML）粘贴到编辑器，核对图片与格式。",
         ]
-        if post is not None and post.cover is not None:
-            steps.append(f"设置封面：上传 {post.cover.filename}。")
-        if post is not None and post.media:
-            steps.append("正文图片需在编辑器中重新上传：" + "、".join(m.filename for m in post.media) + "。")
+        if post is not None:
+            steps += manual_file_steps(post)  # 封面/ cropped as chosen, 正文图片/ in body order
         if post is not None and post.canonical_url:
             steps.append(f"在文末注明原文链接：{post.canonical_url}（头条号会去除外链，可写成文字）。")
         steps.append("点击“发布”，审核通过后把文章链接填回本系统，并标记为“已人工发布”。")

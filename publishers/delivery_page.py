@@ -10,6 +10,7 @@ for the confirmation step.
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import zipfile
@@ -90,7 +91,8 @@ def withdraw_plan(delivery: Delivery) -> str:
 
 
 def package_zip(package: dict[str, Any], media: list[tuple[str, bytes]]) -> bytes:
-    """The 人工发布包 as a zip: 说明.txt (steps and text), package.json and the media files."""
+    """The 人工发布包 as a zip: 说明.txt (steps and text), package.json, 正文.html (the body, its
+    images pointing at the package's 正文图片/ files) and the files at their package paths."""
     action = "删除" if package.get("operation") == "withdraw" else "发布"
     lines = [f"{package.get('platform_label', '')}人工{action}说明", ""]
     lines += [f"{n}. {step}" for n, step in enumerate(package.get("instructions") or [], 1)]
@@ -98,11 +100,18 @@ def package_zip(package: dict[str, Any], media: list[tuple[str, bytes]]) -> byte
         if package.get(key):
             lines += ["", f"【{title}】", str(package[key])]
     if media:
-        lines += ["", "【素材】", *(name for name, _ in media)]
+        lines += ["", "【文件】", *(path for path, _ in media)]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("说明.txt", "\n".join(lines) + "\n")
         archive.writestr("package.json", json.dumps(package, ensure_ascii=False, indent=2, default=str))
-        for name, data in media:
-            archive.writestr(f"素材/{name}", data)
+        if package.get("html"):
+            title = html.escape(str(package.get("title") or ""))
+            archive.writestr(
+                "正文.html",
+                f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title></head>'
+                f"<body><h1>{title}</h1>{package['html']}</body></html>\n",
+            )
+        for path, data in media:
+            archive.writestr(path, data)
     return buffer.getvalue()

@@ -241,8 +241,7 @@ def manual_package_page(delivery_id: int) -> Any:
     else:
         post = attempt.render_for(delivery)
         package = adapter.manual_package(post)
-        files = [*post.media, *([post.cover] if post.cover and post.cover not in post.media else [])]
-        media = [(f"{n:02d}-{f.filename}", f.data) for n, f in enumerate(files, 1)]
+        media = adapter.manual_files(post)  # 封面/ (cropped as chosen), 正文图片/, 素材/
     data = delivery_page.package_zip(package, media)
     name = f"人工{'删除' if package['operation'] == 'withdraw' else '发布'}包-{delivery.content_id}-{delivery.id}.zip"
     return send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True, download_name=name)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -194,20 +194,27 @@ def _red(paragraph: Any) -> None:
         run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
 
 
-def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "", header: Header | None = None) -> bytes:
+def bulletin_docx(
+    p: Period,
+    unit_ids: set[int] | None = None,
+    issuer: str = "",
+    header: Header | None = None,
+    now: datetime | None = None,
+) -> bytes:
     from docx import Document  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
     from docx.enum.text import WD_ALIGN_PARAGRAPH  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
     from docx.shared import Mm  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
 
     head = header or make_header(issuer)
-    b = bulletin_data(p, unit_ids)
+    now = now or utcnow()
+    b = bulletin_data(p, unit_ids, now)
     data = b["compliance"]
     t = data["totals"]
     units = data["units"]
     found = b["found"]
     orders = b["workorders"]
     reminders = b["reminders"]
-    now = utcnow()
+    as_of = f"截至{cn_date(p.end)}" if orders["as_of_period_end"] else "目前"
 
     doc = Document()
     section = doc.sections[0]
@@ -263,7 +270,7 @@ def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "",
     )
     _para(
         doc,
-        f"本期下发整改工单{ot['issued']}个，办结{ot['closed']}个；目前未办结{ot['open']}个，"
+        f"本期下发整改工单{ot['issued']}个，办结{ot['closed']}个；{as_of}未办结{ot['open']}个，"
         f"其中逾期未整改{ot['overdue']}个、已升级督办{ot['escalated']}个。"
         f"逾期或被升级督办的单位：{late or '无'}。",
     )
@@ -342,6 +349,8 @@ def bulletin_docx(p: Period, unit_ids: set[int] | None = None, issuer: str = "",
     )
 
     _para(doc, f"附表3：{p.label}各单位整改工单情况", font=HEADING_FONT, indent=False)
+    if orders["as_of_period_end"]:
+        _para(doc, f"（未办结、逾期未整改、已升级督办均为{as_of}的情况）", size=12, indent=False)
     _table(
         doc,
         ["序号", "单位", "本期下发", "本期办结", "未办结", "逾期未整改", "已升级督办"],

@@ -42,8 +42,8 @@ from oversight.findings import (
     STATUS_LABELS as FINDING_STATUS_LABELS,
 )
 from oversight.models import FINDING_LABELS, DiscoveredAccount, Finding, FindingKind, FindingStatus
-from oversight.workorders import service as wo
-from oversight.workorders.models import OPEN_STATUSES, WorkOrder, WorkOrderStatus
+from oversight.workorders import history as wo_history
+from oversight.workorders.models import OPEN_STATUSES, WorkOrder
 from platforms.types import PLATFORM_LABELS
 from publishers.models import Delivery
 from registry.models import STATUS_LABELS, Account, AccountStatus, Platform, Unit
@@ -544,34 +544,42 @@ REMINDER_CHANNELS = (
 REMINDER_COUNTER = "govmedia.reminder_counts"
 
 
-def workorder_summary(p: Period, unit_ids: set[int] | None = None) -> dict[str, Any]:
-    """整改工单 of the period by unit: issued and closed in the period, still open, overdue and
-    escalated now (the bulletin is made at or after the period's end), and the late units."""
+def workorder_summary(p: Period, unit_ids: set[int] | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """整改工单 of the period by unit: issued and closed in the period; open, overdue and escalated
+    **as of the period's end** (its last moment, Beijing time; now, for a period still running),
+    read back from the orders' history (oversight/workorders/history.py) — an order closed after
+    the quarter ended still counts as overdue at the quarter's end if it was overdue then."""
 
-    closed_ok = (WorkOrderStatus.accepted, WorkOrderStatus.verified)
+    as_of = min(p.end_utc, now or utcnow())
     stmt = sa.select(WorkOrder).where(
-        WorkOrder.created_at < p.end_utc,
+        WorkOrder.created_at < as_of,
         sa.or_(WorkOrder.status.in_(OPEN_STATUSES), WorkOrder.closed_at >= p.start_utc),
     )
     orders = list(db.session.scalars(_scoped(stmt, WorkOrder.unit_id, unit_ids)))
+    states = wo_history.states_at(orders, as_of, window_start=p.start_utc)
     names = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
     by_unit: dict[int, dict[str, Any]] = {}
     for o in orders:
+        st = states[o.id]
         row = by_unit.setdefault(
             o.unit_id,
             {"unit_name": names.get(o.unit_id, ""), "issued": 0, "closed": 0, "open": 0, "overdue": 0, "escalated": 0},
         )
         row["issued"] += int(p.start_utc <= o.created_at < p.end_utc)
-        row["closed"] += int(
-            o.status in closed_ok and o.closed_at is not None and p.start_utc <= o.closed_at < p.end_utc
-        )
-        row["open"] += int(o.status in OPEN_STATUSES)
-        row["overdue"] += int(wo.is_overdue(o))
-        row["escalated"] += int(o.status in OPEN_STATUSES and o.escalation_level > 0)
+        row["closed"] += int(st.closed_in_window)
+        row["open"] += int(st.open)
+        row["overdue"] += int(st.overdue)
+        row["escalated"] += int(st.escalated)
     units = sorted(by_unit.values(), key=lambda r: (-r["overdue"], -r["escalated"], r["unit_name"]))
     totals = {k: sum(u[k] for u in units) for k in ("issued", "closed", "open", "overdue", "escalated")}
     late = [u for u in units if u["overdue"] or u["escalated"]]
-    return {"units": units, "totals": totals, "late_units": [u["unit_name"] for u in late]}
+    return {
+        "units": units,
+        "totals": totals,
+        "late_units": [u["unit_name"] for u in late],
+        "as_of": as_of,
+        "as_of_period_end": as_of == p.end_utc,
+    }
 
 
 def reminder_summary(p: Period, unit_ids: set[int] | None = None) -> dict[str, Any]:
@@ -583,8 +591,9 @@ def reminder_summary(p: Period, unit_ids: set[int] | None = None) -> dict[str, A
     return {"channels": rows, "total": sum(n for _, n in rows), "enabled": counter is not None}
 
 
-def bulletin_data(p: Period, unit_ids: set[int] | None = None) -> dict[str, Any]:
-    """What the quarterly bulletin (季度通报) says, for its workbook and its Word document."""
+def bulletin_data(p: Period, unit_ids: set[int] | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """What the quarterly bulletin (季度通报) says, for its workbook and its Word document. The work
+    orders' open, overdue and escalated counts are as of the period's end (``workorder_summary``)."""
     data = compliance(p, unit_ids)
     found = [(f, pl) for f, pl in _findings(p, unit_ids) if f.kind not in BLIND_SPOT_KINDS]
     t = data["totals"]
@@ -597,10 +606,11 @@ def bulletin_data(p: Period, unit_ids: set[int] | None = None) -> dict[str, Any]
         ("名称或认证主体不符", count[FindingKind.name_mismatch] + count[FindingKind.subject_mismatch]),
         ("超14天未更新", count[FindingKind.inactive_14d]),
     ]
-    overdue = [f for f, _ in found if is_overdue(f)]
+    orders = workorder_summary(p, unit_ids, now)
+    # as of the period's end like the orders (a finding's own history is its work order's)
+    overdue = [f for f, _ in found if is_overdue(f, wo_history.day_of(orders["as_of"]))]
     # Only confirmed findings name a unit; clues nobody has confirmed yet are counted, not named.
     confirmed = [f for f, _ in found if f.status is FindingStatus.confirmed]
-    orders = workorder_summary(p, unit_ids)
     return {
         "workorders": orders,
         "reminders": reminder_summary(p, unit_ids),
@@ -646,6 +656,10 @@ def bulletin_xlsx(p: Period, unit_ids: set[int] | None = None, issuer: str = "")
         ["其中：逾期未整改", b["workorders"]["totals"]["overdue"]],
         ["其中：已升级督办", b["workorders"]["totals"]["escalated"]],
         ["逾期未整改的单位", "、".join(b["workorders"]["late_units"]) or "无"],
+        [
+            "整改工单统计时点",
+            "期末（" + b["period"].end.isoformat() + "）" if b["workorders"]["as_of_period_end"] else "生成时",
+        ],
         ["本期发出提醒（合计）", b["reminders"]["total"]],
         *([f"其中：{label}", n] for label, n in b["reminders"]["channels"]),
     ]

@@ -715,3 +715,9 @@ def deadline_local_input(value: datetime | None = None) -> str:
     """A default for the form's datetime-local field: three days ahead, 18:00 Beijing."""
     base = (value or datetime.now(CN_TZ)) + timedelta(days=3)
     return base.replace(hour=18, minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M")
+
+
+def deadline_local_value(value: datetime) -> str:
+    """A stored deadline (naive UTC) for a datetime-local field, in Beijing time (seconds kept when set)."""
+    local = value.replace(tzinfo=UTC).astimezone(CN_TZ)
+    return local.strftime("%Y-%m-%dT%H:%M:%S" if local.second else "%Y-%m-%dT%H:%M")

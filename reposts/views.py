@@ -25,8 +25,8 @@ from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
 from moderation.models import Content
 from registry.models import PUBLISHABLE_PLATFORMS, Platform, Unit
-from reposts import board, completion, service
-from reposts.models import SOURCE_KIND_LABELS, TARGET_STATUS_LABELS, RepostSourceKind
+from reposts import board, completion, editing, light_review, service
+from reposts.models import OPEN_STATUSES, SOURCE_KIND_LABELS, TARGET_STATUS_LABELS, RepostSourceKind
 
 api = APIBlueprint("reposts_api", __name__, url_prefix="/api/v1", tag="转载任务")
 pages = Blueprint("reposts", __name__, url_prefix="/reposts")
@@ -149,6 +149,34 @@ class ReasonIn(Schema):
 class CancelIn(Schema):
     reason = String(
         required=True, validate=Length(max=service.REASON_MAX), metadata={"description": "撤销理由（至少 2 个字）"}
+    )
+
+
+class RepostTaskEditIn(Schema):
+    title = String(load_default=None, validate=Length(max=200), metadata={"description": "新的任务名称"})
+    note = String(
+        load_default=None, validate=Length(max=service.NOTE_MAX), metadata={"description": "新的说明（空字符串：清除）"}
+    )
+    deadline = String(
+        load_default=None,
+        validate=Length(max=40),
+        metadata={"description": "新的截止时间，须晚于现在；不带时区按北京时间（与 workdays 二选一）"},
+    )
+    workdays = Integer(
+        load_default=None,
+        validate=Range(min=1, max=service.WORKDAYS_MAX),
+        metadata={"description": "自下达之日起 N 个工作日内"},
+    )
+    add_unit_ids = List(Integer(), load_default=list, metadata={"description": "增加的接收单位"})
+    remove_unit_ids = List(
+        Integer(),
+        load_default=list,
+        metadata={"description": "移除的单位：其未完成的平台改为已撤销；已完成转载的单位不能移除"},
+    )
+    reason = String(
+        load_default=None,
+        validate=Length(max=service.REASON_MAX),
+        metadata={"description": "修改理由（移除单位时必填，至少 2 个字）"},
     )
 
 
@@ -277,6 +305,21 @@ def reopen(task_id: int, unit_id: int, data: dict[str, Any]) -> Any:
     user = current_user()
     task = service.get_task(task_id, user)
     service.reopen(task, unit_id, user, data.get("reason"), data.get("platforms"))
+    db.session.commit()
+    return _detail(task, user)
+
+
+@api.patch("/reposts/<int:task_id>")
+@api.input(RepostTaskEditIn, arg_name="data")
+@api.output(RepostTaskDetail)
+@api.doc(
+    summary="修改已下达的转载任务（网信办或管理员）：截止时间、名称、说明，增加或移除单位（记入审计）",
+    security="BearerAuth",
+)
+def edit_task(task_id: int, data: dict[str, Any]) -> Any:
+    user = current_user()
+    task = service.get_task(task_id, user)
+    editing.edit_task(task, data, user)
     db.session.commit()
     return _detail(task, user)
 
@@ -431,16 +474,26 @@ def create_page() -> Any:
     return redirect(url_for("reposts.board_page", task_id=task.id))
 
 
+def _removable(c: dict[str, int]) -> bool:
+    """A unit the edit form offers to remove: nothing completed, something still open."""
+    return not (c["done"] or c["done_late"]) and bool(c["pending"] or c["overdue"])
+
+
 @pages.get("/<int:task_id>")
 def board_page(task_id: int) -> Any:
     user = current_user()
     task = service.get_task(task_id, user)
     if not service.is_issuer(user):
         return redirect(url_for("reposts.mine"))
+    on_task = {t.unit_id for t in task.targets}
+    data = board.board(task, user)
     return render_template(
         "reposts/board.html",
         task=service.task_dict(task, user),
-        board=board.board(task, user),
+        board=data,
+        removable=[r for r in data["rows"] if _removable(r["counts"])],
+        deadline_value=service.deadline_local_value(task.deadline_at),
+        addable=[u for u in _units(user) if u.id not in on_task],
         **_page_context(),
     )
 
@@ -464,6 +517,40 @@ def sweep_page(task_id: int) -> Any:
         f"已核对：新发现完成 {result.done} 项、逾期完成 {result.done_late} 项，新增逾期未完成 {result.overdue} 项",
         "success",
     )
+    return redirect(url_for("reposts.board_page", task_id=task.id))
+
+
+def _edit_form_data() -> dict[str, Any]:
+    f = request.form
+    data: dict[str, Any] = {
+        "title": f.get("title"),
+        "note": f.get("note"),
+        "add_unit_ids": [int(v) for v in f.getlist("add_unit_ids") if v.isdigit()],
+        "remove_unit_ids": [int(v) for v in f.getlist("remove_unit_ids") if v.isdigit()],
+        "reason": f.get("reason"),
+    }
+    if (f.get("deadline") or "") != (f.get("deadline_was") or ""):
+        data["deadline"] = f.get("deadline") or "x"
+    return data
+
+
+@pages.post("/<int:task_id>/edit")
+def edit_page(task_id: int) -> Any:
+    user = current_user()
+    task = service.get_task(task_id, user)
+    service.require_issuer(user)
+    try:
+        changed = editing.edit_task(task, _edit_form_data(), user)
+        db.session.commit()
+        added = len(changed.get("added_unit_ids", []))
+        removed = len(changed.get("removed_unit_ids", []))
+        extra = "".join([f"，增加 {added} 个单位" if added else "", f"，移除 {removed} 个单位" if removed else ""])
+        flash(f"已修改转载任务{extra}", "success")
+    except ApiError as exc:
+        db.session.rollback()
+        details = exc.detail if isinstance(exc.detail, dict) else {}
+        problems = [m for msgs in details.values() if isinstance(msgs, list) for m in msgs]
+        flash("；".join(problems) if problems else exc.message, "error")
     return redirect(url_for("reposts.board_page", task_id=task.id))
 
 
@@ -498,19 +585,33 @@ def reopen_page(task_id: int, unit_id: int) -> Any:
     return redirect(url_for("reposts.board_page", task_id=task.id))
 
 
+def _review_preview(task: Any, rows: list[Any]) -> dict[str, Any] | None:
+    """简化审核 or 三审, said in advance for a task still open or converted and not yet submitted."""
+    content = next((t.content for t in rows if t.content_id is not None), None)
+    if content is None and not any(t.status in OPEN_STATUSES for t in rows):
+        return None
+    found = light_review.preview(task, rows[0].unit_id, content)
+    return found.as_dict() if found is not None else None
+
+
 @pages.get("/mine")
 def mine() -> Any:
     user = current_user()
     service.require_viewer(user)
-    setting = service.setting(user.unit_id) if user.has_role(*service.UNIT_ROLES) else None
+    can_answer = user.has_role(*service.UNIT_ROLES)
+    setting = service.setting(user.unit_id) if can_answer else None
     return render_template(
         "reposts/mine.html",
         groups=[
-            (service.task_dict(task, user), [service.target_dict(t) for t in rows])
+            (
+                service.task_dict(task, user),
+                [service.target_dict(t) for t in rows],
+                _review_preview(task, rows) if can_answer else None,
+            )
             for task, rows in service.my_targets(user)
         ],
         setting=setting,
-        can_answer=user.has_role(*service.UNIT_ROLES),
+        can_answer=can_answer,
         **_page_context(),
     )
 

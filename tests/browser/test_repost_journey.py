@@ -4,7 +4,8 @@ The office (网信办-刘审计) issues a 转载任务 to 示范县教育局 on 
 the bureau's operator (运营-教育局小陈) finds it under 本单位转载任务, turns it into a content with
 one click (the 来源 statement is in it) and submits it; the county's three reviewers approve it; the
 scheduler and the worker send it to the sandbox; the office presses 立即核对完成情况 and the
-board shows 示范县教育局 · 微博 已完成; then the office's task list and settings page. Every step gets a screenshot
+board shows 示范县教育局 · 微博 已完成; then the office's task list and settings page, and an edit
+of the issued task (a new note, 示范县城关镇人民政府 added). Every step gets a screenshot
 (test-output/screenshots/repost-*.png) and axe; the unit's and the office's pages are checked at
 390 px too.
 Run: CI=true .venv/bin/pytest -q -m browser tests/browser/test_repost_journey.py -n 0
@@ -38,6 +39,7 @@ pytestmark = pytest.mark.browser
 SOURCE_URL = "https://www.gov.cn/zhengce/2026-12/03/content_7002468.htm"
 SOURCE_TITLE = "国务院关于做好2027年元旦春节期间有关工作的通知"
 UNIT = "示范县教育局"
+ADDED = "示范县城关镇人民政府"
 PUBLISH_WAIT = 180
 
 
@@ -140,6 +142,8 @@ def test_office_issues_unit_completes_board_shows_done(stack: LiveStack, people:
     operator.goto("/reposts/mine")
     section = operator.locator(f'section.repost-task[data-task="{task_id}"]')
     assert "待完成" in section.inner_text() and "中国政府网" in section.inner_text()
+    # said in advance: a 中国政府网 article is not a superior's approved content → three reviews
+    assert "转为稿件后需完整三审" in section.locator(".review-path").inner_text()
     step(operator, "03-unit-my-tasks")
     narrow(operator, "03-unit-my-tasks")
     section.get_by_role("button", name="一键转为稿件").click()
@@ -193,3 +197,18 @@ def test_office_issues_unit_completes_board_shows_done(stack: LiveStack, people:
     office.goto("/reposts/settings")
     assert UNIT in office.locator("#settings").inner_text()
     step(office, "09-office-settings")
+
+    # 6. the office edits the issued task: a new note and one more unit, which then has it to do
+    office.goto(f"/reposts/{task_id}")
+    office.get_by_text("修改截止时间、名称、说明，增加或移除单位").click()
+    form = office.locator("#edit-form")
+    form.get_by_label("说明（对各单位的要求）").fill("请于期限前在官方微博转载并置顶一天，注明来源。")
+    form.get_by_label(ADDED, exact=True).check()
+    step(office, "10-office-edit-form")
+    form.get_by_role("button", name="保存修改").click()
+    office.wait_for_load_state()
+    assert "已修改转载任务，增加 1 个单位" in flash(office), flash(office)
+    assert "置顶一天" in office.locator("main").inner_text()
+    assert target_state(stack, task_id) == {f"{UNIT}:weibo": "done", f"{ADDED}:weibo": "pending"}
+    step(office, "11-office-board-edited")
+    narrow(office, "11-office-board-edited")

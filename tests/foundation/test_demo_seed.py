@@ -8,12 +8,16 @@ import json
 import requests
 import sqlalchemy as sa
 
+from auth.models import User
+from common.db import utcnow
 from demo import sandbox_seed, seed
+from notify import todo
 from oversight.inspection import service as inspection
 from oversight.interaction.cli import poll_one
 from oversight.interaction.models import InteractionItem
 from oversight.models import Finding, FindingKind
 from registry.models import Account, AccountStatus, Platform
+from reposts.models import RepostTask
 from sandbox import create_sandbox_app
 from sandbox.__main__ import _seed
 from sandbox.common import EXTENSION_KEY
@@ -90,3 +94,16 @@ def test_demo_seed_brings_comments_messages_and_an_app_post(app, db_session, san
     ).all()
     listed = json.dumps([f.evidence for f in unreviewed], ensure_ascii=False)
     assert app_posts[0]["post_id"] in listed
+
+
+def test_demo_seed_issues_a_repost_task_the_units_have_to_do(app, db_session):
+    seed()
+    db_session.flush()
+    task = db_session.scalars(sa.select(RepostTask)).one()
+    assert task.source_name == "中国政府网" and task.workdays == 5 and task.deadline_at > utcnow()
+    units = {t.unit.name for t in task.targets}
+    assert units == {"示范县教育局", "示范县卫生健康局", "示范县城关镇人民政府"} and len(task.targets) == 6
+    edu_operator = db_session.scalars(sa.select(User).where(User.username == "edu_operator")).one()
+    assert db_session.scalars(todo._reposts(edu_operator)).all() == [task]
+    assert seed() is False  # idempotent: no second task
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(RepostTask)) == 1

@@ -200,3 +200,50 @@ def test_the_editor_submit_says_it_went_to_final_review(app, db_session, api_as,
     db_session.refresh(content)
     assert content.status is ContentStatus.review_3
     assert f"{NOTICE}，等待终审" in page
+
+
+def _mine(app, operator, task_id):
+    """The operator's 本单位转载任务 page: the review-path line of the task's card."""
+    client = app.test_client()
+    client.post("/login", data={"username": operator.username, "password": PASSWORD})
+    html = client.get("/reposts/mine").get_data(as_text=True)
+    card = html.split(f'data-task="{task_id}"')[1].split("</section>")[0]
+    return card.split('class="review-path"')[1].split("</p>")[0] if 'class="review-path"' in card else None
+
+
+def test_the_units_page_says_in_advance_which_review_a_conversion_gets(
+    app, db_session, api_as, make_account, office, county, edu, operator, approve
+):
+    make_account(edu, "weibo")
+    source = approve([make_account(county, "weibo")], title="县政府关于做好冬季供暖保障工作的通知")
+    fields = {"source_url": None, "source_title": None, "source_name": None}
+    task = _task(api_as, office, [edu], source_kind="content", source_content_id=source.id, **fields)
+
+    line = _mine(app, operator, task["id"])
+    assert "转为稿件后需完整三审" in line and "网信办未允许本单位" in line and 'data-light="false"' in line
+    _setting(api_as, office, operator, edu, enable=False)
+    assert "本单位未启用简化审核" in _mine(app, operator, task["id"])
+    _setting(api_as, office, operator, edu, allow=False)
+    line = _mine(app, operator, task["id"])
+    assert "转为稿件后走简化审核（终审即可）" in line and 'data-light="true"' in line
+    assert "来源是上级单位已终审的稿件" in line
+
+    # converted and untouched: still the lighter review; edited: the three reviews, with why
+    response = api_as(operator).post(f"/api/v1/reposts/{task['id']}/units/{edu.id}/convert")
+    content = db_session.get(Content, response.get_json()["content_id"])
+    assert "提交后走简化审核（终审即可）" in _mine(app, operator, task["id"])
+    content_service.update_content(content, {"title": content.title + "（转载）"}, operator)
+    db_session.commit()
+    line = _mine(app, operator, task["id"])
+    assert "提交后需完整三审" in line and "内容已改动" in line
+    # submitted: the content's own page tells how it is reviewed, the card says no more
+    review.submit(content, operator)
+    db_session.commit()
+    assert _mine(app, operator, task["id"]) is None
+
+
+def test_a_url_source_is_announced_as_three_reviews(app, db_session, api_as, office, edu, operator):
+    _setting(api_as, office, operator, edu)
+    task = _task(api_as, office, [edu])
+    line = _mine(app, operator, task["id"])
+    assert "转为稿件后需完整三审" in line and "来源不是上级单位在本平台已终审的稿件" in line
