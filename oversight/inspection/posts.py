@@ -107,7 +107,7 @@ class StoredPost:
     state: PostState
     published_at: datetime | None
     url: str | None
-    links: list[Any]
+    links: str | None  # the stored JSON text
     original: bool | None
     tamper_state: str | None
     no_expected: bool
@@ -115,7 +115,8 @@ class StoredPost:
     def unchanged(self, h: str, version: str, delivery_id: int | None, post: Any) -> bool:
         """Whether seeing ``post`` (text hash ``h``, traced to ``delivery_id``) again changes
         nothing stored: same text, checked with these dictionaries, nothing else different and
-        no tamper comparison pending — then the post is left out of the write path."""
+        no tamper comparison pending — then the post is left out of the write path. (A False
+        only costs reading the full row: the caller compares that as before.)"""
         return (
             self.text_hash == h
             and self.checked_version == version
@@ -124,7 +125,7 @@ class StoredPost:
             and not (self.source is PostSource.ours and self.delivery_id is not None and self.no_expected)
             and (post.published_at is None or post.published_at == self.published_at)
             and (not post.url or post.url == self.url)
-            and list(post.links) == self.links
+            and (self.links == "[]" if not post.links else self.links == json.dumps(list(post.links)))
             and post.original == self.original
         )
 
@@ -140,7 +141,7 @@ _STORED_COLUMNS = (
     LivePost.state,
     LivePost.published_at,
     LivePost.url,
-    LivePost.links,
+    sa.cast(LivePost.links, sa.Text).label("links"),
     LivePost.original,
     LivePost.tamper_state,
     LivePost.expected_text.is_(None).label("no_expected"),
@@ -149,17 +150,13 @@ _STORED_COLUMNS = (
 
 def stored_many(keys: dict[int, list[str]]) -> dict[int, dict[str, StoredPost]]:
     """The stored posts of several accounts with these platform ids, as :class:`StoredPost`
-    (one query per 100 accounts, by account and platform id)."""
+    (one query per 200 accounts; a light row, so reading an account's older posts too is cheap)."""
     out: dict[int, dict[str, StoredPost]] = {}
-    items = sorted((a, k) for a, k in keys.items() if k)
-    for i in range(0, len(items), 100):
-        chunk = items[i : i + 100]
-        wanted = sorted({key for _, k in chunk for key in k})
-        for j in range(0, len(wanted), 5000):
-            stmt = sa.select(*_STORED_COLUMNS).where(
-                LivePost.account_id.in_([a for a, _ in chunk]), LivePost.platform_post_id.in_(wanted[j : j + 5000])
-            )
-            for r in db.session.execute(stmt):
+    items = sorted((a, set(k)) for a, k in keys.items() if k)
+    for i in range(0, len(items), 200):
+        wanted = dict(items[i : i + 200])
+        for r in db.session.execute(sa.select(*_STORED_COLUMNS).where(LivePost.account_id.in_(list(wanted)))):
+            if r[2] in wanted[r[1]]:
                 out.setdefault(r[1], {})[r[2]] = StoredPost(*r)
     return out
 
