@@ -188,15 +188,14 @@ def _essentials(v: PostView) -> tuple[Any, ...]:
 
 def _write_posts(
     inserts: list[PostView], updates: list[PostView], untouched: dict[tuple[str, datetime], list[int]]
-) -> None:
+) -> int:
     """New posts as pre-encoded rows straight through the driver (:func:`_insert_posts`), changed
     ones in one executemany UPDATE by primary key, unchanged ones only get ``last_seen_at``
     (UPDATE … IN). Core statements on the table: the ORM's per-row bookkeeping is what made the
-    first version slow."""
+    first version slow. Returns the highest post id before the inserts (theirs are all above)."""
     table = LivePost.__table__
     db.session.flush()
-    if inserts:
-        _insert_posts(inserts)
+    before = _insert_posts(inserts)
     if updates:
         db.session.connection().execute(
             sa.update(table).where(table.c.id == sa.bindparam("_id")),
@@ -214,6 +213,7 @@ def _write_posts(
                 .values(last_seen_at=at, seen_via=via)
                 .execution_options(synchronize_session=False)
             )
+    return before
 
 
 #: The columns :func:`_insert_posts` writes, in order (see :func:`_encode_rows`).
@@ -243,16 +243,18 @@ _INSERT_FIELDS = (
 )
 
 
-def _insert_posts(views: list[PostView]) -> None:
+def _insert_posts(views: list[PostView]) -> int:
     """Write new posts as rows encoded here, once per distinct value where values repeat (the
     batch's time, the enums, empty lists), and handed to the driver in one go: ``COPY … FROM
     STDIN`` on PostgreSQL (psycopg), one ``executemany`` on SQLite — no per-row statement
     compilation or bind processing. The ids are read back (rows above the highest id seen before
-    the write, matched by account and platform id) and set on the views."""
+    the write, matched by account and platform id) and set on the views. Returns that id."""
     conn = db.session.connection()
     dialect = conn.dialect
     table = LivePost.__table__
-    before = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))) or 0
+    before: int = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))) or 0
+    if not views:
+        return before
     rows = _encode_rows(views, dialect)
     names = ", ".join(_INSERT_FIELDS)
     if dialect.name == "postgresql":
@@ -274,6 +276,7 @@ def _insert_posts(views: list[PostView]) -> None:
     missing = [k for k, v in wanted.items() if v.id is None]
     if missing:  # cannot happen unless ids were not allocated in order
         raise RuntimeError(f"ids of {len(missing)} new live posts not found after the insert")
+    return before
 
 
 def _encode_rows(views: list[PostView], dialect: sa.engine.Dialect) -> list[tuple[Any, ...]]:

@@ -341,7 +341,7 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
         outcome.new_posts = len(inserts) - first_new
         per_account.append((reading, account, outcome, w, judged, days))
     del held  # kept the prefetched deliveries alive for the tamper comparisons above
-    _write_posts(inserts, updates, untouched)
+    before = _write_posts(inserts, updates, untouched)
     groups: list[tuple[_Writer, set[date]]] = []
     for reading, account, _outcome, w, judged, days in per_account:
         now = w.now
@@ -412,7 +412,7 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
                     .values(state=PostState.removed, removed_at=now, removed_reason="平台列表中已不再出现")
                     .execution_options(synchronize_session=False)
                 )
-    regroup_many(groups, since)
+    regroup_many(groups, since, inserts, before)
     flush_writers([(w, o) for _, _, o, w in work] + coverage)
     db.session.flush()
     return outcomes
