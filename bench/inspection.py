@@ -19,6 +19,7 @@ import argparse
 import os
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -62,9 +63,12 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-inspection-"))
     url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite'}"
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "BROKER_URL": "memory://", "TESTING": True})
-    with app.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
-        run(app, args)
+    try:
+        with app.app_context():
+            upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+            run(app, args)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def run(app, args) -> None:  # type: ignore[no-untyped-def]
