@@ -295,14 +295,13 @@ def upsert_many(inputs: Sequence[FindingInput], now: datetime | None = None) -> 
         if inp.discovered_id is not None:
             finding.discovered_id = inp.discovered_id
     db.session.flush()
-    # New findings: one ORM bulk INSERT … RETURNING (no per-object unit-of-work bookkeeping), in
-    # input order; the returned Finding objects are in the session like any loaded one.
+    # New findings: one ORM bulk INSERT … RETURNING (no per-object unit-of-work bookkeeping); the
+    # returned Finding objects (in the session like any loaded one) are matched back by fingerprint,
+    # so the report keeps the input order without asking the database for it (which on SQLite
+    # would mean one INSERT per row).
     for i in range(0, len(new_rows), 1000):
         chunk = new_rows[i : i + 1000]
-        made = {
-            f.fingerprint: f
-            for f in db.session.scalars(sa.insert(Finding).returning(Finding, sort_by_parameter_order=True), chunk)
-        }
+        made = {f.fingerprint: f for f in db.session.scalars(sa.insert(Finding).returning(Finding), chunk)}
         report.created.extend(made[r["fingerprint"]] for r in chunk)
     return report
 

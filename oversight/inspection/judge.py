@@ -275,11 +275,18 @@ def regroup_unreviewed(w: _Writer, days: Iterable[date], since: datetime | None)
     regroup_many([(w, set(days))], since)
 
 
-def regroup_many(groups: Sequence[tuple[_Writer, set[date]]], since: datetime | None) -> None:
+def regroup_many(
+    groups: Sequence[tuple[_Writer, set[date]]],
+    since: datetime | None,
+    fresh: Sequence[PostView] = (),
+    fresh_above: int | None = None,
+) -> None:
     """One ``unreviewed_post`` finding per account and day of detection, listing every post of
     that day not published through govmedia and not recorded as an allowed exception (each with
     its link). No post left → resolved. A closed finding whose list only shrank stays closed.
-    For a batch of accounts: one query per 200 accounts and one finding lookup."""
+    For a batch of accounts: one query per 200 accounts and one finding lookup. ``fresh``: the
+    posts this batch just inserted (every id above ``fresh_above``), taken as they are instead of
+    read back (a new post has no exception yet)."""
 
     wanted = [(w, day) for w, days in groups for day in sorted(days)]
     if not wanted:
@@ -298,12 +305,29 @@ def regroup_many(groups: Sequence[tuple[_Writer, set[date]]], since: datetime | 
                 LivePost.first_seen_at >= start,
                 LivePost.first_seen_at < end,
                 PostException.id.is_(None),
+                LivePost.id <= fresh_above if fresh_above is not None else sa.true(),
             )
             .order_by(LivePost.account_id, LivePost.published_at, LivePost.id)
         )
         for r in rows:
             if since is None or (r.published_at is not None and r.published_at >= since):
                 listed.setdefault((r.account_id, group_day(r.first_seen_at)), []).append(r)
+    if fresh_above is not None:
+        wanted_ids = set(ids)
+        mixed: set[tuple[int, date]] = set()
+        for v in fresh:
+            if (
+                v.source is PostSource.found
+                and v.account_id in wanted_ids
+                and start <= v.first_seen_at < end
+                and (since is None or (v.published_at is not None and v.published_at >= since))
+            ):
+                key = (v.account_id, group_day(v.first_seen_at))
+                listed.setdefault(key, []).append(v)
+                mixed.add(key)
+        nulls_first = db.session.get_bind().dialect.name == "sqlite"  # the database's own ORDER BY
+        for key in mixed:
+            listed[key].sort(key=lambda v: _published_order(v, nulls_first))
     fps = {(w.account.id, day): unreviewed_fingerprint(w.account.id, day) for w, day in wanted}
     current = findings_service.load_by_fingerprints(fps.values())
     for w, day in wanted:
@@ -353,6 +377,12 @@ def regroup_many(groups: Sequence[tuple[_Writer, set[date]]], since: datetime | 
                 unit_id=account.unit_id,
             )
         )
+
+
+def _published_order(v: Any, nulls_first: bool) -> tuple[bool, datetime, int]:
+    """ORDER BY published_at, id as the database sorts (SQLite: NULL first; PostgreSQL: last)."""
+    missing = v.published_at is None
+    return (not missing if nulls_first else missing, v.published_at or datetime.min, v.id)
 
 
 def _prefetch_profiles(

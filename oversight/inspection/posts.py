@@ -7,6 +7,7 @@ bookkeeping is what made the first version slow). Used by :mod:`oversight.inspec
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
@@ -91,29 +92,82 @@ _ROW_FIELDS = tuple(f.name for f in fields(PostView) if f.name not in ("id", "la
 _row_values = operator.attrgetter(*_ROW_FIELDS)
 
 
-def _views(account_id: int, keys: Iterable[str]) -> dict[str, PostView]:
-    """Stored posts of the account with these platform ids (chunked IN lists)."""
-    wanted = list(keys)
-    out: dict[str, PostView] = {}
-    for i in range(0, len(wanted), 500):
-        stmt = sa.select(*_VIEW_COLUMNS).where(
-            LivePost.account_id == account_id, LivePost.platform_post_id.in_(wanted[i : i + 500])
+@dataclass(slots=True)
+class StoredPost:
+    """What decides whether a stored post needs any work when it is seen again: read for every
+    post of a listing (the full :class:`PostView` only for the few that changed)."""
+
+    id: int
+    account_id: int
+    platform_post_id: str
+    text_hash: str
+    checked_version: str | None
+    source: PostSource
+    delivery_id: int | None
+    state: PostState
+    published_at: datetime | None
+    url: str | None
+    links: str | None  # the stored JSON text
+    original: bool | None
+    tamper_state: str | None
+    no_expected: bool
+
+    def unchanged(self, h: str, version: str, delivery_id: int | None, post: Any) -> bool:
+        """Whether seeing ``post`` (text hash ``h``, traced to ``delivery_id``) again changes
+        nothing stored: same text, checked with these dictionaries, nothing else different and
+        no tamper comparison pending — then the post is left out of the write path. (A False
+        only costs reading the full row: the caller compares that as before.)"""
+        return (
+            self.text_hash == h
+            and self.checked_version == version
+            and self.state is PostState.live
+            and (delivery_id is None or (self.source is PostSource.ours and self.delivery_id == delivery_id))
+            and not (self.source is PostSource.ours and self.delivery_id is not None and self.no_expected)
+            and (post.published_at is None or post.published_at == self.published_at)
+            and (not post.url or post.url == self.url)
+            and (self.links == "[]" if not post.links else self.links == json.dumps(list(post.links)))
+            and post.original == self.original
         )
-        for r in db.session.execute(stmt):
-            out[r.platform_post_id] = PostView(**r._mapping)
+
+
+_STORED_COLUMNS = (
+    LivePost.id,
+    LivePost.account_id,
+    LivePost.platform_post_id,
+    LivePost.text_hash,
+    LivePost.checked_version,
+    LivePost.source,
+    LivePost.delivery_id,
+    LivePost.state,
+    LivePost.published_at,
+    LivePost.url,
+    sa.cast(LivePost.links, sa.Text).label("links"),
+    LivePost.original,
+    LivePost.tamper_state,
+    LivePost.expected_text.is_(None).label("no_expected"),
+)
+
+
+def stored_many(keys: dict[int, list[str]]) -> dict[int, dict[str, StoredPost]]:
+    """The stored posts of several accounts with these platform ids, as :class:`StoredPost`
+    (one query per 200 accounts; a light row, so reading an account's older posts too is cheap)."""
+    out: dict[int, dict[str, StoredPost]] = {}
+    items = sorted((a, set(k)) for a, k in keys.items() if k)
+    for i in range(0, len(items), 200):
+        wanted = dict(items[i : i + 200])
+        for r in db.session.execute(sa.select(*_STORED_COLUMNS).where(LivePost.account_id.in_(list(wanted)))):
+            if r[2] in wanted[r[1]]:
+                out.setdefault(r[1], {})[r[2]] = StoredPost(*r)
     return out
 
 
-def _views_many(keys: dict[int, list[str]]) -> dict[int, dict[str, PostView]]:
-    """Stored posts of several accounts by account and platform id (a few queries)."""
-    out: dict[int, dict[str, PostView]] = {}
-    items = sorted(keys.items())
-    for i in range(0, len(items), 200):
-        chunk = items[i : i + 200]
-        wanted = {a: set(k) for a, k in chunk}
-        for r in db.session.execute(sa.select(*_VIEW_COLUMNS).where(LivePost.account_id.in_([a for a, _ in chunk]))):
-            if r.platform_post_id in wanted[r.account_id]:
-                out.setdefault(r.account_id, {})[r.platform_post_id] = PostView(**r._mapping)
+def views_by_id(ids: Iterable[int]) -> dict[int, PostView]:
+    """Full :class:`PostView` rows by id (chunked IN lists)."""
+    wanted = sorted(set(ids))
+    out: dict[int, PostView] = {}
+    for i in range(0, len(wanted), 1000):
+        for r in db.session.execute(sa.select(*_VIEW_COLUMNS).where(LivePost.id.in_(wanted[i : i + 1000]))):
+            out[r.id] = PostView(**r._mapping)
     return out
 
 
@@ -134,23 +188,14 @@ def _essentials(v: PostView) -> tuple[Any, ...]:
 
 def _write_posts(
     inserts: list[PostView], updates: list[PostView], untouched: dict[tuple[str, datetime], list[int]]
-) -> None:
-    """New posts in one executemany INSERT (ids come back through RETURNING), changed ones in one
-    executemany UPDATE by primary key, unchanged ones only get ``last_seen_at`` (UPDATE … IN).
-    Core statements on the table: the ORM's per-row bookkeeping is what made the first version slow."""
+) -> int:
+    """New posts as pre-encoded rows straight through the driver (:func:`_insert_posts`), changed
+    ones in one executemany UPDATE by primary key, unchanged ones only get ``last_seen_at``
+    (UPDATE … IN). Core statements on the table: the ORM's per-row bookkeeping is what made the
+    first version slow. Returns the highest post id before the inserts (theirs are all above)."""
     table = LivePost.__table__
     db.session.flush()
-    for i in range(0, len(inserts), 1000):
-        chunk = inserts[i : i + 1000]
-        rows = [{**v.row(), "last_seen_at": v.checked_at or v.first_seen_at} for v in chunk]
-        ids = {
-            (r.account_id, r.platform_post_id): r.id
-            for r in db.session.connection().execute(
-                sa.insert(table).returning(table.c.id, table.c.account_id, table.c.platform_post_id), rows
-            )
-        }
-        for v in chunk:
-            v.id = ids[(v.account_id, v.platform_post_id)]
+    before = _insert_posts(inserts)
     if updates:
         db.session.connection().execute(
             sa.update(table).where(table.c.id == sa.bindparam("_id")),
@@ -168,6 +213,135 @@ def _write_posts(
                 .values(last_seen_at=at, seen_via=via)
                 .execution_options(synchronize_session=False)
             )
+    return before
+
+
+#: The columns :func:`_insert_posts` writes, in order (see :func:`_encode_rows`).
+_INSERT_FIELDS = (
+    "account_id",
+    "platform",
+    "platform_post_id",
+    "published_at",
+    "first_seen_at",
+    "last_seen_at",
+    "checked_at",
+    "url",
+    "title",
+    "text",
+    "links",
+    "media",
+    "check_hits",
+    "original",
+    "seen_via",
+    "source",
+    "state",
+    "delivery_id",
+    "text_hash",
+    "checked_version",
+    "expected_text",
+    "tamper_state",
+)
+
+
+def _insert_posts(views: list[PostView]) -> int:
+    """Write new posts as rows encoded here, once per distinct value where values repeat (the
+    batch's time, the enums, empty lists), and handed to the driver in one go: ``COPY … FROM
+    STDIN`` on PostgreSQL (psycopg), one ``executemany`` on SQLite — no per-row statement
+    compilation or bind processing. The ids are read back (rows above the highest id seen before
+    the write, matched by account and platform id) and set on the views. Returns that id."""
+    conn = db.session.connection()
+    dialect = conn.dialect
+    table = LivePost.__table__
+    before: int = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))) or 0
+    if not views:
+        return before
+    rows = _encode_rows(views, dialect)
+    names = ", ".join(_INSERT_FIELDS)
+    if dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in _INSERT_FIELDS)
+        sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608  fixed names; values are bound
+        conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+    wanted = {(v.account_id, v.platform_post_id): v for v in views}
+    for i, account_id, key in conn.execute(
+        sa.select(table.c.id, table.c.account_id, table.c.platform_post_id).where(table.c.id > before)
+    ):
+        v = wanted.get((account_id, key))
+        if v is not None:
+            v.id = i
+    missing = [k for k, v in wanted.items() if v.id is None]
+    if missing:  # cannot happen unless ids were not allocated in order
+        raise RuntimeError(f"ids of {len(missing)} new live posts not found after the insert")
+    return before
+
+
+def _encode_rows(views: list[PostView], dialect: sa.engine.Dialect) -> list[tuple[Any, ...]]:
+    """Rows of :data:`_INSERT_FIELDS` as the driver takes them: what SQLAlchemy's own bind
+    processors make of each value (JSON text, enum values, SQLite's datetime text), computed once
+    per distinct time and enum member and once for an empty list; PostgreSQL's COPY takes
+    datetimes and booleans as they are and JSON as text."""
+    c = LivePost.__table__.c
+    pg = dialect.name == "postgresql"
+
+    def proc(name: str) -> Any:
+        return c[name].type.dialect_impl(dialect).bind_processor(dialect)  # the column type's own encoding
+
+    as_json = _json_text if pg else proc("check_hits")
+    as_time = None if pg else proc("published_at")
+    as_bool = None if pg else proc("original")
+    as_source, as_state = proc("source"), proc("state")
+    empty = as_json([]) if as_json else "[]"
+    caches: dict[Any, dict[Any, Any]] = {}
+
+    def once(value: Any, conv: Any) -> Any:
+        if value is None or conv is None:
+            return value
+        cache = caches.setdefault(conv, {})
+        got = cache.get(value)
+        if got is None:
+            got = cache[value] = conv(value)
+        return got
+
+    def js(value: list[Any]) -> Any:
+        return as_json(value) if value else empty
+
+    out: list[tuple[Any, ...]] = []
+    for v in views:
+        out.append(
+            (
+                v.account_id,
+                v.platform,
+                v.platform_post_id,
+                once(v.published_at, as_time),
+                once(v.first_seen_at, as_time),
+                once(v.checked_at or v.first_seen_at, as_time),
+                once(v.checked_at, as_time),
+                v.url,
+                v.title,
+                v.text,
+                js(v.links),
+                empty,
+                js(v.check_hits),
+                v.original if as_bool is None or v.original is None else as_bool(v.original),
+                v.seen_via,
+                once(v.source, as_source),
+                once(v.state, as_state),
+                v.delivery_id,
+                v.text_hash,
+                v.checked_version,
+                v.expected_text,
+                v.tamper_state,
+            )
+        )
+    return out
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value)
 
 
 def _mark_removed(lp: LivePost, reason: str, now: datetime) -> None:

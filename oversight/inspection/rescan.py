@@ -5,6 +5,7 @@ batches (optionally sharded), and updates their ``post_check_hit`` findings. Flu
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from oversight.inspection.judge import (
     run_checks,
 )
 from oversight.inspection.models import LivePost, PostState
-from oversight.inspection.posts import _VIEW_COLUMNS, PostView, _expire_loaded
+from oversight.inspection.posts import PostView, _expire_loaded, views_by_id
 from registry.models import Account
 
 # ----------------------------------------------------------------------------- re-scan
@@ -35,13 +36,21 @@ def rescan(
     """Re-check one batch of stored posts of the window whose dictionary version is old, in id
     order from ``after_id`` (keyset: each batch reads forward, never the whole table again);
     ``shard=(k, n)`` takes the posts with ``id % n == k`` so n workers share the work.
-    Rows are read and written in bulk; only posts whose blocking hits changed touch findings.
+    Rows are read and written in bulk, only the text and the stored hits of each (the full row
+    only of the posts whose blocking hits changed: those touch findings).
     Returns {"scanned", "created", "resolved", "more", "last_id", "version"}. Flushes."""
     now = now or utcnow()
     version = lexicon_version()
     start = now - timedelta(days=setting_int("INSPECTION_RESCAN_DAYS", 365))
     stmt = (
-        sa.select(*_VIEW_COLUMNS)
+        sa.select(
+            LivePost.id,
+            LivePost.account_id,
+            LivePost.title,
+            LivePost.text,
+            sa.cast(LivePost.check_hits, sa.Text).label("hits"),
+            LivePost.state,
+        )
         .where(
             LivePost.id > after_id,
             LivePost.published_at >= start,
@@ -52,25 +61,33 @@ def rescan(
     )
     if shard is not None:
         stmt = stmt.where(LivePost.id % shard[1] == shard[0])
-    views = [PostView(**r._mapping) for r in db.session.execute(stmt)]
-    summary: dict[str, Any] = {"scanned": len(views), "created": 0, "resolved": 0, "version": version}
+    rows = db.session.execute(stmt).all()
+    summary: dict[str, Any] = {"scanned": len(rows), "created": 0, "resolved": 0, "version": version}
     changed: list[dict[str, Any]] = []
     same: list[int] = []
-    judge: dict[int, list[tuple[PostView, frozenset[str]]]] = {}
-    for v in views:
-        hits = run_checks(v.title, v.text)
-        before = _block_keys(v.check_hits)
-        if hits != v.check_hits:
-            changed.append({"_id": v.id, "check_hits": hits, "checked_version": version, "checked_at": now})
+    moved: dict[int, tuple[list[dict[str, Any]], frozenset[str]]] = {}  # blocking hits changed
+    for post_id, _account_id, title, text, stored, state in rows:
+        hits = run_checks(title, text)
+        if not hits and stored == "[]":  # the common case: nothing before, nothing now
+            same.append(post_id)
+            continue
+        old = json.loads(stored) if stored else []
+        before = _block_keys(old)
+        if hits != old:
+            changed.append({"_id": post_id, "check_hits": hits, "checked_version": version, "checked_at": now})
         else:
-            same.append(v.id)  # type: ignore[arg-type]
-        v.check_hits, v.checked_version = hits, version
-        if v.state is PostState.live and _block_keys(hits) != before:
-            judge.setdefault(v.account_id, []).append((v, before))
+            same.append(post_id)
+        if state is PostState.live and _block_keys(hits) != before:
+            moved[post_id] = (hits, before)
+    judge: dict[int, list[tuple[PostView, frozenset[str]]]] = {}
+    for post_id, v in sorted(views_by_id(moved).items()):
+        v.check_hits, before = moved[post_id]
+        v.checked_version = version
+        judge.setdefault(v.account_id, []).append((v, before))
     if changed:
         table = LivePost.__table__
         db.session.connection().execute(sa.update(table).where(table.c.id == sa.bindparam("_id")), changed)
-    _expire_loaded(v.id for v in views)
+    _expire_loaded(r[0] for r in rows)
     for i in range(0, len(same), 1000):
         db.session.execute(
             sa.update(LivePost)
@@ -89,7 +106,7 @@ def rescan(
         w.flush(out, "system:inspection-rescan")
         summary["created"] += len(out.created)
         summary["resolved"] += len(out.resolved)
-    summary["more"] = len(views) == batch
-    summary["last_id"] = views[-1].id if views else after_id
+    summary["more"] = len(rows) == batch
+    summary["last_id"] = rows[-1][0] if rows else after_id
     db.session.flush()
     return summary

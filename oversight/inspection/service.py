@@ -55,7 +55,14 @@ from oversight.inspection.judge import (
     run_checks,
 )
 from oversight.inspection.models import AccountInspection, LivePost, PostException, PostSource, PostState
-from oversight.inspection.posts import PostView, _essentials, _mark_removed, _views_many, _write_posts
+from oversight.inspection.posts import (
+    PostView,
+    _essentials,
+    _mark_removed,
+    _write_posts,
+    stored_many,
+    views_by_id,
+)
 from oversight.models import FindingKind
 from oversight.monitoring import _persist_refreshed
 from platforms import credentials
@@ -225,15 +232,29 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
         _profile_checks(w, account, reading, snaps, mismatches)
     dmaps = trace.deliveries_by_account([a.id for _, a, _, _ in work], {a.id: a.platform.value for _, a, _, _ in work})
     keys = {r.account_id: [p.post_id for p in r.posts if p.post_id] for r, _, _, _ in work}
-    stored_all = _views_many(keys)
+    version = lexicon_version()
+    # What is stored of the listed posts, light (hash, dictionary version, trace); the full rows
+    # only of those that changed — an unchanged post is left out of the checks and the writes.
+    stored_all = stored_many(keys)
+    hashes: dict[tuple[int, str], str] = {}
+    changed: list[int] = []
+    for r, a, _, _ in work:
+        stored = stored_all.get(a.id, {})
+        dmap = dmaps.get(a.id, {})
+        for post in r.posts:
+            if post.post_id and (a.id, post.post_id) not in hashes and (sp := stored.get(post.post_id)) is not None:
+                h = hashes[(a.id, post.post_id)] = sources.text_hash(post.title, post.text)
+                ref = dmap.get(post.post_id)
+                if not sp.unchanged(h, version, ref.id if ref is not None else None, post):
+                    changed.append(sp.id)
+    full = views_by_id(changed)
     held = trace.prefetch_deliveries(
         ref.id
         for r, a, _, _ in work
         for key in keys[a.id]
         if (ref := dmaps.get(a.id, {}).get(key)) is not None
-        and ((v := stored_all.get(a.id, {}).get(key)) is None or v.expected_text is None)
+        and ((sp := stored_all.get(a.id, {}).get(key)) is None or sp.no_expected)
     )
-    version = lexicon_version()
     since = _unreviewed_since()
     inserts: list[PostView] = []
     updates: list[PostView] = []
@@ -254,10 +275,13 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
             if post.post_id and post.post_id not in seen:
                 seen[post.post_id] = post
         for key, post in seen.items():
-            h = sources.text_hash(post.title, post.text)
             ref = dmap.get(key)
-            v = stored.get(key)
-            if v is None:
+            sp = stored.get(key)
+            if sp is not None and sp.id not in full:
+                skip.append(sp.id)  # seen again, nothing changed
+                continue
+            h = hashes.get((account.id, key)) or sources.text_hash(post.title, post.text)
+            if sp is None:
                 v = PostView(
                     id=None,
                     account_id=account.id,
@@ -288,6 +312,7 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
                 inserts.append(v)
                 judged.append((v, None, False, None, True))
                 continue
+            v = full[sp.id]
             edited = v.text_hash != h
             was = _essentials(v)
             before_hits = _block_keys(v.check_hits)
@@ -316,7 +341,7 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
         outcome.new_posts = len(inserts) - first_new
         per_account.append((reading, account, outcome, w, judged, days))
     del held  # kept the prefetched deliveries alive for the tamper comparisons above
-    _write_posts(inserts, updates, untouched)
+    before = _write_posts(inserts, updates, untouched)
     groups: list[tuple[_Writer, set[date]]] = []
     for reading, account, _outcome, w, judged, days in per_account:
         now = w.now
@@ -387,7 +412,7 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
                     .values(state=PostState.removed, removed_at=now, removed_reason="平台列表中已不再出现")
                     .execution_options(synchronize_session=False)
                 )
-    regroup_many(groups, since)
+    regroup_many(groups, since, inserts, before)
     flush_writers([(w, o) for _, _, o, w in work] + coverage)
     db.session.flush()
     return outcomes

@@ -69,6 +69,28 @@ def publish(db_session, approve, accounts, **kw):
 # ----------------------------------------------------------------------------- 三审 trace
 
 
+def test_a_post_is_stored_exactly_and_seen_again_unchanged(db_session, sandbox, unit, make_account):
+    """New posts go to the database as pre-encoded rows (COPY on PostgreSQL): text with tabs, line
+    breaks, backslashes and quotes comes back as the platform showed it, and the next read of the
+    same post changes nothing (same row, no second finding)."""
+    account = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
+    text = '通知：\t第一行\n第二行 \\N 反斜杠\\ "引号" 🙂 见 https://example.gov.cn/a?b=1'
+    post = app_post(sandbox, "weibo", account.platform_uid, text)
+    service.inspect_account(account.id)
+    lp = posts(db_session, account)[post["post_id"]]
+    assert lp.text == text and lp.source is PostSource.found and lp.state is PostState.live
+    assert lp.published_at is not None and lp.checked_version and lp.check_hits == []
+    first = (lp.id, lp.checked_at, lp.text_hash)
+    (group,) = findings(db_session, account, U)
+
+    service.inspect_account(account.id)
+    db_session.expire_all()
+    lp = posts(db_session, account)[post["post_id"]]
+    assert (lp.id, lp.checked_at, lp.text_hash) == first  # not re-checked, not rewritten
+    assert [f.id for f in findings(db_session, account, U)] == [group.id]
+
+
 def test_unreviewed_post_and_its_negative_twin(db_session, sandbox, unit, make_account, approve, api_as, make_user):
     account = make_account(unit, "weibo", name=unit.name)
     plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
