@@ -197,9 +197,10 @@ class Lexicon:
 
         Spans are character offsets of ``text`` (folding keeps lengths); keys match the folded
         text.  Dictionary buckets are in (start, longest first) order, trigger buckets in order
-        of their end, overlapping triggers thinned out (a trigger that starts inside the
-        previous trigger of its kind adds nothing: the checks widen every trigger over the run
-        of characters around it).  ``folded`` is accepted for compatibility and not needed."""
+        of their end, thinned out: a digit or URL trigger that starts inside or right at the end
+        of the previous one of its kind adds nothing, since the checks widen every trigger over
+        the whole run of such characters around it.  ``folded`` is accepted for compatibility
+        and not needed."""
         if not text:
             return {}
         found = self.automaton.matches(text)
@@ -209,12 +210,13 @@ class Lexicon:
         return buckets
 
     def _classify(self, text: str, found: list[tuple[int, int, int]]) -> dict[str, list[TermHit]] | None:
-        """Bucket the matches (None at the first fold key: see _folded_matches)."""
+        """Bucket the matches (None at the first fold key: see _folded_matches).  Digit triggers
+        come first in the key ids: they are most of the matches."""
         layout = self.layout
-        first_trigger, first_room, first_url, first_fold = (
-            layout.trigger_ids,
+        first_room, first_url, first_dict, first_fold = (
             layout.room_ids,
             layout.url_ids,
+            layout.dict_ids,
             layout.fold_ids,
         )
         digits: list[TermHit] = []
@@ -222,21 +224,21 @@ class Lexicon:
         urls: list[TermHit] = []
         keyed: list[tuple[int, int, int]] = []
         d_end = u_end = -1
-        for m in found:
-            key = m[2]
-            if key < first_trigger:
-                keyed.append(m)
-            elif key < first_room:
-                if m[0] >= d_end:
-                    digits.append((m[0], m[1], DIGITS_ENTRY))
-                    d_end = m[1]
-            elif key < first_url:
-                rooms.append((m[0], m[1], ROOM_ENTRY))
-            elif key >= first_fold:
-                return None
-            elif m[0] >= u_end:
-                urls.append((m[0], m[1], URL_ENTRY))
-                u_end = m[1]
+        for s, e, key in found:
+            if key < first_room:
+                if s > d_end:
+                    digits.append((s, e, DIGITS_ENTRY))
+                d_end = e
+            elif key >= first_dict:
+                if key >= first_fold:
+                    return None
+                keyed.append((s, e, key))
+            elif key >= first_url:
+                if s > u_end:
+                    urls.append((s, e, URL_ENTRY))
+                u_end = e
+            else:
+                rooms.append((s, e, ROOM_ENTRY))
         buckets: dict[str, list[TermHit]] = {}
         if digits:
             buckets[TRIGGER_DIGITS] = digits
@@ -300,7 +302,10 @@ def _word_bounded(text: str, start: int, end: int) -> bool:
 
 def _allowed(hit: TermHit, kind: str, allow: list[TermHit]) -> bool:
     s, e = hit[0], hit[1]
-    return any(a_s <= s and e <= a_e and (not entry.data or kind in entry.data) for a_s, a_e, entry in allow)
+    for a_s, a_e, entry in allow:  # noqa: SIM110  a plain loop: no generator object per hit
+        if a_s <= s and e <= a_e and (not entry.data or kind in entry.data):
+            return True
+    return False
 
 
 # Trigger keys: besides the dictionaries, the automaton reports places where the regex-based
@@ -338,13 +343,14 @@ _FOLD_KEYS = tuple(c for c in FOLD_SOURCES if fold(c) != c)
 
 @dataclass(frozen=True, slots=True)
 class KeyLayout:
-    """Key ids of the automaton, by range: dictionary keys (with their entries in
-    ``Lexicon.values``) below ``trigger_ids``, then the digit, room and URL triggers, then from
-    ``fold_ids`` one key for every character that folding changes.  ``longest``: the longest key."""
+    """Key ids of the automaton, by range: the digit triggers from 0, room triggers from
+    ``room_ids``, URL triggers from ``url_ids``, dictionary keys (their entries in
+    ``Lexicon.values``) from ``dict_ids``, and from ``fold_ids`` one key for every character
+    that folding changes.  ``longest``: the length of the longest key."""
 
-    trigger_ids: int
     room_ids: int
     url_ids: int
+    dict_ids: int
     fold_ids: int
     longest: int
 
@@ -360,22 +366,26 @@ def build_automaton(
             log.warning("词条含不支持的字符（如表情符号），已跳过：%r", entry.term)
             continue
         by_key.setdefault(key, []).append(entry)
-    triggers = _trigger_keys()
-    for key, kind in triggers.items():  # a dictionary term that is also a trigger key keeps both
-        if key in by_key:
-            by_key[key].append(_TRIGGER_ENTRIES[kind])
-    keys = list(by_key)
-    first_trigger = len(keys)
+    keys: list[str] = []
+    starts: list[int] = []
     for kind in TRIGGER_KINDS:
-        keys.extend(k for k, v in triggers.items() if v == kind and k not in by_key)
-    room_ids = first_trigger + sum(1 for k, v in triggers.items() if v == TRIGGER_DIGITS and k not in by_key)
-    url_ids = room_ids + sum(1 for k, v in triggers.items() if v == TRIGGER_ROOM and k not in by_key)
+        starts.append(len(keys))
+        for key, key_kind in _trigger_keys().items():
+            if key_kind != kind:
+                continue
+            if key in by_key:  # a dictionary term that is also a trigger key keeps both, as a term
+                by_key[key].append(_TRIGGER_ENTRIES[kind])
+            else:
+                keys.append(key)
+    dict_ids = len(keys)
+    keys.extend(by_key)
     fold_ids = len(keys)
     keys.extend(_FOLD_KEYS)
-    layout = KeyLayout(first_trigger, room_ids, url_ids, fold_ids, max(map(len, keys)))
+    layout = KeyLayout(starts[1], starts[2], dict_ids, fold_ids, max(map(len, keys)))
     values = (
-        *(tuple(by_key[k]) for k in keys[:first_trigger]),
-        *(() for _ in keys[first_trigger:]),
+        *(() for _ in range(dict_ids)),
+        *(tuple(entries_) for entries_ in by_key.values()),
+        *(() for _ in _FOLD_KEYS),
         (),  # the extra () answers pyahocorasick's primers
     )
     return build_engine(keys, engine), values, layout

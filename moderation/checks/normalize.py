@@ -37,6 +37,8 @@ def _fold_run(m: re.Match[str]) -> str:
 
 def fold(text: str) -> str:
     """Full-width alphanumerics → ASCII, ASCII → lower case; same length as ``text``."""
+    if text.isascii():
+        return text.lower()
     if _FOLD_RUN.search(text) is None:
         return text
     return _FOLD_RUN.sub(_fold_run, text)
