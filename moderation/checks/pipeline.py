@@ -182,8 +182,24 @@ class CheckPipeline:
                     if key in seen:
                         continue
                     seen.add(key)
-                    sort_key = (field_no, start, end, severity != BLOCK, kind, len(rows), None)
-                    rows.append((*sort_key, name, severity, shown, message, suggestion, rule))
+                    no = len(rows)
+                    rows.append(
+                        (
+                            field_no,
+                            start,
+                            end,
+                            severity != BLOCK,
+                            kind,
+                            no,
+                            None,
+                            name,
+                            severity,
+                            shown,
+                            message,
+                            suggestion,
+                            rule,
+                        )
+                    )
         for finding in _chain(self._hooks, fields, extra):
             key = (finding.kind, finding.field, finding.start, finding.end, finding.rule)
             if key in seen:
