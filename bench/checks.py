@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/checks.py            # 50,000-term dictionary, ~20 MB corpus, 500 latency runs
     .venv/bin/python bench/checks.py --quick    # same dictionary, ~2 MB corpus, 200 runs (smoke, < 30 s)
-    .venv/bin/python bench/checks.py --mb 50 --terms 100000 --seed 7
+    .venv/bin/python bench/checks.py --mb 50 --terms 100000 --seed 7 --rounds 5
 
 Synthetic, seeded, nothing downloaded.  Characters follow the coverage curve of modern Chinese (top
 500 ≈ 78 %, 1,000 ≈ 91 %, 2,500 ≈ 98 %, 3,500 ≈ 99.5 %; 1/rank inside each band) over a
@@ -14,16 +14,23 @@ a dictionary term, a starter-list term, a secrecy word, a wrong country name, a 
 phone, an ID (valid or not), a bank card, a URL, a date or an amount.
 
 Figures (every rate is also given per CPU second of this process, which the other load on a
-shared machine disturbs less than the wall clock):
+shared machine disturbs less than the wall clock; every throughput is the best of ``--rounds``
+rounds, the measurements interleaved within a round):
 * MB/s (UTF-8 bytes) of the full pipeline over ~10,000-character articles, on the default engine
   (daachorse) and on the fallback (pyahocorasick, for machines without a daachorse wheel);
 * MB/s of the bare automata over the same articles, in the same run:
   (a) pyahocorasick ``iter()`` with plain ``str`` keys — the obvious baseline;
   (b) each pipeline's own compiled automaton alone (the same terms + the starter lists + trigger
-  keys; ``Engine.bare`` in moderation/checks/engines.py) over pre-folded (and, for pyahocorasick,
-  pre-encoded) text, which isolates what the pipeline adds around its automaton;
+  keys + one key per character that folding changes; ``Engine.bare`` in
+  moderation/checks/engines.py) over pre-folded (and, for pyahocorasick, pre-encoded) text,
+  which isolates what the pipeline adds around its automaton;
 * ratios: each pipeline / its own bare automaton, and the default pipeline / the bare
   pyahocorasick automaton the pipeline used before (the ceiling quoted in issue 16);
+* whether the findings equal, finding for finding, those of the pipeline before issue 16 (a
+  sha256 stored below for the default and --quick corpora) and those of the fallback engine;
+* where a run's time goes (CPU µs per 10,000 characters and share of the run): the automaton
+  call, what the scan adds around it (fold windows, buckets, allow-list), each check's ``rows``,
+  and the rest of ``run`` (skipping checks, de-duplicating, sorting, building the findings);
 * latency p50/p99 of ``run({"title", "body"})`` on 10,000-character articles (default engine).
 
 Goals (issue 16): pipeline ≥ 0.85× the bare pass of its own automaton; p99 ≤ 3 ms for a

@@ -104,8 +104,8 @@ class SecrecyCheck(RowCheck):
                 severity = BLOCK if not consultation and _draft_marked(text, start, end) else WARN
             else:  # request
                 seg_s, seg_e = _segment_start(text, start), _segment_end(text, end)
-                line = _INLINE_TAG_RE.sub("", text[seg_s:seg_e]).strip()
-                severity = BLOCK if _REQUEST_TITLE.fullmatch(line) and line.endswith(text[start:end]) else WARN
+                line = _untagged(text[seg_s:seg_e])
+                severity = BLOCK if line.endswith(text[start:end]) and _REQUEST_TITLE.fullmatch(line) else WARN
                 if severity == BLOCK:
                     about = text.find("关于", seg_s, start)
                     s = about if about >= 0 else start
@@ -120,6 +120,11 @@ class SecrecyCheck(RowCheck):
                 _SUGGESTIONS[severity],
                 None,
             )
+
+
+def _untagged(line: str) -> str:
+    """The line without inline tags, stripped."""
+    return (_INLINE_TAG_RE.sub("", line) if "<" in line else line).strip()
 
 
 def _public_consultation(text: str) -> bool:
@@ -208,7 +213,7 @@ def _draft_marked(text: str, start: int, end: int) -> bool:
     if not _bracketed(text, start, end):
         return False
     seg_s, seg_e = _segment_start(text, start), _segment_end(text, end)
-    line = _INLINE_TAG_RE.sub("", text[seg_s:seg_e]).strip()
+    line = _untagged(text[seg_s:seg_e])
     if len(line) <= 100 and _SENTENCE_PUNCT.search(line) is None:
         return True  # a title line
     opened = text.rfind("《", seg_s, start)
