@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from operator import mul
 
 from moderation.checks.base import BLOCK, WARN, Row, RowCheck, ScanContext
 from moderation.checks.data import TRIGGER_DIGITS, TRIGGER_ROOM
@@ -27,12 +28,13 @@ _PROVINCE_CODES = (
 )
 _PROVINCES = frozenset(_PROVINCE_CODES.split())
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_WEIGHT_SUM = sum(_ID_WEIGHTS)
 _ID_CHECK = "10X98765432"
+_LUHN_DOUBLE = bytes.maketrans(b"0123456789", b"0246813579")
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 _WINDOW_CHARS = frozenset("0123456789０１２３４５６７８９ -－—()（）+＋xXｘＸ")
-_WINDOW_RUN = re.compile("[" + re.escape("".join(sorted(_WINDOW_CHARS))) + "]*")
 _MIN_DIGITS = 10  # the shortest number we look for: 0xx-xxxxxxx
 _MIN_LONG_DIGITS = 15  # the shortest ID (15 digits) or card (16, _card_valid) we look for
 _DIGIT_CHARS = frozenset("0123456789０１２３４５６７８９")
@@ -71,7 +73,11 @@ def id18_valid(number: str) -> bool:
         return False
     if not _birth_ok(int(d[6:10]), int(d[10:12]), int(d[12:14])):
         return False
-    total = sum(int(c) * w for c, w in zip(d[:17], _ID_WEIGHTS, strict=True))
+    head = d[:17]
+    if head.isascii():  # the digits' byte values at once: sum((b - 48) * w)
+        total = sum(map(mul, head.encode(), _ID_WEIGHTS)) - 48 * _ID_WEIGHT_SUM
+    else:
+        total = sum(int(c) * w for c, w in zip(head, _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == d[17]
 
 
@@ -105,6 +111,10 @@ def _today() -> date:
 
 
 def luhn_valid(number: str) -> bool:
+    if number.isascii() and number.isdigit():  # the same sum, on bytes: every other digit doubled by a table
+        b = number.encode()
+        total = sum(b[-1::-2]) + sum(b[-2::-2].translate(_LUHN_DOUBLE)) - 48 * len(b)
+        return total % 10 == 0
     total = 0
     for i, ch in enumerate(reversed(number)):
         n = ord(ch) - 48
@@ -153,6 +163,7 @@ class PhoneIdCardCheck(RowCheck):
 
     def rows(self, text: str, ctx: ScanContext) -> Iterator[Row]:
         triggers = ctx.terms(TRIGGER_DIGITS)
+        n = len(text)
         done = -1
         for start, end, _entry in triggers:
             if start < done:
@@ -160,7 +171,8 @@ class PhoneIdCardCheck(RowCheck):
             ws, we = start, end
             while ws > 0 and text[ws - 1] in _WINDOW_CHARS:
                 ws -= 1
-            we = _WINDOW_RUN.match(text, we).end()  # type: ignore[union-attr]  # (* matches empty)
+            while we < n and text[we] in _WINDOW_CHARS:  # (mostly a date: a regex call costs more)
+                we += 1
             done = we
             if we - ws >= _MIN_DIGITS:
                 window = fold(text[ws:we])
