@@ -151,12 +151,7 @@ class CheckPipeline:
         lexicon = self._lexicon
         plan = self._plan
         if plan is None:
-            plan = self._plan = [
-                (c, c.needs, c.kind, type(c).check is RowCheck.check)
-                if isinstance(c, RowCheck)
-                else (c, (), c.kind, False)
-                for c in self._checks
-            ]
+            plan = self._plan = [_plan(c) for c in self._checks]
         # (field order, start, end, not blocking, kind, sequence) sorts like the findings; then
         # the finding's other fields (or the finding itself, from a hook).
         rows: list[tuple[Any, ...]] = []
@@ -218,6 +213,7 @@ class CheckPipeline:
 
 
 def _plan(check: Check) -> tuple[Any, tuple[str, ...], str, bool]:
+    """(check, the ScanContext kinds it needs, its kind, whether ``rows`` can stand in for ``check``)."""
     if isinstance(check, RowCheck):
         return (check, check.needs, check.kind, type(check).check is RowCheck.check)
     return (check, (), check.kind, False)
