@@ -1,8 +1,9 @@
 """Data files (dictionaries maintained by the office) and the compiled lexicon.
 
 Every dictionary-based entry of every file goes into ONE Aho–Corasick automaton, so a text is
-scanned once whatever the number of checks (``Lexicon.scan``).  See docs/checks.md for the file
-formats.
+scanned once whatever the number of checks (``Lexicon.scan``), together with the trigger keys of
+the regex-based checks and one key per character that folding changes (``KeyLayout``).  See
+docs/checks.md for the file formats and the design.
 """
 
 from __future__ import annotations
