@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/checks.py            # 50,000-term dictionary, ~20 MB corpus, 500 latency runs
     .venv/bin/python bench/checks.py --quick    # same dictionary, ~2 MB corpus, 200 runs (smoke, < 30 s)
-    .venv/bin/python bench/checks.py --mb 50 --terms 100000 --seed 7
+    .venv/bin/python bench/checks.py --mb 50 --terms 100000 --seed 7 --rounds 5
 
 Synthetic, seeded, nothing downloaded.  Characters follow the coverage curve of modern Chinese (top
 500 ≈ 78 %, 1,000 ≈ 91 %, 2,500 ≈ 98 %, 3,500 ≈ 99.5 %; 1/rank inside each band) over a
@@ -14,16 +14,23 @@ a dictionary term, a starter-list term, a secrecy word, a wrong country name, a 
 phone, an ID (valid or not), a bank card, a URL, a date or an amount.
 
 Figures (every rate is also given per CPU second of this process, which the other load on a
-shared machine disturbs less than the wall clock):
+shared machine disturbs less than the wall clock; every throughput is the best of ``--rounds``
+rounds, the measurements interleaved within a round):
 * MB/s (UTF-8 bytes) of the full pipeline over ~10,000-character articles, on the default engine
   (daachorse) and on the fallback (pyahocorasick, for machines without a daachorse wheel);
 * MB/s of the bare automata over the same articles, in the same run:
   (a) pyahocorasick ``iter()`` with plain ``str`` keys — the obvious baseline;
   (b) each pipeline's own compiled automaton alone (the same terms + the starter lists + trigger
-  keys; ``Engine.bare`` in moderation/checks/engines.py) over pre-folded (and, for pyahocorasick,
-  pre-encoded) text, which isolates what the pipeline adds around its automaton;
+  keys + one key per character that folding changes; ``Engine.bare`` in
+  moderation/checks/engines.py) over pre-folded (and, for pyahocorasick, pre-encoded) text,
+  which isolates what the pipeline adds around its automaton;
 * ratios: each pipeline / its own bare automaton, and the default pipeline / the bare
   pyahocorasick automaton the pipeline used before (the ceiling quoted in issue 16);
+* whether the findings equal, finding for finding, those of the pipeline before issue 16 (a
+  sha256 stored below for the default and --quick corpora) and those of the fallback engine;
+* where a run's time goes (CPU µs per 10,000 characters and share of the run): the automaton
+  call, what the scan adds around it (fold windows, buckets, allow-list), each check's ``rows``,
+  and the rest of ``run`` (skipping checks, de-duplicating, sorting, building the findings);
 * latency p50/p99 of ``run({"title", "body"})`` on 10,000-character articles (default engine).
 
 Goals (issue 16): pipeline ≥ 0.85× the bare pass of its own automaton; p99 ≤ 3 ms for a
@@ -34,11 +41,14 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
+import json
 import random
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from itertools import accumulate
 from pathlib import Path
 
@@ -46,7 +56,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import ahocorasick
 
-from moderation.checks import CheckPipeline
+from moderation.checks import CheckPipeline, ScanContext
+from moderation.checks.base import RowCheck
 from moderation.checks.engines import daachorse
 from moderation.checks.normalize import PRIMER_CHARS, fold
 
@@ -166,23 +177,136 @@ class Generator:
         return "".join(out)
 
 
+# sha256 of the findings (to_dict as sorted-key JSON, one per line, "--" after each article) that
+# the pipeline produced before issue 16's fast path, on the default and --quick corpora.
+REFERENCE_DIGESTS = {
+    (20240607, 50_000, 67, 10_000): "217abed73dc6c0b761d8aef842103c9674060d11168e181a65d09fb27c702ee9",
+    (20240607, 50_000, 667, 10_000): "3a655d1945a85c52a139107208d22508fdd4b159f8889ea4156f5effa2b13543",
+}
+
+
+def digest(pipe: CheckPipeline, articles: list[str]) -> str:
+    h = hashlib.sha256()
+    for a in articles:
+        for f in pipe.run({"title": a[:40], "body": a}):
+            h.update(json.dumps(f.to_dict(), ensure_ascii=False, sort_keys=True).encode() + b"\n")
+        h.update(b"--\n")
+    return h.hexdigest()
+
+
 def mb(texts: list[str]) -> float:
     return sum(len(t.encode("utf-8")) for t in texts) / 1e6
 
 
-def timed(label: str, fn, texts: list[str]) -> tuple[float, float]:
-    """(wall MB/s, CPU MB/s) of one call of ``fn(texts)``."""
-    gc.collect()
-    t0, c0 = time.perf_counter(), time.process_time()
-    fn(texts)
-    dt, dc = time.perf_counter() - t0, time.process_time() - c0
-    rate, cpu_rate = mb(texts) / dt, mb(texts) / dc
-    print(f"  {label:<52} {dt:6.2f} s {rate:7.2f} MB/s   CPU {dc:6.2f} s {cpu_rate:7.2f} MB/s")
-    return rate, cpu_rate
+def best_of(rounds: int, runs: list[tuple[str, Callable[[list[str]], object], list[str]]]) -> list[tuple[float, float]]:
+    """(wall MB/s, CPU MB/s) of each ``fn(texts)``: the best of ``rounds`` rounds, the runs
+    interleaved within each round so that a burst of load on a shared machine hits them alike."""
+    best = [(float("inf"), float("inf"))] * len(runs)
+    for _ in range(rounds):
+        for i, (_label, fn, texts) in enumerate(runs):
+            gc.collect()
+            t0, c0 = time.perf_counter(), time.process_time()
+            fn(texts)
+            dt, dc = time.perf_counter() - t0, time.process_time() - c0
+            best[i] = (min(best[i][0], dt), min(best[i][1], dc))
+    rates = []
+    for (label, _fn, texts), (dt, dc) in zip(runs, best, strict=True):
+        rate, cpu_rate = mb(texts) / dt, mb(texts) / dc
+        print(f"  {label:<52} {dt:6.2f} s {rate:7.2f} MB/s   CPU {dc:6.2f} s {cpu_rate:7.2f} MB/s")
+        rates.append((rate, cpu_rate))
+    return rates
 
 
 def ratio(label: str, a: tuple[float, float], b: tuple[float, float], goal: str = "") -> None:
     print(f"  ratio {label:<52} {a[0] / b[0]:5.2f}x   CPU {a[1] / b[1]:5.2f}x   {goal}")
+
+
+def breakdown(pipe: CheckPipeline, articles: list[str], rounds: int) -> None:
+    """Where a run's time goes, per 10,000 characters (CPU, best of ``rounds``, interleaved), as
+    differences of cumulative stages over the same fields (title + body), results dropped at once
+    as ``run`` does: the automaton call on the raw text; what ``Lexicon.scan`` adds around it (fold
+    windows, buckets, allow-list); the checks' ``rows`` on a fresh scan; the rest of ``run``
+    (skipping, de-duplicating, sorting, building the CheckFinding objects).  Each check's own
+    share is measured on texts scanned beforehand."""
+    lexicon = pipe.lexicon
+    fields = [text for a in articles for text in (a[:40], a)]
+    checks = [c for c in pipe.checks if isinstance(c, RowCheck)]
+    contexts: list[ScanContext] = []  # filled only for the per-check part: kept alive, they
+    # would make every full garbage collection during the other parts walk their hits
+
+    def automaton() -> None:
+        for t in fields:
+            lexicon.automaton.matches(t)
+
+    def scan() -> None:
+        for t in fields:
+            lexicon.scan(t)
+
+    def scan_and_checks() -> None:
+        for t in fields:
+            ctx = ScanContext(t, lexicon)
+            for c in checks:
+                for _row in c.rows(t, ctx):
+                    pass
+
+    def run() -> None:
+        for a in articles:
+            pipe.run({"title": a[:40], "body": a})
+
+    def one_check(c: RowCheck) -> Callable[[], None]:
+        def rows() -> None:
+            for ctx in contexts:
+                for _row in c.rows(ctx.text, ctx):
+                    pass
+
+        return rows
+
+    def best_cpu(parts: list[Callable[[], None]]) -> list[float]:
+        best = [float("inf")] * len(parts)
+        for _ in range(rounds):
+            for i, fn in enumerate(parts):
+                gc.collect()
+                c0 = time.process_time()
+                fn()
+                best[i] = min(best[i], time.process_time() - c0)
+        return best
+
+    best = best_cpu([automaton, scan, scan_and_checks, run])
+    contexts.extend(ScanContext(t, lexicon) for t in fields)
+    for ctx in contexts:
+        ctx.buckets()
+
+    def automaton_then_checks() -> None:  # the two alternating, on pre-scanned texts
+        for ctx in contexts:
+            lexicon.automaton.matches(ctx.text)
+            for c in checks:
+                for _row in c.rows(ctx.text, ctx):
+                    pass
+
+    best += best_cpu([automaton_then_checks, automaton, *(one_check(c) for c in checks)])
+    per = 1e6 * 10_000 / sum(len(a) for a in articles)  # µs per 10,000 characters
+    t_automaton, t_scan, t_checked, t_run, t_alternating, t_automaton2, *per_check = (b * per for b in best)
+    print(f"where a run's time goes (CPU µs per 10,000 characters, best of {rounds}; share of the run):")
+    rows = [
+        ("automaton call (find_overlapping, raw text)", t_automaton),
+        ("scan around it: fold windows, buckets, allow-list", t_scan - t_automaton),
+        ("checks' rows (regexes, validation, messages)", t_checked - t_scan),
+        ("run: skip, de-duplicate, sort, build findings", t_run - t_checked),
+        ("total run", t_run),
+    ]
+    for label, t in rows:
+        print(f"  {label:<52} {t:8.1f} µs  {t / t_run:6.1%}")
+    total = sum(per_check)
+    print("  the checks' rows on pre-scanned texts, each (share of the checks):")
+    for c, t in zip(checks, per_check, strict=True):
+        print(f"    {type(c).__name__:<50} {t:8.1f} µs  {t / total:6.1%}")
+    print(f"    {'(sum)':<50} {total:8.1f} µs")
+    slower = t_alternating - t_automaton2 - total
+    print(
+        f"  the automaton alternating with the checks costs {slower:.1f} µs more than the two apart "
+        f"({t_alternating:.1f} vs {t_automaton2:.1f} + {total:.1f}): its tables are no longer in the CPU "
+        "cache during the Python work on a text, most likely (the bare pass runs with them hot)"
+    )
 
 
 def main() -> None:
@@ -193,7 +317,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=None, help="latency runs (default 500, quick 200)")
     ap.add_argument("--article-chars", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=20240607)
+    ap.add_argument("--rounds", type=int, default=3, help="throughput rounds, best kept (default 3)")
     args = ap.parse_args()
+    rounds = max(1, args.rounds)
     target_mb = args.mb if args.mb is not None else (2.0 if args.quick else 20.0)
     runs = args.runs if args.runs is not None else (200 if args.quick else 500)
 
@@ -259,21 +385,33 @@ def main() -> None:
 
         return run
 
-    print(f"throughput over {mb(articles):.1f} MB:")
-    r_naive = timed("bare pyahocorasick iter(), str keys", bare_naive, articles)
-    r_fb_bare = timed("bare pyahocorasick, fallback's own automaton", bare_of(fallback), articles)
-    r_bare = timed(f"bare {engine}, pipeline's own automaton", bare_of(pipe), articles)
-    r_pipe = timed(f"full pipeline on {engine} (all checks, title + body)", run_of(pipe, findings), articles)
-    r_fb = timed("full pipeline on pyahocorasick (fallback)", run_of(fallback, fallback_findings), articles)
+    print(f"throughput over {mb(articles):.1f} MB (best of {rounds} interleaved rounds):")
+    r_naive, r_fb_bare, r_bare, r_pipe, r_fb = best_of(
+        rounds,
+        [
+            ("bare pyahocorasick iter(), str keys", bare_naive, articles),
+            ("bare pyahocorasick, fallback's own automaton", bare_of(fallback), articles),
+            (f"bare {engine}, pipeline's own automaton", bare_of(pipe), articles),
+            (f"full pipeline on {engine} (all checks, title + body)", run_of(pipe, findings), articles),
+            ("full pipeline on pyahocorasick (fallback)", run_of(fallback, fallback_findings), articles),
+        ],
+    )
     print(
         f"  findings: {sum(findings.values()):,} (" + ", ".join(f"{k} {v:,}" for k, v in sorted(findings.items())) + ")"
     )
     print(f"  fallback findings identical: {findings == fallback_findings}")
+    expected = REFERENCE_DIGESTS.get((args.seed, args.terms, len(articles), args.article_chars))
+    if expected is None:
+        print("  (no stored reference for this corpus: the default and --quick corpora have one)")
+    else:
+        same = digest(pipe, articles) == expected
+        print(f"  findings identical to the stored reference (the pipeline before issue 16): {same}")
     ratio(f"pipeline on {engine} / its own bare automaton", r_pipe, r_bare, "(goal ≥ 0.85x)")
     ratio("fallback pipeline / its own bare automaton", r_fb, r_fb_bare, "(goal ≥ 0.85x)")
     ratio(f"pipeline on {engine} / bare pyahocorasick automaton", r_pipe, r_fb_bare, "(the ceiling before)")
     ratio(f"pipeline on {engine} / fallback pipeline", r_pipe, r_fb)
     ratio(f"pipeline on {engine} / bare str-key automaton", r_pipe, r_naive)
+    breakdown(pipe, articles, rounds)
 
     samples = articles[: min(len(articles), 50)]
     for a in samples[:5]:  # warm-up

@@ -1,8 +1,9 @@
 """Data files (dictionaries maintained by the office) and the compiled lexicon.
 
 Every dictionary-based entry of every file goes into ONE Aho–Corasick automaton, so a text is
-scanned once whatever the number of checks (``Lexicon.scan``).  See docs/checks.md for the file
-formats.
+scanned once whatever the number of checks (``Lexicon.scan``), together with the trigger keys of
+the regex-based checks and one key per character that folding changes (``KeyLayout``).  See
+docs/checks.md for the file formats and the design.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ class Lexicon:
 
     automaton: Engine
     values: tuple[tuple[Entry, ...], ...]  # the entries of each automaton key id
-    fold_gate: FoldGate
+    layout: KeyLayout
     entries: list[Entry]
     link_rules: dict[str, LinkRule]
     leaders: dict[str, Leader]
@@ -140,11 +141,11 @@ class Lexicon:
         add(SECRECY_FILE, _parse_secrecy(sources[SECRECY_FILE]))
         link_rules = _parse_links(sources[LINKS_FILE])
         counts[LINKS_FILE] = len(link_rules)
-        automaton, values, fold_gate = build_automaton(entries, engine)
+        automaton, values, layout = build_automaton(entries, engine)
         return cls(
             automaton=automaton,
             values=values,
-            fold_gate=fold_gate,
+            layout=layout,
             entries=entries,
             link_rules=link_rules,
             leaders=leaders,
@@ -160,43 +161,131 @@ class Lexicon:
     def changed_on_disk(self) -> bool:
         return self.current_signature() != self.signature
 
+    def matches(self, text: str) -> list[tuple[int, int, int]]:
+        """Every key occurrence in ``fold(text)`` as (start, end, key id), in order of their end."""
+        return self._folded_matches(text, self.automaton.matches(text))
+
+    def _folded_matches(self, text: str, found: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+        """The automaton reads ``text`` as it is; every character that folding would change is a
+        one-character key of its own (ids from layout.fold_ids), so a text without any costs
+        nothing more.  When there are some, only short windows around them are folded and scanned
+        again: keys are folded, so an occurrence in ``fold(text)`` that covers none of those
+        characters is an occurrence in ``text`` too, and the others lie inside the windows."""
+        first_fold = self.layout.fold_ids
+        changed = [m[0] for m in found if m[2] >= first_fold]
+        if not changed:
+            return found
+        changed_set = set(changed)
+        out = [m for m in found if m[2] < first_fold and changed_set.isdisjoint(range(m[0], m[1]))]
+        n = len(text)
+        reach = self.layout.longest - 1
+        windows: list[list[int]] = []
+        for pos in changed:
+            lo, hi = max(0, pos - reach), min(n, pos + 1 + reach)
+            if windows and lo <= windows[-1][1]:
+                windows[-1][1] = hi
+            else:
+                windows.append([lo, hi])
+        for lo, hi in windows:
+            for s, e, key in self.automaton.matches(fold(text[lo:hi])):
+                if key < first_fold and not changed_set.isdisjoint(range(s + lo, e + lo)):
+                    out.append((s + lo, e + lo, key))
+        out.sort(key=_end_order)
+        return out
+
     def scan(self, text: str, folded: str | None = None) -> dict[str, list[TermHit]]:
         """The one dictionary pass over ``text``: hits bucketed by entry kind, allow-list applied.
 
-        Spans are character offsets of ``text`` (folding keeps lengths).  Dictionary buckets are
-        in (start, longest first) order, trigger buckets in order of their end.  ``folded``:
-        ``fold(text)`` if the caller already has it."""
+        Spans are character offsets of ``text`` (folding keeps lengths); keys match the folded
+        text.  Dictionary buckets are in (start, longest first) order, trigger buckets in order
+        of their end, thinned out: a digit or URL trigger that starts inside or right at the end
+        of the previous one of its kind adds nothing, since the checks widen every trigger over
+        the whole run of such characters around it.  ``folded`` is accepted for compatibility
+        and not needed."""
         if not text:
             return {}
-        if self.fold_gate.needed(text):
-            scanned = fold(text) if folded is None else folded
-        else:
-            scanned = text
-        values = self.values
+        found = self.automaton.matches(text)
+        buckets = self._classify(text, found)
+        if buckets is None:  # the text holds characters that folding changes
+            buckets = self._classify(text, self._folded_matches(text, found)) or {}  # no fold keys left
+        return buckets
+
+    def _classify(self, text: str, found: list[tuple[int, int, int]]) -> dict[str, list[TermHit]] | None:
+        """Bucket the matches (None at the first fold key: see _folded_matches).  Digit triggers
+        come first in the key ids: they are most of the matches."""
+        layout = self.layout
+        first_room, first_url, first_dict, first_fold = (
+            layout.room_ids,
+            layout.url_ids,
+            layout.dict_ids,
+            layout.fold_ids,
+        )
+        digits: list[TermHit] = []
+        rooms: list[TermHit] = []
+        urls: list[TermHit] = []
+        keyed: list[tuple[int, int, int]] = []
+        d_end = u_end = -1
+        for s, e, key in found:
+            if key < first_room:
+                if s > d_end:
+                    digits.append((s, e, DIGITS_ENTRY))
+                d_end = e
+            elif key >= first_dict:
+                if key >= first_fold:
+                    return None
+                keyed.append((s, e, key))
+            elif key >= first_url:
+                if s > u_end:
+                    urls.append((s, e, URL_ENTRY))
+                u_end = e
+            else:
+                rooms.append((s, e, ROOM_ENTRY))
         buckets: dict[str, list[TermHit]] = {}
-        get = buckets.get
-        for start, end, key in self.automaton.matches(scanned):
+        if digits:
+            buckets[TRIGGER_DIGITS] = digits
+        if rooms:
+            buckets[TRIGGER_ROOM] = rooms
+        if urls:
+            buckets[TRIGGER_URL] = urls
+        if keyed:
+            self._bucket(text, keyed, buckets)
+        return buckets
+
+    def _bucket(self, text: str, keyed: list[tuple[int, int, int]], buckets: dict[str, list[TermHit]]) -> None:
+        """Dictionary (and allow-list) hits into their buckets; a key can hold several entries,
+        and a dictionary term made of digits is also a trigger key."""
+        values = self.values
+        mixed = False
+        for start, end, key in keyed:
             for entry in values[key]:
                 if entry.word and not _word_bounded(text, start, end):
                     continue
-                bucket = get(entry.kind)
+                bucket = buckets.get(entry.kind)
                 if bucket is None:
                     buckets[entry.kind] = [(start, end, entry)]
                 else:
                     bucket.append((start, end, entry))
+                if entry.kind in TRIGGER_KINDS:
+                    mixed = True
         allow = buckets.pop("allow", None)
         for kind, hits in buckets.items():
-            if kind.startswith("~"):
-                continue  # triggers: fixed-length keys, already in text order
+            if kind in TRIGGER_KINDS:
+                if mixed:
+                    hits.sort(key=_end_order)
+                continue
             if allow:
                 hits = [h for h in hits if not _allowed(h, kind, allow)]  # noqa: PLW2901
                 buckets[kind] = hits
-            hits.sort(key=_hit_order)
-        return buckets
+            if len(hits) > 1:
+                hits.sort(key=_hit_order)
 
 
 def _hit_order(h: TermHit) -> tuple[int, int]:
     return (h[0], h[0] - h[1])
+
+
+def _end_order(h: tuple[int, int, Any]) -> tuple[int, int]:
+    return (h[1], h[0])
 
 
 def _word_bounded(text: str, start: int, end: int) -> bool:
@@ -214,72 +303,93 @@ def _word_bounded(text: str, start: int, end: int) -> bool:
 
 def _allowed(hit: TermHit, kind: str, allow: list[TermHit]) -> bool:
     s, e = hit[0], hit[1]
-    return any(a_s <= s and e <= a_e and (not entry.data or kind in entry.data) for a_s, a_e, entry in allow)
+    for a_s, a_e, entry in allow:  # noqa: SIM110  a plain loop: no generator object per hit
+        if a_s <= s and e <= a_e and (not entry.data or kind in entry.data):
+            return True
+    return False
 
 
 # Trigger keys: besides the dictionaries, the automaton reports places where the regex-based
-# checks have something to look at, so that those never scan a whole text themselves.
-TRIGGER_DIGITS = "~digits"  # three digits in a row (ASCII or full-width)
+# checks have something to look at, so that those never scan a whole text themselves.  Keys
+# match the folded text, so they are ASCII: full-width digits and letters fold onto them.
+TRIGGER_DIGITS = "~digits"  # four digits in a row: every number privacy.py looks for holds a run of 4
 TRIGGER_ROOM = "~room"  # a digit followed by 号/栋/幢/座/弄 (possible address)
 TRIGGER_URL = "~url"  # "://" or a dot followed by a letter (possible link)
 TRIGGER_KINDS = (TRIGGER_DIGITS, TRIGGER_ROOM, TRIGGER_URL)
 _ASCII_DIGITS = "0123456789"
-_WIDE_DIGITS = "０１２３４５６７８９"
-_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" + "".join(
-    chr(c) for c in (*range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))
-)
+_ASCII_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 def _trigger_keys() -> dict[str, str]:
-    keys: dict[str, str] = {"://": TRIGGER_URL}
-    for digits in (_ASCII_DIGITS, _WIDE_DIGITS):
-        for a in digits:
-            for suffix in "号栋幢座弄":
-                keys[a + suffix] = TRIGGER_ROOM
-            for b in digits:
-                for c in digits:
-                    keys[a + b + c] = TRIGGER_DIGITS
-    for dot in ".．":
-        for letter in _LETTERS:
-            keys[dot + letter] = TRIGGER_URL
+    keys: dict[str, str] = {}
+    for a in _ASCII_DIGITS:
+        for b in _ASCII_DIGITS:
+            for c in _ASCII_DIGITS:
+                for d in _ASCII_DIGITS:
+                    keys[a + b + c + d] = TRIGGER_DIGITS
+    for a in _ASCII_DIGITS:
+        for suffix in "号栋幢座弄":
+            keys[a + suffix] = TRIGGER_ROOM
+    keys["://"] = TRIGGER_URL
+    for letter in _ASCII_LETTERS:
+        keys["." + letter] = TRIGGER_URL
     return keys
 
 
 _TRIGGER_ENTRIES = {kind: Entry(kind, kind, "warn", "", kind) for kind in TRIGGER_KINDS}
+DIGITS_ENTRY, ROOM_ENTRY, URL_ENTRY = (_TRIGGER_ENTRIES[k] for k in TRIGGER_KINDS)
+# Every character ``fold`` changes (capitals, full-width digits, letters, ．and ／).
+_FOLD_KEYS = tuple(c for c in FOLD_SOURCES if fold(c) != c)
 
 
-class FoldGate:
-    """Decides cheaply whether a text must be folded before the automaton pass: only when it
-    holds a character that folds onto a character some dictionary key contains."""
+@dataclass(frozen=True, slots=True)
+class KeyLayout:
+    """Key ids of the automaton, by range: the digit triggers from 0, room triggers from
+    ``room_ids``, URL triggers from ``url_ids``, dictionary keys (their entries in
+    ``Lexicon.values``) from ``dict_ids``, and from ``fold_ids`` one key for every character
+    that folding changes.  ``longest``: the length of the longest key."""
 
-    def __init__(self, key_chars: set[str]) -> None:
-        self.chars = tuple(sorted(c for c in FOLD_SOURCES if fold(c) != c and fold(c) in key_chars))
-        self._regex = re.compile("[" + re.escape("".join(self.chars)) + "]") if len(self.chars) > 12 else None
-
-    def needed(self, text: str) -> bool:
-        if self._regex is not None:
-            return self._regex.search(text) is not None
-        return any(c in text for c in self.chars)
+    room_ids: int
+    url_ids: int
+    dict_ids: int
+    fold_ids: int
+    longest: int
 
 
 def build_automaton(
     entries: list[Entry], engine: str | None = None
-) -> tuple[Engine, tuple[tuple[Entry, ...], ...], FoldGate]:
+) -> tuple[Engine, tuple[tuple[Entry, ...], ...], KeyLayout]:
     """One automaton for all entries and triggers; ``values[key id]`` = the key's entries."""
     by_key: dict[str, list[Entry]] = {}
-    key_chars: set[str] = set()
     for entry in entries:
         key = fold(entry.term)
         if has_astral(key):
             log.warning("词条含不支持的字符（如表情符号），已跳过：%r", entry.term)
             continue
-        key_chars.update(key)
         by_key.setdefault(key, []).append(entry)
-    for key, kind in _trigger_keys().items():
-        by_key.setdefault(key, []).append(_TRIGGER_ENTRIES[kind])
-    keys = list(by_key)
-    values = (*(tuple(by_key[k]) for k in keys), ())  # the extra () answers pyahocorasick's primers
-    return build_engine(keys, engine), values, FoldGate(key_chars)
+    keys: list[str] = []
+    starts: list[int] = []
+    for kind in TRIGGER_KINDS:
+        starts.append(len(keys))
+        for key, key_kind in _trigger_keys().items():
+            if key_kind != kind:
+                continue
+            if key in by_key:  # a dictionary term that is also a trigger key keeps both, as a term
+                by_key[key].append(_TRIGGER_ENTRIES[kind])
+            else:
+                keys.append(key)
+    dict_ids = len(keys)
+    keys.extend(by_key)
+    fold_ids = len(keys)
+    keys.extend(_FOLD_KEYS)
+    layout = KeyLayout(starts[1], starts[2], dict_ids, fold_ids, max(map(len, keys)))
+    values = (
+        *(() for _ in range(dict_ids)),
+        *(tuple(entries_) for entries_ in by_key.values()),
+        *(() for _ in _FOLD_KEYS),
+        (),  # the extra () answers pyahocorasick's primers
+    )
+    return build_engine(keys, engine), values, layout
 
 
 # ---------------------------------------------------------------- reading files

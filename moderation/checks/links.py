@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from moderation.checks.base import WARN, Check, Hit, ScanContext
+from moderation.checks.base import WARN, Row, RowCheck, ScanContext
 from moderation.checks.data import TRIGGER_URL, LinkRule
 from moderation.checks.normalize import FOLD_SOURCES, fold
 
 _URL_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/?#[]@!$&'()*+,;=%" + FOLD_SOURCES
 )
+_URL_RUN = re.compile("[" + re.escape("".join(sorted(_URL_CHARS))) + "]*")
 _URL = re.compile(
     r"(?P<scheme>(?:https?|ftp)://)?"
     r"(?P<host>(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z][a-z0-9-]{0,23}|xn--[a-z0-9-]+)"
@@ -28,18 +29,15 @@ _TLDS = (
 KNOWN_TLDS = frozenset(_TLDS.split())
 
 
-class LinkCheck(Check):
+class LinkCheck(RowCheck):
     """URLs: allowed official domains pass; commercial/blocked ones block; others warn."""
 
     kind = "link"
+    needs = (TRIGGER_URL,)
 
-    def check(self, text: str, ctx: ScanContext | None = None) -> Iterator[Hit]:
-        ctx = self.context(text, ctx)
+    def rows(self, text: str, ctx: ScanContext) -> Iterator[Row]:
         triggers = ctx.terms(TRIGGER_URL)
-        if not triggers:
-            return
         rules = ctx.lexicon.link_rules
-        n = len(text)
         done = -1
         for t_start, t_end, _entry in triggers:
             if t_start < done:
@@ -47,8 +45,7 @@ class LinkCheck(Check):
             ws, we = t_start, t_end
             while ws > 0 and text[ws - 1] in _URL_CHARS:
                 ws -= 1
-            while we < n and text[we] in _URL_CHARS:
-                we += 1
+            we = _URL_RUN.match(text, we).end()  # type: ignore[union-attr]  # (* matches empty)
             done = we
             window = fold(text[ws:we])
             for u in _URL.finditer(window):
@@ -57,7 +54,7 @@ class LinkCheck(Check):
                     yield hit
 
     @staticmethod
-    def _judge(text: str, window: str, offset: int, u: re.Match[str], rules: dict[str, LinkRule]) -> Hit | None:
+    def _judge(text: str, window: str, offset: int, u: re.Match[str], rules: dict[str, LinkRule]) -> Row | None:
         start, end = u.start(), u.end()
         while end > start and window[end - 1] in _TRAILING:
             end -= 1
@@ -72,10 +69,10 @@ class LinkCheck(Check):
         end += offset
         shown = text[start:end]
         if is_ip:
-            return Hit(start, end, shown, WARN, f"以IP地址形式出现的链接“{host}”，请确认来源", "link.ip", None)
+            return (start, end, shown, WARN, f"以IP地址形式出现的链接“{host}”，请确认来源", "link.ip", None, None)
         rule = _lookup(host, rules)
         if rule is None:
-            return Hit(
+            return (
                 start,
                 end,
                 shown,
@@ -83,6 +80,7 @@ class LinkCheck(Check):
                 f"外部链接：{host} 不在政府网站及官方媒体域名白名单内，请确认来源可靠",
                 "link.external",
                 "请改用政府网站或官方媒体的链接",
+                None,
             )
         if rule.verdict == "allow":
             return None
@@ -93,7 +91,7 @@ class LinkCheck(Check):
             msg = f"短链接{note}：{host}，无法确认实际指向，请改用原始链接"
         else:
             msg = f"禁止发布的链接{note}：{host}"
-        return Hit(start, end, shown, rule.severity, msg, f"link.{rule.verdict}:{rule.domain}", None)
+        return (start, end, shown, rule.severity, msg, f"link.{rule.verdict}:{rule.domain}", None, None)
 
 
 def _lookup(host: str, rules: dict[str, LinkRule]) -> LinkRule | None:

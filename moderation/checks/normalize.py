@@ -1,7 +1,8 @@
 """Text folding and the automaton key encoding shared by every dictionary-based check.
 
 (The key encoding and ``PRIMER_CHARS`` serve the pyahocorasick fallback engine only; the default
-daachorse engine reads the folded text as it is — see engines.py.)
+daachorse engine reads text as it is — see engines.py.  The scan reads the raw text and folds
+only windows around the characters ``fold`` changes: ``Lexicon._folded_matches`` in data.py.)
 
 Two tricks, both length-preserving so that spans found in the folded text are spans in the
 original text:
@@ -37,6 +38,8 @@ def _fold_run(m: re.Match[str]) -> str:
 
 def fold(text: str) -> str:
     """Full-width alphanumerics → ASCII, ASCII → lower case; same length as ``text``."""
+    if text.isascii():
+        return text.lower()
     if _FOLD_RUN.search(text) is None:
         return text
     return _FOLD_RUN.sub(_fold_run, text)

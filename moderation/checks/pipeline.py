@@ -7,8 +7,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from flask import current_app, has_app_context
 
@@ -18,7 +19,11 @@ from moderation.checks.base import (
     CheckFinding,
     DefaultLexicon,
     FindingsHook,
+    Hit,
+    Row,
+    RowCheck,
     ScanContext,
+    new_finding,
 )
 from moderation.checks.data import DataFileError, Lexicon
 from moderation.checks.links import LinkCheck
@@ -73,6 +78,9 @@ class CheckPipeline:
         self._engine = engine
         self._lexicon = Lexicon.load(self._data_dir, engine)
         self._checks: list[Check] = list(checks) if checks is not None else default_checks()
+        # Per check: (check, the ScanContext kinds it needs, its kind, whether ``rows`` can be
+        # used — a RowCheck whose ``check`` is not overridden).  Built on the first run.
+        self._plan: list[tuple[Any, tuple[str, ...], str, bool]] | None = None
         self._hooks: list[FindingsHook] = list(hooks)
         self._reload_interval = reload_interval
         self._next_stat = time.monotonic() + (reload_interval or 0.0)
@@ -92,6 +100,7 @@ class CheckPipeline:
 
     def add_check(self, check: Check) -> None:
         self._checks.append(check)
+        self._plan = None
 
     def add_hook(self, hook: FindingsHook) -> None:
         self._hooks.append(hook)
@@ -135,50 +144,91 @@ class CheckPipeline:
     # ------------------------------------------------------------ running
 
     def run(self, fields: Mapping[str, str | None], *, extra: Iterable[CheckFinding] = ()) -> list[CheckFinding]:
-        """All findings for the item's fields, ordered by field then position, block first."""
+        """All findings for the item's fields, ordered by field then position, block first.
+
+        A finding repeating an earlier one's kind, field, span and rule is left out."""
         self.maybe_reload()
         lexicon = self._lexicon
-        findings: list[CheckFinding] = []
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = [_plan(c) for c in self._checks]
+        # (field order, start, end, not blocking, kind, sequence) sorts like the findings; then
+        # the finding's other fields (or the finding itself, from a hook).
+        rows: list[tuple[Any, ...]] = []
+        seen: set[tuple[str, str, int, int, str]] = set()
         order: dict[str, int] = {}
         for name, text in fields.items():
-            order[name] = len(order)
+            field_no = order[name] = len(order)
             if not text:
                 continue
             ctx = ScanContext(text, lexicon, name)
-            for check in self._checks:
-                for h in check.check(text, ctx):
-                    findings.append(
-                        CheckFinding(
-                            h.kind or check.kind,
-                            h.severity,
+            buckets = ctx.buckets()
+            for check, needs, check_kind, fast in plan:
+                if needs:
+                    for kind in needs:
+                        if kind in buckets:
+                            break
+                    else:
+                        continue  # nothing in this text for it
+                found = check.rows(text, ctx) if fast else map(_row, check.check(text, ctx))
+                for start, end, shown, severity, message, rule, suggestion, own_kind in found:
+                    kind = own_kind or check_kind
+                    key = (kind, name, start, end, rule)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    no = len(rows)
+                    rows.append(
+                        (
+                            field_no,
+                            start,
+                            end,
+                            severity != BLOCK,
+                            kind,
+                            no,
+                            None,
                             name,
-                            h.start,
-                            h.end,
-                            h.text,
-                            h.message,
-                            h.suggestion,
-                            h.rule,
+                            severity,
+                            shown,
+                            message,
+                            suggestion,
+                            rule,
                         )
                     )
-        for hook in self._hooks:
-            findings.extend(hook(fields))
-        findings.extend(extra)
-        return _dedupe_sorted(findings, order)
+        for finding in _chain(self._hooks, fields, extra):
+            key = (finding.kind, finding.field, finding.start, finding.end, finding.rule)
+            if key in seen:
+                continue
+            seen.add(key)
+            no = order.get(finding.field, len(order))
+            rows.append((no, finding.start, finding.end, finding.severity != BLOCK, finding.kind, len(rows), finding))
+        rows.sort()
+        return [
+            r[6] if r[6] is not None else new_finding(r[4], r[8], r[7], r[1], r[2], r[9], r[10], r[11], r[12])
+            for r in rows
+        ]
 
     def check_text(self, text: str, field: str = "body") -> list[CheckFinding]:
         return self.run({field: text})
 
 
-def _dedupe_sorted(findings: list[CheckFinding], order: dict[str, int]) -> list[CheckFinding]:
-    seen: set[tuple[str, str, int, int, str]] = set()
-    out: list[CheckFinding] = []
-    for f in findings:
-        key = (f.kind, f.field, f.start, f.end, f.rule)
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
-    out.sort(key=lambda f: (order.get(f.field, len(order)), f.start, f.end, f.severity != BLOCK, f.kind))
-    return out
+def _plan(check: Check) -> tuple[Any, tuple[str, ...], str, bool]:
+    """(check, the ScanContext kinds it needs, its kind, whether ``rows`` can stand in for ``check``)."""
+    if isinstance(check, RowCheck):
+        return (check, check.needs, check.kind, type(check).check is RowCheck.check)
+    return (check, (), check.kind, False)
+
+
+def _row(h: Hit) -> Row:
+    return (h.start, h.end, h.text, h.severity, h.message, h.rule, h.suggestion, h.kind)
+
+
+def _chain(
+    hooks: list[FindingsHook], fields: Mapping[str, str | None], extra: Iterable[CheckFinding]
+) -> Iterator[CheckFinding]:
+    for hook in hooks:
+        yield from hook(fields)
+    yield from extra
 
 
 class _Default:

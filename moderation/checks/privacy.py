@@ -1,7 +1,8 @@
 """Personal data: resident ID numbers, bank cards, mobile and fixed-line numbers, home addresses.
 
 The number checks run only on small windows around the places where the shared automaton pass
-saw three digits in a row (full-width digits count: each window is folded first).  Severity: a full ID or
+saw four digits in a row (full-width digits count: each window is folded first; every pattern below
+holds a run of four).  Severity: a full ID or
 bank card number blocks; phone numbers and addresses warn (offices publish their own phones).
 
 A digit run that is part of a longer token — a letter touches it (“SF6538…”, “DD6215…”), it sits
@@ -13,10 +14,12 @@ ID or a phone number; a personal label (身份证, 卡号, 账号, 手机 …) k
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timedelta
+from operator import mul
 
-from moderation.checks.base import BLOCK, WARN, Check, Hit, ScanContext
+from moderation.checks.base import BLOCK, WARN, Row, RowCheck, ScanContext
 from moderation.checks.data import TRIGGER_DIGITS, TRIGGER_ROOM
 from moderation.checks.normalize import fold
 
@@ -25,7 +28,9 @@ _PROVINCE_CODES = (
 )
 _PROVINCES = frozenset(_PROVINCE_CODES.split())
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_WEIGHT_SUM = sum(_ID_WEIGHTS)
 _ID_CHECK = "10X98765432"
+_LUHN_DOUBLE = bytes.maketrans(b"0123456789", b"0246813579")
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
@@ -68,7 +73,11 @@ def id18_valid(number: str) -> bool:
         return False
     if not _birth_ok(int(d[6:10]), int(d[10:12]), int(d[12:14])):
         return False
-    total = sum(int(c) * w for c, w in zip(d[:17], _ID_WEIGHTS, strict=True))
+    head = d[:17]
+    if head.isascii():  # the digits' byte values at once: sum((b - 48) * w)
+        total = sum(map(mul, head.encode(), _ID_WEIGHTS)) - 48 * _ID_WEIGHT_SUM
+    else:
+        total = sum(int(c) * w for c, w in zip(head, _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == d[17]
 
 
@@ -83,10 +92,29 @@ def _birth_ok(y: int, m: int, d: int) -> bool:
         born = date(y, m, d)
     except ValueError:
         return False
-    return y >= 1900 and born <= date.today()
+    return y >= 1900 and born <= _today()
+
+
+class _Today:
+    date = date.min
+    until = 0.0  # the time.time() at which ``date`` ends (next local midnight, at most an hour on)
+
+
+def _today() -> date:
+    """``date.today()``, asked once a day (it reads the time zone: microseconds on every call)."""
+    now = time.time()
+    if now >= _Today.until:
+        today = date.today()
+        midnight = datetime.combine(today + timedelta(days=1), datetime.min.time())
+        _Today.date, _Today.until = today, min(midnight.timestamp(), now + 3600.0)
+    return _Today.date
 
 
 def luhn_valid(number: str) -> bool:
+    if number.isascii() and number.isdigit():  # the same sum, on bytes: every other digit doubled by a table
+        b = number.encode()
+        total = sum(b[-1::-2]) + sum(b[-2::-2].translate(_LUHN_DOUBLE)) - 48 * len(b)
+        return total % 10 == 0
     total = 0
     for i, ch in enumerate(reversed(number)):
         n = ord(ch) - 48
@@ -127,13 +155,14 @@ def mask_mobile(d: str) -> str:
     return f"{d[:3]}****{d[-4:]}"
 
 
-class PhoneIdCardCheck(Check):
+class PhoneIdCardCheck(RowCheck):
     """Resident IDs (18/15 digits), bank cards (Luhn), mobile numbers and landlines."""
 
     kind = "privacy"
+    needs = (TRIGGER_DIGITS,)
 
-    def check(self, text: str, ctx: ScanContext | None = None) -> Iterator[Hit]:
-        triggers = self.context(text, ctx).terms(TRIGGER_DIGITS)
+    def rows(self, text: str, ctx: ScanContext) -> Iterator[Row]:
+        triggers = ctx.terms(TRIGGER_DIGITS)
         n = len(text)
         done = -1
         for start, end, _entry in triggers:
@@ -142,7 +171,7 @@ class PhoneIdCardCheck(Check):
             ws, we = start, end
             while ws > 0 and text[ws - 1] in _WINDOW_CHARS:
                 ws -= 1
-            while we < n and text[we] in _WINDOW_CHARS:
+            while we < n and text[we] in _WINDOW_CHARS:  # (mostly a date: a regex call costs more)
                 we += 1
             done = we
             if we - ws >= _MIN_DIGITS:
@@ -152,25 +181,26 @@ class PhoneIdCardCheck(Check):
                     yield from self._window(text, window, ws, digits)
 
     @staticmethod
-    def _window(text: str, window: str, offset: int, digits: int) -> Iterator[Hit]:
+    def _window(text: str, window: str, offset: int, digits: int) -> Iterator[Row]:
         """All number patterns inside one window (a folded run of digits and separators)."""
         found: list[tuple[int, int, int, str, str, str, str]] = []  # prio, s, e, sev, msg, rule, sugg
+        # ``digits`` counts digits and x: each pattern is tried only where it fits.
         if digits >= _MIN_LONG_DIGITS:  # IDs and cards: none fits in fewer digits
-            for mm in _ID18.finditer(window):
+            for mm in _ID18.finditer(window) if digits >= 18 else ():
                 d = _NON_DIGIT.sub("", mm.group()).upper()
                 if id18_valid(d):
                     found.append((0, mm.start(), mm.end(), BLOCK, _MSG_ID18, "privacy.id18", mask_id(d)))
-            for mm in _CARD.finditer(window):
+            for mm in _CARD.finditer(window) if digits >= 16 else ():  # (_card_valid: 16–19 digits)
                 d = _NON_DIGIT.sub("", mm.group())
                 if _card_valid(d):
                     found.append((1, mm.start(), mm.end(), BLOCK, _MSG_CARD, "privacy.bank_card", mask_card(d)))
             for mm in _ID15.finditer(window):
                 if id15_valid(mm.group()):
                     found.append((2, mm.start(), mm.end(), BLOCK, _MSG_ID15, "privacy.id15", mask_id(mm.group())))
-        for mm in _MOBILE.finditer(window):
+        for mm in _MOBILE.finditer(window) if digits >= 11 else ():
             d = _NON_DIGIT.sub("", mm.group())
             found.append((3, mm.start(), mm.end(), WARN, _MSG_MOBILE, "privacy.mobile", mask_mobile(d)))
-        for mm in _LANDLINE.finditer(window):
+        for mm in _LANDLINE.finditer(window) if "0" in window else ():  # (every landline has a 0 area code)
             d = _NON_DIGIT.sub("", mm.group())
             area = _AREA.match(d)
             masked = f"{area.group() if area else d[:4]}-****{d[-4:]}"
@@ -180,14 +210,18 @@ class PhoneIdCardCheck(Check):
         found = [h for h in found if not _serial(text, h[1] + offset, h[2] + offset)]
         found.sort()
         taken: list[tuple[int, int]] = []
-        out = []
+        out: list[Row] = []
         for _prio, s, e, sev, msg, rule, sugg in found:
             if any(s < te and ts < e for ts, te in taken):
                 continue
             taken.append((s, e))
-            out.append(Hit(s + offset, e + offset, text[s + offset : e + offset], sev, msg, rule, sugg))
-        out.sort(key=lambda h: h.start)
+            out.append((s + offset, e + offset, text[s + offset : e + offset], sev, msg, rule, sugg, None))
+        out.sort(key=_start)
         yield from out
+
+
+def _start(row: Row) -> int:
+    return row[0]
 
 
 def _serial(text: str, start: int, end: int) -> bool:
@@ -231,13 +265,14 @@ _PLACE_RUN = re.compile(
 _ADDR_LEAD = re.compile(r".*(?:住址|地址|家住|住在|居住在|居住于|现住|住于|位于|户籍地|户籍|是|在)")
 
 
-class AddressCheck(Check):
+class AddressCheck(RowCheck):
     """Detailed (home) addresses: a street or compound name followed by a building/room number."""
 
     kind = "privacy"
+    needs = (TRIGGER_ROOM,)
 
-    def check(self, text: str, ctx: ScanContext | None = None) -> Iterator[Hit]:
-        triggers = self.context(text, ctx).terms(TRIGGER_ROOM)
+    def rows(self, text: str, ctx: ScanContext) -> Iterator[Row]:
+        triggers = ctx.terms(TRIGGER_ROOM)
         done = -1
         for t_start, _t_end, _entry in triggers:
             run_start = t_start
@@ -257,7 +292,7 @@ class AddressCheck(Check):
             if lead is not None and lead.end() < place.end() - 1:
                 start = lead.end()
             end = m.end()
-            yield Hit(
+            yield (
                 start,
                 end,
                 text[start:end],
@@ -265,4 +300,5 @@ class AddressCheck(Check):
                 "疑似个人详细住址（具体到楼栋/门牌/房号），请删除或脱敏",
                 "privacy.address",
                 text[start : m.start()] + "****",
+                None,
             )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from moderation.checks.base import BLOCK, WARN, Check, Hit, ScanContext, longest_first
+from moderation.checks.base import BLOCK, WARN, Row, RowCheck, ScanContext, longest_first_sorted
 
 # Paragraph structure: a newline or a block-level HTML tag starts a new "line"; inline tags are
 # transparent.  Lines are looked at only within _SEGMENT_REACH characters of a hit.
@@ -76,14 +76,12 @@ _SUGGESTIONS = {
 }
 
 
-class SecrecyCheck(Check):
+class SecrecyCheck(RowCheck):
     kind = "secrecy"
+    needs = ("secrecy",)
 
-    def check(self, text: str, ctx: ScanContext | None = None) -> Iterator[Hit]:
-        ctx = self.context(text, ctx)
-        hits = longest_first(ctx.terms(self.kind))
-        if not hits:
-            return
+    def rows(self, text: str, ctx: ScanContext) -> Iterator[Row]:
+        hits = longest_first_sorted(ctx.terms("secrecy"))
         consultation: bool | None = None
         for start, end, e in hits:
             cls: str = e.data
@@ -102,17 +100,17 @@ class SecrecyCheck(Check):
                 )
             elif cls == "draft":
                 if consultation is None:
-                    consultation = _PUBLIC_CONSULTATION.search(text) is not None
+                    consultation = _public_consultation(text)
                 severity = BLOCK if not consultation and _draft_marked(text, start, end) else WARN
             else:  # request
                 seg_s, seg_e = _segment_start(text, start), _segment_end(text, end)
-                line = _INLINE_TAG_RE.sub("", text[seg_s:seg_e]).strip()
-                severity = BLOCK if _REQUEST_TITLE.fullmatch(line) and line.endswith(text[start:end]) else WARN
+                line = _untagged(text[seg_s:seg_e])
+                severity = BLOCK if line.endswith(text[start:end]) and _REQUEST_TITLE.fullmatch(line) else WARN
                 if severity == BLOCK:
                     about = text.find("关于", seg_s, start)
                     s = about if about >= 0 else start
             mark = text[s:t_end]
-            yield Hit(
+            yield (
                 s,
                 t_end,
                 mark,
@@ -120,20 +118,40 @@ class SecrecyCheck(Check):
                 _MESSAGES[(cls, severity)].format(t=mark),
                 f"secrecy.{cls}" + ("" if severity == BLOCK else "_prose"),
                 _SUGGESTIONS[severity],
+                None,
             )
+
+
+def _untagged(line: str) -> str:
+    """The line without inline tags, stripped."""
+    return (_INLINE_TAG_RE.sub("", line) if "<" in line else line).strip()
+
+
+def _public_consultation(text: str) -> bool:
+    """``_PUBLIC_CONSULTATION.search(text)``, looked for only around each “征求” (every form
+    holds it, at most 5 characters after its start and 8 before its end)."""
+    i = text.find("征求")
+    while i >= 0:
+        if _PUBLIC_CONSULTATION.search(text, max(0, i - 5), i + 10) is not None:
+            return True
+        i = text.find("征求", i + 1)
+    return False
 
 
 def _segment_start(text: str, start: int) -> int:
     seg = text.rfind("\n", 0, start) + 1
-    for m in _BLOCK_TAG.finditer(text, max(seg, start - _SEGMENT_REACH), start):
-        seg = m.end()
+    lo = max(seg, start - _SEGMENT_REACH)
+    if text.find("<", lo, start) >= 0:  # (a tag needs one)
+        for m in _BLOCK_TAG.finditer(text, lo, start):
+            seg = m.end()
     return seg
 
 
 def _segment_end(text: str, end: int) -> int:
     nl = text.find("\n", end)
     seg = len(text) if nl < 0 else nl
-    m = _BLOCK_TAG.search(text, end, min(seg, end + _SEGMENT_REACH))
+    hi = min(seg, end + _SEGMENT_REACH)
+    m = _BLOCK_TAG.search(text, end, hi) if text.find("<", end, hi) >= 0 else None
     return m.start() if m is not None else seg
 
 
@@ -195,7 +213,7 @@ def _draft_marked(text: str, start: int, end: int) -> bool:
     if not _bracketed(text, start, end):
         return False
     seg_s, seg_e = _segment_start(text, start), _segment_end(text, end)
-    line = _INLINE_TAG_RE.sub("", text[seg_s:seg_e]).strip()
+    line = _untagged(text[seg_s:seg_e])
     if len(line) <= 100 and _SENTENCE_PUNCT.search(line) is None:
         return True  # a title line
     opened = text.rfind("《", seg_s, start)

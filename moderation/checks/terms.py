@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
-from moderation.checks.base import BLOCK, WARN, Check, Hit, ScanContext, TermHit, longest_first
+from moderation.checks.base import BLOCK, WARN, Row, RowCheck, ScanContext, TermHit, longest_first_sorted
 from moderation.checks.data import Leader
 from moderation.checks.normalize import fold
 
@@ -18,15 +18,18 @@ SERIOUS_CATEGORY_LABELS = {
 }
 
 
-class SensitiveTermCheck(Check):
+_DELETE = "请删除或改写"
+
+
+class SensitiveTermCheck(RowCheck):
     """Sensitive / banned terms from sensitive_terms.txt (allow-list applied)."""
 
     kind = "sensitive"
+    needs = ("sensitive",)
 
-    def check(self, text: str, ctx: ScanContext | None = None) -> Iterator[Hit]:
-        ctx = self.context(text, ctx)
-        for start, end, e in longest_first(ctx.terms(self.kind)):
-            yield Hit(
+    def rows(self, text: str, ctx: ScanContext) -> list[Row]:
+        return [
+            (
                 start,
                 end,
                 text[start:end],
@@ -34,18 +37,21 @@ class SensitiveTermCheck(Check):
                 f"疑似敏感词“{e.term}”（{e.category}）",
                 e.rule,
                 "请删除或改写",
+                None,
             )
+            for start, end, e in longest_first_sorted(ctx.terms("sensitive"))
+        ]
 
 
-class CommercialWordingCheck(Check):
+class CommercialWordingCheck(RowCheck):
     """Advertising / commercial wording from commercial_terms.txt."""
 
     kind = "commercial"
+    needs = ("commercial",)
 
-    def check(self, text: str, ctx: ScanContext | None = None) -> Iterator[Hit]:
-        ctx = self.context(text, ctx)
-        for start, end, e in longest_first(ctx.terms(self.kind)):
-            yield Hit(
+    def rows(self, text: str, ctx: ScanContext) -> list[Row]:
+        return [
+            (
                 start,
                 end,
                 text[start:end],
@@ -53,24 +59,27 @@ class CommercialWordingCheck(Check):
                 f"疑似商业广告用语“{e.term}”（{e.category}），政务新媒体不得发布商业广告",
                 e.rule,
                 "请删除商业推广内容",
+                None,
             )
+            for start, end, e in longest_first_sorted(ctx.terms("commercial"))
+        ]
 
 
-class SeriousErrorCheck(Check):
+class SeriousErrorCheck(RowCheck):
     """严重表述错误: wrong → right pairs from serious_errors.tsv."""
 
     kind = "serious_error"
+    needs = ("serious_error",)
 
-    def check(self, text: str, ctx: ScanContext | None = None) -> Iterator[Hit]:
-        ctx = self.context(text, ctx)
-        for start, end, e in longest_first(ctx.terms(self.kind)):
+    def rows(self, text: str, ctx: ScanContext) -> Iterator[Row]:
+        for start, end, e in longest_first_sorted(ctx.terms("serious_error")):
             right: str = e.data
             # Skip when the "wrong" form is merely part of the right form written correctly.
             idx = fold(right).find(fold(e.term))
             if idx >= 0 and start - idx >= 0 and fold(text[start - idx : start - idx + len(right)]) == fold(right):
                 continue
             label = SERIOUS_CATEGORY_LABELS.get(e.category, e.category)
-            yield Hit(
+            yield (
                 start,
                 end,
                 text[start:end],
@@ -78,6 +87,7 @@ class SeriousErrorCheck(Check):
                 f"严重表述错误（{label}）：“{text[start:end]}”应为“{right}”",
                 e.rule,
                 right,
+                None,
             )
 
 
@@ -98,21 +108,21 @@ _LIST_GAP = re.compile(
 )
 
 
-class LeaderCheck(Check):
+class LeaderCheck(RowCheck):
     """Leaders' names (leaders.tsv): mis-written names, wrong order in a listing, wrong title.
 
     The shipped leaders.tsv holds placeholder names only; the office maintains the real list.
     """
 
     kind = "serious_error"
+    needs = ("leader_wrong", "leader")
 
-    def check(self, text: str, ctx: ScanContext | None = None) -> Iterable[Hit]:
-        ctx = self.context(text, ctx)
-        hits: list[Hit] = []
-        for start, end, e in longest_first(ctx.terms("leader_wrong")):
+    def rows(self, text: str, ctx: ScanContext) -> list[Row]:
+        hits: list[Row] = []
+        for start, end, e in longest_first_sorted(ctx.terms("leader_wrong")):
             leader: Leader = e.data
             hits.append(
-                Hit(
+                (
                     start,
                     end,
                     text[start:end],
@@ -120,17 +130,18 @@ class LeaderCheck(Check):
                     f"领导同志姓名有误：“{text[start:end]}”应为“{leader.name}”",
                     e.rule,
                     leader.name,
+                    None,
                 )
             )
-        names = longest_first(ctx.terms("leader"))
+        names = longest_first_sorted(ctx.terms("leader"))
         if names:
             hits.extend(self._titles(text, names))
             hits.extend(self._order(text, names))
-        hits.sort(key=lambda h: (h.start, h.end))
+        hits.sort(key=_span)
         return hits
 
     @staticmethod
-    def _titles(text: str, names: list[TermHit]) -> Iterator[Hit]:
+    def _titles(text: str, names: list[TermHit]) -> Iterator[Row]:
         for start, end, e in names:
             leader: Leader = e.data
             if not leader.titles:
@@ -145,7 +156,7 @@ class LeaderCheck(Check):
             if m is None or _title_key(m.group()) in allowed:
                 continue
             span_s, span_e = min(start, t_start), max(end, t_end)
-            yield Hit(
+            yield (
                 span_s,
                 span_e,
                 text[span_s:span_e],
@@ -153,13 +164,14 @@ class LeaderCheck(Check):
                 f"领导同志职务可能有误：{leader.name}的职务为“{'、'.join(leader.titles)}”（如系同名的其他人员，可忽略）",
                 f"leader.title:{leader.name}",
                 "、".join(leader.titles),
+                None,
             )
 
     @staticmethod
-    def _order(text: str, names: list[TermHit]) -> Iterator[Hit]:
+    def _order(text: str, names: list[TermHit]) -> Iterator[Row]:
         run: list[TermHit] = []
 
-        def flush() -> Iterator[Hit]:
+        def flush() -> Iterator[Row]:
             seen: dict[str, Leader] = {}
             for _s, _e, entry in run:
                 seen.setdefault(entry.data.name, entry.data)
@@ -171,7 +183,7 @@ class LeaderCheck(Check):
                 return
             s, e = run[0][0], run[-1][1]
             right = "、".join(ld.name for ld in sorted(leaders, key=lambda ld: ld.rank))
-            yield Hit(
+            yield (
                 s,
                 e,
                 text[s:e],
@@ -179,6 +191,7 @@ class LeaderCheck(Check):
                 f"领导同志排序有误，应为：{right}",
                 f"leader.order:{leaders[0].group}",
                 right,
+                None,
             )
 
         for hit in names:
@@ -191,6 +204,10 @@ class LeaderCheck(Check):
             run.append(hit)
         if run:
             yield from flush()
+
+
+def _span(row: Row) -> tuple[int, int]:
+    return (row[0], row[1])
 
 
 def _title_word(title: str) -> str:
