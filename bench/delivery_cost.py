@@ -6,11 +6,14 @@ one after another — the scheduler's claim, every ``deliver`` and every ``poll_
 schedule (a follow-up waits for its countdown, as on a worker) — and prints per delivery: tasks,
 SQL statements (and the most frequent ones), and this process's CPU. ``--profile`` adds the
 functions that take the most time (cProfile; it slows the run, so its CPU figure is not
-comparable; ``--callees REGEX`` and ``--dump FILE`` dig further). Use it to see what a change to
+comparable; ``--callees REGEX`` and ``--dump FILE`` dig further); ``--profile --sample`` samples
+the stacks on the CPU clock instead, whose shares are the real ones (``--dump`` then writes the
+folded stacks). Statements are counted at the driver (psycopg), so those the hot path runs on
+its cursor directly count too. Use it to see what a change to
 the delivery path saves before running bench/fanout.py; its figures are steadier (±3 %) than
 the fan-out bench's.
 
-    .venv/bin/python bench/delivery_cost.py [--contents 100] [--profile [--callees REGEX] [--dump FILE]]
+    .venv/bin/python bench/delivery_cost.py [--contents 100] [--profile [--sample] [--callees REGEX] [--dump FILE]]
 """
 
 from __future__ import annotations
