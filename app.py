@@ -18,7 +18,7 @@ import auth.ratelimit_storage  # noqa: F401 - defining its Storage registers db+
 import config as config_module
 from auth.models import ROLE_LABELS
 from auth.views import load_user, protect_api_session
-from common import guards, sqlite
+from common import guards, pgpool, sqlite
 from common.errors import CODE_BY_STATUS, MESSAGE_BY_STATUS, ApiError, error_body, readable_details
 from common.timefmt import bj
 from common.validation import http_url
@@ -62,6 +62,9 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     )
     if config:
         app.config.update(config)
+    if str(app.config.get("SQLALCHEMY_DATABASE_URI") or "").startswith("postgresql"):
+        # a socket check at checkout instead of a ping round trip (common/pgpool.py)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     guards.init_app(app)  # before any route: the bounded <int:…> converter, body and JSON limits
 
@@ -107,10 +110,12 @@ def _import_models() -> None:
 
 
 def _configure_engine(app: APIFlask) -> None:
-    """SQLite: WAL, busy timeout, deferred reads and a late, brief write lock (common/sqlite.py)."""
+    """SQLite: WAL, busy timeout, deferred reads and a late, brief write lock (common/sqlite.py);
+    PostgreSQL: a socket check instead of a ping at checkout (common/pgpool.py)."""
 
     with app.app_context():
         sqlite.configure(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        pgpool.configure(db.engine)
 
 
 #: Each package's ``init_app(app)``, in this order: its blueprints, CLI commands, job kinds and

@@ -6,11 +6,14 @@ one after another — the scheduler's claim, every ``deliver`` and every ``poll_
 schedule (a follow-up waits for its countdown, as on a worker) — and prints per delivery: tasks,
 SQL statements (and the most frequent ones), and this process's CPU. ``--profile`` adds the
 functions that take the most time (cProfile; it slows the run, so its CPU figure is not
-comparable; ``--callees REGEX`` and ``--dump FILE`` dig further). Use it to see what a change to
+comparable; ``--callees REGEX`` and ``--dump FILE`` dig further); ``--profile --sample`` samples
+the stacks on the CPU clock instead, whose shares are the real ones (``--dump`` then writes the
+folded stacks). Statements are counted at the driver (psycopg), so those the hot path runs on
+its cursor directly count too. Use it to see what a change to
 the delivery path saves before running bench/fanout.py; its figures are steadier (±3 %) than
 the fan-out bench's.
 
-    .venv/bin/python bench/delivery_cost.py [--contents 100] [--profile [--callees REGEX] [--dump FILE]]
+    .venv/bin/python bench/delivery_cost.py [--contents 100] [--profile [--sample] [--callees REGEX] [--dump FILE]]
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ import collections
 import cProfile
 import os
 import pstats
+import re
+import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import requests
 import sqlalchemy as sa
 
@@ -87,10 +93,16 @@ def measure(app: Any, db: Any, publishing: Any, deliveries: int, profile: argpar
     with app.app_context():
         engine = db.engine
 
-    @sa.event.listens_for(engine, "before_cursor_execute")
-    def count(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        words = statement.split()
+    # counted at the driver: the hot path runs some statements on psycopg's cursor directly
+    # (common/rawsql.py), which SQLAlchemy's cursor events do not see
+    execute = psycopg.Cursor.execute
+
+    def counted_execute(self: Any, query: Any, *args: Any, **kw: Any) -> Any:
+        words = (query if isinstance(query, str) else str(query)).split()
         statements[" ".join(words[:6])[:100]] += 1
+        return execute(self, query, *args, **kw)
+
+    psycopg.Cursor.execute = counted_execute  # type: ignore[method-assign]
 
     checkouts = collections.Counter()
 
@@ -107,6 +119,7 @@ def measure(app: Any, db: Any, publishing: Any, deliveries: int, profile: argpar
 
     requests.Session.send = counted_send  # type: ignore[method-assign]
     profiler = cProfile.Profile(time.process_time)
+    sampler = Sampler() if profile is not None and profile.sample else None
     tasks: collections.Counter[str] = collections.Counter()
     cpu_start = time.process_time()
     with app.app_context():
@@ -120,10 +133,14 @@ def measure(app: Any, db: Any, publishing: Any, deliveries: int, profile: argpar
                 continue
             time.sleep(due - time.monotonic())
         tasks[task.name.rsplit(".", 1)[1]] += 1
-        if profile is not None:
+        if sampler is not None:
+            sampler.start()
+        elif profile is not None:
             profiler.enable()
         task(*args)
-        if profile is not None:
+        if sampler is not None:
+            sampler.stop()
+        elif profile is not None:
             profiler.disable()
     cpu = time.process_time() - cpu_start
     total = sum(statements.values())
@@ -143,7 +160,10 @@ def measure(app: Any, db: Any, publishing: Any, deliveries: int, profile: argpar
     )
     for statement, n in statements.most_common(16):
         print(f"  {n / deliveries:5.2f}  {statement}")
-    if profile is not None:
+    if sampler is not None:
+        signal.setitimer(signal.ITIMER_PROF, 0, 0)
+        sampler.report(profile.callees, profile.dump)
+    elif profile is not None:
         stats = pstats.Stats(profiler).sort_stats("cumulative")
         stats.print_stats(40)
         if profile.callees:
@@ -152,11 +172,90 @@ def measure(app: Any, db: Any, publishing: Any, deliveries: int, profile: argpar
             stats.dump_stats(profile.dump)
 
 
+class Sampler:
+    """A statistical profile on the CPU clock (``ITIMER_PROF``): the stack every millisecond of
+    this process's CPU, without cProfile's per-call cost (which inflates Python-heavy code), so
+    its shares are the real ones. Prints the share of samples by where the CPU was spent (the
+    innermost frame's package) and by function, including callees."""
+
+    def __init__(self, interval: float = 0.001) -> None:
+        self.interval = interval
+        self.own: collections.Counter[str] = collections.Counter()
+        self.within: collections.Counter[str] = collections.Counter()
+        self.stacks: collections.Counter[tuple[str, ...]] = collections.Counter()
+        self.samples = 0
+        self.active = False
+        signal.signal(signal.SIGPROF, self._sample)
+        # one timer for the whole run (restarting it per task would lose the partial ticks)
+        signal.setitimer(signal.ITIMER_PROF, self.interval, self.interval)
+
+    def start(self) -> None:
+        self.active = True
+
+    def stop(self) -> None:
+        self.active = False
+
+    def _sample(self, _signum: int, frame: Any) -> None:
+        if not self.active:
+            return
+        self.samples += 1
+        self.own[_package(frame.f_code.co_filename)] += 1
+        stack = []
+        while frame is not None:
+            code = frame.f_code
+            stack.append(f"{_short(code.co_filename)}:{code.co_firstlineno}({code.co_name})")
+            frame = frame.f_back
+        self.stacks[tuple(stack)] += 1
+        for name in set(stack):
+            self.within[name] += 1
+
+    def report(self, callees: str | None = None, dump: Path | None = None) -> None:
+        n = max(self.samples, 1)
+        print(f"\nsampled CPU: {self.samples} samples")
+        print("where the CPU is spent (innermost frame):")
+        for name, count in self.own.most_common(20):
+            print(f"  {100 * count / n:5.1f} %  {name}")
+        print("functions, including what they call:")
+        for name, count in self.within.most_common(60):
+            print(f"  {100 * count / n:5.1f} %  {name}")
+        if callees:
+            pattern = re.compile(callees)
+            below: collections.Counter[str] = collections.Counter()
+            for stack, count in self.stacks.items():
+                at = next((i for i, name in enumerate(stack) if pattern.search(name)), None)
+                if at is not None:
+                    for name in set(stack[:at]):
+                        below[name] += count
+            print(f"under {callees}, including what they call:")
+            for name, count in below.most_common(40):
+                print(f"  {100 * count / n:5.1f} %  {name}")
+        if dump:
+            dump.write_text("\n".join(f"{count} {';'.join(reversed(stack))}" for stack, count in self.stacks.items()))
+
+
+def _short(filename: str) -> str:
+    if "site-packages/" in filename:
+        return filename.split("site-packages/", 1)[1]
+    if filename.startswith(str(ROOT)):
+        return filename[len(str(ROOT)) + 1 :]
+    return filename.rsplit("/", 2)[-1] if "/" in filename else filename
+
+
+def _package(filename: str) -> str:
+    short = _short(filename)
+    if "site-packages/" in filename or filename.startswith(str(ROOT)):
+        return short.split("/", 1)[0]
+    return "stdlib " + short
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contents", type=int, default=100)
     parser.add_argument("--pool", type=int, default=20, help="accounts per platform pool")
     parser.add_argument("--profile", action="store_true", help="profile the tasks (cProfile)")
+    parser.add_argument(
+        "--sample", action="store_true", help="with --profile: sample the stacks instead (real shares, no slowdown)"
+    )
     parser.add_argument("--callees", help="with --profile: also print what functions matching this regex call")
     parser.add_argument("--dump", type=Path, help="with --profile: save the profile to this file (pstats)")
     args = parser.parse_args()

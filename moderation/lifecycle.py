@@ -18,13 +18,25 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.util import identity_key
 
 from audit import service as audit
+from common import rawsql
 from common.statemachine import Edge, IllegalTransition, TransitionTable
 from extensions import db
 from moderation.models import CONTENT_STATUS_LABELS, Content, ContentStatus
 
-__all__ = ["TABLE", "Edge", "IllegalTransition", "allowed", "by_event", "sources", "transition", "transition_rows"]
+__all__ = [
+    "TABLE",
+    "Edge",
+    "IllegalTransition",
+    "allowed",
+    "by_event",
+    "sources",
+    "transition",
+    "transition_row_now",
+    "transition_rows",
+]
 
 S = ContentStatus
 
@@ -142,6 +154,34 @@ def transition_rows(
             actor_label=actor_label,
         )
     return moved
+
+
+def transition_row_now(content_id: int, current: ContentStatus, to: ContentStatus, *, actor_label: str) -> bool:
+    """``transition_rows`` for one content, for a caller that holds no object of it (the
+    delivery hot path's roll-up, ``publishers.lifecycle``): on PostgreSQL the move and its audit
+    entry in one statement, the entry appended at once instead of at the commit. Returns whether
+    the content was moved (it was still ``current``). Anywhere else, or with the content loaded
+    in this session (its object must see the move), it is ``transition_rows``."""
+    move = TABLE.edge(current, to)
+    conn = db.session.connection()
+    if conn.dialect.name != "postgresql" or identity_key(Content, content_id) in db.session.identity_map:
+        return bool(transition_rows([content_id], current, to, actor_label=actor_label))
+    entry = audit.new_entry(
+        move.audit,
+        object_type=Content.__tablename__,
+        object_id=content_id,
+        before={"status": current.value},
+        after={"status": to.value},
+        actor_label=actor_label,
+    )
+    append, params = audit.append_sql(entry, object_id_sql="upd.id::text")
+    sql = (
+        "WITH upd AS (UPDATE contents SET status = :c_to, updated_at = :c_now"  # noqa: S608  fixed SQL
+        " WHERE id = :c_id AND status = :c_current RETURNING id)"
+        f" SELECT upd.id FROM upd CROSS JOIN LATERAL {append} AS a"
+    )
+    params.update(c_id=content_id, c_current=current.value, c_to=to.value, c_now=entry.at)
+    return rawsql.first(conn, sql, params) is not None
 
 
 if __name__ == "__main__":  # python -m moderation.lifecycle: the table for docs/review.md

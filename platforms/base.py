@@ -273,7 +273,10 @@ class ChannelAdapter(ABC):
         # Only the path is logged: query strings and bodies may hold tokens.
         log.debug("%s %s %s", self.platform, method, url.split("?", 1)[0])
         try:
-            resp = self.session.request(
+            # PlatformSession.call: the same call on requests' short path (a session passed in by
+            # a caller gets the ordinary one)
+            send = self.session.call if isinstance(self.session, PlatformSession) else self.session.request
+            resp = send(
                 method,
                 url,
                 params=params,

@@ -1,7 +1,9 @@
 """Build adapters from configuration: base URLs, shared token cache and rate limits.
 
-One adapter per platform per process (each keeps one HTTP session). With REDIS_URL set,
-tokens and rate-limit counters are shared by every worker process through Redis.
+One adapter per platform per process, each with one HTTP session that keeps its connections
+to the platform open between calls (``platforms.session.PlatformSession``); ``close_adapters``
+closes them. With REDIS_URL set, tokens and rate-limit counters are shared by every worker
+process through Redis.
 """
 
 from __future__ import annotations
@@ -66,3 +68,14 @@ def adapter_for(platform: str) -> ChannelAdapter:
             )
             state["adapters"][platform] = adapter
     return adapter
+
+
+def close_adapters(app: Flask) -> None:
+    """Close this app's adapters and their connections; the next ``adapter_for`` builds anew
+    (after a change of the platforms' base URLs, say)."""
+    with _lock:
+        state = app.extensions.get("govmedia_channels") or {}
+        adapters = state.pop("adapters", None) or {}
+        app.extensions.pop("govmedia_channels", None)
+    for adapter in adapters.values():
+        adapter.close()

@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from requests.cookies import extract_cookies_to_jar
+from requests.models import PreparedRequest
 from requests.sessions import merge_setting
+from requests.structures import CaseInsensitiveDict
 from requests.utils import get_environ_proxies
 
 _QUERY_SECRET_RE = re.compile(r"((?:access_token|secret|refresh_token|client_secret)=)[^&\s\"']+", re.IGNORECASE)
@@ -44,18 +48,68 @@ def install_log_redaction() -> None:
 
 
 class PlatformSession(requests.Session):
-    """A ``requests.Session`` that reads the proxy settings of the environment once per host.
+    """The adapters' ``requests.Session``: one per adapter, so one per platform and process
+    (``platforms.channels``), keeping its connections to the platform open between calls
+    (HTTP/1.1 keep-alive, urllib3's pool: up to 10 per host) until ``close``.
 
-    requests looks up ``*_proxy``/``no_proxy`` on every call by scanning the whole process
-    environment twice — about a tenth of a publishing worker's CPU per post. An adapter talks to
-    one or two hosts for the life of the process, so the answer per (scheme, host) is kept; the
-    proxies, ``no_proxy`` and the CA bundle variables are honoured exactly as requests does.
-    Restart the workers after changing proxy variables.
+    It reads the proxy settings of the environment once per host: requests looks up
+    ``*_proxy``/``no_proxy`` on every call by scanning the whole process environment twice —
+    about a tenth of a publishing worker's CPU per post. An adapter talks to one or two hosts
+    for the life of the process, so the answer per (scheme, host) is kept; the proxies,
+    ``no_proxy`` and the CA bundle variables are honoured exactly as requests does. Restart the
+    workers after changing proxy variables.
+
+    ``call`` is ``request`` without the parts of ``Session.request`` the platform APIs never use
+    and that cost a publishing worker more CPU than the call itself: no session ``params`` or
+    ``auth``, no credentials from ``~/.netrc`` (the platforms take tokens in the request), no
+    cookie header unless the session holds cookies, no hooks. Redirects are still followed and
+    cookies a platform sets are still kept, as ``request`` does.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._environ_proxies: dict[tuple[str, str, str], dict[str, str]] = {}
+
+    def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any = None,
+        data: Any = None,
+        json: Any = None,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Any = None,
+    ) -> requests.Response:
+        """``request(method, url, …)`` on the short path (see the class); the same answer."""
+        if self.cookies or self.auth or self.params or self.hooks["response"]:
+            return self.request(
+                method, url, params=params, data=data, json=json, files=files, headers=headers, timeout=timeout
+            )
+        prepared = PreparedRequest()
+        prepared.prepare_method(method)
+        prepared.prepare_url(url, params)
+        merged = CaseInsensitiveDict(self.headers)
+        if headers:
+            merged.update(headers)
+        prepared.prepare_headers(merged)
+        prepared.prepare_body(data, files, json)
+        full = prepared.url or url
+        if "@" in full.split("/", 3)[2]:
+            prepared.prepare_auth(None, full)  # credentials written in the URL
+        settings = self.merge_environment_settings(full, {}, None, None, None)
+        response = self.get_adapter(url=full).send(prepared, timeout=timeout, **settings)
+        if response.headers.get("Set-Cookie") or response.is_redirect:
+            prepared._cookies = self.cookies  # what a redirect carries on (resolve_redirects)
+            extract_cookies_to_jar(self.cookies, prepared, response.raw)
+            history = list(self.resolve_redirects(response, prepared, timeout=timeout, **settings))
+            if history:
+                history.insert(0, response)
+                response = history.pop()
+                response.history = history
+        response.content  # noqa: B018  read to the end: the connection goes back to the pool
+        return response
 
     def merge_environment_settings(  # type: ignore[override]
         self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any

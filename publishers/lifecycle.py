@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from audit import service as audit
+from common import rawsql
 from common.statemachine import Edge, IllegalTransition, TransitionTable
 from extensions import db
 from moderation import lifecycle as content_lifecycle
@@ -310,7 +311,7 @@ def _move_in_one_statement(
         params["account"] = row.account_id
         others = "account_awaiting(:account, ARRAY[upd.id])"
     sql = f"WITH {', '.join(ctes)} SELECT upd.id, {follower}, {rolled}, {others} FROM upd{joins}"  # noqa: S608
-    found = conn.execute(_sql(sql), params).first()
+    found = rawsql.first(conn, sql, params)
     if found is None:
         return None
     _, follower_id, content_status, statuses, other_ids = found
@@ -322,11 +323,12 @@ def awaiting_others(account_id: int, known: list[int]) -> tuple[int, ...]:
     ``known``; on PostgreSQL read under the account's row lock (``account_awaiting``)."""
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
-        found = conn.execute(
-            _sql("SELECT account_awaiting(:account, CAST(:known AS integer[]))"),
+        row = rawsql.first(
+            conn,
+            "SELECT account_awaiting(:account, CAST(:known AS integer[]))",
             {"account": account_id, "known": known},
-        ).scalar()
-        return tuple(found or ())
+        )
+        return tuple((row[0] if row else None) or ())
     d = _DELIVERIES.c
     return tuple(
         conn.execute(
@@ -357,7 +359,7 @@ def _roll_up_from(content_id: int, content_status: str | None, statuses: list[De
     new = content_status_for(statuses)
     if status is ContentStatus.withdrawn or new is None or new is status:
         return
-    content_lifecycle.transition_rows([content_id], status, new, actor_label=label)
+    content_lifecycle.transition_row_now(content_id, status, new, actor_label=label)
 
 
 if __name__ == "__main__":  # python -m publishers.lifecycle: the table for docs/publishing.md

@@ -19,7 +19,6 @@ import requests
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from werkzeug.serving import make_server
 
 import jobs
 from auth.models import Role, User, UserRole
@@ -29,10 +28,12 @@ from devkit import services
 from devkit.apps import make_test_app
 from extensions import db
 from jobs import runner
+from platforms import channels
 from publishers.credential_admin import set_credentials
 from registry.models import Account, AccountStatus, Platform
 from registry.units import create_unit
 from sandbox import create_sandbox_app
+from sandbox.server import build_server
 
 BACKEND = os.environ.get("GOVMEDIA_TEST_DB", "sqlite")
 
@@ -180,7 +181,7 @@ class SandboxServer:
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         self.app = create_sandbox_app(config or {})
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.server = build_server(self.app)  # HTTP/1.1 keep-alive, as the real platforms
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -229,9 +230,9 @@ def sandbox(app: Any, sandbox_server: SandboxServer, monkeypatch: pytest.MonkeyP
     )
     monkeypatch.setitem(app.config, "ADAPTER_TIMEOUT_SECONDS", 2)
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://gov.example.cn")
-    app.extensions.pop("govmedia_channels", None)
+    channels.close_adapters(app)
     yield sandbox_server
-    app.extensions.pop("govmedia_channels", None)
+    channels.close_adapters(app)
 
 
 @pytest.fixture
