@@ -39,6 +39,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import fanout_trace
 from devkit import processes, services
 from devkit.seed import seed_contents
 
@@ -133,6 +134,8 @@ def run_pipeline(args: argparse.Namespace, tmp: Path, spread: float) -> dict[str
             "SECRET_KEY": "test-secret",
             "SCHEDULER_INTERVAL_SECONDS": "1",
             "STATUS_POLL_SECONDS": "1",
+            # no monitoring, interaction or feed sweep in the middle of the runs: the ceilings do none
+            "FIRST_SWEEP_MINUTES": "60",
             "MEDIA_DIR": str(tmp / "media"),
         }
         redis.Redis.from_url("redis://127.0.0.1:6379/10").flushdb()
@@ -148,6 +151,8 @@ def run_pipeline(args: argparse.Namespace, tmp: Path, spread: float) -> dict[str
                 group.start_worker(f"worker{i}-{spread:g}", concurrency=args.concurrency, loglevel=args.loglevel)
             group.start_scheduler()
             cpu_before = cpu_seconds()
+            sampler = fanout_trace.Sampler("redis://127.0.0.1:6379/10", ("publishing", "polling"))
+            sampler.start()
             deadline = time.monotonic() + args.timeout
             while time.monotonic() < deadline:
                 with app.app_context():
@@ -161,6 +166,7 @@ def run_pipeline(args: argparse.Namespace, tmp: Path, spread: float) -> dict[str
                     break
                 time.sleep(1)
             cpu = cpu_by_part(cpu_before, group)
+            sampler.stop()
             with app.app_context():
                 from moderation.models import Content
 
@@ -192,6 +198,8 @@ def run_pipeline(args: argparse.Namespace, tmp: Path, spread: float) -> dict[str
         "lag_p50": pct(lags, 50),
         "lag_p99": pct(lags, 99),
         "cpu": cpu,
+        "samples": sampler.summary(),
+        "logs": [tmp / f"worker{i}-{spread:g}.log" for i in range(args.workers)],
     }
 
 
@@ -260,13 +268,22 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--logs", type=Path, default=None, help="keep the processes' logs in this folder")
-    parser.add_argument("--loglevel", default="WARNING", help="pipeline workers' log level (INFO to study tasks)")
+    parser.add_argument(
+        "--loglevel", default="WARNING", help="pipeline workers' log level (INFO: also busy pool processes per second)"
+    )
+    parser.add_argument(
+        "--only", choices=("capacity", "lag"), default=None, help="only this pipeline run, no ceilings (to iterate)"
+    )
     args = parser.parse_args()
     services.require_postgres = lambda: None
     if not (services.reachable("127.0.0.1", 5432) and services.reachable("127.0.0.1", 6379)):
         sys.exit("PostgreSQL and Redis must run on 127.0.0.1")
     with tempfile.TemporaryDirectory() as tmp:
         try:
+            if args.only:
+                spread = 0 if args.only == "capacity" else args.spread
+                report(f"{args.only} run", run_pipeline(args, Path(tmp), spread=spread))
+                return
             capacity = run_pipeline(args, Path(tmp), spread=0)
             report("capacity run, all due at once", capacity)
             ceiling = run_ceiling(args, Path(tmp), capacity["expected"])
@@ -323,6 +340,10 @@ def report(title: str, run: dict[str, Any]) -> None:
         f"{cpus} CPUs give at most ≈ {cpus * sent / max(total, 0.001):.0f} deliveries/s at this cost",
         flush=True,
     )
+    fanout_trace.print_samples(run["samples"])
+    for log in run["logs"]:
+        if log.exists():
+            fanout_trace.print_slots(fanout_trace.slots(log))
 
 
 if __name__ == "__main__":
