@@ -13,11 +13,17 @@ the scheduler. Two pipeline runs and two ceilings:
 - lag: the same contents due spread over one minute ("1,000 contents due in the same minute");
   scheduling lag publish_at → sent, p50/p99.
 
+Each pipeline run also prints what bench/fanout_trace.py samples (queue lengths, messages the
+worker holds, the machine's CPU) and, with ``--loglevel INFO``, the pool processes busy per
+second and the gaps between tasks. ``--only capacity|lag`` makes that one run alone. The
+monitoring sweeps are kept out of the runs (FIRST_SWEEP_MINUTES=60): the ceilings do none.
+
 (A throughput figure from the spread run alone would be capped by the offered load, 4,000
 deliveries in 60 s = 67/s, whatever the pipeline could do; the lag from the all-at-once run
 is the time to drain the whole backlog.) Each run prints all its figures.
 
     .venv/bin/python bench/fanout.py [--contents 1000] [--concurrency 4] [--workers 1] [--spread 60]
+        [--only capacity|lag] [--loglevel INFO] [--logs DIR]
 """
 
 from __future__ import annotations
