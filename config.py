@@ -297,6 +297,10 @@ def from_env() -> dict[str, Any]:
         "FINDING_DEADLINE_WORKDAYS": _int("FINDING_DEADLINE_WORKDAYS", 5),
         "EXTRA_HOLIDAYS_FILE": _holidays_file(),
         "MONITOR_INTERVAL_HOURS": _int("MONITOR_INTERVAL_HOURS", 24),
+        "FIRST_SWEEP_MINUTES": _int("FIRST_SWEEP_MINUTES", 1),
+        # Messages a worker holds per pool process (Celery's worker_prefetch_multiplier): a task
+        # ready when a process frees (bench/fanout.py).
+        "WORKER_PREFETCH_MULTIPLIER": _positive("WORKER_PREFETCH_MULTIPLIER", 4),
         "MONITOR_RATE_PER_MINUTE": _int("MONITOR_RATE_PER_MINUTE", 30),
         "MONITOR_RECENT_POSTS": _int("MONITOR_RECENT_POSTS", 50),
         "DISCOVERY_SEARCH_PER_MINUTE": _int("DISCOVERY_SEARCH_PER_MINUTE", 60),

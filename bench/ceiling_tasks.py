@@ -11,7 +11,8 @@ from celery import Celery
 ceiling = Celery("ceiling", broker=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/11"))
 ceiling.conf.update(
     task_ignore_result=True,
-    worker_prefetch_multiplier=1,
+    # the pipeline's worker setting (WORKER_PREFETCH_MULTIPLIER), passed on by bench/fanout.py
+    worker_prefetch_multiplier=int(os.environ.get("WORKER_PREFETCH_MULTIPLIER", "4")),
     task_serializer="json",
     accept_content=["json"],
     task_acks_late=True,

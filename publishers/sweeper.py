@@ -32,9 +32,12 @@ def sweep(now: datetime | None = None, limit: int = 500) -> tuple[list[int], lis
     stale = now - timedelta(seconds=setting("ENQUEUE_STALE_SECONDS", 60))
     not_queued = not_queued_since(stale)
     abandoned = sa.and_(Delivery.status == DeliveryStatus.sending, Delivery.sending_started_at < now - lease)
+    # The oldest pending delivery of each account, found in one pass over the pending rows (a
+    # hashed subplan), not by one probe per pending row: with thousands pending, a correlated
+    # NOT EXISTS made every tick's sweep cost 0.1–1.4 s of database CPU (bench/fanout.py).
     ahead = aliased(Delivery)
-    head_of_line = ~sa.exists().where(
-        ahead.account_id == Delivery.account_id, ahead.status == DeliveryStatus.pending, ahead.id < Delivery.id
+    head_of_line = Delivery.id.in_(
+        sa.select(sa.func.min(ahead.id)).where(ahead.status == DeliveryStatus.pending).group_by(ahead.account_id)
     )
     send_stmt = (
         sa.select(Delivery.id, Delivery.account_id, Delivery.status)

@@ -62,7 +62,7 @@ def celery_init_app(app: Flask) -> Celery:
         accept_content=["json"],
         timezone=CN_TZ.key,
         enable_utc=True,
-        worker_prefetch_multiplier=1,
+        worker_prefetch_multiplier=app.config["WORKER_PREFETCH_MULTIPLIER"],
         task_default_queue="default",
         task_routes={
             "tasks.publishing.deliver": {"queue": "publishing"},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -434,6 +434,18 @@ def test_periodic_jobs_are_importable(app):
     assert got["discovery-weekly"][1]["day_of_week"] == "mon"
     for path, _ in got.values():
         assert callable(ref_to_obj(path))
+
+
+def test_first_sweeps_start_after_the_configured_delay(app, monkeypatch):
+    """A restarted scheduler sweeps a minute later by default; FIRST_SWEEP_MINUTES moves it (the
+    fan-out bench keeps the sweeps out of its runs)."""
+    for minutes in (1, 60):
+        monkeypatch.setitem(app.config, "FIRST_SWEEP_MINUTES", minutes)
+        before = datetime.now().astimezone()
+        got = {job_id: trigger for job_id, _, trigger in jobs.periodic_jobs(app)}
+        for job_id in ("monitoring-activity", "interaction-poll", "intake-feeds"):
+            wait = got[job_id]["next_run_time"] - before
+            assert timedelta(minutes=minutes) <= wait < timedelta(minutes=minutes, seconds=30)
 
 
 def test_sweep_enqueues_one_task_per_account(db_session, unit, make_account, monkeypatch):
