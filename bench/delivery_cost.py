@@ -33,6 +33,7 @@ from typing import Any
 
 import psycopg
 import requests
+import requests.adapters
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,13 +112,13 @@ def measure(app: Any, db: Any, publishing: Any, deliveries: int, profile: argpar
         checkouts["n"] += 1
 
     calls: collections.Counter[str] = collections.Counter()
-    send = requests.Session.send
+    send = requests.adapters.HTTPAdapter.send  # both Session.request and PlatformSession.call end here
 
-    def counted_send(self: requests.Session, request: requests.PreparedRequest, **kw: Any) -> requests.Response:
+    def counted_send(self: requests.adapters.HTTPAdapter, request: requests.PreparedRequest, **kw: Any) -> Any:
         calls[(request.path_url or "").split("?")[0]] += 1
         return send(self, request, **kw)
 
-    requests.Session.send = counted_send  # type: ignore[method-assign]
+    requests.adapters.HTTPAdapter.send = counted_send  # type: ignore[method-assign]
     profiler = cProfile.Profile(time.process_time)
     sampler = Sampler() if profile is not None and profile.sample else None
     tasks: collections.Counter[str] = collections.Counter()
