@@ -27,8 +27,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from audit import service as audit
 from auth.models import User
 from common.db import utcnow
@@ -52,6 +50,7 @@ from reposts.service import (
     deadline_from_workdays,
     parse_deadline,
     require_issuer,
+    units_by_id,
 )
 
 __all__ = ["edit_task"]
@@ -179,14 +178,7 @@ def edit_task(task: RepostTask, data: Mapping[str, Any], actor: User) -> dict[st
 def _units_to_add(ids: list[int], by_unit: Mapping[int, list[RepostTarget]], errors: _Errors) -> list[Unit]:
     if not ids:
         return []
-    units = list(db.session.scalars(sa.select(Unit).where(Unit.id.in_(ids)).order_by(Unit.name, Unit.id)))
-    found = {u.id for u in units}
-    missing = [i for i in ids if i not in found]
-    if missing:
-        errors.add("add_unit_ids", f"单位不存在：{', '.join(str(i) for i in missing)}")
-    stopped = [u.name for u in units if not u.is_active]
-    if stopped:
-        errors.add("add_unit_ids", f"单位已停用：{'、'.join(stopped)}")
+    units = units_by_id(ids, "add_unit_ids", errors)
     present = [u.name for u in units if u.id in by_unit]
     if present:
         errors.add("add_unit_ids", f"单位已在任务中（移除过的不能再加入，请另行下达）：{'、'.join(present)}")

@@ -163,15 +163,20 @@ def _target_units(data: Mapping[str, Any], errors: _Errors) -> tuple[list[Unit],
         errors.add("unit_ids", "请至少选择一个接收单位")
         return [], None
     ids = list(dict.fromkeys(int(i) for i in unit_ids))
+    return units_by_id(ids, "unit_ids", errors), None
+
+
+def units_by_id(ids: list[int], field: str, errors: _Errors) -> list[Unit]:
+    """The units of ``ids`` by name; an unknown or stopped one is an error on ``field``."""
     units = list(db.session.scalars(sa.select(Unit).where(Unit.id.in_(ids)).order_by(Unit.name, Unit.id)))
     found = {u.id for u in units}
     missing = [i for i in ids if i not in found]
     if missing:
-        errors.add("unit_ids", f"单位不存在：{', '.join(str(i) for i in missing)}")
+        errors.add(field, f"单位不存在：{', '.join(str(i) for i in missing)}")
     stopped = [u.name for u in units if not u.is_active]
     if stopped:
-        errors.add("unit_ids", f"单位已停用：{'、'.join(stopped)}")
-    return units, None
+        errors.add(field, f"单位已停用：{'、'.join(stopped)}")
+    return units
 
 
 def _source(data: Mapping[str, Any], actor: User, errors: _Errors) -> dict[str, Any]:
