@@ -194,14 +194,7 @@ def dispatch(now: datetime | None = None, *, limit: int = 200) -> dict[str, Any]
     db.session.commit()
     sent = failed = 0
     for delivery_id in ids:
-        # Claim: only one process moves it to "sending" (and commits) before anything goes out.
-        claimed = db.session.execute(
-            sa.update(ReminderDelivery)
-            .where(ReminderDelivery.id == delivery_id, ReminderDelivery.status.in_(("pending", "retrying")))
-            .values(status="sending", attempts=ReminderDelivery.attempts + 1)
-        ).rowcount
-        db.session.commit()
-        if not claimed:
+        if not _claim(ReminderDelivery, delivery_id):
             continue
         d = db.session.get(ReminderDelivery, delivery_id)
         try:
@@ -313,6 +306,18 @@ def _digest_message(digest: ReminderDigest) -> channels.Message:
     return channels.Message(title, "\n".join(lines), _public_url("/todo/"), bj(utcnow()))
 
 
+def _claim(model: Any, row_id: int) -> bool:
+    """Only one process moves a due reminder or digest to "sending" (and commits) before
+    anything goes out; False when another process had it first."""
+    claimed = db.session.execute(
+        sa.update(model)
+        .where(model.id == row_id, model.status.in_(("pending", "retrying")))
+        .values(status="sending", attempts=model.attempts + 1)
+    ).rowcount
+    db.session.commit()
+    return bool(claimed)
+
+
 def _due_ids(model: Any, now: datetime, limit: int | None = None) -> list[int]:
     """Ids of the single reminders or digests to send now: pending, or retrying whose backoff has
     passed, oldest first — the same rule for both."""
@@ -329,13 +334,7 @@ def send_digests(now: datetime) -> int:
     db.session.commit()
     sent = 0
     for digest_id in ids:
-        claimed = db.session.execute(
-            sa.update(ReminderDigest)
-            .where(ReminderDigest.id == digest_id, ReminderDigest.status.in_(("pending", "retrying")))
-            .values(status="sending", attempts=ReminderDigest.attempts + 1)
-        ).rowcount
-        db.session.commit()
-        if not claimed:
+        if not _claim(ReminderDigest, digest_id):
             continue
         digest = db.session.get(ReminderDigest, digest_id)
         items = sa.update(ReminderDelivery).where(ReminderDelivery.digest_id == digest_id)
