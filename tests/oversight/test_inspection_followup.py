@@ -6,7 +6,8 @@
   an app without the capability → no subject read, the inspection still counts as checked;
 - the re-scan after a dictionary change reports new hits, only within ``INSPECTION_RESCAN_DAYS``;
 - a Douyin video published through govmedia and removed by the platform → ``post_removed``;
-- the findings workbench and API filter by every inspection/interaction kind.
+- the findings workbench and API filter by every inspection/interaction kind;
+- the sources are taken in the stated order (own → commercial, off by default → import → none).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import sqlalchemy as sa
 
 from auth.models import Role
 from common.db import utcnow
+from oversight import discovery
 from oversight.inspection import rescan, service
 from oversight.inspection.models import LivePost, PostState
 from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
+from platforms.types import PlatformAccount
 from tests.oversight.test_inspection import app_post, findings, plant, posts, publish, unit  # noqa: F401
 from tests.publishers.test_pipeline import approve, author  # noqa: F401 - fixtures
 
@@ -136,3 +139,45 @@ def test_findings_filters_offer_and_apply_every_inspection_kind(db_session, unit
         assert filtered.count("data-kind=") == 1
     assert db_session.scalar(sa.select(sa.func.count()).select_from(LivePost)) == 0
     assert all(f.status is FindingStatus.open for f in findings(db_session, account))
+
+
+def test_sources_are_taken_in_the_stated_order(app, db_session, sandbox, make_unit, make_account, monkeypatch):
+    """Own authorisation → the Weibo commercial interface (off by default) → a recent import →
+    not checkable (no_source), each account read from the best source it has."""
+    unit = make_unit("来源顺序县人民政府", region="来源顺序县")
+    own = make_account(unit, "weibo", name=unit.name)
+    biz = make_account(unit, "weibo", name="来源顺序县发布", credentials=False)
+    imported = make_account(unit, "weibo", name="来源顺序县政务", credentials=False)
+    blind = make_account(unit, "weibo", name="来源顺序县在线", credentials=False)
+    for a in (own, biz, imported, blind):
+        plant(sandbox, "weibo", a.platform_uid, name=a.name, subject=unit.name)
+    seen = [
+        PlatformAccount(
+            platform="weibo", uid=a.platform_uid, name=a.name, subject=unit.name, verified=True, source="import"
+        )
+        for a in (own, biz, imported)
+    ]
+    discovery.record(seen, source="import")  # a third-party monitor's export of their profiles
+
+    def sources_now():
+        app.extensions.pop("govmedia_inspection", None)
+        got = {a.id: service.inspect_account(a.id) for a in (own, biz, imported, blind)}
+        return {a.name: (got[a.id].source, got[a.id].reason) for a in (own, biz, imported, blind)}
+
+    # Default: the commercial interface is off.
+    assert not app.config["WEIBO_BIZ_ENABLED"]
+    assert sources_now() == {
+        own.name: ("own_api", None),
+        biz.name: ("import", None),
+        imported.name: ("import", None),
+        blind.name: (None, "no_source"),
+    }
+    monkeypatch.setitem(app.config, "WEIBO_BIZ_ENABLED", True)
+    monkeypatch.setitem(app.config, "WEIBO_BIZ_ACCESS_TOKEN", "biz.contract-token")
+    monkeypatch.setitem(app.config, "WEIBO_BIZ_BASE_URL", f"{sandbox.url}/weibo-biz")
+    got = sources_now()
+    app.extensions.pop("govmedia_inspection", None)
+    # Switched on, it reads every Weibo account without its own authorisation, ahead of the import.
+    assert got[own.name] == ("own_api", None)
+    assert got[biz.name] == ("weibo_biz", None) and got[imported.name] == ("weibo_biz", None)
+    assert got[blind.name] == ("weibo_biz", None)
