@@ -7,7 +7,8 @@
 - the re-scan after a dictionary change reports new hits, only within ``INSPECTION_RESCAN_DAYS``;
 - a Douyin video published through govmedia and removed by the platform → ``post_removed``;
 - the findings workbench and API filter by every inspection/interaction kind;
-- the sources are taken in the stated order (own → commercial, off by default → import → none).
+- the sources are taken in the stated order (own → commercial, off by default → import → none);
+- a literal rename by uid: decorative suffix → low confidence, other difference → higher, back → resolved.
 """
 
 from __future__ import annotations
@@ -181,3 +182,25 @@ def test_sources_are_taken_in_the_stated_order(app, db_session, sandbox, make_un
     assert got[own.name] == ("own_api", None)
     assert got[biz.name] == ("weibo_biz", None) and got[imported.name] == ("weibo_biz", None)
     assert got[blind.name] == ("weibo_biz", None)
+
+
+def test_literal_rename_confidence_and_rename_back(app, db_session, sandbox, make_unit, make_account):
+    """By uid: only a decorative suffix differs → low confidence; another literal difference →
+    higher; the platform name back to the ledger's → the finding resolves."""
+    app.extensions.pop("govmedia_inspection", None)
+    unit = make_unit("改名测试县应急管理局", region="改名测试县")
+    account = make_account(unit, "weibo", name="改名测试县应急管理局")
+    plant(sandbox, "weibo", account.platform_uid, name="改名测试县应急管理局在线", subject=unit.name)
+    service.inspect_account(account.id)
+    (decorative,) = findings(db_session, account, FindingKind.name_mismatch)
+    assert decorative.evidence["decorative_only"] is True
+
+    plant(sandbox, "weibo", account.platform_uid, name="改名测试县应急局")
+    service.inspect_account(account.id)
+    (other,) = findings(db_session, account, FindingKind.name_mismatch)
+    assert other.id == decorative.id and other.evidence["platform_name"] == "改名测试县应急局"
+    assert other.evidence["decorative_only"] is False and other.confidence > 0.35
+
+    plant(sandbox, "weibo", account.platform_uid, name="改名测试县应急管理局")
+    service.inspect_account(account.id)
+    assert findings(db_session, account, FindingKind.name_mismatch) == []
