@@ -69,19 +69,6 @@ _FITS = tuple(
     | _FIT_LANDLINE
     for n in range(19)
 )
-# A window of nothing but ASCII digits is one token: a pattern (bounded by non-digits on both
-# sides) can only match all of it, so its length alone says which can: a mobile 11 digits
-# (13 with 86, 15 with 0086), a landline 11–12, a 15-digit ID 15, a card 16–19, an ID 18.
-_PURE_FITS = {
-    11: _FIT_MOBILE | _FIT_LANDLINE,
-    12: _FIT_LANDLINE,
-    13: _FIT_MOBILE,
-    15: _FIT_ID15 | _FIT_MOBILE,
-    16: _FIT_CARD,
-    17: _FIT_CARD,
-    18: _FIT_ID18 | _FIT_CARD,
-    19: _FIT_CARD,
-}
 _MSG_ID18 = "疑似身份证号码（校验位正确）"
 _MSG_ID15 = "疑似15位身份证号码（出生日期有效）"
 _MSG_CARD = "疑似银行卡号（Luhn校验通过）"
@@ -200,7 +187,16 @@ class PhoneIdCardCheck(RowCheck):
             if we - ws >= _MIN_DIGITS:
                 window = fold(text[ws:we])
                 if window.isdigit():  # (folded window characters: only ASCII digits are digits)
-                    fits = _PURE_FITS.get(we - ws, 0)
+                    found = _pure_window(window)
+                    if found is not None:
+                        if found:
+                            s, e, severity, message, rule, suggestion = found
+                            s += ws
+                            e += ws
+                            if not _serial(text, s, e):
+                                yield (s, e, text[s:e], severity, message, rule, suggestion, None)
+                        continue
+                    fits = _FIT_LANDLINE
                 else:
                     digits = len(_NON_DIGIT.sub("", window))
                     fits = _FITS[min(digits, 18)] if digits >= _MIN_DIGITS else 0
@@ -246,6 +242,48 @@ class PhoneIdCardCheck(RowCheck):
                 yield (s, e, text[s:e], sev, msg, rule, sugg, None)
             return
         yield from _resolve(text, found, offset)
+
+
+_MOBILE_SECOND = frozenset("3456789")
+_CARD_FIRST = frozenset("34569")
+
+
+def _pure_window(w: str) -> tuple[int, int, str, str, str, str] | tuple[()] | None:
+    """What ``_window`` finds in a window of nothing but ASCII digits, without its regexes:
+    (start, end, severity, message, rule, suggestion) of the one number spanning the whole window,
+    () for none, or None when ``_window`` must look (a possible landline: 11–12 digits, 0 first).
+
+    A pure-digit window is one token: every pattern can only match all of it, so the length says
+    which pattern and a few characters whether it matches; the validators check the rest (a real
+    birth date covers the regexes' year and date parts)."""
+    n = len(w)
+    if n == 18:  # an ID first (it wins an overlap), then a card
+        if id18_valid(w):
+            return (0, 18, BLOCK, _MSG_ID18, "privacy.id18", mask_id(w))
+        if w[0] in _CARD_FIRST and _card_valid(w):
+            return (0, 18, BLOCK, _MSG_CARD, "privacy.bank_card", mask_card(w))
+        return ()
+    if n in (16, 17, 19):
+        if w[0] in _CARD_FIRST and _card_valid(w):
+            return (0, n, BLOCK, _MSG_CARD, "privacy.bank_card", mask_card(w))
+        return ()
+    if n == 15:  # a 15-digit ID wins over 0086 + mobile
+        if id15_valid(w):
+            return (0, 15, BLOCK, _MSG_ID15, "privacy.id15", mask_id(w))
+        if w.startswith("00861") and w[5] in _MOBILE_SECOND:
+            return (0, 15, WARN, _MSG_MOBILE, "privacy.mobile", mask_mobile(w))
+        return ()
+    if n == 13:
+        if w.startswith("861") and w[3] in _MOBILE_SECOND:
+            return (0, 13, WARN, _MSG_MOBILE, "privacy.mobile", mask_mobile(w))
+        return ()
+    if n == 11 and w[0] == "1":  # a mobile (a landline starts with 0)
+        if w[1] in _MOBILE_SECOND:
+            return (0, 11, WARN, _MSG_MOBILE, "privacy.mobile", mask_mobile(w))
+        return ()
+    if n in (11, 12) and w[0] == "0":
+        return None  # a landline: the regex
+    return ()
 
 
 def _resolve(text: str, found: list[tuple[int, int, int, str, str, str, str]], offset: int) -> list[Row]:
