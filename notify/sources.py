@@ -353,13 +353,19 @@ def _unauthorised_events(today: date) -> list[Event]:
 EDIT_SLACK = timedelta(seconds=1)  # a task row written within a second of its issue was not edited
 
 
+def deadline_key(deadline_at: datetime) -> str:
+    """The deadline (naive UTC) in the due-soon and overdue reminders' keys."""
+    return deadline_at.strftime("%Y%m%dT%H%M%S")
+
+
 def _short(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _repost_events(now: datetime) -> list[Event]:
     """Per task and unit: the task was issued (once), its deadline is within
-    NOTIFY_DUE_SOON_WORKDAYS working days, or it has passed with a platform still to do; and
+    NOTIFY_DUE_SOON_WORKDAYS working days, or it has passed with a platform still to do (these two
+    once per deadline: after the office moved it they fire again for the new one); and
     once per edit (reposts/editing.py: title, note or deadline changed — the task row's
     ``updated_at``) to the units that had it before the edit (units added by it get “新的转载任务”)."""
 
@@ -410,10 +416,12 @@ def _repost_events(now: datetime) -> list[Event]:
                 )
             )
         deadline_day = task.deadline_at.replace(tzinfo=UTC).astimezone(CN_TZ).date()
+        # keyed per deadline: a moved deadline may be reminded of (and missed) again, the same one not
+        per_deadline = f"{task_id}:{unit_id}:{deadline_key(task.deadline_at)}"
         if task.deadline_at >= now and deadline_day <= soon:
             out.append(
                 Event(
-                    f"repost-due:{task_id}:{unit_id}",
+                    f"repost-due:{per_deadline}",
                     "repost_due",
                     "转载任务即将截止",
                     f"{what}将于 {when}（北京时间）截止，请尽快转载或说明不适用。",
@@ -425,7 +433,7 @@ def _repost_events(now: datetime) -> list[Event]:
         if task.deadline_at < now or RepostTargetStatus.overdue in statuses:
             out.append(
                 Event(
-                    f"repost-overdue:{task_id}:{unit_id}",
+                    f"repost-overdue:{per_deadline}",
                     "repost_overdue",
                     "转载任务已逾期",
                     f"{what}已于 {when}（北京时间）截止，本单位尚未完成。",

@@ -14,7 +14,8 @@ from audit.models import AuditEntry
 from auth.models import Role
 from common.db import utcnow
 from common.timefmt import CN_TZ, bj
-from notify import todo
+from notify import reminders, todo
+from notify.models import Reminder
 from notify.sources import collect
 from reposts import completion, lifecycle
 from reposts.models import RepostTask
@@ -230,3 +231,48 @@ def test_board_page_edit_form(db_session, client, api_as, office, units):
     )
     assert "新的截止时间须晚于现在" in bad.get_data(as_text=True)
     assert len(_edit_entries(db_session)) == 1
+
+
+def _due_reminders(db_session, user):
+    stmt = sa.select(Reminder).where(Reminder.kind == "repost_due", Reminder.user_id == user.id).order_by(Reminder.id)
+    return db_session.scalars(stmt).all()
+
+
+def test_moving_the_deadline_lets_the_due_soon_reminder_fire_again(db_session, api_as, make_user, office, units):
+    edu = units["edu"]
+    first = (utcnow() + timedelta(hours=3)).replace(microsecond=0)
+    task = _task(api_as, office, [edu], deadline=_iso(first))
+    op_edu = make_user(Role.operator, unit=edu)
+    url = f"/api/v1/reposts/{task['id']}"
+    reminders.record(collect())
+    db_session.commit()
+    (sent,) = _due_reminders(db_session, op_edu)
+    assert bj(first) in sent.body
+
+    # an edit that leaves the deadline alone: no second “即将截止”
+    assert api_as(office).patch(url, json={"title": "改名不改期限"}).status_code == 200
+    reminders.record(collect())
+    db_session.commit()
+    assert len(_due_reminders(db_session, op_edu)) == 1
+
+    # the deadline moves 20 days later: nothing now, but again before the new deadline — once
+    later = (utcnow() + timedelta(days=20)).replace(microsecond=0)
+    assert api_as(office).patch(url, json={"deadline": _iso(later)}).status_code == 200
+    reminders.record(collect())
+    db_session.commit()
+    assert len(_due_reminders(db_session, op_edu)) == 1
+    before_new = later - timedelta(hours=2)
+    for _ in range(2):
+        reminders.record(collect(before_new), before_new)
+        db_session.commit()
+    first_sent, new = _due_reminders(db_session, op_edu)
+    assert first_sent.id == sent.id
+    assert bj(later) in new.body and "即将截止" in new.title
+    # and after the new deadline passes with the repost still missing, “已逾期” names the new one
+    after_new = later + timedelta(hours=1)
+    reminders.record(collect(after_new), after_new)
+    db_session.commit()
+    (overdue,) = db_session.scalars(
+        sa.select(Reminder).where(Reminder.kind == "repost_overdue", Reminder.user_id == op_edu.id)
+    ).all()
+    assert bj(later) in overdue.body
