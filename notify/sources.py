@@ -28,6 +28,7 @@ from platforms import credentials
 from platforms.models import AccountCredential
 from publishers.models import Delivery, DeliveryStatus
 from registry.models import Account, Unit
+from reposts.editing import readd_times
 from reposts.models import OPEN_STATUSES, RepostTarget, RepostTargetStatus, RepostTask
 
 KIND_LABELS = {
@@ -353,8 +354,8 @@ def _unauthorised_events(today: date) -> list[Event]:
 EDIT_SLACK = timedelta(seconds=1)  # a task row written within a second of its issue was not edited
 
 
-def deadline_key(deadline_at: datetime) -> str:
-    """The deadline (naive UTC) in the due-soon and overdue reminders' keys."""
+def time_key(deadline_at: datetime) -> str:
+    """A time (naive UTC) in a reminder's key: the deadline of the due-soon and overdue ones, a re-add."""
     return deadline_at.strftime("%Y%m%dT%H%M%S")
 
 
@@ -367,7 +368,9 @@ def _repost_events(now: datetime) -> list[Event]:
     NOTIFY_DUE_SOON_WORKDAYS working days, or it has passed with a platform still to do (these two
     once per deadline: after the office moved it they fire again for the new one); and
     once per edit (reposts/editing.py: title, note or deadline changed — the task row's
-    ``updated_at``) to the units that had it before the edit (units added by it get “新的转载任务”)."""
+    ``updated_at``) to the units that had it before the edit (units added by it get “新的转载任务”).
+    A unit removed and added back is keyed by the moment it came back (``…:rYYYYMMDDTHHMMSS``):
+    it gets “新的转载任务” (and the due-soon/overdue ones) again, not “已修改”."""
 
     today = now.replace(tzinfo=UTC).astimezone(CN_TZ).date()
     soon = add_workdays(today, int(current_app.config.get("NOTIFY_DUE_SOON_WORKDAYS", 2)))
@@ -382,16 +385,22 @@ def _repost_events(now: datetime) -> list[Event]:
         per.setdefault((task_id, unit_id), set()).add(status)
         since[(task_id, unit_id)] = min(created_at, since.get((task_id, unit_id), created_at))
     tasks = {t.id: t for t in db.session.scalars(sa.select(RepostTask).where(RepostTask.id.in_({k[0] for k in per})))}
+    # a unit removed and added back (修改任务) is told as if newly added, from the moment it came back
+    readded = readd_times(set(tasks))
     out: list[Event] = []
     for (task_id, unit_id), statuses in per.items():
         task = tasks[task_id]
+        back = readded.get((task_id, unit_id))
+        again = f":r{time_key(back)}" if back is not None else ""
+        if back is not None:
+            since[(task_id, unit_id)] = max(since[(task_id, unit_id)], back)
         users = _operators_of(unit_id)
         when = bj(task.deadline_at)
         what = f"转载任务「{task.title}」（来源：{task.source_name}）"
         link = "/reposts/mine"
         out.append(
             Event(
-                f"repost-new:{task_id}:{unit_id}",
+                f"repost-new:{task_id}:{unit_id}{again}",
                 "repost_issued",
                 "新的转载任务",
                 f"{what}须于 {when}（北京时间）前完成。",
@@ -417,7 +426,7 @@ def _repost_events(now: datetime) -> list[Event]:
             )
         deadline_day = task.deadline_at.replace(tzinfo=UTC).astimezone(CN_TZ).date()
         # keyed per deadline: a moved deadline may be reminded of (and missed) again, the same one not
-        per_deadline = f"{task_id}:{unit_id}:{deadline_key(task.deadline_at)}"
+        per_deadline = f"{task_id}:{unit_id}:{time_key(task.deadline_at)}{again}"
         if task.deadline_at >= now and deadline_day <= soon:
             out.append(
                 Event(
