@@ -277,7 +277,9 @@ def bulletin_docx(
 
     _para(doc, "四、提醒督办情况", font=HEADING_FONT)
     channels = "，".join(f"{label}{n}次" for label, n in reminders["channels"])
-    _para(doc, f"本期系统共发出提醒{reminders['total']}次（{channels}）。")
+    split = "".join(f"，{label}{n}次" for label, n in reminders["by_unit"])
+    scope = "" if reminders["by_unit"] else "（仅统计本单位及下级单位的提醒）"
+    _para(doc, f"本期系统共发出提醒{reminders['total']}次（{channels}）{split}{scope}。")
 
     _para(doc, "五、需要通报的单位", font=HEADING_FONT)
     named = [

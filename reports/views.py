@@ -26,6 +26,7 @@ from registry.models import Platform
 from reports import jobs as report_jobs
 from reports import service as reports
 from reports.bulletin_doc import DOCX_MIME
+from reports.reminder_counts import scope_text
 
 api = APIBlueprint("reports_api", __name__, url_prefix="/api/v1", tag="问题线索与报表")
 pages = Blueprint("reports", __name__)
@@ -228,6 +229,8 @@ def index() -> Any:
         bulletin_prefix=current_app.config.get("BULLETIN_DOC_PREFIX", ""),
         bulletin_to=current_app.config.get("BULLETIN_ADDRESSEES", ""),
         bulletin_cc=current_app.config.get("BULLETIN_CC", ""),
+        reminder_scope=scope_text(visible_unit_ids(user)),
+        reminder_scope_all=visible_unit_ids(user) is None,
     )
 
 

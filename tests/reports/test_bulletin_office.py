@@ -44,7 +44,7 @@ def _reminder(db_session, user, unit, n, channels):
         kind="workorder_due",
         title="整改期限将到",
         body="测试提醒",
-        unit_id=unit.id,
+        unit_id=unit.id if unit is not None else None,
     )
     db_session.add(r)
     db_session.flush()
@@ -110,7 +110,10 @@ def test_word_bulletin_has_the_document_header_workorders_and_reminders(api_as, 
         "本期下发整改工单3个，办结1个；目前未办结2个，其中逾期未整改1个、已升级督办1个。"
         "逾期或被升级督办的单位：丰源县人民政府（逾期1个）。"
     ) in text
-    assert "本期系统共发出提醒6次（站内提醒3次，电子邮件2次，企业微信群机器人1次，钉钉群机器人0次）。" in text
+    assert (
+        "本期系统共发出提醒6次（站内提醒3次，电子邮件2次，企业微信群机器人1次，钉钉群机器人0次），"
+        "归属各单位的提醒6次，未归属具体单位的提醒0次。"
+    ) in text
     assert "逾期未整改的单位：丰源县人民政府。" in text
     _units, _problems, orders = tables
     assert [c.text for c in orders.rows[0].cells] == [
@@ -181,6 +184,56 @@ def test_operator_sees_only_own_units_orders_and_reminders(api_as, bulletin_site
     text = "\n".join(lines)
     assert "本期下发整改工单1个，办结1个" in text and "本期系统共发出提醒0次" in text
     assert [r.cells[1].text for r in tables[2].rows[1:]] == ["丰源县石桥镇人民政府"]
+
+
+def test_reminder_counts_by_scope_add_up(api_as, bulletin_site, db_session, make_user):
+    """A reminder with no unit: the office-wide officer counts it and says how many of the total
+    it is; a unit-scoped operator counts only the reminders of their units, and says so."""
+    officer, home = bulletin_site["officer"], bulletin_site["county"]
+    _reminder(db_session, officer, None, 9, [("email", "sent")])
+    db_session.commit()
+    quarter = this_quarter()
+
+    lines, _ = read(api_as(officer).get(f"/api/v1/reports/bulletin.docx?quarter={quarter}").data)
+    assert (
+        "本期系统共发出提醒8次（站内提醒4次，电子邮件3次，企业微信群机器人1次，钉钉群机器人0次），"
+        "归属各单位的提醒6次，未归属具体单位的提醒2次。"
+    ) in lines
+    wb = openpyxl.load_workbook(
+        io.BytesIO(api_as(officer).get(f"/api/v1/reports/bulletin.xlsx?quarter={quarter}").data)
+    )
+    summary = {r[1]: r[2] for r in wb["概况"].iter_rows(min_row=4, values_only=True) if r[1]}
+    assert summary["本期发出提醒（合计）"] == 8
+    assert summary["按单位：归属各单位的提醒"] + summary["按单位：未归属具体单位的提醒"] == 8
+    assert summary["按单位：未归属具体单位的提醒"] == 2
+    assert sum(v for k, v in summary.items() if k.startswith("其中：") and k[3:] in CHANNEL_LABELS) == 8
+    assert summary["提醒统计范围"] == "全部单位，含未归属具体单位的提醒"
+
+    operator = make_user(Role.operator, unit=home)
+    lines, _ = read(api_as(operator).get(f"/api/v1/reports/bulletin.docx?quarter={quarter}").data)
+    assert (
+        "本期系统共发出提醒6次（站内提醒3次，电子邮件2次，企业微信群机器人1次，钉钉群机器人0次）"
+        "（仅统计本单位及下级单位的提醒）。"
+    ) in lines
+    wb = openpyxl.load_workbook(
+        io.BytesIO(api_as(operator).get(f"/api/v1/reports/bulletin.xlsx?quarter={quarter}").data)
+    )
+    summary = {r[1]: r[2] for r in wb["概况"].iter_rows(min_row=4, values_only=True) if r[1]}
+    assert summary["本期发出提醒（合计）"] == 6 and not [k for k in summary if k.startswith("按单位：")]
+    assert summary["提醒统计范围"] == "本单位及下级单位（不含其他单位和未归属具体单位的提醒）"
+
+
+def test_report_page_says_what_the_reminder_counts_cover(client, bulletin_site, make_user):
+    login(client, bulletin_site["officer"])
+    html = page(client, "/reports/")
+    assert "提醒次数统计范围：全部单位，含未归属具体单位的提醒。合计 = 归属各单位的提醒 + 未归属具体单位的提醒" in html
+    operator = make_user(Role.operator, unit=bulletin_site["county"])
+    login(client, operator)
+    html = page(client, "/reports/")
+    assert "提醒次数统计范围：本单位及下级单位（不含其他单位和未归属具体单位的提醒）。" in html and "合计 =" not in html
+
+
+CHANNEL_LABELS = ("站内提醒", "电子邮件", "企业微信群机器人", "钉钉群机器人")
 
 
 def test_report_page_form_makes_the_word_bulletin(client, bulletin_site):
