@@ -106,6 +106,10 @@
       ghost.classList.add("cal-touch-ghost");
       ghost.removeAttribute("data-content-id");
       ghost.setAttribute("aria-hidden", "true");
+      // a picture of the post only: no second 改期 form, no repeated ids
+      ghost.querySelectorAll("details, [id]").forEach(function (el) {
+        if (el.tagName === "DETAILS") el.remove(); else el.removeAttribute("id");
+      });
       ghost.style.width = box.width + "px";
       document.body.appendChild(ghost);
       state = { id: event.pointerId, ghost: ghost, dx: event.clientX - box.left, dy: event.clientY - box.top,
