@@ -16,6 +16,8 @@ from requests.sessions import merge_setting
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_environ_proxies
 
+from platforms.transport import KeptConnections
+
 _QUERY_SECRET_RE = re.compile(r"((?:access_token|secret|refresh_token|client_secret)=)[^&\s\"']+", re.IGNORECASE)
 
 
@@ -63,12 +65,19 @@ class PlatformSession(requests.Session):
     and that cost a publishing worker more CPU than the call itself: no session ``params`` or
     ``auth``, no credentials from ``~/.netrc`` (the platforms take tokens in the request), no
     cookie header unless the session holds cookies, no hooks. Redirects are still followed and
-    cookies a platform sets are still kept, as ``request`` does.
+    cookies a platform sets are still kept, as ``request`` does. The request itself goes out on
+    ``platforms.transport.KeptConnections`` (``http.client`` on kept connections) where it can
+    (no proxy, no client certificate, …), else through requests' ``HTTPAdapter``.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._environ_proxies: dict[tuple[str, str, str], dict[str, str]] = {}
+        self.kept = KeptConnections()
+
+    def close(self) -> None:
+        super().close()
+        self.kept.close()
 
     def call(
         self,
@@ -99,7 +108,11 @@ class PlatformSession(requests.Session):
         if "@" in full.split("/", 3)[2]:
             prepared.prepare_auth(None, full)  # credentials written in the URL
         settings = self.merge_environment_settings(full, {}, None, None, None)
-        response = self.get_adapter(url=full).send(prepared, timeout=timeout, **settings)
+        adapter = self.get_adapter(url=full)
+        if self.kept.usable(adapter, prepared, settings):
+            response = self.kept.send(prepared, timeout=timeout, verify=settings["verify"])
+        else:
+            response = adapter.send(prepared, timeout=timeout, **settings)
         if response.headers.get("Set-Cookie") or response.is_redirect:
             prepared._cookies = self.cookies  # what a redirect carries on (resolve_redirects)
             extract_cookies_to_jar(self.cookies, prepared, response.raw)
