@@ -162,3 +162,13 @@ def test_a_test_double_or_a_proxy_gets_requests_own_transport(server, session, m
         .startswith("http://platform.example/json")
     )
     proxied.close()
+
+
+def test_a_prepared_url_is_remembered_only_for_the_same_url_and_parameters(server, session) -> None:
+    base = url(server, "/json")
+    assert session.call("GET", base, params={"a": "1", "b": 2}, timeout=TIMEOUT).json()["path"] == "/json?a=1&b=2"
+    assert session.call("GET", base, params={"a": "1", "b": 2}, timeout=TIMEOUT).json()["path"] == "/json?a=1&b=2"
+    assert session.call("GET", base, params={"b": 2, "a": "1"}, timeout=TIMEOUT).json()["path"] == "/json?b=2&a=1"
+    assert session.call("GET", base, params={"a": ["x", "y"]}, timeout=TIMEOUT).json()["path"] == "/json?a=x&a=y"
+    assert session.call("GET", base, params={"a": True}, timeout=TIMEOUT).json()["path"] == "/json?a=True"
+    assert session.call("GET", base, timeout=TIMEOUT).json()["path"] == "/json"
