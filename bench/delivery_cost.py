@@ -9,7 +9,8 @@ functions that take the most time (cProfile; it slows the run, so its CPU figure
 comparable; ``--callees REGEX`` and ``--dump FILE`` dig further); ``--profile --sample`` samples
 the stacks on the CPU clock instead, whose shares are the real ones (``--dump`` then writes the
 folded stacks). Statements are counted at the driver (psycopg), so those the hot path runs on
-its cursor directly count too. Use it to see what a change to
+its cursor directly count too; platform calls at ``http.client``, where both the adapters' kept
+connections (platforms/transport.py) and requests' own transport end. Use it to see what a change to
 the delivery path saves before running bench/fanout.py; its figures are steadier (±3 %) than
 the fan-out bench's.
 

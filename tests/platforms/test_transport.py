@@ -3,8 +3,11 @@ HTTP/1.1 server: the answers, failures, redirects and cookies the adapters see a
 
 from __future__ import annotations
 
+import datetime
 import gzip
+import ipaddress
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +18,10 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import responses
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from platforms.errors import map_http_error
 from platforms.session import PlatformSession
@@ -172,3 +179,44 @@ def test_a_prepared_url_is_remembered_only_for_the_same_url_and_parameters(serve
     assert session.call("GET", base, params={"a": ["x", "y"]}, timeout=TIMEOUT).json()["path"] == "/json?a=x&a=y"
     assert session.call("GET", base, params={"a": True}, timeout=TIMEOUT).json()["path"] == "/json?a=True"
     assert session.call("GET", base, timeout=TIMEOUT).json()["path"] == "/json"
+
+
+def _self_signed(tmp_path: Any) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_path), str(key_path)
+
+
+def test_https_is_verified_against_the_ca_bundle_requests_would_use(server, tmp_path, monkeypatch) -> None:
+    cert, key = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    address = f"https://127.0.0.1:{server.server_port}/json"
+    with PlatformSession() as untrusted, pytest.raises(requests.exceptions.SSLError) as refused:
+        untrusted.call("GET", address, timeout=TIMEOUT)  # certifi's bundle does not know it
+    assert map_http_error("wechat", exc=refused.value).code == "connection_error"  # type: ignore[union-attr]
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert)
+    with PlatformSession() as trusted:
+        assert trusted.call("GET", address, timeout=TIMEOUT).json()["path"] == "/json"
+        assert trusted.call("GET", address, timeout=TIMEOUT).ok
+    assert server.accepted == 1  # both calls on one kept connection (the refused handshake had none)
