@@ -38,7 +38,7 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-def canonical_prefix(entry: AuditEntry) -> str:
+def canonical_prefix(entry: AuditEntry | PlainEntry) -> str:
     """The canonical JSON that is hashed, up to where ``prev_hash`` goes.
 
     The JSON has sorted keys and ``prev_hash`` sorts last, so the whole text is this prefix +
@@ -70,6 +70,45 @@ class _Pending:
     # The session transactions (innermost first) the entry was recorded in: rolling back any
     # of them drops it.
     scopes: tuple[SessionTransaction, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PlainEntry:
+    """An entry's values without the ORM object, for a statement that appends the entry itself
+    (``append_sql``): building an ``AuditEntry`` costs the delivery hot path more than the
+    values do."""
+
+    at: datetime
+    actor_id: int | None
+    actor_label: str
+    action: str
+    object_type: str
+    object_id: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def plain_entry(
+    action: str,
+    *,
+    object_type: str,
+    object_id: Any,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    actor_label: str,
+) -> PlainEntry:
+    """``new_entry`` as plain values, for ``append_sql`` (the same actor: a request's user, if any)."""
+    actor = getattr(g, "user", None) if has_request_context() else None
+    return PlainEntry(
+        at=utcnow(),
+        actor_id=getattr(actor, "id", None),
+        actor_label=actor_label,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        before=_jsonable(before),
+        after=_jsonable(after),
+    )
 
 
 def new_entry(
@@ -185,7 +224,7 @@ _APPEND = sa.text(
 )
 
 
-def append_sql(entry: AuditEntry, object_id_sql: str | None = None) -> tuple[str, dict[str, Any]]:
+def append_sql(entry: AuditEntry | PlainEntry, object_id_sql: str | None = None) -> tuple[str, dict[str, Any]]:
     """PostgreSQL: ``audit_append(…)`` for one entry, to call inside a statement that makes the
     change it records (its id and hash come back as ``entry_id``/``entry_hash``), so the change
     and its entry take one round trip. ``object_id_sql``: an SQL expression for the object id

@@ -9,7 +9,8 @@ functions that take the most time (cProfile; it slows the run, so its CPU figure
 comparable; ``--callees REGEX`` and ``--dump FILE`` dig further); ``--profile --sample`` samples
 the stacks on the CPU clock instead, whose shares are the real ones (``--dump`` then writes the
 folded stacks). Statements are counted at the driver (psycopg), so those the hot path runs on
-its cursor directly count too. Use it to see what a change to
+its cursor directly count too; platform calls at ``http.client``, where both the adapters' kept
+connections (platforms/transport.py) and requests' own transport end. Use it to see what a change to
 the delivery path saves before running bench/fanout.py; its figures are steadier (±3 %) than
 the fan-out bench's.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import collections
 import cProfile
+import http.client
 import os
 import pstats
 import re
@@ -33,7 +35,6 @@ from typing import Any
 
 import psycopg
 import requests
-import requests.adapters
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,13 +113,16 @@ def measure(app: Any, db: Any, publishing: Any, deliveries: int, profile: argpar
         checkouts["n"] += 1
 
     calls: collections.Counter[str] = collections.Counter()
-    send = requests.adapters.HTTPAdapter.send  # both Session.request and PlatformSession.call end here
+    # counted where every transport ends (requests' HTTPAdapter through urllib3, and the adapters'
+    # own kept connections, platforms/transport.py): counting at HTTPAdapter.send would replace it
+    # and turn the kept connections off (they step aside for a test double there)
+    putrequest = http.client.HTTPConnection.putrequest
 
-    def counted_send(self: requests.adapters.HTTPAdapter, request: requests.PreparedRequest, **kw: Any) -> Any:
-        calls[(request.path_url or "").split("?")[0]] += 1
-        return send(self, request, **kw)
+    def counted_putrequest(self: http.client.HTTPConnection, method: str, url: str, *args: Any, **kw: Any) -> Any:
+        calls[url.split("?", maxsplit=1)[0]] += 1
+        return putrequest(self, method, url, *args, **kw)
 
-    requests.adapters.HTTPAdapter.send = counted_send  # type: ignore[method-assign]
+    http.client.HTTPConnection.putrequest = counted_putrequest  # type: ignore[method-assign]
     profiler = cProfile.Profile(time.process_time)
     sampler = Sampler() if profile is not None and profile.sample else None
     tasks: collections.Counter[str] = collections.Counter()

@@ -17,7 +17,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from psycopg.pq import ExecStatus
 from sqlalchemy.engine import Connection
+
+TUPLES_OK = ExecStatus.TUPLES_OK
 
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 
@@ -34,4 +37,6 @@ def first(conn: Connection, sql: str, params: Mapping[str, Any]) -> tuple[Any, .
     assert dbapi is not None  # noqa: S101  a connection in use has its driver connection
     with dbapi.cursor() as cursor:
         cursor.execute(pyformat(sql), params)
-        return cursor.fetchone() if cursor.description is not None else None
+        # rows or none: the result's status (``cursor.description`` builds a column object each)
+        result = cursor.pgresult
+        return cursor.fetchone() if result is not None and result.status == TUPLES_OK else None

@@ -166,7 +166,7 @@ def transition_row_now(content_id: int, current: ContentStatus, to: ContentStatu
     conn = db.session.connection()
     if conn.dialect.name != "postgresql" or identity_key(Content, content_id) in db.session.identity_map:
         return bool(transition_rows([content_id], current, to, actor_label=actor_label))
-    entry = audit.new_entry(
+    entry = audit.plain_entry(
         move.audit,
         object_type=Content.__tablename__,
         object_id=content_id,

@@ -34,13 +34,25 @@ class CredentialsUnavailable(RuntimeError):
     """No credentials stored, or they cannot be decrypted with the configured key."""
 
 
-def _fernet() -> Fernet:
-    key = current_app.config.get("FERNET_KEY")
+def _key() -> str:
+    key: str | None = current_app.config.get("FERNET_KEY")
     if not key:
         # Development default: derived from SECRET_KEY. Production sets FERNET_KEY (README).
         digest = hashlib.sha256(("fernet:" + current_app.config["SECRET_KEY"]).encode()).digest()
         key = base64.urlsafe_b64encode(digest).decode()
-    return Fernet(key)
+    return key
+
+
+def _fernet() -> Fernet:
+    return Fernet(_key())
+
+
+#: (key, ciphertext) → plaintext of the last few decrypted credentials: a publishing worker
+#: decrypts the same few accounts' ciphertexts for every post (a stored ciphertext changes
+#: whenever its credentials do, so a hit is always the current value). Process memory only —
+#: the adapters hold the same secrets while they call; cleared when full.
+_DECRYPTED: dict[tuple[str, bytes], bytes] = {}
+_DECRYPTED_MAX = 256
 
 
 def fernet() -> Fernet:
@@ -88,10 +100,18 @@ def decrypt(account_id: int, ciphertext: bytes | None) -> dict[str, Any]:
     """The credentials in ``ciphertext`` (read with ``ciphertext_of``), or CredentialsUnavailable."""
     if ciphertext is None:
         raise CredentialsUnavailable(f"账号 {account_id} 未配置平台凭据")
-    try:
-        credentials: dict[str, Any] = json.loads(_fernet().decrypt(ciphertext))
-    except InvalidToken as exc:
-        raise CredentialsUnavailable(f"账号 {account_id} 的凭据无法用当前密钥解密") from exc
+    key = _key()
+    cached = (key, bytes(ciphertext))
+    plain = _DECRYPTED.get(cached)
+    if plain is None:
+        try:
+            plain = Fernet(key).decrypt(ciphertext)
+        except InvalidToken as exc:
+            raise CredentialsUnavailable(f"账号 {account_id} 的凭据无法用当前密钥解密") from exc
+        if len(_DECRYPTED) >= _DECRYPTED_MAX:
+            _DECRYPTED.clear()
+        _DECRYPTED[cached] = plain
+    credentials: dict[str, Any] = json.loads(plain)
     return credentials
 
 

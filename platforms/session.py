@@ -16,6 +16,8 @@ from requests.sessions import merge_setting
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_environ_proxies
 
+from platforms.transport import KeptConnections
+
 _QUERY_SECRET_RE = re.compile(r"((?:access_token|secret|refresh_token|client_secret)=)[^&\s\"']+", re.IGNORECASE)
 
 
@@ -47,6 +49,11 @@ def install_log_redaction() -> None:
     _REDACTION_INSTALLED.append(True)
 
 
+#: URLs ``PlatformSession`` keeps prepared (all forgotten when it is full)
+URL_CACHE_SIZE = 512
+_PLAIN = (str, int, float)
+
+
 class PlatformSession(requests.Session):
     """The adapters' ``requests.Session``: one per adapter, so one per platform and process
     (``platforms.channels``), keeping its connections to the platform open between calls
@@ -63,12 +70,20 @@ class PlatformSession(requests.Session):
     and that cost a publishing worker more CPU than the call itself: no session ``params`` or
     ``auth``, no credentials from ``~/.netrc`` (the platforms take tokens in the request), no
     cookie header unless the session holds cookies, no hooks. Redirects are still followed and
-    cookies a platform sets are still kept, as ``request`` does.
+    cookies a platform sets are still kept, as ``request`` does. The request itself goes out on
+    ``platforms.transport.KeptConnections`` (``http.client`` on kept connections) where it can
+    (no proxy, no client certificate, …), else through requests' ``HTTPAdapter``.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._environ_proxies: dict[tuple[str, str, str], dict[str, str]] = {}
+        self.kept = KeptConnections()
+        self._urls: dict[tuple[Any, ...], str] = {}
+
+    def close(self) -> None:
+        super().close()
+        self.kept.close()
 
     def call(
         self,
@@ -89,7 +104,7 @@ class PlatformSession(requests.Session):
             )
         prepared = PreparedRequest()
         prepared.prepare_method(method)
-        prepared.prepare_url(url, params)
+        self._prepare_url(prepared, url, params)
         merged = CaseInsensitiveDict(self.headers)
         if headers:
             merged.update(headers)
@@ -99,7 +114,11 @@ class PlatformSession(requests.Session):
         if "@" in full.split("/", 3)[2]:
             prepared.prepare_auth(None, full)  # credentials written in the URL
         settings = self.merge_environment_settings(full, {}, None, None, None)
-        response = self.get_adapter(url=full).send(prepared, timeout=timeout, **settings)
+        adapter = self.get_adapter(url=full)
+        if self.kept.usable(adapter, prepared, settings):
+            response = self.kept.send(prepared, timeout=timeout, verify=settings["verify"])
+        else:
+            response = adapter.send(prepared, timeout=timeout, **settings)
         if response.headers.get("Set-Cookie") or response.is_redirect:
             prepared._cookies = self.cookies  # what a redirect carries on (resolve_redirects)
             extract_cookies_to_jar(self.cookies, prepared, response.raw)
@@ -110,6 +129,28 @@ class PlatformSession(requests.Session):
                 response.history = history
         response.content  # noqa: B018  read to the end: the connection goes back to the pool
         return response
+
+    def _prepare_url(self, prepared: PreparedRequest, url: str, params: Any) -> None:
+        """``prepared.prepare_url(url, params)``, remembered for the last ``URL_CACHE_SIZE`` URLs
+        with plain parameters (strings and numbers, in their order): an adapter calls the same few endpoints
+        with the same token and the same few arguments again and again, and requests' parsing,
+        IDNA check, encoding and re-quoting of a URL cost about a twentieth of a publishing
+        worker's CPU. The result is a function of (url, params), so it is the same answer."""
+        key: tuple[Any, ...] | None = (url,)
+        if params:
+            items = tuple(params.items()) if isinstance(params, Mapping) else None
+            plain = items is not None and all(type(v) in _PLAIN for _, v in items)
+            key = (url, items) if plain else None
+        if key is not None:
+            known = self._urls.get(key)
+            if known is not None:
+                prepared.url = known
+                return
+        prepared.prepare_url(url, params)
+        if key is not None and prepared.url is not None:
+            if len(self._urls) >= URL_CACHE_SIZE:
+                self._urls.clear()  # simpler than an LRU, and safe between threads
+            self._urls[key] = prepared.url
 
     def merge_environment_settings(  # type: ignore[override]
         self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from audit import service as audit
+from audit.models import AuditEntry
 from common import rawsql
 from common.statemachine import Edge, IllegalTransition, TransitionTable
 from extensions import db
@@ -197,20 +198,25 @@ def move_row(
     if message is not None:
         sets["last_error_message"] = message
     label = "system:worker"
-    entry = None
+    conn = db.session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    entry: audit.PlainEntry | None = None  # PostgreSQL: appended in the move's own statement
+    orm_entry: AuditEntry | None = None  # SQLite: queued for the commit
     if move is not None and to is not None:
         post_id = sets.get("platform_post_id", row.platform_post_id)
-        entry = audit.new_entry(
-            move.audit,
-            object_type=_DELIVERIES.name,
-            object_id=row.id,
-            before={"status": current.value},
-            after={"status": to.value, "code": code, "post_id": post_id, **(after or {})},
-            actor_label=label,
-        )
+        fields: dict[str, Any] = {
+            "object_type": _DELIVERIES.name,
+            "object_id": row.id,
+            "before": {"status": current.value},
+            "after": {"status": to.value, "code": code, "post_id": post_id, **(after or {})},
+            "actor_label": label,
+        }
+        if postgres:
+            entry = audit.plain_entry(move.audit, **fields)
+        else:
+            orm_entry = audit.new_entry(move.audit, **fields)
     settles = to is not None and (current not in OPEN_STATUSES or to not in OPEN_STATUSES)
-    conn = db.session.connection()
-    if conn.dialect.name == "postgresql":
+    if postgres:
         siblings = _move_in_one_statement(
             conn,
             row,
@@ -239,8 +245,8 @@ def move_row(
     typed = {col: (DeliveryStatus(value) if col == "status" else value) for col, value in sets.items()}
     if conn.execute(sa.update(_DELIVERIES).where(*where).values(**typed)).rowcount != 1:
         return None
-    if entry is not None:
-        audit.queue(entry)
+    if orm_entry is not None:
+        audit.queue(orm_entry)
     if account_success:
         conn.execute(
             sa.text(credential_health.success_sql("(SELECT 1) AS one")), {"hc_account": row.account_id, "hc_now": now}

@@ -6,7 +6,8 @@ so both run the same transactions; the tasks add only the broker (enqueueing, co
   queue now (the first of each account).
 - ``run_delivery``: (A) load, guards, lease, mark ``sending``, render, read credentials —
   commit; the adapter call with no transaction open; (B) record the result or the retry
-  policy's decision, hand the account on to its next delivery — commit.
+  policy's decision, hand the account on to its next delivery — commit. Both transactions on
+  one pooled connection (``shared.one_connection``), as the poll's.
 - ``run_poll``: read the account's posts awaiting the platform — commit (nothing written); ask
   the platform; record — commit.
 - ``run_withdraw``: prepare — commit; delete on the platform; record — commit.
@@ -19,7 +20,7 @@ from dataclasses import replace
 
 from extensions import db
 from publishers import attempt, claim, poll, sweeper, withdraw
-from publishers.shared import NextStep
+from publishers.shared import NextStep, one_connection
 
 
 def run_claim() -> list[int]:
@@ -34,31 +35,35 @@ def run_claim() -> list[int]:
 def run_delivery(delivery_id: int) -> NextStep:
     """One delivery's attempt in two short transactions around the platform call. The
     outcome's ``follower`` is the account's next delivery, marked queued: enqueue it."""
-    step = attempt.begin_attempt(delivery_id)
-    if isinstance(step, NextStep):
-        # Refused, or found accepted earlier: the account is free. A skip (someone else has or
-        # had it) or a wait hands nothing on: that would queue the next delivery a second time.
-        follower = claim.hand_on(delivery_id) if step.action in ("done", "poll") else None
+    with one_connection() as kept:
+        step = attempt.begin_attempt(delivery_id)
+        if isinstance(step, NextStep):
+            # Refused, or found accepted earlier: the account is free. A skip (someone else has or
+            # had it) or a wait hands nothing on: that would queue the next delivery a second time.
+            follower = claim.hand_on(delivery_id) if step.action in ("done", "poll") else None
+            db.session.commit()
+            return replace(step, follower=follower)
         db.session.commit()
-        return replace(step, follower=follower)
-    db.session.commit()
-    result, error = attempt.send(step)
-    outcome = attempt.finish_attempt(step, result, error)
-    db.session.commit()
-    return outcome
+        result, error = attempt.send(step)
+        kept.check()
+        outcome = attempt.finish_attempt(step, result, error)
+        db.session.commit()
+        return outcome
 
 
 def run_poll(delivery_id: int) -> NextStep:
     """One round of the poll of ``delivery_id``'s account: every post of it the platform
     accepted and has not finished (publishers.poll). ``poll``: ask again after ``delay``."""
-    questions = poll.read(delivery_id)
-    db.session.commit()  # nothing written: no transaction stays open over the network calls
-    if isinstance(questions, NextStep):
-        return questions
-    answers = poll.ask(questions)
-    outcome = poll.record(questions, answers)
-    db.session.commit()
-    return outcome
+    with one_connection() as kept:
+        questions = poll.read(delivery_id)
+        db.session.commit()  # nothing written: no transaction stays open over the network calls
+        if isinstance(questions, NextStep):
+            return questions
+        answers = poll.ask(questions)
+        kept.check()
+        outcome = poll.record(questions, answers)
+        db.session.commit()
+        return outcome
 
 
 def run_withdraw(delivery_id: int) -> NextStep:

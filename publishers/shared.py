@@ -4,6 +4,8 @@ what makes a delivery "unresolved" (possibly on the platform without us knowing 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
+from common import pgpool
 from extensions import db
 from moderation.models import Content
 from moderation.service import content_hash
@@ -29,6 +32,45 @@ class NextStep:
     reason: str = ""
     #: the account's next delivery, handed on by this one and marked queued: enqueue it
     follower: int | None = None
+
+
+class KeptConnection:
+    """What ``one_connection`` yields: ``check`` before a transaction that follows a platform call."""
+
+    def __init__(self, conn: sa.Connection | None) -> None:
+        self.conn = conn
+
+    def check(self) -> None:
+        """The connection sat idle while the platform answered: if PostgreSQL ended it meanwhile
+        (a restart), drop it now, and the next statement takes a new one from the pool — what the
+        pool's check at checkout (``common.pgpool``) would have done."""
+        conn = self.conn
+        if conn is None or conn.invalidated or conn.dialect.name != "postgresql":
+            return
+        dbapi = conn.connection.dbapi_connection
+        if dbapi is not None and pgpool.ended(dbapi):
+            conn.invalidate()
+
+
+@contextmanager
+def one_connection() -> Iterator[KeptConnection]:
+    """A task's transactions on one pooled connection: the session is bound to it for the task,
+    so each commit ends the transaction but keeps the connection (idle, no transaction open,
+    during the platform call) instead of giving it back to the pool and taking it out again for
+    the next transaction. A session bound already (the tests' rolled-back session) is left as is."""
+    session = db.session()
+    if session.bind is not None or session.in_transaction():
+        yield KeptConnection(None)
+        return
+    with db.engine.connect() as conn:
+        session.bind = conn
+        try:
+            yield KeptConnection(conn)
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.bind = None
 
 
 def get(delivery_id: int) -> Delivery:
