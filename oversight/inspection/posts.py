@@ -1,6 +1,6 @@
 """The stored posts of the inspection (:class:`LivePost`) as plain data, read and written in bulk:
 :class:`PostView` rows by account and platform id, one executemany INSERT for new posts, one
-UPDATE for changed ones and ``last_seen_at`` for the rest (Core statements: the ORM's per-row
+UPDATE for changed ones and nothing for the rest (Core statements: the ORM's per-row
 bookkeeping is what made the first version slow). Used by :mod:`oversight.inspection.service`
 (apply) and :mod:`oversight.inspection.rescan`. Flushes; the caller commits.
 """
@@ -149,15 +149,14 @@ _STORED_COLUMNS = (
 
 
 def stored_many(keys: dict[int, list[str]]) -> dict[int, dict[str, StoredPost]]:
-    """The stored posts of several accounts with these platform ids, as :class:`StoredPost`
-    (one query per 200 accounts; a light row, so reading an account's older posts too is cheap)."""
+    """The stored posts of these accounts (every one given, also with no key listed), as
+    :class:`StoredPost` by platform id: one query per 200 accounts, a light row. The listed ids
+    find their rows here, and the unlisted live ones are what a complete listing no longer shows."""
     out: dict[int, dict[str, StoredPost]] = {}
-    items = sorted((a, set(k)) for a, k in keys.items() if k)
-    for i in range(0, len(items), 200):
-        wanted = dict(items[i : i + 200])
-        for r in db.session.execute(sa.select(*_STORED_COLUMNS).where(LivePost.account_id.in_(list(wanted)))):
-            if r[2] in wanted[r[1]]:
-                out.setdefault(r[1], {})[r[2]] = StoredPost(*r)
+    ids = sorted(keys)
+    for i in range(0, len(ids), 200):
+        for r in db.session.execute(sa.select(*_STORED_COLUMNS).where(LivePost.account_id.in_(ids[i : i + 200]))):
+            out.setdefault(r[1], {})[r[2]] = StoredPost(*r)
     return out
 
 
@@ -186,13 +185,12 @@ def _essentials(v: PostView) -> tuple[Any, ...]:
     return (v.source, v.delivery_id, v.state, v.published_at, v.url, v.links, v.original, v.checked_version)
 
 
-def _write_posts(
-    inserts: list[PostView], updates: list[PostView], untouched: dict[tuple[str, datetime], list[int]]
-) -> int:
+def _write_posts(inserts: list[PostView], updates: list[PostView]) -> int:
     """New posts as pre-encoded rows straight through the driver (:func:`_insert_posts`), changed
-    ones in one executemany UPDATE by primary key, unchanged ones only get ``last_seen_at``
-    (UPDATE … IN). Core statements on the table: the ORM's per-row bookkeeping is what made the
-    first version slow. Returns the highest post id before the inserts (theirs are all above)."""
+    ones in one executemany UPDATE by primary key (their ``last_seen_at``: when the row changed);
+    unchanged ones are not written. Core statements on the table: the ORM's per-row bookkeeping is
+    what made the first version slow. Returns the highest post id before the inserts (theirs are
+    all above)."""
     table = LivePost.__table__
     db.session.flush()
     before = _insert_posts(inserts)
@@ -204,15 +202,7 @@ def _write_posts(
                 for v in updates
             ],
         )
-    _expire_loaded([v.id for v in updates] + [i for ids_ in untouched.values() for i in ids_])
-    for (via, at), ids_ in untouched.items():
-        for i in range(0, len(ids_), 1000):
-            db.session.execute(
-                sa.update(LivePost)
-                .where(LivePost.id.in_(ids_[i : i + 1000]))
-                .values(last_seen_at=at, seen_via=via)
-                .execution_options(synchronize_session=False)
-            )
+    _expire_loaded([v.id for v in updates])
     return before
 
 
@@ -348,4 +338,5 @@ def _mark_removed(lp: LivePost, reason: str, now: datetime) -> None:
     if lp.state is not PostState.removed:
         lp.state = PostState.removed
         lp.removed_at = now
+        lp.last_seen_at = now  # the row changed (an unchanged reading no longer writes it)
     lp.removed_reason = reason[:200]

@@ -1,0 +1,40 @@
+"""inspection: the reading per account — when its posts were last read and the window that reading
+covers (``read_window``: all | since | listed, with ``read_since``), so that an unchanged post's
+row is no longer rewritten on every reading (CHECK constraint ck_account_inspections_readwindow)
+
+Revision ID: insp_perf_readings
+Revises: h18_cancel
+Create Date: 2026-12-06 20:00:00
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = "insp_perf_readings"
+down_revision = "h18_cancel"
+branch_labels = None
+depends_on = None
+
+WINDOWS = ("all", "since", "listed")
+
+
+def upgrade():
+    with op.batch_alter_table("account_inspections", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("read_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                "read_window",
+                sa.Enum(*WINDOWS, name="readwindow", native_enum=False, length=32, create_constraint=True),
+                nullable=True,
+            )
+        )
+        batch_op.add_column(sa.Column("read_since", sa.DateTime(), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table("account_inspections", schema=None) as batch_op:
+        batch_op.drop_column("read_since")
+        batch_op.drop_column("read_window")
+        batch_op.drop_column("read_at")
