@@ -54,7 +54,7 @@ _VIEW_COLUMNS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class PostView:
     """A stored post as plain data: the hot path reads and writes rows in bulk (Core), not ORM
     objects. Attribute names are LivePost's, so evidence and judges take either."""
@@ -281,45 +281,42 @@ def _encode_rows(views: list[PostView], dialect: sa.engine.Dialect) -> list[tupl
         return c[name].type.dialect_impl(dialect).bind_processor(dialect)  # the column type's own encoding
 
     as_json = _json_text if pg else proc("check_hits")
-    as_time = None if pg else proc("published_at")
-    as_bool = None if pg else proc("original")
-    as_source, as_state = proc("source"), proc("state")
-    empty = as_json([]) if as_json else "[]"
-    caches: dict[Any, dict[Any, Any]] = {}
-
-    def once(value: Any, conv: Any) -> Any:
-        if value is None or conv is None:
-            return value
-        cache = caches.setdefault(conv, {})
-        got = cache.get(value)
-        if got is None:
-            got = cache[value] = conv(value)
-        return got
-
-    def js(value: list[Any]) -> Any:
-        return as_json(value) if value else empty
-
+    empty = as_json([])
+    # Each distinct value converted once (a dict lookup per value after that; None stays None).
+    times = _Memo(proc("published_at")) if not pg else None
+    bools = _Memo(proc("original")) if not pg else None
+    sources, states = _Memo(proc("source")), _Memo(proc("state"))
     out: list[tuple[Any, ...]] = []
+    append = out.append
     for v in views:
-        out.append(
+        first = v.first_seen_at
+        checked = v.checked_at
+        links, hits = v.links, v.check_hits
+        if times is None:
+            published, first_, seen, checked_, original = v.published_at, first, checked or first, checked, v.original
+        else:
+            published, first_, checked_ = times[v.published_at], times[first], times[checked]
+            seen = times[checked or first]
+            original = bools[v.original]  # type: ignore[index]
+        append(
             (
                 v.account_id,
                 v.platform,
                 v.platform_post_id,
-                once(v.published_at, as_time),
-                once(v.first_seen_at, as_time),
-                once(v.checked_at or v.first_seen_at, as_time),
-                once(v.checked_at, as_time),
+                published,
+                first_,
+                seen,
+                checked_,
                 v.url,
                 v.title,
                 v.text,
-                js(v.links),
+                as_json(links) if links else empty,
                 empty,
-                js(v.check_hits),
-                v.original if as_bool is None or v.original is None else as_bool(v.original),
+                as_json(hits) if hits else empty,
+                original,
                 v.seen_via,
-                once(v.source, as_source),
-                once(v.state, as_state),
+                sources[v.source],
+                states[v.state],
                 v.delivery_id,
                 v.text_hash,
                 v.checked_version,
@@ -328,6 +325,18 @@ def _encode_rows(views: list[PostView], dialect: sa.engine.Dialect) -> list[tupl
             )
         )
     return out
+
+
+class _Memo(dict[Any, Any]):
+    """``memo[value]``: ``convert(value)``, computed once per distinct value; ``memo[None]`` is None."""
+
+    def __init__(self, convert: Any) -> None:
+        super().__init__({None: None})
+        self.convert = convert
+
+    def __missing__(self, value: Any) -> Any:
+        got = self[value] = self.convert(value) if self.convert is not None else value
+        return got
 
 
 def _json_text(value: Any) -> str:
