@@ -51,7 +51,9 @@ class LivePost(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    # No separate index on account_id, source or state: (account_id, platform_post_id) serves every
+    # per-account read, and every read of source/state is per account (each index costs each insert).
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
     platform: Mapped[str] = mapped_column(sa.String(32))
     platform_post_id: Mapped[str] = mapped_column(sa.String(128))
     published_at: Mapped[datetime | None]
@@ -61,14 +63,14 @@ class LivePost(db.Model):
     links: Mapped[list[Any]] = mapped_column(default=list)
     media: Mapped[list[Any]] = mapped_column(default=list)
     original: Mapped[bool | None]
-    source: Mapped[PostSource] = mapped_column(default=PostSource.found, index=True)
+    source: Mapped[PostSource] = mapped_column(default=PostSource.found)
     delivery_id: Mapped[int | None] = mapped_column(sa.ForeignKey("deliveries.id"), index=True)
     text_hash: Mapped[str] = mapped_column(sa.String(64))
     # What stage 3 approved, rendered for this platform (govmedia posts only), and whether the
     # live text matches it ("same" | "tampered" | None: not ours / not comparable).
     expected_text: Mapped[str | None] = mapped_column(sa.Text)
     tamper_state: Mapped[str | None] = mapped_column(sa.String(16))
-    state: Mapped[PostState] = mapped_column(default=PostState.live, index=True)
+    state: Mapped[PostState] = mapped_column(default=PostState.live)
     removed_at: Mapped[datetime | None]
     removed_reason: Mapped[str | None] = mapped_column(sa.String(200))
     seen_via: Mapped[str] = mapped_column(sa.String(32))
