@@ -258,6 +258,11 @@ def from_env() -> dict[str, Any]:
                 "component_token": env("WECHAT_COMPONENT_TOKEN", ""),
                 "component_aes_key": env("WECHAT_COMPONENT_AES_KEY", ""),
             },
+            "douyin": {
+                # 认证主体 from 获取用户的抖音身份认证标识 (cert_labels_info, scope user.cert.labels_info);
+                # best effort, a refusal is "not said" (docs/adapters.md, 平台实况核对).
+                "cert_labels": _flag("DOUYIN_CERT_LABELS", True),
+            },
             "toutiao": {
                 "legacy_articles": _flag("TOUTIAO_LEGACY_ARTICLES", False),
                 "legacy_base_url": _url("TOUTIAO_LEGACY_BASE_URL", toutiao_legacy_default),

@@ -331,6 +331,11 @@ class ByteDanceAdapter(ChannelAdapter):
         body = self._call(auth, "POST", "/oauth/userinfo/", form={}, auth_in="form")
         return data_of(body)
 
+    def _subject(self, auth: _Auth) -> str | None:
+        """认证主体 from the account's own authorisation, where the platform has a read (None here:
+        Toutiao's documented user API has no such field)."""
+        return None
+
     def profile(self, creds: Credentials) -> AccountProfile:
         auth = self._prepare(creds)
         data = self._userinfo(auth)
@@ -340,6 +345,7 @@ class ByteDanceAdapter(ChannelAdapter):
             uid=str(data.get("open_id") or auth.creds.open_id),
             name=data.get("nickname"),
             verified=bool(role) if role is not None else None,
+            subject=self._subject(auth),
             token_expires_in=(auth.creds.expires_at - time.time()) if auth.creds.expires_at else None,
         )
 

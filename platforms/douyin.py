@@ -13,7 +13,7 @@ from typing import Any
 
 from platforms import imagecrop
 from platforms._bytedance import ByteDanceAdapter, _Auth, data_of, media_id
-from platforms.errors import InvalidRequest, TransientError, Unsupported
+from platforms.errors import AdapterError, InvalidRequest, TransientError, Unsupported
 from platforms.registry import register
 from platforms.text import extract_links, html_to_text, problems_for_sizes
 from platforms.types import (
@@ -33,6 +33,7 @@ IMAGES_MAX = 30
 CAPTION_MAX = 1000  # 文案 (option caption_max_chars)
 MB = 1024 * 1024
 PREFIX = "/api/douyin/v1/video"
+CERT_LABELS_PATH = "/dy_open_api/v1/user/cert_labels_info/"
 
 
 @register
@@ -46,6 +47,23 @@ class DouyinAdapter(ByteDanceAdapter):
 
     def _list_path(self) -> str:
         return f"{PREFIX}/video_list/"
+
+    def _subject(self, auth: _Auth) -> str | None:
+        """The account's 认证标识 text (``data.CertLabelInfo.LabelText`` of 获取用户的抖音身份认证标识,
+        ``GET /dy_open_api/v1/user/cert_labels_info/``, scope ``user.cert.labels_info``), taken as the
+        认证主体 the way Weibo's ``verified_reason`` is. Best effort: the page does not describe the
+        field, the scope needs the office's application; any refusal (28001018 no capability, quota,
+        …) or an empty label means "not said" (None), never a failed read.
+        ``options["cert_labels"] = False`` skips the call."""
+        if not self.options.get("cert_labels", True):
+            return None
+        try:
+            body = self._call(auth, "GET", CERT_LABELS_PATH)
+        except AdapterError:
+            return None
+        info = data_of(body).get("CertLabelInfo")
+        text = str(info.get("LabelText") or "").strip() if isinstance(info, Mapping) else ""
+        return text or None
 
     def _data_path(self) -> str:
         return f"{PREFIX}/video_data/"

@@ -325,7 +325,9 @@ DOUYIN_REPLY_PAGES = 5
 def _douyin_comments(adapter: Any, creds: Credentials, limit: int) -> list[RemoteItem]:
     """``item/comment/list`` per recent video; for a comment with replies
     (``reply_comment_total`` > 0) ``item/comment/reply/list`` tells whether one is by the account
-    itself (``comment_user_id`` = the account's open_id): answered on the platform."""
+    itself (``comment_user_id`` = the account's open_id): answered on the platform. The token goes
+    in the ``access-token`` header with ``open_id`` in the query, as the pages' 请求头 and the
+    maintained SDK send it (docs/adapters.md, "平台实况核对")."""
     auth = adapter._prepare(creds)
     me = str(auth.creds.open_id or "")
     out: list[RemoteItem] = []
@@ -337,7 +339,6 @@ def _douyin_comments(adapter: Any, creds: Credentials, limit: int) -> list[Remot
                 "GET",
                 "/item/comment/list/",
                 params={"item_id": post.post_id, "cursor": cursor, "count": 20},
-                auth_in="query",
             )
             data = data_of(body)
             rows = data.get("list") or []
@@ -354,7 +355,8 @@ def _douyin_comments(adapter: Any, creds: Credentials, limit: int) -> list[Remot
                         created_at=from_unix(c.get("create_time")),
                         post_ref=post.post_id,
                         author_ref=str(c.get("comment_user_id") or "") or None,
-                        author_name=c.get("nickname"),  # not in the documented fields; kept when present
+                        # ``nick_name`` in the maintained SDK's model and sample (SKIT.FlurlHttpClient.ByteDance)
+                        author_name=c.get("nick_name") or c.get("nickname"),
                         replied_at=from_unix(own.get("create_time")) if own else None,
                         reply_text=str(own.get("content") or "") or None if own else None,
                     )
@@ -380,7 +382,6 @@ def _douyin_own_reply(adapter: Any, auth: Any, item_id: str, comment_id: str, me
                 "count": DOUYIN_REPLY_PAGE,
                 "sort_type": "time_asc",
             },
-            auth_in="query",
         )
         data = data_of(body)
         rows = data.get("list") or []
@@ -482,7 +483,6 @@ def _douyin_reply(adapter: Any, creds: Credentials, target: ReplyTarget, text: s
         "POST",
         "/item/comment/reply/",
         json_body={"item_id": target.post_ref, "comment_id": target.platform_item_id, "content": text},
-        auth_in="query",
     )
     return str(data_of(body).get("comment_id") or "")
 

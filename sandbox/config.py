@@ -58,6 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "douyin_client_ttl": 7200,
     "douyin_reject_mode": "hide",
     "douyin_legacy_status_fields": False,
+    "douyin_cert_labels": True,
     "toutiao_text_max": 30,
     "toutiao_legacy_articles": False,
 }

@@ -38,6 +38,7 @@ import hashlib
 import secrets
 import threading
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from functools import wraps
 from typing import Any
@@ -205,11 +206,17 @@ def add_comment() -> tuple[Response, int]:
         text=text,
         created_at=created,
         author=str(body.get("author") or "网友" + _digits(4)),
-        author_id=_digits(10),
+        author_id=_commenter_id(platform),
         post_id=post_id,
     )
     _keep(entry)
     return jsonify({"comment": entry.view()}), 201
+
+
+def _commenter_id(platform: str) -> str:
+    """A member of the public's id as the platform shows it: Douyin's ``comment_user_id`` is an
+    open_id (a UUID in the SDK's sample, like the account's own open_id), the others' are digits."""
+    return str(uuid.uuid4()) if platform == "douyin" else _digits(10)
 
 
 @bp.route("/_sandbox/comments/reply", methods=["POST"])
@@ -232,7 +239,7 @@ def reply_on_platform() -> tuple[Response, int]:
     with state.lock:
         reply = Reply(reply_id=reply_id, text=text, created_at=state.now())
         if by == "public":
-            reply.author_id, reply.author = _digits(10), str(body.get("author") or "网友" + _digits(4))
+            reply.author_id, reply.author = _commenter_id(platform), str(body.get("author") or "网友" + _digits(4))
         entry.replies.append(reply)
     _keep(entry)
     return jsonify({"comment": entry.view()}), 201
@@ -502,7 +509,7 @@ def _douyin_call(fn: Any) -> Any:
 def douyin_comments() -> Response:
     state = get_state()
     with state.lock:
-        account = douyin._user(state, "douyin")
+        account = douyin._user(state, "douyin", header_token=True)
         item_id = request.args.get("item_id", "")
         post = state.post("douyin", item_id)
         if post is None or post.uid != account.uid:
@@ -521,6 +528,7 @@ def douyin_comments() -> Response:
                 {
                     "comment_id": e.entry_id,
                     "comment_user_id": e.author_id,
+                    "nick_name": e.author,
                     "content": e.text,
                     "create_time": int(e.created_at),
                     "digg_count": 0,
@@ -540,7 +548,7 @@ def douyin_comment_replies() -> Response:
     at most 20, ``sort_type`` ``time`` (newest first) or ``time_asc``."""
     state = get_state()
     with state.lock:
-        account = douyin._user(state, "douyin")
+        account = douyin._user(state, "douyin", header_token=True)
         entry = _store().entries.get(("comment", "douyin", request.args.get("comment_id", "")))
         if entry is None or entry.uid != account.uid or entry.post_id != request.args.get("item_id", ""):
             raise douyin.BdError("bad_param", "comment_id无效")
@@ -560,6 +568,7 @@ def douyin_comment_replies() -> Response:
                 {
                     "comment_id": r.reply_id,
                     "comment_user_id": account.uid if r.by_account else r.author_id,
+                    "nick_name": account.name if r.by_account else r.author,
                     "content": r.text,
                     "create_time": int(r.created_at),
                     "digg_count": 0,
@@ -578,7 +587,7 @@ def douyin_reply() -> Response:
     state = get_state()
     body = json_body() or {}
     with state.lock:
-        account = douyin._user(state, "douyin")
+        account = douyin._user(state, "douyin", header_token=True)
         for name in ("item_id", "comment_id", "content"):
             if not body.get(name):
                 raise douyin.BdError("missing_param", f"缺少参数{name}")

@@ -275,9 +275,14 @@ def _ask_status(adapter: Any, creds: Any, post_id: str) -> Removal | None:
         return None
     if result.state == "published":
         return None
+    if result.state == "pending" and result.raw_status == "absent":
+        # Douyin/Toutiao: a post govmedia saw published (the delivery is ``sent`` only once the
+        # platform listed it with a share_url) that neither the listing nor the per-item data query
+        # returns any more is gone — deleted in the app or taken down by review. The publishing
+        # adapter's "absent N polls" rule is for fresh uploads still under review, not for these.
+        return Removal(post_id, "作品列表和作品数据中都已查不到（已被删除或被平台下架）", "absent", by_platform=False)
     if result.state == "pending":
-        # Douyin: absent from the list for N polls counts as removed by review; still pending.
-        return None
+        return None  # listed but not public (审核中): no conclusion yet
     by_platform = result.state == "rejected"
     return Removal(
         post_id, result.detail or ("被平台屏蔽" if by_platform else "已删除"), result.raw_status, by_platform

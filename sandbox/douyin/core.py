@@ -137,7 +137,7 @@ def _style(platform: str) -> str:
         return "oauth"
     if platform == "toutiao":
         return "toutiao"
-    return "new" if sub_path("/douyin").startswith("/api/") else "legacy"
+    return "new" if sub_path("/douyin").startswith(("/api/", "/dy_open_api/")) else "legacy"
 
 
 def _family(style: str) -> str:
@@ -259,9 +259,10 @@ def _usable(account: Account) -> Account:
     return account
 
 
-def _user(state: SandboxState, platform: str) -> Account:
-    """The account behind this content call; the token's place depends on the style."""
-    if _style(platform) == "new":
+def _user(state: SandboxState, platform: str, *, header_token: bool = False) -> Account:
+    """The account behind this content call; the token's place depends on the style, or is the
+    ``access-token`` header (``header_token``) for endpoints whose page names that header."""
+    if header_token or _style(platform) == "new":
         value = request.headers.get("access-token", "")
     else:
         value = request.args.get("access_token", "")

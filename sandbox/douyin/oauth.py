@@ -159,3 +159,16 @@ def userinfo(call: Call) -> Response:
             "e_account_role": "EAccountK" if account.verified else "",
         },
     )
+
+
+@route(("douyin",), "/dy_open_api/v1/user/cert_labels_info/", "cert_labels_info", ["GET"])
+def cert_labels_info(call: Call) -> Response:
+    """获取用户的抖音身份认证标识: ``{"err_no":0,"data":{"CertLabelInfo":{"LabelStyle","LabelText"}}}``
+    (the page's printed sample). The sandbox shows a verified account's 认证主体 as the label text
+    (LabelStyle 1; an unverified one: 0 and ""). ``douyin_cert_labels: false`` in the sandbox config
+    stands for an app without the ``user.cert.labels_info`` capability: 28001018."""
+    if not call.state.config["douyin_cert_labels"]:
+        raise BdError("no_capability")
+    account = call.account
+    text = account.subject if account.verified and account.subject else ""
+    return reply(call.platform, {"CertLabelInfo": {"LabelStyle": 1 if text else 0, "LabelText": text}})

@@ -938,12 +938,18 @@ def test_douyin_profile_and_recent(mocked: responses.RequestsMock) -> None:
             }
         ),
     )
+    mocked.get(
+        f"{DY}/dy_open_api/v1/user/cert_labels_info/",
+        json=dy_ok({"CertLabelInfo": {"LabelStyle": 1, "LabelText": "某市委网信办"}}),
+    )
     adapter = make("douyin")
     profile = adapter.profile(BD_CREDS)
-    assert profile.name == "某市发布"
+    assert profile.name == "某市发布" and profile.subject == "某市委网信办"  # 身份认证标识 → 认证主体
     assert form(mocked.calls[0]) == {"access_token": ["act.old-token-value"], "open_id": ["open-1"]}
+    assert query(mocked.calls[1]) == {"open_id": ["open-1"]}
+    assert mocked.calls[1].request.headers["access-token"] == "act.old-token-value"
     recent = adapter.recent_posts(BD_CREDS, 5)
-    assert query(mocked.calls[1]) == {"cursor": ["0"], "count": ["5"], "open_id": ["open-1"]}
+    assert query(mocked.calls[2]) == {"cursor": ["0"], "count": ["5"], "open_id": ["open-1"]}
     assert recent[0].post_id == "@1"
     assert recent[0].url == "https://v/1"
     assert recent[0].created_at is not None

@@ -1,0 +1,206 @@
+# ruff: noqa: F811 - the publishing fixtures (approve, author) are imported and then requested
+"""Issue 21 audit follow-up, against the sandbox over HTTP, each with its negative twin:
+
+- 认证主体 of a Douyin account read through its own authorisation (获取用户的抖音身份认证标识,
+  ``cert_labels_info``): a label naming a company → ``subject_mismatch``; the unit's name → none;
+  an app without the capability → no subject read, the inspection still counts as checked;
+- the re-scan after a dictionary change reports new hits, only within ``INSPECTION_RESCAN_DAYS``;
+- a Douyin video published through govmedia and removed by the platform → ``post_removed``;
+- the findings workbench and API filter by every inspection/interaction kind;
+- the sources are taken in the stated order (own → commercial, off by default → import → none);
+- a literal rename by uid: decorative suffix → low confidence, other difference → higher, back → resolved.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from auth.models import Role
+from common.db import utcnow
+from oversight import discovery
+from oversight.inspection import rescan, service
+from oversight.inspection.models import LivePost, PostState
+from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
+from platforms.types import PlatformAccount
+from tests.oversight.test_inspection import app_post, findings, plant, posts, publish, unit  # noqa: F401
+from tests.publishers.test_pipeline import approve, author  # noqa: F401 - fixtures
+
+NEW_KINDS = (
+    FindingKind.unreviewed_post,
+    FindingKind.post_check_hit,
+    FindingKind.tampered,
+    FindingKind.post_removed,
+    FindingKind.account_unavailable,
+    FindingKind.interaction_overdue,
+    FindingKind.no_interaction_channel,
+    FindingKind.not_authorised,
+)
+
+
+def test_douyin_subject_from_the_cert_label_and_its_twins(app, db_session, sandbox, unit, make_account):
+    app.extensions.pop("govmedia_inspection", None)  # the org list is cached a minute per process
+    account = make_account(unit, "douyin", name=unit.name)
+    plant(sandbox, "douyin", account.platform_uid, name=unit.name, subject=unit.name)
+    outcome = service.inspect_account(account.id)
+    assert outcome.source == "own_api" and outcome.result == "checked"
+    assert findings(db_session, account, FindingKind.subject_mismatch) == []  # the unit's own label → nothing
+
+    plant(sandbox, "douyin", account.platform_uid, subject="某县星光文化传媒有限公司")
+    assert service.inspect_account(account.id).result == "checked"
+    (f,) = findings(db_session, account, FindingKind.subject_mismatch)
+    assert f.evidence["subject"] == "某县星光文化传媒有限公司" and "inspection:own_api" in f.evidence["source"]
+
+    # An app without the user.cert.labels_info capability (28001018): no subject this time — the
+    # read still counts and nothing is concluded about the subject (the open finding stays as it is).
+    sandbox.call("POST", "/_sandbox/config", json={"douyin_cert_labels": False})
+    plant(sandbox, "douyin", account.platform_uid, subject=unit.name)
+    assert service.inspect_account(account.id).result == "checked"
+    assert [g.id for g in findings(db_session, account, FindingKind.subject_mismatch)] == [f.id]
+
+    # The capability back and the label the unit's again: resolved.
+    sandbox.call("POST", "/_sandbox/config", json={"douyin_cert_labels": True})
+    service.inspect_account(account.id)
+    assert findings(db_session, account, FindingKind.subject_mismatch) == []
+
+
+def test_rescan_reports_new_hits_only_within_the_configured_window(
+    app, db_session, sandbox, unit, make_account, monkeypatch
+):
+    account = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
+    recent = app_post(sandbox, "weibo", account.platform_uid, "庆祝中华人民共合国成立七十七周年")
+    old = app_post(sandbox, "weibo", account.platform_uid, "中华人民共合国成立纪念活动（旧文）")
+    service.inspect_account(account.id)
+    # As if both had been checked with an older dictionary that knew no such error: no hits, no findings.
+    db_session.execute(
+        sa.delete(Finding).where(Finding.account_id == account.id, Finding.kind == FindingKind.post_check_hit)
+    )
+    stored = posts(db_session, account)
+    for lp in stored.values():
+        lp.checked_version, lp.check_hits = "old", []
+    stored[old["post_id"]].published_at = utcnow() - timedelta(days=400)
+    db_session.flush()
+
+    summary = rescan.rescan()  # default window: 365 days
+    assert summary["scanned"] == 1 and summary["created"] == 1
+    (hit,) = findings(db_session, account, FindingKind.post_check_hit)
+    assert hit.evidence["post_id"] == recent["post_id"] and hit.evidence["hits"][0]["suggestion"] == "中华人民共和国"
+    assert posts(db_session, account)[old["post_id"]].checked_version == "old"  # outside the window: untouched
+
+    monkeypatch.setitem(app.config, "INSPECTION_RESCAN_DAYS", 500)
+    summary = rescan.rescan()
+    assert summary["scanned"] == 1 and summary["created"] == 1
+    assert {f.evidence["post_id"] for f in findings(db_session, account, FindingKind.post_check_hit)} == {
+        recent["post_id"],
+        old["post_id"],
+    }
+    assert rescan.rescan()["scanned"] == 0  # nothing old is left
+
+
+def test_douyin_platform_removal_of_our_post_and_untouched_twin(db_session, sandbox, unit, make_account, approve):
+    account = make_account(unit, "douyin", name=unit.name)
+    plant(sandbox, "douyin", account.platform_uid, name=unit.name, subject=unit.name)
+    publish(db_session, approve, [account])
+    service.inspect_account(account.id)
+    assert findings(db_session, account, FindingKind.post_removed) == []  # still there → nothing
+    (post,) = sandbox.live_posts("douyin")
+
+    sandbox.call("POST", f"/_sandbox/posts/douyin/{post['post_id']}/remove", json={"by": "platform"})
+    service.inspect_account(account.id)
+    (f,) = findings(db_session, account, FindingKind.post_removed)
+    assert f.evidence["post_id"] == post["post_id"]
+    assert posts(db_session, account)[post["post_id"]].state is PostState.removed
+
+
+def test_findings_filters_offer_and_apply_every_inspection_kind(db_session, unit, make_account, make_user, api_as):
+    account = make_account(unit, "weibo", name=unit.name, credentials=False)
+    for kind in NEW_KINDS:
+        db_session.add(
+            Finding(
+                kind=kind,
+                fingerprint=f"{kind.value}:account={account.id}:filter-test",
+                account_id=account.id,
+                unit_id=unit.id,
+                evidence={"message": FINDING_LABELS[kind]},
+            )
+        )
+    db_session.flush()
+    auditor = api_as(make_user(Role.auditor))
+    page = auditor.client.get("/findings/", headers=auditor.headers).get_data(as_text=True)
+    for kind in NEW_KINDS:
+        assert f'value="{kind.value}"' in page and FINDING_LABELS[kind] in page
+        rows = auditor.get(f"/api/v1/findings?kind={kind.value}&account_id={account.id}").get_json()["items"]
+        assert [r["kind"] for r in rows] == [kind.value]
+        filtered = auditor.client.get(
+            f"/findings/?kind={kind.value}&account_id={account.id}", headers=auditor.headers
+        ).get_data(as_text=True)
+        assert f'data-kind="{kind.value}"' in filtered
+        assert filtered.count("data-kind=") == 1
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(LivePost)) == 0
+    assert all(f.status is FindingStatus.open for f in findings(db_session, account))
+
+
+def test_sources_are_taken_in_the_stated_order(app, db_session, sandbox, make_unit, make_account, monkeypatch):
+    """Own authorisation → the Weibo commercial interface (off by default) → a recent import →
+    not checkable (no_source), each account read from the best source it has."""
+    unit = make_unit("来源顺序县人民政府", region="来源顺序县")
+    own = make_account(unit, "weibo", name=unit.name)
+    biz = make_account(unit, "weibo", name="来源顺序县发布", credentials=False)
+    imported = make_account(unit, "weibo", name="来源顺序县政务", credentials=False)
+    blind = make_account(unit, "weibo", name="来源顺序县在线", credentials=False)
+    for a in (own, biz, imported, blind):
+        plant(sandbox, "weibo", a.platform_uid, name=a.name, subject=unit.name)
+    seen = [
+        PlatformAccount(
+            platform="weibo", uid=a.platform_uid, name=a.name, subject=unit.name, verified=True, source="import"
+        )
+        for a in (own, biz, imported)
+    ]
+    discovery.record(seen, source="import")  # a third-party monitor's export of their profiles
+
+    def sources_now():
+        app.extensions.pop("govmedia_inspection", None)
+        got = {a.id: service.inspect_account(a.id) for a in (own, biz, imported, blind)}
+        return {a.name: (got[a.id].source, got[a.id].reason) for a in (own, biz, imported, blind)}
+
+    # Default: the commercial interface is off.
+    assert not app.config["WEIBO_BIZ_ENABLED"]
+    assert sources_now() == {
+        own.name: ("own_api", None),
+        biz.name: ("import", None),
+        imported.name: ("import", None),
+        blind.name: (None, "no_source"),
+    }
+    monkeypatch.setitem(app.config, "WEIBO_BIZ_ENABLED", True)
+    monkeypatch.setitem(app.config, "WEIBO_BIZ_ACCESS_TOKEN", "biz.contract-token")
+    monkeypatch.setitem(app.config, "WEIBO_BIZ_BASE_URL", f"{sandbox.url}/weibo-biz")
+    got = sources_now()
+    app.extensions.pop("govmedia_inspection", None)
+    # Switched on, it reads every Weibo account without its own authorisation, ahead of the import.
+    assert got[own.name] == ("own_api", None)
+    assert got[biz.name] == ("weibo_biz", None) and got[imported.name] == ("weibo_biz", None)
+    assert got[blind.name] == ("weibo_biz", None)
+
+
+def test_literal_rename_confidence_and_rename_back(app, db_session, sandbox, make_unit, make_account):
+    """By uid: only a decorative suffix differs → low confidence; another literal difference →
+    higher; the platform name back to the ledger's → the finding resolves."""
+    app.extensions.pop("govmedia_inspection", None)
+    unit = make_unit("改名测试县应急管理局", region="改名测试县")
+    account = make_account(unit, "weibo", name="改名测试县应急管理局")
+    plant(sandbox, "weibo", account.platform_uid, name="改名测试县应急管理局在线", subject=unit.name)
+    service.inspect_account(account.id)
+    (decorative,) = findings(db_session, account, FindingKind.name_mismatch)
+    assert decorative.evidence["decorative_only"] is True
+
+    plant(sandbox, "weibo", account.platform_uid, name="改名测试县应急局")
+    service.inspect_account(account.id)
+    (other,) = findings(db_session, account, FindingKind.name_mismatch)
+    assert other.id == decorative.id and other.evidence["platform_name"] == "改名测试县应急局"
+    assert other.evidence["decorative_only"] is False and other.confidence > 0.35
+
+    plant(sandbox, "weibo", account.platform_uid, name="改名测试县应急管理局")
+    service.inspect_account(account.id)
+    assert findings(db_session, account, FindingKind.name_mismatch) == []
