@@ -20,6 +20,7 @@ from oversight import discovery
 from oversight.inspection import rescan, service, sources
 from oversight.inspection.models import AccountInspection, LivePost, PostSource, PostState, ReadWindow
 from oversight.models import Finding, FindingKind, FindingStatus
+from platforms.ratelimit import InMemoryRateLimiter
 from platforms.types import PlatformAccount
 from registry.models import AccountStatus
 from tasks import inspection as inspection_tasks
@@ -27,6 +28,14 @@ from tasks import jobs
 from tests.publishers.test_pipeline import approve, author, claim, drain  # noqa: F401 - fixtures
 
 U, C, T, R = FindingKind.unreviewed_post, FindingKind.post_check_hit, FindingKind.tampered, FindingKind.post_removed
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limiter(monkeypatch):
+    """Each test its own platform rate limiter: the process-wide default also counts earlier
+    tests' calls (the same sandbox uids recur), which would defer a later test's reads."""
+    fresh = InMemoryRateLimiter()
+    monkeypatch.setattr("platforms.channels.default_rate_limiter", lambda: fresh)
 
 
 @pytest.fixture
