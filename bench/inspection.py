@@ -5,6 +5,8 @@
     .venv/bin/python bench/inspection.py --accounts 10000 --database-url postgresql+psycopg://…  # the issue's size
     .venv/bin/python bench/inspection.py --profile FILE           # cProfile of the first read
     .venv/bin/python bench/inspection.py --profile-next FILE      # cProfile of the next day's read
+    .venv/bin/python bench/inspection.py --rescan-year --accounts 10000 --database-url postgresql+psycopg://…
+                                      # the re-scan for real: 10,000 × 365 stored posts, 2 worker processes
 
 For each synthetic account, a reading of 30 days of posts (``--posts-per-day``, default 1; every
 10th post carries a check hit, a third of the accounts have govmedia deliveries to trace) goes
@@ -18,6 +20,9 @@ fills it). In the same run the bare checks pipeline runs over the same texts. Fi
   CPU is printed beside it, read from /proc for a local server);
 * the next day (each account shows 1 new post and 29 it showed before, as the daily sweep sees
   it): CPU per post read and the ratio against the bare checks over as many texts;
+* ``--rescan-year`` instead: ``--accounts`` × ``--rescan-days`` (365) stored posts filled in SQL, the
+  dictionary version made old, ``--workers`` (2) processes each re-scanning one shard as the Celery task does:
+  wall time, CPU of each worker and its PostgreSQL backend, peak memory of each worker (:func:`rescan_year`);
 * the re-scan after a dictionary change of every stored post (``oversight.inspection.rescan.rescan``
   in batches of 2,000, committed), extrapolated to 1 year × the accounts; peak resident memory.
 """
