@@ -520,6 +520,36 @@ def test_unchanged_posts_are_not_rewritten_or_rechecked(db_session, sandbox, uni
     assert len(findings(db_session, account, C)) == 1
 
 
+def test_a_post_older_than_a_partial_listing_is_not_vouched_for_nor_removed(
+    app, db_session, sandbox, unit, make_account, make_user, api_as, monkeypatch
+):
+    """A listing of the newest N posts (as many as asked) covers what was published since the
+    oldest of them. An older stored post the listing no longer shows is neither marked removed
+    nor shown as online at that reading — only as confirmed when it was last seen."""
+    monkeypatch.setitem(app.config, "INSPECTION_RECENT_POSTS", 5)
+    account = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
+    old = app_post(sandbox, "weibo", account.platform_uid, "较早的一条", created_at="2026-11-01T08:00:00+08:00")
+    first = utcnow() - timedelta(hours=3)
+    service.inspect_account(account.id, now=first)
+    for i in range(5):
+        app_post(sandbox, "weibo", account.platform_uid, f"新的一条{i}")
+    last = utcnow()
+    service.inspect_account(account.id, now=last)
+    db_session.expire_all()
+    reading = db_session.get(AccountInspection, account.id)
+    assert reading.read_window is ReadWindow.since and reading.read_at == last
+    assert posts(db_session, account)[old["post_id"]].state is PostState.live
+    auditor = api_as(make_user(Role.auditor))
+    items = {
+        i["platform_post_id"]: i for i in auditor.get(f"/api/v1/inspection/accounts/{account.id}/posts").json["items"]
+    }
+    assert len(items) == 6
+    assert items[old["post_id"]]["in_last_reading"] is False
+    assert items[old["post_id"]]["state_detail"] == f"在线（最近确认于 {bj(first)}）"
+    assert sum(i["state_detail"] == f"在线（截至 {bj(last)}）" for i in items.values()) == 5
+
+
 def test_a_found_post_gone_from_a_complete_listing_is_removed_and_its_twin_stays(
     db_session, sandbox, unit, make_account, make_user, api_as
 ):
