@@ -294,6 +294,10 @@ def from_env() -> dict[str, Any]:
         "BULLETIN_DOC_PREFIX": env("BULLETIN_DOC_PREFIX", "").strip(),
         "BULLETIN_ADDRESSEES": env("BULLETIN_ADDRESSEES", "各乡镇人民政府，县政府各部门，各有关单位").strip(),
         "BULLETIN_CC": env("BULLETIN_CC", "").strip(),
+        # 密级 and 保密期限 printed at the top left of every Word 通报 unless the form gives others
+        # (GB/T 9704-2012; empty = not classified, nothing printed). A 密级 needs a 份号 on the form.
+        "BULLETIN_SECRECY": env("BULLETIN_SECRECY", "").strip(),
+        "BULLETIN_SECRECY_TERM": env("BULLETIN_SECRECY_TERM", "").strip(),
         "SCORING_SCHEDULE_HOUR": _int("SCORING_SCHEDULE_HOUR", 1),
         "SPOT_CHECK_DRAW_DAY": _positive("SPOT_CHECK_DRAW_DAY", 1),
         "WECHAT_PUSH_TOKEN": env("WECHAT_PUSH_TOKEN", ""),

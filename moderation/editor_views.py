@@ -499,6 +499,35 @@ def autosave() -> Any:
     )
 
 
+@pages.post("/contents/preview")
+def live_preview() -> Any:
+    """The editor's live preview (JSON ``{"html", "platforms"}``): what each chosen account's
+    platform will show for the text as typed, rendered like the saved preview (the adapters'
+    ``render`` through the ``platform_previews`` template global) from a transient content that is
+    never saved — no version, no audit, nothing changes. Media show once the draft exists (a new
+    draft's uploads have no address yet). Authors only, in their scope; bad input → 4xx JSON."""
+    user = current_user()
+    try:
+        _require_author_page(user)
+        raw_id = request.form.get("content_id") or ""
+        if raw_id and not raw_id.isdigit():
+            raise Invalid("稿件编号不正确", details={"content_id": ["应为整数"]})
+        content = scoped_content(int(raw_id)) if raw_id else None
+        unit_id = content.unit_id if content is not None else user.unit_id
+        data = _form_data(content, uploads=False)
+    except ApiError as exc:
+        code = (exc.extra_data or {}).get("code")
+        return jsonify(error_body(exc.status_code, exc.message, exc.detail, code)), exc.status_code
+    preview = _preview(data, unit_id)
+    preview.id = content.id if content is not None else None
+    if content is None:
+        preview.media = []
+    html = render_template("moderation/_live_preview.html", preview=preview, saved=content is not None)
+    platforms = sorted({a.platform.value for a in preview.targets})
+    db.session.rollback()  # the transient content never reaches the database
+    return jsonify({"html": html, "platforms": platforms, "updated_at": bj(utcnow(), "%H:%M:%S")})
+
+
 # ----------------------------------------------------------------------------- inline images
 
 UPLOADS_KEY = "editor_uploads"  # session: sha256 of the files this person uploaded from the editor

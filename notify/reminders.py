@@ -387,7 +387,12 @@ def counts_by_kind(start: datetime, end: datetime) -> dict[str, int]:
 
 def sent_by_channel(start: datetime, end: datetime, unit_ids: set[int] | None = None) -> dict[str, int]:
     """Reminders of [start, end) by channel, for the 通报: in-app = reminders made (one per user
-    and event), outside channels = messages sent (e-mail per mailbox, robots once per group)."""
+    and event), outside channels = messages sent (e-mail per mailbox, robots once per group).
+
+    Scope: ``unit_ids`` (a unit-scoped exporter) counts only reminders of those units — a reminder
+    with no unit belongs to no unit, so it is not theirs; ``None`` (office-wide) counts every
+    reminder, those with no unit too, and says how many of the total those are (``no_unit``, over
+    all channels), so that 各单位 + 未归属具体单位 = the total."""
     in_app = sa.select(sa.func.count(Reminder.id)).where(Reminder.created_at >= start, Reminder.created_at < end)
     outside = (
         sa.select(ReminderDelivery.channel, sa.func.count(ReminderDelivery.id))
@@ -400,4 +405,9 @@ def sent_by_channel(start: datetime, end: datetime, unit_ids: set[int] | None = 
         outside = outside.where(Reminder.unit_id.in_(unit_ids or {-1}))
     counts = {"in_app": int(db.session.scalar(in_app) or 0)}
     counts.update({str(channel): int(n) for channel, n in db.session.execute(outside).all()})
+    if unit_ids is None:
+        no_unit = Reminder.unit_id.is_(None)
+        counts["no_unit"] = int(db.session.scalar(in_app.where(no_unit)) or 0) + sum(
+            int(n) for _, n in db.session.execute(outside.where(no_unit)).all()
+        )
     return counts

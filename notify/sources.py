@@ -28,6 +28,7 @@ from platforms import credentials
 from platforms.models import AccountCredential
 from publishers.models import Delivery, DeliveryStatus
 from registry.models import Account, Unit
+from reposts.editing import readd_times
 from reposts.models import OPEN_STATUSES, RepostTarget, RepostTargetStatus, RepostTask
 
 KIND_LABELS = {
@@ -353,15 +354,23 @@ def _unauthorised_events(today: date) -> list[Event]:
 EDIT_SLACK = timedelta(seconds=1)  # a task row written within a second of its issue was not edited
 
 
+def time_key(deadline_at: datetime) -> str:
+    """A time (naive UTC) in a reminder's key: the deadline of the due-soon and overdue ones, a re-add."""
+    return deadline_at.strftime("%Y%m%dT%H%M%S")
+
+
 def _short(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _repost_events(now: datetime) -> list[Event]:
     """Per task and unit: the task was issued (once), its deadline is within
-    NOTIFY_DUE_SOON_WORKDAYS working days, or it has passed with a platform still to do; and
+    NOTIFY_DUE_SOON_WORKDAYS working days, or it has passed with a platform still to do (these two
+    once per deadline: after the office moved it they fire again for the new one); and
     once per edit (reposts/editing.py: title, note or deadline changed — the task row's
-    ``updated_at``) to the units that had it before the edit (units added by it get “新的转载任务”)."""
+    ``updated_at``) to the units that had it before the edit (units added by it get “新的转载任务”).
+    A unit removed and added back is keyed by the moment it came back (``…:rYYYYMMDDTHHMMSS``):
+    it gets “新的转载任务” (and the due-soon/overdue ones) again, not “已修改”."""
 
     today = now.replace(tzinfo=UTC).astimezone(CN_TZ).date()
     soon = add_workdays(today, int(current_app.config.get("NOTIFY_DUE_SOON_WORKDAYS", 2)))
@@ -376,16 +385,22 @@ def _repost_events(now: datetime) -> list[Event]:
         per.setdefault((task_id, unit_id), set()).add(status)
         since[(task_id, unit_id)] = min(created_at, since.get((task_id, unit_id), created_at))
     tasks = {t.id: t for t in db.session.scalars(sa.select(RepostTask).where(RepostTask.id.in_({k[0] for k in per})))}
+    # a unit removed and added back (修改任务) is told as if newly added, from the moment it came back
+    readded = readd_times(set(tasks))
     out: list[Event] = []
     for (task_id, unit_id), statuses in per.items():
         task = tasks[task_id]
+        back = readded.get((task_id, unit_id))
+        again = f":r{time_key(back)}" if back is not None else ""
+        if back is not None:
+            since[(task_id, unit_id)] = max(since[(task_id, unit_id)], back)
         users = _operators_of(unit_id)
         when = bj(task.deadline_at)
         what = f"转载任务「{task.title}」（来源：{task.source_name}）"
         link = "/reposts/mine"
         out.append(
             Event(
-                f"repost-new:{task_id}:{unit_id}",
+                f"repost-new:{task_id}:{unit_id}{again}",
                 "repost_issued",
                 "新的转载任务",
                 f"{what}须于 {when}（北京时间）前完成。",
@@ -410,10 +425,12 @@ def _repost_events(now: datetime) -> list[Event]:
                 )
             )
         deadline_day = task.deadline_at.replace(tzinfo=UTC).astimezone(CN_TZ).date()
+        # keyed per deadline: a moved deadline may be reminded of (and missed) again, the same one not
+        per_deadline = f"{task_id}:{unit_id}:{time_key(task.deadline_at)}{again}"
         if task.deadline_at >= now and deadline_day <= soon:
             out.append(
                 Event(
-                    f"repost-due:{task_id}:{unit_id}",
+                    f"repost-due:{per_deadline}",
                     "repost_due",
                     "转载任务即将截止",
                     f"{what}将于 {when}（北京时间）截止，请尽快转载或说明不适用。",
@@ -425,7 +442,7 @@ def _repost_events(now: datetime) -> list[Event]:
         if task.deadline_at < now or RepostTargetStatus.overdue in statuses:
             out.append(
                 Event(
-                    f"repost-overdue:{task_id}:{unit_id}",
+                    f"repost-overdue:{per_deadline}",
                     "repost_overdue",
                     "转载任务已逾期",
                     f"{what}已于 {when}（北京时间）截止，本单位尚未完成。",

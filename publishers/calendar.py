@@ -3,7 +3,9 @@
 * ``GET /publishing/calendar?view=month|week|day&date=…&unit_id=…&platform=…&status=…`` — days
   from Monday, each marked from ``common.workdays`` (法定节假日 休 / 调休上班 班); a content sits on
   the Beijing day of its publish time (or last change when it has none).
-* Dragging a post to another day (static/js/calendar.js) or its 改期 form moves only its time:
+* The week is a time grid (hours 07–22 down, days across; stacked day after day at phone width).
+* Dragging a post to another day or hour (static/js/calendar.js: HTML5 drag and drop for the mouse,
+  pointer events on the post's handle for touch and pen) or its 改期 form moves only its time:
   ``moderation.reschedule`` (a recorded reschedule, never a new version; past times refused).
   ``POST /api/v1/contents/{id}/reschedule`` is the same operation for API clients and the script.
 * An empty slot's 新建 opens the editor with the publish time filled (``/contents/new?publish_at=``).

@@ -35,17 +35,25 @@ HEADING_FONT = "黑体"
 
 
 DOC_NO = re.compile(r"^(?P<prefix>[^\s〔〕]{1,30})〔(?P<year>\d{4})〕(?P<n>[1-9]\d{0,3})号$")
+#: 密级 (GB/T 9704-2012 7.2.2; 保守国家秘密法): none printed when not given
+SECRECY_LEVELS = ("绝密", "机密", "秘密")
+#: 保密期限: N年 / N个月 (Arabic numerals), or 长期
+SECRECY_TERM = re.compile(r"^(?:(?P<n>[1-9]\d?)(?P<unit>年|个月)|长期)$")
+SEAL_MARK = "（盖章）"
 
 
 @dataclass(frozen=True)
 class Header:
-    """The 公文 header and closing block (GB/T 9704): 发文字号, 主送机关, 发文机关署名, 成文日期, 抄送."""
+    """The 公文 header and closing block (GB/T 9704): 份号, 密级和保密期限, 发文字号, 主送机关,
+    发文机关署名 with the seal's place, 成文日期, 抄送."""
 
     issuer: str
     signed_on: date
     addressees: str
     doc_no: str | None = None
     cc: str | None = None
+    copy_no: str | None = None  # 份号: six digits
+    secrecy: str | None = None  # 密级 with its 保密期限, as printed: 秘密★1年 (None: not classified)
 
 
 def _setting(name: str) -> str:
@@ -59,6 +67,9 @@ def make_header(
     addressees: str | None = None,
     cc: str | None = None,
     signed_on: str | date | None = None,
+    copy_no: str | None = None,
+    secrecy: str | None = None,
+    secrecy_term: str | None = None,
 ) -> Header:
     """The header from the form/query inputs and the settings; 422 with the field for bad input.
 
@@ -67,6 +78,11 @@ def make_header(
     to fill in by hand, or no 文号 line when no prefix is set. ``addressees`` (主送) defaults to
     ``BULLETIN_ADDRESSEES``, ``cc`` (抄送) to ``BULLETIN_CC`` (empty: no 抄送 line), the issuer
     (发文机关署名) to ``BULLETIN_ISSUER`` or the exporting user's unit; 成文日期 to today.
+
+    ``copy_no`` (份号): 1–6 digits, printed as six (``000012``). ``secrecy`` (密级: 绝密/机密/秘密,
+    default ``BULLETIN_SECRECY``, empty = none printed) and ``secrecy_term`` (保密期限: ``1年``,
+    ``6个月``, ``长期``, or just ``1`` for years; default ``BULLETIN_SECRECY_TERM``, used only with a
+    密级). A 密级 needs a 份号 (党政机关公文处理工作条例: 涉密公文应当标注份号).
     """
     errors: dict[str, list[str]] = {}
     if isinstance(signed_on, date):
@@ -102,10 +118,54 @@ def make_header(
     for key, value in (("to", to), ("cc", copy or "")):
         if len(value) > 300:
             errors[key] = ["不超过 300 字"]
+    copy_text = _copy_no(copy_no, errors)
+    classified = _secrecy(secrecy, secrecy_term, errors)
+    if classified and copy_text is None and "copy_no" not in errors:
+        errors["copy_no"] = ["标注密级的公文须同时标注份号"]
     if errors:
         raise Invalid("通报的公文要素填写有误", details=errors)
     name = _setting("BULLETIN_ISSUER") or issuer or "（发文单位）"
-    return Header(issuer=name, signed_on=day, addressees=to.rstrip("：:"), doc_no=text, cc=copy)
+    return Header(
+        issuer=name,
+        signed_on=day,
+        addressees=to.rstrip("：:"),
+        doc_no=text,
+        cc=copy,
+        copy_no=copy_text,
+        secrecy=classified,
+    )
+
+
+def _copy_no(value: str | None, errors: dict[str, list[str]]) -> str | None:
+    number = (value or "").strip()
+    if not number:
+        return None
+    if not (number.isascii() and number.isdigit() and len(number) <= 6 and int(number) > 0):
+        errors["copy_no"] = ["份号应为 1–6 位阿拉伯数字，如 000001"]
+        return None
+    return f"{int(number):06d}"
+
+
+def _secrecy(level: str | None, term: str | None, errors: dict[str, list[str]]) -> str | None:
+    """``秘密★1年`` (or just ``秘密`` without a term); None when no 密级."""
+    chosen = (level or "").strip() or _setting("BULLETIN_SECRECY")
+    if not chosen or chosen in ("无", "非密"):
+        if (term or "").strip():
+            errors["secrecy_term"] = ["只有标注密级时才填写保密期限"]
+        return None
+    if chosen not in SECRECY_LEVELS:
+        errors["secrecy"] = [f"密级应为{'、'.join(SECRECY_LEVELS)}之一，或不填"]
+        return None
+    period = (term or "").strip() or _setting("BULLETIN_SECRECY_TERM")
+    if not period:
+        return chosen
+    if period.isascii() and period.isdigit():
+        period += "年"
+    m = SECRECY_TERM.match(period)
+    if m is None:
+        errors["secrecy_term"] = ["保密期限应写作“1年”“6个月”或“长期”（数字用阿拉伯数字）"]
+        return None
+    return f"{chosen}★{period}"
 
 
 def today_cn() -> date:
@@ -223,7 +283,12 @@ def bulletin_docx(
     section.left_margin, section.right_margin = Mm(28), Mm(26)
 
     center = WD_ALIGN_PARAGRAPH.CENTER
-    # 版头: 发文机关标志 (red), 发文字号, the red separator line
+    # 版头: 份号 and 密级和保密期限 at the top left (GB/T 9704 7.2.1–7.2.2, only when given), then the
+    # 发文机关标志 (red), 发文字号, the red separator line
+    if head.copy_no:
+        _para(doc, head.copy_no, font=BODY_FONT, size=16, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False)
+    if head.secrecy:
+        _para(doc, head.secrecy, font=HEADING_FONT, size=16, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False)
     _red(_para(doc, head.issuer, font=TITLE_FONT, size=26, align=center, indent=False))
     number = _para(doc, head.doc_no or "", align=center, indent=False)
     _rule(number)
@@ -277,7 +342,9 @@ def bulletin_docx(
 
     _para(doc, "四、提醒督办情况", font=HEADING_FONT)
     channels = "，".join(f"{label}{n}次" for label, n in reminders["channels"])
-    _para(doc, f"本期系统共发出提醒{reminders['total']}次（{channels}）。")
+    split = "".join(f"，{label}{n}次" for label, n in reminders["by_unit"])
+    scope = "" if reminders["by_unit"] else "（仅统计本单位及下级单位的提醒）"
+    _para(doc, f"本期系统共发出提醒{reminders['total']}次（{channels}）{split}{scope}。")
 
     _para(doc, "五、需要通报的单位", font=HEADING_FONT)
     named = [
@@ -296,8 +363,7 @@ def bulletin_docx(
         "各单位要落实政务新媒体“谁开设、谁主办、谁负责”的要求，加强内容审核和日常更新。",
     )
 
-    _para(doc, head.issuer, align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
-    _para(doc, cn_date(head.signed_on), align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
+    _signature(doc, head)
 
     _para(doc, f"附表1：{p.label}各单位情况", font=HEADING_FONT, indent=False)
     ranked = sorted(units, key=lambda u: (u["passed"], -u["accounts_over_veto"], -u["findings_open"], u["unit_name"]))
@@ -371,6 +437,27 @@ def bulletin_docx(
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
+
+
+def _width(text: str) -> float:
+    """A line's width in characters of the body font: a Chinese character 1, a digit or Latin letter ½."""
+    return sum(0.5 if ch.isascii() else 1 for ch in text)
+
+
+def _signature(doc: Any, head: Header) -> None:
+    """落款 of a sealed document (GB/T 9704 7.3.5.1): 成文日期 右空四字, the 发文机关署名 centred over
+    it, and the seal's place — “（盖章）” between them, where the 印章 端正、居中下压署名和成文日期."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
+    from docx.shared import Pt  # noqa: PLC0415  heavy: python-docx loads only when a document is built or read
+
+    right = WD_ALIGN_PARAGRAPH.RIGHT
+    signed = cn_date(head.signed_on)
+    char = 16  # 三号, in points
+    _para(doc, "", indent=False)  # 正文 (or 附注) and the 落款 are a line apart
+    for text in (head.issuer, SEAL_MARK, signed):
+        p = _para(doc, text, align=right, indent=False)
+        centred = max(0.0, 4 + (_width(signed) - _width(text)) / 2)
+        p.paragraph_format.right_indent = Pt(char * (4 if text == signed else centred))
 
 
 def _repost_table(doc: Any, p: Period, rows: list[dict[str, Any]]) -> None:

@@ -96,10 +96,20 @@ def bulletin_file(quarter: str, unit_ids: set[int] | None, issuer: str = "") -> 
 def bulletin_doc_file(
     quarter: str, unit_ids: set[int] | None, issuer: str = "", header: dict[str, Any] | None = None
 ) -> tuple[bytes, str]:
-    """The Word 通报; ``header``: doc_no, to, cc, date (reports.bulletin_doc.make_header)."""
+    """The Word 通报; ``header``: doc_no, to, cc, date, copy_no, secrecy, secrecy_term
+    (reports.bulletin_doc.make_header)."""
     h = header or {}
     period = reports.quarter(quarter)
-    head = make_header(issuer, doc_no=h.get("doc_no"), addressees=h.get("to"), cc=h.get("cc"), signed_on=h.get("date"))
+    head = make_header(
+        issuer,
+        doc_no=h.get("doc_no"),
+        addressees=h.get("to"),
+        cc=h.get("cc"),
+        signed_on=h.get("date"),
+        copy_no=h.get("copy_no"),
+        secrecy=h.get("secrecy"),
+        secrecy_term=h.get("secrecy_term"),
+    )
     data = bulletin_docx(period, unit_ids, issuer, head)
     return data, f"季度通报_{quarter.upper()}.docx"
 

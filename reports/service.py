@@ -20,7 +20,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 
 from common.db import utcnow
 from common.errors import Invalid
@@ -47,6 +46,7 @@ from oversight.workorders.models import OPEN_STATUSES, WorkOrder
 from platforms.types import PLATFORM_LABELS
 from publishers.models import Delivery
 from registry.models import STATUS_LABELS, Account, AccountStatus, Platform, Unit
+from reports.reminder_counts import reminder_summary
 from reposts.board import late_units
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -533,17 +533,6 @@ def findings_xlsx(items: Sequence[tuple[Finding, str | None]], issuer: str = "")
     return workbook([("问题线索", FINDING_HEADERS, rows)], title="问题线索清单", issuer=issuer)
 
 
-REMINDER_CHANNELS = (
-    ("in_app", "站内提醒"),
-    ("email", "电子邮件"),
-    ("wecom", "企业微信群机器人"),
-    ("dingtalk", "钉钉群机器人"),
-)
-#: ``app.extensions`` key of the reminder counter notify installs (reports may not import notify):
-#: ``(start_utc, end_utc, unit_ids) -> {"in_app": n, "email": n, "wecom": n, "dingtalk": n}``.
-REMINDER_COUNTER = "govmedia.reminder_counts"
-
-
 def workorder_summary(p: Period, unit_ids: set[int] | None = None, now: datetime | None = None) -> dict[str, Any]:
     """整改工单 of the period by unit: issued and closed in the period; open, overdue and escalated
     **as of the period's end** (its last moment, Beijing time; now, for a period still running),
@@ -582,15 +571,6 @@ def workorder_summary(p: Period, unit_ids: set[int] | None = None, now: datetime
     }
 
 
-def reminder_summary(p: Period, unit_ids: set[int] | None = None) -> dict[str, Any]:
-    """Reminders sent in the period by channel (in-app: reminders made; outside: messages sent)."""
-
-    counter = current_app.extensions.get(REMINDER_COUNTER)
-    counts = counter(p.start_utc, p.end_utc, unit_ids) if counter is not None else {}
-    rows = [(label, int(counts.get(key, 0))) for key, label in REMINDER_CHANNELS]
-    return {"channels": rows, "total": sum(n for _, n in rows), "enabled": counter is not None}
-
-
 def bulletin_data(p: Period, unit_ids: set[int] | None = None, now: datetime | None = None) -> dict[str, Any]:
     """What the quarterly bulletin (季度通报) says, for its workbook and its Word document. The work
     orders' open, overdue and escalated counts are as of the period's end (``workorder_summary``)."""
@@ -613,7 +593,7 @@ def bulletin_data(p: Period, unit_ids: set[int] | None = None, now: datetime | N
     confirmed = [f for f, _ in found if f.status is FindingStatus.confirmed]
     return {
         "workorders": orders,
-        "reminders": reminder_summary(p, unit_ids),
+        "reminders": reminder_summary(p.start_utc, p.end_utc, unit_ids),
         "period": p,
         "compliance": data,
         "found": found,
@@ -662,6 +642,8 @@ def bulletin_xlsx(p: Period, unit_ids: set[int] | None = None, issuer: str = "")
         ],
         ["本期发出提醒（合计）", b["reminders"]["total"]],
         *([f"其中：{label}", n] for label, n in b["reminders"]["channels"]),
+        *([f"按单位：{label}", n] for label, n in b["reminders"]["by_unit"]),
+        ["提醒统计范围", b["reminders"]["scope"]],
     ]
     order_rows = [
         [u["unit_name"], u["issued"], u["closed"], u["open"], u["overdue"], u["escalated"]]

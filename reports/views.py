@@ -25,7 +25,8 @@ from oversight.models import FindingKind, FindingStatus
 from registry.models import Platform
 from reports import jobs as report_jobs
 from reports import service as reports
-from reports.bulletin_doc import DOCX_MIME
+from reports.bulletin_doc import DOCX_MIME, SECRECY_LEVELS
+from reports.reminder_counts import scope_text
 
 api = APIBlueprint("reports_api", __name__, url_prefix="/api/v1", tag="问题线索与报表")
 pages = Blueprint("reports", __name__)
@@ -51,9 +52,18 @@ class BulletinDocQuery(QuarterQuery):
     to = String(load_default=None, metadata={"description": "主送机关，缺省为 BULLETIN_ADDRESSEES"})
     cc = String(load_default=None, metadata={"description": "抄送机关，缺省为 BULLETIN_CC（空则无抄送）"})
     date = String(load_default=None, metadata={"description": "成文日期 YYYY-MM-DD，缺省为今天（北京时间）"})
+    copy_no = String(load_default=None, metadata={"description": "份号：1–6 位数字，印为 6 位；不填则不印"})
+    secrecy = String(
+        load_default=None,
+        metadata={"description": "密级：绝密、机密、秘密；缺省为 BULLETIN_SECRECY（空则不印）；须同时填份号"},
+    )
+    secrecy_term = String(
+        load_default=None,
+        metadata={"description": "保密期限：如 1年、6个月、长期；缺省为 BULLETIN_SECRECY_TERM，仅在标注密级时使用"},
+    )
 
 
-HEADER_FIELDS = ("doc_no", "to", "cc", "date")
+HEADER_FIELDS = ("doc_no", "to", "cc", "date", "copy_no", "secrecy", "secrecy_term")
 
 
 class YearQuery(Schema):
@@ -152,7 +162,10 @@ def bulletin_report(q: dict[str, Any]) -> Any:
 @api.output(DOCX_FILE, content_type=DOCX_MIME, description="Word 文件")
 @api.doc(
     summary="季度检查情况通报（Word，公文格式）",
-    description="版头含发文机关、发文字号；主送、成文日期（中文）、抄送、印发；正文含整改工单和提醒次数。",
+    description=(
+        "版头含份号、密级和保密期限（填写时）、发文机关、发文字号；主送、落款（发文机关署名、印章位置、成文日期）、"
+        "抄送、印发；正文含整改工单和提醒次数。"
+    ),
     security="BearerAuth",
 )
 def bulletin_docx_report(q: dict[str, Any]) -> Any:
@@ -228,6 +241,11 @@ def index() -> Any:
         bulletin_prefix=current_app.config.get("BULLETIN_DOC_PREFIX", ""),
         bulletin_to=current_app.config.get("BULLETIN_ADDRESSEES", ""),
         bulletin_cc=current_app.config.get("BULLETIN_CC", ""),
+        bulletin_secrecy=current_app.config.get("BULLETIN_SECRECY", ""),
+        bulletin_secrecy_term=current_app.config.get("BULLETIN_SECRECY_TERM", ""),
+        secrecy_levels=SECRECY_LEVELS,
+        reminder_scope=scope_text(visible_unit_ids(user)),
+        reminder_scope_all=visible_unit_ids(user) is None,
     )
 
 

@@ -10,8 +10,11 @@
   so far happened before now;
 * **add units**: one 待完成 target per new unit × the task's platforms. The reminders
   (notify/sources.py, keyed per task and unit) give the new units' operators the same
-  “新的转载任务” as at issue time, and the task enters their 待办. A unit already on the task
-  (even if removed before) cannot be added again;
+  “新的转载任务” as at issue time, and the task enters their 待办. A unit **removed before** can be
+  added back: its 已撤销 targets reopen as 待完成 through the lifecycle (``repost:readded``, one
+  row per unit × platform as before, so the board and the unit's page show one line whose history
+  is in the audit log); its 不适用 ones stay. Its operators get “新的转载任务” again (notify keys
+  it by the re-add). A unit with a target still open or completed is already on the task;
 * **remove units** (with a reason): a unit that has completed a platform cannot be removed; the
   unit's open targets (待完成, 逾期未完成) become 已撤销 with the reason through the lifecycle,
   its 不适用 ones stay.
@@ -27,7 +30,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from audit import service as audit
+from audit.models import AuditEntry
 from auth.models import User
 from common.db import utcnow
 from common.errors import Conflict
@@ -53,7 +59,7 @@ from reposts.service import (
     units_by_id,
 )
 
-__all__ = ["edit_task"]
+__all__ = ["edit_task", "readd_times", "readdable_unit_ids"]
 
 
 def _ids(value: Any, field: str, errors: _Errors) -> list[int]:
@@ -129,7 +135,7 @@ def edit_task(task: RepostTask, data: Mapping[str, Any], actor: User) -> dict[st
         by_unit.setdefault(t.unit_id, []).append(t)
     add_ids = _ids(data.get("add_unit_ids"), "add_unit_ids", errors)
     remove_ids = _ids(data.get("remove_unit_ids"), "remove_unit_ids", errors)
-    adding = _units_to_add(add_ids, by_unit, errors)
+    adding, reopening = _units_to_add(add_ids, by_unit, errors)
     removing = _targets_to_cancel(remove_ids, by_unit, errors)
     if set(add_ids) & set(remove_ids):
         errors.add("remove_unit_ids", "同一单位不能既增加又移除")
@@ -138,9 +144,9 @@ def edit_task(task: RepostTask, data: Mapping[str, Any], actor: User) -> dict[st
         errors.add("reason", f"理由最多 {REASON_MAX} 字，且不能含控制字符")
     elif remove_ids and (reason is None or len(reason) < REASON_MIN):
         errors.add("reason", "移除单位须写明理由（至少 2 个字）")
-    if adding and deadline is None and task.deadline_at <= utcnow():
+    if (adding or reopening) and deadline is None and task.deadline_at <= utcnow():
         errors.add("deadline", "任务已截止：增加单位须同时把截止时间延后")
-    if not errors.details and not (before or deadline or adding or removing):
+    if not errors.details and not (before or deadline or adding or reopening or removing):
         errors.add("_", "没有要修改的内容")
     errors.raise_if_any()
 
@@ -160,10 +166,16 @@ def edit_task(task: RepostTask, data: Mapping[str, Any], actor: User) -> dict[st
     for t in removing:
         lifecycle.transition(t, S.cancelled, actor=actor, reason=reason)
         t.decided_by_id = actor.id
+    for t in reopening:
+        lifecycle.transition(t, S.pending, actor=actor, reason=reason or "重新加入任务")
+        t.decided_by_id = actor.id
     db.session.flush()
     db.session.expire(task, ["targets"])
     if adding:
         after["added_unit_ids"] = [u.id for u in adding]
+    if reopening:
+        after["readded_unit_ids"] = sorted({t.unit_id for t in reopening})
+        after["reopened_targets"] = [t.id for t in reopening]
     if remove_ids:
         after["removed_unit_ids"] = remove_ids
         after["cancelled_targets"] = [t.id for t in removing]
@@ -175,14 +187,49 @@ def edit_task(task: RepostTask, data: Mapping[str, Any], actor: User) -> dict[st
     return after
 
 
-def _units_to_add(ids: list[int], by_unit: Mapping[int, list[RepostTarget]], errors: _Errors) -> list[Unit]:
+def _was_removed(rows: list[RepostTarget]) -> bool:
+    """Every platform of the unit 已撤销 (or 不适用), at least one 已撤销: it was removed."""
+    statuses = {t.status for t in rows}
+    return S.cancelled in statuses and statuses <= {S.cancelled, S.not_applicable}
+
+
+def readdable_unit_ids(task: RepostTask) -> set[int]:
+    """The units removed from the task (see :func:`_was_removed`) that an edit may add back."""
+    by_unit: dict[int, list[RepostTarget]] = {}
+    for t in task.targets:
+        by_unit.setdefault(t.unit_id, []).append(t)
+    return {unit_id for unit_id, rows in by_unit.items() if _was_removed(rows)}
+
+
+def readd_times(task_ids: set[int]) -> dict[tuple[int, int], datetime]:
+    """(task, unit) → when the unit was last added back (the ``repost:readded`` audit entries):
+    the reminders treat a re-added unit as newly added from then on."""
+    if not task_ids:
+        return {}
+    out: dict[tuple[int, int], datetime] = {}
+    rows = db.session.execute(sa.select(AuditEntry.at, AuditEntry.after).where(AuditEntry.action == "repost:readded"))
+    for at, after in rows:
+        key = (int((after or {}).get("task_id", 0)), int((after or {}).get("unit_id", 0)))
+        if key[0] in task_ids and (key not in out or at > out[key]):
+            out[key] = at
+    return out
+
+
+def _units_to_add(
+    ids: list[int], by_unit: Mapping[int, list[RepostTarget]], errors: _Errors
+) -> tuple[list[Unit], list[RepostTarget]]:
+    """(units new to the task, the 已撤销 targets of removed units to reopen)."""
     if not ids:
-        return []
+        return [], []
     units = units_by_id(ids, "add_unit_ids", errors)
-    present = [u.name for u in units if u.id in by_unit]
+    present = [u.name for u in units if u.id in by_unit and not _was_removed(by_unit[u.id])]
     if present:
-        errors.add("add_unit_ids", f"单位已在任务中（移除过的不能再加入，请另行下达）：{'、'.join(present)}")
-    return [u for u in units if u.is_active and u.id not in by_unit]
+        errors.add("add_unit_ids", f"单位已在任务中：{'、'.join(present)}")
+    active = [u for u in units if u.is_active]
+    new = [u for u in active if u.id not in by_unit]
+    removed = [u for u in active if u.id in by_unit and _was_removed(by_unit[u.id])]
+    reopen = [t for u in removed for t in by_unit[u.id] if t.status is S.cancelled]
+    return new, reopen
 
 
 def _targets_to_cancel(

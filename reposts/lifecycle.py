@@ -32,6 +32,7 @@ def _edges() -> tuple[Edge[RepostTargetStatus], ...]:
         Edge(S.overdue, S.cancelled, "repost:cancelled", "网信办撤销任务（须写理由），逾期未完成不再计入", "cancel"),
         Edge(S.overdue, S.pending, "repost:deadline_extended", "延后截止时间，逾期未完成重新计为待完成", "extend"),
         Edge(S.done_late, S.done, "repost:deadline_extended", "网信办延后截止时间，完成时间在新期限内", "extend"),
+        Edge(S.cancelled, S.pending, "repost:readded", "网信办重新加入此前移除的单位（任务未撤销）", "readd"),
     )
 
 

@@ -167,7 +167,11 @@ class RepostTaskEditIn(Schema):
         validate=Range(min=1, max=service.WORKDAYS_MAX),
         metadata={"description": "自下达之日起 N 个工作日内"},
     )
-    add_unit_ids = List(Integer(), load_default=list, metadata={"description": "增加的接收单位"})
+    add_unit_ids = List(
+        Integer(),
+        load_default=list,
+        metadata={"description": "增加的接收单位（此前移除的单位可重新加入：其已撤销的平台恢复为待完成）"},
+    )
     remove_unit_ids = List(
         Integer(),
         load_default=list,
@@ -485,7 +489,8 @@ def board_page(task_id: int) -> Any:
     task = service.get_task(task_id, user)
     if not service.is_issuer(user):
         return redirect(url_for("reposts.mine"))
-    on_task = {t.unit_id for t in task.targets}
+    readdable = editing.readdable_unit_ids(task)
+    on_task = {t.unit_id for t in task.targets} - readdable
     data = board.board(task, user)
     return render_template(
         "reposts/board.html",
@@ -494,6 +499,7 @@ def board_page(task_id: int) -> Any:
         removable=[r for r in data["rows"] if _removable(r["counts"])],
         deadline_value=service.deadline_local_value(task.deadline_at),
         addable=[u for u in _units(user) if u.id not in on_task],
+        readdable=readdable,
         **_page_context(),
     )
 
@@ -542,7 +548,7 @@ def edit_page(task_id: int) -> Any:
     try:
         changed = editing.edit_task(task, _edit_form_data(), user)
         db.session.commit()
-        added = len(changed.get("added_unit_ids", []))
+        added = len(changed.get("added_unit_ids", [])) + len(changed.get("readded_unit_ids", []))
         removed = len(changed.get("removed_unit_ids", []))
         extra = "".join([f"，增加 {added} 个单位" if added else "", f"，移除 {removed} 个单位" if removed else ""])
         flash(f"已修改转载任务{extra}", "success")

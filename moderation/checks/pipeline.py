@@ -152,9 +152,8 @@ class CheckPipeline:
         plan = self._plan
         if plan is None:
             plan = self._plan = [_plan(c) for c in self._checks]
-        # (field order, start, end, not blocking, kind, sequence) sorts like the findings; then
-        # the finding's other fields (or the finding itself, from a hook).
-        rows: list[tuple[Any, ...]] = []
+        # (field order, start, end, not blocking, kind, sequence, finding) sorts like the findings.
+        rows: list[tuple[int, int, int, bool, str, int, CheckFinding]] = []
         seen: set[tuple[str, str, int, int, str]] = set()
         order: dict[str, int] = {}
         for name, text in fields.items():
@@ -177,7 +176,6 @@ class CheckPipeline:
                     if key in seen:
                         continue
                     seen.add(key)
-                    no = len(rows)
                     rows.append(
                         (
                             field_no,
@@ -185,14 +183,8 @@ class CheckPipeline:
                             end,
                             severity != BLOCK,
                             kind,
-                            no,
-                            None,
-                            name,
-                            severity,
-                            shown,
-                            message,
-                            suggestion,
-                            rule,
+                            len(rows),
+                            new_finding(kind, severity, name, start, end, shown, message, suggestion, rule),
                         )
                     )
         for finding in _chain(self._hooks, fields, extra):
@@ -203,10 +195,7 @@ class CheckPipeline:
             no = order.get(finding.field, len(order))
             rows.append((no, finding.start, finding.end, finding.severity != BLOCK, finding.kind, len(rows), finding))
         rows.sort()
-        return [
-            r[6] if r[6] is not None else new_finding(r[4], r[8], r[7], r[1], r[2], r[9], r[10], r[11], r[12])
-            for r in rows
-        ]
+        return [r[6] for r in rows]
 
     def check_text(self, text: str, field: str = "body") -> list[CheckFinding]:
         return self.run({field: text})

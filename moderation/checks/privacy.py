@@ -59,6 +59,16 @@ _SERIAL_LABEL = re.compile(
     "单号|订单|运单|流水|编号|编码|代码|注册号|备案号|许可证|权证号|批准|文号|凭证|回单|票据|发票|工单|"
     "受理号|办件|识别[码号]|缴款码|索引号|批次|案号|档案号|标识码|序号|准考证"
 )
+# Which patterns can match in a window of so many digits (and x): bit flags, by count.
+_FIT_ID18, _FIT_CARD, _FIT_ID15, _FIT_MOBILE, _FIT_LANDLINE = 1, 2, 4, 8, 16
+_FITS = tuple(
+    (_FIT_ID18 if n >= 18 else 0)
+    | (_FIT_CARD if n >= 16 else 0)
+    | (_FIT_ID15 if n >= _MIN_LONG_DIGITS else 0)
+    | (_FIT_MOBILE if n >= 11 else 0)
+    | _FIT_LANDLINE
+    for n in range(19)
+)
 _MSG_ID18 = "疑似身份证号码（校验位正确）"
 _MSG_ID15 = "疑似15位身份证号码（出生日期有效）"
 _MSG_CARD = "疑似银行卡号（Luhn校验通过）"
@@ -176,48 +186,120 @@ class PhoneIdCardCheck(RowCheck):
             done = we
             if we - ws >= _MIN_DIGITS:
                 window = fold(text[ws:we])
-                digits = len(_NON_DIGIT.sub("", window))
-                if digits >= _MIN_DIGITS:
-                    yield from self._window(text, window, ws, digits)
+                if window.isdigit():  # (folded window characters: only ASCII digits are digits)
+                    found = _pure_window(window)
+                    if found is not None:
+                        if found:
+                            s, e, severity, message, rule, suggestion = found
+                            s += ws
+                            e += ws
+                            if not _serial(text, s, e):
+                                yield (s, e, text[s:e], severity, message, rule, suggestion, None)
+                        continue
+                    fits = _FIT_LANDLINE
+                else:
+                    digits = len(_NON_DIGIT.sub("", window))
+                    fits = _FITS[min(digits, 18)] if digits >= _MIN_DIGITS else 0
+                if fits:
+                    yield from self._window(text, window, ws, fits)
 
     @staticmethod
-    def _window(text: str, window: str, offset: int, digits: int) -> Iterator[Row]:
-        """All number patterns inside one window (a folded run of digits and separators)."""
+    def _window(text: str, window: str, offset: int, fits: int) -> Iterator[Row]:
+        """The number patterns that ``fits`` (bit flags) names inside one window (a folded run of
+        digits and separators)."""
         found: list[tuple[int, int, int, str, str, str, str]] = []  # prio, s, e, sev, msg, rule, sugg
-        # ``digits`` counts digits and x: each pattern is tried only where it fits.
-        if digits >= _MIN_LONG_DIGITS:  # IDs and cards: none fits in fewer digits
-            for mm in _ID18.finditer(window) if digits >= 18 else ():
+        if fits & _FIT_ID18:
+            for mm in _ID18.finditer(window):
                 d = _NON_DIGIT.sub("", mm.group()).upper()
                 if id18_valid(d):
                     found.append((0, mm.start(), mm.end(), BLOCK, _MSG_ID18, "privacy.id18", mask_id(d)))
-            for mm in _CARD.finditer(window) if digits >= 16 else ():  # (_card_valid: 16–19 digits)
+        if fits & _FIT_CARD:
+            for mm in _CARD.finditer(window):
                 d = _NON_DIGIT.sub("", mm.group())
                 if _card_valid(d):
                     found.append((1, mm.start(), mm.end(), BLOCK, _MSG_CARD, "privacy.bank_card", mask_card(d)))
+        if fits & _FIT_ID15:
             for mm in _ID15.finditer(window):
                 if id15_valid(mm.group()):
                     found.append((2, mm.start(), mm.end(), BLOCK, _MSG_ID15, "privacy.id15", mask_id(mm.group())))
-        for mm in _MOBILE.finditer(window) if digits >= 11 else ():
-            d = _NON_DIGIT.sub("", mm.group())
-            found.append((3, mm.start(), mm.end(), WARN, _MSG_MOBILE, "privacy.mobile", mask_mobile(d)))
-        for mm in _LANDLINE.finditer(window) if "0" in window else ():  # (every landline has a 0 area code)
-            d = _NON_DIGIT.sub("", mm.group())
-            area = _AREA.match(d)
-            masked = f"{area.group() if area else d[:4]}-****{d[-4:]}"
-            found.append((4, mm.start(), mm.end(), WARN, _MSG_LANDLINE, "privacy.landline", masked))
+        if fits & _FIT_MOBILE:
+            for mm in _MOBILE.finditer(window):
+                d = _NON_DIGIT.sub("", mm.group())
+                found.append((3, mm.start(), mm.end(), WARN, _MSG_MOBILE, "privacy.mobile", mask_mobile(d)))
+        if fits & _FIT_LANDLINE and "0" in window:  # (every landline has a 0 area code)
+            for mm in _LANDLINE.finditer(window):
+                d = _NON_DIGIT.sub("", mm.group())
+                area = _AREA.match(d)
+                masked = f"{area.group() if area else d[:4]}-****{d[-4:]}"
+                found.append((4, mm.start(), mm.end(), WARN, _MSG_LANDLINE, "privacy.landline", masked))
         if not found:
             return
-        found = [h for h in found if not _serial(text, h[1] + offset, h[2] + offset)]
-        found.sort()
-        taken: list[tuple[int, int]] = []
-        out: list[Row] = []
-        for _prio, s, e, sev, msg, rule, sugg in found:
-            if any(s < te and ts < e for ts, te in taken):
-                continue
-            taken.append((s, e))
-            out.append((s + offset, e + offset, text[s + offset : e + offset], sev, msg, rule, sugg, None))
-        out.sort(key=_start)
-        yield from out
+        if len(found) == 1:  # (the usual case: nothing to resolve)
+            _prio, s, e, sev, msg, rule, sugg = found[0]
+            s += offset
+            e += offset
+            if not _serial(text, s, e):
+                yield (s, e, text[s:e], sev, msg, rule, sugg, None)
+            return
+        yield from _resolve(text, found, offset)
+
+
+_MOBILE_SECOND = frozenset("3456789")
+_CARD_FIRST = frozenset("34569")
+
+
+def _pure_window(w: str) -> tuple[int, int, str, str, str, str] | tuple[()] | None:
+    """What ``_window`` finds in a window of nothing but ASCII digits, without its regexes:
+    (start, end, severity, message, rule, suggestion) of the one number spanning the whole window,
+    () for none, or None when ``_window`` must look (a possible landline: 11–12 digits, 0 first).
+
+    A pure-digit window is one token: every pattern can only match all of it, so the length says
+    which pattern and a few characters whether it matches; the validators check the rest (a real
+    birth date covers the regexes' year and date parts)."""
+    n = len(w)
+    if n == 18:  # an ID first (it wins an overlap), then a card
+        if id18_valid(w):
+            return (0, 18, BLOCK, _MSG_ID18, "privacy.id18", mask_id(w))
+        if w[0] in _CARD_FIRST and _card_valid(w):
+            return (0, 18, BLOCK, _MSG_CARD, "privacy.bank_card", mask_card(w))
+        return ()
+    if n in (16, 17, 19):
+        if w[0] in _CARD_FIRST and _card_valid(w):
+            return (0, n, BLOCK, _MSG_CARD, "privacy.bank_card", mask_card(w))
+        return ()
+    if n == 15:  # a 15-digit ID wins over 0086 + mobile
+        if id15_valid(w):
+            return (0, 15, BLOCK, _MSG_ID15, "privacy.id15", mask_id(w))
+        if w.startswith("00861") and w[5] in _MOBILE_SECOND:
+            return (0, 15, WARN, _MSG_MOBILE, "privacy.mobile", mask_mobile(w))
+        return ()
+    if n == 13:
+        if w.startswith("861") and w[3] in _MOBILE_SECOND:
+            return (0, 13, WARN, _MSG_MOBILE, "privacy.mobile", mask_mobile(w))
+        return ()
+    if n == 11 and w[0] == "1":  # a mobile (a landline starts with 0)
+        if w[1] in _MOBILE_SECOND:
+            return (0, 11, WARN, _MSG_MOBILE, "privacy.mobile", mask_mobile(w))
+        return ()
+    if n in (11, 12) and w[0] == "0":
+        return None  # a landline: the regex
+    return ()
+
+
+def _resolve(text: str, found: list[tuple[int, int, int, str, str, str, str]], offset: int) -> list[Row]:
+    """The numbers found in one window, serials left out, overlaps resolved by priority (IDs, then
+    cards, 15-digit IDs, mobiles, landlines), in order of their start."""
+    found = [h for h in found if not _serial(text, h[1] + offset, h[2] + offset)]
+    found.sort()
+    taken: list[tuple[int, int]] = []
+    out: list[Row] = []
+    for _prio, s, e, sev, msg, rule, sugg in found:
+        if any(s < te and ts < e for ts, te in taken):
+            continue
+        taken.append((s, e))
+        out.append((s + offset, e + offset, text[s + offset : e + offset], sev, msg, rule, sugg, None))
+    out.sort(key=_start)
+    return out
 
 
 def _start(row: Row) -> int:

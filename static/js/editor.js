@@ -276,15 +276,65 @@
     window.govmediaAutosave = save;
   }
 
+  // ------------------------------------------------------------------ live preview
+
+  // What each chosen platform will show, re-rendered by the server (the adapters' own render) a
+  // moment after typing stops; nothing is saved. The latest answer wins.
+  function livePreview(form) {
+    var box = document.getElementById("live-preview");
+    var status = document.getElementById("live-preview-status");
+    if (!box || !box.getAttribute("data-preview-url")) { return function () {}; }
+    var timer = null;
+    var asked = 0;
+    function refresh() {
+      var data = new FormData(form);
+      data.delete("new_media");
+      data.delete("fix");
+      data.set("action", "preview");
+      var mine = ++asked;
+      box.setAttribute("aria-busy", "true");
+      fetch(box.getAttribute("data-preview-url"), { method: "POST", body: data, credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" } })
+        .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+        .then(function (res) {
+          if (mine !== asked) { return; }
+          box.setAttribute("aria-busy", "false");
+          if (!res.ok) {
+            if (status) { status.textContent = "预览未更新：" + (res.body.error ? res.body.error.message : "请稍后重试"); }
+            return;
+          }
+          box.innerHTML = res.body.html;
+          if (status) {
+            status.textContent = res.body.platforms.length
+              ? "预览已更新（北京时间 " + res.body.updated_at + "，尚未保存）"
+              : "选择发布账号后，这里显示各平台的发布预览。";
+          }
+        })
+        .catch(function () {
+          if (mine !== asked) { return; }
+          box.setAttribute("aria-busy", "false");
+          if (status) { status.textContent = "预览未更新（网络问题），继续输入后会再试"; }
+        });
+    }
+    return function () {
+      if (timer) { window.clearTimeout(timer); }
+      timer = window.setTimeout(refresh, 700);
+    };
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.querySelector("form.editor");
     if (!form) { return; }
     var state = { dirty: false, saving: false };
+    var preview = livePreview(form);
     function changed() {
       state.dirty = true;
       updateCounters(form);
+      preview();
     }
     form.addEventListener("change", function () { update(form); updatePlatforms(form); changed(); });
+    // a new draft shown again (after a refused save): preview what it holds
+    if (!form.getAttribute("data-content-id") && form.querySelector("[name=target_ids]:checked")) { preview(); }
     form.addEventListener("input", changed);
     update(form);
     updatePlatforms(form);

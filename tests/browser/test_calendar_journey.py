@@ -120,3 +120,96 @@ def test_new_post_from_an_empty_slot(page: Any, live_stack: LiveStack) -> None:
     assert "/contents/new" in page.url
     assert page.locator('input[name="publish_at"]').input_value() == f"{day.isoformat()}T14:00"
     shot(page, "calendar-7-editor-prefilled")
+
+
+def _other_day_same_week(day: Any) -> Any:
+    return day + timedelta(days=1) if day.weekday() < 6 else day - timedelta(days=1)
+
+
+def test_drag_a_post_to_another_hour_in_the_week_grid(page: Any, live_stack: LiveStack) -> None:
+    """The week is a time grid (days across, hours down, the rows lined up); dropping a post on
+    an hour of another day moves it to that day and hour."""
+    day = today_cn() + timedelta(days=8)
+    content_id, version = _scheduled(live_stack, "周视图拖动测试：按小时改期", day)
+    page.set_viewport_size({"width": 1280, "height": 1600})
+    login(page, "operator")
+    page.goto(f"/publishing/calendar?view=week&date={day.isoformat()}")
+    start = page.locator(f'.cal-wslot[data-date="{day.isoformat()}"][data-hour="10"]')
+    assert start.locator(f'[data-content-id="{content_id}"]').count() == 1
+    target_day = _other_day_same_week(day)
+    target = page.locator(f'.cal-wslot[data-date="{target_day.isoformat()}"][data-hour="15"]')
+    # the hour rows line up across the days, below a column of hours
+    assert (
+        abs(
+            target.bounding_box()["y"]
+            - page.locator(f'.cal-wslot[data-date="{day.isoformat()}"][data-hour="15"]').bounding_box()["y"]
+        )
+        < 1
+    )
+    assert "15:00" in page.locator(".cal-whours").inner_text()
+    shot(page, "calendar-8-week-grid")
+
+    page.locator(f'.cal-item[data-content-id="{content_id}"]').drag_to(target)
+    moved = f'.cal-wslot[data-date="{target_day.isoformat()}"][data-hour="15"] [data-content-id="{content_id}"]'
+    page.wait_for_selector(moved)
+    assert "15:00" in page.locator(moved).inner_text()
+    assert "已记录改期，未生成新版本" in page.locator("#cal-status").inner_text()
+    shot(page, "calendar-9-week-moved-hour")
+    assert _stored(live_stack, content_id) == (f"{target_day.isoformat()} 15:00", version, "scheduled")
+    assert not js_errors(page), js_errors(page)
+
+
+def _touch_drag(phone: Any, source: Any, target: Any, steps: int = 8) -> None:
+    """A finger on ``source`` moving to ``target`` and lifted (CDP touch events → pointer events)."""
+    cdp = phone.context.new_cdp_session(phone)
+    a, b = source.bounding_box(), target.bounding_box()
+    x0, y0 = a["x"] + a["width"] / 2, a["y"] + a["height"] / 2
+    x1, y1 = b["x"] + b["width"] / 2, b["y"] + b["height"] / 2
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x0, "y": y0}]})
+    for i in range(1, steps + 1):
+        x, y = x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def test_touch_drag_on_a_phone(browser: Any, live_stack: LiveStack) -> None:
+    """At 390 px with a touch screen: the week stacks day after day with its hours; the post is
+    dragged by its handle “⠿” with a finger to another hour; the page does not scroll sideways."""
+    day = today_cn() + timedelta(days=10)
+    content_id, version = _scheduled(live_stack, "手机拖动测试：按小时改期", day)
+    context = browser.new_context(
+        base_url=live_stack.url,
+        locale="zh-CN",
+        viewport={"width": 390, "height": 844},
+        timezone_id=CN_TZ.key,
+        has_touch=True,
+        is_mobile=True,
+    )
+    context.set_default_timeout(15_000)
+    phone = context.new_page()
+    errors: list[str] = []
+    phone.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        login(phone, "operator")
+        phone.goto(f"/publishing/calendar?view=week&date={day.isoformat()}")
+        item = phone.locator(f'.cal-item[data-content-id="{content_id}"]')
+        grip = item.locator(".cal-grip")
+        item.scroll_into_view_if_needed()
+        phone.evaluate("() => window.scrollBy(0, 200)")  # the post in the upper part of the screen
+        assert grip.is_visible()
+        box = grip.bounding_box()
+        assert box["width"] >= 20 and box["height"] >= 20  # big enough for a finger
+        assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+        shot(phone, "calendar-10-phone-week", full_page=False)
+        target = phone.locator(f'.cal-wslot[data-date="{day.isoformat()}"][data-hour="13"]')
+        assert target.bounding_box()["y"] + 20 < 844
+        _touch_drag(phone, grip, target)
+        moved = f'.cal-wslot[data-date="{day.isoformat()}"][data-hour="13"] [data-content-id="{content_id}"]'
+        phone.wait_for_selector(moved)
+        assert "13:00" in phone.locator(moved).inner_text()
+        assert "已记录改期，未生成新版本" in phone.locator("#cal-status").inner_text()
+        shot(phone, "calendar-11-phone-moved", full_page=False)
+        assert _stored(live_stack, content_id) == (f"{day.isoformat()} 13:00", version, "scheduled")
+        assert not errors, errors
+    finally:
+        context.close()

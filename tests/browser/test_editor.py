@@ -179,3 +179,38 @@ def test_editor_at_390_px(browser: Any, live_stack: LiveStack) -> None:
         shot(phone, "editor-390-03-applied")
     finally:
         context.close()
+
+
+def test_live_preview_follows_the_typing(page: Any, live_stack: LiveStack) -> None:
+    """The per-platform preview under the editor follows what is typed (the platforms' own
+    rendering), before anything is saved; an override for Weibo shows in Weibo's preview only."""
+    title = "实时预览测试：冬季供暖热线开通"
+    login(page, "operator")
+    page.goto("/contents/new")
+    editable = page.locator("#body-rich [contenteditable=true]")
+    editable.wait_for()
+    status = page.locator("#live-preview-status")
+    assert "随输入更新" in status.inner_text()
+    page.get_by_label("标题（必填）").fill(title)
+    page.get_by_role("group", name="微博", exact=True).get_by_label("示范县发布", exact=True).check()
+    page.get_by_role("group", name="微信公众号", exact=True).get_by_label("示范县发布", exact=True).check()
+    editable.click()
+    page.keyboard.type("供暖热线今天开通，24小时有人接听。")
+    weibo = page.locator('#live-preview article.preview[data-platform="weibo"]')
+    wechat = page.locator('#live-preview article.preview[data-platform="wechat"]')
+    # WeChat carries the article's body; Weibo its title (or summary) and the link
+    wechat.filter(has_text="24小时有人接听").wait_for()
+    assert title in wechat.inner_text() and title in weibo.inner_text()
+    assert "随输入更新，尚未保存" in page.locator("#live-preview").inner_text()
+    assert "预览已更新" in status.inner_text()
+    step(page, "live-01-typed")
+
+    # keep typing: the preview follows; a Weibo-only text changes Weibo's preview only
+    page.keyboard.type("热线号码12345。")
+    wechat.filter(has_text="热线号码12345").wait_for()
+    page.get_by_label("微博", exact=True).fill("【供暖】热线今起开通，微博网友可私信咨询。")
+    weibo.filter(has_text="微博网友可私信咨询").wait_for()
+    assert "微博网友可私信咨询" not in wechat.inner_text()
+    step(page, "live-02-override")
+    # nothing was saved by the preview (autosave runs on its own clock, not on preview)
+    assert count_titled(live_stack, title) <= 1

@@ -5,7 +5,8 @@ the bureau's operator (运营-教育局小陈) finds it under 本单位转载任
 one click (the 来源 statement is in it) and submits it; the county's three reviewers approve it; the
 scheduler and the worker send it to the sandbox; the office presses 立即核对完成情况 and the
 board shows 示范县教育局 · 微博 已完成; then the office's task list and settings page, and an edit
-of the issued task (a new note, 示范县城关镇人民政府 added). Every step gets a screenshot
+of the issued task (a new note, 示范县城关镇人民政府 added), which is then removed and added back
+(its 已撤销 row reopens as 待完成, audited ``repost:readded``). Every step gets a screenshot
 (test-output/screenshots/repost-*.png) and axe; the unit's and the office's pages are checked at
 390 px too.
 Run: CI=true .venv/bin/pytest -q -m browser tests/browser/test_repost_journey.py -n 0
@@ -212,3 +213,29 @@ def test_office_issues_unit_completes_board_shows_done(stack: LiveStack, people:
     assert target_state(stack, task_id) == {f"{UNIT}:weibo": "done", f"{ADDED}:weibo": "pending"}
     step(office, "11-office-board-edited")
     narrow(office, "11-office-board-edited")
+
+    # 7. the office removes the added unit (with a reason), then adds it back: the same row reopens
+    office.get_by_text("修改截止时间、名称、说明，增加或移除单位").click()
+    form = office.locator("#edit-form")
+    form.locator("fieldset", has_text="移除接收单位").get_by_label(ADDED, exact=True).check()
+    form.get_by_label("修改理由（移除单位时必填）").fill("城关镇不在本次范围")
+    form.get_by_role("button", name="保存修改").click()
+    office.wait_for_load_state()
+    assert "移除 1 个单位" in flash(office), flash(office)
+    assert target_state(stack, task_id) == {f"{UNIT}:weibo": "done", f"{ADDED}:weibo": "cancelled"}
+    office.get_by_text("修改截止时间、名称、说明，增加或移除单位").click()
+    form = office.locator("#edit-form")
+    back = form.locator("fieldset", has_text="增加接收单位").get_by_label(re.compile(ADDED))
+    assert "此前移除，可重新加入" in form.locator("fieldset", has_text="增加接收单位").inner_text()
+    back.check()
+    form.get_by_label("修改理由（移除单位时必填）").fill("核实后仍需转载")
+    step(office, "12-office-readd-form")
+    form.get_by_role("button", name="保存修改").click()
+    office.wait_for_load_state()
+    assert "已修改转载任务，增加 1 个单位" in flash(office), flash(office)
+    row = office.locator("#board tr", has_text=ADDED)
+    assert row.count() == 1 and row.locator(".badge").inner_text() == "待完成"
+    assert target_state(stack, task_id) == {f"{UNIT}:weibo": "done", f"{ADDED}:weibo": "pending"}
+    readded = sqlite_rows(stack, "SELECT count(*) FROM audit_entries WHERE action = 'repost:readded'")
+    assert readded[0][0] == 1
+    step(office, "13-office-board-readded")

@@ -485,6 +485,20 @@ def test_landline_warns(pipe: CheckPipeline) -> None:
     assert f.suggestion == "010-****5678"
 
 
+def test_numbers_written_as_bare_digits(pipe: CheckPipeline) -> None:
+    """Numbers without spaces or dashes, of every length a pattern can take, with a country code."""
+    for shown in ("8613812345678", "008613812345678"):
+        [f] = of_kind(run(pipe, f"联系电话：{shown}。"), "privacy")
+        assert (f.text, f.rule, f.suggestion) == (shown, "privacy.mobile", "138****5678")
+    [f] = of_kind(run(pipe, "咨询电话：057188886666。"), "privacy")
+    assert (f.text, f.rule, f.suggestion) == ("057188886666", "privacy.landline", "0571-****6666")
+    card17 = make_luhn("6225881234567890")
+    [f] = of_kind(run(pipe, f"卡号{card17}。"), "privacy")
+    assert (f.text, f.rule) == (card17, "privacy.bank_card")
+    assert of_kind(run(pipe, f"卡号2{card17[1:]}。"), "privacy") == []  # 2… is no card prefix
+    assert of_kind(run(pipe, "联系电话：12345678901234。"), "privacy") == []  # 14 digits: nothing fits
+
+
 def test_dates_and_amounts_are_not_personal_data(pipe: CheckPipeline) -> None:
     text = "2024年3月7日，投入资金12345.67万元，惠及1234567户，文号2024-0012。"
     assert of_kind(run(pipe, text), "privacy") == []

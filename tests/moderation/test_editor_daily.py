@@ -14,6 +14,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from audit.models import AuditEntry
+from auth.models import Role
 from common import media
 from common.db import utcnow
 from moderation import editor_fixes, review, service
@@ -403,3 +404,61 @@ def test_an_inline_image_is_shown_to_whoever_can_see_its_content(client, team, d
     make_content(body=f'<p>正文</p><p><img src="{url}" alt="现场"></p>', media=[item])
     response = client.get(url)
     assert response.status_code == 200 and response.mimetype == "image/png"
+
+
+# ----------------------------------------------------------------------------- live preview
+
+
+def test_live_preview_renders_the_typed_text_per_platform_and_saves_nothing(
+    client, team, db_session, make_content, make_user, make_unit
+):
+    login(client, team.operator)
+    before = (_count(db_session), db_session.query(AuditEntry).count())
+    typed = _form(team, title="正在输入的标题", body="<p>正在输入的正文，尚未保存。</p>", override_weibo="微博专用文字")
+    response = client.post("/contents/preview", data=typed)
+    assert response.status_code == 200, response.json
+    assert response.json["platforms"] == ["wechat", "weibo"]
+    html = response.json["html"]
+    assert "随输入更新，尚未保存" in html and 'data-platform="weibo"' in html and 'data-platform="wechat"' in html
+    assert "微博专用文字" in html and "正在输入的标题" in html
+    assert (_count(db_session), db_session.query(AuditEntry).count()) == before  # nothing saved or audited
+
+    # a saved draft: previewed as typed, not as stored; the draft itself is unchanged
+    draft = make_content()
+    db_session.commit()
+    edited = client.post(
+        "/contents/preview",
+        data=_form(team, content_id=str(draft.id), title="改了但没保存", target_ids=[str(team.weibo.id)]),
+    )
+    assert edited.status_code == 200 and edited.json["platforms"] == ["weibo"]
+    assert "改了但没保存" in edited.json["html"] and 'data-platform="wechat"' not in edited.json["html"]
+    db_session.refresh(draft)
+    assert draft.title == "示范县召开秋季安全生产工作会议" and draft.version == 1
+
+    # no account chosen: nothing to show, but no error
+    empty = client.post("/contents/preview", data=_form(team, target_ids=[]))
+    assert empty.status_code == 200 and empty.json["platforms"] == [] and "data-platform" not in empty.json["html"]
+
+
+def test_live_preview_refusals_are_json(client, team, db_session, make_content, make_user, make_unit):
+    draft = make_content()
+    db_session.commit()
+    login(client, team.r1)  # a reviewer does not draft
+    refused = client.post("/contents/preview", data=_form(team))
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "wrong_role"
+    elsewhere = make_user(Role.operator, unit=make_unit("别的县融媒体中心"))
+    login(client, elsewhere)
+    hidden = client.post("/contents/preview", data=_form(team, content_id=str(draft.id)))
+    assert hidden.status_code == 404 and "error" in hidden.json
+    login(client, team.operator)
+    bad = client.post("/contents/preview", data=_form(team, content_id="abc"))
+    assert bad.status_code == 422 and "content_id" in bad.json["error"]["details"]
+    bad_time = client.post("/contents/preview", data=_form(team, publish_at="明天上午"))
+    assert bad_time.status_code == 422 and "error" in bad_time.json
+
+
+def test_editor_page_has_the_live_preview_box(client, team):
+    login(client, team.operator)
+    html = client.get("/contents/new").get_data(as_text=True)
+    assert 'id="live-preview" data-preview-url="/contents/preview"' in html
+    assert "随输入更新，不会保存" in html

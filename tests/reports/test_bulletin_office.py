@@ -16,6 +16,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.shared import Pt
 
 from auth.models import Role
 from common.db import utcnow
@@ -44,7 +46,7 @@ def _reminder(db_session, user, unit, n, channels):
         kind="workorder_due",
         title="整改期限将到",
         body="测试提醒",
-        unit_id=unit.id,
+        unit_id=unit.id if unit is not None else None,
     )
     db_session.add(r)
     db_session.flush()
@@ -110,7 +112,10 @@ def test_word_bulletin_has_the_document_header_workorders_and_reminders(api_as, 
         "本期下发整改工单3个，办结1个；目前未办结2个，其中逾期未整改1个、已升级督办1个。"
         "逾期或被升级督办的单位：丰源县人民政府（逾期1个）。"
     ) in text
-    assert "本期系统共发出提醒6次（站内提醒3次，电子邮件2次，企业微信群机器人1次，钉钉群机器人0次）。" in text
+    assert (
+        "本期系统共发出提醒6次（站内提醒3次，电子邮件2次，企业微信群机器人1次，钉钉群机器人0次），"
+        "归属各单位的提醒6次，未归属具体单位的提醒0次。"
+    ) in text
     assert "逾期未整改的单位：丰源县人民政府。" in text
     _units, _problems, orders = tables
     assert [c.text for c in orders.rows[0].cells] == [
@@ -183,6 +188,56 @@ def test_operator_sees_only_own_units_orders_and_reminders(api_as, bulletin_site
     assert [r.cells[1].text for r in tables[2].rows[1:]] == ["丰源县石桥镇人民政府"]
 
 
+def test_reminder_counts_by_scope_add_up(api_as, bulletin_site, db_session, make_user):
+    """A reminder with no unit: the office-wide officer counts it and says how many of the total
+    it is; a unit-scoped operator counts only the reminders of their units, and says so."""
+    officer, home = bulletin_site["officer"], bulletin_site["county"]
+    _reminder(db_session, officer, None, 9, [("email", "sent")])
+    db_session.commit()
+    quarter = this_quarter()
+
+    lines, _ = read(api_as(officer).get(f"/api/v1/reports/bulletin.docx?quarter={quarter}").data)
+    assert (
+        "本期系统共发出提醒8次（站内提醒4次，电子邮件3次，企业微信群机器人1次，钉钉群机器人0次），"
+        "归属各单位的提醒6次，未归属具体单位的提醒2次。"
+    ) in lines
+    wb = openpyxl.load_workbook(
+        io.BytesIO(api_as(officer).get(f"/api/v1/reports/bulletin.xlsx?quarter={quarter}").data)
+    )
+    summary = {r[1]: r[2] for r in wb["概况"].iter_rows(min_row=4, values_only=True) if r[1]}
+    assert summary["本期发出提醒（合计）"] == 8
+    assert summary["按单位：归属各单位的提醒"] + summary["按单位：未归属具体单位的提醒"] == 8
+    assert summary["按单位：未归属具体单位的提醒"] == 2
+    assert sum(v for k, v in summary.items() if k.startswith("其中：") and k[3:] in CHANNEL_LABELS) == 8
+    assert summary["提醒统计范围"] == "全部单位，含未归属具体单位的提醒"
+
+    operator = make_user(Role.operator, unit=home)
+    lines, _ = read(api_as(operator).get(f"/api/v1/reports/bulletin.docx?quarter={quarter}").data)
+    assert (
+        "本期系统共发出提醒6次（站内提醒3次，电子邮件2次，企业微信群机器人1次，钉钉群机器人0次）"
+        "（仅统计本单位及下级单位的提醒）。"
+    ) in lines
+    wb = openpyxl.load_workbook(
+        io.BytesIO(api_as(operator).get(f"/api/v1/reports/bulletin.xlsx?quarter={quarter}").data)
+    )
+    summary = {r[1]: r[2] for r in wb["概况"].iter_rows(min_row=4, values_only=True) if r[1]}
+    assert summary["本期发出提醒（合计）"] == 6 and not [k for k in summary if k.startswith("按单位：")]
+    assert summary["提醒统计范围"] == "本单位及下级单位（不含其他单位和未归属具体单位的提醒）"
+
+
+def test_report_page_says_what_the_reminder_counts_cover(client, bulletin_site, make_user):
+    login(client, bulletin_site["officer"])
+    html = page(client, "/reports/")
+    assert "提醒次数统计范围：全部单位，含未归属具体单位的提醒。合计 = 归属各单位的提醒 + 未归属具体单位的提醒" in html
+    operator = make_user(Role.operator, unit=bulletin_site["county"])
+    login(client, operator)
+    html = page(client, "/reports/")
+    assert "提醒次数统计范围：本单位及下级单位（不含其他单位和未归属具体单位的提醒）。" in html and "合计 =" not in html
+
+
+CHANNEL_LABELS = ("站内提醒", "电子邮件", "企业微信群机器人", "钉钉群机器人")
+
+
 def test_report_page_form_makes_the_word_bulletin(client, bulletin_site):
 
     login(client, bulletin_site["officer"])
@@ -246,3 +301,119 @@ def test_first_page_renders_with_libreoffice(api_as, bulletin_site, tmp_path):
         timeout=60,
     )
     assert PAGE_PNG.exists() and PAGE_PNG.stat().st_size > 10_000
+
+
+# ----------------------------------------------------------------------------- 份号、密级、落款 (GB/T 9704-2012)
+
+
+def _paragraphs(data: bytes):
+    return list(Document(io.BytesIO(data)).paragraphs)
+
+
+def test_copy_number_and_secrecy_at_the_top_left_and_the_seal_place(api_as, bulletin_site):
+    api = api_as(bulletin_site["officer"])
+    signed = date(2026, 12, 8)
+    url = f"/api/v1/reports/bulletin.docx?quarter={this_quarter()}&doc_no=3&date={signed.isoformat()}"
+    response = api.get(url + "&copy_no=12&secrecy=秘密&secrecy_term=1")
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    paras = _paragraphs(response.data)
+    lines = [p.text for p in paras]
+    # 份号 (six digits) on the first line, 密级★保密期限 on the second, both flush left, then the 版头
+    assert lines[:4] == ["000012", "秘密★1年", "丰源县委网信办", "丰网信通〔2026〕3号"]
+    for p in paras[:2]:
+        assert p.alignment == WD_ALIGN_PARAGRAPH.LEFT and not p.paragraph_format.first_line_indent
+    assert paras[1].runs[0].font.name == "黑体"
+    # 落款: 发文机关署名, the seal's place, 成文日期 右空四字 — in that order, right of the page
+    at = lines.index("（盖章）")
+    assert lines[at - 1] == "丰源县委网信办" and lines[at + 1] == "2026年12月8日"
+    assert paras[at + 1].paragraph_format.right_indent == Pt(16 * 4)
+    assert all(paras[i].alignment == WD_ALIGN_PARAGRAPH.RIGHT for i in (at - 1, at, at + 1))
+    # 署名 and seal centred over the date: the narrower the text, the larger its right indent
+    assert paras[at].paragraph_format.right_indent > paras[at + 1].paragraph_format.right_indent
+
+    # a term in months and 长期; no 保密期限 → the 密级 alone
+    assert _paragraphs(api.get(url + "&copy_no=1&secrecy=机密&secrecy_term=6个月").data)[1].text == "机密★6个月"
+    assert _paragraphs(api.get(url + "&copy_no=1&secrecy=绝密&secrecy_term=长期").data)[1].text == "绝密★长期"
+    assert [p.text for p in _paragraphs(api.get(url + "&copy_no=000001&secrecy=秘密").data)[:2]] == ["000001", "秘密"]
+    # only a 份号: printed, no 密级 line
+    assert [p.text for p in _paragraphs(api.get(url + "&copy_no=7").data)[:2]] == ["000007", "丰源县委网信办"]
+
+
+def test_no_secrecy_prints_none_and_the_settings_give_the_default(api_as, bulletin_site, app, monkeypatch):
+    api = api_as(bulletin_site["officer"])
+    url = f"/api/v1/reports/bulletin.docx?quarter={this_quarter()}"
+    lines = [p.text for p in _paragraphs(api.get(url).data)]
+    assert lines[0] == "丰源县委网信办" and not any("★" in line or line in ("秘密", "机密", "绝密") for line in lines)
+    assert "（盖章）" in lines  # the seal's place is always there
+    monkeypatch.setitem(app.config, "BULLETIN_SECRECY", "机密")
+    monkeypatch.setitem(app.config, "BULLETIN_SECRECY_TERM", "5年")
+    lines = [p.text for p in _paragraphs(api.get(url + "&copy_no=3").data)]
+    assert lines[:3] == ["000003", "机密★5年", "丰源县委网信办"]
+    # the form may still say 不标注 against the setting
+    assert _paragraphs(api.get(url + "&copy_no=3&secrecy=无").data)[1].text == "丰源县委网信办"
+    # a 密级 (here from the settings) needs a 份号
+    response = api.get(url)
+    assert response.status_code == 422 and "copy_no" in response.get_json()["error"]["details"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("copy_no=1234567", "copy_no"),
+        ("copy_no=12a", "copy_no"),
+        ("copy_no=0", "copy_no"),
+        ("copy_no=1&secrecy=内部", "secrecy"),
+        ("copy_no=1&secrecy=秘密&secrecy_term=一年", "secrecy_term"),
+        ("copy_no=1&secrecy=秘密&secrecy_term=100年", "secrecy_term"),
+        ("secrecy_term=1年", "secrecy_term"),
+        ("secrecy=秘密", "copy_no"),
+    ],
+)
+def test_bad_copy_number_or_secrecy_is_422_with_the_field(api_as, bulletin_site, query, field):
+    response = api_as(bulletin_site["officer"]).get(f"/api/v1/reports/bulletin.docx?quarter={this_quarter()}&{query}")
+    assert response.status_code == 422
+    assert field in response.get_json()["error"]["details"]
+
+
+def test_report_page_form_has_copy_number_and_secrecy(client, bulletin_site):
+    login(client, bulletin_site["officer"])
+    html = page(client, "/reports/")
+    assert 'name="copy_no"' in html and 'name="secrecy"' in html and 'name="secrecy_term"' in html
+    assert '<option value="无" selected>不标注</option>' in html
+    response = client.get(f"/reports/bulletin.docx?quarter={this_quarter()}&copy_no=5&secrecy=秘密&secrecy_term=1年")
+    assert response.status_code == 200
+    assert [p.text for p in _paragraphs(response.data)[:2]] == ["000005", "秘密★1年"]
+    bad = client.get(f"/reports/bulletin.docx?quarter={this_quarter()}&secrecy=秘密")
+    assert bad.status_code == 302 and "标注密级的公文须同时标注份号" in page(client, "/reports/")
+
+
+def test_classified_first_page_renders_with_libreoffice(api_as, bulletin_site, tmp_path):
+    soffice, pdftotext = _tool("soffice"), _tool("pdftotext")
+    response = api_as(bulletin_site["officer"]).get(
+        f"/api/v1/reports/bulletin.docx?quarter={this_quarter()}&doc_no=3&copy_no=1&secrecy=秘密&secrecy_term=1年"
+    )
+    docx = tmp_path / "classified.docx"
+    docx.write_bytes(response.data)
+    subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(docx),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    text = subprocess.run(
+        [pdftotext, "-layout", str(tmp_path / "classified.pdf"), "-"], check=True, capture_output=True, timeout=60
+    ).stdout.decode()
+    first_page = text.split("\f")[0]
+    top = ["".join(line.split()) for line in first_page.splitlines() if line.strip()][:3]
+    # the top left of the first page: 份号, then 密级★保密期限, then the 发文机关标志
+    assert top[0] == "000001" and top[1] == "秘密★1年" and "丰源县委网信办" in top[2]
+    assert "（盖章）" in "".join(text.split())

@@ -14,7 +14,8 @@ from audit.models import AuditEntry
 from auth.models import Role
 from common.db import utcnow
 from common.timefmt import CN_TZ, bj
-from notify import todo
+from notify import reminders, todo
+from notify.models import Reminder
 from notify.sources import collect
 from reposts import completion, lifecycle
 from reposts.models import RepostTask
@@ -170,9 +171,83 @@ def test_remove_units_cancels_their_open_targets_and_refuses_a_completed_one(
     # the removed units have nothing to do any more
     op_edu = make_user(Role.operator, unit=edu)
     assert db_session.scalars(todo._reposts(op_edu)).all() == []
-    # and a removed unit cannot come back through an edit (issue a new task instead)
-    r = api_as(office).patch(f"/api/v1/reposts/{task['id']}", json={"add_unit_ids": [edu.id]})
-    assert r.status_code == 422 and "已在任务中" in str(r.get_json()["error"]["details"])
+    reminders.record(collect())
+    db_session.commit()
+    assert not [e for e in collect() if e.unit_id == edu.id]
+
+
+def _issued_reminders(db_session, user):
+    stmt = sa.select(Reminder).where(Reminder.kind == "repost_issued", Reminder.user_id == user.id)
+    return db_session.scalars(stmt.order_by(Reminder.id)).all()
+
+
+def test_a_removed_unit_can_be_added_back(db_session, client, api_as, make_user, office, units):
+    edu, health, town = units["edu"], units["health"], units["town"]
+    task = _task(api_as, office, [edu, health, town], platforms=["weibo", "wechat"])
+    url = f"/api/v1/reposts/{task['id']}"
+    op_edu = make_user(Role.operator, unit=edu)
+    op_health = make_user(Role.operator, unit=health)
+    r = api_as(op_health).post(
+        f"{url}/units/{health.id}/not-applicable", json={"reason": "未开设公众号", "platforms": ["wechat"]}
+    )
+    assert r.status_code == 200
+    reminders.record(collect())
+    db_session.commit()
+    assert len(_issued_reminders(db_session, op_edu)) == 1
+    r = api_as(office).patch(url, json={"remove_unit_ids": [edu.id, health.id], "reason": "下达范围有误"})
+    assert r.status_code == 200, r.get_json()
+
+    # a unit still on the task cannot be added twice; nothing changes
+    r = api_as(office).patch(url, json={"add_unit_ids": [edu.id, town.id]})
+    assert r.status_code == 422 and "城关镇" in str(r.get_json()["error"]["details"])
+    db_session.expire_all()
+    assert _targets(db_session, task["id"])[(edu.id, "weibo")].status is S.cancelled
+
+    r = api_as(office).patch(url, json={"add_unit_ids": [edu.id, health.id], "reason": "范围核实无误，恢复"})
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["units"] == 3 and body["counts"]["pending"] == 5 and body["counts"]["not_applicable"] == 1
+    db_session.expire_all()
+    after = _targets(db_session, task["id"])
+    # the same rows reopen: one line per unit × platform on the board, its 不适用 kept
+    assert after[(edu.id, "weibo")].status is S.pending and after[(edu.id, "wechat")].status is S.pending
+    assert after[(health.id, "weibo")].status is S.pending and after[(health.id, "wechat")].status is S.not_applicable
+    readded = db_session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "repost:readded")).all()
+    assert len(readded) == 3 and {e.after["reason"] for e in readded} == {"范围核实无误，恢复"}
+    assert {(e.before["status"], e.after["status"]) for e in readded} == {("cancelled", "pending")}
+    entry = _edit_entries(db_session)[-1]
+    assert entry.after["readded_unit_ids"] == sorted([edu.id, health.id])
+    assert sorted(entry.after["reopened_targets"]) == sorted(t.id for t in readded_targets(after, edu, health))
+
+    # back in the unit's 待办, told “新的转载任务” again (once), not “已修改”
+    assert [t.id for t in db_session.scalars(todo._reposts(op_edu)).all()] == [task["id"]]
+    events = collect()
+    assert not [e for e in events if e.kind == "repost_changed"]
+    for _ in range(2):
+        reminders.record(collect())
+        db_session.commit()
+    first, again = _issued_reminders(db_session, op_edu)
+    assert again.title == "新的转载任务" and again.key != first.key
+    assert len(_issued_reminders(db_session, op_health)) == 2
+
+    # removed once more, the board's edit form offers it back, and adding it there works
+    r = api_as(office).patch(url, json={"remove_unit_ids": [edu.id], "reason": "再次移除"})
+    assert r.status_code == 200
+    web = _page_client(client, office)
+    html = web.get(f"/reposts/{task['id']}").get_data(as_text=True)
+    offered = html.split(f'name="add_unit_ids" value="{edu.id}"')[1].split("</label>")[0]
+    assert "此前移除，可重新加入" in offered
+    assert f'name="add_unit_ids" value="{town.id}"' not in html
+    page = web.post(
+        f"/reposts/{task['id']}/edit", data={"add_unit_ids": str(edu.id), "reason": "恢复"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "已修改转载任务，增加 1 个单位" in page
+    db_session.expire_all()
+    assert _targets(db_session, task["id"])[(edu.id, "weibo")].status is S.pending
+
+
+def readded_targets(after, edu, health):
+    return [after[(edu.id, "weibo")], after[(edu.id, "wechat")], after[(health.id, "weibo")]]
 
 
 def test_edit_refusals(db_session, api_as, make_user, office, units):
@@ -230,3 +305,48 @@ def test_board_page_edit_form(db_session, client, api_as, office, units):
     )
     assert "新的截止时间须晚于现在" in bad.get_data(as_text=True)
     assert len(_edit_entries(db_session)) == 1
+
+
+def _due_reminders(db_session, user):
+    stmt = sa.select(Reminder).where(Reminder.kind == "repost_due", Reminder.user_id == user.id).order_by(Reminder.id)
+    return db_session.scalars(stmt).all()
+
+
+def test_moving_the_deadline_lets_the_due_soon_reminder_fire_again(db_session, api_as, make_user, office, units):
+    edu = units["edu"]
+    first = (utcnow() + timedelta(hours=3)).replace(microsecond=0)
+    task = _task(api_as, office, [edu], deadline=_iso(first))
+    op_edu = make_user(Role.operator, unit=edu)
+    url = f"/api/v1/reposts/{task['id']}"
+    reminders.record(collect())
+    db_session.commit()
+    (sent,) = _due_reminders(db_session, op_edu)
+    assert bj(first) in sent.body
+
+    # an edit that leaves the deadline alone: no second “即将截止”
+    assert api_as(office).patch(url, json={"title": "改名不改期限"}).status_code == 200
+    reminders.record(collect())
+    db_session.commit()
+    assert len(_due_reminders(db_session, op_edu)) == 1
+
+    # the deadline moves 20 days later: nothing now, but again before the new deadline — once
+    later = (utcnow() + timedelta(days=20)).replace(microsecond=0)
+    assert api_as(office).patch(url, json={"deadline": _iso(later)}).status_code == 200
+    reminders.record(collect())
+    db_session.commit()
+    assert len(_due_reminders(db_session, op_edu)) == 1
+    before_new = later - timedelta(hours=2)
+    for _ in range(2):
+        reminders.record(collect(before_new), before_new)
+        db_session.commit()
+    first_sent, new = _due_reminders(db_session, op_edu)
+    assert first_sent.id == sent.id
+    assert bj(later) in new.body and "即将截止" in new.title
+    # and after the new deadline passes with the repost still missing, “已逾期” names the new one
+    after_new = later + timedelta(hours=1)
+    reminders.record(collect(after_new), after_new)
+    db_session.commit()
+    (overdue,) = db_session.scalars(
+        sa.select(Reminder).where(Reminder.kind == "repost_overdue", Reminder.user_id == op_edu.id)
+    ).all()
+    assert bj(later) in overdue.body
