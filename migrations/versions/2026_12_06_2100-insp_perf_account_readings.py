@@ -5,8 +5,8 @@ live_posts loses its single-column indexes on account_id (the unique (account_id
 leads with it), source and state (every read of those is per account): each cost every insert
 
 Revision ID: insp_perf_readings
-Revises: h18_cancel
-Create Date: 2026-12-06 20:00:00
+Revises: polish2_due_keys
+Create Date: 2026-12-06 21:00:00
 """
 
 from alembic import op
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "insp_perf_readings"
-down_revision = "h18_cancel"
+down_revision = "polish2_due_keys"
 branch_labels = None
 depends_on = None
 
