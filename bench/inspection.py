@@ -5,6 +5,8 @@
     .venv/bin/python bench/inspection.py --accounts 10000 --database-url postgresql+psycopg://…  # the issue's size
     .venv/bin/python bench/inspection.py --profile FILE           # cProfile of the first read
     .venv/bin/python bench/inspection.py --profile-next FILE      # cProfile of the next day's read
+    .venv/bin/python bench/inspection.py --rescan-year --accounts 10000 --database-url postgresql+psycopg://…
+                                      # the re-scan for real: 10,000 × 365 stored posts, 2 worker processes
 
 For each synthetic account, a reading of 30 days of posts (``--posts-per-day``, default 1; every
 10th post carries a check hit, a third of the accounts have govmedia deliveries to trace) goes
@@ -18,6 +20,9 @@ fills it). In the same run the bare checks pipeline runs over the same texts. Fi
   CPU is printed beside it, read from /proc for a local server);
 * the next day (each account shows 1 new post and 29 it showed before, as the daily sweep sees
   it): CPU per post read and the ratio against the bare checks over as many texts;
+* ``--rescan-year`` instead: ``--accounts`` × ``--rescan-days`` (365) stored posts filled in SQL, the
+  dictionary version made old, ``--workers`` (2) processes each re-scanning one shard as the Celery task does:
+  wall time, CPU of each worker and its PostgreSQL backend, peak memory of each worker (:func:`rescan_year`);
 * the re-scan after a dictionary change of every stored post (``oversight.inspection.rescan.rescan``
   in batches of 2,000, committed), extrapolated to 1 year × the accounts; peak resident memory.
 """
@@ -63,6 +68,15 @@ def main() -> None:
         help="cProfile the first read (trace-and-check) into FILE and print its top functions",
     )
     ap.add_argument("--profile-next", default=None, metavar="FILE", help="cProfile the next day's read into FILE")
+    ap.add_argument(
+        "--rescan-year",
+        action="store_true",
+        help="only the re-scan, for real at full size: fill --accounts × --rescan-days stored posts (in SQL) and "
+        "re-scan them all with --workers processes (shards), reporting wall time, CPU and peak memory",
+    )
+    ap.add_argument("--rescan-days", type=int, default=365)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rescan-worker", default=None, help=argparse.SUPPRESS)  # "k/n": one shard (internal)
     args = ap.parse_args()
 
     from flask_migrate import upgrade
@@ -74,8 +88,14 @@ def main() -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "BROKER_URL": "memory://", "TESTING": True})
     try:
         with app.app_context():
+            if args.rescan_worker:
+                rescan_worker(args)
+                return
             upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
-            run(app, args)
+            if args.rescan_year:
+                rescan_year(app, args, url)
+            else:
+                run(app, args)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -249,6 +269,184 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
     print(f"peak memory:       {peak:10.0f} MB (goal ≤ 2048 MB)")
 
 
+def rescan_year(app, args, url: str) -> None:  # type: ignore[no-untyped-def]
+    """The re-scan after a dictionary change at full size: ``--accounts`` × ``--rescan-days`` stored
+    posts (filled in SQL, as the daily reads would have left them: checked, hits stored), the
+    dictionary version made old, then ``--workers`` processes each re-scan one shard (ids modulo n,
+    batches of 2,000, committed: what the Celery task runs). Wall time of the whole, CPU of each
+    worker and its PostgreSQL backend, peak resident memory of each worker."""
+    import json
+    import subprocess
+
+    import sqlalchemy as sa
+
+    from common.db import utcnow
+    from extensions import db
+    from oversight.inspection import service
+    from registry.models import Account, AccountStatus, Platform, Unit
+
+    if db.engine.dialect.name != "postgresql" and args.workers > 1:
+        sys.exit("--rescan-year with several workers needs --database-url postgresql+psycopg://…")
+    now = utcnow()
+    unit = Unit(name="压测县人民政府", region="压测县")
+    db.session.add(unit)
+    db.session.flush()
+    platforms = (Platform.weibo, Platform.wechat, Platform.douyin, Platform.toutiao)
+    db.session.execute(
+        sa.insert(Account),
+        [
+            {
+                "platform": platforms[i % 4],
+                "platform_uid": f"bench{i:06d}",
+                "name": f"压测县账号{i}",
+                "unit_id": unit.id,
+                "status": AccountStatus.active,
+                "verified_subject": unit.name,
+            }
+            for i in range(args.accounts)
+        ],
+    )
+    version = service.lexicon_version()
+    # The texts of the first-read bench (every 10th post a hit), with the hits the checks give them.
+    texts = [*WORDS, *HITS]  # + "（第n条）" on the WORDS, as in the first read
+    hits = [json.dumps(service.run_checks("", t + ("（第1条）" if i < 5 else ""))) for i, t in enumerate(texts)]
+    t0 = time.perf_counter()
+    conn = db.session.connection()
+    pg = db.engine.dialect.name == "postgresql"
+    series = (
+        "generate_series(0, :days - 1) AS d(d)"
+        if pg
+        else "(WITH RECURSIVE s(d) AS (SELECT 0 UNION ALL SELECT d + 1 FROM s WHERE d + 1 < :days)"
+        " SELECT d FROM s) AS d"
+    )
+    when = "CAST(:now AS timestamp) - d * interval '1 day'" if pg else "datetime(:now, '-' || d || ' days')"
+    pick = "CASE WHEN (a.id * 7 + d) % 10 = 0 THEN 5 + (a.id + d) % 2 ELSE (a.id * 3 + d) % 5 END"  # 10 % hits
+    texts_sql = " ".join(f"WHEN {i} THEN :t{i}" for i in range(len(texts)))
+    hits_sql = " ".join(f"WHEN {i} THEN :h{i}" for i in range(len(texts)))
+    json_cast = "CAST(({}) AS json)" if pg else "({})"
+    empty = json_cast.format("'[]'")
+    suffix = f"CASE WHEN {pick} < 5 THEN '（第' || (a.id * 1000 + d) || '条）' ELSE '' END"
+    text_sql = f"CASE {pick} {texts_sql} END || {suffix}"
+    hash_sql = "md5(a.id || '-' || d)" if pg else "'h' || a.id || '-' || d"
+    values = (
+        f"a.id, a.platform, 'p' || a.id || '-' || d, {when}, '', {text_sql}, NULL, {empty}, {empty}, NULL, 'found',"
+        f" {hash_sql}, 'live', 'import', :now, :now, {json_cast.format(f'CASE {pick} {hits_sql} END')}, 'old', :now"
+    )
+    columns = (
+        "account_id, platform, platform_post_id, published_at, title, text, url, links, media, original, source,"
+        " text_hash, state, seen_via, first_seen_at, last_seen_at, check_hits, checked_version, checked_at"
+    )
+    sql = f"INSERT INTO live_posts ({columns}) SELECT {values} FROM accounts a CROSS JOIN {series}"  # noqa: S608  fixed SQL
+    sql += " WHERE a.unit_id = :unit"
+    conn.execute(
+        sa.text(sql),
+        {
+            "days": args.rescan_days,
+            "now": now,
+            "unit": unit.id,
+            **{f"t{i}": t for i, t in enumerate(texts)},
+            **{f"h{i}": h for i, h in enumerate(hits)},
+        },
+    )
+    db.session.commit()
+    if pg:
+        conn = db.session.connection()
+        conn.exec_driver_sql("ANALYZE live_posts")
+        db.session.commit()
+    stored = db.session.scalar(sa_count_model("live_posts"))
+    print(
+        f"{args.accounts} accounts × {args.rescan_days} days = {stored} stored posts filled in "
+        f"{time.perf_counter() - t0:.0f} s; database {db.engine.dialect.name}; dictionary version {version}; "
+        f"{args.workers} worker process(es)",
+        flush=True,
+    )
+    # The bare checks over a sample of the same texts (the per-post floor of any re-scan).
+    sample = [texts[(i * 3) % 5] + f"（第{i}条）" if i % 10 else texts[5 + i % 2] for i in range(20000)]
+    c0 = time.process_time()
+    for t in sample:
+        service.run_checks("", t)
+    bare_cpu = (time.process_time() - c0) / len(sample)
+    db.session.remove()
+    db.engine.dispose()
+    cmd = [sys.executable, __file__, "--database-url", url, "--rescan-days", str(args.rescan_days)]
+    t0 = time.perf_counter()
+    procs = [
+        subprocess.Popen([*cmd, "--rescan-worker", f"{k}/{args.workers}"], stdout=subprocess.PIPE, text=True)
+        for k in range(args.workers)
+    ]
+    results = []
+    for p in procs:
+        out, _ = p.communicate()
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    wall = time.perf_counter() - t0
+    scanned = sum(r["scanned"] for r in results)
+    cpu = sum(r["cpu"] for r in results)
+    server = sum(r["server"] or 0 for r in results)
+    for k, r in enumerate(results):
+        print(
+            f"  worker {k}: {r['scanned']} posts in {r['wall']:.0f} s, {r['cpu']:.0f} s CPU"
+            + (f" + {r['server']:.0f} s backend CPU" if r["server"] is not None else "")
+            + f", peak {r['peak_mb']:.0f} MB, {r['created']} findings created"
+        )
+    print(
+        f"re-scan (full size): {scanned} posts in {wall:.0f} s = {wall / 60:.1f} min wall on {args.workers} worker(s) "
+        f"(goal ≤ 10 min); {scanned / wall:.0f} posts/s; CPU {cpu:.0f} s workers + {server:.0f} s PostgreSQL "
+        f"= {(cpu + server) / max(scanned, 1) * 1e6:.0f} µs a post (bare checks {bare_cpu * 1e6:.1f} µs)"
+    )
+    print(
+        f"peak memory:       {max(r['peak_mb'] for r in results):10.0f} MB per worker, "
+        f"{sum(r['peak_mb'] for r in results):.0f} MB together (goal ≤ 2048 MB)"
+    )
+    left = db.session.scalar(
+        sa.text("SELECT count(*) FROM live_posts WHERE checked_version IS NULL OR checked_version != :v"),
+        {"v": version},
+    )
+    print(f"  posts left with an old dictionary version: {left}")
+
+
+def rescan_worker(args) -> None:  # type: ignore[no-untyped-def]
+    """One shard of :func:`rescan_year` (a child process); prints one JSON line."""
+    import json
+
+    from common.db import utcnow
+    from extensions import db
+    from oversight.inspection.rescan import rescan as rescan_posts
+
+    app_config_days(args.rescan_days)
+    k, n = (int(x) for x in args.rescan_worker.split("/"))
+    now = utcnow()
+    s0 = server_cpu()
+    t0, c0 = time.perf_counter(), time.process_time()
+    total = {"scanned": 0, "created": 0, "resolved": 0}
+    after_id = 0
+    while True:
+        summary = rescan_posts(now, batch=2000, after_id=after_id, shard=(k, n))
+        db.session.commit()
+        for key in total:
+            total[key] += summary[key]
+        after_id = summary["last_id"]
+        if not summary["more"]:
+            break
+    s1 = server_cpu()
+    print(
+        json.dumps(
+            {
+                **total,
+                "wall": time.perf_counter() - t0,
+                "cpu": time.process_time() - c0,
+                "server": None if s0 is None or s1 is None else s1 - s0,
+                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+def app_config_days(days: int) -> None:
+    from flask import current_app
+
+    current_app.config["INSPECTION_RESCAN_DAYS"] = days
+
+
 def server_cpu() -> float | None:
     """CPU seconds of this session's PostgreSQL backend so far (local server only), or None."""
     from extensions import db
@@ -275,7 +473,7 @@ def _start_profile(path: str | None) -> Any:
         return None
     import cProfile
 
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # CPU time: a shared machine skews wall-clock attributions
     profiler.enable()
     return profiler
 
@@ -295,6 +493,12 @@ def sa_count(model):  # type: ignore[no-untyped-def]
     import sqlalchemy as sa
 
     return sa.select(sa.func.count()).select_from(model)
+
+
+def sa_count_model(table: str):  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    return sa.select(sa.func.count()).select_from(sa.table(table))
 
 
 def datetime_max():  # type: ignore[no-untyped-def]

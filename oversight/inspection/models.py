@@ -28,6 +28,14 @@ class PostState(enum.StrEnum):
     removed = "removed"
 
 
+class ReadWindow(enum.StrEnum):
+    """What the last reading of an account's posts covered (whether a post it did not list is gone)."""
+
+    all = "all"  # the listing was the whole account
+    since = "since"  # complete for posts published at or after ``read_since``
+    listed = "listed"  # only the listed posts (a third-party export: absence proves nothing)
+
+
 POST_SOURCE_LABELS = {PostSource.ours: "经本平台三审发布", PostSource.found: "平台上发现（非本平台发布）"}
 POST_STATE_LABELS = {PostState.live: "在线", PostState.removed: "已删除/被屏蔽"}
 
@@ -43,7 +51,9 @@ class LivePost(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    # No separate index on account_id, source or state: (account_id, platform_post_id) serves every
+    # per-account read, and every read of source/state is per account (each index costs each insert).
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
     platform: Mapped[str] = mapped_column(sa.String(32))
     platform_post_id: Mapped[str] = mapped_column(sa.String(128))
     published_at: Mapped[datetime | None]
@@ -53,18 +63,21 @@ class LivePost(db.Model):
     links: Mapped[list[Any]] = mapped_column(default=list)
     media: Mapped[list[Any]] = mapped_column(default=list)
     original: Mapped[bool | None]
-    source: Mapped[PostSource] = mapped_column(default=PostSource.found, index=True)
+    source: Mapped[PostSource] = mapped_column(default=PostSource.found)
     delivery_id: Mapped[int | None] = mapped_column(sa.ForeignKey("deliveries.id"), index=True)
     text_hash: Mapped[str] = mapped_column(sa.String(64))
     # What stage 3 approved, rendered for this platform (govmedia posts only), and whether the
     # live text matches it ("same" | "tampered" | None: not ours / not comparable).
     expected_text: Mapped[str | None] = mapped_column(sa.Text)
     tamper_state: Mapped[str | None] = mapped_column(sa.String(16))
-    state: Mapped[PostState] = mapped_column(default=PostState.live, index=True)
+    state: Mapped[PostState] = mapped_column(default=PostState.live)
     removed_at: Mapped[datetime | None]
     removed_reason: Mapped[str | None] = mapped_column(sa.String(200))
     seen_via: Mapped[str] = mapped_column(sa.String(32))
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When this row last changed (first seen, edited, removed, re-appeared, traced, re-checked) —
+    # not rewritten when a reading shows the post unchanged: that reading is recorded once per
+    # account (AccountInspection.read_at / read_window / read_since, see :func:`confirmed_at`).
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Automated checks over the live text: every hit (block and warn) and the dictionary version.
     check_hits: Mapped[list[Any]] = mapped_column(default=list)
@@ -104,6 +117,30 @@ class AccountInspection(db.Model):
     last_error: Mapped[dict[str, Any] | None]
     posts_seen: Mapped[int] = mapped_column(default=0)
     profile: Mapped[dict[str, Any] | None]
+    # The last reading of the account's posts: when, and what it covered. A live post inside that
+    # window was on the platform at ``read_at`` (it would have been marked removed otherwise).
+    read_at: Mapped[datetime | None]
+    read_window: Mapped[ReadWindow | None]
+    read_since: Mapped[datetime | None]
+
+    def covers(self, post: Any) -> bool:
+        """Whether the last reading vouches for this live post (it lies inside the window read)."""
+        if self.read_at is None or self.read_window is None:
+            return False
+        if self.read_window is ReadWindow.all:
+            return True
+        if self.read_window is ReadWindow.since:
+            since, published = self.read_since, post.published_at
+            return published is not None and since is not None and published >= since
+        return False
+
+
+def confirmed_at(post: Any, state: AccountInspection | None) -> datetime:
+    """Until when a live post is known to be online: the account's last reading when that reading
+    covers the post, else when its own row last changed (first seen, edited, re-appeared)."""
+    if state is not None and state.read_at is not None and state.covers(post) and state.read_at > post.last_seen_at:
+        return state.read_at
+    return post.last_seen_at
 
 
 class ImportedPost(db.Model):

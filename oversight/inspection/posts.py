@@ -1,6 +1,6 @@
 """The stored posts of the inspection (:class:`LivePost`) as plain data, read and written in bulk:
 :class:`PostView` rows by account and platform id, one executemany INSERT for new posts, one
-UPDATE for changed ones and ``last_seen_at`` for the rest (Core statements: the ORM's per-row
+UPDATE for changed ones and nothing for the rest (Core statements: the ORM's per-row
 bookkeeping is what made the first version slow). Used by :mod:`oversight.inspection.service`
 (apply) and :mod:`oversight.inspection.rescan`. Flushes; the caller commits.
 """
@@ -54,7 +54,7 @@ _VIEW_COLUMNS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class PostView:
     """A stored post as plain data: the hot path reads and writes rows in bulk (Core), not ORM
     objects. Attribute names are LivePost's, so evidence and judges take either."""
@@ -149,15 +149,14 @@ _STORED_COLUMNS = (
 
 
 def stored_many(keys: dict[int, list[str]]) -> dict[int, dict[str, StoredPost]]:
-    """The stored posts of several accounts with these platform ids, as :class:`StoredPost`
-    (one query per 200 accounts; a light row, so reading an account's older posts too is cheap)."""
+    """The stored posts of these accounts (every one given, also with no key listed), as
+    :class:`StoredPost` by platform id: one query per 200 accounts, a light row. The listed ids
+    find their rows here, and the unlisted live ones are what a complete listing no longer shows."""
     out: dict[int, dict[str, StoredPost]] = {}
-    items = sorted((a, set(k)) for a, k in keys.items() if k)
-    for i in range(0, len(items), 200):
-        wanted = dict(items[i : i + 200])
-        for r in db.session.execute(sa.select(*_STORED_COLUMNS).where(LivePost.account_id.in_(list(wanted)))):
-            if r[2] in wanted[r[1]]:
-                out.setdefault(r[1], {})[r[2]] = StoredPost(*r)
+    ids = sorted(keys)
+    for i in range(0, len(ids), 200):
+        for r in db.session.execute(sa.select(*_STORED_COLUMNS).where(LivePost.account_id.in_(ids[i : i + 200]))):
+            out.setdefault(r[1], {})[r[2]] = StoredPost(*r)
     return out
 
 
@@ -186,13 +185,12 @@ def _essentials(v: PostView) -> tuple[Any, ...]:
     return (v.source, v.delivery_id, v.state, v.published_at, v.url, v.links, v.original, v.checked_version)
 
 
-def _write_posts(
-    inserts: list[PostView], updates: list[PostView], untouched: dict[tuple[str, datetime], list[int]]
-) -> int:
+def _write_posts(inserts: list[PostView], updates: list[PostView]) -> int:
     """New posts as pre-encoded rows straight through the driver (:func:`_insert_posts`), changed
-    ones in one executemany UPDATE by primary key, unchanged ones only get ``last_seen_at``
-    (UPDATE … IN). Core statements on the table: the ORM's per-row bookkeeping is what made the
-    first version slow. Returns the highest post id before the inserts (theirs are all above)."""
+    ones in one executemany UPDATE by primary key (their ``last_seen_at``: when the row changed);
+    unchanged ones are not written. Core statements on the table: the ORM's per-row bookkeeping is
+    what made the first version slow. Returns the highest post id before the inserts (theirs are
+    all above)."""
     table = LivePost.__table__
     db.session.flush()
     before = _insert_posts(inserts)
@@ -204,15 +202,7 @@ def _write_posts(
                 for v in updates
             ],
         )
-    _expire_loaded([v.id for v in updates] + [i for ids_ in untouched.values() for i in ids_])
-    for (via, at), ids_ in untouched.items():
-        for i in range(0, len(ids_), 1000):
-            db.session.execute(
-                sa.update(LivePost)
-                .where(LivePost.id.in_(ids_[i : i + 1000]))
-                .values(last_seen_at=at, seen_via=via)
-                .execution_options(synchronize_session=False)
-            )
+    _expire_loaded([v.id for v in updates])
     return before
 
 
@@ -291,45 +281,42 @@ def _encode_rows(views: list[PostView], dialect: sa.engine.Dialect) -> list[tupl
         return c[name].type.dialect_impl(dialect).bind_processor(dialect)  # the column type's own encoding
 
     as_json = _json_text if pg else proc("check_hits")
-    as_time = None if pg else proc("published_at")
-    as_bool = None if pg else proc("original")
-    as_source, as_state = proc("source"), proc("state")
-    empty = as_json([]) if as_json else "[]"
-    caches: dict[Any, dict[Any, Any]] = {}
-
-    def once(value: Any, conv: Any) -> Any:
-        if value is None or conv is None:
-            return value
-        cache = caches.setdefault(conv, {})
-        got = cache.get(value)
-        if got is None:
-            got = cache[value] = conv(value)
-        return got
-
-    def js(value: list[Any]) -> Any:
-        return as_json(value) if value else empty
-
+    empty = as_json([])
+    # Each distinct value converted once (a dict lookup per value after that; None stays None).
+    times = _Memo(proc("published_at")) if not pg else None
+    bools = _Memo(proc("original")) if not pg else None
+    sources, states = _Memo(proc("source")), _Memo(proc("state"))
     out: list[tuple[Any, ...]] = []
+    append = out.append
     for v in views:
-        out.append(
+        first = v.first_seen_at
+        checked = v.checked_at
+        links, hits = v.links, v.check_hits
+        if times is None:
+            published, first_, seen, checked_, original = v.published_at, first, checked or first, checked, v.original
+        else:
+            published, first_, checked_ = times[v.published_at], times[first], times[checked]
+            seen = times[checked or first]
+            original = bools[v.original]  # type: ignore[index]
+        append(
             (
                 v.account_id,
                 v.platform,
                 v.platform_post_id,
-                once(v.published_at, as_time),
-                once(v.first_seen_at, as_time),
-                once(v.checked_at or v.first_seen_at, as_time),
-                once(v.checked_at, as_time),
+                published,
+                first_,
+                seen,
+                checked_,
                 v.url,
                 v.title,
                 v.text,
-                js(v.links),
+                as_json(links) if links else empty,
                 empty,
-                js(v.check_hits),
-                v.original if as_bool is None or v.original is None else as_bool(v.original),
+                as_json(hits) if hits else empty,
+                original,
                 v.seen_via,
-                once(v.source, as_source),
-                once(v.state, as_state),
+                sources[v.source],
+                states[v.state],
                 v.delivery_id,
                 v.text_hash,
                 v.checked_version,
@@ -340,6 +327,18 @@ def _encode_rows(views: list[PostView], dialect: sa.engine.Dialect) -> list[tupl
     return out
 
 
+class _Memo(dict[Any, Any]):
+    """``memo[value]``: ``convert(value)``, computed once per distinct value; ``memo[None]`` is None."""
+
+    def __init__(self, convert: Any) -> None:
+        super().__init__({None: None})
+        self.convert = convert
+
+    def __missing__(self, value: Any) -> Any:
+        got = self[value] = self.convert(value) if self.convert is not None else value
+        return got
+
+
 def _json_text(value: Any) -> str:
     return json.dumps(value)
 
@@ -348,4 +347,5 @@ def _mark_removed(lp: LivePost, reason: str, now: datetime) -> None:
     if lp.state is not PostState.removed:
         lp.state = PostState.removed
         lp.removed_at = now
+        lp.last_seen_at = now  # the row changed (an unchanged reading no longer writes it)
     lp.removed_reason = reason[:200]

@@ -54,10 +54,18 @@ from oversight.inspection.judge import (
     regroup_unreviewed,
     run_checks,
 )
-from oversight.inspection.models import AccountInspection, LivePost, PostException, PostSource, PostState
+from oversight.inspection.models import (
+    AccountInspection,
+    LivePost,
+    PostException,
+    PostSource,
+    PostState,
+    ReadWindow,
+)
 from oversight.inspection.posts import (
     PostView,
     _essentials,
+    _expire_loaded,
     _mark_removed,
     _write_posts,
     stored_many,
@@ -138,6 +146,19 @@ def _state_row(account_id: int) -> AccountInspection:
     return row
 
 
+def _record_reading(state: AccountInspection, reading: sources.Reading, at: datetime) -> None:
+    """The reading of the account's posts, recorded once for the account (not per post): when,
+    and what it covered — the whole account, everything published since a time, or only what it
+    listed (an export). The posts tab shows a live post inside that window as online at ``at``."""
+    state.read_at = at
+    if reading.complete_since is None:
+        state.read_window, state.read_since = ReadWindow.all, None
+    elif reading.complete_since == datetime.max:
+        state.read_window, state.read_since = ReadWindow.listed, None
+    else:
+        state.read_window, state.read_since = ReadWindow.since, reading.complete_since
+
+
 def apply(reading: sources.Reading, now: datetime | None = None) -> InspectionOutcome:
     """Write what one read found. Flushes."""
     return apply_many([reading], now)[0]
@@ -146,9 +167,11 @@ def apply(reading: sources.Reading, now: datetime | None = None) -> InspectionOu
 def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None) -> list[InspectionOutcome]:
     """Write what a batch of reads found, each as :func:`apply` would, sharing the work: the
     accounts, states, deliveries, stored posts and discovery snapshots are read in a few queries,
-    new posts are written in one executemany INSERT and changed ones in one UPDATE, unchanged
-    ones only get their ``last_seen_at``, the checks run only over new or edited text (or after a
-    dictionary change), findings are upserted in one batch and audited in one entry. Flushes."""
+    new posts are written in one go (COPY / executemany) and changed ones in one UPDATE; an
+    unchanged post is not written at all (the reading is recorded once per account, see
+    :func:`_record_reading`); the checks run only over new or edited text (or after a dictionary
+    change); posts a complete listing no longer shows are found among the stored rows already
+    read; findings are upserted in one batch and audited in one entry. Flushes."""
 
     ids = sorted({r.account_id for r in readings})
     accounts: dict[int, Account] = {}
@@ -215,6 +238,7 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
         state.last_success_at = at
         state.last_error = reading.error
         state.posts_seen = len(reading.posts)
+        _record_reading(state, reading, at)
         if reading.profile is not None:
             state.profile = dict(reading.profile.__dict__)
         outcomes.append(outcome)
@@ -233,7 +257,7 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
     dmaps = trace.deliveries_by_account([a.id for _, a, _, _ in work], {a.id: a.platform.value for _, a, _, _ in work})
     keys = {r.account_id: [p.post_id for p in r.posts if p.post_id] for r, _, _, _ in work}
     version = lexicon_version()
-    # What is stored of the listed posts, light (hash, dictionary version, trace); the full rows
+    # What is stored of the accounts' posts, light (hash, dictionary version, trace); the full rows
     # only of those that changed — an unchanged post is left out of the checks and the writes.
     stored_all = stored_many(keys)
     hashes: dict[tuple[int, str], str] = {}
@@ -258,7 +282,6 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
     since = _unreviewed_since()
     inserts: list[PostView] = []
     updates: list[PostView] = []
-    untouched: dict[tuple[str, datetime], list[int]] = {}
     per_account: list[tuple[Any, ...]] = []
     for reading, account, outcome, w in work:
         now_ = w.now
@@ -269,7 +292,6 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
         first_new = len(inserts)
         judged: list[tuple[PostView, frozenset[str] | None, bool, str | None, bool]] = []
         days: set[date] = set()
-        skip: list[int] = untouched.setdefault((src, now_), [])
         seen: dict[str, sources.SeenPost] = {}
         for post in reading.posts:
             if post.post_id and post.post_id not in seen:
@@ -278,8 +300,7 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
             ref = dmap.get(key)
             sp = stored.get(key)
             if sp is not None and sp.id not in full:
-                skip.append(sp.id)  # seen again, nothing changed
-                continue
+                continue  # seen again, nothing changed: nothing to write
             h = hashes.get((account.id, key)) or sources.text_hash(post.title, post.text)
             if sp is None:
                 v = PostView(
@@ -333,7 +354,6 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
             if v.source != was[0]:
                 days.add(group_day(v.first_seen_at))
             if not edited and not rechecked and v.tamper_state == before_tamper and was == _essentials(v):
-                skip.append(v.id)  # type: ignore[arg-type]
                 continue
             v.last_seen = now_
             updates.append(v)
@@ -341,8 +361,9 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
         outcome.new_posts = len(inserts) - first_new
         per_account.append((reading, account, outcome, w, judged, days))
     del held  # kept the prefetched deliveries alive for the tamper comparisons above
-    before = _write_posts(inserts, updates, untouched)
+    before = _write_posts(inserts, updates)
     groups: list[tuple[_Writer, set[date]]] = []
+    gone: dict[datetime, list[int]] = {}
     for reading, account, _outcome, w, judged, days in per_account:
         now = w.now
         platform = account.platform.value
@@ -394,24 +415,29 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
                     },
                     1.0 if removal.by_platform else 0.8,
                 )
-        # Posts found earlier that a complete listing no longer shows (not ours: those were asked).
-        if reading.complete_since != datetime.max:
+        # Posts found earlier that a complete listing no longer shows (not ours: those were asked),
+        # among the account's stored rows read above (no query per account).
+        cs = reading.complete_since
+        if cs != datetime.max:
             reported = {sources.live_key(platform, r.post_id) for r in reading.removals}
-            stmt = sa.select(LivePost.id, LivePost.platform_post_id).where(
-                LivePost.account_id == account.id,
-                LivePost.state == PostState.live,
-                LivePost.source == PostSource.found,
+            gone.setdefault(now, []).extend(
+                sp.id
+                for key, sp in stored_all.get(account.id, {}).items()
+                if sp.state is PostState.live
+                and sp.source is PostSource.found
+                and key not in seen
+                and key not in reported
+                and (cs is None or (sp.published_at is not None and sp.published_at >= cs))
             )
-            if reading.complete_since is not None:
-                stmt = stmt.where(LivePost.published_at >= reading.complete_since)
-            gone = [i for i, key in db.session.execute(stmt) if key not in seen and key not in reported]
-            for i in range(0, len(gone), 500):
-                db.session.execute(
-                    sa.update(LivePost)
-                    .where(LivePost.id.in_(gone[i : i + 500]))
-                    .values(state=PostState.removed, removed_at=now, removed_reason="平台列表中已不再出现")
-                    .execution_options(synchronize_session=False)
-                )
+    for at, ids_ in gone.items():
+        _expire_loaded(ids_)
+        for i in range(0, len(ids_), 500):
+            db.session.execute(
+                sa.update(LivePost)
+                .where(LivePost.id.in_(ids_[i : i + 500]))
+                .values(state=PostState.removed, removed_at=at, removed_reason="平台列表中已不再出现", last_seen_at=at)
+                .execution_options(synchronize_session=False)
+            )
     regroup_many(groups, since, inserts, before)
     flush_writers([(w, o) for _, _, o, w in work] + coverage)
     db.session.flush()

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Dict, File, List, Nested, String
+from apiflask.fields import Boolean, Dict, File, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
@@ -20,6 +20,7 @@ from auth.scoping import current_user, get_scoped
 from common.errors import ApiError, Forbidden
 from common.fields import DateTime, Integer
 from common.pagination import MAX_PER_PAGE, PageOut, paginate
+from common.timefmt import bj
 from extensions import db
 from oversight import discovery
 from oversight.findings import ACTIVE_STATUSES, VIEW_ROLES
@@ -32,6 +33,7 @@ from oversight.inspection.models import (
     LivePost,
     PostSource,
     PostState,
+    confirmed_at,
 )
 from oversight.inspection.sources import SOURCE_LABELS
 from oversight.models import Finding
@@ -94,7 +96,16 @@ class PostOut(Schema):
     seen_via = String()
     seen_via_label = String()
     first_seen_at = DateTime()
-    last_seen_at = DateTime()
+    last_seen_at = DateTime(metadata={"description": "该条记录最近一次变化的时间（首次发现、改动、删除、重新出现）"})
+    confirmed_at = DateTime(
+        allow_none=True,
+        metadata={
+            "description": "在线内容确认在线的截至时间：落在账号最近一次读取范围内的为该次读取时间，"
+            "否则为该条最近一次变化的时间；已删除的为空"
+        },
+    )
+    in_last_reading = Boolean(metadata={"description": "是否落在账号最近一次读取的范围内"})
+    state_detail = String(metadata={"description": "状态说明，如“在线（截至 2026-12-06 09:00）”"})
     open_findings = List(Dict())
 
 
@@ -123,8 +134,21 @@ class ImportIn(Schema):
     source = String(load_default=None, validate=Length(max=200))
 
 
-def post_dict(lp: LivePost, findings: list[Finding] | None = None) -> dict[str, Any]:
+def post_dict(
+    lp: LivePost, findings: list[Finding] | None = None, reading: AccountInspection | None = None
+) -> dict[str, Any]:
+    """A post as the API and the posts tab show it; ``reading``: the account's inspection state,
+    whose last reading vouches for the live posts inside its window (no per-post write)."""
     hits = lp.check_hits or []
+    live = lp.state is PostState.live
+    covered = live and reading is not None and reading.covers(lp)
+    confirmed = confirmed_at(lp, reading) if live else None
+    if not live:
+        detail = POST_STATE_LABELS[lp.state]
+    elif covered:
+        detail = f"在线（截至 {bj(confirmed)}）"
+    else:
+        detail = f"在线（最近确认于 {bj(confirmed)}）"
     return {
         "id": lp.id,
         "account_id": lp.account_id,
@@ -153,6 +177,9 @@ def post_dict(lp: LivePost, findings: list[Finding] | None = None) -> dict[str, 
         "seen_via_label": SOURCE_LABELS.get(lp.seen_via, lp.seen_via),
         "first_seen_at": lp.first_seen_at,
         "last_seen_at": lp.last_seen_at,
+        "confirmed_at": confirmed,
+        "in_last_reading": covered,
+        "state_detail": detail,
         "open_findings": [
             {"id": f.id, "kind": f.kind.value, "message": (f.evidence or {}).get("message")} for f in findings or []
         ],
@@ -206,8 +233,12 @@ def account_posts_api(account_id: int, q: dict[str, Any]) -> Any:
     _viewer()
     account = get_scoped(Account, account_id)
     by_post = _open_findings_by_post(account.id)
+    reading = db.session.get(AccountInspection, account.id)
     return paginate(
-        _post_stmt(account, q), q["page"], q["per_page"], lambda lp: post_dict(lp, by_post.get(lp.platform_post_id))
+        _post_stmt(account, q),
+        q["page"],
+        q["per_page"],
+        lambda lp: post_dict(lp, by_post.get(lp.platform_post_id), reading),
     )
 
 
@@ -223,7 +254,8 @@ def post_exception_api(post_id: int, data: dict[str, Any]) -> Any:
     get_scoped(Account, lp.account_id)
     service.allow_post(lp.id, data["reason"], user)
     db.session.commit()
-    return post_dict(db.session.get(LivePost, post_id)), 201
+    post = db.session.get(LivePost, post_id)
+    return post_dict(post, None, db.session.get(AccountInspection, post.account_id)), 201
 
 
 @api.post("/imports")
@@ -281,9 +313,10 @@ def account_posts_page(account_id: int) -> Any:
     except ValueError:
         page = 1
     by_post = _open_findings_by_post(account.id)
-    result = paginate(_post_stmt(account, q), page, 50, lambda lp: post_dict(lp, by_post.get(lp.platform_post_id)))
-
     state = db.session.get(AccountInspection, account.id)
+    result = paginate(
+        _post_stmt(account, q), page, 50, lambda lp: post_dict(lp, by_post.get(lp.platform_post_id), state)
+    )
     return render_template(
         "inspection/account_posts.html",
         account=account,

@@ -15,10 +15,12 @@ from apscheduler.util import ref_to_obj
 from audit.models import AuditEntry
 from auth.models import Role
 from common.db import utcnow
+from common.timefmt import bj
 from oversight import discovery
 from oversight.inspection import rescan, service, sources
-from oversight.inspection.models import AccountInspection, LivePost, PostSource, PostState
+from oversight.inspection.models import AccountInspection, LivePost, PostSource, PostState, ReadWindow
 from oversight.models import Finding, FindingKind, FindingStatus
+from platforms.ratelimit import InMemoryRateLimiter
 from platforms.types import PlatformAccount
 from registry.models import AccountStatus
 from tasks import inspection as inspection_tasks
@@ -26,6 +28,14 @@ from tasks import jobs
 from tests.publishers.test_pipeline import approve, author, claim, drain  # noqa: F401 - fixtures
 
 U, C, T, R = FindingKind.unreviewed_post, FindingKind.post_check_hit, FindingKind.tampered, FindingKind.post_removed
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limiter(monkeypatch):
+    """Each test its own platform rate limiter: the process-wide default also counts earlier
+    tests' calls (the same sandbox uids recur), which would defer a later test's reads."""
+    fresh = InMemoryRateLimiter()
+    monkeypatch.setattr("platforms.channels.default_rate_limiter", lambda: fresh)
 
 
 @pytest.fixture
@@ -477,24 +487,95 @@ def test_unreviewed_posts_of_a_day_are_one_finding_listing_each_post(
     assert findings(db_session, account, U) == []
 
 
-def test_unchanged_posts_are_not_rewritten_or_rechecked(db_session, sandbox, unit, make_account):
+def test_unchanged_posts_are_not_rewritten_or_rechecked(db_session, sandbox, unit, make_account, make_user, api_as):
+    """A reading that shows a post unchanged writes nothing of the post: the reading is recorded
+    once for the account, and the posts tab shows the post online as of that reading."""
     account = make_account(unit, "weibo", name=unit.name)
     plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
     post = app_post(sandbox, "weibo", account.platform_uid, "今日天气晴好")
-    service.inspect_account(account.id)
+    first_at = utcnow() - timedelta(hours=2)
+    service.inspect_account(account.id, now=first_at)
     lp = posts(db_session, account)[post["post_id"]]
     checked_at, seen_at = lp.checked_at, lp.last_seen_at
-    service.inspect_account(account.id)
+    later = first_at + timedelta(hours=1)
+    service.inspect_account(account.id, now=later)
     db_session.expire_all()
     lp = posts(db_session, account)[post["post_id"]]
-    assert lp.checked_at == checked_at and lp.last_seen_at >= seen_at  # seen again, not re-checked
-    # Its twin: an edit on the platform is re-checked.
+    assert lp.checked_at == checked_at and lp.last_seen_at == seen_at  # not re-checked, row not written
+    reading = db_session.get(AccountInspection, account.id)
+    assert reading.read_at == later and reading.read_window is ReadWindow.all  # the sandbox lists every post
+    auditor = api_as(make_user(Role.auditor))
+    html = auditor.client.get(f"/inspection/accounts/{account.id}/posts", headers=auditor.headers).get_data(
+        as_text=True
+    )
+    assert f"在线（截至 {bj(later)}）" in html
+    (item,) = auditor.get(f"/api/v1/inspection/accounts/{account.id}/posts").json["items"]
+    assert item["in_last_reading"] is True and item["state_detail"] == f"在线（截至 {bj(later)}）"
+    # Its twin: an edit on the platform is re-checked (and the row changes).
     sandbox.call("POST", f"/_sandbox/posts/weibo/{post['post_id']}/edit", json={"text": "庆祝中华人民共合国成立"})
     service.inspect_account(account.id)
     db_session.expire_all()
     lp = posts(db_session, account)[post["post_id"]]
-    assert lp.checked_at > checked_at and "共合国" in lp.text
+    assert lp.checked_at > checked_at and "共合国" in lp.text and lp.last_seen_at > seen_at
     assert len(findings(db_session, account, C)) == 1
+
+
+def test_a_post_older_than_a_partial_listing_is_not_vouched_for_nor_removed(
+    app, db_session, sandbox, unit, make_account, make_user, api_as, monkeypatch
+):
+    """A listing of the newest N posts (as many as asked) covers what was published since the
+    oldest of them. An older stored post the listing no longer shows is neither marked removed
+    nor shown as online at that reading — only as confirmed when it was last seen."""
+    monkeypatch.setitem(app.config, "INSPECTION_RECENT_POSTS", 5)
+    account = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
+    old = app_post(sandbox, "weibo", account.platform_uid, "较早的一条", created_at="2026-11-01T08:00:00+08:00")
+    first = utcnow() - timedelta(hours=3)
+    service.inspect_account(account.id, now=first)
+    for i in range(5):
+        app_post(sandbox, "weibo", account.platform_uid, f"新的一条{i}")
+    last = utcnow()
+    service.inspect_account(account.id, now=last)
+    db_session.expire_all()
+    reading = db_session.get(AccountInspection, account.id)
+    assert reading.read_window is ReadWindow.since and reading.read_at == last
+    assert posts(db_session, account)[old["post_id"]].state is PostState.live
+    auditor = api_as(make_user(Role.auditor))
+    items = {
+        i["platform_post_id"]: i for i in auditor.get(f"/api/v1/inspection/accounts/{account.id}/posts").json["items"]
+    }
+    assert len(items) == 6
+    assert items[old["post_id"]]["in_last_reading"] is False
+    assert items[old["post_id"]]["state_detail"] == f"在线（最近确认于 {bj(first)}）"
+    assert sum(i["state_detail"] == f"在线（截至 {bj(last)}）" for i in items.values()) == 5
+
+
+def test_a_found_post_gone_from_a_complete_listing_is_removed_and_its_twin_stays(
+    db_session, sandbox, unit, make_account, make_user, api_as
+):
+    """Removal detection works from the account's reading and the ids it returned (no per-post
+    write on the readings in between): the post deleted in the app is marked removed, the other
+    stays online as of the last reading."""
+    account = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
+    gone = app_post(sandbox, "weibo", account.platform_uid, "今日天气晴好")
+    kept = app_post(sandbox, "weibo", account.platform_uid, "县文旅局推出冬季旅游线路")
+    service.inspect_account(account.id)
+    service.inspect_account(account.id)  # unchanged: nothing written per post
+    sandbox.call("POST", f"/_sandbox/posts/weibo/{gone['post_id']}/remove", json={"by": "user"})
+    last = utcnow()
+    service.inspect_account(account.id, now=last)
+    db_session.expire_all()
+    stored = posts(db_session, account)
+    assert stored[gone["post_id"]].state is PostState.removed
+    assert stored[gone["post_id"]].removed_reason == "平台列表中已不再出现"
+    assert stored[kept["post_id"]].state is PostState.live
+    auditor = api_as(make_user(Role.auditor))
+    items = {
+        i["platform_post_id"]: i for i in auditor.get(f"/api/v1/inspection/accounts/{account.id}/posts").json["items"]
+    }
+    assert items[kept["post_id"]]["state_detail"] == f"在线（截至 {bj(last)}）"
+    assert items[gone["post_id"]]["state_detail"] == "已删除/被屏蔽" and items[gone["post_id"]]["confirmed_at"] is None
 
 
 def test_apply_many_equals_one_by_one(db_session, unit, make_account):
