@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/nu
 PYTEST_WORKERS ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test test-sqlite test-postgres lint checkdb bench clean browser-deps bulletin-deps node-deps
+.PHONY: install run test test-nightly test-sqlite test-postgres lint checkdb bench clean browser-deps bulletin-deps node-deps
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -46,11 +46,26 @@ lint: install
 	$(BIN)/mypy
 
 # Database tests run on SQLite and again on PostgreSQL (127.0.0.1:5432). Tests that need
-# PostgreSQL/Redis/real processes skip when those are absent — and FAIL under CI=true.
+# PostgreSQL/Redis/real processes skip when those are absent — and FAIL under CI=true (also when a
+# part collects no test at all: pytest's exit code 5).
+# Then the tests with real processes and the browser tests, on $(PYTEST_WORKERS) xdist workers (one module per
+# worker: --dist loadfile; each worker starts its own live stack; the longest modules first, in
+# tests/conftest.py's order: --no-loadscope-reorder); then, alone, the `serial` test
+# that restarts the Redis everything else shares. The long sweeps (marker `nightly`) are left to
+# `make test-nightly`. See README, "测试 / Tests".
+SLOW_RUN = rc=$$?; [ $$rc -eq 0 ] || { [ $$rc -eq 5 ] && [ "$$CI" != true ]; }
 test: install browser-deps bulletin-deps lint checkdb
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not slow and not browser"
-	GOVMEDIA_TEST_DB=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "db and not slow and not browser and not integration"
-	$(BIN)/pytest -m "slow or browser"; rc=$$?; [ $$rc -eq 0 ] || { [ $$rc -eq 5 ] && [ "$$CI" != true ]; }
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not slow and not browser and not nightly"
+	GOVMEDIA_TEST_DB=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "db and not slow and not browser and not integration and not nightly"
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "(slow or browser) and not serial and not nightly"; $(SLOW_RUN)
+	$(BIN)/pytest -n 0 -m "serial and not nightly"; $(SLOW_RUN)
+
+# The long sweeps `make test` leaves out (marker `nightly`): every page of every role at phone
+# width in every display, and the API fuzzing with more examples per operation.
+# Run nightly, after `make test` (together they run every test).
+test-nightly: install browser-deps
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "nightly and not serial"; $(SLOW_RUN)
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-50} $(BIN)/pytest -n 0 tests/foundation/test_api_fuzz.py
 
 test-sqlite: install
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile

@@ -43,6 +43,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = getattr(item, "fixturenames", ())
         if "app" in fixtures or "db_session" in fixtures:
             item.add_marker(pytest.mark.db)
+    items.sort(key=_long_first)
+
+
+def _long_first(item: pytest.Item) -> int:
+    """Longest first for `make test`'s parallel part (`--dist loadfile --no-loadscope-reorder`, so
+    xdist hands out modules in this order): the soak/fault tests with processes of their own
+    (minutes each), then the browser journeys on a stack of their own (a module-scoped ``stack``;
+    they wait for the clock), then the rest — the many short page checks on the shared live stack,
+    which even out the two workers' ends. A stable sort: within each group, and in every run
+    without slow or browser tests, the collection order stays."""
+    if item.get_closest_marker("slow") and not item.get_closest_marker("browser"):
+        return 0
+    if item.get_closest_marker("browser") and "stack" in getattr(item, "fixturenames", ()):
+        return 1
+    return 2
 
 
 @pytest.fixture(scope="session")

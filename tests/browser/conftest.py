@@ -220,13 +220,17 @@ def start_live_stack(workdir: Path, *, seed: bool = True, **extra_env: str) -> I
 
 @pytest.fixture(scope="session")
 def live_stack() -> Iterator[LiveStack]:
-    """One stack for the whole browser session (tests that change data must not assume a clean world)."""
+    """One stack for the whole browser session — one per xdist worker — (tests that change data must
+    not assume a clean world)."""
     workdir = Path(tempfile.mkdtemp(prefix="govmedia-browser-", dir="/tmp"))
     try:
         with start_live_stack(workdir) as stack:
             yield stack
     finally:
         keep = OUTPUT / "live-stack-logs"
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        if worker:  # `make test` runs the browser tests on two xdist workers, each with a stack of its own
+            keep = keep / worker
         shutil.rmtree(keep, ignore_errors=True)
         if (workdir / "logs").is_dir():
             shutil.copytree(workdir / "logs", keep)

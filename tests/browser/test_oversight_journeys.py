@@ -62,7 +62,11 @@ CHARTS_DRAWN = """() => [...document.querySelectorAll('canvas[data-chart]')]
 def stack() -> Iterator[LiveStack]:
     workdir = Path(tempfile.mkdtemp(prefix="govmedia-oversight-", dir="/tmp"))
     try:
-        with start_live_stack(workdir) as live:
+        # The scheduler's first activity sweep (FIRST_SWEEP_MINUTES after it starts) would read the
+        # planted accounts at a moment set by the machine's speed — once it closed the order between
+        # the account's new post and the unit's second answer. The journeys run each check
+        # themselves, through the CLI, so the scheduler's sweep waits until long after them.
+        with start_live_stack(workdir, FIRST_SWEEP_MINUTES="600") as live:
             yield live
     finally:
         keep = OUTPUT / "oversight-stack-logs"

@@ -5,7 +5,10 @@ scroll inside their own box, bare tables become cards) and no table cell is sque
 character per line, in the normal and the 大字模式 display.
 The same at 360 px in 大字模式 (the narrowest common phone with the largest text). A screenshot
 of each page goes to test-output/screenshots/phone-WIDTH-ROLE-MODE-PAGE.png. Also the
-collapsing menu (菜单, aria-expanded) and the switches' visible state (aria-pressed)."""
+collapsing menu (菜单, aria-expanded) and the switches' visible state (aria-pressed).
+
+`make test` sweeps every page of each role in one display (IN_CI); all twelve role × display
+sweeps run in `make test-nightly` (the others are marked ``nightly``)."""
 
 from __future__ import annotations
 
@@ -99,8 +102,24 @@ def overflow(page: Any) -> tuple[int, int, list[str], list[str]]:
     )
 
 
-@pytest.mark.parametrize(("mode", "width"), [("normal", 390), ("large-font", 390), ("large-font", 360)])
-@pytest.mark.parametrize("role", ROLES)
+DISPLAYS = (("normal", 390), ("large-font", 390), ("large-font", 360))
+#: what `make test` runs: each role's every page in one display, each display for at least one role
+#: (the operator's editor and calendar and the office's tables in the narrowest and largest text);
+#: the other eight role × display sweeps are marked ``nightly`` (`make test-nightly`)
+IN_CI = {
+    ("operator", "large-font", 360),
+    ("reviewer1", "large-font", 360),
+    ("auditor", "large-font", 390),
+    ("admin", "normal", 390),
+}
+SWEEPS = [
+    pytest.param(role, mode, width, marks=() if (role, mode, width) in IN_CI else pytest.mark.nightly)
+    for role in ROLES
+    for mode, width in DISPLAYS
+]
+
+
+@pytest.mark.parametrize(("role", "mode", "width"), SWEEPS)
 def test_main_pages_fit_a_phone(
     page: Any, live_stack: LiveStack, a11y_world: dict[str, int], role: str, mode: str, width: int
 ) -> None:

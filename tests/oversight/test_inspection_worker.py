@@ -2,7 +2,8 @@
 one ``inspect_batch`` task per batch of accounts, every account inspected, and a second sweep
 changes nothing (idempotent).
 
-Marked slow like tests/publishers/test_pipeline_processes.py (its own non-parallel run)."""
+Marked slow: `make test` runs it in the parallel part beside the browser tests. Its broker is Redis
+database 11 of its own (the fan-out fault tests use 12), so neither flushes the other's queue."""
 
 from __future__ import annotations
 
@@ -32,12 +33,12 @@ BATCH = 3
 @pytest.fixture
 def stack(tmp_path: Any):  # type: ignore[no-untyped-def]
     services.require_redis()
-    subprocess.run(["redis-cli", "-n", "12", "flushdb"], check=False, capture_output=True)
+    subprocess.run(["redis-cli", "-n", "11", "flushdb"], check=False, capture_output=True)
     with processes.fresh_postgres_database() as url:
         env = {
             **os.environ,
             "DATABASE_URL": url,
-            "BROKER_URL": "redis://127.0.0.1:6379/12",
+            "BROKER_URL": "redis://127.0.0.1:6379/11",
             "SECRET_KEY": "test-secret",
             "INSPECTION_BATCH_SIZE": str(BATCH),
             "INSPECTION_RATE_PER_MINUTE": "0",  # no spreading: every batch is due now

@@ -1,7 +1,9 @@
 """Fault tests with real processes: PostgreSQL + Redis + Celery workers + scheduler + sandbox.
 
-Marked slow: `make test` runs them in their own (non-parallel) pytest run because they stop
-and start shared services (Redis) and kill workers.
+Marked slow. They kill only their own workers and talk to their own sandbox and database, so
+`make test` runs them in its parallel part (all on one xdist worker: one file, `--dist loadfile`,
+one after another on Redis databases 12/13). The Redis restart stops the Redis every other test
+shares: it is marked ``serial`` and runs alone in a pytest run of its own afterwards.
 """
 
 from __future__ import annotations
@@ -179,6 +181,7 @@ def test_sigkill_worker_mid_fanout_sends_each_exactly_once(tmp_path, stack_db):
         stack.close()
 
 
+@pytest.mark.serial
 def test_redis_restart_mid_fanout_loses_nothing(tmp_path, stack_db):
     stack = Stack(tmp_path, stack_db, "redis://127.0.0.1:6379/12", MEDIA_DIR=str(tmp_path / "media"))
     app = stack.app()
