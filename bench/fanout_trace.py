@@ -157,6 +157,14 @@ def print_slots(found: dict[str, Any] | None) -> None:
 def print_profile(folder: Path, top: int = 45) -> None:
     """The merged profile of the consumer and of the pool processes: by innermost package and
     by function including its callees, as shares of each role's samples."""
+    tasks: collections.Counter[str] = collections.Counter()
+    for path in folder.glob("tasks-*.txt"):
+        for line in path.read_text().splitlines():
+            count, _, name = line.partition(" ")
+            tasks[name] += int(count)
+    if tasks:
+        counts = ", ".join(f"{name} {count}" for name, count in tasks.most_common())
+        print(f"  tasks run (as counted up to 3 s before the end): {counts}")
     for role in ("consumer", "pool"):
         stacks: collections.Counter[str] = collections.Counter()
         for path in folder.glob(f"{role}-*.txt"):

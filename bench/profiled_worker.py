@@ -20,7 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from celery.signals import worker_init, worker_process_init
+from celery.signals import task_postrun, worker_init, worker_process_init
 
 from tasks.worker import celery, flask_app
 
@@ -34,6 +34,8 @@ class _StackSampler:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.stacks: collections.Counter[str] = collections.Counter()
+        #: tasks run in this process, by name (pool processes)
+        self.tasks: collections.Counter[str] = collections.Counter()
         self.written = time.monotonic()
         signal.signal(signal.SIGPROF, self._sample)
         signal.setitimer(signal.ITIMER_PROF, _INTERVAL, _INTERVAL)
@@ -51,6 +53,8 @@ class _StackSampler:
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text("\n".join(f"{count} {stack}" for stack, count in self.stacks.items()))
             tmp.replace(self.path)
+            tasks = self.path.with_name("tasks-" + self.path.name)
+            tasks.write_text("\n".join(f"{count} {name}" for name, count in self.tasks.items()))
 
 
 def _short(filename: str) -> str:
@@ -79,3 +83,9 @@ def _consumer(**_kwargs: Any) -> None:
 @worker_process_init.connect
 def _pool_process(**_kwargs: Any) -> None:
     _start("pool")
+
+
+@task_postrun.connect
+def _count(task: Any = None, **_kwargs: Any) -> None:
+    if _sampler is not None and task is not None:
+        _sampler.tasks[task.name] += 1
