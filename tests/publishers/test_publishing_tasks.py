@@ -14,6 +14,8 @@ from auth.models import Role
 from common import media
 from moderation.models import Content, ContentKind, ContentStatus, Disclosure
 from moderation.service import content_hash
+from platforms import channels
+from platforms.ratelimit import InMemoryRateLimiter
 from publishers import claim as claiming
 from publishers import pipeline
 from publishers.models import Delivery, DeliveryStatus
@@ -51,6 +53,17 @@ def approve(db_session, make_user, unit):
         return content
 
     return _approve
+
+
+@pytest.fixture(autouse=True)
+def line_budget(app, sandbox, monkeypatch):
+    """Time enough for a whole line on a loaded machine (the default is 2 s), and the platforms'
+    call limits counted afresh (account ids come again after each test's rollback)."""
+    monkeypatch.setitem(app.config, "DELIVERY_CHAIN_SECONDS", 600)
+    channels.close_adapters(app)
+    channels._shared(app)["rate_limiter"] = InMemoryRateLimiter()
+    yield
+    channels.close_adapters(app)
 
 
 @pytest.fixture
@@ -106,13 +119,11 @@ def test_without_a_budget_the_next_delivery_is_queued(
     make_account,
     approve,
     broker,
+    monkeypatch,
 ):
-    app.config["DELIVERY_CHAIN_SECONDS"] = 0
-    try:
-        ids = _line(db_session, unit, make_account, approve, 3)
-        publishing.deliver.run(ids[0])
-    finally:
-        app.config.pop("DELIVERY_CHAIN_SECONDS")
+    monkeypatch.setitem(app.config, "DELIVERY_CHAIN_SECONDS", 0)
+    ids = _line(db_session, unit, make_account, approve, 3)
+    publishing.deliver.run(ids[0])
     assert _statuses(db_session, ids) == [DeliveryStatus.sent, DeliveryStatus.pending, DeliveryStatus.pending]
     assert broker == [("tasks.publishing.deliver", [ids[1]])]
 
