@@ -370,8 +370,15 @@ def main() -> None:
                 return
             capacity = run_pipeline(args, Path(tmp), spread=0)
             report("capacity run, all due at once", capacity)
+            print(f"  load {os.getloadavg()[0]:.1f}", flush=True)
             ceiling = run_ceiling(args, Path(tmp), capacity["expected"])
+            print(f"ceiling: {ceiling['rate']:.1f} tasks/s; load {os.getloadavg()[0]:.1f}", flush=True)
             same = run_ceiling(args, Path(tmp), capacity["expected"], same_work=True)
+            print(
+                f"same-work ceiling: {same['rate']:.1f} deliveries/s; ratio capacity/same-work ceiling "
+                f"{capacity['rate'] / same['rate']:.2f}; load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
             lag = run_pipeline(args, Path(tmp), spread=args.spread)
             report(f"lag run, due over {args.spread:g} s", lag)
         finally:
