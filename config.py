@@ -336,6 +336,9 @@ def from_env() -> dict[str, Any]:
         "DELIVERY_MAX_ATTEMPTS": _int("DELIVERY_MAX_ATTEMPTS", 6),
         "SENDING_LEASE_SECONDS": _int("SENDING_LEASE_SECONDS", 120),
         "ENQUEUE_STALE_SECONDS": _int("ENQUEUE_STALE_SECONDS", 60),
+        # How long one deliver task goes on with the deliveries its account hands on, instead of
+        # a message each (tasks/publishing.py run_line); 0: each handed on as a task of its own.
+        "DELIVERY_CHAIN_SECONDS": _int("DELIVERY_CHAIN_SECONDS", 2),
         "JOB_REQUEUE_SECONDS": _int("JOB_REQUEUE_SECONDS", 60),
         "JOB_STALE_SECONDS": _int("JOB_STALE_SECONDS", 900),
         "RETRY_BASE_SECONDS": _int("RETRY_BASE_SECONDS", 5),

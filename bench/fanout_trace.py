@@ -10,6 +10,7 @@ logs read afterwards (with ``--loglevel INFO``, Celery logs each task's receipt 
 
 from __future__ import annotations
 
+import collections
 import itertools
 import re
 import threading
@@ -151,3 +152,34 @@ def print_slots(found: dict[str, Any] | None) -> None:
         flush=True,
     )
     print("  busy per second: " + " ".join(f"{v:.1f}" for v in found["per_second"]), flush=True)
+
+
+def print_profile(folder: Path, top: int = 45) -> None:
+    """The merged profile of the consumer and of the pool processes: by innermost package and
+    by function including its callees, as shares of each role's samples."""
+    tasks: collections.Counter[str] = collections.Counter()
+    for path in folder.glob("tasks-*.txt"):
+        for line in path.read_text().splitlines():
+            count, _, name = line.partition(" ")
+            tasks[name] += int(count)
+    if tasks:
+        counts = ", ".join(f"{name} {count}" for name, count in tasks.most_common())
+        print(f"  tasks run (as counted up to 3 s before the end): {counts}")
+    for role in ("consumer", "pool"):
+        stacks: collections.Counter[str] = collections.Counter()
+        for path in folder.glob(f"{role}-*.txt"):
+            for line in path.read_text().splitlines():
+                count, _, stack = line.partition(" ")
+                stacks[stack] += int(count)
+        n = max(1, sum(stacks.values()))
+        own: collections.Counter[str] = collections.Counter()
+        within: collections.Counter[str] = collections.Counter()
+        for stack, count in stacks.items():
+            frames = stack.split(";")
+            own[frames[-1].split("/", 1)[0].split(":", 1)[0]] += count
+            for name in set(frames):
+                within[name] += count
+        print(f"  profile of the {role} process(es): {n} samples of 1 ms CPU")
+        print("   innermost frame by package: " + ", ".join(f"{k} {100 * v / n:.1f}%" for k, v in own.most_common(12)))
+        for name, count in within.most_common(top):
+            print(f"   {100 * count / n:5.1f} %  {name}")

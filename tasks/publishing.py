@@ -4,13 +4,14 @@ transactions), then do the broker's part — schedule the follow-up, enqueue wha
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from kombu.exceptions import OperationalError
 
 from extensions import db
 from publishers import claim, pipeline
-from publishers.shared import NextStep
+from publishers.shared import NextStep, setting
 
 log = logging.getLogger("govmedia.publishing")
 
@@ -35,13 +36,40 @@ def _keep_loaded() -> None:
 
 @shared_task(name="tasks.publishing.deliver", acks_late=True, reject_on_worker_lost=True)
 def deliver(delivery_id: int) -> str:
-    """``pipeline.run_delivery``; the account's next delivery it hands on is queued after."""
+    """``pipeline.run_delivery``, then the account's next deliveries it hands on, in this task
+    for up to DELIVERY_CHAIN_SECONDS (``run_line``); the one handed on after that is queued."""
     _keep_loaded()
-    outcome = pipeline.run_delivery(delivery_id)
-    _follow_up(deliver, delivery_id, outcome)
+    outcome = run_line(delivery_id, setting("DELIVERY_CHAIN_SECONDS", 2.0))
     if outcome.follower is not None:
         _to_broker([outcome.follower])
     return outcome.action
+
+
+def run_line(delivery_id: int, budget: float) -> NextStep:
+    """Send ``delivery_id``, then, while ``budget`` seconds last, each delivery its account hands
+    on (``outcome.follower``: marked queued in the database, as for the broker) right here
+    instead of through a message of its own — each one a whole ``pipeline.run_delivery``, as its
+    own task would run it, with the session emptied in between. A message costs the worker about
+    as much CPU as the delivery's own database work (publish, receive, hold, acknowledge;
+    ``bench/fanout.py --profile``), and an account's posts sent back to back also share its
+    status poll (``publishers.poll``). Returns the last outcome; its follower, if any, is for
+    the caller to queue. An error in a follower is logged and the follower queued as its own
+    task; should the process die, the sweeper queues what was handed on
+    (ENQUEUE_STALE_SECONDS), as for a lost message."""
+    deadline = time.monotonic() + budget
+    outcome = pipeline.run_delivery(delivery_id)
+    _follow_up(deliver, delivery_id, outcome)
+    while outcome.follower is not None and time.monotonic() < deadline:
+        follower = outcome.follower
+        db.session.expunge_all()  # as a task of its own: nothing loaded for the previous delivery
+        try:
+            outcome = pipeline.run_delivery(follower)
+        except Exception:
+            db.session.rollback()
+            log.exception("delivery %s, handed on in the same task, failed; queued as a task of its own", follower)
+            return NextStep("done", follower=follower)
+        _follow_up(deliver, follower, outcome)
+    return outcome
 
 
 @shared_task(name="tasks.publishing.poll_status", acks_late=True, reject_on_worker_lost=True)

@@ -1,0 +1,186 @@
+"""What the publishing tasks do around the pipeline: an account's line of deliveries sent in one
+task while DELIVERY_CHAIN_SECONDS last, the rest handed to the broker.
+
+The task bodies run here in the test's app context (``Task.run``), with the broker's part
+recorded instead of sent; real workers run them in test_pipeline_processes.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from auth.models import Role
+from common import media
+from moderation.models import Content, ContentKind, ContentStatus, Disclosure
+from moderation.service import content_hash
+from platforms import channels
+from platforms.ratelimit import InMemoryRateLimiter
+from publishers import claim as claiming
+from publishers import pipeline
+from publishers.models import Delivery, DeliveryStatus
+from tasks import publishing
+from tests.publishers.test_pipeline import PNG
+
+
+@pytest.fixture
+def unit(make_unit):
+    return make_unit("发布测试县人民政府")
+
+
+@pytest.fixture
+def approve(db_session, make_user, unit):
+    author = make_user(Role.operator, unit=unit)
+
+    def _approve(targets, *, title, body):
+        content = Content(
+            unit_id=unit.id,
+            author_id=author.id,
+            title=title,
+            body_html=f"<p>{body}</p>",
+            body_text=body,
+            media=[{"name": "cover.png", "content_type": "image/png", "sha256": media.save(PNG), "alt": "现场"}],
+            disclosure=Disclosure.active,
+            kind=ContentKind.news,
+            status=ContentStatus.approved,
+        )
+        content.targets = list(targets)
+        db_session.add(content)
+        db_session.flush()
+        content.approved_hash = content_hash(content)
+        content.approved_version = content.version
+        db_session.commit()
+        return content
+
+    return _approve
+
+
+@pytest.fixture(autouse=True)
+def line_budget(app, sandbox, monkeypatch):
+    """Time enough for a whole line on a loaded machine (the default is 2 s), and the platforms'
+    call limits counted afresh (account ids come again after each test's rollback)."""
+    monkeypatch.setitem(app.config, "DELIVERY_CHAIN_SECONDS", 600)
+    channels.close_adapters(app)
+    channels._shared(app)["rate_limiter"] = InMemoryRateLimiter()
+    yield
+    channels.close_adapters(app)
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    """What the tasks would have sent: (task name, delivery ids)."""
+    sent: list[tuple[str, list[int]]] = []
+
+    def to_broker(delivery_ids, task=publishing.deliver):  # type: ignore[no-untyped-def]
+        sent.append((task.name, list(delivery_ids)))
+        return list(delivery_ids)
+
+    monkeypatch.setattr(publishing, "_to_broker", to_broker)
+    monkeypatch.setattr(publishing, "_follow_up", lambda task, delivery_id, outcome: None)
+    return sent
+
+
+def _line(db_session, unit, make_account, approve, n: int) -> list[int]:
+    account = make_account(unit, "weibo")
+    for i in range(n):
+        approve([account], title=f"第{i}条通知", body=f"正文{i}。")
+    ids = claiming.claim_due()
+    db_session.commit()
+    return ids
+
+
+def _statuses(db_session, ids: list[int]) -> list[DeliveryStatus]:
+    db_session.expire_all()
+    by_id = dict(db_session.execute(sa.select(Delivery.id, Delivery.status).where(Delivery.id.in_(ids))).all())
+    return [by_id[i] for i in ids]
+
+
+def test_one_task_sends_the_accounts_line_and_queues_nothing(
+    app,
+    db_session,
+    sandbox,
+    unit,
+    make_account,
+    approve,
+    broker,
+):
+    ids = _line(db_session, unit, make_account, approve, 3)
+    assert publishing.deliver.run(ids[0]) == "done"
+    assert _statuses(db_session, ids) == [DeliveryStatus.sent] * 3
+    assert broker == []  # the two handed on went out in the same task
+    assert len(sandbox.live_posts("weibo")) == 3
+
+
+def test_without_a_budget_the_next_delivery_is_queued(
+    app,
+    db_session,
+    sandbox,
+    unit,
+    make_account,
+    approve,
+    broker,
+    monkeypatch,
+):
+    monkeypatch.setitem(app.config, "DELIVERY_CHAIN_SECONDS", 0)
+    ids = _line(db_session, unit, make_account, approve, 3)
+    publishing.deliver.run(ids[0])
+    assert _statuses(db_session, ids) == [DeliveryStatus.sent, DeliveryStatus.pending, DeliveryStatus.pending]
+    assert broker == [("tasks.publishing.deliver", [ids[1]])]
+
+
+def test_a_follower_that_fails_in_the_line_is_queued_on_its_own(
+    app,
+    db_session,
+    sandbox,
+    unit,
+    make_account,
+    approve,
+    broker,
+    monkeypatch,
+):
+    ids = _line(db_session, unit, make_account, approve, 3)
+    real = pipeline.run_delivery
+
+    def run_delivery(delivery_id: int):  # type: ignore[no-untyped-def]
+        if delivery_id == ids[1]:
+            raise RuntimeError("database went away")
+        return real(delivery_id)
+
+    monkeypatch.setattr(pipeline, "run_delivery", run_delivery)
+    publishing.deliver.run(ids[0])
+    assert _statuses(db_session, ids) == [DeliveryStatus.sent, DeliveryStatus.pending, DeliveryStatus.pending]
+    assert broker == [("tasks.publishing.deliver", [ids[1]])]
+    monkeypatch.setattr(pipeline, "run_delivery", real)
+    publishing.deliver.run(ids[1])  # its own task, from the broker
+    assert _statuses(db_session, ids) == [DeliveryStatus.sent] * 3
+
+
+def test_the_line_shares_the_accounts_status_poll(
+    app,
+    db_session,
+    sandbox,
+    unit,
+    make_account,
+    approve,
+    monkeypatch,
+):
+    """WeChat publishes later: the line's posts are accepted back to back, the first one's poll
+    is the only one started, and it settles all of them."""
+    polls: list[int] = []
+    monkeypatch.setattr(publishing, "_to_broker", lambda ids, task=None: list(ids))
+    monkeypatch.setattr(publishing.poll_status, "apply_async", lambda args, countdown=0, **_: polls.append(args[0]))
+    account = make_account(unit, "wechat")
+    contents = [approve([account], title=f"第{i}条通知", body=f"正文{i}。") for i in range(3)]
+    content_ids = [content.id for content in contents]
+    ids = claiming.claim_due()
+    db_session.commit()
+    publishing.deliver.run(ids[0])
+    assert polls == [ids[0]]
+    for _ in range(6):
+        polls.clear()
+        publishing.poll_status.run(ids[0])
+        if not polls:
+            break
+    assert _statuses(db_session, ids) == [DeliveryStatus.sent] * 3
+    published = db_session.scalars(sa.select(Content.status).where(Content.id.in_(content_ids))).all()
+    assert published == [ContentStatus.published] * 3
