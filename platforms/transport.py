@@ -26,6 +26,7 @@ import os
 import select
 import socket
 import ssl
+import weakref
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,6 +54,9 @@ class KeptConnections:
     def __init__(self) -> None:
         self._idle: dict[_Key, list[http.client.HTTPConnection]] = {}
         self._contexts: dict[str, ssl.SSLContext] = {}
+        # An owner dropped without ``close`` (an adapter cache replaced) must not leave its
+        # sockets open until the interpreter exits: close them when this object is collected.
+        weakref.finalize(self, _close_idle, self._idle)
 
     def usable(
         self, adapter: requests.adapters.BaseAdapter, prepared: PreparedRequest, settings: Mapping[str, Any]
@@ -115,10 +119,7 @@ class KeptConnections:
         return _response(prepared, answer, data)
 
     def close(self) -> None:
-        idle, self._idle = self._idle, {}
-        for connections in idle.values():
-            for conn in connections:
-                conn.close()
+        _close_idle(self._idle)
 
     def _take(self, key: _Key) -> http.client.HTTPConnection | None:
         idle = self._idle.get(key)
@@ -169,6 +170,13 @@ class KeptConnections:
             context = ssl.create_default_context(cafile=None if is_dir else where, capath=where if is_dir else None)
             self._contexts[where] = context
         return context
+
+
+def _close_idle(idle: dict[_Key, list[http.client.HTTPConnection]]) -> None:
+    while idle:
+        _, connections = idle.popitem()
+        for conn in connections:
+            conn.close()
 
 
 def _dropped(sock: socket.socket) -> bool:

@@ -4,12 +4,14 @@ HTTP/1.1 server: the answers, failures, redirects and cookies the adapters see a
 from __future__ import annotations
 
 import datetime
+import gc
 import gzip
 import ipaddress
 import json
 import ssl
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -113,6 +115,17 @@ def test_calls_share_one_kept_connection_and_read_as_requests_does(server, sessi
     assert second.json()["method"] == "POST" and third.ok
     assert json.loads(server.bodies[0]) == {"标题": "通知"} and server.bodies[1] == b"a=1"
     assert server.accepted == 1
+
+
+def test_a_session_dropped_without_close_closes_its_kept_connections(server) -> None:
+    # an adapter cache replaced (or a test dropping it) must not leave sockets open until exit
+    http = PlatformSession()
+    assert http.call("GET", url(server, "/json"), timeout=TIMEOUT).ok
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del http
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
 
 
 def test_a_redirect_is_followed_and_a_cookie_is_kept(server, session) -> None:
