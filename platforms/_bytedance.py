@@ -344,7 +344,9 @@ class ByteDanceAdapter(ChannelAdapter):
             platform=self.platform,
             uid=str(data.get("open_id") or auth.creds.open_id),
             name=data.get("nickname"),
-            verified=bool(role) if role is not None else None,
+            # e_account_role is the 企业号 role (EAccountM/S/K): present → verified; empty or absent
+            # says only "not an 企业号", not "not certified" (a 机构认证 政务号 may have none) → None.
+            verified=True if role else None,
             subject=self._subject(auth),
             token_expires_in=(auth.creds.expires_at - time.time()) if auth.creds.expires_at else None,
         )
