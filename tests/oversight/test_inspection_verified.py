@@ -12,6 +12,7 @@ different 认证主体, apart from that comparison's own finding; each with its 
 
 from __future__ import annotations
 
+from auth.models import Role
 from oversight import discovery
 from oversight.inspection import service
 from oversight.inspection.judge import UNVERIFIED_CONFIDENCE
@@ -28,7 +29,7 @@ def unverified(db_session, account, active=True):
 
 
 def test_weibo_lost_verification_is_a_finding_and_re_verification_resolves_it(
-    app, db_session, sandbox, unit, make_account
+    app, db_session, sandbox, unit, make_account, make_user, api_as
 ):
     app.extensions.pop("govmedia_inspection", None)  # the org list is cached a minute per process
     account = make_account(unit, "weibo", name=unit.name)
@@ -44,6 +45,13 @@ def test_weibo_lost_verification_is_a_finding_and_re_verification_resolves_it(
     assert f.unit_id == unit.id and f.discovered_id is None
     service.inspect_account(account.id)  # seen again: the same finding, not a second one
     assert [g.id for g in findings(db_session, account, S)] == [f.id]
+    db_session.commit()
+    auditor = api_as(make_user(Role.auditor))
+    listed = auditor.get("/api/v1/findings", query_string={"kind": "subject_mismatch"}).json["items"]
+    (row,) = [r for r in listed if r["id"] == f.id]
+    assert row["kind_label"] == "认证主体与主办单位不符" and row["message"] == f.evidence["message"]
+    page = auditor.get(f"/findings/{f.id}").get_data(as_text=True)
+    assert "平台显示未认证" in page and "未认证（或认证已失效）" in page
 
     plant(sandbox, "weibo", account.platform_uid, verified=True)
     service.inspect_account(account.id)
