@@ -513,6 +513,7 @@ EVIDENCE_LABELS = {
     "name": "平台显示名称",
     "subject": "认证主体",
     "verified": "是否认证",
+    "unverified": "平台显示未认证",
     "region": "地区",
     "last_post_at": "最近发文时间",
     "profile_url": "主页链接",

@@ -31,7 +31,7 @@ from platforms.errors import (
     Unsupported,
 )
 from platforms.text import from_unix
-from platforms.types import AccountProfile, CodeRule, Credentials, PublishResult, RecentPost
+from platforms.types import AccountProfile, CodeRule, Credentials, PublishResult, RecentListing, RecentPost
 
 TOKEN_ERRORS = frozenset({28001008, 2190008, 10008})
 #: The code ``extract_error`` reports for ``{"message":"error"}`` without any error code.
@@ -344,7 +344,9 @@ class ByteDanceAdapter(ChannelAdapter):
             platform=self.platform,
             uid=str(data.get("open_id") or auth.creds.open_id),
             name=data.get("nickname"),
-            verified=bool(role) if role is not None else None,
+            # e_account_role is the 企业号 role (EAccountM/S/K): present → verified; empty or absent
+            # says only "not an 企业号", not "not certified" (a 机构认证 政务号 may have none) → None.
+            verified=True if role else None,
             subject=self._subject(auth),
             token_expires_in=(auth.creds.expires_at - time.time()) if auth.creds.expires_at else None,
         )
@@ -368,9 +370,16 @@ class ByteDanceAdapter(ChannelAdapter):
         raise NotImplementedError
 
     def recent_posts(self, creds: Credentials, limit: int = 10) -> list[RecentPost]:
+        return list(self.recent_listing(creds, limit).posts)
+
+    def recent_listing(self, creds: Credentials, limit: int = 10) -> RecentListing:
+        """``video_list`` pages (``cursor``/``count`` ≤ 20) until ``limit``: complete only when the
+        last page read says ``has_more`` false (a stop at ``limit`` or on an empty page while
+        ``has_more`` is true or missing proves nothing)."""
         auth = self._prepare(creds)
         out: list[RecentPost] = []
         cursor: Any = 0
+        complete = False
         while len(out) < limit:
             body = self._call(
                 auth,
@@ -381,10 +390,13 @@ class ByteDanceAdapter(ChannelAdapter):
             data = data_of(body)
             items = data.get("list") or []
             out.extend(self._item_to_recent(i) for i in items)
+            if data.get("has_more") is False:
+                complete = len(out) <= limit
+                break
             if not data.get("has_more") or not items:
                 break
             cursor = data.get("cursor", 0)
-        return out[:limit]
+        return RecentListing(tuple(out[:limit]), complete=complete)
 
     def _polls_key(self, item_id: str) -> str:
         return f"{self.platform}:polls:{item_id}"

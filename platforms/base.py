@@ -47,6 +47,7 @@ from platforms.types import (
     Credentials,
     PlatformAccount,
     PublishResult,
+    RecentListing,
     RecentPost,
     RenderedPost,
     RenderResult,
@@ -138,6 +139,11 @@ class ChannelAdapter(ABC):
 
     @abstractmethod
     def recent_posts(self, creds: Credentials, limit: int = 10) -> list[RecentPost]: ...
+
+    def recent_listing(self, creds: Credentials, limit: int = 10) -> RecentListing:
+        """The newest posts and whether the platform proved they are all of them (see
+        :class:`~platforms.types.RecentListing`). By default nothing is proved."""
+        return RecentListing(tuple(self.recent_posts(creds, limit)), complete=False)
 
     def search_accounts(self, keyword: str) -> list[PlatformAccount]:
         """Accounts matching ``keyword`` through ``options["search_url"]`` (the sandbox's)."""

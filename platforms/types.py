@@ -257,6 +257,18 @@ class RecentPost:
 
 
 @dataclass(frozen=True)
+class RecentListing:
+    """An account's newest posts as the platform listed them, and whether the platform proved the
+    listing is the whole account (``complete``): Weibo ``total_number`` ≤ the statuses returned,
+    Douyin/Toutiao ``has_more`` false on the last page read, WeChat ``total_count`` ≤ the items
+    read. Without such proof (a capped timeline, a next page left unread, a missing field) it is
+    False: the listing covers only what was published since its oldest post."""
+
+    posts: tuple[RecentPost, ...] = ()
+    complete: bool = False
+
+
+@dataclass(frozen=True)
 class PlatformAccount:
     """An account as seen on a platform (a search hit, an imported list row, a probe).
 

@@ -52,6 +52,7 @@ from platforms.types import (
     LimitProblem,
     MediaFile,
     PublishResult,
+    RecentListing,
     RecentPost,
     RenderedPost,
     RenderResult,
@@ -630,8 +631,14 @@ class WeChatAdapter(ChannelAdapter):
             return {}
 
     def recent_posts(self, creds: Credentials, limit: int = 10) -> list[RecentPost]:
+        return list(self.recent_listing(creds, limit).posts)
+
+    def recent_listing(self, creds: Credentials, limit: int = 10) -> RecentListing:
+        """``freepublish/batchget`` pages (count ≤ 20) until ``limit``: complete when the items
+        read reach ``total_count`` (the number of 发布 messages; 群发 are never listed)."""
         posts: list[RecentPost] = []
         offset = 0
+        complete = False
         while len(posts) < limit:
             count = min(20, max(limit - len(posts), 1))
             body = self._call(
@@ -658,10 +665,13 @@ class WeChatAdapter(ChannelAdapter):
                     )
                     break  # one entry per published message (its first live article)
             offset += len(items)
-            total = _int_or_none(body.get("total_count")) or 0
-            if not items or offset >= total:
+            total = _int_or_none(body.get("total_count"))
+            if total is not None and offset >= total:
+                complete = len(posts) <= limit
                 break
-        return posts[:limit]
+            if not items or total is None:
+                break
+        return RecentListing(tuple(posts[:limit]), complete=complete)
 
     def find_published(self, creds: Credentials, post: RenderedPost) -> PublishResult | None:
         limit = int(self.options.get("find_published_limit", 20))

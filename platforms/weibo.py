@@ -40,6 +40,7 @@ from platforms.types import (
     Credentials,
     LimitProblem,
     PublishResult,
+    RecentListing,
     RecentPost,
     RenderedPost,
     RenderResult,
@@ -373,21 +374,31 @@ class WeiboAdapter(ChannelAdapter):
         )
 
     def recent_posts(self, creds: Credentials, limit: int = 10) -> list[RecentPost]:
+        return list(self.recent_listing(creds, limit).posts)
+
+    def recent_listing(self, creds: Credentials, limit: int = 10) -> RecentListing:
+        """``statuses/user_timeline``: the open API returns only the newest few statuses (5; 10
+        through the official mobile SDK) whatever ``count`` asks. ``total_number`` is the account's
+        count of statuses: the listing is complete only when it is present and not above what came
+        back (an account with fewer posts than the cap) and no ``next_cursor`` points further."""
         body, _ = self._call(creds, "GET", "/2/statuses/user_timeline.json", params={"count": max(1, min(limit, 100))})
-        out = []
-        for status in body.get("statuses") or []:
-            out.append(
-                RecentPost(
-                    platform=self.platform,
-                    post_id=str(status.get("idstr") or status.get("id") or ""),
-                    text=status.get("text") or "",
-                    url=self._post_url(status),
-                    created_at=parse_weibo_time(status.get("created_at")),
-                    # A repost (转发) carries the reposted status; an original post does not.
-                    original="retweeted_status" not in status,
-                )
-            )
-        return out[:limit]
+        statuses = body.get("statuses") or []
+        out = [self._recent(status) for status in statuses]
+        total = _int(body.get("total_number"))
+        more = body.get("next_cursor") not in (None, 0, "0", "")
+        complete = total is not None and total <= len(statuses) and not more and len(out) <= limit
+        return RecentListing(tuple(out[:limit]), complete=complete)
+
+    def _recent(self, status: Mapping[str, Any]) -> RecentPost:
+        return RecentPost(
+            platform=self.platform,
+            post_id=str(status.get("idstr") or status.get("id") or ""),
+            text=status.get("text") or "",
+            url=self._post_url(status),
+            created_at=parse_weibo_time(status.get("created_at")),
+            # A repost (转发) carries the reposted status; an original post does not.
+            original="retweeted_status" not in status,
+        )
 
     def _server_error(self, resp: requests.Response) -> AdapterError | None:
         """A 5xx with ``{"error_code"}`` keeps the code; an unknown code stays retryable."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from platforms.types import AccountProfile, Credentials, RecentPost
+from platforms.types import AccountProfile, Credentials, RecentListing, RecentPost
 from platforms.weibo import WeiboAdapter, _int, parse_weibo_time
 
 DEFAULT_BIZ_BASE_URL = "https://c.api.weibo.com"
@@ -54,8 +54,14 @@ class WeiboBizReader(WeiboAdapter):
 
     def posts_of(self, uid: str, limit: int = 50) -> list[RecentPost]:
         """The account's newest posts (up to ``limit``; 100 per page)."""
+        return list(self.listing_of(uid, limit).posts)
+
+    def listing_of(self, uid: str, limit: int = 50) -> RecentListing:
+        """The account's newest posts (up to ``limit``; 100 per page), complete when the pages read
+        reach the ``total_number`` the platform gives (absent: not proved)."""
         out: list[RecentPost] = []
         page = 1
+        total: int | None = None
         while len(out) < limit:
             count = min(100, limit - len(out))
             body, _ = self._call(
@@ -65,18 +71,10 @@ class WeiboBizReader(WeiboAdapter):
                 params={"uid": uid, "count": count, "page": page},
             )
             statuses = body.get("statuses") or []
-            for status in statuses:
-                out.append(
-                    RecentPost(
-                        platform=self.platform,
-                        post_id=str(status.get("idstr") or status.get("id") or ""),
-                        text=status.get("text") or "",
-                        url=self._post_url(status),
-                        created_at=parse_weibo_time(status.get("created_at")),
-                        original="retweeted_status" not in status,
-                    )
-                )
+            total = _int(body.get("total_number"))
+            out.extend(self._recent(status) for status in statuses)
             if len(statuses) < count:
                 break
             page += 1
-        return out[:limit]
+        complete = total is not None and len(out) >= total and len(out) <= limit
+        return RecentListing(tuple(out[:limit]), complete=complete)

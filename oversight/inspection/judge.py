@@ -40,7 +40,7 @@ from oversight.inspection.models import LivePost, PostException, PostSource
 from oversight.inspection.posts import _GROUP_COLUMNS, GROUP_LIST_MAX, PostView
 from oversight.models import DiscoveredAccount, Finding, FindingKind
 from oversight.reconcile import RegisteredAccount, reconcile
-from registry.models import Account
+from registry.models import Account, AccountStatus
 
 LABEL = "system:inspection"
 
@@ -475,6 +475,7 @@ def _profile_checks(
         )
         return
     w.clear.append((fp_gone, "平台上账号已恢复正常"))
+    _verification_check(w, account, reading)
     if not p.name:
         return
     snap = snaps[(account.platform.value, uid)]
@@ -527,11 +528,72 @@ def _profile_checks(
             )
         )
     for f in mismatches.get(account.id, ()):
+        if f.fingerprint == unverified_fingerprint(account):
+            continue  # settled by _verification_check on the platform's own word
         if f.kind is FindingKind.subject_mismatch and not snap.subject:
             continue  # nothing was compared
         if f.fingerprint not in produced:
             w.clear.append((f.fingerprint, "巡检复核时平台信息与台账一致"))
     del units
+
+
+#: How sure a "not verified" reading is, below a 认证主体 that names another body (0.8–0.95): the
+#: account may be mid-renewal, or the platform's flag may lag the 年审.
+UNVERIFIED_CONFIDENCE = 0.6
+REASON_VERIFIED = "巡检复核时平台显示账号已认证"
+#: Ledger states in which a missing 认证 is a finding (an account being closed may drop it).
+VERIFICATION_STATUSES = (AccountStatus.active, AccountStatus.changing, AccountStatus.suspended)
+
+
+def unverified_fingerprint(account: Account) -> str:
+    """The "not verified" finding's own fingerprint, apart from the 认证主体 comparison's
+    (``…:uid=…:account=…``, reconcile) and the ledger's (``subject_mismatch:account:…``), so the
+    two neither overwrite nor resolve each other."""
+    platform, uid = account.platform.value, account.platform_uid
+    return f"{FindingKind.subject_mismatch.value}:{platform}:uid={uid}:account={account.id}:unverified"
+
+
+def _verification_check(w: _Writer, account: Account, reading: sources.Reading) -> None:
+    """A registered government account the platform shows as not verified (认证 lost or never
+    done: Weibo ``verified`` false, WeChat 资质认证 false / ``verify_type_info`` −1) →
+    ``subject_mismatch`` with ``verified: false`` and a lower confidence than a different
+    认证主体; verified again → resolved. Where the platform does not say (None) nothing is
+    concluded either way. No ``discovered_id``: a discovery run re-evaluating the snapshot must
+    not close it (it compares 认证主体, not the flag)."""
+    p = reading.profile
+    if p is None or p.verified is None:
+        return
+    fp = unverified_fingerprint(account)
+    if p.verified:
+        w.clear.append((fp, REASON_VERIFIED))
+        return
+    if account.status not in VERIFICATION_STATUSES:
+        w.clear.append((fp, "账号正在注销，不再要求认证"))
+        return
+    unit_name = account.unit.name if account.unit is not None else None
+    w.inputs.append(
+        FindingInput(
+            kind=FindingKind.subject_mismatch,
+            fingerprint=fp,
+            evidence={
+                "message": f"平台显示账号「{account.name}」未认证（或认证已失效），"
+                + (f"应以主办单位「{unit_name}」完成机构认证" if unit_name else "应以主办单位完成机构认证"),
+                "platform": account.platform.value,
+                "uid": account.platform_uid,
+                "account_name": account.name,
+                "unit_name": unit_name,
+                "registered_subject": account.verified_subject,
+                "subject": p.subject,
+                "verified": False,
+                "unverified": True,
+                "matched_by": "uid",
+                "source": f"inspection:{reading.source}",
+            },
+            confidence=UNVERIFIED_CONFIDENCE,
+            account_id=account.id,
+            unit_id=account.unit_id,
+        )
+    )
 
 
 def _cached_units() -> list[Any]:

@@ -415,8 +415,10 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
                     },
                     1.0 if removal.by_platform else 0.8,
                 )
-        # Posts found earlier that a complete listing no longer shows (not ours: those were asked),
-        # among the account's stored rows read above (no query per account).
+        # Posts found earlier that the listing no longer shows (not ours: those were asked), among
+        # the account's stored rows read above (no query per account): any, when the platform
+        # proved the listing complete; else only those published after its oldest post (one
+        # published in the same second as that post may simply be the next one, not listed).
         cs = reading.complete_since
         if cs != datetime.max:
             reported = {sources.live_key(platform, r.post_id) for r in reading.removals}
@@ -427,7 +429,7 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
                 and sp.source is PostSource.found
                 and key not in seen
                 and key not in reported
-                and (cs is None or (sp.published_at is not None and sp.published_at >= cs))
+                and (cs is None or (sp.published_at is not None and sp.published_at > cs))
             )
     for at, ids_ in gone.items():
         _expire_loaded(ids_)

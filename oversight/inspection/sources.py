@@ -174,10 +174,12 @@ def _posts_from(recent: Sequence[Any]) -> tuple[SeenPost, ...]:
     return tuple(out)
 
 
-def _complete_since(posts: Sequence[SeenPost], limit: int) -> datetime | None:
-    """Fewer posts than asked: the listing is the whole account (None = everything). Otherwise it
-    is complete back to its oldest post."""
-    if len(posts) < limit:
+def _complete_since(posts: Sequence[SeenPost], complete: bool) -> datetime | None:
+    """What a listing covers: the whole account (None) only when the platform proved it
+    (``RecentListing.complete``); otherwise what was published since its oldest post — a listing
+    shorter than asked is not the whole account (Weibo's timeline stops at 5 whatever is asked) —
+    or, without any time, only what it listed (``datetime.max``)."""
+    if complete:
         return None
     times = [p.published_at for p in posts if p.published_at is not None]
     return min(times) if times else datetime.max
@@ -220,7 +222,8 @@ class OwnApiSource(Source):
         limit = setting_int("INSPECTION_RECENT_POSTS", 50)
         try:
             profile = adapter.profile(creds)
-            posts = _posts_from(adapter.recent_posts(creds, limit))
+            listing = adapter.recent_listing(creds, limit)
+            posts = _posts_from(listing.posts)
             listed = {p.post_id for p in posts}
             removals = []
             for post_id in target.watch_post_ids:
@@ -240,7 +243,7 @@ class OwnApiSource(Source):
                     profile_url=profile.profile_url,
                 ),
                 posts=posts,
-                complete_since=_complete_since(posts, limit),
+                complete_since=_complete_since(posts, listing.complete),
                 removals=tuple(r for r in removals if r is not None),
             )
         except AccountUnavailable as exc:
@@ -333,7 +336,8 @@ class WeiboBizSource(Source):
         uid = str(target.uid)
         try:
             profile, subject = reader.profile_of(uid)
-            posts = _posts_from(reader.posts_of(uid, limit))
+            listing = reader.listing_of(uid, limit)
+            posts = _posts_from(listing.posts)
         except AccountUnavailable as exc:
             return replace(base, ok=True, profile=SeenProfile(status="unavailable"), error=_error_dict(exc, "weibo"))
         except AdapterError as exc:
@@ -362,8 +366,8 @@ class WeiboBizSource(Source):
                 profile_url=profile.profile_url,
             ),
             posts=posts,
-            complete_since=_complete_since(posts, limit),
-            removals=removals if _complete_since(posts, limit) is None else (),
+            complete_since=_complete_since(posts, listing.complete),
+            removals=removals if listing.complete else (),
         )
 
 

@@ -168,13 +168,14 @@ def user_timeline(call: Call) -> Response:
         page = int(params.get("page") or 1)
     except ValueError as exc:
         raise WbError(10017, "count") from exc
-    newest = [p for p in state.posts_of(PLATFORM, account.uid) if p.visible]
-    newest = newest[: int(state.config["weibo_timeline_count"])]
+    visible = [p for p in state.posts_of(PLATFORM, account.uid) if p.visible]
+    # Only the newest few are served (the open API's cap), but ``total_number`` counts them all.
+    newest = visible[: int(state.config["weibo_timeline_count"])]
     window = newest[(max(page, 1) - 1) * max(count, 1) : max(page, 1) * max(count, 1)]
     return jsonify(
         {
             "statuses": [status_object(state, p) for p in window],
-            "total_number": len(newest),
+            "total_number": len(visible),
             "previous_cursor": 0,
             "next_cursor": 0,
         }
