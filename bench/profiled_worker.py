@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from celery.signals import task_postrun, worker_init, worker_process_init
 
+from bench.delivery_cost import _short  # one way of naming a frame's file in both profiles
 from tasks.worker import celery, flask_app
 
 __all__ = ["celery", "flask_app"]
@@ -55,14 +56,6 @@ class _StackSampler:
             tmp.replace(self.path)
             tasks = self.path.with_name("tasks-" + self.path.name)
             tasks.write_text("\n".join(f"{count} {name}" for name, count in self.tasks.items()))
-
-
-def _short(filename: str) -> str:
-    if "site-packages/" in filename:
-        return filename.split("site-packages/", 1)[1]
-    if filename.startswith(str(ROOT)):
-        return filename[len(str(ROOT)) + 1 :]
-    return filename.rsplit("/", 2)[-1] if "/" in filename else filename
 
 
 _sampler: _StackSampler | None = None
