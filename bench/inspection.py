@@ -337,6 +337,7 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
         db.session.commit()
     full, full_cpu = time.perf_counter() - t0, time.process_time() - c0
     full_backend = _backend(s0)
+    after_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     full_server = _server(s0)
     _stop_profile(profiler, args.profile, "the first read")
     from oversight.inspection.models import LivePost
@@ -382,6 +383,7 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
         db.session.commit()
     day2, day2_cpu = time.perf_counter() - t0, time.process_time() - c0
     day2_server = _server(s0)
+    after_day2 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     _stop_profile(profiler, args.profile_next, "the next day's read")
     read = sum(len(r.posts) for r in nxt)
     print(
@@ -419,7 +421,8 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
     print(
         f"peak memory:       {peak:10.0f} MB (goal ≤ 2048 MB; {held:.0f} MB of it before the first read: the bench "
         f"holds every account's reading, {sum(len(t) + len(x) for t, x in texts) / 1e6:.0f}M characters of text, "
-        "at once, where the daily sweep holds one batch)"
+        f"at once, where the daily sweep holds one batch; peak {after_first:.0f} MB after the first read, "
+        f"{after_day2:.0f} MB after the next day)"
     )
 
 
