@@ -421,7 +421,7 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"peak memory:       {peak:10.0f} MB (goal ≤ 2048 MB; {held:.0f} MB of it before the first read: the bench "
-        f"holds every account's reading, {sum(len(t) + len(x) for t, x in texts) / 1e6:.0f}M characters of text, "
+        f"holds every account's reading, {sum(len(t) + len(x) for t, x in texts) / 1e6:.1f}M characters of text, "
         f"at once, where the daily sweep holds one batch; peak {after_bare:.0f} MB after the bare checks, "
         f"{after_first:.0f} MB after the first read, "
         f"{after_day2:.0f} MB after the next day)"
