@@ -3,21 +3,40 @@
     .venv/bin/python bench/inspection.py                          # 200 accounts × 30 days (smoke)
     .venv/bin/python bench/inspection.py --accounts 1000          # SQLite, a minute
     .venv/bin/python bench/inspection.py --accounts 10000 --database-url postgresql+psycopg://…  # the issue's size
+    .venv/bin/python bench/inspection.py --texts realistic --accounts 10000 --database-url postgresql+psycopg://…
+                                      # post lengths per platform (Weibo, WeChat, Toutiao, Douyin), corpus text
     .venv/bin/python bench/inspection.py --profile FILE           # cProfile of the first read
     .venv/bin/python bench/inspection.py --profile-next FILE      # cProfile of the next day's read
     .venv/bin/python bench/inspection.py --rescan-year --accounts 10000 --database-url postgresql+psycopg://…
                                       # the re-scan for real: 10,000 × 365 stored posts, 2 worker processes
 
-For each synthetic account, a reading of 30 days of posts (``--posts-per-day``, default 1; every
-10th post carries a check hit, a third of the accounts have govmedia deliveries to trace) goes
+For each synthetic account, a reading of 30 days of posts (``--posts-per-day``, default 1; a third
+of the accounts have govmedia deliveries to trace) goes
 through ``oversight.inspection.service.apply_many`` — store, trace to deliveries, run the draft
 checks, write findings — ``--batch`` accounts per transaction (default 200, as the daily sweep) on a
 fresh SQLite file (removed afterwards) or ``--database-url`` (give a throwaway database: the bench
-fills it). In the same run the bare checks pipeline runs over the same texts. Figures:
+fills it). In the same run the bare checks pipeline runs over the same texts.
+
+The texts (``--texts``):
+
+* ``short`` (default, the figures reported since the first round): ≈ 30-character sentences, every
+  10th post a check hit (a wrong country name or a mobile number), the app's own dictionaries;
+* ``realistic``: the accounts' platforms rotate Weibo, WeChat, Douyin, Toutiao and each post's length
+  is drawn log-uniformly from its platform's range (:data:`LENGTHS`: Weibo 80–500 characters, one
+  post in ten a long post of 500–2,000; WeChat articles 800–3,000 with a 10–30 character title;
+  Toutiao articles 500–2,500 with a title; Douyin titles/descriptions 15–100), the text a window of
+  the synthetic Chinese corpus of ``bench/checks.py`` (its :class:`Generator`: the character
+  frequencies of modern Chinese, something for the checks planted about every 275 characters — a
+  dictionary term, a starter-list term, a phone, an ID, a card, a URL, a date or amount) and the
+  dictionaries those of ``bench/checks.py`` (its 50,000 generated terms, every 10th blocking, plus
+  the starter lists). The length distribution is printed beside the figures (docs/monitoring.md,
+  性能, gives the reasoning for the ranges).
+
+Figures:
 
 * the first read (every post new) and the bare checks: posts/s, their ratio (goal ≥ 0.5×) in wall
   time and in CPU time of this process (steadier on a shared machine; on PostgreSQL the backend's
-  CPU is printed beside it, read from /proc for a local server);
+  CPU is printed beside it, read from /proc for a local server, and a second CPU ratio counts it in);
 * the next day (each account shows 1 new post and 29 it showed before, as the daily sweep sees
   it): CPU per post read and the ratio against the bare checks over as many texts;
 * ``--rescan-year`` instead: ``--accounts`` × ``--rescan-days`` (365) stored posts filled in SQL, the
@@ -30,6 +49,7 @@ fills it). In the same run the bare checks pipeline runs over the same texts. Fi
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import resource
@@ -52,6 +72,79 @@ WORDS = (
 )
 HITS = ("庆祝中华人民共合国成立纪念日", "联系电话13800138000咨询")
 
+# --texts realistic: characters of a post's text per platform, drawn log-uniformly from (low, high);
+# (share, low, high) of long posts in the same way; a title of (low, high) characters or none.
+# Reasoning in docs/monitoring.md (性能).
+LENGTHS: dict[str, dict[str, Any]] = {
+    "weibo": {"text": (80, 500), "long": (0.1, 500, 2000), "title": None},
+    "wechat": {"text": (800, 3000), "long": None, "title": (10, 30)},
+    "douyin": {"text": (15, 100), "long": None, "title": None},
+    "toutiao": {"text": (500, 2500), "long": None, "title": (10, 30)},
+}
+CORPUS_SEED = 20240607  # bench/checks.py's default seed
+CORPUS_TERMS = 50_000  # bench/checks.py's default dictionary size
+
+
+class RealisticTexts:
+    """Post texts of realistic length per platform: windows of one corpus of ``bench/checks.py``'s
+    generator (generating every post afresh would take minutes at 300,000 posts; a window at a random
+    offset keeps the corpus's rate of check hits per character)."""
+
+    def __init__(self, rng: random.Random, corpus_chars: int) -> None:
+        from bench.checks import Generator
+
+        t0 = time.perf_counter()
+        self.generator = Generator(CORPUS_SEED, CORPUS_TERMS)
+        self.corpus = self.generator.text(corpus_chars)
+        self.rng = rng
+        self.seconds = time.perf_counter() - t0
+
+    def write_dictionary(self, data_dir: Path) -> None:
+        lines = [f"{t}\t{'block' if i % 10 == 0 else 'warn'}\tbench" for i, t in enumerate(self.generator.terms)]
+        (data_dir / "sensitive_terms.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def _length(self, low: int, high: int) -> int:
+        return round(math.exp(self.rng.uniform(math.log(low), math.log(high))))
+
+    def _window(self, n: int) -> str:
+        start = self.rng.randrange(len(self.corpus) - n)
+        return self.corpus[start : start + n].strip() or self.corpus[start : start + n]
+
+    def post(self, platform: str) -> tuple[str, str]:
+        spec = LENGTHS[platform]
+        long = spec["long"]
+        if long is not None and self.rng.random() < long[0]:
+            n = self._length(long[1], long[2])
+        else:
+            n = self._length(*spec["text"])
+        title = self._window(self._length(*spec["title"])) if spec["title"] else ""
+        return title, self._window(n)
+
+
+def length_table(texts: list[tuple[str, str]], platforms: list[str]) -> list[str]:
+    """Lines: characters per post (text; title beside) — mean, p50, p90, max — per platform and overall."""
+    by: dict[str, list[int]] = {}
+    titles: dict[str, list[int]] = {}
+    for (title, text), platform in zip(texts, platforms, strict=True):
+        by.setdefault(platform, []).append(len(text))
+        titles.setdefault(platform, []).append(len(title))
+    by["all"] = [n for k in list(by) for n in by[k]]
+    titles["all"] = [n for k in list(titles) for n in titles[k]]
+
+    def pct(values: list[int], p: float) -> int:
+        return values[min(len(values) - 1, int(p * len(values)))]
+
+    lines = ["text length, characters per post (text; title):  posts    mean     p50     p90     max   title mean"]
+    for platform, values in by.items():
+        values.sort()
+        mean = sum(values) / len(values)
+        tmean = sum(titles[platform]) / len(titles[platform])
+        lines.append(
+            f"  {platform:<46} {len(values):7d} {mean:7.0f} {pct(values, 0.5):7d} {pct(values, 0.9):7d} "
+            f"{values[-1]:7d} {tmean:8.1f}"
+        )
+    return lines
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -60,6 +153,19 @@ def main() -> None:
     ap.add_argument("--posts-per-day", type=int, default=1)
     ap.add_argument("--database-url", default=None)
     ap.add_argument("--seed", type=int, default=21)
+    ap.add_argument(
+        "--texts",
+        choices=("short", "realistic"),
+        default="short",
+        help="short: ≈ 30-character posts, every 10th a hit (the figures reported so far); realistic: lengths per "
+        "platform from bench/checks.py's corpus with its 50,000-term dictionary (see the description)",
+    )
+    ap.add_argument(
+        "--corpus-chars",
+        type=int,
+        default=8_000_000,
+        help="--texts realistic: characters of the generated corpus the posts are windows of (default 8M)",
+    )
     ap.add_argument("--batch", type=int, default=200, help="accounts per transaction (1: one per account)")
     ap.add_argument(
         "--profile",
@@ -85,7 +191,15 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-inspection-"))
     url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite'}"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "BROKER_URL": "memory://", "TESTING": True})
+    config: dict[str, Any] = {"SQLALCHEMY_DATABASE_URI": url, "BROKER_URL": "memory://", "TESTING": True}
+    args.realistic = None
+    if args.texts == "realistic" and not args.rescan_year and not args.rescan_worker:
+        args.realistic = RealisticTexts(random.Random(args.seed + 1), args.corpus_chars)
+        data_dir = tmp / "checks-data"
+        data_dir.mkdir()
+        args.realistic.write_dictionary(data_dir)
+        config["CHECKS_DATA_DIR"] = str(data_dir)
+    app = create_app(config)
     try:
         with app.app_context():
             if args.rescan_worker:
@@ -134,13 +248,24 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
     author = User(username="bench-author", display_name="压测", unit_id=unit.id, password_hash="-")
     db.session.add(author)
     db.session.flush()
-    content = Content(
-        unit_id=unit.id, author_id=author.id, title="压测稿件", body_text="压测", status=ContentStatus.published
-    )
-    db.session.add(content)
+    realistic: RealisticTexts | None = args.realistic
+    contents: dict[str, Any] = {}  # per platform (short texts: one for all)
+    for p in platforms if realistic else (None,):
+        if realistic is None:
+            title, body = "压测稿件", "压测"
+        else:  # the approved draft as long as the platform's posts
+            title, body = realistic.post(p.value)
+            title = title or body[:20]
+        contents[p.value if p else ""] = c = Content(
+            unit_id=unit.id, author_id=author.id, title=title, body_text=body, status=ContentStatus.published
+        )
+        if realistic is not None:
+            c.body_html = "".join(f"<p>{line}</p>" for line in body.split("\n") if line.strip())
+        db.session.add(c)
     db.session.flush()
     readings = []
     texts: list[tuple[str, str]] = []
+    platform_of: list[str] = []  # the platform of each text, in order
     approved: dict[str, tuple[str, str]] = {}  # per platform: the approved text as the platform shows it
     n = 0
     for a in accounts:
@@ -148,17 +273,20 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
         for d in range(args.days):
             for k in range(args.posts_per_day):
                 n += 1
-                text = HITS[n % 2] if n % 10 == 0 else rng.choice(WORDS) + f"（第{n}条）"
+                if realistic is None:
+                    title, text = "", HITS[n % 2] if n % 10 == 0 else rng.choice(WORDS) + f"（第{n}条）"
+                else:
+                    title, text = realistic.post(a.platform.value)
                 pid = f"p{a.id}-{d}-{k}"
                 posts.append(
-                    sources.SeenPost(pid, now - timedelta(days=d, minutes=k), "", text, f"https://x.example/{pid}")
+                    sources.SeenPost(pid, now - timedelta(days=d, minutes=k), title, text, f"https://x.example/{pid}")
                 )
         if a.id % 3 == 0:
             # Every 6th post was published through govmedia (a delivery to trace), unchanged.
             for i in range(0, len(posts), max(1, len(posts) // 5)):
                 p = posts[i]
                 delivery = Delivery(
-                    content_id=content.id,
+                    content_id=contents[a.platform.value if realistic else ""].id,
                     version=i + 1,
                     account_id=a.id,
                     status=DeliveryStatus.sent,
@@ -176,20 +304,31 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
                 title, body = approved[a.platform.value]
                 posts[i] = sources.SeenPost(p.post_id, p.published_at, title, body, p.url)
         texts.extend((p.title, p.text) for p in posts)
+        platform_of.extend([a.platform.value] * len(posts))
         readings.append(
             sources.Reading(a.id, "import", now, True, sources.SeenProfile(name=a.name), tuple(posts), datetime_max())
         )
     db.session.commit()
     print(
         f"{len(accounts)} accounts × {args.days} days = {len(texts)} posts; database {db.engine.dialect.name}; "
-        f"{args.batch} accounts per transaction"
+        f"{args.batch} accounts per transaction; texts {args.texts}"
+        + (
+            f" (windows of a {len(realistic.corpus):,}-character corpus of bench/checks.py, generated in "
+            f"{realistic.seconds:.0f} s; its {len(realistic.generator.terms):,}-term dictionary)"
+            if realistic
+            else ""
+        )
     )
+    for line in length_table(texts, platform_of):
+        print(line)
 
     service.lexicon_version()  # compile the dictionaries once, outside both timings
+    held = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0, c0 = time.perf_counter(), time.process_time()
     for title, text in texts:
         service.run_checks(title, text)
     bare, bare_cpu = time.perf_counter() - t0, time.process_time() - c0
+    after_bare = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     profiler = _start_profile(args.profile)
     s0 = server_cpu()
@@ -198,6 +337,8 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
         service.apply_many(readings[i : i + args.batch], now)
         db.session.commit()
     full, full_cpu = time.perf_counter() - t0, time.process_time() - c0
+    full_backend = _backend(s0)
+    after_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     full_server = _server(s0)
     _stop_profile(profiler, args.profile, "the first read")
     from oversight.inspection.models import LivePost
@@ -213,12 +354,23 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
         f"ratio (CPU time):  {bare_cpu / full_cpu:10.2f}× ({bare_cpu / len(texts) * 1e6:.1f} vs "
         f"{full_cpu / len(texts) * 1e6:.1f} µs CPU per post{full_server})"
     )
+    if full_backend is not None:
+        with_backend = full_cpu + full_backend
+        print(
+            f"  with the backend: {bare_cpu / with_backend:9.2f}× ({bare_cpu / len(texts) * 1e6:.1f} vs "
+            f"{with_backend / len(texts) * 1e6:.1f} µs CPU per post, this process + its PostgreSQL backend)"
+        )
 
     # The next day: every account shows one new post on top of the 29 it showed yesterday.
     later = now + timedelta(days=1)
     nxt: list[Any] = []
+    platform_of_account = {a.id: a.platform.value for a in accounts}
     for reading in readings:
-        new = sources.SeenPost(f"n{reading.account_id}", later, "", rng.choice(WORDS) + "（次日）", None)
+        if realistic is None:
+            title, text = "", rng.choice(WORDS) + "（次日）"
+        else:
+            title, text = realistic.post(platform_of_account[reading.account_id])
+        new = sources.SeenPost(f"n{reading.account_id}", later, title, text, None)
         nxt.append(
             sources.Reading(
                 reading.account_id, "import", later, True, reading.profile, (new, *reading.posts[:-1]), datetime_max()
@@ -232,6 +384,7 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
         db.session.commit()
     day2, day2_cpu = time.perf_counter() - t0, time.process_time() - c0
     day2_server = _server(s0)
+    after_day2 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     _stop_profile(profiler, args.profile_next, "the next day's read")
     read = sum(len(r.posts) for r in nxt)
     print(
@@ -266,7 +419,13 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
         f"{year / per_s / 120:.1f} min on 2 workers if they scale linearly (goal ≤ 10 min)"
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory:       {peak:10.0f} MB (goal ≤ 2048 MB)")
+    print(
+        f"peak memory:       {peak:10.0f} MB (goal ≤ 2048 MB; {held:.0f} MB of it before the first read: the bench "
+        f"holds every account's reading, {sum(len(t) + len(x) for t, x in texts) / 1e6:.1f}M characters of text, "
+        f"at once, where the daily sweep holds one batch; peak {after_bare:.0f} MB after the bare checks, "
+        f"{after_first:.0f} MB after the first read, "
+        f"{after_day2:.0f} MB after the next day)"
+    )
 
 
 def rescan_year(app, args, url: str) -> None:  # type: ignore[no-untyped-def]
@@ -459,6 +618,11 @@ def server_cpu() -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _backend(before: float | None) -> float | None:
+    after = server_cpu()
+    return None if before is None or after is None else after - before
 
 
 def _server(before: float | None) -> str:
