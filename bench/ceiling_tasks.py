@@ -46,3 +46,15 @@ def poll_like(url: str, token: str, text: str, polls: int) -> None:
         poll_like.delay(url, token, text, polls - 1)
     else:
         _counter.incr("bench:ceiling:done")
+
+
+@ceiling.task(name="bench.line_like")
+def line_like(url: str, token: str, text: str, work: list[list[int]]) -> None:
+    """The platform work of several deliveries in one task, their status reads included — the
+    pipeline's grouping since an account's line is sent in one task (DELIVERY_CHAIN_SECONDS) and
+    its posts share one status poll (bench/fanout.py's same-work ceiling in lines)."""
+    for n, (calls, polls) in enumerate(work):
+        for i in range(calls + polls):
+            data = {"access_token": token, "status": f"{text} {n}.{i}", "rip": "127.0.0.1"}
+            _session.post(url, data=data, timeout=10)
+    _counter.incr("bench:ceiling:done", len(work))

@@ -282,9 +282,17 @@ SAME_WORK = ((1, 0), (1, 0), (2, 2), (2, 1))
 WECHAT, WECHAT_FIRST_CALLS = 2, 3
 
 
-def run_ceiling(args: argparse.Namespace, tmp: Path, n: int, same_work: bool = False) -> dict[str, Any]:
+#: deliveries per task of the same-work ceiling in lines: the pipeline makes ≈ 0.20 tasks per
+#: delivery since an account's line goes in one task (deliver + poll tasks / deliveries)
+LINE = 5
+
+
+def run_ceiling(
+    args: argparse.Namespace, tmp: Path, n: int, same_work: bool = False, lines: bool = False
+) -> dict[str, Any]:
     """Bare Celery tasks against the same sandbox with the same worker settings: one POST each,
-    or (``same_work``) per delivery the platform calls and status-read tasks of SAME_WORK."""
+    or (``same_work``) per delivery the platform calls and status-read tasks of SAME_WORK, or
+    (``lines``) the same calls with LINE deliveries and their status reads in one task."""
     sandbox_port = services.free_port()
     base = f"http://127.0.0.1:{sandbox_port}"
     counter = redis.Redis.from_url("redis://127.0.0.1:6379/11")
@@ -299,7 +307,7 @@ def run_ceiling(args: argparse.Namespace, tmp: Path, n: int, same_work: bool = F
     try:
         group.start_sandbox(sandbox_port)
         requests.post(f"{base}/_sandbox/config", json={"weibo_posts_per_hour": 10**6}, timeout=5)
-        from bench.ceiling_tasks import deliver_like, post
+        from bench.ceiling_tasks import deliver_like, line_like, post
 
         for i in range(args.workers):
             group.start(
@@ -318,10 +326,19 @@ def run_ceiling(args: argparse.Namespace, tmp: Path, n: int, same_work: bool = F
         time.sleep(3)
         cpu_before = cpu_seconds()
         start = time.monotonic()
+        line: list[list[int]] = []
         for i in range(n):
             target = (f"{base}/weibo/2/statuses/share.json", f"sandbox:ceiling{i % 200}")
             text = f"基线 {i} https://gov.example.cn/x/{i}"
-            if same_work:
+            if lines:
+                calls, polls = SAME_WORK[i % len(SAME_WORK)]
+                if i % len(SAME_WORK) == WECHAT and i // len(SAME_WORK) < args.pool:
+                    calls += WECHAT_FIRST_CALLS
+                line.append([calls, polls])
+                if len(line) == LINE or i == n - 1:
+                    line_like.delay(*target, text, line)
+                    line = []
+            elif same_work:
                 calls, polls = SAME_WORK[i % len(SAME_WORK)]
                 if i % len(SAME_WORK) == WECHAT and i // len(SAME_WORK) < args.pool:
                     calls += WECHAT_FIRST_CALLS  # the account's first delivery
@@ -380,6 +397,12 @@ def main() -> None:
                 f"{capacity['rate'] / same['rate']:.2f}; load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
+            in_lines = run_ceiling(args, Path(tmp), capacity["expected"], lines=True)
+            print(
+                f"same-work ceiling in lines of {LINE}: {in_lines['rate']:.1f} deliveries/s; ratio capacity/it "
+                f"{capacity['rate'] / in_lines['rate']:.2f}; load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
             lag = run_pipeline(args, Path(tmp), spread=args.spread)
             report(f"lag run, due over {args.spread:g} s", lag)
         finally:
@@ -405,6 +428,12 @@ def main() -> None:
         f"CPU ms per delivery: {cpu_line(same['cpu'], same['done'])}"
     )
     print(f"ratio capacity/same-work ceiling: {capacity['rate'] / same['rate']:.2f}")
+    print(
+        f"same-work ceiling in lines (the same calls, {LINE} deliveries and their status reads per task, "
+        f"as the pipeline groups an account's line): {in_lines['done']} in {in_lines['seconds']:.1f}s = "
+        f"{in_lines['rate']:.1f} deliveries/s; CPU ms per delivery: {cpu_line(in_lines['cpu'], in_lines['done'])}"
+    )
+    print(f"ratio capacity/same-work ceiling in lines: {capacity['rate'] / in_lines['rate']:.2f}")
     print(
         f"scheduling lag publish_at→sent, due over {args.spread:g} s: p50 {lag['lag_p50']:.1f}s  "
         f"p99 {lag['lag_p99']:.1f}s ({lag['sent']} sent, {lag['rate']:.1f}/s)"
