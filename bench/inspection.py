@@ -507,8 +507,8 @@ def rescan_year(app, args, url: str, tmp: Path) -> None:  # type: ignore[no-unty
     server = sum(r["server"] or 0 for r in results)
     for k, r in enumerate(results):
         print(
-            f"  worker {k}: {r['scanned']} posts in {r['wall']:.0f} s, {r['cpu']:.0f} s CPU"
-            + (f" + {r['server']:.0f} s backend CPU" if r["server"] is not None else "")
+            f"  worker {k}: {r['scanned']} posts in {r['wall']:.0f} s, {r['cpu']:.1f} s CPU"
+            + (f" + {r['server']:.1f} s backend CPU" if r["server"] is not None else "")
             + f", peak {r['peak_mb']:.0f} MB, {r['created']} findings created"
         )
     print(
