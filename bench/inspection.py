@@ -42,6 +42,9 @@ Figures:
 * ``--rescan-year`` instead: ``--accounts`` × ``--rescan-days`` (365) stored posts filled in SQL, the
   dictionary version made old, ``--workers`` (2) processes each re-scanning one shard as the Celery task does:
   wall time, CPU of each worker and its PostgreSQL backend, peak memory of each worker (:func:`rescan_year`);
+  with ``--texts realistic`` every post is its own text of realistic length, stored by COPY with the hits of a
+  dictionary 1 % smaller, and the re-scan runs with the full one (bench/inspection_year.py); ``--profile FILE``
+  profiles worker 0;
 * the re-scan after a dictionary change of every stored post (``oversight.inspection.rescan.rescan``
   in batches of 2,000, committed), extrapolated to 1 year × the accounts; peak resident memory.
 """
