@@ -639,10 +639,22 @@ def rescan_worker(args) -> None:  # type: ignore[no-untyped-def]
                 "wall": time.perf_counter() - t0,
                 "cpu": time.process_time() - c0,
                 "server": None if s0 is None or s1 is None else s1 - s0,
-                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_mb": own_peak_mb(),
             }
         )
     )
+
+
+def own_peak_mb() -> float:
+    """Peak resident memory of this process's own image: VmHWM (Linux), not ru_maxrss, which a child
+    started by fork + exec inherits from its parent (the bench's parent holds the corpus and a sample)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def app_config_days(days: int) -> None:
