@@ -42,6 +42,9 @@ Figures:
 * ``--rescan-year`` instead: ``--accounts`` × ``--rescan-days`` (365) stored posts filled in SQL, the
   dictionary version made old, ``--workers`` (2) processes each re-scanning one shard as the Celery task does:
   wall time, CPU of each worker and its PostgreSQL backend, peak memory of each worker (:func:`rescan_year`);
+  with ``--texts realistic`` every post is its own text of realistic length, stored by COPY with the hits of a
+  dictionary 1 % smaller, and the re-scan runs with the full one (bench/inspection_year.py); ``--profile FILE``
+  profiles worker 0;
 * the re-scan after a dictionary change of every stored post (``oversight.inspection.rescan.rescan``
   in batches of 2,000, committed), extrapolated to 1 year × the accounts; peak resident memory.
 """
@@ -171,7 +174,8 @@ def main() -> None:
         "--profile",
         default=None,
         metavar="FILE",
-        help="cProfile the first read (trace-and-check) into FILE and print its top functions",
+        help="cProfile the first read (trace-and-check) into FILE and print its top functions (with --rescan-year: "
+        "worker 0's re-scan)",
     )
     ap.add_argument("--profile-next", default=None, metavar="FILE", help="cProfile the next day's read into FILE")
     ap.add_argument(
@@ -183,6 +187,7 @@ def main() -> None:
     ap.add_argument("--rescan-days", type=int, default=365)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--rescan-worker", default=None, help=argparse.SUPPRESS)  # "k/n": one shard (internal)
+    ap.add_argument("--checks-data-dir", default=None, help=argparse.SUPPRESS)  # a worker's dictionaries (internal)
     args = ap.parse_args()
 
     from flask_migrate import upgrade
@@ -199,6 +204,8 @@ def main() -> None:
         data_dir.mkdir()
         args.realistic.write_dictionary(data_dir)
         config["CHECKS_DATA_DIR"] = str(data_dir)
+    if args.checks_data_dir:
+        config["CHECKS_DATA_DIR"] = args.checks_data_dir
     app = create_app(config)
     try:
         with app.app_context():
@@ -207,7 +214,7 @@ def main() -> None:
                 return
             upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
             if args.rescan_year:
-                rescan_year(app, args, url)
+                rescan_year(app, args, url, tmp)
             else:
                 run(app, args)
     finally:
@@ -428,7 +435,7 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def rescan_year(app, args, url: str) -> None:  # type: ignore[no-untyped-def]
+def rescan_year(app, args, url: str, tmp: Path) -> None:  # type: ignore[no-untyped-def]
     """The re-scan after a dictionary change at full size: ``--accounts`` × ``--rescan-days`` stored
     posts (filled in SQL, as the daily reads would have left them: checked, hits stored), the
     dictionary version made old, then ``--workers`` processes each re-scan one shard (ids modulo n,
@@ -441,7 +448,6 @@ def rescan_year(app, args, url: str) -> None:  # type: ignore[no-untyped-def]
 
     from common.db import utcnow
     from extensions import db
-    from oversight.inspection import service
     from registry.models import Account, AccountStatus, Platform, Unit
 
     if db.engine.dialect.name != "postgresql" and args.workers > 1:
@@ -465,6 +471,77 @@ def rescan_year(app, args, url: str) -> None:  # type: ignore[no-untyped-def]
             for i in range(args.accounts)
         ],
     )
+    if args.texts == "realistic":
+        from bench.inspection_year import realistic_year
+
+        version, bare_cpu, extra = realistic_year(
+            db, args, unit_id=unit.id, now=now, texts_cls=RealisticTexts, length_table=length_table, tmp=tmp
+        )
+    else:
+        version, bare_cpu = short_year(db, args, unit.id, now)
+        extra = []
+    db.session.remove()
+    db.engine.dispose()
+    cmd = [sys.executable, __file__, "--database-url", url, "--rescan-days", str(args.rescan_days), *extra]
+    t0 = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [
+                *cmd,
+                "--rescan-worker",
+                f"{k}/{args.workers}",
+                *(["--profile", args.profile] if args.profile and k == 0 else []),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for k in range(args.workers)
+    ]
+    results = []
+    for p in procs:
+        out, _ = p.communicate()
+        *printed, last = out.strip().splitlines()
+        results.append(json.loads(last))
+        if printed:  # --profile: worker 0's profile
+            print("\n".join(printed))
+    wall = time.perf_counter() - t0
+    scanned = sum(r["scanned"] for r in results)
+    cpu = sum(r["cpu"] for r in results)
+    server = sum(r["server"] or 0 for r in results)
+    for k, r in enumerate(results):
+        print(
+            f"  worker {k}: {r['scanned']} posts in {r['wall']:.0f} s, {r['cpu']:.1f} s CPU"
+            + (f" + {r['server']:.1f} s backend CPU" if r["server"] is not None else "")
+            + f", peak {r['peak_mb']:.0f} MB, {r['created']} findings created"
+        )
+    print(
+        f"re-scan (full size): {scanned} posts in {wall:.0f} s = {wall / 60:.1f} min wall on {args.workers} worker(s) "
+        f"(goal ≤ 10 min); {scanned / wall:.0f} posts/s; CPU {cpu:.0f} s workers + {server:.0f} s PostgreSQL "
+        f"= {(cpu + server) / max(scanned, 1) * 1e6:.0f} µs a post (bare checks {bare_cpu * 1e6:.1f} µs)"
+    )
+    print(
+        f"peak memory:       {max(r['peak_mb'] for r in results):10.0f} MB per worker, "
+        f"{sum(r['peak_mb'] for r in results):.0f} MB together (goal ≤ 2048 MB)"
+    )
+    left = db.session.scalar(
+        sa.text("SELECT count(*) FROM live_posts WHERE checked_version IS NULL OR checked_version != :v"),
+        {"v": results[0]["version"]},
+    )
+    print(
+        f"  posts left with an old dictionary version: {left} (version before {version}, after "
+        f"{results[0]['version']}); findings in the database: {db.session.scalar(sa_count_model('findings'))}"
+    )
+
+
+def short_year(db, args, unit_id: int, now) -> tuple[str, float]:  # type: ignore[no-untyped-def]
+    """Fill the year with the first read's short texts (every 10th post a hit) in one INSERT … SELECT;
+    returns (the dictionary version, made 'old' in the rows, bare checks CPU a post)."""
+    import json
+
+    import sqlalchemy as sa
+
+    from oversight.inspection import service
+
     version = service.lexicon_version()
     # The texts of the first-read bench (every 10th post a hit), with the hits the checks give them.
     texts = [*WORDS, *HITS]  # + "（第n条）" on the WORDS, as in the first read
@@ -502,7 +579,7 @@ def rescan_year(app, args, url: str) -> None:  # type: ignore[no-untyped-def]
         {
             "days": args.rescan_days,
             "now": now,
-            "unit": unit.id,
+            "unit": unit_id,
             **{f"t{i}": t for i, t in enumerate(texts)},
             **{f"h{i}": h for i, h in enumerate(hits)},
         },
@@ -525,42 +602,7 @@ def rescan_year(app, args, url: str) -> None:  # type: ignore[no-untyped-def]
     for t in sample:
         service.run_checks("", t)
     bare_cpu = (time.process_time() - c0) / len(sample)
-    db.session.remove()
-    db.engine.dispose()
-    cmd = [sys.executable, __file__, "--database-url", url, "--rescan-days", str(args.rescan_days)]
-    t0 = time.perf_counter()
-    procs = [
-        subprocess.Popen([*cmd, "--rescan-worker", f"{k}/{args.workers}"], stdout=subprocess.PIPE, text=True)
-        for k in range(args.workers)
-    ]
-    results = []
-    for p in procs:
-        out, _ = p.communicate()
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    wall = time.perf_counter() - t0
-    scanned = sum(r["scanned"] for r in results)
-    cpu = sum(r["cpu"] for r in results)
-    server = sum(r["server"] or 0 for r in results)
-    for k, r in enumerate(results):
-        print(
-            f"  worker {k}: {r['scanned']} posts in {r['wall']:.0f} s, {r['cpu']:.0f} s CPU"
-            + (f" + {r['server']:.0f} s backend CPU" if r["server"] is not None else "")
-            + f", peak {r['peak_mb']:.0f} MB, {r['created']} findings created"
-        )
-    print(
-        f"re-scan (full size): {scanned} posts in {wall:.0f} s = {wall / 60:.1f} min wall on {args.workers} worker(s) "
-        f"(goal ≤ 10 min); {scanned / wall:.0f} posts/s; CPU {cpu:.0f} s workers + {server:.0f} s PostgreSQL "
-        f"= {(cpu + server) / max(scanned, 1) * 1e6:.0f} µs a post (bare checks {bare_cpu * 1e6:.1f} µs)"
-    )
-    print(
-        f"peak memory:       {max(r['peak_mb'] for r in results):10.0f} MB per worker, "
-        f"{sum(r['peak_mb'] for r in results):.0f} MB together (goal ≤ 2048 MB)"
-    )
-    left = db.session.scalar(
-        sa.text("SELECT count(*) FROM live_posts WHERE checked_version IS NULL OR checked_version != :v"),
-        {"v": version},
-    )
-    print(f"  posts left with an old dictionary version: {left}")
+    return version, bare_cpu
 
 
 def rescan_worker(args) -> None:  # type: ignore[no-untyped-def]
@@ -575,6 +617,7 @@ def rescan_worker(args) -> None:  # type: ignore[no-untyped-def]
     k, n = (int(x) for x in args.rescan_worker.split("/"))
     now = utcnow()
     s0 = server_cpu()
+    profiler = _start_profile(args.profile)
     t0, c0 = time.perf_counter(), time.process_time()
     total = {"scanned": 0, "created": 0, "resolved": 0}
     after_id = 0
@@ -586,18 +629,32 @@ def rescan_worker(args) -> None:  # type: ignore[no-untyped-def]
         after_id = summary["last_id"]
         if not summary["more"]:
             break
+    _stop_profile(profiler, args.profile, f"re-scan worker {k}", r"rescan|oversight|moderation|sqlalchemy|psycopg")
     s1 = server_cpu()
     print(
         json.dumps(
             {
                 **total,
+                "version": summary["version"],
                 "wall": time.perf_counter() - t0,
                 "cpu": time.process_time() - c0,
                 "server": None if s0 is None or s1 is None else s1 - s0,
-                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_mb": own_peak_mb(),
             }
         )
     )
+
+
+def own_peak_mb() -> float:
+    """Peak resident memory of this process's own image: VmHWM (Linux), not ru_maxrss, which a child
+    started by fork + exec inherits from its parent (the bench's parent holds the corpus and a sample)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def app_config_days(days: int) -> None:
@@ -642,7 +699,7 @@ def _start_profile(path: str | None) -> Any:
     return profiler
 
 
-def _stop_profile(profiler: Any, path: str | None, what: str) -> None:
+def _stop_profile(profiler: Any, path: str | None, what: str, restrict: str = r"oversight|moderation|findings") -> None:
     if profiler is None:
         return
     import pstats
@@ -650,7 +707,7 @@ def _stop_profile(profiler: Any, path: str | None, what: str) -> None:
     profiler.disable()
     profiler.dump_stats(path)
     print(f"profile of {what} in {path} (times under the profiler are inflated):")
-    pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"oversight|moderation|findings", 25)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(restrict, 25)
 
 
 def sa_count(model):  # type: ignore[no-untyped-def]

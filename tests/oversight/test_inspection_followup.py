@@ -99,6 +99,52 @@ def test_rescan_reports_new_hits_only_within_the_configured_window(
     assert rescan.rescan()["scanned"] == 0  # nothing old is left
 
 
+def test_rescan_of_posts_whose_hits_stay_marks_them_and_reports_nothing_new(db_session, sandbox, unit, make_account):
+    account = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
+    bad = app_post(sandbox, "weibo", account.platform_uid, "庆祝中华人民共合国成立七十七周年")
+    clean = app_post(sandbox, "weibo", account.platform_uid, "今日天气晴好，注意防暑")
+    other = app_post(sandbox, "weibo", account.platform_uid, "中华人民共合国成立纪念活动")
+    service.inspect_account(account.id)
+    (before,) = {f.evidence["post_id"] for f in findings(db_session, account, FindingKind.post_check_hit)} - {
+        other["post_id"]
+    }
+    assert before == bad["post_id"]
+    stored = posts(db_session, account)
+    hits = {pid: lp.check_hits for pid, lp in stored.items()}
+    assert hits[bad["post_id"]] and hits[clean["post_id"]] == []
+    kept = {f.id for f in findings(db_session, account, FindingKind.post_check_hit)} - {
+        f.id
+        for f in findings(db_session, account, FindingKind.post_check_hit)
+        if f.evidence["post_id"] == other["post_id"]
+    }
+    # A dictionary change that gives these posts the hits they had: marked with the new version, nothing new.
+    for lp in stored.values():
+        lp.checked_version = "old"
+    # Its twin: a post checked with a dictionary that knew no such error (no hits stored, no finding).
+    stored[other["post_id"]].check_hits = []
+    db_session.execute(
+        sa.delete(Finding).where(
+            Finding.account_id == account.id,
+            Finding.kind == FindingKind.post_check_hit,
+            Finding.evidence["post_id"].as_string() == other["post_id"],
+        )
+    )
+    db_session.flush()
+
+    summary = rescan.rescan()
+    assert summary["scanned"] == 3 and summary["created"] == 1 and summary["resolved"] == 0
+    db_session.expire_all()
+    after = posts(db_session, account)
+    assert {lp.checked_version for lp in after.values()} == {summary["version"]}
+    assert after[bad["post_id"]].check_hits == hits[bad["post_id"]] and after[clean["post_id"]].check_hits == []
+    assert after[other["post_id"]].check_hits == hits[other["post_id"]]
+    now_open = findings(db_session, account, FindingKind.post_check_hit)
+    assert {f.evidence["post_id"] for f in now_open} == {bad["post_id"], other["post_id"]}
+    assert kept <= {f.id for f in now_open}  # the unchanged post's finding is the same one, still open
+    assert rescan.rescan()["scanned"] == 0
+
+
 def test_douyin_platform_removal_of_our_post_and_untouched_twin(db_session, sandbox, unit, make_account, approve):
     account = make_account(unit, "douyin", name=unit.name)
     plant(sandbox, "douyin", account.platform_uid, name=unit.name, subject=unit.name)
