@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from moderation.checks.engines import Engine, build_engine
-from moderation.checks.normalize import FOLD_SOURCES, fold, has_astral
+from moderation.checks.normalize import FOLD_SOURCES, fold, fold_char, has_astral
 
 if TYPE_CHECKING:
     from moderation.checks.base import TermHit
@@ -291,11 +291,11 @@ def _end_order(h: tuple[int, int, Any]) -> tuple[int, int]:
 def _word_bounded(text: str, start: int, end: int) -> bool:
     """An ASCII term must not touch other letters/digits (full-width ones included)."""
     if start > 0:
-        before = fold(text[start - 1])
+        before = fold_char(text[start - 1])
         if before.isascii() and before.isalnum():
             return False
     if end < len(text):
-        after = fold(text[end])
+        after = fold_char(text[end])
         if after.isascii() and after.isalnum():
             return False
     return True

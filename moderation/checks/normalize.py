@@ -45,6 +45,14 @@ def fold(text: str) -> str:
     return _FOLD_RUN.sub(_fold_run, text)
 
 
+_FOLD_CHARS = {chr(c): chr(f) for c, f in _FOLD_TABLE.items()}
+
+
+def fold_char(ch: str) -> str:
+    """``fold`` of one character, without a regex call."""
+    return _FOLD_CHARS.get(ch, ch)
+
+
 def encode(folded: str) -> str:
     """Two characters per input character (see module doc); astral characters become U+FFFD."""
     enc = folded.encode("utf-16-be", "surrogatepass").decode("latin-1")

@@ -155,6 +155,7 @@ class CheckPipeline:
         # (field order, start, end, not blocking, kind, sequence, finding) sorts like the findings.
         rows: list[tuple[int, int, int, bool, str, int, CheckFinding]] = []
         seen: set[tuple[str, str, int, int, str]] = set()
+        seen_add, rows_append = seen.add, rows.append
         order: dict[str, int] = {}
         for name, text in fields.items():
             field_no = order[name] = len(order)
@@ -175,18 +176,9 @@ class CheckPipeline:
                     key = (kind, name, start, end, rule)
                     if key in seen:
                         continue
-                    seen.add(key)
-                    rows.append(
-                        (
-                            field_no,
-                            start,
-                            end,
-                            severity != BLOCK,
-                            kind,
-                            len(rows),
-                            new_finding(kind, severity, name, start, end, shown, message, suggestion, rule),
-                        )
-                    )
+                    seen_add(key)
+                    finding = new_finding(kind, severity, name, start, end, shown, message, suggestion, rule)
+                    rows_append((field_no, start, end, severity != BLOCK, kind, len(rows), finding))
         for finding in _chain(self._hooks, fields, extra):
             key = (finding.kind, finding.field, finding.start, finding.end, finding.rule)
             if key in seen:

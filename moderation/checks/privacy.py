@@ -21,7 +21,7 @@ from operator import mul
 
 from moderation.checks.base import BLOCK, WARN, Row, RowCheck, ScanContext
 from moderation.checks.data import TRIGGER_DIGITS, TRIGGER_ROOM
-from moderation.checks.normalize import fold
+from moderation.checks.normalize import fold, fold_char
 
 _PROVINCE_CODES = (
     "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82 83"
@@ -35,6 +35,7 @@ _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 _WINDOW_CHARS = frozenset("0123456789０１２３４５６７８９ -－—()（）+＋xXｘＸ")
+_WINDOW_RUN = re.compile("[" + re.escape("".join(sorted(_WINDOW_CHARS))) + "]*")
 _MIN_DIGITS = 10  # the shortest number we look for: 0xx-xxxxxxx
 _MIN_LONG_DIGITS = 15  # the shortest ID (15 digits) or card (16, _card_valid) we look for
 _DIGIT_CHARS = frozenset("0123456789０１２３４５６７８９")
@@ -53,7 +54,9 @@ _NON_DIGIT = re.compile(r"[^0-9x]")
 _AREA = re.compile(r"0(?:10|2[0-9]|[3-9][0-9]{2})")
 # Characters joining a number to a neighbouring letter/digit into one token (URL paths, codes).
 _JOINERS = frozenset("_/\\=&?#%.@~-")
-_LABEL_BEFORE = re.compile(r"[\u4e00-\u9fa5a-zA-Z]{1,12}[ \t　:：（(]*$")
+_LABEL_BEFORE = re.compile(r"[\u4e00-\u9fa5a-zA-Z]{1,12}[ \t　:：（(]*$")  # as _label_before finds it
+_LABEL_SEPARATORS = frozenset(" \t　:：（(")
+_AFTER_NON_LETTER = re.compile(r"(?:.*[^\u4e00-\u9fa5a-zA-Z])?", re.DOTALL)  # ends after the last non-letter
 _PERSONAL_LABEL = re.compile("身份|证件|公民|旧证|卡|账|户名|手机|电话|联系|姓名|本人|持有")
 _SERIAL_LABEL = re.compile(
     "单号|订单|运单|流水|编号|编码|代码|注册号|备案号|许可证|权证号|批准|文号|凭证|回单|票据|发票|工单|"
@@ -181,8 +184,8 @@ class PhoneIdCardCheck(RowCheck):
             ws, we = start, end
             while ws > 0 and text[ws - 1] in _WINDOW_CHARS:
                 ws -= 1
-            while we < n and text[we] in _WINDOW_CHARS:  # (mostly a date: a regex call costs more)
-                we += 1
+            if we < n and text[we] in _WINDOW_CHARS:  # (mostly not: a date, and the regex call costs more)
+                we = _WINDOW_RUN.match(text, we).end()  # type: ignore[union-attr]  # (* matches empty)
             done = we
             if we - ws >= _MIN_DIGITS:
                 window = fold(text[ws:we])
@@ -310,7 +313,7 @@ def _serial(text: str, start: int, end: int) -> bool:
     """The number at text[start:end] is part of a longer token or labelled as a serial number."""
     n = len(text)
     if start > 0:
-        before = fold(text[start - 1])
+        before = fold_char(text[start - 1])
         if before.isascii() and before.isalpha():
             return True
         if before in _JOINERS and start > 1 and _alnum(text[start - 2]):
@@ -318,21 +321,34 @@ def _serial(text: str, start: int, end: int) -> bool:
         if before == "〕":
             return True
     if end < n:
-        after = fold(text[end])
+        after = fold_char(text[end])
         if after.isascii() and after.isalpha():
             return True
         if after in _JOINERS and end + 1 < n and _alnum(text[end + 1]):
             return True
         if after == "号" and not text.startswith("号码", end):
             return True
-    label = _LABEL_BEFORE.search(text, max(0, start - 16), start)
+    label = _label_before(text, start)
     if label is None:
         return False
-    return _PERSONAL_LABEL.search(label.group()) is None and _SERIAL_LABEL.search(label.group()) is not None
+    return _PERSONAL_LABEL.search(label) is None and _SERIAL_LABEL.search(label) is not None
+
+
+def _label_before(text: str, start: int) -> str | None:
+    """The text of ``_LABEL_BEFORE.search(text, max(0, start - 16), start)`` without the regex
+    (which tries every one of the 16 starts): the label is the run of up to 12 letters ending
+    where the separators before ``start`` begin (``$`` may also match before a final newline)."""
+    lo = max(0, start - 16)
+    end = start - 1 if start > lo and text[start - 1] == "\n" else start
+    q = end
+    while q > lo and text[q - 1] in _LABEL_SEPARATORS:
+        q -= 1
+    p = _AFTER_NON_LETTER.match(text, max(lo, q - 12), q).end()  # type: ignore[union-attr]  # (matches empty)
+    return text[p:end] if p < q else None
 
 
 def _alnum(ch: str) -> bool:
-    c = fold(ch)
+    c = fold_char(ch)
     return c.isascii() and c.isalnum()
 
 

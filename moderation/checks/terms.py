@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from moderation.checks.base import BLOCK, WARN, Row, RowCheck, ScanContext, TermHit, longest_first_sorted
-from moderation.checks.data import Leader
+from moderation.checks.data import Leader, Lexicon
 from moderation.checks.normalize import fold
 
 SERIOUS_CATEGORY_LABELS = {
@@ -19,6 +19,7 @@ SERIOUS_CATEGORY_LABELS = {
 
 
 _DELETE = "请删除或改写"
+_WITHIN_CACHE = 10_000
 
 
 class SensitiveTermCheck(RowCheck):
@@ -71,12 +72,26 @@ class SeriousErrorCheck(RowCheck):
     kind = "serious_error"
     needs = ("serious_error",)
 
+    def __init__(self, lexicon: Lexicon | None = None) -> None:
+        super().__init__(lexicon)
+        # (wrong, right) → (where fold(wrong) sits in fold(right) or -1, fold(right)): a few
+        # hundred pairs at most, from every lexicon this check has seen.
+        self._within: dict[tuple[str, str], tuple[int, str]] = {}
+
     def rows(self, text: str, ctx: ScanContext) -> Iterator[Row]:
+        within = self._within
         for start, end, e in longest_first_sorted(ctx.terms("serious_error")):
             right: str = e.data
             # Skip when the "wrong" form is merely part of the right form written correctly.
-            idx = fold(right).find(fold(e.term))
-            if idx >= 0 and start - idx >= 0 and fold(text[start - idx : start - idx + len(right)]) == fold(right):
+            pair = (e.term, right)
+            found = within.get(pair)
+            if found is None:
+                if len(within) > _WITHIN_CACHE:  # (only ever after many edits of serious_errors.tsv)
+                    within.clear()
+                folded_right = fold(right)
+                found = within[pair] = (folded_right.find(fold(e.term)), folded_right)
+            idx, folded_right = found
+            if idx >= 0 and start - idx >= 0 and fold(text[start - idx : start - idx + len(right)]) == folded_right:
                 continue
             label = SERIOUS_CATEGORY_LABELS.get(e.category, e.category)
             yield (

@@ -118,6 +118,8 @@ def test_marks_still_block(pipe: CheckPipeline, text: str, mark: str) -> None:
         "营业执照注册号：330782000123456",  # a valid 15-digit ID shape, labelled as a serial
         "数据导出编码：6654254231353534987",  # Luhn-valid, labelled as a code
         "浙（2024）示例县不动产权第6654254231353534987号",
+        "快递单号\n13868562535",  # the label on the line before
+        "订单号 ：（13868562535",  # blanks, colons and brackets between label and number
     ],
 )
 def test_digit_runs_in_longer_tokens_are_not_personal_data(pipe: CheckPipeline, text: str) -> None:
@@ -132,6 +134,8 @@ def test_digit_runs_in_longer_tokens_are_not_personal_data(pipe: CheckPipeline, 
         ("证件编号：330782198307277940", "privacy.id18"),  # a personal label wins over 编号
         ("补贴发放：6222024533314789328。", "privacy.bank_card"),
         ("联系人 13868562535", "privacy.mobile"),
+        ("订单核对完毕之后再拨打服务热线13868562535", "privacy.mobile"),  # 订单 is 15 characters back: no label
+        ("订单号，联系人13868562535", "privacy.mobile"),  # the label is 联系人, after the comma
     ],
 )
 def test_standalone_and_personally_labelled_numbers_still_found(pipe: CheckPipeline, text: str, rule: str) -> None:
