@@ -4,7 +4,9 @@
 
 - Weibo ``user_timeline`` serves only the newest 5 whatever ``count`` asks; ``total_number`` counts
   all: 3 posts → complete, 7 posts → 5 listed, not complete (the listing is not the account);
-- Weibo's commercial timeline: complete when the pages reach ``total_number``, not when ``limit`` cut it;
+  exactly 5 → complete, the author's ``statuses_count`` agreeing with the total at the cap;
+- Weibo's commercial timeline (``statuses/user_timeline/other``, any account by uid): complete when
+  the pages reach ``total_number``, not when ``limit`` cut it; a banned account is unavailable;
 - Douyin/Toutiao ``video_list``: complete only on ``has_more`` false, not when ``limit`` stopped the paging;
 - WeChat ``freepublish/batchget``: complete when the items read reach ``total_count``;
 - and on recorded platform answers: a Weibo ``next_cursor`` or a missing ``total_number``, a Douyin
@@ -19,7 +21,7 @@ from typing import Any
 import pytest
 import responses
 
-from platforms import Credentials, InMemoryRateLimiter, InMemoryTokenStore
+from platforms import AccountUnavailable, Credentials, InMemoryRateLimiter, InMemoryTokenStore
 from platforms.weibo_biz import WeiboBizReader
 from tests.platforms.test_adapters_contract import Simulator, sandbox_url, sim  # noqa: F401 - fixtures
 from tests.platforms.test_adapters_unit import BD_CREDS, DYV, WB, WB_CREDS, make, mocked  # noqa: F401 - fixture
@@ -54,6 +56,10 @@ def test_weibo_timeline_complete_only_when_total_number_says_so(sim: Simulator) 
     assert [p.text for p in listing.posts] == [f"第{i}条" for i in range(6, 1, -1)]
     assert adapter.recent_posts(many, 50) == list(listing.posts)
 
+    _, five = account_with_posts(sim, "weibo", 5)
+    listing = adapter.recent_listing(five, 50)
+    assert len(listing.posts) == 5 and listing.complete is True  # at the cap, statuses_count is 5 too
+
 
 def test_weibo_biz_timeline_complete_when_the_pages_reach_total_number(sim: Simulator) -> None:
     uid, _ = account_with_posts(sim, "weibo", 7)
@@ -68,6 +74,15 @@ def test_weibo_biz_timeline_complete_when_the_pages_reach_total_number(sim: Simu
     assert len(whole.posts) == 7 and whole.complete is True
     cut = reader.listing_of(uid, 4)
     assert len(cut.posts) == 4 and cut.complete is False
+    profile, subject = reader.profile_of(uid)
+    assert profile.name == "某县发布" and subject == "某县人民政府办公室" and profile.posts_count == 7
+
+    other, _ = account_with_posts(sim, "weibo", 1)
+    sim._post("/_sandbox/accounts", {"platform": "weibo", "uid": other, "status": "banned"})
+    with pytest.raises(AccountUnavailable):
+        reader.profile_of(other)
+    with pytest.raises(AccountUnavailable):
+        reader.listing_of(other, 10)
 
 
 @pytest.mark.parametrize("platform", ["douyin", "toutiao"])
