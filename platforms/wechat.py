@@ -539,7 +539,7 @@ class WeChatAdapter(ChannelAdapter):
         items = (body.get("article_detail") or {}).get("item") or []
         if items:
             url = items[0].get("article_url")
-        if code == 3 and body.get("fail_idx"):
+        if code in (2, 3, 4) and body.get("fail_idx"):  # “当发布状态为2或4时，返回不通过的文章编号”; 3 seen too
             detail += "，失败的文章序号：" + "、".join(str(i) for i in body["fail_idx"])
         return PublishResult(
             post_id=f"{publish_id}:{article_id}" if article_id else publish_id,
@@ -635,7 +635,13 @@ class WeChatAdapter(ChannelAdapter):
 
     def recent_listing(self, creds: Credentials, limit: int = 10) -> RecentListing:
         """``freepublish/batchget`` pages (count ≤ 20) until ``limit``: complete when the items
-        read reach ``total_count`` (the number of 发布 messages; 群发 are never listed)."""
+        read reach ``total_count`` (the number of 发布 messages; 群发 are never listed).
+
+        ``no_content: 1`` is documented as “1 表示不返回content字段”: read as the article's HTML
+        ``content`` (what maintained clients and scripts over the live API see: ``news_item`` with
+        titles still there), but an item that comes back without ``content.news_item`` is still a
+        published message and is listed by its ``article_id`` (no title or link), so that a
+        complete listing never misses one."""
         posts: list[RecentPost] = []
         offset = 0
         complete = False
@@ -649,7 +655,13 @@ class WeChatAdapter(ChannelAdapter):
             items = body.get("item") or []
             for item in items:
                 created = from_unix(item.get("update_time"))
-                for news in (item.get("content") or {}).get("news_item") or []:
+                content = item.get("content")
+                if not isinstance(content, Mapping) or "news_item" not in content:
+                    posts.append(
+                        RecentPost(platform=self.platform, post_id=str(item.get("article_id", "")), created_at=created)
+                    )
+                    continue
+                for news in content.get("news_item") or []:
                     if news.get("is_deleted"):
                         continue
                     posts.append(
