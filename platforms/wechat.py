@@ -148,6 +148,12 @@ def inline_image_problem(image: MediaFile) -> tuple[str, str] | None:
     return None
 
 
+def _has_news(item: Mapping[str, Any]) -> bool:
+    """A ``freepublish/batchget`` item that carries its ``content.news_item``."""
+    content = item.get("content")
+    return isinstance(content, Mapping) and "news_item" in content
+
+
 def _errcode(body: Mapping[str, Any]) -> int:
     try:
         return int(body.get("errcode") or 0)
@@ -639,29 +645,28 @@ class WeChatAdapter(ChannelAdapter):
 
         ``no_content: 1`` is documented as “1 表示不返回content字段”: read as the article's HTML
         ``content`` (what maintained clients and scripts over the live API see: ``news_item`` with
-        titles still there), but an item that comes back without ``content.news_item`` is still a
-        published message and is listed by its ``article_id`` (no title or link), so that a
-        complete listing never misses one."""
+        titles still there). Should a page come back without ``content.news_item``, it is asked
+        again with ``no_content: 0``; an item still without it is a published message all the
+        same and is listed by its ``article_id`` (no title or link), so that a complete listing
+        never misses one."""
         posts: list[RecentPost] = []
         offset = 0
         complete = False
         while len(posts) < limit:
             count = min(20, max(limit - len(posts), 1))
-            body = self._call(
-                creds,
-                "/cgi-bin/freepublish/batchget",
-                json_body={"offset": offset, "count": count, "no_content": 1},
-            )
+            page = {"offset": offset, "count": count, "no_content": 1}
+            body = self._call(creds, "/cgi-bin/freepublish/batchget", json_body=page)
+            if any(not _has_news(item) for item in body.get("item") or []):
+                body = self._call(creds, "/cgi-bin/freepublish/batchget", json_body={**page, "no_content": 0})
             items = body.get("item") or []
             for item in items:
                 created = from_unix(item.get("update_time"))
-                content = item.get("content")
-                if not isinstance(content, Mapping) or "news_item" not in content:
+                if not _has_news(item):
                     posts.append(
                         RecentPost(platform=self.platform, post_id=str(item.get("article_id", "")), created_at=created)
                     )
                     continue
-                for news in content.get("news_item") or []:
+                for news in item["content"].get("news_item") or []:
                     if news.get("is_deleted"):
                         continue
                     posts.append(

@@ -12,8 +12,9 @@ docs/adapters.md, "平台实况核对（二）"):
 - Douyin ``video_list``: the SDK-shaped last page (cursor 0, has_more false, string counts) is a
   complete listing; the next page is asked with the cursor the platform returned; the header-token
   GET carries ``content-type: application/json`` as the pages require;
-- WeChat ``freepublish/batchget``: the doc-shaped answer (a deleted article skipped) and an item
-  without ``content`` (``no_content`` read the other way) both keep every published message;
+- WeChat ``freepublish/batchget``: the doc-shaped answer (a deleted article skipped); a page without
+  ``content`` (``no_content`` read the other way) is asked again with ``no_content: 0``, and an item
+  still without it is listed by article_id: every published message kept;
 - WeChat ``comment/list``: a full page is followed by the next one even when ``total`` equals the
   page (as developers report), and ``reply`` is read as an object (the page) or a list (SKIT);
 - WeChat ``freepublish/get``: ``fail_idx`` is reported for status 2 and 4 (“当发布状态为2或4时”).
@@ -187,17 +188,27 @@ def test_wechat_batchget_doc_shape_keeps_live_articles_and_proves_the_whole(mock
     assert listing.complete is True
 
 
-def test_wechat_batchget_item_without_content_is_still_listed(mocked: responses.RequestsMock) -> None:
-    """``no_content: 1`` read the other way (the whole ``content`` left out): the message is still
-    one of the account's posts, listed by article_id, so a complete listing misses none."""
+def test_wechat_batchget_item_without_content_is_asked_again_then_still_listed(mocked: responses.RequestsMock) -> None:
+    """``no_content: 1`` read the other way (the whole ``content`` left out): the page is asked again
+    with ``no_content: 0``; an item still without it is one of the account's posts all the same,
+    listed by article_id, so a complete listing misses none."""
     doc = sample("wechat/freepublish_batchget")
     wx_token(mocked)
     batch = mocked.post(f"{WX}/freepublish/batchget", json=doc["without_content"])
     listing = make("wechat").recent_listing(WX_CREDS, 10)
-    assert jbody(batch.calls[0])["no_content"] == 1
+    assert [jbody(c)["no_content"] for c in batch.calls] == [1, 0]
     (post,) = listing.posts
     assert post.post_id == "ARTICLE_ID_3" and post.created_at is not None and post.title == ""
     assert listing.complete is True
+
+
+def test_wechat_batchget_without_content_then_with_it_gives_the_titles(mocked: responses.RequestsMock) -> None:
+    doc = sample("wechat/freepublish_batchget")
+    wx_token(mocked)
+    mocked.post(f"{WX}/freepublish/batchget", json={**doc["success"], "item": [{"article_id": "ARTICLE_ID_2"}] * 2})
+    mocked.post(f"{WX}/freepublish/batchget", json=doc["success"])
+    listing = make("wechat").recent_listing(WX_CREDS, 10)
+    assert [p.title for p in listing.posts] == ["关于防汛工作的通知"] and listing.complete is True
 
 
 @pytest.mark.parametrize("status", [2, 4])
