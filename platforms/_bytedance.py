@@ -299,6 +299,8 @@ class ByteDanceAdapter(ChannelAdapter):
                 query["open_id"] = creds.open_id
                 if placement == "header":
                     headers["access-token"] = str(creds.access_token)
+                    if method == "GET":  # the pages list content-type as 必填 on their GETs too
+                        headers["content-type"] = "application/json"
                 else:
                     query["access_token"] = creds.access_token
             resp = self._request(

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -180,10 +181,12 @@ def fetch_comments(
 def _wechat_comments(
     adapter: Any, creds: Credentials, limit: int, articles: tuple[WechatArticle, ...]
 ) -> list[RemoteItem]:
-    """``comment/list`` per article (type 0: ordinary and selected), paged by 49. A comment is
-    identified by "<msg_data_id>:<index>:<user_comment_id>" (user_comment_id is per article);
-    a reply the account made on the platform comes back with it. An article that no longer
-    exists (88001) is skipped; no 留言 capability (88000) stops the read."""
+    """``comment/list`` per article (type 0: ordinary and selected), paged by 49 until a short
+    page: ``total`` (“评论总数”) does not end the paging, as developers report it equals the
+    page's size. A comment is identified by "<msg_data_id>:<index>:<user_comment_id>"
+    (user_comment_id is per article); a reply the account made on the platform comes back with
+    it — ``reply`` is an object on the page, a list in the maintained SKIT client: both read.
+    An article that no longer exists (88001) is skipped; no 留言 capability (88000) stops the read."""
     out: list[RemoteItem] = []
     for article in articles:
         begin = 0
@@ -207,7 +210,7 @@ def _wechat_comments(
                 raise
             rows = answer.get("comment") or []
             for c in rows:
-                reply = c.get("reply") or {}
+                reply = _wechat_answer(c.get("reply"))
                 out.append(
                     RemoteItem(
                         kind="comment",
@@ -222,9 +225,17 @@ def _wechat_comments(
                     )
                 )
             begin += len(rows)
-            if not rows or begin >= int(answer.get("total") or 0):
+            if len(rows) < WECHAT_COMMENT_PAGE:
                 break
     return out[:limit]
+
+
+def _wechat_answer(value: Any) -> Mapping[str, Any]:
+    """The account's reply to a 留言: ``{content, create_time}`` (the page) or a list of them (the
+    SKIT client's model): the earliest one with text; none → {}."""
+    replies = value if isinstance(value, list) else [value]
+    found = [r for r in replies if isinstance(r, Mapping) and r.get("content")]
+    return min(found, key=lambda r: int(r.get("create_time") or 0)) if found else {}
 
 
 def _weibo_comments(adapter: Any, creds: Credentials, limit: int) -> list[RemoteItem]:

@@ -148,6 +148,12 @@ def inline_image_problem(image: MediaFile) -> tuple[str, str] | None:
     return None
 
 
+def _has_news(item: Mapping[str, Any]) -> bool:
+    """A ``freepublish/batchget`` item that carries its ``content.news_item``."""
+    content = item.get("content")
+    return isinstance(content, Mapping) and "news_item" in content
+
+
 def _errcode(body: Mapping[str, Any]) -> int:
     try:
         return int(body.get("errcode") or 0)
@@ -539,7 +545,7 @@ class WeChatAdapter(ChannelAdapter):
         items = (body.get("article_detail") or {}).get("item") or []
         if items:
             url = items[0].get("article_url")
-        if code == 3 and body.get("fail_idx"):
+        if code in (2, 3, 4) and body.get("fail_idx"):  # “当发布状态为2或4时，返回不通过的文章编号”; 3 seen too
             detail += "，失败的文章序号：" + "、".join(str(i) for i in body["fail_idx"])
         return PublishResult(
             post_id=f"{publish_id}:{article_id}" if article_id else publish_id,
@@ -635,21 +641,32 @@ class WeChatAdapter(ChannelAdapter):
 
     def recent_listing(self, creds: Credentials, limit: int = 10) -> RecentListing:
         """``freepublish/batchget`` pages (count ≤ 20) until ``limit``: complete when the items
-        read reach ``total_count`` (the number of 发布 messages; 群发 are never listed)."""
+        read reach ``total_count`` (the number of 发布 messages; 群发 are never listed).
+
+        ``no_content: 1`` is documented as “1 表示不返回content字段”: read as the article's HTML
+        ``content`` (what maintained clients and scripts over the live API see: ``news_item`` with
+        titles still there). Should a page come back without ``content.news_item``, it is asked
+        again with ``no_content: 0``; an item still without it is a published message all the
+        same and is listed by its ``article_id`` (no title or link), so that a complete listing
+        never misses one."""
         posts: list[RecentPost] = []
         offset = 0
         complete = False
         while len(posts) < limit:
             count = min(20, max(limit - len(posts), 1))
-            body = self._call(
-                creds,
-                "/cgi-bin/freepublish/batchget",
-                json_body={"offset": offset, "count": count, "no_content": 1},
-            )
+            page = {"offset": offset, "count": count, "no_content": 1}
+            body = self._call(creds, "/cgi-bin/freepublish/batchget", json_body=page)
+            if any(not _has_news(item) for item in body.get("item") or []):
+                body = self._call(creds, "/cgi-bin/freepublish/batchget", json_body={**page, "no_content": 0})
             items = body.get("item") or []
             for item in items:
                 created = from_unix(item.get("update_time"))
-                for news in (item.get("content") or {}).get("news_item") or []:
+                if not _has_news(item):
+                    posts.append(
+                        RecentPost(platform=self.platform, post_id=str(item.get("article_id", "")), created_at=created)
+                    )
+                    continue
+                for news in item["content"].get("news_item") or []:
                     if news.get("is_deleted"):
                         continue
                     posts.append(

@@ -90,6 +90,8 @@ WEIBO_CODES: dict[int, CodeRule] = {
 
 GONE = 20101
 DELAYED = 20032
+#: statuses/user_timeline: “此接口最多只返回最新的5条数据” (open.weibo.com/wiki/2/statuses/user_timeline).
+TIMELINE_CAP = 5
 TOPIC_RE = re.compile(r"#[^#\s]+#")
 URL_RE = re.compile(r"https?://[^\s<>\"'，。；！？、（）【】]+", re.IGNORECASE)
 WIDE_RE = re.compile(r"[^\x00-\x7f]")
@@ -377,16 +379,24 @@ class WeiboAdapter(ChannelAdapter):
         return list(self.recent_listing(creds, limit).posts)
 
     def recent_listing(self, creds: Credentials, limit: int = 10) -> RecentListing:
-        """``statuses/user_timeline``: the open API returns only the newest few statuses (5; 10
-        through the official mobile SDK) whatever ``count`` asks. ``total_number`` is the account's
-        count of statuses: the listing is complete only when it is present and not above what came
-        back (an account with fewer posts than the cap) and no ``next_cursor`` points further."""
+        """``statuses/user_timeline``: the open API returns only the newest few statuses (“此接口最多
+        只返回最新的5条数据，官方移动SDK调用可返回10条”) whatever ``count`` asks. The listing is
+        complete only when ``total_number`` is present and not above what came back (an account
+        with fewer posts than the cap) and no ``next_cursor`` points further (the page marks the
+        cursors “暂未支持”, so a non-zero one only withholds the proof). When the cap itself is
+        reached, ``total_number`` may be the capped count (its meaning is not documented), so the
+        author's ``statuses_count`` (the ``user`` object of each status, documented as 微博数) must
+        not exceed the statuses returned either."""
         body, _ = self._call(creds, "GET", "/2/statuses/user_timeline.json", params={"count": max(1, min(limit, 100))})
         statuses = body.get("statuses") or []
         out = [self._recent(status) for status in statuses]
         total = _int(body.get("total_number"))
         more = body.get("next_cursor") not in (None, 0, "0", "")
         complete = total is not None and total <= len(statuses) and not more and len(out) <= limit
+        if complete and len(statuses) >= int(self.options.get("timeline_cap", TIMELINE_CAP)):
+            author = statuses[0].get("user") if isinstance(statuses[0].get("user"), Mapping) else {}
+            count = _int(author.get("statuses_count"))
+            complete = count is not None and count <= len(statuses)
         return RecentListing(tuple(out[:limit]), complete=complete)
 
     def _recent(self, status: Mapping[str, Any]) -> RecentPost:

@@ -12,12 +12,15 @@
   (sandbox/admin.py; WeChat then answers publish_status 5 / 6).
 
 ``/weibo-biz`` — Weibo's commercial data interface (c.api.weibo.com), app-level reads of any
-account by uid with a contract token (any token starting with ``biz.``):
+account by uid with a contract token (any token starting with ``biz.``), on the documented
+``*/other`` paths (open.weibo.com/wiki/C/2/users/show_batch/other, …/C/2/statuses/user_timeline/other):
 
-* ``GET /weibo-biz/2/users/show/biz.json?uid=`` — the user object (``verified_reason`` = 认证主体);
-  a banned or deregistered account → 403 20003;
-* ``GET /weibo-biz/2/statuses/user_timeline/biz.json?uid=&count=&page=`` — newest visible posts
-  (count ≤ 100, not capped by ``weibo_timeline_count``: the contract reads the whole timeline).
+* ``GET /weibo-biz/2/users/show_batch/other.json?uids=`` (comma-separated, ≤ 50) —
+  ``{"users": [<user object>], "total_number", "states": [{uid: 1|0}]}`` (the shape of a recorded
+  answer); a banned, deregistered or unknown account is left out of ``users`` (state 0: our reading);
+* ``GET /weibo-biz/2/statuses/user_timeline/other.json?uid=&count=&page=`` — newest visible posts
+  (count ≤ 25, larger is taken as 25; not capped by ``weibo_timeline_count``: the contract reads
+  the whole timeline) and ``total_number``; a banned or unknown account → 403 20003.
 """
 
 from __future__ import annotations
@@ -124,30 +127,34 @@ def _biz_auth() -> Response | None:
     return None
 
 
-@biz.route("/2/users/show/biz.json", methods=["GET"])
-def biz_user() -> Response:
+@biz.route("/2/users/show_batch/other.json", methods=["GET"])
+def biz_users() -> Response:
+    denied = _biz_auth()
+    if denied is not None:
+        return denied
+    uids = [u for u in str(request.args.get("uids") or "").split(",") if u.strip()]
+    if not uids:
+        return _biz_error(10016, "miss required parameter (uids)", 400)
+    if len(uids) > 50:
+        return _biz_error(10017, "parameter (uids)'s value invalid", 400)
+    state = get_state()
+    with state.lock:
+        found = {uid: state.account("weibo", uid.strip()) for uid in uids}
+        users = [user_object(state, a) for a in found.values() if a is not None and a.usable]
+        states = [{uid: 1 if a is not None and a.usable else 0} for uid, a in found.items()]
+        return jsonify({"users": users, "total_number": len(users), "states": states})
+
+
+@biz.route("/2/statuses/user_timeline/other.json", methods=["GET"])
+def biz_timeline() -> Response:
     denied = _biz_auth()
     if denied is not None:
         return denied
     uid = str(request.args.get("uid") or "")
     if not uid:
         return _biz_error(10016, "miss required parameter (uid)", 400)
-    state = get_state()
-    with state.lock:
-        account = state.account("weibo", uid)
-        if account is None or not account.usable:
-            return _biz_error(20003, "User does not exists!", 403)
-        return jsonify(user_object(state, account))
-
-
-@biz.route("/2/statuses/user_timeline/biz.json", methods=["GET"])
-def biz_timeline() -> Response:
-    denied = _biz_auth()
-    if denied is not None:
-        return denied
-    uid = str(request.args.get("uid") or "")
     try:
-        count = min(max(int(request.args.get("count") or 20), 1), 100)
+        count = min(max(int(request.args.get("count") or 20), 1), 25)
         page = max(int(request.args.get("page") or 1), 1)
     except ValueError:
         return _biz_error(10017, "parameter (count)'s value invalid", 400)

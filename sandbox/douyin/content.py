@@ -188,14 +188,11 @@ def video_list(call: Call) -> Response:
         raise BdError("bad_param", "cursor/count 必须是整数") from exc
     items = [p for p in state.posts_of(platform, account.uid) if p.visible and p.kind in ("video", "image_text")]
     window = items[cursor : cursor + count]
-    return reply(
-        platform,
-        {
-            "list": [item_view(state, p) for p in window],
-            "cursor": cursor + len(window),
-            "has_more": cursor + len(window) < len(items),
-        },
-    )
+    more = cursor + len(window) < len(items)
+    # The last page answers cursor 0 with has_more false, as the maintained SDK's model sample
+    # (SKIT.FlurlHttpClient.ByteDance DouyinVideoListV1Response.json) does.
+    rows = [item_view(state, p) for p in window]
+    return reply(platform, {"list": rows, "cursor": cursor + len(window) if more else 0, "has_more": more})
 
 
 @route(("douyin",), f"{NEW}/video_data/", "video_data", ["POST"], params=True)

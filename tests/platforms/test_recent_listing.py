@@ -4,9 +4,12 @@
 
 - Weibo ``user_timeline`` serves only the newest 5 whatever ``count`` asks; ``total_number`` counts
   all: 3 posts → complete, 7 posts → 5 listed, not complete (the listing is not the account);
-- Weibo's commercial timeline: complete when the pages reach ``total_number``, not when ``limit`` cut it;
+  exactly 5 → complete, the author's ``statuses_count`` agreeing with the total at the cap;
+- Weibo's commercial timeline (``statuses/user_timeline/other``, any account by uid): complete when
+  the pages reach ``total_number``, not when ``limit`` cut it; a banned account is unavailable;
 - Douyin/Toutiao ``video_list``: complete only on ``has_more`` false, not when ``limit`` stopped the paging;
-- WeChat ``freepublish/batchget``: complete when the items read reach ``total_count``;
+- WeChat ``freepublish/batchget``: complete when the items read reach ``total_count``; 留言 of a 群发
+  article are read past the first page of 49;
 - and on recorded platform answers: a Weibo ``next_cursor`` or a missing ``total_number``, a Douyin
   page without ``has_more`` or an empty page that still says ``has_more`` prove nothing.
 """
@@ -19,7 +22,8 @@ from typing import Any
 import pytest
 import responses
 
-from platforms import Credentials, InMemoryRateLimiter, InMemoryTokenStore
+from platforms import AccountUnavailable, Credentials, InMemoryRateLimiter, InMemoryTokenStore
+from platforms.interaction import WechatArticle, fetch_comments
 from platforms.weibo_biz import WeiboBizReader
 from tests.platforms.test_adapters_contract import Simulator, sandbox_url, sim  # noqa: F401 - fixtures
 from tests.platforms.test_adapters_unit import BD_CREDS, DYV, WB, WB_CREDS, make, mocked  # noqa: F401 - fixture
@@ -54,6 +58,10 @@ def test_weibo_timeline_complete_only_when_total_number_says_so(sim: Simulator) 
     assert [p.text for p in listing.posts] == [f"第{i}条" for i in range(6, 1, -1)]
     assert adapter.recent_posts(many, 50) == list(listing.posts)
 
+    _, five = account_with_posts(sim, "weibo", 5)
+    listing = adapter.recent_listing(five, 50)
+    assert len(listing.posts) == 5 and listing.complete is True  # at the cap, statuses_count is 5 too
+
 
 def test_weibo_biz_timeline_complete_when_the_pages_reach_total_number(sim: Simulator) -> None:
     uid, _ = account_with_posts(sim, "weibo", 7)
@@ -68,6 +76,15 @@ def test_weibo_biz_timeline_complete_when_the_pages_reach_total_number(sim: Simu
     assert len(whole.posts) == 7 and whole.complete is True
     cut = reader.listing_of(uid, 4)
     assert len(cut.posts) == 4 and cut.complete is False
+    profile, subject = reader.profile_of(uid)
+    assert profile.name == "某县发布" and subject == "某县人民政府办公室" and profile.posts_count == 7
+
+    other, _ = account_with_posts(sim, "weibo", 1)
+    sim._post("/_sandbox/accounts", {"platform": "weibo", "uid": other, "status": "banned"})
+    with pytest.raises(AccountUnavailable):
+        reader.profile_of(other)
+    with pytest.raises(AccountUnavailable):
+        reader.listing_of(other, 10)
 
 
 @pytest.mark.parametrize("platform", ["douyin", "toutiao"])
@@ -120,3 +137,25 @@ def test_douyin_has_more_proof_on_recorded_answers(mocked: responses.RequestsMoc
     mocked.get(f"{DYV}/video_list/", json={"data": {**data, "error_code": 0, "description": ""}})
     listing = make("douyin").recent_listing(BD_CREDS, 10)
     assert listing.complete is complete
+
+
+def test_wechat_comments_of_a_mass_article_read_past_one_page(sim: Simulator) -> None:
+    """``comment/list`` over the sandbox: 60 留言 on a 群发 article are read on two pages (49 + 11),
+    and the one answered in the 公众平台 backend comes back with its reply."""
+    data = sim._post("/_sandbox/accounts", {"platform": "wechat", "name": "某县发布", "subject": "某县人民政府办公室"})
+    uid, creds = data["uid"], Credentials.from_mapping(data["credentials"], account_ref="wechat:c")
+    post = sim._post(
+        "/_sandbox/app/posts", {"platform": "wechat", "uid": uid, "title": "通知", "text": "摘要", "mass": True}
+    )
+    post_id, msg_data_id = post["post"]["post_id"], str(post["post"]["extra"]["msg_data_id"])
+    made = [
+        sim._post("/_sandbox/comments", {"platform": "wechat", "uid": uid, "post_id": post_id, "text": f"留言{i}"})
+        for i in range(60)
+    ]
+    sim._post(
+        "/_sandbox/comments/reply", {"platform": "wechat", "id": made[55]["comment"]["entry_id"], "text": "已办理"}
+    )
+    items = fetch_comments(sim.adapter("wechat"), creds, limit=100, articles=(WechatArticle(msg_data_id, 0),))
+    assert sorted(i.text for i in items) == sorted(f"留言{i}" for i in range(60))
+    answered = [i for i in items if i.replied_at is not None]
+    assert [(i.text, i.reply_text) for i in answered] == [("留言55", "已办理")]

@@ -65,3 +65,19 @@ def test_cert_labels_answer_like_the_printed_sample_and_refuse_without_the_capab
     sb.config(douyin_cert_labels=False)
     refused = dy_get(sb, "/dy_open_api/v1/user/cert_labels_info/", "dy_lbl")
     assert refused["err_no"] == 28001018 and refused["err_no"] in {e["err_no"] for e in doc["errors"]}
+
+
+def test_video_list_pages_like_the_sdk_sample_and_ends_with_cursor_zero(sb: Sandbox) -> None:
+    """``video_list`` answers the SDK sample's fields; a page with more says ``has_more`` with the
+    cursor to ask next, the last page ``has_more`` false and cursor 0 (as the SDK's sample)."""
+    doc = sample("video_list")
+    sb.account(platform="douyin", uid="dy_vl", name="某县发布")
+    for i in range(3):
+        sb.dy_create("dy_vl", sb.bd_upload("douyin", "dy_vl"), f"作品{i}")
+    first = dy_get(sb, "/api/douyin/v1/video/video_list/", "dy_vl", cursor=0, count=2)
+    assert set(first["data"]) >= set(doc["last_page"]["data"]) - {"description", "error_code"} | {"cursor"}
+    assert first["data"]["has_more"] is True and len(first["data"]["list"]) == 2
+    last = dy_get(sb, "/api/douyin/v1/video/video_list/", "dy_vl", cursor=first["data"]["cursor"], count=2)
+    assert last["data"]["has_more"] is False and last["data"]["cursor"] == 0 and len(last["data"]["list"]) == 1
+    row = last["data"]["list"][0]
+    assert {"item_id", "title", "create_time", "share_url", "cover", "is_top", "statistics"} <= set(row)
