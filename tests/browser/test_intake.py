@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from openpyxl import Workbook
+from playwright.sync_api import Error as PlaywrightError
 
 from common.timefmt import CN_TZ
 from intake.bulk import HEADERS
@@ -97,11 +98,16 @@ def test_bulk_import_with_progress(page: Any, live_stack: LiveStack, tmp_path: P
     page.get_by_role("button", name="上传并导入").click()
     page.wait_for_url("**/jobs/*")
 
+    # The page follows the job by itself and reloads once it is done (static/js/jobprogress.js);
+    # reloading it from here too raced that reload (net::ERR_ABORTED on a loaded machine).
     def finished() -> bool:
-        page.reload()
-        return page.locator("#job-status").inner_text() in ("已完成", "失败")
+        try:
+            return page.locator("#job-status").inner_text(timeout=2000) in ("已完成", "失败")
+        except PlaywrightError:  # the element is gone while the page reloads itself
+            return False
 
     wait_until(finished, 90, "the bulk job", live_stack)
+    page.wait_for_load_state("load")
     assert page.locator("#job-status").inner_text() == "已完成", page.locator("main").inner_text()
     assert "导入完成：生成 3 篇草稿" in page.locator("#job-message").inner_text()
     shot(page, "intake-bulk-done-390")
