@@ -186,6 +186,8 @@ def test_inbox_says_which_post_a_comment_is_on(db_session, sandbox, make_unit, m
     section = re.search(r'id="section-unanswered".*?</section>', todo, flags=re.S).group(0)
     assert "未回复的评论和私信（1）" in visible(section) and "暖气什么时候来？" in visible(section)
     assert f'href="/interaction/?account_id={account.id}"' in section
+    mine = visible(page(api_as, operator, f"/interaction/?account_id={account.id}"))
+    assert "只列出一个账号的评论和私信" in mine and "查看全部账号" in mine and "暖气什么时候来？" in mine
 
 
 def test_account_history_is_in_beijing_time(db_session, make_unit, make_account, make_user, api_as):
