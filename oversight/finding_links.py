@@ -18,15 +18,23 @@ from oversight.evidence_text import VALUE_LABELS
 from oversight.models import Finding, FindingKind
 from publishers.models import Delivery
 
-#: kinds whose evidence is about posts, not the account's profile: the registry-versus-platform
-#: table has nothing to compare for them.
+#: kinds whose evidence is about posts or comments, not the account's profile: the
+#: registry-versus-platform table has nothing to compare for them.
 POST_KINDS = frozenset(
-    {FindingKind.unreviewed_post, FindingKind.tampered, FindingKind.post_removed, FindingKind.post_check_hit}
+    {
+        FindingKind.unreviewed_post,
+        FindingKind.tampered,
+        FindingKind.post_removed,
+        FindingKind.post_check_hit,
+        FindingKind.interaction_overdue,
+        FindingKind.no_interaction_channel,
+    }
 )
 
 
 def links_for(finding: Finding) -> dict[str, Any]:
-    """``account`` (name, url), ``posts_url``, ``content`` (title, url), ``post_url``, ``inbox_url``."""
+    """``account`` (name, url), ``posts_url``, ``content`` (title, url), ``post_url``, ``inbox_url``,
+    ``channel_url`` (where the unit records its comment/message channels)."""
     evidence = finding.evidence or {}
     out: dict[str, Any] = {}
     account = finding.account
@@ -38,6 +46,8 @@ def links_for(finding: Finding) -> dict[str, Any]:
         out["posts_url"] = url_for("inspection.account_posts_page", account_id=account.id)
         if finding.kind is FindingKind.interaction_overdue:
             out["inbox_url"] = url_for("interaction.inbox", account_id=account.id, state="unanswered")
+        if finding.kind is FindingKind.no_interaction_channel:
+            out["channel_url"] = url_for("interaction.channel_page", account_id=account.id)
     delivery_id = evidence.get("delivery_id")
     if isinstance(delivery_id, int):
         row = db.session.execute(

@@ -234,3 +234,25 @@ def test_account_page_leads_to_its_posts_and_its_findings(db_session, make_unit,
     listing = visible(page(api_as, auditor, f"/findings/?account_id={account.id}"))
     assert f"账号{account.id}超过14天未更新" in listing and f"账号{other.id}超过14天未更新" not in listing
     assert "只列出一个台账账号的线索" in listing and "查看全部线索" in listing
+
+
+def test_no_channel_finding_leads_to_where_the_channel_is_recorded(
+    db_session, make_unit, make_account, make_user, api_as
+):
+    unit = make_unit("渠道测试县人民政府")
+    account = make_account(unit, "toutiao", name="渠道测试县发布")
+    findings_service.upsert_many(
+        [
+            findings_service.FindingInput(
+                kind=FindingKind.no_interaction_channel,
+                fingerprint=f"walk:channel:{account.id}",
+                evidence={"message": "没有有效的互动渠道", "reason": "未登记"},
+                unit_id=unit.id,
+                account_id=account.id,
+            )
+        ]
+    )
+    f = finding(db_session, account, FindingKind.no_interaction_channel)
+    html = page(api_as, make_user(Role.auditor), f"/findings/{f.id}")
+    assert f'href="/interaction/accounts/{account.id}/channel"' in html and "登记该账号的互动渠道" in visible(html)
+    assert 'id="comparison"' not in html
