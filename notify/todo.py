@@ -2,7 +2,7 @@
 
 * 运营人员: rejected drafts, failed or manual deliveries, 整改 work orders to answer, 备案 filings due,
   accounts the daily inspection cannot read because the unit has not authorised them,
-  转载任务 still to do (reposts/).
+  转载任务 still to do (reposts/), comments and messages not yet answered (互动回应, oldest first).
 * 审核人员: the queue of each of their stages (the same statement as the review page).
 * 网信办: findings to confirm, feedback to decide, overdue work orders, applications to approve.
 * 管理员: platform credentials that need re-authorisation.
@@ -29,6 +29,8 @@ from moderation import review as workflow
 from moderation.models import Content, ContentStatus
 from oversight.inspection.models import AccountInspection
 from oversight.inspection.service import INSPECTED_STATUSES
+from oversight.interaction import service as interaction
+from oversight.interaction.models import KIND_LABELS, InteractionItem
 from oversight.models import FINDING_LABELS, Finding, FindingStatus
 from oversight.workorders.models import UNIT_TURN, WORK_ORDER_STATUS_LABELS, WorkOrder, WorkOrderStatus
 from platforms.models import AccountCredential
@@ -155,6 +157,15 @@ def _reposts(user: User) -> sa.Select[Any]:
     return reposts.open_tasks_statement(user)
 
 
+def _unanswered(user: User) -> sa.Select[Any]:
+    return (
+        sa.select(InteractionItem)
+        .join(Account, Account.id == InteractionItem.account_id)
+        .where(InteractionItem.replied_at.is_(None), scope_filter(user, Account.unit_id))
+        .order_by(InteractionItem.received_at, InteractionItem.id)
+    )
+
+
 # ----------------------------------------------------------------------------- items
 
 
@@ -249,6 +260,17 @@ def _repost_item(t: Any) -> dict[str, Any]:
     }
 
 
+def _unanswered_item(i: Any) -> dict[str, Any]:
+    text = i.text if len(i.text) <= 30 else i.text[:30] + "…"
+    return {
+        "title": f"「{i.account.name}」{KIND_LABELS[i.kind]}：{text}",
+        "detail": f"来自 {i.author_name or '网友'}，请回复或标记已在平台处理",
+        "url": url_for("interaction.inbox", account_id=i.account_id),
+        "at": i.received_at,
+        "overdue": interaction.is_overdue(i, utcnow(), interaction.Thresholds.from_settings()),
+    }
+
+
 def _credential_item(a: Any) -> dict[str, Any]:
     return {
         "title": f"账号「{a.name}」的平台凭据需重新授权",
@@ -265,6 +287,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("filings", "待备案的账号", (Role.operator,), _filings, _filing_item),
     Section("unauthorised", "待授权以纳入巡检的账号", (Role.operator,), _unauthorised, _unauthorised_item),
     Section("reposts", "待完成的转载任务", (Role.operator,), _reposts, _repost_item),
+    Section("unanswered", "未回复的评论和私信", (Role.operator,), _unanswered, _unanswered_item),
     Section("review_1", "初审待审", (Role.reviewer_1,), _review_queue(1), _queue_item),
     Section("review_2", "复审待审", (Role.reviewer_2,), _review_queue(2), _queue_item),
     Section("review_3", "终审待审", (Role.reviewer_3,), _review_queue(3), _queue_item),

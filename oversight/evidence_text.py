@@ -40,6 +40,18 @@ VALUE_LABELS = {
     "platform": "平台",
     "manual": "人工",
     "system": "系统",
+    "own_api": "账号自身授权",
+    "high": "高",
+    "medium": "中",
+    "low": "低",
+    "block": "阻断",
+    "warn": "提示",
+    "active": "正常",
+    "deregistered": "已注销",
+    "closed": "已关闭",
+    "banned": "已封禁",
+    "deleted": "已删除",
+    "unavailable": "无法访问",
 }
 #: Keys of nested evidence that EVIDENCE_LABELS (the top-level keys) does not name.
 KEY_LABELS = {
@@ -54,9 +66,47 @@ KEY_LABELS = {
     "title": "标题",
     "text": "内容",
     "count": "数量",
+    # the inspection's post evidence (未经三审发布, 篡改, 平台删除, 检查命中)
+    "post_id": "平台内容编号",
+    "post_ids": "平台内容编号",
+    "post_count": "内容条数",
+    "post_url": "原文链接",
+    "published_at": "发布时间",
+    "day": "发现日期",
+    "repost": "是否转发",
+    "severity": "严重程度",
+    "approved_text": "终审通过的文本",
+    "live_text": "平台上的现文",
+    "removed_reason": "删除或屏蔽原因",
+    "removed_at": "删除时间",
+    "raw_status": "平台返回的状态",
+    "by_platform": "由平台删除或屏蔽",
+    "platform_status": "平台账号状态",
+    "hits": "检查命中",
+    "message": "说明",
+    "rule": "规则",
+    "checked_version": "检查所用词库版本",
+    # 互动未回应
+    "severe": "严重超期",
+    "threshold_workdays": "回复时限（工作日）",
+    "overdue": "超期条数",
+    "oldest_received_at": "最早一条的收到时间",
+    "oldest_waited_hours": "最早一条已等待（小时）",
+    "error": "错误",
 }
 PEOPLE_KEYS = ("by", "actor", "decided_by")
-SKIP_KEYS = ("registered_status_label", "kind_label", "posts")  # posts: their own table on the page
+#: posts: their own table on the page; the rest are internal ids and fingerprints, which the page
+#: shows as links (the post, the 稿件, the comments) instead of numbers.
+SKIP_KEYS = (
+    "registered_status_label",
+    "kind_label",
+    "posts",
+    "live_post_id",
+    "live_text_hash",
+    "delivery_id",
+    "item_ids",
+    "hit_keys",
+)
 
 
 def _code(value: str) -> str:
@@ -68,6 +118,8 @@ def _code(value: str) -> str:
         return STATUS_LABELS[AccountStatus(value)]
     except ValueError:
         pass
+    if "://" in value:  # a link stays a link
+        return value
     if ":" in value and value.isascii():
         return "·".join(_code(part) for part in value.split(":") if part)
     return VALUE_LABELS.get(value, value)
@@ -110,6 +162,8 @@ def value_text(key: str, value: Any, people: Mapping[str, str] | None = None) ->
         if ("T" in value or ":" in value) and value[:1].isdigit() and parse_instant(value) is not None:
             return bj(value)
         return _code(value) if value.isascii() else value
+    if key == "hits" and isinstance(value, list | tuple):  # check hits: one line each
+        return [(f"第 {i} 处", _hit_text(h)) for i, h in enumerate(value, 1)] or "无"
     if isinstance(value, Mapping):
         return rows_of(value, people)
     if isinstance(value, list | tuple):
@@ -121,20 +175,30 @@ def value_text(key: str, value: Any, people: Mapping[str, str] | None = None) ->
     return str(value)
 
 
+def _hit_text(hit: Any) -> str:
+    """A check hit as one line: 【阻断】message（“matched text”）."""
+    if not isinstance(hit, Mapping):
+        return str(value_text("hit", hit))
+    severity = VALUE_LABELS.get(str(hit.get("severity") or ""), "")
+    quoted = f"（“{hit['text']}”）" if hit.get("text") else ""
+    return f"{'【' + severity + '】' if severity else ''}{hit.get('message') or hit.get('rule') or '—'}{quoted}"
+
+
 def rows_of(data: Mapping[str, Any], people: Mapping[str, str] | None = None) -> list[tuple[str, Any]]:
     return [
         (EVIDENCE_LABELS.get(k) or KEY_LABELS.get(k) or _code(k), value_text(k, v, people))
         for k, v in data.items()
-        if k not in SKIP_KEYS and k != "message"
+        if k not in SKIP_KEYS
     ]
 
 
 def readable(evidence: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    return rows_of(evidence, _people(evidence))
+    """The evidence's rows; its ``message`` is the page's summary line, not repeated here."""
+    return rows_of({k: v for k, v in evidence.items() if k != "message"}, _people(evidence))
 
 
 def person(login: str | None) -> str:
-    """A login name as the person's display name (``system`` → 系统)."""
-    if not login or login == "system":
+    """A login name as the person's display name (``system``, ``system:…`` → 系统)."""
+    if not login or login == "system" or login.startswith("system:"):
         return "系统"
     return _people({"by": login}).get(login, login)

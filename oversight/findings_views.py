@@ -25,7 +25,7 @@ from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
 from jobs import runner
 from jobs.views import accepted
-from oversight import discovery, discovery_jobs, evidence_text
+from oversight import discovery, discovery_jobs, evidence_text, finding_links
 from oversight import findings as service
 from oversight import findings_remedies as remedies
 from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
@@ -367,6 +367,7 @@ def detail(finding_id: int) -> Any:
     user = viewer()
     finding = get_scoped(Finding, finding_id)
     f = _detail(user, finding)
+    f["comparison"] = finding_links.readable_comparison(f["comparison"])
     units: list[Unit] = []
     if any(r["remedy"] == remedies.REGISTER and r["available"] for r in f["remedies"]):
         units = list(db.session.scalars(sa.select(Unit).where(scope_filter(user, Unit.id)).order_by(Unit.name)))
@@ -382,7 +383,8 @@ def detail(finding_id: int) -> Any:
         action_labels=service.ACTION_LABELS,
         evidence_labels=service.EVIDENCE_LABELS,
         evidence_rows=evidence_text.readable(f["evidence"]),
-        person=evidence_text.person,
+        links=finding_links.links_for(finding),
+        show_comparison=finding_links.shows_comparison(finding, f["comparison"]),
         status_labels={k.value: v for k, v in service.STATUS_LABELS.items()},
         reopen_labels=service.REOPEN_LABELS,
     )

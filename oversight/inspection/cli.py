@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from extensions import db
 from oversight.discovery import ImportRowsInvalid
 from oversight.inspection import postimport, rescan, service
+from oversight.models import FINDING_LABELS, FindingKind
 
 inspection_cli = AppGroup("inspection", help="巡检：读取每个台账账号在平台上的资料和发布，追溯三审、检查、防篡改")
 
@@ -43,7 +44,14 @@ def run_command(account_ids: tuple[int, ...], as_json: bool) -> None:
     }
     click.echo("巡检 " + str(len(ids)) + " 个账号：" + "，".join(f"{labels.get(k, k)} {v}" for k, v in results.items()))
     if kinds:
-        click.echo("问题线索类型：" + "，".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+        click.echo("问题线索类型：" + "，".join(f"{_kind_label(k)} {v}" for k, v in sorted(kinds.items())))
+
+
+def _kind_label(kind: str) -> str:
+    try:
+        return FINDING_LABELS[FindingKind(kind)]
+    except (KeyError, ValueError):
+        return kind
 
 
 @inspection_cli.command("import")

@@ -33,6 +33,18 @@ STALE_REASON_LABELS = {
     "error": "最近一次读取失败",
     "old": "超过时限未重新读取",
 }
+#: What the office needs, per (state, reason), to see the account again: the blind list's last column.
+NEEDS = {
+    ("not_checkable", "no_source"): "由单位在账号页完成平台授权；或网信办开通微博商业数据接口（微博）；"
+    "或导入第三方监测机构的账号资料和发布内容数据",
+    ("not_checkable", "no_uid"): "在台账中补登平台账号ID（申请变更）",
+    ("not_checkable", "no_adapter"): "导入第三方监测机构的账号资料和发布内容数据",
+    ("stale", "never"): "等待下一次定时巡检（每天一次）",
+    ("stale", "error"): "按错误原因处理：凭据失效或被拒绝时由单位重新授权，平台故障时等待下次巡检",
+    ("stale", "old"): "检查后台任务和调度进程是否在运行",
+}
+#: at most this many accounts in the blind list (the rest by unit or platform filter)
+BLIND_LIMIT = 200
 
 
 def classify(row: Any, fresh_after: datetime) -> tuple[str, str]:
@@ -63,6 +75,7 @@ def coverage(user: Any, *, unit_id: int | None = None, platform: str | None = No
     stmt = (
         sa.select(
             Account.id,
+            Account.name,
             Account.platform,
             Account.unit_id,
             Unit.name.label("unit_name"),
@@ -85,6 +98,7 @@ def coverage(user: Any, *, unit_id: int | None = None, platform: str | None = No
     by_unit: dict[int, Counter[str]] = {}
     unit_names: dict[int, str] = {}
     reasons: Counter[tuple[str, str]] = Counter()
+    blind: list[dict[str, Any]] = []
     ledger = 0
     for row in db.session.execute(stmt):
         ledger += 1
@@ -94,12 +108,31 @@ def coverage(user: Any, *, unit_id: int | None = None, platform: str | None = No
         by_unit.setdefault(row.unit_id, Counter())[state] += 1
         unit_names[row.unit_id] = row.unit_name
         reasons[(state, reason)] += 1
+        if state != "checked":
+            blind.append(
+                {
+                    "account_id": row.id,
+                    "account_name": row.name,
+                    "unit_name": row.unit_name,
+                    "platform": row.platform.value,
+                    "platform_label": PLATFORM_LABELS.get(row.platform, row.platform.value),
+                    "state": state,
+                    "state_label": STATE_LABELS[state],
+                    "reason_label": reason_label(state, reason),
+                    "last_error": row.last_error if state == "stale" and reason == "error" else None,
+                    "last_success_at": iso_cn(row.last_success_at),
+                    "needs": NEEDS.get((state, reason), ""),
+                }
+            )
 
     def counts(c: Counter[str]) -> dict[str, int]:
         return {s: c.get(s, 0) for s in STATE_LABELS} | {"total": sum(c.values())}
 
+    blind.sort(key=lambda b: (b["state"] != "not_checkable", b["unit_name"], b["platform"], b["account_name"]))
     return {
         "generated_at": iso_cn(now),
+        "blind": blind[:BLIND_LIMIT],
+        "blind_total": len(blind),
         "stale_after_hours": hours,
         "ledger": ledger,
         "totals": counts(totals),

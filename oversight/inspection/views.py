@@ -16,12 +16,13 @@ from apiflask.validators import Length, OneOf, Range
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from auth.models import Role, User
-from auth.scoping import current_user, get_scoped
+from auth.scoping import current_user, get_scoped, scope_filter
 from common.errors import ApiError, Forbidden
 from common.fields import DateTime, Integer
 from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from common.timefmt import bj
 from extensions import db
+from moderation.models import Content
 from oversight import discovery
 from oversight.findings import ACTIVE_STATUSES, VIEW_ROLES
 from oversight.inspection import coverage as coverage_service
@@ -38,7 +39,8 @@ from oversight.inspection.models import (
 from oversight.inspection.sources import SOURCE_LABELS
 from oversight.models import Finding
 from platforms.types import PLATFORM_LABELS
-from registry.models import Account, Platform
+from publishers.models import Delivery
+from registry.models import Account, Platform, Unit
 
 api = APIBlueprint("inspection_api", __name__, url_prefix="/api/v1/inspection", tag="巡检")
 pages = Blueprint("inspection", __name__, url_prefix="/inspection")
@@ -126,6 +128,8 @@ class CoverageOut(Schema):
     by_platform = List(Dict())
     by_unit = List(Dict())
     by_reason = List(Dict())
+    blind = List(Dict(), metadata={"description": "无法巡检或过期未更新的账号（至多 200 个）及所需材料"})
+    blind_total = Integer()
 
 
 class ImportIn(Schema):
@@ -294,9 +298,18 @@ def coverage_page() -> Any:
     platform = request.args.get("platform") or None
     if platform and platform not in {p.value for p in Platform}:
         platform = None
-    data = coverage_service.coverage(user, platform=platform)
+    raw_unit = request.args.get("unit_id") or ""
+    unit_id = int(raw_unit) if raw_unit.isdigit() else None
+    data = coverage_service.coverage(user, unit_id=unit_id, platform=platform)
+    units = db.session.scalars(sa.select(Unit).where(scope_filter(user, Unit.id)).order_by(Unit.name)).all()
     return render_template(
-        "inspection/coverage.html", data=data, platform=platform, platform_labels=PLATFORM_LABELS, Platform=Platform
+        "inspection/coverage.html",
+        data=data,
+        platform=platform,
+        unit_id=unit_id,
+        units=units,
+        platform_labels=PLATFORM_LABELS,
+        Platform=Platform,
     )
 
 
@@ -317,10 +330,24 @@ def account_posts_page(account_id: int) -> Any:
     result = paginate(
         _post_stmt(account, q), page, 50, lambda lp: post_dict(lp, by_post.get(lp.platform_post_id), state)
     )
+    delivery_ids = {p["delivery_id"] for p in result["items"] if p["delivery_id"]}
+    contents = (
+        {
+            r.delivery_id: {"id": r.id, "title": r.title}
+            for r in db.session.execute(
+                sa.select(Delivery.id.label("delivery_id"), Content.id, Content.title)
+                .join(Content, Content.id == Delivery.content_id)
+                .where(Delivery.id.in_(delivery_ids))
+            )
+        }
+        if delivery_ids
+        else {}
+    )
     return render_template(
         "inspection/account_posts.html",
         account=account,
         result=result,
+        contents=contents,
         q=q,
         state=state,
         source_labels=SOURCE_LABELS,

@@ -21,6 +21,7 @@ from common.errors import ApiError, Forbidden, NotFound
 from common.fields import DateTime, Integer
 from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
+from oversight.inspection.models import LivePost
 from oversight.interaction import service
 from oversight.interaction.models import KIND_LABELS, InteractionItem, ItemKind
 from oversight.probes import adapter_or_none
@@ -235,6 +236,7 @@ def inbox() -> Any:
     raw_page = request.args.get("page", "1")
     page = max(int(raw_page), 1) if raw_page.isdigit() else 1
     result = paginate(service.listing(user, q), page, 50, service.item_dict)
+    _attach_posts(result["items"])
     waiting = db.session.scalar(
         sa.select(sa.func.count(InteractionItem.id))
         .join(Account, Account.id == InteractionItem.account_id)
@@ -255,6 +257,25 @@ def inbox() -> Any:
         can_act=user.has_role(*ACT_ROLES),
         thresholds=service.Thresholds.from_settings(),
     )
+
+
+def _attach_posts(items: list[dict[str, Any]]) -> None:
+    """Each comment's post as the inspection last read it (``post``: label and link), so that the
+    person answering sees what the comment is about; ``None`` when the post was never read."""
+    refs = {(i["account_id"], i["post_ref"]) for i in items if i.get("post_ref")}
+    posts: dict[tuple[int, str], LivePost] = {}
+    if refs:
+        rows = db.session.scalars(
+            sa.select(LivePost).where(
+                LivePost.account_id.in_({a for a, _ in refs}),
+                LivePost.platform_post_id.in_({r for _, r in refs}),
+            )
+        )
+        posts = {(lp.account_id, lp.platform_post_id): lp for lp in rows}
+    for i in items:
+        lp = posts.get((i["account_id"], i.get("post_ref") or ""))
+        label = ((lp.title or lp.text or "").strip() if lp is not None else "") or ""
+        i["post"] = {"label": label[:40] + ("…" if len(label) > 40 else ""), "url": lp.url} if lp else None
 
 
 def _back() -> Any:

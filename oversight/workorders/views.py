@@ -21,6 +21,7 @@ from common.errors import ApiError, Forbidden, NotFound
 from common.fields import DateTime, Integer
 from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
+from oversight import evidence_text
 from oversight.workorders import service
 from oversight.workorders.models import WORK_ORDER_STATUS_LABELS, WorkOrder, WorkOrderStatus
 from registry.models import Unit
@@ -244,6 +245,7 @@ def panel_context() -> dict[str, Any]:
         "wo_action_labels": ACTION_LABELS,
         "wo_max_files": int(service.setting("WORKORDER_MAX_FILES", 10)),
         "wo_max_mb": media.max_bytes() // (1024 * 1024),
+        "person": evidence_text.person,
     }
 
 

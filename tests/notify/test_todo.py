@@ -84,6 +84,7 @@ def test_each_role_lands_on_its_own_work(api_as, setup):
         "filings": 0,
         "unauthorised": 0,
         "reposts": 0,
+        "unanswered": 0,
     }
     body = api_as(people["operator"]).get("/api/v1/todo").get_json()
     orders = next(s for s in body["sections"] if s["key"] == "orders_to_answer")
@@ -99,6 +100,7 @@ def test_each_role_lands_on_its_own_work(api_as, setup):
         "filings": 0,
         "unauthorised": 0,
         "reposts": 0,
+        "unanswered": 0,
     }
 
 

@@ -613,6 +613,7 @@ def test_cli_run_inspects_in_batches(app, db_session, sandbox, unit, make_accoun
     )
     assert out.exit_code == 0, out.output
     assert "已巡检 1" in out.output and "无法巡检 1" in out.output
+    assert "未经三审发布 1" in out.output and "unreviewed_post" not in out.output  # the kind in words
     assert len(findings(db_session, checked, U)) == 1
     # The unread account's only finding: its unit has not authorised it (a reminder, not a post finding).
     assert [f.kind for f in findings(db_session, blind)] == [FindingKind.not_authorised]

@@ -6,6 +6,7 @@ import io
 import re
 import uuid
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 from auth.models import Role
@@ -134,3 +135,17 @@ def test_withdraw_without_a_reason_changes_nothing(client, published, db_session
     db_session.expire_all()
     assert published.content.withdraw_reason is None
     assert "撤回必须填写原因" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_sent_channel_shows_when_it_went_out_in_beijing_time(client, published, db_session):  # noqa: F811
+    published.failed.status = DeliveryStatus.sent
+    published.failed.sent_at = datetime(2026, 3, 2, 8, 5)  # naive UTC, as stored
+    published.failed.platform_url = "https://weibo.com/1/abc"
+    db_session.commit()
+    _login(client, published.operator_a)
+    html = client.get(f"/publishing/contents/{published.content.id}").get_data(as_text=True)
+    status, weibo = _row(html, "weibo")
+    assert status == "sent" and "2026-03-02 16:05 发出" in weibo
+    _, douyin = _row(html, "douyin")
+    assert "发出" not in douyin  # not sent yet: no time
+    assert "已发出的渠道以上表“平台链接”中的实际内容为准" in html
