@@ -137,9 +137,9 @@ def queue_waiting_since(queue: str = PUBLISHING_QUEUE) -> datetime | None:
     queue's progress rather than the clock alone (``sweeper.sweep``): when the oldest message
     still waiting in it was queued (its QUEUED_AT header). Once the queue is empty, the clock
     runs on from the last message seen at its front, so the messages a worker took last and
-    holds until a pool process is free get their ENQUEUE_STALE_SECONDS from then. None if the
-    broker is not Redis or does not answer, or nothing was seen yet: the sweeper then goes by
-    the clock alone. One LINDEX per sweep."""
+    holds until a pool process is free get their ENQUEUE_STALE_SECONDS from then; after that
+    the clock alone. None if the broker is not Redis or does not answer, or nothing was seen
+    yet: the sweeper then goes by the clock alone. One LINDEX per sweep."""
     client = _broker_redis(deliver.app.conf.broker_url)
     if client is None:
         return None
@@ -156,6 +156,8 @@ def queue_waiting_since(queue: str = PUBLISHING_QUEUE) -> datetime | None:
     if raw is not None or queue not in _FRONT_SEEN:
         return None  # a message not of ours at the front (queued by hand, a countdown): the clock decides
     front, seen = _FRONT_SEEN[queue]
+    if (now - seen).total_seconds() > setting("ENQUEUE_STALE_SECONDS", 60):
+        return None  # whatever a worker held then has had its time: a long-past backlog lags nothing
     return front + (now - seen)
 
 

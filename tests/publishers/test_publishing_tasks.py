@@ -195,13 +195,12 @@ def test_the_line_shares_the_accounts_status_poll(
 
 def test_the_sweeper_reads_the_queues_progress_from_the_message_at_its_front(app, monkeypatch):
     """``queue_waiting_since``: the QUEUED_AT of the oldest message in the Redis list (the one
-    workers take next); once the list is empty, the clock runs on from the last one seen there;
-    a message without the header, or a broker other than Redis: None (the clock alone)."""
+    workers take next); once the list is empty, the clock runs on from the last one seen there,
+    for ENQUEUE_STALE_SECONDS; a message without the header, or a broker other than Redis:
+    None (the clock alone)."""
     services.require_redis()
     client = redis.Redis.from_url("redis://127.0.0.1:6379/9")
     queue = f"publishing-test-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setattr(publishing, "_broker_redis", lambda url: client)
-    monkeypatch.setattr(publishing, "_FRONT_SEEN", {})
 
     def message(queued_at: datetime | None) -> bytes:
         headers = {"task": "tasks.publishing.deliver"}
@@ -210,22 +209,29 @@ def test_the_sweeper_reads_the_queues_progress_from_the_message_at_its_front(app
         return json.dumps({"body": "W1sxXSwge30sIHt9XQ==", "headers": headers}).encode()
 
     older, newer = utcnow() - timedelta(seconds=300), utcnow() - timedelta(seconds=100)
-    try:
-        assert publishing.queue_waiting_since(queue) is None  # empty, nothing seen yet
-        client.lpush(queue, message(older))
-        client.lpush(queue, message(newer))  # pushed on the left: the older one is taken next
-        assert publishing.queue_waiting_since(queue) == older
-        client.rpop(queue)
-        assert publishing.queue_waiting_since(queue) == newer
-        client.rpop(queue)
-        seen_at = utcnow()
-        since = publishing.queue_waiting_since(queue)  # empty now: the clock runs on from `newer`
-        assert since is not None and newer < since <= newer + (utcnow() - seen_at) + timedelta(seconds=5)
-        client.lpush(queue, message(None))
-        assert publishing.queue_waiting_since(queue) is None
-    finally:
-        client.delete(queue)
-    monkeypatch.undo()
     with app.app_context():
         assert app.config["BROKER_URL"] == "memory://"
         assert publishing.queue_waiting_since() is None  # not Redis: the sweeper goes by the clock
+        monkeypatch.setattr(publishing, "_broker_redis", lambda url: client)
+        monkeypatch.setattr(publishing, "_FRONT_SEEN", {})
+        try:
+            assert publishing.queue_waiting_since(queue) is None  # empty, nothing seen yet
+            client.lpush(queue, message(older))
+            client.lpush(queue, message(newer))  # pushed on the left: the older one is taken next
+            assert publishing.queue_waiting_since(queue) == older
+            client.rpop(queue)
+            assert publishing.queue_waiting_since(queue) == newer
+            client.rpop(queue)
+            seen_at = utcnow()
+            since = publishing.queue_waiting_since(queue)  # empty now: the clock runs on from `newer`
+            assert since is not None and newer < since <= newer + (utcnow() - seen_at) + timedelta(seconds=5)
+            # ENQUEUE_STALE_SECONDS after the front was last seen, what a worker held then has had its time
+            publishing._FRONT_SEEN[queue] = (
+                newer,
+                utcnow() - timedelta(seconds=app.config["ENQUEUE_STALE_SECONDS"] + 1),
+            )
+            assert publishing.queue_waiting_since(queue) is None
+            client.lpush(queue, message(None))
+            assert publishing.queue_waiting_since(queue) is None
+        finally:
+            client.delete(queue)
