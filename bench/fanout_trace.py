@@ -102,10 +102,13 @@ _LINE = re.compile(r"\[(\S+ \S+): INFO/(\S+)\] Task (\S+)\[(\S+)\] (?:received|s
 def slots(log: Path) -> dict[str, Any] | None:
     """Pool processes busy per second and the gaps between tasks, from an INFO worker log."""
     runs: list[tuple[float, float, str, str]] = []
+    delivered: Counter[str] = Counter()
     for line in log.read_text(errors="replace").splitlines():
         m = _LINE.search(line)
         if not m or m.group(5) is None or m.group(3).endswith("worker_heartbeat"):
             continue
+        if m.group(3) == "tasks.publishing.deliver":
+            delivered[m.group(6).strip("'")] += 1
         end = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()
         runs.append((end - float(m.group(5)), end, m.group(3).rsplit(".", 1)[1], m.group(2)))
     if not runs:
@@ -137,6 +140,7 @@ def slots(log: Path) -> dict[str, Any] | None:
         "gap_mean": sum(gaps) / max(1, len(gaps)),
         "gap_p90": gaps[int(0.9 * (len(gaps) - 1))] if gaps else 0.0,
         "mean": {name: sum(d) / len(d) for name, d in durations.items()},
+        "deliver_results": delivered,
     }
 
 
@@ -152,6 +156,16 @@ def print_slots(found: dict[str, Any] | None) -> None:
         flush=True,
     )
     print("  busy per second: " + " ".join(f"{v:.1f}" for v in found["per_second"]), flush=True)
+    results = found["deliver_results"]
+    total = sum(results.values())
+    if total:
+        # 'skip': the message found its delivery taken or settled already — a redundant message
+        print(
+            f"  deliver messages {total}: "
+            + ", ".join(f"{result} {n}" for result, n in results.most_common())
+            + f"; redundant (skip) {results['skip']} = {100 * results['skip'] / total:.1f} %",
+            flush=True,
+        )
 
 
 def print_profile(folder: Path, top: int = 45) -> None:

@@ -17,6 +17,7 @@ so both run the same transactions; the tasks add only the broker (enqueueing, co
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from extensions import db
 from publishers import attempt, claim, poll, sweeper, withdraw
@@ -77,8 +78,9 @@ def run_withdraw(delivery_id: int) -> NextStep:
     return outcome
 
 
-def run_sweep() -> tuple[list[int], list[int]]:
-    """(deliveries to send, deliveries to delete on their platforms); ends the read."""
-    to_send, to_withdraw = sweeper.sweep()
+def run_sweep(queue_waiting_since: datetime | None = None) -> tuple[list[int], list[int]]:
+    """(deliveries to send, deliveries to delete on their platforms); ends the read.
+    ``queue_waiting_since``: see ``sweeper.sweep``."""
+    to_send, to_withdraw = sweeper.sweep(queue_waiting_since=queue_waiting_since)
     db.session.commit()
     return to_send, to_withdraw

@@ -18,7 +18,9 @@ from publishers.models import Delivery, DeliveryStatus
 from publishers.shared import not_queued_since, setting, unresolved
 
 
-def sweep(now: datetime | None = None, limit: int = 500) -> tuple[list[int], list[int]]:
+def sweep(
+    now: datetime | None = None, limit: int = 500, queue_waiting_since: datetime | None = None
+) -> tuple[list[int], list[int]]:
     """(deliveries to send, deliveries to delete) that nobody has queued recently.
 
     To send: ``sending`` whose lease expired (a worker died: the task asks the platform before
@@ -26,10 +28,19 @@ def sweep(now: datetime | None = None, limit: int = 500) -> tuple[list[int], lis
     pending and not queued recently or ``retrying`` and due — the rest of an account's queue
     follows by hand-off (``claim.next_for_account``) rather than being queued only to find the
     account busy. To delete: still on a platform although their content was withdrawn.
+
+    "Not queued recently" counts from the broker's progress, not only the clock: with
+    ``queue_waiting_since`` (when the oldest message still waiting in the publishing queue was
+    queued; ``tasks.publishing.queue_waiting_since``) a delivery is stale only if it was queued
+    ``ENQUEUE_STALE_SECONDS`` before that message too. The queue is first in, first out, so a
+    message queued well before the one now at its front has been taken (or lost); one queued
+    after it is still waiting its turn behind a long backlog, and queuing it again would only
+    make a second task find it taken. An empty queue (None) leaves the clock alone.
     """
     now = now or utcnow()
     lease = timedelta(seconds=setting("SENDING_LEASE_SECONDS", 120))
-    stale = now - timedelta(seconds=setting("ENQUEUE_STALE_SECONDS", 60))
+    progress = now if queue_waiting_since is None else min(now, queue_waiting_since)
+    stale = progress - timedelta(seconds=setting("ENQUEUE_STALE_SECONDS", 60))
     not_queued = not_queued_since(stale)
     abandoned = sa.and_(Delivery.status == DeliveryStatus.sending, Delivery.sending_started_at < now - lease)
     # The oldest pending delivery of each account, found in one pass over the pending rows (a

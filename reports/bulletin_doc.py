@@ -39,12 +39,14 @@ DOC_NO = re.compile(r"^(?P<prefix>[^\s〔〕]{1,30})〔(?P<year>\d{4})〕(?P<n>[
 SECRECY_LEVELS = ("绝密", "机密", "秘密")
 #: 保密期限: N年 / N个月 (Arabic numerals), or 长期
 SECRECY_TERM = re.compile(r"^(?:(?P<n>[1-9]\d?)(?P<unit>年|个月)|长期)$")
+#: 紧急程度 (GB/T 9704-2012 7.2.3): none printed when not given
+URGENCY_LEVELS = ("特急", "加急")
 SEAL_MARK = "（盖章）"
 
 
 @dataclass(frozen=True)
 class Header:
-    """The 公文 header and closing block (GB/T 9704): 份号, 密级和保密期限, 发文字号, 主送机关,
+    """The 公文 header and closing block (GB/T 9704): 份号, 密级和保密期限, 紧急程度, 发文字号, 主送机关,
     发文机关署名 with the seal's place, 成文日期, 抄送."""
 
     issuer: str
@@ -54,6 +56,7 @@ class Header:
     cc: str | None = None
     copy_no: str | None = None  # 份号: six digits
     secrecy: str | None = None  # 密级 with its 保密期限, as printed: 秘密★1年 (None: not classified)
+    urgency: str | None = None  # 紧急程度: 特急 or 加急 (None: not urgent)
 
 
 def _setting(name: str) -> str:
@@ -70,6 +73,7 @@ def make_header(
     copy_no: str | None = None,
     secrecy: str | None = None,
     secrecy_term: str | None = None,
+    urgency: str | None = None,
 ) -> Header:
     """The header from the form/query inputs and the settings; 422 with the field for bad input.
 
@@ -82,7 +86,8 @@ def make_header(
     ``copy_no`` (份号): 1–6 digits, printed as six (``000012``). ``secrecy`` (密级: 绝密/机密/秘密,
     default ``BULLETIN_SECRECY``, empty = none printed) and ``secrecy_term`` (保密期限: ``1年``,
     ``6个月``, ``长期``, or just ``1`` for years; default ``BULLETIN_SECRECY_TERM``, used only with a
-    密级). A 密级 needs a 份号 (党政机关公文处理工作条例: 涉密公文应当标注份号).
+    密级). A 密级 needs a 份号 (党政机关公文处理工作条例: 涉密公文应当标注份号). ``urgency``
+    (紧急程度): 特急 or 加急; empty or 无 = none printed.
     """
     errors: dict[str, list[str]] = {}
     if isinstance(signed_on, date):
@@ -120,6 +125,11 @@ def make_header(
             errors[key] = ["不超过 300 字"]
     copy_text = _copy_no(copy_no, errors)
     classified = _secrecy(secrecy, secrecy_term, errors)
+    urgent = (urgency or "").strip()
+    if urgent in ("", "无"):
+        urgent = ""
+    elif urgent not in URGENCY_LEVELS:
+        errors["urgency"] = [f"紧急程度应为{'、'.join(URGENCY_LEVELS)}之一，或不填"]
     if classified and copy_text is None and "copy_no" not in errors:
         errors["copy_no"] = ["标注密级的公文须同时标注份号"]
     if errors:
@@ -133,6 +143,7 @@ def make_header(
         cc=copy,
         copy_no=copy_text,
         secrecy=classified,
+        urgency=urgent or None,
     )
 
 
@@ -283,12 +294,14 @@ def bulletin_docx(
     section.left_margin, section.right_margin = Mm(28), Mm(26)
 
     center = WD_ALIGN_PARAGRAPH.CENTER
-    # 版头: 份号 and 密级和保密期限 at the top left (GB/T 9704 7.2.1–7.2.2, only when given), then the
-    # 发文机关标志 (red), 发文字号, the red separator line
+    # 版头: 份号, 密级和保密期限 and 紧急程度 at the top left, one under the other (GB/T 9704
+    # 7.2.1–7.2.3, only when given; the last two 3号黑体), then the 发文机关标志 (red), 发文字号,
+    # the red separator line
     if head.copy_no:
         _para(doc, head.copy_no, font=BODY_FONT, size=16, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False)
-    if head.secrecy:
-        _para(doc, head.secrecy, font=HEADING_FONT, size=16, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False)
+    for mark in (head.secrecy, head.urgency):
+        if mark:
+            _para(doc, mark, font=HEADING_FONT, size=16, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False)
     _red(_para(doc, head.issuer, font=TITLE_FONT, size=26, align=center, indent=False))
     number = _para(doc, head.doc_no or "", align=center, indent=False)
     _rule(number)

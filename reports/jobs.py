@@ -96,7 +96,7 @@ def bulletin_file(quarter: str, unit_ids: set[int] | None, issuer: str = "") -> 
 def bulletin_doc_file(
     quarter: str, unit_ids: set[int] | None, issuer: str = "", header: dict[str, Any] | None = None
 ) -> tuple[bytes, str]:
-    """The Word 通报; ``header``: doc_no, to, cc, date, copy_no, secrecy, secrecy_term
+    """The Word 通报; ``header``: doc_no, to, cc, date, copy_no, secrecy, secrecy_term, urgency
     (reports.bulletin_doc.make_header)."""
     h = header or {}
     period = reports.quarter(quarter)
@@ -109,6 +109,7 @@ def bulletin_doc_file(
         copy_no=h.get("copy_no"),
         secrecy=h.get("secrecy"),
         secrecy_term=h.get("secrecy_term"),
+        urgency=h.get("urgency"),
     )
     data = bulletin_docx(period, unit_ids, issuer, head)
     return data, f"季度通报_{quarter.upper()}.docx"

@@ -25,7 +25,7 @@ from oversight.models import FindingKind, FindingStatus
 from registry.models import Platform
 from reports import jobs as report_jobs
 from reports import service as reports
-from reports.bulletin_doc import DOCX_MIME, SECRECY_LEVELS
+from reports.bulletin_doc import DOCX_MIME, SECRECY_LEVELS, URGENCY_LEVELS
 from reports.reminder_counts import scope_text
 
 api = APIBlueprint("reports_api", __name__, url_prefix="/api/v1", tag="问题线索与报表")
@@ -61,9 +61,10 @@ class BulletinDocQuery(QuarterQuery):
         load_default=None,
         metadata={"description": "保密期限：如 1年、6个月、长期；缺省为 BULLETIN_SECRECY_TERM，仅在标注密级时使用"},
     )
+    urgency = String(load_default=None, metadata={"description": "紧急程度：特急、加急；不填（或“无”）则不印"})
 
 
-HEADER_FIELDS = ("doc_no", "to", "cc", "date", "copy_no", "secrecy", "secrecy_term")
+HEADER_FIELDS = ("doc_no", "to", "cc", "date", "copy_no", "secrecy", "secrecy_term", "urgency")
 
 
 class YearQuery(Schema):
@@ -163,7 +164,7 @@ def bulletin_report(q: dict[str, Any]) -> Any:
 @api.doc(
     summary="季度检查情况通报（Word，公文格式）",
     description=(
-        "版头含份号、密级和保密期限（填写时）、发文机关、发文字号；主送、落款（发文机关署名、印章位置、成文日期）、"
+        "版头含份号、密级和保密期限、紧急程度（填写时）、发文机关、发文字号；主送、落款（发文机关署名、印章位置、成文日期）、"
         "抄送、印发；正文含整改工单和提醒次数。"
     ),
     security="BearerAuth",
@@ -244,6 +245,7 @@ def index() -> Any:
         bulletin_secrecy=current_app.config.get("BULLETIN_SECRECY", ""),
         bulletin_secrecy_term=current_app.config.get("BULLETIN_SECRECY_TERM", ""),
         secrecy_levels=SECRECY_LEVELS,
+        urgency_levels=URGENCY_LEVELS,
         reminder_scope=scope_text(visible_unit_ids(user)),
         reminder_scope_all=visible_unit_ids(user) is None,
     )

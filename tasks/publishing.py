@@ -3,12 +3,17 @@ transactions), then do the broker's part — schedule the follow-up, enqueue wha
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import time
+from datetime import datetime
 
+import redis
 from celery import shared_task
 from kombu.exceptions import OperationalError
 
+from common.db import utcnow
 from extensions import db
 from publishers import claim, pipeline
 from publishers.shared import NextStep, setting
@@ -18,6 +23,9 @@ log = logging.getLogger("govmedia.publishing")
 # Waits longer than this are left to the sweeper (it re-enqueues at next_attempt_at), so
 # broker messages never sit for hours in a worker's memory.
 MAX_COUNTDOWN_SECONDS = 300
+#: the header of a message queued by ``_to_broker``: when it was queued (UTC, ISO 8601)
+QUEUED_AT = "queued_at"
+PUBLISHING_QUEUE = "publishing"
 
 
 def _follow_up(task, delivery_id: int, outcome: NextStep) -> None:  # type: ignore[no-untyped-def]
@@ -94,10 +102,11 @@ def _to_broker(delivery_ids: list[int], task=deliver) -> list[int]:  # type: ign
     sent: list[int] = []
     if not delivery_ids:
         return sent
+    headers = {QUEUED_AT: utcnow().isoformat()}
     try:
         with task.app.producer_or_acquire() as producer:
             for delivery_id in delivery_ids:
-                task.apply_async((delivery_id,), retry=False, producer=producer)
+                task.apply_async((delivery_id,), retry=False, producer=producer, headers=headers)
                 sent.append(delivery_id)
     except OperationalError:
         log.warning("broker unavailable; %d deliveries wait in the database", len(delivery_ids) - len(sent))
@@ -119,5 +128,54 @@ def claim_and_enqueue() -> int:
 
 
 def sweep_and_enqueue() -> int:
-    to_send, to_withdraw = pipeline.run_sweep()
+    to_send, to_withdraw = pipeline.run_sweep(queue_waiting_since())
     return enqueue(to_send) + enqueue(to_withdraw, task=withdraw_delivery)
+
+
+def queue_waiting_since(queue: str = PUBLISHING_QUEUE) -> datetime | None:
+    """How far the broker's ``queue`` has got, for the sweeper to count staleness from the
+    queue's progress rather than the clock alone (``sweeper.sweep``): when the oldest message
+    still waiting in it was queued (its QUEUED_AT header). Once the queue is empty, the clock
+    runs on from the last message seen at its front, so the messages a worker took last and
+    holds until a pool process is free get their ENQUEUE_STALE_SECONDS from then; after that
+    the clock alone. None if the broker is not Redis or does not answer, or nothing was seen
+    yet: the sweeper then goes by the clock alone. One LINDEX per sweep."""
+    client = _broker_redis(deliver.app.conf.broker_url)
+    if client is None:
+        return None
+    try:
+        raw = client.lindex(queue, -1)  # Kombu pushes on the left, workers pop on the right
+    except redis.RedisError:
+        log.warning("broker unreadable; the sweeper goes by the clock alone")
+        return None
+    now = utcnow()
+    front = _queued_at(raw) if raw is not None else None
+    if front is not None:
+        _FRONT_SEEN[queue] = (front, now)
+        return front
+    if raw is not None or queue not in _FRONT_SEEN:
+        return None  # a message not of ours at the front (queued by hand, a countdown): the clock decides
+    front, seen = _FRONT_SEEN[queue]
+    if (now - seen).total_seconds() > setting("ENQUEUE_STALE_SECONDS", 60):
+        return None  # whatever a worker held then has had its time: a long-past backlog lags nothing
+    return front + (now - seen)
+
+
+#: per queue, in this (scheduler) process: the QUEUED_AT of the message last seen at the
+#: queue's front, and when it was seen
+_FRONT_SEEN: dict[str, tuple[datetime, datetime]] = {}
+
+
+def _queued_at(raw: bytes) -> datetime | None:
+    try:
+        stamp = json.loads(raw).get("headers", {}).get(QUEUED_AT)
+        return datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+    except (ValueError, AttributeError):
+        return None
+
+
+@functools.cache
+def _broker_redis(url: str) -> redis.Redis | None:
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)

@@ -5,6 +5,8 @@ Screenshots of each step: test-output/screenshots/calendar-*.png."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -172,11 +174,10 @@ def _touch_drag(phone: Any, source: Any, target: Any, steps: int = 8) -> None:
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
-def test_touch_drag_on_a_phone(browser: Any, live_stack: LiveStack) -> None:
-    """At 390 px with a touch screen: the week stacks day after day with its hours; the post is
-    dragged by its handle “⠿” with a finger to another hour; the page does not scroll sideways."""
-    day = today_cn() + timedelta(days=10)
-    content_id, version = _scheduled(live_stack, "手机拖动测试：按小时改期", day)
+@contextmanager
+def _phone(browser: Any, live_stack: LiveStack, *, large_font: bool = False) -> Iterator[tuple[Any, list[str]]]:
+    """A 390 px touch-screen phone signed in as the operator (optionally in 大字模式): (page, its
+    script errors)."""
     context = browser.new_context(
         base_url=live_stack.url,
         locale="zh-CN",
@@ -186,11 +187,24 @@ def test_touch_drag_on_a_phone(browser: Any, live_stack: LiveStack) -> None:
         is_mobile=True,
     )
     context.set_default_timeout(15_000)
+    if large_font:
+        context.add_init_script("window.localStorage.setItem('gm-large-font', '1')")
     phone = context.new_page()
     errors: list[str] = []
     phone.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         login(phone, "operator")
+        yield phone, errors
+    finally:
+        context.close()
+
+
+def test_touch_drag_on_a_phone(browser: Any, live_stack: LiveStack) -> None:
+    """At 390 px with a touch screen: the week stacks day after day with its hours; the post is
+    dragged by its handle “⠿” with a finger to another hour; the page does not scroll sideways."""
+    day = today_cn() + timedelta(days=10)
+    content_id, version = _scheduled(live_stack, "手机拖动测试：按小时改期", day)
+    with _phone(browser, live_stack) as (phone, errors):
         phone.goto(f"/publishing/calendar?view=week&date={day.isoformat()}")
         item = phone.locator(f'.cal-item[data-content-id="{content_id}"]')
         grip = item.locator(".cal-grip")
@@ -211,5 +225,107 @@ def test_touch_drag_on_a_phone(browser: Any, live_stack: LiveStack) -> None:
         shot(phone, "calendar-11-phone-moved", full_page=False)
         assert _stored(live_stack, content_id) == (f"{day.isoformat()} 13:00", version, "scheduled")
         assert not errors, errors
-    finally:
-        context.close()
+
+
+def _hold_at_edge(phone: Any, grip: Any, y: float, scrolled: str) -> dict[str, str]:
+    """A finger on ``grip`` moved to height ``y`` and held there until ``scrolled`` (a JS
+    condition on the page) holds; then lifted. Returns the hour slot outlined under it just before."""
+    cdp = phone.context.new_cdp_session(phone)
+    a = grip.bounding_box()
+    x0, y0 = a["x"] + a["width"] / 2, a["y"] + a["height"] / 2
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x0, "y": y0}]})
+    for i in range(1, 7):
+        point = {"x": x0, "y": y0 + (y - y0) * i / 6}
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+    phone.wait_for_function(scrolled)  # the finger stays still; the page scrolls on its own
+    over = phone.evaluate(
+        "() => { const s = document.querySelector('.cal-wslot.drop-over');"
+        " return s && {date: s.dataset.date, hour: s.dataset.hour}; }"
+    )
+    assert over, "no hour slot outlined under the finger after the page scrolled"
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    return over
+
+
+def test_touch_drag_scrolls_the_page_near_the_screen_edges(browser: Any, live_stack: LiveStack) -> None:
+    """At 390 px the week is longer than the screen: a post held by its handle near the bottom
+    edge scrolls the page down by itself, and near the top edge up, so it can be dropped on an
+    hour that was off screen when the drag began; it lands on the hour outlined under the finger."""
+    day = today_cn() + timedelta(days=12)
+    content_id, version = _scheduled(live_stack, "手机拖动测试：拖到屏幕边缘自动滚动", day)
+    with _phone(browser, live_stack) as (phone, errors):
+        phone.goto(f"/publishing/calendar?view=week&date={day.isoformat()}")
+        item = phone.locator(f'.cal-item[data-content-id="{content_id}"]')
+        item.scroll_into_view_if_needed()
+        phone.evaluate("(el) => window.scrollBy(0, el.getBoundingClientRect().top - 120)", item.element_handle())
+        start = phone.evaluate("() => window.scrollY")
+        # down: the finger 20 px above the bottom edge, held until the page has scrolled 400 px
+        over = _hold_at_edge(phone, item.locator(".cal-grip"), 824, f"() => window.scrollY > {start + 400}")
+        assert (over["date"], int(over["hour"])) > (day.isoformat(), 10)  # an hour further down the week
+        moved = f'.cal-wslot[data-date="{over["date"]}"][data-hour="{over["hour"]}"] [data-content-id="{content_id}"]'
+        phone.wait_for_selector(moved)
+        assert "已记录改期，未生成新版本" in phone.locator("#cal-status").inner_text()
+        stored = f"{over['date']} {int(over['hour']):02d}:00"
+        assert _stored(live_stack, content_id) == (stored, version, "scheduled")
+        shot(phone, "calendar-12-phone-edge-scrolled-down", full_page=False)
+
+        # up: from the top of the screen's lower half to 20 px below the top edge
+        item = phone.locator(moved.rsplit(" ", 1)[1])
+        item.scroll_into_view_if_needed()
+        phone.evaluate("(el) => window.scrollBy(0, el.getBoundingClientRect().top - 500)", item.element_handle())
+        start = phone.evaluate("() => window.scrollY")
+        back = _hold_at_edge(phone, item.locator(".cal-grip"), 20, f"() => window.scrollY < {start - 300}")
+        assert (back["date"], int(back["hour"])) < (over["date"], int(over["hour"]))  # further up
+        phone.wait_for_selector(
+            f'.cal-wslot[data-date="{back["date"]}"][data-hour="{back["hour"]}"] [data-content-id="{content_id}"]'
+        )
+        assert _stored(live_stack, content_id)[0] == f"{back['date']} {int(back['hour']):02d}:00"
+        assert not errors, errors
+
+
+def test_new_post_from_an_hour_of_the_week_grid(page: Any, live_stack: LiveStack) -> None:
+    """Each hour still ahead in the week grid has its 新建 (by keyboard too): the editor opens with
+    that day and hour, Beijing time, as the publishing time; hours already past have none."""
+    day = today_cn() + timedelta(days=9)
+    page.set_viewport_size({"width": 1280, "height": 1600})
+    login(page, "operator")
+    page.goto(f"/publishing/calendar?view=week&date={day.isoformat()}")
+    new = page.locator(f'.cal-wslot[data-date="{day.isoformat()}"][data-hour="16"] .cal-new')
+    assert new.is_visible()
+    assert "16:00" in new.text_content()  # its accessible name says which day and hour
+    shot(page, "calendar-13-week-hour-new")
+    new.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/contents/new**")
+    assert page.locator('input[name="publish_at"]').input_value() == f"{day.isoformat()}T16:00"
+    shot(page, "calendar-14-week-hour-editor")
+
+    # this week: today's hours up to the present one are past and have no 新建
+    hour_now = datetime.now(CN_TZ).hour
+    page.goto("/publishing/calendar?view=week")
+    today = today_cn().isoformat()
+    for hour in range(7, min(hour_now, 22) + 1):
+        assert page.locator(f'.cal-wslot[data-date="{today}"][data-hour="{hour}"] .cal-new').count() == 0
+    assert not js_errors(page), js_errors(page)
+
+
+def test_new_post_from_an_hour_at_390px_in_large_font(browser: Any, live_stack: LiveStack) -> None:
+    """At 390 px in 大字模式 each hour's 新建 sits beside its hour, big enough for a finger, nothing
+    wider than the screen; a tap opens the editor with that day and hour."""
+    day = today_cn() + timedelta(days=9)
+    with _phone(browser, live_stack, large_font=True) as (phone, errors):
+        phone.goto(f"/publishing/calendar?view=week&date={day.isoformat()}")
+        assert phone.evaluate("() => document.documentElement.classList.contains('gm-large-font')")
+        slot = phone.locator(f'.cal-wslot[data-date="{day.isoformat()}"][data-hour="20"]')
+        new = slot.locator(".cal-new")
+        new.scroll_into_view_if_needed()
+        assert new.is_visible()
+        box, hour = new.bounding_box(), slot.locator(".cal-hour").bounding_box()
+        assert box["height"] >= 24 and box["width"] >= 24  # a finger's target (WCAG 2.5.8)
+        assert box["x"] + box["width"] <= 390 and abs(box["y"] - hour["y"]) < box["height"]  # same row
+        assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+        shot(phone, "calendar-15-phone-large-font-new", full_page=False)
+        new.tap()
+        phone.wait_for_url("**/contents/new**")
+        assert phone.locator('input[name="publish_at"]').input_value() == f"{day.isoformat()}T20:00"
+        assert not errors, errors

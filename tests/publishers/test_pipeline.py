@@ -397,7 +397,12 @@ def test_sweeper_queues_only_the_head_of_a_free_accounts_line(app, db_session, s
     lost = utcnow() - timedelta(seconds=app.config["ENQUEUE_STALE_SECONDS"] + 1)
     db_session.execute(sa.update(Delivery).where(Delivery.id.in_(now)).values(enqueued_at=lost))
     db_session.commit()
+    # still waiting their turn: the publishing queue's front was queued no later than they were
+    assert sweeper.sweep(queue_waiting_since=lost)[0] == []
     assert sorted(sweeper.sweep()[0]) == sorted(now)
+    # the queue has moved on past them: their messages were lost
+    later_front = lost + timedelta(seconds=app.config["ENQUEUE_STALE_SECONDS"] + 1)
+    assert sorted(sweeper.sweep(queue_waiting_since=later_front)[0]) == sorted(now)
 
 
 def test_hand_off_never_queues_a_delivery_twice(db_session, sandbox, unit, make_account, approve):

@@ -8,7 +8,9 @@ shares: it is marked ``serial`` and runs alone in a pytest run of its own afterw
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import re
 import signal
@@ -18,6 +20,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+import redis
 import requests
 import sqlalchemy as sa
 
@@ -246,3 +249,59 @@ def test_thirty_percent_platform_faults_end_cleanly(tmp_path, stack_db):
         assert_exactly_once(stack.sandbox_url, sent)
     finally:
         stack.close()
+
+
+def queued_delivery(raw: bytes) -> int:
+    """The delivery id of a deliver message as Kombu's Redis transport stores it."""
+    message = json.loads(raw)
+    args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+    return int(args[0])
+
+
+def test_a_long_queue_is_not_queued_again_but_a_lost_message_is(tmp_path, stack_db):
+    """Deliveries waiting their turn in a long publishing queue are left to their messages (the
+    sweeper counts staleness from the queue's progress): no deliver message finds its delivery
+    already taken. A message lost from the middle of the queue is still queued again."""
+    broker = "redis://127.0.0.1:6379/12"
+    stack = Stack(
+        tmp_path,
+        stack_db,
+        broker,
+        MEDIA_DIR=str(tmp_path / "media"),
+        ENQUEUE_STALE_SECONDS="5",
+        DELIVERY_CHAIN_SECONDS="0",  # every delivery a message of its own, followers at the back
+        WORKER_PREFETCH_MULTIPLIER="1",
+    )
+    app = stack.app()
+    expected = seed_contents(app, 20, pool=10)  # 80 deliveries, 2 per account
+    queue = redis.Redis.from_url(broker)
+    queue.delete("publishing")
+    try:
+        stack.group.start_sandbox(stack.sandbox_port)
+        requests.post(f"{stack.sandbox_url}/_sandbox/config", json=SANDBOX_LIMITS, timeout=5).raise_for_status()
+        # every platform call a little slow: the queue takes far longer than 5 s to drain
+        requests.post(
+            f"{stack.sandbox_url}/_sandbox/faults",
+            json={"platform": "*", "endpoint": "*", "ratio": 1.0, "errors": ["timeout"], "delay": 0.1},
+            timeout=5,
+        ).raise_for_status()
+        stack.group.start_scheduler()
+        wait_until(lambda: queue.llen("publishing") == expected // 2, 60, stack.group, app)
+        newest = queue.lindex("publishing", 0)
+        assert queue.lrem("publishing", 1, newest) == 1  # lost: it waited behind 39 others
+        lost = queued_delivery(newest)
+        time.sleep(7)  # longer than ENQUEUE_STALE_SECONDS, no worker yet: nothing is queued again
+        assert queue.llen("publishing") == expected // 2 - 1
+        stack.group.start_worker("worker1", concurrency=1)
+        wait_until(lambda: delivery_counts(app)["sent"] == expected, 300, stack.group, app)
+        assert_exactly_once(stack.sandbox_url, expected)
+        with app.app_context():
+            assert db.session.get(Delivery, lost).status is DeliveryStatus.sent
+            db.session.remove()
+        log = (tmp_path / "worker1.log").read_text(errors="replace")
+        results = re.findall(r"tasks\.publishing\.deliver\[\S+\] succeeded in \S+s: '(\w+)'", log)
+        assert len(results) >= expected
+        assert "skip" not in results, f"{results.count('skip')} deliver messages found their delivery taken"
+    finally:
+        stack.close()
+        queue.delete("publishing")

@@ -7,11 +7,18 @@ recorded instead of sent; real workers run them in test_pipeline_processes.py.
 
 from __future__ import annotations
 
+import json
+import uuid
+from datetime import datetime, timedelta
+
 import pytest
+import redis
 import sqlalchemy as sa
 
 from auth.models import Role
 from common import media
+from common.db import utcnow
+from devkit import services
 from moderation.models import Content, ContentKind, ContentStatus, Disclosure
 from moderation.service import content_hash
 from platforms import channels
@@ -184,3 +191,47 @@ def test_the_line_shares_the_accounts_status_poll(
     assert _statuses(db_session, ids) == [DeliveryStatus.sent] * 3
     published = db_session.scalars(sa.select(Content.status).where(Content.id.in_(content_ids))).all()
     assert published == [ContentStatus.published] * 3
+
+
+def test_the_sweeper_reads_the_queues_progress_from_the_message_at_its_front(app, monkeypatch):
+    """``queue_waiting_since``: the QUEUED_AT of the oldest message in the Redis list (the one
+    workers take next); once the list is empty, the clock runs on from the last one seen there,
+    for ENQUEUE_STALE_SECONDS; a message without the header, or a broker other than Redis:
+    None (the clock alone)."""
+    services.require_redis()
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/9")
+    queue = f"publishing-test-{uuid.uuid4().hex[:8]}"
+
+    def message(queued_at: datetime | None) -> bytes:
+        headers = {"task": "tasks.publishing.deliver"}
+        if queued_at is not None:
+            headers[publishing.QUEUED_AT] = queued_at.isoformat()
+        return json.dumps({"body": "W1sxXSwge30sIHt9XQ==", "headers": headers}).encode()
+
+    older, newer = utcnow() - timedelta(seconds=300), utcnow() - timedelta(seconds=100)
+    with app.app_context():
+        assert app.config["BROKER_URL"] == "memory://"
+        assert publishing.queue_waiting_since() is None  # not Redis: the sweeper goes by the clock
+        monkeypatch.setattr(publishing, "_broker_redis", lambda url: client)
+        monkeypatch.setattr(publishing, "_FRONT_SEEN", {})
+        try:
+            assert publishing.queue_waiting_since(queue) is None  # empty, nothing seen yet
+            client.lpush(queue, message(older))
+            client.lpush(queue, message(newer))  # pushed on the left: the older one is taken next
+            assert publishing.queue_waiting_since(queue) == older
+            client.rpop(queue)
+            assert publishing.queue_waiting_since(queue) == newer
+            client.rpop(queue)
+            seen_at = utcnow()
+            since = publishing.queue_waiting_since(queue)  # empty now: the clock runs on from `newer`
+            assert since is not None and newer < since <= newer + (utcnow() - seen_at) + timedelta(seconds=5)
+            # ENQUEUE_STALE_SECONDS after the front was last seen, what a worker held then has had its time
+            publishing._FRONT_SEEN[queue] = (
+                newer,
+                utcnow() - timedelta(seconds=app.config["ENQUEUE_STALE_SECONDS"] + 1),
+            )
+            assert publishing.queue_waiting_since(queue) is None
+            client.lpush(queue, message(None))
+            assert publishing.queue_waiting_since(queue) is None
+        finally:
+            client.delete(queue)

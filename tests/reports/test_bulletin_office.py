@@ -356,6 +356,38 @@ def test_no_secrecy_prints_none_and_the_settings_give_the_default(api_as, bullet
     assert response.status_code == 422 and "copy_no" in response.get_json()["error"]["details"]
 
 
+def test_urgency_under_copy_number_and_secrecy_in_heiti(api_as, bulletin_site):
+    """紧急程度 (GB/T 9704-2012 7.2.3): top left, under 份号 and 密级和保密期限, 3号黑体."""
+    api = api_as(bulletin_site["officer"])
+    url = f"/api/v1/reports/bulletin.docx?quarter={this_quarter()}&doc_no=3&date=2026-12-08"
+    paras = _paragraphs(api.get(url + "&copy_no=12&secrecy=秘密&secrecy_term=1年&urgency=特急").data)
+    assert [p.text for p in paras[:5]] == ["000012", "秘密★1年", "特急", "丰源县委网信办", "丰网信通〔2026〕3号"]
+    urgent = paras[2]
+    assert urgent.alignment == WD_ALIGN_PARAGRAPH.LEFT and not urgent.paragraph_format.first_line_indent
+    assert urgent.runs[0].font.name == "黑体" and urgent.runs[0].font.size == Pt(16)
+    # alone, or with only a 份号; 无 or nothing: no line
+    assert [p.text for p in _paragraphs(api.get(url + "&urgency=加急").data)[:2]] == ["加急", "丰源县委网信办"]
+    assert [p.text for p in _paragraphs(api.get(url + "&copy_no=7&urgency=加急").data)[:3]] == [
+        "000007",
+        "加急",
+        "丰源县委网信办",
+    ]
+    for query in ("", "&urgency=无", "&urgency="):
+        lines = [p.text for p in _paragraphs(api.get(url + query).data)]
+        assert lines[0] == "丰源县委网信办" and "特急" not in lines and "加急" not in lines
+
+
+@pytest.mark.parametrize("value", ["急件", "平急", "特急 加急", "urgent"])
+def test_unknown_urgency_is_422_with_the_field(api_as, bulletin_site, value):
+    response = api_as(bulletin_site["officer"]).get(
+        f"/api/v1/reports/bulletin.docx?quarter={this_quarter()}&urgency={value}"
+    )
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] and error["message"] == "通报的公文要素填写有误"
+    assert error["details"]["urgency"] == ["紧急程度应为特急、加急之一，或不填"]
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [
@@ -379,18 +411,22 @@ def test_report_page_form_has_copy_number_and_secrecy(client, bulletin_site):
     login(client, bulletin_site["officer"])
     html = page(client, "/reports/")
     assert 'name="copy_no"' in html and 'name="secrecy"' in html and 'name="secrecy_term"' in html
+    assert 'name="urgency"' in html and '<option value="特急">特急</option>' in html
     assert '<option value="无" selected>不标注</option>' in html
     response = client.get(f"/reports/bulletin.docx?quarter={this_quarter()}&copy_no=5&secrecy=秘密&secrecy_term=1年")
     assert response.status_code == 200
     assert [p.text for p in _paragraphs(response.data)[:2]] == ["000005", "秘密★1年"]
     bad = client.get(f"/reports/bulletin.docx?quarter={this_quarter()}&secrecy=秘密")
     assert bad.status_code == 302 and "标注密级的公文须同时标注份号" in page(client, "/reports/")
+    bad = client.get(f"/reports/bulletin.docx?quarter={this_quarter()}&urgency=急件")
+    assert bad.status_code == 302 and "紧急程度应为特急、加急之一，或不填" in page(client, "/reports/")
 
 
 def test_classified_first_page_renders_with_libreoffice(api_as, bulletin_site, tmp_path):
     soffice, pdftotext = _tool("soffice"), _tool("pdftotext")
     response = api_as(bulletin_site["officer"]).get(
         f"/api/v1/reports/bulletin.docx?quarter={this_quarter()}&doc_no=3&copy_no=1&secrecy=秘密&secrecy_term=1年"
+        "&urgency=特急"
     )
     docx = tmp_path / "classified.docx"
     docx.write_bytes(response.data)
@@ -413,7 +449,7 @@ def test_classified_first_page_renders_with_libreoffice(api_as, bulletin_site, t
         [pdftotext, "-layout", str(tmp_path / "classified.pdf"), "-"], check=True, capture_output=True, timeout=60
     ).stdout.decode()
     first_page = text.split("\f")[0]
-    top = ["".join(line.split()) for line in first_page.splitlines() if line.strip()][:3]
-    # the top left of the first page: 份号, then 密级★保密期限, then the 发文机关标志
-    assert top[0] == "000001" and top[1] == "秘密★1年" and "丰源县委网信办" in top[2]
+    top = ["".join(line.split()) for line in first_page.splitlines() if line.strip()][:4]
+    # the top left of the first page: 份号, then 密级★保密期限, then 紧急程度, then the 发文机关标志
+    assert top[:3] == ["000001", "秘密★1年", "特急"] and "丰源县委网信办" in top[3]
     assert "（盖章）" in "".join(text.split())
