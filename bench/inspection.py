@@ -66,6 +66,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.inspection_phases import Phases, findings_digest
+
 WORDS = (
     "今天召开安全生产工作会议，部署冬季防火和道路交通安全工作",
     "县应急管理局开展防汛演练，检验预案可行性",
@@ -176,6 +178,12 @@ def main() -> None:
         metavar="FILE",
         help="cProfile the first read (trace-and-check) into FILE and print its top functions (with --rescan-year: "
         "worker 0's re-scan)",
+    )
+    ap.add_argument(
+        "--phases",
+        action="store_true",
+        help="time the first read's steps (CPU of this process; of the PostgreSQL backend for the batch-wide ones) "
+        "and print µs per post for each",
     )
     ap.add_argument("--profile-next", default=None, metavar="FILE", help="cProfile the next day's read into FILE")
     ap.add_argument(
@@ -338,6 +346,7 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
     after_bare = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     profiler = _start_profile(args.profile)
+    phases = Phases() if args.phases else None  # bench/inspection_phases.py
     s0 = server_cpu()
     t0, c0 = time.perf_counter(), time.process_time()
     for i in range(0, len(readings), args.batch):
@@ -347,11 +356,16 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
     full_backend = _backend(s0)
     after_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     full_server = _server(s0)
+    if phases is not None:
+        phases.remove()
+        for line in phases.table(len(texts), full_cpu, full_backend):
+            print(line)
     _stop_profile(profiler, args.profile, "the first read")
     from oversight.inspection.models import LivePost
     from oversight.models import Finding
 
     findings = db.session.scalar(sa_count(Finding))
+    print(findings_digest())
     print(f"bare checks:       {len(texts) / bare:10.0f} posts/s ({bare:.1f} s)")
     print(f"trace-and-check:   {len(texts) / full:10.0f} posts/s ({full:.1f} s; first read; {findings} findings)")
     print(f"ratio:             {bare / full:10.2f}× of the bare checks (goal ≥ 0.5×)")
