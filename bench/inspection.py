@@ -6,6 +6,7 @@
     .venv/bin/python bench/inspection.py --texts realistic --accounts 10000 --database-url postgresql+psycopg://…
                                       # post lengths per platform (Weibo, WeChat, Toutiao, Douyin), corpus text
     .venv/bin/python bench/inspection.py --profile FILE           # cProfile of the first read
+    .venv/bin/python bench/inspection.py --phases                 # CPU of the first read's steps, µs per post
     .venv/bin/python bench/inspection.py --profile-next FILE      # cProfile of the next day's read
     .venv/bin/python bench/inspection.py --rescan-year --accounts 10000 --database-url postgresql+psycopg://…
                                       # the re-scan for real: 10,000 × 365 stored posts, 2 worker processes
@@ -32,7 +33,7 @@ The texts (``--texts``):
   the starter lists). The length distribution is printed beside the figures (docs/monitoring.md,
   性能, gives the reasoning for the ranges).
 
-Figures:
+Figures (besides the findings by kind, with a digest to compare two versions of the code on one seed):
 
 * the first read (every post new) and the bare checks: posts/s, their ratio (goal ≥ 0.5×) in wall
   time and in CPU time of this process (steadier on a shared machine; on PostgreSQL the backend's
