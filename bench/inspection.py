@@ -366,7 +366,7 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
     from oversight.models import Finding
 
     findings = db.session.scalar(sa_count(Finding))
-    print(findings_digest())
+    print(findings_digest() + f" (peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB after it)")
     print(f"bare checks:       {len(texts) / bare:10.0f} posts/s ({bare:.1f} s)")
     print(f"trace-and-check:   {len(texts) / full:10.0f} posts/s ({full:.1f} s; first read; {findings} findings)")
     print(f"ratio:             {bare / full:10.2f}× of the bare checks (goal ≥ 0.5×)")
