@@ -262,8 +262,20 @@ def _dumped(value: dict[str, Any] | None) -> str:
 
 
 def _append_in_postgres(session: Session, entries: list[AuditEntry]) -> None:
-    """One round trip: lock, read the head, hash and insert (migration d4_audit_append)."""
+    """One round trip: lock, read the head, hash and insert (migration d4_audit_append). One
+    entry (a commit's usual count) goes as scalars in one-element arrays built in SQL
+    (:func:`append_sql`): psycopg escapes every quote of a text in a list parameter through a
+    regular expression, which for one large entry (a batch's JSON of thousands of ids) costs
+    more than the rest of its commit."""
 
+    if len(entries) == 1:
+        sql, params = append_sql(entries[0])
+        row = session.execute(
+            sa.text(f"SELECT entry_id, entry_prev_hash, entry_hash FROM {sql}"),  # noqa: S608  fixed SQL
+            params,
+        ).one()
+        entries[0].id, entries[0].prev_hash, entries[0].hash = row
+        return
     rows = session.execute(
         _APPEND,
         {

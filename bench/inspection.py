@@ -6,6 +6,7 @@
     .venv/bin/python bench/inspection.py --texts realistic --accounts 10000 --database-url postgresql+psycopg://…
                                       # post lengths per platform (Weibo, WeChat, Toutiao, Douyin), corpus text
     .venv/bin/python bench/inspection.py --profile FILE           # cProfile of the first read
+    .venv/bin/python bench/inspection.py --phases                 # CPU of the first read's steps, µs per post
     .venv/bin/python bench/inspection.py --profile-next FILE      # cProfile of the next day's read
     .venv/bin/python bench/inspection.py --rescan-year --accounts 10000 --database-url postgresql+psycopg://…
                                       # the re-scan for real: 10,000 × 365 stored posts, 2 worker processes
@@ -32,7 +33,7 @@ The texts (``--texts``):
   the starter lists). The length distribution is printed beside the figures (docs/monitoring.md,
   性能, gives the reasoning for the ranges).
 
-Figures:
+Figures (besides the findings by kind, with a digest to compare two versions of the code on one seed):
 
 * the first read (every post new) and the bare checks: posts/s, their ratio (goal ≥ 0.5×) in wall
   time and in CPU time of this process (steadier on a shared machine; on PostgreSQL the backend's
@@ -65,6 +66,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.inspection_phases import Phases, findings_digest
 
 WORDS = (
     "今天召开安全生产工作会议，部署冬季防火和道路交通安全工作",
@@ -176,6 +179,12 @@ def main() -> None:
         metavar="FILE",
         help="cProfile the first read (trace-and-check) into FILE and print its top functions (with --rescan-year: "
         "worker 0's re-scan)",
+    )
+    ap.add_argument(
+        "--phases",
+        action="store_true",
+        help="time the first read's steps (CPU of this process; of the PostgreSQL backend for the batch-wide ones) "
+        "and print µs per post for each",
     )
     ap.add_argument("--profile-next", default=None, metavar="FILE", help="cProfile the next day's read into FILE")
     ap.add_argument(
@@ -338,6 +347,7 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
     after_bare = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     profiler = _start_profile(args.profile)
+    phases = Phases() if args.phases else None  # bench/inspection_phases.py
     s0 = server_cpu()
     t0, c0 = time.perf_counter(), time.process_time()
     for i in range(0, len(readings), args.batch):
@@ -347,11 +357,16 @@ def run(app, args) -> None:  # type: ignore[no-untyped-def]
     full_backend = _backend(s0)
     after_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     full_server = _server(s0)
+    if phases is not None:
+        phases.remove()
+        for line in phases.table(len(texts), full_cpu, full_backend):
+            print(line)
     _stop_profile(profiler, args.profile, "the first read")
     from oversight.inspection.models import LivePost
     from oversight.models import Finding
 
     findings = db.session.scalar(sa_count(Finding))
+    print(findings_digest() + f" (peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB after it)")
     print(f"bare checks:       {len(texts) / bare:10.0f} posts/s ({bare:.1f} s)")
     print(f"trace-and-check:   {len(texts) / full:10.0f} posts/s ({full:.1f} s; first read; {findings} findings)")
     print(f"ratio:             {bare / full:10.2f}× of the bare checks (goal ≥ 0.5×)")

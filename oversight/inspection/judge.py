@@ -34,7 +34,7 @@ from oversight.discovery import (
     _unit_refs,
     reconcile_thresholds,
 )
-from oversight.findings import FindingInput, iso_cn
+from oversight.findings import FindingInput, NewFinding, iso_cn
 from oversight.inspection import sources, trace
 from oversight.inspection.models import LivePost, PostException, PostSource
 from oversight.inspection.posts import _GROUP_COLUMNS, GROUP_LIST_MAX, PostView
@@ -170,15 +170,15 @@ def flush_writers(pairs: Sequence[tuple[_Writer, InspectionOutcome]], label: str
     by_account = {w.account.id: o for w, o in pairs}
     now = pairs[0][0].now if pairs else utcnow()
     if inputs:
-        report = findings_service.upsert_many(inputs, now)
-        if report.created or report.reopened:
+        report = findings_service.upsert_many(inputs, now, load_created=False)
+        if report.new or report.reopened:
             one = len(pairs) == 1
             audit.record(
                 "inspection:findings",
                 object_type="account" if one else "inspection",
                 object_id=pairs[0][0].account.id if one else "batch",
                 after={
-                    "created": [_audit_ref(f) for f in report.created],
+                    "created": [_audit_ref(f) for f in report.new],
                     "reopened": [
                         {**_audit_ref(f), "because": (f.evidence or {}).get("reopened_because")}
                         for f in report.reopened
@@ -186,7 +186,7 @@ def flush_writers(pairs: Sequence[tuple[_Writer, InspectionOutcome]], label: str
                 },
                 actor_label=label,
             )
-        for f in report.created:
+        for f in report.new:
             if f.account_id in by_account:
                 by_account[f.account_id].created.append(f.id)
         for w, o in pairs:
@@ -199,21 +199,24 @@ def flush_writers(pairs: Sequence[tuple[_Writer, InspectionOutcome]], label: str
                 by_account[reasons[fp][1]].resolved.append(finding.id)
 
 
-def _audit_ref(f: Finding) -> dict[str, Any]:
+def _audit_ref(f: Finding | NewFinding) -> dict[str, Any]:
     return {"id": f.id, "kind": f.kind.value, "fingerprint": f.fingerprint}
 
 
-def _block_keys(hits: list[dict[str, Any]] | None) -> frozenset[str]:
-    return frozenset(f"{h['rule']}:{h['field']}:{h['start']}:{h['end']}" for h in _blocking(hits or []))
+def _block_keys(hits: list[dict[str, Any]] | None, *, blocking: bool = False) -> frozenset[str]:
+    """The keys of the blocking hits (``blocking``: ``hits`` are those already)."""
+    chosen = (hits or []) if blocking else _blocking(hits or [])
+    return frozenset(f"{h['rule']}:{h['field']}:{h['start']}:{h['end']}" for h in chosen)
 
 
-def _set_tamper(v: PostView, platform: str) -> None:
-    """Compare a govmedia post with what stage 3 approved, as the platform shows it."""
+def _set_tamper(v: PostView, platform: str, cache: trace.RenderCache | None = None) -> None:
+    """Compare a govmedia post with what stage 3 approved, as the platform shows it (``cache``:
+    the batch's renderings, :func:`trace.expected_comparable`)."""
     if v.delivery_id is None:
         return
-    expected = trace.expected_text(v.delivery_id, platform)
+    expected = trace.expected_comparable(v.delivery_id, platform, cache)
     if expected is not None:
-        v.expected_text = trace.comparable(platform, *expected)
+        v.expected_text = expected
         live = trace.comparable(platform, v.title, v.text)
         v.tamper_state = "same" if live == v.expected_text else "tampered"
 
@@ -222,7 +225,7 @@ def judge_checks(w: _Writer, v: PostView | LivePost, before: frozenset[str] | No
     """``post_check_hit`` of a post whose checks ran (``before``: its blocking hits until now,
     None for a new or edited post)."""
     blocking = _blocking(v.check_hits or [])
-    keys = _block_keys(v.check_hits)
+    keys = _block_keys(blocking, blocking=True)
     if blocking and keys != before:
         labels = "、".join(sorted({h["kind_label"] for h in blocking}))
         w.add(

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm
 
+from common.bulk import insert_rows
 from extensions import db
 from oversight.inspection.models import LivePost, PostSource, PostState
 
@@ -246,16 +247,7 @@ def _insert_posts(views: list[PostView]) -> int:
     if not views:
         return before
     rows = _encode_rows(views, dialect)
-    names = ", ".join(_INSERT_FIELDS)
-    if dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
-            for row in rows:
-                copy.write_row(row)
-    else:
-        marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in _INSERT_FIELDS)
-        sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608  fixed names; values are bound
-        conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+    insert_rows(conn, table.name, _INSERT_FIELDS, rows)
     wanted = {(v.account_id, v.platform_post_id): v for v in views}
     for i, account_id, key in conn.execute(
         sa.select(table.c.id, table.c.account_id, table.c.platform_post_id).where(table.c.id > before)
@@ -340,7 +332,9 @@ class _Memo(dict[Any, Any]):
 
 
 def _json_text(value: Any) -> str:
-    return json.dumps(value)
+    """JSON text for COPY, Chinese as it is (``\\u`` escapes would double its bytes for the
+    server to parse and store)."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _mark_removed(lp: LivePost, reason: str, now: datetime) -> None:

@@ -280,6 +280,7 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
         and ((sp := stored_all.get(a.id, {}).get(key)) is None or sp.no_expected)
     )
     since = _unreviewed_since()
+    rendered: trace.RenderCache = {}
     inserts: list[PostView] = []
     updates: list[PostView] = []
     per_account: list[tuple[Any, ...]] = []
@@ -327,7 +328,7 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
                     state=PostState.live,
                 )
                 if ref is not None:
-                    _set_tamper(v, platform)
+                    _set_tamper(v, platform, rendered)
                 else:
                     days.add(group_day(now_))
                 inserts.append(v)
@@ -350,7 +351,7 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
             if rechecked:
                 v.check_hits, v.checked_version, v.checked_at = run_checks(v.title, v.text), version, now_
             if v.source is PostSource.ours and v.delivery_id is not None and (edited or v.expected_text is None):
-                _set_tamper(v, platform)
+                _set_tamper(v, platform, rendered)
             if v.source != was[0]:
                 days.add(group_day(v.first_seen_at))
             if not edited and not rechecked and v.tamper_state == before_tamper and was == _essentials(v):

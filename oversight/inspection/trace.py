@@ -116,6 +116,30 @@ def comparable(platform: str, title: str, text: str) -> str:
     return normalize_text(text)
 
 
+#: A batch's rendered approved texts (:func:`expected_comparable`).
+RenderCache = dict[tuple[int, str, int], str | None]
+
+
+def expected_comparable(delivery_id: int, platform: str, cache: RenderCache | None = None) -> str | None:
+    """:func:`comparable` of :func:`expected_text`. With ``cache`` (one batch's: a content does not
+    change within it), rendered once per content, platform and length of the delivery's key: the
+    only per-delivery part of a rendering is the post's link (``canonical_url``: the content id
+    and the key's first 12 characters), and links are left out of what is compared — keeping the
+    key's length keeps any truncation around the link where it was."""
+
+    if cache is None:
+        expected = expected_text(delivery_id, platform)
+        return None if expected is None else comparable(platform, *expected)
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None:
+        return None
+    key = (delivery.content_id, platform, len(delivery.idempotency_key[:12]))
+    if key not in cache:
+        expected = expected_text(delivery_id, platform)
+        cache[key] = None if expected is None else comparable(platform, *expected)
+    return cache[key]
+
+
 def expected_text(delivery_id: int, platform: str) -> tuple[str, str] | None:
     """(title, text) stage 3 approved as the platform shows it, or None when it cannot be
     rendered now (content gone, adapter missing)."""
