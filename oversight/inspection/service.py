@@ -387,16 +387,7 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
             if lp is None:
                 if ref is None:
                     continue
-                lp = LivePost(
-                    account_id=account.id,
-                    platform=platform,
-                    platform_post_id=key,
-                    first_seen_at=now,
-                    text_hash="",
-                    source=PostSource.ours,
-                    delivery_id=ref.id,
-                    seen_via=src,
-                )
+                lp = _removed_before_seen(account.id, platform, key, ref, now=now, src=src)
                 db.session.add(lp)
             _mark_removed(lp, removal.reason, now)
             db.session.flush()
@@ -445,6 +436,29 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
     flush_writers([(w, o) for _, _, o, w in work] + coverage)
     db.session.flush()
     return outcomes
+
+
+def _removed_before_seen(
+    account_id: int, platform: str, key: str, ref: trace.DeliveryRef, *, now: datetime, src: str
+) -> LivePost:
+    """The row of a post of ours removed before any reading listed it: its title, text, link and
+    time are what stage 3 approved and the delivery recorded, so the post_removed finding shows
+    which post it was."""
+    title, text, url = trace.as_published(ref.id)
+    return LivePost(
+        account_id=account_id,
+        platform=platform,
+        platform_post_id=key,
+        first_seen_at=now,
+        published_at=ref.sent_at,
+        title=title,
+        text=text,
+        url=url,
+        text_hash="",
+        source=PostSource.ours,
+        delivery_id=ref.id,
+        seen_via=src,
+    )
 
 
 def inspect_account(account_id: int, *, max_wait: float = 0.0, now: datetime | None = None) -> InspectionOutcome:

@@ -155,3 +155,22 @@ def expected_text(delivery_id: int, platform: str) -> tuple[str, str] | None:
     if platform == "wechat":
         return post.title, post.summary or ""
     return post.title, post.text
+
+
+def as_published(delivery_id: int) -> tuple[str, str, str | None]:
+    """(title, text, link) of a delivery as it went out, for a post no reading listed before the
+    platform removed it: the approved text rendered for the platform (the whole article for
+    WeChat, where a listing shows the 摘要; "" when it cannot be rendered now) and the link the
+    platform returned."""
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None:
+        return "", "", None
+    title, text = "", ""
+    if delivery.content is not None:
+        try:
+            post = render_for(delivery)
+        except (ValueError, KeyError, LookupError) as exc:
+            log.warning("cannot render delivery %s for a removed post: %s", delivery_id, exc)
+        else:
+            title, text = post.title or "", post.text or post.summary or ""
+    return title, text, delivery.platform_url

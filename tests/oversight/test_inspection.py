@@ -219,6 +219,22 @@ def test_platform_removal_of_our_post_and_untouched_twin(db_session, sandbox, un
     assert posts(db_session, wechat)[lp.platform_post_id].state is PostState.removed
 
 
+def test_our_post_removed_before_any_reading_shows_its_approved_text(db_session, sandbox, unit, make_account, approve):
+    """The platform removed our post before the first inspection listed it: the finding still says
+    which post it was — the approved text, its link and when it went out — not empty fields."""
+    wechat = make_account(unit, "wechat", name=unit.name)
+    plant(sandbox, "wechat", wechat.platform_uid, name=unit.name, subject=unit.name)
+    content = publish(db_session, approve, [wechat])
+    (post,) = sandbox.live_posts("wechat")
+    sandbox.call("POST", f"/_sandbox/posts/wechat/{post['post_id']}/remove", json={"by": "platform"})
+
+    service.inspect_account(wechat.id)
+    (f,) = findings(db_session, wechat, R)
+    assert f.evidence["title"] == content.title and f.evidence["text"]
+    assert f.evidence["published_at"] and f.evidence["post_url"]
+    assert posts(db_session, wechat)[f.evidence["post_id"]].state is PostState.removed
+
+
 # ----------------------------------------------------------------------------- profile by uid
 
 
