@@ -4,6 +4,8 @@ and the sandbox accept accounts without a 认证主体 or a platform uid (issue 
 from __future__ import annotations
 
 import json
+import os
+import re
 
 import requests
 import sqlalchemy as sa
@@ -11,6 +13,7 @@ import sqlalchemy as sa
 from auth.models import User
 from common.db import utcnow
 from demo import sandbox_seed, seed
+from devkit import processes, services
 from notify import todo
 from oversight.inspection import service as inspection
 from oversight.interaction.cli import poll_one
@@ -107,3 +110,54 @@ def test_demo_seed_issues_a_repost_task_the_units_have_to_do(app, db_session):
     assert db_session.scalars(todo._reposts(edu_operator)).all() == [task]
     assert seed() is False  # idempotent: no second task
     assert db_session.scalar(sa.select(sa.func.count()).select_from(RepostTask)) == 1
+
+
+def _open_post_links(base: str, platform: str, uid: str) -> list[str]:
+    """查看原文 for each post on an account's timeline: the links it gives, each opened."""
+    timeline = requests.get(f"{base}/_sandbox/timeline/{platform}?uid={uid}", timeout=10)
+    assert timeline.status_code == 200
+    links = sorted(set(re.findall(r'href="([^"]*/_sandbox/p/[^"]+)"', timeline.text)))
+    for link in links:
+        page = requests.get(link, timeout=10)
+        assert page.status_code == 200, link
+    return links
+
+
+def test_seeded_posts_link_to_the_port_the_sandbox_serves_on(app, db_session, tmp_path):
+    """`make run`'s sandbox on its own port: every seeded Douyin/Weibo post's link opens
+    (they pointed to http://localhost/… without the port before)."""
+    seed()
+    db_session.flush()
+    path = tmp_path / "sandbox-seed.json"
+    path.write_text(json.dumps(sandbox_seed(), ensure_ascii=False), encoding="utf-8")
+    port = services.free_port()
+    base = f"http://127.0.0.1:{port}"
+    group = processes.ProcessGroup(dict(os.environ), tmp_path)
+    try:
+        group.start_sandbox(port, "--seed", str(path), "--state", str(tmp_path / "sandbox.json"))
+        posts = requests.get(f"{base}/_sandbox/posts", timeout=10).json()["posts"]
+        assert {p["platform"] for p in posts} >= {"douyin", "weibo"}
+        for post in posts:
+            assert post["url"].startswith(f"{base}/_sandbox/p/"), post["url"]
+        douyin = next(p for p in posts if p["platform"] == "douyin")
+        weibo = next(p for p in posts if p["platform"] == "weibo")
+        for post in (douyin, weibo):
+            page = requests.get(post["url"], timeout=10)
+            assert page.status_code == 200 and post["text"][:10] in page.text
+            assert _open_post_links(base, post["platform"], post["uid"])
+    finally:
+        group.stop_all()
+    assert "Traceback" not in group.logs()
+
+
+def test_posts_seeded_before_a_restart_on_another_port_still_open(app, db_session, sandbox, tmp_path):
+    """A state file written by a sandbox on another address: the links follow the one it serves on now."""
+    seed()
+    db_session.flush()
+    path = tmp_path / "sandbox-seed.json"
+    path.write_text(json.dumps(sandbox_seed(), ensure_ascii=False), encoding="utf-8")
+    _seed(sandbox.app, str(path), "http://127.0.0.1:1")
+    post = sandbox.posts("douyin")[0]
+    assert post["url"].startswith(f"{sandbox.url}/_sandbox/p/douyin/")
+    assert requests.get(post["url"], timeout=10).status_code == 200
+    assert _open_post_links(sandbox.url, "douyin", post["uid"])
