@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from auth.models import User
 from common.db import utcnow
-from demo import sandbox_seed, seed
+from demo import FIRST_SWEEP_DELAY, sandbox_seed, seed
 from devkit import processes, services
 from notify import todo
 from oversight.inspection import service as inspection
@@ -24,6 +24,8 @@ from reposts.models import RepostTask
 from sandbox import create_sandbox_app
 from sandbox.__main__ import _seed
 from sandbox.common import EXTENSION_KEY
+from tasks.inspection import inspect_batch
+from tasks.interaction import interaction_poll
 
 
 def test_sandbox_accepts_null_optional_fields():
@@ -161,3 +163,30 @@ def test_posts_seeded_before_a_restart_on_another_port_still_open(app, db_sessio
     assert post["url"].startswith(f"{sandbox.url}/_sandbox/p/douyin/")
     assert requests.get(post["url"], timeout=10).status_code == 200
     assert _open_post_links(sandbox.url, "douyin", post["uid"])
+
+
+def test_demo_first_sweep_fills_the_findings_page_on_the_worker(app, db_session, sandbox, tmp_path, monkeypatch):
+    """`make run` runs `seed-demo --first-sweep`: the worker (not the start-up) gets one inspection
+    and one interaction poll, and running them gives the office findings and the inbox comments.
+    A plain `seed-demo` (browser tests) queues nothing; a production install never seeds."""
+    queued: list[tuple[object, tuple, dict]] = []
+    for task in (inspect_batch, interaction_poll):
+        monkeypatch.setattr(task, "apply_async", lambda args, _t=task, **kw: queued.append((_t, args, kw)))
+    seed_file = tmp_path / "sandbox-seed.json"
+    monkeypatch.setitem(app.config, "SANDBOX_SEED_FILE", str(seed_file))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert queued == []
+    result = runner.invoke(args=["seed-demo", "--first-sweep"])
+    assert result.exit_code == 0, result.output
+    assert "已安排首次巡检与互动拉取" in result.output
+    assert {t for t, _, _ in queued} == {inspect_batch, interaction_poll}
+    assert all(kw["countdown"] == FIRST_SWEEP_DELAY for _, _, kw in queued)  # the sandbox starts meanwhile
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(Finding)) == 0  # nothing ran at start-up
+
+    _seed(sandbox.app, str(seed_file), sandbox.url)
+    for task, args, _ in queued:
+        task.run(*args)  # what the worker does
+    kinds = set(db_session.scalars(sa.select(Finding.kind)))
+    assert FindingKind.unreviewed_post in kinds, kinds
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(InteractionItem)) >= 3
