@@ -14,6 +14,7 @@ import click
 import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
+from kombu.exceptions import OperationalError
 
 from auth import models as auth_models
 from auth import service as auth_service
@@ -22,10 +23,14 @@ from extensions import db
 from intake import feeds as intake_feeds
 from moderation import review
 from moderation import service as content_service
+from oversight.inspection import service as inspection
+from oversight.interaction import service as interaction
 from publishers.credential_admin import set_credentials
 from registry.models import Account, AccountStatus, Platform, Unit, UnitKind
 from registry.units import create_unit
 from reposts import service as reposts
+from tasks.inspection import inspect_batch
+from tasks.interaction import interaction_poll
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - printed demo login, demo data only
 COUNTY = "示范县人民政府"
@@ -308,9 +313,36 @@ def write_sandbox_seed() -> Path:
     return path
 
 
+#: Seconds before the first sweep's tasks run: `make run` starts the sandbox beside the worker.
+FIRST_SWEEP_DELAY = 5.0
+
+
+def queue_first_sweep(countdown: float = FIRST_SWEEP_DELAY) -> int:
+    """Queue, for the background worker, one inspection of every inspected account and one
+    interaction poll of every monitored account — what the scheduler's daily and six-hourly
+    sweeps would do later — so the demo's 问题线索 and 互动回应 are not empty on the first visit.
+    Returns the tasks queued (0 when the broker cannot be reached: the sweeps come later)."""
+    accounts = [account_id for account_id, _ in inspection.sweep_targets()]
+    polls = interaction.poll_targets()
+    db.session.commit()
+    try:
+        if accounts:
+            inspect_batch.apply_async((accounts,), countdown=countdown, retry=False)
+        for account_id in polls:
+            interaction_poll.apply_async((account_id,), countdown=countdown, retry=False)
+    except OperationalError:
+        return 0
+    return (1 if accounts else 0) + len(polls)
+
+
 @click.command("seed-demo")
+@click.option(
+    "--first-sweep",
+    is_flag=True,
+    help="演示用（make run）：写入后让后台任务立即巡检一次、拉取一次评论私信，不等定时任务",
+)
 @with_appcontext
-def seed_demo_command() -> None:
+def seed_demo_command(first_sweep: bool) -> None:
     """写入演示数据（单位、各角色用户、各平台账号、示例稿件）。"""
     created = seed()
     db.session.commit()
@@ -320,4 +352,9 @@ def seed_demo_command() -> None:
         click.echo("演示数据已写入。")
     else:
         click.echo("演示数据已存在，未做改动。")
+    if first_sweep:
+        if queue_first_sweep():
+            click.echo(f"已安排首次巡检与互动拉取（后台任务，约 {FIRST_SWEEP_DELAY:g} 秒后开始）。")
+        else:
+            click.echo("消息队列不可用，首次巡检留待定时任务。")
     click.echo(f"演示账号（密码均为 {DEMO_PASSWORD}）：" + "、".join(u[0] for u in DEMO_USERS))

@@ -38,7 +38,8 @@ def main() -> int:
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     flask = [str(BIN / "flask"), "--app", "app"]
     subprocess.run([*flask, "db", "upgrade"], check=True, env=env)
-    subprocess.run([*flask, "seed-demo"], check=True, env=env)
+    # The demo only: the worker inspects and polls once right away, so 问题线索 is not empty.
+    subprocess.run([*flask, "seed-demo", "--first-sweep"], check=True, env=env)
     url = f"http://127.0.0.1:{env['PORT']}/"
     banner = f"""
 ==========================================================================

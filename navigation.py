@@ -25,6 +25,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("registry.inbox", "审批", (Role.auditor, Role.admin)),
     NavItem("moderation.contents", "稿件", (Role.operator, Role.admin)),
     NavItem("moderation.queue", "审核", (Role.reviewer_1, Role.reviewer_2, Role.reviewer_3)),
+    NavItem("moderation.review_history_page", "我审核过的", (Role.reviewer_1, Role.reviewer_2, Role.reviewer_3)),
     NavItem("intake.feeds_page", "网站订阅", (Role.operator, Role.auditor, Role.admin)),
     NavItem("publishers.calendar", "发布日历", (Role.operator, Role.auditor, Role.admin)),
     NavItem("findings.workbench", "问题线索", (Role.operator, Role.auditor, Role.admin)),

@@ -22,7 +22,7 @@ from common.pagination import paginate
 from extensions import db
 from moderation import diff as diffing
 from moderation import review as workflow
-from moderation import service
+from moderation import review_history, service
 from moderation.attachments import extract_text
 from moderation.models import (
     Content,
@@ -44,6 +44,8 @@ from moderation.schemas import (
     ContentReviewIn,
     ContentVersionList,
     MediaUploadOut,
+    ReviewHistoryPage,
+    ReviewHistoryQuery,
     ReviewQueuePage,
     ReviewQueueQuery,
 )
@@ -227,6 +229,20 @@ def review_queue(q: dict[str, Any]) -> Any:
     result["stages"] = stages
     result["overdue_hours"] = {str(s): workflow.overdue_hours(s) for s in stages}
     return result
+
+
+@api.get("/review-history")
+@api.input(ReviewHistoryQuery, location="query", arg_name="q")
+@api.output(ReviewHistoryPage)
+@api.doc(
+    summary="我审核过的：本人的通过/退回结论（环节、意见、时间）及稿件现状，最新的在前；限本人可见的单位",
+    security="BearerAuth",
+)
+def review_history_list(q: dict[str, Any]) -> Any:
+    user = current_user()
+    review_history.require_reviewer(user)
+    stmt = review_history.history_statement(user, q.get("stage"))
+    return paginate(stmt, q["page"], q["per_page"], review_history.history_item)
 
 
 def utc_now() -> datetime:

@@ -23,7 +23,7 @@ from common.timefmt import CN_TZ, bj
 from extensions import db
 from moderation import diff as diffing
 from moderation import review as workflow
-from moderation import service
+from moderation import review_history, service
 from moderation.api_views import content_filter, diff_versions, scoped_content, utc_now
 from moderation.models import (
     CONTENT_KIND_LABELS,
@@ -225,6 +225,25 @@ def queue() -> Any:
         entries=entries,
         overdue_hours=workflow.overdue_hours(stage),
         duty=workflow.STAGE_DUTIES[stage],
+    )
+
+
+@pages.get("/review/history")
+def review_history_page() -> Any:
+    """我审核过的: the reviewer's own decisions and what became of each content, newest first."""
+    user = current_user()
+    mine = review_history.require_reviewer(user)
+    stage = request.args.get("stage", type=int)
+    if stage not in workflow.STAGES:
+        stage = None
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    result = paginate(review_history.history_statement(user, stage), page, PER_PAGE, review_history.history_item)
+    return render_template(
+        "moderation/review_history.html",
+        result=result,
+        stage=stage,
+        stages=mine,
+        pages_total=max(1, -(-result["total"] // PER_PAGE)),
     )
 
 

@@ -274,3 +274,21 @@ class MediaUploadOut(Schema):
         }
     )
     text_extracted = Boolean(metadata={"description": "是否从文件中提取到了文字"})
+
+
+class ReviewHistoryQuery(ReviewQueueQuery):
+    """The queue's filters: ``stage``, ``page``, ``per_page``."""
+
+
+class ReviewHistoryItem(ContentReviewOut):
+    content_id = Integer()
+    title = String()
+    unit_id = Integer()
+    unit_name = String(allow_none=True)
+    content_version = Integer(metadata={"description": "稿件当前版本（version 为审核时的版本）"})
+    content_status = String(metadata={"description": "稿件现在的状态"})
+    content_status_label = String()
+
+
+class ReviewHistoryPage(PageOut):
+    items = List(Nested(ReviewHistoryItem))

@@ -18,19 +18,6 @@ from oversight.evidence_text import VALUE_LABELS
 from oversight.models import Finding, FindingKind
 from publishers.models import Delivery
 
-#: kinds whose evidence is about posts or comments, not the account's profile: the
-#: registry-versus-platform table has nothing to compare for them.
-POST_KINDS = frozenset(
-    {
-        FindingKind.unreviewed_post,
-        FindingKind.tampered,
-        FindingKind.post_removed,
-        FindingKind.post_check_hit,
-        FindingKind.interaction_overdue,
-        FindingKind.no_interaction_channel,
-    }
-)
-
 
 def links_for(finding: Finding) -> dict[str, Any]:
     """``account`` (name, url), ``posts_url``, ``content`` (title, url), ``post_url``, ``inbox_url``,
@@ -71,7 +58,16 @@ def readable_comparison(comparison: dict[str, Any]) -> dict[str, Any]:
     return comparison
 
 
+#: what an inactivity finding copies from the registry into its evidence: no sign the platform answered
+REGISTRY_COPIES = frozenset({"uid", "followers"})
+
+
 def shows_comparison(finding: Finding, comparison: dict[str, Any]) -> bool:
-    """The registry-versus-platform table, unless the finding is about posts and the platform's
-    profile is not part of its evidence (then every right-hand cell would be empty)."""
-    return not (finding.kind in POST_KINDS and comparison.get("platform") is None)
+    """The registry-versus-platform table, only when the platform's side holds something it saw.
+    A finding about posts or comments, an account not authorised, or one silent for 14/90 days
+    whose platform returned nothing (or failed, so the figures are the registry's cache) has no
+    platform profile: the table would be a column of empty cells or the registry's values again."""
+    if (finding.evidence or {}).get("data_source") == "cache":
+        return False
+    platform = comparison.get("platform") or {}
+    return any(value not in (None, "") for key, value in platform.items() if key not in REGISTRY_COPIES)

@@ -50,14 +50,15 @@ def _settings(path: str | None) -> dict[str, Any]:
     return data
 
 
-def _seed(app: Any, path: str | None) -> None:
-    """Create the accounts listed in ``path`` that the sandbox does not have yet."""
+def _seed(app: Any, path: str | None, base_url: str = "http://localhost") -> None:
+    """Create the accounts listed in ``path`` that the sandbox does not have yet; their posts'
+    links start with ``base_url`` (the address the sandbox serves on)."""
     if not path or not os.path.exists(path):
         return
     with open(path, encoding="utf-8") as handle:
         bodies = json.load(handle)
     state = app.extensions[EXTENSION_KEY]
-    client = app.test_client()
+    client = _SeedClient(app.test_client(), base_url)
     for body in bodies:
         platform, uid = str(body.get("platform")), str(body.get("uid"))
         if state.account(platform, uid) is not None:
@@ -88,6 +89,16 @@ def _seed(app: Any, path: str | None) -> None:
 SEED_EXTRAS = ("app_posts", "comments", "messages", "site_items")
 
 
+class _SeedClient:
+    """The app's test client, its requests addressed to the sandbox's real base URL."""
+
+    def __init__(self, client: Any, base_url: str) -> None:
+        self.client, self.base_url = client, base_url
+
+    def post(self, path: str, json: dict[str, Any]) -> Any:
+        return self.client.post(path, json=json, base_url=self.base_url)
+
+
 def _seed_call(client: Any, path: str, body: dict[str, Any], platform: str, uid: str) -> None:
     response = client.post(path, json=body)
     if response.status_code >= 400:
@@ -106,11 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.state:
             settings["state_file"] = args.state
         app = create_sandbox_app(settings)
-        _seed(app, args.seed)
         server = build_server(app, args.host, args.port, allow_remote=args.allow_remote or in_container())
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        _seed(app, args.seed, f"http://{host}:{server.server_port}")
     except (ValueError, OSError) as exc:  # ConfigError and JSON errors are ValueErrors
         parser.exit(2, f"启动失败：{exc}\n")
-    host = f"[{args.host}]" if ":" in args.host else args.host
     sys.stdout.write(f"政务新媒体模拟平台已启动：http://{host}:{server.server_port}/_sandbox/\n")
     sys.stdout.flush()
     # make run (devserver.py) and docker stop with SIGTERM: leave through the finally block like Ctrl-C.

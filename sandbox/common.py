@@ -33,6 +33,15 @@ def public_base() -> str:
     return configured or request.host_url.rstrip("/")
 
 
+def relink(url: str) -> str:
+    """A stored sandbox link (``…/_sandbox/…``) on this request's base: a post made while
+    seeding (``http://localhost``) or before a restart on another port still opens."""
+    path, sep, rest = url.partition("/_sandbox/")
+    if not sep or not path.startswith(("http://", "https://")) or "/" in path.split("://", 1)[1]:
+        return url
+    return f"{public_base()}/_sandbox/{rest}"
+
+
 def post_url(platform: str, post_id: str) -> str:
     """The public page of a post, served by the sandbox (``/_sandbox/p/<platform>/<post_id>``)."""
     return f"{public_base()}/_sandbox/p/{platform}/{quote(post_id, safe='')}"
@@ -256,7 +265,7 @@ def post_summary(post: Post) -> dict[str, Any]:
         "kind": post.kind,
         "text": post.text,
         "title": post.title,
-        "url": post.url,
+        "url": relink(post.url),
         "created_at": iso(post.created_at),
         "state": post.state,
         "deleted": post.deleted,

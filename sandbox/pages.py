@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 
-from sandbox.common import cn_time, get_state, profile_url, strip_html
+from sandbox.common import cn_time, get_state, profile_url, relink, strip_html
 from sandbox.douyin import cover_url
 from sandbox.interaction import timeline_extras
 from sandbox.oauth_pages import PLATFORM_NAMES
@@ -41,7 +41,7 @@ def _post_view(state: SandboxState, post: Post) -> dict[str, Any]:
         "digest": post.text if post.platform != "wechat" else (articles[0]["digest"] if articles else post.text),
         "content": post.content,
         "content_text": strip_html(post.content),
-        "url": post.url,
+        "url": relink(post.url),
         "created": cn_time(post.created_at),
         "deleted": post.deleted,
         "removed_text": PLATFORM_REMOVED_TEXT if post.removed_by == "platform" else REMOVED_TEXT[post.platform],
@@ -51,7 +51,7 @@ def _post_view(state: SandboxState, post: Post) -> dict[str, Any]:
         "author_initial": (account.name if account else post.uid)[:1],
         "uid": post.uid,
         "profile_url": profile_url(post.platform, post.uid),
-        "pics": list(post.extra.get("pics", [])),
+        "pics": [relink(url) for url in post.extra.get("pics", [])],
         "likes": int(post.extra.get("likes", 0)),
         "cover": cover_url(post.platform, post.post_id),
         "thumb": articles[0].get("thumb_url", "") if articles else "",

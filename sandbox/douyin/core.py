@@ -43,6 +43,7 @@ from sandbox.common import (
     log_id,
     post_url,
     public_base,
+    relink,
     sub_path,
 )
 from sandbox.endpoint import Call, Dialect
@@ -314,7 +315,7 @@ def item_view(state: SandboxState, post: Post) -> dict[str, Any]:
         "cover": cover_url(post.platform, post.post_id),
         "create_time": int(post.created_at),
         "is_top": False,
-        "share_url": post.url,
+        "share_url": relink(post.url),
         "media_type": 2 if post.kind == "image_text" else 4,
         "statistics": {
             "comment_count": 0,

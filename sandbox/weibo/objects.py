@@ -6,6 +6,7 @@ from typing import Any
 
 from sandbox.common import (
     profile_url,
+    relink,
 )
 from sandbox.state import Account, Post, SandboxState
 from sandbox.weibo.core import (
@@ -16,7 +17,7 @@ from sandbox.weibo.core import (
 
 
 def status_object(state: SandboxState, post: Post, with_user: bool = True) -> dict[str, Any]:
-    pics = [str(p) for p in post.extra.get("pics", [])]
+    pics = [relink(str(p)) for p in post.extra.get("pics", [])]
     obj: dict[str, Any] = {
         "created_at": weibo_time(post.created_at),
         "id": int(post.post_id),

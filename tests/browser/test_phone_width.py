@@ -16,7 +16,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import sqlalchemy as sa
 
+from auth.models import User
+from moderation import review, service
+from registry.models import Account
 from tests.browser.conftest import LiveStack, js_errors, login, safe_name, shot
 
 pytestmark = pytest.mark.browser
@@ -178,3 +182,43 @@ def test_menu_collapses_and_switches_show_their_state(page: Any, live_stack: Liv
     page.set_viewport_size({"width": 1280, "height": 900})
     assert not page.get_by_role("button", name="菜单").is_visible()  # wide screens: the menu is always shown
     assert page.locator("#site-nav").is_visible()
+
+
+def test_review_history_reads_on_a_phone(page: Any, live_stack: LiveStack) -> None:
+    """我审核过的 at 390 px, normal and 大字模式: reached from the menu, each decision a card with
+    the stage, 通过/退回, the comment, the time and the content's state; nothing wider than the screen."""
+    with live_stack.db() as session:
+        operator = session.scalar(sa.select(User).where(User.username == "operator"))
+        reviewer = session.scalar(sa.select(User).where(User.username == "reviewer1"))
+        weibo = session.scalar(
+            sa.select(Account).where(Account.unit_id == operator.unit_id, Account.platform == "weibo").limit(1)
+        )
+        content = service.create_content(
+            {"title": "手机测试：退回的稿件", "body": "<p>本县开展冬季消防安全检查。</p>", "target_ids": [weibo.id]},
+            operator,
+        )
+        review.submit(content, operator)
+        review.review(content, reviewer, "reject", comment="请补充检查覆盖的乡镇名单和时间安排")
+    page.set_viewport_size(PHONE)
+    login(page, "reviewer1")
+    page.get_by_role("button", name="菜单").click()
+    page.locator("#site-nav").get_by_role("link", name="我审核过的").click()
+    page.wait_for_load_state("load")
+    assert page.get_by_role("heading", name="我审核过的").is_visible()
+    for mode in ("normal", "large-font"):
+        if mode == "large-font":
+            page.get_by_role("button", name="大字模式").click()
+            page.reload()
+            assert page.evaluate("() => document.documentElement.classList.contains('gm-large-font')")
+        card = page.locator("#review-history tbody tr", has_text="手机测试：退回的稿件").first
+        assert card.is_visible()
+        text = card.inner_text()
+        for seen in ("初审", "退回", "请补充检查覆盖的乡镇名单和时间安排", "已退回"):
+            assert seen in text, (seen, text)
+        label = card.locator('td[data-label="审核时间"]').evaluate("(td) => getComputedStyle(td, '::before').content")
+        assert "审核时间" in label  # a card: each value under its name
+        page_width, viewport, culprits, squeezed = overflow(page)
+        shot(page, f"phone-390-reviewer1-{mode}-review-history")
+        assert page_width <= viewport, culprits
+        assert not squeezed, squeezed
+    assert not js_errors(page), js_errors(page)

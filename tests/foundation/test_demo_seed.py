@@ -4,13 +4,16 @@ and the sandbox accept accounts without a 认证主体 or a platform uid (issue 
 from __future__ import annotations
 
 import json
+import os
+import re
 
 import requests
 import sqlalchemy as sa
 
 from auth.models import User
 from common.db import utcnow
-from demo import sandbox_seed, seed
+from demo import FIRST_SWEEP_DELAY, sandbox_seed, seed
+from devkit import processes, services
 from notify import todo
 from oversight.inspection import service as inspection
 from oversight.interaction.cli import poll_one
@@ -21,6 +24,8 @@ from reposts.models import RepostTask
 from sandbox import create_sandbox_app
 from sandbox.__main__ import _seed
 from sandbox.common import EXTENSION_KEY
+from tasks.inspection import inspect_batch
+from tasks.interaction import interaction_poll
 
 
 def test_sandbox_accepts_null_optional_fields():
@@ -107,3 +112,81 @@ def test_demo_seed_issues_a_repost_task_the_units_have_to_do(app, db_session):
     assert db_session.scalars(todo._reposts(edu_operator)).all() == [task]
     assert seed() is False  # idempotent: no second task
     assert db_session.scalar(sa.select(sa.func.count()).select_from(RepostTask)) == 1
+
+
+def _open_post_links(base: str, platform: str, uid: str) -> list[str]:
+    """查看原文 for each post on an account's timeline: the links it gives, each opened."""
+    timeline = requests.get(f"{base}/_sandbox/timeline/{platform}?uid={uid}", timeout=10)
+    assert timeline.status_code == 200
+    links = sorted(set(re.findall(r'href="([^"]*/_sandbox/p/[^"]+)"', timeline.text)))
+    for link in links:
+        page = requests.get(link, timeout=10)
+        assert page.status_code == 200, link
+    return links
+
+
+def test_seeded_posts_link_to_the_port_the_sandbox_serves_on(app, db_session, tmp_path):
+    """`make run`'s sandbox on its own port: every seeded Douyin/Weibo post's link opens
+    (they pointed to http://localhost/… without the port before)."""
+    seed()
+    db_session.flush()
+    path = tmp_path / "sandbox-seed.json"
+    path.write_text(json.dumps(sandbox_seed(), ensure_ascii=False), encoding="utf-8")
+    port = services.free_port()
+    base = f"http://127.0.0.1:{port}"
+    group = processes.ProcessGroup(dict(os.environ), tmp_path)
+    try:
+        group.start_sandbox(port, "--seed", str(path), "--state", str(tmp_path / "sandbox.json"))
+        posts = requests.get(f"{base}/_sandbox/posts", timeout=10).json()["posts"]
+        assert {p["platform"] for p in posts} >= {"douyin", "weibo"}
+        for post in posts:
+            assert post["url"].startswith(f"{base}/_sandbox/p/"), post["url"]
+        douyin = next(p for p in posts if p["platform"] == "douyin")
+        weibo = next(p for p in posts if p["platform"] == "weibo")
+        for post in (douyin, weibo):
+            page = requests.get(post["url"], timeout=10)
+            assert page.status_code == 200 and post["text"][:10] in page.text
+            assert _open_post_links(base, post["platform"], post["uid"])
+    finally:
+        group.stop_all()
+    assert "Traceback" not in group.logs()
+
+
+def test_posts_seeded_before_a_restart_on_another_port_still_open(app, db_session, sandbox, tmp_path):
+    """A state file written by a sandbox on another address: the links follow the one it serves on now."""
+    seed()
+    db_session.flush()
+    path = tmp_path / "sandbox-seed.json"
+    path.write_text(json.dumps(sandbox_seed(), ensure_ascii=False), encoding="utf-8")
+    _seed(sandbox.app, str(path), "http://127.0.0.1:1")
+    post = sandbox.posts("douyin")[0]
+    assert post["url"].startswith(f"{sandbox.url}/_sandbox/p/douyin/")
+    assert requests.get(post["url"], timeout=10).status_code == 200
+    assert _open_post_links(sandbox.url, "douyin", post["uid"])
+
+
+def test_demo_first_sweep_fills_the_findings_page_on_the_worker(app, db_session, sandbox, tmp_path, monkeypatch):
+    """`make run` runs `seed-demo --first-sweep`: the worker (not the start-up) gets one inspection
+    and one interaction poll, and running them gives the office findings and the inbox comments.
+    A plain `seed-demo` (browser tests) queues nothing; a production install never seeds."""
+    queued: list[tuple[object, tuple, dict]] = []
+    for task in (inspect_batch, interaction_poll):
+        monkeypatch.setattr(task, "apply_async", lambda args, _t=task, **kw: queued.append((_t, args, kw)))
+    seed_file = tmp_path / "sandbox-seed.json"
+    monkeypatch.setitem(app.config, "SANDBOX_SEED_FILE", str(seed_file))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert queued == []
+    result = runner.invoke(args=["seed-demo", "--first-sweep"])
+    assert result.exit_code == 0, result.output
+    assert "已安排首次巡检与互动拉取" in result.output
+    assert {t for t, _, _ in queued} == {inspect_batch, interaction_poll}
+    assert all(kw["countdown"] == FIRST_SWEEP_DELAY for _, _, kw in queued)  # the sandbox starts meanwhile
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(Finding)) == 0  # nothing ran at start-up
+
+    _seed(sandbox.app, str(seed_file), sandbox.url)
+    for task, args, _ in queued:
+        task.run(*args)  # what the worker does
+    kinds = set(db_session.scalars(sa.select(Finding.kind)))
+    assert FindingKind.unreviewed_post in kinds, kinds
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(InteractionItem)) >= 3

@@ -109,6 +109,20 @@ def wait_for(predicate, timeout: float, interval: float = 0.5):  # type: ignore[
     return result
 
 
+def sign_in(base: str, username: str) -> tuple[requests.Session, requests.Response]:
+    """A browser-like session logged in with a demo login (the form's CSRF token included)."""
+    browser = requests.Session()
+    form = browser.get(f"{base}/login", timeout=10)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token, form.text
+    response = browser.post(
+        f"{base}/login",
+        data={"username": username, "password": "demo12345", "csrf_token": token.group(1)},
+        timeout=10,
+    )
+    return browser, response
+
+
 def test_make_run_serves_logs_in_reports_green_and_stops_on_ctrl_c(tmp_path, instance_files_restored):
     port, sandbox_port = services.free_port(), services.free_port()
     while sandbox_port == port:
@@ -165,15 +179,7 @@ def test_make_run_serves_logs_in_reports_green_and_stops_on_ctrl_c(tmp_path, ins
             assert username in printed, username
 
         # 3. A demo login works (the form's CSRF token is required).
-        browser = requests.Session()
-        form = browser.get(f"{base}/login", timeout=10)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-        assert token, form.text
-        response = browser.post(
-            f"{base}/login",
-            data={"username": "operator", "password": "demo12345", "csrf_token": token.group(1)},
-            timeout=10,
-        )
+        _, response = sign_in(base, "operator")
         assert response.status_code == 200, response.text[-2000:]
         assert not response.url.startswith(f"{base}/login"), response.url
         assert "退出" in response.text and "运营-王敏" in response.text
@@ -193,6 +199,18 @@ def test_make_run_serves_logs_in_reports_green_and_stops_on_ctrl_c(tmp_path, ins
         sandbox = processes.wait_http(f"http://127.0.0.1:{sandbox_port}/_sandbox/", timeout=30, expect=200)
         assert sandbox is not None and sandbox.status_code == 200, output()[-6000:]
 
+        # 5. The office's 问题线索 page fills without waiting for the scheduler's daily sweep: the
+        #    demo start had the worker inspect once (seed-demo --first-sweep), e.g. the post made
+        #    in the Weibo app without review. It was empty before.
+        auditor, _ = sign_in(base, "auditor")
+
+        def found() -> str | None:
+            page = auditor.get(f"{base}/findings", timeout=10).text
+            return page if 'data-kind="unreviewed_post"' in page else None
+
+        assert wait_for(found, timeout=STARTUP_SECONDS, interval=2), output()[-6000:]
+        assert "首次巡检" in output()
+
         # Every process `make run` started: the four Procfile processes and their children.
         started = descendants(devserver.pid)
         commands = " ".join(cmd for _, cmd in started.values())
@@ -201,7 +219,7 @@ def test_make_run_serves_logs_in_reports_green_and_stops_on_ctrl_c(tmp_path, ins
     finally:
         if not started and devserver.poll() is None:
             started = descendants(devserver.pid)
-        # 5. Ctrl-C: SIGINT to the foreground process group; everything gone within STOP_SECONDS.
+        # 6. Ctrl-C: SIGINT to the foreground process group; everything gone within STOP_SECONDS.
         deadline = time.monotonic() + STOP_SECONDS
         if devserver.poll() is None:
             os.killpg(devserver.pid, signal.SIGINT)

@@ -14,18 +14,22 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from auth.models import Role
+from common.db import utcnow
 from common.timefmt import bj
 from oversight import findings as findings_service
+from oversight import monitoring
 from oversight.inspection import service
 from oversight.interaction.cli import poll_one
 from oversight.models import Finding, FindingKind, FindingStatus
 from oversight.workorders.models import WorkOrder
 from registry.models import AccountEvent
 from tests.oversight.test_inspection import app_post, fresh_rate_limiter, plant, publish  # noqa: F401
+from tests.oversight.test_monitoring import obs_for
 from tests.publishers.test_pipeline import approve, author, unit  # noqa: F401 - fixtures
 
 RAW_KEYS = ("live_post_id", "delivery_id", "live_text_hash", "approved_text", "severity", "own_api", "post_url")
@@ -256,3 +260,33 @@ def test_no_channel_finding_leads_to_where_the_channel_is_recorded(
     html = page(api_as, make_user(Role.auditor), f"/findings/{f.id}")
     assert f'href="/interaction/accounts/{account.id}/channel"' in html and "登记该账号的互动渠道" in visible(html)
     assert 'id="comparison"' not in html
+
+
+def test_no_comparison_table_when_the_platform_returned_nothing(
+    db_session, sandbox, make_unit, make_account, make_user, api_as
+):
+    """账号未授权 and 超14天未更新 whose platform said nothing (no source; a failed call, figures from the
+    registry's cache): no table of empty cells. One whose platform did answer keeps it."""
+    unit = make_unit("对照测试县人民政府")
+    auditor = make_user(Role.auditor)
+    blind = make_account(unit, "wechat", name="对照测试县未授权号", credentials=False)
+    service.inspect_account(blind.id)
+    f = finding(db_session, blind, FindingKind.not_authorised)
+    html = page(api_as, auditor, f"/findings/{f.id}")
+    assert "未向本平台授权" in visible(html)
+    assert 'id="comparison"' not in html and "无平台数据" not in visible(html)
+
+    silent = make_account(unit, "weibo", name="对照测试县沉默号")
+    silent.last_post_at = utcnow() - timedelta(days=16)
+    error = {"type": "TransientError", "code": "http_503", "message": "平台服务异常（HTTP 503）"}
+    monitoring.apply_activity(obs_for(silent, ok=False, error=error))
+    f = finding(db_session, silent, FindingKind.inactive_14d)
+    html = page(api_as, auditor, f"/findings/{f.id}")
+    assert "16天未更新" in visible(html)
+    assert 'id="comparison"' not in html
+
+    answered = make_account(unit, "douyin", name="对照测试县抖音号")
+    monitoring.apply_activity(obs_for(answered, days=20))
+    f = finding(db_session, answered, FindingKind.inactive_14d)
+    html = page(api_as, auditor, f"/findings/{f.id}")
+    assert 'id="comparison"' in html and "台账与平台信息对照" in visible(html)

@@ -416,7 +416,8 @@ def login(client, user):
 
 def test_workbench_pages(client, make_user, county, other, make_account, db_session):
     acct = make_account(county, "weibo", uid="fy-page-1")
-    f = make_finding(county, account=acct, message="已20天未更新")
+    # the platform's last post date: something to set against the registry (without it, no table)
+    f = make_finding(county, account=acct, message="已20天未更新", last_post_at="2026-11-10T09:00:00+08:00")
     make_finding(other, message="外县问题")
     auditor = make_user(Role.auditor)
     login(client, auditor)
