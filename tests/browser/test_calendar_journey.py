@@ -5,13 +5,16 @@ Screenshots of each step: test-output/screenshots/calendar-*.png."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, time, timedelta
+from time import monotonic, sleep
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import Error as PlaywrightError
 
 from auth.models import User
 from common.timefmt import CN_TZ, bj, today_cn
@@ -229,7 +232,8 @@ def test_touch_drag_on_a_phone(browser: Any, live_stack: LiveStack) -> None:
 
 def _hold_at_edge(phone: Any, grip: Any, y: float, scrolled: str) -> dict[str, str]:
     """A finger on ``grip`` moved to height ``y`` and held there until ``scrolled`` (a JS
-    condition on the page) holds; then lifted. Returns the hour slot outlined under it just before."""
+    condition on the page) holds; then lifted. Returns the hour slot under it as it lifted."""
+    phone.evaluate("() => sessionStorage.removeItem('dropped')")  # the page is still here: nothing saved yet
     cdp = phone.context.new_cdp_session(phone)
     a = grip.bounding_box()
     x0, y0 = a["x"] + a["width"] / 2, a["y"] + a["height"] / 2
@@ -238,19 +242,36 @@ def _hold_at_edge(phone: Any, grip: Any, y: float, scrolled: str) -> dict[str, s
         point = {"x": x0, "y": y0 + (y - y0) * i / 6}
         cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
     phone.wait_for_function(scrolled)  # the finger stays still; the page scrolls on its own
-    over = phone.evaluate(
-        "() => { const s = document.querySelector('.cal-wslot.drop-over');"
-        " return s && {date: s.dataset.date, hour: s.dataset.hour}; }"
+    assert phone.evaluate("() => !!document.querySelector('.cal-wslot.drop-over')"), "no hour outlined"
+    # The page keeps scrolling until the finger lifts, so the hour under it is read in the lift's
+    # own event (before calendar.js handles it; kept across the reload that follows the save).
+    phone.evaluate(
+        """() => window.addEventListener("pointerup", (e) => {
+             const el = document.elementFromPoint(e.clientX, e.clientY);
+             const s = el && el.closest(".cal-wslot");
+             sessionStorage.setItem("dropped", JSON.stringify(s && {date: s.dataset.date, hour: s.dataset.hour}));
+           }, {capture: true, once: true})"""
     )
-    assert over, "no hour slot outlined under the finger after the page scrolled"
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    deadline = monotonic() + 15
+    while True:  # the save reloads the page: a read during the reload is tried again
+        try:
+            raw = phone.evaluate("() => sessionStorage.getItem('dropped')")
+        except PlaywrightError:
+            raw = None
+        if raw is not None or monotonic() > deadline:
+            break
+        sleep(0.2)
+    assert raw is not None, "the lift was not seen"
+    over = json.loads(raw)
+    assert over, "the finger was lifted over no hour slot"
     return over
 
 
 def test_touch_drag_scrolls_the_page_near_the_screen_edges(browser: Any, live_stack: LiveStack) -> None:
     """At 390 px the week is longer than the screen: a post held by its handle near the bottom
     edge scrolls the page down by itself, and near the top edge up, so it can be dropped on an
-    hour that was off screen when the drag began; it lands on the hour outlined under the finger."""
+    hour that was off screen when the drag began; it lands on the hour under the finger as it lifts."""
     day = today_cn() + timedelta(days=12)
     content_id, version = _scheduled(live_stack, "手机拖动测试：拖到屏幕边缘自动滚动", day)
     with _phone(browser, live_stack) as (phone, errors):

@@ -260,8 +260,9 @@ def queued_delivery(raw: bytes) -> int:
 
 def test_a_long_queue_is_not_queued_again_but_a_lost_message_is(tmp_path, stack_db):
     """Deliveries waiting their turn in a long publishing queue are left to their messages (the
-    sweeper counts staleness from the queue's progress): no deliver message finds its delivery
-    already taken. A message lost from the middle of the queue is still queued again."""
+    sweeper counts staleness from the queue's progress): while no worker runs, nothing is queued
+    again (the sweeper before queued them all a second time). A message lost from the middle of the
+    queue is still queued again, and every delivery is published exactly once."""
     broker = "redis://127.0.0.1:6379/12"
     stack = Stack(
         tmp_path,
@@ -301,7 +302,9 @@ def test_a_long_queue_is_not_queued_again_but_a_lost_message_is(tmp_path, stack_
         log = (tmp_path / "worker1.log").read_text(errors="replace")
         results = re.findall(r"tasks\.publishing\.deliver\[\S+\] succeeded in \S+s: '(\w+)'", log)
         assert len(results) >= expected
-        assert "skip" not in results, f"{results.count('skip')} deliver messages found their delivery taken"
+        # Not asserted: no second message at all. Once the queue has drained, the sweeper goes by
+        # the clock again (ENQUEUE_STALE_SECONDS, 5 s here), and on a loaded machine a message the
+        # worker prefetched can wait longer than that; bench/fanout.py counts such messages.
     finally:
         stack.close()
         queue.delete("publishing")
