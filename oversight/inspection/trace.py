@@ -140,17 +140,24 @@ def expected_comparable(delivery_id: int, platform: str, cache: RenderCache | No
     return cache[key]
 
 
+def _rendered(delivery: Delivery | None) -> Any:
+    """The delivery's approved content rendered for its platform, or None when it cannot be
+    rendered now (delivery or content gone, adapter missing)."""
+    if delivery is None or delivery.content is None:
+        return None
+    try:
+        return render_for(delivery)
+    except (ValueError, KeyError, LookupError) as exc:
+        log.warning("cannot render delivery %s for the inspection: %s", delivery.id, exc)
+        return None
+
+
 def expected_text(delivery_id: int, platform: str) -> tuple[str, str] | None:
     """(title, text) stage 3 approved as the platform shows it, or None when it cannot be
     rendered now (content gone, adapter missing)."""
 
-    delivery = db.session.get(Delivery, delivery_id)
-    if delivery is None or delivery.content is None:
-        return None
-    try:
-        post = render_for(delivery)
-    except (ValueError, KeyError, LookupError) as exc:
-        log.warning("cannot render delivery %s for the tamper check: %s", delivery_id, exc)
+    post = _rendered(db.session.get(Delivery, delivery_id))
+    if post is None:
         return None
     if platform == "wechat":
         return post.title, post.summary or ""
@@ -165,12 +172,7 @@ def as_published(delivery_id: int) -> tuple[str, str, str | None]:
     delivery = db.session.get(Delivery, delivery_id)
     if delivery is None:
         return "", "", None
-    title, text = "", ""
-    if delivery.content is not None:
-        try:
-            post = render_for(delivery)
-        except (ValueError, KeyError, LookupError) as exc:
-            log.warning("cannot render delivery %s for a removed post: %s", delivery_id, exc)
-        else:
-            title, text = post.title or "", post.text or post.summary or ""
-    return title, text, delivery.platform_url
+    post = _rendered(delivery)
+    if post is None:
+        return "", "", delivery.platform_url
+    return post.title or "", post.text or post.summary or "", delivery.platform_url
