@@ -5,16 +5,13 @@ Screenshots of each step: test-output/screenshots/calendar-*.png."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, time, timedelta
-from time import monotonic, sleep
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Error as PlaywrightError
 
 from auth.models import User
 from common.timefmt import CN_TZ, bj, today_cn
@@ -232,8 +229,9 @@ def test_touch_drag_on_a_phone(browser: Any, live_stack: LiveStack) -> None:
 
 def _hold_at_edge(phone: Any, grip: Any, y: float, scrolled: str) -> dict[str, str]:
     """A finger on ``grip`` moved to height ``y`` and held there until ``scrolled`` (a JS
-    condition on the page) holds; then lifted. Returns the hour slot under it as it lifted."""
-    phone.evaluate("() => sessionStorage.removeItem('dropped')")  # the page is still here: nothing saved yet
+    condition on the page) holds; then, as a person does once the page has come far enough, moved
+    back to the middle of the screen (the page stops scrolling), onto the hour slot there, and lifted.
+    Returns that hour slot (date and hour)."""
     cdp = phone.context.new_cdp_session(phone)
     a = grip.bounding_box()
     x0, y0 = a["x"] + a["width"] / 2, a["y"] + a["height"] / 2
@@ -242,30 +240,35 @@ def _hold_at_edge(phone: Any, grip: Any, y: float, scrolled: str) -> dict[str, s
         point = {"x": x0, "y": y0 + (y - y0) * i / 6}
         cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
     phone.wait_for_function(scrolled)  # the finger stays still; the page scrolls on its own
-    assert phone.evaluate("() => !!document.querySelector('.cal-wslot.drop-over')"), "no hour outlined"
-    # The page keeps scrolling until the finger lifts, so the hour under it is read in the lift's
-    # own event (before calendar.js handles it; kept across the reload that follows the save).
-    phone.evaluate(
-        """() => window.addEventListener("pointerup", (e) => {
-             const el = document.elementFromPoint(e.clientX, e.clientY);
-             const s = el && el.closest(".cal-wslot");
-             sessionStorage.setItem("dropped", JSON.stringify(s && {date: s.dataset.date, hour: s.dataset.hour}));
-           }, {capture: true, once: true})"""
+    middle = phone.evaluate("() => window.innerHeight / 2")
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x0, "y": middle}]})
+    # away from the edges the page stands still: two quiet frames, then the hour slot nearest the middle
+    phone.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    still = phone.evaluate("() => window.scrollY")
+    phone.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    assert phone.evaluate("() => window.scrollY") == still, "the page kept scrolling with the finger mid-screen"
+    slot = phone.evaluate(
+        """([x, y]) => {
+             for (let d = 0; d < 200; d += 4) {
+               for (const at of [y + d, y - d]) {
+                 const el = document.elementFromPoint(x, at);
+                 const s = el && el.closest(".cal-wslot");
+                 if (s) {
+                   const r = s.getBoundingClientRect();
+                   return {date: s.dataset.date, hour: s.dataset.hour, y: (r.top + r.bottom) / 2};
+                 }
+               }
+             }
+             return null;
+           }""",
+        [x0, middle],
     )
+    assert slot, "no hour slot near the middle of the screen"
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x0, "y": slot["y"]}]})
+    outlined = f'.cal-wslot.drop-over[data-date="{slot["date"]}"][data-hour="{slot["hour"]}"]'
+    phone.wait_for_selector(outlined)  # the hour under the finger is outlined before it lifts
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    deadline = monotonic() + 15
-    while True:  # the save reloads the page: a read during the reload is tried again
-        try:
-            raw = phone.evaluate("() => sessionStorage.getItem('dropped')")
-        except PlaywrightError:
-            raw = None
-        if raw is not None or monotonic() > deadline:
-            break
-        sleep(0.2)
-    assert raw is not None, "the lift was not seen"
-    over = json.loads(raw)
-    assert over, "the finger was lifted over no hour slot"
-    return over
+    return {"date": slot["date"], "hour": slot["hour"]}
 
 
 def test_touch_drag_scrolls_the_page_near_the_screen_edges(browser: Any, live_stack: LiveStack) -> None:
