@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +132,42 @@ def findings_digest() -> str:
         f"findings:          {dict(sorted(kinds.items()))}; digest {digest}; {audited} created findings named in the "
         "audit log"
     )
+
+
+def store_floor(batch: int, server_cpu: Any) -> tuple[float, float, float | None, int]:
+    """What storing the first read's posts costs at the least: the ``live_posts`` rows it wrote,
+    written again by the database itself (``INSERT … SELECT``, no client encoding or transfer) into
+    a copy of the table with its indexes and column settings, ``batch`` rows per transaction,
+    committed. A floor under any trace-and-check path that keeps every post (the re-scan and the
+    tamper comparison need the text), to say how much of the first read is the path's own work.
+    Returns wall and process CPU seconds, the backend's CPU seconds (PostgreSQL, else None) and the
+    rows written; the copy is dropped afterwards."""
+    import sqlalchemy as sa
+
+    from extensions import db
+
+    conn = db.session.connection()
+    conn.exec_driver_sql("DROP TABLE IF EXISTS bench_store_floor")
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("CREATE TABLE bench_store_floor (LIKE live_posts INCLUDING ALL)")
+    else:  # SQLite: the table's own DDL and its indexes', renamed
+        for ddl in conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'live_posts' AND sql IS NOT NULL ORDER BY type DESC"
+        ).scalars():
+            conn.exec_driver_sql(ddl.replace("live_posts", "bench_store_floor"))
+    ids = conn.exec_driver_sql("SELECT id FROM live_posts ORDER BY id").scalars().all()
+    db.session.commit()
+    bounds = [ids[i] for i in range(0, len(ids), batch)] + [ids[-1] + 1] if ids else []
+    s0 = server_cpu()
+    t0, c0 = time.perf_counter(), time.process_time()
+    for lo, hi in pairwise(bounds):
+        db.session.execute(
+            sa.text("INSERT INTO bench_store_floor SELECT * FROM live_posts WHERE id >= :lo AND id < :hi"),
+            {"lo": lo, "hi": hi},
+        )
+        db.session.commit()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    s1 = server_cpu()
+    db.session.execute(sa.text("DROP TABLE bench_store_floor"))
+    db.session.commit()
+    return wall, cpu, (None if s0 is None or s1 is None else s1 - s0), len(ids)
