@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import unicodedata
 from pathlib import Path
@@ -109,7 +110,7 @@ FLASK = re.compile(r"\bflask (?:--app app )?((?:[\w|-]+|\[[^\]]*\]| \| |[^\S\n])
 def _flask_lines(text: str) -> list[str]:
     """The text after `flask` in every README code line and inline code that runs one."""
     lines = []
-    for block in re.findall(r"^```bash\n(.*?)^```", text, re.M | re.S):
+    for block in re.findall(r"^```(?:bash|sh)?\n(.*?)^```", text, re.M | re.S):
         lines += [line.split("  #")[0] for line in block.splitlines() if line.lstrip().startswith("flask ")]
     lines += [code for code in CODE.findall(text) if code.startswith("flask ") and "…" not in code.split()[1]]
     return [line.strip().removeprefix("flask ").removeprefix("--app app ") for line in lines]
@@ -139,10 +140,10 @@ def _resolve(cli: click.Group, words: list[str]) -> list[tuple[str, click.Comman
     return done
 
 
-def test_every_flask_command_in_the_readme_exists_with_its_options(app: Any) -> None:
+def test_every_flask_command_in_the_documents_exists_with_its_options(app: Any) -> None:
     problems = []
-    lines = _flask_lines(_text(ROOT / "README.md"))
-    assert len(lines) > 30
+    assert len(_flask_lines(_text(ROOT / "README.md"))) > 30
+    lines = [line for doc in DOCS for line in _flask_lines(_text(doc))]
     for line in lines:
         for name, cmd, rest in _resolve(app.cli, line.split()):
             if cmd is None:
@@ -168,6 +169,24 @@ def test_the_production_install_commands_are_real_commands(app: Any) -> None:
     for line in block.group(1).splitlines():
         if line.startswith("flask "):
             assert all(cmd is not None for _, cmd, _ in _resolve(app.cli, line.split()[3:])), line
+
+
+def _shell_words(text: str) -> str:
+    """Code blocks and inline code: where a document shows something to type."""
+    return "\n".join(re.findall(r"^```[\w-]*\n(.*?)^```", text, re.M | re.S) + CODE.findall(text))
+
+
+def test_make_targets_and_python_modules_in_the_documents_exist() -> None:
+    targets = set(re.findall(r"^([\w-]+):", _text(ROOT / "Makefile"), re.M))
+    problems = []
+    for doc in DOCS:
+        code = _shell_words(_text(doc))
+        for words in re.findall(r"(?<![\w-])make ((?:[a-z][\w-]* ?)+)", code):
+            problems += [f"{_rel(doc)}: make {word}" for word in words.split() if word not in targets]
+        for module in set(re.findall(r"python -m ([a-z][\w.]*)", code)):
+            if importlib.util.find_spec(module) is None:
+                problems.append(f"{_rel(doc)}: python -m {module}")
+    assert problems == []
 
 
 # ----------------------------------------------------------------------------- API paths
