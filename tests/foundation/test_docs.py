@@ -189,6 +189,22 @@ def test_make_targets_and_python_modules_in_the_documents_exist() -> None:
     assert problems == []
 
 
+def test_bench_options_in_the_documents_exist() -> None:
+    """A line about one benchmark names only options its script takes (`bench/load.py` `--backend`)."""
+    problems = []
+    for doc in DOCS:
+        for line in _text(doc).splitlines():
+            scripts = set(re.findall(r"bench/(\w+)\.py", line))
+            if len(scripts) != 1:
+                continue
+            script = scripts.pop()
+            source = _text(ROOT / "bench" / f"{script}.py")
+            for option in set(re.findall(r"(?<![\w-])(--[a-z][\w-]*)", " ".join(CODE.findall(line)))):
+                if f'"{option}"' not in source:
+                    problems.append(f"{_rel(doc)}: bench/{script}.py {option}")
+    assert problems == []
+
+
 # ----------------------------------------------------------------------------- API paths
 
 API = re.compile(r"`((?:GET|POST|PUT|PATCH|DELETE)(?:[/|](?:GET|POST|PUT|PATCH|DELETE))*) (/api/v1/[^`\s?#]*)")
