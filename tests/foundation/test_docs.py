@@ -65,6 +65,11 @@ def test_relative_links_point_at_files_and_headings_that_exist() -> None:
     assert broken == []
 
 
+def test_every_document_in_docs_is_reachable_from_the_readme() -> None:
+    linked = {target.partition("#")[0] for target in LINK.findall(_text(ROOT / "README.md"))}
+    assert sorted(_rel(doc) for doc in DOCS[1:] if _rel(doc) not in linked) == []
+
+
 def _top_level() -> set[str]:
     return {p.name for p in ROOT.iterdir() if not p.name.startswith(".")} | {".ci"}
 
