@@ -294,6 +294,9 @@ def test_the_readme_configuration_table_lists_what_config_reads() -> None:
     assert undocumented == [], "config.py reads these; add them to README's 配置 / Configuration table"
     unread = sorted(listed - read - LAUNCHER_SETTINGS)
     assert unread == [], "the README lists these; config.py does not read them"
+    by_prefix = sorted(n for n in read - listed if any(n.startswith(p) for p in prefixes))
+    monitoring = _text(ROOT / "docs" / "monitoring.md")  # where the `INSPECTION_*` row points
+    assert [n for n in by_prefix if n not in monitoring] == []
     firsts = [row.split("|")[1].strip() for row in _config_rows()]
     assert sorted({f for f in firsts if firsts.count(f) > 1}) == [], "one row per variable"
 
