@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+import config
 from auth import service as auth_service
 from auth.models import User
 from extensions import db
@@ -54,3 +55,24 @@ def test_users_create_asks_when_the_password_is_left_out(app: Any, db_session: A
     )
     assert short.exit_code != 0 and "至少 8 位" in short.output
     assert _user("li") is None
+
+
+def test_bootstrap_warns_when_the_development_keys_are_in_use(app: Any, db_session: Any, monkeypatch: Any) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setitem(app.config, "SECRET_KEY", config.from_env()["SECRET_KEY"])  # what an unset variable gives
+    monkeypatch.setitem(app.config, "FERNET_KEY", "")
+    result = app.test_cli_runner().invoke(
+        args=["bootstrap", "--unit", "新安县人民政府", "--admin", "sysadmin", "--password", "Admin-pass-1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "未设置 SECRET_KEY" in result.output and "未设置 FERNET_KEY" in result.output
+
+
+def test_bootstrap_with_its_own_keys_gives_no_warning(app: Any, db_session: Any, monkeypatch: Any) -> None:
+    monkeypatch.setitem(app.config, "SECRET_KEY", "a-real-secret-of-this-install")
+    monkeypatch.setitem(app.config, "FERNET_KEY", "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=")
+    result = app.test_cli_runner().invoke(
+        args=["bootstrap", "--unit", "新安县人民政府", "--admin", "sysadmin", "--password", "Admin-pass-1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "警告" not in result.output
