@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/nu
 PYTEST_WORKERS ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test test-nightly test-sqlite test-postgres lint checkdb bench clean browser-deps bulletin-deps node-deps
+.PHONY: install run test test-nightly test-sqlite test-postgres lint checkdb clean browser-deps bulletin-deps node-deps
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)

@@ -284,6 +284,8 @@ def from_env() -> dict[str, Any]:
         "INTERACTION_POLL_HOURS": _int("INTERACTION_POLL_HOURS", 6),
         "INTERACTION_POLL_LIMIT": _int("INTERACTION_POLL_LIMIT", 200),
         "INTERACTION_WECHAT_ARTICLE_DAYS": _int("INTERACTION_WECHAT_ARTICLE_DAYS", 30),
+        # Beijing days of 阅读统计 (datacube/getarticleread) read for 群发 articles sent outside govmedia; 0 = off.
+        "INTERACTION_WECHAT_DATACUBE_DAYS": _int("INTERACTION_WECHAT_DATACUBE_DAYS", 7),
         # 考评 (oversight/scoring/): the monthly 抽查 share in percent (辽政办公开〔2019〕15号: ≥ 50%).
         "SPOT_CHECK_PERCENT": _positive("SPOT_CHECK_PERCENT", 50),
         # Scheduled 考评 (oversight/scoring/schedule.py): the daily run's hour (Beijing time) and the

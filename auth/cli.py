@@ -14,18 +14,29 @@ from extensions import db
 users_cli = AppGroup("users", help="用户与 API 令牌管理")
 
 
+def ask_password(label: str) -> str:
+    """A password typed twice without echo, so it stays out of the shell history."""
+    first = click.prompt(label, hide_input=True)
+    if click.prompt("再输入一次", hide_input=True) != first:
+        raise click.ClickException("两次输入的密码不一致，未作任何修改")
+    return first
+
+
 @users_cli.command("create")
 @click.argument("username")
 @click.option("--unit", "unit_name", required=True, help="所属单位名称")
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice([r.value for r in Role]))
-@click.option("--password", required=True)
+@click.option("--password", default=None, help="初始密码（至少 8 位）；不写时提示输入两次（不回显）")
 @click.option("--display-name", default=None)
-def create(username: str, unit_name: str, roles: tuple[str, ...], password: str, display_name: str | None) -> None:
+def create(
+    username: str, unit_name: str, roles: tuple[str, ...], password: str | None, display_name: str | None
+) -> None:
     """创建用户。"""
     unit_cls = unit_model()
     unit = db.session.scalar(sa.select(unit_cls).where(unit_cls.name == unit_name))
     if unit is None:
         raise click.ClickException(f"单位不存在：{unit_name}")
+    password = password if password is not None else ask_password("初始密码（至少 8 位）")
     try:
         user = service.create_user(username, unit_id=unit.id, roles=roles, password=password, display_name=display_name)
     except ApiError as exc:

@@ -19,7 +19,10 @@ def intake_cli() -> None:
 @with_appcontext
 def poll_command() -> None:
     """抓取所有启用的政府网站订阅源，新条目生成草稿。"""
-    for feed_id in feeds.enabled_feed_ids():
+    feed_ids = feeds.enabled_feed_ids()
+    if not feed_ids:
+        print("没有启用的政府网站订阅源（在“网站订阅”页登记）")
+    for feed_id in feed_ids:
         feed = db.session.get(SiteFeed, feed_id)
         if feed is None:
             continue

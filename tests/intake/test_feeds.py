@@ -218,3 +218,10 @@ def test_demo_seed_brings_a_feed_whose_first_poll_links_policy_and_interpretatio
     interpretation = db_session.scalar(sa.select(Content).where(Content.title.like("关于《%》的解读")))
     assert interpretation.kind is ContentKind.interpretation
     assert interpretation.policy.title == "关于印发《示范县城区集中供热管理办法》的通知"
+
+
+def test_flask_intake_poll_says_when_there_is_no_feed(app: Any, db_session: Any) -> None:
+    """A fresh install (no feed registered) gets a sentence, not silence."""
+    result = app.test_cli_runner().invoke(args=["intake", "poll"])
+    assert result.exit_code == 0
+    assert "没有启用的政府网站订阅源" in result.output
