@@ -28,6 +28,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 
 from audit import service as audit
+from common.bulk import collector_paused
 from common.db import utcnow
 from common.errors import Conflict, Invalid, NotFound
 from extensions import db
@@ -173,6 +174,11 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
     change); posts a complete listing no longer shows are found among the stored rows already
     read; findings are upserted in one batch and audited in one entry. Flushes."""
 
+    with collector_paused():  # a batch of many posts: see collector_paused
+        return _apply_batch(readings, now)
+
+
+def _apply_batch(readings: Sequence[sources.Reading], now: datetime | None) -> list[InspectionOutcome]:
     ids = sorted({r.account_id for r in readings})
     accounts: dict[int, Account] = {}
     states: dict[int, AccountInspection] = {}
