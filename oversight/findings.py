@@ -20,7 +20,6 @@ Every state change is written to the audit log, and the finding's 整改 work or
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import operator
@@ -35,7 +34,7 @@ from flask import current_app, has_app_context
 from audit import service as audit
 from auth.models import Role, User
 from auth.scoping import scope_filter
-from common.bulk import insert_rows
+from common.bulk import insert_rows, next_ids
 from common.db import utcnow
 from common.errors import Conflict, Invalid
 from common.timefmt import CN_TZ, today_cn  # today_cn re-exported: tests take it from here
@@ -344,12 +343,16 @@ _NEW_COLUMNS = (
 )
 
 
+#: ``json.dumps(value, ensure_ascii=False)`` without building an encoder per call.
+_JSON_TEXT = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _insert_new(inputs: list[FindingInput], now: datetime) -> list[NewFinding]:
     """New ``open`` findings as rows encoded here and handed to the driver in one go — ``COPY …
     FROM STDIN`` on PostgreSQL (evidence as JSON text without ``\\u`` escapes: half the bytes
     for Chinese text), one ``executemany`` elsewhere (each value through its column type's own
-    encoding) — with no ORM object, RETURNING or per-row statement; the ids are read back (rows
-    above the highest id before the write, matched by the unique fingerprint)."""
+    encoding) — with no ORM object, RETURNING or per-row statement. On PostgreSQL the ids are
+    taken from the table's sequence and written with the rows; elsewhere read back."""
     if not inputs:
         return []
     conn = db.session.connection()
@@ -365,7 +368,7 @@ def _insert_new(inputs: list[FindingInput], now: datetime) -> list[NewFinding]:
     if pg:
         kind_of: Callable[[Any], Any] = operator.attrgetter("value")
         open_: Any = FindingStatus.open.value
-        as_json: Callable[[Any], Any] = functools.partial(json.dumps, ensure_ascii=False)
+        as_json: Callable[[Any], Any] = _JSON_TEXT
         at: Any = now
     else:
         kind_of, as_json = proc("kind"), proc("evidence")
@@ -387,15 +390,32 @@ def _insert_new(inputs: list[FindingInput], now: datetime) -> list[NewFinding]:
         )
         for inp in inputs
     ]
+    ids = next_ids(conn, table, len(rows))
+    if ids is not None:  # PostgreSQL: the ids first, written with the rows
+        insert_rows(conn, table, ("id", *_NEW_COLUMNS), [(i, *row) for i, row in zip(ids, rows, strict=True)])
+        by_fp = {inp.fingerprint: i for inp, i in zip(inputs, ids, strict=True)}
+    else:
+        by_fp = _read_back_ids(conn, table, rows, inputs)
+    return [
+        NewFinding(by_fp[inp.fingerprint], inp.kind, inp.fingerprint, inp.account_id, inp.unit_id) for inp in inputs
+    ]
+
+
+def _read_back_ids(
+    conn: sa.Connection, table: sa.Table, rows: list[tuple[Any, ...]], inputs: list[FindingInput]
+) -> dict[str, int]:
+    """SQLite: insert, then the ids of the new rows (above the highest id before the write,
+    matched by the unique fingerprint)."""
+    c = table.c
     before: int = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(c.id), 0))) or 0
-    insert_rows(conn, table.name, _NEW_COLUMNS, rows)
-    wanted = {inp.fingerprint: inp for inp in inputs}
+    insert_rows(conn, table, _NEW_COLUMNS, rows)
+    wanted = {inp.fingerprint for inp in inputs}
     ids: dict[str, int] = {
         fp: i for i, fp in conn.execute(sa.select(c.id, c.fingerprint).where(c.id > before)) if fp in wanted
     }
     if len(ids) != len(wanted):  # cannot happen unless ids were not allocated above ``before``
         raise RuntimeError(f"ids of {len(wanted) - len(ids)} new findings not found after the insert")
-    return [NewFinding(ids[inp.fingerprint], inp.kind, inp.fingerprint, inp.account_id, inp.unit_id) for inp in inputs]
+    return ids
 
 
 # ----------------------------------------------------------------------------- actions

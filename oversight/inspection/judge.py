@@ -64,11 +64,13 @@ def run_checks(title: str, text: str) -> list[dict[str, Any]]:
     if not hits:
         return []
     # CheckFinding.to_dict is dataclasses.asdict (a deep copy of scalars): the same dict, built directly.
-    return [
-        {**dict(zip(_HIT_FIELDS, _hit_values(h), strict=True)), "kind_label": KIND_LABELS.get(h.kind, h.kind)}
-        for h in hits
-        if h.kind != "platform_limit"
-    ]
+    out: list[dict[str, Any]] = []
+    for h in hits:
+        if h.kind != "platform_limit":
+            hit = dict(zip(_HIT_FIELDS, _hit_values(h), strict=True))
+            hit["kind_label"] = KIND_LABELS.get(h.kind, h.kind)
+            out.append(hit)
+    return out
 
 
 _HIT_FIELDS = tuple(f.name for f in dataclasses.fields(CheckFinding))
@@ -272,7 +274,7 @@ def _iso_cn_fast(value: datetime | None) -> str | None:
     1991), without a zoneinfo lookup per post; the rest goes through ``iso_cn``."""
     if value is None or value.tzinfo is not None or value.year < 1992:
         return iso_cn(value)
-    return (value + _BJ).replace(microsecond=0).isoformat() + "+08:00"
+    return (value + _BJ).isoformat(timespec="seconds") + "+08:00"
 
 
 @functools.lru_cache(maxsize=4096)

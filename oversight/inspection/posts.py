@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm
 
-from common.bulk import insert_rows
+from common.bulk import insert_rows, next_ids
 from extensions import db
 from oversight.inspection.models import LivePost, PostSource, PostState
 
@@ -238,16 +238,23 @@ def _insert_posts(views: list[PostView]) -> int:
     """Write new posts as rows encoded here, once per distinct value where values repeat (the
     batch's time, the enums, empty lists), and handed to the driver in one go: ``COPY … FROM
     STDIN`` on PostgreSQL (psycopg), one ``executemany`` on SQLite — no per-row statement
-    compilation or bind processing. The ids are read back (rows above the highest id seen before
-    the write, matched by account and platform id) and set on the views. Returns that id."""
+    compilation or bind processing. On PostgreSQL the ids are taken from the table's sequence
+    first and written with the rows; on SQLite they are read back (rows above the highest id seen
+    before the write, matched by account and platform id). Either way they are set on the views.
+    Returns that highest id before the write (the new ones are all above it)."""
     conn = db.session.connection()
-    dialect = conn.dialect
     table = LivePost.__table__
     before: int = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))) or 0
     if not views:
         return before
-    rows = _encode_rows(views, dialect)
-    insert_rows(conn, table.name, _INSERT_FIELDS, rows)
+    rows = _encode_rows(views, conn.dialect)
+    ids = next_ids(conn, table, len(views))
+    if ids is not None:
+        for v, i in zip(views, ids, strict=True):
+            v.id = i
+        insert_rows(conn, table, ("id", *_INSERT_FIELDS), [(i, *row) for i, row in zip(ids, rows, strict=True)])
+        return before
+    insert_rows(conn, table, _INSERT_FIELDS, rows)
     wanted = {(v.account_id, v.platform_post_id): v for v in views}
     for i, account_id, key in conn.execute(
         sa.select(table.c.id, table.c.account_id, table.c.platform_post_id).where(table.c.id > before)
@@ -331,10 +338,9 @@ class _Memo(dict[Any, Any]):
         return got
 
 
-def _json_text(value: Any) -> str:
-    """JSON text for COPY, Chinese as it is (``\\u`` escapes would double its bytes for the
-    server to parse and store)."""
-    return json.dumps(value, ensure_ascii=False)
+#: JSON text for COPY, Chinese as it is (``\u`` escapes would double its bytes for the server to
+#: parse and store). One encoder for all: ``json.dumps`` with any option builds a new one per call.
+_json_text = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _mark_removed(lp: LivePost, reason: str, now: datetime) -> None:

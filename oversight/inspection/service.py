@@ -28,6 +28,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 
 from audit import service as audit
+from common.bulk import collector_paused
 from common.db import utcnow
 from common.errors import Conflict, Invalid, NotFound
 from extensions import db
@@ -173,6 +174,11 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
     change); posts a complete listing no longer shows are found among the stored rows already
     read; findings are upserted in one batch and audited in one entry. Flushes."""
 
+    with collector_paused():  # a batch of many posts: see collector_paused
+        return _apply_batch(readings, now)
+
+
+def _apply_batch(readings: Sequence[sources.Reading], now: datetime | None) -> list[InspectionOutcome]:
     ids = sorted({r.account_id for r in readings})
     accounts: dict[int, Account] = {}
     states: dict[int, AccountInspection] = {}
@@ -263,30 +269,32 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
     hashes: dict[tuple[int, str], str] = {}
     changed: list[int] = []
     for r, a, _, _ in work:
-        stored = stored_all.get(a.id, {})
-        dmap = dmaps.get(a.id, {})
+        aid = a.id  # a plain int for the per-post lookups (an ORM attribute read costs more)
+        stored = stored_all.get(aid, {})
+        dmap = dmaps.get(aid, {})
         for post in r.posts:
-            if post.post_id and (a.id, post.post_id) not in hashes and (sp := stored.get(post.post_id)) is not None:
-                h = hashes[(a.id, post.post_id)] = sources.text_hash(post.title, post.text)
+            if post.post_id and (aid, post.post_id) not in hashes and (sp := stored.get(post.post_id)) is not None:
+                h = hashes[(aid, post.post_id)] = sources.text_hash(post.title, post.text)
                 ref = dmap.get(post.post_id)
                 if not sp.unchanged(h, version, ref.id if ref is not None else None, post):
                     changed.append(sp.id)
     full = views_by_id(changed)
     held = trace.prefetch_deliveries(
         ref.id
-        for r, a, _, _ in work
-        for key in keys[a.id]
-        if (ref := dmaps.get(a.id, {}).get(key)) is not None
-        and ((sp := stored_all.get(a.id, {}).get(key)) is None or sp.no_expected)
+        for r, _, _, _ in work
+        for key in keys[r.account_id]
+        if (ref := dmaps.get(r.account_id, {}).get(key)) is not None
+        and ((sp := stored_all.get(r.account_id, {}).get(key)) is None or sp.no_expected)
     )
     since = _unreviewed_since()
     # The checks over every new post of the batch first, back to back: run between the other
     # steps, each call found less of the automaton and the checks' tables in the CPU caches.
     new_hits: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for r, a, _, _ in work:
-        stored = stored_all.get(a.id, {})
+        aid = a.id
+        stored = stored_all.get(aid, {})
         for post in r.posts:
-            k = (a.id, post.post_id)
+            k = (aid, post.post_id)
             if post.post_id and post.post_id not in stored and k not in new_hits:
                 new_hits[k] = run_checks(post.title, post.text)
     rendered: trace.RenderCache = {}
@@ -296,8 +304,9 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
     for reading, account, outcome, w in work:
         now_ = w.now
         platform = account.platform.value
-        dmap = dmaps.get(account.id, {})
-        stored = stored_all.get(account.id, {})
+        aid = account.id
+        dmap = dmaps.get(aid, {})
+        stored = stored_all.get(aid, {})
         src = reading.source or "unknown"
         first_new = len(inserts)
         judged: list[tuple[PostView, frozenset[str] | None, bool, str | None, bool]] = []
@@ -311,11 +320,11 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
             sp = stored.get(key)
             if sp is not None and sp.id not in full:
                 continue  # seen again, nothing changed: nothing to write
-            h = hashes.get((account.id, key)) or sources.text_hash(post.title, post.text)
+            h = hashes.get((aid, key)) or sources.text_hash(post.title, post.text)
             if sp is None:
                 v = PostView(
                     id=None,
-                    account_id=account.id,
+                    account_id=aid,
                     platform=platform,
                     platform_post_id=key,
                     published_at=post.published_at,
@@ -330,7 +339,7 @@ def apply_many(readings: Sequence[sources.Reading], now: datetime | None = None)
                     delivery_id=ref.id if ref is not None else None,
                     text_hash=h,
                     checked_version=version,
-                    check_hits=new_hits[(account.id, key)],
+                    check_hits=new_hits[(aid, key)],
                     checked_at=now_,
                     expected_text=None,
                     tamper_state=None,
