@@ -20,6 +20,8 @@ from publishers import rendering
 from publishers.limits import PLACEHOLDER_URL
 from registry.models import Platform
 
+#: in place of the link in a preview's text: the real one is made when the post goes out
+LINK_SHOWN = "〔原文链接，发布时生成〕"
 KIND_LABELS = {"article": "图文文章", "text": "纯文字", "images": "图片组", "video": "视频"}
 
 
@@ -38,6 +40,7 @@ def _media(content_id: int, item: MediaFile) -> dict[str, Any]:
 
 def platform_previews(content: Any, canonical_url: str | None = None) -> list[dict[str, Any]]:
     """One preview per target account of ``content`` (deduplicated per platform)."""
+    placeholder = canonical_url is None
     if canonical_url is None:
         canonical_url = PLACEHOLDER_URL.format(base=current_app.config["PUBLIC_BASE_URL"].rstrip("/"))
     content_input = rendering.content_input(content, canonical_url)
@@ -60,6 +63,8 @@ def platform_previews(content: Any, canonical_url: str | None = None) -> list[di
                 "account_name": account.name,
                 "title": post.title,
                 "text": post.text,
+                # the link is made when the post goes out: shown as such, not as a made-up address
+                "text_shown": post.text.replace(canonical_url, LINK_SHOWN) if placeholder else post.text,
                 "text_length": len(post.text),
                 "kind_label": KIND_LABELS.get(post.kind, post.kind),
                 "media": [_media(content.id, m) for m in post.media],

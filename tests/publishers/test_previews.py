@@ -164,3 +164,15 @@ def test_preview_shows_the_cover_at_its_chosen_crop(client, draft):
     assert 'data-crop="2.35:1"' in html and "aspect-ratio:2.35 / 1;object-fit:cover" in html
     assert "封面（按 2.35:1 居中裁剪）" in html
     assert '<option value="2.35:1" selected>' in html
+
+
+def test_preview_shows_where_the_link_will_go_not_a_made_up_address(client, submitted, make_user):
+    """Weibo's text ends with the original's link, made only when the post goes out: the preview
+    says so in its place instead of showing a placeholder address someone could copy."""
+    unit, content_id, _sha = submitted
+    _login(client, make_user(Role.reviewer_1, unit=unit))
+    html = client.get(f"/review/{content_id}").get_data(as_text=True)
+    weibo = html.split('data-platform="weibo"', 1)[1].split("</article>", 1)[0]
+    text = weibo.split('class="details preview-text"', 1)[1].split("</div>", 1)[0]
+    assert "【微博版】示范县部署冬季防火" in text and "〔原文链接，发布时生成〕" in text
+    assert "/c/0/preview" not in html and "https://" not in text
