@@ -25,9 +25,14 @@ LINK_SHOWN = "〔原文链接，发布时生成〕"
 KIND_LABELS = {"article": "图文文章", "text": "纯文字", "images": "图片组", "video": "视频"}
 
 
-def _media(content_id: int, item: MediaFile) -> dict[str, Any]:
+def _media(content_id: int | None, item: MediaFile) -> dict[str, Any]:
+    # a draft not saved yet (the editor's live preview): the file from its uploader's own address
+    if content_id is None:
+        url = url_for("moderation.editor_upload_file", sha256=item.sha256)
+    else:
+        url = url_for("moderation.media_page", content_id=content_id, sha256=item.sha256)
     return {
-        "url": url_for("moderation.media_page", content_id=content_id, sha256=item.sha256),
+        "url": url,
         "name": item.filename,
         "alt": item.alt_text or item.filename,
         "is_image": item.is_image,
