@@ -153,6 +153,10 @@ def test_queue_page_oldest_first_with_overdue_badge(client, team, make_content, 
     assert html.index("较早的稿件") < html.index("较晚的稿件")
     assert html.count(">超时<") == 1
     assert "初审" in html and _no_inline_script(html)
+    # the wait as a person says it: not "0.0 小时" for one just submitted, days once past a day
+    cells = [td for td in re.findall(r"<td>([^<]*)", html) if "小时" in td]
+    assert any(td.startswith("1 天 16 小时") for td in cells), cells
+    assert any(td.startswith("不到 1 小时") for td in cells) and not any("0.0 小时" in td for td in cells), cells
 
 
 def test_queue_page_needs_a_reviewer_role(client, team):
