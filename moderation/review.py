@@ -37,6 +37,7 @@ from auth.models import ROLE_LABELS, Role, User
 from auth.scoping import ensure_visible, unit_subtree_ids
 from common.db import utcnow
 from common.errors import Conflict, Forbidden, Invalid
+from common.timefmt import waited
 from extensions import db
 from moderation import lifecycle, light_review, service, target_checks
 from moderation.checks import BLOCK, WARN, CheckFinding, has_blocking
@@ -496,6 +497,10 @@ class QueueEntry:
     waiting_hours: float
     can_review: bool
     refusal: str | None
+
+    @property
+    def waiting_label(self) -> str:
+        return waited(self.waiting_hours)
 
 
 def queue_entry(content: Content, user: User, now: datetime | None = None) -> QueueEntry:
