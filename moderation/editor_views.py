@@ -291,6 +291,7 @@ def _render_editor(
         render_template(
             "moderation/editor.html",
             content=content,
+            rejection=workflow.open_rejection(content) if content is not None else None,
             state=state,
             extracted_media=_extracted_media(state.get("media") or []),
             cover_crop_labels=service.COVER_CROP_LABELS,

@@ -170,9 +170,13 @@ def _unanswered(user: User) -> sa.Select[Any]:
 
 
 def _content_item(c: Any) -> dict[str, Any]:
+    rejection = workflow.open_rejection(c)  # the reason, so the author knows what to change
+    detail = "审核退回，请修改后重新提交"
+    if rejection is not None and rejection.comment:
+        detail = f"{workflow.STAGE_LABELS.get(rejection.stage, '')}退回：{rejection.comment}"
     return {
         "title": c.title,
-        "detail": "审核退回，请修改后重新提交",
+        "detail": detail,
         "url": url_for("moderation.content_detail", content_id=c.id),
         "at": c.updated_at,
     }

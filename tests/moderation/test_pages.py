@@ -253,6 +253,25 @@ def test_reject_needs_comment_on_the_page(client, team, make_content, db_session
     assert "请补充会议时间" in detail and "已退回" in detail and "提交审核" in detail
 
 
+def test_the_reason_for_a_rejection_is_where_the_author_fixes_the_post(client, team, make_content, db_session):
+    """The reviewer's 退回意见 shows at the top of the post's page, in the editor and in 待办 — not
+    only in the review record at the bottom — until the author submits again."""
+    content = make_content()
+    review.submit(content, team.operator)
+    review.advance(content, "reject", team.r1, comment="请写明开放到几点，周一是否闭馆")
+    db_session.commit()
+    login(client, team.operator)
+    for path in (f"/contents/{content.id}", f"/contents/{content.id}/edit", "/todo/"):
+        html = client.get(path).get_data(as_text=True)
+        assert "初审退回" in html and "请写明开放到几点，周一是否闭馆" in html, path
+    detail = client.get(f"/contents/{content.id}").get_data(as_text=True)
+    assert detail.index('id="rejection"') < detail.index("审核记录")  # above the content, not at the bottom
+    review.submit(content, team.operator)  # answered: the note goes, the record stays
+    db_session.commit()
+    detail = client.get(f"/contents/{content.id}").get_data(as_text=True)
+    assert 'id="rejection"' not in detail and "请写明开放到几点，周一是否闭馆" in detail
+
+
 def test_stage_two_page_shows_warning_acknowledgement(client, team, make_content, db_session):
     content = make_content(body=f"<p>咨询电话 {MOBILE}</p>")
     review.submit(content, team.operator)
