@@ -474,7 +474,12 @@ def test_a_new_drafts_preview_shows_the_files_added_before_it_is_saved(
     data["new_media"] = [(io.BytesIO(PNG + b"heat"), "热线.png", "image/png")]
     checked = client.post("/contents/new", data=data, content_type="multipart/form-data")
     assert checked.status_code in (200, 422) and _count(db_session) == 0  # 检查 saves no draft
-    sha = re.search(r'name="media_0_sha256" value="([0-9a-f]{64})"', checked.get_data(as_text=True)).group(1)
+    page = checked.get_data(as_text=True)
+    sha = re.search(r'name="media_0_sha256" value="([0-9a-f]{64})"', page).group(1)
+    files = page.split("已添加的图片与附件", 1)[1].split("</table>", 1)[0]
+    assert f'<img src="/contents/uploads/{sha}"' in files and "<small>图片</small>" in files  # what it is, seen
+    shown = re.sub(r"<[^>]+>", " ", files)  # the text one reads, without the hidden fields
+    assert "image/png" not in shown and sha[:12] not in shown  # no raw type or fingerprint
     typed = _form(team, media_count="1", media_0_sha256=sha, media_0_name="热线.png")
     typed.update({"media_0_content_type": "image/png", "media_0_role": "image", "media_0_alt": "供暖热线宣传图"})
     preview = client.post("/contents/preview", data=typed)
