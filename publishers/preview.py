@@ -16,8 +16,9 @@ from flask import current_app, url_for
 
 from platforms import channels, registered_platforms
 from platforms.types import PLATFORM_LABELS, MediaFile
-from publishers import rendering
+from publishers import rendering, send_modes
 from publishers.limits import PLACEHOLDER_URL
+from publishers.models import SEND_MODE_LABELS, SendMode
 from registry.models import Platform
 
 #: in place of the link in a preview's text: the real one is made when the post goes out
@@ -49,6 +50,8 @@ def platform_previews(content: Any, canonical_url: str | None = None) -> list[di
     if canonical_url is None:
         canonical_url = PLACEHOLDER_URL.format(base=current_app.config["PUBLIC_BASE_URL"].rstrip("/"))
     content_input = rendering.content_input(content, canonical_url)
+    # WeChat's 发布 or 群发 (pushed to every follower, not taken back): the 终审 decides knowing it
+    chosen = send_modes.mode_by_account(content.id) if content.id is not None else {}
     previews: list[dict[str, Any]] = []
     rendered: dict[str, Any] = {}
     for account in content.targets:
@@ -81,6 +84,11 @@ def platform_previews(content: Any, canonical_url: str | None = None) -> list[di
                 "link": post.canonical_url,
                 "link_in_text": bool(post.canonical_url and post.canonical_url in post.text),
                 "problems": [p.message for p in result.problems],
+                "send_mode_label": (
+                    SEND_MODE_LABELS[SendMode(chosen.get(account.id, SendMode.publish.value))]
+                    if platform == Platform.wechat.value
+                    else None
+                ),
             }
         )
     return previews

@@ -488,6 +488,7 @@ def test_a_new_drafts_preview_shows_the_files_added_before_it_is_saved(
     wechat = html.split('data-platform="wechat"', 1)[1].split("</article>", 1)[0]
     assert f'src="/contents/uploads/{sha}"' in wechat and "必须有封面图" not in wechat
     assert "保存后显示" not in html
+    assert "发送方式：" not in html  # the 发布/群发 choice is the editor's own field above, as typed
     assert client.get(f"/contents/uploads/{sha}").status_code == 200
     client.post("/logout")
     login(client, make_user(Role.operator, unit=make_unit("别的县融媒体中心")))
