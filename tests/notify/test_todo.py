@@ -117,6 +117,19 @@ def test_todo_page_and_header_count(client, setup):
     assert "邮箱格式不正确" in client.get("/todo/").get_data(as_text=True)
 
 
+def test_the_operators_landing_page_says_what_waits_today(client, setup):
+    """The operator lands on 稿件: above the list, what waits for them today (the sections with
+    something in them, each linked to its part of 待办), the same counts as the header's."""
+    people, _waiting = setup
+    login = client.post("/login", data={"username": people["operator"].username, "password": PASSWORD})
+    assert login.status_code == 302 and login.headers["Location"].endswith("/contents")
+    page = client.get("/contents").get_data(as_text=True)
+    summary = page.split('id="todo-summary"', 1)[1].split("</nav>", 1)[0]
+    assert "待处理：" in summary and "待办（2）" in page
+    assert '/todo/#section-rejected_drafts">被退回的稿件（1）</a>' in summary
+    assert "待提交的整改反馈（1）" in summary and "发布失败" not in summary  # only what has something waiting
+
+
 def test_preferences_api(api_as, setup):
     people, _ = setup
     me = api_as(people["operator"])
