@@ -270,6 +270,12 @@ def test_the_reason_for_a_rejection_is_where_the_author_fixes_the_post(client, t
     db_session.commit()
     detail = client.get(f"/contents/{content.id}").get_data(as_text=True)
     assert 'id="rejection"' not in detail and "请写明开放到几点，周一是否闭馆" in detail
+    # the reviewer of the new version sees what was asked, above the changes that answer it
+    login(client, team.r1)
+    page = client.get(f"/review/{content.id}").get_data(as_text=True)
+    asked = page.split('id="last-rejection"', 1)[1].split("</p>", 1)[0]
+    assert "上次退回意见" in asked and "第 1 版，初审" in asked and "请写明开放到几点，周一是否闭馆" in asked
+    assert page.index('id="last-rejection"') < page.index("与第 1 版的差异")
 
 
 def test_stage_two_page_shows_warning_acknowledgement(client, team, make_content, db_session):
