@@ -46,3 +46,15 @@ def today_cn() -> date:
 def day_start_utc(day: date) -> datetime:
     """Beijing midnight at the start of ``day`` as the naive UTC the database stores."""
     return datetime.combine(day, datetime.min.time(), tzinfo=CN_TZ).astimezone(UTC).replace(tzinfo=None)
+
+
+def waited(hours: float) -> str:
+    """How long something has waited, as a person says it: 不到 1 小时, 5 小时, 3 天, 1 天 16 小时
+    (whole hours; not "0.0 小时" or "120 小时")."""
+    if hours < 1:
+        return "不到 1 小时"
+    whole = int(hours)
+    if whole < 24:
+        return f"{whole} 小时"
+    days, rest = divmod(whole, 24)
+    return f"{days} 天 {rest} 小时" if rest else f"{days} 天"

@@ -86,6 +86,7 @@ def _media_from_form(form: Mapping[str, Any], files: Any, *, uploads: bool = Tru
             raise ApiError(
                 message, status=exc.status_code, code=(exc.extra_data or {}).get("code"), details={"media": [message]}
             ) from None
+        _remember_upload(stored["sha256"])  # a new draft's preview shows it before the draft is saved
         items.append(
             {
                 "name": stored["name"],
@@ -290,6 +291,7 @@ def _render_editor(
         render_template(
             "moderation/editor.html",
             content=content,
+            rejection=workflow.open_rejection(content) if content is not None else None,
             state=state,
             extracted_media=_extracted_media(state.get("media") or []),
             cover_crop_labels=service.COVER_CROP_LABELS,
@@ -504,8 +506,8 @@ def live_preview() -> Any:
     """The editor's live preview (JSON ``{"html", "platforms"}``): what each chosen account's
     platform will show for the text as typed, rendered like the saved preview (the adapters'
     ``render`` through the ``platform_previews`` template global) from a transient content that is
-    never saved — no version, no audit, nothing changes. Media show once the draft exists (a new
-    draft's uploads have no address yet). Authors only, in their scope; bad input → 4xx JSON."""
+    never saved — no version, no audit, nothing changes. A draft not saved yet shows its files from
+    the uploader's own address (``editor_upload_file``). Authors only, in their scope; bad input → 4xx JSON."""
     user = current_user()
     try:
         _require_author_page(user)
@@ -520,9 +522,7 @@ def live_preview() -> Any:
         return jsonify(error_body(exc.status_code, exc.message, exc.detail, code)), exc.status_code
     preview = _preview(data, unit_id)
     preview.id = content.id if content is not None else None
-    if content is None:
-        preview.media = []
-    html = render_template("moderation/_live_preview.html", preview=preview, saved=content is not None)
+    html = render_template("moderation/_live_preview.html", preview=preview)
     platforms = sorted({a.platform.value for a in preview.targets})
     db.session.rollback()  # the transient content never reaches the database
     return jsonify({"html": html, "platforms": platforms, "updated_at": bj(utcnow(), "%H:%M:%S")})
@@ -553,9 +553,15 @@ def editor_upload() -> Any:
     except ApiError as exc:
         code = (exc.extra_data or {}).get("code")
         return jsonify(error_body(exc.status_code, exc.message, exc.detail, code)), exc.status_code
-    uploads = [*(session.get(UPLOADS_KEY) or []), stored["sha256"]]
-    session[UPLOADS_KEY] = uploads[-UPLOADS_KEPT:]
+    _remember_upload(stored["sha256"])
     return jsonify({**stored, "url": url_for("moderation.editor_upload_file", sha256=stored["sha256"])}), 201
+
+
+def _remember_upload(sha256: str) -> None:
+    """This person uploaded ``sha256``: they may see it (``editor_upload_file``) before any saved
+    content holds it — an inline image, or a file added to a draft not saved yet (its preview)."""
+    uploads = [*(session.get(UPLOADS_KEY) or []), sha256]
+    session[UPLOADS_KEY] = uploads[-UPLOADS_KEPT:]
 
 
 @pages.get("/contents/uploads/<string:sha256>")

@@ -164,6 +164,7 @@ def content_detail(content_id: int) -> Any:
         findings_stored=stored,
         versions=service.versions(content),
         reviews=service.reviews_of(content),
+        rejection=workflow.open_rejection(content),
         linked=[c for c in service.linked_group(content) if c.id != content.id],
         can_edit=is_author_role(user) and content.status in service.EDITABLE_STATUSES,
         can_submit=is_author_role(user) and content.status in workflow.TRANSITIONS[workflow.ReviewAction.submit],

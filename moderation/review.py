@@ -37,6 +37,7 @@ from auth.models import ROLE_LABELS, Role, User
 from auth.scoping import ensure_visible, unit_subtree_ids
 from common.db import utcnow
 from common.errors import Conflict, Forbidden, Invalid
+from common.timefmt import waited
 from extensions import db
 from moderation import lifecycle, light_review, service, target_checks
 from moderation.checks import BLOCK, WARN, CheckFinding, has_blocking
@@ -497,6 +498,10 @@ class QueueEntry:
     can_review: bool
     refusal: str | None
 
+    @property
+    def waiting_label(self) -> str:
+        return waited(self.waiting_hours)
+
 
 def queue_entry(content: Content, user: User, now: datetime | None = None) -> QueueEntry:
     now = now or utcnow()
@@ -511,3 +516,24 @@ def queue_entry(content: Content, user: User, now: datetime | None = None) -> Qu
         can_review=refusal is None and stage != 0,
         refusal=refusal.message if refusal is not None else None,
     )
+
+
+def open_rejections(content_ids: Iterable[int]) -> dict[int, Review]:
+    """Per content: the reviewer's 退回 its author has not answered yet by submitting again (the
+    reason to show where they edit, on the post's page and in 待办). One query for them all."""
+    ids = sorted(set(content_ids))
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        sa.select(Review)
+        .where(Review.content_id.in_(ids), Review.decision.in_((ReviewDecision.submit, ReviewDecision.reject)))
+        .order_by(Review.content_id, Review.at, Review.id)
+    )
+    last: dict[int, Review] = {}
+    for row in rows:
+        last[row.content_id] = row
+    return {cid: r for cid, r in last.items() if r.decision is ReviewDecision.reject}
+
+
+def open_rejection(content: Content) -> Review | None:
+    return open_rejections([content.id]).get(content.id) if content.id is not None else None

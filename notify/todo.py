@@ -8,7 +8,8 @@
 * 管理员: platform credentials that need re-authorisation.
 
 ``sections(user)`` gives each section's count and its first items; ``total(user)`` the sum
-(the header's count). Counts are COUNT queries; only the listed items are loaded.
+(the header's count); ``summary(user)`` the sections with something waiting (the operator's
+landing page). Counts are COUNT queries; only the listed items are loaded.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import url_for
+from flask import g, has_request_context, url_for
 
 from auth.models import Role, User
 from auth.scoping import scope_filter
@@ -170,9 +171,13 @@ def _unanswered(user: User) -> sa.Select[Any]:
 
 
 def _content_item(c: Any) -> dict[str, Any]:
+    rejection = workflow.open_rejection(c)  # the reason, so the author knows what to change
+    detail = "审核退回，请修改后重新提交"
+    if rejection is not None and rejection.comment:
+        detail = f"{workflow.STAGE_LABELS.get(rejection.stage, '')}退回：{rejection.comment}"
     return {
         "title": c.title,
-        "detail": "审核退回，请修改后重新提交",
+        "detail": detail,
         "url": url_for("moderation.content_detail", content_id=c.id),
         "at": c.updated_at,
     }
@@ -316,5 +321,22 @@ def sections(user: User, *, with_items: bool = True) -> list[dict[str, Any]]:
     return out
 
 
+def counts(user: User) -> list[dict[str, Any]]:
+    """``sections(user, with_items=False)``, counted once per request: the header's 待办（N） and
+    the operator's landing summary (``summary``) share one pass of COUNT queries."""
+    if not has_request_context():
+        return sections(user, with_items=False)
+    cache: dict[int, list[dict[str, Any]]] = g.setdefault("todo_counts", {})
+    if user.id not in cache:
+        cache[user.id] = sections(user, with_items=False)
+    return cache[user.id]
+
+
 def total(user: User) -> int:
-    return sum(s["count"] for s in sections(user, with_items=False))
+    return sum(s["count"] for s in counts(user))
+
+
+def summary(user: User) -> list[dict[str, Any]]:
+    """The sections with something waiting, for the page a person lands on (a Jinja global, so
+    moderation's 稿件 page shows what to do today without importing notify)."""
+    return [s for s in counts(user) if s["count"]]

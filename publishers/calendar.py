@@ -196,6 +196,7 @@ def calendar() -> Any:
         can_reschedule=lambda c: can_reschedule(user, c),
         can_create=user.has_role(*AUTHOR_ROLES),
         slot=_slot_value,
+        day_new=_day_new,
         day_slots=DAY_SLOTS,
         history=_recent_reschedules(user, unit_id),
         weekdays=WEEKDAYS,
@@ -205,6 +206,18 @@ def calendar() -> Any:
 def _slot_value(day: date, hour: int = DEFAULT_HOUR) -> str:
     """The editor's ``publish_at`` for a slot: Beijing local time, as the datetime-local field takes it."""
     return datetime.combine(day, time(hour, 0)).strftime("%Y-%m-%dT%H:%M")
+
+
+def _day_new(day: date) -> str | None:
+    """The month cell's 新建: 09:00 of a day ahead; today, 09:00 or else the next full hour while
+    the day's slots last; none for a day gone by (the editor would open on a time already past)."""
+    today = today_cn()
+    if day > today:
+        return _slot_value(day)
+    if day < today:
+        return None
+    hour = max(DEFAULT_HOUR, datetime.now(CN_TZ).hour + 1)
+    return _slot_value(day, hour) if hour <= DAY_SLOTS[-1] else None
 
 
 def _recent_reschedules(user: User, unit_id: int | None, limit: int = 10) -> list[dict[str, Any]]:

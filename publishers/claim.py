@@ -222,7 +222,9 @@ def hand_on(delivery_id: int) -> int | None:
     )
 
 
-def mark_enqueued(delivery_ids: list[int]) -> None:
-    """Remember when a delivery was queued, so the sweeper does not queue it again at once."""
+def mark_enqueued(delivery_ids: list[int], at: datetime | None = None) -> None:
+    """Remember when a delivery was queued, so the sweeper does not queue it again at once;
+    ``at``: when its message falls due, for one queued with a countdown (a retry)."""
     if delivery_ids:
-        db.session.execute(sa.update(Delivery).where(Delivery.id.in_(delivery_ids)).values(enqueued_at=utcnow()))
+        stamp = at or utcnow()
+        db.session.execute(sa.update(Delivery).where(Delivery.id.in_(delivery_ids)).values(enqueued_at=stamp))

@@ -16,16 +16,24 @@ from flask import current_app, url_for
 
 from platforms import channels, registered_platforms
 from platforms.types import PLATFORM_LABELS, MediaFile
-from publishers import rendering
+from publishers import rendering, send_modes
 from publishers.limits import PLACEHOLDER_URL
+from publishers.models import SEND_MODE_LABELS, SendMode
 from registry.models import Platform
 
+#: in place of the link in a preview's text: the real one is made when the post goes out
+LINK_SHOWN = "〔原文链接，发布时生成〕"
 KIND_LABELS = {"article": "图文文章", "text": "纯文字", "images": "图片组", "video": "视频"}
 
 
-def _media(content_id: int, item: MediaFile) -> dict[str, Any]:
+def _media(content_id: int | None, item: MediaFile) -> dict[str, Any]:
+    # a draft not saved yet (the editor's live preview): the file from its uploader's own address
+    if content_id is None:
+        url = url_for("moderation.editor_upload_file", sha256=item.sha256)
+    else:
+        url = url_for("moderation.media_page", content_id=content_id, sha256=item.sha256)
     return {
-        "url": url_for("moderation.media_page", content_id=content_id, sha256=item.sha256),
+        "url": url,
         "name": item.filename,
         "alt": item.alt_text or item.filename,
         "is_image": item.is_image,
@@ -38,9 +46,12 @@ def _media(content_id: int, item: MediaFile) -> dict[str, Any]:
 
 def platform_previews(content: Any, canonical_url: str | None = None) -> list[dict[str, Any]]:
     """One preview per target account of ``content`` (deduplicated per platform)."""
+    placeholder = canonical_url is None
     if canonical_url is None:
         canonical_url = PLACEHOLDER_URL.format(base=current_app.config["PUBLIC_BASE_URL"].rstrip("/"))
     content_input = rendering.content_input(content, canonical_url)
+    # WeChat's 发布 or 群发 (pushed to every follower, not taken back): the 终审 decides knowing it
+    chosen = send_modes.mode_by_account(content.id) if content.id is not None else {}
     previews: list[dict[str, Any]] = []
     rendered: dict[str, Any] = {}
     for account in content.targets:
@@ -60,6 +71,8 @@ def platform_previews(content: Any, canonical_url: str | None = None) -> list[di
                 "account_name": account.name,
                 "title": post.title,
                 "text": post.text,
+                # the link is made when the post goes out: shown as such, not as a made-up address
+                "text_shown": post.text.replace(canonical_url, LINK_SHOWN) if placeholder else post.text,
                 "text_length": len(post.text),
                 "kind_label": KIND_LABELS.get(post.kind, post.kind),
                 "media": [_media(content.id, m) for m in post.media],
@@ -71,6 +84,11 @@ def platform_previews(content: Any, canonical_url: str | None = None) -> list[di
                 "link": post.canonical_url,
                 "link_in_text": bool(post.canonical_url and post.canonical_url in post.text),
                 "problems": [p.message for p in result.problems],
+                "send_mode_label": (
+                    SEND_MODE_LABELS[SendMode(chosen.get(account.id, SendMode.publish.value))]
+                    if platform == Platform.wechat.value
+                    else None
+                ),
             }
         )
     return previews

@@ -27,7 +27,7 @@ from publishers.shared import NextStep, for_update
 CANCELLED_MESSAGE = "稿件撤回，已取消发送"
 MANUAL_WITHDRAW_CODE = "manual_withdraw"  # a manual delivery that is a deletion, not a publication
 MANUAL_CANCELLED_MESSAGE = "稿件撤回，已取消人工发布；如已在平台手工发布，请在平台后台手工删除"
-NO_DELETE_API_MESSAGE = "该平台不支持接口删除，请运营人员在平台后台手工删除后点击“已处理”"
+NO_DELETE_API_MESSAGE = "该平台不支持接口删除，请在平台后台手工删除后，点击本行的“已人工处理：已在平台删除”"
 
 
 def withdraw_content(content: Content, reason: str, actor: Any) -> list[int]:

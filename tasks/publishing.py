@@ -7,7 +7,7 @@ import functools
 import json
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import redis
 from celery import shared_task
@@ -30,9 +30,21 @@ PUBLISHING_QUEUE = "publishing"
 
 def _follow_up(task, delivery_id: int, outcome: NextStep) -> None:  # type: ignore[no-untyped-def]
     if outcome.action == "retry" and outcome.delay <= MAX_COUNTDOWN_SECONDS:
-        task.apply_async((delivery_id,), countdown=outcome.delay)
+        _retry_later(task, delivery_id, outcome.delay)
     elif outcome.action == "poll":
         poll_status.apply_async((delivery_id,), countdown=max(1.0, outcome.delay))
+
+
+def _retry_later(task, delivery_id: int, delay: float) -> None:  # type: ignore[no-untyped-def]
+    """Queue the retry with a countdown, stamped like every message we queue (QUEUED_AT: now, so
+    ``queue_waiting_since`` reads the queue's progress from it when it waits at the front), and
+    mark the delivery queued as of when that message falls due: the sweeper counts its
+    ENQUEUE_STALE_SECONDS from then, not from the delivery's first enqueue — else a retry due
+    later than that, still held by a worker or waiting for a free one, is queued a second time."""
+    now = utcnow()
+    claim.mark_enqueued([delivery_id], at=now + timedelta(seconds=delay))
+    db.session.commit()
+    task.apply_async((delivery_id,), countdown=delay, headers={QUEUED_AT: now.isoformat()})
 
 
 def _keep_loaded() -> None:

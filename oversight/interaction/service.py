@@ -29,6 +29,7 @@ from auth.models import User
 from auth.scoping import scope_filter
 from common.db import utcnow
 from common.errors import ApiError, Conflict, Invalid
+from common.timefmt import waited
 from common.workdays import workdays_between
 from extensions import db
 from oversight import findings as findings_service
@@ -647,7 +648,7 @@ def item_dict(item: InteractionItem, now: datetime | None = None) -> dict[str, A
         "source": item.source,
         "received_at": item.received_at,
         "waited_hours": hours,
-        "waited_label": f"已等待 {hours} 小时" if item.replied_at is None else f"{hours} 小时内答复",
+        "waited_label": f"已等待 {waited(hours)}" if item.replied_at is None else f"{waited(max(hours, 1))}内答复",
         "overdue": is_overdue(item, now, t),
         "severe": is_severe(item, now, t),
         "answered": item.replied_at is not None,

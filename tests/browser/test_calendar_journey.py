@@ -316,6 +316,10 @@ def test_new_post_from_an_hour_of_the_week_grid(page: Any, live_stack: LiveStack
     page.goto(f"/publishing/calendar?view=week&date={day.isoformat()}")
     new = page.locator(f'.cal-wslot[data-date="{day.isoformat()}"][data-hour="16"] .cal-new')
     assert new.is_visible()
+    # one 新建 per hour and none in the day's heading (it duplicated the 09:00 hour's)
+    heading = page.locator(f'.cal-wday[data-date="{day.isoformat()}"] h2')
+    assert heading.is_visible() and heading.locator(".cal-new").count() == 0
+    assert page.locator(f'.cal-wday[data-date="{day.isoformat()}"] .cal-new').count() == 16
     assert "16:00" in new.text_content()  # its accessible name says which day and hour
     shot(page, "calendar-13-week-hour-new")
     new.focus()

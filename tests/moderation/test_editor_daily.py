@@ -462,3 +462,34 @@ def test_editor_page_has_the_live_preview_box(client, team):
     html = client.get("/contents/new").get_data(as_text=True)
     assert 'id="live-preview" data-preview-url="/contents/preview"' in html
     assert "随输入更新，不会保存" in html
+
+
+def test_a_new_drafts_preview_shows_the_files_added_before_it_is_saved(
+    client, team, db_session, media_dir, make_user, make_unit
+):
+    """检查 on a draft not saved yet stores its new image; the live preview then shows that image
+    for each platform (from the uploader's own address) instead of claiming there is none."""
+    login(client, team.operator)
+    data = _form(team, action="check", new_media_alt="供暖热线宣传图")
+    data["new_media"] = [(io.BytesIO(PNG + b"heat"), "热线.png", "image/png")]
+    checked = client.post("/contents/new", data=data, content_type="multipart/form-data")
+    assert checked.status_code in (200, 422) and _count(db_session) == 0  # 检查 saves no draft
+    page = checked.get_data(as_text=True)
+    sha = re.search(r'name="media_0_sha256" value="([0-9a-f]{64})"', page).group(1)
+    files = page.split("已添加的图片与附件", 1)[1].split("</table>", 1)[0]
+    assert f'<img src="/contents/uploads/{sha}"' in files and "<small>图片</small>" in files  # what it is, seen
+    shown = re.sub(r"<[^>]+>", " ", files)  # the text one reads, without the hidden fields
+    assert "image/png" not in shown and sha[:12] not in shown  # no raw type or fingerprint
+    typed = _form(team, media_count="1", media_0_sha256=sha, media_0_name="热线.png")
+    typed.update({"media_0_content_type": "image/png", "media_0_role": "image", "media_0_alt": "供暖热线宣传图"})
+    preview = client.post("/contents/preview", data=typed)
+    assert preview.status_code == 200, preview.json
+    html = preview.json["html"]
+    wechat = html.split('data-platform="wechat"', 1)[1].split("</article>", 1)[0]
+    assert f'src="/contents/uploads/{sha}"' in wechat and "必须有封面图" not in wechat
+    assert "保存后显示" not in html
+    assert "发送方式：" not in html  # the 发布/群发 choice is the editor's own field above, as typed
+    assert client.get(f"/contents/uploads/{sha}").status_code == 200
+    client.post("/logout")
+    login(client, make_user(Role.operator, unit=make_unit("别的县融媒体中心")))
+    assert client.get(f"/contents/uploads/{sha}").status_code == 404  # only its uploader, until saved

@@ -153,6 +153,10 @@ def test_queue_page_oldest_first_with_overdue_badge(client, team, make_content, 
     assert html.index("较早的稿件") < html.index("较晚的稿件")
     assert html.count(">超时<") == 1
     assert "初审" in html and _no_inline_script(html)
+    # the wait as a person says it: not "0.0 小时" for one just submitted, days once past a day
+    cells = [td for td in re.findall(r"<td>([^<]*)", html) if "小时" in td]
+    assert any(td.startswith("1 天 16 小时") for td in cells), cells
+    assert any(td.startswith("不到 1 小时") for td in cells) and not any("0.0 小时" in td for td in cells), cells
 
 
 def test_queue_page_needs_a_reviewer_role(client, team):
@@ -247,6 +251,31 @@ def test_reject_needs_comment_on_the_page(client, team, make_content, db_session
     login(client, team.operator)
     detail = client.get(f"/contents/{content.id}").get_data(as_text=True)
     assert "请补充会议时间" in detail and "已退回" in detail and "提交审核" in detail
+
+
+def test_the_reason_for_a_rejection_is_where_the_author_fixes_the_post(client, team, make_content, db_session):
+    """The reviewer's 退回意见 shows at the top of the post's page, in the editor and in 待办 — not
+    only in the review record at the bottom — until the author submits again."""
+    content = make_content()
+    review.submit(content, team.operator)
+    review.advance(content, "reject", team.r1, comment="请写明开放到几点，周一是否闭馆")
+    db_session.commit()
+    login(client, team.operator)
+    for path in (f"/contents/{content.id}", f"/contents/{content.id}/edit", "/todo/"):
+        html = client.get(path).get_data(as_text=True)
+        assert "初审退回" in html and "请写明开放到几点，周一是否闭馆" in html, path
+    detail = client.get(f"/contents/{content.id}").get_data(as_text=True)
+    assert detail.index('id="rejection"') < detail.index("审核记录")  # above the content, not at the bottom
+    review.submit(content, team.operator)  # answered: the note goes, the record stays
+    db_session.commit()
+    detail = client.get(f"/contents/{content.id}").get_data(as_text=True)
+    assert 'id="rejection"' not in detail and "请写明开放到几点，周一是否闭馆" in detail
+    # the reviewer of the new version sees what was asked, above the changes that answer it
+    login(client, team.r1)
+    page = client.get(f"/review/{content.id}").get_data(as_text=True)
+    asked = page.split('id="last-rejection"', 1)[1].split("</p>", 1)[0]
+    assert "上次退回意见" in asked and "第 1 版，初审" in asked and "请写明开放到几点，周一是否闭馆" in asked
+    assert page.index('id="last-rejection"') < page.index("与第 1 版的差异")
 
 
 def test_stage_two_page_shows_warning_acknowledgement(client, team, make_content, db_session):

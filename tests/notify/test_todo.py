@@ -112,9 +112,27 @@ def test_todo_page_and_header_count(client, setup):
     page = client.get("/todo/").get_data(as_text=True)
     assert "待办（2）" in page  # the header: one rejected draft, one order to answer
     assert "被退回的稿件" in page and f"整改工单 #{waiting.id}" in page
+    # what waits first, each kind a section; the empty kinds in one line after them, not "暂无。" cards between
+    assert 'id="section-rejected_drafts"' in page and 'id="section-deliveries"' not in page
+    empty = page.split('id="todo-empty"', 1)[1].split("</p>", 1)[0]
+    assert "暂无待处理：" in empty and "发布失败或待人工处理" in empty and "被退回的稿件" not in empty
+    assert page.index('id="section-rejected_drafts"') < page.index('id="todo-empty"')
     response = client.post("/todo/preferences", data={"email": "not-an-email", "email_enabled": "1"})
     assert response.status_code == 302
     assert "邮箱格式不正确" in client.get("/todo/").get_data(as_text=True)
+
+
+def test_the_operators_landing_page_says_what_waits_today(client, setup):
+    """The operator lands on 稿件: above the list, what waits for them today (the sections with
+    something in them, each linked to its part of 待办), the same counts as the header's."""
+    people, _waiting = setup
+    login = client.post("/login", data={"username": people["operator"].username, "password": PASSWORD})
+    assert login.status_code == 302 and login.headers["Location"].endswith("/contents")
+    page = client.get("/contents").get_data(as_text=True)
+    summary = page.split('id="todo-summary"', 1)[1].split("</nav>", 1)[0]
+    assert "待处理：" in summary and "待办（2）" in page
+    assert '/todo/#section-rejected_drafts">被退回的稿件（1）</a>' in summary
+    assert "待提交的整改反馈（1）" in summary and "发布失败" not in summary  # only what has something waiting
 
 
 def test_preferences_api(api_as, setup):

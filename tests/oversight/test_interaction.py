@@ -297,6 +297,13 @@ def test_inbox_page_lists_unanswered_first_with_age(db_session, client, site, ma
     page = client.get("/interaction/")
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "第一条" in text and "已等待" in text and "通过平台回复" in text
+    assert "已等待 不到 1 小时" in text and "已等待 0 小时" not in text  # just read in
+    # five days on: in days, as the 5-working-day limit is counted, not "已等待 120 小时"
+    [item] = items_of(db_session, account)
+    item.received_at = utcnow() - timedelta(hours=121)
+    db_session.commit()
+    text = client.get("/interaction/").get_data(as_text=True)
+    assert "已等待 5 天 1 小时" in text and "120 小时" not in text
 
 
 def test_cli_poll_one_account(app, db_session, site, make_account):

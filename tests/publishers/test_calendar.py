@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 
 import pytest
 
 from auth.models import Role
+from common.timefmt import CN_TZ, today_cn
 from moderation.models import Content, ContentStatus
 from publishers.models import Delivery, DeliveryStatus
 from tests.conftest import PASSWORD
@@ -157,3 +159,34 @@ def test_new_from_a_slot_fills_the_editors_publish_time(client, world):
     assert 'value="2026-12-07T09:00"' in html
     odd = client.get("/contents/new", query_string={"publish_at": "不是时间"})
     assert odd.status_code == 200
+
+
+def test_week_grid_offers_new_only_on_its_hours(client, world):
+    """The week grid's day heading has no 新建 of its own (it opened 09:00, beside the 09:00 hour's
+    own 新建, and on today even after 9 o'clock): each hour ahead is the one place to create."""
+    ahead = today_cn() + timedelta(days=9)
+    html = page(client, world["users"]["operator"], view="week", date=ahead.isoformat())
+    cell = week_rows(html)[ahead.isoformat()]
+    heading = cell.split("</h2>", 1)[0]
+    assert "cal-new" not in heading and "/contents/new" not in heading
+    hours = cell.count('class="cal-slot cal-wslot')
+    assert hours == 16 and cell.count('class="cal-new"') == hours
+    assert f"/contents/new?publish_at={ahead.isoformat()}T09:00" in cell  # once: the 09:00 hour's
+
+
+def test_month_cell_new_never_opens_a_time_already_past(client, world):
+    """The month cell's 新建: 09:00 of a day ahead; today, never a time already past."""
+    today = today_cn()
+    html = page(client, world["users"]["operator"], view="month", date=today.isoformat())
+    days = week_rows(html)
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    if tomorrow in days:
+        assert f"/contents/new?publish_at={tomorrow}T09:00" in days[tomorrow]
+    offered = re.findall(r"/contents/new\?publish_at=([0-9-]+T[0-9:]+)", days[today.isoformat()])
+    now = datetime.now(CN_TZ).replace(tzinfo=None)
+    assert all(datetime.fromisoformat(at) > now for at in offered), offered
+    if now.hour < 22:
+        assert len(offered) == 1  # while the day's hours last, today has its 新建
+    yesterday = (today - timedelta(days=1)).isoformat()
+    if yesterday in days:
+        assert "/contents/new" not in days[yesterday]

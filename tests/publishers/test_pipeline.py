@@ -326,6 +326,8 @@ def test_withdraw_deletes_everywhere_and_lists_manual_work(db_session, sandbox, 
     assert rows["wechat"].status is DeliveryStatus.withdrawn
     # Douyin has no delete API: the operator gets a manual task and marks it done.
     assert rows["douyin"].status is DeliveryStatus.manual
+    # the note names the row's own button (templates/publishers/deliveries.html), not a "已处理" nobody sees
+    assert "点击本行的“已人工处理：已在平台删除”" in rows["douyin"].last_error_message
     assert {p["platform"] for p in sandbox.live_posts()} == {"douyin"}
     manual.mark_manual_done(rows["douyin"], author)
     db_session.commit()

@@ -9,6 +9,7 @@ import pytest
 from auth.models import Role
 from moderation import review
 from moderation.models import Content
+from publishers import send_modes
 from tests.conftest import PASSWORD
 from tests.publishers.test_pipeline import PNG
 
@@ -164,3 +165,35 @@ def test_preview_shows_the_cover_at_its_chosen_crop(client, draft):
     assert 'data-crop="2.35:1"' in html and "aspect-ratio:2.35 / 1;object-fit:cover" in html
     assert "封面（按 2.35:1 居中裁剪）" in html
     assert '<option value="2.35:1" selected>' in html
+
+
+def test_preview_shows_where_the_link_will_go_not_a_made_up_address(client, submitted, make_user):
+    """Weibo's text ends with the original's link, made only when the post goes out: the preview
+    says so in its place instead of showing a placeholder address someone could copy."""
+    unit, content_id, _sha = submitted
+    _login(client, make_user(Role.reviewer_1, unit=unit))
+    html = client.get(f"/review/{content_id}").get_data(as_text=True)
+    weibo = html.split('data-platform="weibo"', 1)[1].split("</article>", 1)[0]
+    text = weibo.split('class="details preview-text"', 1)[1].split("</div>", 1)[0]
+    assert "【微博版】示范县部署冬季防火" in text and "〔原文链接，发布时生成〕" in text
+    assert "/c/0/preview" not in html and "https://" not in text
+
+
+def test_the_final_reviewer_sees_whether_wechat_pushes_to_every_follower(client, submitted, make_user, db_session):
+    """群发 reaches every follower's message list and cannot be taken back: the review page's WeChat
+    preview says which of 发布 / 群发 the post will go out as (Weibo has no such choice)."""
+    unit, content_id, _sha = submitted
+    content = db_session.get(Content, content_id)
+    wechat = next(a for a in content.targets if a.platform.value == "wechat")
+    final = make_user(Role.reviewer_3, unit=unit)
+    _login(client, final)
+
+    def cards() -> dict[str, str]:
+        html = client.get(f"/review/{content_id}").get_data(as_text=True)
+        return {p: html.split(f'data-platform="{p}"', 1)[1].split("</article>", 1)[0] for p in ("wechat", "weibo")}
+
+    assert "发送方式：发布（不推送给粉丝）" in cards()["wechat"]  # the default
+    send_modes.choose(content, wechat, "mass", content.author)
+    db_session.commit()
+    shown = cards()
+    assert "发送方式：群发（推送给全部粉丝）" in shown["wechat"] and "发送方式" not in shown["weibo"]

@@ -7,6 +7,7 @@ recorded instead of sent; real workers run them in test_pipeline_processes.py.
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ from moderation.service import content_hash
 from platforms import channels
 from platforms.ratelimit import InMemoryRateLimiter
 from publishers import claim as claiming
-from publishers import pipeline
+from publishers import pipeline, sweeper
 from publishers.models import Delivery, DeliveryStatus
 from tasks import publishing
 from tests.publishers.test_pipeline import PNG
@@ -235,3 +236,64 @@ def test_the_sweeper_reads_the_queues_progress_from_the_message_at_its_front(app
             assert publishing.queue_waiting_since(queue) is None
         finally:
             client.delete(queue)
+
+
+@pytest.fixture
+def redis_broker(app, monkeypatch):
+    """The app's Celery sends to a real Redis (a database of its own) instead of memory://."""
+    services.require_redis()
+    url = "redis://127.0.0.1:6379/7"
+    client = redis.Redis.from_url(url)
+    client.delete(publishing.PUBLISHING_QUEUE)
+    celery_app = publishing.deliver.app
+    monkeypatch.setitem(celery_app.conf, "broker_url", url)
+    monkeypatch.setattr(celery_app, "_pool", None)
+    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
+    monkeypatch.setattr(publishing, "_FRONT_SEEN", {})
+    yield client
+    celery_app.pool.force_close_all()
+    client.delete(publishing.PUBLISHING_QUEUE)
+
+
+def _front(client) -> tuple[int, dict]:  # type: ignore[no-untyped-def]
+    """The delivery id and headers of the message workers take next, as Kombu's Redis transport stores it."""
+    message = json.loads(client.lindex(publishing.PUBLISHING_QUEUE, -1))
+    args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+    return int(args[0]), message["headers"]
+
+
+def test_a_retry_is_queued_again_only_once_its_countdown_has_run_out(
+    app, db_session, sandbox, unit, make_account, approve, redis_broker, monkeypatch
+):
+    """A delivery that fails and waits to retry (a countdown message, due in ~2 minutes): the
+    message carries its own QUEUED_AT (the queue's progress reads from it at the front), and the
+    sweeper counts staleness from when it falls due, not from the delivery's first enqueue — so
+    once due it is not queued a second time while a worker holds it; lost, it is queued again."""
+    monkeypatch.setitem(app.config, "RETRY_BASE_SECONDS", 120)  # due well after ENQUEUE_STALE_SECONDS
+    stale = timedelta(seconds=app.config["ENQUEUE_STALE_SECONDS"])
+    account = make_account(unit, "weibo")
+    approve([account], title="停水通知", body="明日停水。")
+    sandbox.fault(platform="weibo", endpoint="statuses/share", error="server_error", count=1)
+    [delivery_id] = claiming.claim_due()
+    db_session.commit()
+    assert publishing.enqueue([delivery_id]) == 1
+    assert _front(redis_broker)[0] == delivery_id
+    redis_broker.rpop(publishing.PUBLISHING_QUEUE)  # a worker takes it
+    before = utcnow()
+    assert publishing.deliver.run(delivery_id) == "retry"
+    db_session.expire_all()
+    delivery = db_session.get(Delivery, delivery_id)
+    assert delivery.status is DeliveryStatus.retrying and delivery.next_attempt_at > before + stale
+    due = delivery.next_attempt_at
+
+    queued, headers = _front(redis_broker)  # the retry, waiting for a worker
+    assert queued == delivery_id and headers["eta"] is not None
+    queued_at = datetime.fromisoformat(headers[publishing.QUEUED_AT])
+    assert before <= queued_at <= utcnow()
+    assert publishing.queue_waiting_since() == queued_at
+    assert sweeper.sweep(now=due + timedelta(seconds=1), queue_waiting_since=queued_at)[0] == []
+
+    redis_broker.rpop(publishing.PUBLISHING_QUEUE)  # a worker holds it until due, then waits for a free process
+    assert sweeper.sweep(now=due + stale / 2)[0] == []
+    # lost with its worker: queued again once ENQUEUE_STALE_SECONDS have passed since it fell due
+    assert sweeper.sweep(now=due + stale + timedelta(seconds=1))[0] == [delivery_id]
