@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import g, has_request_context, url_for
+from flask import has_request_context, request, url_for
 
 from auth.models import Role, User
 from auth.scoping import scope_filter
@@ -326,7 +326,9 @@ def counts(user: User) -> list[dict[str, Any]]:
     the operator's landing summary (``summary``) share one pass of COUNT queries."""
     if not has_request_context():
         return sections(user, with_items=False)
-    cache: dict[int, list[dict[str, Any]]] = g.setdefault("todo_counts", {})
+    # on the request itself, not ``g``: an application context outlives a request where one was
+    # already pushed (a shell, a test), and the counts must not outlive it
+    cache: dict[int, list[dict[str, Any]]] = request.environ.setdefault("govmedia.todo_counts", {})
     if user.id not in cache:
         cache[user.id] = sections(user, with_items=False)
     return cache[user.id]
