@@ -28,6 +28,7 @@ Without Chromium or axe-core the tests skip locally and FAIL under CI=true.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -169,10 +170,44 @@ class LiveStack:
         return self.group.logs()
 
 
+#: (seed, SECRET_KEY, FERNET_KEY, day) → a directory with a migrated (and seeded) database and its
+#: media: made once per test process, copied for every stack (two `flask` runs fewer per stack)
+_TEMPLATES: dict[tuple[bool, str, str, str], Path] = {}
+
+
+def _database_template(env: dict[str, str], seed: bool) -> Path:
+    """``flask db upgrade`` (+ ``flask seed-demo``) once per test process and kind of database; the
+    demo's dates are whole days back from today, so a template is made again on another day."""
+    key = (seed, env["SECRET_KEY"], env.get("FERNET_KEY", ""), time.strftime("%Y-%m-%d"))
+    if key in _TEMPLATES:
+        return _TEMPLATES[key]
+    template = Path(tempfile.mkdtemp(prefix="govmedia-template-", dir="/tmp"))
+    atexit.register(shutil.rmtree, template, True)
+    template_env = {
+        **env,
+        "DATABASE_URL": f"sqlite:///{template / 'govmedia.sqlite'}",
+        "MEDIA_DIR": str(template / "media"),
+    }
+    for args in (("db", "upgrade"), ("seed-demo",)) if seed else (("db", "upgrade"),):
+        result = processes.flask_cli(template_env, *args)
+        if result.returncode != 0:
+            pytest.fail(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
+    _TEMPLATES[key] = template
+    return template
+
+
+def _copy_database(template: Path, workdir: Path) -> None:
+    for file in template.glob("govmedia.sqlite*"):
+        shutil.copyfile(file, workdir / file.name)
+    if (template / "media").is_dir():
+        shutil.copytree(template / "media", workdir / "media", dirs_exist_ok=True)
+
+
 @contextmanager
 def start_live_stack(workdir: Path, *, seed: bool = True, **extra_env: str) -> Iterator[LiveStack]:
-    """Migrate + seed a fresh SQLite database in ``workdir`` and start every process on it
-    (``seed=False``: an empty database, as a production install starts)."""
+    """A fresh migrated + seeded SQLite database in ``workdir`` (a copy of this test process's
+    template, see _database_template) and every process started on it (``seed=False``: an empty
+    database, as a production install starts)."""
     workdir.mkdir(parents=True, exist_ok=True)
     web_port, sandbox_port = services.free_port(), services.free_port()
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
@@ -194,10 +229,7 @@ def start_live_stack(workdir: Path, *, seed: bool = True, **extra_env: str) -> I
     }
     for name in ("CELERY_BROKER_URL", "GOVMEDIA_TEST_DB"):
         env.pop(name, None)
-    for args in (("db", "upgrade"), ("seed-demo",)) if seed else (("db", "upgrade"),):
-        result = processes.flask_cli(env, *args)
-        if result.returncode != 0:
-            pytest.fail(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
+    _copy_database(_database_template(env, seed), workdir)
     (workdir / "logs").mkdir(exist_ok=True)
     group = processes.ProcessGroup(env, workdir / "logs")
     stack = LiveStack(f"http://127.0.0.1:{web_port}", sandbox_url, env, group, workdir)
