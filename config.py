@@ -198,6 +198,9 @@ def from_env() -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL", f"sqlite:///{INSTANCE / 'govmedia.sqlite'}"),
         "BROKER_URL": env("BROKER_URL", f"sqla+sqlite:///{INSTANCE / 'broker.sqlite'}"),
         "REDIS_URL": env("REDIS_URL", ""),
+        # Put in front of every Redis key the app uses (the Celery broker's queues, tokens, rate
+        # limits), so that two installations — or two test runs — can share one Redis. Empty: none.
+        "REDIS_KEY_PREFIX": env("REDIS_KEY_PREFIX", ""),
         "FERNET_KEY": env("FERNET_KEY", ""),
         "SESSION_COOKIE_SECURE": _bool(env("SESSION_COOKIE_SECURE"), False),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -209,6 +212,7 @@ def from_env() -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI")
         or env("REDIS_URL")
         or f"db+sqlite:///{INSTANCE / 'ratelimit.sqlite'}",
+        "RATELIMIT_KEY_PREFIX": env("REDIS_KEY_PREFIX", ""),
         # Any request body; never below one media file of MEDIA_MAX_MB plus the form around it.
         "MAX_CONTENT_LENGTH": max(_int("MAX_BODY_MB", 32), _positive("MEDIA_MAX_MB", 30) + 1) * 1024 * 1024,
         "MAX_JSON_BYTES": _int("MAX_JSON_MB", 8) * 1024 * 1024,

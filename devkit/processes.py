@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -101,17 +102,22 @@ class ProcessGroup:
         os.killpg(proc.pid, sig)
         proc.wait(timeout=30)
 
-    def stop_all(self) -> None:
+    def stop_all(self, grace: float = 3) -> None:
+        """TERM to every process group, KILL to what is left after ``grace`` seconds: these
+        processes and their data are thrown away, and a Celery worker's warm shutdown can take
+        15 s and more (tests/foundation/test_make_run.py checks the real Ctrl-C)."""
         for proc in self.procs.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + grace
         for proc in self.procs.values():
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # children left behind by their parent (pool processes)
         for log in self.files:
             log.close()  # type: ignore[attr-defined]
 

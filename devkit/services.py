@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+import redis
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -38,6 +42,31 @@ def require_postgres() -> None:
 
 def require_redis() -> None:
     require("Redis", "127.0.0.1", 6379)
+
+
+@contextmanager
+def redis_namespace(url: str = REDIS_URL) -> Iterator[str]:
+    """A fresh REDIS_KEY_PREFIX for the processes of one test (their broker's queues, tokens and
+    rate limits live behind it): test runs and xdist workers sharing this Redis never take each
+    other's tasks, and only this namespace's keys are removed afterwards (never FLUSHDB, which
+    would empty a concurrent run's queues)."""
+    require_redis()
+    prefix = f"govmedia-test:{uuid.uuid4().hex[:12]}:"
+    try:
+        yield prefix
+    finally:
+        clear_redis_namespace(url, prefix)
+
+
+def clear_redis_namespace(url: str, prefix: str) -> None:
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        for key in client.scan_iter(f"{prefix}*", count=500):
+            client.delete(key)
+    except redis.RedisError:
+        pass  # Redis went away (the serial restart test): nothing of ours is left in it
+    finally:
+        client.close()
 
 
 def free_port() -> int:

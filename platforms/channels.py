@@ -29,8 +29,9 @@ def _shared(app: Flask) -> dict[str, Any]:
         url = app.config.get("REDIS_URL")
         if url:
             client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-            state["token_store"] = RedisTokenStore(client)
-            state["rate_limiter"] = RedisRateLimiter(client)
+            prefix = app.config.get("REDIS_KEY_PREFIX", "")
+            state["token_store"] = RedisTokenStore(client, prefix=f"{prefix}govmedia:token:")
+            state["rate_limiter"] = RedisRateLimiter(client, prefix=f"{prefix}govmedia:ratelimit:")
         else:
             state["token_store"] = default_token_store()
             state["rate_limiter"] = default_rate_limiter()

@@ -36,15 +36,16 @@ class AppTask(Task):  # type: ignore[misc]
                 db.session.remove()
 
 
-def _transport_options(broker: str, busy_timeout_ms: int) -> dict[str, Any]:
+def _transport_options(broker: str, busy_timeout_ms: int, key_prefix: str = "") -> dict[str, Any]:
     """Kombu's SQLAlchemy transport hands its transport options to create_engine(): a SQLite
     broker waits for its write lock as long as the database does (sqlite3's default is 5 s).
-    Redis gets a visibility timeout longer than any countdown we schedule."""
+    Redis gets a visibility timeout longer than any countdown we schedule, and REDIS_KEY_PREFIX
+    (if set) in front of every key and channel (Kombu's ``global_keyprefix``)."""
     if broker.startswith("sqla+sqlite"):
         return {"connect_args": {"timeout": busy_timeout_ms / 1000}}
     if broker.startswith("sqla+"):
         return {}
-    return {"visibility_timeout": 3600}
+    return {"visibility_timeout": 3600, **({"global_keyprefix": key_prefix} if key_prefix else {})}
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -73,7 +74,9 @@ def celery_init_app(app: Flask) -> Celery:
             "tasks.longjobs.*": {"queue": "jobs"},
         },
         broker_connection_retry_on_startup=True,
-        broker_transport_options=_transport_options(broker, app.config["SQLITE_BUSY_TIMEOUT_MS"]),
+        broker_transport_options=_transport_options(
+            broker, app.config["SQLITE_BUSY_TIMEOUT_MS"], app.config.get("REDIS_KEY_PREFIX", "")
+        ),
         include=[
             "tasks.system",
             "tasks.publishing",

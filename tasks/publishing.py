@@ -151,12 +151,15 @@ def queue_waiting_since(queue: str = PUBLISHING_QUEUE) -> datetime | None:
     runs on from the last message seen at its front, so the messages a worker took last and
     holds until a pool process is free get their ENQUEUE_STALE_SECONDS from then; after that
     the clock alone. None if the broker is not Redis or does not answer, or nothing was seen
-    yet: the sweeper then goes by the clock alone. One LINDEX per sweep."""
-    client = _broker_redis(deliver.app.conf.broker_url)
+    yet: the sweeper then goes by the clock alone. One LINDEX per sweep (of the queue's key,
+    behind REDIS_KEY_PREFIX when one is set)."""
+    conf = deliver.app.conf
+    client = _broker_redis(conf.broker_url)
     if client is None:
         return None
+    key = (conf.broker_transport_options or {}).get("global_keyprefix", "") + queue
     try:
-        raw = client.lindex(queue, -1)  # Kombu pushes on the left, workers pop on the right
+        raw = client.lindex(key, -1)  # Kombu pushes on the left, workers pop on the right
     except redis.RedisError:
         log.warning("broker unreadable; the sweeper goes by the clock alone")
         return None

@@ -46,18 +46,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_long_first)
 
 
-def _long_first(item: pytest.Item) -> int:
-    """Longest first for `make test`'s parallel part (`--dist loadfile --no-loadscope-reorder`, so
-    xdist hands out modules in this order): the soak/fault tests with processes of their own
-    (minutes each), then the browser journeys on a stack of their own (a module-scoped ``stack``;
-    they wait for the clock), then the rest — the many short page checks on the shared live stack,
-    which even out the two workers' ends. A stable sort: within each group, and in every run
-    without slow or browser tests, the collection order stays."""
+#: About how long the longest modules of `make test`'s parallel part take (seconds on one of two
+#: xdist workers, 2026-12-06, a machine loaded by other runs): xdist (``--dist loadfile
+#: --no-loadscope-reorder``) hands modules out in this order, so the long ones start early on
+#: both workers and the short ones even out the two workers' ends.
+LONGEST_MODULES = {
+    "tests/publishers/test_pipeline_processes.py": 220,  # the fan-out fault tests, own processes
+    "tests/browser/test_journeys.py": 200,  # waits for the post's time
+    "tests/browser/test_oversight_journeys.py": 200,
+    "tests/browser/test_accessibility.py": 200,  # on the worker's shared stack
+    "tests/foundation/test_api_fuzz.py": 170,
+    "tests/foundation/test_load.py": 100,
+    "tests/browser/test_keyboard.py": 60,
+    "tests/browser/test_phone_width.py": 60,
+    "tests/admin/test_first_run.py": 60,
+    "tests/browser/test_repost_journey.py": 50,
+    "tests/browser/test_first_run.py": 45,
+    "tests/browser/test_calendar_journey.py": 40,
+}
+
+
+def _long_first(item: pytest.Item) -> tuple[int, int]:
+    """Longest first for `make test`'s parallel part (LONGEST_MODULES); then the other soak/fault
+    tests with processes of their own, then the rest (the short page checks on the shared live
+    stack). A stable sort: within each group, and in every run without slow or browser tests, the
+    collection order stays."""
+    weight = -LONGEST_MODULES.get(item.nodeid.split("::", 1)[0], 0)
     if item.get_closest_marker("slow") and not item.get_closest_marker("browser"):
-        return 0
-    if item.get_closest_marker("browser") and "stack" in getattr(item, "fixturenames", ()):
-        return 1
-    return 2
+        return weight, 0
+    return weight, 1
 
 
 @pytest.fixture(scope="session")

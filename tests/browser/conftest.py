@@ -28,6 +28,8 @@ Without Chromium or axe-core the tests skip locally and FAIL under CI=true.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import re
@@ -169,10 +171,61 @@ class LiveStack:
         return self.group.logs()
 
 
+#: (seed, SECRET_KEY, FERNET_KEY, day) → a directory with a migrated (and seeded) database and its
+#: media: made once per test process, copied for every stack (two `flask` runs fewer per stack)
+_TEMPLATES: dict[tuple[bool, str, str, str], Path] = {}
+#: the sandbox the template is seeded for (the demo's website feed is stored with its address);
+#: each copy gets its own stack's sandbox instead (_copy_database). Nothing listens on port 9.
+TEMPLATE_SANDBOX = "http://127.0.0.1:9"
+
+
+def _database_template(env: dict[str, str], seed: bool) -> Path:
+    """``flask db upgrade`` (+ ``flask seed-demo``) once per test process and kind of database; the
+    demo's dates are whole days back from today, so a template is made again on another day."""
+    key = (seed, env["SECRET_KEY"], env.get("FERNET_KEY", ""), time.strftime("%Y-%m-%d"))
+    if key in _TEMPLATES:
+        return _TEMPLATES[key]
+    template = Path(tempfile.mkdtemp(prefix="govmedia-template-", dir="/tmp"))
+    atexit.register(shutil.rmtree, template, True)
+    template_env = {
+        **env,
+        "DATABASE_URL": f"sqlite:///{template / 'govmedia.sqlite'}",
+        "MEDIA_DIR": str(template / "media"),
+        "SANDBOX_URL": TEMPLATE_SANDBOX,
+    }
+    for args in (("db", "upgrade"), ("seed-demo",)) if seed else (("db", "upgrade"),):
+        result = processes.flask_cli(template_env, *args)
+        if result.returncode != 0:
+            pytest.fail(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
+    _TEMPLATES[key] = template
+    return template
+
+
+def _copy_database(template: Path, workdir: Path, sandbox_url: str) -> None:
+    """The template's database and media into ``workdir``, with every stored address of the
+    template's sandbox (TEMPLATE_SANDBOX) pointing at this stack's sandbox, as seeding it here
+    would have stored it."""
+    for file in template.glob("govmedia.sqlite*"):
+        shutil.copyfile(file, workdir / file.name)
+    if (template / "media").is_dir():
+        shutil.copytree(template / "media", workdir / "media", dirs_exist_ok=True)
+    old, new = f"{TEMPLATE_SANDBOX}/", f"{sandbox_url}/"
+    with contextlib.closing(sqlite3.connect(workdir / "govmedia.sqlite", timeout=30)) as conn:
+        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            for _cid, column, kind, *_rest in conn.execute(f'PRAGMA table_info("{table}")').fetchall():
+                if any(t in str(kind).upper() for t in ("CHAR", "TEXT", "CLOB", "JSON")):
+                    # the names come from sqlite_master, the values are bound
+                    update = f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?) WHERE "{column}" LIKE ?'  # noqa: S608
+                    conn.execute(update, (old, new, f"%{old}%"))
+        conn.commit()
+
+
 @contextmanager
 def start_live_stack(workdir: Path, *, seed: bool = True, **extra_env: str) -> Iterator[LiveStack]:
-    """Migrate + seed a fresh SQLite database in ``workdir`` and start every process on it
-    (``seed=False``: an empty database, as a production install starts)."""
+    """A fresh migrated + seeded SQLite database in ``workdir`` (a copy of this test process's
+    template, see _database_template) and every process started on it (``seed=False``: an empty
+    database, as a production install starts)."""
     workdir.mkdir(parents=True, exist_ok=True)
     web_port, sandbox_port = services.free_port(), services.free_port()
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
@@ -194,10 +247,7 @@ def start_live_stack(workdir: Path, *, seed: bool = True, **extra_env: str) -> I
     }
     for name in ("CELERY_BROKER_URL", "GOVMEDIA_TEST_DB"):
         env.pop(name, None)
-    for args in (("db", "upgrade"), ("seed-demo",)) if seed else (("db", "upgrade"),):
-        result = processes.flask_cli(env, *args)
-        if result.returncode != 0:
-            pytest.fail(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
+    _copy_database(_database_template(env, seed), workdir, sandbox_url)
     (workdir / "logs").mkdir(exist_ok=True)
     group = processes.ProcessGroup(env, workdir / "logs")
     stack = LiveStack(f"http://127.0.0.1:{web_port}", sandbox_url, env, group, workdir)

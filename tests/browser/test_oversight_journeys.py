@@ -228,10 +228,31 @@ def test_work_order_full_loop(stack: LiveStack, people: Callable[[str], Any], wi
     assert "已解决" in office.locator("main").inner_text() or "已办结" in office.locator("main").inner_text()
 
 
-def test_overdue_work_order_shows_escalated(stack: LiveStack, people: Callable[[str], Any], width: str) -> None:
+@pytest.fixture
+def people_at_both_widths(
+    browser: Any, stack: LiveStack, request: pytest.FixtureRequest
+) -> Iterator[Callable[[str], Any]]:
+    """For the tests that arrange their world once and then look at it at each width
+    (``at_width``): signed-in pages that start wide."""
+    with signed_in_people(
+        browser, stack.url, request, viewport=WIDTHS["wide"], failed_prefix="FAILED-oversight-both"
+    ) as open_as:
+        yield open_as
 
+
+def at_width(page: Any, width: str, path: str) -> None:
+    """Open ``path`` with the page's viewport at ``width`` (a fresh load, so the page lays itself
+    out for that width from the start)."""
+    w, h = WIDTHS[width]
+    page.set_viewport_size({"width": w, "height": h})
+    page.goto(path)
+
+
+def test_overdue_work_order_shows_escalated(stack: LiveStack, people_at_both_widths: Callable[[str], Any]) -> None:
+    """One overdue order, its board, page and the unit's 待办 seen at both widths (confirming a
+    finding at 390 px is in test_work_order_full_loop[narrow])."""
     finding_id, _ = silent_account_finding(stack)
-    office = people("auditor")
+    office = people_at_both_widths("auditor")
     office.goto(f"/findings/{finding_id}")
     office.get_by_role("button", name="确认并下发整改").click()
     office.wait_for_load_state()
@@ -241,22 +262,23 @@ def test_overdue_work_order_shows_escalated(stack: LiveStack, people: Callable[[
     out = stack.flask("workorders", "run")
     assert "逾期升级" in out and "逾期升级 0 个" not in out, out
 
-    office.goto("/workorders/?overdue=1")
-    row = office.locator("#workorders tbody tr").filter(has=office.locator(f'a[href="/workorders/{order_id}"]'))
-    assert row.count() == 1
-    assert "已升级督办" in row.inner_text() and "已逾期" in row.inner_text()
-    step(office, "wo-overdue-board", width)
-    office.goto(f"/workorders/{order_id}")
-    panel = office.locator("#workorder").inner_text()
-    assert "已逾期" in panel and "已升级督办" in panel
-    assert office.locator('#wo-history li[data-kind="escalate"]').count() == 1
-    step(office, "wo-overdue-detail", width)
+    unit = people_at_both_widths("edu_operator")
+    for width in WIDTHS:
+        at_width(office, width, "/workorders/?overdue=1")
+        row = office.locator("#workorders tbody tr").filter(has=office.locator(f'a[href="/workorders/{order_id}"]'))
+        assert row.count() == 1
+        assert "已升级督办" in row.inner_text() and "已逾期" in row.inner_text()
+        step(office, "wo-overdue-board", width)
+        at_width(office, width, f"/workorders/{order_id}")
+        panel = office.locator("#workorder").inner_text()
+        assert "已逾期" in panel and "已升级督办" in panel
+        assert office.locator('#wo-history li[data-kind="escalate"]').count() == 1
+        step(office, "wo-overdue-detail", width)
 
-    # the unit sees it as overdue in its 待办
-    unit = people("edu_operator")
-    unit.goto("/todo/")
-    item = unit.locator("li").filter(has=unit.locator(f'a[href$="/workorders/{order_id}"]'))
-    assert item.count() >= 1 and "已逾期" in item.first.inner_text()
+        # the unit sees it as overdue in its 待办
+        at_width(unit, width, "/todo/")
+        item = unit.locator("li").filter(has=unit.locator(f'a[href$="/workorders/{order_id}"]'))
+        assert item.count() >= 1 and "已逾期" in item.first.inner_text()
 
 
 def _header_count(page: Any) -> int:
@@ -266,33 +288,40 @@ def _header_count(page: Any) -> int:
     return int(m.group(1))
 
 
-def test_todo_centre_with_header_counts(stack: LiveStack, people: Callable[[str], Any], width: str) -> None:
+def _todo_counts(page: Any, width: str) -> int:
+    """The 待办 page at ``width``: the header's count is the page's total and the sections' sum."""
+    at_width(page, width, "/todo/")
+    total = int(page.locator("#todo-total").inner_text())
+    assert _header_count(page) == total, width
+    sections = page.locator("section[id^=section-] h2").all_inner_texts()
+    counted = sum(int(re.search(r"（(\d+)）$", s).group(1)) for s in sections)
+    assert counted == total, (width, sections)
+    return total
+
+
+def test_todo_centre_with_header_counts(stack: LiveStack, people_at_both_widths: Callable[[str], Any]) -> None:
+    """One new order; each person's 待办 at both widths; the unit's answer moves one item from the
+    unit's count to the office's, at both widths (answering at 390 px: test_work_order_full_loop)."""
     finding_id, _ = silent_account_finding(stack)
-    office = people("auditor")
+    office = people_at_both_widths("auditor")
     office.goto(f"/findings/{finding_id}")
     office.get_by_role("button", name="确认并下发整改").click()
     office.wait_for_load_state()
     order_id, _ = order_of(stack, finding_id)
+    pages = {"edu_operator": people_at_both_widths("edu_operator"), "auditor": office}
+    pages["reviewer1"] = people_at_both_widths("reviewer1")
 
-    for username in ("edu_operator", "auditor", "reviewer1"):
-        page = office if username == "auditor" else people(username)
-        page.goto("/todo/")
-        total = int(page.locator("#todo-total").inner_text())
-        assert _header_count(page) == total, username
-        sections = page.locator("section[id^=section-] h2").all_inner_texts()
-        counted = sum(int(re.search(r"（(\d+)）$", s).group(1)) for s in sections)
-        assert counted == total, (username, sections)
-        if username == "edu_operator":
-            assert page.locator(f'a[href$="/workorders/{order_id}"]').count() >= 1
-        step(page, f"todo-{username}", width)
+    before: dict[tuple[str, str], int] = {}
+    for width in WIDTHS:
+        for username, page in pages.items():
+            before[username, width] = _todo_counts(page, width)
+            if username == "edu_operator":
+                assert page.locator(f'a[href$="/workorders/{order_id}"]').count() >= 1
+            step(page, f"todo-{username}", width)
 
     # the unit answers: its count goes down by one, the office's goes up when it is for review
-    unit = people("edu_operator")
-    unit.goto("/todo/")
-    before_unit = _header_count(unit)
-    office.goto("/todo/")
-    before_office = _header_count(office)
-    unit.goto(f"/workorders/{order_id}")
+    unit = pages["edu_operator"]
+    at_width(unit, "wide", f"/workorders/{order_id}")
     unit.get_by_label("整改情况说明（必填）").fill("已安排专人更新")
     stack.sandbox(
         "POST", "/_sandbox/faults", json={"platform": "weibo", "endpoint": "*", "error": "server_error", "count": 200}
@@ -303,11 +332,10 @@ def test_todo_centre_with_header_counts(stack: LiveStack, people: Callable[[str]
         stack.flask("workorders", "run")  # the re-check cannot run: the office decides
     finally:
         stack.sandbox("DELETE", "/_sandbox/faults")
-    unit.goto("/todo/")
-    assert _header_count(unit) == before_unit - 1
-    office.goto("/todo/")
-    assert _header_count(office) == before_office + 1
-    assert office.locator(f'a[href$="/workorders/{order_id}"]').count() >= 1
+    for width in WIDTHS:
+        assert _todo_counts(unit, width) == before["edu_operator", width] - 1
+        assert _todo_counts(office, width) == before["auditor", width] + 1
+        assert office.locator(f'a[href$="/workorders/{order_id}"]').count() >= 1
 
 
 def test_scores_pages_with_charts(stack: LiveStack, people: Callable[[str], Any], width: str) -> None:

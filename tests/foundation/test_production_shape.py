@@ -24,13 +24,14 @@ def test_migrations_on_empty_postgres_do_not_drift():
 
 
 def test_gunicorn_worker_scheduler_report_healthy(tmp_path):
-    services.require_redis()
-    with processes.fresh_postgres_database() as url:
+    redis_url = "redis://127.0.0.1:6379/14"
+    with services.redis_namespace(redis_url) as prefix, processes.fresh_postgres_database() as url:
         env = {
             **os.environ,
             "DATABASE_URL": url,
-            "BROKER_URL": "redis://127.0.0.1:6379/14",
-            "REDIS_URL": "redis://127.0.0.1:6379/14",
+            "BROKER_URL": redis_url,
+            "REDIS_URL": redis_url,
+            "REDIS_KEY_PREFIX": prefix,  # queues, tokens and login counters of this test alone
             "SCHEDULER_INTERVAL_SECONDS": "1",
         }
         assert processes.flask_cli(env, "db", "upgrade").returncode == 0

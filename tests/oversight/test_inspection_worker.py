@@ -3,13 +3,13 @@ one ``inspect_batch`` task per batch of accounts, every account inspected, and a
 changes nothing (idempotent).
 
 Marked slow: `make test` runs it in the parallel part beside the browser tests. Its broker is Redis
-database 11 of its own (the fan-out fault tests use 12), so neither flushes the other's queue."""
+database 11, behind a REDIS_KEY_PREFIX of its own: no other test, and no second test run on this
+machine, takes its tasks or empties its queue."""
 
 from __future__ import annotations
 
 import os
 import re
-import subprocess
 import time
 from typing import Any
 
@@ -32,13 +32,13 @@ BATCH = 3
 
 @pytest.fixture
 def stack(tmp_path: Any):  # type: ignore[no-untyped-def]
-    services.require_redis()
-    subprocess.run(["redis-cli", "-n", "11", "flushdb"], check=False, capture_output=True)
-    with processes.fresh_postgres_database() as url:
+    broker = "redis://127.0.0.1:6379/11"
+    with services.redis_namespace(broker) as prefix, processes.fresh_postgres_database() as url:
         env = {
             **os.environ,
             "DATABASE_URL": url,
-            "BROKER_URL": "redis://127.0.0.1:6379/11",
+            "BROKER_URL": broker,
+            "REDIS_KEY_PREFIX": prefix,
             "SECRET_KEY": "test-secret",
             "INSPECTION_BATCH_SIZE": str(BATCH),
             "INSPECTION_RATE_PER_MINUTE": "0",  # no spreading: every batch is due now
@@ -46,7 +46,7 @@ def stack(tmp_path: Any):  # type: ignore[no-untyped-def]
         assert processes.flask_cli(env, "db", "upgrade").returncode == 0
         group = processes.ProcessGroup(env, tmp_path)
 
-        app = make_test_app(url, BROKER_URL=env["BROKER_URL"], INSPECTION_BATCH_SIZE=BATCH)
+        app = make_test_app(url, BROKER_URL=broker, REDIS_KEY_PREFIX=prefix, INSPECTION_BATCH_SIZE=BATCH)
         try:
             yield app, group
         finally:
