@@ -328,7 +328,10 @@ def counts(user: User) -> list[dict[str, Any]]:
         return sections(user, with_items=False)
     # on the request itself, not ``g``: an application context outlives a request where one was
     # already pushed (a shell, a test), and the counts must not outlive it
-    cache: dict[int, list[dict[str, Any]]] = request.environ.setdefault("govmedia.todo_counts", {})
+    cache: dict[int, list[dict[str, Any]]] | None = getattr(request, "govmedia_todo_counts", None)
+    if cache is None:
+        cache = {}
+        setattr(request, "govmedia_todo_counts", cache)  # noqa: B010  an attribute of this one request (no typed field for it)
     if user.id not in cache:
         cache[user.id] = sections(user, with_items=False)
     return cache[user.id]
