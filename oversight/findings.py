@@ -446,7 +446,8 @@ def check_reason(action: str, reason: str | None) -> str | None:
     """The stripped reason, or 422 when ``dismiss`` / ``resolve`` lack one (at least 2 characters)."""
     reason = (reason or "").strip() or None
     if action in ("dismiss", "resolve") and (reason is None or len(reason) < 2):
-        raise Invalid("请填写原因（至少 2 个字）", details={"reason": ["排除或解决时必须填写原因"]})
+        text = "排除或解决时请填写原因（至少 2 个字）"
+        raise Invalid(text, details={"reason": [text]})
     return reason
 
 

@@ -417,9 +417,10 @@ def _error_text(exc: ApiError) -> str:
     """The message, plus the field errors of a 422 (the page has no field-level display)."""
     details = exc.detail if isinstance(exc.detail, dict) else {}
     parts = [
-        f"{_FORM_LABELS.get(k, k)}：{'；'.join(str(m) for m in v)}"
+        f"{_FORM_LABELS.get(k, k)}：{'；'.join(said)}"
         for k, v in details.items()
         if isinstance(v, list) and v and all(isinstance(m, str) for m in v)
+        if (said := [m for m in v if m not in exc.message])  # not the message said twice
     ]
     return exc.message + ("（" + "；".join(parts) + "）" if parts and exc.status_code == 422 else "")
 
