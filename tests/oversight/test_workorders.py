@@ -426,3 +426,19 @@ def test_office_decides_on_the_order_page(client, db_session, bureau, people):
     assert (
         db_session.scalar(sa.select(sa.func.count(WorkOrderEvent.id)).where(WorkOrderEvent.order_id == order.id)) == 3
     )
+
+
+def test_board_shows_all_orders_when_asked(client, db_session, bureau, people):
+    """The board opens on 未办结; 全部 also lists the closed and cancelled (已撤销) orders (and keeps the
+    choice across pages)."""
+    open_order = confirmed_order(bureau, people["auditor"])
+    gone = confirmed_order(bureau, people["auditor"])
+    findings.act(gone.finding, "dismiss", people["auditor"], "经核实为误报")
+    db_session.commit()
+    assert gone.status is WorkOrderStatus.cancelled
+    login(client, people["auditor"])
+    board = client.get("/workorders/").get_data(as_text=True)
+    assert f'href="/workorders/{open_order.id}"' in board and f'href="/workorders/{gone.id}"' not in board
+    everything = client.get("/workorders/?status=all").get_data(as_text=True)
+    assert f'href="/workorders/{open_order.id}"' in everything and f'href="/workorders/{gone.id}"' in everything
+    assert '<option value="all" selected>全部</option>' in everything
