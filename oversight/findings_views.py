@@ -333,6 +333,10 @@ def page_query(args: Any = None) -> dict[str, Any]:
     return q
 
 
+#: accounts gone quiet: shown with their counts at the top of the workbench
+SILENT_KINDS = (FindingKind.inactive_14d, FindingKind.zombie_90d)
+
+
 @pages.get("/")
 def workbench() -> Any:
     user = viewer()
@@ -347,12 +351,25 @@ def workbench() -> Any:
         ).all()
     )
     units = db.session.scalars(sa.select(Unit).where(scope_filter(user, Unit.id)).order_by(Unit.name)).all()
+    silent = dict(
+        db.session.execute(
+            sa.select(Finding.kind, sa.func.count(Finding.id))
+            .where(
+                scope_filter(user, Finding.unit_id),
+                Finding.kind.in_(SILENT_KINDS),
+                Finding.status.in_((FindingStatus.open, FindingStatus.confirmed)),
+            )
+            .group_by(Finding.kind)
+        ).all()
+    )
     return render_template(
         "findings/workbench.html",
         result=result,
         q=q,
         pages=(result["total"] + 49) // 50,
         counts={s.value: counts.get(s, 0) for s in FindingStatus},
+        due=workorders.due_counts(user),
+        silent=[(k.value, FINDING_LABELS[k], silent.get(k, 0)) for k in SILENT_KINDS],
         kinds=FINDING_LABELS,
         statuses=service.STATUS_LABELS,
         platforms=PLATFORM_LABELS,

@@ -18,13 +18,13 @@ from werkzeug.routing import BuildError
 from auth.models import User
 from auth.scoping import scope_filter, visible_unit_ids
 from common.db import utcnow
-from common.timefmt import bj, day_start_utc, today_cn
+from common.timefmt import bj, day_start_utc
 from extensions import db
 from moderation.models import Content, Review, ReviewDecision
 from moderation.review import STAGE_LABELS, STAGE_STATUS, STAGES, overdue_hours
 from oversight.findings import to_cn
 from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
-from oversight.workorders.models import OPEN_STATUSES, UNIT_TURN, WorkOrder
+from oversight.workorders import service as workorders
 from platforms.types import PLATFORM_LABELS
 from publishers.models import Delivery, DeliveryStatus
 from registry.models import (
@@ -47,8 +47,6 @@ DELIVERED = (DeliveryStatus.sent, DeliveryStatus.withdrawn)
 DELIVERY_WINDOW_DAYS = 30
 THROUGHPUT_WEEKS = 8
 FRESHNESS_KEYS = ("recent", "warn", "veto", "zombie", "never")
-#: 整改工单 whose deadline falls within this many days count as 即将到期 on the dashboard
-DUE_SOON_DAYS = 3
 
 
 def _setting(name: str, default: int) -> int:
@@ -158,24 +156,6 @@ def _findings(user: User) -> dict[str, Any]:
             }
         )
     return {"by_kind": by_kind, "total": sum(k["total"] for k in by_kind)}
-
-
-def _workorders(user: User) -> dict[str, Any]:
-    """整改工单 not yet closed; of those waiting for the unit, how many are past or near their deadline."""
-    today = today_cn()
-    still_open = (
-        sa.select(sa.func.count())
-        .select_from(WorkOrder)
-        .where(scope_filter(user, WorkOrder.unit_id), WorkOrder.status.in_(OPEN_STATUSES))
-    )
-    waiting = still_open.where(WorkOrder.status.in_(UNIT_TURN))
-    soon = today + timedelta(days=DUE_SOON_DAYS)
-    return {
-        "open": db.session.scalar(still_open) or 0,
-        "overdue": db.session.scalar(waiting.where(WorkOrder.due_on < today)) or 0,
-        "due_soon": db.session.scalar(waiting.where(WorkOrder.due_on >= today, WorkOrder.due_on <= soon)) or 0,
-        "soon_days": DUE_SOON_DAYS,
-    }
 
 
 def _week_starts(now: datetime, weeks: int) -> list[datetime]:
@@ -294,7 +274,7 @@ def dashboard_data(user: User, now: datetime | None = None) -> dict[str, Any]:
         "accounts": _accounts(user),
         "freshness": _freshness(user, now),
         "findings": _findings(user),
-        "workorders": _workorders(user),
+        "workorders": workorders.due_counts(user),
         "review": _review(user, now),
         "delivery": _delivery(user, now),
     }

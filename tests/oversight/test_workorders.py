@@ -442,3 +442,21 @@ def test_board_shows_all_orders_when_asked(client, db_session, bureau, people):
     everything = client.get("/workorders/?status=all").get_data(as_text=True)
     assert f'href="/workorders/{open_order.id}"' in everything and f'href="/workorders/{gone.id}"' in everything
     assert '<option value="all" selected>全部</option>' in everything
+
+
+def test_workbench_says_what_needs_attention(client, db_session, bureau, people):
+    """The office lands on 问题线索: above the list it sees the open 整改工单 with the overdue ones
+    linked, and the quiet accounts (超14天未更新, 疑似僵尸号) with a link to each list."""
+    late = confirmed_order(bureau, people["auditor"])
+    late.due_on = today_cn() - timedelta(days=2)
+    soon = confirmed_order(bureau, people["auditor"])
+    soon.due_on = today_cn() + timedelta(days=1)
+    findings.act(make_finding(bureau, kind=FindingKind.inactive_14d), "confirm", people["auditor"])
+    db_session.commit()
+    login(client, people["auditor"])
+    html = client.get("/findings/").get_data(as_text=True)
+    line = html[html.index('<p id="attention">') : html.index("</p>", html.index('<p id="attention">'))]
+    assert '未办结整改工单 <a href="/workorders/">3 个</a>' in line
+    assert '<a href="/workorders/?overdue=1"><strong>1 个已逾期</strong></a>' in line and "1 个 3 天内到期" in line
+    assert '超14天未更新（单项否决）：<a href="/findings/?kind=inactive_14d">1 条未办结</a>' in line
+    assert "疑似僵尸号（超90天未更新）：0 条" in line
