@@ -134,6 +134,8 @@ def test_unreviewed_post_finding_shows_links_and_times_as_read(
     assert "http·" not in text and f.evidence["post_url"] in text  # a link, not "http·//"
     assert "2026-03-02 16:05" in text  # the posts table in Beijing time
     assert "平台内容编号" in text and "发现日期" in text
+    # the one post shown and the list of all the finding's posts are told apart
+    assert "涉及的全部内容编号" in text and text.count("平台内容编号") == 1
     for raw in RAW_KEYS:
         assert raw not in text, raw
 
