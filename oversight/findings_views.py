@@ -8,6 +8,7 @@ caller's scope answer 404.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -118,7 +119,14 @@ class ActionIn(Schema):
         load_default=None,
         allow_none=True,
         validate=Length(max=2000),
-        metadata={"description": "原因；排除（dismiss）和解决（resolve）时必填"},
+        metadata={"description": "原因；排除（dismiss）和解决（resolve）时必填；确认（confirm）时作为整改要求写入工单"},
+    )
+    due_on = Date(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "confirm：整改期限（北京日期，今天至 180 天内）；缺省为 FINDING_DEADLINE_WORKDAYS 个工作日后"
+        },
     )
     remedy = String(
         load_default=None,
@@ -232,7 +240,7 @@ def _apply_action(finding: Finding, action: str, user: User, data: dict[str, Any
             raise Invalid("只有“标记已解决”（resolve）可以附带处置", details={"remedy": ["只能与 resolve 一起使用"]})
         remedies.resolve(finding, remedy, user, data.get("reason"), data)
     else:
-        service.act(finding, action, user, data.get("reason"))
+        service.act(finding, action, user, data.get("reason"), due_on=data.get("due_on"))
 
 
 # ----------------------------------------------------------------------------- API: findings
@@ -397,6 +405,8 @@ def detail(finding_id: int) -> Any:
         **workorder_views.panel_context(),
         units=units,
         today=service.today_cn(),
+        max_deadline=timedelta(days=service.MAX_DEADLINE_DAYS),
+        default_workdays=service.setting_int("FINDING_DEADLINE_WORKDAYS", 5),
         action_labels=service.ACTION_LABELS,
         evidence_labels=service.EVIDENCE_LABELS,
         evidence_rows=evidence_text.readable(f["evidence"]),
@@ -415,6 +425,7 @@ ACTION_FORM_FIELDS = (
     "duplicate_reason",
     "closure_notice_url",
     "closure_notice_on",
+    "due_on",
 )
 
 
@@ -427,7 +438,7 @@ def _action_form() -> dict[str, Any]:
         raise Invalid("填写的内容有误", details=exc.messages) from exc
 
 
-_FORM_LABELS = {**FIELD_LABELS, "reason": "原因", "remedy": "处置"}
+_FORM_LABELS = {**FIELD_LABELS, "reason": "原因", "remedy": "处置", "due_on": "整改期限"}
 
 
 def _error_text(exc: ApiError) -> str:

@@ -147,6 +147,8 @@ def issue(finding: Finding, actor: Any = None, *, actor_label: str | None = None
     db.session.add(order)
     db.session.flush()
     text = f"请于 {due.isoformat()} 前完成整改并提交反馈" + ("" if exact else "（期限按周一至周五估算）")
+    if finding.reason:
+        text = f"整改要求：{finding.reason}。{text}"
     db.session.add(
         WorkOrderEvent(
             order=order,

@@ -16,6 +16,7 @@ from audit import service as audit_service
 from audit.models import AuditEntry
 from auth.models import Role
 from common.db import utcnow
+from common.errors import Invalid
 from common.statemachine import IllegalTransition, TransitionTable
 from common.timefmt import today_cn
 from oversight import findings
@@ -460,3 +461,42 @@ def test_workbench_says_what_needs_attention(client, db_session, bureau, people)
     assert '<a href="/workorders/?overdue=1"><strong>1 个已逾期</strong></a>' in line and "1 个 3 天内到期" in line
     assert '超14天未更新（单项否决）：<a href="/findings/?kind=inactive_14d">1 条未办结</a>' in line
     assert "疑似僵尸号（超90天未更新）：0 条" in line
+
+
+def test_office_sets_the_deadline_and_requirement_when_confirming(client, db_session, bureau, people):
+    """确认并下发整改 on the finding page: the office may pick the 整改期限 (today to 180 days on)
+    and its 原因/意见 becomes the order's 整改要求; a date in the past is refused and says why."""
+    finding = make_finding(bureau)
+    db_session.commit()
+    login(client, people["auditor"])
+    page = client.get(f"/findings/{finding.id}").get_data(as_text=True)
+    assert 'name="due_on" type="date"' in page and f'min="{today_cn().isoformat()}"' in page
+    assert "不填为 5 个工作日后" in page
+
+    past = today_cn() - timedelta(days=1)
+    client.post(f"/findings/{finding.id}/act", data={"action": "confirm", "due_on": past.isoformat()})
+    db_session.refresh(finding)
+    assert finding.status is FindingStatus.open and workorders.order_of(finding) is None
+    assert "整改期限不能早于今天" in client.get(f"/findings/{finding.id}").get_data(as_text=True)
+
+    due = today_cn() + timedelta(days=20)
+    client.post(
+        f"/findings/{finding.id}/act",
+        data={"action": "confirm", "due_on": due.isoformat(), "reason": "注销重复账号并在台账登记"},
+    )
+    db_session.refresh(finding)
+    order = workorders.order_of(finding)
+    assert finding.status is FindingStatus.confirmed and finding.due_on == order.due_on == due
+    assert order.events[0].text.startswith("整改要求：注销重复账号并在台账登记。请于 " + due.isoformat())
+    shown = client.get(f"/workorders/{order.id}").get_data(as_text=True)
+    assert "整改要求：注销重复账号并在台账登记" in shown and due.isoformat() in shown
+
+
+def test_deadline_only_with_confirm_and_within_180_days(db_session, bureau, people):
+    finding = make_finding(bureau)
+    with pytest.raises(Invalid, match="180"):
+        findings.act(finding, "confirm", people["auditor"], due_on=today_cn() + timedelta(days=181))
+    with pytest.raises(Invalid, match="确认并下发整改"):
+        findings.act(finding, "dismiss", people["auditor"], "误报", due_on=today_cn())
+    findings.act(finding, "confirm", people["auditor"], due_on=today_cn())
+    assert workorders.order_of(finding).due_on == today_cn()
