@@ -325,6 +325,15 @@ def discovery_import(data: dict[str, Any]) -> Any:
 # ----------------------------------------------------------------------------- pages: workbench
 
 
+def list_args(args: Any = None) -> dict[str, Any]:
+    """The list's filters and page, carried to a finding's page and back (its 返回 link, its forms)."""
+    args = request.args if args is None else args
+    kept = page_query(args)
+    if (args.get("page") or "").isdigit() and int(args["page"]) > 1:
+        kept["page"] = int(args["page"])
+    return kept
+
+
 def page_query(args: Any = None) -> dict[str, Any]:
     """Workbench filters from the query string (or a form); anything invalid is ignored."""
     args = request.args if args is None else args
@@ -384,6 +393,7 @@ def workbench() -> Any:
         units=units,
         can_work=user.has_role(*WORK_ROLES),
         export_args={k: v for k, v in q.items() if v is not None},
+        list_args={**q, **({"page": page} if page > 1 else {})},
     )
 
 
@@ -405,6 +415,7 @@ def detail(finding_id: int) -> Any:
         **workorder_views.panel_context(),
         units=units,
         today=service.today_cn(),
+        list_args=list_args(),
         max_deadline=timedelta(days=service.MAX_DEADLINE_DAYS),
         default_workdays=service.setting_int("FINDING_DEADLINE_WORKDAYS", 5),
         action_labels=service.ACTION_LABELS,
@@ -475,7 +486,8 @@ def act(finding_id: int) -> Any:
     except ApiError as exc:
         db.session.rollback()
         flash(_error_text(exc), "error")
-    return redirect(url_for("findings.detail", finding_id=finding_id))
+    kept = list_args({k.removeprefix("list_"): v for k, v in request.form.items() if k.startswith("list_")})
+    return redirect(url_for("findings.detail", finding_id=finding_id, **kept))
 
 
 @pages.post("/discovery/import")

@@ -500,3 +500,26 @@ def test_deadline_only_with_confirm_and_within_180_days(db_session, bureau, peop
         findings.act(finding, "dismiss", people["auditor"], "误报", due_on=today_cn())
     findings.act(finding, "confirm", people["auditor"], due_on=today_cn())
     assert workorders.order_of(finding).due_on == today_cn()
+
+
+def test_finding_page_keeps_the_lists_filters(client, db_session, bureau, people):
+    """From a filtered 问题线索 list to a finding and back (also after acting on it): the filters
+    and the page are kept, so the office works down its list without setting them again."""
+    finding = make_finding(bureau)
+    db_session.commit()
+    login(client, people["auditor"])
+    listing = client.get(f"/findings/?kind=duplicate&status=open&unit_id={bureau.id}").get_data(as_text=True)
+    link = f"/findings/{finding.id}?kind=duplicate&amp;status=open&amp;unit_id={bureau.id}"
+    assert f'href="{link}"' in listing
+    page = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    back = f'href="/findings/?kind=duplicate&amp;status=open&amp;unit_id={bureau.id}" id="back-to-list"'
+    assert back in page and "（保留筛选条件）" in page
+    assert '<input type="hidden" name="list_kind" value="duplicate">' in page
+    response = client.post(
+        f"/findings/{finding.id}/act",
+        data={"action": "confirm", "list_kind": "duplicate", "list_status": "open", "list_bogus": "x"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/findings/{finding.id}?kind=duplicate&status=open")
+    plain = client.get(f"/findings/{finding.id}").get_data(as_text=True)
+    assert 'href="/findings/" id="back-to-list">← 返回问题线索</a>' in plain
