@@ -117,7 +117,7 @@ def seed() -> bool:
         filing_number="SFX-WEIBO-OLD",
     )
     db.session.add(closed)
-    for unit, platform, uid, name in plan:
+    for number, (unit, platform, uid, name) in enumerate(plan, start=1):
         account = Account(
             platform=platform,
             platform_uid=uid,
@@ -127,7 +127,7 @@ def seed() -> bool:
             verified_subject=unit.name,
             verified=True,
             opened_on=today - timedelta(days=400),
-            filing_number=f"SFX-{platform.value.upper()}-{uid[-3:]}",
+            filing_number=f"SFX-{platform.value.upper()}-{number:03d}",  # unique, like a real 备案编号
             filed_on=today - timedelta(days=395),
             person_in_charge="分管副主任",
             admin_name="办公室管理员",

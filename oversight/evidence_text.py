@@ -68,7 +68,7 @@ KEY_LABELS = {
     "count": "数量",
     # the inspection's post evidence (未经三审发布, 篡改, 平台删除, 检查命中)
     "post_id": "平台内容编号",
-    "post_ids": "平台内容编号",
+    "post_ids": "涉及的全部内容编号",
     "post_count": "内容条数",
     "post_url": "原文链接",
     "published_at": "发布时间",

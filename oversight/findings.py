@@ -442,16 +442,42 @@ def _snapshot(f: Finding) -> dict[str, Any]:
 Remedy = Callable[[Finding], dict[str, Any]]
 
 
+def check_deadline(action: str, due_on: date | None) -> None:
+    """422 unless a 整改期限 given with ``confirm`` lies between today and MAX_DEADLINE_DAYS on."""
+    if due_on is None:
+        return
+    if action != "confirm":
+        raise Invalid("只有“确认并下发整改”可以设定整改期限", details={"due_on": ["只能与 confirm 一起使用"]})
+    today = today_cn()
+    if due_on < today:
+        raise Invalid("整改期限不能早于今天", details={"due_on": [f"请选择 {today.isoformat()} 或以后的日期"]})
+    if (due_on - today).days > MAX_DEADLINE_DAYS:
+        raise Invalid(
+            f"整改期限不能超过 {MAX_DEADLINE_DAYS} 天", details={"due_on": [f"请选择 {MAX_DEADLINE_DAYS} 天内的日期"]}
+        )
+
+
 def check_reason(action: str, reason: str | None) -> str | None:
     """The stripped reason, or 422 when ``dismiss`` / ``resolve`` lack one (at least 2 characters)."""
     reason = (reason or "").strip() or None
     if action in ("dismiss", "resolve") and (reason is None or len(reason) < 2):
-        raise Invalid("请填写原因（至少 2 个字）", details={"reason": ["排除或解决时必须填写原因"]})
+        text = "排除或解决时请填写原因（至少 2 个字）"
+        raise Invalid(text, details={"reason": [text]})
     return reason
 
 
+#: the latest 整改期限 the office may set when confirming, in days from today
+MAX_DEADLINE_DAYS = 180
+
+
 def act(
-    finding: Finding, action: str, actor: User, reason: str | None = None, *, remedy: Remedy | None = None
+    finding: Finding,
+    action: str,
+    actor: User,
+    reason: str | None = None,
+    *,
+    remedy: Remedy | None = None,
+    due_on: date | None = None,
 ) -> Finding:
     """Apply ``confirm`` / ``dismiss`` / ``resolve`` (role and scope are checked by the view).
 
@@ -459,12 +485,16 @@ def act(
     the finding's state are checked and before the status changes; it does the work through the
     registry's services and returns what it did, which goes into the decision and the audit
     entry. When it raises, the finding is left as it was (the caller rolls back).
+
+    ``due_on`` (confirm only): the 整改期限 the office sets, from today to
+    :data:`MAX_DEADLINE_DAYS` days on; without it, ``FINDING_DEADLINE_WORKDAYS`` working days.
     """
     if action not in ACTIONS:
         raise Invalid(f"未知操作：{action}", details={"action": [f"可选：{', '.join(ACTIONS)}"]})
     if remedy is not None and action != "resolve":
         raise Invalid("只有“标记已解决”可以附带处置", details={"remedy": ["只能与 resolve 一起使用"]})
     reason = check_reason(action, reason)
+    check_deadline(action, due_on)
     db.session.refresh(finding, with_for_update=True)
     if finding.status not in _ALLOWED_FROM[action]:
         raise Conflict(
@@ -481,7 +511,7 @@ def act(
     finding.decided_by_id = actor.id
     if action == "confirm":
         days = setting_int("FINDING_DEADLINE_WORKDAYS", 5)
-        finding.due_on = add_workdays(today_cn(), days)
+        finding.due_on = due_on or add_workdays(today_cn(), days)
     decision = _decision(target, actor, reason, now)
     if done is not None:
         decision["remedy"] = done

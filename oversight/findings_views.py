@@ -8,6 +8,7 @@ caller's scope answer 404.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -118,7 +119,14 @@ class ActionIn(Schema):
         load_default=None,
         allow_none=True,
         validate=Length(max=2000),
-        metadata={"description": "原因；排除（dismiss）和解决（resolve）时必填"},
+        metadata={"description": "原因；排除（dismiss）和解决（resolve）时必填；确认（confirm）时作为整改要求写入工单"},
+    )
+    due_on = Date(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "confirm：整改期限（北京日期，今天至 180 天内）；缺省为 FINDING_DEADLINE_WORKDAYS 个工作日后"
+        },
     )
     remedy = String(
         load_default=None,
@@ -232,7 +240,7 @@ def _apply_action(finding: Finding, action: str, user: User, data: dict[str, Any
             raise Invalid("只有“标记已解决”（resolve）可以附带处置", details={"remedy": ["只能与 resolve 一起使用"]})
         remedies.resolve(finding, remedy, user, data.get("reason"), data)
     else:
-        service.act(finding, action, user, data.get("reason"))
+        service.act(finding, action, user, data.get("reason"), due_on=data.get("due_on"))
 
 
 # ----------------------------------------------------------------------------- API: findings
@@ -317,6 +325,15 @@ def discovery_import(data: dict[str, Any]) -> Any:
 # ----------------------------------------------------------------------------- pages: workbench
 
 
+def list_args(args: Any = None) -> dict[str, Any]:
+    """The list's filters and page, carried to a finding's page and back (its 返回 link, its forms)."""
+    args = request.args if args is None else args
+    kept = page_query(args)
+    if (args.get("page") or "").isdigit() and int(args["page"]) > 1:
+        kept["page"] = int(args["page"])
+    return kept
+
+
 def page_query(args: Any = None) -> dict[str, Any]:
     """Workbench filters from the query string (or a form); anything invalid is ignored."""
     args = request.args if args is None else args
@@ -333,6 +350,10 @@ def page_query(args: Any = None) -> dict[str, Any]:
     return q
 
 
+#: accounts gone quiet: shown with their counts at the top of the workbench
+SILENT_KINDS = (FindingKind.inactive_14d, FindingKind.zombie_90d)
+
+
 @pages.get("/")
 def workbench() -> Any:
     user = viewer()
@@ -347,18 +368,32 @@ def workbench() -> Any:
         ).all()
     )
     units = db.session.scalars(sa.select(Unit).where(scope_filter(user, Unit.id)).order_by(Unit.name)).all()
+    silent = dict(
+        db.session.execute(
+            sa.select(Finding.kind, sa.func.count(Finding.id))
+            .where(
+                scope_filter(user, Finding.unit_id),
+                Finding.kind.in_(SILENT_KINDS),
+                Finding.status.in_((FindingStatus.open, FindingStatus.confirmed)),
+            )
+            .group_by(Finding.kind)
+        ).all()
+    )
     return render_template(
         "findings/workbench.html",
         result=result,
         q=q,
         pages=(result["total"] + 49) // 50,
         counts={s.value: counts.get(s, 0) for s in FindingStatus},
+        due=workorders.due_counts(user),
+        silent=[(k.value, FINDING_LABELS[k], silent.get(k, 0)) for k in SILENT_KINDS],
         kinds=FINDING_LABELS,
         statuses=service.STATUS_LABELS,
         platforms=PLATFORM_LABELS,
         units=units,
         can_work=user.has_role(*WORK_ROLES),
         export_args={k: v for k, v in q.items() if v is not None},
+        list_args={**q, **({"page": page} if page > 1 else {})},
     )
 
 
@@ -380,6 +415,9 @@ def detail(finding_id: int) -> Any:
         **workorder_views.panel_context(),
         units=units,
         today=service.today_cn(),
+        list_args=list_args(),
+        max_deadline=timedelta(days=service.MAX_DEADLINE_DAYS),
+        default_workdays=service.setting_int("FINDING_DEADLINE_WORKDAYS", 5),
         action_labels=service.ACTION_LABELS,
         evidence_labels=service.EVIDENCE_LABELS,
         evidence_rows=evidence_text.readable(f["evidence"]),
@@ -398,6 +436,7 @@ ACTION_FORM_FIELDS = (
     "duplicate_reason",
     "closure_notice_url",
     "closure_notice_on",
+    "due_on",
 )
 
 
@@ -410,16 +449,17 @@ def _action_form() -> dict[str, Any]:
         raise Invalid("填写的内容有误", details=exc.messages) from exc
 
 
-_FORM_LABELS = {**FIELD_LABELS, "reason": "原因", "remedy": "处置"}
+_FORM_LABELS = {**FIELD_LABELS, "reason": "原因", "remedy": "处置", "due_on": "整改期限"}
 
 
 def _error_text(exc: ApiError) -> str:
     """The message, plus the field errors of a 422 (the page has no field-level display)."""
     details = exc.detail if isinstance(exc.detail, dict) else {}
     parts = [
-        f"{_FORM_LABELS.get(k, k)}：{'；'.join(str(m) for m in v)}"
+        f"{_FORM_LABELS.get(k, k)}：{'；'.join(said)}"
         for k, v in details.items()
         if isinstance(v, list) and v and all(isinstance(m, str) for m in v)
+        if (said := [m for m in v if m not in exc.message])  # not the message said twice
     ]
     return exc.message + ("（" + "；".join(parts) + "）" if parts and exc.status_code == 422 else "")
 
@@ -446,7 +486,8 @@ def act(finding_id: int) -> Any:
     except ApiError as exc:
         db.session.rollback()
         flash(_error_text(exc), "error")
-    return redirect(url_for("findings.detail", finding_id=finding_id))
+    kept = list_args({k.removeprefix("list_"): v for k, v in request.form.items() if k.startswith("list_")})
+    return redirect(url_for("findings.detail", finding_id=finding_id, **kept))
 
 
 @pages.post("/discovery/import")

@@ -322,7 +322,11 @@ def bulletin_docx(
         f"{b['units_passed']}个单位达标，单位达标率{_rate(b['units_passed'], len(units))}；"
         f"运行中账号无超{data['thresholds']['veto_days']}天未更新情形的{active - over}个，"
         f"账号合格率{_rate(active - over, active)}。期间经本平台发布信息{t['published_in_period']}条，"
-        f"三审合规率{_rate(t['review_compliant'], t['published_items'])}。",
+        + (
+            f"三审合规率{_rate(t['review_compliant'], t['published_items'])}。"
+            if t["published_items"]
+            else "不计算三审合规率。"
+        ),
     )
 
     _para(doc, "二、发现的问题", font=HEADING_FONT)

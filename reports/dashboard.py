@@ -24,6 +24,7 @@ from moderation.models import Content, Review, ReviewDecision
 from moderation.review import STAGE_LABELS, STAGE_STATUS, STAGES, overdue_hours
 from oversight.findings import to_cn
 from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
+from oversight.workorders import service as workorders
 from platforms.types import PLATFORM_LABELS
 from publishers.models import Delivery, DeliveryStatus
 from registry.models import (
@@ -273,6 +274,7 @@ def dashboard_data(user: User, now: datetime | None = None) -> dict[str, Any]:
         "accounts": _accounts(user),
         "freshness": _freshness(user, now),
         "findings": _findings(user),
+        "workorders": workorders.due_counts(user),
         "review": _review(user, now),
         "delivery": _delivery(user, now),
     }
@@ -353,6 +355,7 @@ def index() -> Any:
     links = {
         "ledger": _optional_url("registry.ledger"),
         "findings": _optional_url("findings.workbench"),
+        "workorders": _optional_url("workorders.board"),
         "queue": _optional_url("moderation.queue"),
         "calendar": _optional_url("publishers.calendar"),
     }

@@ -25,6 +25,7 @@ from common.db import utcnow
 from common.errors import Invalid
 from common.formal_sheet import Column, FormalSheet
 from common.formal_sheet import workbook as formal_workbook
+from common.timefmt import bj
 from extensions import db
 from moderation.models import PASSING_DECISIONS, Review
 from oversight.findings import (
@@ -382,7 +383,7 @@ def _cell(key: str, value: Any) -> Any:
     return "—" if value is None else value
 
 
-PERCENT_HEADERS = frozenset(label for key, label in COMPLIANCE_COLUMNS if key == "review_compliance")
+PERCENT_HEADERS = frozenset({*(label for key, label in COMPLIANCE_COLUMNS if key == "review_compliance"), "置信度"})
 
 
 Sheet = tuple[str, Sequence[str], Sequence[Sequence[Any]]]
@@ -456,11 +457,16 @@ def compliance_xlsx(data: dict[str, Any], issuer: str = "") -> bytes:
     )
 
 
+def _made_at(value: datetime | str) -> str:
+    """A notes sheet's 生成时间 in the house format (the API keeps its ISO time)."""
+    return f"{bj(value)}（北京时间）"
+
+
 def _notes_sheet(data: dict[str, Any]) -> Sheet:
     th = data["thresholds"]
     notes = [
         ["统计区间", f"{data['period']['from']} 至 {data['period']['to']}"],
-        ["生成时间", data["generated_at"]],
+        ["生成时间", _made_at(data["generated_at"])],
         ["更新预警线", f"{th['warn_days']} 天"],
         ["单项否决线", f"超过 {th['veto_days']} 天未更新"],
         ["疑似僵尸号", f"超过 {th['zombie_days']} 天未更新"],
@@ -522,7 +528,7 @@ def _finding_row(f: Finding, platform: str | None) -> list[Any]:
         evidence.get("message") or "",
         FINDING_STATUS_LABELS[f.status],
         f.due_on.isoformat() if f.due_on else "",
-        "是" if is_overdue(f) else "",
+        "是" if is_overdue(f) else "否",
         f.first_seen_at,
         f.confidence,
     ]
@@ -617,7 +623,7 @@ def bulletin_xlsx(p: Period, unit_ids: set[int] | None = None, issuer: str = "")
     summary = [
         ["报告期", p.label or f"{p.start} 至 {p.end}"],
         ["统计区间", f"{p.start.isoformat()} 至 {p.end.isoformat()}"],
-        ["生成时间", data["generated_at"]],
+        ["生成时间", _made_at(data["generated_at"])],
         ["单位数", len(data["units"])],
         ["达标单位数", b["units_passed"]],
         ["账号总数", t["accounts"]],
@@ -763,7 +769,7 @@ def annual_xlsx(p: Period, unit_ids: set[int] | None = None, issuer: str = "") -
     notes = [
         ["年度", p.label],
         ["报送要求", f"年度报表应于 {p.end.year + 1} 年 1 月 31 日前公开（国办函〔2018〕12号）"],
-        ["生成时间", iso_cn(utcnow())],
+        ["生成时间", _made_at(utcnow())],
         ["信息发布（条）", "通过本平台发出的发布条数；在平台后台直接发布的内容请人工补充"],
         ["关注量/订阅数", "取自最近一次自动监测；平台接口不提供时为空，请人工补充"],
     ]

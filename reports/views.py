@@ -238,6 +238,7 @@ def index() -> Any:
         error=error,
         columns=reports.COMPLIANCE_COLUMNS,
         quarters=[f"{today.year}Q{q}", last_quarter],
+        quarter_labels={code: reports.quarter(code).label for code in (f"{today.year}Q{q}", last_quarter)},
         years=[today.year - 1, today.year] if today.month <= 3 else [today.year, today.year - 1],
         bulletin_prefix=current_app.config.get("BULLETIN_DOC_PREFIX", ""),
         bulletin_to=current_app.config.get("BULLETIN_ADDRESSEES", ""),

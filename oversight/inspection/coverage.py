@@ -27,7 +27,7 @@ from oversight.inspection.sources import NOT_CHECKABLE_LABELS, SOURCE_LABELS
 from platforms.types import PLATFORM_LABELS
 from registry.models import Account, Platform, Unit
 
-STATE_LABELS = {"checked": "已巡检", "stale": "过期未更新", "not_checkable": "无法巡检"}
+STATE_LABELS = {"checked": "已巡检", "stale": "巡检数据过期", "not_checkable": "无法巡检"}
 STALE_REASON_LABELS = {
     "never": "尚未巡检",
     "error": "最近一次读取失败",

@@ -128,7 +128,7 @@ class CoverageOut(Schema):
     by_platform = List(Dict())
     by_unit = List(Dict())
     by_reason = List(Dict())
-    blind = List(Dict(), metadata={"description": "无法巡检或过期未更新的账号（至多 200 个）及所需材料"})
+    blind = List(Dict(), metadata={"description": "无法巡检或巡检数据过期的账号（至多 200 个）及所需材料"})
     blind_total = Integer()
 
 

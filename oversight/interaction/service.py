@@ -367,7 +367,7 @@ def evaluate(account: Account, now: datetime | None = None) -> dict[str, str]:
         oldest = overdue[0]
         message = (
             f"账号「{account.name}」有 {len(overdue)} 条评论/私信超过 {t.reply_workdays} 个工作日未回复，"
-            f"最早一条已等待 {waited_hours(oldest, now)} 小时"
+            f"最早一条已等待 {waited(waited_hours(oldest, now))}"
             + (f"（超过 {t.severe_days} 天，互动回应差）" if severe else "")
         )
         inputs.append(

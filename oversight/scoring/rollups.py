@@ -55,13 +55,17 @@ def rollup(period: Period, unit_ids: set[int] | None, trend_quarters: int = 4) -
     for unit_id in sorted(by_unit, key=lambda u: (names.get(u, ""), u)):
         row = {"unit_id": unit_id, "unit_name": names.get(unit_id), **_summarise(by_unit[unit_id])}
         row["trend"] = [
-            {"period": q.key, **_rate([s for s in trend_scores[q.key] if s.unit_id == unit_id])} for q in quarters
+            {"period": q.key, "label": q.label, **_rate([s for s in trend_scores[q.key] if s.unit_id == unit_id])}
+            for q in quarters
         ]
         units.append(row)
     return {
         "period": period.key,
         "period_label": period.label,
-        "county": {**_summarise(scores), "trend": [{"period": q.key, **_rate(trend_scores[q.key])} for q in quarters]},
+        "county": {
+            **_summarise(scores),
+            "trend": [{"period": q.key, "label": q.label, **_rate(trend_scores[q.key])} for q in quarters],
+        },
         "units": units,
         "rules_versions": sorted({s.rules_version for s in scores}),
     }

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -147,6 +147,8 @@ def issue(finding: Finding, actor: Any = None, *, actor_label: str | None = None
     db.session.add(order)
     db.session.flush()
     text = f"请于 {due.isoformat()} 前完成整改并提交反馈" + ("" if exact else "（期限按周一至周五估算）")
+    if finding.reason:
+        text = f"整改要求：{finding.reason}。{text}"
     db.session.add(
         WorkOrderEvent(
             order=order,
@@ -427,6 +429,29 @@ def escalate_overdue(today: date | None = None) -> list[int]:
 
 def is_overdue(order: WorkOrder, today: date | None = None) -> bool:
     return order.status in UNIT_TURN and order.due_on < (today or today_cn())
+
+
+#: 整改工单 whose deadline falls within this many days count as 即将到期 (dashboard, 问题线索)
+DUE_SOON_DAYS = 3
+
+
+def due_counts(user: User) -> dict[str, int]:
+    """整改工单 ``user`` sees that are not closed; of those waiting for the unit, how many are past
+    their deadline and how many are due within :data:`DUE_SOON_DAYS` days (Beijing dates)."""
+    today = today_cn()
+    still_open = (
+        sa.select(sa.func.count())
+        .select_from(WorkOrder)
+        .where(scope_filter(user, WorkOrder.unit_id), WorkOrder.status.in_(OPEN_STATUSES))
+    )
+    waiting = still_open.where(WorkOrder.status.in_(UNIT_TURN))
+    soon = today + timedelta(days=DUE_SOON_DAYS)
+    return {
+        "open": db.session.scalar(still_open) or 0,
+        "overdue": db.session.scalar(waiting.where(WorkOrder.due_on < today)) or 0,
+        "due_soon": db.session.scalar(waiting.where(WorkOrder.due_on >= today, WorkOrder.due_on <= soon)) or 0,
+        "soon_days": DUE_SOON_DAYS,
+    }
 
 
 def listing(user: User, q: dict[str, Any]) -> sa.Select[Any]:

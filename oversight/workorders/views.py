@@ -215,6 +215,9 @@ def board() -> Any:
     if request.args.get("status") in {s.value for s in WorkOrderStatus}:
         q["status"] = request.args["status"]
     q["open"] = request.args.get("open", "1" if not q.get("status") else "") == "1"
+    q["all"] = request.args.get("status") == "all"  # 全部: closed and withdrawn ones too
+    if q["all"]:
+        q["open"] = False
     q["overdue"] = request.args.get("overdue") == "1"
     if (request.args.get("unit_id") or "").isdigit():
         q["unit_id"] = int(request.args["unit_id"])

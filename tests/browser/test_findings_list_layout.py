@@ -1,6 +1,8 @@
 """The 问题线索 list at 1280 px (normal and 大字模式) and at 390 px: short columns (编号, 平台, 账号名,
 最近发现) stay on one line and the long 说明 is cut to two lines — its full text in the cell's title
 and on the finding page — instead of squeezing the other columns into two or three lines each.
+In 大字模式 at 1280 px 平台 moves under the account name and 最近发现's time under its date, so 说明
+keeps fourteen characters a line instead of eight.
 Screenshots: test-output/screenshots/findings-list-WIDTH-MODE.png."""
 
 from __future__ import annotations
@@ -74,9 +76,20 @@ def test_findings_list_keeps_short_columns_on_one_line(
     assert not squeezed, squeezed
     message = page.locator("#findings td.message", has_text=long_findings[0][:12]).first
     assert message.get_attribute("title") == long_findings[0]  # the full text on hover
-    if width >= 1280:
-        for column in ("td:nth-child(1)", "td:nth-child(4)", "td.account > a", "td:nth-child(10)"):
+    if width >= 1280 and mode == "normal":
+        for column in ("td:nth-child(1)", "td.platform", "td.account > a", "td.seen"):
             assert set(lines(page, f"#findings tbody {column}")) == {1}, column
+    if width >= 1280 and mode == "large-font":
+        # 平台 moves under the account name, 最近发现's time under its date: 说明 gets the room
+        assert not page.locator("#findings th.platform").is_visible()
+        assert page.locator("#findings td.account .platform-inline").first.is_visible()
+        for column in ("td:nth-child(1)", "td.account > a", "td.seen > span"):
+            assert set(lines(page, f"#findings tbody {column}")) == {1}, column
+        chars = page.locator("#findings td.message > div").evaluate_all(
+            "(ds) => ds.map((d) => d.clientWidth / parseFloat(getComputedStyle(d).fontSize))"
+        )
+        assert min(chars) >= 13.5, chars  # 十三四个字一行, not eight
+    if width >= 1280:
         shown = page.locator("#findings td.message > div").evaluate_all(
             "(ds) => ds.map((d) => d.clientHeight / parseFloat(getComputedStyle(d).lineHeight))"
         )

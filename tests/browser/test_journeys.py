@@ -618,7 +618,9 @@ def test_journey_4_auditor_imports_discovers_confirms_and_reports(
     detail = auditor.locator("main").inner_text()
     assert "未备案/体外运行" in detail and "示范县市场监督管理局" in detail, detail
     step(auditor, "4-08-finding-detail")
-    auditor.get_by_label("原因 / 意见（排除和解决时必填）").fill("经核实为县市场监管局自行开设，限期补办备案或关停")
+    auditor.get_by_label("原因 / 意见（排除和解决时必填；确认时作为整改要求写入工单）").fill(
+        "经核实为县市场监管局自行开设，限期补办备案或关停"
+    )
     auditor.get_by_role("button", name="确认并下发整改").click()
     auditor.wait_for_load_state()
     assert "已确认并下发整改" in flash(auditor), flash(auditor)

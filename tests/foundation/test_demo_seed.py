@@ -114,6 +114,16 @@ def test_demo_seed_issues_a_repost_task_the_units_have_to_do(app, db_session):
     assert db_session.scalar(sa.select(sa.func.count()).select_from(RepostTask)) == 1
 
 
+def test_demo_accounts_have_distinct_filing_numbers(app, db_session):
+    """The demo 台账 reads like a real one: every account its own 备案编号 (no three SFX-WECHAT-001,
+    no SFX-WEIBO-ibo cut from the platform ID)."""
+    seed()
+    db_session.flush()
+    numbers = list(db_session.scalars(sa.select(Account.filing_number)))
+    assert len(numbers) == len(set(numbers)) >= 9
+    assert all(re.fullmatch(r"SFX-[A-Z]+-(\d{3}|OLD)", n) for n in numbers), numbers
+
+
 def _open_post_links(base: str, platform: str, uid: str) -> list[str]:
     """查看原文 for each post on an account's timeline: the links it gives, each opened."""
     timeline = requests.get(f"{base}/_sandbox/timeline/{platform}?uid={uid}", timeout=10)

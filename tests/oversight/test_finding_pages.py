@@ -134,6 +134,8 @@ def test_unreviewed_post_finding_shows_links_and_times_as_read(
     assert "http·" not in text and f.evidence["post_url"] in text  # a link, not "http·//"
     assert "2026-03-02 16:05" in text  # the posts table in Beijing time
     assert "平台内容编号" in text and "发现日期" in text
+    # the one post shown and the list of all the finding's posts are told apart
+    assert "涉及的全部内容编号" in text and text.count("平台内容编号") == 1
     for raw in RAW_KEYS:
         assert raw not in text, raw
 
@@ -159,6 +161,10 @@ def test_coverage_lists_the_accounts_it_cannot_see_and_what_to_provide(
     assert "盲区测试县交通头条" in table and "在台账中补登平台账号ID" in table
     assert "盲区测试县发布" not in table  # read a moment ago: not blind
     assert f'href="/registry/accounts/{blind.id}"' in html
+    # stale inspection data is not mistaken for an account that stopped posting (超14天未更新)
+    text = visible(html)
+    assert "巡检数据过期" in text and "与账号本身是否更新无关" in text and "过期未更新" not in text
+    assert re.search(r"统计时间 \d{4}-\d\d-\d\d \d\d:\d\d（北京时间）", text)
 
     narrowed = page(api_as, auditor, f"/inspection/coverage?unit_id={other.id}")
     table = visible(re.search(r'id="coverage-blind">.*?</table>', narrowed, flags=re.S).group(0))

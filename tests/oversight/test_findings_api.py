@@ -429,7 +429,9 @@ def test_workbench_pages(client, make_user, county, other, make_account, db_sess
     assert "台账与平台信息对照" in detail and "确认并下发整改" in detail
     response = client.post(f"/findings/{f.id}/act", data={"action": "dismiss", "reason": ""})
     assert response.status_code == 302
-    assert "请填写原因" in client.get(f"/findings/{f.id}").get_data(as_text=True)
+    shown = client.get(f"/findings/{f.id}").get_data(as_text=True)
+    assert "排除或解决时请填写原因（至少 2 个字）" in shown
+    assert "（原因：" not in shown  # said once, not repeated in brackets
     client.post(f"/findings/{f.id}/act", data={"action": "confirm"})
     db_session.refresh(f)
     assert f.status is FindingStatus.confirmed and f.due_on is not None

@@ -507,6 +507,10 @@ def test_pages_for_office_and_unit(client, db_session, site, make_account):
     _login(client, site["users"]["auditor"])
     index = client.get(f"/scoring/?period={q.key}").get_data(as_text=True)
     assert "考评汇总" in index and "考评测试县教育局" in index and "按当前规则计算" in index
+    # the quarter as people say it in the heading and the trend columns, not the code 2026Q4
+    assert f"考评汇总（{q.label}）" in index and "按当前规则计算本期得分" in index
+    assert f'<th scope="col" class="num">{q.label}</th>' in index
+    assert f">{q.key}</th>" not in index
     card = client.get(f"/scoring/scores/{score.id}").get_data(as_text=True)
     assert "不合格（单项否决）" in card and f"/findings/{f.id}" in card and lp.platform_post_id in card
     assert "2026.12-default" in card and "北京时间" in card

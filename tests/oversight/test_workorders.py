@@ -16,6 +16,7 @@ from audit import service as audit_service
 from audit.models import AuditEntry
 from auth.models import Role
 from common.db import utcnow
+from common.errors import Invalid
 from common.statemachine import IllegalTransition, TransitionTable
 from common.timefmt import today_cn
 from oversight import findings
@@ -426,3 +427,99 @@ def test_office_decides_on_the_order_page(client, db_session, bureau, people):
     assert (
         db_session.scalar(sa.select(sa.func.count(WorkOrderEvent.id)).where(WorkOrderEvent.order_id == order.id)) == 3
     )
+
+
+def test_board_shows_all_orders_when_asked(client, db_session, bureau, people):
+    """The board opens on 未办结; 全部 also lists the closed and cancelled (已撤销) orders (and keeps the
+    choice across pages)."""
+    open_order = confirmed_order(bureau, people["auditor"])
+    gone = confirmed_order(bureau, people["auditor"])
+    findings.act(gone.finding, "dismiss", people["auditor"], "经核实为误报")
+    db_session.commit()
+    assert gone.status is WorkOrderStatus.cancelled
+    login(client, people["auditor"])
+    board = client.get("/workorders/").get_data(as_text=True)
+    assert f'href="/workorders/{open_order.id}"' in board and f'href="/workorders/{gone.id}"' not in board
+    everything = client.get("/workorders/?status=all").get_data(as_text=True)
+    assert f'href="/workorders/{open_order.id}"' in everything and f'href="/workorders/{gone.id}"' in everything
+    assert '<option value="all" selected>全部</option>' in everything
+
+
+def test_workbench_says_what_needs_attention(client, db_session, bureau, people):
+    """The office lands on 问题线索: above the list it sees the open 整改工单 with the overdue ones
+    linked, and the quiet accounts (超14天未更新, 疑似僵尸号) with a link to each list."""
+    late = confirmed_order(bureau, people["auditor"])
+    late.due_on = today_cn() - timedelta(days=2)
+    soon = confirmed_order(bureau, people["auditor"])
+    soon.due_on = today_cn() + timedelta(days=1)
+    findings.act(make_finding(bureau, kind=FindingKind.inactive_14d), "confirm", people["auditor"])
+    db_session.commit()
+    login(client, people["auditor"])
+    html = client.get("/findings/").get_data(as_text=True)
+    line = html[html.index('<p id="attention">') : html.index("</p>", html.index('<p id="attention">'))]
+    assert '未办结整改工单 <a href="/workorders/">3 个</a>' in line
+    assert '<a href="/workorders/?overdue=1"><strong>1 个已逾期</strong></a>' in line and "1 个 3 天内到期" in line
+    assert '超14天未更新（单项否决）：<a href="/findings/?kind=inactive_14d">1 条未办结</a>' in line
+    assert "疑似僵尸号（超90天未更新）：0 条" in line
+
+
+def test_office_sets_the_deadline_and_requirement_when_confirming(client, db_session, bureau, people):
+    """确认并下发整改 on the finding page: the office may pick the 整改期限 (today to 180 days on)
+    and its 原因/意见 becomes the order's 整改要求; a date in the past is refused and says why."""
+    finding = make_finding(bureau)
+    db_session.commit()
+    login(client, people["auditor"])
+    page = client.get(f"/findings/{finding.id}").get_data(as_text=True)
+    assert 'name="due_on" type="date"' in page and f'min="{today_cn().isoformat()}"' in page
+    assert "不填为 5 个工作日后" in page
+
+    past = today_cn() - timedelta(days=1)
+    client.post(f"/findings/{finding.id}/act", data={"action": "confirm", "due_on": past.isoformat()})
+    db_session.refresh(finding)
+    assert finding.status is FindingStatus.open and workorders.order_of(finding) is None
+    assert "整改期限不能早于今天" in client.get(f"/findings/{finding.id}").get_data(as_text=True)
+
+    due = today_cn() + timedelta(days=20)
+    client.post(
+        f"/findings/{finding.id}/act",
+        data={"action": "confirm", "due_on": due.isoformat(), "reason": "注销重复账号并在台账登记"},
+    )
+    db_session.refresh(finding)
+    order = workorders.order_of(finding)
+    assert finding.status is FindingStatus.confirmed and finding.due_on == order.due_on == due
+    assert order.events[0].text.startswith("整改要求：注销重复账号并在台账登记。请于 " + due.isoformat())
+    shown = client.get(f"/workorders/{order.id}").get_data(as_text=True)
+    assert "整改要求：注销重复账号并在台账登记" in shown and due.isoformat() in shown
+
+
+def test_deadline_only_with_confirm_and_within_180_days(db_session, bureau, people):
+    finding = make_finding(bureau)
+    with pytest.raises(Invalid, match="180"):
+        findings.act(finding, "confirm", people["auditor"], due_on=today_cn() + timedelta(days=181))
+    with pytest.raises(Invalid, match="确认并下发整改"):
+        findings.act(finding, "dismiss", people["auditor"], "误报", due_on=today_cn())
+    findings.act(finding, "confirm", people["auditor"], due_on=today_cn())
+    assert workorders.order_of(finding).due_on == today_cn()
+
+
+def test_finding_page_keeps_the_lists_filters(client, db_session, bureau, people):
+    """From a filtered 问题线索 list to a finding and back (also after acting on it): the filters
+    and the page are kept, so the office works down its list without setting them again."""
+    finding = make_finding(bureau)
+    db_session.commit()
+    login(client, people["auditor"])
+    listing = client.get(f"/findings/?kind=duplicate&status=open&unit_id={bureau.id}").get_data(as_text=True)
+    link = f"/findings/{finding.id}?kind=duplicate&amp;status=open&amp;unit_id={bureau.id}"
+    assert f'href="{link}"' in listing
+    page = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    back = f'href="/findings/?kind=duplicate&amp;status=open&amp;unit_id={bureau.id}" id="back-to-list"'
+    assert back in page and "（保留筛选条件）" in page
+    assert '<input type="hidden" name="list_kind" value="duplicate">' in page
+    response = client.post(
+        f"/findings/{finding.id}/act",
+        data={"action": "confirm", "list_kind": "duplicate", "list_status": "open", "list_bogus": "x"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/findings/{finding.id}?kind=duplicate&status=open")
+    plain = client.get(f"/findings/{finding.id}").get_data(as_text=True)
+    assert 'href="/findings/" id="back-to-list">← 返回问题线索</a>' in plain

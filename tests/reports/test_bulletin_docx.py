@@ -100,9 +100,23 @@ def test_report_page_has_the_word_button(client, make_user, county):  # noqa: F8
     html = page(client, "/reports/")
     quarter = this_quarter()
     assert f'id="bulletin-docx-{quarter}"' in html and f"/reports/bulletin.docx?quarter={quarter}" in html
+    # the buttons and the 季度 choice name the quarter as people say it, the code stays in the URL
+    label = f"{quarter[:4]}年第{'一二三四'[int(quarter[-1]) - 1]}季度"
+    assert f"{label}检查情况通报（XLSX）" in html and f"{label}通报（Word）" in html
+    assert f'<option value="{quarter}">{label}</option>' in html
+    assert f"{quarter} 季度" not in html and f">{quarter}<" not in html
     response = client.get(f"/reports/bulletin.docx?quarter={quarter}")
     assert response.status_code == 200 and response.mimetype == DOCX_MIME
     text, _ = read(response.data)
     assert text.splitlines()[0] == "丰源县人民政府"
     bad = client.get("/reports/bulletin.docx?quarter=2026Q9")
     assert bad.status_code == 302 and bad.location.endswith("/reports/")
+
+
+def test_bulletin_docx_without_publications_says_so(api_as, make_user, county, make_account):  # noqa: F811
+    """Nothing went out through the platform this quarter: the 通报 says the rate is not computed
+    instead of printing a bare dash (三审合规率—)."""
+    make_account(county, "weibo", uid="fy-docx-none")
+    text, _ = read(api_as(make_user(Role.auditor)).get(f"/api/v1/reports/bulletin.docx?quarter={this_quarter()}").data)
+    assert "期间经本平台发布信息0条，不计算三审合规率。" in text
+    assert "三审合规率—" not in text

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from auth.models import Role
+from common.timefmt import today_cn
 from moderation.models import Content, ContentStatus, Review, ReviewDecision
 from oversight.models import Finding, FindingKind, FindingStatus
+from oversight.workorders.models import WorkOrder, WorkOrderStatus
 from publishers.models import Delivery, DeliveryStatus
 from registry.models import AccountStatus
 from reports.dashboard import chart_specs, dashboard_data
@@ -276,3 +278,39 @@ def test_vendored_chartjs_matches_package_json():
     vendored = (root / "static/vendor/chartjs/chart.umd.min.js").read_text()[:200]
     assert f"Chart.js v{pinned}" in vendored
     assert (root / "static/vendor/chartjs/LICENSE.md").is_file()
+
+
+def test_office_landing_page_shows_work_orders_due_and_links_counts(client, db_session, world):
+    """The office's landing page answers "what needs me today": 整改工单 still open, how many are
+    past their deadline or due within three days (linked to the board), and every finding count
+    by type opens the 问题线索 list filtered to that type and status."""
+    today = today_cn()
+    for due, status in [
+        (today - timedelta(days=1), WorkOrderStatus.issued),  # 已逾期
+        (today + timedelta(days=2), WorkOrderStatus.returned),  # 3 天内到期
+        (today + timedelta(days=10), WorkOrderStatus.issued),  # later
+        (today - timedelta(days=5), WorkOrderStatus.submitted),  # the office's turn: not the unit's overdue
+        (today - timedelta(days=5), WorkOrderStatus.accepted),  # closed: not counted
+    ]:
+        f = Finding(
+            kind=FindingKind.inactive_14d,
+            status=FindingStatus.confirmed,
+            unit_id=world["a"].id,
+            fingerprint=uuid.uuid4().hex,
+        )
+        db_session.add(f)
+        db_session.flush()
+        db_session.add(WorkOrder(finding_id=f.id, unit_id=world["a"].id, status=status, due_on=due))
+    db_session.flush()
+    wo = dashboard_data(world["auditor"])["workorders"]
+    assert (wo["open"], wo["overdue"], wo["due_soon"]) == (4, 1, 1)
+    assert dashboard_data(world["operator_b"])["workorders"] == {**wo, "open": 0, "overdue": 0, "due_soon": 0}
+
+    client.post("/login", data={"username": world["auditor"].username, "password": PASSWORD})
+    html = client.get("/").get_data(as_text=True)
+    kpi = re.search(r'<li class="kpi-bad" id="kpi-workorders">(.*?)</li>', html, re.S).group(1)
+    assert ">4<" in kpi and "未办结整改工单" in kpi and "1 个 3 天内到期" in kpi
+    assert '<a href="/workorders/?overdue=1">1 个已逾期</a>' in kpi
+    assert 'href="/findings/?kind=inactive_14d&amp;status=open"' in html
+    assert 'href="/findings/?kind=unregistered&amp;status=open"' in html
+    assert 'href="/findings/?kind=duplicate&amp;status=open"' not in html  # none open: a plain 0

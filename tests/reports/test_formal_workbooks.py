@@ -5,6 +5,7 @@ width with the header row repeated, and Beijing times (never UTC)."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -116,3 +117,29 @@ def test_compliance_rates_are_numbers_with_a_percent_format(api_as, make_user, c
     assert ws.cell(row=4, column=col).number_format == "0.0%"
     assert ws.cell(row=4, column=col).value is None  # nothing published: empty, not the text "—"
     assert ws.cell(row=4, column=header.index("账号数") + 1).value == 1  # numbers stay numbers
+
+
+def test_workbook_texts_read_as_filed(api_as, make_user, county, make_account):
+    """生成时间 in the notes reads 2026-12-07 08:57（北京时间）, not an ISO stamp; 置信度 is a
+    percentage; 是否逾期 says 否 rather than staying blank (as in the Word 通报)."""
+    make_account(county, "weibo", uid="fy-formal-3")
+    make_finding(county)
+    auditor = make_user(Role.auditor, unit=county)
+    stamp = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d（北京时间）$")
+    for url, sheet in [
+        ("/api/v1/reports/compliance.xlsx?from=2026-01-01&to=2026-12-31", "说明"),
+        (f"/api/v1/reports/bulletin.xlsx?quarter={this_quarter()}", "概况"),
+        (f"/api/v1/reports/bulletin.xlsx?quarter={this_quarter()}", "说明"),
+        (f"/api/v1/reports/annual.xlsx?year={today_cn().year}", "说明"),
+    ]:
+        rows = {
+            r[1]: r[2]
+            for r in load_workbook(io.BytesIO(api_as(auditor).get(url).data))[sheet].iter_rows(values_only=True)
+        }
+        assert stamp.match(rows["生成时间"]), (url, sheet, rows["生成时间"])
+    ws = load_workbook(io.BytesIO(api_as(auditor).get("/api/v1/findings.xlsx").data)).active
+    header = [c.value for c in ws[3]]
+    first = ws[4]
+    confidence = first[header.index("置信度")]
+    assert confidence.number_format.endswith("%") and 0 < confidence.value <= 1
+    assert first[header.index("是否逾期")].value in {"是", "否"}
