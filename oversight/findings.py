@@ -51,6 +51,8 @@ VIEW_ROLES = (Role.operator, Role.auditor, Role.admin)
 MAX_EXPORT_ROWS = 50_000
 
 ACTIVE_STATUSES = (FindingStatus.open, FindingStatus.confirmed)
+#: the status filter's value for both active statuses: 未办结 (待处理 + 整改中)
+ACTIVE_FILTER = "active"
 CLOSED_STATUSES = (FindingStatus.dismissed, FindingStatus.resolved)
 
 STATUS_LABELS = {
@@ -553,12 +555,15 @@ def resolve_by_system(finding: Finding, reason: str, *, actor_label: str = "syst
 
 
 def listing(user: User, q: dict[str, Any]) -> sa.Select[Any]:
-    """Findings ``user`` may see, filtered by ``q`` (kind, status, unit_id, account_id, platform),
-    open first, then confirmed, resolved, dismissed; newest first within each."""
+    """Findings ``user`` may see, filtered by ``q`` (kind, status — a status or ``active``, 未办结:
+    open and confirmed —, unit_id, account_id, platform), open first, then confirmed, resolved,
+    dismissed; newest first within each."""
     stmt = sa.select(Finding).where(scope_filter(user, Finding.unit_id))
     if q.get("kind"):
         stmt = stmt.where(Finding.kind == FindingKind(q["kind"]))
-    if q.get("status"):
+    if q.get("status") == ACTIVE_FILTER:
+        stmt = stmt.where(Finding.status.in_(ACTIVE_STATUSES))
+    elif q.get("status"):
         stmt = stmt.where(Finding.status == FindingStatus(q["status"]))
     if q.get("unit_id") is not None:
         stmt = stmt.where(Finding.unit_id == q["unit_id"])

@@ -63,7 +63,11 @@ def _worker() -> User:
 
 class FindingQuery(Schema):
     kind = String(load_default=None, validate=OneOf([k.value for k in FindingKind]))
-    status = String(load_default=None, validate=OneOf([s.value for s in FindingStatus]))
+    status = String(
+        load_default=None,
+        validate=OneOf([s.value for s in FindingStatus] + [service.ACTIVE_FILTER]),
+        metadata={"description": "a status, or active: 未办结 (open and confirmed)"},
+    )
     unit_id = Integer(load_default=None)
     account_id = Integer(load_default=None)
     platform = String(load_default=None, validate=OneOf([p.value for p in Platform]))
@@ -340,7 +344,7 @@ def page_query(args: Any = None) -> dict[str, Any]:
     q: dict[str, Any] = {}
     if args.get("kind") in {k.value for k in FindingKind}:
         q["kind"] = args["kind"]
-    if args.get("status") in {s.value for s in FindingStatus}:
+    if args.get("status") in {s.value for s in FindingStatus} | {service.ACTIVE_FILTER}:
         q["status"] = args["status"]
     if args.get("platform") in {p.value for p in Platform}:
         q["platform"] = args["platform"]

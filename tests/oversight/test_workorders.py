@@ -459,8 +459,27 @@ def test_workbench_says_what_needs_attention(client, db_session, bureau, people)
     line = html[html.index('<p id="attention">') : html.index("</p>", html.index('<p id="attention">'))]
     assert '未办结整改工单 <a href="/workorders/">3 个</a>' in line
     assert '<a href="/workorders/?overdue=1"><strong>1 个已逾期</strong></a>' in line and "1 个 3 天内到期" in line
-    assert '超14天未更新（单项否决）：<a href="/findings/?kind=inactive_14d">1 条未办结</a>' in line
+    assert '超14天未更新（单项否决）：<a href="/findings/?kind=inactive_14d&amp;status=active">1 条未办结</a>' in line
     assert "疑似僵尸号（超90天未更新）：0 条" in line
+
+
+def test_findings_filter_on_all_that_is_not_yet_done(client, api_as, db_session, bureau, people):
+    """状态「未办结」lists 待处理 and 整改中 together (what the dashboard's and the workbench's
+    未办结 counts link to), not the resolved or dismissed ones — on the page, in the API and the export."""
+    waiting = make_finding(bureau)
+    in_hand = confirmed_order(bureau, people["auditor"]).finding
+    done = make_finding(bureau)
+    findings.act(done, "dismiss", people["auditor"], "经核实为误报")
+    db_session.commit()
+    login(client, people["auditor"])
+    html = client.get("/findings/?status=active").get_data(as_text=True)
+    shown = html[html.index('id="findings"') :]
+    assert f">#{waiting.id}<" in shown and f">#{in_hand.id}<" in shown and f">#{done.id}<" not in shown
+    assert '<option value="active" selected>未办结（待处理 + 整改中）</option>' in html
+    body = api_as(people["auditor"]).get("/api/v1/findings?status=active").get_json()
+    assert {f["id"] for f in body["items"]} == {waiting.id, in_hand.id}
+    bad = api_as(people["auditor"]).get("/api/v1/findings?status=unfinished")
+    assert bad.status_code == 422 and bad.get_json()["error"]["code"]
 
 
 def test_office_sets_the_deadline_and_requirement_when_confirming(client, db_session, bureau, people):
