@@ -228,4 +228,13 @@ def _error_page(body: dict[str, Any], status: int) -> Any:
 
     error = body["error"]
     notes = readable_details(error["details"], {role.value: label for role, label in ROLE_LABELS.items()})
-    return render_template("error.html", error=error, status=status, notes=notes), status
+    return render_template("error.html", error=error, status=status, notes=notes, back=_page_before()), status
+
+
+def _page_before() -> str | None:
+    """The page the person came from (the form they sent, the list they clicked in), to go back
+    to: only a page of this site, and not this same address."""
+    referrer = request.referrer or ""
+    if referrer.startswith(request.host_url) and referrer != request.url:
+        return referrer
+    return None

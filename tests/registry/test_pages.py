@@ -198,8 +198,13 @@ def test_change_form(client, site, db_session):
     assert account.status is AccountStatus.changing and account.pending_change == {"name": "己县发布（新）"}
     page = html(client.get(f"/registry/accounts/{account.id}"))
     assert "待审批的变更" in page and "己县发布（新）" in page
-    # nothing left to change → the form says so
-    assert client.get(f"/registry/accounts/{account.id}/change").status_code == 409
+    # nothing left to change → the form says so, with the way back to the account it came from
+    account_page = f"http://localhost/registry/accounts/{account.id}"
+    refused = client.get(f"/registry/accounts/{account.id}/change", headers={"Referer": account_page})
+    assert refused.status_code == 409
+    assert f'<a href="{account_page}" id="error-back">← 返回上一页</a>' in html(refused)
+    elsewhere = client.get(f"/registry/accounts/{account.id}/change", headers={"Referer": "https://evil.example/x"})
+    assert elsewhere.status_code == 409 and "返回上一页" not in html(elsewhere)  # only pages of this site
 
 
 def test_close_form_and_early_confirmation(client, site, db_session, monkeypatch):
