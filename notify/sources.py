@@ -15,7 +15,7 @@ from flask import current_app
 
 from auth.models import Role, User, UserRole
 from common.db import utcnow
-from common.timefmt import CN_TZ, bj
+from common.timefmt import CN_TZ, bj, waited
 from common.workdays import add_workdays
 from extensions import db
 from moderation import review as workflow
@@ -212,13 +212,13 @@ def _review_events(now: datetime) -> list[Event]:
         for c in rows:
             units = {c.unit_id} | (_ancestors(c.unit_id) if stage in superior else set())
             users = _active_users(workflow.STAGE_ROLES[stage], unit_ids=units) - {c.author_id}
-            hours = int((now - c.stage_entered_at).total_seconds() // 3600)  # type: ignore[operator]
+            hours = (now - c.stage_entered_at).total_seconds() / 3600  # type: ignore[operator]
             out.append(
                 Event(
                     f"review-wait:{c.id}:{stage}:{c.stage_entered_at.isoformat()}",
                     "review_waiting",  # type: ignore[union-attr]
                     f"{workflow.STAGE_LABELS[stage]}待审超时",
-                    f"稿件「{c.title}」在{workflow.STAGE_LABELS[stage]}环节已等待 {hours} 小时。",
+                    f"稿件「{c.title}」在{workflow.STAGE_LABELS[stage]}环节已等待 {waited(hours)}。",
                     f"/review/{c.id}",
                     c.unit_id,
                     users,

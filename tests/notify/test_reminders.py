@@ -278,7 +278,7 @@ def test_escalation_review_filing_delivery_and_credential_reminders(
     assert ("filing_due", people["operator"].id) in got
     assert ("credential_expiring", people["admin"].id) in got
     review = next(r for r in created if r.kind == "review_waiting")
-    assert "已等待 30 小时" in review.body and review.link == f"/review/{content.id}"
+    assert "已等待 1 天 6 小时" in review.body and review.link == f"/review/{content.id}"
     assert order.id and reminders.record(reminders.collect(utc(DAY)), utc(DAY)) == []
     counts = reminders.counts_by_kind(utc(DAY) - timedelta(days=1), utc(DAY) + timedelta(days=1))
     assert counts["workorder_overdue"] == 1 and counts["credential_expiring"] == 1
