@@ -92,3 +92,11 @@ def test_report_tables_scroll_in_their_box_in_large_font(page: Any, live_stack: 
         "(ths) => ths.map((th) => th.clientWidth / parseFloat(getComputedStyle(th).fontSize))"
     )
     assert names and min(names) >= 6.5, names
+    # a column widened by its content (here a long value put into one column) widens the table;
+    # the other columns keep their three characters a line (were squeezed to one or two)
+    page.evaluate(
+        """() => { for (const td of document.querySelectorAll('#units tbody td:nth-child(6)'))
+                     td.textContent = '2026-12-01T08:00:00+08:00'; }"""
+    )
+    narrow, _ = page.evaluate(SQUEEZE_JS)
+    assert not narrow, narrow
