@@ -40,6 +40,8 @@ def main() -> int:
     subprocess.run([*flask, "db", "upgrade"], check=True, env=env)
     # The demo only: the worker inspects and polls once right away, so 问题线索 is not empty.
     subprocess.run([*flask, "seed-demo", "--first-sweep"], check=True, env=env)
+    # the embedded broker's queues exist before the worker and the scheduler race to create them
+    subprocess.run([*flask, "broker-init"], check=True, env=env)
     url = f"http://127.0.0.1:{env['PORT']}/"
     banner = f"""
 ==========================================================================

@@ -12,10 +12,11 @@ if TYPE_CHECKING:
 
 
 def init_app(app: Flask) -> None:
-    from tasks.celery_app import celery_init_app  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
+    from tasks.celery_app import broker_init_command, celery_init_app  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
     from tasks.media import media_cli  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
     from tasks.workorders import workorders_cli  # noqa: PLC0415  init_app: views and CLI load when the app is built, not on import
 
     celery_init_app(app)
+    app.cli.add_command(broker_init_command)
     app.cli.add_command(media_cli)
     app.cli.add_command(workorders_cli)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import click
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, current_app
 
 from common.timefmt import CN_TZ
 from extensions import db
@@ -96,3 +97,29 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app
+
+
+def declare_queues(celery_app: Celery) -> list[str]:
+    """Create every queue of :data:`QUEUES` on a database broker (Kombu's SQLAlchemy transport:
+    its tables and one row per queue), once, before the processes start: a worker and a scheduler
+    starting together on an empty broker both insert the same queue row and one of them dies
+    (``UNIQUE constraint failed: kombu_queue.name``). Returns the queues declared; a Redis
+    broker needs nothing (an empty list)."""
+    if not str(celery_app.conf.broker_url).startswith("sqla+"):
+        return []
+    with celery_app.connection_for_write() as conn:
+        channel = conn.default_channel
+        for name in QUEUES:
+            channel.queue_declare(queue=name)
+    return list(QUEUES)
+
+
+@click.command("broker-init")
+def broker_init_command() -> None:
+    """Create the task queues of a database broker (the embedded default) before the worker and
+    the scheduler first start; harmless to run again; nothing to do for Redis."""
+    declared = declare_queues(current_app.extensions["celery"])
+    if declared:
+        click.echo(f"已建立任务队列：{'、'.join(declared)}")
+    else:
+        click.echo("消息队列为 Redis，无需预先建立队列")

@@ -248,6 +248,8 @@ def start_live_stack(workdir: Path, *, seed: bool = True, **extra_env: str) -> I
     for name in ("CELERY_BROKER_URL", "GOVMEDIA_TEST_DB"):
         env.pop(name, None)
     _copy_database(_database_template(env, seed), workdir, sandbox_url)
+    made = processes.flask_cli(env, "broker-init")  # as `make run` does: no race for the queue rows
+    assert made.returncode == 0, made.stderr
     (workdir / "logs").mkdir(exist_ok=True)
     group = processes.ProcessGroup(env, workdir / "logs")
     stack = LiveStack(f"http://127.0.0.1:{web_port}", sandbox_url, env, group, workdir)
