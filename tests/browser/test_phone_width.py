@@ -106,6 +106,27 @@ def overflow(page: Any) -> tuple[int, int, list[str], list[str]]:
     )
 
 
+def touching_buttons(page: Any) -> list[str]:
+    """Buttons stacked without a gap (side by side on a wide screen, wrapped on a phone): the pairs,
+    one above the other in the same box, with less than 3 px between them — a finger hits both."""
+    return page.evaluate(
+        """() => {
+          const shown = [...document.querySelectorAll('main .btn, main button')].filter((b) => {
+            const r = b.getBoundingClientRect(); return r.width > 0 && r.height > 0 && !b.closest('.sr-only');
+          });
+          const out = [];
+          for (const a of shown) for (const b of shown) {
+            if (a === b || a.parentElement !== b.parentElement) continue;
+            const ra = a.getBoundingClientRect(), rb = b.getBoundingClientRect();
+            const across = Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left);
+            const gap = rb.top - ra.bottom;
+            if (across > 0 && gap > -1 && gap < 3) out.push(`${a.textContent.trim()} / ${b.textContent.trim()}`);
+          }
+          return out.slice(0, 5);
+        }"""
+    )
+
+
 DISPLAYS = (("normal", 390), ("large-font", 390), ("large-font", 360))
 #: what `make test` runs: each role's every page in one display, each display for at least one role
 #: (the operator's editor and calendar and the office's tables in the narrowest and largest text);
@@ -149,6 +170,8 @@ def test_main_pages_fit_a_phone(
             failures.append(f"{path}: {page_width} px wide at {viewport} px; sticking out: {culprits}")
         if squeezed:
             failures.append(f"{path}: table cells squeezed to one character per line: {squeezed}")
+        if touching := touching_buttons(page):
+            failures.append(f"{path}: buttons one above the other without a gap: {touching}")
     assert not failures, f"{role} ({mode}) pages scroll sideways at {width} px:\n" + "\n".join(failures)
     assert not js_errors(page), js_errors(page)
 
