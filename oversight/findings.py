@@ -444,6 +444,11 @@ def _snapshot(f: Finding) -> dict[str, Any]:
 Remedy = Callable[[Finding], dict[str, Any]]
 
 
+def deadline_workdays() -> int:
+    """The 整改期限 when the office sets none: ``FINDING_DEADLINE_WORKDAYS`` working days on."""
+    return setting_int("FINDING_DEADLINE_WORKDAYS", 5)
+
+
 def check_deadline(action: str, due_on: date | None) -> None:
     """422 unless a 整改期限 given with ``confirm`` lies between today and MAX_DEADLINE_DAYS on."""
     if due_on is None:
@@ -512,8 +517,7 @@ def act(
     finding.reason = reason
     finding.decided_by_id = actor.id
     if action == "confirm":
-        days = setting_int("FINDING_DEADLINE_WORKDAYS", 5)
-        finding.due_on = due_on or add_workdays(today_cn(), days)
+        finding.due_on = due_on or add_workdays(today_cn(), deadline_workdays())
     decision = _decision(target, actor, reason, now)
     if done is not None:
         decision["remedy"] = done

@@ -378,7 +378,7 @@ def workbench() -> Any:
             .where(
                 scope_filter(user, Finding.unit_id),
                 Finding.kind.in_(SILENT_KINDS),
-                Finding.status.in_((FindingStatus.open, FindingStatus.confirmed)),
+                Finding.status.in_(service.ACTIVE_STATUSES),
             )
             .group_by(Finding.kind)
         ).all()
@@ -397,7 +397,7 @@ def workbench() -> Any:
         units=units,
         can_work=user.has_role(*WORK_ROLES),
         export_args={k: v for k, v in q.items() if v is not None},
-        list_args={**q, **({"page": page} if page > 1 else {})},
+        list_args=list_args(),
     )
 
 
@@ -421,7 +421,7 @@ def detail(finding_id: int) -> Any:
         today=service.today_cn(),
         list_args=list_args(),
         max_deadline=timedelta(days=service.MAX_DEADLINE_DAYS),
-        default_workdays=service.setting_int("FINDING_DEADLINE_WORKDAYS", 5),
+        default_workdays=service.deadline_workdays(),
         action_labels=service.ACTION_LABELS,
         evidence_labels=service.EVIDENCE_LABELS,
         evidence_rows=evidence_text.readable(f["evidence"]),
