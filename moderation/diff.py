@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -253,3 +253,35 @@ def _finding_note(f: Mapping[str, Any]) -> str:
     if f.get("suggestion"):
         note += f"；建议：{f['suggestion']}"
     return note
+
+
+def marked_fields(
+    fields: Mapping[str, str],
+    findings: Sequence[Mapping[str, Any]],
+    label: Callable[[str], str],
+    *,
+    every_field: bool = False,
+) -> dict[str, Any]:
+    """Check findings numbered 1..n (``items``), the text of each field with findings (of every
+    non-empty field: ``every_field``) split into marked segments (``marked``: field, label,
+    segments, in the order of ``fields``) and the counts of blocking hits and warnings — what
+    ``moderation/_macros.html``'s ``findings_section`` shows, for a draft or a live post."""
+    numbered = [{**f, "number": n} for n, f in enumerate(findings, start=1)]
+    by_field: dict[str, list[dict[str, Any]]] = {}
+    for f in numbered:
+        by_field.setdefault(f["field"], []).append(f)
+    marked = [
+        {
+            "field": name,
+            "label": label(name),
+            "segments": highlight(text, items := by_field.get(name, []), [f["number"] for f in items]),
+        }
+        for name, text in fields.items()
+        if text and (every_field or name in by_field)
+    ]
+    return {
+        "items": numbered,
+        "marked": marked,
+        "blocking": sum(1 for f in numbered if f["severity"] == "block"),
+        "warnings": sum(1 for f in numbered if f["severity"] == "warn"),
+    }

@@ -114,29 +114,7 @@ def contents() -> Any:
 
 def findings_view(content: Content, findings: list[dict[str, Any]]) -> dict[str, Any]:
     """Findings numbered 1..n, plus each field's text split into marked segments."""
-    fields = service.check_fields(content)
-    numbered = [{**f, "number": n} for n, f in enumerate(findings, start=1)]
-    by_field: dict[str, list[dict[str, Any]]] = {}
-    for f in numbered:
-        by_field.setdefault(f["field"], []).append(f)
-    marked = []
-    for field, items in by_field.items():
-        text = fields.get(field, "")
-        if not text:
-            continue
-        marked.append(
-            {
-                "field": field,
-                "label": service.field_label(field, content),
-                "segments": diffing.highlight(text, items, [f["number"] for f in items]),
-            }
-        )
-    return {
-        "items": numbered,
-        "marked": marked,
-        "blocking": sum(1 for f in numbered if f["severity"] == "block"),
-        "warnings": sum(1 for f in numbered if f["severity"] == "warn"),
-    }
+    return diffing.marked_fields(service.check_fields(content), findings, lambda f: service.field_label(f, content))
 
 
 # ----------------------------------------------------------------------------- detail

@@ -65,6 +65,7 @@ KEY_LABELS = {
     "url": "链接",
     "title": "标题",
     "text": "内容",
+    "excerpt": "内容摘录（【】内为命中处）",
     "count": "数量",
     # the inspection's post evidence (未经三审发布, 篡改, 平台删除, 检查命中)
     "post_id": "平台内容编号",

@@ -20,7 +20,8 @@ from publishers.models import Delivery
 
 
 def links_for(finding: Finding) -> dict[str, Any]:
-    """``account`` (name, url), ``posts_url``, ``content`` (title, url), ``post_url``, ``inbox_url``,
+    """``account`` (name, url), ``posts_url``, ``live_post_url`` (the post's page here: its whole
+    text, checks and comparison), ``content`` (title, url), ``post_url``, ``inbox_url``,
     ``channel_url`` (where the unit records its comment/message channels)."""
     evidence = finding.evidence or {}
     out: dict[str, Any] = {}
@@ -44,6 +45,9 @@ def links_for(finding: Finding) -> dict[str, Any]:
         ).first()
         if row is not None:
             out["content"] = {"title": row.title, "url": url_for("publishers.deliveries_page", content_id=row.id)}
+    live_post_id = evidence.get("live_post_id")
+    if isinstance(live_post_id, int) and account is not None:
+        out["live_post_url"] = url_for("inspection.post_page", post_id=live_post_id)
     post_url = evidence.get("post_url")
     if isinstance(post_url, str) and post_url.startswith(("http://", "https://")):
         out["post_url"] = post_url

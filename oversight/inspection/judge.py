@@ -110,21 +110,76 @@ def _unreviewed_since() -> datetime | None:
     return day_start_utc(date.fromisoformat(raw))
 
 
-def _post_evidence(account: Account, lp: Any) -> dict[str, Any]:
-    """Evidence of one post (a LivePost or a PostView)."""
+def _account_evidence(account: Account) -> dict[str, Any]:
+    """Evidence of the account a finding is about."""
     return {
         "platform": account.platform.value,
         "uid": account.platform_uid,
         "account_name": account.name,
         "unit_name": account.unit.name if account.unit is not None else None,
+    }
+
+
+#: How much of a post's text a removal finding keeps (what post it was; the posts tab has it all).
+REMOVED_TEXT_MAX = 500
+
+
+def _post_evidence(account: Account, lp: Any, *, text_max: int = 0) -> dict[str, Any]:
+    """Evidence of one post (a LivePost or a PostView): which post, its link and time, its title
+    and, where ``text_max`` asks, the beginning of its text — the whole post stays on the
+    account's posts tab (``live_post_id``), so a finding does not carry a copy of it."""
+    evidence = {
+        **_account_evidence(account),
         "post_id": lp.platform_post_id,
         "live_post_id": lp.id,
         "post_url": lp.url,
         "published_at": _iso_cn_fast(lp.published_at),
         "title": lp.title,
-        "text": lp.text[:2000],
         "source": lp.seen_via,
     }
+    if text_max:
+        evidence["text"] = lp.text[:text_max]
+    return evidence
+
+
+#: Characters of the post shown either side of a hit in a check finding's excerpt, and how many hits.
+EXCERPT_CONTEXT = 30
+EXCERPT_HITS = 5
+
+
+def hit_excerpt(title: str, text: str, hits: Sequence[dict[str, Any]]) -> str:
+    """The post around its hits, as a check finding shows it: each hit 【marked】 with
+    :data:`EXCERPT_CONTEXT` characters either side, windows that overlap merged, …… where text is
+    left out, a hit in the title as 标题：…; at most :data:`EXCERPT_HITS` hits."""
+    spans: dict[str, list[tuple[int, int]]] = {"title": [], "body": []}
+    for h in hits[:EXCERPT_HITS]:
+        start, end = h.get("start"), h.get("end")
+        if isinstance(start, int) and isinstance(end, int) and 0 <= start < end:
+            spans["title" if h.get("field") == "title" else "body"].append((start, end))
+    parts: list[str] = []
+    for field_, source, label in (("title", title, "标题："), ("body", text, "")):
+        windows: list[list[Any]] = []  # [start, end, [(hit start, hit end), …]]
+        for start, stop in sorted(spans[field_]):
+            end = min(stop, len(source))
+            if start >= end:
+                continue
+            lo, hi = max(0, start - EXCERPT_CONTEXT), min(len(source), end + EXCERPT_CONTEXT)
+            if windows and lo <= windows[-1][1]:
+                windows[-1][1] = max(windows[-1][1], hi)
+                windows[-1][2].append((start, end))
+            else:
+                windows.append([lo, hi, [(start, end)]])
+        for lo, hi, marks in windows:
+            pos, piece = lo, [label, "……" if lo > 0 else ""]
+            for start, end in marks:
+                if end <= pos:
+                    continue  # inside the previous mark
+                begin = max(start, pos)
+                piece += [source[pos:begin], "【", source[begin:end], "】"]
+                pos = end
+            piece += [source[pos:hi], "……" if hi < len(source) else ""]
+            parts.append("".join(piece))
+    return " ".join(parts)
 
 
 class _Writer:
@@ -235,6 +290,7 @@ def judge_checks(w: _Writer, v: PostView | LivePost, before: frozenset[str] | No
             v.platform_post_id,
             {
                 **_post_evidence(w.account, v),
+                "excerpt": hit_excerpt(v.title, v.text, blocking),
                 "message": f"账号「{w.account.name}」已发布内容命中{labels}："
                 + "；".join(h["message"] for h in blocking[:3]),
                 "hits": blocking[:50],
@@ -369,7 +425,8 @@ def regroup_many(
                 kind=FindingKind.unreviewed_post,
                 fingerprint=fp,
                 evidence={
-                    **_post_evidence(account, posts[0]),
+                    **_account_evidence(account),
+                    "source": posts[0].seen_via,
                     "message": f"账号「{account.name}」有{len(posts)}条内容未经本平台三审发布"
                     + (f"（其中转发{reposts}条）" if reposts else "")
                     + f"（巡检于{day.isoformat()}在平台上发现，无对应发布记录）",

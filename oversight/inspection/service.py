@@ -36,6 +36,7 @@ from oversight.inspection import sources, trace
 from oversight.inspection.judge import (
     REASON_AUTHORISED,
     REASON_NOT_AUTHORISED_MOOT,
+    REMOVED_TEXT_MAX,
     InspectionOutcome,
     _block_keys,
     _not_authorised,
@@ -414,7 +415,7 @@ def _apply_batch(readings: Sequence[sources.Reading], now: datetime | None) -> l
                     FindingKind.post_removed,
                     key,
                     {
-                        **_post_evidence(account, lp),
+                        **_post_evidence(account, lp, text_max=REMOVED_TEXT_MAX),
                         "message": f"账号「{account.name}」经本平台发布的内容已被"
                         + ("平台屏蔽" if removal.by_platform else "删除")
                         + f"：{removal.reason}",

@@ -22,6 +22,8 @@ from common.fields import DateTime, Integer
 from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from common.timefmt import bj
 from extensions import db
+from moderation import diff as diffing
+from moderation.checking import field_label, finding_dict
 from moderation.models import Content
 from oversight import discovery
 from oversight.findings import ACTIVE_STATUSES, VIEW_ROLES
@@ -246,16 +248,35 @@ def account_posts_api(account_id: int, q: dict[str, Any]) -> Any:
     )
 
 
+def _scoped_post(post_id: int) -> LivePost:
+    """The post, if its account is in the caller's scope (else 404, as for the account)."""
+    lp = db.session.get(LivePost, post_id)
+    if lp is None:
+        abort(404)
+    get_scoped(Account, lp.account_id)
+    return lp
+
+
+def _post_with_findings(lp: LivePost) -> dict[str, Any]:
+    by_post = _open_findings_by_post(lp.account_id)
+    return post_dict(lp, by_post.get(lp.platform_post_id), db.session.get(AccountInspection, lp.account_id))
+
+
+@api.get("/posts/<int:post_id>")
+@api.output(PostOut)
+@api.doc(summary="一条在平台上的发布：全文、检查命中、与终审稿对照、未办结的问题线索", security="BearerAuth")
+def post_api(post_id: int) -> Any:
+    _viewer()
+    return _post_with_findings(_scoped_post(post_id))
+
+
 @api.post("/posts/<int:post_id>/exception")
 @api.input(ExceptionIn, arg_name="data")
 @api.output(PostOut, status_code=201)
 @api.doc(summary="登记允许的例外（如转发指定稿源），关闭该内容的“未经三审发布”线索", security="BearerAuth")
 def post_exception_api(post_id: int, data: dict[str, Any]) -> Any:
     user = _require(EXCEPTION_ROLES, "只有本单位运营人员或网信办可以登记例外")
-    lp = db.session.get(LivePost, post_id)
-    if lp is None:
-        abort(404)
-    get_scoped(Account, lp.account_id)
+    lp = _scoped_post(post_id)
     service.allow_post(lp.id, data["reason"], user)
     db.session.commit()
     post = db.session.get(LivePost, post_id)
@@ -330,19 +351,7 @@ def account_posts_page(account_id: int) -> Any:
     result = paginate(
         _post_stmt(account, q), page, 50, lambda lp: post_dict(lp, by_post.get(lp.platform_post_id), state)
     )
-    delivery_ids = {p["delivery_id"] for p in result["items"] if p["delivery_id"]}
-    contents = (
-        {
-            r.delivery_id: {"id": r.id, "title": r.title}
-            for r in db.session.execute(
-                sa.select(Delivery.id.label("delivery_id"), Content.id, Content.title)
-                .join(Content, Content.id == Delivery.content_id)
-                .where(Delivery.id.in_(delivery_ids))
-            )
-        }
-        if delivery_ids
-        else {}
-    )
+    contents = _delivered_contents({p["delivery_id"] for p in result["items"] if p["delivery_id"]})
     return render_template(
         "inspection/account_posts.html",
         account=account,
@@ -356,16 +365,46 @@ def account_posts_page(account_id: int) -> Any:
     )
 
 
+def _delivered_contents(delivery_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """The 稿件 (id, title) of these deliveries, by delivery id."""
+    if not delivery_ids:
+        return {}
+    return {
+        r.delivery_id: {"id": r.id, "title": r.title}
+        for r in db.session.execute(
+            sa.select(Delivery.id.label("delivery_id"), Content.id, Content.title)
+            .join(Content, Content.id == Delivery.content_id)
+            .where(Delivery.id.in_(delivery_ids))
+        )
+    }
+
+
+@pages.get("/posts/<int:post_id>")
+def post_page(post_id: int) -> Any:
+    """One post as the platform shows it: the whole text with the checks' hits marked, where it
+    came from (our 稿件 or found), its state, the comparison with the approved text, its findings."""
+    user = _page_viewer()
+    lp = _scoped_post(post_id)
+    post = _post_with_findings(lp)
+    hits = [finding_dict(h) for h in lp.check_hits or []]
+    checks = diffing.marked_fields({"title": lp.title, "body": lp.text}, hits, field_label, every_field=True)
+    return render_template(
+        "inspection/post.html",
+        account=db.session.get(Account, lp.account_id),
+        post=post,
+        checks=checks,
+        content=_delivered_contents({lp.delivery_id} if lp.delivery_id else set()).get(lp.delivery_id or 0),
+        platform_labels=PLATFORM_LABELS,
+        can_allow=user.has_role(*EXCEPTION_ROLES),
+    )
+
+
 @pages.post("/posts/<int:post_id>/exception")
 def post_exception_page(post_id: int) -> Any:
     user = current_user()
     if not user.has_role(*EXCEPTION_ROLES):
         abort(403)
-    lp = db.session.get(LivePost, post_id)
-    if lp is None:
-        abort(404)
-    get_scoped(Account, lp.account_id)
-
+    lp = _scoped_post(post_id)
     try:
         service.allow_post(lp.id, request.form.get("reason"), user)
     except ApiError as exc:
@@ -374,4 +413,6 @@ def post_exception_page(post_id: int) -> Any:
     else:
         db.session.commit()
         flash("已登记为允许的例外，相关“未经三审发布”线索已关闭。", "success")
+    if request.form.get("back") == "post":
+        return redirect(url_for("inspection.post_page", post_id=lp.id))
     return redirect(url_for("inspection.account_posts_page", account_id=lp.account_id))

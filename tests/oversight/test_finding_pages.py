@@ -130,12 +130,14 @@ def test_unreviewed_post_finding_shows_links_and_times_as_read(
 
     html = page(api_as, auditor, f"/findings/{f.id}")
     text = visible(html)
-    assert made["text"] in text and f'href="{f.evidence["post_url"]}"' in html
-    assert "http·" not in text and f.evidence["post_url"] in text  # a link, not "http·//"
+    (listed,) = f.evidence["posts"]
+    assert made["text"] in text and f'href="{listed["post_url"]}"' in html
+    assert "http·" not in text  # a link, not "http·//"
     assert "2026-03-02 16:05" in text  # the posts table in Beijing time
-    assert "平台内容编号" in text and "发现日期" in text
-    # the one post shown and the list of all the finding's posts are told apart
-    assert "涉及的全部内容编号" in text and text.count("平台内容编号") == 1
+    assert "发现日期" in text and "涉及的全部内容编号" in text
+    # the finding is about the day's posts, listed in the table (each with its page), not about the first one
+    assert "平台内容编号" not in text and "标题" not in text.split("证据")[1]
+    assert f'href="/inspection/posts/{listed["live_post_id"]}"' in html
     for raw in RAW_KEYS:
         assert raw not in text, raw
 
@@ -296,3 +298,47 @@ def test_no_comparison_table_when_the_platform_returned_nothing(
     f = finding(db_session, answered, FindingKind.inactive_14d)
     html = page(api_as, auditor, f"/findings/{f.id}")
     assert 'id="comparison"' in html and "台账与平台信息对照" in visible(html)
+
+
+def test_check_hit_finding_shows_the_hit_in_its_place_and_the_post_page_the_whole_text(
+    db_session, sandbox, make_unit, make_account, make_user, api_as
+):
+    """A 检查命中 finding carries an excerpt around the hit (not a copy of the whole post); its
+    link leads to the post's page, where the whole text is shown with the hits marked and the
+    unit can record an exception. Another unit's operator cannot open it."""
+    unit = make_unit("摘录测试县人民政府", region="摘录测试县")
+    account = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
+    long_text = "今天" + "全县开展冬季安全生产检查，" * 10 + "庆祝中华人民共合国成立七十七周年" + "欢迎监督。" * 10
+    app_post(sandbox, "weibo", account.platform_uid, long_text)
+    service.inspect_account(account.id)
+    f = finding(db_session, account, FindingKind.post_check_hit)
+    auditor = make_user(Role.auditor)
+
+    text = visible(html := page(api_as, auditor, f"/findings/{f.id}"))
+    assert "内容摘录（【】内为命中处）" in text and "【中华人民共合国】" in text
+    assert "全县开展冬季安全生产检查，" * 4 not in text  # 30 characters either side, not the whole post
+    post_path = f"/inspection/posts/{f.evidence['live_post_id']}"
+    assert f'href="{post_path}" id="link-live-post"' in html and "该条内容全文与检查结果" in text
+
+    text = visible(html := page(api_as, auditor, post_path))
+    assert '<mark class="finding-block"' in html and ">中华人民共合国</mark>" in html
+    assert "全县开展冬季安全生产检查，" * 10 in text.replace(" ", "")  # the whole text, not 140 characters
+    assert "平台上发现" in text and f"#{f.id}" in text and "登记例外" in text
+    for raw in RAW_KEYS:
+        assert raw not in text, raw
+
+    data = api_as(auditor).get(f"/api/v1/inspection/posts/{f.evidence['live_post_id']}").get_json()
+    assert data["text"] == long_text and data["blocking_hits"] == 1
+    assert {o["kind"] for o in data["open_findings"]} == {"post_check_hit", "unreviewed_post"}  # found, not ours
+
+    # the unit's operator records the exception from the post's page and comes back to it
+    operator = make_user(Role.operator, unit=unit)
+    resp = api_as(operator).post(post_path + "/exception", data={"reason": "转发指定稿源", "back": "post"})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(post_path)
+    assert "已登记例外：转发指定稿源" in visible(page(api_as, operator, post_path))
+
+    other = make_user(Role.operator, unit=make_unit("摘录测试邻县人民政府", region="摘录测试邻县"))
+    assert api_as(other).get(post_path).status_code == 404
+    assert api_as(other).get(f"/api/v1/inspection/posts/{f.evidence['live_post_id']}").status_code == 404
+    assert api_as(auditor).get("/api/v1/inspection/posts/999999").status_code == 404

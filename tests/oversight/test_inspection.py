@@ -114,8 +114,9 @@ def test_unreviewed_post_and_its_negative_twin(db_session, sandbox, unit, make_a
     assert stored[ours["post_id"]].source is PostSource.ours and stored[ours["post_id"]].delivery_id
     assert stored[theirs["post_id"]].source is PostSource.found
     unreviewed = findings(db_session, account, U)
-    assert [f.evidence["post_id"] for f in unreviewed] == [theirs["post_id"]]  # the govmedia post raises none
-    assert unreviewed[0].evidence["post_url"].endswith(theirs["post_id"])  # a link to the post
+    assert unreviewed[0].evidence["post_ids"] == [theirs["post_id"]]  # the govmedia post raises none
+    (listed,) = unreviewed[0].evidence["posts"]
+    assert listed["post_url"].endswith(theirs["post_id"]) and listed["live_post_id"] == stored[theirs["post_id"]].id
     assert "未经本平台三审" in unreviewed[0].evidence["message"]
 
     # The unit records an allowed exception (audited): the finding closes and stays closed.
@@ -181,6 +182,8 @@ def test_live_checks_and_rescan(db_session, sandbox, unit, make_account):
     assert hit.evidence["post_id"] == bad["post_id"]
     assert hit.evidence["hits"][0]["suggestion"] == "中华人民共和国"
     assert hit.evidence["hits"][0]["start"] == 2
+    # the finding shows the hit in its place, not a copy of the whole post (that is on the posts tab)
+    assert hit.evidence["excerpt"] == "庆祝【中华人民共合国】成立七十七周年" and "text" not in hit.evidence
     assert posts(db_session, account)[clean["post_id"]].check_hits == []  # clean post → no hit
 
     # A dictionary change: posts checked with an older version are re-scanned in the background.
@@ -317,7 +320,7 @@ def test_imported_posts_make_an_account_checkable(db_session, sandbox, unit, mak
     outcome = service.inspect_account(account.id)
     assert outcome.result == "checked" and outcome.source == "import"
     (f,) = findings(db_session, account, U)
-    assert f.evidence["post_url"] == "https://www.douyin.com/video/v1001"
+    assert [p["post_url"] for p in f.evidence["posts"]] == ["https://www.douyin.com/video/v1001"]
 
 
 def test_coverage_adds_up_to_the_ledger(db_session, sandbox, make_unit, make_account, make_user, api_as):
