@@ -44,7 +44,7 @@ from oversight.models import FINDING_LABELS, DiscoveredAccount, Finding, Finding
 from oversight.workorders import service as workorders
 from platforms.types import PLATFORM_LABELS
 from registry.models import STATUS_LABELS as ACCOUNT_STATUS_LABELS
-from registry.models import Account, Platform
+from registry.models import Account, Platform, Unit
 
 # Who sees findings and reports (operators: their own units, read-only); who works them.
 VIEW_ROLES = (Role.operator, Role.auditor, Role.admin)
@@ -438,6 +438,7 @@ def _snapshot(f: Finding) -> dict[str, Any]:
         "reason": f.reason,
         "due_on": f.due_on.isoformat() if f.due_on else None,
         "decided_by_id": f.decided_by_id,
+        "unit_id": f.unit_id,
     }
 
 
@@ -475,6 +476,7 @@ def check_reason(action: str, reason: str | None) -> str | None:
 
 #: the latest 整改期限 the office may set when confirming, in days from today
 MAX_DEADLINE_DAYS = 180
+NO_UNIT_DEADLINE = "该问题线索没有对应单位：设定整改期限时请选择责任单位（整改工单发给该单位）"
 
 
 def act(
@@ -485,6 +487,7 @@ def act(
     *,
     remedy: Remedy | None = None,
     due_on: date | None = None,
+    unit: Unit | None = None,
 ) -> Finding:
     """Apply ``confirm`` / ``dismiss`` / ``resolve`` (role and scope are checked by the view).
 
@@ -495,6 +498,8 @@ def act(
 
     ``due_on`` (confirm only): the 整改期限 the office sets, from today to
     :data:`MAX_DEADLINE_DAYS` days on; without it, ``FINDING_DEADLINE_WORKDAYS`` working days.
+    ``unit`` (confirm, a finding without one; checked by :mod:`oversight.finding_units`): the
+    责任单位 the office picked, recorded on the finding. A finding with no unit gets no deadline.
     """
     if action not in ACTIONS:
         raise Invalid(f"未知操作：{action}", details={"action": [f"可选：{', '.join(ACTIONS)}"]})
@@ -502,6 +507,8 @@ def act(
         raise Invalid("只有“标记已解决”可以附带处置", details={"remedy": ["只能与 resolve 一起使用"]})
     reason = check_reason(action, reason)
     check_deadline(action, due_on)
+    if due_on is not None and finding.unit_id is None and unit is None:
+        raise Invalid(NO_UNIT_DEADLINE, details={"unit_id": [NO_UNIT_DEADLINE]})
     db.session.refresh(finding, with_for_update=True)
     if finding.status not in _ALLOWED_FROM[action]:
         raise Conflict(
@@ -511,13 +518,15 @@ def act(
         )
     before = _snapshot(finding)
     done = remedy(finding) if remedy is not None else None
+    if unit is not None and finding.unit_id is None:
+        finding.unit_id = unit.id
     now = utcnow()
     target = _TARGET[action]
     finding.status = target
     finding.reason = reason
     finding.decided_by_id = actor.id
-    if action == "confirm":
-        finding.due_on = due_on or add_workdays(today_cn(), deadline_workdays())
+    if action == "confirm":  # nobody to set a deadline for without a unit
+        finding.due_on = (due_on or add_workdays(today_cn(), deadline_workdays())) if finding.unit_id else None
     decision = _decision(target, actor, reason, now)
     if done is not None:
         decision["remedy"] = done
@@ -525,14 +534,8 @@ def act(
     db.session.flush()
     after = _snapshot(finding) | ({"remedy": done, "account_id": finding.account_id} if done is not None else {})
     audit.record(f"finding:status:{action}", finding, before=before, after=after, actor=actor)
-    _sync_work_order(finding, actor=actor)
+    workorders.sync_finding(finding, actor=actor)  # confirm issues the unit's 整改 work order
     return finding
-
-
-def _sync_work_order(finding: Finding, **who: Any) -> None:
-    """Confirm issues the unit's 整改 work order; resolve / dismiss closes it (oversight/workorders/)."""
-
-    workorders.sync_finding(finding, **who)
 
 
 def resolve_by_system(finding: Finding, reason: str, *, actor_label: str = "system:monitoring") -> bool:
@@ -551,7 +554,7 @@ def resolve_by_system(finding: Finding, reason: str, *, actor_label: str = "syst
     audit.record(
         "finding:status:auto_resolve", finding, before=before, after=_snapshot(finding), actor_label=actor_label
     )
-    _sync_work_order(finding, actor_label=actor_label)
+    workorders.sync_finding(finding, actor_label=actor_label)
     return True
 
 

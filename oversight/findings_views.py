@@ -26,7 +26,7 @@ from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
 from jobs import runner
 from jobs.views import accepted
-from oversight import discovery, discovery_jobs, evidence_text, finding_links
+from oversight import discovery, discovery_jobs, evidence_text, finding_links, finding_units
 from oversight import findings as service
 from oversight import findings_remedies as remedies
 from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
@@ -142,7 +142,12 @@ class ActionIn(Schema):
         },
     )
     unit_id = Integer(
-        load_default=None, allow_none=True, metadata={"description": "register：主办单位（缺省为比对出的单位）"}
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "register：主办单位（缺省为比对出的单位）；confirm：问题线索没有对应单位时的责任单位"
+            "（整改工单发给该单位；设定 due_on 时必填，不填则只确认、不生成整改工单）"
+        },
     )
     name = String(
         load_default=None,
@@ -244,7 +249,8 @@ def _apply_action(finding: Finding, action: str, user: User, data: dict[str, Any
             raise Invalid("只有“标记已解决”（resolve）可以附带处置", details={"remedy": ["只能与 resolve 一起使用"]})
         remedies.resolve(finding, remedy, user, data.get("reason"), data)
     else:
-        service.act(finding, action, user, data.get("reason"), due_on=data.get("due_on"))
+        unit = finding_units.responsible_unit(finding, user, data.get("unit_id")) if action == "confirm" else None
+        service.act(finding, action, user, data.get("reason"), due_on=data.get("due_on"), unit=unit)
 
 
 # ----------------------------------------------------------------------------- API: findings
@@ -410,6 +416,7 @@ def detail(finding_id: int) -> Any:
     units: list[Unit] = []
     if any(r["remedy"] == remedies.REGISTER and r["available"] for r in f["remedies"]):
         units = list(db.session.scalars(sa.select(Unit).where(scope_filter(user, Unit.id)).order_by(Unit.name)))
+    unit_choices = finding_units.choices(user) if "confirm" in f["actions"] and finding.unit_id is None else []
     order = workorders.order_of(finding)
     return render_template(
         "findings/detail.html",
@@ -418,6 +425,7 @@ def detail(finding_id: int) -> Any:
         back=url_for("findings.detail", finding_id=finding.id),
         **workorder_views.panel_context(),
         units=units,
+        unit_choices=unit_choices,
         today=service.today_cn(),
         list_args=list_args(),
         max_deadline=timedelta(days=service.MAX_DEADLINE_DAYS),
@@ -470,6 +478,10 @@ def _error_text(exc: ApiError) -> str:
 
 def _done_text(action: str, finding: Finding) -> str:
     done = ((finding.evidence or {}).get("decision") or {}).get("remedy")
+    if action == "confirm" and finding.unit is None:
+        return "已确认。该问题线索没有责任单位，未生成整改工单，请网信办自行跟进"
+    if action == "confirm":
+        return f"已确认并下发整改：整改工单已发给“{finding.unit.name}”"
     if not done:
         return f"已{service.ACTION_LABELS[action]}"
     if done["remedy"] == remedies.REGISTER:

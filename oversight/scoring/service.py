@@ -12,6 +12,7 @@ import itertools
 import math
 import re
 import statistics
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -69,8 +70,8 @@ class Period:
         return min(self.end_utc, now or utcnow())
 
 
-_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_QUARTER = re.compile(r"^(\d{4})Q([1-4])$", re.ASCII)
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$", re.ASCII)
 
 
 def _month_end(year: int, month: int) -> date:
@@ -79,7 +80,7 @@ def _month_end(year: int, month: int) -> date:
 
 def parse_period(value: str | None) -> Period:
     """``2026Q4`` (a quarter) or ``2026-11`` (a month); 400 for anything else or a future period."""
-    text = (value or "").strip().upper()
+    text = unicodedata.normalize("NFKC", value or "").strip().upper()  # ２０２６Ｑ４ (full width) is 2026Q4
     m = _QUARTER.match(text)
     if m:
         year, q = int(m.group(1)), int(m.group(2))
@@ -99,6 +100,29 @@ def parse_period(value: str | None) -> Period:
 def current_quarter() -> str:
     today = today_cn()
     return f"{today.year}Q{(today.month - 1) // 3 + 1}"
+
+
+def current_month() -> str:
+    return today_cn().strftime("%Y-%m")
+
+
+#: how many quarters and months the pages offer to choose from (current first)
+CHOICE_QUARTERS, CHOICE_MONTHS = 8, 12
+
+
+def period_choices(selected: Period | None = None) -> list[tuple[str, list[Period]]]:
+    """What the pages' 考评期间 select offers: the recent quarters and months, newest (the
+    current one) first; ``selected``, when older than those, at the end of its group."""
+    quarters = previous_quarters(parse_period(current_quarter()), CHOICE_QUARTERS)[::-1]
+    months: list[Period] = []
+    year, month = today_cn().year, today_cn().month
+    for _ in range(CHOICE_MONTHS):
+        months.append(parse_period(f"{year}-{month:02d}"))
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    for group in (quarters, months):
+        if selected is not None and len(selected.key) == len(group[0].key) and selected not in group:
+            group.append(selected)
+    return [("季度", quarters), ("月份", months)]
 
 
 def previous_quarters(period: Period, count: int) -> list[Period]:

@@ -316,13 +316,28 @@ def record_result(item_id: int, data: dict[str, Any]) -> Any:
 # ----------------------------------------------------------------------------- pages
 
 
-def _page_period() -> service.Period:
+def _page_period(*, fallback: bool = True) -> service.Period:
+    """The page's 考评期间 (``period`` in the URL, default this quarter). One that is not a period
+    (or has not begun) is said in words; the page then shows this quarter, a download refuses (400)."""
     raw = request.args.get("period") or service.current_quarter()
     try:
         return service.parse_period(raw)
-    except ApiError:
-        flash(f"考评期间“{raw[:20]}”无效，已显示本季度", "error")
-        return service.parse_period(service.current_quarter())
+    except ApiError as exc:
+        said = "".join(ch for ch in raw[:20] if ch.isprintable())
+        message = f"没有“{said}”这个考评期间：{exc.message}。请从“考评期间”的列表中选择"
+        if not fallback:
+            raise ApiError(message, code="invalid_period", details=exc.detail) from exc
+        current = service.parse_period(service.current_quarter())
+        flash(f"{message}；现在显示的是{current.label}。", "error")
+        return current
+
+
+def _period_select(period: service.Period) -> dict[str, Any]:
+    """What the pages' 考评期间 select needs (scoring/_period.html)."""
+    return {
+        "period_choices": service.period_choices(period),
+        "current_periods": {service.current_quarter(): "本季度", service.current_month(): "本月"},
+    }
 
 
 @pages.get("/")
@@ -340,6 +355,7 @@ def index() -> Any:
         rules=rules,
         is_office=user.has_role(*OFFICE_ROLES),
         chart_data=charts.scope_charts(period, scope),
+        **_period_select(period),
     )
 
 
@@ -364,6 +380,7 @@ def scores_page() -> Any:
         unit_name=unit_name,
         is_office=user.has_role(*OFFICE_ROLES),
         chart_data=charts.scope_charts(period, scope),
+        **_period_select(period),
     )
 
 
@@ -407,7 +424,7 @@ def compute_page() -> Any:
 @pages.get("/export.xlsx")
 def export_page() -> Any:
     user = _viewer()
-    period = _page_period()
+    period = _page_period(fallback=False)
     data = rollups.scores_xlsx(period, visible_unit_ids(user), _issuer(user))
     return send_file(
         io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True, download_name=f"得分表-{period.key}.xlsx"

@@ -121,8 +121,8 @@ def order_of(finding: Finding) -> WorkOrder | None:
 def issue(finding: Finding, actor: Any = None, *, actor_label: str | None = None) -> WorkOrder | None:
     """The finding's work order, created (or re-issued) for a confirmed finding with a unit.
 
-    None when the finding has no unit (an unregistered account nobody could attribute: the
-    office has to resolve it itself). Flushes."""
+    None when the finding has no unit (an unregistered account nobody could attribute, confirmed
+    without naming a 责任单位: the office follows it up itself). Flushes."""
     if finding.status is not FindingStatus.confirmed or finding.unit_id is None:
         return None
     due = finding.due_on or add_workdays(today_cn(), int(setting("FINDING_DEADLINE_WORKDAYS", 5)))

@@ -32,8 +32,10 @@ from sqlalchemy import select
 from auth.models import User
 from common.db import utcnow
 from demo import _sandbox_credentials
-from oversight.findings import today_cn
+from oversight import findings
+from oversight.findings import FindingInput, today_cn
 from oversight.models import Finding, FindingKind
+from oversight.scoring import service as scoring
 from oversight.workorders.models import WorkOrder
 from publishers.credential_admin import set_credentials
 from registry.models import Account, AccountStatus, Platform
@@ -376,6 +378,44 @@ def test_scores_pages_with_charts(stack: LiveStack, people: Callable[[str], Any]
     mine = [int(t) for t in unit.locator("#distribution-table tbody td").all_inner_texts()]
     assert 0 < sum(mine) < accounts
     step(unit, "scores-unit-operator", width)
+
+    # the 考评期间 is chosen from a list in words; the address keeps the code
+    month = scoring.parse_period(scoring.current_month())
+    unit.get_by_label("考评期间", exact=True).select_option(label=f"{month.label}（本月）")
+    unit.get_by_role("button", name="查看").click()
+    unit.wait_for_load_state()
+    assert f"period={month.key}" in unit.url and unit.locator("h1").inner_text() == f"考评汇总（{month.label}）"
+
+
+def test_confirming_a_finding_without_a_unit_names_the_unit(
+    stack: LiveStack, people: Callable[[str], Any], width: str
+) -> None:
+    """An unregistered account discovery found belongs to no unit: confirming it, the office picks
+    the 责任单位 (at 390 px also in 大字模式), and that unit's operator gets the work order."""
+    uid = f"dyno{uuid.uuid4().hex[:8]}"
+    with stack.db() as session:
+        unit = session.scalar(sa.select(User).where(User.username == "edu_operator")).unit
+        unit_name = unit.name
+        evidence = {"message": f"发现未备案账号“体外运行{uid[-4:]}”", "platform": "douyin", "uid": uid}
+        report = findings.upsert_many(
+            [FindingInput(kind=FindingKind.unregistered, fingerprint=f"test:{uid}", evidence=evidence)]
+        )
+        finding_id = report.new[0].id
+    office = people("auditor")
+    office.goto(f"/findings/{finding_id}")
+    if width == "narrow":
+        office.get_by_role("button", name="大字模式").click()
+    office.get_by_role("combobox", name=re.compile("^责任单位")).select_option(label=unit_name)
+    step(office, "confirm-no-unit", width)
+    office.get_by_role("button", name="确认并下发整改").click()
+    office.wait_for_load_state()
+    assert f"整改工单已发给“{unit_name}”" in office.locator(".flashes").inner_text()
+    order_id, status = order_of(stack, finding_id)
+    assert status == "issued"
+    step(office, "confirm-no-unit-issued", width)
+    operator = people("edu_operator")
+    operator.goto(f"/workorders/{order_id}")
+    assert status_text(operator) == "待整改"
 
 
 def test_scores_without_javascript_show_the_tables(browser: Any, stack: LiveStack) -> None:
