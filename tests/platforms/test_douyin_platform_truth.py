@@ -171,5 +171,7 @@ def test_comment_reads_send_the_device_parameters_the_reply_list_page_requires(m
             "os_version": "0"
         }
         assert query["ip"] == ["203.0.113.7"] and query["shark_channel"] == ["open_api"]  # the documented channel
-    reply_query = parse_qs(urlsplit(replies.calls[0].request.url or "").query)
-    assert set(doc["query_required"]) <= set(reply_query)  # every 必填 parameter of the page is sent
+    reply_request = replies.calls[0].request
+    assert set(doc["query_required"]) <= set(parse_qs(urlsplit(reply_request.url or "").query))  # every 必填 one
+    assert set(doc["headers"]) <= {k.lower() for k in reply_request.headers}
+    assert reply_request.headers["content-type"] == "application/json"
