@@ -266,6 +266,8 @@ def from_env() -> dict[str, Any]:
                 # 认证主体 from 获取用户的抖音身份认证标识 (cert_labels_info, scope user.cert.labels_info);
                 # best effort, a refusal is "not said" (docs/adapters.md, 平台实况核对).
                 "cert_labels": _flag("DOUYIN_CERT_LABELS", True),
+                # 评论回复列表 requires the client's IP (not the server's) among its device parameters.
+                "client_ip": env("DOUYIN_CLIENT_IP", "127.0.0.1"),
             },
             "toutiao": {
                 "legacy_articles": _flag("TOUTIAO_LEGACY_ARTICLES", False),

@@ -49,6 +49,11 @@ from bench import fanout_trace
 from devkit import processes, services
 from devkit.seed import seed_contents
 
+#: The Redis the runs use (the tests' by default): every key of a bench run lives behind a namespace
+#: of its own (``devkit.services.redis_namespace``, the tests' helper), so a bench never touches a
+#: test run's queues or another bench's, and only its own keys are removed — never FLUSHDB.
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", services.REDIS_URL)
+
 #: The sandbox's settings for pipeline runs (bench/delivery_cost.py uses them too): no Weibo
 #: hourly cap in the way, and a WeChat publish that is still running at its first status read.
 PIPELINE_SANDBOX = {"weibo_posts_per_hour": 100000, "wechat_publish_polls": 1}
@@ -129,14 +134,16 @@ def run_pipeline(args: argparse.Namespace, tmp: Path, spread: float) -> dict[str
     profile_dir = tmp / f"profile-{spread:g}" if args.profile else None
     if profile_dir is not None:
         profile_dir.mkdir(parents=True, exist_ok=True)
+    prefix = f"{args.redis_prefix}pipeline:"
     with processes.fresh_postgres_database() as url:
         sandbox_port = services.free_port()
         base = f"http://127.0.0.1:{sandbox_port}"
         env = {
             **os.environ,
             "DATABASE_URL": url,
-            "BROKER_URL": "redis://127.0.0.1:6379/10",
-            "REDIS_URL": "redis://127.0.0.1:6379/10",
+            "BROKER_URL": BENCH_REDIS_URL,
+            "REDIS_URL": BENCH_REDIS_URL,
+            "REDIS_KEY_PREFIX": prefix,
             "SANDBOX_URL": base,
             **{f"{p.upper()}_BASE_URL": f"{base}/{p}" for p in ("wechat", "weibo", "douyin", "toutiao")},
             "PUBLIC_BASE_URL": "https://gov.example.cn",
@@ -149,7 +156,7 @@ def run_pipeline(args: argparse.Namespace, tmp: Path, spread: float) -> dict[str
         }
         if profile_dir is not None:
             env["FANOUT_PROFILE_DIR"] = str(profile_dir)
-        redis.Redis.from_url("redis://127.0.0.1:6379/10").flushdb()
+        services.clear_redis_namespace(BENCH_REDIS_URL, prefix)  # what the previous run left
         assert processes.flask_cli(env, "db", "upgrade").returncode == 0
         app = make_test_app(url, MEDIA_DIR=str(tmp / "media"), PUBLIC_BASE_URL="https://gov.example.cn")
         group = processes.ProcessGroup(env, tmp)
@@ -165,7 +172,7 @@ def run_pipeline(args: argparse.Namespace, tmp: Path, spread: float) -> dict[str
                     start_profiled_worker(group, f"worker{i}-{spread:g}", args)
             group.start_scheduler()
             cpu_before = cpu_seconds()
-            sampler = fanout_trace.Sampler("redis://127.0.0.1:6379/10", ("publishing", "polling"))
+            sampler = fanout_trace.Sampler(BENCH_REDIS_URL, ("publishing", "polling"), prefix=prefix)
             sampler.start()
             deadline = time.monotonic() + args.timeout
             while time.monotonic() < deadline:
@@ -293,13 +300,15 @@ def run_ceiling(
     """Bare Celery tasks against the same sandbox with the same worker settings: one POST each,
     or (``same_work``) per delivery the platform calls and status-read tasks of SAME_WORK, or
     (``lines``) the same calls with LINE deliveries and their status reads in one task."""
+    from bench import ceiling_tasks  # reads BENCH_BROKER_URL and BENCH_KEY_PREFIX, set by main()
+    from bench.ceiling_tasks import deliver_like, line_like, post
+
     sandbox_port = services.free_port()
     base = f"http://127.0.0.1:{sandbox_port}"
-    counter = redis.Redis.from_url("redis://127.0.0.1:6379/11")
-    counter.flushdb()
+    services.clear_redis_namespace(BENCH_REDIS_URL, ceiling_tasks.KEY_PREFIX)  # the previous ceiling's
+    counter = redis.Redis.from_url(BENCH_REDIS_URL)
     env = {
         **os.environ,
-        "BENCH_BROKER_URL": "redis://127.0.0.1:6379/11",
         # the same worker settings as the pipeline's workers
         "WORKER_PREFETCH_MULTIPLIER": str(args.prefetch),
     }
@@ -307,8 +316,6 @@ def run_ceiling(
     try:
         group.start_sandbox(sandbox_port)
         requests.post(f"{base}/_sandbox/config", json={"weibo_posts_per_hour": 10**6}, timeout=5)
-        from bench.ceiling_tasks import deliver_like, line_like, post
-
         for i in range(args.workers):
             group.start(
                 f"ceiling{i}",
@@ -345,13 +352,13 @@ def run_ceiling(
                 deliver_like.delay(*target, text, calls, polls)
             else:
                 post.delay(*target, text)
-        while int(counter.get("bench:ceiling:done") or 0) < n and time.monotonic() - start < args.timeout:
+        while int(counter.get(ceiling_tasks.DONE_KEY) or 0) < n and time.monotonic() - start < args.timeout:
             time.sleep(0.2)
         elapsed = time.monotonic() - start
         cpu = cpu_by_part(cpu_before, group)
     finally:
         group.stop_all()
-    done = int(counter.get("bench:ceiling:done") or 0)
+    done = int(counter.get(ceiling_tasks.DONE_KEY) or 0)
     return {"done": done, "seconds": elapsed, "rate": done / elapsed, "cpu": cpu}
 
 
@@ -380,7 +387,9 @@ def main() -> None:
     services.require_postgres = lambda: None
     if not (services.reachable("127.0.0.1", 5432) and services.reachable("127.0.0.1", 6379)):
         sys.exit("PostgreSQL and Redis must run on 127.0.0.1")
-    with tempfile.TemporaryDirectory() as tmp:
+    with services.redis_namespace(BENCH_REDIS_URL, label="bench") as prefix, tempfile.TemporaryDirectory() as tmp:
+        args.redis_prefix = prefix  # the pipeline runs under "<prefix>pipeline:", the ceilings under "<prefix>ceiling:"
+        os.environ.update(BENCH_BROKER_URL=BENCH_REDIS_URL, BENCH_KEY_PREFIX=f"{prefix}ceiling:")
         try:
             if args.only:
                 spread = 0 if args.only == "capacity" else args.spread

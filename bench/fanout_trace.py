@@ -31,9 +31,12 @@ def _cpu_ticks() -> tuple[int, int]:
 
 
 class Sampler(threading.Thread):
-    def __init__(self, url: str, queues: tuple[str, ...], every: float = 0.25) -> None:
+    def __init__(self, url: str, queues: tuple[str, ...], every: float = 0.25, *, prefix: str = "") -> None:
+        """``prefix``: the run's REDIS_KEY_PREFIX, which Kombu puts in front of every queue and of
+        its ``unacked`` hash."""
         super().__init__(daemon=True)
         self.client = redis.Redis.from_url(url)
+        self.prefix = prefix
         self.queues = queues
         self.every = every
         self.rows: list[tuple[float, tuple[int, ...], int, float]] = []
@@ -46,8 +49,8 @@ class Sampler(threading.Thread):
             try:
                 pipe = self.client.pipeline()
                 for queue in self.queues:
-                    pipe.llen(queue)
-                pipe.hlen("unacked")
+                    pipe.llen(self.prefix + queue)
+                pipe.hlen(self.prefix + "unacked")
                 *lengths, unacked = pipe.execute()
             except redis.RedisError:
                 continue

@@ -7,8 +7,10 @@
 
 By default it starts ``devserver.py`` itself (the command `make run` runs) on free ports with
 fresh files (SQLite: a temporary database and broker; PostgreSQL: a new database on
-127.0.0.1:5432, dropped afterwards, and Redis db 12 as broker), so it can tell whether any
-process — web, worker, scheduler, sandbox — exited during the run. With ``--base-url`` it
+127.0.0.1:5432, dropped afterwards, and Redis — ``BENCH_REDIS_URL``, by default the tests' — as
+broker, its keys behind a namespace of their own from ``devkit.services.redis_namespace``
+(REDIS_KEY_PREFIX), removed afterwards), so it can tell whether any process — web, worker,
+scheduler, sandbox — exited during the run. With ``--base-url`` it
 drives a stack you started, issuing API tokens with ``flask users token`` (same environment,
 so the same DATABASE_URL), and cannot see process exits.
 
@@ -50,15 +52,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.registry import database
-from devkit import processes
+from devkit import processes, services
 
 BIN = Path(sys.executable).parent
-BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", services.REDIS_URL)
 PASSWORD = "demo12345"  # noqa: S105 - the published password of the demo logins (demo.py)
 OPERATOR_UNIT = "示范县人民政府"
 ROLES = {"web": "gunicorn", "worker": "celery", "scheduler": "tasks.scheduler", "sandbox": "sandbox"}
 # Environment that would move the stack off the chosen backend.
-NOT_DEFAULT = ("REDIS_URL", "RATELIMIT_STORAGE_URI", "SANDBOX_URL", "SANDBOX_STATE", "FLASK_APP", "DATABASE_URL")
+NOT_DEFAULT = (
+    "REDIS_URL",
+    "REDIS_KEY_PREFIX",
+    "RATELIMIT_STORAGE_URI",
+    "SANDBOX_URL",
+    "SANDBOX_STATE",
+    "FLASK_APP",
+    "DATABASE_URL",
+)
 
 
 def free_port() -> int:
@@ -148,8 +158,9 @@ def _database(backend: str, workdir: Path) -> Iterator[dict[str, str]]:
             "BROKER_URL": f"sqla+sqlite:///{workdir / 'broker.sqlite'}",
         }
         return
-    with database("postgresql") as url:  # a new database, dropped afterwards
-        yield {"DATABASE_URL": url, "BROKER_URL": BENCH_REDIS, "REDIS_URL": BENCH_REDIS}
+    # a new database, dropped afterwards; the broker's, tokens' and rate limits' keys in a namespace of their own
+    with database("postgresql") as url, services.redis_namespace(BENCH_REDIS, label="bench") as prefix:
+        yield {"DATABASE_URL": url, "BROKER_URL": BENCH_REDIS, "REDIS_URL": BENCH_REDIS, "REDIS_KEY_PREFIX": prefix}
 
 
 @contextlib.contextmanager

@@ -45,13 +45,13 @@ def require_redis() -> None:
 
 
 @contextmanager
-def redis_namespace(url: str = REDIS_URL) -> Iterator[str]:
+def redis_namespace(url: str = REDIS_URL, *, label: str = "test") -> Iterator[str]:
     """A fresh REDIS_KEY_PREFIX for the processes of one test (their broker's queues, tokens and
     rate limits live behind it): test runs and xdist workers sharing this Redis never take each
     other's tasks, and only this namespace's keys are removed afterwards (never FLUSHDB, which
-    would empty a concurrent run's queues)."""
+    would empty a concurrent run's queues). The benchmarks take theirs with ``label="bench"``."""
     require_redis()
-    prefix = f"govmedia-test:{uuid.uuid4().hex[:12]}:"
+    prefix = f"govmedia-{label}:{uuid.uuid4().hex[:12]}:"
     try:
         yield prefix
     finally:
@@ -59,10 +59,13 @@ def redis_namespace(url: str = REDIS_URL) -> Iterator[str]:
 
 
 def clear_redis_namespace(url: str, prefix: str) -> None:
+    """Remove the namespace's keys: its own, and the login limiter's, which the ``limits`` library
+    stores as ``LIMITS:LIMITER/<RATELIMIT_KEY_PREFIX>/…``."""
     client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
     try:
-        for key in client.scan_iter(f"{prefix}*", count=500):
-            client.delete(key)
+        for pattern in (f"{prefix}*", f"LIMITS:LIMITER/{prefix}*"):
+            for key in client.scan_iter(pattern, count=500):
+                client.delete(key)
     except redis.RedisError:
         pass  # Redis went away (the serial restart test): nothing of ours is left in it
     finally:

@@ -331,6 +331,27 @@ def _with_replies(items: list[RemoteItem], answered: dict[str, RemoteItem]) -> l
 #: Douyin ``item/comment/reply/list`` answers at most 20 a page; pages read per comment.
 DOUYIN_REPLY_PAGE = 20
 DOUYIN_REPLY_PAGES = 5
+#: The device parameters the official 评论回复列表 page marks 必填 (device_brand, device_platform,
+#: device_type, ip, os_version, shark_channel). A server poll has no user device: it says so
+#: (``server``) and names the documented channel ``open_api``; ``ip`` is ``options["client_ip"]``
+#: (the page: the client's IP, not the server's; ``DOUYIN_CLIENT_IP``), and
+#: ``options["device_params"]`` overrides any of them (docs/adapters.md, 平台实况核对（三）).
+DOUYIN_DEVICE_DEFAULTS = {
+    "device_brand": "server",
+    "device_platform": "server",
+    "device_type": "server",
+    "os_version": "0",
+    "shark_channel": "open_api",
+}
+
+
+def douyin_device_params(options: Mapping[str, Any]) -> dict[str, str]:
+    """The documented device parameters for Douyin's comment reads, from the adapter options."""
+    params = {**DOUYIN_DEVICE_DEFAULTS, "ip": str(options.get("client_ip") or "127.0.0.1")}
+    extra = options.get("device_params")
+    if isinstance(extra, Mapping):
+        params.update({k: str(v) for k, v in extra.items() if k in params and v not in (None, "")})
+    return params
 
 
 def _douyin_comments(adapter: Any, creds: Credentials, limit: int) -> list[RemoteItem]:
@@ -341,6 +362,7 @@ def _douyin_comments(adapter: Any, creds: Credentials, limit: int) -> list[Remot
     maintained SDK send it (docs/adapters.md, "平台实况核对")."""
     auth = adapter._prepare(creds)
     me = str(auth.creds.open_id or "")
+    device = douyin_device_params(adapter.options)
     out: list[RemoteItem] = []
     for post in adapter.recent_posts(auth.creds, 20):
         cursor: Any = 0
@@ -349,7 +371,7 @@ def _douyin_comments(adapter: Any, creds: Credentials, limit: int) -> list[Remot
                 auth,
                 "GET",
                 "/item/comment/list/",
-                params={"item_id": post.post_id, "cursor": cursor, "count": 20},
+                params={"item_id": post.post_id, "cursor": cursor, "count": 20, **device},
             )
             data = data_of(body)
             rows = data.get("list") or []
@@ -357,7 +379,7 @@ def _douyin_comments(adapter: Any, creds: Credentials, limit: int) -> list[Remot
                 comment_id = str(c.get("comment_id") or "")
                 own = None
                 if me and comment_id and int(c.get("reply_comment_total") or 0) > 0:
-                    own = _douyin_own_reply(adapter, auth, post.post_id, comment_id, me)
+                    own = _douyin_own_reply(adapter, auth, post.post_id, comment_id, me=me, device=device)
                 out.append(
                     RemoteItem(
                         kind="comment",
@@ -378,8 +400,11 @@ def _douyin_comments(adapter: Any, creds: Credentials, limit: int) -> list[Remot
     return out[:limit]
 
 
-def _douyin_own_reply(adapter: Any, auth: Any, item_id: str, comment_id: str, me: str) -> dict[str, Any] | None:
-    """The account's earliest reply to a comment, from ``item/comment/reply/list`` (oldest first)."""
+def _douyin_own_reply(
+    adapter: Any, auth: Any, item_id: str, comment_id: str, *, me: str, device: Mapping[str, str]
+) -> dict[str, Any] | None:
+    """The account's earliest reply to a comment, from ``item/comment/reply/list`` (oldest first),
+    with the device parameters the page requires."""
     cursor: Any = 0
     for _ in range(DOUYIN_REPLY_PAGES):
         body = adapter._call(
@@ -392,6 +417,7 @@ def _douyin_own_reply(adapter: Any, auth: Any, item_id: str, comment_id: str, me
                 "cursor": cursor,
                 "count": DOUYIN_REPLY_PAGE,
                 "sort_type": "time_asc",
+                **device,
             },
         )
         data = data_of(body)

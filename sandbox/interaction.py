@@ -493,6 +493,10 @@ def weibo_reply() -> Response:
 # ----------------------------------------------------------------------------- Douyin
 
 
+#: 评论回复列表 (developer.open-douyin.com …/comment-management-user/comment-reply-list): 必填 query parameters.
+DOUYIN_DEVICE_PARAMS = ("device_brand", "device_platform", "device_type", "ip", "os_version", "shark_channel")
+
+
 def _douyin_call(fn: Any) -> Any:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -545,10 +549,15 @@ def douyin_comments() -> Response:
 @_douyin_call
 def douyin_comment_replies() -> Response:
     """Replies to one comment (the account's carry its open_id as ``comment_user_id``); ``count``
-    at most 20, ``sort_type`` ``time`` (newest first) or ``time_asc``."""
+    at most 20, ``sort_type`` ``time`` (newest first) or ``time_asc``. The device parameters the
+    official page marks 必填 are required (a missing one: 2100005 "<name> must have a value", the
+    wording of the documented 参数不合法 sample)."""
     state = get_state()
     with state.lock:
         account = douyin._user(state, "douyin", header_token=True)
+        for name in DOUYIN_DEVICE_PARAMS:
+            if not request.args.get(name):
+                raise douyin.BdError("missing_param", f"{name} must have a value")
         entry = _store().entries.get(("comment", "douyin", request.args.get("comment_id", "")))
         if entry is None or entry.uid != account.uid or entry.post_id != request.args.get("item_id", ""):
             raise douyin.BdError("bad_param", "comment_id无效")

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
@@ -144,3 +145,33 @@ def test_cert_labels_can_be_switched_off(mocked: responses.RequestsMock) -> None
     labels = mocked.get(f"{DY}/dy_open_api/v1/user/cert_labels_info/", json={"err_no": 0, "data": {}})
     assert adapter(cert_labels=False).profile(CREDS).subject is None
     assert labels.call_count == 0
+
+
+def test_comment_reads_send_the_device_parameters_the_reply_list_page_requires(mocked: responses.RequestsMock) -> None:
+    """评论回复列表 marks device_brand, device_platform, device_type, ip, os_version and shark_channel
+    必填 (stored request table): both comment reads send all six, ``ip`` from ``client_ip`` (the
+    client's, not the server's) and any of them overridable through ``device_params``."""
+    doc = sample("item_comment_reply_list")
+    one_video(mocked)
+    listing = json.loads(json.dumps(sample("item_comment_list")["printed"]["body"]))
+    listing["data"]["has_more"] = False
+    listing["data"]["list"][0].update(comment_id="@c1", comment_user_id="43eae150-12eb-4035-8d40-3f9a2bfcdf4e")
+    comments = mocked.get(f"{DY}/item/comment/list/", json=listing)
+    mine = {**doc["row"], "comment_user_id": OPEN_ID, "content": "已转相关部门办理"}
+    body = {"data": {"error_code": 0, "description": "", "cursor": 0, "has_more": False, "list": [mine]}}
+    replies = mocked.get(f"{DY}/item/comment/reply/list/", json=body)
+
+    chosen = adapter(client_ip="203.0.113.7", device_params={"device_platform": "web"})
+    (item,) = fetch_comments(chosen, CREDS, limit=10)
+    assert item.replied_at is not None and item.reply_text == "已转相关部门办理"
+    for call in (comments.calls[0], replies.calls[0]):
+        query = parse_qs(urlsplit(call.request.url or "").query)
+        device = {name: query[name][0] for name in ("device_brand", "device_platform", "device_type", "os_version")}
+        assert device == {"device_brand": "server", "device_platform": "web", "device_type": "server"} | {
+            "os_version": "0"
+        }
+        assert query["ip"] == ["203.0.113.7"] and query["shark_channel"] == ["open_api"]  # the documented channel
+    reply_request = replies.calls[0].request
+    assert set(doc["query_required"]) <= set(parse_qs(urlsplit(reply_request.url or "").query))  # every 必填 one
+    assert set(doc["headers"]) <= {k.lower() for k in reply_request.headers}
+    assert reply_request.headers["content-type"] == "application/json"

@@ -81,3 +81,29 @@ def test_video_list_pages_like_the_sdk_sample_and_ends_with_cursor_zero(sb: Sand
     assert last["data"]["has_more"] is False and last["data"]["cursor"] == 0 and len(last["data"]["list"]) == 1
     row = last["data"]["list"][0]
     assert {"item_id", "title", "create_time", "share_url", "cover", "is_top", "statistics"} <= set(row)
+
+
+def test_reply_list_requires_the_documented_device_parameters(sb: Sandbox) -> None:
+    """评论回复列表 over HTTP: without the page's 必填 device parameters the sandbox answers the
+    documented 参数不合法 (2100005, "<name> must have a value"); with them, the replies."""
+    doc = sample("item_comment_reply_list")
+    sb.account(platform="douyin", uid="dy_dev", name="某县发布")
+    item_id = sb.dy_create("dy_dev", sb.bd_upload("douyin", "dy_dev"), "作品")["data"]["item_id"]
+    made = sb.post(
+        "/_sandbox/comments", json={"platform": "douyin", "uid": "dy_dev", "post_id": item_id, "text": "请问何时开放"}
+    )
+    entry = made.json()["comment"]
+    sb.post("/_sandbox/comments/reply", json={"platform": "douyin", "id": entry["entry_id"], "text": "本周五开放"})
+    base = {"item_id": item_id, "comment_id": entry["entry_id"], "count": 10}
+    device = {"device_brand": "server", "device_platform": "server", "device_type": "server", "ip": "203.0.113.7"}
+    device |= {"os_version": "0", "shark_channel": "open_api"}
+    without_ip = {k: v for k, v in device.items() if k != "ip"}
+    refused = dy_get(sb, "/item/comment/reply/list/", "dy_dev", **base, **without_ip)
+    failed = doc["missing_param_sample"]["body"]
+    assert refused["data"]["error_code"] == failed["data"]["error_code"] == 2100005
+    assert set(refused["extra"]) >= set(failed["extra"]) - {"sub_error_code"}
+    assert "ip must have a value" in json.dumps(refused, ensure_ascii=False)
+    answer = dy_get(sb, "/item/comment/reply/list/", "dy_dev", **base, **device)
+    assert answer["data"]["error_code"] == 0
+    (row,) = answer["data"]["list"]
+    assert set(row) >= set(doc["row"]) and row["content"] == "本周五开放"
