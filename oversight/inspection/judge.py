@@ -344,6 +344,10 @@ def unreviewed_fingerprint(account_id: int, day: date) -> str:
     return f"{FindingKind.unreviewed_post.value}:account={account_id}:day={day.isoformat()}"
 
 
+#: How much of each post an ``unreviewed_post`` group lists (a line of the table; the whole post is on its page).
+GROUP_TITLE_MAX, GROUP_TEXT_MAX = 60, 100
+
+
 def regroup_unreviewed(w: _Writer, days: Iterable[date], since: datetime | None) -> None:
     """:func:`regroup_many` for one account."""
     regroup_many([(w, set(days))], since)
@@ -439,8 +443,8 @@ def regroup_many(
                             "live_post_id": v.id,
                             "post_url": v.url,
                             "published_at": _iso_cn_fast(v.published_at),
-                            "title": v.title[:100],
-                            "text": v.text[:200],
+                            "title": v.title[:GROUP_TITLE_MAX],
+                            "text": v.text if len(v.text) <= GROUP_TEXT_MAX else v.text[:GROUP_TEXT_MAX] + "……",
                             "repost": v.original is False,
                         }
                         for v in posts[:GROUP_LIST_MAX]
