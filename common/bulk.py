@@ -7,8 +7,18 @@ import gc
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+
+def json_text(value: Any) -> str:
+    """JSON text of ``value`` for a bulk row (COPY, executemany): compact, Chinese as it is
+    (``\\u`` escapes would double its bytes for the server to parse and store), by orjson — a
+    sixth of the standard library encoder's time for the check hits and evidence of a post.
+    Compare stored JSON by value, not by text: rows written through SQLAlchemy use the standard
+    library's format."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def insert_rows(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:

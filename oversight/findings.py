@@ -34,7 +34,7 @@ from flask import current_app, has_app_context
 from audit import service as audit
 from auth.models import Role, User
 from auth.scoping import scope_filter
-from common.bulk import insert_rows, next_ids
+from common.bulk import insert_rows, json_text, next_ids
 from common.db import utcnow
 from common.errors import Conflict, Invalid
 from common.timefmt import CN_TZ, today_cn  # today_cn re-exported: tests take it from here
@@ -345,10 +345,6 @@ _NEW_COLUMNS = (
 )
 
 
-#: ``json.dumps(value, ensure_ascii=False)`` without building an encoder per call.
-_JSON_TEXT = json.JSONEncoder(ensure_ascii=False).encode
-
-
 def _insert_new(inputs: list[FindingInput], now: datetime) -> list[NewFinding]:
     """New ``open`` findings as rows encoded here and handed to the driver in one go — ``COPY …
     FROM STDIN`` on PostgreSQL (evidence as JSON text without ``\\u`` escapes: half the bytes
@@ -370,7 +366,7 @@ def _insert_new(inputs: list[FindingInput], now: datetime) -> list[NewFinding]:
     if pg:
         kind_of: Callable[[Any], Any] = operator.attrgetter("value")
         open_: Any = FindingStatus.open.value
-        as_json: Callable[[Any], Any] = _JSON_TEXT
+        as_json: Callable[[Any], Any] = json_text
         at: Any = now
     else:
         kind_of, as_json = proc("kind"), proc("evidence")

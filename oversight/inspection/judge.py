@@ -483,14 +483,9 @@ def _prefetch_profiles(
             snaps[(snap.platform.value, snap.platform_uid)] = snap
     for key, (account, reading, now) in wanted.items():
         if key not in snaps:
-            snaps[key] = DiscoveredAccount(
-                platform=account.platform,
-                platform_uid=key[1],
-                name=str(getattr(reading.profile, "name", ""))[:200],
-                first_seen_at=now,
-                source="inspection",
-            )
-            db.session.add(snaps[key])
+            snap = snaps[key] = DiscoveredAccount(platform=account.platform, platform_uid=key[1], first_seen_at=now)
+            _fill_snapshot(snap, reading, now)  # inserted as _profile_checks leaves it: no UPDATE after
+            db.session.add(snap)
     db.session.flush()
     mismatches: dict[int, list[Finding]] = {}
     ids = sorted({a.id for _, a, _, _ in work})
@@ -504,6 +499,32 @@ def _prefetch_profiles(
         ):
             mismatches.setdefault(f.account_id, []).append(f)  # type: ignore[arg-type]
     return snaps, mismatches
+
+
+def _fill_snapshot(snap: DiscoveredAccount, reading: sources.Reading, now: datetime) -> None:
+    """The discovery snapshot as this reading of the profile shows it (values unchanged leave
+    the row unchanged: SQLAlchemy writes only what differs)."""
+    p = reading.profile
+    if p is None:
+        return
+    snap.name = p.name[:200]
+    if p.subject is not None:
+        snap.subject = p.subject[:200]
+    if p.verified is not None:
+        snap.verified = p.verified
+    if p.followers is not None:
+        snap.followers = p.followers
+    if p.posts_count is not None:
+        snap.posts_count = p.posts_count
+    if p.profile_url:
+        snap.profile_url = p.profile_url[:500]
+    times = [x.published_at for x in reading.posts if x.published_at is not None]
+    if times and (snap.last_post_at is None or max(times) > snap.last_post_at):
+        snap.last_post_at = max(times)
+    snap.seen_at = now
+    snap.source = "inspection"
+    snap.source_ref = reading.source
+    snap.raw = {**(snap.raw or {}), "platform_status": p.status or "active", "inspected_via": reading.source}
 
 
 def _profile_checks(
@@ -545,24 +566,7 @@ def _profile_checks(
     if not p.name:
         return
     snap = snaps[(account.platform.value, uid)]
-    snap.name = p.name[:200]
-    if p.subject is not None:
-        snap.subject = p.subject[:200]
-    if p.verified is not None:
-        snap.verified = p.verified
-    if p.followers is not None:
-        snap.followers = p.followers
-    if p.posts_count is not None:
-        snap.posts_count = p.posts_count
-    if p.profile_url:
-        snap.profile_url = p.profile_url[:500]
-    times = [x.published_at for x in reading.posts if x.published_at is not None]
-    if times and (snap.last_post_at is None or max(times) > snap.last_post_at):
-        snap.last_post_at = max(times)
-    snap.seen_at = w.now
-    snap.source = "inspection"
-    snap.source_ref = reading.source
-    snap.raw = {**(snap.raw or {}), "platform_status": p.status or "active", "inspected_via": reading.source}
+    _fill_snapshot(snap, reading, w.now)
     registered = RegisteredAccount(
         id=account.id,
         platform=account.platform.value,

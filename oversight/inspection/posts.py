@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm
 
-from common.bulk import insert_rows, next_ids
+from common.bulk import insert_rows, json_text, next_ids
 from extensions import db
 from oversight.inspection.models import LivePost, PostSource, PostState
 
@@ -126,9 +126,18 @@ class StoredPost:
             and not (self.source is PostSource.ours and self.delivery_id is not None and self.no_expected)
             and (post.published_at is None or post.published_at == self.published_at)
             and (not post.url or post.url == self.url)
-            and (self.links == "[]" if not post.links else self.links == json.dumps(list(post.links)))
+            and _same_links(self.links, post.links)
             and post.original == self.original
         )
+
+
+def _same_links(stored: str | None, links: Sequence[str]) -> bool:
+    """Whether the stored JSON text holds these links: by text first (as the bulk insert wrote
+    it), else by value (an UPDATE through SQLAlchemy writes the standard library's format)."""
+    if not links:
+        return stored == "[]"
+    wanted = list(links)
+    return stored is not None and (stored == json_text(wanted) or json.loads(stored) == wanted)
 
 
 _STORED_COLUMNS = (
@@ -279,7 +288,7 @@ def _encode_rows(views: list[PostView], dialect: sa.engine.Dialect) -> list[tupl
     def proc(name: str) -> Any:
         return c[name].type.dialect_impl(dialect).bind_processor(dialect)  # the column type's own encoding
 
-    as_json = _json_text if pg else proc("check_hits")
+    as_json = json_text if pg else proc("check_hits")
     empty = as_json([])
     # Each distinct value converted once (a dict lookup per value after that; None stays None).
     times = _Memo(proc("published_at")) if not pg else None
@@ -336,11 +345,6 @@ class _Memo(dict[Any, Any]):
     def __missing__(self, value: Any) -> Any:
         got = self[value] = self.convert(value) if self.convert is not None else value
         return got
-
-
-#: JSON text for COPY, Chinese as it is (``\u`` escapes would double its bytes for the server to
-#: parse and store). One encoder for all: ``json.dumps`` with any option builds a new one per call.
-_json_text = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _mark_removed(lp: LivePost, reason: str, now: datetime) -> None:

@@ -1,6 +1,10 @@
-"""The excerpt a check finding shows of its post (pure logic: no database)."""
+"""The excerpt a check finding shows of its post, and how stored links are compared (pure logic: no database)."""
 
+import json
+
+from common.bulk import json_text
 from oversight.inspection.judge import EXCERPT_CONTEXT, hit_excerpt
+from oversight.inspection.posts import _same_links
 
 
 def _hit(field: str, start: int, end: int) -> dict[str, object]:
@@ -28,3 +32,13 @@ def test_title_hits_are_labelled_and_overlapping_hits_marked_once():
 
 def test_hits_without_a_usable_span_are_left_out():
     assert hit_excerpt("", "正文", [{"field": "body", "start": None, "end": None}, _hit("body", 5, 9)]) == ""
+
+
+def test_stored_links_are_compared_by_value_whatever_wrote_them():
+    """A post's links as the bulk insert writes them (compact) and as an UPDATE through SQLAlchemy
+    writes them (the standard library's spacing) both read as unchanged; other links do not."""
+    links = ("https://a.example/1", "https://b.example/政务")
+    assert _same_links(json_text(list(links)), links)
+    assert _same_links(json.dumps(list(links)), links)  # '["…", "…"]' with \\u escapes
+    assert not _same_links(json_text(list(links[:1])), links)
+    assert _same_links("[]", ()) and not _same_links(json_text(list(links)), ())
