@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,9 @@ from jobs import JobRun
 from moderation import review, service
 from moderation.models import ContentStatus
 from oversight.findings import FindingInput, upsert_many
+from oversight.inspection import service as inspection
+from oversight.inspection import sources as inspection_sources
+from oversight.inspection.models import LivePost
 from oversight.models import FindingKind
 from publishers.models import Delivery, DeliveryStatus
 from registry.models import Account
@@ -382,7 +385,25 @@ def a11y_world(live_stack: LiveStack) -> dict[str, int]:
         session.add_all([rejected, running])
         session.flush()
         finding = (report.created or report.updated or report.reopened or report.unchanged_closed)[0]
+        # a post made in the platform's app with a check hit, read as the daily inspection reads it
+        reading = inspection_sources.Reading(
+            account_id=weibo.id,
+            source="import",
+            at=now,
+            ok=True,
+            posts=(
+                inspection_sources.SeenPost(
+                    post_id="a11y-app-1",
+                    published_at=now - timedelta(hours=3),
+                    text="本县今冬供暖季正式开始，庆祝中华人民共合国成立七十七周年。供暖热线请见官网。" * 3,
+                ),
+            ),
+            complete_since=datetime.max,  # an export: it covers only what it lists
+        )
+        inspection.apply(reading, now)
+        live_post = session.scalar(sa.select(LivePost.id).where(LivePost.platform_post_id == "a11y-app-1"))
         return {
+            "live_post": live_post,
             "waiting": waiting.id,
             "published": published.id,
             "account": weibo.id,

@@ -84,6 +84,9 @@ PAGES = [
     ),
     PageSpec("findings", "auditor", endpoint("findings.workbench", "/findings")),
     PageSpec("finding", "auditor", endpoint("findings.detail", "/findings/{finding_id}", finding_id="finding")),
+    PageSpec(
+        "live-post", "operator", endpoint("inspection.post_page", "/inspection/posts/{post_id}", post_id="live_post")
+    ),
     PageSpec("reports", "auditor", endpoint("reports.index", "/reports")),
     PageSpec("jobs", "auditor", endpoint("jobs.index", "/jobs")),
     PageSpec("job-import-errors", "auditor", endpoint("jobs.detail", "/jobs/{job_id}", job_id="job_failed")),

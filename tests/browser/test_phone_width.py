@@ -37,11 +37,13 @@ EXTRA: dict[str, list[tuple[str, dict[str, str]]]] = {
         ("moderation.content_detail", {"content_id": "waiting"}),
         ("publishers.deliveries_page", {"content_id": "published"}),
         ("registry.account_page", {"account_id": "account"}),
+        ("inspection.post_page", {"post_id": "live_post"}),
         ("dashboard.index", {}),
     ],
     "auditor": [
         ("registry.account_page", {"account_id": "account"}),
         ("findings.detail", {"finding_id": "finding"}),
+        ("inspection.post_page", {"post_id": "live_post"}),
         ("publishers.deliveries_page", {"content_id": "published"}),
         ("jobs.detail", {"job_id": "job_failed"}),
         ("dashboard.index", {}),
