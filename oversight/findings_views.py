@@ -431,7 +431,7 @@ def detail(finding_id: int) -> Any:
         max_deadline=timedelta(days=service.MAX_DEADLINE_DAYS),
         default_workdays=service.deadline_workdays(),
         action_labels=service.ACTION_LABELS,
-        evidence_labels=service.EVIDENCE_LABELS,
+        evidence_labels=evidence_text.EVIDENCE_LABELS,
         evidence_rows=evidence_text.readable(f["evidence"]),
         links=finding_links.links_for(finding),
         show_comparison=finding_links.shows_comparison(finding, f["comparison"]),
