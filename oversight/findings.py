@@ -40,6 +40,7 @@ from common.errors import Conflict, Invalid
 from common.timefmt import CN_TZ, today_cn  # today_cn re-exported: tests take it from here
 from common.workdays import add_workdays
 from extensions import db
+from oversight import finding_units
 from oversight.models import FINDING_LABELS, DiscoveredAccount, Finding, FindingKind, FindingStatus
 from oversight.workorders import service as workorders
 from platforms.types import PLATFORM_LABELS
@@ -65,7 +66,14 @@ STATUS_LABELS = {
 REOPEN_LABELS = {"evidence_changed": "证据发生变化", "posted_after_decision": "处理后平台上又有新发布"}
 
 ACTIONS = ("confirm", "dismiss", "resolve")
-ACTION_LABELS = {"confirm": "确认并下发整改", "dismiss": "排除（误报）", "resolve": "标记已解决"}
+#: naming the 责任单位 of a finding confirmed without one (:func:`assign_unit`); not in ACTIONS
+ASSIGN_UNIT = "assign_unit"
+ACTION_LABELS = {
+    "confirm": "确认并下发整改",
+    "dismiss": "排除（误报）",
+    "resolve": "标记已解决",
+    ASSIGN_UNIT: "指定责任单位并下发整改",
+}
 _ALLOWED_FROM: dict[str, tuple[FindingStatus, ...]] = {
     "confirm": (FindingStatus.open,),
     "dismiss": (FindingStatus.open, FindingStatus.confirmed),
@@ -531,6 +539,47 @@ def act(
     after = _snapshot(finding) | ({"remedy": done, "account_id": finding.account_id} if done is not None else {})
     audit.record(f"finding:status:{action}", finding, before=before, after=after, actor=actor)
     workorders.sync_finding(finding, actor=actor)  # confirm issues the unit's 整改 work order
+    return finding
+
+
+def unit_refusal(finding: Finding) -> str | None:
+    """Why no 责任单位 can be named for ``finding`` now (:func:`assign_unit`); None when it can."""
+    if finding.status is not FindingStatus.confirmed:
+        return f"问题线索当前状态为“{STATUS_LABELS[finding.status]}”，只有已确认、没有责任单位的线索可以补选责任单位"
+    if finding.unit_id is not None:
+        return finding_units.has_unit(finding)
+    order = workorders.order_of(finding)
+    return f"该问题线索已有整改工单 #{order.id}，不能另选责任单位" if order is not None else None
+
+
+NO_UNIT_CHOSEN = "请选择责任单位（整改工单发给该单位）"
+
+
+def assign_unit(
+    finding: Finding, actor: User, unit_id: int | None, *, due_on: date | None = None, reason: str | None = None
+) -> Finding:
+    """Name the 责任单位 of a finding confirmed without one (no unit, no work order) and issue that
+    unit's work order exactly as ``confirm`` does: the 整改期限 is ``due_on`` (same limits) or
+    ``FINDING_DEADLINE_WORKDAYS`` working days on; ``reason``, when given, is the new 整改要求
+    (else the confirming one stays). Audited as ``finding:unit:assign`` (unit_id, due_on, reason
+    before and after). A missing or refused unit (:mod:`oversight.finding_units`) is 422, a finding
+    in any other state 409; both change nothing. Role and scope are checked by the view."""
+    if unit_id is None:
+        raise Invalid(NO_UNIT_CHOSEN, details={"unit_id": [NO_UNIT_CHOSEN]})
+    check_deadline("confirm", due_on)
+    reason = check_reason("confirm", reason)
+    db.session.refresh(finding, with_for_update=True)
+    refusal = unit_refusal(finding)
+    if refusal is not None:
+        raise Conflict(refusal, code="finding_state", details={"status": finding.status.value, "action": ASSIGN_UNIT})
+    unit = finding_units.named_unit(actor, unit_id)
+    before = _snapshot(finding)
+    finding.unit_id = unit.id
+    finding.due_on = due_on or add_workdays(today_cn(), deadline_workdays())
+    finding.reason = reason or finding.reason
+    db.session.flush()
+    audit.record("finding:unit:assign", finding, before=before, after=_snapshot(finding), actor=actor)
+    workorders.sync_finding(finding, actor=actor)  # the finding is confirmed: the unit's order is issued
     return finding
 
 
