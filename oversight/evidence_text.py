@@ -14,9 +14,68 @@ import sqlalchemy as sa
 from auth.models import User
 from common.timefmt import bj, parse_instant
 from extensions import db
-from oversight.findings import EVIDENCE_LABELS
 from platforms.types import PLATFORM_LABELS
 from registry.models import STATUS_LABELS, AccountStatus, Platform
+
+#: Labels of the top-level evidence keys.
+EVIDENCE_LABELS = {
+    "kind_label": "类型",
+    "account_name": "台账账号名称",
+    "platform": "平台",
+    "uid": "平台ID",
+    "name": "平台显示名称",
+    "subject": "认证主体",
+    "verified": "是否认证",
+    "unverified": "平台显示未认证",
+    "region": "地区",
+    "last_post_at": "最近发文时间",
+    "profile_url": "主页链接",
+    "source": "数据来源",
+    "unit_name": "对应单位",
+    "unit_region": "单位地区",
+    "unit_resolution": "单位匹配方式",
+    "unit_score": "单位匹配得分",
+    "region_consistent": "地区一致",
+    "registered_status": "台账状态",
+    "registered_status_label": "台账状态（中文）",
+    "since": "最近发文日期（本次未更新起点）",
+    "never_posted": "从未发现发布",
+    "days_since_last_post": "未更新天数",
+    "threshold_days": "阈值（天）",
+    "posts_7d": "近7天发文",
+    "posts_30d": "近30天发文",
+    "original_posts_30d": "近30天原创发文（平台提供时）",
+    "original_share_30d": "近30天原创占比（平台提供时）",
+    "followers": "粉丝数",
+    "data_source": "数据来源",
+    "last_check": "最近一次检查",
+    "closed_on": "关停日期",
+    "posted_after_closure": "关停后仍有发布",
+    "matched_by": "匹配方式",
+    "registered_name": "台账登记名称",
+    "platform_name": "平台显示名称",
+    "score": "相似度",
+    "threshold": "阈值",
+    "registered_subject": "台账登记的认证主体",
+    "discovered_subject": "平台认证主体",
+    "subject_source": "认证主体来源",
+    "subject_is_government": "是否政务主体",
+    "subject_unit_id": "认证主体对应单位编号",
+    "subject_unit_name": "认证主体对应单位",
+    "place_differs": "地名不同",
+    "candidate_units": "候选单位",
+    "registered_on_platform": "该单位在此平台已登记的账号",
+    "registered_accounts": "已登记账号",
+    "same_name_account_ids": "同名账号编号",
+    "source_of_duplicate": "重复来源",
+    "primary_account": "主账号",
+    "accounts": "账号",
+    "previously_seen": "上次检测时在平台",
+    "reopened_at": "重新打开时间",
+    "reopened_because": "重新打开原因",
+    "reason": "原因",
+    "same_name_account": "同名已备案账号",
+}
 
 #: Codes that appear as evidence values (data sources, match methods, …).
 VALUE_LABELS = {

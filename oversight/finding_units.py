@@ -5,8 +5,9 @@ nobody could attribute). Confirming it then names the unit that has to put it ri
 records the unit (the ``finding:status:confirm`` audit entry shows it before and after) and the
 unit's 整改 work order is issued exactly as for a finding with a unit
 (:func:`oversight.findings.act`). Without a unit the finding is only confirmed: no work order and
-no 整改期限. Refusals (unknown unit, outside the caller's scope, 停用, a finding that already has a
-unit) are 422 and change nothing.
+no 整改期限 — until the office names the unit later (:func:`oversight.findings.assign_unit`, the
+``finding:unit:assign`` audit entry). Refusals (unknown unit, outside the caller's scope, 停用, a
+finding that already has a unit) are 422 and change nothing.
 """
 
 from __future__ import annotations
@@ -36,8 +37,18 @@ def responsible_unit(finding: Finding, user: User, unit_id: int | None) -> Unit 
     if unit_id is None or unit_id == finding.unit_id:
         return None
     if finding.unit_id is not None:
-        name = finding.unit.name if finding.unit is not None else f"#{finding.unit_id}"
-        raise _refuse(f"该问题线索已对应单位“{name}”，整改工单发给该单位，不能另选责任单位")
+        raise _refuse(has_unit(finding))
+    return named_unit(user, unit_id)
+
+
+def has_unit(finding: Finding) -> str:
+    """Why no other 责任单位 can be named for ``finding``, which has a unit."""
+    name = finding.unit.name if finding.unit is not None else f"#{finding.unit_id}"
+    return f"该问题线索已对应单位“{name}”，整改工单发给该单位，不能另选责任单位"
+
+
+def named_unit(user: User, unit_id: int) -> Unit:
+    """The unit ``unit_id`` when ``user`` may name it as 责任单位 (in scope, active), or 422."""
     unit = db.session.get(Unit, unit_id)
     if unit is None or not can_see_unit(user, unit.id):
         raise _refuse("责任单位不存在或不在您的管辖范围内，请从列表中选择")

@@ -40,6 +40,7 @@ from common.errors import Conflict, Invalid
 from common.timefmt import CN_TZ, today_cn  # today_cn re-exported: tests take it from here
 from common.workdays import add_workdays
 from extensions import db
+from oversight import finding_units
 from oversight.models import FINDING_LABELS, DiscoveredAccount, Finding, FindingKind, FindingStatus
 from oversight.workorders import service as workorders
 from platforms.types import PLATFORM_LABELS
@@ -65,7 +66,14 @@ STATUS_LABELS = {
 REOPEN_LABELS = {"evidence_changed": "证据发生变化", "posted_after_decision": "处理后平台上又有新发布"}
 
 ACTIONS = ("confirm", "dismiss", "resolve")
-ACTION_LABELS = {"confirm": "确认并下发整改", "dismiss": "排除（误报）", "resolve": "标记已解决"}
+#: naming the 责任单位 of a finding confirmed without one (:func:`assign_unit`); not in ACTIONS
+ASSIGN_UNIT = "assign_unit"
+ACTION_LABELS = {
+    "confirm": "确认并下发整改",
+    "dismiss": "排除（误报）",
+    "resolve": "标记已解决",
+    ASSIGN_UNIT: "指定责任单位并下发整改",
+}
 _ALLOWED_FROM: dict[str, tuple[FindingStatus, ...]] = {
     "confirm": (FindingStatus.open,),
     "dismiss": (FindingStatus.open, FindingStatus.confirmed),
@@ -534,6 +542,47 @@ def act(
     return finding
 
 
+def unit_refusal(finding: Finding) -> str | None:
+    """Why no 责任单位 can be named for ``finding`` now (:func:`assign_unit`); None when it can."""
+    if finding.status is not FindingStatus.confirmed:
+        return f"问题线索当前状态为“{STATUS_LABELS[finding.status]}”，只有已确认、没有责任单位的线索可以补选责任单位"
+    if finding.unit_id is not None:
+        return finding_units.has_unit(finding)
+    order = workorders.order_of(finding)
+    return f"该问题线索已有整改工单 #{order.id}，不能另选责任单位" if order is not None else None
+
+
+NO_UNIT_CHOSEN = "请选择责任单位（整改工单发给该单位）"
+
+
+def assign_unit(
+    finding: Finding, actor: User, unit_id: int | None, *, due_on: date | None = None, reason: str | None = None
+) -> Finding:
+    """Name the 责任单位 of a finding confirmed without one (no unit, no work order) and issue that
+    unit's work order exactly as ``confirm`` does: the 整改期限 is ``due_on`` (same limits) or
+    ``FINDING_DEADLINE_WORKDAYS`` working days on; ``reason``, when given, is the new 整改要求
+    (else the confirming one stays). Audited as ``finding:unit:assign`` (unit_id, due_on, reason
+    before and after). A missing or refused unit (:mod:`oversight.finding_units`) is 422, a finding
+    in any other state 409; both change nothing. Role and scope are checked by the view."""
+    if unit_id is None:
+        raise Invalid(NO_UNIT_CHOSEN, details={"unit_id": [NO_UNIT_CHOSEN]})
+    check_deadline("confirm", due_on)
+    reason = check_reason("confirm", reason)
+    db.session.refresh(finding, with_for_update=True)
+    refusal = unit_refusal(finding)
+    if refusal is not None:
+        raise Conflict(refusal, code="finding_state", details={"status": finding.status.value, "action": ASSIGN_UNIT})
+    unit = finding_units.named_unit(actor, unit_id)
+    before = _snapshot(finding)
+    finding.unit_id = unit.id
+    finding.due_on = due_on or add_workdays(today_cn(), deadline_workdays())
+    finding.reason = reason or finding.reason
+    db.session.flush()
+    audit.record("finding:unit:assign", finding, before=before, after=_snapshot(finding), actor=actor)
+    workorders.sync_finding(finding, actor=actor)  # the finding is confirmed: the unit's order is issued
+    return finding
+
+
 def resolve_by_system(finding: Finding, reason: str, *, actor_label: str = "system:monitoring") -> bool:
     """Close an active finding because the condition is gone (e.g. the account posts again)."""
     if finding.status not in ACTIVE_STATUSES:
@@ -653,66 +702,6 @@ def finding_dict(f: Finding, *, with_evidence: bool = False) -> dict[str, Any]:
         out["decision"] = evidence.get("decision")
         out["history"] = evidence.get("history") or []
     return out
-
-
-EVIDENCE_LABELS = {
-    "kind_label": "类型",
-    "account_name": "台账账号名称",
-    "platform": "平台",
-    "uid": "平台ID",
-    "name": "平台显示名称",
-    "subject": "认证主体",
-    "verified": "是否认证",
-    "unverified": "平台显示未认证",
-    "region": "地区",
-    "last_post_at": "最近发文时间",
-    "profile_url": "主页链接",
-    "source": "数据来源",
-    "unit_name": "对应单位",
-    "unit_region": "单位地区",
-    "unit_resolution": "单位匹配方式",
-    "unit_score": "单位匹配得分",
-    "region_consistent": "地区一致",
-    "registered_status": "台账状态",
-    "registered_status_label": "台账状态（中文）",
-    "since": "最近发文日期（本次未更新起点）",
-    "never_posted": "从未发现发布",
-    "days_since_last_post": "未更新天数",
-    "threshold_days": "阈值（天）",
-    "posts_7d": "近7天发文",
-    "posts_30d": "近30天发文",
-    "original_posts_30d": "近30天原创发文（平台提供时）",
-    "original_share_30d": "近30天原创占比（平台提供时）",
-    "followers": "粉丝数",
-    "data_source": "数据来源",
-    "last_check": "最近一次检查",
-    "closed_on": "关停日期",
-    "posted_after_closure": "关停后仍有发布",
-    "matched_by": "匹配方式",
-    "registered_name": "台账登记名称",
-    "platform_name": "平台显示名称",
-    "score": "相似度",
-    "threshold": "阈值",
-    "registered_subject": "台账登记的认证主体",
-    "discovered_subject": "平台认证主体",
-    "subject_source": "认证主体来源",
-    "subject_is_government": "是否政务主体",
-    "subject_unit_id": "认证主体对应单位编号",
-    "subject_unit_name": "认证主体对应单位",
-    "place_differs": "地名不同",
-    "candidate_units": "候选单位",
-    "registered_on_platform": "该单位在此平台已登记的账号",
-    "registered_accounts": "已登记账号",
-    "same_name_account_ids": "同名账号编号",
-    "source_of_duplicate": "重复来源",
-    "primary_account": "主账号",
-    "accounts": "账号",
-    "previously_seen": "上次检测时在平台",
-    "reopened_at": "重新打开时间",
-    "reopened_because": "重新打开原因",
-    "reason": "原因",
-    "same_name_account": "同名已备案账号",
-}
 
 
 COMPARE_FIELDS = (

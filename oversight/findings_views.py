@@ -123,13 +123,17 @@ class ActionIn(Schema):
         load_default=None,
         allow_none=True,
         validate=Length(max=2000),
-        metadata={"description": "原因；排除（dismiss）和解决（resolve）时必填；确认（confirm）时作为整改要求写入工单"},
+        metadata={
+            "description": "原因；排除（dismiss）和解决（resolve）时必填；确认（confirm）时作为整改要求写入工单；"
+            "assign_unit 时为整改要求（不填沿用确认时的意见）"
+        },
     )
     due_on = Date(
         load_default=None,
         allow_none=True,
         metadata={
-            "description": "confirm：整改期限（北京日期，今天至 180 天内）；缺省为 FINDING_DEADLINE_WORKDAYS 个工作日后"
+            "description": "confirm、assign_unit：整改期限（北京日期，今天至 180 天内）；"
+            "缺省为 FINDING_DEADLINE_WORKDAYS 个工作日后"
         },
     )
     remedy = String(
@@ -146,7 +150,7 @@ class ActionIn(Schema):
         allow_none=True,
         metadata={
             "description": "register：主办单位（缺省为比对出的单位）；confirm：问题线索没有对应单位时的责任单位"
-            "（整改工单发给该单位；设定 due_on 时必填，不填则只确认、不生成整改工单）"
+            "（整改工单发给该单位；设定 due_on 时必填，不填则只确认、不生成整改工单）；assign_unit：责任单位（必填）"
         },
     )
     name = String(
@@ -228,7 +232,8 @@ def _actions_for(user: User, f: Finding) -> list[str]:
         FindingStatus.open: ["confirm", "dismiss", "resolve"],
         FindingStatus.confirmed: ["dismiss", "resolve"],
     }
-    return allowed.get(f.status, [])
+    late_unit = [service.ASSIGN_UNIT] if f.status is FindingStatus.confirmed and service.unit_refusal(f) is None else []
+    return allowed.get(f.status, []) + late_unit
 
 
 def _detail(user: User, f: Finding) -> dict[str, Any]:
@@ -240,14 +245,17 @@ def _detail(user: User, f: Finding) -> dict[str, Any]:
 
 
 def _apply_action(finding: Finding, action: str, user: User, data: dict[str, Any]) -> None:
-    """confirm / dismiss / resolve, or resolve with a remedy (then the other fields are its input)."""
-    if action not in service.ACTIONS:
+    """confirm / dismiss / resolve, or resolve with a remedy (then the other fields are its input),
+    or assign_unit (the 责任单位 of a finding confirmed without one)."""
+    if action not in (*service.ACTIONS, service.ASSIGN_UNIT):
         raise ApiError(status=404, code="not_found", message=f"未知操作：{action}")
     remedy = data.get("remedy")
     if remedy:
         if action != "resolve":
             raise Invalid("只有“标记已解决”（resolve）可以附带处置", details={"remedy": ["只能与 resolve 一起使用"]})
         remedies.resolve(finding, remedy, user, data.get("reason"), data)
+    elif action == service.ASSIGN_UNIT:
+        service.assign_unit(finding, user, data.get("unit_id"), due_on=data.get("due_on"), reason=data.get("reason"))
     else:
         unit = finding_units.responsible_unit(finding, user, data.get("unit_id")) if action == "confirm" else None
         service.act(finding, action, user, data.get("reason"), due_on=data.get("due_on"), unit=unit)
@@ -277,8 +285,11 @@ def get_finding(finding_id: int) -> Any:
 @api.input(ActionIn, arg_name="data")
 @api.output(FindingDetail)
 @api.doc(
-    summary="处理问题线索：confirm（确认并下发整改期限）、dismiss（排除，须填原因）、resolve（已解决，须填原因）",
-    description="resolve 可附带处置：`remedy=register` 以平台所见信息申请开设账号（登记入台账）并关联；"
+    summary="处理问题线索：confirm（确认并下发整改期限）、dismiss（排除，须填原因）、resolve（已解决，须填原因）、"
+    "assign_unit（已确认但没有责任单位的线索补选责任单位并下发整改）",
+    description="assign_unit：`unit_id` 必填，`due_on`、`reason`（整改要求）可选，与 confirm 相同；线索须为已确认、"
+    "没有对应单位且没有整改工单，否则 409。"
+    "resolve 可附带处置：`remedy=register` 以平台所见信息申请开设账号（登记入台账）并关联；"
     "`remedy=close` 为关联账号提交关停申请（发起注销，须填 closure_notice_url）。"
     "处置被拒绝（422/409/403）时不做任何更改。",
     security="BearerAuth",
@@ -416,7 +427,8 @@ def detail(finding_id: int) -> Any:
     units: list[Unit] = []
     if any(r["remedy"] == remedies.REGISTER and r["available"] for r in f["remedies"]):
         units = list(db.session.scalars(sa.select(Unit).where(scope_filter(user, Unit.id)).order_by(Unit.name)))
-    unit_choices = finding_units.choices(user) if "confirm" in f["actions"] and finding.unit_id is None else []
+    picks_unit = {"confirm", service.ASSIGN_UNIT} & set(f["actions"]) and finding.unit_id is None
+    unit_choices = finding_units.choices(user) if picks_unit else []
     order = workorders.order_of(finding)
     return render_template(
         "findings/detail.html",
@@ -431,7 +443,7 @@ def detail(finding_id: int) -> Any:
         max_deadline=timedelta(days=service.MAX_DEADLINE_DAYS),
         default_workdays=service.deadline_workdays(),
         action_labels=service.ACTION_LABELS,
-        evidence_labels=service.EVIDENCE_LABELS,
+        evidence_labels=evidence_text.EVIDENCE_LABELS,
         evidence_rows=evidence_text.readable(f["evidence"]),
         links=finding_links.links_for(finding),
         show_comparison=finding_links.shows_comparison(finding, f["comparison"]),
@@ -479,9 +491,9 @@ def _error_text(exc: ApiError) -> str:
 def _done_text(action: str, finding: Finding) -> str:
     done = ((finding.evidence or {}).get("decision") or {}).get("remedy")
     if action == "confirm" and finding.unit is None:
-        return "已确认。该问题线索没有责任单位，未生成整改工单，请网信办自行跟进"
-    if action == "confirm":
-        return f"已确认并下发整改：整改工单已发给“{finding.unit.name}”"
+        return "已确认。该问题线索没有责任单位，未生成整改工单；需要整改时可在本页“指定责任单位并下发整改”"
+    if action in ("confirm", service.ASSIGN_UNIT):
+        return f"已{service.ACTION_LABELS[action]}：整改工单已发给“{finding.unit.name}”"
     if not done:
         return f"已{service.ACTION_LABELS[action]}"
     if done["remedy"] == remedies.REGISTER:

@@ -391,16 +391,24 @@ def test_confirming_a_finding_without_a_unit_names_the_unit(
     stack: LiveStack, people: Callable[[str], Any], width: str
 ) -> None:
     """An unregistered account discovery found belongs to no unit: confirming it, the office picks
-    the 责任单位 (at 390 px also in 大字模式), and that unit's operator gets the work order."""
-    uid = f"dyno{uuid.uuid4().hex[:8]}"
+    the 责任单位 (at 390 px also in 大字模式), and that unit's operator gets the work order. Another
+    is confirmed without a unit: its page says no order exists yet, and the office names the unit
+    later (指定责任单位并下发整改)."""
+    uids = [f"dyno{uuid.uuid4().hex[:8]}" for _ in range(2)]
     with stack.db() as session:
         unit = session.scalar(sa.select(User).where(User.username == "edu_operator")).unit
         unit_name = unit.name
-        evidence = {"message": f"发现未备案账号“体外运行{uid[-4:]}”", "platform": "douyin", "uid": uid}
         report = findings.upsert_many(
-            [FindingInput(kind=FindingKind.unregistered, fingerprint=f"test:{uid}", evidence=evidence)]
+            [
+                FindingInput(
+                    kind=FindingKind.unregistered,
+                    fingerprint=f"test:{uid}",
+                    evidence={"message": f"发现未备案账号“体外运行{uid[-4:]}”", "platform": "douyin", "uid": uid},
+                )
+                for uid in uids
+            ]
         )
-        finding_id = report.new[0].id
+        finding_id, later_id = (new.id for new in report.new)
     office = people("auditor")
     office.goto(f"/findings/{finding_id}")
     if width == "narrow":
@@ -416,6 +424,18 @@ def test_confirming_a_finding_without_a_unit_names_the_unit(
     operator = people("edu_operator")
     operator.goto(f"/workorders/{order_id}")
     assert status_text(operator) == "待整改"
+
+    office.goto(f"/findings/{later_id}")
+    office.get_by_role("button", name="确认并下发整改").click()
+    office.wait_for_load_state()
+    assert "尚未生成整改工单" in office.locator("#no-workorder").inner_text()
+    office.get_by_role("combobox", name=re.compile("^责任单位")).select_option(label=unit_name)
+    step(office, "assign-unit-later", width)
+    office.get_by_role("button", name="指定责任单位并下发整改").click()
+    office.wait_for_load_state()
+    assert f"整改工单已发给“{unit_name}”" in office.locator(".flashes").inner_text()
+    assert order_of(stack, later_id)[1] == "issued" and office.locator("#no-workorder").count() == 0
+    step(office, "assign-unit-later-issued", width)
 
 
 def test_scores_without_javascript_show_the_tables(browser: Any, stack: LiveStack) -> None:
