@@ -285,14 +285,16 @@ def judge_checks(w: _Writer, v: PostView | LivePost, before: frozenset[str] | No
     keys = _block_keys(blocking, blocking=True)
     if blocking and keys != before:
         labels = "、".join(sorted({h["kind_label"] for h in blocking}))
+        said = list(dict.fromkeys(h["message"] for h in blocking))  # the same hit three times: said once
         w.add(
             FindingKind.post_check_hit,
             v.platform_post_id,
             {
                 **_post_evidence(w.account, v),
                 "excerpt": hit_excerpt(v.title, v.text, blocking),
-                "message": f"账号「{w.account.name}」已发布内容命中{labels}："
-                + "；".join(h["message"] for h in blocking[:3]),
+                "message": f"账号「{w.account.name}」已发布内容有 {len(blocking)} 处阻断级问题（{labels}）："
+                + "；".join(said[:3])
+                + ("等" if len(said) > 3 else ""),
                 "hits": blocking[:50],
                 "hit_keys": sorted(keys),
                 "checked_version": v.checked_version,

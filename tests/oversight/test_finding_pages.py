@@ -310,6 +310,7 @@ def test_check_hit_finding_shows_the_hit_in_its_place_and_the_post_page_the_whol
     account = make_account(unit, "weibo", name=unit.name)
     plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
     long_text = "今天" + "全县开展冬季安全生产检查，" * 10 + "庆祝中华人民共合国成立七十七周年" + "欢迎监督。" * 10
+    long_text += "再次庆祝中华人民共合国成立。"  # the same hit twice: two places, one message
     app_post(sandbox, "weibo", account.platform_uid, long_text)
     service.inspect_account(account.id)
     f = finding(db_session, account, FindingKind.post_check_hit)
@@ -318,6 +319,8 @@ def test_check_hit_finding_shows_the_hit_in_its_place_and_the_post_page_the_whol
     text = visible(html := page(api_as, auditor, f"/findings/{f.id}"))
     assert "内容摘录（【】内为命中处）" in text and "【中华人民共合国】" in text
     assert "全县开展冬季安全生产检查，" * 4 not in text  # 30 characters either side, not the whole post
+    assert "已发布内容有 2 处阻断级问题（严重表述错误）" in text
+    assert text.count("应为“中华人民共和国”") == 1 + 2  # the summary says it once; each hit is listed
     post_path = f"/inspection/posts/{f.evidence['live_post_id']}"
     assert f'href="{post_path}" id="link-live-post"' in html and "该条内容全文与检查结果" in text
 
@@ -329,7 +332,7 @@ def test_check_hit_finding_shows_the_hit_in_its_place_and_the_post_page_the_whol
         assert raw not in text, raw
 
     data = api_as(auditor).get(f"/api/v1/inspection/posts/{f.evidence['live_post_id']}").get_json()
-    assert data["text"] == long_text and data["blocking_hits"] == 1
+    assert data["text"] == long_text and data["blocking_hits"] == 2
     assert {o["kind"] for o in data["open_findings"]} == {"post_check_hit", "unreviewed_post"}  # found, not ours
 
     # the unit's operator records the exception from the post's page and comes back to it
