@@ -20,7 +20,7 @@ from auth.models import ROLE_LABELS
 from auth.views import load_user, protect_api_session
 from common import guards, pgpool, sqlite
 from common.errors import CODE_BY_STATUS, MESSAGE_BY_STATUS, ApiError, error_body, readable_details
-from common.timefmt import bj
+from common.timefmt import bj, keep_dates
 from common.validation import http_url
 from demo import seed_demo_command
 from extensions import csrf, db, limiter, migrate
@@ -156,6 +156,7 @@ def _register_app_pages(app: APIFlask) -> None:
     app.cli.add_command(seed_demo_command)
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.filters["bj"] = bj
+    app.jinja_env.filters["keep_dates"] = keep_dates
 
     app.jinja_env.filters["http_url"] = http_url  # the only way a stored link reaches an href
 

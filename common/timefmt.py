@@ -1,10 +1,14 @@
-"""Beijing time: the date today, a day's start as the database stores times, and the `bj`
-Jinja filter that shows stored naive-UTC datetimes on pages."""
+"""Beijing time: the date today, a day's start as the database stores times, the `bj`
+Jinja filter that shows stored naive-UTC datetimes on pages, and `keep_dates`, which keeps the
+dates written in a message on one line."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
+
+from markupsafe import Markup, escape
 
 CN_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -58,3 +62,14 @@ def waited(hours: float) -> str:
         return f"{whole} 小时"
     days, rest = divmod(whole, 24)
     return f"{days} 天 {rest} 小时" if rest else f"{days} 天"
+
+
+#: A date (and time) as pages write them: 2026-12-07, 2026-12-07 09:30.
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2})?")
+
+
+def keep_dates(text: str | None) -> Markup:
+    """``text`` (escaped) with each date and time held on one line: in running text a browser
+    breaks a date at its hyphens (2026- / 12-07). The ``keep_dates`` Jinja filter."""
+    escaped = str(escape(text or ""))
+    return Markup(_DATE_TIME.sub(lambda m: f'<span class="nowrap">{m.group(0)}</span>', escaped))  # noqa: S704 - escaped above

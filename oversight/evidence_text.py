@@ -94,6 +94,10 @@ VALUE_LABELS = {
     "subject": "认证主体",
     "exact": "完全一致",
     "fuzzy": "相似",
+    # how a found account's unit was matched (reconcile's unit_resolution)
+    "place_variant": "地名变体一致",
+    "ambiguous": "多个单位相近，未能确定",
+    "none": "未匹配到单位",
     "credit_code": "统一社会信用代码",
     "registry": "台账",
     "platform": "平台",

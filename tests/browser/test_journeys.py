@@ -621,6 +621,8 @@ def test_journey_4_auditor_imports_discovers_confirms_and_reports(
     auditor.get_by_label("原因 / 意见（排除和解决时必填；确认时作为整改要求写入工单）").fill(
         "经核实为县市场监管局自行开设，限期补办备案或关停"
     )
+    # an unregistered account belongs to no unit in the ledger: the office names the 责任单位
+    auditor.get_by_label("责任单位（确认时选择，整改工单发给该单位）").select_option(label="示范县人民政府")
     auditor.get_by_role("button", name="确认并下发整改").click()
     auditor.wait_for_load_state()
     assert "已确认并下发整改" in flash(auditor), flash(auditor)

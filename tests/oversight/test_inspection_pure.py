@@ -1,8 +1,11 @@
-"""The excerpt a check finding shows of its post, and how stored links are compared (pure logic: no database)."""
+"""The excerpt a check finding shows of its post, how stored links are compared, evidence and messages
+in words (pure logic: no database)."""
 
 import json
 
 from common.bulk import json_text
+from common.timefmt import keep_dates
+from oversight.evidence_text import readable
 from oversight.inspection.judge import EXCERPT_CONTEXT, hit_excerpt
 from oversight.inspection.posts import _same_links
 
@@ -42,3 +45,16 @@ def test_stored_links_are_compared_by_value_whatever_wrote_them():
     assert _same_links(json.dumps(list(links)), links)  # '["…", "…"]' with \\u escapes
     assert not _same_links(json_text(list(links[:1])), links)
     assert _same_links("[]", ()) and not _same_links(json_text(list(links)), ())
+
+
+def test_a_found_accounts_unit_match_reads_in_words():
+    """The evidence of an unregistered account whose unit nobody could match said “none”."""
+    rows = dict(readable({"unit_resolution": "none", "candidate_units": []}))
+    assert rows["单位匹配方式"] == "未匹配到单位" and rows["候选单位"] == "无"
+    assert dict(readable({"unit_resolution": "place_variant"}))["单位匹配方式"] == "地名变体一致"
+
+
+def test_dates_in_a_message_stay_on_one_line_and_the_rest_is_escaped():
+    got = str(keep_dates("巡检于2026-12-07在平台上发现 <b>"))
+    assert got == '巡检于<span class="nowrap">2026-12-07</span>在平台上发现 &lt;b&gt;'
+    assert str(keep_dates(None)) == ""
