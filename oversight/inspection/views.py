@@ -28,7 +28,7 @@ from moderation.models import Content
 from oversight import discovery
 from oversight.findings import ACTIVE_STATUSES, VIEW_ROLES
 from oversight.inspection import coverage as coverage_service
-from oversight.inspection import postimport, service
+from oversight.inspection import postimport, service, trace
 from oversight.inspection.models import (
     POST_SOURCE_LABELS,
     POST_STATE_LABELS,
@@ -388,11 +388,18 @@ def post_page(post_id: int) -> Any:
     post = _post_with_findings(lp)
     hits = [finding_dict(h) for h in lp.check_hits or []]
     checks = diffing.marked_fields({"title": lp.title, "body": lp.text}, hits, field_label, every_field=True)
+    # a tampered post: what changed between the approved text and the platform's, as compared
+    changes = (
+        diffing.diff_text(lp.expected_text, trace.comparable(lp.platform, lp.title, lp.text))
+        if lp.tamper_state == "tampered"
+        else None
+    )
     return render_template(
         "inspection/post.html",
         account=db.session.get(Account, lp.account_id),
         post=post,
         checks=checks,
+        changes=changes,
         content=_delivered_contents({lp.delivery_id} if lp.delivery_id else set()).get(lp.delivery_id or 0),
         platform_labels=PLATFORM_LABELS,
         can_allow=user.has_role(*EXCEPTION_ROLES),

@@ -82,6 +82,10 @@ def test_tampered_post_finding_leads_to_account_posts_content_and_post(
         assert raw not in text, raw
     # nothing to compare with the platform's profile: no table of empty cells
     assert 'id="comparison"' not in html and "无平台数据" not in text
+    # the post's page marks what changed: the approved words deleted, the takeover's inserted
+    post_html = page(api_as, auditor, f"/inspection/posts/{f.evidence['live_post_id']}")
+    changes = re.search(r'<div class="marked-text" id="tamper-changes">(.*?)</div>', post_html, flags=re.S).group(1)
+    assert '<ins class="diff-ins">本账号已被接管</ins>' in changes and '<del class="diff-del">' in changes
 
     # confirmed, it becomes a work order; its history names the office's person, not the login
     auditor.display_name = "网信办-页面测试"
