@@ -57,7 +57,8 @@ def test_feed_item_becomes_a_draft(page: Any, live_stack: LiveStack) -> None:
     table = page.locator("#feed-items")
     assert "关于《示范县冬季供暖管理办法》的解读" in table.inner_text()
     assert "解读《关于印发《示范县冬季供暖管理办法》的通知》" in table.inner_text()
-    assert page.locator("#feed-status").inner_text() == "正常"
+    # 正常, or 正常（无更新） when the scheduler's own poll took the new items a moment before the button
+    assert page.locator("#feed-status").inner_text() in ("正常", "正常（无更新）")
     shot(page, "intake-feed-390")
     no_sideways_scroll(page, "feed page")
     axe(page, "intake-feed")
