@@ -65,6 +65,8 @@ from oversight.inspection import service as inspection
 from oversight.inspection import sources as inspection_sources
 from oversight.inspection.models import LivePost
 from oversight.models import FindingKind
+from oversight.scoring import service as scoring
+from oversight.scoring.models import AccountScore
 from publishers.models import Delivery, DeliveryStatus
 from registry.models import Account
 
@@ -295,8 +297,9 @@ def live_stack() -> Iterator[LiveStack]:
 @pytest.fixture(scope="session")
 def a11y_world(live_stack: LiveStack) -> dict[str, int]:
     """Non-empty pages for the accessibility and keyboard tests: a content waiting at 初审, a
-    published content with a sent and a failed delivery, an open finding, and accounts with
-    varied last-post dates."""
+    published content with a sent and a failed delivery, an open finding, accounts with
+    varied last-post dates, and this quarter's scores (考评), computed by the scoring service as
+    the office's 计算本期得分 does (the demo has none), so the scores pages have rows."""
 
     with live_stack.db() as session:
         operator = session.scalar(sa.select(User).where(User.username == "operator"))
@@ -402,6 +405,13 @@ def a11y_world(live_stack: LiveStack) -> dict[str, int]:
         )
         inspection.apply(reading, now)
         live_post = session.scalar(sa.select(LivePost.id).where(LivePost.platform_post_id == "a11y-app-1"))
+        period = scoring.parse_period(scoring.current_quarter())
+        scoring.compute(period, auditor)
+        score = session.scalar(
+            sa.select(sa.func.max(AccountScore.id)).where(
+                AccountScore.account_id == weibo.id, AccountScore.period == period.key
+            )
+        )
         return {
             "live_post": live_post,
             "waiting": waiting.id,
@@ -410,6 +420,7 @@ def a11y_world(live_stack: LiveStack) -> dict[str, int]:
             "finding": finding.id,
             "job_failed": rejected.id,
             "job_running": running.id,
+            "score": score,
         }
 
 
