@@ -37,6 +37,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -624,6 +625,26 @@ def js_errors(page: Any) -> list[str]:
 @pytest.fixture(scope="session", autouse=True)
 def _output_dirs() -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+
+def unregistered_findings(stack: LiveStack, n: int, label: str = "体外运行") -> tuple[list[int], str]:
+    """``n`` new open findings of unregistered accounts, as discovery reports them: no unit in the
+    ledger, so confirming asks for a 责任单位; and the name of a unit the office may choose
+    (edu_operator's)."""
+    uids = [f"unreg{uuid.uuid4().hex[:8]}" for _ in range(n)]
+    with stack.db() as session:
+        unit_name = session.scalar(sa.select(User).where(User.username == "edu_operator")).unit.name
+        report = upsert_many(
+            [
+                FindingInput(
+                    kind=FindingKind.unregistered,
+                    fingerprint=f"test:{uid}",
+                    evidence={"message": f"发现未备案账号“{label}{uid[-4:]}”", "platform": "douyin", "uid": uid},
+                )
+                for uid in uids
+            ]
+        )
+        return [finding.id for finding in report.new], unit_name
 
 
 def sqlite_path(stack: LiveStack) -> Path:
