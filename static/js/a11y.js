@@ -55,6 +55,18 @@
         });
       });
     });
+    // A submit button whose action depends on a choice in the form says what will happen:
+    // data-label-by names the <select>, data-label-empty / data-label-chosen the button's label
+    // with nothing / something chosen (问题线索: 仅确认（不下发整改） / 确认并下发整改).
+    document.querySelectorAll("button[data-label-by]").forEach(function (button) {
+      var select = document.getElementById(button.getAttribute("data-label-by"));
+      if (!select) return;
+      var update = function () {
+        button.textContent = button.getAttribute(select.value ? "data-label-chosen" : "data-label-empty");
+      };
+      select.addEventListener("change", update);
+      update();
+    });
     // 菜单 button (narrow screens): shows/hides the main navigation, state in aria-expanded
     document.querySelectorAll(".menu-toggle").forEach(function (button) {
       button.addEventListener("click", function () {

@@ -37,6 +37,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -65,6 +66,8 @@ from oversight.inspection import service as inspection
 from oversight.inspection import sources as inspection_sources
 from oversight.inspection.models import LivePost
 from oversight.models import FindingKind
+from oversight.scoring import service as scoring
+from oversight.scoring.models import AccountScore
 from publishers.models import Delivery, DeliveryStatus
 from registry.models import Account
 
@@ -295,8 +298,9 @@ def live_stack() -> Iterator[LiveStack]:
 @pytest.fixture(scope="session")
 def a11y_world(live_stack: LiveStack) -> dict[str, int]:
     """Non-empty pages for the accessibility and keyboard tests: a content waiting at 初审, a
-    published content with a sent and a failed delivery, an open finding, and accounts with
-    varied last-post dates."""
+    published content with a sent and a failed delivery, an open finding, accounts with
+    varied last-post dates, and this quarter's scores (考评), computed by the scoring service as
+    the office's 计算本期得分 does (the demo has none), so the scores pages have rows."""
 
     with live_stack.db() as session:
         operator = session.scalar(sa.select(User).where(User.username == "operator"))
@@ -402,6 +406,13 @@ def a11y_world(live_stack: LiveStack) -> dict[str, int]:
         )
         inspection.apply(reading, now)
         live_post = session.scalar(sa.select(LivePost.id).where(LivePost.platform_post_id == "a11y-app-1"))
+        period = scoring.parse_period(scoring.current_quarter())
+        scoring.compute(period, auditor)
+        score = session.scalar(
+            sa.select(sa.func.max(AccountScore.id)).where(
+                AccountScore.account_id == weibo.id, AccountScore.period == period.key
+            )
+        )
         return {
             "live_post": live_post,
             "waiting": waiting.id,
@@ -410,6 +421,7 @@ def a11y_world(live_stack: LiveStack) -> dict[str, int]:
             "finding": finding.id,
             "job_failed": rejected.id,
             "job_running": running.id,
+            "score": score,
         }
 
 
@@ -613,6 +625,26 @@ def js_errors(page: Any) -> list[str]:
 @pytest.fixture(scope="session", autouse=True)
 def _output_dirs() -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+
+def unregistered_findings(stack: LiveStack, n: int, label: str = "体外运行") -> tuple[list[int], str]:
+    """``n`` new open findings of unregistered accounts, as discovery reports them: no unit in the
+    ledger, so confirming asks for a 责任单位; and the name of a unit the office may choose
+    (edu_operator's)."""
+    uids = [f"unreg{uuid.uuid4().hex[:8]}" for _ in range(n)]
+    with stack.db() as session:
+        unit_name = session.scalar(sa.select(User).where(User.username == "edu_operator")).unit.name
+        report = upsert_many(
+            [
+                FindingInput(
+                    kind=FindingKind.unregistered,
+                    fingerprint=f"test:{uid}",
+                    evidence={"message": f"发现未备案账号“{label}{uid[-4:]}”", "platform": "douyin", "uid": uid},
+                )
+                for uid in uids
+            ]
+        )
+        return [finding.id for finding in report.new], unit_name
 
 
 def sqlite_path(stack: LiveStack) -> Path:

@@ -32,8 +32,7 @@ from sqlalchemy import select
 from auth.models import User
 from common.db import utcnow
 from demo import _sandbox_credentials
-from oversight import findings
-from oversight.findings import FindingInput, today_cn
+from oversight.findings import today_cn
 from oversight.models import Finding, FindingKind
 from oversight.scoring import service as scoring
 from oversight.workorders.models import WorkOrder
@@ -49,6 +48,7 @@ from tests.browser.conftest import (
     signed_in_people,
     sqlite_rows,
     start_live_stack,
+    unregistered_findings,
 )
 from tests.browser.test_journeys import png
 
@@ -392,23 +392,9 @@ def test_confirming_a_finding_without_a_unit_names_the_unit(
 ) -> None:
     """An unregistered account discovery found belongs to no unit: confirming it, the office picks
     the 责任单位 (at 390 px also in 大字模式), and that unit's operator gets the work order. Another
-    is confirmed without a unit: its page says no order exists yet, and the office names the unit
-    later (指定责任单位并下发整改)."""
-    uids = [f"dyno{uuid.uuid4().hex[:8]}" for _ in range(2)]
-    with stack.db() as session:
-        unit = session.scalar(sa.select(User).where(User.username == "edu_operator")).unit
-        unit_name = unit.name
-        report = findings.upsert_many(
-            [
-                FindingInput(
-                    kind=FindingKind.unregistered,
-                    fingerprint=f"test:{uid}",
-                    evidence={"message": f"发现未备案账号“体外运行{uid[-4:]}”", "platform": "douyin", "uid": uid},
-                )
-                for uid in uids
-            ]
-        )
-        finding_id, later_id = (new.id for new in report.new)
+    is confirmed without a unit (the button then reads 仅确认（不下发整改）): its page says no order
+    exists yet, and the office names the unit later (指定责任单位并下发整改)."""
+    (finding_id, later_id), unit_name = unregistered_findings(stack, 2)
     office = people("auditor")
     office.goto(f"/findings/{finding_id}")
     if width == "narrow":
@@ -426,7 +412,8 @@ def test_confirming_a_finding_without_a_unit_names_the_unit(
     assert status_text(operator) == "待整改"
 
     office.goto(f"/findings/{later_id}")
-    office.get_by_role("button", name="确认并下发整改").click()
+    # no unit chosen: the button says it only confirms
+    office.get_by_role("button", name="仅确认（不下发整改）").click()
     office.wait_for_load_state()
     assert "尚未生成整改工单" in office.locator("#no-workorder").inner_text()
     office.get_by_role("combobox", name=re.compile("^责任单位")).select_option(label=unit_name)

@@ -1,8 +1,10 @@
 """Phone width (390 and 360 px) and 大字模式: every main page of each role — its landing page, every link
-of its menu and the pages behind them (editor, delivery status, account, admin console…) —
+of its menu and the pages behind them (editor, delivery status, account, admin console, an
+account's 考评 score card — a11y_world computes this quarter's scores…) —
 fits the screen: ``document.documentElement.scrollWidth`` ≤ the viewport width (wide tables
 scroll inside their own box, bare tables become cards) and no table cell is squeezed to a
-character per line, in the normal and the 大字模式 display. Inside a wide table's own box
+character per line, in the normal and the 大字模式 display; a wide table's caption stays on the
+screen while its table scrolls (CAPTIONS). Inside a wide table's own box
 (.table-scroll) everything stays reachable by scrolling the box, nothing is cut off by an
 ancestor hiding its overflow and no cell is narrower than two characters (BOXED).
 The same at 360 px in 大字模式 (the narrowest common phone with the largest text). A screenshot
@@ -38,6 +40,7 @@ EXTRA: dict[str, list[tuple[str, dict[str, str]]]] = {
         ("publishers.deliveries_page", {"content_id": "published"}),
         ("registry.account_page", {"account_id": "account"}),
         ("inspection.post_page", {"post_id": "live_post"}),
+        ("scoring.card", {"score_id": "score"}),
         ("dashboard.index", {}),
     ],
     "auditor": [
@@ -46,6 +49,7 @@ EXTRA: dict[str, list[tuple[str, dict[str, str]]]] = {
         ("inspection.post_page", {"post_id": "live_post"}),
         ("publishers.deliveries_page", {"content_id": "published"}),
         ("jobs.detail", {"job_id": "job_failed"}),
+        ("scoring.card", {"score_id": "score"}),
         ("dashboard.index", {}),
     ],
     "admin": [
@@ -54,6 +58,7 @@ EXTRA: dict[str, list[tuple[str, dict[str, str]]]] = {
         ("admin.dictionary_list", {}),
         ("publishers.deliveries_page", {"content_id": "published"}),
         ("registry.account_page", {"account_id": "account"}),
+        ("scoring.card", {"score_id": "score"}),
         ("dashboard.index", {}),
     ],
     "reviewer1": [
@@ -245,6 +250,54 @@ def touching_buttons(page: Any) -> list[str]:
     )
 
 
+#: each shown caption of a table in its own box (.table-scroll): its lines of text that lie outside
+#: the box or the screen, with the box scrolled to its start and to its far end (a long caption
+#: used to scroll away with its wide table); and how many of those boxes are wider inside than they
+#: show (so the check had something to scroll)
+CAPTIONS = """() => {
+  const vw = document.documentElement.clientWidth, out = [];
+  let scrolling = 0;
+  for (const box of document.querySelectorAll('.table-scroll')) {
+    const caption = box.querySelector(':scope > table > caption:not(.sr-only)');
+    if (!caption || box.getBoundingClientRect().width <= 0) continue;
+    if (box.scrollWidth > box.clientWidth + 1) scrolling += 1;
+    const start = box.scrollLeft;
+    for (const to of [0, box.scrollWidth]) {
+      box.scrollLeft = to;
+      const b = box.getBoundingClientRect();
+      const range = document.createRange();
+      range.selectNodeContents(caption);
+      for (const r of [...range.getClientRects()].filter((q) => q.width > 0)) {
+        if (r.left < Math.max(b.left, 0) - 1 || r.right > Math.min(b.right, vw) + 1) {
+          out.push(`"${caption.textContent.trim().slice(0, 14)}" (scrolled to ${to ? 'the end' : 'the start'}): ` +
+            `${Math.round(r.left)}–${Math.round(r.right)} px, box ${Math.round(b.left)}–${Math.round(b.right)} px`);
+        }
+      }
+    }
+    box.scrollLeft = start;
+  }
+  return [out.slice(0, 6), scrolling];
+}"""
+
+
+def page_failures(page: Any, path: str) -> list[str]:
+    """What does not fit on the page shown: wider than the screen, cells squeezed, parts lost in a
+    wide table's box, captions off the screen, buttons stacked without a gap."""
+    failures = []
+    page_width, viewport, culprits, squeezed = overflow(page)
+    if page_width > viewport:
+        failures.append(f"{path}: {page_width} px wide at {viewport} px; sticking out: {culprits}")
+    if squeezed:
+        failures.append(f"{path}: table cells squeezed to one character per line: {squeezed}")
+    if boxed := boxed_overflow(page):
+        failures.append(f"{path}: inside a wide table's box, out of reach or squeezed: {boxed}")
+    if off := page.evaluate(CAPTIONS)[0]:
+        failures.append(f"{path}: a table's caption off the screen or scrolled away with its table: {off}")
+    if touching := touching_buttons(page):
+        failures.append(f"{path}: buttons one above the other without a gap: {touching}")
+    return failures
+
+
 DISPLAYS = (("normal", 390), ("large-font", 390), ("large-font", 360))
 #: what `make test` runs: each role's every page in one display, each display for at least one role
 #: (the operator's editor and calendar and the office's tables in the narrowest and largest text);
@@ -282,16 +335,8 @@ def test_main_pages_fit_a_phone(
         page.wait_for_load_state("load")
         if mode == "large-font":
             assert page.evaluate("() => document.documentElement.classList.contains('gm-large-font')")
-        page_width, viewport, culprits, squeezed = overflow(page)
         shot(page, f"phone-{width}-{role}-{mode}-{safe_name(path.strip('/') or 'home')}")
-        if page_width > viewport:
-            failures.append(f"{path}: {page_width} px wide at {viewport} px; sticking out: {culprits}")
-        if squeezed:
-            failures.append(f"{path}: table cells squeezed to one character per line: {squeezed}")
-        if boxed := boxed_overflow(page):
-            failures.append(f"{path}: inside a wide table's box, out of reach or squeezed: {boxed}")
-        if touching := touching_buttons(page):
-            failures.append(f"{path}: buttons one above the other without a gap: {touching}")
+        failures += page_failures(page, path)
     assert not failures, f"{role} ({mode}) pages do not fit {width} px:\n" + "\n".join(failures)
     assert not js_errors(page), js_errors(page)
 
