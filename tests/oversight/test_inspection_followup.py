@@ -21,7 +21,8 @@ from auth.models import Role
 from common.db import utcnow
 from oversight import discovery
 from oversight.inspection import rescan, service
-from oversight.inspection.models import LivePost, PostState
+from oversight.inspection.models import AccountInspection, LivePost, PostState
+from oversight.inspection.sources import NOT_CHECKABLE_LABELS
 from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
 from platforms.types import PlatformAccount
 from tests.oversight.test_inspection import app_post, findings, plant, posts, publish, unit  # noqa: F401
@@ -250,3 +251,57 @@ def test_literal_rename_confidence_and_rename_back(app, db_session, sandbox, mak
     plant(sandbox, "weibo", account.platform_uid, name="改名测试县应急管理局")
     service.inspect_account(account.id)
     assert findings(db_session, account, FindingKind.name_mismatch) == []
+
+
+def test_coverage_adds_up_in_every_row_with_each_reason(
+    db_session, sandbox, make_unit, make_account, make_user, api_as
+):
+    """checked + stale + not checkable = the row's total in every platform and unit row, the
+    reasons add up to each state, and every stale reason (never read, failed, too old) is counted
+    with its words — a failed read's error in words on the page, not the stored dict."""
+    unit = make_unit("覆盖行测试县人民政府", region="覆盖行测试县")
+    other = make_unit("覆盖行测试县水利局", region="覆盖行测试县")
+    checked = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", checked.platform_uid, name=unit.name, subject=unit.name)
+    failed = make_account(unit, "douyin", name="覆盖行测试县抖音")
+    old = make_account(other, "weibo", name="覆盖行测试县水利")
+    plant(sandbox, "weibo", old.platform_uid, name=old.name, subject=other.name)
+    make_account(other, "douyin", name="覆盖行测试县水利抖音")  # never read
+    blind = make_account(other, "wechat", name="覆盖行测试县水利公众号", credentials=False)
+    for a in (checked, old, blind):
+        service.inspect_account(a.id)
+    sandbox.call("POST", "/_sandbox/faults", json={"platform": "douyin", "error": "server_error", "count": 20})
+    assert service.inspect_account(failed.id).result == "error"
+    state = db_session.get(AccountInspection, old.id)
+    state.last_success_at = state.last_attempt_at = utcnow() - timedelta(hours=40)  # > INSPECTION_STALE_HOURS
+    db_session.commit()
+
+    auditor = api_as(make_user(Role.auditor))
+    data = auditor.get("/api/v1/inspection/coverage").get_json()
+    mine = {unit.id, other.id}
+    for row in [*data["by_platform"], *[r for r in data["by_unit"] if r["unit_id"] in mine], data["totals"]]:
+        assert row["checked"] + row["stale"] + row["not_checkable"] == row["total"], row
+    assert data["totals"]["total"] == data["ledger"] == sum(r["total"] for r in data["by_platform"])
+    for s in ("checked", "stale", "not_checkable"):
+        assert sum(r["count"] for r in data["by_reason"] if r["state"] == s) == data["totals"][s]
+    units = {r["unit_id"]: r for r in data["by_unit"] if r["unit_id"] in mine}
+    assert {k: units[unit.id][k] for k in ("checked", "stale", "not_checkable")} == {
+        "checked": 1,
+        "stale": 1,
+        "not_checkable": 0,
+    }
+    assert {k: units[other.id][k] for k in ("checked", "stale", "not_checkable")} == {
+        "checked": 0,
+        "stale": 2,
+        "not_checkable": 1,
+    }
+    ours = {b["account_name"]: b["reason_label"] for b in data["blind"] if b["unit_name"] in (unit.name, other.name)}
+    assert ours == {
+        "覆盖行测试县抖音": "最近一次读取失败",
+        "覆盖行测试县水利": "超过时限未重新读取",
+        "覆盖行测试县水利抖音": "尚未巡检",
+        "覆盖行测试县水利公众号": NOT_CHECKABLE_LABELS["no_source"],
+    }
+
+    html = auditor.client.get("/inspection/coverage", headers=auditor.headers).get_data(as_text=True)
+    assert "（平台错误码 " in html and "TransientError" not in html and "&#39;code&#39;" not in html
