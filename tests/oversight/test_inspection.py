@@ -5,6 +5,7 @@ coverage that adds up, the profile checks by uid, imports and the re-scan."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -297,7 +298,16 @@ def test_duplicate_list_row_names_the_found_account(db_session, make_unit, make_
     auditor = make_user(Role.auditor)
     rows = api_as(auditor).get("/api/v1/findings?kind=duplicate").get_json()["items"]
     row = next(r for r in rows if r["account_id"] == registered.id)
-    assert row["uid"] == "dupfound002"
+    assert row["uid"] == "dupfound002" and row["found_name"] == "重复测试县政务"
+    # the list page names the account found outside the ledger, and the registered one beside it
+    page = api_as(auditor).client.get("/findings/?kind=duplicate", headers=api_as(auditor).headers)
+    cell = re.search(
+        rf'<tr data-kind="duplicate".*?href="/findings/{row["id"]}.*?<td class="account"[^>]*>(.*?)</td>',
+        page.get_data(as_text=True),
+        flags=re.S,
+    ).group(1)
+    assert "平台上的「重复测试县政务」" in cell and "dupfound002" in cell and "台账账号：" in cell
+    assert f'href="/registry/accounts/{registered.id}">重复测试县发布</a>' in cell
 
 
 # ----------------------------------------------------------------------------- imports, coverage
