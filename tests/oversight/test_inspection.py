@@ -456,6 +456,14 @@ def test_sandbox_timeline_shows_app_posts_and_edits(sandbox):
     html = requests.get(f"{sandbox.url}/_sandbox/timeline/weibo?uid=wbtimeline1", timeout=10).text
     assert "来自 App · 已编辑" in html and "改过的正文" in html
     assert sandbox.posts("weibo")[0]["source"] == "app"
+    # removals: by the platform (屏蔽) and by the user, each shown as the platform would
+    banned = app_post(sandbox, "weibo", "wbtimeline1", "将被平台屏蔽的一条")
+    deleted = app_post(sandbox, "weibo", "wbtimeline1", "将被作者删除的一条")
+    sandbox.call("POST", f"/_sandbox/posts/weibo/{banned['post_id']}/remove", json={"by": "platform"})
+    sandbox.call("POST", f"/_sandbox/posts/weibo/{deleted['post_id']}/remove", json={"by": "user"})
+    html = requests.get(f"{sandbox.url}/_sandbox/timeline/weibo?uid=wbtimeline1", timeout=10).text
+    assert "该内容因违反平台规定已被屏蔽" in html and "此微博已被作者删除" in html
+    assert "将被平台屏蔽的一条" not in html and "将被作者删除的一条" not in html
 
 
 # ----------------------------------------------------------------------------- per-day grouping, batch path

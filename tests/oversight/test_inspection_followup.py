@@ -13,8 +13,10 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
+import openpyxl
 import sqlalchemy as sa
 
 from auth.models import Role
@@ -305,3 +307,66 @@ def test_coverage_adds_up_in_every_row_with_each_reason(
 
     html = auditor.client.get("/inspection/coverage", headers=auditor.headers).get_data(as_text=True)
     assert "（平台错误码 " in html and "TransientError" not in html and "&#39;code&#39;" not in html
+
+
+def _xlsx(rows: list[list[str]]) -> io.BytesIO:
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    out.seek(0)
+    return out
+
+
+def test_xlsx_imports_of_posts_and_profiles_feed_the_inspection(db_session, unit, make_account, make_user, api_as):
+    """A third-party monitor's XLSX exports — posts (one marked 已删除) and profiles — make two
+    accounts without authorisation checkable: the posts are traced (未经三审发布 lists the live
+    one), the company shown as 认证主体 is a finding and its twin with the unit's name is not."""
+    moved = make_account(unit, "douyin", "dyxlsx01", name=unit.name, credentials=False)
+    same = make_account(unit, "douyin", "dyxlsx02", name=f"{unit.name}发布", credentials=False)
+    auditor = api_as(make_user(Role.auditor))
+    posts_file = _xlsx(
+        [
+            ["平台", "账号ID", "内容ID", "发布时间", "正文", "链接", "状态"],
+            [
+                "抖音",
+                "dyxlsx01",
+                "v2001",
+                "2026-11-30 09:00",
+                "监测机构看到的作品",
+                "https://www.douyin.com/video/v2001",
+                "正常",
+            ],
+            [
+                "抖音",
+                "dyxlsx01",
+                "v2002",
+                "2026-11-29 09:00",
+                "已被删除的作品",
+                "https://www.douyin.com/video/v2002",
+                "已删除",
+            ],
+        ]
+    )
+    resp = auditor.post("/api/v1/inspection/imports", data={"file": (posts_file, "posts.xlsx"), "kind": "posts"})
+    assert resp.status_code == 201, resp.get_json()
+    profiles = _xlsx(
+        [
+            ["平台", "账号ID", "账号名称", "认证主体", "认证"],
+            ["抖音", "dyxlsx01", unit.name, "某县星河文化传媒有限公司", "是"],
+            ["抖音", "dyxlsx02", f"{unit.name}发布", unit.name, "是"],
+        ]
+    )
+    resp = auditor.post("/api/v1/inspection/imports", data={"file": (profiles, "profiles.xlsx"), "kind": "profiles"})
+    assert resp.status_code == 201, resp.get_json()
+
+    for account in (moved, same):
+        outcome = service.inspect_account(account.id)
+        assert (outcome.result, outcome.source) == ("checked", "import")
+    (f,) = findings(db_session, moved, FindingKind.unreviewed_post)
+    assert [p["post_url"] for p in f.evidence["posts"]] == ["https://www.douyin.com/video/v2001"]
+    assert posts(db_session, moved)["v2001"].state is PostState.live
+    (s,) = findings(db_session, moved, FindingKind.subject_mismatch)
+    assert s.evidence["subject"] == "某县星河文化传媒有限公司"
+    assert findings(db_session, same, FindingKind.subject_mismatch) == []  # the unit's own name → nothing
