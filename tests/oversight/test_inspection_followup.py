@@ -370,3 +370,19 @@ def test_xlsx_imports_of_posts_and_profiles_feed_the_inspection(db_session, unit
     (s,) = findings(db_session, moved, FindingKind.subject_mismatch)
     assert s.evidence["subject"] == "某县星河文化传媒有限公司"
     assert findings(db_session, same, FindingKind.subject_mismatch) == []  # the unit's own name → nothing
+
+
+def test_weibo_removal_of_our_post_and_untouched_twin(db_session, sandbox, unit, make_account, approve):
+    """A govmedia Weibo post the platform no longer has (statuses/show: not found) → post_removed."""
+    account = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
+    publish(db_session, approve, [account])
+    service.inspect_account(account.id)
+    assert findings(db_session, account, FindingKind.post_removed) == []  # still there → nothing
+    (post,) = sandbox.live_posts("weibo")
+
+    sandbox.call("POST", f"/_sandbox/posts/weibo/{post['post_id']}/remove", json={"by": "platform"})
+    service.inspect_account(account.id)
+    (f,) = findings(db_session, account, FindingKind.post_removed)
+    assert f.evidence["post_id"] == post["post_id"] and "微博不存在" in f.evidence["removed_reason"]
+    assert posts(db_session, account)[post["post_id"]].state is PostState.removed
