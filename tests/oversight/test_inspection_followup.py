@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import openpyxl
 import sqlalchemy as sa
@@ -27,6 +27,7 @@ from oversight.inspection.models import AccountInspection, LivePost, PostState
 from oversight.inspection.sources import NOT_CHECKABLE_LABELS
 from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
 from platforms.types import PlatformAccount
+from tasks.monitoring import monitor_account
 from tests.oversight.test_inspection import app_post, findings, plant, posts, publish, unit  # noqa: F401
 from tests.publishers.test_pipeline import approve, author  # noqa: F401 - fixtures
 
@@ -386,3 +387,31 @@ def test_weibo_removal_of_our_post_and_untouched_twin(db_session, sandbox, unit,
     (f,) = findings(db_session, account, FindingKind.post_removed)
     assert f.evidence["post_id"] == post["post_id"] and "微博不存在" in f.evidence["removed_reason"]
     assert posts(db_session, account)[post["post_id"]].state is PostState.removed
+
+
+def test_the_14_day_rule_sees_an_account_without_its_own_credentials(
+    app, db_session, sandbox, make_unit, make_account, monkeypatch
+):
+    """Activity monitoring reads only through an account's own credentials; the inspection's read
+    (here the Weibo commercial interface) gives it the last post of an account without them: silent
+    for 20 days → 超14天未更新; its twin, posting 2 days ago → nothing."""
+    monkeypatch.setitem(app.config, "WEIBO_BIZ_ENABLED", True)
+    monkeypatch.setitem(app.config, "WEIBO_BIZ_ACCESS_TOKEN", "biz.contract-token")
+    monkeypatch.setitem(app.config, "WEIBO_BIZ_BASE_URL", f"{sandbox.url}/weibo-biz")
+    app.extensions.pop("govmedia_inspection", None)
+    unit = make_unit("沉默测试县人民政府", region="沉默测试县")
+    silent = make_account(unit, "weibo", name="沉默测试县发布", credentials=False)
+    lively = make_account(unit, "weibo", name="沉默测试县政务", credentials=False)
+    for account, days in ((silent, 20), (lively, 2)):
+        plant(sandbox, "weibo", account.platform_uid, name=account.name, subject=unit.name)
+        when = (datetime.now(UTC) - timedelta(days=days)).isoformat()
+        app_post(sandbox, "weibo", account.platform_uid, f"{days}天前的一条", created_at=when)
+        assert service.inspect_account(account.id).source == "weibo_biz"
+    app.extensions.pop("govmedia_inspection", None)
+
+    for account in (silent, lively):
+        monitor_account(account.id)  # no credentials of its own: the platform read fails
+    (f,) = findings(db_session, silent, FindingKind.inactive_14d)
+    assert f.evidence["days_since_last_post"] >= 19 and "inspection" in f.evidence["data_source"]
+    assert findings(db_session, lively, FindingKind.inactive_14d) == []
+    assert findings(db_session, lively, FindingKind.inactive_warning) == []
