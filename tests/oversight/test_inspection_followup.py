@@ -320,10 +320,11 @@ def _xlsx(rows: list[list[str]]) -> io.BytesIO:
     return out
 
 
-def test_xlsx_imports_of_posts_and_profiles_feed_the_inspection(db_session, unit, make_account, make_user, api_as):
+def test_xlsx_imports_of_posts_and_profiles_feed_the_inspection(app, db_session, unit, make_account, make_user, api_as):
     """A third-party monitor's XLSX exports — posts (one marked 已删除) and profiles — make two
     accounts without authorisation checkable: the posts are traced (未经三审发布 lists the live
     one), the company shown as 认证主体 is a finding and its twin with the unit's name is not."""
+    app.extensions.pop("govmedia_inspection", None)  # the org list is cached a minute per process
     moved = make_account(unit, "douyin", "dyxlsx01", name=unit.name, credentials=False)
     same = make_account(unit, "douyin", "dyxlsx02", name=f"{unit.name}发布", credentials=False)
     auditor = api_as(make_user(Role.auditor))
