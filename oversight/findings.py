@@ -670,6 +670,17 @@ def finding_uid(f: Finding) -> str | None:
     return f.account.platform_uid if f.account is not None else evidence.get("uid")
 
 
+def found_name(f: Finding) -> str | None:
+    """The name of the second account a ``duplicate`` found on the platform (the one ``uid``
+    names), when it is not the registered account itself; None otherwise."""
+    evidence = f.evidence or {}
+    if f.kind is not FindingKind.duplicate or f.account is None or not evidence.get("uid"):
+        return None
+    if str(evidence["uid"]) == (f.account.platform_uid or ""):
+        return None
+    return str(evidence.get("name") or "") or None
+
+
 def finding_dict(f: Finding, *, with_evidence: bool = False) -> dict[str, Any]:
     evidence = f.evidence or {}
     platform = finding_platform(f)
@@ -690,6 +701,7 @@ def finding_dict(f: Finding, *, with_evidence: bool = False) -> dict[str, Any]:
         "platform": platform,
         "platform_label": platform_label(platform),
         "uid": finding_uid(f),
+        "found_name": found_name(f),
         "due_on": f.due_on,
         "overdue": is_overdue(f),
         "reason": f.reason,

@@ -91,6 +91,10 @@ class FindingOut(Schema):
     platform = String(allow_none=True)
     platform_label = String(allow_none=True)
     uid = String(allow_none=True)
+    found_name = String(
+        allow_none=True,
+        metadata={"description": "重复开设：平台上发现的第二个账号的名称（uid 即它的平台ID；account_id 是台账账号）"},
+    )
     due_on = Date(allow_none=True)
     overdue = Boolean()
     reason = String(allow_none=True)

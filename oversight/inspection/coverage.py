@@ -60,6 +60,18 @@ def classify(row: Any, fresh_after: datetime) -> tuple[str, str]:
     return "stale", "old"
 
 
+def error_text(error: Any) -> str | None:
+    """A failed read's error as a person reads it: the adapter's Chinese message and the
+    platform's code (the stored error is a dict of type, code, message)."""
+    if not error:
+        return None
+    if not isinstance(error, dict):
+        return str(error)
+    message = str(error.get("message") or "读取失败")
+    code = error.get("code")
+    return f"{message}（平台错误码 {code}）" if code else message
+
+
 def reason_label(state: str, reason: str) -> str:
     if state == "not_checkable":
         return NOT_CHECKABLE_LABELS.get(reason, reason)
@@ -120,6 +132,7 @@ def coverage(user: Any, *, unit_id: int | None = None, platform: str | None = No
                     "state_label": STATE_LABELS[state],
                     "reason_label": reason_label(state, reason),
                     "last_error": row.last_error if state == "stale" and reason == "error" else None,
+                    "last_error_text": error_text(row.last_error) if state == "stale" and reason == "error" else None,
                     "last_success_at": iso_cn(row.last_success_at),
                     "needs": NEEDS.get((state, reason), ""),
                 }

@@ -275,7 +275,7 @@ def _set_tamper(v: PostView, platform: str, cache: trace.RenderCache | None = No
     if expected is not None:
         v.expected_text = expected
         live = trace.comparable(platform, v.title, v.text)
-        v.tamper_state = "same" if live == v.expected_text else "tampered"
+        v.tamper_state = "same" if trace.same(platform, v.expected_text, live) else "tampered"
 
 
 def judge_checks(w: _Writer, v: PostView | LivePost, before: frozenset[str] | None) -> None:

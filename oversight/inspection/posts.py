@@ -124,6 +124,7 @@ class StoredPost:
             and self.state is PostState.live
             and (delivery_id is None or (self.source is PostSource.ours and self.delivery_id == delivery_id))
             and not (self.source is PostSource.ours and self.delivery_id is not None and self.no_expected)
+            and self.tamper_state != "tampered"  # compared again each time (a rule change may clear it)
             and (post.published_at is None or post.published_at == self.published_at)
             and (not post.url or post.url == self.url)
             and _same_links(self.links, post.links)

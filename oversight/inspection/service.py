@@ -285,7 +285,9 @@ def _apply_batch(readings: Sequence[sources.Reading], now: datetime | None) -> l
         for r, _, _, _ in work
         for key in keys[r.account_id]
         if (ref := dmaps.get(r.account_id, {}).get(key)) is not None
-        and ((sp := stored_all.get(r.account_id, {}).get(key)) is None or sp.no_expected)
+        and (
+            (sp := stored_all.get(r.account_id, {}).get(key)) is None or sp.no_expected or sp.tamper_state == "tampered"
+        )
     )
     since = _unreviewed_since()
     # The checks over every new post of the batch first, back to back: run between the other
@@ -369,7 +371,11 @@ def _apply_batch(readings: Sequence[sources.Reading], now: datetime | None) -> l
             rechecked = edited or v.checked_version != version
             if rechecked:
                 v.check_hits, v.checked_version, v.checked_at = run_checks(v.title, v.text), version, now_
-            if v.source is PostSource.ours and v.delivery_id is not None and (edited or v.expected_text is None):
+            if (
+                v.source is PostSource.ours
+                and v.delivery_id is not None
+                and (edited or v.expected_text is None or v.tamper_state == "tampered")
+            ):
                 _set_tamper(v, platform, rendered)
             if v.source != was[0]:
                 days.add(group_day(v.first_seen_at))

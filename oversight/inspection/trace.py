@@ -4,7 +4,10 @@
   (``sent`` or later ``withdrawn``): source ``ours``. Anything else is ``found``.
 * The approved text is the delivery's content rendered for the platform by the same adapter code
   that published it (``publishers.attempt.render_for``), then reduced to what the platform's
-  listing shows: WeChat lists the title and the digest (摘要), the others the post text.
+  listing shows: WeChat lists the title and the digest (摘要), the others the post text. An
+  article sent without a 摘要 gets the platform's own: "如本字段为没有填写，则默认抓取正文前54个字"
+  (draft/add; older pages say 64) — its approved digest is then the start of the body, marked
+  with :data:`DEFAULT_DIGEST_MARK`, and the live digest must be a beginning of it (:func:`same`).
 * Comparisons ignore whitespace and links (platforms shorten and rewrite URLs): see
   ``platforms.base.normalize_text``.
 """
@@ -108,6 +111,27 @@ def prefetch_deliveries(ids: Iterable[int]) -> list[Any]:
     return loaded
 
 
+#: How much of the body an article without a 摘要 is compared with (WeChat's own cut is 54 or 64
+#: characters, whitespace counted or not: any of them is a beginning of these 128, the 摘要 limit).
+DEFAULT_DIGEST_CHARS = 128
+#: Ends an approved digest that WeChat makes itself from the body (shown as "…" on the pages).
+DEFAULT_DIGEST_MARK = "…"
+
+
+def same(platform: str, expected: str, live: str) -> bool:
+    """Whether the live post (:func:`comparable`) shows what stage 3 approved (``expected``): the
+    same text, or for a WeChat article sent without a 摘要 the same title and a digest that is a
+    non-empty beginning of the approved body (the platform cut it; nothing added or changed)."""
+
+    if live == expected:
+        return True
+    if platform != "wechat" or not expected.endswith(DEFAULT_DIGEST_MARK):
+        return False
+    title, _, body = expected[: -len(DEFAULT_DIGEST_MARK)].partition("\n")
+    live_title, _, digest = live.partition("\n")
+    return live_title == title and bool(digest) and body.startswith(digest)
+
+
 def comparable(platform: str, title: str, text: str) -> str:
     """What is compared for tampering: WeChat lists title + digest, other platforms the text."""
 
@@ -160,7 +184,9 @@ def expected_text(delivery_id: int, platform: str) -> tuple[str, str] | None:
     if post is None:
         return None
     if platform == "wechat":
-        return post.title, post.summary or ""
+        if post.summary or not post.text:
+            return post.title, post.summary or ""
+        return post.title, normalize_text(post.text)[:DEFAULT_DIGEST_CHARS] + DEFAULT_DIGEST_MARK
     return post.title, post.text
 
 

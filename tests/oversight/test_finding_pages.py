@@ -349,3 +349,24 @@ def test_check_hit_finding_shows_the_hit_in_its_place_and_the_post_page_the_whol
     assert api_as(other).get(post_path).status_code == 404
     assert api_as(other).get(f"/api/v1/inspection/posts/{f.evidence['live_post_id']}").status_code == 404
     assert api_as(auditor).get("/api/v1/inspection/posts/999999").status_code == 404
+
+
+def test_rename_and_unauthorised_findings_read_in_words(
+    db_session, sandbox, make_unit, make_account, make_user, api_as
+):
+    """Every evidence key of the rename (literal, decorative suffix) and the 未授权 findings has a
+    Chinese label: no English key is shown to the office."""
+    unit = make_unit("字面测试县应急管理局", region="字面测试县")
+    renamed = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", renamed.platform_uid, name=f"{unit.name}在线", subject=unit.name)
+    blind = make_account(unit, "douyin", name="字面测试县抖音", credentials=False)
+    for account in (renamed, blind):
+        service.inspect_account(account.id)
+    auditor = make_user(Role.auditor)
+
+    rename = visible(page(api_as, auditor, f"/findings/{finding(db_session, renamed, FindingKind.name_mismatch).id}"))
+    assert "仅修饰性后缀不同（如“在线”“发布”） 是" in rename and "名称相近、仅字面不同 是" in rename
+    todo = visible(page(api_as, auditor, f"/findings/{finding(db_session, blind, FindingKind.not_authorised).id}"))
+    assert "需要单位办理 请授权账号以纳入巡检" in todo
+    for raw in (*RAW_KEYS, "literal_only", "decorative_only", "todo"):
+        assert raw not in rename and raw not in todo, raw

@@ -5,6 +5,7 @@ coverage that adds up, the profile checks by uid, imports and the re-scan."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -297,7 +298,16 @@ def test_duplicate_list_row_names_the_found_account(db_session, make_unit, make_
     auditor = make_user(Role.auditor)
     rows = api_as(auditor).get("/api/v1/findings?kind=duplicate").get_json()["items"]
     row = next(r for r in rows if r["account_id"] == registered.id)
-    assert row["uid"] == "dupfound002"
+    assert row["uid"] == "dupfound002" and row["found_name"] == "重复测试县政务"
+    # the list page names the account found outside the ledger, and the registered one beside it
+    page = api_as(auditor).client.get("/findings/?kind=duplicate", headers=api_as(auditor).headers)
+    cell = re.search(
+        rf'<tr data-kind="duplicate".*?href="/findings/{row["id"]}.*?<td class="account"[^>]*>(.*?)</td>',
+        page.get_data(as_text=True),
+        flags=re.S,
+    ).group(1)
+    assert "平台上的「重复测试县政务」" in cell and "dupfound002" in cell and "台账账号：" in cell
+    assert f'href="/registry/accounts/{registered.id}">重复测试县发布</a>' in cell
 
 
 # ----------------------------------------------------------------------------- imports, coverage
@@ -446,6 +456,14 @@ def test_sandbox_timeline_shows_app_posts_and_edits(sandbox):
     html = requests.get(f"{sandbox.url}/_sandbox/timeline/weibo?uid=wbtimeline1", timeout=10).text
     assert "来自 App · 已编辑" in html and "改过的正文" in html
     assert sandbox.posts("weibo")[0]["source"] == "app"
+    # removals: by the platform (屏蔽) and by the user, each shown as the platform would
+    banned = app_post(sandbox, "weibo", "wbtimeline1", "将被平台屏蔽的一条")
+    deleted = app_post(sandbox, "weibo", "wbtimeline1", "将被作者删除的一条")
+    sandbox.call("POST", f"/_sandbox/posts/weibo/{banned['post_id']}/remove", json={"by": "platform"})
+    sandbox.call("POST", f"/_sandbox/posts/weibo/{deleted['post_id']}/remove", json={"by": "user"})
+    html = requests.get(f"{sandbox.url}/_sandbox/timeline/weibo?uid=wbtimeline1", timeout=10).text
+    assert "该内容因违反平台规定已被屏蔽" in html and "此微博已被作者删除" in html
+    assert "将被平台屏蔽的一条" not in html and "将被作者删除的一条" not in html
 
 
 # ----------------------------------------------------------------------------- per-day grouping, batch path

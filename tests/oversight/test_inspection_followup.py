@@ -13,17 +13,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import io
+from datetime import UTC, datetime, timedelta
 
+import openpyxl
 import sqlalchemy as sa
 
 from auth.models import Role
 from common.db import utcnow
 from oversight import discovery
 from oversight.inspection import rescan, service
-from oversight.inspection.models import LivePost, PostState
+from oversight.inspection.models import AccountInspection, LivePost, PostState
+from oversight.inspection.sources import NOT_CHECKABLE_LABELS
 from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
 from platforms.types import PlatformAccount
+from tasks.monitoring import monitor_account
 from tests.oversight.test_inspection import app_post, findings, plant, posts, publish, unit  # noqa: F401
 from tests.publishers.test_pipeline import approve, author  # noqa: F401 - fixtures
 
@@ -250,3 +254,165 @@ def test_literal_rename_confidence_and_rename_back(app, db_session, sandbox, mak
     plant(sandbox, "weibo", account.platform_uid, name="改名测试县应急管理局")
     service.inspect_account(account.id)
     assert findings(db_session, account, FindingKind.name_mismatch) == []
+
+
+def test_coverage_adds_up_in_every_row_with_each_reason(
+    db_session, sandbox, make_unit, make_account, make_user, api_as
+):
+    """checked + stale + not checkable = the row's total in every platform and unit row, the
+    reasons add up to each state, and every stale reason (never read, failed, too old) is counted
+    with its words — a failed read's error in words on the page, not the stored dict."""
+    unit = make_unit("覆盖行测试县人民政府", region="覆盖行测试县")
+    other = make_unit("覆盖行测试县水利局", region="覆盖行测试县")
+    checked = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", checked.platform_uid, name=unit.name, subject=unit.name)
+    failed = make_account(unit, "douyin", name="覆盖行测试县抖音")
+    old = make_account(other, "weibo", name="覆盖行测试县水利")
+    plant(sandbox, "weibo", old.platform_uid, name=old.name, subject=other.name)
+    make_account(other, "douyin", name="覆盖行测试县水利抖音")  # never read
+    blind = make_account(other, "wechat", name="覆盖行测试县水利公众号", credentials=False)
+    for a in (checked, old, blind):
+        service.inspect_account(a.id)
+    sandbox.call("POST", "/_sandbox/faults", json={"platform": "douyin", "error": "server_error", "count": 20})
+    assert service.inspect_account(failed.id).result == "error"
+    state = db_session.get(AccountInspection, old.id)
+    state.last_success_at = state.last_attempt_at = utcnow() - timedelta(hours=40)  # > INSPECTION_STALE_HOURS
+    db_session.commit()
+
+    auditor = api_as(make_user(Role.auditor))
+    data = auditor.get("/api/v1/inspection/coverage").get_json()
+    mine = {unit.id, other.id}
+    for row in [*data["by_platform"], *[r for r in data["by_unit"] if r["unit_id"] in mine], data["totals"]]:
+        assert row["checked"] + row["stale"] + row["not_checkable"] == row["total"], row
+    assert data["totals"]["total"] == data["ledger"] == sum(r["total"] for r in data["by_platform"])
+    for s in ("checked", "stale", "not_checkable"):
+        assert sum(r["count"] for r in data["by_reason"] if r["state"] == s) == data["totals"][s]
+    units = {r["unit_id"]: r for r in data["by_unit"] if r["unit_id"] in mine}
+    assert {k: units[unit.id][k] for k in ("checked", "stale", "not_checkable")} == {
+        "checked": 1,
+        "stale": 1,
+        "not_checkable": 0,
+    }
+    assert {k: units[other.id][k] for k in ("checked", "stale", "not_checkable")} == {
+        "checked": 0,
+        "stale": 2,
+        "not_checkable": 1,
+    }
+    ours = {b["account_name"]: b["reason_label"] for b in data["blind"] if b["unit_name"] in (unit.name, other.name)}
+    assert ours == {
+        "覆盖行测试县抖音": "最近一次读取失败",
+        "覆盖行测试县水利": "超过时限未重新读取",
+        "覆盖行测试县水利抖音": "尚未巡检",
+        "覆盖行测试县水利公众号": NOT_CHECKABLE_LABELS["no_source"],
+    }
+
+    html = auditor.client.get("/inspection/coverage", headers=auditor.headers).get_data(as_text=True)
+    assert "（平台错误码 " in html and "TransientError" not in html and "&#39;code&#39;" not in html
+
+
+def _xlsx(rows: list[list[str]]) -> io.BytesIO:
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    out.seek(0)
+    return out
+
+
+def test_xlsx_imports_of_posts_and_profiles_feed_the_inspection(app, db_session, unit, make_account, make_user, api_as):
+    """A third-party monitor's XLSX exports — posts (one marked 已删除) and profiles — make two
+    accounts without authorisation checkable: the posts are traced (未经三审发布 lists the live
+    one), the company shown as 认证主体 is a finding and its twin with the unit's name is not."""
+    app.extensions.pop("govmedia_inspection", None)  # the org list is cached a minute per process
+    moved = make_account(unit, "douyin", "dyxlsx01", name=unit.name, credentials=False)
+    same = make_account(unit, "douyin", "dyxlsx02", name=f"{unit.name}发布", credentials=False)
+    auditor = api_as(make_user(Role.auditor))
+    posts_file = _xlsx(
+        [
+            ["平台", "账号ID", "内容ID", "发布时间", "正文", "链接", "状态"],
+            [
+                "抖音",
+                "dyxlsx01",
+                "v2001",
+                "2026-11-30 09:00",
+                "监测机构看到的作品",
+                "https://www.douyin.com/video/v2001",
+                "正常",
+            ],
+            [
+                "抖音",
+                "dyxlsx01",
+                "v2002",
+                "2026-11-29 09:00",
+                "已被删除的作品",
+                "https://www.douyin.com/video/v2002",
+                "已删除",
+            ],
+        ]
+    )
+    resp = auditor.post("/api/v1/inspection/imports", data={"file": (posts_file, "posts.xlsx"), "kind": "posts"})
+    assert resp.status_code == 201, resp.get_json()
+    profiles = _xlsx(
+        [
+            ["平台", "账号ID", "账号名称", "认证主体", "认证"],
+            ["抖音", "dyxlsx01", unit.name, "某县星河文化传媒有限公司", "是"],
+            ["抖音", "dyxlsx02", f"{unit.name}发布", unit.name, "是"],
+        ]
+    )
+    resp = auditor.post("/api/v1/inspection/imports", data={"file": (profiles, "profiles.xlsx"), "kind": "profiles"})
+    assert resp.status_code == 201, resp.get_json()
+
+    for account in (moved, same):
+        outcome = service.inspect_account(account.id)
+        assert (outcome.result, outcome.source) == ("checked", "import")
+    (f,) = findings(db_session, moved, FindingKind.unreviewed_post)
+    assert [p["post_url"] for p in f.evidence["posts"]] == ["https://www.douyin.com/video/v2001"]
+    assert posts(db_session, moved)["v2001"].state is PostState.live
+    (s,) = findings(db_session, moved, FindingKind.subject_mismatch)
+    assert s.evidence["subject"] == "某县星河文化传媒有限公司"
+    assert findings(db_session, same, FindingKind.subject_mismatch) == []  # the unit's own name → nothing
+
+
+def test_weibo_removal_of_our_post_and_untouched_twin(db_session, sandbox, unit, make_account, approve):
+    """A govmedia Weibo post the platform no longer has (statuses/show: not found) → post_removed."""
+    account = make_account(unit, "weibo", name=unit.name)
+    plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
+    publish(db_session, approve, [account])
+    service.inspect_account(account.id)
+    assert findings(db_session, account, FindingKind.post_removed) == []  # still there → nothing
+    (post,) = sandbox.live_posts("weibo")
+
+    sandbox.call("POST", f"/_sandbox/posts/weibo/{post['post_id']}/remove", json={"by": "platform"})
+    service.inspect_account(account.id)
+    (f,) = findings(db_session, account, FindingKind.post_removed)
+    assert f.evidence["post_id"] == post["post_id"] and "微博不存在" in f.evidence["removed_reason"]
+    assert posts(db_session, account)[post["post_id"]].state is PostState.removed
+
+
+def test_the_14_day_rule_sees_an_account_without_its_own_credentials(
+    app, db_session, sandbox, make_unit, make_account, monkeypatch
+):
+    """Activity monitoring reads only through an account's own credentials; the inspection's read
+    (here the Weibo commercial interface) gives it the last post of an account without them: silent
+    for 20 days → 超14天未更新; its twin, posting 2 days ago → nothing."""
+    monkeypatch.setitem(app.config, "WEIBO_BIZ_ENABLED", True)
+    monkeypatch.setitem(app.config, "WEIBO_BIZ_ACCESS_TOKEN", "biz.contract-token")
+    monkeypatch.setitem(app.config, "WEIBO_BIZ_BASE_URL", f"{sandbox.url}/weibo-biz")
+    app.extensions.pop("govmedia_inspection", None)
+    unit = make_unit("沉默测试县人民政府", region="沉默测试县")
+    silent = make_account(unit, "weibo", name="沉默测试县发布", credentials=False)
+    lively = make_account(unit, "weibo", name="沉默测试县政务", credentials=False)
+    for account, days in ((silent, 20), (lively, 2)):
+        plant(sandbox, "weibo", account.platform_uid, name=account.name, subject=unit.name)
+        when = (datetime.now(UTC) - timedelta(days=days)).isoformat()
+        app_post(sandbox, "weibo", account.platform_uid, f"{days}天前的一条", created_at=when)
+        assert service.inspect_account(account.id).source == "weibo_biz"
+    app.extensions.pop("govmedia_inspection", None)
+
+    for account in (silent, lively):
+        monitor_account(account.id)  # no credentials of its own: the platform read fails
+    (f,) = findings(db_session, silent, FindingKind.inactive_14d)
+    assert f.evidence["days_since_last_post"] >= 19 and "inspection" in f.evidence["data_source"]
+    assert findings(db_session, lively, FindingKind.inactive_14d) == []
+    assert findings(db_session, lively, FindingKind.inactive_warning) == []

@@ -213,6 +213,32 @@ def test_unanswered_past_the_limit_is_a_finding_and_answered_is_not(db_session, 
     assert findings_of(db_session, late, OVERDUE)[0].status is FindingStatus.resolved
 
 
+def test_reply_limits_are_settings(app, db_session, site, make_account, monkeypatch):
+    """DOMAIN.md §7.3: the working days allowed for a reply and the days after which it is severe are
+    settings (``INTERACTION_REPLY_WORKDAYS``, ``INTERACTION_SEVERE_DAYS``), not constants."""
+    account = make_account(site["unit"], "weibo")
+    post_id = sandbox_post(site["sandbox"], "weibo", account.platform_uid)
+    comment(site["sandbox"], "weibo", account.platform_uid, post_id)
+    poll_one(account.id)
+    later = utcnow() + timedelta(days=12)  # > 5 working days whatever the holidays, < 30
+
+    monkeypatch.setitem(app.config, "INTERACTION_REPLY_WORKDAYS", 30)
+    assert service.evaluate(account, later).get(OVERDUE.value) is None
+    assert not findings_of(db_session, account, OVERDUE)
+
+    monkeypatch.setitem(app.config, "INTERACTION_REPLY_WORKDAYS", 5)
+    assert service.evaluate(account, later).get(OVERDUE.value) == "created"
+    (f,) = findings_of(db_session, account, OVERDUE)
+    assert f.evidence["threshold_workdays"] == 5 and f.evidence["severe"] is False
+    assert "超过 5 个工作日未回复" in f.evidence["message"] and "互动回应差" not in f.evidence["message"]
+
+    monkeypatch.setitem(app.config, "INTERACTION_SEVERE_DAYS", 10)
+    service.evaluate(account, later)
+    db_session.expire_all()
+    (f,) = findings_of(db_session, account, OVERDUE)
+    assert f.evidence["severe"] is True and "超过 10 天，互动回应差" in f.evidence["message"]
+
+
 def test_account_without_any_channel_is_a_finding_until_one_is_recorded(db_session, site, make_account):
     toutiao = make_account(site["unit"], "toutiao")
     poll_one(toutiao.id)
