@@ -146,13 +146,12 @@ KEY_LABELS = {
     "live_text": "平台上的现文",
     "removed_reason": "删除或屏蔽原因",
     "removed_at": "删除时间",
-    "raw_status": "平台返回的状态",
+    "raw_status": "平台接口返回的原始状态（供与平台核对）",
     "by_platform": "由平台删除或屏蔽",
     "platform_status": "平台账号状态",
     "hits": "检查命中",
     "message": "说明",
     "rule": "规则",
-    "checked_version": "检查所用词库版本",
     # 互动未回应
     "severe": "严重超期",
     "threshold_workdays": "回复时限（工作日）",
@@ -173,6 +172,7 @@ SKIP_KEYS = (
     "delivery_id",
     "item_ids",
     "hit_keys",
+    "checked_version",  # a hash of the dictionaries: the post's page says when it was checked
 )
 
 
