@@ -40,7 +40,7 @@ from oversight.inspection.models import LivePost, PostException, PostSource
 from oversight.inspection.posts import _GROUP_COLUMNS, GROUP_LIST_MAX, PostView
 from oversight.models import DiscoveredAccount, Finding, FindingKind
 from oversight.reconcile import RegisteredAccount, reconcile
-from registry.models import Account, AccountStatus
+from registry.models import Account, AccountStatus, Unit
 
 LABEL = "system:inspection"
 
@@ -535,8 +535,11 @@ def _profile_checks(
     reading: sources.Reading,
     snaps: dict[tuple[str, str], DiscoveredAccount],
     mismatches: dict[int, list[Finding]],
+    *,
+    units: list[Any] | None,
 ) -> None:
-    """Profile by uid: platform status, literal name, 认证主体 (via the reconciliation rules)."""
+    """Profile by uid: platform status, literal name, 认证主体 (via the reconciliation rules;
+    ``units``: :func:`units_for_batch`)."""
 
     p = reading.profile
     if p is None or not account.platform_uid:
@@ -581,8 +584,7 @@ def _profile_checks(
         closed_on=account.closed_on,
         duplicate_reason=account.duplicate_reason,
     )
-    units = _cached_units()
-    result = reconcile(units, [registered], [_record_of(snap)], reconcile_thresholds())
+    result = reconcile(units or [], [registered], [_record_of(snap)], reconcile_thresholds())
     produced = set()
     for f in result.findings:
         if f.kind not in ("name_mismatch", "subject_mismatch"):
@@ -668,15 +670,22 @@ def _verification_check(w: _Writer, account: Account, reading: sources.Reading) 
     )
 
 
-def _cached_units() -> list[Any]:
-    """The org list for 认证主体 resolution, kept a minute per process (a sweep reads it often)."""
+def units_for_batch(readings: Iterable[sources.Reading]) -> list[Any] | None:
+    """The org list for 认证主体 resolution when the batch has a profile to compare, else None. Kept
+    per process with the stamp it was read at (how many units, the highest id, the latest change),
+    which one small aggregate query per batch compares: a unit added, renamed or removed in another
+    process is seen by the next batch (a time-based cache missed a unit made within its minute)."""
 
+    if not any(r.profile is not None for r in readings):
+        return None
+    stamp = tuple(
+        db.session.execute(sa.select(sa.func.count(), sa.func.max(Unit.id), sa.func.max(Unit.updated_at))).one()
+    )
     cache = current_app.extensions.setdefault("govmedia_inspection", {})
-    at, units = cache.get("units", (None, None))
-    now = utcnow()
-    if units is None or at is None or (now - at).total_seconds() > 60:
-        units = _unit_refs()
-        cache["units"] = (now, units)
+    cached = cache.get("units")
+    if cached is None or cached[0] != stamp:
+        cached = cache["units"] = (stamp, _unit_refs())
+    units: list[Any] = cached[1]
     return units
 
 

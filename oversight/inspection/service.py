@@ -55,6 +55,7 @@ from oversight.inspection.judge import (
     regroup_many,
     regroup_unreviewed,
     run_checks,
+    units_for_batch,
 )
 from oversight.inspection.models import (
     AccountInspection,
@@ -259,8 +260,9 @@ def _apply_batch(readings: Sequence[sources.Reading], now: datetime | None) -> l
         return outcomes
 
     snaps, mismatches = _prefetch_profiles(work)
+    units = units_for_batch(r for r, _, _, _ in work)
     for reading, account, _outcome, w in work:
-        _profile_checks(w, account, reading, snaps, mismatches)
+        _profile_checks(w, account, reading, snaps, mismatches, units=units)
     dmaps = trace.deliveries_by_account([a.id for _, a, _, _ in work], {a.id: a.platform.value for _, a, _, _ in work})
     keys = {r.account_id: [p.post_id for p in r.posts if p.post_id] for r, _, _, _ in work}
     version = lexicon_version()

@@ -262,7 +262,6 @@ def test_brand_name_account_subject_change_through_weibo_biz(
     monkeypatch.setitem(app.config, "WEIBO_BIZ_ENABLED", True)
     monkeypatch.setitem(app.config, "WEIBO_BIZ_ACCESS_TOKEN", "biz.contract-token")
     monkeypatch.setitem(app.config, "WEIBO_BIZ_BASE_URL", f"{sandbox.url}/weibo-biz")
-    app.extensions.pop("govmedia_inspection", None)
     unit = make_unit("某县公安局", region="某县")
     account = make_account(unit, "weibo", name="平安某县", credentials=False)
     plant(sandbox, "weibo", account.platform_uid, name="平安某县", subject="某县公安局")
@@ -272,7 +271,6 @@ def test_brand_name_account_subject_change_through_weibo_biz(
     plant(sandbox, "weibo", account.platform_uid, subject="某县平安网络科技有限公司")
     app_post(sandbox, "weibo", account.platform_uid, "新主体发布的第一条")
     outcome = service.inspect_account(account.id)
-    app.extensions.pop("govmedia_inspection", None)
     assert outcome.source == "weibo_biz"
     (f,) = findings(db_session, account, FindingKind.subject_mismatch)
     assert f.evidence["subject"] == "某县平安网络科技有限公司"
@@ -639,6 +637,24 @@ def test_apply_many_equals_one_by_one(db_session, unit, make_account):
     assert entry is not None and len(entry.after["created"]) == 6
 
 
+def test_a_unit_renamed_after_the_org_list_was_read_is_known_to_the_next_batch(db_session, unit, make_account):
+    """The org list for 认证主体 is kept per process and read again when the units change: after a
+    unit's rename (机构改革) the next batch compares the platform's subject with the new name (a list
+    cached for a minute still held the old name and reported the unit's own new name as a
+    different subject)."""
+    account = make_account(unit, "douyin", name=unit.name, credentials=False)
+
+    def reading(subject):
+        profile = sources.SeenProfile(name=account.name, subject=subject)
+        return sources.Reading(account.id, "import", utcnow(), True, profile, ())
+
+    service.apply(reading(unit.name))
+    unit.name = "巡检测试县应急管理和消防救援局"
+    db_session.flush()
+    service.apply(reading(unit.name))
+    assert findings(db_session, account, FindingKind.subject_mismatch) == []
+
+
 def test_cli_run_inspects_in_batches(app, db_session, sandbox, unit, make_account):
     checked = make_account(unit, "weibo", name=unit.name)
     plant(sandbox, "weibo", checked.platform_uid, name=unit.name, subject=unit.name)
@@ -684,7 +700,6 @@ def test_subject_from_the_accounts_own_weibo_credentials_and_unchanged_twin(
     app, db_session, sandbox, unit, make_account
 ):
     """认证主体 read through the account's own authorisation (Weibo users/show verified_reason)."""
-    app.extensions.pop("govmedia_inspection", None)  # the org list is cached a minute per process
     account = make_account(unit, "weibo", name=unit.name)  # verified_subject = the unit name
     plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name)
     assert service.inspect_account(account.id).source == "own_api"
@@ -701,7 +716,6 @@ def test_subject_from_the_accounts_own_wechat_credentials_and_unchanged_twin(
     app, db_session, sandbox, unit, make_account
 ):
     """认证主体 of a 公众号 read through its own credentials (getaccountbasicinfo principal_name)."""
-    app.extensions.pop("govmedia_inspection", None)  # the org list is cached a minute per process
     account = make_account(unit, "wechat", name=unit.name)  # verified_subject = the unit name
     plant(sandbox, "wechat", account.platform_uid, name=unit.name, subject=unit.name)
     outcome = service.inspect_account(account.id)

@@ -44,7 +44,6 @@ NEW_KINDS = (
 
 
 def test_douyin_subject_from_the_cert_label_and_its_twins(app, db_session, sandbox, unit, make_account):
-    app.extensions.pop("govmedia_inspection", None)  # the org list is cached a minute per process
     account = make_account(unit, "douyin", name=unit.name)
     plant(sandbox, "douyin", account.platform_uid, name=unit.name, subject=unit.name)
     outcome = service.inspect_account(account.id)
@@ -211,7 +210,6 @@ def test_sources_are_taken_in_the_stated_order(app, db_session, sandbox, make_un
     discovery.record(seen, source="import")  # a third-party monitor's export of their profiles
 
     def sources_now():
-        app.extensions.pop("govmedia_inspection", None)
         got = {a.id: service.inspect_account(a.id) for a in (own, biz, imported, blind)}
         return {a.name: (got[a.id].source, got[a.id].reason) for a in (own, biz, imported, blind)}
 
@@ -227,7 +225,6 @@ def test_sources_are_taken_in_the_stated_order(app, db_session, sandbox, make_un
     monkeypatch.setitem(app.config, "WEIBO_BIZ_ACCESS_TOKEN", "biz.contract-token")
     monkeypatch.setitem(app.config, "WEIBO_BIZ_BASE_URL", f"{sandbox.url}/weibo-biz")
     got = sources_now()
-    app.extensions.pop("govmedia_inspection", None)
     # Switched on, it reads every Weibo account without its own authorisation, ahead of the import.
     assert got[own.name] == ("own_api", None)
     assert got[biz.name] == ("weibo_biz", None) and got[imported.name] == ("weibo_biz", None)
@@ -237,7 +234,6 @@ def test_sources_are_taken_in_the_stated_order(app, db_session, sandbox, make_un
 def test_literal_rename_confidence_and_rename_back(app, db_session, sandbox, make_unit, make_account):
     """By uid: only a decorative suffix differs → low confidence; another literal difference →
     higher; the platform name back to the ledger's → the finding resolves."""
-    app.extensions.pop("govmedia_inspection", None)
     unit = make_unit("改名测试县应急管理局", region="改名测试县")
     account = make_account(unit, "weibo", name="改名测试县应急管理局")
     plant(sandbox, "weibo", account.platform_uid, name="改名测试县应急管理局在线", subject=unit.name)
@@ -324,7 +320,6 @@ def test_xlsx_imports_of_posts_and_profiles_feed_the_inspection(app, db_session,
     """A third-party monitor's XLSX exports — posts (one marked 已删除) and profiles — make two
     accounts without authorisation checkable: the posts are traced (未经三审发布 lists the live
     one), the company shown as 认证主体 is a finding and its twin with the unit's name is not."""
-    app.extensions.pop("govmedia_inspection", None)  # the org list is cached a minute per process
     moved = make_account(unit, "douyin", "dyxlsx01", name=unit.name, credentials=False)
     same = make_account(unit, "douyin", "dyxlsx02", name=f"{unit.name}发布", credentials=False)
     auditor = api_as(make_user(Role.auditor))
@@ -399,7 +394,6 @@ def test_the_14_day_rule_sees_an_account_without_its_own_credentials(
     monkeypatch.setitem(app.config, "WEIBO_BIZ_ENABLED", True)
     monkeypatch.setitem(app.config, "WEIBO_BIZ_ACCESS_TOKEN", "biz.contract-token")
     monkeypatch.setitem(app.config, "WEIBO_BIZ_BASE_URL", f"{sandbox.url}/weibo-biz")
-    app.extensions.pop("govmedia_inspection", None)
     unit = make_unit("沉默测试县人民政府", region="沉默测试县")
     silent = make_account(unit, "weibo", name="沉默测试县发布", credentials=False)
     lively = make_account(unit, "weibo", name="沉默测试县政务", credentials=False)
@@ -408,7 +402,6 @@ def test_the_14_day_rule_sees_an_account_without_its_own_credentials(
         when = (datetime.now(UTC) - timedelta(days=days)).isoformat()
         app_post(sandbox, "weibo", account.platform_uid, f"{days}天前的一条", created_at=when)
         assert service.inspect_account(account.id).source == "weibo_biz"
-    app.extensions.pop("govmedia_inspection", None)
 
     for account in (silent, lively):
         monitor_account(account.id)  # no credentials of its own: the platform read fails

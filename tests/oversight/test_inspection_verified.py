@@ -31,7 +31,6 @@ def unverified(db_session, account, active=True):
 def test_weibo_lost_verification_is_a_finding_and_re_verification_resolves_it(
     app, db_session, sandbox, unit, make_account, make_user, api_as
 ):
-    app.extensions.pop("govmedia_inspection", None)  # the org list is cached a minute per process
     account = make_account(unit, "weibo", name=unit.name)
     plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=unit.name, verified=True)
     assert service.inspect_account(account.id).result == "checked"
@@ -60,7 +59,6 @@ def test_weibo_lost_verification_is_a_finding_and_re_verification_resolves_it(
 
 
 def test_wechat_unverified_account_is_a_finding(app, db_session, sandbox, unit, make_account):
-    app.extensions.pop("govmedia_inspection", None)
     account = make_account(unit, "wechat", name=unit.name)
     plant(sandbox, "wechat", account.platform_uid, name=unit.name, subject=unit.name, verified=False)
     service.inspect_account(account.id)
@@ -70,7 +68,6 @@ def test_wechat_unverified_account_is_a_finding(app, db_session, sandbox, unit, 
 
 def test_a_platform_that_does_not_say_raises_nothing(app, db_session, sandbox, unit, make_account):
     """Douyin's userinfo gives only the 企业号 role; none is not proof of a missing 认证 (None)."""
-    app.extensions.pop("govmedia_inspection", None)
     account = make_account(unit, "douyin", name=unit.name)
     plant(sandbox, "douyin", account.platform_uid, name=unit.name, subject=unit.name, verified=False)
     assert service.inspect_account(account.id).result == "checked"
@@ -78,7 +75,6 @@ def test_a_platform_that_does_not_say_raises_nothing(app, db_session, sandbox, u
 
 
 def test_unverified_and_a_different_subject_are_two_findings(app, db_session, sandbox, unit, make_account):
-    app.extensions.pop("govmedia_inspection", None)
     account = make_account(unit, "weibo", name=unit.name)
     company = "某县星光文化传媒有限公司"
     plant(sandbox, "weibo", account.platform_uid, name=unit.name, subject=company, verified=False)

@@ -85,7 +85,6 @@ def test_subject_through_the_component_and_its_twins(
     component,
     client,
 ):
-    app.extensions.pop("govmedia_inspection", None)
     account = make_account(unit, "wechat", name=unit.name)
     plant(sandbox, "wechat", account.platform_uid, name=unit.name, subject="某县文化传媒有限公司")
     app_id = get_credentials(account.id)["app_id"]
