@@ -15,7 +15,9 @@
   authorised → 61003, a wrong refresh token → 61023;
 - ``POST /_sandbox/wechat/component/unauthorize`` {component_appid, authorizer_appid, url?}: the
   公众号 withdraws its authorisation — its tokens stop working — and the encrypted ``unauthorized``
-  push is returned (``body``, ``query``) or POSTed to ``url``.
+  push is returned (``body``, ``query``) or POSTed to ``url``;
+- ``POST /_sandbox/wechat/component/update-authorization`` {component_appid, authorizer_appid, url?}:
+  the 公众号 changes the 权限集 it granted; the ``updateauthorized`` push carries a new auth code.
 
 Authorizer tokens are ordinary sandbox WeChat tokens of the account (kind ``wechat_authorizer``),
 so every existing WeChat endpoint accepts them.
@@ -199,6 +201,27 @@ def authorizer_token() -> Response:
         token, ttl = _grant_token(state, account)
     mark_dirty()
     return jsonify({"authorizer_access_token": token, "expires_in": ttl, "authorizer_refresh_token": refresh})
+
+
+@bp.route("/_sandbox/wechat/component/update-authorization", methods=["POST"])
+def update_authorization() -> Response:
+    body = json_body() or {}
+    appid = str(body.get("authorizer_appid") or "")
+    with store().lock:
+        comp = store().components.get(str(body.get("component_appid") or ""))
+        if comp is None or appid not in comp.authorizers or not (comp.token and comp.aes_key):
+            return bad("该公众号尚未授权这个第三方平台")
+        code = "queryauthcode@@@" + secrets.token_urlsafe(24)
+        comp.auth_codes[code] = [appid, time.time() + AUTH_CODE_TTL]
+    mark_dirty()
+    push = sealed_push(
+        comp,
+        "updateauthorized",
+        AuthorizerAppid=appid,
+        AuthorizationCode=code,
+        AuthorizationCodeExpiredTime=str(int(time.time()) + AUTH_CODE_TTL),
+    )
+    return jsonify(deliver(push, body.get("url")))
 
 
 @bp.route("/_sandbox/wechat/component/unauthorize", methods=["POST"])

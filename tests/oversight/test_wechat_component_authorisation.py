@@ -19,13 +19,16 @@ import sqlalchemy as sa
 
 from audit.models import AuditEntry
 from auth.models import Role
-from oversight.inspection import service
+from oversight.inspection import coverage, service
 from oversight.inspection.models import AccountInspection
 from oversight.models import FindingKind
 from platforms import channels, credentials, wechat_component
+from publishers.models import DeliveryStatus
 from tests.conftest import PASSWORD
 from tests.oversight.test_inspection import app_post, findings, plant, posts, unit  # noqa: F401 - fixture
 from tests.oversight.test_inspection_wechat_component import COMPONENT, component, push_ticket  # noqa: F401
+from tests.publishers import test_pipeline
+from tests.publishers.test_pipeline import claim, deliveries_of, drain
 
 
 def _appid() -> str:
@@ -85,7 +88,19 @@ def scan(pc_url, uid):
     return f"{back.path}?{back.query}"
 
 
-def test_authorise_read_refresh_and_withdraw(app, db_session, sandbox, ready, unit, make_account, make_user, client):
+@pytest.fixture
+def author(make_user, unit):
+    return make_user(Role.operator, unit=unit)
+
+
+@pytest.fixture
+def approve(db_session, author):
+    return test_pipeline.approve.__wrapped__(db_session, author)
+
+
+def test_authorise_read_refresh_publish_and_withdraw(
+    app, db_session, sandbox, ready, unit, make_account, make_user, client, approve
+):
     appid = _appid()
     account = make_account(unit, "wechat", uid=appid, credentials=False, name=unit.name)
     plant(sandbox, "wechat", appid, app_id=appid, name=unit.name)
@@ -123,6 +138,32 @@ def test_authorise_read_refresh_and_withdraw(app, db_session, sandbox, ready, un
     assert service.inspect_account(account.id).result == "checked"
     assert adapter.token_store.get(f"wechat:authorizer:token:{appid}") not in (None, old)
 
+    # The administrator changes the granted 权限集: ``updateauthorized`` brings a new grant.
+    before = stored(account.id)["refresh_token"]
+    update = sandbox.call(
+        "POST",
+        "/_sandbox/wechat/component/update-authorization",
+        json={"component_appid": COMPONENT["component_appid"], "authorizer_appid": appid},
+    )
+    assert (
+        client.post("/interaction/push/wechat/component", query_string=update["query"], data=update["body"]).status_code
+        == 200
+    )
+    assert stored(account.id)["refresh_token"] not in (None, before)
+    assert actions(db_session, "account:wechat_component:updated", account.id)
+    assert service.inspect_account(account.id).result == "checked"
+
+    # Publishing uses the same grant: a 三审-approved article goes out to the 公众号.
+    content = approve([account])
+    drain(db_session, claim(db_session))
+    delivery = deliveries_of(db_session, content)["wechat"]
+    assert delivery.status is DeliveryStatus.sent, delivery.last_error_message
+    assert any(p["uid"] == appid for p in sandbox.posts("wechat"))
+
+    # The office's coverage page counts the account as read through the account's own authorisation.
+    office = make_user(Role.admin, unit=unit)
+    assert seen_as(office, account) == ("checked", "own_api")
+
     # The administrator withdraws the authorisation in the 公众平台: WeChat pushes ``unauthorized``.
     pushed = sandbox.call(
         "POST",
@@ -135,6 +176,19 @@ def test_authorise_read_refresh_and_withdraw(app, db_session, sandbox, ready, un
     assert actions(db_session, "account:wechat_component:unauthorized", account.id)
     assert service.inspect_account(account.id).result == "not_checkable"
     assert findings(db_session, account, FindingKind.not_authorised)
+    assert seen_as(office, account) == ("not_checkable", "no_source")
+
+
+def seen_as(user, account):
+    """(state, reason) of the account on the coverage page: its platform's row and the blind list."""
+    board = coverage.coverage(user, platform="wechat")
+    blind = [b for b in board["blind"] if b["account_id"] == account.id]
+    reasons = {(r["state"], r["reason"]) for r in board["by_reason"] if r["count"]}
+    if blind:
+        assert blind[0]["state"] == "not_checkable" and "授权" in blind[0]["needs"]
+        return "not_checkable", next(r for s, r in reasons if s == "not_checkable")
+    (state,) = {s for s, _ in reasons}
+    return state, next(r for s, r in reasons if s == state)
 
 
 def test_refused_refresh_needs_reauthorisation(app, db_session, sandbox, ready, unit, make_account, make_user, client):
