@@ -294,7 +294,11 @@ def wechat_component_start_page(account_id: int) -> Any:
 def wechat_component_callback() -> Any:
     """WeChat comes back here (``redirect_uri?auth_code=&expires_in=``) after the administrator's scan."""
     user = current_user()
-    account_id = oauth.take_state(wechat_authorize.FLOW, request.args.get("state"), user)
+    try:
+        account_id = oauth.take_state(wechat_authorize.FLOW, request.args.get("state"), user)
+    except oauth.BadState:
+        outcome = wechat_authorize.Outcome(False, wechat_authorize.BAD_STATE)
+        return render_template("publishers/wechat_component.html", account=None, links=None, outcome=outcome), 400
     account = get_scoped(Account, account_id)
     _publisher()
     outcome = wechat_authorize.finish(account, request.args.get("auth_code", ""), user)

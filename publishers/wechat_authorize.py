@@ -32,6 +32,7 @@ from publishers import credential_admin, credential_health, oauth
 from registry.models import Account, Platform
 
 FLOW = "wechat_component"
+BAD_STATE = "授权请求无效、已过期或已经用过（防伪校验未通过），凭据没有改变。请回到账号页重新发起授权"
 
 
 @dataclass(frozen=True)

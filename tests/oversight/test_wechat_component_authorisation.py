@@ -261,5 +261,6 @@ def test_bad_or_used_auth_code_and_scope(
     assert stored(account.id) == {}
     assert actions(db_session, "account:wechat_component:failed", account.id)
     # The state is used up: the real callback now is refused too (start again).
-    assert client.get(callback).status_code == 400
+    replay = client.get(callback)
+    assert replay.status_code == 400 and "已经用过" in replay.get_data(as_text=True)
     assert stored(account.id) == {}
