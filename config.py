@@ -255,12 +255,17 @@ def from_env() -> dict[str, Any]:
                 # stable_token force mode: the platform allows 20 a day, 30 s apart.
                 "force_refresh_per_day": _int("WECHAT_FORCE_REFRESH_PER_DAY", 20),
                 "force_refresh_spacing": _int("WECHAT_FORCE_REFRESH_SPACING", 30),
-                # The office's 第三方平台 (open platform) for 主体名称 (api_get_authorizer_info);
+                # The office's 第三方平台 (open platform): 公众号 authorise it instead of handing over
+                # an AppSecret, and it reads 主体名称 (api_get_authorizer_info);
                 # empty = not used (docs/adapters.md).
                 "component_appid": env("WECHAT_COMPONENT_APPID", ""),
                 "component_appsecret": env("WECHAT_COMPONENT_APPSECRET", ""),
                 "component_token": env("WECHAT_COMPONENT_TOKEN", ""),
                 "component_aes_key": env("WECHAT_COMPONENT_AES_KEY", ""),
+                # Where the 公众号 administrator authorises (the PC QR page and the phone link);
+                # https://mp.weixin.qq.com and https://open.weixin.qq.com in production.
+                "component_login_base_url": env("WECHAT_COMPONENT_LOGIN_BASE_URL", f"{sandbox_base}/wechat"),
+                "component_mobile_base_url": env("WECHAT_COMPONENT_MOBILE_BASE_URL", f"{sandbox_base}/wechat"),
             },
             "douyin": {
                 # 认证主体 from 获取用户的抖音身份认证标识 (cert_labels_info, scope user.cert.labels_info);

@@ -63,7 +63,11 @@ STATUS_LABELS = {
     FindingStatus.resolved: "已解决",
 }
 
-REOPEN_LABELS = {"evidence_changed": "证据发生变化", "posted_after_decision": "处理后平台上又有新发布"}
+REOPEN_LABELS = {
+    "evidence_changed": "证据发生变化",
+    "posted_after_decision": "处理后平台上又有新发布",
+    "condition_returned": "系统已关闭的问题再次出现（如账号取消了授权）",
+}
 
 ACTIONS = ("confirm", "dismiss", "resolve")
 #: naming the 责任单位 of a finding confirmed without one (:func:`assign_unit`); not in ACTIONS
@@ -84,6 +88,9 @@ _TARGET = {"confirm": FindingStatus.confirmed, "dismiss": FindingStatus.dismisse
 INACTIVITY_KINDS = (FindingKind.inactive_warning, FindingKind.inactive_14d, FindingKind.zombie_90d)
 # Kinds for which a post published after the decision is itself new evidence.
 POST_EVIDENCE_KINDS = (FindingKind.closed_but_active, FindingKind.reopened)
+#: Kinds whose condition can come back after the system resolved them (an account authorised, then
+#: the grant withdrawn, e.g. a 公众号 cancelling its 第三方平台 authorisation): seen again → reopened.
+REOPEN_WHEN_RETURNED = (FindingKind.not_authorised,)
 
 # Keys kept across evidence refreshes (lifecycle bookkeeping, not observations).
 RESERVED_KEYS = ("decision", "history")
@@ -231,6 +238,13 @@ def _new_evidence_reason(finding: Finding, inp: FindingInput) -> str | None:
     old = finding.evidence or {}
     if evidence_hash(finding.kind, old) != evidence_hash(inp.kind, inp.evidence):
         return "evidence_changed"
+    decision = old.get("decision") or {}
+    if (
+        inp.kind in REOPEN_WHEN_RETURNED
+        and finding.status is FindingStatus.resolved
+        and str(decision.get("by") or "").startswith("system:")
+    ):
+        return "condition_returned"
     if inp.kind in POST_EVIDENCE_KINDS:
         decided = parse_iso((old.get("decision") or {}).get("at"))
         posted = parse_iso(inp.evidence.get("last_post_at"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from dataclasses import fields
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,20 +15,11 @@ from flask import current_app
 from common.db import db
 from common.errors import Invalid
 from platforms.models import AccountCredential
+from platforms.types import Credentials
 
-ALLOWED_FIELDS = {
-    "push_token",  # WeChat 消息推送 Token of the account's server URL (互动回应)
-    "app_id",
-    "app_secret",
-    "access_token",
-    "refresh_token",
-    "open_id",
-    "client_key",
-    "client_secret",
-    "expires_at",
-    "refresh_expires_at",
-    "renewals",
-}
+#: The ``Credentials`` fields (platforms/types.py; ``via`` = "component" for a WeChat grant to the
+#: office's 第三方平台) and the WeChat 消息推送 Token of the account's server URL (互动回应).
+ALLOWED_FIELDS = {f.name for f in fields(Credentials)} - {"account_ref"} | {"push_token"}
 
 
 class CredentialsUnavailable(RuntimeError):

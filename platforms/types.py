@@ -73,7 +73,8 @@ def to_epoch(value: Any) -> float | None:
 class Credentials:
     """Platform credentials of one account. Secrets are kept out of ``repr``.
 
-    WeChat: ``app_id`` + ``app_secret``. Weibo: ``access_token``. Douyin/Toutiao:
+    WeChat: ``app_id`` + ``app_secret``, or ``app_id`` + ``refresh_token`` + ``via="component"``.
+    Weibo: ``access_token``. Douyin/Toutiao:
     ``client_key``, ``client_secret``, ``access_token``, ``refresh_token``, ``open_id``
     (+ ``expires_at``/``refresh_expires_at`` unix times and the ``renewals`` count).
     ``account_ref`` is the caller's own stable id for the account (used in rate-limit keys
@@ -91,6 +92,9 @@ class Credentials:
     refresh_expires_at: float | None = None
     renewals: int = 0
     account_ref: str | None = None
+    #: how the grant was made: ``"component"`` = a 公众号 authorised the office's 第三方平台
+    #: (``app_id`` = authorizer_appid, ``refresh_token`` = authorizer_refresh_token, no AppSecret)
+    via: str | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], account_ref: str | None = None) -> Credentials:
@@ -101,7 +105,16 @@ class Credentials:
                 values[key] = to_epoch(values[key])
         if "renewals" in values:
             values["renewals"] = int(values["renewals"] or 0)
-        for key in ("app_id", "app_secret", "access_token", "refresh_token", "open_id", "client_key", "client_secret"):
+        for key in (
+            "app_id",
+            "app_secret",
+            "access_token",
+            "refresh_token",
+            "open_id",
+            "client_key",
+            "client_secret",
+            "via",
+        ):
             if key in values:
                 values[key] = str(values[key])
         if account_ref is not None:

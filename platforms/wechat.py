@@ -1,7 +1,8 @@
 """WeChat Official Account (微信公众号): draft/add → freepublish/submit, polled via freepublish/get.
 
-Token: ``POST /cgi-bin/stable_token`` (normal mode), cached in the token store until five
-minutes before it expires; on 40001/40014/42001 the adapter takes a newer token another
+Token: for an account authorised through the office's 第三方平台, its authorizer_access_token
+(platforms/wechat_component.py); otherwise ``POST /cgi-bin/stable_token`` (normal mode), cached
+in the token store until five minutes before it expires; on 40001/40014/42001 the adapter takes a newer token another
 worker already cached, else asks stable_token again in normal mode, and forces a refresh only
 when normal mode returns the token that just failed (within the force limits); then it retries
 the call once.
@@ -190,6 +191,8 @@ class WeChatAdapter(ChannelAdapter):
         the adapter asks in normal mode first and forces only when normal mode hands back the
         very token that just failed, within ``force_refresh_per_day``/``force_refresh_spacing``.
         """
+        if wechat_component.is_component_grant(creds):
+            return wechat_component.authorizer_token(self, creds, failed=failed)
         if not creds.app_id or not creds.app_secret:
             raise CredentialsError(self.platform, "missing_credentials", "缺少公众号 AppID 或 AppSecret")
         key = self._token_key(creds)

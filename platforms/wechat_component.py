@@ -15,7 +15,7 @@ The component token: ``POST /cgi-bin/component/api_component_token`` {component_
 component_appsecret, component_verify_ticket} → {component_access_token, expires_in: 7200}. The
 ticket is pushed by WeChat every 10 minutes to the platform's 授权事件接收 URL, encrypted
 (安全模式, AES-256-CBC with the EncodingAESKey, ``msg_signature`` = sha1 of the sorted token,
-timestamp, nonce and ciphertext); it is valid 12 hours. :func:`ticket_from_push` decrypts and
+timestamp, nonce and ciphertext); it is valid 12 hours. :func:`open_push` decrypts and
 checks it; the receiver keeps it in the shared token store.
 
 The office configures ``component_appid``, ``component_appsecret``, ``component_token`` and
@@ -26,15 +26,17 @@ nothing here is called.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from platforms.errors import AdapterError, CredentialsError, InvalidRequest
+from platforms.errors import AdapterError, CredentialsError, InvalidRequest, TransientError
 from platforms.interaction import parse_wechat_push
 
 TICKET_TTL = 12 * 3600
@@ -107,16 +109,12 @@ def parse_authorizer_info(body: dict[str, Any]) -> AuthorizerInfo:
 
 def authorizer_info(adapter: Any, authorizer_appid: str) -> AuthorizerInfo:
     """``api_get_authorizer_info`` for one 公众号 that authorised the office's 第三方平台."""
-    appid = str(adapter.options["component_appid"])
-    resp = adapter._request(
-        "POST",
+    body = _component_post(
+        adapter,
         "/cgi-bin/component/api_get_authorizer_info",
-        params={"access_token": component_token(adapter)},
-        json_body={"component_appid": appid, "authorizer_appid": authorizer_appid},
+        {"authorizer_appid": authorizer_appid},
+        query_name="access_token",
     )
-    body = adapter._json(resp)
-    if int(body.get("errcode") or 0):
-        raise adapter._error_for(int(body["errcode"]), body.get("errmsg"), resp)
     return parse_authorizer_info(body)
 
 
@@ -164,16 +162,154 @@ def decrypt(encoding_aes_key: str, appid: str, encrypted: str) -> str:
     return xml.decode("utf-8")
 
 
-def ticket_from_push(
+def open_push(
     body: bytes, *, token: str, encoding_aes_key: str, appid: str, msg_signature: str, timestamp: str, nonce: str
-) -> str | None:
-    """The component_verify_ticket of a push (None for other info types, e.g. authorized /
-    unauthorized). Raises InvalidRequest on a bad signature or cipher."""
+) -> dict[str, str]:
+    """The decrypted fields of a push to the 授权事件接收 URL (InfoType component_verify_ticket,
+    authorized, updateauthorized, unauthorized …). Raises InvalidRequest on a bad signature or cipher."""
     outer = parse_wechat_push(body)
     encrypted = outer.get("Encrypt", "")
     if not encrypted or not hmac.compare_digest(_signature(token, timestamp, nonce, encrypted), msg_signature or ""):
         raise InvalidRequest("wechat", "bad_signature", "推送签名不正确")
-    inner = parse_wechat_push(decrypt(encoding_aes_key, appid, encrypted).encode("utf-8"))
-    if inner.get("InfoType") != "component_verify_ticket":
-        return None
-    return inner.get("ComponentVerifyTicket") or None
+    return dict(parse_wechat_push(decrypt(encoding_aes_key, appid, encrypted).encode("utf-8")))
+
+
+# ----------------------------------------------------------------------------- authorisation (授权)
+
+#: Refusals of a grant or of an authorizer refresh: the 公众号 must authorise again.
+GRANT_REFUSED = {
+    61003: "该公众号未授权本第三方平台（或已取消授权）",
+    61023: "刷新令牌无效（公众号已取消授权或重新授权过），请重新授权",
+    61010: "授权码已过期，请重新发起授权",
+    61009: "授权码无效，请重新发起授权",
+    61004: "服务器出口 IP 未在第三方平台的白名单中",
+}
+#: funcscope_category ids the inspection and publishing reads need (官方“权限集列表”).
+#: …/Third-party_Platforms/2.0/product/offical_account_authority.html; 3 账号服务 (basic info),
+#: 7 群发与通知 (发布能力, 文章管理), 11 素材管理 (草稿、素材).
+FUNC_LABELS = {1: "消息管理", 2: "用户管理", 3: "账号服务", 7: "群发与通知", 11: "素材管理", 15: "菜单管理"}
+NEEDED_FUNCS = (3, 7, 11)
+VIA = "component"
+MOBILE_FRAGMENT = "#wechat_redirect"
+#: the component_access_token itself is invalid or expired
+COMPONENT_TOKEN_ERRORS = (40001, 40014, 42001)
+
+
+def _component_post(
+    adapter: Any, path: str, body: dict[str, Any], *, query_name: str = "component_access_token"
+) -> dict[str, Any]:
+    """POST a 第三方平台 call with the component token (a fresh one once if it was refused)."""
+    appid = str(adapter.options["component_appid"])
+    for attempt in (0, 1):
+        try:
+            token = component_token(adapter)
+        except CredentialsError as exc:  # the office's setup (no ticket yet), not the account's grant
+            raise TransientError("wechat", exc.code, exc.message) from exc
+        resp = adapter._request("POST", path, params={query_name: token}, json_body={"component_appid": appid, **body})
+        data = adapter._json(resp)
+        code = int(data.get("errcode") or 0)
+        if code in COMPONENT_TOKEN_ERRORS and attempt == 0:
+            adapter.token_store.delete(_token_key(appid))  # invalidated early: take a new one once
+            continue
+        break
+    if code in GRANT_REFUSED:
+        raise CredentialsError("wechat", code, GRANT_REFUSED[code], platform_message=data.get("errmsg"))
+    if code:
+        raise adapter._error_for(code, data.get("errmsg"), resp)
+    return dict(data)
+
+
+def create_preauthcode(adapter: Any) -> tuple[str, int]:
+    """``api_create_preauthcode``: (pre_auth_code, expires_in)."""
+    data = _component_post(adapter, "/cgi-bin/component/api_create_preauthcode", {})
+    code = data.get("pre_auth_code")
+    if not code:
+        raise TransientError("wechat", "invalid_response", "获取预授权码的响应缺少 pre_auth_code")
+    return str(code), int(data.get("expires_in") or 600)
+
+
+def authorize_urls(
+    options: dict[str, Any] | Any, pre_auth_code: str, redirect_uri: str, biz_appid: str | None = None
+) -> tuple[str, str]:
+    """(PC page to scan on, link to open in WeChat on a phone); auth_type=1 = 公众号 only."""
+    query: dict[str, str] = {
+        "component_appid": str(options["component_appid"]),
+        "pre_auth_code": pre_auth_code,
+        "redirect_uri": redirect_uri,
+        "auth_type": "1",
+    }
+    if biz_appid:
+        query["biz_appid"] = biz_appid
+    pc_base = str(options.get("component_login_base_url") or "https://mp.weixin.qq.com").rstrip("/")
+    mobile_base = str(options.get("component_mobile_base_url") or "https://open.weixin.qq.com").rstrip("/")
+    mobile = {"action": "bindcomponent", "no_scan": "1", **query}
+    return (
+        f"{pc_base}/cgi-bin/componentloginpage?{urlencode(query)}",
+        f"{mobile_base}/wxaopen/safe/bindcomponent?{urlencode(mobile)}{MOBILE_FRAGMENT}",
+    )
+
+
+@dataclass(frozen=True)
+class Grant:
+    appid: str
+    refresh_token: str = field(repr=False)
+    func_ids: tuple[int, ...]
+
+
+def _authorizer_key(authorizer_appid: str) -> str:
+    return f"wechat:authorizer:token:{authorizer_appid}"
+
+
+def _keep_authorizer_token(adapter: Any, appid: str, token: Any, expires_in: Any) -> None:
+    if token:
+        margin = float(adapter.options.get("token_refresh_margin", 300))
+        ttl = max(float(expires_in or 7200) - margin, 0.0)
+        adapter.token_store.set(_authorizer_key(appid), str(token), ttl)
+
+
+def query_auth(adapter: Any, auth_code: str) -> Grant:
+    """``api_query_auth``: the grant behind an auth_code (the callback's or an authorized push's)."""
+    data = _component_post(adapter, "/cgi-bin/component/api_query_auth", {"authorization_code": auth_code})
+    info = data.get("authorization_info") or {}
+    appid, refresh = info.get("authorizer_appid"), info.get("authorizer_refresh_token")
+    if not appid or not refresh:
+        raise TransientError("wechat", "invalid_response", "换取授权信息的响应缺少 authorizer_appid 或刷新令牌")
+    _keep_authorizer_token(adapter, str(appid), info.get("authorizer_access_token"), info.get("expires_in"))
+    ids = []
+    for item in info.get("func_info") or []:
+        with contextlib.suppress(AttributeError, TypeError, ValueError):
+            ids.append(int(item["funcscope_category"]["id"]))
+    return Grant(str(appid), str(refresh), tuple(ids))
+
+
+def is_component_grant(creds: Any) -> bool:
+    """Credentials stored by the 第三方平台 authorisation: an AppID and a refresh token, no AppSecret."""
+    return bool(getattr(creds, "via", None) == VIA and creds.app_id and creds.refresh_token)
+
+
+def forget_authorizer(adapter: Any, authorizer_appid: str) -> None:
+    adapter.token_store.delete(_authorizer_key(authorizer_appid))
+
+
+def authorizer_token(adapter: Any, creds: Any, *, failed: str | None = None) -> str:
+    """The authorizer_access_token of a component grant (cached); refreshed with the refresh token
+    (``api_authorizer_token``). A refused refresh raises CredentialsError (needs re-authorisation)."""
+    appid = str(creds.app_id)
+    cached = adapter.token_store.get(_authorizer_key(appid))
+    if cached and cached != failed:
+        return str(cached)
+    if not configured(adapter.options):
+        raise CredentialsError("wechat", "no_component", "本平台未配置第三方平台，无法使用该公众号的第三方平台授权")
+    data = _component_post(
+        adapter,
+        "/cgi-bin/component/api_authorizer_token",
+        {"authorizer_appid": appid, "authorizer_refresh_token": str(creds.refresh_token)},
+    )
+    token = data.get("authorizer_access_token")
+    if not token:
+        raise TransientError("wechat", "invalid_response", "刷新授权方令牌的响应缺少 authorizer_access_token")
+    _keep_authorizer_token(adapter, appid, token, data.get("expires_in"))
+    renewed = data.get("authorizer_refresh_token")
+    if renewed and renewed != creds.refresh_token:
+        adapter._credentials_changed(replace(creds, refresh_token=str(renewed)))
+    return str(token)

@@ -1,5 +1,6 @@
 """Account-side publishing: credential health and 测试连接, the admins' credentials overview,
-OAuth authorisation and the WeChat AppID/AppSecret form, the publish settings (Douyin 代发,
+OAuth authorisation, the WeChat 第三方平台 authorisation (the unit's operators too) and the
+WeChat AppID/AppSecret form, the publish settings (Douyin 代发,
 群发 quotas), the 群发/发布 choice per target, and starting a held Douyin delivery.
 
 Scope first (another unit's account: 404), then role (non-admin: 403). Secrets never appear in
@@ -21,7 +22,7 @@ from common.fields import Integer
 from extensions import db
 from moderation.models import Content
 from platforms.types import PLATFORM_LABELS
-from publishers import credential_health, douyin_rules, oauth, send_modes
+from publishers import credential_health, douyin_rules, oauth, send_modes, wechat_authorize
 from publishers.models import Delivery
 from registry.models import Account
 
@@ -97,6 +98,19 @@ def oauth_start_api(account_id: int) -> Any:
     url = oauth.start(account, current_user())
     db.session.commit()
     return {"authorize_url": url}
+
+
+@api.post("/accounts/<int:account_id>/wechat-component/start")
+@api.doc(
+    summary="微信公众号通过第三方平台授权：生成授权链接（电脑扫码页和手机链接；本单位运营人员或管理员，审计）",
+    security="BearerAuth",
+)
+def wechat_component_start_api(account_id: int) -> Any:
+    account = get_scoped(Account, account_id)
+    _publisher()
+    links = wechat_authorize.start(account, current_user())
+    db.session.commit()
+    return {"authorize_url": links.pc_url, "mobile_url": links.mobile_url, "expires_in": links.expires_in}
 
 
 @api.put("/accounts/<int:account_id>/wechat-app")
@@ -262,6 +276,37 @@ def wechat_app_page(account_id: int) -> Any:
     return _page_action(account.id, act)
 
 
+@pages.post("/accounts/<int:account_id>/wechat-component/start")
+def wechat_component_start_page(account_id: int) -> Any:
+    account = get_scoped(Account, account_id)
+    _publisher()
+    try:
+        links = wechat_authorize.start(account, current_user())
+        db.session.commit()
+    except ApiError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _back(account.id)
+    return render_template("publishers/wechat_component.html", account=account, links=links, outcome=None)
+
+
+@pages.get("/wechat/component/callback")
+def wechat_component_callback() -> Any:
+    """WeChat comes back here (``redirect_uri?auth_code=&expires_in=``) after the administrator's scan."""
+    user = current_user()
+    try:
+        account_id = oauth.take_state(wechat_authorize.FLOW, request.args.get("state"), user)
+    except oauth.BadState:
+        outcome = wechat_authorize.Outcome(False, wechat_authorize.BAD_STATE)
+        return render_template("publishers/wechat_component.html", account=None, links=None, outcome=outcome), 400
+    account = get_scoped(Account, account_id)
+    _publisher()
+    outcome = wechat_authorize.finish(account, request.args.get("auth_code", ""), user)
+    db.session.commit()
+    status = 200 if outcome.ok else 400
+    return render_template("publishers/wechat_component.html", account=account, links=None, outcome=outcome), status
+
+
 @pages.post("/accounts/<int:account_id>/publish-settings")
 def settings_page(account_id: int) -> Any:
     account = get_scoped(Account, account_id)
@@ -308,6 +353,7 @@ def _account_publishing() -> dict[str, Any]:
             "settings": _settings(account),
             "is_admin": user.has_role(Role.admin),
             "oauth": account.platform.value in ("weibo", "douyin", "toutiao"),
+            "component": user.has_role(Role.operator, Role.admin) and wechat_authorize.available(account),
             "platform": account.platform.value,
         }
 

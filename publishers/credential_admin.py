@@ -63,6 +63,7 @@ FIELD_LABELS = {
     "expires_at": "访问令牌到期时间",
     "refresh_expires_at": "刷新令牌到期时间",
     "renewals": "刷新令牌已续期次数",
+    "via": "授权方式",
 }
 
 FIELD_HELP = {
@@ -70,6 +71,18 @@ FIELD_HELP = {
     "refresh_expires_at": "unix 秒或 ISO 时间，可留空",
     "renewals": "整数，可留空（新授权为 0）",
 }
+
+
+#: A WeChat grant to the office's 第三方平台 (publishers/wechat_authorize.py): no AppSecret.
+COMPONENT_REQUIRED = ("app_id", "refresh_token")
+
+
+def required_fields(platform: str, values: Mapping[str, Any]) -> tuple[str, ...]:
+    """The fields stored credentials must have: the platform's, or a 第三方平台 grant's."""
+    if values.get("via") == "component":
+        return COMPONENT_REQUIRED
+    spec = fields_for(platform)
+    return spec[0] if spec else ()
 
 
 def fields_for(platform: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
@@ -144,15 +157,15 @@ def clean(platform: str, raw: Mapping[str, Any]) -> dict[str, Any]:
 def status(account: Account) -> dict[str, Any]:
     """Whether credentials are stored, which field NAMES, needs_reauth — never a value."""
     row = db.session.scalar(sa.select(AccountCredential).where(AccountCredential.account_id == account.id))
-    fields: list[str] = []
+    values: dict[str, Any] = {}
     readable = True
     if row is not None:
         try:
-            fields = sorted(credentials.get_credentials(account.id))
+            values = credentials.get_credentials(account.id)
         except credentials.CredentialsUnavailable:
             readable = False
-    spec = fields_for(account.platform.value)
-    required = spec[0] if spec else ()
+    fields = sorted(values)
+    required = required_fields(account.platform.value, values)
     return {
         "account_id": account.id,
         "configured": row is not None,

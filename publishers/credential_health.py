@@ -153,7 +153,8 @@ def assess(account: Account, now: float | None = None) -> Health:
             values = None
             blocked.append("已保存的凭据无法用当前密钥（FERNET_KEY）解密，请重新设置")
         if values is not None:
-            missing = [credential_admin.FIELD_LABELS[n] for n in spec[0] if n not in values]
+            required = credential_admin.required_fields(platform, values)
+            missing = [credential_admin.FIELD_LABELS[n] for n in required if n not in values]
             if missing:
                 blocked.append("缺少必填凭据：" + "、".join(missing))
             creds = Credentials.from_mapping(values)

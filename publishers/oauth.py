@@ -48,11 +48,7 @@ def start(account: Account, user: Any) -> str:
     if platform not in protocol.OAUTH_PLATFORMS:
         raise Invalid("该平台不使用 OAuth 授权", code="no_oauth", details={"platform": platform})
     client = current_app.config["OAUTH_CLIENTS"][platform]
-    state = secrets.token_urlsafe(24)
-    now = time.time()
-    states = {k: v for k, v in (session.get(SESSION_KEY) or {}).items() if now - v.get("at", 0) < STATE_TTL}
-    states[state] = {"account_id": account.id, "user_id": user.id, "platform": platform, "at": now}
-    session[SESSION_KEY] = states
+    state = new_state(account, user, platform)
     audit.record(
         "account:oauth:start", object_type="accounts", object_id=account.id, after={"platform": platform}, actor=user
     )
@@ -63,6 +59,17 @@ def start(account: Account, user: Any) -> str:
         callback_url(platform),
         state,
     )
+
+
+def new_state(account: Account, user: Any, flow: str) -> str:
+    """A one-use random state for ``flow`` (a platform, or ``wechat_component``) bound to the user
+    and the account, kept in the signed session for STATE_TTL seconds."""
+    state = secrets.token_urlsafe(24)
+    now = time.time()
+    states = {k: v for k, v in (session.get(SESSION_KEY) or {}).items() if now - v.get("at", 0) < STATE_TTL}
+    states[state] = {"account_id": account.id, "user_id": user.id, "platform": flow, "at": now}
+    session[SESSION_KEY] = states
+    return state
 
 
 def take_state(platform: str, state: str | None, user: Any) -> int:

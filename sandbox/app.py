@@ -11,6 +11,7 @@ from sandbox import admin, douyin, inspection, interaction, mass, pages, sitefee
 from sandbox.common import EXTENSION_KEY
 from sandbox.state import SandboxState
 from sandbox.wechat import component as wechat_component
+from sandbox.wechat import component_auth  # noqa: F401 - its routes join wechat_component.bp
 
 #: Largest accepted request body (Douyin's single-upload limit is 128 MB).
 MAX_BODY_BYTES = 140 * 1024 * 1024

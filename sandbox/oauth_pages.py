@@ -47,7 +47,7 @@ def take_code(state: SandboxState, platform: str, code: str, client_key: str, re
     return record.uid
 
 
-def _page(
+def consent_page(
     platform: str, *, error: str, params: object, accounts: list[dict[str, str]], client_field: str, status: int = 200
 ) -> ResponseReturnValue:
     html = render_template(
@@ -68,11 +68,13 @@ def authorize_page(platform: str, client_field: str) -> ResponseReturnValue:
     params = request.values
     redirect_uri = params.get("redirect_uri", "")
     if urlsplit(redirect_uri).scheme not in ("http", "https"):
-        return _page(platform, error="redirect_uri 无效", params={}, accounts=[], client_field=client_field, status=400)
+        return consent_page(
+            platform, error="redirect_uri 无效", params={}, accounts=[], client_field=client_field, status=400
+        )
     if request.method == "POST":
         uid = (params.get("uid_custom") or params.get("uid") or "").strip()
         if not uid:
-            return _page(
+            return consent_page(
                 platform, error="请选择或填写账号", params=params, accounts=[], client_field=client_field, status=400
             )
         with state.lock:
@@ -86,4 +88,4 @@ def authorize_page(platform: str, client_field: str) -> ResponseReturnValue:
     with state.lock:
         accounts = sorted(state.platform_accounts(platform), key=lambda a: a.uid)
         rows = [{"uid": a.uid, "name": a.name, "status": a.status} for a in accounts]
-    return _page(platform, error="", params=params, accounts=rows, client_field=client_field)
+    return consent_page(platform, error="", params=params, accounts=rows, client_field=client_field)

@@ -1,6 +1,7 @@
 """Where an account's profile and posts are read from, best first (issue 21, DOMAIN.md R38):
 
-1. ``own_api`` — the account's own authorisation: its credentials stored in ``platforms``
+1. ``own_api`` — the account's own authorisation: its credentials stored in ``platforms`` (for a
+   公众号 either its AppID/AppSecret or its grant to the office's 第三方平台, publishers/wechat_authorize.py)
    (profile + recent posts through the publishing adapter; removal of our posts through
    ``status``: WeChat publish_status 5/6, Douyin review, Weibo "not found");
 2. ``weibo_biz`` — the office's Weibo commercial data contract (``WEIBO_BIZ_ENABLED``, off by

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Dict, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 
 from auth.models import Role, User
 from auth.scoping import current_user, get_scoped, scope_filter
@@ -27,8 +27,9 @@ from oversight.interaction.models import KIND_LABELS, InteractionItem, ItemKind
 from oversight.probes import adapter_or_none
 from platforms import interaction as protocol
 from platforms import wechat_component
-from platforms.errors import InvalidRequest
+from platforms.errors import AdapterError, InvalidRequest
 from platforms.types import PLATFORM_LABELS
+from publishers import wechat_authorize
 from registry.models import Account, Platform, Unit
 
 api = APIBlueprint("interaction_api", __name__, url_prefix="/api/v1/interaction", tag="互动回应")
@@ -395,8 +396,10 @@ def wechat_component_push() -> Any:
     """The office's 第三方平台 授权事件接收 URL: WeChat pushes the component_verify_ticket here every
     10 minutes (安全模式: ``msg_signature`` over the ciphertext, AES with the EncodingAESKey). The
     ticket is kept 12 hours in the shared token store; the 主体 reads use it
-    (platforms/wechat_component.py). Other info types (authorized, unauthorized …) are
-    acknowledged and ignored. Replies "success"."""
+    (platforms/wechat_component.py). ``unauthorized`` removes the 公众号's grant (the account is
+    not authorised any more); ``updateauthorized`` of an account authorised this way takes the new
+    grant; ``authorized`` is acknowledged (the callback, which knows the ledger account, stores a new
+    grant: publishers/wechat_authorize.py). Replies "success"."""
 
     adapter = adapter_or_none("wechat")
     options = adapter.options if adapter is not None else {}
@@ -406,7 +409,7 @@ def wechat_component_push() -> Any:
         abort(404)
     args = request.args
     try:
-        ticket = wechat_component.ticket_from_push(
+        event = wechat_component.open_push(
             request.get_data(cache=False),
             token=str(options["component_token"]),
             encoding_aes_key=str(options["component_aes_key"]),
@@ -418,6 +421,20 @@ def wechat_component_push() -> Any:
     except InvalidRequest as exc:
         status = 403 if exc.code == "bad_signature" else 400
         return Response(exc.message, status=status, mimetype="text/plain")
-    if ticket:
-        wechat_component.keep_ticket(adapter.token_store, str(options["component_appid"]), ticket)
+    kind, authorizer = event.get("InfoType"), event.get("AuthorizerAppid") or ""
+    if kind == "component_verify_ticket" and event.get("ComponentVerifyTicket"):
+        wechat_component.keep_ticket(
+            adapter.token_store, str(options["component_appid"]), event["ComponentVerifyTicket"]
+        )
+    elif kind == "unauthorized" and authorizer:
+        wechat_authorize.withdrawn(authorizer)
+        db.session.commit()
+    elif kind == "updateauthorized" and authorizer:
+        try:
+            wechat_authorize.renewed(authorizer, event.get("AuthorizationCode") or "")
+        except AdapterError as exc:  # acknowledged all the same: WeChat would only push again
+            db.session.rollback()
+            current_app.logger.warning("第三方平台授权更新未能换取授权信息：%s", exc.code)
+        else:
+            db.session.commit()
     return Response("success", mimetype="text/plain")

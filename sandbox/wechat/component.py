@@ -42,6 +42,9 @@ ERRORS = {
     40125: "invalid appsecret",
     61003: "component is not authorized by this account",
     61006: "component ticket is invalid",
+    61009: "code is invalid",
+    61010: "code is expired",
+    61023: "refresh_token is invalid",
 }
 
 bp = Blueprint("sandbox_wechat_component", __name__)
@@ -63,9 +66,15 @@ def encrypt(encoding_aes_key: str, appid: str, xml: str, random16: bytes) -> str
 class Component:
     appid: str
     secret: str
+    token: str = ""  # the 消息校验 Token and EncodingAESKey the pushes are sealed with
+    aes_key: str = ""
     tickets: list[str] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
     authorizers: list[str] = field(default_factory=list)
+    #: pre_auth_code → expiry; auth_code → [authorizer AppID, expiry]; refresh token → AppID
+    pre_auth_codes: dict[str, float] = field(default_factory=dict)
+    auth_codes: dict[str, list[Any]] = field(default_factory=dict)
+    refresh_tokens: dict[str, str] = field(default_factory=dict)
 
 
 class Store:
@@ -119,31 +128,43 @@ def push_ticket() -> Response:
     ticket = "ticket@@@" + secrets.token_urlsafe(24)
     with _store().lock:
         comp = _store().components.setdefault(appid, Component(appid, secret))
-        comp.secret = secret
+        comp.secret, comp.token, comp.aes_key = secret, token, aes_key
         comp.tickets = [*comp.tickets[-2:], ticket]
-    _mark_dirty()
-    now = str(int(time.time()))
-    inner = (
-        f"<xml><AppId><![CDATA[{appid}]]></AppId><CreateTime>{now}</CreateTime>"
-        "<InfoType><![CDATA[component_verify_ticket]]></InfoType>"
-        f"<ComponentVerifyTicket><![CDATA[{ticket}]]></ComponentVerifyTicket></xml>"
-    )
-    encrypted = encrypt(aes_key, appid, inner, secrets.token_bytes(16))
-    nonce = str(secrets.randbelow(10**9))
-    signature = hashlib.sha1("".join(sorted([token, now, nonce, encrypted])).encode()).hexdigest()  # noqa: S324
-    query = {"msg_signature": signature, "timestamp": now, "nonce": nonce, "encrypt_type": "aes"}
+    mark_dirty()
     payload: dict[str, Any] = {
         "ticket": ticket,
-        "body": f"<xml><AppId><![CDATA[{appid}]]></AppId><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>",
-        "query": query,
+        **sealed_push(comp, "component_verify_ticket", ComponentVerifyTicket=ticket),
     }
-    if body.get("url"):
+    return jsonify(deliver(payload, body.get("url")))
+
+
+def sealed_push(comp: Component, info_type: str, **fields: str) -> dict[str, Any]:
+    """A push to the 授权事件接收 URL, sealed in WeChat's 安全模式 with the component's Token and
+    EncodingAESKey: the ``body`` and the ``query`` (msg_signature, timestamp, nonce) to post it with."""
+    now = str(int(time.time()))
+    extra = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items())
+    inner = (
+        f"<xml><AppId><![CDATA[{comp.appid}]]></AppId><CreateTime>{now}</CreateTime>"
+        f"<InfoType><![CDATA[{info_type}]]></InfoType>{extra}</xml>"
+    )
+    encrypted = encrypt(comp.aes_key, comp.appid, inner, secrets.token_bytes(16))
+    nonce = str(secrets.randbelow(10**9))
+    signature = hashlib.sha1("".join(sorted([comp.token, now, nonce, encrypted])).encode()).hexdigest()  # noqa: S324
+    return {
+        "body": f"<xml><AppId><![CDATA[{comp.appid}]]></AppId><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>",
+        "query": {"msg_signature": signature, "timestamp": now, "nonce": nonce, "encrypt_type": "aes"},
+    }
+
+
+def deliver(payload: dict[str, Any], url: Any) -> dict[str, Any]:
+    """POST the push to ``url`` when given (``delivered`` tells whether it answered 200)."""
+    if url:
         try:
-            resp = requests.post(str(body["url"]), params=query, data=payload["body"].encode(), timeout=5)
+            resp = requests.post(str(url), params=payload["query"], data=payload["body"].encode(), timeout=5)
             payload["delivered"] = resp.status_code == 200
         except requests.RequestException as exc:
             payload["delivered"], payload["error"] = False, type(exc).__name__
-    return jsonify(payload)
+    return payload
 
 
 @bp.route("/_sandbox/wechat/component/authorize", methods=["POST"])
@@ -157,11 +178,11 @@ def authorize() -> Response:
         comp.authorizers = [a for a in comp.authorizers if a != authorizer]
         if body.get("authorized", True):
             comp.authorizers.append(authorizer)
-    _mark_dirty()
+    mark_dirty()
     return jsonify({"component_appid": appid, "authorizers": comp.authorizers})
 
 
-def _mark_dirty() -> None:
+def mark_dirty() -> None:
     state = get_state()
     with state.lock:
         state.dirty = True
@@ -178,7 +199,7 @@ def component_token() -> Response:
             return _fail(40125)
         token = "ctk." + secrets.token_urlsafe(24)
         comp.tokens = [*comp.tokens[-4:], token]
-    _mark_dirty()
+    mark_dirty()
     return jsonify({"component_access_token": token, "expires_in": 7200})
 
 
@@ -218,6 +239,25 @@ def authorizer_info() -> Response:
             "authorization_info": {"authorizer_appid": authorizer, "func_info": [{"funcscope_category": {"id": 3}}]},
         }
     )
+
+
+def component_for_token() -> Component | None:
+    """The component whose ``component_access_token`` (or ``access_token``) the query carries."""
+    token = request.args.get("component_access_token") or request.args.get("access_token") or ""
+    with _store().lock:
+        return next((c for c in _store().components.values() if token and token in c.tokens), None)
+
+
+def store() -> Store:
+    return _store()
+
+
+def fail(code: int) -> Response:
+    return _fail(code)
+
+
+def bad(message: str) -> Response:
+    return _bad(message)
 
 
 __all__ = ["bp", "encrypt"]

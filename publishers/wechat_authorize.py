@@ -1,0 +1,218 @@
+"""A 公众号 authorises the office's 微信开放平台第三方平台 (instead of handing over its AppSecret).
+
+``start`` (the unit's operator or an admin, from the account page) gets a pre_auth_code and builds
+the two links WeChat documents — the PC page the 公众号 administrator scans, and the link to open in
+WeChat on a phone — coming back to our callback with a one-use ``state`` bound to the user and the
+account (the OAuth flow's session states, ``publishers.oauth``). ``finish`` swaps the auth_code
+(``api_query_auth``); the authorised AppID must be the ledger account's (its recorded AppID or a
+``wx…`` platform uid; when the ledger knows none, it must not be another ledger account's), else
+nothing changes. Stored: ``{app_id, refresh_token, via: "component"}``, encrypted like every
+credential; the adapter then reads and publishes with the authorizer_access_token.
+
+The push receiver calls ``withdrawn`` for ``unauthorized`` (the grant is removed: the account is
+not authorised again) and ``renewed`` for ``updateauthorized`` of an account authorised this way.
+Every step is audited; no token is ever shown, logged or audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import url_for
+
+from audit import service as audit
+from common.errors import Invalid
+from extensions import db
+from platforms import channels, credentials, wechat_component
+from platforms.errors import AdapterError
+from platforms.models import AccountCredential
+from publishers import credential_admin, credential_health, oauth
+from registry.models import Account, Platform
+
+FLOW = "wechat_component"
+BAD_STATE = "授权请求无效、已过期或已经用过（防伪校验未通过），凭据没有改变。请回到账号页重新发起授权"
+
+
+@dataclass(frozen=True)
+class Links:
+    pc_url: str
+    mobile_url: str
+    expires_in: int
+    biz_appid: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    message: str
+    health: credential_health.Health | None = None
+
+
+def _audit(
+    what: str, account_id: int, *, after: dict[str, Any], actor: Any = None, actor_label: str | None = None
+) -> None:
+    audit.record(
+        f"account:wechat_component:{what}",
+        object_type="accounts",
+        object_id=account_id,
+        after=after,
+        actor=actor,
+        actor_label=actor_label,
+    )
+
+
+def _adapter() -> Any:
+    return channels.adapter_for("wechat")
+
+
+def available(account: Account) -> bool:
+    """A WeChat account, and the office runs a 第三方平台 (WECHAT_COMPONENT_APPID/APPSECRET)."""
+    return account.platform is Platform.wechat and wechat_component.configured(_adapter().options)
+
+
+def _stored(account_id: int) -> dict[str, Any]:
+    try:
+        return credentials.get_credentials(account_id)
+    except credentials.CredentialsUnavailable:
+        return {}
+
+
+def known_appids(account: Account) -> set[str]:
+    """The AppIDs the ledger knows for the account: its stored AppID and a ``wx…`` platform uid."""
+    found = {str(_stored(account.id).get("app_id") or "")}
+    uid = account.platform_uid or ""
+    if uid.startswith("wx"):
+        found.add(uid)
+    return {a for a in found if a}
+
+
+def callback_url(state: str) -> str:
+    return url_for("publishing_accounts.wechat_component_callback", state=state, _external=True)
+
+
+def start(account: Account, user: Any) -> Links:
+    """The authorisation links for ``account``; records the state and an audit entry."""
+    if not available(account):
+        raise Invalid("本平台未配置微信开放平台第三方平台，或该账号不是微信公众号", code="no_component")
+    adapter = _adapter()
+    try:
+        pre_auth_code, expires_in = wechat_component.create_preauthcode(adapter)
+    except AdapterError as exc:
+        raise Invalid(f"获取预授权码失败：{exc.message}", code="preauthcode_failed") from exc
+    state = oauth.new_state(account, user, FLOW)
+    known = sorted(known_appids(account))
+    biz = known[0] if len(known) == 1 else None
+    pc_url, mobile_url = wechat_component.authorize_urls(adapter.options, pre_auth_code, callback_url(state), biz)
+    _audit("start", account.id, after={"biz_appid": biz}, actor=user)
+    return Links(pc_url, mobile_url, min(expires_in, oauth.STATE_TTL), biz)
+
+
+def _other_account(appid: str, account: Account) -> Account | None:
+    return db.session.scalar(
+        sa.select(Account).where(
+            Account.platform == Platform.wechat, Account.platform_uid == appid, Account.id != account.id
+        )
+    )
+
+
+def _mismatch(account: Account, appid: str) -> str | None:
+    known = known_appids(account)
+    if known and appid not in known:
+        return (
+            f"授权的公众号（AppID {appid}）不是台账账号“{account.name}”（登记的 AppID {'、'.join(sorted(known))}），"
+            "授权未保存，账号的凭据没有任何改变。请用该账号的管理员微信重新扫码授权"
+        )
+    other = _other_account(appid, account)
+    if other is not None:
+        return f"授权的公众号（AppID {appid}）是台账中的另一个账号“{other.name}”，授权未保存，账号的凭据没有任何改变"
+    return None
+
+
+def finish(account: Account, auth_code: str, user: Any) -> Outcome:
+    """Swap ``auth_code`` for the grant, check the AppID, store it, test it. Always audited; the
+    caller commits (a refusal too: the audit entry is what changed)."""
+    if not auth_code:
+        _audit("failed", account.id, after={"code": "no_code"}, actor=user)
+        return Outcome(False, "授权未完成（已取消或公众号管理员未确认），凭据未改变")
+    adapter = _adapter()
+    try:
+        grant = wechat_component.query_auth(adapter, auth_code)
+    except AdapterError as exc:
+        _audit("failed", account.id, after={"code": exc.code}, actor=user)
+        return Outcome(False, f"授权码无效或已过期（{exc.message}），凭据未改变。请回到账号页重新发起授权")
+    refusal = _mismatch(account, grant.appid)
+    if refusal is not None:
+        wechat_component.forget_authorizer(adapter, grant.appid)
+        _audit(
+            "refused",
+            account.id,
+            after={"authorizer_appid": grant.appid, "expected": sorted(known_appids(account))},
+            actor=user,
+        )
+        return Outcome(False, refusal)
+    values = {"app_id": grant.appid, "refresh_token": grant.refresh_token, "via": wechat_component.VIA}
+    credential_admin.set_credentials(account.id, values, actor=user)
+    missing = [wechat_component.FUNC_LABELS[i] for i in wechat_component.NEEDED_FUNCS if i not in grant.func_ids]
+    _audit(
+        "authorized",
+        account.id,
+        after={"authorizer_appid": grant.appid, "func_ids": list(grant.func_ids), "missing": missing},
+        actor=user,
+    )
+    health = credential_health.test_connection(account, user)
+    note = "" if not missing else f"；但未授予权限集：{'、'.join(missing)}，相应的读取或发布会被拒绝，请重新授权时勾选"
+    check = "测试连接成功" if health.check_ok else f"但测试连接失败：{health.check_message}"
+    return Outcome(True, f"授权成功：公众号（AppID {grant.appid}）已授权本平台，{check}{note}", health)
+
+
+def _component_accounts(appid: str) -> list[tuple[Account, dict[str, Any]]]:
+    rows = db.session.execute(
+        sa.select(Account, AccountCredential.account_id)
+        .join(AccountCredential, AccountCredential.account_id == Account.id)
+        .where(Account.platform == Platform.wechat)
+    )
+    found = []
+    for account, _ in rows:
+        values = _stored(account.id)
+        if values.get("via") == wechat_component.VIA and values.get("app_id") == appid:
+            found.append((account, values))
+    return found
+
+
+def withdrawn(appid: str) -> int:
+    """The 公众号 ``appid`` cancelled its authorisation: remove the grant (audited). The caller commits."""
+    wechat_component.forget_authorizer(_adapter(), appid)
+    found = _component_accounts(appid)
+    for account, _ in found:
+        db.session.execute(sa.delete(AccountCredential).where(AccountCredential.account_id == account.id))
+        _audit(
+            "unauthorized",
+            account.id,
+            after={"authorizer_appid": appid},
+            actor_label="system:wechat-component-push",
+        )
+    return len(found)
+
+
+def renewed(appid: str, auth_code: str) -> int:
+    """``updateauthorized`` (the 权限集 changed) for a 公众号 authorised this way: take the new grant.
+    New authorisations come through the callback (only it knows the ledger account)."""
+    found = _component_accounts(appid)
+    if not found or not auth_code:
+        return 0
+    grant = wechat_component.query_auth(_adapter(), auth_code)
+    for account, values in found:
+        if grant.appid != values.get("app_id"):
+            continue
+        credential_admin.set_credentials(
+            account.id, {**values, "refresh_token": grant.refresh_token}, actor_label="system:wechat-component-push"
+        )
+        _audit(
+            "updated",
+            account.id,
+            after={"authorizer_appid": appid, "func_ids": list(grant.func_ids)},
+            actor_label="system:wechat-component-push",
+        )
+    return len(found)
