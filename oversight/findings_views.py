@@ -26,7 +26,7 @@ from common.pagination import MAX_PER_PAGE, PageOut, paginate
 from extensions import db
 from jobs import runner
 from jobs.views import accepted
-from oversight import discovery, discovery_jobs, evidence_text, finding_links, finding_units
+from oversight import discovery, discovery_jobs, evidence_text, finding_compare, finding_links, finding_units
 from oversight import findings as service
 from oversight import findings_remedies as remedies
 from oversight.models import FINDING_LABELS, Finding, FindingKind, FindingStatus
@@ -242,7 +242,7 @@ def _actions_for(user: User, f: Finding) -> list[str]:
 
 def _detail(user: User, f: Finding) -> dict[str, Any]:
     out = service.finding_dict(f, with_evidence=True)
-    out["comparison"] = service.side_by_side(f)
+    out["comparison"] = finding_compare.side_by_side(f)
     out["actions"] = _actions_for(user, f)
     out["remedies"] = remedies.remedies_for(user, f, can_work=user.has_role(*WORK_ROLES))
     return out
