@@ -52,9 +52,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 #: xdist (``--dist loadfile --no-loadscope-reorder``) hands modules out in this order, so the long
 #: ones start early on both workers and the short ones even out the two workers' ends.
 LONGEST_MODULES = {
-    "tests/publishers/test_pipeline_processes.py": 150,  # fan-out fault tests; the 30 % soak 180 s before Retry-After
+    "tests/publishers/test_pipeline_processes.py": 130,  # fan-out fault tests (the 30 % soak was 180 s alone)
     "tests/browser/test_journeys.py": 150,  # waits for the post's time
-    "tests/browser/test_accessibility.py": 130,  # on the worker's shared stack
+    "tests/browser/test_accessibility.py": 130,  # on the worker's shared stack (its start included)
     "tests/browser/test_repost_journey.py": 75,  # a stack of its own
     "tests/browser/test_phone_width.py": 75,
     "tests/browser/test_oversight_journeys.py": 75,
