@@ -24,12 +24,16 @@ BIN = Path(sys.executable).parent
 
 
 @contextmanager
-def fresh_postgres_database() -> Iterator[str]:
+def fresh_postgres_database(template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database, dropped on exit; with ``template`` (the URL of another database
+    on the same server, nobody connected to it) a copy of that one — a migrated schema in well
+    under a second instead of a ``flask db upgrade``."""
     services.require_postgres()
     name = f"govmedia_it_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(services.PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template.rsplit("/", 1)[1]}"' if template else ""
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
     try:
         yield services.PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:

@@ -201,6 +201,8 @@ def run_faults(platform: str, path: str, render: FaultRenderer) -> Response | No
     response = render(hit, path)
     if hit.http_status is not None:
         response.status_code = hit.http_status
+    if hit.retry_after is not None and hit.error.startswith("rate_limit"):
+        response.headers["Retry-After"] = f"{hit.retry_after:g}"  # instead of waiting for the window's end
     response.headers["X-Sandbox-Fault"] = hit.error
     return response
 

@@ -44,6 +44,7 @@ class FaultRule:
     seed: int | None = None
     delay: float | None = None
     http_status: int | None = None
+    retry_after: float | None = None
     hits: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
@@ -57,6 +58,8 @@ class FaultRule:
             data["delay"] = self.delay
         if self.http_status is not None:
             data["http_status"] = self.http_status
+        if self.retry_after is not None:
+            data["retry_after"] = self.retry_after
         return data
 
 
@@ -66,6 +69,7 @@ class FaultHit:
     rule_id: int
     delay: float | None = None
     http_status: int | None = None
+    retry_after: float | None = None
 
 
 def normalise(path: str) -> str:
@@ -118,9 +122,19 @@ class FaultBook:
             delay = _number(delay, "delay")
         if http_status is not None and (not isinstance(http_status, int) or not 200 <= http_status <= 599):
             raise FaultError("http_status 必须是 200–599 的整数")
+        retry_after = body.get("retry_after")
+        if retry_after is not None:
+            retry_after = _number(retry_after, "retry_after")
+            if retry_after < 0:
+                raise FaultError("retry_after 不能为负数")
         with self._lock:
             rule = FaultRule(
-                id=self._next_id, platform=platform, endpoint=endpoint.strip(), delay=delay, http_status=http_status
+                id=self._next_id,
+                platform=platform,
+                endpoint=endpoint.strip(),
+                delay=delay,
+                http_status=http_status,
+                retry_after=retry_after,
             )
             if "ratio" in body:
                 ratio = _number(body["ratio"], "ratio")
@@ -155,7 +169,7 @@ class FaultBook:
                 if endpoint_matches(rule.endpoint, path):
                     rule.count -= 1
                     rule.hits += 1
-                    hit = FaultHit(rule.error, rule.id, rule.delay, rule.http_status)
+                    hit = FaultHit(rule.error, rule.id, rule.delay, rule.http_status, rule.retry_after)
                     if rule.count <= 0:
                         self._rules.remove(rule)
                     return hit
@@ -164,5 +178,7 @@ class FaultBook:
                     continue
                 if endpoint_matches(rule.endpoint, path) and rule.rng.random() < rule.ratio:
                     rule.hits += 1
-                    return FaultHit(rule.rng.choice(rule.errors), rule.id, rule.delay, rule.http_status)
+                    return FaultHit(
+                        rule.rng.choice(rule.errors), rule.id, rule.delay, rule.http_status, rule.retry_after
+                    )
         return None

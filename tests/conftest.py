@@ -24,7 +24,7 @@ import jobs
 from auth.models import Role, User, UserRole
 from auth.service import hash_password, issue_token
 from demo import _sandbox_credentials
-from devkit import services
+from devkit import processes, services
 from devkit.apps import make_test_app
 from extensions import db
 from jobs import runner
@@ -47,22 +47,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 #: About how long the longest modules of `make test`'s parallel part take (seconds on one of two
-#: xdist workers, 2026-12-06, a machine loaded by other runs): xdist (``--dist loadfile
-#: --no-loadscope-reorder``) hands modules out in this order, so the long ones start early on
-#: both workers and the short ones even out the two workers' ends.
+#: xdist workers, measured 2026-12-06 22:10–22:21 with --durations, a machine loaded by other runs,
+#: 1-min load 6–12; the first module on each worker also starts that worker's shared live stack):
+#: xdist (``--dist loadfile --no-loadscope-reorder``) hands modules out in this order, so the long
+#: ones start early on both workers and the short ones even out the two workers' ends.
 LONGEST_MODULES = {
-    "tests/publishers/test_pipeline_processes.py": 220,  # the fan-out fault tests, own processes
-    "tests/browser/test_journeys.py": 200,  # waits for the post's time
-    "tests/browser/test_oversight_journeys.py": 200,
-    "tests/browser/test_accessibility.py": 200,  # on the worker's shared stack
-    "tests/foundation/test_api_fuzz.py": 170,
-    "tests/foundation/test_load.py": 100,
-    "tests/browser/test_keyboard.py": 60,
-    "tests/browser/test_phone_width.py": 60,
-    "tests/admin/test_first_run.py": 60,
-    "tests/browser/test_repost_journey.py": 50,
-    "tests/browser/test_first_run.py": 45,
-    "tests/browser/test_calendar_journey.py": 40,
+    "tests/publishers/test_pipeline_processes.py": 130,  # fan-out fault tests (the 30 % soak was 180 s alone)
+    "tests/browser/test_journeys.py": 150,  # waits for the post's time
+    "tests/browser/test_accessibility.py": 130,  # on the worker's shared stack (its start included)
+    "tests/browser/test_repost_journey.py": 75,  # a stack of its own
+    "tests/browser/test_phone_width.py": 75,
+    "tests/browser/test_oversight_journeys.py": 75,
+    "tests/foundation/test_load.py": 70,
+    "tests/foundation/test_make_run.py": 65,
+    "tests/foundation/test_api_fuzz.py": 55,
+    "tests/admin/test_first_run.py": 55,
+    "tests/browser/test_keyboard.py": 45,
+    "tests/browser/test_first_run.py": 40,
+    "tests/browser/test_calendar_journey.py": 35,
+    "tests/oversight/test_inspection_worker.py": 30,
+    "tests/browser/test_harness.py": 25,
 }
 
 
@@ -93,6 +97,19 @@ def database_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> It
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres() -> Iterator[str]:
+    """A PostgreSQL database migrated once per test process (xdist worker) and never connected to:
+    the tests with processes of their own copy it (``processes.fresh_postgres_database(template=…)``,
+    well under a second) instead of each running ``flask db upgrade`` (10–20 s on a loaded machine).
+    The migrations themselves are tested on an empty database (test_production_shape.py, checkdb)."""
+    with processes.fresh_postgres_database() as url:
+        upgraded = processes.flask_cli({**os.environ, "DATABASE_URL": url}, "db", "upgrade")
+        if upgraded.returncode != 0:
+            pytest.fail(f"flask db upgrade failed:\n{upgraded.stdout}\n{upgraded.stderr}", pytrace=False)
+        yield url
 
 
 @pytest.fixture(scope="session")

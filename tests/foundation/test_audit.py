@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -98,12 +97,11 @@ def test_entries_are_chained_at_commit_and_dropped_with_what_rolls_back(db_sessi
 
 
 @pytest.mark.integration
-def test_concurrent_transactions_hold_the_chain_only_at_commit_and_never_fork():
+def test_concurrent_transactions_hold_the_chain_only_at_commit_and_never_fork(migrated_postgres: str) -> None:
     """Transaction A records first but commits last; B records and commits in between. B is not
     blocked by A's open transaction, and the chain follows commit order without a fork."""
 
-    with processes.fresh_postgres_database() as url:
-        assert processes.flask_cli({**os.environ, "DATABASE_URL": url}, "db", "upgrade").returncode == 0
+    with processes.fresh_postgres_database(template=migrated_postgres) as url:
         app = make_test_app(url)
         a_recorded, b_committed = threading.Event(), threading.Event()
 

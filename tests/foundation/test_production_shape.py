@@ -23,9 +23,12 @@ def test_migrations_on_empty_postgres_do_not_drift():
         assert "No new upgrade operations detected" in check.stdout + check.stderr
 
 
-def test_gunicorn_worker_scheduler_report_healthy(tmp_path):
+def test_gunicorn_worker_scheduler_report_healthy(tmp_path, migrated_postgres):
     redis_url = "redis://127.0.0.1:6379/14"
-    with services.redis_namespace(redis_url) as prefix, processes.fresh_postgres_database() as url:
+    with (
+        services.redis_namespace(redis_url) as prefix,
+        processes.fresh_postgres_database(template=migrated_postgres) as url,
+    ):
         env = {
             **os.environ,
             "DATABASE_URL": url,
@@ -34,7 +37,6 @@ def test_gunicorn_worker_scheduler_report_healthy(tmp_path):
             "REDIS_KEY_PREFIX": prefix,  # queues, tokens and login counters of this test alone
             "SCHEDULER_INTERVAL_SECONDS": "1",
         }
-        assert processes.flask_cli(env, "db", "upgrade").returncode == 0
         group = processes.ProcessGroup(env, tmp_path)
         port = services.free_port()
         try:

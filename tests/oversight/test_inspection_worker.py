@@ -31,9 +31,12 @@ BATCH = 3
 
 
 @pytest.fixture
-def stack(tmp_path: Any):  # type: ignore[no-untyped-def]
+def stack(tmp_path: Any, migrated_postgres: str):  # type: ignore[no-untyped-def]
     broker = "redis://127.0.0.1:6379/11"
-    with services.redis_namespace(broker) as prefix, processes.fresh_postgres_database() as url:
+    with (
+        services.redis_namespace(broker) as prefix,
+        processes.fresh_postgres_database(template=migrated_postgres) as url,
+    ):
         env = {
             **os.environ,
             "DATABASE_URL": url,
@@ -43,7 +46,6 @@ def stack(tmp_path: Any):  # type: ignore[no-untyped-def]
             "INSPECTION_BATCH_SIZE": str(BATCH),
             "INSPECTION_RATE_PER_MINUTE": "0",  # no spreading: every batch is due now
         }
-        assert processes.flask_cli(env, "db", "upgrade").returncode == 0
         group = processes.ProcessGroup(env, tmp_path)
 
         app = make_test_app(url, BROKER_URL=broker, REDIS_KEY_PREFIX=prefix, INSPECTION_BATCH_SIZE=BATCH)

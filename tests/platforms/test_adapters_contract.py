@@ -672,6 +672,10 @@ def test_douyin_rate_limit_server_error_timeout(sim: Simulator) -> None:
         adapter.publish(creds, post)
     assert (limited.value.code, limited.value.scope) == ("28003018", "minute")
     assert 0 < limited.value.retry_after <= 60
+    sim.fault("douyin", "video/create_video", "rate_limit", retry_after=2)  # the answer says when: Retry-After
+    with pytest.raises(RateLimited) as told:
+        adapter.publish(creds, post)
+    assert (told.value.code, told.value.retry_after) == ("28003018", 2)
     sim.fault("douyin", "video/video_list", "server_error")
     with pytest.raises(TransientError) as busy:
         adapter.recent_posts(creds)

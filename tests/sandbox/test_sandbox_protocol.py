@@ -718,6 +718,22 @@ def test_random_faults_are_seeded(sb: Sandbox) -> None:
     assert 200 in first
     bad = sb.post("/_sandbox/faults", json={"platform": "weibo", "ratio": 2, "errors": ["x"]})
     assert bad.status_code == 400
+    bad_wait = sb.post("/_sandbox/faults", json={"platform": "weibo", "error": "rate_limit", "retry_after": -1})
+    assert (bad_wait.status_code, bad_wait.json()["error"]) == (400, "retry_after 不能为负数")
+
+
+def test_rate_limit_fault_may_say_when_to_retry(sb: Sandbox) -> None:
+    params = {"access_token": "sandbox:u", "uid": "u"}
+    rule = sb.fault(
+        platform="weibo", endpoint="users/show", ratio=1.0, errors=["rate_limit", "server_error"], seed=3, retry_after=2
+    )
+    assert rule["retry_after"] == 2
+    answers = [sb.get("/weibo/2/users/show.json", params=params) for _ in range(8)]
+    limited = [r for r in answers if r.headers["X-Sandbox-Fault"] == "rate_limit"]
+    busy = [r for r in answers if r.headers["X-Sandbox-Fault"] == "server_error"]
+    assert limited and busy
+    assert all(r.headers["Retry-After"] == "2" for r in limited)
+    assert all("Retry-After" not in r.headers for r in busy)  # only a rate limit says when
 
 
 def test_accounts_credentials_and_search(sb: Sandbox) -> None:
