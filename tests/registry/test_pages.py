@@ -316,7 +316,7 @@ def test_import_page_runs_in_the_background_and_reports_row_errors(client, site,
     assert run_jobs() == ["failed"]
     page = html(client.get(response.location))
     assert "未写入任何数据" in page and "<progress" not in page
-    assert re.search(r'<th scope="row">3</th><td>开设日期</td><td>日期不存在</td>', page)
+    assert re.search(r'<th scope="row"[^>]*>3</th><td>开设日期</td><td>日期不存在</td>', page)
     assert db_session.scalar(sa.select(Account.id).where(Account.platform_uid == "p1")) is None
     good = _xlsx([["快手", "p1", "页面导入", "庚县人民政府", (date.today() - timedelta(days=3)).isoformat()]])
     response = client.post(
