@@ -355,6 +355,7 @@ def _account_publishing() -> dict[str, Any]:
             "oauth": account.platform.value in ("weibo", "douyin", "toutiao"),
             "component": user.has_role(Role.operator, Role.admin) and wechat_authorize.available(account),
             "platform": account.platform.value,
+            "wechat_auth": wechat_authorize.authorisation_label(account),
         }
 
     return {"account_publishing": account_publishing}

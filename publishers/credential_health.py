@@ -164,7 +164,7 @@ def assess(account: Account, now: float | None = None) -> Health:
     if health.needs_reauth:
         blocked.append("上次调用平台时凭据被拒绝，需要重新授权或修正凭据")
     if platform == "wechat" and health.api_eligible is False:
-        blocked.append("公众号没有发布接口权限（48001：未认证、个人主体或认证已过期），请先完成微信认证")
+        blocked.append("公众号没有发布接口权限（未认证、个人主体或认证已过期），请先完成微信认证")
     if row is not None and row.check_ok is False and row.check_message and not health.needs_reauth:
         warnings.append(f"上次测试连接失败：{row.check_message}")
     health.reasons = blocked + warnings

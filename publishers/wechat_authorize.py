@@ -79,6 +79,18 @@ def _stored(account_id: int) -> dict[str, Any]:
         return {}
 
 
+def authorisation_label(account: Account) -> str | None:
+    """How a 公众号 lets the platform in, for the account page (never a value); None for other platforms."""
+    if account.platform is not Platform.wechat:
+        return None
+    values = _stored(account.id)
+    if values.get("via") == wechat_component.VIA:
+        return "已通过第三方平台授权（不保存 AppSecret）"
+    if values:
+        return "公众号开发者凭据（AppID 和 AppSecret）"
+    return "未授权"
+
+
 def known_appids(account: Account) -> set[str]:
     """The AppIDs the ledger knows for the account: its stored AppID and a ``wx…`` platform uid."""
     found = {str(_stored(account.id).get("app_id") or "")}

@@ -22,6 +22,13 @@ COMPONENT = {
     "component_token": "govmedia-component-token",
     "component_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
 }
+#: the sandbox's ``push-ticket`` request for COMPONENT (WeChat pushes a ticket every 10 minutes)
+TICKET_PUSH = {
+    "component_appid": COMPONENT["component_appid"],
+    "component_appsecret": COMPONENT["component_appsecret"],
+    "token": COMPONENT["component_token"],
+    "aes_key": COMPONENT["component_aes_key"],
+}
 
 # The official page's response sample (…/oplatform/openApi/authorization-management/
 # api_getauthorizerinfo), the fields this code reads.
@@ -60,16 +67,7 @@ def component(app, sandbox, monkeypatch):
 
 
 def push_ticket(sandbox, client, *, tamper=False):
-    pushed = sandbox.call(
-        "POST",
-        "/_sandbox/wechat/component/push-ticket",
-        json={
-            "component_appid": COMPONENT["component_appid"],
-            "component_appsecret": COMPONENT["component_appsecret"],
-            "token": COMPONENT["component_token"],
-            "aes_key": COMPONENT["component_aes_key"],
-        },
-    )
+    pushed = sandbox.call("POST", "/_sandbox/wechat/component/push-ticket", json=TICKET_PUSH)
     query = dict(pushed["query"])
     if tamper:
         query["msg_signature"] = "0" * 40

@@ -123,6 +123,10 @@ def test_authorise_read_refresh_publish_and_withdraw(
     assert grant["app_id"] == appid and grant["via"] == "component" and "app_secret" not in grant
     assert grant["refresh_token"] not in body
     assert actions(db_session, "account:wechat_component:authorized", account.id)
+    assert "<dt>授权方式</dt><dd>未授权</dd>" in account_page
+    after = client.get(f"/registry/accounts/{account.id}").get_data(as_text=True)
+    assert "<dt>授权方式</dt><dd>已通过第三方平台授权（不保存 AppSecret）</dd>" in after
+    assert grant["refresh_token"] not in after
 
     outcome = service.inspect_account(account.id)
     assert outcome.result == "checked" and outcome.source == "own_api", outcome
@@ -174,6 +178,7 @@ def test_authorise_read_refresh_publish_and_withdraw(
     assert receipt.status_code == 200 and receipt.get_data(as_text=True) == "success"
     assert stored(account.id) == {}
     assert actions(db_session, "account:wechat_component:unauthorized", account.id)
+    assert "<dt>授权方式</dt><dd>未授权</dd>" in client.get(f"/registry/accounts/{account.id}").get_data(as_text=True)
     assert service.inspect_account(account.id).result == "not_checkable"
     assert findings(db_session, account, FindingKind.not_authorised)
     assert seen_as(office, account) == ("not_checkable", "no_source")
