@@ -7,7 +7,8 @@
   listing shows: WeChat lists the title and the digest (摘要), the others the post text. An
   article sent without a 摘要 gets the platform's own: "如本字段为没有填写，则默认抓取正文前54个字"
   (draft/add; older pages say 64) — its approved digest is then the start of the body, marked
-  with :data:`DEFAULT_DIGEST_MARK`, and the live digest must be a beginning of it (:func:`same`).
+  with :func:`default_digest_mark` (which says how long the platform's cut is at least), and the live
+  digest must be a beginning of it at least that long (:func:`same`).
 * Comparisons ignore whitespace and links (platforms shorten and rewrite URLs): see
   ``platforms.base.normalize_text``.
 """
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -112,24 +114,38 @@ def prefetch_deliveries(ids: Iterable[int]) -> list[Any]:
 
 
 #: How much of the body an article without a 摘要 is compared with (WeChat's own cut is 54 or 64
-#: characters, whitespace counted or not: any of them is a beginning of these 128, the 摘要 limit).
+#: characters: any of them is a beginning of these 128, the 摘要 limit).
 DEFAULT_DIGEST_CHARS = 128
-#: Ends an approved digest that WeChat makes itself from the body (shown as "…" on the pages).
-DEFAULT_DIGEST_MARK = "…"
+#: WeChat's documented cut of the body for an article without a 摘要 (draft/add).
+DEFAULT_DIGEST_CUT = 54
+#: Ends an approved digest that WeChat makes itself from the body, with the least length of the
+#: platform's cut (whitespace and links not counted; :func:`comparable` removes whitespace, so the
+#: mark has none): a reader of the side-by-side view sees why the approved text ends there, and
+#: :func:`same` reads the length back. No real 摘要 ends like this.
+_DEFAULT_DIGEST_RE = re.compile(r"……〔未填摘要：平台取正文开头作摘要，不计空白和链接至少(\d+)字〕$")
+
+
+def default_digest_mark(body: str) -> str:
+    """The mark of an approved digest taken by the platform from ``body`` (its plain text)."""
+    least = len(normalize_text(body[:DEFAULT_DIGEST_CUT]))
+    return f"……〔未填摘要：平台取正文开头作摘要，不计空白和链接至少{least}字〕"
 
 
 def same(platform: str, expected: str, live: str) -> bool:
     """Whether the live post (:func:`comparable`) shows what stage 3 approved (``expected``): the
     same text, or for a WeChat article sent without a 摘要 the same title and a digest that is a
-    non-empty beginning of the approved body (the platform cut it; nothing added or changed)."""
+    beginning of the approved body at least as long as the platform's cut (a shorter beginning —
+    "网传明日封城" of "网传明日封城系谣言" — is an edit, not the platform's digest)."""
 
     if live == expected:
         return True
-    if platform != "wechat" or not expected.endswith(DEFAULT_DIGEST_MARK):
+    mark = _DEFAULT_DIGEST_RE.search(expected) if platform == "wechat" else None
+    if mark is None:
         return False
-    title, _, body = expected[: -len(DEFAULT_DIGEST_MARK)].partition("\n")
+    title, _, body = expected[: mark.start()].partition("\n")
     live_title, _, digest = live.partition("\n")
-    return live_title == title and bool(digest) and body.startswith(digest)
+    least = min(int(mark.group(1)), len(body))
+    return live_title == title and len(digest) >= max(least, 1) and body.startswith(digest)
 
 
 def comparable(platform: str, title: str, text: str) -> str:
@@ -186,7 +202,7 @@ def expected_text(delivery_id: int, platform: str) -> tuple[str, str] | None:
     if platform == "wechat":
         if post.summary or not post.text:
             return post.title, post.summary or ""
-        return post.title, normalize_text(post.text)[:DEFAULT_DIGEST_CHARS] + DEFAULT_DIGEST_MARK
+        return post.title, normalize_text(post.text)[:DEFAULT_DIGEST_CHARS] + default_digest_mark(post.text)
     return post.title, post.text
 
 

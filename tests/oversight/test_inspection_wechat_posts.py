@@ -69,6 +69,35 @@ def test_article_with_its_own_summary_is_compared_as_approved(db_session, sandbo
     assert f.evidence["approved_text"].endswith("供热服务热线全天有人接听")
 
 
+def test_a_digest_cut_shorter_than_the_platforms_cut_is_tampering(db_session, sandbox, unit, make_account, approve):
+    """Sent without a 摘要, the platform's digest is the body's first 54 characters: a shorter
+    beginning turning a rebuttal into the rumour it rebuts is an edit, not the platform's digest."""
+    body = "网传我县将于明日封城系谣言，请广大群众不信谣不传谣，相关部门已依法处置造谣者，生活物资供应充足，请放心。"
+    account, post = _wechat(db_session, sandbox, unit, make_account, approve, title="辟谣", body=body)
+    service.inspect_account(account.id)
+    assert findings(db_session, account, T) == []  # the platform's own cut: no tampering
+
+    sandbox.call("POST", f"/_sandbox/posts/wechat/{post['post_id']}/edit", json={"text": "网传我县将于明日封城"})
+    service.inspect_account(account.id)
+    (f,) = findings(db_session, account, T)
+    assert f.evidence["live_text"] == "辟谣\n网传我县将于明日封城"
+    assert "未填摘要：平台取正文开头作摘要" in f.evidence["approved_text"]  # the reader sees why it ends there
+
+
+def test_an_approved_summary_ending_in_dots_is_compared_as_written(db_session, sandbox, unit, make_account, approve):
+    """A 摘要 of its own that ends in …… (common) is not taken for the platform's digest: a live
+    digest that keeps only its beginning is tampering."""
+    account, post = _wechat(
+        db_session, sandbox, unit, make_account, approve, summary="停水通知：明日全天停水，请做好储水准备……"
+    )
+    service.inspect_account(account.id)
+    assert findings(db_session, account, T) == []
+
+    sandbox.call("POST", f"/_sandbox/posts/wechat/{post['post_id']}/edit", json={"text": "停"})
+    service.inspect_account(account.id)
+    assert len(findings(db_session, account, T)) == 1
+
+
 def test_a_post_judged_tampered_by_an_earlier_rule_is_compared_again(db_session, sandbox, unit, make_account, approve):
     account, post = _wechat(db_session, sandbox, unit, make_account, approve)
     service.inspect_account(account.id)
