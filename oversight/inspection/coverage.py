@@ -61,15 +61,16 @@ def classify(row: Any, fresh_after: datetime) -> tuple[str, str]:
 
 
 def error_text(error: Any) -> str | None:
-    """A failed read's error as a person reads it: the adapter's Chinese message and the
-    platform's code (the stored error is a dict of type, code, message)."""
+    """A failed read's error as a person reads it: the adapter's Chinese message and, when the
+    platform gave one, its numeric error code (the stored error is a dict of type, code, message;
+    our own codes such as ``local_rate_limit`` or ``missing_credentials`` are not shown)."""
     if not error:
         return None
     if not isinstance(error, dict):
         return str(error)
     message = str(error.get("message") or "读取失败")
-    code = error.get("code")
-    return f"{message}（平台错误码 {code}）" if code else message
+    code = str(error.get("code") or "")
+    return f"{message}（平台错误码 {code}）" if code.lstrip("-").isdigit() else message
 
 
 def reason_label(state: str, reason: str) -> str:

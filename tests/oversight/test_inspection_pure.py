@@ -6,6 +6,7 @@ import json
 from common.bulk import json_text
 from common.timefmt import keep_dates
 from oversight.evidence_text import readable
+from oversight.inspection.coverage import error_text
 from oversight.inspection.judge import EXCERPT_CONTEXT, hit_excerpt
 from oversight.inspection.posts import _same_links
 
@@ -58,3 +59,15 @@ def test_dates_in_a_message_stay_on_one_line_and_the_rest_is_escaped():
     got = str(keep_dates("巡检于2026-12-07在平台上发现 <b>"))
     assert got == '巡检于<span class="nowrap">2026-12-07</span>在平台上发现 &lt;b&gt;'
     assert str(keep_dates(None)) == ""
+
+
+def test_a_read_error_shows_the_platforms_numeric_code_only():
+    assert error_text({"type": "AdapterError", "code": 40001, "message": "access_token 无效"}) == (
+        "access_token 无效（平台错误码 40001）"
+    )
+    assert error_text({"type": "TransientError", "code": "-1", "message": "系统繁忙"}) == "系统繁忙（平台错误码 -1）"
+    # our own codes are not the platform's and mean nothing to the reader
+    assert error_text({"type": "RateLimited", "code": "local_rate_limit", "message": "已达本平台的调用频率上限"}) == (
+        "已达本平台的调用频率上限"
+    )
+    assert error_text({"code": "missing_credentials"}) == "读取失败"
