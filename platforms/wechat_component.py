@@ -94,6 +94,8 @@ class AuthorizerInfo:
     name: str | None
     subject: str | None  # principal_name, 主体名称
     verified: bool | None  # verify_type_info.id ≥ 0
+    user_name: str | None = None  # 原始ID (gh_…)
+    alias: str | None = None  # 微信号
 
 
 def parse_authorizer_info(body: dict[str, Any]) -> AuthorizerInfo:
@@ -104,6 +106,8 @@ def parse_authorizer_info(body: dict[str, Any]) -> AuthorizerInfo:
         name=info.get("nick_name") or None,
         subject=info.get("principal_name") or None,
         verified=None if vid is None else int(vid) > UNVERIFIED,
+        user_name=info.get("user_name") or None,
+        alias=info.get("alias") or None,
     )
 
 

@@ -5,9 +5,11 @@ the two links WeChat documents — the PC page the 公众号 administrator scans
 WeChat on a phone — coming back to our callback with a one-use ``state`` bound to the user and the
 account (the OAuth flow's session states, ``publishers.oauth``). ``finish`` swaps the auth_code
 (``api_query_auth``); the authorised AppID must be the ledger account's (its recorded AppID or a
-``wx…`` platform uid; when the ledger knows none, it must not be another ledger account's), else
-nothing changes. Stored: ``{app_id, refresh_token, via: "component"}``, encrypted like every
-credential; the adapter then reads and publishes with the authorizer_access_token.
+``wx…`` platform uid), must not be stored for or be the uid of another ledger account, and, when
+the ledger knows no AppID, ``api_get_authorizer_info`` must confirm it (原始ID or 微信号 = the
+platform uid, or the exact name); else nothing changes. Stored: ``{app_id, refresh_token, via:
+"component"}``, encrypted like every credential; the adapter then reads and publishes with the
+authorizer_access_token.
 
 The push receiver calls ``withdrawn`` for ``unauthorized`` (the grant is removed: the account is
 not authorised again) and ``renewed`` for ``updateauthorized`` of an account authorised this way.
@@ -121,24 +123,68 @@ def start(account: Account, user: Any) -> Links:
     return Links(pc_url, mobile_url, min(expires_in, oauth.STATE_TTL), biz)
 
 
+def _wechat_stored(*, besides: Account | None = None) -> list[tuple[Account, dict[str, Any]]]:
+    """Every WeChat account with stored credentials (decrypted: 公众号 are few), but ``besides``."""
+    stmt = (
+        sa.select(Account, AccountCredential.ciphertext)
+        .join(AccountCredential, AccountCredential.account_id == Account.id)
+        .where(Account.platform == Platform.wechat)
+    )
+    if besides is not None:
+        stmt = stmt.where(Account.id != besides.id)
+    found = []
+    for other, ciphertext in db.session.execute(stmt):
+        try:
+            found.append((other, credentials.decrypt(other.id, ciphertext)))
+        except credentials.CredentialsUnavailable:
+            continue
+    return found
+
+
 def _other_account(appid: str, account: Account) -> Account | None:
-    return db.session.scalar(
+    """Another ledger account the AppID belongs to: as its platform uid or its stored AppID."""
+    by_uid = db.session.scalar(
         sa.select(Account).where(
             Account.platform == Platform.wechat, Account.platform_uid == appid, Account.id != account.id
         )
     )
+    if by_uid is not None:
+        return by_uid
+    return next((other for other, values in _wechat_stored(besides=account) if values.get("app_id") == appid), None)
 
 
-def _mismatch(account: Account, appid: str) -> str | None:
+UNCHANGED = "授权未保存，账号的凭据没有任何改变"
+UNCONFIRMED = "无法确认授权的公众号就是台账中的该账号：请先在台账补登其 AppID、原始ID 或微信号"
+
+
+def _unconfirmed(account: Account, appid: str) -> str | None:
+    """The ledger knows no AppID: the authorised 公众号's 原始ID or 微信号 must be the ledger's
+    platform uid, or its name the ledger account's name exactly (``api_get_authorizer_info``)."""
+    try:
+        info = wechat_component.authorizer_info(_adapter(), appid)
+    except AdapterError as exc:
+        return f"{UNCONFIRMED}（读取授权公众号的信息失败：{exc.message}），{UNCHANGED}"
+    uid = account.platform_uid or ""
+    if (uid and uid in (info.user_name, info.alias)) or (info.name and info.name == account.name):
+        return None
+    return f"{UNCONFIRMED}。授权的是“{info.name or '名称未知'}”（AppID {appid}），{UNCHANGED}"
+
+
+def _mismatch(account: Account, appid: str) -> tuple[str, str] | None:
+    """(reason code, Chinese message) why the grant of ``appid`` must not be stored, or None."""
     known = known_appids(account)
     if known and appid not in known:
-        return (
+        return "wrong_account", (
             f"授权的公众号（AppID {appid}）不是台账账号“{account.name}”（登记的 AppID {'、'.join(sorted(known))}），"
-            "授权未保存，账号的凭据没有任何改变。请用该账号的管理员微信重新扫码授权"
+            f"{UNCHANGED}。请用该账号的管理员微信重新扫码授权"
         )
     other = _other_account(appid, account)
     if other is not None:
-        return f"授权的公众号（AppID {appid}）是台账中的另一个账号“{other.name}”，授权未保存，账号的凭据没有任何改变"
+        return "other_account", f"授权的公众号（AppID {appid}）是台账中的另一个账号“{other.name}”，{UNCHANGED}"
+    if not known:
+        message = _unconfirmed(account, appid)
+        if message is not None:
+            return "unconfirmed", message
     return None
 
 
@@ -160,10 +206,10 @@ def finish(account: Account, auth_code: str, user: Any) -> Outcome:
         _audit(
             "refused",
             account.id,
-            after={"authorizer_appid": grant.appid, "expected": sorted(known_appids(account))},
+            after={"authorizer_appid": grant.appid, "expected": sorted(known_appids(account)), "reason": refusal[0]},
             actor=user,
         )
-        return Outcome(False, refusal)
+        return Outcome(False, refusal[1])
     values = {"app_id": grant.appid, "refresh_token": grant.refresh_token, "via": wechat_component.VIA}
     credential_admin.set_credentials(account.id, values, actor=user)
     missing = [wechat_component.FUNC_LABELS[i] for i in wechat_component.NEEDED_FUNCS if i not in grant.func_ids]
@@ -180,17 +226,11 @@ def finish(account: Account, auth_code: str, user: Any) -> Outcome:
 
 
 def _component_accounts(appid: str) -> list[tuple[Account, dict[str, Any]]]:
-    rows = db.session.execute(
-        sa.select(Account, AccountCredential.account_id)
-        .join(AccountCredential, AccountCredential.account_id == Account.id)
-        .where(Account.platform == Platform.wechat)
-    )
-    found = []
-    for account, _ in rows:
-        values = _stored(account.id)
-        if values.get("via") == wechat_component.VIA and values.get("app_id") == appid:
-            found.append((account, values))
-    return found
+    return [
+        (account, values)
+        for account, values in _wechat_stored()
+        if values.get("via") == wechat_component.VIA and values.get("app_id") == appid
+    ]
 
 
 def withdrawn(appid: str) -> int:

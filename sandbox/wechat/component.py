@@ -12,9 +12,10 @@ and ``api_get_authorizer_info`` (platforms/wechat_component.py).
   component_appsecret, component_verify_ticket} → {component_access_token, expires_in: 7200};
   a ticket it did not issue → 61006, a wrong secret → 40125;
 - ``POST /wechat/cgi-bin/component/api_get_authorizer_info?access_token=`` {component_appid,
-  authorizer_appid} → ``authorizer_info`` (nick_name, verify_type_info.id 0 or -1, principal_name
-  = the account's ``subject`` …) and ``authorization_info``, shaped like the official page's
-  sample; not authorised → 61003; a bad token → 40001.
+  authorizer_appid} → ``authorizer_info`` (nick_name = the account's name, verify_type_info.id 0 or
+  -1, principal_name = the account's ``subject``, user_name = its uid when that is a 原始ID gh_…,
+  alias = its uid when that is a 微信号 (neither wx… nor gh_…) …) and ``authorization_info``,
+  shaped like the official page's sample; not authorised → 61003; a bad token → 40001.
 """
 
 from __future__ import annotations
@@ -225,8 +226,8 @@ def authorizer_info() -> Response:
             "head_img": "",
             "service_type_info": {"id": 2},
             "verify_type_info": {"id": 0 if account.verified else -1},
-            "user_name": f"gh_{hashlib.md5(account.uid.encode()).hexdigest()[:12]}",  # noqa: S324 - an id
-            "alias": "",
+            "user_name": original_id(account.uid),
+            "alias": "" if account.uid.startswith(("wx", "gh_")) else account.uid,
             "qrcode_url": "",
             "business_info": {"open_pay": 0, "open_shake": 0, "open_scan": 0, "open_card": 0, "open_store": 0},
             "idc": 1,
@@ -239,6 +240,14 @@ def authorizer_info() -> Response:
             "authorization_info": {"authorizer_appid": authorizer, "func_info": [{"funcscope_category": {"id": 3}}]},
         }
     )
+
+
+def original_id(uid: str) -> str:
+    """The 原始ID (``user_name``) of a sandbox 公众号: its uid when that is one (gh_…), else a
+    stable one made up; a uid that is neither an AppID (wx…) nor a 原始ID is its 微信号 (``alias``)."""
+    if uid.startswith("gh_"):
+        return uid
+    return f"gh_{hashlib.md5(uid.encode()).hexdigest()[:12]}"  # noqa: S324 - an id
 
 
 def component_for_token() -> Component | None:
