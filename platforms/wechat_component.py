@@ -194,7 +194,6 @@ GRANT_REFUSED = {
 FUNC_LABELS = {1: "消息管理", 2: "用户管理", 3: "账号服务", 7: "群发与通知", 11: "素材管理", 15: "菜单管理"}
 NEEDED_FUNCS = (3, 7, 11)
 VIA = "component"
-MOBILE_FRAGMENT = "#wechat_redirect"
 #: the component_access_token itself is invalid or expired
 COMPONENT_TOKEN_ERRORS = (40001, 40014, 42001)
 
@@ -232,10 +231,13 @@ def create_preauthcode(adapter: Any) -> tuple[str, int]:
     return str(code), int(data.get("expires_in") or 600)
 
 
-def authorize_urls(
+def authorize_url(
     options: dict[str, Any] | Any, pre_auth_code: str, redirect_uri: str, biz_appid: str | None = None
-) -> tuple[str, str]:
-    """(PC page to scan on, link to open in WeChat on a phone); auth_type=1 = 公众号 only."""
+) -> str:
+    """The PC page the 公众号 administrator scans (auth_type=1 = 公众号 only). WeChat redirects, after
+    the scan, the browser that opened the page — the operator's, which holds our one-use state.
+    The phone link (``bindcomponent``) is not offered: it would redirect inside the administrator's
+    WeChat, which has no session with us, and the grant's auth_code would be lost."""
     query: dict[str, str] = {
         "component_appid": str(options["component_appid"]),
         "pre_auth_code": pre_auth_code,
@@ -245,12 +247,7 @@ def authorize_urls(
     if biz_appid:
         query["biz_appid"] = biz_appid
     pc_base = str(options.get("component_login_base_url") or "https://mp.weixin.qq.com").rstrip("/")
-    mobile_base = str(options.get("component_mobile_base_url") or "https://open.weixin.qq.com").rstrip("/")
-    mobile = {"action": "bindcomponent", "no_scan": "1", **query}
-    return (
-        f"{pc_base}/cgi-bin/componentloginpage?{urlencode(query)}",
-        f"{mobile_base}/wxaopen/safe/bindcomponent?{urlencode(mobile)}{MOBILE_FRAGMENT}",
-    )
+    return f"{pc_base}/cgi-bin/componentloginpage?{urlencode(query)}"
 
 
 @dataclass(frozen=True)
