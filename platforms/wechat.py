@@ -61,6 +61,7 @@ from platforms.types import (
 
 log = logging.getLogger("govmedia.platforms.wechat")
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+INCOMPLETE_GRANT = "第三方平台授权不完整（缺少 AppID 或刷新令牌），请公众号管理员重新扫码授权"
 
 #: The one platform-code table of this adapter (PROTOCOLS.md §1 and §5).
 WECHAT_CODES: dict[int, CodeRule] = {
@@ -193,6 +194,8 @@ class WeChatAdapter(ChannelAdapter):
         """
         if wechat_component.is_component_grant(creds):
             return wechat_component.authorizer_token(self, creds, failed=failed)
+        if creds.via == wechat_component.VIA and not creds.app_secret:
+            raise CredentialsError(self.platform, "incomplete_grant", INCOMPLETE_GRANT)
         if not creds.app_id or not creds.app_secret:
             raise CredentialsError(self.platform, "missing_credentials", "缺少公众号 AppID 或 AppSecret")
         key = self._token_key(creds)

@@ -152,7 +152,9 @@ def assess(account: Account, now: float | None = None) -> Health:
         except credentials.CredentialsUnavailable:
             values = None
             blocked.append("已保存的凭据无法用当前密钥（FERNET_KEY）解密，请重新设置")
-        if values is not None:
+        if values is not None and not set(values) - credentials.NOT_PLATFORM_FIELDS:
+            blocked.append("未配置平台凭据（只保存了消息推送 Token）")
+        elif values is not None:
             required = credential_admin.required_fields(platform, values)
             missing = [credential_admin.FIELD_LABELS[n] for n in required if n not in values]
             if missing:
