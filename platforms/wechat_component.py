@@ -186,8 +186,23 @@ GRANT_REFUSED = {
     61023: "刷新令牌无效（公众号已取消授权或重新授权过），请重新授权",
     61010: "授权码已过期，请重新发起授权",
     61009: "授权码无效，请重新发起授权",
-    61004: "服务器出口 IP 未在第三方平台的白名单中",
 }
+#: 61004 ``access clientip is not registered``: our server's outbound IP is not in the office's
+#: 第三方平台 whitelist (开发资料 → 白名单) — the office's configuration, not the account's grant.
+OFFICE_IP_NOT_WHITELISTED = 61004
+OFFICE_IP_MESSAGE = (
+    "本平台服务器的出口 IP 不在网信办第三方平台的 IP 白名单中：请本平台管理员在微信开放平台的第三方平台"
+    "“开发资料”里把服务器出口 IP 加入白名单。这是本平台的配置问题，公众号不需要重新授权"
+)
+#: 61007 ``api is unauthorized to component``: the 公众号 did not grant the 权限集 this call needs.
+SCOPE_MISSING_MESSAGE = (
+    "公众号没有把该接口所需的权限集授权给本平台的第三方平台：请公众号管理员重新扫码授权，"
+    "并勾选账号服务、群发与通知、素材管理等权限集"
+)
+#: 48001 for a 公众号 authorised through the 第三方平台: re-authorise with the 权限集.
+GRANT_API_UNAUTHORIZED = (
+    "公众号没有给本平台该接口的权限：请公众号管理员重新扫码授权，并勾选群发与通知、素材管理等权限集"
+)
 #: funcscope_category ids the inspection and publishing reads need (官方“权限集列表”).
 #: …/Third-party_Platforms/2.0/product/offical_account_authority.html; 3 账号服务 (basic info),
 #: 7 群发与通知 (发布能力, 文章管理), 11 素材管理 (草稿、素材).
@@ -217,6 +232,8 @@ def _component_post(
         break
     if code in GRANT_REFUSED:
         raise CredentialsError("wechat", code, GRANT_REFUSED[code], platform_message=data.get("errmsg"))
+    if code == OFFICE_IP_NOT_WHITELISTED:
+        raise TransientError("wechat", code, OFFICE_IP_MESSAGE, platform_message=data.get("errmsg"))
     if code:
         raise adapter._error_for(code, data.get("errmsg"), resp)
     return dict(data)

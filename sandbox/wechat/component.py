@@ -33,9 +33,9 @@ import requests
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from sandbox.common import EXTENSION_KEY, get_state, json_body
+from sandbox.common import EXTENSION_KEY, get_state, json_body, run_faults
 from sandbox.state import SandboxState, attach_store
-from sandbox.wechat.core import PLATFORM, _envelope
+from sandbox.wechat.core import PLATFORM, _envelope, _fault_response
 
 STORE_KEY = "govmedia_sandbox_wechat_component"
 ERRORS = {
@@ -103,6 +103,14 @@ def _attach(setup: Any) -> None:
     app.extensions[STORE_KEY] = store
     state: SandboxState = app.extensions[EXTENSION_KEY]
     attach_store(state, "wechat_component", store, [])
+
+
+@bp.before_request
+def _faults() -> Response | None:
+    """Injected faults (``POST /_sandbox/faults``, e.g. ``errcode`` 61004) reach the 第三方平台 calls too."""
+    if request.path.startswith("/wechat/cgi-bin/component/"):
+        return run_faults(PLATFORM, request.path, _fault_response)
+    return None
 
 
 def _store() -> Store:
