@@ -30,6 +30,7 @@ import contextlib
 import hashlib
 import hmac
 import struct
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
@@ -176,6 +177,23 @@ def open_push(
     if not encrypted or not hmac.compare_digest(_signature(token, timestamp, nonce, encrypted), msg_signature or ""):
         raise InvalidRequest("wechat", "bad_signature", "推送签名不正确")
     return dict(parse_wechat_push(decrypt(encoding_aes_key, appid, encrypted).encode("utf-8")))
+
+
+#: pushes that change a grant; one whose CreateTime is older than PUSH_MAX_AGE or further ahead
+#: than PUSH_MAX_AHEAD seconds is taken for a replay of a captured push and ignored
+GRANT_PUSHES = ("unauthorized", "updateauthorized")
+PUSH_MAX_AGE = 600
+PUSH_MAX_AHEAD = 300
+
+
+def fresh_push(event: dict[str, str], now: float | None = None) -> bool:
+    """Whether the push's CreateTime (unix seconds) is recent: not a replay."""
+    try:
+        created = int(event.get("CreateTime") or "")
+    except ValueError:
+        return False
+    age = (time.time() if now is None else now) - created
+    return -PUSH_MAX_AHEAD <= age <= PUSH_MAX_AGE
 
 
 # ----------------------------------------------------------------------------- authorisation (授权)

@@ -147,13 +147,15 @@ def push_ticket() -> Response:
     return jsonify(deliver(payload, body.get("url")))
 
 
-def sealed_push(comp: Component, info_type: str, **fields: str) -> dict[str, Any]:
+def sealed_push(comp: Component, info_type: str, create_time: Any = None, **fields: str) -> dict[str, Any]:
     """A push to the 授权事件接收 URL, sealed in WeChat's 安全模式 with the component's Token and
-    EncodingAESKey: the ``body`` and the ``query`` (msg_signature, timestamp, nonce) to post it with."""
+    EncodingAESKey: the ``body`` and the ``query`` (msg_signature, timestamp, nonce) to post it with.
+    ``create_time`` (unix seconds; default now): the push's CreateTime, to replay an old one."""
     now = str(int(time.time()))
+    created = str(int(create_time)) if create_time is not None else now
     extra = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items())
     inner = (
-        f"<xml><AppId><![CDATA[{comp.appid}]]></AppId><CreateTime>{now}</CreateTime>"
+        f"<xml><AppId><![CDATA[{comp.appid}]]></AppId><CreateTime>{created}</CreateTime>"
         f"<InfoType><![CDATA[{info_type}]]></InfoType>{extra}</xml>"
     )
     encrypted = encrypt(comp.aes_key, comp.appid, inner, secrets.token_bytes(16))
