@@ -24,6 +24,11 @@ NOT_PLATFORM_FIELDS = frozenset({"push_token"})
 ALLOWED_FIELDS = {f.name for f in fields(Credentials)} - {"account_ref"} | NOT_PLATFORM_FIELDS
 
 
+def callable_with(values: dict[str, Any] | None) -> bool:
+    """Whether stored ``values`` hold anything to call the platform with (not only a push_token)."""
+    return bool(values and set(values) - NOT_PLATFORM_FIELDS)
+
+
 class CredentialsUnavailable(RuntimeError):
     """No credentials stored, or they cannot be decrypted with the configured key."""
 

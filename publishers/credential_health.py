@@ -153,7 +153,7 @@ def assess(account: Account, now: float | None = None) -> Health:
         except credentials.CredentialsUnavailable:
             values = None
             blocked.append("已保存的凭据无法用当前密钥（FERNET_KEY）解密，请重新设置")
-        if values is not None and not set(values) - credentials.NOT_PLATFORM_FIELDS:
+        if values is not None and not credentials.callable_with(values):
             blocked.append("未配置平台凭据（只保存了消息推送 Token）")
         elif values is not None:
             grant = values.get("via") == "component"

@@ -11,6 +11,7 @@ import hashlib
 import uuid
 
 from auth.models import Role
+from oversight import probes
 from oversight.inspection import service
 from oversight.models import FindingKind
 from platforms.types import Credentials
@@ -92,6 +93,8 @@ def test_push_token_survives_grant_refresh_and_withdrawal(
     assert push_accepted(client, account, token)
     assert service.inspect_account(account.id).result == "not_checkable"
     assert findings(db_session, account, FindingKind.not_authorised)
+    observed = probes.fetch_activity(probes.prepare_probe(account.id))  # 监测: nothing to call with either
+    assert observed.error["code"] == "no_credentials", observed.error
 
     # A refresh that was under way during the withdrawal does not bring the grant back.
     refreshed(account, grant, "refreshtoken@@@late")
