@@ -262,10 +262,9 @@ def from_env() -> dict[str, Any]:
                 "component_appsecret": env("WECHAT_COMPONENT_APPSECRET", ""),
                 "component_token": env("WECHAT_COMPONENT_TOKEN", ""),
                 "component_aes_key": env("WECHAT_COMPONENT_AES_KEY", ""),
-                # Where the 公众号 administrator authorises (the PC QR page and the phone link);
-                # https://mp.weixin.qq.com and https://open.weixin.qq.com in production.
+                # Where the 公众号 administrator scans (the PC page componentloginpage);
+                # https://mp.weixin.qq.com in production.
                 "component_login_base_url": env("WECHAT_COMPONENT_LOGIN_BASE_URL", f"{sandbox_base}/wechat"),
-                "component_mobile_base_url": env("WECHAT_COMPONENT_MOBILE_BASE_URL", f"{sandbox_base}/wechat"),
             },
             "douyin": {
                 # 认证主体 from 获取用户的抖音身份认证标识 (cert_labels_info, scope user.cert.labels_info);

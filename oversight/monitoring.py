@@ -180,7 +180,7 @@ class CheckOutcome:
 
 def _persist_refreshed(obs: Observation) -> None:
     for values in obs.refreshed_credentials:
-        credential_admin.set_credentials(obs.account_id, values, actor_label="system:token-refresh")
+        credential_admin.store_refreshed(obs.account_id, values)
 
 
 def _latest_snapshot(platform: str, uid: str | None) -> DiscoveredAccount | None:

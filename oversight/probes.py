@@ -230,7 +230,7 @@ def _with_adapter_calls(
             ok=False,
             error={"type": "Unsupported", "code": "no_adapter", "message": "该平台没有接口适配器，无法自动监测"},
         )
-    if probe.creds is None:
+    if not credentials.callable_with(probe.creds):  # none, or only a push_token
         return Observation(
             **base,
             ok=False,

@@ -19,7 +19,14 @@ from platforms.types import Credentials
 
 #: The ``Credentials`` fields (platforms/types.py; ``via`` = "component" for a WeChat grant to the
 #: office's 第三方平台) and the WeChat 消息推送 Token of the account's server URL (互动回应).
-ALLOWED_FIELDS = {f.name for f in fields(Credentials)} - {"account_ref"} | {"push_token"}
+#: stored beside the platform credentials, but no way to call the platform with
+NOT_PLATFORM_FIELDS = frozenset({"push_token"})
+ALLOWED_FIELDS = {f.name for f in fields(Credentials)} - {"account_ref"} | NOT_PLATFORM_FIELDS
+
+
+def callable_with(values: dict[str, Any] | None) -> bool:
+    """Whether stored ``values`` hold anything to call the platform with (not only a push_token)."""
+    return bool(values and set(values) - NOT_PLATFORM_FIELDS)
 
 
 class CredentialsUnavailable(RuntimeError):

@@ -61,6 +61,7 @@ from platforms.types import (
 
 log = logging.getLogger("govmedia.platforms.wechat")
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+INCOMPLETE_GRANT = "第三方平台授权不完整（缺少 AppID 或刷新令牌），请公众号管理员重新扫码授权"
 
 #: The one platform-code table of this adapter (PROTOCOLS.md §1 and §5).
 WECHAT_CODES: dict[int, CodeRule] = {
@@ -78,6 +79,10 @@ WECHAT_CODES: dict[int, CodeRule] = {
     48001: CodeRule(
         AccountUnavailable, "公众号未获得该接口权限：未完成微信认证、认证已过期或权限被收回（个人号不能调用发布接口）"
     ),
+    # 第三方平台: our outbound IP not in the office's whitelist (the office's setup, not the
+    # account's: no re-authorisation), and a 权限集 the 公众号 did not grant (re-authorise).
+    61004: CodeRule(TransientError, wechat_component.OFFICE_IP_MESSAGE),
+    61007: CodeRule(CredentialsError, wechat_component.SCOPE_MISSING_MESSAGE),
     53500: CodeRule(AccountUnavailable, "公众号的发布功能已被封禁"),
     53501: CodeRule(RateLimited, "发布过于频繁，请稍后再试", "minute"),
     53502: CodeRule(InvalidRequest, "发布任务 publish_id 无效"),
@@ -193,6 +198,8 @@ class WeChatAdapter(ChannelAdapter):
         """
         if wechat_component.is_component_grant(creds):
             return wechat_component.authorizer_token(self, creds, failed=failed)
+        if creds.via == wechat_component.VIA and not creds.app_secret:
+            raise CredentialsError(self.platform, "incomplete_grant", INCOMPLETE_GRANT)
         if not creds.app_id or not creds.app_secret:
             raise CredentialsError(self.platform, "missing_credentials", "缺少公众号 AppID 或 AppSecret")
         key = self._token_key(creds)
@@ -290,8 +297,17 @@ class WeChatAdapter(ChannelAdapter):
             if code in TOKEN_ERRORS and attempt == 0:
                 token = self._token(creds, failed=token)
                 continue
-            raise self._error_for(code, body.get("errmsg"), resp)
+            raise self.refusal(creds, code, body.get("errmsg"), resp)
         raise TokenExpired(self.platform, "token_retry_failed")  # pragma: no cover - loop returns
+
+    def refusal(self, creds: Credentials, code: int, platform_message: Any, resp: Any) -> AdapterError:
+        """The error for ``code``; 48001 of a 第三方平台 grant advises re-authorising with the 权限集
+        (not 微信认证: the 公众号 may simply not have granted it)."""
+        if code == 48001 and wechat_component.is_component_grant(creds):
+            return AccountUnavailable(
+                self.platform, code, wechat_component.GRANT_API_UNAUTHORIZED, platform_message=platform_message
+            )
+        return self._error_for(code, platform_message, resp)
 
     def _upload_timeout(self) -> Any:
         return self.options.get("upload_timeout", self.timeout)

@@ -30,6 +30,7 @@ import contextlib
 import hashlib
 import hmac
 import struct
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
@@ -94,6 +95,8 @@ class AuthorizerInfo:
     name: str | None
     subject: str | None  # principal_name, 主体名称
     verified: bool | None  # verify_type_info.id ≥ 0
+    user_name: str | None = None  # 原始ID (gh_…)
+    alias: str | None = None  # 微信号
 
 
 def parse_authorizer_info(body: dict[str, Any]) -> AuthorizerInfo:
@@ -104,6 +107,8 @@ def parse_authorizer_info(body: dict[str, Any]) -> AuthorizerInfo:
         name=info.get("nick_name") or None,
         subject=info.get("principal_name") or None,
         verified=None if vid is None else int(vid) > UNVERIFIED,
+        user_name=info.get("user_name") or None,
+        alias=info.get("alias") or None,
     )
 
 
@@ -174,6 +179,23 @@ def open_push(
     return dict(parse_wechat_push(decrypt(encoding_aes_key, appid, encrypted).encode("utf-8")))
 
 
+#: pushes that change a grant; one whose CreateTime is older than PUSH_MAX_AGE or further ahead
+#: than PUSH_MAX_AHEAD seconds is taken for a replay of a captured push and ignored
+GRANT_PUSHES = ("unauthorized", "updateauthorized")
+PUSH_MAX_AGE = 600
+PUSH_MAX_AHEAD = 300
+
+
+def fresh_push(event: dict[str, str], now: float | None = None) -> bool:
+    """Whether the push's CreateTime (unix seconds) is recent: not a replay."""
+    try:
+        created = int(event.get("CreateTime") or "")
+    except ValueError:
+        return False
+    age = (time.time() if now is None else now) - created
+    return -PUSH_MAX_AHEAD <= age <= PUSH_MAX_AGE
+
+
 # ----------------------------------------------------------------------------- authorisation (授权)
 
 #: Refusals of a grant or of an authorizer refresh: the 公众号 must authorise again.
@@ -182,15 +204,29 @@ GRANT_REFUSED = {
     61023: "刷新令牌无效（公众号已取消授权或重新授权过），请重新授权",
     61010: "授权码已过期，请重新发起授权",
     61009: "授权码无效，请重新发起授权",
-    61004: "服务器出口 IP 未在第三方平台的白名单中",
 }
+#: 61004 ``access clientip is not registered``: our server's outbound IP is not in the office's
+#: 第三方平台 whitelist (开发资料 → 白名单) — the office's configuration, not the account's grant.
+OFFICE_IP_NOT_WHITELISTED = 61004
+OFFICE_IP_MESSAGE = (
+    "本平台服务器的出口 IP 不在网信办第三方平台的 IP 白名单中：请本平台管理员在微信开放平台的第三方平台"
+    "“开发资料”里把服务器出口 IP 加入白名单。这是本平台的配置问题，公众号不需要重新授权"
+)
+#: 61007 ``api is unauthorized to component``: the 公众号 did not grant the 权限集 this call needs.
+SCOPE_MISSING_MESSAGE = (
+    "公众号没有把该接口所需的权限集授权给本平台的第三方平台：请公众号管理员重新扫码授权，"
+    "并勾选账号服务、群发与通知、素材管理等权限集"
+)
+#: 48001 for a 公众号 authorised through the 第三方平台: re-authorise with the 权限集.
+GRANT_API_UNAUTHORIZED = (
+    "公众号没有给本平台该接口的权限：请公众号管理员重新扫码授权，并勾选群发与通知、素材管理等权限集"
+)
 #: funcscope_category ids the inspection and publishing reads need (官方“权限集列表”).
 #: …/Third-party_Platforms/2.0/product/offical_account_authority.html; 3 账号服务 (basic info),
 #: 7 群发与通知 (发布能力, 文章管理), 11 素材管理 (草稿、素材).
 FUNC_LABELS = {1: "消息管理", 2: "用户管理", 3: "账号服务", 7: "群发与通知", 11: "素材管理", 15: "菜单管理"}
 NEEDED_FUNCS = (3, 7, 11)
 VIA = "component"
-MOBILE_FRAGMENT = "#wechat_redirect"
 #: the component_access_token itself is invalid or expired
 COMPONENT_TOKEN_ERRORS = (40001, 40014, 42001)
 
@@ -214,6 +250,8 @@ def _component_post(
         break
     if code in GRANT_REFUSED:
         raise CredentialsError("wechat", code, GRANT_REFUSED[code], platform_message=data.get("errmsg"))
+    if code == OFFICE_IP_NOT_WHITELISTED:
+        raise TransientError("wechat", code, OFFICE_IP_MESSAGE, platform_message=data.get("errmsg"))
     if code:
         raise adapter._error_for(code, data.get("errmsg"), resp)
     return dict(data)
@@ -228,10 +266,13 @@ def create_preauthcode(adapter: Any) -> tuple[str, int]:
     return str(code), int(data.get("expires_in") or 600)
 
 
-def authorize_urls(
+def authorize_url(
     options: dict[str, Any] | Any, pre_auth_code: str, redirect_uri: str, biz_appid: str | None = None
-) -> tuple[str, str]:
-    """(PC page to scan on, link to open in WeChat on a phone); auth_type=1 = 公众号 only."""
+) -> str:
+    """The PC page the 公众号 administrator scans (auth_type=1 = 公众号 only). WeChat redirects, after
+    the scan, the browser that opened the page — the operator's, which holds our one-use state.
+    The phone link (``bindcomponent``) is not offered: it would redirect inside the administrator's
+    WeChat, which has no session with us, and the grant's auth_code would be lost."""
     query: dict[str, str] = {
         "component_appid": str(options["component_appid"]),
         "pre_auth_code": pre_auth_code,
@@ -241,12 +282,7 @@ def authorize_urls(
     if biz_appid:
         query["biz_appid"] = biz_appid
     pc_base = str(options.get("component_login_base_url") or "https://mp.weixin.qq.com").rstrip("/")
-    mobile_base = str(options.get("component_mobile_base_url") or "https://open.weixin.qq.com").rstrip("/")
-    mobile = {"action": "bindcomponent", "no_scan": "1", **query}
-    return (
-        f"{pc_base}/cgi-bin/componentloginpage?{urlencode(query)}",
-        f"{mobile_base}/wxaopen/safe/bindcomponent?{urlencode(mobile)}{MOBILE_FRAGMENT}",
-    )
+    return f"{pc_base}/cgi-bin/componentloginpage?{urlencode(query)}"
 
 
 @dataclass(frozen=True)

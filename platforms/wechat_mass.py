@@ -78,7 +78,7 @@ def _post(adapter: ChannelAdapter, creds: Credentials, path: str, body: dict[str
             kwargs = {"scope": "day" if code == 45028 else "minute"} if cls is RateLimited else {}
             raise cls(adapter.platform, code, message, platform_message=answer.get("errmsg"), **kwargs)
         if code and code != 45065:
-            raise adapter._error_for(code, answer.get("errmsg"), resp)
+            raise adapter.refusal(creds, code, answer.get("errmsg"), resp)  # type: ignore[attr-defined]
         return answer
     raise TransientError(adapter.platform, "token_retry_failed")  # pragma: no cover - loop returns
 

@@ -100,19 +100,6 @@ def oauth_start_api(account_id: int) -> Any:
     return {"authorize_url": url}
 
 
-@api.post("/accounts/<int:account_id>/wechat-component/start")
-@api.doc(
-    summary="微信公众号通过第三方平台授权：生成授权链接（电脑扫码页和手机链接；本单位运营人员或管理员，审计）",
-    security="BearerAuth",
-)
-def wechat_component_start_api(account_id: int) -> Any:
-    account = get_scoped(Account, account_id)
-    _publisher()
-    links = wechat_authorize.start(account, current_user())
-    db.session.commit()
-    return {"authorize_url": links.pc_url, "mobile_url": links.mobile_url, "expires_in": links.expires_in}
-
-
 @api.put("/accounts/<int:account_id>/wechat-app")
 @api.input(WechatAppIn, arg_name="data")
 @api.doc(summary="设置公众号 AppID/AppSecret 并立即测试连接（管理员，审计；密钥不返回）", security="BearerAuth")

@@ -65,9 +65,7 @@ def _remember_credentials(creds: Credentials) -> None:
 def persist_refreshed_credentials() -> None:
     for creds in getattr(_pending_credentials, "items", []) or []:
         if creds.account_ref:
-            credential_admin.set_credentials(
-                int(creds.account_ref), creds.to_dict(), actor_label="system:token-refresh"
-            )
+            credential_admin.store_refreshed(int(creds.account_ref), creds.to_dict())
     _pending_credentials.items = []
 
 

@@ -37,6 +37,28 @@ def set_credentials(
     return row
 
 
+#: fields that name the grant: a refreshed token of another grant (or of none) must not be written
+GRANT_IDENTITY = ("app_id", "via", "client_key", "open_id")
+
+
+def store_refreshed(account_id: int, values: Mapping[str, Any], actor_label: str = "system:token-refresh") -> bool:
+    """An adapter's refreshed credentials (``Credentials.to_dict()``), merged into what is stored
+    now (row locked): fields the adapter does not carry (``push_token``) are kept, and nothing is
+    written when the grant was removed or replaced meanwhile (a withdrawn 第三方平台 grant is never
+    brought back). True when written."""
+    ciphertext = db.session.scalar(
+        sa.select(AccountCredential.ciphertext).where(AccountCredential.account_id == account_id).with_for_update()
+    )
+    try:
+        stored = credentials.decrypt(account_id, ciphertext)
+    except credentials.CredentialsUnavailable:
+        return False
+    if any(str(stored.get(k) or "") != str(values.get(k) or "") for k in GRANT_IDENTITY):
+        return False
+    set_credentials(account_id, {**stored, **values}, actor_label=actor_label)
+    return True
+
+
 _BYTEDANCE_REQUIRED = ("client_key", "client_secret", "access_token", "refresh_token", "open_id")
 _BYTEDANCE_OPTIONAL = ("expires_at", "refresh_expires_at", "renewals")
 

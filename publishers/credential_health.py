@@ -144,6 +144,7 @@ def assess(account: Account, now: float | None = None) -> Health:
         return health
     blocked: list[str] = []
     warnings: list[str] = []
+    grant = False  # a 第三方平台 grant: advice is to re-authorise with the 权限集
     if cred is None:
         blocked.append("未配置平台凭据")
     else:
@@ -152,7 +153,10 @@ def assess(account: Account, now: float | None = None) -> Health:
         except credentials.CredentialsUnavailable:
             values = None
             blocked.append("已保存的凭据无法用当前密钥（FERNET_KEY）解密，请重新设置")
-        if values is not None:
+        if values is not None and not credentials.callable_with(values):
+            blocked.append("未配置平台凭据（只保存了消息推送 Token）")
+        elif values is not None:
+            grant = values.get("via") == "component"
             required = credential_admin.required_fields(platform, values)
             missing = [credential_admin.FIELD_LABELS[n] for n in required if n not in values]
             if missing:
@@ -164,7 +168,12 @@ def assess(account: Account, now: float | None = None) -> Health:
     if health.needs_reauth:
         blocked.append("上次调用平台时凭据被拒绝，需要重新授权或修正凭据")
     if platform == "wechat" and health.api_eligible is False:
-        blocked.append("公众号没有发布接口权限（未认证、个人主体或认证已过期），请先完成微信认证")
+        if grant:
+            blocked.append(
+                "公众号没有给本平台发布接口的权限：请公众号管理员重新扫码授权，并勾选群发与通知、素材管理等权限集"
+            )
+        else:
+            blocked.append("公众号没有发布接口权限（未认证、个人主体或认证已过期），请先完成微信认证")
     if row is not None and row.check_ok is False and row.check_message and not health.needs_reauth:
         warnings.append(f"上次测试连接失败：{row.check_message}")
     health.reasons = blocked + warnings

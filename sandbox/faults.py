@@ -45,6 +45,8 @@ class FaultRule:
     delay: float | None = None
     http_status: int | None = None
     retry_after: float | None = None
+    #: WeChat only: answer this errcode instead of the error's (e.g. 48001, 61004, 61007)
+    errcode: int | None = None
     hits: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
@@ -60,6 +62,8 @@ class FaultRule:
             data["http_status"] = self.http_status
         if self.retry_after is not None:
             data["retry_after"] = self.retry_after
+        if self.errcode is not None:
+            data["errcode"] = self.errcode
         return data
 
 
@@ -70,6 +74,7 @@ class FaultHit:
     delay: float | None = None
     http_status: int | None = None
     retry_after: float | None = None
+    errcode: int | None = None
 
 
 def normalise(path: str) -> str:
@@ -127,6 +132,9 @@ class FaultBook:
             retry_after = _number(retry_after, "retry_after")
             if retry_after < 0:
                 raise FaultError("retry_after 不能为负数")
+        errcode = body.get("errcode")
+        if errcode is not None and (platform != "wechat" or isinstance(errcode, bool) or not isinstance(errcode, int)):
+            raise FaultError("errcode 只用于 wechat，且必须是整数")
         with self._lock:
             rule = FaultRule(
                 id=self._next_id,
@@ -135,6 +143,7 @@ class FaultBook:
                 delay=delay,
                 http_status=http_status,
                 retry_after=retry_after,
+                errcode=errcode,
             )
             if "ratio" in body:
                 ratio = _number(body["ratio"], "ratio")
@@ -169,7 +178,7 @@ class FaultBook:
                 if endpoint_matches(rule.endpoint, path):
                     rule.count -= 1
                     rule.hits += 1
-                    hit = FaultHit(rule.error, rule.id, rule.delay, rule.http_status, rule.retry_after)
+                    hit = FaultHit(rule.error, rule.id, rule.delay, rule.http_status, rule.retry_after, rule.errcode)
                     if rule.count <= 0:
                         self._rules.remove(rule)
                     return hit
@@ -179,6 +188,11 @@ class FaultBook:
                 if endpoint_matches(rule.endpoint, path) and rule.rng.random() < rule.ratio:
                     rule.hits += 1
                     return FaultHit(
-                        rule.rng.choice(rule.errors), rule.id, rule.delay, rule.http_status, rule.retry_after
+                        rule.rng.choice(rule.errors),
+                        rule.id,
+                        rule.delay,
+                        rule.http_status,
+                        rule.retry_after,
+                        rule.errcode,
                     )
         return None

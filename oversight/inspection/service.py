@@ -121,6 +121,9 @@ def prepare(account_id: int, now: datetime | None = None) -> sources.Target | No
         creds = credentials.get_credentials(account.id)
     except credentials.CredentialsUnavailable as exc:
         problem = str(exc)
+    if creds is not None and not credentials.callable_with(creds):
+        # Only the 消息推送 Token is left (a 第三方平台 grant withdrawn): nothing to read with.
+        creds, problem = None, f"账号 {account.id} 未配置平台凭据"
     return sources.Target(
         account_id=account.id,
         platform=account.platform.value,

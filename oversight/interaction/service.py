@@ -175,7 +175,7 @@ def fetch(probe: Any, now: datetime | None = None) -> Fetched:
     if adapter is None:
         error = {"code": "no_adapter", "message": "该平台没有接口适配器"}
         return Fetched(**base, comments_readable=False, error=error)
-    if probe.creds is None:
+    if not credentials.callable_with(probe.creds):  # none, or only a push_token
         error = {"code": "no_credentials", "message": probe.creds_problem or "未配置凭据"}
         return Fetched(**base, comments_readable=False, error=error)
     articles = tuple(getattr(probe, "articles", ()) or ())

@@ -399,7 +399,9 @@ def wechat_component_push() -> Any:
     (platforms/wechat_component.py). ``unauthorized`` removes the 公众号's grant (the account is
     not authorised any more); ``updateauthorized`` of an account authorised this way takes the new
     grant; ``authorized`` is acknowledged (the callback, which knows the ledger account, stores a new
-    grant: publishers/wechat_authorize.py). Replies "success"."""
+    grant: publishers/wechat_authorize.py). An ``unauthorized``/``updateauthorized`` push whose
+    CreateTime is over 10 minutes old or over 5 minutes ahead is a replay: logged and ignored.
+    Replies "success"."""
 
     adapter = adapter_or_none("wechat")
     options = adapter.options if adapter is not None else {}
@@ -422,6 +424,14 @@ def wechat_component_push() -> Any:
         status = 403 if exc.code == "bad_signature" else 400
         return Response(exc.message, status=status, mimetype="text/plain")
     kind, authorizer = event.get("InfoType"), event.get("AuthorizerAppid") or ""
+    if kind in wechat_component.GRANT_PUSHES and not wechat_component.fresh_push(event):
+        current_app.logger.warning(
+            "第三方平台推送 %s（%s）的 CreateTime %s 不在有效时间内，可能是重放，已忽略",
+            kind,
+            authorizer,
+            event.get("CreateTime"),
+        )
+        return Response("success", mimetype="text/plain")
     if kind == "component_verify_ticket" and event.get("ComponentVerifyTicket"):
         wechat_component.keep_ticket(
             adapter.token_store, str(options["component_appid"]), event["ComponentVerifyTicket"]

@@ -12,9 +12,10 @@ and ``api_get_authorizer_info`` (platforms/wechat_component.py).
   component_appsecret, component_verify_ticket} → {component_access_token, expires_in: 7200};
   a ticket it did not issue → 61006, a wrong secret → 40125;
 - ``POST /wechat/cgi-bin/component/api_get_authorizer_info?access_token=`` {component_appid,
-  authorizer_appid} → ``authorizer_info`` (nick_name, verify_type_info.id 0 or -1, principal_name
-  = the account's ``subject`` …) and ``authorization_info``, shaped like the official page's
-  sample; not authorised → 61003; a bad token → 40001.
+  authorizer_appid} → ``authorizer_info`` (nick_name = the account's name, verify_type_info.id 0 or
+  -1, principal_name = the account's ``subject``, user_name = its uid when that is a 原始ID gh_…,
+  alias = its uid when that is a 微信号 (neither wx… nor gh_…) …) and ``authorization_info``,
+  shaped like the official page's sample; not authorised → 61003; a bad token → 40001.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ import requests
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from sandbox.common import EXTENSION_KEY, get_state, json_body
+from sandbox.common import EXTENSION_KEY, get_state, json_body, run_faults
 from sandbox.state import SandboxState, attach_store
-from sandbox.wechat.core import PLATFORM, _envelope
+from sandbox.wechat.core import PLATFORM, _envelope, _fault_response
 
 STORE_KEY = "govmedia_sandbox_wechat_component"
 ERRORS = {
@@ -104,6 +105,14 @@ def _attach(setup: Any) -> None:
     attach_store(state, "wechat_component", store, [])
 
 
+@bp.before_request
+def _faults() -> Response | None:
+    """Injected faults (``POST /_sandbox/faults``, e.g. ``errcode`` 61004) reach the 第三方平台 calls too."""
+    if request.path.startswith("/wechat/cgi-bin/component/"):
+        return run_faults(PLATFORM, request.path, _fault_response)
+    return None
+
+
 def _store() -> Store:
     return current_app.extensions[STORE_KEY]  # type: ignore[no-any-return]
 
@@ -138,13 +147,15 @@ def push_ticket() -> Response:
     return jsonify(deliver(payload, body.get("url")))
 
 
-def sealed_push(comp: Component, info_type: str, **fields: str) -> dict[str, Any]:
+def sealed_push(comp: Component, info_type: str, create_time: Any = None, **fields: str) -> dict[str, Any]:
     """A push to the 授权事件接收 URL, sealed in WeChat's 安全模式 with the component's Token and
-    EncodingAESKey: the ``body`` and the ``query`` (msg_signature, timestamp, nonce) to post it with."""
+    EncodingAESKey: the ``body`` and the ``query`` (msg_signature, timestamp, nonce) to post it with.
+    ``create_time`` (unix seconds; default now): the push's CreateTime, to replay an old one."""
     now = str(int(time.time()))
+    created = str(int(create_time)) if create_time is not None else now
     extra = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items())
     inner = (
-        f"<xml><AppId><![CDATA[{comp.appid}]]></AppId><CreateTime>{now}</CreateTime>"
+        f"<xml><AppId><![CDATA[{comp.appid}]]></AppId><CreateTime>{created}</CreateTime>"
         f"<InfoType><![CDATA[{info_type}]]></InfoType>{extra}</xml>"
     )
     encrypted = encrypt(comp.aes_key, comp.appid, inner, secrets.token_bytes(16))
@@ -225,8 +236,8 @@ def authorizer_info() -> Response:
             "head_img": "",
             "service_type_info": {"id": 2},
             "verify_type_info": {"id": 0 if account.verified else -1},
-            "user_name": f"gh_{hashlib.md5(account.uid.encode()).hexdigest()[:12]}",  # noqa: S324 - an id
-            "alias": "",
+            "user_name": original_id(account.uid),
+            "alias": "" if account.uid.startswith(("wx", "gh_")) else account.uid,
             "qrcode_url": "",
             "business_info": {"open_pay": 0, "open_shake": 0, "open_scan": 0, "open_card": 0, "open_store": 0},
             "idc": 1,
@@ -239,6 +250,14 @@ def authorizer_info() -> Response:
             "authorization_info": {"authorizer_appid": authorizer, "func_info": [{"funcscope_category": {"id": 3}}]},
         }
     )
+
+
+def original_id(uid: str) -> str:
+    """The 原始ID (``user_name``) of a sandbox 公众号: its uid when that is one (gh_…), else a
+    stable one made up; a uid that is neither an AppID (wx…) nor a 原始ID is its 微信号 (``alias``)."""
+    if uid.startswith("gh_"):
+        return uid
+    return f"gh_{hashlib.md5(uid.encode()).hexdigest()[:12]}"  # noqa: S324 - an id
 
 
 def component_for_token() -> Component | None:

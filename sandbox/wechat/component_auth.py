@@ -13,10 +13,12 @@
 - ``POST /wechat/cgi-bin/component/api_authorizer_token`` {component_appid, authorizer_appid,
   authorizer_refresh_token} → a new authorizer_access_token (the refresh token unchanged); not
   authorised → 61003, a wrong refresh token → 61023;
-- ``POST /_sandbox/wechat/component/unauthorize`` {component_appid, authorizer_appid, url?}: the
+- ``POST /_sandbox/wechat/component/unauthorize`` {component_appid, authorizer_appid, url?,
+  create_time?} (``create_time``: the push's CreateTime, unix seconds, to test replays): the
   公众号 withdraws its authorisation — its tokens stop working — and the encrypted ``unauthorized``
   push is returned (``body``, ``query``) or POSTed to ``url``;
-- ``POST /_sandbox/wechat/component/update-authorization`` {component_appid, authorizer_appid, url?}:
+- ``POST /_sandbox/wechat/component/update-authorization`` {component_appid, authorizer_appid, url?,
+  create_time?}:
   the 公众号 changes the 权限集 it granted; the ``updateauthorized`` push carries a new auth code.
 
 Authorizer tokens are ordinary sandbox WeChat tokens of the account (kind ``wechat_authorizer``),
@@ -217,6 +219,7 @@ def update_authorization() -> Response:
     push = sealed_push(
         comp,
         "updateauthorized",
+        body.get("create_time"),
         AuthorizerAppid=appid,
         AuthorizationCode=code,
         AuthorizationCodeExpiredTime=str(int(time.time()) + AUTH_CODE_TTL),
@@ -240,4 +243,5 @@ def unauthorize() -> Response:
         if account is not None:
             state.revoke_tokens(PLATFORM, account.uid, KIND)
     mark_dirty()
-    return jsonify(deliver(sealed_push(comp, "unauthorized", AuthorizerAppid=appid), body.get("url")))
+    push = sealed_push(comp, "unauthorized", body.get("create_time"), AuthorizerAppid=appid)
+    return jsonify(deliver(push, body.get("url")))

@@ -59,6 +59,8 @@ ERRMSG: dict[int, str] = {
     45166: "invalid content",
     47001: "data format error",
     48001: "api unauthorized",
+    61004: "access clientip is not registered",
+    61007: "api is unauthorized to component",
     48006: "forbid to clear quota because of reaching the limit",
     50002: "user limited",
     53500: "发布功能被封禁",
@@ -111,6 +113,8 @@ def _wx_error(err: WxError) -> Response:
 
 
 def _fault_response(hit: FaultHit, path: str) -> Response:
+    if hit.errcode is not None:
+        return jsonify(_envelope(hit.errcode))
     name = normalise(path)
     if hit.error == "content_rejected":
         if name.endswith("freepublish/get"):

@@ -5,10 +5,10 @@ and Redis as the token store (the component_verify_ticket, pushed once to the we
 gunicorn workers and the inspection's process, as in production):
 
 * the operator, at 390 px in 大字模式, opens the account page → 通过第三方平台授权 → the page says
-  what will happen and shows the PC and the phone link → the PC link opens the sandbox's
-  componentloginpage → the 公众号's administrator confirms → our callback says 授权成功 in Chinese
-  → the account page shows 已通过第三方平台授权 and no secret → ``flask inspection run`` (what the
-  scheduler's sweep runs) reads the account's posts with the authorizer token;
+  what will happen (the administrator scans the QR code on this PC page; no phone link) → the PC
+  link opens the sandbox's componentloginpage → the 公众号's administrator confirms → our callback
+  says 授权成功 in Chinese → the account page shows 已通过第三方平台授权 and no secret →
+  ``flask inspection run`` (what the scheduler's sweep runs) reads the account's posts with the authorizer token;
 * the twin: the administrator authorises another 公众号 than the ledger's → the Chinese refusal, no
   credential stored, the account page still says 未授权.
 
@@ -161,9 +161,10 @@ def start_authorisation(page: Any, account_id: int, name: str, data: tuple[str, 
     assert "请公众号管理员完成授权" in text and "管理员的微信" in text and "授权了别的公众号会被拒绝" in text, text
     pc = page.get_by_role("link", name="打开授权页（电脑扫码）")
     assert "/cgi-bin/componentloginpage?" in (pc.get_attribute("href") or "")
-    mobile = page.get_by_label("手机授权链接（在微信中打开）").input_value()
-    assert "/wxaopen/safe/bindcomponent?" in mobile and mobile.endswith("#wechat_redirect"), mobile
-    assert re.search(r"链接 \d+ 分钟内有效", text), text
+    # The administrator scans the QR code on this PC page: no phone link to forward (its redirect
+    # would come back inside the administrator's WeChat, without the operator's one-use state).
+    assert "bindcomponent" not in page.content() and "这台电脑" in text and "不能转发" in text, text
+    assert re.search(r"授权页 \d+ 分钟内有效", text), text
     pc.click()
     page.wait_for_load_state()
     return text

@@ -52,7 +52,11 @@ DOCUMENTED = {
 def test_documented_sample_parses():
     info = wechat_component.parse_authorizer_info(DOCUMENTED)
     assert info == wechat_component.AuthorizerInfo(
-        name="微信SDK Demo Special", subject="腾讯计算机系统有限公司", verified=True
+        name="微信SDK Demo Special",
+        subject="腾讯计算机系统有限公司",
+        verified=True,
+        user_name="gh_eb5e3a772040",
+        alias="paytest01",
     )
     unverified = {"authorizer_info": {**DOCUMENTED["authorizer_info"], "verify_type_info": {"id": -1}}}
     assert wechat_component.parse_authorizer_info(unverified).verified is False

@@ -58,7 +58,6 @@ def stored(account_id):
 def ready(app, sandbox, component, client, monkeypatch):
     """The component configured, its ticket pushed, the authorisation pages on the sandbox."""
     monkeypatch.setitem(component.options, "component_login_base_url", f"{sandbox.url}/wechat")
-    monkeypatch.setitem(component.options, "component_mobile_base_url", f"{sandbox.url}/wechat")
     app.extensions.pop("govmedia_inspection", None)
     _, accepted = push_ticket(sandbox, client)
     assert accepted.status_code == 200
@@ -115,7 +114,11 @@ def test_authorise_read_refresh_publish_and_withdraw(
     assert "通过第三方平台授权" in account_page
     pc_url, text = start(client, account)
     assert "/cgi-bin/componentloginpage?" in pc_url and f"biz_appid={appid}" in pc_url and "auth_type=1" in pc_url
-    assert "/wxaopen/safe/bindcomponent?action=bindcomponent" in text and "#wechat_redirect" in text
+    # No phone link (it would come back inside the administrator's WeChat, without our state) and no API start.
+    assert "bindcomponent" not in text and "手机" in text and "这台电脑" in text
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert not [p for p in paths if "wechat-component" in p]
+    assert client.post(f"/api/v1/accounts/{account.id}/wechat-component/start").status_code != 200
     done = client.get(scan(pc_url, appid))
     body = done.get_data(as_text=True)
     assert done.status_code == 200 and "授权成功" in body and "测试连接成功" in body, body
