@@ -343,6 +343,7 @@ def _account_publishing() -> dict[str, Any]:
             "component": user.has_role(Role.operator, Role.admin) and wechat_authorize.available(account),
             "platform": account.platform.value,
             "wechat_auth": wechat_authorize.authorisation_label(account),
+            "component_granted": wechat_authorize.granted(account),
         }
 
     return {"account_publishing": account_publishing}

@@ -83,6 +83,16 @@ def _stored(account_id: int) -> dict[str, Any]:
         return {}
 
 
+def _complete_grant(values: dict[str, Any]) -> bool:
+    return values.get("via") == wechat_component.VIA and bool(values.get("app_id") and values.get("refresh_token"))
+
+
+def granted(account: Account) -> bool:
+    """Whether the 公众号 is authorised through the 第三方平台 with a usable grant (the account page
+    then offers 重新授权 instead of a first authorisation)."""
+    return account.platform is Platform.wechat and _complete_grant(_stored(account.id))
+
+
 def authorisation_label(account: Account) -> str | None:
     """How a 公众号 lets the platform in, for the account page (never a value); None for other
     platforms. Only what works counts: a grant with its refresh token, or AppID and AppSecret."""
@@ -90,7 +100,7 @@ def authorisation_label(account: Account) -> str | None:
         return None
     values = _stored(account.id)
     grant = values.get("via") == wechat_component.VIA
-    if grant and values.get("app_id") and values.get("refresh_token"):
+    if _complete_grant(values):
         if values.get("app_secret"):
             return "已通过第三方平台授权（另存有管理员设置的 AppSecret）"
         return "已通过第三方平台授权（不保存 AppSecret）"

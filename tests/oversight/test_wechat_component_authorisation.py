@@ -130,6 +130,9 @@ def test_authorise_read_refresh_publish_and_withdraw(
     after = client.get(f"/registry/accounts/{account.id}").get_data(as_text=True)
     assert "<dt>授权方式</dt><dd>已通过第三方平台授权（不保存 AppSecret）</dd>" in after
     assert grant["refresh_token"] not in after
+    # authorised: the form offers 重新授权 (e.g. after the administrator changed the 权限集), not a first one
+    assert "重新授权</button>" in after and "通过第三方平台授权</button>" not in after
+    assert "通过第三方平台授权</button>" in account_page and "重新授权</button>" not in account_page
 
     outcome = service.inspect_account(account.id)
     assert outcome.result == "checked" and outcome.source == "own_api", outcome
@@ -181,7 +184,8 @@ def test_authorise_read_refresh_publish_and_withdraw(
     assert receipt.status_code == 200 and receipt.get_data(as_text=True) == "success"
     assert stored(account.id) == {}
     assert actions(db_session, "account:wechat_component:unauthorized", account.id)
-    assert "<dt>授权方式</dt><dd>未授权</dd>" in client.get(f"/registry/accounts/{account.id}").get_data(as_text=True)
+    withdrawn_page = client.get(f"/registry/accounts/{account.id}").get_data(as_text=True)
+    assert "<dt>授权方式</dt><dd>未授权</dd>" in withdrawn_page and "通过第三方平台授权</button>" in withdrawn_page
     assert service.inspect_account(account.id).result == "not_checkable"
     assert findings(db_session, account, FindingKind.not_authorised)
     assert seen_as(office, account) == ("not_checkable", "no_source")
