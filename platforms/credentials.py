@@ -17,10 +17,11 @@ from common.errors import Invalid
 from platforms.models import AccountCredential
 from platforms.types import Credentials
 
-#: The ``Credentials`` fields (platforms/types.py; ``via`` = "component" for a WeChat grant to the
-#: office's 第三方平台) and the WeChat 消息推送 Token of the account's server URL (互动回应).
-#: stored beside the platform credentials, but no way to call the platform with
+#: Stored beside the platform credentials but no way to call the platform with: the WeChat 消息推送
+#: Token of the account's server URL (互动回应).
 NOT_PLATFORM_FIELDS = frozenset({"push_token"})
+#: What may be stored: the ``Credentials`` fields (platforms/types.py; ``via`` = "component" for a
+#: WeChat grant to the office's 第三方平台) and those above.
 ALLOWED_FIELDS = {f.name for f in fields(Credentials)} - {"account_ref"} | NOT_PLATFORM_FIELDS
 
 

@@ -31,6 +31,7 @@ from extensions import db
 from platforms import channels, credentials, wechat_component
 from platforms.errors import AdapterError
 from platforms.models import AccountCredential
+from platforms.types import Credentials
 from publishers import credential_admin, credential_health, oauth
 from registry.models import Account, Platform
 
@@ -84,7 +85,7 @@ def _stored(account_id: int) -> dict[str, Any]:
 
 
 def _complete_grant(values: dict[str, Any]) -> bool:
-    return values.get("via") == wechat_component.VIA and bool(values.get("app_id") and values.get("refresh_token"))
+    return wechat_component.is_component_grant(Credentials.from_mapping(values))
 
 
 def granted(account: Account) -> bool:
